@@ -1,0 +1,139 @@
+// A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake.
+//   DIR/cluster.yaml                    `kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml`
+//   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node
+import {readdir, readFile, stat} from 'node:fs/promises'
+import path from 'node:path'
+import yaml from 'js-yaml'
+import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import {SourceError, type ClusterSource, type NodeReader} from '../app/ports.js'
+import type {ClusterView, NodeDataplane} from '../core/model.js'
+
+/** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
+export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
+
+const CLUSTER_FILES = ['cluster.yaml', 'cluster.yml', 'cluster.json']
+const MAKE_IT = 'make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml > DIR/cluster.yaml'
+
+interface KubeObject {
+  kind?: string
+  apiVersion?: string
+  items?: unknown[]
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException)?.code
+}
+
+/** Sorts the items of a v1 List into the views the core needs; other kinds are ignored. */
+export function clusterViewFromList(doc: unknown, file: string): ClusterView {
+  const list = doc as KubeObject
+  if (!list || typeof list !== 'object' || !Array.isArray(list.items)) {
+    throw new SourceError(`${file}: expected a v1 List with "items" (as kubectl get … -o yaml writes it), found ${list === null || typeof list !== 'object' ? String(list) : `kind ${list.kind ?? '(none)'}`}; ${MAKE_IT}`)
+  }
+  const view: ClusterView = {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []}
+  list.items.forEach((item, i) => {
+    const o = item as KubeObject
+    switch (o?.kind) {
+      case 'Service':
+        view.services.push(o as V1Service)
+        break
+      case 'EndpointSlice':
+        view.endpointSlices.push(o as V1EndpointSlice)
+        break
+      case 'Endpoints':
+        view.endpoints.push(o as V1Endpoints)
+        break
+      case 'Pod':
+        view.pods.push(o as V1Pod)
+        break
+      case 'Node':
+        view.nodes.push(o as V1Node)
+        break
+      case 'List':
+        // `kubectl get -o yaml` of several lists nests them.
+        {
+          const inner = clusterViewFromList(o, `${file} (items[${i}])`)
+          for (const k of Object.keys(view) as Array<keyof ClusterView>) (view[k] as unknown[]).push(...inner[k])
+        }
+        break
+      default:
+        if (typeof o !== 'object' || o === null || typeof o.kind !== 'string') {
+          throw new SourceError(`${file}: items[${i}] has no "kind"; every item must be a Kubernetes object`)
+        }
+    }
+  })
+  return view
+}
+
+/** Parses cluster.yaml/.json text; errors name the file and line. */
+export function parseClusterFile(text: string, file: string): ClusterView {
+  let doc: unknown
+  try {
+    doc = file.endsWith('.json') ? JSON.parse(text) : yaml.load(text, {filename: file, schema: yaml.CORE_SCHEMA})
+  } catch (err) {
+    const mark = (err as {mark?: {line: number}}).mark
+    const reason = (err as {reason?: string}).reason ?? (err as Error).message
+    throw new SourceError(`${file}${mark ? `:${mark.line + 1}` : ''}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${reason}`)
+  }
+  return clusterViewFromList(doc, file)
+}
+
+export class BundleDir implements ClusterSource, NodeReader {
+  readonly description: string
+
+  constructor(readonly dir: string) {
+    this.description = `bundle ${dir}`
+  }
+
+  async defaultNamespace(): Promise<string> {
+    return 'default'
+  }
+
+  async load(): Promise<ClusterView> {
+    try {
+      const s = await stat(this.dir)
+      if (!s.isDirectory()) throw new SourceError(`--from ${this.dir}: not a directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)
+    } catch (err) {
+      if (err instanceof SourceError) throw err
+      throw new SourceError(`--from ${this.dir}: no such directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)
+    }
+    for (const name of CLUSTER_FILES) {
+      const file = path.join(this.dir, name)
+      let text: string
+      try {
+        text = await readFile(file, 'utf8')
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') continue
+        throw new SourceError(`${file}: cannot read (${(err as Error).message})`)
+      }
+      return parseClusterFile(text, file)
+    }
+    throw new SourceError(`${path.join(this.dir, 'cluster.yaml')} not found: a bundle needs the API objects; ${MAKE_IT}`)
+  }
+
+  async nodeNames(): Promise<string[]> {
+    try {
+      const entries = await readdir(path.join(this.dir, 'nodes'), {withFileTypes: true})
+      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return []
+      throw new SourceError(`${path.join(this.dir, 'nodes')}: cannot list (${(err as Error).message})`)
+    }
+  }
+
+  async read(node: string): Promise<NodeDataplane> {
+    const file = path.join(this.dir, 'nodes', node, 'iptables-save.txt')
+    try {
+      const s = await stat(file)
+      if (s.size > MAX_NODE_FILE_BYTES) {
+        return {name: node, readError: `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)`}
+      }
+      return {name: node, iptablesSave: await readFile(file, 'utf8'), iptablesSource: file}
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') {
+        return {name: node, readError: `${file} not found: capture it on the node with: iptables-save > iptables-save.txt`}
+      }
+      return {name: node, readError: `${file}: cannot read (${(err as Error).message})`}
+    }
+  }
+}

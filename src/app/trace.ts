@@ -1,0 +1,26 @@
+// The one use case: gather the API objects and node data planes, trace, return the report.
+import type {NodeDataplane, Query, Report} from '../core/model.js'
+import {buildReport} from '../core/report.js'
+import {SourceError, type ClusterSource, type NodeReader} from './ports.js'
+
+export interface TraceConfig {
+  query: Query
+  /** Only these nodes (empty: every node the reader can reach). */
+  nodes: string[]
+}
+
+/** Reads what the query needs and traces it; throws SourceError or QueryError when nothing can be answered. */
+export async function traceQuery(config: TraceConfig, cluster: ClusterSource, reader: NodeReader): Promise<Report> {
+  const view = await cluster.load()
+  const query: Query = config.query.kind === 'service' && !config.query.namespace
+    ? {...config.query, namespace: await cluster.defaultNamespace()}
+    : config.query
+  const available = await reader.nodeNames()
+  const unknown = config.nodes.filter((n) => !available.includes(n))
+  if (unknown.length > 0) {
+    throw new SourceError(`--nodes: no node named ${unknown.join(', ')} in ${cluster.description}; nodes: ${available.join(', ') || '(none)'}`)
+  }
+  const names = config.nodes.length > 0 ? config.nodes : available
+  const dataplanes: NodeDataplane[] = await Promise.all(names.map((n) => reader.read(n)))
+  return buildReport(query, view, dataplanes)
+}

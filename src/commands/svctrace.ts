@@ -1,0 +1,84 @@
+// kubectl svctrace: translates flags into a query, runs the trace, renders, sets the exit code.
+import {Args, Command, Flags} from '@oclif/core'
+import {canonicalIP, isIP, parseDestination} from '../core/address.js'
+import type {Query, Report, Severity} from '../core/model.js'
+import {QueryError} from '../core/report.js'
+import {SourceError} from '../app/ports.js'
+import {traceQuery} from '../app/trace.js'
+import {BundleDir} from '../adapters/bundle-dir.js'
+import {renderTable} from '../render/table.js'
+import {renderJson, renderYaml} from '../render/structured.js'
+
+const SEVERITY_RANK: Record<Severity, number> = {error: 3, warning: 2, info: 1}
+
+export default class Svctrace extends Command {
+  static override summary = 'Trace where traffic to a Kubernetes Service really goes through kube-proxy, node by node, and why it fails.'
+  static override description = `Reads the Service, its EndpointSlices, Endpoints and Pods, and each node's kube-proxy rules (iptables-save), then follows the destination hop by hop (KUBE-SERVICES → KUBE-SVC → KUBE-SEP → DNAT → pod) with each backend's probability, and reports what is broken.
+
+Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or above --fail-on; 2 bad usage or nothing could be read.`
+
+  static override usage = ['SERVICE [-n NAMESPACE] --from DIR [flags]', '--ip IP[:PORT][/PROTO] --from DIR [flags]']
+
+  static override examples = [
+    {description: 'Trace every port of a Service in the bundled example cluster', command: 'kubectl svctrace hello-world --from examples/hello-world'},
+    {description: 'Find what owns an address, then trace it', command: 'kubectl svctrace --ip 10.96.77.44:80/tcp --from examples/hello-world'},
+    {description: 'Trace a load balancer for one client, as JSON', command: 'kubectl svctrace web-lb --source 203.0.113.9 -o json --from examples/hello-world'},
+  ]
+
+  static override args = {
+    service: Args.string({description: 'name of the Service to trace', required: false}),
+  }
+
+  static override flags = {
+    help: Flags.help({char: 'h'}),
+    version: Flags.version(),
+    namespace: Flags.string({char: 'n', description: 'namespace of the Service', helpValue: 'NAMESPACE'}),
+    ip: Flags.string({description: 'trace an address instead of a Service name: IP, IP:PORT or IP:PORT/PROTO', helpValue: 'IP[:PORT][/PROTO]'}),
+    from: Flags.string({description: 'read a bundle directory (cluster.yaml + nodes/NODE/iptables-save.txt) instead of a live cluster', helpValue: 'DIR', required: true}),
+    source: Flags.string({description: 'client address: traces source ranges, traffic policies and affinity for this client', helpValue: 'IP'}),
+    nodes: Flags.string({description: 'only these nodes (comma-separated)', helpValue: 'NODE,…'}),
+    output: Flags.option({char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'] as const, default: 'table'})(),
+    'fail-on': Flags.option({description: 'exit 1 when a finding of this severity or worse exists', options: ['error', 'warning', 'info', 'none'] as const, default: 'error'})(),
+    'no-color': Flags.boolean({description: 'never colour the output (also: NO_COLOR set, or output not a terminal)'}),
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Svctrace)
+    const query = this.toQuery(args.service, flags)
+    const source = new BundleDir(flags.from)
+    const nodes = flags.nodes ? flags.nodes.split(',').map((s) => s.trim()).filter(Boolean) : []
+    let report: Report
+    try {
+      report = await traceQuery({query, nodes}, source, source)
+    } catch (err) {
+      if (err instanceof SourceError || err instanceof QueryError) this.error(err.message, {exit: 2})
+      throw err
+    }
+    const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color']
+    const out = flags.output === 'json' ? renderJson(report)
+      : flags.output === 'yaml' ? renderYaml(report)
+        : renderTable(report, {color, wide: flags.output === 'wide'})
+    process.stdout.write(out)
+    if (report.nodes.length > 0 && report.nodes.every((n) => n.readError)) this.exit(2)
+    const threshold = flags['fail-on'] === 'none' ? Infinity : SEVERITY_RANK[flags['fail-on']]
+    if (report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold)) this.exit(1)
+  }
+
+  private toQuery(service: string | undefined, flags: {ip?: string; namespace?: string; source?: string}): Query {
+    if (flags.source !== undefined && !isIP(flags.source)) {
+      this.error(`--source "${flags.source}" is not an IP address (e.g. --source 203.0.113.9)`, {exit: 2})
+    }
+    const source = flags.source === undefined ? undefined : canonicalIP(flags.source)
+    if (flags.ip !== undefined) {
+      if (service) this.error(`give either a Service name or --ip, not both (got "${service}" and --ip ${flags.ip})`, {exit: 2})
+      const parsed = parseDestination(flags.ip)
+      if ('error' in parsed) this.error(`--ip ${parsed.error}`, {exit: 2})
+      const {destination, portGiven} = parsed
+      return {kind: 'ip', ip: destination.ip, ...(portGiven ? {port: destination.port} : {}), protocol: destination.protocol, ...(source ? {source} : {})}
+    }
+    if (!service) {
+      this.error('name a Service (kubectl svctrace SERVICE -n NAMESPACE) or an address (kubectl svctrace --ip IP[:PORT][/PROTO]); see kubectl svctrace --help', {exit: 2})
+    }
+    return {kind: 'service', service, ...(flags.namespace ? {namespace: flags.namespace} : {}), ...(source ? {source} : {})}
+  }
+}

@@ -1,0 +1,173 @@
+// IP addresses, CIDRs and destinations (IPv4 and IPv6), parsed without any I/O.
+import type {Destination, Protocol} from './model.js'
+
+/** A parsed address or network: family, value as a bigint, prefix length. */
+export interface Cidr {
+  family: 4 | 6
+  value: bigint
+  prefix: number
+  text: string
+}
+
+const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
+
+function parseIPv4(text: string): bigint | undefined {
+  const m = IPV4.exec(text)
+  if (!m) return undefined
+  let value = 0n
+  for (let i = 1; i <= 4; i++) {
+    const octet = Number(m[i])
+    if (octet > 255) return undefined
+    value = (value << 8n) | BigInt(octet)
+  }
+  return value
+}
+
+function parseIPv6(text: string): bigint | undefined {
+  if (!/^[0-9a-fA-F:.]+$/.test(text) || text.includes(':::')) return undefined
+  const halves = text.split('::')
+  if (halves.length > 2) return undefined
+  const groups = (part: string): number[] | undefined => {
+    if (part === '') return []
+    const out: number[] = []
+    const pieces = part.split(':')
+    for (let i = 0; i < pieces.length; i++) {
+      const piece = pieces[i]
+      if (i === pieces.length - 1 && piece.includes('.')) {
+        const v4 = parseIPv4(piece)
+        if (v4 === undefined) return undefined
+        out.push(Number(v4 >> 16n), Number(v4 & 0xffffn))
+      } else if (/^[0-9a-fA-F]{1,4}$/.test(piece)) {
+        out.push(parseInt(piece, 16))
+      } else {
+        return undefined
+      }
+    }
+    return out
+  }
+  const head = groups(halves[0])
+  const tail = halves.length === 2 ? groups(halves[1]) : []
+  if (!head || !tail) return undefined
+  const missing = 8 - head.length - tail.length
+  if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined
+  const all = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail]
+  return all.reduce((acc, g) => (acc << 16n) | BigInt(g), 0n)
+}
+
+/** Parses `10.0.0.1`, `10.0.0.0/8`, `fd00::1`, `fd00::/64`; undefined when it is neither. */
+export function parseCidr(text: string): Cidr | undefined {
+  const slash = text.indexOf('/')
+  const addr = slash < 0 ? text : text.slice(0, slash)
+  const v4 = parseIPv4(addr)
+  const family = v4 !== undefined ? 4 : 6
+  const value = v4 ?? parseIPv6(addr)
+  if (value === undefined) return undefined
+  const max = family === 4 ? 32 : 128
+  let prefix = max
+  if (slash >= 0) {
+    const p = text.slice(slash + 1)
+    // iptables-save may print a netmask (`/255.255.255.0`) for non-contiguous masks; CIDR form only here.
+    if (!/^\d{1,3}$/.test(p) || Number(p) > max) return undefined
+    prefix = Number(p)
+  }
+  return {family, value: value & mask(family, prefix), prefix, text}
+}
+
+function mask(family: 4 | 6, prefix: number): bigint {
+  const bits = family === 4 ? 32n : 128n
+  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n)
+}
+
+/** True when `ip` (an address) lies inside `net`. */
+export function cidrContains(net: Cidr, ip: Cidr): boolean {
+  return net.family === ip.family && ip.prefix >= net.prefix && (ip.value & mask(net.family, net.prefix)) === net.value
+}
+
+/** True when the text is a plain IPv4 or IPv6 address. */
+export function isIP(text: string): boolean {
+  const c = parseCidr(text)
+  return c !== undefined && !text.includes('/')
+}
+
+/** Canonical text of an address (`010.0.0.1` → `10.0.0.1`, `FD00:0::1` → `fd00::1`). */
+export function canonicalIP(text: string): string {
+  const c = parseCidr(text)
+  if (!c || text.includes('/')) return text
+  return formatIP(c)
+}
+
+/** Prints an address (the network address, for a CIDR) without prefix length. */
+export function formatIP(c: Pick<Cidr, 'family' | 'value'>): string {
+  if (c.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((c.value >> s) & 255n)).join('.')
+  const groups = Array.from({length: 8}, (_, i) => Number((c.value >> BigInt(112 - i * 16)) & 0xffffn))
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = -1
+  let bestLen = 1
+  for (let i = 0; i < 8; ) {
+    let j = i
+    while (j < 8 && groups[j] === 0) j++
+    if (j - i > bestLen) [best, bestLen] = [i, j - i]
+    i = j === i ? i + 1 : j
+  }
+  const hex = groups.map((g) => g.toString(16))
+  if (best < 0) return hex.join(':')
+  return `${hex.slice(0, best).join(':')}::${hex.slice(best + bestLen).join(':')}`
+}
+
+/** The last usable address of a network (e.g. 10.244.1.254 for 10.244.1.0/24). */
+export function lastHostOf(net: Cidr): string {
+  const size = 1n << BigInt((net.family === 4 ? 32 : 128) - net.prefix)
+  return formatIP({family: net.family, value: size > 2n ? net.value + size - 2n : net.value})
+}
+
+/** `IP:PORT` with IPv6 bracketed, as kube-proxy writes endpoints. */
+export function joinHostPort(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
+}
+
+/** Splits `10.0.0.1:80` or `[fd00::1]:80`; port undefined when absent. */
+export function splitHostPort(text: string): {host: string; port?: number} | undefined {
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
+  if (bracket) return {host: bracket[1], port: bracket[2] === undefined ? undefined : Number(bracket[2])}
+  const colons = text.split(':').length - 1
+  if (colons === 1) {
+    const [host, port] = text.split(':')
+    return /^\d+$/.test(port) ? {host, port: Number(port)} : undefined
+  }
+  return {host: text}
+}
+
+const PROTOCOLS: Record<string, Protocol> = {tcp: 'TCP', udp: 'UDP', sctp: 'SCTP'}
+
+/** Lowercase protocol name → Kubernetes spelling. */
+export function toProtocol(text: string): Protocol | undefined {
+  return PROTOCOLS[text.toLowerCase()]
+}
+
+/**
+ * Parses the `--ip` argument: `IP`, `IP:PORT`, `[IPv6]:PORT`, each optionally `/tcp|udp|sctp`.
+ * Returns an error sentence instead of throwing.
+ */
+export function parseDestination(text: string): {destination: Destination; portGiven: boolean} | {error: string} {
+  const usage = 'expected IP, IP:PORT or IP:PORT/PROTO (e.g. 10.96.0.10:53/udp, [fd00::10]:443/tcp)'
+  let rest = text.trim()
+  let protocol: Protocol = 'TCP'
+  const slash = rest.lastIndexOf('/')
+  if (slash >= 0) {
+    const p = toProtocol(rest.slice(slash + 1))
+    if (!p) return {error: `"${text}": unknown protocol "${rest.slice(slash + 1)}"; ${usage}`}
+    protocol = p
+    rest = rest.slice(0, slash)
+  }
+  const hp = splitHostPort(rest)
+  if (!hp || !isIP(hp.host)) return {error: `"${text}" is not an IP address; ${usage}`}
+  if (hp.port !== undefined && (hp.port < 1 || hp.port > 65535)) {
+    return {error: `"${text}": port ${hp.port} is out of range 1-65535`}
+  }
+  return {destination: {ip: canonicalIP(hp.host), port: hp.port, protocol}, portGiven: hp.port !== undefined}
+}
+
+/** `10.96.0.10:53/UDP`, the way paths name their entry. */
+export function formatDestination(d: Destination): string {
+  return `${d.port === undefined ? d.ip : joinHostPort(d.ip, d.port)}/${d.protocol}`
+}

@@ -1,0 +1,59 @@
+// Findings read off the traced paths: rejected and dropped traffic, rules that point nowhere,
+// services the node does not forward although the API has endpoints.
+import {canonicalIP} from '../address.js'
+import type {ClusterIndex} from '../cluster-index.js'
+import type {Finding, NodeReport, TracePath} from '../model.js'
+
+function lastRule(path: TracePath): string[] {
+  const hop = path.hops.at(-1)
+  return hop ? [`${hop.table} ${hop.chain}${hop.line ? ` (line ${hop.line})` : ''}: ${hop.rule}`] : []
+}
+
+function describe(path: TracePath, node: string): string {
+  const src = path.from === 'external' ? `an outside client${path.source ? ` ${path.source}` : ''}` : path.from === 'pod' ? `a pod on ${node}` : `${node} itself`
+  return `${path.entry.address} (${path.entry.kind}) from ${src}`
+}
+
+/** True when the API lists a usable endpoint for the service (ready, or serving while terminating). */
+function hasUsableEndpoints(idx: ClusterIndex, service: string): boolean {
+  return (idx.slicesByService.get(service) ?? []).some((s) =>
+    (s.endpoints ?? []).some((e) => e.conditions?.ready !== false || (e.conditions?.serving !== false && e.conditions?.terminating === true)) && (s.ports ?? []).length > 0,
+  )
+}
+
+function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: string): boolean {
+  if (!service) return false
+  const c = canonicalIP(ip)
+  if ((idx.slicesByService.get(service) ?? []).some((s) => (s.endpoints ?? []).some((e) => e.addresses.some((a) => canonicalIP(a) === c)))) return true
+  const [ns, name] = service.split('/')
+  return idx.view.endpoints.some((e) => e.metadata?.namespace === ns && e.metadata?.name === name && (e.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c)))
+}
+
+/** One finding per kind of trouble per service and node. */
+export function pathFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] {
+  const out: Finding[] = []
+  for (const node of nodes) {
+    for (const path of node.paths) {
+      const service = path.entry.service
+      const base = {node: node.name, ...(service ? {service} : {})}
+      if (path.verdict === 'reject') {
+        out.push({id: 'service-rejected-no-endpoints', severity: 'error', message: `${service ?? path.entry.address} has no endpoints: ${node.name} rejects ${path.entry.address}`, ...base, evidence: lastRule(path)})
+      } else if (path.verdict === 'drop') {
+        // A drop that holds only for an assumed client (outside the source ranges) is by design.
+        const assumedOnly = path.alternatives.length > 0 && !path.source
+        out.push({id: 'traffic-dropped', severity: assumedOnly ? 'info' : 'warning', message: `${node.name} drops ${describe(path, node.name)}`, ...base, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
+      } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoints(idx, service)) {
+        out.push({id: 'service-missing-on-node', severity: 'error', message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base})
+      }
+      for (const b of path.backends) {
+        if (b.pod === null && b.node === null && !knownEndpointIP(idx, service, b.ip)) {
+          out.push({id: 'backend-ip-unknown', severity: 'warning', message: `${node.name} forwards ${path.entry.address} to ${b.ip}:${b.port}, which no pod, node or endpoint has`, ...base, evidence: [`nat ${b.chain}`]})
+        }
+      }
+      if (path.uncertain) {
+        out.push({id: 'trace-uncertain', severity: 'info', message: `${node.name}: the trace of ${path.entry.address} is uncertain: ${path.notes.filter((n) => !n.startsWith('assumed')).join('; ')}`, ...base})
+      }
+    }
+  }
+  return out
+}

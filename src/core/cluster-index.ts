@@ -1,0 +1,123 @@
+// Look-ups over the API objects: services by address and node port, slices by service, pods and
+// nodes by IP. Built once per run in linear time.
+import type {V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import {canonicalIP} from './address.js'
+import type {ClusterView, Protocol} from './model.js'
+
+export interface ServicePortRef {
+  service: V1Service
+  portName: string
+  port: number
+  protocol: Protocol
+  nodePort?: number
+}
+
+export interface AddressOwner {
+  kind: 'cluster-ip' | 'external-ip' | 'load-balancer'
+  service: V1Service
+}
+
+export interface ClusterIndex {
+  view: ClusterView
+  serviceByKey: Map<string, V1Service>
+  /** VIP (clusterIP, externalIP, LB ingress) → services holding it. */
+  owners: Map<string, AddressOwner[]>
+  /** `port/PROTO` → service ports with that nodePort. */
+  nodePorts: Map<string, ServicePortRef[]>
+  podByIP: Map<string, V1Pod>
+  podByKey: Map<string, V1Pod>
+  nodeByIP: Map<string, V1Node>
+  nodeByName: Map<string, V1Node>
+  slicesByService: Map<string, V1EndpointSlice[]>
+}
+
+/** `namespace/name` of an object. */
+export function keyOf(o: {metadata?: {namespace?: string; name?: string}}): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
+/** The node's addresses, InternalIP first. */
+export function nodeAddresses(node: V1Node): string[] {
+  const order = ['InternalIP', 'ExternalIP']
+  return (node.status?.addresses ?? [])
+    .filter((a) => order.includes(a.type))
+    .sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type))
+    .map((a) => canonicalIP(a.address))
+}
+
+export function clusterIPsOf(svc: V1Service): string[] {
+  const ips = svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])
+  return ips.filter((ip) => ip && ip !== 'None').map(canonicalIP)
+}
+
+export function loadBalancerIPsOf(svc: V1Service): string[] {
+  if (svc.spec?.type !== 'LoadBalancer') return []
+  // kube-proxy does not capture an ingress IP whose ipMode is Proxy.
+  return (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && i.ipMode !== 'Proxy').map((i) => canonicalIP(i.ip!))
+}
+
+export function externalIPsOf(svc: V1Service): string[] {
+  return (svc.spec?.externalIPs ?? []).map(canonicalIP)
+}
+
+export function protocolOf(p: {protocol?: string}): Protocol {
+  return (p.protocol?.toUpperCase() as Protocol | undefined) ?? 'TCP'
+}
+
+/** Builds every look-up table in one pass over each list. */
+export function indexCluster(view: ClusterView): ClusterIndex {
+  const idx: ClusterIndex = {
+    view,
+    serviceByKey: new Map(),
+    owners: new Map(),
+    nodePorts: new Map(),
+    podByIP: new Map(),
+    podByKey: new Map(),
+    nodeByIP: new Map(),
+    nodeByName: new Map(),
+    slicesByService: new Map(),
+  }
+  for (const svc of view.services) {
+    idx.serviceByKey.set(keyOf(svc), svc)
+    for (const ip of clusterIPsOf(svc)) push(idx.owners, ip, {kind: 'cluster-ip', service: svc})
+    for (const ip of externalIPsOf(svc)) push(idx.owners, ip, {kind: 'external-ip', service: svc})
+    for (const ip of loadBalancerIPsOf(svc)) push(idx.owners, ip, {kind: 'load-balancer', service: svc})
+    for (const p of svc.spec?.ports ?? []) {
+      if (p.nodePort) {
+        push(idx.nodePorts, `${p.nodePort}/${protocolOf(p)}`, {service: svc, portName: p.name ?? '', port: p.port, protocol: protocolOf(p), nodePort: p.nodePort})
+      }
+    }
+  }
+  for (const pod of view.pods) {
+    idx.podByKey.set(keyOf(pod), pod)
+    if (pod.spec?.hostNetwork) continue
+    const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : [])
+    // A finished pod's IP may already belong to a new one: prefer pods that are not done.
+    const done = pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'
+    for (const ip of ips) {
+      const c = canonicalIP(ip)
+      if (!done || !idx.podByIP.has(c)) idx.podByIP.set(c, pod)
+    }
+  }
+  for (const node of view.nodes) {
+    idx.nodeByName.set(node.metadata?.name ?? '', node)
+    for (const ip of nodeAddresses(node)) idx.nodeByIP.set(ip, node)
+  }
+  for (const slice of view.endpointSlices) {
+    const svc = slice.metadata?.labels?.['kubernetes.io/service-name']
+    if (svc) push(idx.slicesByService, `${slice.metadata?.namespace ?? ''}/${svc}`, slice)
+  }
+  return idx
+}
+
+/** Pod networks of the cluster: node podCIDRs, else the pod IPs themselves. */
+export function podNetworks(idx: ClusterIndex): string[] {
+  const cidrs = idx.view.nodes.flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []))
+  return cidrs.length > 0 ? cidrs : [...idx.podByIP.keys()]
+}

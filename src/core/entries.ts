@@ -1,0 +1,123 @@
+// Turns a query into the entry points to trace on each node: every address and port by which
+// traffic can reach a Service, or what owns the address given with --ip.
+import type {V1Node, V1Service} from '@kubernetes/client-node'
+import {cidrContains, joinHostPort, parseCidr} from './address.js'
+import {clusterIPsOf, externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, type ClusterIndex} from './cluster-index.js'
+import type {Destination, EntryKind, Protocol, SourceKind} from './model.js'
+
+/** One address to trace, and which sources to trace it from. */
+export interface Entry {
+  destination: Destination
+  kind: EntryKind
+  service?: V1Service
+  portName?: string
+  /** Only this node (node ports are traced on the node that owns the address). */
+  node?: string
+  from: SourceKind[]
+}
+
+/** What owns an address, in a sentence, with the entries to trace. */
+export interface Resolution {
+  summary: string
+  entries: Entry[]
+  services: V1Service[]
+  /** True when nothing in the cluster owns the address. */
+  unowned: boolean
+}
+
+const CLUSTER_SOURCES: SourceKind[] = ['pod', 'node']
+const EXTERNAL_SOURCES: SourceKind[] = ['external', 'node']
+
+function portLabel(name: string, port: number, protocol: Protocol): string {
+  return `${name ? `${name} ` : ''}${port}/${protocol}`
+}
+
+/** Every entry point of every port of one Service. */
+export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
+  const entries: Entry[] = []
+  for (const p of svc.spec?.ports ?? []) {
+    const protocol = protocolOf(p)
+    const portName = p.name ?? ''
+    const base = {service: svc, portName}
+    for (const ip of clusterIPsOf(svc)) {
+      entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'cluster-ip', from: CLUSTER_SOURCES})
+    }
+    if (p.nodePort) {
+      for (const node of nodes) {
+        const ip = nodeAddresses(node)[0]
+        if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', node: node.metadata?.name, from: EXTERNAL_SOURCES})
+      }
+    }
+    for (const ip of externalIPsOf(svc)) {
+      entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'external-ip', from: ['external']})
+    }
+    for (const ip of loadBalancerIPsOf(svc)) {
+      entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'load-balancer', from: ['external']})
+    }
+  }
+  return entries
+}
+
+function describeService(svc: V1Service): string {
+  return `Service ${keyOf(svc)} (${svc.spec?.type ?? 'ClusterIP'})`
+}
+
+/**
+ * Resolves `--ip IP[:PORT][/PROTO]`: a service VIP, a node address (with its node ports), a pod,
+ * or nothing. Entries for a VIP without a port cover every port of the owning Service.
+ */
+export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: boolean): Resolution {
+  const owners = idx.owners.get(dest.ip) ?? []
+  if (owners.length > 0) {
+    const services = [...new Set(owners.map((o) => o.service))]
+    const entries: Entry[] = []
+    const notes: string[] = []
+    for (const owner of owners) {
+      const kindText = {'cluster-ip': 'cluster IP', 'external-ip': 'external IP', 'load-balancer': 'load-balancer ingress IP'}[owner.kind]
+      notes.push(`${dest.ip} is the ${kindText} of ${describeService(owner.service)}`)
+      const ports = (owner.service.spec?.ports ?? []).filter((p) => protocolOf(p) === dest.protocol && (!portGiven || p.port === dest.port))
+      const from = owner.kind === 'cluster-ip' ? CLUSTER_SOURCES : (['external'] as SourceKind[])
+      for (const p of ports) {
+        entries.push({destination: {...dest, port: p.port}, kind: owner.kind, service: owner.service, portName: p.name ?? '', from})
+      }
+      if (portGiven && ports.length === 0) {
+        const have = (owner.service.spec?.ports ?? []).map((p) => portLabel(p.name ?? '', p.port, protocolOf(p))).join(', ')
+        notes.push(`it has no port ${dest.port}/${dest.protocol} (ports: ${have || 'none'})`)
+        entries.push({destination: dest, kind: owner.kind, service: owner.service, from})
+      }
+    }
+    return {summary: notes.join('; '), entries, services, unowned: false}
+  }
+  const node = idx.nodeByIP.get(dest.ip)
+  if (node) {
+    const name = node.metadata?.name ?? ''
+    const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
+    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, portName: r.portName, node: name, from: EXTERNAL_SOURCES}))
+    let summary = `${dest.ip} is an address of node ${name}`
+    if (refs.length > 0) summary += `; ${refs.map((r) => `node port ${r.nodePort}/${r.protocol} belongs to ${describeService(r.service)}`).join('; ')}`
+    else if (portGiven) summary += `; no Service has node port ${dest.port}/${dest.protocol}`
+    if (entries.length === 0 && portGiven) entries.push({destination: dest, kind: 'address', node: name, from: EXTERNAL_SOURCES})
+    return {summary, entries, services: [...new Set(refs.map((r) => r.service))], unowned: false}
+  }
+  const pod = idx.podByIP.get(dest.ip)
+  if (pod) {
+    const summary = `${dest.ip} is the IP of pod ${keyOf(pod)} on node ${pod.spec?.nodeName ?? '(unscheduled)'}: traffic to it is routed to the pod directly, not through kube-proxy`
+    return {summary, entries: [{destination: dest, kind: 'pod-ip', from: ['node']}], services: [], unowned: false}
+  }
+  return {
+    summary: `nothing in the cluster owns ${portGiven ? joinHostPort(dest.ip, dest.port!) : dest.ip}: it is no Service's cluster, external or load-balancer IP, no node's address and no pod's IP`,
+    entries: [{destination: dest, kind: 'address', from: ['node']}],
+    services: [],
+    unowned: true,
+  }
+}
+
+/** True when `ip` is inside one of the CIDRs. */
+export function inAnyNetwork(ip: string, networks: string[]): boolean {
+  const addr = parseCidr(ip)
+  if (!addr) return false
+  return networks.some((n) => {
+    const net = parseCidr(n)
+    return net !== undefined && cidrContains(net, addr)
+  })
+}

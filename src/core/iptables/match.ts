@@ -1,0 +1,149 @@
+// Decides whether one rule matches a packet: yes, no, or maybe (with the condition that decides).
+import {cidrContains, parseCidr, type Cidr} from '../address.js'
+import type {Protocol} from '../model.js'
+import type {Match, Rule} from './rule.js'
+
+/** What the tracer knows about the packet at this point. */
+export interface Packet {
+  /** Concrete source address, or undefined for "some client outside the cluster". */
+  src?: Cidr
+  /** True when the source is an address of this node (traffic from the node itself). */
+  srcLocal: boolean
+  dst: Cidr
+  dport?: number
+  protocol: Protocol
+  /** Packet mark; undefined once it is no longer known. */
+  mark: number | undefined
+  /** True once the connection has been DNATed (conntrack state DNAT). */
+  dnatted: boolean
+}
+
+/** What the tracer knows about the node. */
+export interface NodeContext {
+  /** The node's local addresses (for `-m addrtype --dst-type LOCAL`). */
+  local: Cidr[]
+  /** Pod networks: an unnamed outside client is assumed to be outside them. */
+  podNetworks: Cidr[]
+}
+
+/** A condition the tracer could not decide, phrased both ways for the report. */
+export interface Condition {
+  holds: string
+  fails: string
+}
+
+export interface MatchResult {
+  result: 'yes' | 'no' | 'maybe'
+  conditions: Condition[]
+  /** From `-m statistic --mode random`: the chance the rule matches. */
+  probability?: number
+  /** From `-m recent --rcheck --seconds N`: ClientIP affinity is in play. */
+  affinitySeconds?: number
+  /** Matches that could not be evaluated (for the report's notes). */
+  unknown: string[]
+}
+
+const LOOPBACK = [parseCidr('127.0.0.0/8')!, parseCidr('::1/128')!]
+
+function overlaps(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a)
+}
+
+function isLocal(node: NodeContext, ip: Cidr): boolean | undefined {
+  if (LOOPBACK.some((l) => cidrContains(l, ip)) || node.local.some((l) => cidrContains(l, ip))) return true
+  return node.local.length === 0 ? undefined : false
+}
+
+function describeCidr(c: Cidr): string {
+  return c.text.replace(/\/(32|128)$/, '')
+}
+
+type One = {result: 'yes' | 'no' | 'maybe'; condition?: Condition}
+
+const yes: One = {result: 'yes'}
+const no: One = {result: 'no'}
+const flip = (v: boolean, negated: boolean): One => (v !== negated ? yes : no)
+
+function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: MatchResult): One {
+  switch (m.kind) {
+    case 'src': {
+      if (p.src) return flip(cidrContains(m.cidr, p.src), m.negated)
+      // An outside client is not in the pod network; whether it is in any other range is unknown.
+      if (node.podNetworks.some((pod) => overlaps(m.cidr, pod))) return flip(false, m.negated)
+      const inRange = `source in ${describeCidr(m.cidr)}`
+      const outRange = `source not in ${describeCidr(m.cidr)}`
+      return {result: 'maybe', condition: m.negated ? {holds: outRange, fails: inRange} : {holds: inRange, fails: outRange}}
+    }
+    case 'dst':
+      return flip(cidrContains(m.cidr, p.dst), m.negated)
+    case 'protocol':
+      return flip(m.protocol === 'all' || m.protocol === '0' || m.protocol === p.protocol.toLowerCase(), m.negated)
+    case 'port': {
+      if (m.which === 'sport') {
+        out.unknown.push(`line ${rule.line}: source port match (client ports are not known)`)
+        return {result: 'maybe', condition: {holds: 'client source port matches', fails: 'client source port does not match'}}
+      }
+      if (p.dport === undefined) {
+        const ports = m.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')
+        return {result: 'maybe', condition: {holds: `port ${ports}`, fails: `port not ${ports}`}}
+      }
+      return flip(m.ranges.some(([a, b]) => p.dport! >= a && p.dport! <= b), m.negated)
+    }
+    case 'comment':
+    case 'accounting':
+      return yes
+    case 'statistic':
+      out.probability = (out.probability ?? 1) * m.probability
+      return yes
+    case 'recent':
+      if (m.action === 'set' || m.action === 'remove') return yes
+      // A fresh connection has no record yet; report the affinity and trace the fresh path.
+      out.affinitySeconds = m.seconds ?? 0
+      return no
+    case 'addrtype': {
+      if (m.type !== 'LOCAL') {
+        out.unknown.push(`line ${rule.line}: addrtype ${m.type}`)
+        return {result: 'maybe', condition: {holds: `address type is ${m.type}`, fails: `address type is not ${m.type}`}}
+      }
+      const local = m.which === 'dst' ? isLocal(node, p.dst) : p.srcLocal
+      if (local === undefined) {
+        return {result: 'maybe', condition: {holds: 'destination is a node address', fails: 'destination is not a node address'}}
+      }
+      return flip(local, m.negated)
+    }
+    case 'mark':
+      if (p.mark === undefined) {
+        out.unknown.push(`line ${rule.line}: packet mark is not known here`)
+        return {result: 'maybe', condition: {holds: 'packet is marked', fails: 'packet is not marked'}}
+      }
+      return flip((p.mark & m.mask) === (m.value & m.mask), m.negated)
+    case 'conntrack': {
+      // A new connection: state NEW; DNAT once nat rewrote the destination.
+      const has = m.states.some((s) => s === 'NEW' || (s === 'DNAT' && p.dnatted))
+      return flip(has, m.negated)
+    }
+    case 'iface': {
+      out.unknown.push(`line ${rule.line}: interface ${m.name} (interfaces are not traced)`)
+      const what = `${m.dir === 'in' ? 'arrives on' : 'leaves by'} interface ${m.name}`
+      const neg = `${m.dir === 'in' ? 'does not arrive on' : 'does not leave by'} interface ${m.name}`
+      return {result: 'maybe', condition: m.negated ? {holds: `packet ${neg}`, fails: `packet ${what}`} : {holds: `packet ${what}`, fails: `packet ${neg}`}}
+    }
+    case 'unknown':
+      out.unknown.push(`line ${rule.line}: "${m.text}" is not understood by svctrace`)
+      return {result: 'maybe', condition: {holds: `"${m.text}" matches`, fails: `"${m.text}" does not match`}}
+  }
+}
+
+/** Evaluates every match of a rule (they are ANDed) against the packet. */
+export function evaluateRule(rule: Rule, packet: Packet, node: NodeContext): MatchResult {
+  const out: MatchResult = {result: 'yes', conditions: [], unknown: []}
+  for (const m of rule.matches) {
+    const one = evaluateOne(m, packet, node, rule, out)
+    if (one.result === 'no') return {...out, result: 'no', conditions: []}
+    if (one.result === 'maybe') {
+      out.result = 'maybe'
+      out.conditions.push(one.condition!)
+    }
+  }
+  return out
+}

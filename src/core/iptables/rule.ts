@@ -1,0 +1,319 @@
+// One iptables rule: the words as written (so it prints back), and a typed view of what
+// kube-proxy's rules use. Matches the core does not understand stay as `unknown` parts and
+// surface in the trace as uncertainty.
+import {parseCidr, splitHostPort, type Cidr} from '../address.js'
+import {formatWord, tokenizeRule, type Word} from './tokenize.js'
+
+/** An option of a match or target: `--dport 80`, `! --ctstate NEW`, `--rcheck`. */
+export interface RuleOption {
+  name: string
+  args: Word[]
+  negated: boolean
+}
+
+/** A piece of the rule in the order written. */
+export type RulePart =
+  | {type: 'flag'; flag: string; value?: Word; negated: boolean}
+  | {type: 'match'; module: string; options: RuleOption[]}
+  | {type: 'target'; jump: '-j' | '-g'; name: string; options: RuleOption[]}
+
+/** A typed match condition. */
+export type Match =
+  | {kind: 'src' | 'dst'; cidr: Cidr; negated: boolean}
+  | {kind: 'protocol'; protocol: string; negated: boolean}
+  | {kind: 'iface'; dir: 'in' | 'out'; name: string; negated: boolean}
+  | {kind: 'port'; which: 'dport' | 'sport'; ranges: Array<[number, number]>; negated: boolean}
+  | {kind: 'comment'; text: string}
+  | {kind: 'statistic'; probability: number}
+  | {kind: 'recent'; action: 'rcheck' | 'update' | 'set' | 'remove'; name: string; seconds?: number; reap: boolean}
+  | {kind: 'addrtype'; which: 'src' | 'dst'; type: string; negated: boolean}
+  | {kind: 'mark'; value: number; mask: number; negated: boolean}
+  | {kind: 'conntrack'; states: string[]; negated: boolean}
+  | {kind: 'accounting'; text: string}
+  | {kind: 'unknown'; text: string}
+
+/** What the rule does when it matches. */
+export type Target =
+  | {kind: 'jump' | 'goto'; chain: string}
+  | {kind: 'DNAT'; ip?: string; port?: number; text: string}
+  | {kind: 'REJECT'; with?: string}
+  | {kind: 'DROP' | 'ACCEPT' | 'RETURN'}
+  | {kind: 'MARK'; value: number; mask: number; op: 'xset' | 'or' | 'xor' | 'and'}
+  | {kind: 'MASQUERADE'; randomFully: boolean}
+  | {kind: 'unknown'; name: string; text: string}
+  | {kind: 'none'}
+
+export interface Rule {
+  table: string
+  chain: string
+  /** 1-based line in the dump. */
+  line: number
+  counters?: string
+  parts: RulePart[]
+  matches: Match[]
+  target: Target
+}
+
+const FLAG_ALIASES: Record<string, string> = {
+  '--source': '-s',
+  '--src': '-s',
+  '--destination': '-d',
+  '--dst': '-d',
+  '--protocol': '-p',
+  '--in-interface': '-i',
+  '--out-interface': '-o',
+  '--match': '-m',
+  '--jump': '-j',
+  '--goto': '-g',
+  '--fragment': '-f',
+}
+const VALUE_FLAGS = new Set(['-s', '-d', '-p', '-i', '-o'])
+
+/** Extension targets; any other target name is a user chain. */
+const EXTENSION_TARGETS = new Set([
+  'DNAT', 'SNAT', 'REJECT', 'MARK', 'MASQUERADE', 'REDIRECT', 'LOG', 'NFLOG', 'CONNMARK', 'CT', 'NOTRACK',
+  'TPROXY', 'TCPMSS', 'CHECKSUM', 'NETMAP', 'CLASSIFY', 'TRACE', 'AUDIT', 'NFQUEUE', 'QUEUE', 'SET',
+])
+const BUILTIN_VERDICTS = new Set(['ACCEPT', 'DROP', 'RETURN'])
+
+/** Parses the words after `-A CHAIN` into parts; returns an error sentence when malformed. */
+function parseParts(words: Word[]): RulePart[] | {error: string} {
+  const parts: RulePart[] = []
+  let negate = false
+  let owner: {options: RuleOption[]} | undefined
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]
+    const word = w.quoted ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
+    if (!w.quoted && word === '!') {
+      negate = true
+      continue
+    }
+    if (!w.quoted && VALUE_FLAGS.has(word)) {
+      const value = words[++i]
+      if (!value) return {error: `"${word}" needs a value`}
+      parts.push({type: 'flag', flag: word, value, negated: negate})
+    } else if (!w.quoted && word === '-f') {
+      parts.push({type: 'flag', flag: word, negated: negate})
+    } else if (!w.quoted && word === '-m') {
+      const module = words[++i]
+      if (!module) return {error: '"-m" needs a module name'}
+      const part: RulePart = {type: 'match', module: module.text, options: []}
+      parts.push(part)
+      owner = part
+    } else if (!w.quoted && (word === '-j' || word === '-g')) {
+      const name = words[++i]
+      if (!name) return {error: `"${word}" needs a target`}
+      const part: RulePart = {type: 'target', jump: word, name: name.text, options: []}
+      parts.push(part)
+      owner = part
+    } else if (!w.quoted && word.startsWith('--')) {
+      const args: Word[] = []
+      while (i + 1 < words.length && (words[i + 1].quoted || !isOptionStart(words[i + 1].text))) args.push(words[++i])
+      if (!owner) {
+        // `-p tcp --dport 80` without `-m tcp`: iptables loads the protocol's match implicitly.
+        const part: RulePart = {type: 'match', module: '', options: []}
+        parts.push(part)
+        owner = part
+      }
+      owner.options.push({name: word, args, negated: negate})
+    } else {
+      return {error: `unexpected word "${w.text}"`}
+    }
+    negate = false
+  }
+  if (negate) return {error: 'a "!" with nothing after it'}
+  return parts
+}
+
+function isOptionStart(text: string): boolean {
+  return text === '!' || (text.startsWith('-') && !/^-\d/.test(text))
+}
+
+function partText(part: RulePart): string {
+  if (part.type === 'flag') {
+    return `${part.negated ? '! ' : ''}${part.flag}${part.value ? ` ${formatWord(part.value)}` : ''}`
+  }
+  const head = part.type === 'match' ? (part.module ? `-m ${part.module}` : '') : `${part.jump} ${part.name}`
+  const opts = part.options.map((o) => [o.negated ? '!' : '', o.name, ...o.args.map(formatWord)].filter(Boolean).join(' '))
+  return [head, ...opts].filter(Boolean).join(' ')
+}
+
+/** Prints a rule back as iptables-save would (`-A CHAIN …`). */
+export function formatRule(rule: Pick<Rule, 'chain' | 'parts' | 'counters'>): string {
+  const body = rule.parts.map(partText).join(' ')
+  return `${rule.counters ? `${rule.counters} ` : ''}-A ${rule.chain}${body ? ` ${body}` : ''}`
+}
+
+function numberOf(text: string | undefined): number {
+  if (text === undefined) return NaN
+  return text.startsWith('0x') ? parseInt(text, 16) : Number(text)
+}
+
+/** `0x4000/0x4000` → value and mask (mask defaults to all ones). */
+function markOf(text: string | undefined): {value: number; mask: number} {
+  const [v, m] = (text ?? '').split('/')
+  return {value: numberOf(v) >>> 0, mask: m === undefined ? 0xffffffff : numberOf(m) >>> 0}
+}
+
+function portRanges(text: string): Array<[number, number]> | undefined {
+  const out: Array<[number, number]> = []
+  for (const item of text.split(',')) {
+    const [a, b] = item.split(':')
+    const lo = Number(a)
+    const hi = b === undefined ? lo : Number(b)
+    if (!Number.isInteger(lo) || !Number.isInteger(hi)) return undefined
+    out.push([lo, hi])
+  }
+  return out
+}
+
+const arg = (o: RuleOption, i = 0): string | undefined => o.args[i]?.text
+
+/** Typed view of one `-m module` part; unknown modules or options become `unknown`. */
+function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | undefined): Match[] {
+  const text = partText(part)
+  const unknown = (): Match[] => [{kind: 'unknown', text}]
+  const module = part.module || protocol || ''
+  const out: Match[] = []
+  switch (module) {
+    case 'tcp':
+    case 'udp':
+    case 'sctp':
+    case 'multiport':
+      for (const o of part.options) {
+        const which = o.name === '--dport' || o.name === '--dports' || o.name === '--destination-port' || o.name === '--destination-ports'
+          ? 'dport'
+          : o.name === '--sport' || o.name === '--sports' || o.name === '--source-port' || o.name === '--source-ports'
+            ? 'sport'
+            : undefined
+        const ranges = which && arg(o) !== undefined ? portRanges(arg(o)!) : undefined
+        if (!which || !ranges) return unknown()
+        out.push({kind: 'port', which, ranges, negated: o.negated})
+      }
+      return out
+    case 'comment':
+      return [{kind: 'comment', text: part.options.map((o) => arg(o) ?? '').join(' ')}]
+    case 'statistic': {
+      const mode = part.options.find((o) => o.name === '--mode')
+      const p = part.options.find((o) => o.name === '--probability')
+      if (arg(mode ?? {name: '', args: [], negated: false}) !== 'random' || !p || part.options.length !== 2 || p.negated) return unknown()
+      const probability = Number(arg(p))
+      return Number.isFinite(probability) ? [{kind: 'statistic', probability}] : unknown()
+    }
+    case 'recent': {
+      const names = new Set(part.options.map((o) => o.name))
+      const action = (['--rcheck', '--update', '--set', '--remove'] as const).find((a) => names.has(a))
+      const known = new Set(['--rcheck', '--update', '--set', '--remove', '--name', '--seconds', '--reap', '--mask', '--rsource', '--hitcount', '--rttl'])
+      if (!action || [...names].some((n) => !known.has(n)) || names.has('--rdest') || names.has('--hitcount')) return unknown()
+      const seconds = part.options.find((o) => o.name === '--seconds')
+      return [{
+        kind: 'recent',
+        action: action.slice(2) as 'rcheck' | 'update' | 'set' | 'remove',
+        name: arg(part.options.find((o) => o.name === '--name') ?? {name: '', args: [], negated: false}) ?? 'DEFAULT',
+        seconds: seconds ? Number(arg(seconds)) : undefined,
+        reap: names.has('--reap'),
+      }]
+    }
+    case 'addrtype':
+      for (const o of part.options) {
+        if (o.name === '--limit-iface-in' || o.name === '--limit-iface-out') continue
+        if ((o.name !== '--dst-type' && o.name !== '--src-type') || !arg(o)) return unknown()
+        out.push({kind: 'addrtype', which: o.name === '--dst-type' ? 'dst' : 'src', type: arg(o)!, negated: o.negated})
+      }
+      return out
+    case 'mark':
+      if (part.options.length !== 1 || part.options[0].name !== '--mark') return unknown()
+      return [{kind: 'mark', ...markOf(arg(part.options[0])), negated: part.options[0].negated}]
+    case 'conntrack':
+    case 'state':
+      for (const o of part.options) {
+        if ((o.name !== '--ctstate' && o.name !== '--state') || !arg(o)) return unknown()
+        out.push({kind: 'conntrack', states: arg(o)!.split(','), negated: o.negated})
+      }
+      return out
+    case 'nfacct':
+      // Accounting only: counts the packet and always matches.
+      return [{kind: 'accounting', text}]
+    default:
+      return unknown()
+  }
+}
+
+function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Target {
+  if (!part) return {kind: 'none'}
+  const text = partText(part)
+  const opt = (name: string) => part.options.find((o) => o.name === name)
+  if (BUILTIN_VERDICTS.has(part.name) && part.options.length === 0) return {kind: part.name as 'ACCEPT'}
+  if (!EXTENSION_TARGETS.has(part.name) && part.options.length === 0) {
+    return {kind: part.jump === '-g' ? 'goto' : 'jump', chain: part.name}
+  }
+  switch (part.name) {
+    case 'DNAT': {
+      const to = arg(opt('--to-destination') ?? {name: '', args: [], negated: false})
+      const hp = to ? splitHostPort(to) : undefined
+      if (!hp || part.options.length !== 1) return {kind: 'unknown', name: part.name, text}
+      return {kind: 'DNAT', ip: hp.host, port: hp.port, text: to!}
+    }
+    case 'REJECT':
+      return {kind: 'REJECT', with: arg(opt('--reject-with') ?? {name: '', args: [], negated: false})}
+    case 'MASQUERADE':
+      return {kind: 'MASQUERADE', randomFully: part.options.some((o) => o.name === '--random-fully')}
+    case 'MARK': {
+      if (part.options.length !== 1) return {kind: 'unknown', name: part.name, text}
+      const o = part.options[0]
+      const ops: Record<string, 'xset' | 'or' | 'xor' | 'and'> = {'--set-xmark': 'xset', '--set-mark': 'xset', '--or-mark': 'or', '--xor-mark': 'xor', '--and-mark': 'and'}
+      const op = ops[o.name]
+      if (!op) return {kind: 'unknown', name: part.name, text}
+      const m = markOf(arg(o))
+      // --set-mark v is --set-xmark v/0xffffffff; --or/--xor/--and take a bare value.
+      return {kind: 'MARK', op, value: m.value, mask: op === 'xset' ? m.mask : 0xffffffff}
+    }
+    default:
+      return {kind: 'unknown', name: part.name, text}
+  }
+}
+
+/** Parses the text of one rule line (`[p:b] -A CHAIN …`); throws nothing, returns an error sentence. */
+export function parseRuleLine(line: string, table: string, lineNumber: number): Rule | {error: string} {
+  let rest = line
+  let counters: string | undefined
+  if (rest.startsWith('[')) {
+    const end = rest.indexOf(']')
+    if (end < 0) return {error: 'counters "[" without "]"'}
+    counters = rest.slice(0, end + 1)
+    rest = rest.slice(end + 1).trimStart()
+  }
+  const words = tokenizeRule(rest)
+  if ('error' in words) return words
+  if (words.length < 2 || words[0].text !== '-A') return {error: 'expected "-A CHAIN …"'}
+  const parts = parseParts(words.slice(2))
+  if ('error' in parts) return parts
+  const protocol = parts.find((p): p is Extract<RulePart, {type: 'flag'}> => p.type === 'flag' && p.flag === '-p' && !p.negated)?.value?.text
+  const matches: Match[] = []
+  let target: Extract<RulePart, {type: 'target'}> | undefined
+  for (const part of parts) {
+    if (part.type === 'target') {
+      if (target) return {error: 'two targets in one rule'}
+      target = part
+    } else if (part.type === 'match') {
+      matches.push(...typeMatch(part, protocol))
+    } else if (part.flag === '-s' || part.flag === '-d') {
+      const cidr = parseCidr(part.value!.text)
+      if (!cidr) return {error: `"${part.value!.text}" is not an address or CIDR`}
+      matches.push({kind: part.flag === '-s' ? 'src' : 'dst', cidr, negated: part.negated})
+    } else if (part.flag === '-p') {
+      matches.push({kind: 'protocol', protocol: part.value!.text.toLowerCase(), negated: part.negated})
+    } else if (part.flag === '-i' || part.flag === '-o') {
+      matches.push({kind: 'iface', dir: part.flag === '-i' ? 'in' : 'out', name: part.value!.text, negated: part.negated})
+    } else {
+      matches.push({kind: 'unknown', text: partText(part)})
+    }
+  }
+  return {table, chain: words[1].text, line: lineNumber, counters, parts, matches, target: typeTarget(target)}
+}
+
+/** The rule's `-m comment` text, if any. */
+export function ruleComment(rule: Rule): string | undefined {
+  for (const m of rule.matches) if (m.kind === 'comment') return m.text
+  return undefined
+}

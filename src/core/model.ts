@@ -1,0 +1,147 @@
+// The shared vocabulary of svctrace: what the core is fed and what it reports.
+import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+
+/** Transport protocols kube-proxy handles, as Kubernetes spells them. */
+export type Protocol = 'TCP' | 'UDP' | 'SCTP'
+
+/** An address a packet is sent to: IP, optional port, protocol. */
+export interface Destination {
+  ip: string
+  port?: number
+  protocol: Protocol
+}
+
+/** Which kube-proxy data plane a node runs. */
+export type ProxyMode = 'iptables' | 'ipvs' | 'nftables' | 'userspace' | 'none' | 'unknown'
+
+/** The API objects a trace needs (a bundle's cluster.yaml, or what the live API returned). */
+export interface ClusterView {
+  services: V1Service[]
+  endpointSlices: V1EndpointSlice[]
+  endpoints: V1Endpoints[]
+  pods: V1Pod[]
+  nodes: V1Node[]
+}
+
+/** What was read from one node: raw dumps, never parsed eagerly. */
+export interface NodeDataplane {
+  name: string
+  /** `iptables-save` text (IPv4), when read. */
+  iptablesSave?: string
+  /** Where the text came from, for error messages (a file path or `node1: iptables-save`). */
+  iptablesSource?: string
+  /** Why nothing could be read from this node. */
+  readError?: string
+}
+
+/** How a packet reaches the destination, and from where. */
+export type EntryKind = 'cluster-ip' | 'node-port' | 'external-ip' | 'load-balancer' | 'pod-ip' | 'address'
+
+/**
+ * Where the packet starts: a pod on the node and an outside client enter nat PREROUTING,
+ * a process on the node itself enters nat OUTPUT.
+ */
+export type SourceKind = 'pod' | 'external' | 'node'
+
+export type Verdict = 'dnat' | 'reject' | 'drop' | 'no-match' | 'not-a-service'
+
+/** One rule the packet went through. */
+export interface Hop {
+  table: string
+  chain: string
+  /** The rule as iptables-save prints it; for an implicit step, a sentence in brackets. */
+  rule: string
+  /** 1-based line in the node's dump; 0 for a step the dump does not hold. */
+  line: number
+}
+
+/** One pod (or address) that can receive the connection. */
+export interface Backend {
+  ip: string
+  port: number
+  /** Effective probability for a fresh connection (the 1/n, 1/(n-1)… chain multiplied out). */
+  probability: number
+  /** `namespace/name`, or null when no pod has this IP. */
+  pod: string | null
+  node: string | null
+  /** The KUBE-SEP chain that DNATs to it. */
+  chain: string
+}
+
+/** An outcome that happens only under a condition the trace could not decide. */
+export interface Alternative {
+  when: string[]
+  verdict: Verdict
+  backends: Backend[]
+}
+
+/** One traced path: an entry point, on one node, from one kind of source. */
+export interface TracePath {
+  entry: {address: string; kind: EntryKind; service?: string; port?: string}
+  from: SourceKind
+  source?: string
+  verdict: Verdict
+  hops: Hop[]
+  backends: Backend[]
+  /** Whether the packet is marked for masquerade (SNAT to the node's address). */
+  masquerade: 'yes' | 'no' | 'maybe'
+  /** ClientIP session affinity seen on the path. */
+  affinity?: {timeoutSeconds: number}
+  alternatives: Alternative[]
+  /** Conditions assumed, and matches the tracer could not evaluate. */
+  notes: string[]
+  uncertain: boolean
+}
+
+export interface NodeReport {
+  name: string
+  mode: ProxyMode
+  readError?: string
+  paths: TracePath[]
+}
+
+export type Severity = 'error' | 'warning' | 'info'
+
+export interface Finding {
+  id: string
+  severity: Severity
+  message: string
+  service?: string
+  node?: string
+  evidence?: string[]
+}
+
+/** What the user asked. */
+export interface Query {
+  kind: 'service' | 'ip'
+  service?: string
+  namespace?: string
+  ip?: string
+  port?: number
+  protocol?: Protocol
+  source?: string
+}
+
+export interface ServiceSummary {
+  name: string
+  namespace: string
+  type: string
+  clusterIPs: string[]
+  ports: Array<{name: string; port: number; protocol: Protocol; targetPort: string; nodePort?: number}>
+  externalIPs: string[]
+  loadBalancerIPs: string[]
+  externalTrafficPolicy?: string
+  internalTrafficPolicy?: string
+  sessionAffinity?: {timeoutSeconds: number}
+}
+
+/** The versioned report (`-o json`). */
+export interface Report {
+  apiVersion: 'svctrace/v1'
+  query: Query
+  /** What owns the queried address (for --ip), in a sentence. */
+  resolution?: string
+  services: ServiceSummary[]
+  nodes: NodeReport[]
+  findings: Finding[]
+}

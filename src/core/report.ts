@@ -1,0 +1,179 @@
+// Query + API objects + node dumps → the report. Pure: the app layer gathers, this computes.
+import type {V1Node, V1Service} from '@kubernetes/client-node'
+import {formatDestination, lastHostOf, parseCidr} from './address.js'
+import {clusterIPsOf, externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, nodeAddresses, podNetworks, protocolOf, type ClusterIndex} from './cluster-index.js'
+import {resolveAddress, serviceEntries, inAnyNetwork, type Entry, type Resolution} from './entries.js'
+import {DumpError, indexIptablesSave, type IptablesDump} from './iptables/dump.js'
+import {traceIptables} from './iptables/trace.js'
+import type {ClusterView, Finding, NodeDataplane, NodeReport, Query, Report, ServiceSummary, SourceKind, TracePath} from './model.js'
+import {buildPath} from './path.js'
+import {detectProxyMode} from './proxy-mode.js'
+import {checkSelectorMatchesPods, selectedPods} from './checks/selector.js'
+import {pathFindings} from './checks/path-findings.js'
+
+/** A query that cannot be answered from the objects read (exit code 2). */
+export class QueryError extends Error {}
+
+function summarize(svc: V1Service): ServiceSummary {
+  const affinity = svc.spec?.sessionAffinity === 'ClientIP'
+  return {
+    name: svc.metadata?.name ?? '',
+    namespace: svc.metadata?.namespace ?? '',
+    type: svc.spec?.type ?? 'ClusterIP',
+    clusterIPs: clusterIPsOf(svc),
+    ports: (svc.spec?.ports ?? []).map((p) => ({
+      name: p.name ?? '',
+      port: p.port,
+      protocol: protocolOf(p),
+      targetPort: String(p.targetPort ?? p.port),
+      ...(p.nodePort ? {nodePort: p.nodePort} : {}),
+    })),
+    externalIPs: externalIPsOf(svc),
+    loadBalancerIPs: loadBalancerIPsOf(svc),
+    ...(svc.spec?.externalTrafficPolicy ? {externalTrafficPolicy: svc.spec.externalTrafficPolicy} : {}),
+    ...(svc.spec?.internalTrafficPolicy ? {internalTrafficPolicy: svc.spec.internalTrafficPolicy} : {}),
+    ...(affinity ? {sessionAffinity: {timeoutSeconds: svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800}} : {}),
+  }
+}
+
+/** Closest Service names in the namespace, and namespaces that hold the name. */
+function suggestService(idx: ClusterIndex, namespace: string, name: string): string {
+  const others = [...idx.serviceByKey.keys()].filter((k) => k.endsWith(`/${name}`)).map((k) => k.split('/')[0])
+  const inNs = [...idx.serviceByKey.keys()].filter((k) => k.startsWith(`${namespace}/`)).map((k) => k.split('/')[1])
+  const close = inNs.filter((n) => n.includes(name) || name.includes(n) || n.slice(0, 3) === name.slice(0, 3)).slice(0, 5)
+  const hints: string[] = []
+  if (others.length > 0) hints.push(`a Service named "${name}" exists in namespace ${others.join(', ')} (use -n ${others[0]})`)
+  if (close.length > 0) hints.push(`similar names in ${namespace}: ${close.join(', ')}`)
+  if (hints.length === 0) hints.push(inNs.length > 0 ? `Services in ${namespace}: ${inNs.slice(0, 8).join(', ')}${inNs.length > 8 ? ', …' : ''}` : `namespace ${namespace} has no Services`)
+  return hints.join('; ')
+}
+
+function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
+  if (query.kind === 'ip') {
+    return resolveAddress(idx, {ip: query.ip!, port: query.port, protocol: query.protocol ?? 'TCP'}, query.port !== undefined)
+  }
+  const key = `${query.namespace}/${query.service}`
+  const svc = idx.serviceByKey.get(key)
+  if (!svc) {
+    throw new QueryError(`Service "${query.service}" not found in namespace "${query.namespace}": ${suggestService(idx, query.namespace ?? '', query.service ?? '')}.`)
+  }
+  const type = svc.spec?.type ?? 'ClusterIP'
+  let summary = `Service ${key} (${type})`
+  if (type === 'ExternalName') {
+    summary += `: cluster DNS answers a CNAME to "${svc.spec?.externalName}"; kube-proxy writes no rules for it, so there is nothing to trace`
+  } else if (clusterIPsOf(svc).length === 0) {
+    const ips = selectedPods(svc, idx.view.pods).map((p) => p.status?.podIP).filter(Boolean)
+    summary += `: headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}` : ' (none: no pod matches)'}`
+  }
+  return {summary, entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
+}
+
+/** Which sources to trace an entry from on a node, with a concrete client address where one is known. */
+function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string | undefined): Array<{from: SourceKind; source?: string}> {
+  const nodeName = node.metadata?.name ?? ''
+  const nodeIPs = nodeAddresses(node)
+  if (source) {
+    if (nodeIPs.includes(source)) return [{from: 'node', source}]
+    const pod = idx.podByIP.get(source)
+    if (pod) return pod.spec?.nodeName === nodeName ? [{from: 'pod', source}] : []
+    const cidrs = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])
+    if (inAnyNetwork(source, cidrs)) return [{from: 'pod', source}]
+    if (idx.nodeByIP.has(source) || inAnyNetwork(source, podNetworks(idx))) return []
+    return [{from: 'external', source}]
+  }
+  const out: Array<{from: SourceKind; source?: string}> = []
+  for (const from of entry.from) {
+    if (from === 'node') {
+      const addr = entry.destination.ip.startsWith('127.') ? '127.0.0.1' : nodeIPs[0]
+      if (addr) out.push({from, source: addr})
+    } else if (from === 'pod') {
+      // A pod address on this node that is no backend, so hairpin rules do not blur the picture.
+      const cidr = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []))[0]
+      const net = cidr ? parseCidr(cidr) : undefined
+      const podIP = net ? lastHostOf(net) : idx.view.pods.find((p) => p.spec?.nodeName === nodeName && !p.spec?.hostNetwork && p.status?.podIP)?.status?.podIP
+      if (podIP) out.push({from, source: podIP})
+    } else {
+      out.push({from})
+    }
+  }
+  return out
+}
+
+function traceNode(idx: ClusterIndex, dp: NodeDataplane, node: V1Node | undefined, entries: Entry[], source: string | undefined, findings: Finding[]): NodeReport {
+  const name = dp.name
+  if (dp.readError || dp.iptablesSave === undefined) {
+    const readError = dp.readError ?? 'no iptables-save output was read from this node'
+    findings.push({id: 'node-unreadable', severity: 'error', message: `${name}: ${readError}`, node: name})
+    return {name, mode: 'unknown', readError, paths: []}
+  }
+  let dump: IptablesDump
+  try {
+    dump = indexIptablesSave(dp.iptablesSave, dp.iptablesSource ?? `${name}: iptables-save`)
+  } catch (err) {
+    if (!(err instanceof DumpError)) throw err
+    findings.push({id: 'node-unreadable', severity: 'error', message: err.message, node: name})
+    return {name, mode: 'unknown', readError: err.message, paths: []}
+  }
+  const mode = detectProxyMode(dump)
+  if (mode === 'none') {
+    findings.push({id: 'node-has-no-kube-proxy-rules', severity: 'error', message: `${name}: no KUBE-SERVICES chain in the nat table of ${dump.source}`, node: name})
+  } else if (mode !== 'iptables') {
+    findings.push({id: 'proxy-mode-not-traced', severity: 'warning', message: `${name} runs kube-proxy in ${mode} mode, which this version does not trace`, node: name})
+    return {name, mode, paths: []}
+  }
+  const paths: TracePath[] = []
+  const nodeForSources = node ?? ({metadata: {name}} as V1Node)
+  for (const entry of entries) {
+    if (entry.node && entry.node !== name) continue
+    for (const {from, source: src} of sourcesOn(idx, entry, nodeForSources, source)) {
+      const trace = traceIptables(dump, {
+        node: {name, addresses: node ? nodeAddresses(node) : []},
+        destination: entry.destination,
+        from,
+        source: src,
+        podNetworks: podNetworks(idx),
+      })
+      const service = entry.service ? keyOf(entry.service) : undefined
+      const port = entry.portName || (entry.destination.port !== undefined ? String(entry.destination.port) : undefined)
+      const path = buildPath(idx, {address: formatDestination(entry.destination), kind: entry.kind, ...(service ? {service} : {}), ...(service && port ? {port} : {})}, from, src, trace, service)
+      if (entry.kind === 'pod-ip' && path.verdict === 'no-match') path.verdict = 'not-a-service'
+      if (entry.kind === 'address' && path.verdict === 'no-match' && !entry.node) path.verdict = 'not-a-service'
+      paths.push(path)
+    }
+  }
+  return {name, mode, paths}
+}
+
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Map<string, Finding>()
+  for (const f of findings) {
+    const key = `${f.id}|${f.service ?? ''}|${f.node ?? ''}|${f.message}`
+    if (!seen.has(key)) seen.set(key, f)
+  }
+  const order = {error: 0, warning: 1, info: 2}
+  return [...seen.values()].sort((a, b) => order[a.severity] - order[b.severity])
+}
+
+/** Traces the query on every node and collects the findings. */
+export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDataplane[]): Report {
+  const idx = indexCluster(view)
+  const resolution = resolveQuery(idx, query)
+  const findings: Finding[] = []
+  const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
+  for (const svc of resolution.services) {
+    const f = checkSelectorMatchesPods(svc, view.pods)
+    if (f) findings.push(f)
+  }
+  findings.push(...pathFindings(idx, nodes))
+  if (resolution.unowned) {
+    findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary})
+  }
+  return {
+    apiVersion: 'svctrace/v1',
+    query,
+    resolution: resolution.summary,
+    services: resolution.services.map(summarize),
+    nodes,
+    findings: dedupe(findings),
+  }
+}

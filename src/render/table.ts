@@ -1,0 +1,128 @@
+// The default output: what was asked, one table of paths per node, then the findings.
+import Table from 'cli-table3'
+import type {ChalkInstance} from 'chalk'
+import type {Backend, Finding, NodeReport, Report, ServiceSummary, TracePath, Verdict} from '../core/model.js'
+import {clean, paint, type Style} from './style.js'
+
+// kubectl-like: no borders, two spaces between columns.
+const BORDERLESS = {
+  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
+  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+}
+
+function table(head: string[]): Table.Table {
+  return new Table({head, chars: BORDERLESS, style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0}, wordWrap: false})
+}
+
+function percent(p: number): string {
+  const v = Math.round(p * 1000) / 10
+  return `${v}%`
+}
+
+function verdictText(v: Verdict, c: ChalkInstance): string {
+  const label = v === 'dnat' ? 'DNAT' : v === 'no-match' ? 'NO MATCH' : v === 'not-a-service' ? 'NOT A SERVICE' : v.toUpperCase()
+  if (v === 'dnat') return c.green(label)
+  if (v === 'reject' || v === 'drop') return c.red(label)
+  return c.yellow(label)
+}
+
+function backendLine(b: Backend): string {
+  const who = b.pod ?? (b.node ? `node ${b.node}` : 'unknown IP')
+  return `${clean(who)}  ${b.ip.includes(':') ? `[${b.ip}]` : b.ip}:${b.port}  ${percent(b.probability)}`
+}
+
+function fromText(p: TracePath): string {
+  const label = p.from === 'external' ? 'outside' : p.from
+  return p.source ? `${label} ${p.source}` : p.from === 'external' ? 'outside (any)' : label
+}
+
+function entryText(p: TracePath): string {
+  const kind = p.entry.kind.replace('-', ' ')
+  return `${clean(p.entry.address)}\n  ${kind}${p.entry.port ? ` ${clean(p.entry.port)}` : ''}`
+}
+
+/** The chains the packet goes through, following the last jump (KUBE-MARK-MASQ shows as MASQ). */
+function chainPath(p: TracePath): string {
+  const chains: string[] = []
+  const add = (c: string) => {
+    if (c !== 'KUBE-MARK-MASQ' && chains.at(-1) !== c) chains.push(c)
+  }
+  for (const h of p.hops) add(h.chain)
+  const jump = /(?:^| )-[jg] (KUBE-\S+)/.exec(p.hops.at(-1)?.rule ?? '')
+  if (jump) add(jump[1])
+  if (p.backends.length > 1) add('KUBE-SEP-…')
+  else if (p.backends.length === 1) add(p.backends[0].chain)
+  return chains.join(' →\n')
+}
+
+function pathRow(p: TracePath, style: Style, c: ChalkInstance, noteIndex: (n: string) => number): string[] {
+  const marks = p.notes.map(noteIndex).map((i) => `[${i}]`).join('')
+  const verdict = [verdictText(p.verdict, c) + (p.uncertain ? c.yellow(' ?') : '') + (marks ? ` ${marks}` : '')]
+  for (const alt of p.alternatives) {
+    verdict.push(c.dim(`${verdictText(alt.verdict, c)} if ${clean(alt.when.join(' and '))}`))
+  }
+  const backends = p.backends.length > 0 ? p.backends.map(backendLine) : ['-']
+  if (p.affinity) backends.push(c.dim(`ClientIP affinity ${p.affinity.timeoutSeconds}s`))
+  const row = [entryText(p), fromText(p), verdict.join('\n'), backends.join('\n')]
+  if (style.wide) row.push(p.masquerade, chainPath(p))
+  return row
+}
+
+function serviceHeader(s: ServiceSummary, c: ChalkInstance): string {
+  const ports = s.ports.map((p) => `${p.name ? `${clean(p.name)} ` : ''}${p.port}/${p.protocol}→${clean(p.targetPort)}${p.nodePort ? ` (node port ${p.nodePort})` : ''}`).join(', ')
+  const parts = [c.bold(clean(`${s.namespace}/${s.name}`)), s.type]
+  if (s.clusterIPs.length > 0) parts.push(`cluster IP ${s.clusterIPs.join(', ')}`)
+  if (ports) parts.push(`ports ${ports}`)
+  if (s.externalIPs.length > 0) parts.push(`external IPs ${s.externalIPs.join(', ')}`)
+  if (s.loadBalancerIPs.length > 0) parts.push(`load balancer ${s.loadBalancerIPs.join(', ')}`)
+  if (s.externalTrafficPolicy === 'Local') parts.push('externalTrafficPolicy Local')
+  if (s.internalTrafficPolicy === 'Local') parts.push('internalTrafficPolicy Local')
+  if (s.sessionAffinity) parts.push(`affinity ClientIP ${s.sessionAffinity.timeoutSeconds}s`)
+  return parts.join('  ')
+}
+
+function nodeSection(node: NodeReport, style: Style, c: ChalkInstance): string {
+  const title = `${c.bold(`NODE ${clean(node.name)}`)}  (${node.mode})`
+  if (node.readError) return `${title}\n  ${c.red('not traced:')} ${clean(node.readError)}`
+  if (node.paths.length === 0) return `${title}\n  nothing to trace on this node`
+  const notes: string[] = []
+  const noteIndex = (n: string) => {
+    const i = notes.indexOf(n)
+    if (i >= 0) return i + 1
+    notes.push(n)
+    return notes.length
+  }
+  const head = ['ENTRY', 'FROM', 'VERDICT', 'BACKENDS']
+  if (style.wide) head.push('MASQ', 'CHAINS')
+  const t = table(head.map((h) => c.bold(h)))
+  for (const p of node.paths) t.push(pathRow(p, style, c, noteIndex))
+  const footer = notes.map((n, i) => c.dim(`  [${i + 1}] ${clean(n)}`))
+  return [title, indent(t.toString()), ...footer].join('\n')
+}
+
+function indent(text: string): string {
+  return text.split('\n').map((l) => `  ${l.trimEnd()}`).join('\n')
+}
+
+function findingsSection(findings: Finding[], c: ChalkInstance): string {
+  if (findings.length === 0) return c.green('No findings.')
+  const lines = [c.bold('FINDINGS')]
+  for (const f of findings) {
+    const sev = f.severity === 'error' ? c.red('ERROR  ') : f.severity === 'warning' ? c.yellow('WARNING') : c.cyan('INFO   ')
+    lines.push(`  ${sev}  ${clean(f.message)}  ${c.dim(`(${f.id})`)}`)
+    for (const e of f.evidence ?? []) lines.push(`           ${c.dim('·')} ${clean(e)}`)
+  }
+  return lines.join('\n')
+}
+
+/** Renders the report as tables for a terminal or a pipe. */
+export function renderTable(report: Report, style: Style): string {
+  const c = paint(style)
+  const sections: string[] = []
+  if (report.resolution) sections.push(clean(report.resolution))
+  for (const s of report.services) sections.push(serviceHeader(s, c))
+  for (const node of report.nodes) sections.push(nodeSection(node, style, c))
+  if (report.nodes.length === 0) sections.push('No node data planes were read, so nothing was traced.')
+  sections.push(findingsSection(report.findings, c))
+  return sections.join('\n\n') + '\n'
+}

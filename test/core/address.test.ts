@@ -1,0 +1,58 @@
+import {describe, expect, it} from 'vitest'
+import {canonicalIP, cidrContains, lastHostOf, parseCidr, parseDestination, splitHostPort} from '../../src/core/address.js'
+
+describe('addresses', () => {
+  it.each([
+    ['10.0.0.0/8', '10.244.1.5', true],
+    ['10.0.0.0/8', '11.0.0.1', false],
+    ['172.30.0.100/32', '172.30.0.100', true],
+    ['fd00::/64', 'fd00::1', true],
+    ['fd00::/64', 'fd00:0:0:1::1', false],
+    ['0.0.0.0/0', '8.8.8.8', true],
+    ['10.0.0.0/8', 'fd00::1', false],
+  ])('%s contains %s: %s', (net, ip, want) => {
+    expect(cidrContains(parseCidr(net)!, parseCidr(ip)!)).toBe(want)
+  })
+
+  it.each(['10.0.0.256', '1.2.3', '10.0.0.0/33', 'fd00::/129', 'fd00:::1', 'hello', '1:2:3:4:5:6:7:8:9'])('%s is not an address', (text) => {
+    expect(parseCidr(text)).toBeUndefined()
+  })
+
+  it.each([
+    ['FD00:0:0::1', 'fd00::1'],
+    ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['::ffff:10.0.0.1', '::ffff:a00:1'],
+    ['10.0.0.1', '10.0.0.1'],
+  ])('canonical %s = %s', (a, b) => expect(canonicalIP(a)).toBe(b))
+
+  it('finds the last host of a pod CIDR', () => {
+    expect(lastHostOf(parseCidr('10.244.1.0/24')!)).toBe('10.244.1.254')
+  })
+
+  it.each([
+    ['10.0.0.1:80', {host: '10.0.0.1', port: 80}],
+    ['[fd00::1]:443', {host: 'fd00::1', port: 443}],
+    ['fd00::1', {host: 'fd00::1'}],
+  ])('splits %s', (text, want) => expect(splitHostPort(text)).toEqual(want))
+})
+
+describe('--ip argument', () => {
+  it.each([
+    ['10.96.0.10', {ip: '10.96.0.10', protocol: 'TCP'}, false],
+    ['10.96.0.10:53/udp', {ip: '10.96.0.10', port: 53, protocol: 'UDP'}, true],
+    ['[fd00::10]:443/TCP', {ip: 'fd00::10', port: 443, protocol: 'TCP'}, true],
+    ['10.96.0.10/sctp', {ip: '10.96.0.10', protocol: 'SCTP'}, false],
+  ])('%s', (text, destination, portGiven) => {
+    expect(parseDestination(text)).toEqual({destination, portGiven})
+  })
+
+  it.each([
+    ['10.96.0', /is not an IP address/],
+    ['10.96.0.10:99999', /out of range/],
+    ['10.96.0.10:80/icmp', /unknown protocol "icmp"/],
+    ['my-service', /is not an IP address/],
+  ])('rejects %s', (text, message) => {
+    const r = parseDestination(text)
+    expect('error' in r && r.error).toMatch(message)
+  })
+})

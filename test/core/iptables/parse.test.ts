@@ -1,0 +1,156 @@
+import {readdirSync, readFileSync} from 'node:fs'
+import {fileURLToPath} from 'node:url'
+import {describe, expect, it} from 'vitest'
+import {chainRules, DumpError, formatIptablesSave, indexIptablesSave} from '../../../src/core/iptables/dump.js'
+import {formatRule, parseRuleLine, type Rule} from '../../../src/core/iptables/rule.js'
+
+const samples = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
+const rendered = samples + 'rendered/'
+
+function allRules(text: string, name = 'dump'): Rule[] {
+  const dump = indexIptablesSave(text, name)
+  const out: Rule[] = []
+  for (const t of dump.tables.values()) {
+    for (const c of t.chains.values()) {
+      for (const r of chainRules(dump, t.name, c.name)!) {
+        if ('error' in r) throw new Error(`${name}:${r.line}: ${r.error}`)
+        out.push(r)
+      }
+    }
+  }
+  return out.sort((a, b) => a.line - b.line)
+}
+
+function rule(line: string): Rule {
+  const r = parseRuleLine(line, 'nat', 1)
+  if ('error' in r) throw new Error(r.error)
+  return r
+}
+
+describe('iptables-save round trip', () => {
+  const files = readdirSync(rendered).filter((f) => f.endsWith('.iptables-save.txt'))
+  it.each(files)('%s prints back line for line', (file) => {
+    const text = readFileSync(rendered + file, 'utf8')
+    const lines = text.split('\n')
+    const rules = allRules(text, file)
+    expect(rules.length).toBeGreaterThan(5)
+    for (const r of rules) expect(formatRule(r)).toBe(lines[r.line - 1])
+  })
+
+  const inputs = readdirSync(samples).filter((f) => f.endsWith('.txt'))
+  it.each(inputs)('%s (restore input) parses, and its printed form parses to the same model', (file) => {
+    const text = readFileSync(samples + file, 'utf8')
+    const dump = indexIptablesSave(text, file)
+    const again = allRules(formatIptablesSave(dump), `${file} (printed)`)
+    const strip = (r: Rule) => ({chain: r.chain, matches: r.matches, target: r.target})
+    expect(again.map(strip)).toEqual(allRules(text, file).map(strip))
+  })
+})
+
+describe('rule model', () => {
+  it.each([
+    ['-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y',
+      ['dst 10.96.0.1/32', 'protocol tcp', 'comment default/kubernetes:https cluster IP', 'port dport 443'], 'jump KUBE-SVC-NPX46M4PTMTKRN6Y'],
+    ['-A KUBE-SVC-X ! -s 10.244.0.0/16 -d 10.96.10.10/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ',
+      ['!src 10.244.0.0/16', 'dst 10.96.10.10/32', 'protocol tcp', 'port dport 80'], 'jump KUBE-MARK-MASQ'],
+    ['-A KUBE-SVC-X -m comment --comment "a -> b" -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-Y',
+      ['comment a -> b', 'statistic 0.33333333349'], 'jump KUBE-SEP-Y'],
+    ['-A KUBE-SEP-Y -p tcp -m recent --set --name KUBE-SEP-Y --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.0.0.1:80',
+      ['protocol tcp', 'recent set KUBE-SEP-Y'], 'DNAT 10.0.0.1:80'],
+    ['-A KUBE-SVC-X -m recent --rcheck --seconds 600 --reap --name KUBE-SEP-Y --mask 255.255.255.255 --rsource -j KUBE-SEP-Y',
+      ['recent rcheck KUBE-SEP-Y 600'], 'jump KUBE-SEP-Y'],
+    ['-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS', ['addrtype dst LOCAL'], 'jump KUBE-NODEPORTS'],
+    ['-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN', ['!mark 16384/16384'], 'RETURN'],
+    ['-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000', [], 'MARK xset 16384/16384'],
+    ['-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000', [], 'MARK or 16384/4294967295'],
+    ['-A KUBE-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', ['conntrack RELATED,ESTABLISHED'], 'ACCEPT'],
+    ['-A KUBE-SERVICES -d 10.96.30.30/32 -p tcp -m tcp --dport 6379 -j REJECT --reject-with icmp-port-unreachable',
+      ['dst 10.96.30.30/32', 'protocol tcp', 'port dport 6379'], 'REJECT icmp-port-unreachable'],
+    ['-A KUBE-FIREWALL -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+      ['dst 127.0.0.0/8', '!src 127.0.0.0/8', '!conntrack RELATED,ESTABLISHED,DNAT'], 'DROP'],
+    ['-A X -p tcp --dport 80 -j ACCEPT', ['protocol tcp', 'port dport 80'], 'ACCEPT'],
+    ['-A X -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT', ['unknown -m set --match-set KUBE-CLUSTER-IP dst,dst'], 'ACCEPT'],
+    ['-A X -j LOG --log-prefix "svc: "', [], 'unknown LOG'],
+  ])('%s', (line, matches, target) => {
+    const r = rule(line)
+    const show = r.matches.map((m) => {
+      switch (m.kind) {
+        case 'src': case 'dst': return `${m.negated ? '!' : ''}${m.kind} ${m.cidr.text}`
+        case 'protocol': return `protocol ${m.protocol}`
+        case 'port': return `port ${m.which} ${m.ranges.map(([a, b]) => (a === b ? a : `${a}:${b}`)).join(',')}`
+        case 'comment': return `comment ${m.text}`
+        case 'statistic': return `statistic ${m.probability}`
+        case 'recent': return `recent ${m.action} ${m.name}${m.seconds ? ` ${m.seconds}` : ''}`
+        case 'addrtype': return `addrtype ${m.which} ${m.type}`
+        case 'mark': return `${m.negated ? '!' : ''}mark ${m.value}/${m.mask}`
+        case 'conntrack': return `${m.negated ? '!' : ''}conntrack ${m.states.join(',')}`
+        default: return `${m.kind} ${'text' in m ? m.text : ''}`
+      }
+    })
+    expect(show).toEqual(matches)
+    const t = r.target
+    const tshow = t.kind === 'jump' || t.kind === 'goto' ? `${t.kind} ${t.chain}` : t.kind === 'DNAT' ? `DNAT ${t.text}` : t.kind === 'REJECT' ? `REJECT ${t.with}` : t.kind === 'MARK' ? `MARK ${t.op} ${t.value}/${t.mask}` : t.kind === 'unknown' ? `unknown ${t.name}` : t.kind
+    expect(tshow).toBe(target)
+  })
+
+  it.each([
+    ['-A X -m comment --comment "unterminated -j ACCEPT', /unterminated double quote/],
+    ['-A X -s', /"-s" needs a value/],
+    ['-A X -s not-an-ip -j ACCEPT', /"not-an-ip" is not an address/],
+    ['-A X -j ACCEPT -j DROP', /two targets/],
+    ['-A X ! ', /"!" with nothing after it/],
+    ['-I X -j ACCEPT', /expected "-A CHAIN/],
+  ])('rejects %s', (line, message) => {
+    const r = parseRuleLine(line, 'nat', 7)
+    expect('error' in r && r.error).toMatch(message)
+  })
+
+  it('keeps counters and quotes comments with escapes when printing', () => {
+    const r = rule('[5:300] -A X -m comment --comment "say \\"hi\\"" -j ACCEPT')
+    expect(r.counters).toBe('[5:300]')
+    expect(r.matches[0]).toEqual({kind: 'comment', text: 'say "hi"'})
+    expect(formatRule(r)).toBe('[5:300] -A X -m comment --comment "say \\"hi\\"" -j ACCEPT')
+  })
+})
+
+describe('dump index', () => {
+  const good = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n'
+
+  it('indexes chains by table and keeps line numbers', () => {
+    const dump = indexIptablesSave(good, 'x')
+    expect([...dump.tables.get('nat')!.chains.keys()]).toEqual(['PREROUTING', 'KUBE-SERVICES'])
+    expect(dump.tables.get('nat')!.chains.get('PREROUTING')!.policy).toBe('ACCEPT')
+    expect(chainRules(dump, 'nat', 'PREROUTING')!.map((r) => r.line)).toEqual([4])
+  })
+
+  it('parses a chain only when asked', () => {
+    const dump = indexIptablesSave(good + '*filter\n-A BROKEN -s nonsense -j DROP\nCOMMIT\n', 'x')
+    expect(dump.tables.get('filter')!.chains.get('BROKEN')!.parsed).toBeUndefined()
+    expect(chainRules(dump, 'filter', 'BROKEN')![0]).toMatchObject({line: 7, error: expect.stringMatching(/not an address/)})
+  })
+
+  it.each([
+    ['a truncated dump', good.replace('COMMIT\n', '-A KUBE-SERVICES -d 10.0.0.1/32'), 5, /has no COMMIT: the dump is truncated/],
+    ['a rule before any table', '-A X -j ACCEPT\n', 1, /outside any "\*table"/],
+    ['two tables without COMMIT', '*nat\n*filter\nCOMMIT\n', 2, /no COMMIT before the next table/],
+    ['text that is not a dump', 'Error: Permission denied (you must be root)\n', 1, /unexpected line/],
+    ['an empty file', '', 0, /no "\*table" section/],
+  ])('rejects %s, naming the line', (_what, text, line, message) => {
+    let err: unknown
+    try {
+      indexIptablesSave(text, 'nodes/n1/iptables-save.txt')
+    } catch (e) {
+      err = e
+    }
+    expect(err).toBeInstanceOf(DumpError)
+    expect((err as DumpError).line).toBe(line)
+    expect((err as DumpError).message).toMatch(message)
+    expect((err as DumpError).message).toContain('nodes/n1/iptables-save.txt')
+  })
+
+  it('accepts CRLF line ends', () => {
+    const dump = indexIptablesSave(good.replace(/\n/g, '\r\n'), 'x')
+    const r = chainRules(dump, 'nat', 'PREROUTING')![0]
+    expect('error' in r ? r.error : r.target).toEqual({kind: 'jump', chain: 'KUBE-SERVICES'})
+  })
+})
