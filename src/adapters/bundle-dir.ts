@@ -1,6 +1,7 @@
 // A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake.
 //   DIR/cluster.yaml                    `kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml`
 //   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node
+import {isAscii} from 'node:buffer'
 import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
@@ -78,6 +79,11 @@ export function parseClusterFile(text: string, file: string): ClusterView {
   return clusterViewFromList(doc, file)
 }
 
+/** Node dumps are ASCII almost always; decoding them as Latin-1 then skips UTF-8 validation. */
+export function decode(bytes: Buffer): string {
+  return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8')
+}
+
 export class BundleDir implements ClusterSource, NodeReader {
   readonly description: string
 
@@ -128,7 +134,7 @@ export class BundleDir implements ClusterSource, NodeReader {
       if (s.size > MAX_NODE_FILE_BYTES) {
         return {name: node, readError: `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)`}
       }
-      return {name: node, iptablesSave: await readFile(file, 'utf8'), iptablesSource: file}
+      return {name: node, iptablesSave: decode(await readFile(file)), iptablesSource: file}
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') {
         return {name: node, readError: `${file} not found: capture it on the node with: iptables-save > iptables-save.txt`}

@@ -18,7 +18,7 @@ export interface Entry {
 
 /** What owns an address, in a sentence, with the entries to trace. */
 export interface Resolution {
-  summary: string
+  summary?: string
   entries: Entry[]
   services: V1Service[]
   /** True when nothing in the cluster owns the address. */

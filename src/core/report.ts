@@ -58,12 +58,13 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
     throw new QueryError(`Service "${query.service}" not found in namespace "${query.namespace}": ${suggestService(idx, query.namespace ?? '', query.service ?? '')}.`)
   }
   const type = svc.spec?.type ?? 'ClusterIP'
-  let summary = `Service ${key} (${type})`
+  // For an ordinary Service the header says it all; only special kinds get a sentence.
+  let summary: string | undefined
   if (type === 'ExternalName') {
-    summary += `: cluster DNS answers a CNAME to "${svc.spec?.externalName}"; kube-proxy writes no rules for it, so there is nothing to trace`
+    summary = `Service ${key} is an ExternalName: cluster DNS answers a CNAME to "${svc.spec?.externalName}"; kube-proxy writes no rules for it, so there is nothing to trace`
   } else if (clusterIPsOf(svc).length === 0) {
     const ips = selectedPods(svc, idx.view.pods).map((p) => p.status?.podIP).filter(Boolean)
-    summary += `: headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}` : ' (none: no pod matches)'}`
+    summary = `Service ${key} is headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}` : ' (none: no pod matches)'}`
   }
   return {summary, entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
 }
@@ -166,12 +167,12 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
   }
   findings.push(...pathFindings(idx, nodes))
   if (resolution.unowned) {
-    findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary})
+    findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary ?? ''})
   }
   return {
     apiVersion: 'svctrace/v1',
     query,
-    resolution: resolution.summary,
+    ...(resolution.summary ? {resolution: resolution.summary} : {}),
     services: resolution.services.map(summarize),
     nodes,
     findings: dedupe(findings),

@@ -33,7 +33,7 @@ function backendLine(b: Backend): string {
 
 function fromText(p: TracePath): string {
   const label = p.from === 'external' ? 'outside' : p.from
-  return p.source ? `${label} ${p.source}` : p.from === 'external' ? 'outside (any)' : label
+  return `${label}\n  ${p.source ?? 'any client'}`
 }
 
 function entryText(p: TracePath): string {

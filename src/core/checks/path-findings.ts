@@ -6,11 +6,11 @@ import type {Finding, NodeReport, TracePath} from '../model.js'
 
 function lastRule(path: TracePath): string[] {
   const hop = path.hops.at(-1)
-  return hop ? [`${hop.table} ${hop.chain}${hop.line ? ` (line ${hop.line})` : ''}: ${hop.rule}`] : []
+  return hop ? [`${hop.table} ${hop.chain}: ${hop.rule}`] : []
 }
 
-function describe(path: TracePath, node: string): string {
-  const src = path.from === 'external' ? `an outside client${path.source ? ` ${path.source}` : ''}` : path.from === 'pod' ? `a pod on ${node}` : `${node} itself`
+function describe(path: TracePath): string {
+  const src = path.from === 'external' ? `an outside client${path.source ? ` ${path.source}` : ''}` : path.from === 'pod' ? 'a pod on the node' : 'the node itself'
   return `${path.entry.address} (${path.entry.kind}) from ${src}`
 }
 
@@ -29,19 +29,33 @@ function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: str
   return idx.view.endpoints.some((e) => e.metadata?.namespace === ns && e.metadata?.name === name && (e.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c)))
 }
 
-/** One finding per kind of trouble per service and node. */
+/** Merges findings that differ only by node: one finding naming every node it holds on. */
+function mergeNodes(findings: Array<Finding & {node: string; key: string}>): Finding[] {
+  const byKey = new Map<string, Array<Finding & {node: string; key: string}>>()
+  for (const f of findings) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
+  return [...byKey.values()].map((group) => {
+    const nodes = [...new Set(group.map((f) => f.node))]
+    const evidence = [...new Set(group.flatMap((f) => f.evidence ?? []))]
+    const {key: _key, node: _node, ...first} = group[0]
+    return {...first, message: first.message.replace('{nodes}', nodes.length === 1 ? nodes[0] : `nodes ${nodes.join(', ')}`), ...(nodes.length === 1 ? {node: nodes[0]} : {}), evidence}
+  })
+}
+
+/** One finding per kind of trouble per service and entry, naming the nodes it holds on. */
 export function pathFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] {
   const out: Finding[] = []
+  const perNode: Array<Finding & {node: string; key: string}> = []
   for (const node of nodes) {
     for (const path of node.paths) {
       const service = path.entry.service
       const base = {node: node.name, ...(service ? {service} : {})}
+      const key = `${path.verdict}|${service}|${path.entry.address}|${path.from}`
       if (path.verdict === 'reject') {
-        out.push({id: 'service-rejected-no-endpoints', severity: 'error', message: `${service ?? path.entry.address} has no endpoints: ${node.name} rejects ${path.entry.address}`, ...base, evidence: lastRule(path)})
+        perNode.push({id: 'service-rejected-no-endpoints', severity: 'error', message: `${service ?? path.entry.address} has no endpoints: {nodes} reject ${path.entry.address}`, ...base, key: `${service}|${path.entry.address}`, evidence: lastRule(path)})
       } else if (path.verdict === 'drop') {
         // A drop that holds only for an assumed client (outside the source ranges) is by design.
         const assumedOnly = path.alternatives.length > 0 && !path.source
-        out.push({id: 'traffic-dropped', severity: assumedOnly ? 'info' : 'warning', message: `${node.name} drops ${describe(path, node.name)}`, ...base, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
+        perNode.push({id: 'traffic-dropped', severity: assumedOnly ? 'info' : 'warning', message: `{nodes} drop ${describe(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
       } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoints(idx, service)) {
         out.push({id: 'service-missing-on-node', severity: 'error', message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base})
       }
@@ -55,5 +69,5 @@ export function pathFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] 
       }
     }
   }
-  return out
+  return [...mergeNodes(perNode), ...out]
 }

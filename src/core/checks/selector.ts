@@ -46,9 +46,9 @@ export function checkSelectorMatchesPods(svc: V1Service, pods: V1Pod[]): Finding
       values.set(label, [...(values.get(label) ?? []), p.metadata?.name ?? ''])
     }
     for (const [value, names] of values) {
-      const close = value !== '(no such label)' && editDistance(value, sel[key]) <= 2 ? ` — one typo away from "${sel[key]}"?` : ''
+      const typo = value !== '(no such label)' && editDistance(value, sel[key]) <= 2 ? ' (a typo?)' : ''
       const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '')
-      evidence.push(`${names.length} pod(s) match every other label but have ${key}=${value} (selector wants ${key}=${sel[key]})${close}: ${shown}`)
+      evidence.push(`${names.length} pod(s) match every other label but have ${key}=${value} where the selector wants ${key}=${sel[key]}${typo}: ${shown}`)
     }
   }
   const selector = Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',')

@@ -10,13 +10,13 @@
 //   COMMIT
 import {formatRule, parseRuleLine, type Rule} from './rule.js'
 
-/** Index of one chain: where its rules start in the text, and (once visited) the parsed rules. */
+/** Index of one chain; its rules are found through the dump's rule table. */
 export interface ChainIndex {
   name: string
+  id: number
   /** Built-in chains have a policy (`ACCEPT`, `DROP`); user chains have none. */
   policy?: string
-  starts: number[]
-  lines: number[]
+  ruleCount: number
   parsed?: Array<Rule | RuleError>
 }
 
@@ -38,6 +38,13 @@ export interface IptablesDump {
   source: string
   text: string
   tables: Map<string, TableIndex>
+  /** Per rule line, in dump order: offset of the line, its 1-based number, its chain's id. */
+  ruleStart: Int32Array
+  ruleLine: Int32Array
+  ruleChain: Int32Array
+  ruleCount: number
+  /** Rules grouped by chain (built on first use): rules of chain c are byChain[chainFirst[c] … chainFirst[c+1]). */
+  grouped?: {chainFirst: Int32Array; byChain: Int32Array}
 }
 
 /** A dump that cannot be used, with the line that shows why. */
@@ -51,23 +58,51 @@ export class DumpError extends Error {
   }
 }
 
+function countLines(text: string): number {
+  let n = 1
+  for (let p = text.indexOf('\n'); p >= 0; p = text.indexOf('\n', p + 1)) n++
+  return n
+}
+
+function lineEnd(text: string, pos: number): number {
+  const end = text.indexOf('\n', pos)
+  const e = end < 0 ? text.length : end
+  return e > pos && text.charCodeAt(e - 1) === 13 ? e - 1 : e
+}
+
 /**
- * Indexes an iptables-save dump. Throws DumpError for text that is not a dump (a line outside
- * any table, a table without COMMIT); individual rules are checked when they are parsed.
+ * Indexes an iptables-save dump in one pass without parsing rules. Throws DumpError for text
+ * that is not a dump (a line outside any table, a table without COMMIT); single rules are
+ * checked when a trace parses them.
  */
 export function indexIptablesSave(text: string, source: string): IptablesDump {
+  const capacity = countLines(text)
+  const ruleStart = new Int32Array(capacity)
+  const ruleLine = new Int32Array(capacity)
+  const ruleChain = new Int32Array(capacity)
   const tables = new Map<string, TableIndex>()
+  let nextId = 0
+  let rules = 0
   let table: TableIndex | undefined
   let chain: ChainIndex | undefined
   let lineNo = 0
   let pos = 0
   const n = text.length
+  const declare = (name: string): ChainIndex => {
+    let c = table!.chains.get(name)
+    if (!c) {
+      c = {name, id: nextId++, ruleCount: 0}
+      table!.chains.set(name, c)
+    }
+    return c
+  }
   while (pos < n) {
-    let end = text.indexOf('\n', pos)
-    if (end < 0) end = n
+    let next = text.indexOf('\n', pos)
+    if (next < 0) next = n
+    const end = next > pos && text.charCodeAt(next - 1) === 13 ? next - 1 : next
     lineNo++
     const c = text.charCodeAt(pos)
-    // '-' (-A …) and '[' ([pkts:bytes] -A …) are the hot path: ~all lines of a big dump.
+    // '-' (-A …) and '[' ([pkts:bytes] -A …) are the hot path: nearly every line of a big dump.
     if (c === 45 || c === 91) {
       if (!table) throw new DumpError(source, lineNo, 'a rule outside any "*table" section; is this iptables-save output?')
       let at = pos
@@ -79,54 +114,70 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
         throw new DumpError(source, lineNo, `expected "-A CHAIN …", found "${text.slice(pos, Math.min(end, pos + 40))}"`)
       }
       const nameStart = at + 3
-      // Consecutive rules usually belong to the same chain: compare in place before slicing.
-      if (!chain || !sameName(text, nameStart, chain.name)) {
+      // iptables-save prints a chain's rules together: compare in place before slicing a name.
+      if (!chain || !sameName(text, nameStart, end, chain.name)) {
         let nameEnd = text.indexOf(' ', nameStart)
         if (nameEnd < 0 || nameEnd > end) nameEnd = end
-        const name = text.slice(nameStart, nameEnd).replace(/\r$/, '')
-        chain = table.chains.get(name)
-        if (!chain) {
-          // iptables-restore would refuse a rule for an undeclared chain; keep it and let the trace say so.
-          chain = {name, starts: [], lines: []}
-          table.chains.set(name, chain)
-        }
+        // iptables-restore would refuse a rule for an undeclared chain; keep it and let the trace say so.
+        chain = declare(text.slice(nameStart, nameEnd))
       }
-      chain.starts.push(pos)
-      chain.lines.push(lineNo)
+      chain.ruleCount++
+      ruleStart[rules] = pos
+      ruleLine[rules] = lineNo
+      ruleChain[rules] = chain.id
+      rules++
     } else if (c === 58) {
       // :CHAIN POLICY [packets:bytes]
       if (!table) throw new DumpError(source, lineNo, 'a chain declaration outside any "*table" section')
-      const fields = text.slice(pos + 1, end).trim().split(/\s+/)
-      const existing = table.chains.get(fields[0])
-      const policy = fields[1] && fields[1] !== '-' ? fields[1] : undefined
-      if (existing) existing.policy = policy
-      else table.chains.set(fields[0], {name: fields[0], policy, starts: [], lines: []})
+      let sp = text.indexOf(' ', pos)
+      if (sp < 0 || sp > end) sp = end
+      const declared = declare(text.slice(pos + 1, sp))
+      if (sp < end && text.charCodeAt(sp + 1) !== 45) {
+        let sp2 = text.indexOf(' ', sp + 1)
+        if (sp2 < 0 || sp2 > end) sp2 = end
+        declared.policy = text.slice(sp + 1, sp2)
+      }
     } else if (c === 42) {
       if (table) throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT before the next table; the dump is cut or garbled`)
       const name = text.slice(pos + 1, end).trim()
       table = tables.get(name) ?? {name, line: lineNo, chains: new Map()}
       tables.set(name, table)
       chain = undefined
-    } else if (text.startsWith('COMMIT', pos)) {
+    } else if (c === 67 && text.startsWith('COMMIT', pos)) {
       if (!table) throw new DumpError(source, lineNo, 'COMMIT outside any "*table" section')
       table = undefined
       chain = undefined
     } else if (c !== 35 && text.slice(pos, end).trim() !== '') {
       throw new DumpError(source, lineNo, `unexpected line "${text.slice(pos, Math.min(end, pos + 60))}"; expected iptables-save output`)
     }
-    pos = end + 1
+    pos = next + 1
   }
   if (table) {
     throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT: the dump is truncated. Read it again, and check the node did not run out of space or time`)
   }
   if (tables.size === 0) throw new DumpError(source, 0, 'no "*table" section: the file is empty or not iptables-save output')
-  return {source, text, tables}
+  return {source, text, tables, ruleStart, ruleLine, ruleChain, ruleCount: rules}
 }
 
-function sameName(text: string, at: number, name: string): boolean {
-  if (!text.startsWith(name, at)) return false
-  const next = text.charCodeAt(at + name.length)
-  return next === 32 || next === 10 || next === 13 || Number.isNaN(next)
+function sameName(text: string, at: number, end: number, name: string): boolean {
+  const after = at + name.length
+  if (after > end || !text.startsWith(name, at)) return false
+  return after === end || text.charCodeAt(after) === 32
+}
+
+/** Groups rule numbers by chain with a counting sort: O(rules), once per dump. */
+function grouped(dump: IptablesDump): NonNullable<IptablesDump['grouped']> {
+  if (dump.grouped) return dump.grouped
+  let chains = 0
+  for (const t of dump.tables.values()) chains += t.chains.size
+  const chainFirst = new Int32Array(chains + 1)
+  for (let i = 0; i < dump.ruleCount; i++) chainFirst[dump.ruleChain[i] + 1]++
+  for (let c = 0; c < chains; c++) chainFirst[c + 1] += chainFirst[c]
+  const fill = chainFirst.slice(0, chains)
+  const byChain = new Int32Array(dump.ruleCount)
+  for (let i = 0; i < dump.ruleCount; i++) byChain[fill[dump.ruleChain[i]]++] = i
+  dump.grouped = {chainFirst, byChain}
+  return dump.grouped
 }
 
 /** The chain's rules, parsed on first use; undefined when the table has no such chain. */
@@ -134,13 +185,17 @@ export function chainRules(dump: IptablesDump, table: string, chain: string): Ar
   const index = dump.tables.get(table)?.chains.get(chain)
   if (!index) return undefined
   if (!index.parsed) {
-    index.parsed = index.starts.map((start, i) => {
-      let end = dump.text.indexOf('\n', start)
-      if (end < 0) end = dump.text.length
-      const text = dump.text.slice(start, end).replace(/\r$/, '')
-      const rule = parseRuleLine(text, table, index.lines[i])
-      return 'error' in rule ? {error: rule.error, line: index.lines[i], text} : rule
-    })
+    const parsed: Array<Rule | RuleError> = []
+    if (index.ruleCount > 0) {
+      const {chainFirst, byChain} = grouped(dump)
+      for (let k = chainFirst[index.id]; k < chainFirst[index.id + 1]; k++) {
+        const i = byChain[k]
+        const text = dump.text.slice(dump.ruleStart[i], lineEnd(dump.text, dump.ruleStart[i]))
+        const rule = parseRuleLine(text, table, dump.ruleLine[i])
+        parsed.push('error' in rule ? {error: rule.error, line: dump.ruleLine[i], text} : rule)
+      }
+    }
+    index.parsed = parsed
   }
   return index.parsed
 }

@@ -193,7 +193,7 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
  */
 function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): WalkResult & {policy?: string} {
   const index = w.dump.tables.get(table)?.chains.get(builtin)
-  if (index && index.starts.length > 0) return {...walkChain(w, table, builtin, start, [builtin]), policy: index.policy}
+  if (index && index.ruleCount > 0) return {...walkChain(w, table, builtin, start, [builtin]), policy: index.policy}
   const hooks = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(w.dump, table, c))
   if (hooks.length > 0) w.notes.add(`${table} ${builtin} has no rules in the dump; assumed kube-proxy's hooks ${builtin} → ${hooks.join(', ')}`)
   const terminals: Terminal[] = []
