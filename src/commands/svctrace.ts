@@ -64,6 +64,15 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     if (report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold)) this.exit(1)
   }
 
+  /** Errors print as kubectl prints them: `error: …` on stderr, one paragraph, no stack. */
+  protected override async catch(err: Error & {oclif?: {exit?: number}}): Promise<void> {
+    if (err.oclif?.exit !== undefined && /^EEXIT/.test(err.message)) throw err
+    const known = err.oclif?.exit !== undefined
+    const message = known ? err.message.replace(/\n+See more help with --help$/, '') : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`
+    process.stderr.write(`error: ${message}\n${known && /Expected|Missing|Nonexistent|Unexpected/.test(message) ? 'See kubectl svctrace --help\n' : ''}`)
+    this.exit(known ? (err.oclif?.exit ?? 2) : 2)
+  }
+
   private toQuery(service: string | undefined, flags: {ip?: string; namespace?: string; source?: string}): Query {
     if (flags.source !== undefined && !isIP(flags.source)) {
       this.error(`--source "${flags.source}" is not an IP address (e.g. --source 203.0.113.9)`, {exit: 2})

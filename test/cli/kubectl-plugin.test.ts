@@ -1,0 +1,213 @@
+// The command as users meet it: through the real kubectl's plugin lookup, against the bundled
+// example. Table output is compared with golden files (rendered without colour).
+import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {example, golden, kubectlSvctrace, pluginPath, root} from '../support/cli.js'
+import {endpointChainName, servicePortChainName} from '../support/kube-proxy-rules.js'
+
+let plugin: ReturnType<typeof pluginPath>
+let scratch: string
+const run = (args: string[], env?: Record<string, string>) => kubectlSvctrace(plugin.dir, args, env)
+
+beforeAll(() => {
+  plugin = pluginPath()
+  scratch = mkdtempSync(path.join(tmpdir(), 'svctrace-cli-'))
+})
+afterAll(() => {
+  plugin.remove()
+  rmSync(scratch, {recursive: true, force: true})
+})
+
+/** A copy of the example bundle to break on purpose. */
+function bundleCopy(name: string): string {
+  const dir = path.join(scratch, name)
+  cpSync(example, dir, {recursive: true})
+  return dir
+}
+
+describe('kubectl svctrace (plugin lookup)', () => {
+  it('prints its version', () => {
+    const r = run(['--version'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^kubectl-svctrace\/0\.1\.0 /)
+  })
+
+  it('shows usage written as kubectl svctrace, with -h', () => {
+    const r = run(['-h'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toContain('$ kubectl svctrace')
+    expect(r.stdout).toContain('--ip=IP[:PORT][/PROTO]')
+  })
+})
+
+describe('golden table output on the bundled example', () => {
+  it.each([
+    ['hello-world.txt', ['hello-world'], 0],
+    ['hello-cache.txt', ['hello-cache', '-n', 'default'], 1],
+    ['web-lb.txt', ['web-lb'], 0],
+    ['web-lb-source.txt', ['web-lb', '--source', '198.51.100.20'], 0],
+    ['hello-world-wide.txt', ['hello-world', '-o', 'wide', '--nodes', 'node-b'], 0],
+    ['ip-nodeport.txt', ['--ip', '192.168.49.3:30080'], 0],
+    ['ip-pod.txt', ['--ip', '10.244.0.5:8080/tcp'], 0],
+    ['ip-unowned.txt', ['--ip', '10.99.99.99:80'], 0],
+  ])('%s', (file, args, code) => {
+    const r = run([...args, '--from', example])
+    expect(r.stderr).toBe('')
+    expect(r.stdout).toBe(golden(file, r.stdout))
+    expect(r.code).toBe(code)
+    expect(r.stdout).not.toContain('\u001b[')
+  })
+})
+
+describe('json report', () => {
+  it('carries the versioned shape with backends and probabilities', () => {
+    const r = run(['hello-world', '-o', 'json', '--from', example])
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout)
+    expect(report.apiVersion).toBe('svctrace/v1')
+    expect(report.query).toEqual({kind: 'service', service: 'hello-world', namespace: 'default'})
+    expect(report.nodes.map((n: {name: string; mode: string}) => `${n.name}:${n.mode}`)).toEqual(['node-a:iptables', 'node-b:iptables'])
+    const clusterIP = report.nodes[0].paths.find((p: {entry: {kind: string}; from: string}) => p.entry.kind === 'cluster-ip' && p.from === 'node')
+    expect(clusterIP.verdict).toBe('dnat')
+    expect(clusterIP.masquerade).toBe('yes')
+    expect(clusterIP.backends).toHaveLength(3)
+    for (const b of clusterIP.backends) {
+      expect(b.probability).toBeCloseTo(1 / 3, 9)
+      expect(b.pod).toMatch(/^default\/hello-world-/)
+      expect(b.chain).toBe(endpointChainName('default/hello-world:http', 'tcp', `${b.ip}:${b.port}`))
+    }
+    const svc = servicePortChainName('SVC', 'default/hello-world:http', 'tcp')
+    expect(clusterIP.hops.map((h: {chain: string}) => h.chain)).toEqual(['OUTPUT', 'KUBE-SERVICES', svc, 'KUBE-MARK-MASQ'])
+  })
+
+  it('yaml holds the same report', () => {
+    const json = JSON.parse(run(['web-lb', '-o', 'json', '--from', example]).stdout)
+    const yamlOut = run(['web-lb', '-o', 'yaml', '--from', example]).stdout
+    expect(yamlOut).toMatch(/^apiVersion: svctrace\/v1\n/)
+    expect(yamlOut).toContain(`verdict: ${json.nodes[0].paths[0].verdict}`)
+  })
+})
+
+describe('colour', () => {
+  it('is used on a terminal and never with NO_COLOR or --no-color', () => {
+    const cmd = (extra: string) => `kubectl svctrace hello-cache --from ${example} ${extra}`
+    const tty = (extra: string, env: Record<string, string>) => {
+      // script(1) gives the command a real pseudo-terminal.
+      const r = kubectlViaScript(cmd(extra), env)
+      return r
+    }
+    expect(tty('', {})).toContain('\u001b[')
+    expect(tty('', {NO_COLOR: '1'})).not.toContain('\u001b[')
+    expect(tty('--no-color', {})).not.toContain('\u001b[')
+  })
+})
+
+function kubectlViaScript(command: string, env: Record<string, string>): string {
+  const {spawnSync} = require('node:child_process') as typeof import('node:child_process')
+  const base = {...process.env, PATH: `${plugin.dir}${path.delimiter}${process.env.PATH}`, TERM: 'xterm'}
+  delete (base as Record<string, string | undefined>).NO_COLOR
+  const r = spawnSync('script', ['-qec', command, '/dev/null'], {encoding: 'utf8', timeout: 60_000, env: {...base, ...env}})
+  return r.stdout
+}
+
+describe('bad input: one clear paragraph, the documented exit code', () => {
+  it('a missing cluster.yaml', () => {
+    const dir = bundleCopy('no-cluster')
+    rmSync(path.join(dir, 'cluster.yaml'))
+    const r = run(['hello-world', '--from', dir])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/cluster\.yaml not found: a bundle needs the API objects; make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml/)
+    expect(r.stderr).not.toMatch(/\n\s+at /)
+  })
+
+  it('a cluster.yaml that is not YAML names the line', () => {
+    const dir = bundleCopy('bad-yaml')
+    writeFileSync(path.join(dir, 'cluster.yaml'), 'apiVersion: v1\nkind: List\nitems:\n- kind: Service\n  metadata: {name: x\n')
+    const r = run(['x', '--from', dir])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/cluster\.yaml:\d+: not valid YAML/)
+  })
+
+  it('an invalid --ip', () => {
+    const r = run(['--ip', '10.96.0', '--from', example])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/"10\.96\.0" is not an IP address; expected IP, IP:PORT or IP:PORT\/PROTO/)
+  })
+
+  it('an unknown Service suggests names', () => {
+    const r = run(['hello-wrld', '--from', example])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/Service "hello-wrld" not found in namespace "default": similar names in default: hello-cache, hello-world/)
+  })
+
+  it('the Service in another namespace is pointed at', () => {
+    const r = run(['hello-world', '-n', 'kube-system', '--from', example])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/a Service named "hello-world" exists in namespace default \(use -n default\)/)
+  })
+
+  it('neither a Service nor --ip', () => {
+    const r = run(['--from', example])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/name a Service/)
+  })
+
+  it('a truncated dump on one node: that node is an error row, the other is traced', () => {
+    const dir = bundleCopy('truncated')
+    const file = path.join(dir, 'nodes/node-a/iptables-save.txt')
+    const text = readFileSync(file, 'utf8')
+    writeFileSync(file, text.slice(0, Math.floor(text.length * 0.7)))
+    const r = run(['hello-world', '--from', dir])
+    expect(r.code).toBe(1)
+    expect(r.stdout).toMatch(/NODE node-a {2}\(unknown\)\n {2}not traced: .*node-a\/iptables-save\.txt:\d+: table "nat" \(line \d+\) has no COMMIT: the dump is truncated/)
+    expect(r.stdout).toMatch(/NODE node-b {2}\(iptables\)\n {2}ENTRY/)
+    expect(r.stdout).toContain('(node-unreadable)')
+  })
+
+  it('every node unreadable: exit 2, and the report still says why', () => {
+    const dir = bundleCopy('all-broken')
+    for (const n of ['node-a', 'node-b']) writeFileSync(path.join(dir, 'nodes', n, 'iptables-save.txt'), 'iptables-save: permission denied\n')
+    const r = run(['hello-world', '--from', dir])
+    expect(r.code).toBe(2)
+    expect(r.stdout).toMatch(/node-a\/iptables-save\.txt:1: unexpected line "iptables-save: permission denied"/)
+  })
+
+  it('a rule with an unknown match module makes the path uncertain, not wrong', () => {
+    const dir = bundleCopy('unknown-module')
+    const file = path.join(dir, 'nodes/node-a/iptables-save.txt')
+    const text = readFileSync(file, 'utf8')
+    // A rule some other agent put in front of the hello-world dispatch.
+    const patched = text.replace(/^(-A KUBE-SERVICES -d 10\.96\.77\.44\/32 .*)$/m, '-A KUBE-SERVICES -d 10.96.77.44/32 -m geoip --src-cc XX -j DROP\n$1')
+    expect(patched).not.toBe(text)
+    writeFileSync(file, patched)
+    const r = run(['hello-world', '--nodes', 'node-a', '-o', 'json', '--from', dir])
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout)
+    const p = report.nodes[0].paths.find((x: {entry: {kind: string}; from: string}) => x.entry.kind === 'cluster-ip' && x.from === 'node')
+    expect(p.uncertain).toBe(true)
+    expect(p.verdict).toBe('dnat')
+    expect(p.alternatives).toEqual([{when: ['"-m geoip --src-cc XX" matches'], verdict: 'drop', backends: []}])
+    expect(p.notes.join('\n')).toMatch(/"-m geoip --src-cc XX" is not understood by svctrace/)
+    expect(report.findings.map((f: {id: string}) => f.id)).toContain('trace-uncertain')
+  })
+
+  it('control characters from the cluster never reach the terminal', () => {
+    const dir = bundleCopy('hostile')
+    const file = path.join(dir, 'cluster.yaml')
+    writeFileSync(file, readFileSync(file, 'utf8').replace('tier: cahce', 'tier: "cahce\\e]0;pwned\\a\\e[2J"'))
+    const r = run(['hello-cache', '--from', dir])
+    expect(r.stdout).toContain('cahce?]0;pwned??[2J')
+    expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
+  })
+})
+
+describe('README', () => {
+  it('opens with the two commands this suite runs', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
+    const firstBlock = /```(?:sh|bash)?\n([\s\S]*?)```/.exec(readme)![1]
+    expect(firstBlock).toContain('kubectl svctrace hello-world --from examples/hello-world')
+    expect(firstBlock).toContain('npm test')
+  })
+})
