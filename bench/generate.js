@@ -69,7 +69,8 @@ export function generateBundle(dir, services, endpointsPerService) {
   svcRules.push('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS')
   items.push({apiVersion: 'v1', kind: 'Node', metadata: {name: 'node-0'}, spec: {podCIDR: '10.244.0.0/16'}, status: {addresses: [{type: 'InternalIP', address: '192.168.0.2'}]}})
   const nat = [
-    ...header('nat'), ...natDecl,
+    // Built-in chains first, then user chains sorted by name, as iptables-save prints them.
+    ...header('nat'), ...natDecl.slice(0, 4), ...natDecl.slice(4).sort(),
     '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
     '-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',

@@ -10,7 +10,7 @@
 //   COMMIT
 import {formatRule, parseRuleLine, type Rule} from './rule.js'
 
-/** Index of one chain; its rules are found through the dump's rule table. */
+/** One chain: its name, policy and where its rules are; made when the chain is first looked up. */
 export interface ChainIndex {
   name: string
   id: number
@@ -27,10 +27,116 @@ export interface RuleError {
   text: string
 }
 
-export interface TableIndex {
-  name: string
-  line: number
-  chains: Map<string, ChainIndex>
+/** Compares text[start, end) with name by char code (iptables-save sorts chains by strcmp). */
+function compareAt(text: string, start: number, end: number, name: string): number {
+  const len = Math.min(end - start, name.length)
+  for (let i = 0; i < len; i++) {
+    const d = text.charCodeAt(start + i) - name.charCodeAt(i)
+    if (d !== 0) return d
+  }
+  return end - start - name.length
+}
+
+/**
+ * The chains of one table. Declarations are kept as offsets into the dump; a name is found by
+ * binary search over the sorted run iptables-save prints (user chains sorted by name), so a
+ * 150,000-chain table needs no Map of names unless the dump is unsorted restore input.
+ */
+export class TableIndex {
+  readonly declStart: number[] = []
+  readonly declEnd: number[] = []
+  readonly declLineEnd: number[] = []
+  readonly declId: number[] = []
+  /** Declarations from here on are in increasing name order. */
+  sortedFrom = 0
+  private prefixNames?: Map<string, number>
+  private readonly made = new Map<string, ChainIndex>()
+  private all?: Map<string, ChainIndex>
+
+  constructor(
+    readonly name: string,
+    readonly line: number,
+    private readonly dump: () => IptablesDump,
+  ) {}
+
+  /** Records a declaration (`:NAME POLICY …`, or a rule's undeclared chain). */
+  declare(start: number, end: number, lineEnd: number, id: number): number {
+    const k = this.declStart.length
+    const text = this.dump().text
+    if (k > 0 && compareAt(text, start, end, text.slice(this.declStart[k - 1], this.declEnd[k - 1])) <= 0) this.sortedFrom = k
+    this.declStart.push(start)
+    this.declEnd.push(end)
+    this.declLineEnd.push(lineEnd)
+    this.declId.push(id)
+    return k
+  }
+
+  nameAt(k: number): string {
+    return this.dump().text.slice(this.declStart[k], this.declEnd[k])
+  }
+
+  /** Index of the declaration named `name`, or -1. */
+  find(name: string): number {
+    const text = this.dump().text
+    let lo = this.sortedFrom
+    let hi = this.declStart.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const d = compareAt(text, this.declStart[mid], this.declEnd[mid], name)
+      if (d === 0) return mid
+      if (d < 0) lo = mid + 1
+      else hi = mid - 1
+    }
+    if (this.sortedFrom <= 16) {
+      for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, this.declStart[k], this.declEnd[k], name) === 0) return k
+      return -1
+    }
+    if (!this.prefixNames) {
+      this.prefixNames = new Map()
+      for (let k = 0; k < this.sortedFrom; k++) if (!this.prefixNames.has(this.nameAt(k))) this.prefixNames.set(this.nameAt(k), k)
+    }
+    return this.prefixNames.get(name) ?? -1
+  }
+
+  /** The chain named `name`, or undefined. */
+  get(name: string): ChainIndex | undefined {
+    let c = this.made.get(name)
+    if (c) return c
+    const k = this.find(name)
+    if (k < 0) return undefined
+    c = this.make(k, name)
+    this.made.set(name, c)
+    return c
+  }
+
+  has(name: string): boolean {
+    return this.made.has(name) || this.find(name) >= 0
+  }
+
+  get size(): number {
+    return this.declStart.length
+  }
+
+  /** Every chain, in declaration order (materialises all of them: tests and printing only). */
+  get chains(): Map<string, ChainIndex> {
+    if (!this.all) {
+      this.all = new Map()
+      for (let k = 0; k < this.declStart.length; k++) {
+        const name = this.nameAt(k)
+        if (!this.all.has(name)) this.all.set(name, this.made.get(name) ?? this.make(k, name))
+      }
+      for (const [name, c] of this.all) this.made.set(name, c)
+    }
+    return this.all
+  }
+
+  private make(k: number, name: string): ChainIndex {
+    const dump = this.dump()
+    const {chainFirst} = grouped(dump)
+    const id = this.declId[k]
+    const policyText = dump.text.slice(this.declEnd[k] + 1, this.declLineEnd[k]).split(' ')[0]
+    return {name, id, ...(policyText && policyText !== '-' ? {policy: policyText} : {}), ruleCount: chainFirst[id + 1] - chainFirst[id]}
+  }
 }
 
 export interface IptablesDump {
@@ -43,6 +149,7 @@ export interface IptablesDump {
   ruleLine: Int32Array
   ruleChain: Int32Array
   ruleCount: number
+  chainCount: number
   /** Rules grouped by chain (built on first use): rules of chain c are byChain[chainFirst[c] … chainFirst[c+1]). */
   grouped?: {chainFirst: Int32Array; byChain: Int32Array}
 }
@@ -77,24 +184,30 @@ function lineEnd(text: string, pos: number): number {
  */
 export function indexIptablesSave(text: string, source: string): IptablesDump {
   const capacity = countLines(text)
-  const ruleStart = new Int32Array(capacity)
-  const ruleLine = new Int32Array(capacity)
-  const ruleChain = new Int32Array(capacity)
-  const tables = new Map<string, TableIndex>()
-  let nextId = 0
+  const dump: IptablesDump = {
+    source,
+    text,
+    tables: new Map(),
+    ruleStart: new Int32Array(capacity),
+    ruleLine: new Int32Array(capacity),
+    ruleChain: new Int32Array(capacity),
+    ruleCount: 0,
+    chainCount: 0,
+  }
+  const {ruleStart, ruleLine, ruleChain, tables} = dump
   let rules = 0
   let table: TableIndex | undefined
-  let chain: ChainIndex | undefined
+  // The chain the last rule belonged to: its declaration, id and name.
+  let decl = -1
+  let chainId = -1
+  let chainName = ''
   let lineNo = 0
   let pos = 0
   const n = text.length
-  const declare = (name: string): ChainIndex => {
-    let c = table!.chains.get(name)
-    if (!c) {
-      c = {name, id: nextId++, ruleCount: 0}
-      table!.chains.set(name, c)
-    }
-    return c
+  const enter = (k: number) => {
+    decl = k
+    chainId = table!.declId[k]
+    chainName = table!.nameAt(k)
   }
   while (pos < n) {
     let next = text.indexOf('\n', pos)
@@ -114,39 +227,43 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
         throw new DumpError(source, lineNo, `expected "-A CHAIN …", found "${text.slice(pos, Math.min(end, pos + 40))}"`)
       }
       const nameStart = at + 3
-      // iptables-save prints a chain's rules together: compare in place before slicing a name.
-      if (!chain || !sameName(text, nameStart, end, chain.name)) {
+      // iptables-save prints each chain's rules together, in declaration order: try the next
+      // declarations before searching.
+      if (decl < 0 || !sameName(text, nameStart, end, chainName)) {
+        let found = -1
+        for (let k = decl + 1; k < table.size && k < decl + 9; k++) {
+          if (sameName(text, nameStart, end, table.nameAt(k))) {
+            found = k
+            break
+          }
+        }
         let nameEnd = text.indexOf(' ', nameStart)
         if (nameEnd < 0 || nameEnd > end) nameEnd = end
+        if (found < 0) found = table.find(text.slice(nameStart, nameEnd))
         // iptables-restore would refuse a rule for an undeclared chain; keep it and let the trace say so.
-        chain = declare(text.slice(nameStart, nameEnd))
+        if (found < 0) found = table.declare(nameStart, nameEnd, nameEnd, dump.chainCount++)
+        enter(found)
       }
-      chain.ruleCount++
       ruleStart[rules] = pos
       ruleLine[rules] = lineNo
-      ruleChain[rules] = chain.id
+      ruleChain[rules] = chainId
       rules++
     } else if (c === 58) {
       // :CHAIN POLICY [packets:bytes]
       if (!table) throw new DumpError(source, lineNo, 'a chain declaration outside any "*table" section')
       let sp = text.indexOf(' ', pos)
       if (sp < 0 || sp > end) sp = end
-      const declared = declare(text.slice(pos + 1, sp))
-      if (sp < end && text.charCodeAt(sp + 1) !== 45) {
-        let sp2 = text.indexOf(' ', sp + 1)
-        if (sp2 < 0 || sp2 > end) sp2 = end
-        declared.policy = text.slice(sp + 1, sp2)
-      }
+      table.declare(pos + 1, sp, end, dump.chainCount++)
     } else if (c === 42) {
       if (table) throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT before the next table; the dump is cut or garbled`)
       const name = text.slice(pos + 1, end).trim()
-      table = tables.get(name) ?? {name, line: lineNo, chains: new Map()}
+      table = tables.get(name) ?? new TableIndex(name, lineNo, () => dump)
       tables.set(name, table)
-      chain = undefined
+      decl = -1
     } else if (c === 67 && text.startsWith('COMMIT', pos)) {
       if (!table) throw new DumpError(source, lineNo, 'COMMIT outside any "*table" section')
       table = undefined
-      chain = undefined
+      decl = -1
     } else if (c !== 35 && text.slice(pos, end).trim() !== '') {
       throw new DumpError(source, lineNo, `unexpected line "${text.slice(pos, Math.min(end, pos + 60))}"; expected iptables-save output`)
     }
@@ -156,7 +273,8 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
     throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT: the dump is truncated. Read it again, and check the node did not run out of space or time`)
   }
   if (tables.size === 0) throw new DumpError(source, 0, 'no "*table" section: the file is empty or not iptables-save output')
-  return {source, text, tables, ruleStart, ruleLine, ruleChain, ruleCount: rules}
+  dump.ruleCount = rules
+  return dump
 }
 
 function sameName(text: string, at: number, end: number, name: string): boolean {
@@ -168,8 +286,7 @@ function sameName(text: string, at: number, end: number, name: string): boolean 
 /** Groups rule numbers by chain with a counting sort: O(rules), once per dump. */
 function grouped(dump: IptablesDump): NonNullable<IptablesDump['grouped']> {
   if (dump.grouped) return dump.grouped
-  let chains = 0
-  for (const t of dump.tables.values()) chains += t.chains.size
+  const chains = dump.chainCount
   const chainFirst = new Int32Array(chains + 1)
   for (let i = 0; i < dump.ruleCount; i++) chainFirst[dump.ruleChain[i] + 1]++
   for (let c = 0; c < chains; c++) chainFirst[c + 1] += chainFirst[c]
@@ -180,29 +297,51 @@ function grouped(dump: IptablesDump): NonNullable<IptablesDump['grouped']> {
   return dump.grouped
 }
 
-/** The chain's rules, parsed on first use; undefined when the table has no such chain. */
-export function chainRules(dump: IptablesDump, table: string, chain: string): Array<Rule | RuleError> | undefined {
-  const index = dump.tables.get(table)?.chains.get(chain)
+/** A chain's rules, each parsed the first time it is asked for. */
+export interface ChainView {
+  length: number
+  /** The rule line as written (for cheap checks before parsing). */
+  text(k: number): string
+  rule(k: number): Rule | RuleError
+}
+
+/** Lazy access to one chain's rules; undefined when the table has no such chain. */
+export function chainView(dump: IptablesDump, table: string, chain: string): ChainView | undefined {
+  const index = dump.tables.get(table)?.get(chain)
   if (!index) return undefined
-  if (!index.parsed) {
-    const parsed: Array<Rule | RuleError> = []
-    if (index.ruleCount > 0) {
-      const {chainFirst, byChain} = grouped(dump)
-      for (let k = chainFirst[index.id]; k < chainFirst[index.id + 1]; k++) {
-        const i = byChain[k]
-        const text = dump.text.slice(dump.ruleStart[i], lineEnd(dump.text, dump.ruleStart[i]))
-        const rule = parseRuleLine(text, table, dump.ruleLine[i])
-        parsed.push('error' in rule ? {error: rule.error, line: dump.ruleLine[i], text} : rule)
-      }
-    }
-    index.parsed = parsed
+  const {chainFirst, byChain} = grouped(dump)
+  const first = chainFirst[index.id]
+  const parsed = (index.parsed ??= new Array<Rule | RuleError>(index.ruleCount))
+  const text = (k: number) => {
+    const start = dump.ruleStart[byChain[first + k]]
+    return dump.text.slice(start, lineEnd(dump.text, start))
   }
-  return index.parsed
+  return {
+    length: index.ruleCount,
+    text,
+    rule(k) {
+      let r = parsed[k]
+      if (r === undefined) {
+        const line = dump.ruleLine[byChain[first + k]]
+        const raw = text(k)
+        const p = parseRuleLine(raw, table, line)
+        r = parsed[k] = 'error' in p ? {error: p.error, line, text: raw} : p
+      }
+      return r
+    },
+  }
+}
+
+/** Every rule of the chain, parsed; undefined when the table has no such chain. */
+export function chainRules(dump: IptablesDump, table: string, chain: string): Array<Rule | RuleError> | undefined {
+  const view = chainView(dump, table, chain)
+  if (!view) return undefined
+  return Array.from({length: view.length}, (_, k) => view.rule(k))
 }
 
 /** True when the table holds the chain (declared or with rules). */
 export function hasChain(dump: IptablesDump, table: string, chain: string): boolean {
-  return dump.tables.get(table)?.chains.has(chain) ?? false
+  return dump.tables.get(table)?.has(chain) ?? false
 }
 
 /**

@@ -171,8 +171,7 @@ const arg = (o: RuleOption, i = 0): string | undefined => o.args[i]?.text
 
 /** Typed view of one `-m module` part; unknown modules or options become `unknown`. */
 function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | undefined): Match[] {
-  const text = partText(part)
-  const unknown = (): Match[] => [{kind: 'unknown', text}]
+  const unknown = (): Match[] => [{kind: 'unknown', text: partText(part)}]
   const module = part.module || protocol || ''
   const out: Match[] = []
   switch (module) {
@@ -233,7 +232,7 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       return out
     case 'nfacct':
       // Accounting only: counts the packet and always matches.
-      return [{kind: 'accounting', text}]
+      return [{kind: 'accounting', text: partText(part)}]
     default:
       return unknown()
   }
@@ -241,7 +240,7 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
 
 function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Target {
   if (!part) return {kind: 'none'}
-  const text = partText(part)
+  const text = part.options.length === 0 ? part.name : partText(part)
   const opt = (name: string) => part.options.find((o) => o.name === name)
   if (BUILTIN_VERDICTS.has(part.name) && part.options.length === 0) return {kind: part.name as 'ACCEPT'}
   if (!EXTENSION_TARGETS.has(part.name) && part.options.length === 0) {

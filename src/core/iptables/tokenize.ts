@@ -22,6 +22,14 @@ export function tokenizeRule(line: string): Word[] | {error: string} {
     }
     if (c === 34 || c === 39) {
       const quote = line[i]
+      const close = line.indexOf(quote, i + 1)
+      const slash = quote === '"' ? line.indexOf('\\', i + 1) : -1
+      if (close >= 0 && (slash < 0 || slash > close)) {
+        // The common case: no escapes inside.
+        words.push({text: line.slice(i + 1, close), quoted: true})
+        i = close + 1
+        continue
+      }
       let text = ''
       let j = i + 1
       for (; j < n && line[j] !== quote; j++) {

@@ -5,7 +5,7 @@
 // backend a fresh connection can reach is collected with its effective probability.
 import {parseCidr, type Cidr} from '../address.js'
 import type {Destination, Hop, SourceKind} from '../model.js'
-import {chainRules, hasChain, type IptablesDump} from './dump.js'
+import {chainRules, chainView, hasChain, type IptablesDump} from './dump.js'
 import {evaluateRule, type Condition, type NodeContext, type Packet} from './match.js'
 import {formatRule, type Rule} from './rule.js'
 
@@ -99,18 +99,41 @@ function applyMark(mark: number | undefined, rule: Rule): number | undefined {
   }
 }
 
+/**
+ * True when the rule text has a plain `-d ADDR[/32|/128]` for another address: such a rule cannot
+ * match, and KUBE-SERVICES holds one per Service, so skipping them unparsed keeps big dumps cheap.
+ */
+export function destinationRulesOut(line: string, dst: string): boolean {
+  const at = line.indexOf(' -d ')
+  if (at < 0 || line.charCodeAt(at - 1) === 33 || line.startsWith('! ', at - 1)) return false
+  const start = at + 4
+  let end = line.indexOf(' ', start)
+  if (end < 0) end = line.length
+  const token = line.slice(start, end)
+  const slash = token.indexOf('/')
+  const addr = slash < 0 ? token : token.slice(0, slash)
+  const prefix = slash < 0 ? '' : token.slice(slash + 1)
+  if (prefix !== '' && prefix !== '32' && prefix !== '128') return false
+  // Only canonical spellings: "10.0.0.010" must be parsed, not compared as text.
+  if (addr.includes(':') || /(^|\.)0\d/.test(addr)) return false
+  return addr !== dst
+}
+
 /** Walks one chain; returns the branches that ended inside it and those that left it. */
 function walkChain(w: Walker, table: string, chain: string, start: Branch, stack: string[]): WalkResult {
-  const rules = chainRules(w.dump, table, chain)
+  const view = chainView(w.dump, table, chain)
   const terminals: Terminal[] = []
   const exits: Branch[] = []
-  if (!rules) {
+  if (!view) {
     w.notes.add(`${table} chain ${chain} is referenced but not in the dump`)
     return {terminals, exits: [fork(start, {notes: [...start.notes, `jump to missing chain ${chain} (treated as empty)`]})]}
   }
   let live = [start]
-  for (const rule of rules) {
+  for (let k = 0; k < view.length; k++) {
     if (live.length === 0) break
+    const raw = view.text(k)
+    if (live.every((b) => destinationRulesOut(raw, b.packet.dst.text))) continue
+    const rule = view.rule(k)
     const next: Branch[] = []
     for (const b of live) {
       if ('error' in rule) {
@@ -192,7 +215,7 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
  * tests show it), walks kube-proxy's standard hook chains in order instead, and says so.
  */
 function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): WalkResult & {policy?: string} {
-  const index = w.dump.tables.get(table)?.chains.get(builtin)
+  const index = w.dump.tables.get(table)?.get(builtin)
   if (index && index.ruleCount > 0) return {...walkChain(w, table, builtin, start, [builtin]), policy: index.policy}
   const hooks = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(w.dump, table, c))
   if (hooks.length > 0) w.notes.add(`${table} ${builtin} has no rules in the dump; assumed kube-proxy's hooks ${builtin} → ${hooks.join(', ')}`)

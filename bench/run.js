@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// npm run bench: tracing one Service on a generated 10,000-Service node, whole process, against
+// baselines measured in the same run on the same dump:
+//   - iptables-restore --test (netfilter's own parser; root, in a scratch network namespace)
+//   - reading the file with node (the floor for any tool that looks at the whole dump)
+// Prints medians and ratios; never asserts (targets belong here, not in timed tests).
+import {execFileSync, spawnSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {generateBundle} from './generate.js'
+
+const root = fileURLToPath(new URL('..', import.meta.url))
+const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000)
+const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 14)
+const RUNS = Number(process.env.BENCH_RUNS ?? 5)
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.floor(s.length / 2)]
+}
+
+/** Wall time of a command, RUNS times; returns the median in ms (and the last result). */
+function time(cmd, args, opts = {}) {
+  const times = []
+  let last
+  for (let i = 0; i < RUNS; i++) {
+    const t = process.hrtime.bigint()
+    last = spawnSync(cmd, args, {encoding: 'utf8', maxBuffer: 1 << 28, timeout: 120_000, ...opts})
+    times.push(Number(process.hrtime.bigint() - t) / 1e6)
+    if (last.status !== 0) return {ms: NaN, error: (last.stderr || last.error?.message || '').trim().split('\n')[0]}
+  }
+  return {ms: median(times), result: last}
+}
+
+function iptablesRestoreBaseline(file) {
+  if (process.getuid?.() !== 0) return {ms: NaN, error: 'needs root (network namespace)'}
+  const ns = `svctrace-bench-${process.pid}`
+  try {
+    execFileSync('ip', ['netns', 'add', ns])
+  } catch (err) {
+    return {ms: NaN, error: `ip netns add failed: ${err.message}`}
+  }
+  try {
+    return time('ip', ['netns', 'exec', ns, 'sh', '-c', `iptables-restore --test < ${file}`])
+  } finally {
+    spawnSync('ip', ['netns', 'delete', ns])
+  }
+}
+
+const dir = mkdtempSync(path.join(tmpdir(), 'svctrace-bench-'))
+try {
+  const {rules, bytes} = generateBundle(dir, SERVICES, ENDPOINTS)
+  const dump = path.join(dir, 'nodes/node-0/iptables-save.txt')
+  console.log(`node dump: ${SERVICES} Services × ${ENDPOINTS} endpoints = ${rules} rules, ${(bytes / 2 ** 20).toFixed(1)} MiB; median of ${RUNS} runs\n`)
+
+  const svc = `svc-${Math.floor(SERVICES / 2)}`
+  const ours = time(process.execPath, [path.join(root, 'bin/run.js'), svc, '-n', 'bench', '--from', dir, '-o', 'json', '--fail-on', 'none'])
+  if (ours.result) {
+    const report = JSON.parse(ours.result.stdout)
+    const backends = report.nodes[0].paths[0].backends.length
+    if (backends !== ENDPOINTS) throw new Error(`trace found ${backends} backends, expected ${ENDPOINTS}`)
+  }
+  const rss = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), svc, '-n', 'bench', '--from', dir, '-o', 'json', '--fail-on', 'none'])
+  const peak = rss.result ? Number(/peak-rss-mib (\d+)/.exec(rss.result.stderr)?.[1]) : NaN
+  const restore = iptablesRestoreBaseline(dump)
+  const read = time(process.execPath, ['-e', `require('fs').readFileSync(${JSON.stringify(dump)}, 'utf8')`])
+  const startup = time(process.execPath, [path.join(root, 'bin/run.js'), '--version'])
+
+  const row = (name, r, base) => `${name.padEnd(52)} ${Number.isNaN(r.ms) ? `n/a (${r.error})` : `${r.ms.toFixed(0).padStart(6)} ms`}${base && !Number.isNaN(r.ms) && !Number.isNaN(base.ms) ? `   ${(r.ms / base.ms).toFixed(2)}× of ${base.name}` : ''}`
+  restore.name = 'iptables-restore --test'
+  console.log(row('iptables-restore --test (baseline)', restore))
+  console.log(row('node: read the dump (floor)', read))
+  console.log(row('kubectl-svctrace --version (start-up)', startup))
+  console.log(row(`kubectl-svctrace ${svc} -o json (whole process)`, ours, restore))
+  if (!Number.isNaN(ours.ms) && !Number.isNaN(read.ms)) console.log(`${''.padEnd(52)}           ${(ours.ms / read.ms).toFixed(2)}× of reading the dump`)
+  console.log(`${'peak RSS of the trace'.padEnd(52)} ${Number.isNaN(peak) ? 'n/a' : `${String(peak).padStart(6)} MiB`}   (dump ${(bytes / 2 ** 20).toFixed(0)} MiB)`)
+  console.log(`\ntarget: whole process ≤ 0.10× of iptables-restore --test`)
+} finally {
+  rmSync(dir, {recursive: true, force: true})
+}
