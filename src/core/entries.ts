@@ -26,7 +26,9 @@ export interface Resolution {
 }
 
 const CLUSTER_SOURCES: SourceKind[] = ['pod', 'node']
-const EXTERNAL_SOURCES: SourceKind[] = ['external', 'node']
+const NODE_PORT_SOURCES: SourceKind[] = ['external', 'node']
+// In-cluster clients often dial the load balancer or external IP too (hairpin, source ranges).
+const EXTERNAL_SOURCES: SourceKind[] = ['external', 'pod', 'node']
 
 function portLabel(name: string, port: number, protocol: Protocol): string {
   return `${name ? `${name} ` : ''}${port}/${protocol}`
@@ -45,14 +47,17 @@ export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
     if (p.nodePort) {
       for (const node of nodes) {
         const ip = nodeAddresses(node)[0]
-        if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', node: node.metadata?.name, from: EXTERNAL_SOURCES})
+        const name = node.metadata?.name
+        if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', node: name, from: NODE_PORT_SOURCES})
+        // kube-proxy's iptables mode also answers node ports on 127.0.0.1 (route_localnet); nftables mode does not.
+        if (!ip?.includes(':')) entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', node: name, from: ['node']})
       }
     }
     for (const ip of externalIPsOf(svc)) {
-      entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'external-ip', from: ['external']})
+      entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'external-ip', from: EXTERNAL_SOURCES})
     }
     for (const ip of loadBalancerIPsOf(svc)) {
-      entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'load-balancer', from: ['external']})
+      entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'load-balancer', from: EXTERNAL_SOURCES})
     }
   }
   return entries
@@ -76,7 +81,7 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
       const kindText = {'cluster-ip': 'cluster IP', 'external-ip': 'external IP', 'load-balancer': 'load-balancer ingress IP'}[owner.kind]
       notes.push(`${dest.ip} is the ${kindText} of ${describeService(owner.service)}`)
       const ports = (owner.service.spec?.ports ?? []).filter((p) => protocolOf(p) === dest.protocol && (!portGiven || p.port === dest.port))
-      const from = owner.kind === 'cluster-ip' ? CLUSTER_SOURCES : (['external'] as SourceKind[])
+      const from = owner.kind === 'cluster-ip' ? CLUSTER_SOURCES : EXTERNAL_SOURCES
       for (const p of ports) {
         entries.push({destination: {...dest, port: p.port}, kind: owner.kind, service: owner.service, portName: p.name ?? '', from})
       }
@@ -88,15 +93,22 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
     }
     return {summary: notes.join('; '), entries, services, unowned: false}
   }
+  if (dest.ip === '127.0.0.1' || dest.ip === '::1') {
+    const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
+    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, portName: r.portName, from: ['node']}))
+    if (entries.length === 0) entries.push({destination: dest, kind: 'address', from: ['node']})
+    const owners = refs.map((r) => `node port ${r.nodePort}/${r.protocol} belongs to ${describeService(r.service)}`)
+    return {summary: `${dest.ip} is the loopback address of every node, traced from each node itself${owners.length ? `; ${owners.join('; ')}` : portGiven ? `; no Service has node port ${dest.port}/${dest.protocol}` : ''}`, entries, services: [...new Set(refs.map((r) => r.service))], unowned: false}
+  }
   const node = idx.nodeByIP.get(dest.ip)
   if (node) {
     const name = node.metadata?.name ?? ''
     const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
-    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, portName: r.portName, node: name, from: EXTERNAL_SOURCES}))
+    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, portName: r.portName, node: name, from: NODE_PORT_SOURCES}))
     let summary = `${dest.ip} is an address of node ${name}`
     if (refs.length > 0) summary += `; ${refs.map((r) => `node port ${r.nodePort}/${r.protocol} belongs to ${describeService(r.service)}`).join('; ')}`
     else if (portGiven) summary += `; no Service has node port ${dest.port}/${dest.protocol}`
-    if (entries.length === 0 && portGiven) entries.push({destination: dest, kind: 'address', node: name, from: EXTERNAL_SOURCES})
+    if (entries.length === 0 && portGiven) entries.push({destination: dest, kind: 'address', node: name, from: NODE_PORT_SOURCES})
     return {summary, entries, services: [...new Set(refs.map((r) => r.service))], unowned: false}
   }
   const pod = idx.podByIP.get(dest.ip)

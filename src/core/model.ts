@@ -30,6 +30,18 @@ export interface NodeDataplane {
   iptablesSave?: string
   /** Where the text came from, for error messages (a file path or `node1: iptables-save`). */
   iptablesSource?: string
+  /** `nft -j list table ip kube-proxy` (JSON) or `nft list …` text (listing or `nft -f` transaction form). */
+  nft?: string
+  nftSource?: string
+  /** `ipvsadm -Sn` or `ipvsadm -Ln` (the kernel's /proc/net/ip_vs hex listing is recognised too). */
+  ipvsadm?: string
+  ipvsadmSource?: string
+  /** `ipset list` or `ipset save`. */
+  ipset?: string
+  ipsetSource?: string
+  /** /proc/net/ip_vs as read inside a kube-proxy pod (no ipvsadm there). */
+  procIpVs?: string
+  procIpVsSource?: string
   /** Why nothing could be read from this node. */
   readError?: string
 }

@@ -14,6 +14,16 @@ function describe(path: TracePath): string {
   return `${path.entry.address} (${path.entry.kind}) from ${src}`
 }
 
+/** Why a path is dropped, read off the rule that dropped it. */
+function dropReason(path: TracePath): string {
+  const hop = path.hops.at(-1)
+  if (!hop) return ''
+  if (hop.chain === 'KUBE-PROXY-FIREWALL') return ': the client is not in loadBalancerSourceRanges'
+  if (/has no local endpoints/.test(hop.rule)) return ': no endpoint runs on this node and the traffic policy is Local'
+  if (hop.rule.startsWith('[policy DROP')) return `: the ${hop.chain} chain's policy is DROP and no rule accepted it`
+  return ''
+}
+
 /** True when the API lists a usable endpoint for the service (ready, or serving while terminating). */
 function hasUsableEndpoints(idx: ClusterIndex, service: string): boolean {
   return (idx.slicesByService.get(service) ?? []).some((s) =>
@@ -37,7 +47,7 @@ function mergeNodes(findings: Array<Finding & {node: string; key: string}>): Fin
     const nodes = [...new Set(group.map((f) => f.node))]
     const evidence = [...new Set(group.flatMap((f) => f.evidence ?? []))]
     const {key: _key, node: _node, ...first} = group[0]
-    return {...first, message: first.message.replace('{nodes}', nodes.length === 1 ? nodes[0] : `nodes ${nodes.join(', ')}`), ...(nodes.length === 1 ? {node: nodes[0]} : {}), evidence}
+    return {...first, message: first.message.replace('{nodes}', nodes.length === 1 ? nodes[0] : `nodes ${nodes.join(', ')}`).replace('{s}', nodes.length === 1 ? 's' : ''), ...(nodes.length === 1 ? {node: nodes[0]} : {}), evidence}
   })
 }
 
@@ -51,11 +61,11 @@ export function pathFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] 
       const base = {node: node.name, ...(service ? {service} : {})}
       const key = `${path.verdict}|${service}|${path.entry.address}|${path.from}`
       if (path.verdict === 'reject') {
-        perNode.push({id: 'service-rejected-no-endpoints', severity: 'error', message: `${service ?? path.entry.address} has no endpoints: {nodes} reject ${path.entry.address}`, ...base, key: `${service}|${path.entry.address}`, evidence: lastRule(path)})
+        perNode.push({id: 'service-rejected-no-endpoints', severity: 'error', message: `${service ?? path.entry.address} has no endpoints: {nodes} reject{s} ${path.entry.address}`, ...base, key: `${service}|${path.entry.address}`, evidence: lastRule(path)})
       } else if (path.verdict === 'drop') {
         // A drop that holds only for an assumed client (outside the source ranges) is by design.
         const assumedOnly = path.alternatives.length > 0 && !path.source
-        perNode.push({id: 'traffic-dropped', severity: assumedOnly ? 'info' : 'warning', message: `{nodes} drop ${describe(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
+        perNode.push({id: 'traffic-dropped', severity: assumedOnly ? 'info' : 'warning', message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
       } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoints(idx, service)) {
         out.push({id: 'service-missing-on-node', severity: 'error', message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base})
       }

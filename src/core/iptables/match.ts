@@ -24,6 +24,13 @@ export interface NodeContext {
   local: Cidr[]
   /** Pod networks: an unnamed outside client is assumed to be outside them. */
   podNetworks: Cidr[]
+  /** The node's ipsets, for `-m set` (IPVS mode); without them a set match is undecided. */
+  sets?: SetMembership
+}
+
+/** Looks a packet up in one of the node's ipsets; `dims` are the `src,dst,…` flags of the match. */
+export interface SetMembership {
+  test(name: string, dims: Array<'src' | 'dst'>, packet: Packet, node: NodeContext): {result: 'yes' | 'no'} | {result: 'maybe'; condition: Condition}
 }
 
 /** A condition the tracer could not decide, phrased both ways for the report. */
@@ -127,6 +134,17 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       const what = `${m.dir === 'in' ? 'arrives on' : 'leaves by'} interface ${m.name}`
       const neg = `${m.dir === 'in' ? 'does not arrive on' : 'does not leave by'} interface ${m.name}`
       return {result: 'maybe', condition: m.negated ? {holds: `packet ${neg}`, fails: `packet ${what}`} : {holds: `packet ${what}`, fails: `packet ${neg}`}}
+    }
+    case 'set': {
+      if (!node.sets) {
+        out.unknown.push(`line ${rule.line}: "-m set --match-set ${m.name}" is not understood by svctrace without the node's ipsets (ipset list)`)
+        const inSet = `packet is in ipset ${m.name}`
+        const notInSet = `packet is not in ipset ${m.name}`
+        return {result: 'maybe', condition: m.negated ? {holds: notInSet, fails: inSet} : {holds: inSet, fails: notInSet}}
+      }
+      const r = node.sets.test(m.name, m.dims, p, node)
+      if (r.result !== 'maybe') return flip(r.result === 'yes', m.negated)
+      return {result: 'maybe', condition: m.negated ? {holds: r.condition.fails, fails: r.condition.holds} : r.condition}
     }
     case 'unknown':
       out.unknown.push(`line ${rule.line}: "${m.text}" is not understood by svctrace`)

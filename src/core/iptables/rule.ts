@@ -30,6 +30,8 @@ export type Match =
   | {kind: 'mark'; value: number; mask: number; negated: boolean}
   | {kind: 'conntrack'; states: string[]; negated: boolean}
   | {kind: 'accounting'; text: string}
+  /** `-m set --match-set NAME dst,dst`: the packet's (dst IP, dst port) tuple is in the ipset. */
+  | {kind: 'set'; name: string; dims: Array<'src' | 'dst'>; negated: boolean}
   | {kind: 'unknown'; text: string}
 
 /** What the rule does when it matches. */
@@ -230,6 +232,14 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
         out.push({kind: 'conntrack', states: arg(o)!.split(','), negated: o.negated})
       }
       return out
+    case 'set': {
+      // IPVS mode: `-m set --match-set KUBE-CLUSTER-IP dst,dst`. Counter options change the meaning.
+      const o = part.options[0]
+      if (part.options.length !== 1 || (o.name !== '--match-set' && o.name !== '--set') || o.args.length !== 2) return unknown()
+      const dims = o.args[1].text.split(',')
+      if (dims.some((d) => d !== 'src' && d !== 'dst')) return unknown()
+      return [{kind: 'set', name: o.args[0].text, dims: dims as Array<'src' | 'dst'>, negated: o.negated}]
+    }
     case 'nfacct':
       // Accounting only: counts the packet and always matches.
       return [{kind: 'accounting', text: partText(part)}]

@@ -6,7 +6,7 @@
 import {parseCidr, type Cidr} from '../address.js'
 import type {Destination, Hop, SourceKind} from '../model.js'
 import {chainRules, chainView, hasChain, type IptablesDump} from './dump.js'
-import {evaluateRule, type Condition, type NodeContext, type Packet} from './match.js'
+import {evaluateRule, type Condition, type NodeContext, type Packet, type SetMembership} from './match.js'
 import {formatRule, type Rule} from './rule.js'
 
 export interface IptablesTraceRequest {
@@ -17,6 +17,8 @@ export interface IptablesTraceRequest {
   source?: string
   /** Pod networks (podCIDRs, pod IPs): an unnamed outside client is not in them. */
   podNetworks: string[]
+  /** The node's ipsets (IPVS mode), so `-m set` matches can be evaluated. */
+  ipsets?: SetMembership
 }
 
 /** One way the packet can end. */
@@ -265,6 +267,7 @@ export function traceIptables(dump: IptablesDump, req: IptablesTraceRequest): Ip
   const node: NodeContext = {
     local: req.node.addresses.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined),
     podNetworks: req.podNetworks.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined),
+    ...(req.ipsets ? {sets: req.ipsets} : {}),
   }
   const src = req.source === undefined ? undefined : parseCidr(req.source)
   const w: Walker = {dump, node, budget: {branches: 0}, notes: new Set()}

@@ -1,0 +1,129 @@
+// The node's ipsets, from either of ipset's two printouts. IPVS-mode kube-proxy keeps its address
+// lists in sets (KUBE-CLUSTER-IP, KUBE-NODE-PORT-TCP, …) that its iptables rules match with `-m set`.
+//
+//   ipset save                                   ipset list
+//   create KUBE-CLUSTER-IP hash:ip,port family … Name: KUBE-CLUSTER-IP
+//   add KUBE-CLUSTER-IP 10.96.0.1,tcp:443        Type: hash:ip,port
+//                                                Header: family inet hashsize 1024 maxelem 65536
+//                                                Number of entries: 1
+//                                                Members:
+//                                                10.96.0.1,tcp:443
+import {DumpError} from '../iptables/dump.js'
+
+/** One member as printed (`10.20.30.41,tcp:80`), split at the commas. */
+export interface IpsetEntry {
+  parts: string[]
+  line: number
+}
+
+export interface IpSet {
+  name: string
+  /** `hash:ip,port`, `bitmap:port`, …; undefined when only `add` lines were given. */
+  type?: string
+  entries: IpsetEntry[]
+  /** Line of the `create`/`Name:` header, or of the first `add`. */
+  line: number
+}
+
+export interface Ipsets {
+  source: string
+  sets: Map<string, IpSet>
+  /** True when sets were declared (`create` or `Name:`): an absent set then really does not exist. */
+  declared: boolean
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').map((l) => l.replace(/\r$/, ''))
+}
+
+/** A member is its first word; options such as `timeout 10` or `comment "x"` follow it. */
+function entryOf(text: string, line: number): IpsetEntry {
+  return {parts: text.trim().split(/\s+/)[0].split(','), line}
+}
+
+function setOf(sets: Map<string, IpSet>, name: string, line: number): IpSet {
+  let s = sets.get(name)
+  if (!s) {
+    s = {name, entries: [], line}
+    sets.set(name, s)
+  }
+  return s
+}
+
+/** `ipset save` (also just its `add` lines, as kube-proxy's own dumps show them). */
+function parseSave(all: string[], source: string): Ipsets {
+  const sets = new Map<string, IpSet>()
+  let declared = false
+  all.forEach((raw, i) => {
+    const text = raw.trim()
+    const line = i + 1
+    if (text === '' || text.startsWith('#')) return
+    const words = text.split(/\s+/)
+    if (words[0] === 'create') {
+      if (words.length < 3) throw new DumpError(source, line, `"create" needs a set name and a type; found "${text}"`)
+      declared = true
+      const s = setOf(sets, words[1], line)
+      s.type = words[2]
+    } else if (words[0] === 'add') {
+      if (words.length < 3) throw new DumpError(source, line, `"add" needs a set name and a member; found "${text}"`)
+      setOf(sets, words[1], line).entries.push(entryOf(words.slice(2).join(' '), line))
+    } else {
+      throw new DumpError(source, line, `expected "create SET TYPE …" or "add SET MEMBER", found "${text.slice(0, 60)}"; give ipset save or ipset list output`)
+    }
+  })
+  return {source, sets, declared}
+}
+
+/** `ipset list`: blocks of `Key: value` headers, then the members after `Members:`. */
+function parseList(all: string[], source: string): Ipsets {
+  const sets = new Map<string, IpSet>()
+  let current: (IpSet & {announced?: number; members: boolean}) | undefined
+  const close = (line: number) => {
+    if (!current) return
+    if (!current.members) {
+      throw new DumpError(source, current.line, `set ${current.name} has no "Members:" section: the listing is terse (ipset list -t) or cut short; capture ipset list or ipset save`)
+    }
+    if (current.announced !== undefined && current.announced !== current.entries.length) {
+      throw new DumpError(source, line, `set ${current.name} announces ${current.announced} entries but lists ${current.entries.length}: the listing is cut short`)
+    }
+  }
+  all.forEach((raw, i) => {
+    const line = i + 1
+    const text = raw.trim()
+    const header = /^([A-Za-z][A-Za-z ]*):\s*(.*)$/.exec(text)
+    if (header && header[1] === 'Name') {
+      close(line)
+      current = {name: header[2], entries: [], line, members: false}
+      sets.set(current.name, current)
+    } else if (text === '') {
+      return
+    } else if (!current) {
+      throw new DumpError(source, line, `expected "Name: SET" to start a set, found "${text.slice(0, 60)}"`)
+    } else if (current.members) {
+      current.entries.push(entryOf(text, line))
+    } else if (header && header[1] === 'Members') {
+      current.members = true
+    } else if (header && header[1] === 'Type') {
+      current.type = header[2]
+    } else if (header && header[1] === 'Number of entries') {
+      current.announced = Number(header[2])
+    } else if (!header) {
+      throw new DumpError(source, line, `unexpected line "${text.slice(0, 60)}" in the headers of set ${current.name}`)
+    }
+  })
+  close(all.length)
+  return {source, sets, declared: true}
+}
+
+/** Parses `ipset list` or `ipset save` output; errors name the line. */
+export function parseIpset(text: string, source: string): Ipsets {
+  const all = lines(text)
+  const first = all.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#'))
+  if (first < 0) return {source, sets: new Map(), declared: false}
+  return all[first].trim().startsWith('Name:') ? parseList(all, source) : parseSave(all, source)
+}
+
+/** Every address of a set such as KUBE-IPVS-IPS (`hash:ip`): the addresses bound to kube-ipvs0. */
+export function setAddresses(sets: Ipsets, name: string): string[] {
+  return (sets.sets.get(name)?.entries ?? []).map((e) => e.parts[0])
+}

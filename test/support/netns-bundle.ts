@@ -1,0 +1,285 @@
+// Reference bundles (cluster.yaml + nodes/<node>/iptables-save.txt + expected.json) turned into a netns
+// topology (test/support/netns.ts) and a replay plan for expected.json's entries. Shared by
+// test/integration/reference-bundle-traffic.test.ts and test/integration/trace-matches-traffic.test.ts.
+import {existsSync, readFileSync, readdirSync} from 'node:fs'
+import {basename, join} from 'node:path'
+import {load} from 'js-yaml'
+import {Topology} from './netns.js'
+import type {ConnectResult, HostSpec, NodeSpec, PodSpec, TopologyOptions, TopologySpec} from './netns.js'
+
+// ---------------------------------------------------------------------------------------------------------
+// expected.json
+
+export type ExpectedResult = 'answered' | 'one-of' | 'refused' | 'timeout' | 'ENETUNREACH' | 'silent' | 'not probed'
+
+export interface ExpectedEntry {
+  id: string
+  service: string
+  entry: string
+  from?: string
+  dst?: string
+  port?: number
+  attempts?: number
+  result: ExpectedResult
+  pods?: string[]
+  observed?: string[]
+  affinity?: string[]
+  why?: string
+  note?: string
+  kind?: string
+}
+
+export interface ExpectedTopology {
+  nodes: {name: string; ip: string; podCIDR: string}[]
+  clients?: {name: string; ip: string}[]
+  lb_node?: string
+  apiserver_advertise?: string
+  router?: {name: string; ip: string}
+  node_network: string
+  cluster_cidr?: string
+  service_cidr?: string
+  loadbalancer_ips?: Record<string, string>
+}
+
+export interface ExpectedFile {
+  about?: string
+  topology: ExpectedTopology
+  entries: ExpectedEntry[]
+}
+
+/** A probe-able entry: it has a source, a destination and a result other than "not probed". */
+export type ReplayableEntry = ExpectedEntry & {from: string; dst: string; port: number}
+
+// ---------------------------------------------------------------------------------------------------------
+// Bundle
+
+interface K8sObject {
+  kind?: string
+  metadata?: {name?: string; namespace?: string}
+  spec?: Record<string, unknown>
+  status?: Record<string, unknown>
+}
+
+export interface ReferenceBundle {
+  dir: string
+  name: string
+  expected: ExpectedFile
+  objects: K8sObject[]
+  /** Node name -> iptables-save text. */
+  rules: Record<string, string>
+  topology: TopologySpec
+}
+
+export function loadReferenceBundle(dir: string): ReferenceBundle {
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as ExpectedFile
+  const doc = load(readFileSync(join(dir, 'cluster.yaml'), 'utf8')) as {items?: K8sObject[]} | K8sObject[]
+  const objects = Array.isArray(doc) ? doc : (doc.items ?? [])
+  const rules: Record<string, string> = {}
+  const nodesDir = join(dir, 'nodes')
+  if (existsSync(nodesDir)) {
+    for (const node of readdirSync(nodesDir)) {
+      const f = join(nodesDir, node, 'iptables-save.txt')
+      if (existsSync(f)) rules[node] = readFileSync(f, 'utf8')
+    }
+  }
+  return {dir, name: basename(dir), expected, objects, rules, topology: topologyFromBundle(expected, objects)}
+}
+
+function topologyFromBundle(expected: ExpectedFile, objects: K8sObject[]): TopologySpec {
+  const t = expected.topology
+  const nodes: NodeSpec[] = t.nodes.map((n) => {
+    const obj = objects.find((o) => o.kind === 'Node' && o.metadata?.name === n.name)
+    const addrs = (obj?.status?.addresses ?? []) as {type: string; address: string}[]
+    const internal = addrs.find((a) => a.type === 'InternalIP')?.address
+    const podCIDR = (obj?.spec?.podCIDR as string | undefined) ?? n.podCIDR
+    if (internal && internal !== n.ip) throw new Error(`node ${n.name}: expected.json says ${n.ip}, cluster.yaml ${internal}`)
+    return {name: n.name, ip: n.ip, podCIDR, extraAddresses: [], routeLocalnet: true}
+  })
+  // LoadBalancer IPs are local addresses of the node expected.json names (lb_node).
+  for (const ip of Object.values(t.loadbalancer_ips ?? {})) {
+    const holder = nodes.find((n) => n.name === t.lb_node)
+    if (!holder) throw new Error(`loadbalancer IP ${ip} but lb_node ${t.lb_node} is not a node`)
+    holder.extraAddresses!.push(ip)
+  }
+
+  const pods: PodSpec[] = []
+  for (const o of objects) {
+    if (o.kind !== 'Pod') continue
+    const spec = o.spec as {nodeName?: string; hostNetwork?: boolean; containers?: {ports?: {containerPort: number; protocol?: string}[]}[]}
+    const podIP = o.status?.podIP as string | undefined
+    if (!podIP || spec.hostNetwork || !spec.nodeName) continue
+    const ports = new Set<number>()
+    for (const c of spec.containers ?? []) {
+      for (const p of c.ports ?? []) if ((p.protocol ?? 'TCP') === 'TCP') ports.add(p.containerPort)
+    }
+    pods.push({name: `${o.metadata?.namespace}/${o.metadata?.name}`, ip: podIP, node: spec.nodeName, ports: [...ports].sort((a, b) => a - b)})
+  }
+
+  const hosts: HostSpec[] = (t.clients ?? []).map((c) => ({name: c.name, ip: c.ip}))
+  if (t.apiserver_advertise) {
+    const [ip, port] = t.apiserver_advertise.split(':')
+    if (!nodes.some((n) => n.ip === ip) && !hosts.some((h) => h.ip === ip)) {
+      // The apiserver is a TLS server: it accepts and waits for a ClientHello, so it says nothing.
+      hosts.push({name: 'apiserver', ip, ports: [Number(port)], mode: 'silent'})
+    }
+  }
+  return {lanCIDR: t.node_network, router: t.router, nodes, pods, hosts}
+}
+
+/**
+ * two-node-iptables-v1.26: the entries both integration tests must replay, one per kind of path, whatever
+ * else expected.json holds.
+ */
+export const TWO_NODE_REQUIRED_ENTRIES = [
+  'frontend/http@node1', // ClusterIP from a node
+  'frontend/https@pod-api', // ClusterIP from a pod
+  'api/nodeport-node2@ext', // NodePort, eTP Local, local endpoints
+  'api/nodeport-node1@ext', // NodePort, eTP Local, no local endpoint: dropped
+  'cache/cluster-ip@node1', // no endpoints: REJECT
+  'gateway/lb-ip@ext', // LB IP, source in loadBalancerSourceRanges
+  'gateway/lb-ip@router', // LB IP, source not in ranges: dropped
+  'gateway/nodeport-node1@router', // NodePort is not guarded by the ranges
+  'partner/cluster-ip@node1', // selector-less Service with manual Endpoints
+  'sessions/cluster-ip@node1', // ClientIP affinity: exactly one pod
+] as const
+
+export function replayableEntries(bundle: ReferenceBundle): ReplayableEntry[] {
+  return bundle.expected.entries.filter(
+    (e): e is ReplayableEntry => e.result !== 'not probed' && Boolean(e.from) && Boolean(e.dst) && typeof e.port === 'number',
+  )
+}
+
+export function entryById(bundle: ReferenceBundle, id: string): ReplayableEntry {
+  const e = replayableEntries(bundle).find((x) => x.id === id)
+  if (!e) throw new Error(`no replayable entry ${id} in ${bundle.name}/expected.json`)
+  return e
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Who sends, where the packet enters
+
+export type ClientKind = 'node' | 'pod' | 'external'
+
+export interface EntryClient {
+  /** Topology member the connection is made from. */
+  member: string
+  /** svctrace's `from`: node (the node itself), pod (a pod), external (anything else). */
+  kind: ClientKind
+  /** The client address for PREROUTING-entered paths (pods and external clients); node clients: none. */
+  sourceIP?: string
+  /** The node whose rules the first packet meets; undefined when it never reaches a node. */
+  enteringNode?: string
+}
+
+function ipToInt(ip: string): number {
+  const parts = ip.split('.').map(Number)
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 ${ip}`)
+  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0
+}
+
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const [net, lenText] = cidr.split('/')
+  const len = Number(lenText)
+  const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0
+  return (ipToInt(ip) & mask) === (ipToInt(net) & mask)
+}
+
+/** The node that holds `ip` as a local address or routes it to one of its pods. */
+export function nodeOwning(spec: TopologySpec, ip: string): string | undefined {
+  for (const n of spec.nodes) {
+    if (n.ip === ip || (n.extraAddresses ?? []).some((a) => a.replace(/\/32$/, '') === ip)) return n.name
+  }
+  return spec.nodes.find((n) => ipInCidr(ip, n.podCIDR))?.name
+}
+
+export function entryClient(spec: TopologySpec, entry: ReplayableEntry): EntryClient {
+  const node = spec.nodes.find((n) => n.name === entry.from)
+  if (node) return {member: node.name, kind: 'node', enteringNode: node.name}
+  const pod = spec.pods.find((p) => p.name === entry.from)
+  if (pod) return {member: pod.name, kind: 'pod', sourceIP: pod.ip, enteringNode: pod.node}
+  const host = (spec.hosts ?? []).find((h) => h.name === entry.from) ?? (spec.router?.name === entry.from ? spec.router : undefined)
+  if (host) return {member: host.name, kind: 'external', sourceIP: host.ip, enteringNode: nodeOwning(spec, entry.dst)}
+  throw new Error(`entry ${entry.id}: unknown source ${entry.from}`)
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Replay
+
+export interface ReplayLimits {
+  /** Cap on connections per entry (expected.json used 30). */
+  maxAttempts?: number
+  /** Connections expected to be dropped: how many (deterministic, so few are enough). */
+  dropAttempts?: number
+  /** Per-connection handshake timeout; a drop costs this much. */
+  timeoutMs?: number
+  /** Connections in flight at once (session affinity: always 1; expected drops: all at once). */
+  concurrency?: number
+}
+
+export const DEFAULT_REPLAY_LIMITS: Required<ReplayLimits> = {maxAttempts: 30, dropAttempts: 12, timeoutMs: 400, concurrency: 6}
+
+/** Replays one expected.json entry in the topology: same source, destination and (capped) attempt count. */
+export function replayEntry(topo: Topology, entry: ReplayableEntry, limits: ReplayLimits = {}): Promise<ConnectResult> {
+  const l = {...DEFAULT_REPLAY_LIMITS, ...limits}
+  const wanted = entry.attempts ?? l.maxAttempts
+  const attempts = Math.min(wanted, entry.result === 'timeout' ? l.dropAttempts : l.maxAttempts)
+  return topo.connect({
+    from: entry.from,
+    dst: entry.dst,
+    port: entry.port,
+    attempts,
+    timeoutMs: l.timeoutMs,
+    silentMs: l.timeoutMs,
+    // Session affinity: the first connection must set the "recent" entry before the next one starts.
+    // Expected drops: all at once, so they cost one timeout in total.
+    concurrency: entry.result === 'one-of' || entry.affinity ? 1 : entry.result === 'timeout' ? attempts : l.concurrency,
+  })
+}
+
+/**
+ * What the traffic did, in expected.json's vocabulary ("mixed" when attempts disagreed). Every attempt answered
+ * gives "answered"; whether that means "answered" or "one-of" depends on who answered (see answeredBy).
+ */
+export function trafficResult(r: ConnectResult): ExpectedResult | 'mixed' | 'other' {
+  switch (r.outcome) {
+    case 'answered':
+    case 'refused':
+    case 'timeout':
+    case 'silent':
+      return r.outcome
+    case 'unreachable':
+      return r.attempts.every((a) => a.code === 'ENETUNREACH') ? 'ENETUNREACH' : 'other'
+    case 'mixed':
+      return 'mixed'
+    default:
+      return 'other'
+  }
+}
+
+/** One line per attempt kind, for failure messages: "answered 28 (a, b), timeout 2". */
+export function describeResult(r: ConnectResult): string {
+  const parts = Object.entries(r.counts).map(([k, n]) => (k === 'answered' ? `answered ${n} by [${r.answeredBy.join(', ')}]` : `${k} ${n}`))
+  return `${r.from} -> ${r.dst}:${r.port}: ${parts.join(', ')}; client IPs seen ${JSON.stringify(r.peerIPs)}; ${r.elapsedMs} ms`
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Build
+
+/**
+ * Builds the bundle's topology and loads every node's iptables-save dump into that node's namespace with
+ * the real iptables-restore. On failure nothing is left behind.
+ */
+export async function createBundleTopology(bundle: ReferenceBundle, opts: TopologyOptions = {}): Promise<Topology> {
+  const topo = await Topology.create(bundle.topology, opts)
+  try {
+    for (const n of bundle.topology.nodes) {
+      const text = bundle.rules[n.name]
+      if (text === undefined) throw new Error(`${bundle.name}: no nodes/${n.name}/iptables-save.txt`)
+      await topo.loadRules(n.name, text)
+    }
+    return topo
+  } catch (err) {
+    await topo.destroy().catch(() => undefined)
+    throw err
+  }
+}
