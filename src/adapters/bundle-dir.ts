@@ -6,7 +6,7 @@ import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {SourceError, type ClusterSource, type NodeReader} from '../app/ports.js'
+import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../app/ports.js'
 import type {ClusterView, NodeDataplane} from '../core/model.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
@@ -95,7 +95,11 @@ export class BundleDir implements ClusterSource, NodeReader {
     return 'default'
   }
 
-  async load(): Promise<ClusterView> {
+  async load(): Promise<ClusterRead> {
+    return {view: await this.loadView(), denied: []}
+  }
+
+  private async loadView(): Promise<ClusterView> {
     try {
       const s = await stat(this.dir)
       if (!s.isDirectory()) throw new SourceError(`--from ${this.dir}: not a directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)

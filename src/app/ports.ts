@@ -1,13 +1,21 @@
 // The two seams between the use cases and the outside world.
-import type {ClusterView, NodeDataplane} from '../core/model.js'
+import type {ClusterView, NodeDataplane, Query} from '../core/model.js'
 
-/** Where API objects come from: a bundle directory, or (later) the live API server. */
+/** What a source read: the objects, and what it was not allowed to read. */
+export interface ClusterRead {
+  view: ClusterView
+  /** One sentence per denied request: what was denied and which findings are therefore missing. */
+  denied: string[]
+}
+
+/** Where API objects come from: a bundle directory or the live API server. */
 export interface ClusterSource {
-  /** Human name for messages (`bundle examples/hello-world`, `context kind-dev`). */
+  /** Human name for messages (`bundle examples/hello-world`, `context kind-dev (https://…)`). */
   readonly description: string
   /** Namespace to use when the user gave none. */
   defaultNamespace(): Promise<string>
-  load(): Promise<ClusterView>
+  /** Reads what the query needs (a live source reads only that; a bundle has everything). */
+  load(query: Query): Promise<ClusterRead>
 }
 
 /** Where node data planes come from. One failing node never fails the others. */

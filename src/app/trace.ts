@@ -1,5 +1,5 @@
 // The one use case: gather the API objects and node data planes, trace, return the report.
-import type {NodeDataplane, Query, Report} from '../core/model.js'
+import type {ClusterView, NodeDataplane, Query, Report} from '../core/model.js'
 import {buildReport} from '../core/report.js'
 import {SourceError, type ClusterSource, type NodeReader} from './ports.js'
 
@@ -9,12 +9,19 @@ export interface TraceConfig {
   nodes: string[]
 }
 
+/** The report, and what was read to make it (for --capture). */
+export interface TraceResult {
+  report: Report
+  view: ClusterView
+  dataplanes: NodeDataplane[]
+}
+
 /** Reads what the query needs and traces it; throws SourceError or QueryError when nothing can be answered. */
-export async function traceQuery(config: TraceConfig, cluster: ClusterSource, reader: NodeReader): Promise<Report> {
-  const view = await cluster.load()
+export async function traceQuery(config: TraceConfig, cluster: ClusterSource, reader: NodeReader): Promise<TraceResult> {
   const query: Query = config.query.kind === 'service' && !config.query.namespace
     ? {...config.query, namespace: await cluster.defaultNamespace()}
     : config.query
+  const {view, denied} = await cluster.load(query)
   const available = await reader.nodeNames()
   const unknown = config.nodes.filter((n) => !available.includes(n))
   if (unknown.length > 0) {
@@ -22,5 +29,5 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   }
   const names = config.nodes.length > 0 ? config.nodes : available
   const dataplanes: NodeDataplane[] = await Promise.all(names.map((n) => reader.read(n)))
-  return buildReport(query, view, dataplanes)
+  return {report: buildReport(query, view, dataplanes, denied), view, dataplanes}
 }

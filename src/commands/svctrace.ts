@@ -5,7 +5,7 @@ import type {Query, Report, Severity} from '../core/model.js'
 import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
 import {traceQuery} from '../app/trace.js'
-import {BundleDir} from '../adapters/bundle-dir.js'
+import {openSources} from './wiring.js'
 import {renderTable} from '../render/table.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
@@ -17,9 +17,10 @@ export default class Svctrace extends Command {
 
 Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or above --fail-on; 2 bad usage or nothing could be read.`
 
-  static override usage = ['SERVICE [-n NAMESPACE] --from DIR [flags]', '--ip IP[:PORT][/PROTO] --from DIR [flags]']
+  static override usage = ['SERVICE [-n NAMESPACE] [flags]', '--ip IP[:PORT][/PROTO] [flags]', '-A | -n NAMESPACE   (check every Service)']
 
   static override examples = [
+    {description: 'Check a Service of the current kubectl context', command: 'kubectl svctrace hello-world -n default'},
     {description: 'Trace every port of a Service in the bundled example cluster', command: 'kubectl svctrace hello-world --from examples/hello-world'},
     {description: 'Find what owns an address, then trace it', command: 'kubectl svctrace --ip 10.96.77.44:80/tcp --from examples/hello-world'},
     {description: 'Trace a load balancer for one client, as JSON', command: 'kubectl svctrace web-lb --source 203.0.113.9 -o json --from examples/hello-world'},
@@ -32,9 +33,14 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   static override flags = {
     help: Flags.help({char: 'h'}),
     version: Flags.version(),
-    namespace: Flags.string({char: 'n', description: 'namespace of the Service', helpValue: 'NAMESPACE'}),
+    namespace: Flags.string({char: 'n', description: 'namespace of the Service; without a Service, check every Service in it', helpValue: 'NAMESPACE'}),
+    'all-namespaces': Flags.boolean({char: 'A', aliases: ['all-services'], description: 'check every Service in every namespace and print one summary'}),
     ip: Flags.string({description: 'trace an address instead of a Service name: IP, IP:PORT or IP:PORT/PROTO', helpValue: 'IP[:PORT][/PROTO]'}),
-    from: Flags.string({description: 'read a bundle directory (cluster.yaml + nodes/NODE/iptables-save.txt) instead of a live cluster', helpValue: 'DIR', required: true}),
+    from: Flags.string({description: 'read a bundle directory (cluster.yaml + nodes/NODE/iptables-save.txt) instead of a live cluster', helpValue: 'DIR'}),
+    capture: Flags.string({description: 'also write everything that was read as a bundle directory (for --from)', helpValue: 'DIR'}),
+    kubeconfig: Flags.string({description: 'path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config)', helpValue: 'FILE'}),
+    context: Flags.string({description: 'the kubeconfig context to use', helpValue: 'CONTEXT'}),
+    'request-timeout': Flags.integer({description: 'seconds to wait for each API request', min: 1, max: 600, default: 30}),
     source: Flags.string({description: 'client address: traces source ranges, traffic policies and affinity for this client', helpValue: 'IP'}),
     nodes: Flags.string({description: 'only these nodes (comma-separated)', helpValue: 'NODE,…'}),
     output: Flags.option({char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'] as const, default: 'table'})(),
@@ -45,11 +51,16 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Svctrace)
     const query = this.toQuery(args.service, flags)
-    const source = new BundleDir(flags.from)
     const nodes = flags.nodes ? flags.nodes.split(',').map((s) => s.trim()).filter(Boolean) : []
     let report: Report
     try {
-      report = await traceQuery({query, nodes}, source, source)
+      const {cluster, reader} = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000})
+      const result = await traceQuery({query, nodes}, cluster, reader)
+      report = result.report
+      if (flags.capture) {
+        const {writeBundle} = await import('../adapters/bundle-writer.js')
+        await writeBundle(flags.capture, result.view, result.dataplanes, {capturedFrom: cluster.description, query})
+      }
     } catch (err) {
       if (err instanceof SourceError || err instanceof QueryError) this.error(err.message, {exit: 2})
       throw err
@@ -66,14 +77,14 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
 
   /** Errors print as kubectl prints them: `error: …` on stderr, one paragraph, no stack. */
   protected override async catch(err: Error & {oclif?: {exit?: number}}): Promise<void> {
-    if (err.oclif?.exit !== undefined && /^EEXIT/.test(err.message)) throw err
+    if (err.oclif?.exit === 0 || /\bEEXIT: \d/.test(err.message)) throw err
     const known = err.oclif?.exit !== undefined
     const message = known ? err.message.replace(/\n+See more help with --help$/, '') : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`
     process.stderr.write(`error: ${message}\n${known && /Expected|Missing|Nonexistent|Unexpected/.test(message) ? 'See kubectl svctrace --help\n' : ''}`)
     this.exit(known ? (err.oclif?.exit ?? 2) : 2)
   }
 
-  private toQuery(service: string | undefined, flags: {ip?: string; namespace?: string; source?: string}): Query {
+  private toQuery(service: string | undefined, flags: {ip?: string; namespace?: string; source?: string; 'all-namespaces'?: boolean}): Query {
     if (flags.source !== undefined && !isIP(flags.source)) {
       this.error(`--source "${flags.source}" is not an IP address (e.g. --source 203.0.113.9)`, {exit: 2})
     }
@@ -85,8 +96,14 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       const {destination, portGiven} = parsed
       return {kind: 'ip', ip: destination.ip, ...(portGiven ? {port: destination.port} : {}), protocol: destination.protocol, ...(source ? {source} : {})}
     }
+    if (flags['all-namespaces']) {
+      if (service) this.error(`-A checks every Service; drop "${service}" or -A`, {exit: 2})
+      if (flags.namespace) this.error('-A checks every namespace; drop -n or -A', {exit: 2})
+      return {kind: 'all', ...(source ? {source} : {})}
+    }
     if (!service) {
-      this.error('name a Service (kubectl svctrace SERVICE -n NAMESPACE) or an address (kubectl svctrace --ip IP[:PORT][/PROTO]); see kubectl svctrace --help', {exit: 2})
+      if (flags.namespace) return {kind: 'all', namespace: flags.namespace, ...(source ? {source} : {})}
+      this.error('name a Service (kubectl svctrace SERVICE -n NAMESPACE), an address (--ip IP[:PORT][/PROTO]), or check them all (-A, or -n NAMESPACE); see kubectl svctrace --help', {exit: 2})
     }
     return {kind: 'service', service, ...(flags.namespace ? {namespace: flags.namespace} : {}), ...(source ? {source} : {})}
   }

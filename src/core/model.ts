@@ -125,7 +125,8 @@ export interface Finding {
 
 /** What the user asked. */
 export interface Query {
-  kind: 'service' | 'ip'
+  /** One Service, one address, or every Service (of `namespace`, or of the cluster). */
+  kind: 'service' | 'ip' | 'all'
   service?: string
   namespace?: string
   ip?: string
@@ -145,6 +146,8 @@ export interface ServiceSummary {
   externalTrafficPolicy?: string
   internalTrafficPolicy?: string
   sessionAffinity?: {timeoutSeconds: number}
+  /** Endpoint addresses in the Service's EndpointSlices: ready, and all. */
+  endpoints: {ready: number; total: number}
 }
 
 /** The versioned report (`-o json`). */

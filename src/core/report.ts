@@ -14,7 +14,23 @@ import {pathFindings} from './checks/path-findings.js'
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
 
-function summarize(svc: V1Service): ServiceSummary {
+/** Distinct endpoint addresses of the Service's slices, and how many are ready in a slice with ports (usable). */
+function endpointCounts(idx: ClusterIndex, svc: V1Service): ServiceSummary['endpoints'] {
+  const ready = new Set<string>()
+  const all = new Set<string>()
+  for (const slice of idx.slicesByService.get(keyOf(svc)) ?? []) {
+    const usable = (slice.ports ?? []).length > 0
+    for (const ep of slice.endpoints ?? []) {
+      for (const a of ep.addresses) {
+        all.add(a)
+        if (usable && ep.conditions?.ready !== false) ready.add(a)
+      }
+    }
+  }
+  return {ready: ready.size, total: all.size}
+}
+
+function summarize(idx: ClusterIndex, svc: V1Service): ServiceSummary {
   const affinity = svc.spec?.sessionAffinity === 'ClientIP'
   return {
     name: svc.metadata?.name ?? '',
@@ -33,6 +49,7 @@ function summarize(svc: V1Service): ServiceSummary {
     ...(svc.spec?.externalTrafficPolicy ? {externalTrafficPolicy: svc.spec.externalTrafficPolicy} : {}),
     ...(svc.spec?.internalTrafficPolicy ? {internalTrafficPolicy: svc.spec.internalTrafficPolicy} : {}),
     ...(affinity ? {sessionAffinity: {timeoutSeconds: svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800}} : {}),
+    endpoints: endpointCounts(idx, svc),
   }
 }
 
@@ -49,6 +66,12 @@ function suggestService(idx: ClusterIndex, namespace: string, name: string): str
 }
 
 function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
+  if (query.kind === 'all') {
+    const services = idx.view.services
+      .filter((s) => !query.namespace || s.metadata?.namespace === query.namespace)
+      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
+    return {entries: services.flatMap((s) => serviceEntries(s, idx.view.nodes)), services, unowned: false}
+  }
   if (query.kind === 'ip') {
     return resolveAddress(idx, {ip: query.ip!, port: query.port, protocol: query.protocol ?? 'TCP'}, query.port !== undefined)
   }
@@ -156,10 +179,10 @@ function dedupe(findings: Finding[]): Finding[] {
 }
 
 /** Traces the query on every node and collects the findings. */
-export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDataplane[]): Report {
+export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDataplane[], denied: string[] = []): Report {
   const idx = indexCluster(view)
   const resolution = resolveQuery(idx, query)
-  const findings: Finding[] = []
+  const findings: Finding[] = denied.map((message) => ({id: 'api-read-denied', severity: 'warning', message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
   for (const svc of resolution.services) {
     const f = checkSelectorMatchesPods(svc, view.pods)
@@ -173,7 +196,7 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
     apiVersion: 'svctrace/v1',
     query,
     ...(resolution.summary ? {resolution: resolution.summary} : {}),
-    services: resolution.services.map(summarize),
+    services: resolution.services.map((svc) => summarize(idx, svc)),
     nodes,
     findings: dedupe(findings),
   }

@@ -115,9 +115,31 @@ function findingsSection(findings: Finding[], c: ChalkInstance): string {
   return lines.join('\n')
 }
 
+/** Check mode: one row per Service, then every finding. */
+function renderSummary(report: Report, c: ChalkInstance): string {
+  const t = table(['NAMESPACE', 'SERVICE', 'TYPE', 'ENDPOINTS', 'FINDINGS'].map((h) => c.bold(h)))
+  for (const s of report.services) {
+    const key = `${s.namespace}/${s.name}`
+    const mine = report.findings.filter((f) => f.service === key)
+    const count = (sev: Finding['severity']) => mine.filter((f) => f.severity === sev).length
+    const parts = [
+      count('error') ? c.red(`${count('error')} error${count('error') > 1 ? 's' : ''}`) : '',
+      count('warning') ? c.yellow(`${count('warning')} warning${count('warning') > 1 ? 's' : ''}`) : '',
+    ].filter(Boolean)
+    const slugs = [...new Set(mine.filter((f) => f.severity !== 'info').map((f) => f.id))].join(', ')
+    const eps = s.type === 'ExternalName' ? '-' : `${s.endpoints.ready}/${s.endpoints.total}`
+    t.push([clean(s.namespace), clean(s.name), s.type, eps, parts.length ? `${parts.join(', ')}: ${slugs}` : c.green('ok')])
+  }
+  const traced = report.nodes.filter((n) => !n.readError).length
+  const nodes = report.nodes.length === 0 ? 'node rules not read: API checks only' : `rules of ${traced}/${report.nodes.length} node(s) traced`
+  const header = `${report.services.length} Service(s)${report.query.namespace ? ` in namespace ${report.query.namespace}` : ' in all namespaces'}; ${nodes}`
+  return [header, indent(t.toString()), findingsSection(report.findings, c)].join('\n\n') + '\n'
+}
+
 /** Renders the report as tables for a terminal or a pipe. */
 export function renderTable(report: Report, style: Style): string {
   const c = paint(style)
+  if (report.query.kind === 'all') return renderSummary(report, c)
   const sections: string[] = []
   if (report.resolution) sections.push(clean(report.resolution))
   for (const s of report.services) sections.push(serviceHeader(s, c))

@@ -31,12 +31,14 @@ describe('kubectl svctrace (plugin lookup)', () => {
   it('prints its version', () => {
     const r = run(['--version'])
     expect(r.code).toBe(0)
+    expect(r.stderr).toBe('')
     expect(r.stdout).toMatch(/^kubectl-svctrace\/0\.1\.0 /)
   })
 
   it('shows usage written as kubectl svctrace, with -h', () => {
     const r = run(['-h'])
     expect(r.code).toBe(0)
+    expect(r.stderr).toBe('')
     expect(r.stdout).toContain('$ kubectl svctrace')
     expect(r.stdout).toContain('--ip=IP[:PORT][/PROTO]')
   })

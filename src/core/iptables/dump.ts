@@ -14,6 +14,8 @@ import {formatRule, parseRuleLine, type Rule} from './rule.js'
 export interface ChainIndex {
   name: string
   id: number
+  /** For long chains: rule positions by plain -d address, and those without one. */
+  byDestination?: {exact: Map<string, number[]>; other: number[]}
   /** Built-in chains have a policy (`ACCEPT`, `DROP`); user chains have none. */
   policy?: string
   ruleCount: number
@@ -297,8 +299,37 @@ function grouped(dump: IptablesDump): NonNullable<IptablesDump['grouped']> {
   return dump.grouped
 }
 
+/** The address of a plain `-d ADDR[/32|/128]` (not negated, canonical), or undefined. */
+function plainDestination(line: string): string | undefined {
+  const at = line.indexOf(' -d ')
+  if (at < 0 || line.startsWith('! ', at - 1)) return undefined
+  const start = at + 4
+  let end = line.indexOf(' ', start)
+  if (end < 0) end = line.length
+  const token = line.slice(start, end)
+  const slash = token.indexOf('/')
+  const prefix = slash < 0 ? '' : token.slice(slash + 1)
+  const addr = slash < 0 ? token : token.slice(0, slash)
+  if ((prefix !== '' && prefix !== '32' && prefix !== '128') || addr.includes(':') || /(^|\.)0\d/.test(addr)) return undefined
+  return addr
+}
+
+/**
+ * True when the rule has a plain `-d ADDR[/32|/128]` for another address: such a rule cannot
+ * match, and KUBE-SERVICES holds one per Service, so the walk skips them unparsed.
+ */
+export function destinationRulesOut(line: string, dst: string): boolean {
+  const addr = plainDestination(line)
+  return addr !== undefined && addr !== dst
+}
+
+/** Chains longer than this get an index by destination on first walk. */
+const INDEX_FROM = 64
+
 /** A chain's rules, each parsed the first time it is asked for. */
 export interface ChainView {
+  /** Rule positions that can match a packet to `dst`, in order (all of them for short chains). */
+  candidates(dst: string): ArrayLike<number>
   length: number
   /** The rule line as written (for cheap checks before parsing). */
   text(k: number): string
@@ -316,8 +347,24 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
     const start = dump.ruleStart[byChain[first + k]]
     return dump.text.slice(start, lineEnd(dump.text, start))
   }
+  const all = {length: index.ruleCount} as ArrayLike<number>
   return {
     length: index.ruleCount,
+    candidates(dst) {
+      if (index.ruleCount < INDEX_FROM) return Array.from(all, (_, k) => k)
+      if (!index.byDestination) {
+        const exact = new Map<string, number[]>()
+        const other: number[] = []
+        for (let k = 0; k < index.ruleCount; k++) {
+          const addr = plainDestination(text(k))
+          if (addr === undefined) other.push(k)
+          else exact.set(addr, [...(exact.get(addr) ?? []), k])
+        }
+        index.byDestination = {exact, other}
+      }
+      const mine = index.byDestination.exact.get(dst) ?? []
+      return mergeSorted(mine, index.byDestination.other)
+    },
     text,
     rule(k) {
       let r = parsed[k]
@@ -330,6 +377,14 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
       return r
     },
   }
+}
+
+function mergeSorted(a: number[], b: number[]): number[] {
+  const out: number[] = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++])
+  return out
 }
 
 /** Every rule of the chain, parsed; undefined when the table has no such chain. */

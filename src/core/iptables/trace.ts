@@ -5,7 +5,7 @@
 // backend a fresh connection can reach is collected with its effective probability.
 import {parseCidr, type Cidr} from '../address.js'
 import type {Destination, Hop, SourceKind} from '../model.js'
-import {chainRules, chainView, hasChain, type IptablesDump} from './dump.js'
+import {chainRules, chainView, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
 import {evaluateRule, type Condition, type NodeContext, type Packet, type SetMembership} from './match.js'
 import {formatRule, type Rule} from './rule.js'
 
@@ -101,26 +101,6 @@ function applyMark(mark: number | undefined, rule: Rule): number | undefined {
   }
 }
 
-/**
- * True when the rule text has a plain `-d ADDR[/32|/128]` for another address: such a rule cannot
- * match, and KUBE-SERVICES holds one per Service, so skipping them unparsed keeps big dumps cheap.
- */
-export function destinationRulesOut(line: string, dst: string): boolean {
-  const at = line.indexOf(' -d ')
-  if (at < 0 || line.charCodeAt(at - 1) === 33 || line.startsWith('! ', at - 1)) return false
-  const start = at + 4
-  let end = line.indexOf(' ', start)
-  if (end < 0) end = line.length
-  const token = line.slice(start, end)
-  const slash = token.indexOf('/')
-  const addr = slash < 0 ? token : token.slice(0, slash)
-  const prefix = slash < 0 ? '' : token.slice(slash + 1)
-  if (prefix !== '' && prefix !== '32' && prefix !== '128') return false
-  // Only canonical spellings: "10.0.0.010" must be parsed, not compared as text.
-  if (addr.includes(':') || /(^|\.)0\d/.test(addr)) return false
-  return addr !== dst
-}
-
 /** Walks one chain; returns the branches that ended inside it and those that left it. */
 function walkChain(w: Walker, table: string, chain: string, start: Branch, stack: string[]): WalkResult {
   const view = chainView(w.dump, table, chain)
@@ -131,7 +111,10 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
     return {terminals, exits: [fork(start, {notes: [...start.notes, `jump to missing chain ${chain} (treated as empty)`]})]}
   }
   let live = [start]
-  for (let k = 0; k < view.length; k++) {
+  // Every branch of one walk has the same destination (DNAT ends the nat walk).
+  const order = view.candidates(start.packet.dst.text)
+  for (let i = 0; i < order.length; i++) {
+    const k = order[i]
     if (live.length === 0) break
     const raw = view.text(k)
     if (live.every((b) => destinationRulesOut(raw, b.packet.dst.text))) continue

@@ -69,7 +69,7 @@ describe('rule model', () => {
     ['-A KUBE-FIREWALL -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
       ['dst 127.0.0.0/8', '!src 127.0.0.0/8', '!conntrack RELATED,ESTABLISHED,DNAT'], 'DROP'],
     ['-A X -p tcp --dport 80 -j ACCEPT', ['protocol tcp', 'port dport 80'], 'ACCEPT'],
-    ['-A X -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT', ['unknown -m set --match-set KUBE-CLUSTER-IP dst,dst'], 'ACCEPT'],
+    ['-A X -m geoip --src-cc XX -j ACCEPT', ['unknown -m geoip --src-cc XX'], 'ACCEPT'],
     ['-A X -j LOG --log-prefix "svc: "', [], 'unknown LOG'],
   ])('%s', (line, matches, target) => {
     const r = rule(line)

@@ -1,0 +1,230 @@
+// The live cluster as a ClusterSource: a few bounded GET/LIST requests through client-node.
+// One Service costs: the Service, its EndpointSlices (by label), its Endpoints, the pods its
+// selector matches (selected on the server), the nodes — never every pod of the cluster.
+import type {CoreV1Api, DiscoveryV1Api, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import {SourceError, type ClusterRead, type ClusterSource} from '../app/ports.js'
+import {QueryError} from '../core/report.js'
+import type {ClusterView, Query} from '../core/model.js'
+import type {LoadedKubeconfig} from './kubeconfig.js'
+
+/** What a denied read costs the report, per resource. */
+const MISSING: Record<string, string> = {
+  services: 'Services cannot be looked up',
+  endpointslices: 'backends and endpoint findings are missing',
+  endpoints: 'checks of manual Endpoints are missing',
+  pods: 'selector, readiness and port findings are missing',
+  nodes: 'node addresses are unknown, so node ports and traffic-policy findings are missing',
+}
+
+interface Request {
+  verb: 'get' | 'list'
+  resource: string
+  namespace?: string
+}
+
+type Call<T> = (options: unknown) => Promise<T>
+
+function statusMessage(err: {body?: unknown; message?: string}): string {
+  try {
+    const body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body
+    if (body?.message) return String(body.message)
+  } catch {
+    // not JSON: fall through to the exception's own text
+  }
+  return String(err.message ?? err).split('\n')[0]
+}
+
+function selectorOf(labels: Record<string, string>): string {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')
+}
+
+export class KubeApiSource implements ClusterSource {
+  readonly description: string
+  private core?: CoreV1Api
+  private discovery?: DiscoveryV1Api
+  private readonly denied: string[] = []
+
+  constructor(
+    private readonly loaded: LoadedKubeconfig,
+    private readonly timeoutMs: number,
+  ) {
+    this.description = `context ${loaded.context} (${loaded.server})`
+  }
+
+  async defaultNamespace(): Promise<string> {
+    return this.loaded.namespace
+  }
+
+  private async clients(): Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}> {
+    if (!this.core || !this.discovery) {
+      const k8s = await import('@kubernetes/client-node')
+      this.core = this.loaded.kc.makeApiClient(k8s.CoreV1Api)
+      this.discovery = this.loaded.kc.makeApiClient(k8s.DiscoveryV1Api)
+    }
+    return {core: this.core, discovery: this.discovery}
+  }
+
+  /** client-node 1.4 takes a per-call middleware that sets an abort signal (its own timeout option came later). */
+  private options(): unknown {
+    const ms = this.timeoutMs
+    return {
+      middleware: [{
+        pre: (ctx: {setSignal(s: AbortSignal): void}) => {
+          ctx.setSignal(AbortSignal.timeout(ms))
+          return {toPromise: async () => ctx}
+        },
+        post: (r: unknown) => ({toPromise: async () => r}),
+      }],
+      middlewareMergeStrategy: 'append',
+    }
+  }
+
+  /**
+   * Runs one request. 403 is recorded (the run goes on without that resource); 404 gives
+   * undefined; anything else, or an unreachable server, ends the run with what to check next.
+   */
+  private async request<T>(req: Request, call: Call<T>): Promise<T | undefined> {
+    try {
+      return await call(this.options())
+    } catch (err) {
+      const e = err as {code?: number | string; body?: unknown; message?: string; name?: string; cause?: {code?: string}}
+      const where = req.namespace ? ` in namespace ${req.namespace}` : ' cluster-wide'
+      if (e.code === 404) return undefined
+      if (e.code === 403) {
+        this.denied.push(`RBAC does not allow ${req.verb} ${req.resource}${where} (${statusMessage(e)}): ${MISSING[req.resource] ?? 'some findings are missing'}`)
+        return undefined
+      }
+      if (e.code === 401) {
+        throw new SourceError(`the API server of ${this.description} rejected the credentials (401 Unauthorized): ${statusMessage(e)}. Log in again or pick another context (--context)`)
+      }
+      if (typeof e.code === 'number') {
+        throw new SourceError(`${req.verb} ${req.resource}${where} failed on ${this.description}: ${e.code} ${statusMessage(e)}`)
+      }
+      const reason = e.name === 'AbortError' || /aborted/i.test(String(e.message))
+        ? `no answer within ${this.timeoutMs / 1000} s (--request-timeout)`
+        : String(e.cause?.code ?? e.code ?? e.message ?? err)
+      throw new SourceError(`cannot reach the API server ${this.loaded.server} (context ${this.loaded.context}): ${reason}. Check the context (kubectl config current-context), the network, and that the cluster is up`)
+    }
+  }
+
+  async load(query: Query): Promise<ClusterRead> {
+    const view: ClusterView = {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []}
+    if (query.kind === 'service') {
+      const svc = await this.service(query.namespace ?? this.loaded.namespace, query.service!)
+      view.services.push(svc)
+      await Promise.all([this.serviceObjects(svc, view), this.nodes(view)])
+    } else if (query.kind === 'ip') {
+      const {core} = await this.clients()
+      const [services] = await Promise.all([
+        this.request({verb: 'list', resource: 'services'}, (o) => core.listServiceForAllNamespaces({}, o as never)),
+        this.nodes(view),
+      ])
+      view.services.push(...(services?.items ?? []).map((s) => ({...s, kind: 'Service', apiVersion: 'v1'})))
+      const nodeOwns = query.ip === '127.0.0.1' || query.ip === '::1' || view.nodes.some((n) => (n.status?.addresses ?? []).some((a) => a.address === query.ip))
+      const owners = view.services.filter((s) => ownsAddress(s, query, nodeOwns))
+      await Promise.all(owners.map((s) => this.serviceObjects(s, view)))
+      if (owners.length === 0 && !nodeOwns) {
+        const pods = await this.request({verb: 'list', resource: 'pods'}, (o) => core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`}, o as never))
+        view.pods.push(...(pods?.items ?? []).map(asPod))
+      }
+    }
+    if (query.kind === 'all') await this.everything(view, query.namespace)
+    return {view, denied: [...this.denied]}
+  }
+
+  /** Check mode: every Service with its slices, Endpoints and pods, and the nodes: five lists. */
+  private async everything(view: ClusterView, namespace: string | undefined): Promise<void> {
+    const {core, discovery} = await this.clients()
+    const req = (resource: string) => ({verb: 'list' as const, resource, ...(namespace ? {namespace} : {})})
+    const [services, slices, endpoints, pods] = await Promise.all([
+      this.request(req('services'), (o) => (namespace ? core.listNamespacedService({namespace}, o as never) : core.listServiceForAllNamespaces({}, o as never))),
+      this.request(req('endpointslices'), (o) => (namespace ? discovery.listNamespacedEndpointSlice({namespace}, o as never) : discovery.listEndpointSliceForAllNamespaces({}, o as never))),
+      this.request(req('endpoints'), (o) => (namespace ? core.listNamespacedEndpoints({namespace}, o as never) : core.listEndpointsForAllNamespaces({}, o as never))),
+      this.request(req('pods'), (o) => (namespace ? core.listNamespacedPod({namespace}, o as never) : core.listPodForAllNamespaces({}, o as never))),
+      this.nodes(view),
+    ])
+    if (!services) throw new SourceError(this.denied.at(-1) ?? `no Services could be listed on ${this.description}`)
+    view.services.push(...services.items.map((s): V1Service => ({...s, kind: 'Service', apiVersion: 'v1'})))
+    view.endpointSlices.push(...(slices?.items ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
+    view.endpoints.push(...(endpoints?.items ?? []).map((e) => ({...e, kind: 'Endpoints', apiVersion: 'v1'}) as V1Endpoints))
+    view.pods.push(...(pods?.items ?? []).map(asPod))
+  }
+
+  private async service(namespace: string, name: string): Promise<V1Service> {
+    const {core} = await this.clients()
+    const svc = await this.request({verb: 'get', resource: 'services', namespace}, (o) => core.readNamespacedService({name, namespace}, o as never))
+    if (svc) return {...svc, kind: 'Service', apiVersion: 'v1'}
+    if (this.denied.length > 0) throw new SourceError(this.denied.at(-1)!)
+    // Suggestions, like the bundle path gives them: similar names here, the same name elsewhere.
+    const [here, elsewhere] = await Promise.all([
+      this.request({verb: 'list', resource: 'services', namespace}, (o) => core.listNamespacedService({namespace}, o as never)),
+      this.request({verb: 'list', resource: 'services'}, (o) => core.listServiceForAllNamespaces({fieldSelector: `metadata.name=${name}`}, o as never)),
+    ])
+    const others = (elsewhere?.items ?? []).map((s) => s.metadata?.namespace).filter((n): n is string => !!n && n !== namespace)
+    const names = (here?.items ?? []).map((s) => s.metadata?.name ?? '')
+    const close = names.filter((n) => n.includes(name) || name.includes(n) || n.slice(0, 3) === name.slice(0, 3)).slice(0, 5)
+    const hints: string[] = []
+    if (others.length > 0) hints.push(`a Service named "${name}" exists in namespace ${others.join(', ')} (use -n ${others[0]})`)
+    if (close.length > 0) hints.push(`similar names in ${namespace}: ${close.join(', ')}`)
+    if (hints.length === 0) hints.push(names.length > 0 ? `Services in ${namespace}: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''}` : `namespace ${namespace} has no Services`)
+    throw new QueryError(`Service "${name}" not found in namespace "${namespace}" (${this.description}): ${hints.join('; ')}.`)
+  }
+
+  /** The slices, Endpoints and selected pods of one Service; near-miss pods when nothing matches. */
+  private async serviceObjects(svc: V1Service, view: ClusterView): Promise<void> {
+    const {core, discovery} = await this.clients()
+    const namespace = svc.metadata?.namespace ?? 'default'
+    const name = svc.metadata?.name ?? ''
+    const selector = svc.spec?.type === 'ExternalName' ? undefined : svc.spec?.selector
+    const [slices, endpoints, pods] = await Promise.all([
+      this.request({verb: 'list', resource: 'endpointslices', namespace}, (o) => discovery.listNamespacedEndpointSlice({namespace, labelSelector: `kubernetes.io/service-name=${name}`}, o as never)),
+      this.request({verb: 'get', resource: 'endpoints', namespace}, (o) => core.readNamespacedEndpoints({name, namespace}, o as never)),
+      selector && Object.keys(selector).length > 0
+        ? this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector: selectorOf(selector)}, o as never))
+        : undefined,
+    ])
+    view.endpointSlices.push(...(slices?.items ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
+    if (endpoints) view.endpoints.push({...endpoints, kind: 'Endpoints', apiVersion: 'v1'} as V1Endpoints)
+    const matched = (pods?.items ?? []).map(asPod)
+    if (selector && pods && matched.length === 0) matched.push(...await this.nearMissPods(namespace, selector))
+    addPods(view, matched)
+  }
+
+  /** Pods that match all but one selector key (or, for one key, carry the key): for the near-miss. */
+  private async nearMissPods(namespace: string, selector: Record<string, string>): Promise<V1Pod[]> {
+    const {core} = await this.clients()
+    const keys = Object.keys(selector).slice(0, 8)
+    const selectors = keys.map((key) => (keys.length === 1 ? key : selectorOf(Object.fromEntries(keys.filter((k) => k !== key).map((k) => [k, selector[k]])))))
+    const lists = await Promise.all(selectors.map((labelSelector) =>
+      this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector}, o as never))))
+    return lists.flatMap((l) => (l?.items ?? []).map(asPod))
+  }
+
+  private async nodes(view: ClusterView): Promise<void> {
+    const {core} = await this.clients()
+    const nodes = await this.request({verb: 'list', resource: 'nodes'}, (o) => core.listNode({}, o as never))
+    view.nodes.push(...(nodes?.items ?? []).map((n): V1Node => ({...n, kind: 'Node', apiVersion: 'v1'})))
+  }
+}
+
+function asPod(p: V1Pod): V1Pod {
+  return {...p, kind: 'Pod', apiVersion: 'v1'}
+}
+
+function addPods(view: ClusterView, pods: V1Pod[]): void {
+  const seen = new Set(view.pods.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`))
+  for (const p of pods) {
+    const key = `${p.metadata?.namespace}/${p.metadata?.name}`
+    if (!seen.has(key)) {
+      seen.add(key)
+      view.pods.push(p)
+    }
+  }
+}
+
+/** True when the Service holds the queried address (cluster, external or load-balancer IP), or a node port of a node address. */
+function ownsAddress(svc: V1Service, query: Query, nodeAddress: boolean): boolean {
+  const vips = [...(svc.spec?.clusterIPs ?? [svc.spec?.clusterIP]), ...(svc.spec?.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)]
+  if (vips.includes(query.ip)) return true
+  return nodeAddress && (svc.spec?.ports ?? []).some((p) => p.nodePort !== undefined && (query.port === undefined || p.nodePort === query.port))
+}
