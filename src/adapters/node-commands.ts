@@ -1,0 +1,93 @@
+// The only commands svctrace ever runs on a node: read-only, from this fixed list, with arguments
+// built from validated values. Nothing from the user or the cluster reaches a shell unchecked.
+import {isIP} from '../core/address.js'
+
+/** One allow-listed command: what it is, and its argv. */
+export interface NodeCommand {
+  id: NodeCommandId
+  argv: string[]
+}
+
+export type NodeCommandId =
+  | 'iptables-save'
+  | 'iptables-save-table'
+  | 'iptables-list-chain'
+  | 'ip6tables-save'
+  | 'iptables-legacy-save'
+  | 'nft-list-kube-proxy'
+  | 'ipvsadm-save'
+  | 'ipset-save'
+  | 'proc-ip-vs'
+  | 'ip-addr'
+  | 'conntrack-dst'
+
+/** The largest output a node may return for one command (a 10,000-Service node dumps ~48 MB). */
+export const MAX_COMMAND_OUTPUT_BYTES = 256 * 1024 * 1024
+
+/** A value unfit for a node command: the node is not asked anything. */
+export class UnsafeArgumentError extends Error {}
+
+const TABLES = new Set(['nat', 'filter', 'mangle', 'raw'])
+const CHAIN = /^KUBE-[A-Z0-9-]{1,60}$/
+const BUILTIN_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'])
+
+function chainName(chain: string): string {
+  if (!CHAIN.test(chain) && !BUILTIN_CHAINS.has(chain)) throw new UnsafeArgumentError(`refusing to read chain "${chain}": not a kube-proxy chain name`)
+  return chain
+}
+
+function table(name: string): string {
+  if (!TABLES.has(name)) throw new UnsafeArgumentError(`refusing to read table "${name}"`)
+  return name
+}
+
+function address(ip: string): string {
+  if (!isIP(ip)) throw new UnsafeArgumentError(`refusing to use "${ip}": not an IP address`)
+  return ip
+}
+
+/** Builders: the only way to make a NodeCommand. */
+export const nodeCommands = {
+  iptablesSave: (): NodeCommand => ({id: 'iptables-save', argv: ['iptables-save']}),
+  iptablesSaveTable: (t: string): NodeCommand => ({id: 'iptables-save-table', argv: ['iptables-save', '-t', table(t)]}),
+  /** `iptables -t nat -S KUBE-SVC-…`: one chain, for targeted collection. */
+  iptablesListChain: (t: string, chain: string): NodeCommand => ({id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain)]}),
+  ip6tablesSave: (): NodeCommand => ({id: 'ip6tables-save', argv: ['ip6tables-save']}),
+  iptablesLegacySave: (): NodeCommand => ({id: 'iptables-legacy-save', argv: ['iptables-legacy-save']}),
+  nftListKubeProxy: (family: 'ip' | 'ip6' = 'ip'): NodeCommand => ({id: 'nft-list-kube-proxy', argv: ['nft', '-j', 'list', 'table', family === 'ip6' ? 'ip6' : 'ip', 'kube-proxy']}),
+  ipvsadmSave: (): NodeCommand => ({id: 'ipvsadm-save', argv: ['ipvsadm', '-S', '-n']}),
+  ipsetSave: (): NodeCommand => ({id: 'ipset-save', argv: ['ipset', 'save']}),
+  procIpVs: (): NodeCommand => ({id: 'proc-ip-vs', argv: ['cat', '/proc/net/ip_vs']}),
+  ipAddr: (): NodeCommand => ({id: 'ip-addr', argv: ['ip', '-o', 'addr', 'show']}),
+  conntrackTo: (ip: string): NodeCommand => ({id: 'conntrack-dst', argv: ['conntrack', '-L', '-d', address(ip)]}),
+}
+
+/** Every argv the builders can produce, by id: what a test checks each executed command against. */
+export const ALLOWED: Record<NodeCommandId, RegExp> = {
+  'iptables-save': /^iptables-save$/,
+  'iptables-save-table': /^iptables-save -t (nat|filter|mangle|raw)$/,
+  'iptables-list-chain': /^iptables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/,
+  'ip6tables-save': /^ip6tables-save$/,
+  'iptables-legacy-save': /^iptables-legacy-save$/,
+  'nft-list-kube-proxy': /^nft -j list table ip6? kube-proxy$/,
+  'ipvsadm-save': /^ipvsadm -S -n$/,
+  'ipset-save': /^ipset save$/,
+  'proc-ip-vs': /^cat \/proc\/net\/ip_vs$/,
+  'ip-addr': /^ip -o addr show$/,
+  'conntrack-dst': /^conntrack -L -d [0-9a-fA-F.:]+$/,
+}
+
+const SAFE_WORD = /^[A-Za-z0-9_./:=@%+-]+$/
+
+/**
+ * The command as one line for a remote shell (SSH runs a shell). Every word must be on the allow
+ * list's alphabet, so nothing needs quoting and nothing can be injected; `sudo -n` never prompts.
+ */
+export function shellLine(cmd: NodeCommand, sudo: boolean): string {
+  const line = cmd.argv.join(' ')
+  if (!ALLOWED[cmd.id]?.test(line) || !cmd.argv.every((w) => SAFE_WORD.test(w))) {
+    throw new UnsafeArgumentError(`refusing to run "${line}": not on the allow-list`)
+  }
+  // LC_ALL=C: tool messages in English, so errors can be recognised.
+  return `${sudo ? 'sudo -n ' : ''}env LC_ALL=C ${line}`
+}

@@ -1,0 +1,39 @@
+// How a node is reached: a connection that runs allow-listed commands. SSH and pod exec both
+// implement it; the node reader above them decides what to read.
+import type {NodeCommand} from './node-commands.js'
+
+/** A node to reach: its name and the address to connect to. */
+export interface NodeTarget {
+  name: string
+  address: string
+}
+
+export interface CommandResult {
+  stdout: string
+  stderr: string
+  exitCode: number
+}
+
+/** An open connection to one node. */
+export interface NodeSession {
+  /** Runs one command (output capped at MAX_COMMAND_OUTPUT_BYTES); rejects with NodeAccessError. */
+  run(cmd: NodeCommand): Promise<CommandResult>
+  close(): Promise<void>
+}
+
+export interface NodeConnector {
+  /** What this connector is, for messages ("ssh as core@…", "exec into kube-proxy pods"). */
+  readonly description: string
+  connect(target: NodeTarget): Promise<NodeSession>
+}
+
+/** Why a node could not be read, in a sentence that says what to do. */
+export class NodeAccessError extends Error {
+  constructor(
+    message: string,
+    /** unreachable | auth | host-key | timeout | sudo | command | too-large */
+    readonly kind: string,
+  ) {
+    super(message)
+  }
+}
