@@ -1,0 +1,162 @@
+// The live path end to end: the built command, through client-node, against our local HTTPS API
+// server serving the reference capture's real objects.
+import {execFile} from 'node:child_process'
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
+import {startFakeApiServer, type FakeApiServer} from '../support/fake-apiserver.js'
+import {root} from '../support/cli.js'
+
+const bundle = path.join(root, 'test/fixtures/two-node-iptables-v1.26')
+let server: FakeApiServer
+let scratch: string
+let kubeconfig: string
+
+interface Run {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** The CLI in a child process (asynchronously: the API server answers from this process). */
+function svctrace(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [path.join(root, 'bin/run.js'), ...args], {
+      cwd: root,
+      timeout: 60_000,
+      maxBuffer: 64 << 20,
+      env: {...process.env, KUBECONFIG: kubeconfig, NO_COLOR: '1', ...env},
+    }, (err, stdout, stderr) => resolve({code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr}))
+  })
+}
+
+beforeAll(async () => {
+  server = await startFakeApiServer({bundleDir: bundle})
+  scratch = mkdtempSync(path.join(tmpdir(), 'svctrace-live-'))
+  kubeconfig = path.join(scratch, 'config')
+  writeFileSync(kubeconfig, server.kubeconfig({context: 'capture', namespace: 'storefront'}))
+})
+afterAll(async () => {
+  await server.close()
+  rmSync(scratch, {recursive: true, force: true})
+})
+beforeEach(() => server.reset())
+
+describe('live cluster (fake API server, real client-node)', () => {
+  it('traces one Service with a few GET requests and nothing else', async () => {
+    const r = await svctrace(['frontend', '-o', 'json'])
+    expect(r.stderr).toBe('')
+    const report = JSON.parse(r.stdout)
+    expect(report.query).toEqual({kind: 'service', service: 'frontend', namespace: 'storefront'})
+    expect(report.services.map((s: {name: string}) => s.name)).toEqual(['frontend'])
+    expect(server.nonGetRequests()).toEqual([])
+    const asked = server.requests.map((q) => `${q.method} ${q.path}${q.query.labelSelector ? `?labelSelector=${q.query.labelSelector}` : ''}`).sort()
+    expect(asked).toEqual([
+      'GET /api/v1/namespaces/storefront/endpoints/frontend',
+      'GET /api/v1/namespaces/storefront/pods?labelSelector=app=frontend',
+      'GET /api/v1/namespaces/storefront/services/frontend',
+      'GET /api/v1/nodes',
+      'GET /apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices?labelSelector=kubernetes.io/service-name=frontend',
+    ])
+  })
+
+  it('asks for near-miss pods only when the selector matches nothing, one list per selector key', async () => {
+    const r = await svctrace(['cache', '-o', 'json'])
+    const report = JSON.parse(r.stdout)
+    const near = report.findings.find((f: {id: string}) => f.id === 'selector-matches-no-pods')
+    expect(near.evidence.join('\n')).toMatch(/have tier=backend where the selector wants tier=backnd \(a typo\?\): cache-0, cache-1/)
+    const podLists = server.requests.filter((q) => q.path === '/api/v1/namespaces/storefront/pods').map((q) => q.query.labelSelector).sort()
+    expect(podLists).toEqual(['app=cache', 'app=cache,tier=backnd', 'tier=backnd'])
+    expect(server.requests).toHaveLength(7)
+  })
+
+  it('--capture writes a bundle that --from reads back to the identical report', async () => {
+    const dir = path.join(scratch, 'captured')
+    const live = await svctrace(['gateway', '-o', 'json', '--capture', dir, '--fail-on', 'none'])
+    expect(live.code).toBe(0)
+    const replay = await svctrace(['gateway', '-n', 'storefront', '-o', 'json', '--from', dir, '--fail-on', 'none'])
+    expect(replay.stderr).toBe('')
+    expect(JSON.parse(replay.stdout)).toEqual(JSON.parse(live.stdout))
+  })
+
+  it('a Service that does not exist: the closest names, and the namespaces that have it', async () => {
+    const r = await svctrace(['frontend', '-n', 'default'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^error: Service "frontend" not found in namespace "default" \(context capture \(https:\/\/127\.0\.0\.1:\d+\)\): a Service named "frontend" exists in namespace storefront \(use -n storefront\)/)
+  })
+
+  it('RBAC denies pods: the run goes on and says which findings are missing', async () => {
+    server.deny = [{verb: 'list', resource: 'pods', namespace: 'storefront'}]
+    const r = await svctrace(['frontend', '-o', 'json', '--fail-on', 'none'])
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout)
+    const denied = report.findings.filter((f: {id: string}) => f.id === 'api-read-denied')
+    expect(denied).toHaveLength(1)
+    expect(denied[0].message).toMatch(/^RBAC does not allow list pods in namespace storefront \(pods is forbidden: User "[^"]+" cannot list resource "pods" in API group "" in the namespace "storefront"\): selector, readiness and port findings are missing$/)
+  })
+
+  it('RBAC denies the Service itself: exit 2 with the API server\'s words', async () => {
+    server.deny = [{verb: 'get', resource: 'services'}]
+    const r = await svctrace(['frontend'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/RBAC does not allow get services in namespace storefront \(services "frontend" is forbidden/)
+  })
+
+  it('an unknown context lists the known ones', async () => {
+    const r = await svctrace(['frontend', '--context', 'prod'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/context "prod" not found in .*config; known contexts: capture/)
+  })
+
+  it('a server that does not answer in --request-timeout', async () => {
+    server.delayMs = 3000
+    const r = await svctrace(['frontend', '--request-timeout', '1'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/cannot reach the API server https:\/\/127\.0\.0\.1:\d+ \(context capture\): no answer within 1 s \(--request-timeout\)/)
+  })
+
+  it('an unreachable server names the server and context', async () => {
+    const dead = path.join(scratch, 'dead-config')
+    // A port nothing listens on: the fake server's port after it closed is not reusable safely, so use 1.
+    writeFileSync(dead, server.kubeconfig({context: 'gone'}).replace(/127\.0\.0\.1:\d+/, '127.0.0.1:1'))
+    const r = await svctrace(['frontend'], {KUBECONFIG: dead})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^error: cannot reach the API server https:\/\/127\.0\.0\.1:1 \(context gone\): ECONNREFUSED\. Check the context/)
+  })
+
+  it('rejected credentials', async () => {
+    const bad = path.join(scratch, 'bad-token')
+    writeFileSync(bad, server.kubeconfig({context: 'capture', token: 'wrong'}))
+    const r = await svctrace(['frontend'], {KUBECONFIG: bad})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/rejected the credentials \(401 Unauthorized\)/)
+  })
+
+  it('check mode lists everything of a namespace in one request per resource', async () => {
+    const r = await svctrace(['-n', 'storefront', '-o', 'json', '--fail-on', 'none'])
+    expect(r.code).toBe(0)
+    const report = JSON.parse(r.stdout)
+    expect(report.services.map((s: {name: string}) => s.name)).toEqual(['api', 'billing', 'cache', 'frontend', 'gateway', 'ledger', 'metrics', 'partner', 'sessions'])
+    expect(server.requests.map((q) => q.path).sort()).toEqual([
+      '/api/v1/namespaces/storefront/endpoints',
+      '/api/v1/namespaces/storefront/pods',
+      '/api/v1/namespaces/storefront/services',
+      '/api/v1/nodes',
+      '/apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices',
+    ])
+  })
+
+  it('--ip finds the owner cluster-wide and reads only that Service\'s objects', async () => {
+    const r = await svctrace(['--ip', '10.96.20.20:80', '-o', 'json'])
+    const report = JSON.parse(r.stdout)
+    expect(report.resolution).toBe('10.96.20.20 is the cluster IP of Service storefront/api (NodePort)')
+    expect(server.requests.map((q) => q.path).sort()).toEqual([
+      '/api/v1/namespaces/storefront/endpoints/api',
+      '/api/v1/namespaces/storefront/pods',
+      '/api/v1/nodes',
+      '/api/v1/services',
+      '/apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices',
+    ])
+  })
+})

@@ -1,0 +1,751 @@
+// A small local HTTPS Kubernetes API server for tests: it serves a ClusterView (or a bundle directory) to the
+// real @kubernetes/client-node with the paths, JSON shapes, selectors, pagination and error Status bodies of a
+// real kube-apiserver. Read-only: any non-GET request is logged and answered 405.
+//
+//   const server = await startFakeApiServer({bundleDir: 'test/fixtures/two-node-iptables-v1.26'})
+//   const kc = new KubeConfig(); kc.loadFromString(server.kubeconfig({namespace: 'storefront'}))
+//   ...
+//   await server.close()
+//
+// Faithful details worth knowing when testing client code against it:
+// - List items carry no `kind`/`apiVersion` (the real server only sets them on the List), unless listItemTypeMeta.
+// - Authorization runs before existence checks, as in the real filter chain: a denied GET of a missing object is 403.
+// - Listing in a namespace that does not exist is an empty 200 list; GET of an object there is 404.
+// - Continue tokens read a snapshot: after setView() an old token still pages through the old data until
+//   expireContinueTokens() (etcd compaction), which turns it into 410 Expired.
+import {execFile} from 'node:child_process'
+import {createHash, randomBytes, randomUUID} from 'node:crypto'
+import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import https from 'node:https'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Socket} from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {promisify} from 'node:util'
+import yaml from 'js-yaml'
+import type {V1ConfigMap, V1Namespace} from '@kubernetes/client-node'
+import {parseClusterFile} from '../../src/adapters/bundle-dir.js'
+import type {ClusterView} from '../../src/core/model.js'
+import {labelsMatch, parseFieldSelector, parseLabelSelector, SelectorParseError, type FieldRequirement, type LabelRequirement} from './label-selector.js'
+
+const execFileP = promisify(execFile)
+
+// ---- public types ------------------------------------------------------------------------------
+
+/** What the server serves: a ClusterView, plus ConfigMaps (e.g. kube-system/kube-proxy) and Namespaces if wanted. */
+export interface FakeClusterData extends ClusterView {
+  configMaps?: V1ConfigMap[]
+  /** Namespace objects; any namespace an object lives in and that is not listed here is synthesised. */
+  namespaces?: V1Namespace[]
+}
+
+/** Request attributes as the real authorizer sees them (k8s.io/apiserver RequestInfo). */
+export interface RequestAttributes {
+  user: string
+  verb: string
+  apiGroup: string
+  resource: string
+  subresource: string
+  /** '' for cluster-scoped requests, including a list of a namespaced resource across all namespaces. */
+  namespace: string
+  name: string
+}
+
+/**
+ * An RBAC denial. `verb`/`resource` may be '*' or lists. `namespace` absent = everywhere (including cluster
+ * scope); '' = cluster scope only (e.g. listPodForAllNamespaces); 'x' = only requests in namespace x.
+ */
+export interface DenyRule {
+  verb: string | string[]
+  resource: string | string[]
+  namespace?: string
+  name?: string
+}
+
+export interface TestPki {
+  caPem: string
+  certPem: string
+  keyPem: string
+}
+
+export interface FakeApiServerOptions {
+  /** Objects to serve. Default: an empty cluster. */
+  view?: FakeClusterData
+  /** A bundle directory (DIR/cluster.yaml|yml|json); ConfigMaps and Namespaces in it are served too. */
+  bundleDir?: string
+  /** Bearer token accepted. Default 'svctrace-test-token'. */
+  token?: string
+  /** Identity of that token, as it appears in 403 messages. Default 'system:serviceaccount:default:svctrace'. */
+  user?: string
+  /** More tokens: token → user name. */
+  tokens?: Record<string, string>
+  deny?: DenyRule[]
+  /** Full control over authorization: return false to deny (checked after `deny`). */
+  authorize?: (attrs: RequestAttributes) => boolean
+  /** Delay before answering every request, ms. */
+  delayMs?: number
+  /** gitVersion for /version. Default: the first node's kubeletVersion, else v1.30.0. */
+  gitVersion?: string
+  /** Put kind/apiVersion on every list item (the real server does not). Default false. */
+  listItemTypeMeta?: boolean
+  /** Server certificate and CA; default: one generated with openssl per process. */
+  pki?: TestPki
+}
+
+export interface RecordedRequest {
+  method: string
+  path: string
+  query: Record<string, string>
+}
+
+export interface KubeconfigOptions {
+  /** Context name (also names the cluster entry). Default 'fake'. */
+  context?: string
+  /** The context's namespace; omitted from the kubeconfig when not given. */
+  namespace?: string
+  /** Bearer token to put in the kubeconfig. Default: the server's token. */
+  token?: string
+  /** Name of the kubeconfig user entry. Default 'svctrace'. */
+  user?: string
+  /** CA to trust instead of the server's (to test TLS verification). */
+  caPem?: string
+  /** Host to put in the server URL: '127.0.0.1' (default) or 'localhost'. */
+  host?: string
+}
+
+export interface FailOptions {
+  message?: string
+  reason?: string
+  retryAfterSeconds?: number
+}
+
+export interface FakeApiServer {
+  /** https://127.0.0.1:PORT */
+  readonly url: string
+  readonly port: number
+  readonly caPem: string
+  readonly token: string
+  /** Every request received, in order (all methods, including failed and unauthorized ones). */
+  readonly requests: RecordedRequest[]
+  /** Mutable: delay before answering each request, ms. */
+  delayMs: number
+  /** Mutable: RBAC denials. */
+  deny: DenyRule[]
+  /** Clears the request log and pending failNext; delayMs and deny go back to their start values. */
+  reset(): void
+  /** The next n requests are answered with `status` (a Status body), or their connection is reset ('reset'). */
+  failNext(n: number, status: number | 'reset', opts?: FailOptions): void
+  /** Replaces the served objects; the resourceVersion advances. Old continue tokens keep their snapshot. */
+  setView(view: FakeClusterData): void
+  /** Makes every continue token issued so far answer 410 Expired (like etcd compaction). */
+  expireContinueTokens(): void
+  /** Requests whose method is not GET (the tool is read-only: tests assert this is empty). */
+  nonGetRequests(): RecordedRequest[]
+  /** A kubeconfig (YAML text) pointing at this server. */
+  kubeconfig(opts?: KubeconfigOptions): string
+  /** Stops listening and destroys open sockets (pending delayed requests included); idempotent. */
+  close(): Promise<void>
+}
+
+// ---- certificates ------------------------------------------------------------------------------
+
+async function openssl(args: string[], cwd: string): Promise<void> {
+  try {
+    await execFileP('openssl', args, {cwd, timeout: 30_000})
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & {stderr?: string}
+    if (e.code === 'ENOENT') throw new Error('fake-apiserver: the openssl CLI is not installed; it is needed to make the test CA and server certificate')
+    throw new Error(`fake-apiserver: openssl ${args[0]} failed: ${e.stderr?.trim() || e.message}`)
+  }
+}
+
+/**
+ * Makes a fresh test CA and a server certificate for 127.0.0.1 and localhost, signed by it (ECDSA P-256,
+ * valid 2 days), with the openssl CLI in a temp dir that is removed afterwards: keys live only in memory.
+ */
+export async function makeTestPki(commonName = 'svctrace fake-apiserver test CA'): Promise<TestPki> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'svctrace-pki-'))
+  try {
+    const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
+    await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${commonName}`,
+      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir)
+    await openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir)
+    await writeFile(path.join(dir, 'server.ext'), [
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '',
+    ].join('\n'))
+    await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`,
+      '-days', '2', '-sha256', '-extfile', 'server.ext', '-out', 'server.crt'], dir)
+    const [caPem, certPem, keyPem] = await Promise.all(['ca.crt', 'server.crt', 'server.key'].map((f) => readFile(path.join(dir, f), 'utf8')))
+    return {caPem: caPem!, certPem: certPem!, keyPem: keyPem!}
+  } finally {
+    await rm(dir, {recursive: true, force: true})
+  }
+}
+
+let sharedPki: Promise<TestPki> | undefined
+function defaultPki(): Promise<TestPki> {
+  sharedPki ??= makeTestPki().catch((err) => {
+    sharedPki = undefined
+    throw err
+  })
+  return sharedPki
+}
+
+// ---- data --------------------------------------------------------------------------------------
+
+/** Reads DIR/cluster.yaml|yml|json as the bundle adapter does, plus the ConfigMaps and Namespaces in it. */
+export async function loadFakeClusterData(dir: string): Promise<FakeClusterData> {
+  for (const name of ['cluster.yaml', 'cluster.yml', 'cluster.json']) {
+    const file = path.join(dir, name)
+    let text: string
+    try {
+      text = await readFile(file, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
+      throw err
+    }
+    const view: FakeClusterData = parseClusterFile(text, file)
+    const doc = name.endsWith('.json') ? JSON.parse(text) : yaml.load(text, {schema: yaml.CORE_SCHEMA})
+    const configMaps: V1ConfigMap[] = []
+    const namespaces: V1Namespace[] = []
+    const walk = (list: {items?: unknown[]}) => {
+      for (const item of list.items ?? []) {
+        const o = item as {kind?: string; items?: unknown[]}
+        if (o?.kind === 'ConfigMap') configMaps.push(o as V1ConfigMap)
+        else if (o?.kind === 'Namespace') namespaces.push(o as V1Namespace)
+        else if (o?.kind === 'List') walk(o)
+      }
+    }
+    walk(doc as {items?: unknown[]})
+    return {...view, configMaps, namespaces}
+  }
+  throw new Error(`fake-apiserver: ${dir} has no cluster.yaml`)
+}
+
+interface Obj {
+  apiVersion?: string
+  kind?: string
+  metadata?: {name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string; creationTimestamp?: unknown}
+  spec?: Record<string, unknown>
+  status?: Record<string, unknown>
+}
+
+interface ResourceDef {
+  group: string
+  version: string
+  kind: string
+  namespaced: boolean
+  /** Field selector fields supported, beyond metadata.name (and metadata.namespace for namespaced resources). */
+  fields: Record<string, (o: Obj) => string>
+}
+
+const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v))
+
+const RESOURCES: Record<string, ResourceDef> = {
+  services: {group: '', version: 'v1', kind: 'Service', namespaced: true, fields: {
+    'spec.clusterIP': (o) => str(o.spec?.clusterIP),
+    'spec.type': (o) => str(o.spec?.type),
+  }},
+  pods: {group: '', version: 'v1', kind: 'Pod', namespaced: true, fields: {
+    'spec.nodeName': (o) => str(o.spec?.nodeName),
+    'spec.restartPolicy': (o) => str(o.spec?.restartPolicy),
+    'spec.schedulerName': (o) => str(o.spec?.schedulerName),
+    'spec.serviceAccountName': (o) => str(o.spec?.serviceAccountName),
+    'spec.hostNetwork': (o) => String(o.spec?.hostNetwork === true),
+    'status.phase': (o) => str(o.status?.phase),
+    'status.podIP': (o) => str(o.status?.podIP),
+    'status.nominatedNodeName': (o) => str(o.status?.nominatedNodeName),
+  }},
+  endpoints: {group: '', version: 'v1', kind: 'Endpoints', namespaced: true, fields: {}},
+  configmaps: {group: '', version: 'v1', kind: 'ConfigMap', namespaced: true, fields: {}},
+  nodes: {group: '', version: 'v1', kind: 'Node', namespaced: false, fields: {
+    'spec.unschedulable': (o) => String(o.spec?.unschedulable === true),
+  }},
+  namespaces: {group: '', version: 'v1', kind: 'Namespace', namespaced: false, fields: {
+    'status.phase': (o) => str(o.status?.phase),
+  }},
+  endpointslices: {group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', namespaced: true, fields: {}},
+}
+
+const apiVersionOf = (def: ResourceDef) => (def.group ? `${def.group}/${def.version}` : def.version)
+const qualified = (resource: string, def: ResourceDef) => (def.group ? `${resource}.${def.group}` : resource)
+
+function uuidFrom(seed: string): string {
+  const h = createHash('sha1').update(seed).digest('hex')
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`
+}
+
+interface Snapshot {
+  rv: string
+  /** resource → items sorted by their etcd key (namespace/name). */
+  items: Record<string, Obj[]>
+}
+
+function keyOf(o: Obj): string {
+  return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`
+}
+
+function buildSnapshot(data: FakeClusterData, minRv: number): Snapshot {
+  const clone = <T>(xs: T[] | undefined): Obj[] => JSON.parse(JSON.stringify(xs ?? [])) as Obj[]
+  const items: Record<string, Obj[]> = {
+    services: clone(data.services),
+    pods: clone(data.pods),
+    endpoints: clone(data.endpoints),
+    configmaps: clone(data.configMaps),
+    nodes: clone(data.nodes),
+    endpointslices: clone(data.endpointSlices),
+  }
+  let maxRv = 0
+  let earliest: string | undefined
+  for (const list of Object.values(items)) {
+    for (const o of list) {
+      const rv = Number(o.metadata?.resourceVersion)
+      if (Number.isFinite(rv) && rv > maxRv) maxRv = rv
+      const ts = o.metadata?.creationTimestamp
+      if (typeof ts === 'string' && (earliest === undefined || ts < earliest)) earliest = ts
+    }
+  }
+  const namespaces = clone(data.namespaces)
+  const known = new Set(namespaces.map((n) => n.metadata?.name))
+  for (const list of Object.values(items)) {
+    for (const o of list) {
+      const ns = o.metadata?.namespace
+      if (!ns || known.has(ns)) continue
+      known.add(ns)
+      namespaces.push({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: {
+          creationTimestamp: earliest ?? '2024-01-01T00:00:00Z',
+          labels: {'kubernetes.io/metadata.name': ns},
+          name: ns,
+          resourceVersion: '1',
+          uid: uuidFrom(`namespace/${ns}`),
+        } as Obj['metadata'],
+        spec: {finalizers: ['kubernetes']},
+        status: {phase: 'Active'},
+      })
+    }
+  }
+  items.namespaces = namespaces
+  for (const [resource, list] of Object.entries(items)) {
+    const def = RESOURCES[resource]!
+    for (const o of list) {
+      o.apiVersion ??= apiVersionOf(def)
+      o.kind ??= def.kind
+    }
+    list.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))
+  }
+  return {rv: String(Math.max(maxRv, minRv, 1)), items}
+}
+
+// ---- Status bodies -----------------------------------------------------------------------------
+
+interface StatusDetails {
+  name?: string
+  group?: string
+  kind?: string
+  retryAfterSeconds?: number
+}
+
+const REASONS: Record<number, [string, string]> = {
+  400: ['BadRequest', 'the server rejected our request for an unknown reason'],
+  401: ['Unauthorized', 'Unauthorized'],
+  403: ['Forbidden', 'forbidden'],
+  404: ['NotFound', 'the server could not find the requested resource'],
+  405: ['MethodNotAllowed', 'the server does not allow this method on the requested resource'],
+  409: ['Conflict', 'the server reported a conflict'],
+  410: ['Expired', 'the resource version is too old'],
+  422: ['Invalid', 'the server rejected our request due to an error in our request'],
+  429: ['TooManyRequests', 'the server has received too many requests and has asked us to try again later'],
+  500: ['InternalError', 'an error on the server ("") has prevented the request from succeeding'],
+  503: ['ServiceUnavailable', 'the server is currently unable to handle the request'],
+  504: ['Timeout', 'the server was unable to return a response in the time allotted, but may still be processing the request'],
+}
+
+function statusBody(code: number, reason: string, message: string, details?: StatusDetails): Record<string, unknown> {
+  const body: Record<string, unknown> = {kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason}
+  if (details) {
+    // Go field order of StatusDetails: name, group, kind, uid, causes, retryAfterSeconds.
+    const d: Record<string, unknown> = {}
+    if (details.name) d.name = details.name
+    if (details.group) d.group = details.group
+    if (details.kind) d.kind = details.kind
+    if (details.retryAfterSeconds) d.retryAfterSeconds = details.retryAfterSeconds
+    body.details = d
+  }
+  body.code = code
+  return body
+}
+
+class HttpError extends Error {
+  constructor(readonly code: number, readonly body: Record<string, unknown>, readonly headers: Record<string, string> = {}) {
+    super(String(body.message))
+  }
+}
+
+const fail = (code: number, message?: string, details?: StatusDetails, reason?: string) =>
+  new HttpError(code, statusBody(code, reason ?? REASONS[code]?.[0] ?? 'Unknown', message ?? REASONS[code]?.[1] ?? `fake-apiserver: status ${code}`, details))
+const notFoundPath = () => fail(404, undefined, {})
+const badRequest = (message: string) => fail(400, message)
+
+// ---- request parsing ---------------------------------------------------------------------------
+
+interface ResourceRequest {
+  def: ResourceDef
+  resource: string
+  subresource: string
+  namespace: string
+  name: string
+  verb: string
+}
+
+/** Splits a resource path like k8s.io/apiserver's RequestInfoFactory; undefined = not a known resource. */
+function parseResourcePath(parts: string[], query: URLSearchParams): ResourceRequest | undefined {
+  let group: string
+  let rest: string[]
+  if (parts[0] === 'api' && parts[1] === 'v1') {
+    group = ''
+    rest = parts.slice(2)
+  } else if (parts[0] === 'apis' && parts.length >= 3) {
+    group = parts[1]!
+    if (parts[2] !== 'v1') return undefined
+    rest = parts.slice(3)
+  } else {
+    return undefined
+  }
+  if (rest.length === 0) return undefined
+  let namespace = ''
+  if (rest[0] === 'namespaces' && rest.length > 2) {
+    namespace = rest[1]!
+    rest = rest.slice(2)
+  } else if (rest[0] === 'namespaces' && rest.length === 2) {
+    namespace = rest[1]!
+  }
+  const [resource, name = '', subresource = '', ...extra] = rest
+  const def = RESOURCES[resource!]
+  if (!def || def.group !== group || extra.length) return undefined
+  // A namespaced resource by name needs a namespace; a cluster-scoped one lives outside /namespaces/{ns}/.
+  if (resource !== 'namespaces' && def.namespaced && name && !namespace) return undefined
+  if (!def.namespaced && resource !== 'namespaces' && namespace) return undefined
+  const watch = query.get('watch')
+  const verb = name ? 'get' : watch === 'true' || watch === '1' ? 'watch' : 'list'
+  return {def, resource: resource!, subresource, namespace, name, verb}
+}
+
+function matchesRule(rule: DenyRule, a: RequestAttributes): boolean {
+  const has = (v: string | string[], x: string) => (Array.isArray(v) ? v : [v]).some((e) => e === '*' || e === x)
+  if (!has(rule.verb, a.verb) || !has(rule.resource, a.resource)) return false
+  if (rule.namespace !== undefined && rule.namespace !== a.namespace) return false
+  if (rule.name !== undefined && rule.name !== a.name) return false
+  return true
+}
+
+function forbidden(a: RequestAttributes, def: ResourceDef): HttpError {
+  const what = qualified(a.resource, def)
+  const scope = a.namespace ? `in the namespace "${a.namespace}"` : 'at the cluster scope'
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource
+  const reason = `User "${a.user}" cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" ${scope}`
+  const message = a.name ? `${what} "${a.name}" is forbidden: ${reason}` : `${what} is forbidden: ${reason}`
+  return fail(403, message, {name: a.name || undefined, group: def.group || undefined, kind: a.resource})
+}
+
+interface ContinueToken {
+  rv: string
+  start: string
+}
+
+function encodeContinue(rv: string, lastKey: string): string {
+  // Same shape as the real token: base64 of {"v":"meta.k8s.io/v1","rv":N,"start":"key\u0000"}.
+  return Buffer.from(JSON.stringify({v: 'meta.k8s.io/v1', rv: Number(rv), start: `${lastKey}\u0000`})).toString('base64')
+}
+
+function decodeContinue(token: string): ContinueToken {
+  let parsed: {v?: string; rv?: number; start?: string}
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as typeof parsed
+  } catch {
+    throw badRequest('continue key is not valid: illegal base64 data or JSON')
+  }
+  if (parsed?.v !== 'meta.k8s.io/v1' || typeof parsed.rv !== 'number' || typeof parsed.start !== 'string') {
+    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)')
+  }
+  return {rv: String(parsed.rv), start: parsed.start}
+}
+
+// ---- the server --------------------------------------------------------------------------------
+
+export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+  const pki = opts.pki ?? (await defaultPki())
+  const token = opts.token ?? 'svctrace-test-token'
+  const tokens: Record<string, string> = {[token]: opts.user ?? 'system:serviceaccount:default:svctrace', ...opts.tokens}
+  const initialData: FakeClusterData = opts.view ?? (opts.bundleDir ? await loadFakeClusterData(opts.bundleDir) : {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []})
+
+  let current = buildSnapshot(initialData, 1)
+  /** Snapshots continue tokens may still read, by resourceVersion. */
+  const snapshots = new Map<string, Snapshot>([[current.rv, current]])
+  const requests: RecordedRequest[] = []
+  let pendingFailures: Array<{status: number | 'reset'; opts: FailOptions}> = []
+  const sockets = new Set<Socket>()
+  const timers = new Set<NodeJS.Timeout>()
+  let closed = false
+
+  const firstNode = initialData.nodes[0] as {status?: {nodeInfo?: {kubeletVersion?: string}}} | undefined
+  const gitVersion = opts.gitVersion ?? firstNode?.status?.nodeInfo?.kubeletVersion ?? 'v1.30.0'
+
+  function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.destroyed || res.headersSent) return
+    const text = JSON.stringify(body)
+    res.writeHead(code, {
+      'Audit-Id': randomUUID(),
+      'Cache-Control': 'no-cache, private',
+      'Content-Type': 'application/json',
+      'Content-Length': String(Buffer.byteLength(text)),
+      ...headers,
+    })
+    res.end(text)
+  }
+
+  function versionBody(): Record<string, string> {
+    const m = /^v(\d+)\.(\d+)/.exec(gitVersion)
+    return {
+      major: m?.[1] ?? '1',
+      minor: m?.[2] ?? '30',
+      gitVersion,
+      gitCommit: createHash('sha1').update(gitVersion).digest('hex'),
+      gitTreeState: 'clean',
+      buildDate: '2024-01-01T00:00:00Z',
+      goVersion: 'go1.22.0',
+      compiler: 'gc',
+      platform: 'linux/amd64',
+    }
+  }
+
+  function listItemOut(o: Obj): Obj {
+    if (opts.listItemTypeMeta) return o
+    const {kind: _k, apiVersion: _a, ...rest} = o
+    return rest
+  }
+
+  function fieldValue(def: ResourceDef, field: string, o: Obj): string | undefined {
+    if (field === 'metadata.name') return str(o.metadata?.name)
+    if (field === 'metadata.namespace' && def.namespaced) return str(o.metadata?.namespace)
+    return def.fields[field]?.(o)
+  }
+
+  function list(rr: ResourceRequest, q: URLSearchParams): unknown {
+    let labelReqs: LabelRequirement[] = []
+    let fieldReqs: FieldRequirement[] = []
+    try {
+      labelReqs = parseLabelSelector(q.get('labelSelector') ?? '')
+      fieldReqs = parseFieldSelector(q.get('fieldSelector') ?? '')
+    } catch (err) {
+      if (err instanceof SelectorParseError) throw badRequest(err.message)
+      throw err
+    }
+    for (const f of fieldReqs) {
+      if (fieldValue(rr.def, f.field, {}) === undefined) throw badRequest(`field label not supported: ${f.field}`)
+    }
+    const limitText = q.get('limit')
+    const limit = limitText === null || limitText === '' ? 0 : Number(limitText)
+    if (!Number.isInteger(limit)) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(limitText)}: invalid syntax`)
+    const timeoutText = q.get('timeoutSeconds')
+    if (timeoutText !== null && timeoutText !== '' && !/^\d+$/.test(timeoutText)) {
+      throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(timeoutText)}: invalid syntax`)
+    }
+    const cont = q.get('continue') ?? ''
+    let snap = current
+    let start = ''
+    if (cont) {
+      if (q.get('resourceVersion')) throw badRequest('specifying resource version is not allowed when using continue')
+      const t = decodeContinue(cont)
+      const old = snapshots.get(t.rv)
+      if (!old) {
+        throw fail(410, 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.')
+      }
+      snap = old
+      start = t.start
+    }
+    const all = snap.items[rr.resource]!
+    const inScope = (o: Obj) => !rr.namespace || o.metadata?.namespace === rr.namespace
+    const matches = (o: Obj) =>
+      inScope(o) &&
+      labelsMatch(labelReqs, o.metadata?.labels) &&
+      fieldReqs.every((f) => (fieldValue(rr.def, f.field, o) === f.value) === (f.operator === '='))
+    const candidates = all.filter((o) => !start || keyOf(o) >= start)
+    const selected: Obj[] = []
+    let more = false
+    let remaining = 0
+    for (const o of candidates) {
+      if (!matches(o)) continue
+      if (limit > 0 && selected.length >= limit) {
+        more = true
+        remaining++
+        continue
+      }
+      selected.push(o)
+    }
+    const metadata: Record<string, unknown> = {resourceVersion: snap.rv}
+    if (more) {
+      metadata.continue = encodeContinue(snap.rv, keyOf(selected[selected.length - 1]!))
+      // The real server reports remainingItemCount only when nothing is filtered out by selectors.
+      if (!labelReqs.length && !fieldReqs.length) metadata.remainingItemCount = remaining
+    }
+    return {kind: `${rr.def.kind}List`, apiVersion: apiVersionOf(rr.def), metadata, items: selected.map(listItemOut)}
+  }
+
+  function get(rr: ResourceRequest): unknown {
+    const found = current.items[rr.resource]!.find((o) =>
+      o.metadata?.name === rr.name && (rr.resource === 'namespaces' || !rr.def.namespaced || o.metadata?.namespace === rr.namespace))
+    if (!found) {
+      throw fail(404, `${qualified(rr.resource, rr.def)} "${rr.name}" not found`, {name: rr.name, group: rr.def.group || undefined, kind: rr.resource})
+    }
+    return found
+  }
+
+  function route(req: IncomingMessage, user: string, url: URL): unknown {
+    // Read-only: every other method is refused whatever the path (and was logged by handle()).
+    if (req.method !== 'GET') throw fail(405)
+    const parts = url.pathname.split('/').filter(Boolean)
+    if (url.pathname === '/version' || url.pathname === '/version/') return versionBody()
+    const rr = parseResourcePath(parts, url.searchParams)
+    if (!rr) throw notFoundPath()
+    const attrs: RequestAttributes = {user, verb: rr.verb, apiGroup: rr.def.group, resource: rr.resource, subresource: rr.subresource, namespace: rr.namespace, name: rr.name}
+    if (server.deny.some((r) => matchesRule(r, attrs)) || (opts.authorize && !opts.authorize(attrs))) throw forbidden(attrs, rr.def)
+    if (rr.subresource) throw notFoundPath()
+    if (rr.verb === 'watch') throw badRequest('fake-apiserver: watch is not supported')
+    return rr.name ? get(rr) : list(rr, url.searchParams)
+  }
+
+  function answer(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const failure = pendingFailures.shift()
+    if (failure) {
+      if (failure.status === 'reset') {
+        req.socket.destroy()
+        return
+      }
+      const code = failure.status
+      const headers: Record<string, string> = {}
+      const retry = failure.opts.retryAfterSeconds ?? (code === 429 ? 1 : undefined)
+      if (retry) headers['Retry-After'] = String(retry)
+      const message = failure.opts.message ?? `fake-apiserver: injected failure ${code}`
+      send(res, code, statusBody(code, failure.opts.reason ?? REASONS[code]?.[0] ?? 'Unknown', message, retry ? {retryAfterSeconds: retry} : undefined), headers)
+      return
+    }
+    const auth = req.headers.authorization ?? ''
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(auth)
+    const user = m ? tokens[m[1]!] : undefined
+    if (!user) {
+      send(res, 401, statusBody(401, 'Unauthorized', 'Unauthorized'))
+      return
+    }
+    try {
+      send(res, 200, route(req, user, url))
+    } catch (err) {
+      if (err instanceof HttpError) send(res, err.code, err.body, err.headers)
+      else send(res, 500, statusBody(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`))
+    }
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1')
+    requests.push({method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams)})
+    // Drain any body (non-GET requests) so the connection stays usable.
+    req.resume()
+    if (server.delayMs > 0) {
+      const t = setTimeout(() => {
+        timers.delete(t)
+        answer(req, res, url)
+      }, server.delayMs)
+      timers.add(t)
+      res.on('close', () => {
+        clearTimeout(t)
+        timers.delete(t)
+      })
+      return
+    }
+    answer(req, res, url)
+  }
+
+  const httpsServer = https.createServer({cert: pki.certPem, key: pki.keyPem}, handle)
+  httpsServer.on('connection', (s: Socket) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  // A client that rejects our certificate aborts the handshake; that is expected in tests, not an error.
+  httpsServer.on('tlsClientError', () => {})
+
+  await new Promise<void>((resolve, reject) => {
+    httpsServer.once('error', reject)
+    httpsServer.listen(0, '127.0.0.1', () => {
+      httpsServer.off('error', reject)
+      resolve()
+    })
+  })
+  const port = (httpsServer.address() as {port: number}).port
+  const url = `https://127.0.0.1:${port}`
+
+  const server: FakeApiServer = {
+    url,
+    port,
+    caPem: pki.caPem,
+    token,
+    requests,
+    delayMs: opts.delayMs ?? 0,
+    deny: [...(opts.deny ?? [])],
+    reset() {
+      requests.length = 0
+      pendingFailures = []
+      server.delayMs = opts.delayMs ?? 0
+      server.deny = [...(opts.deny ?? [])]
+    },
+    failNext(n, status, failOpts = {}) {
+      for (let i = 0; i < n; i++) pendingFailures.push({status, opts: failOpts})
+    },
+    setView(view) {
+      current = buildSnapshot(view, Number(current.rv) + 1)
+      snapshots.set(current.rv, current)
+    },
+    expireContinueTokens() {
+      snapshots.clear()
+      // A fresh list still works: only tokens issued before now are gone.
+      current = {...current, rv: String(Number(current.rv) + 1)}
+      snapshots.set(current.rv, current)
+    },
+    nonGetRequests() {
+      return requests.filter((r) => r.method !== 'GET')
+    },
+    kubeconfig(k = {}) {
+      const context = k.context ?? 'fake'
+      const userName = k.user ?? 'svctrace'
+      const config = {
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{name: context, cluster: {
+          'certificate-authority-data': Buffer.from(k.caPem ?? pki.caPem).toString('base64'),
+          server: `https://${k.host ?? '127.0.0.1'}:${port}`,
+        }}],
+        contexts: [{name: context, context: {cluster: context, user: userName, ...(k.namespace ? {namespace: k.namespace} : {})}}],
+        'current-context': context,
+        preferences: {},
+        users: [{name: userName, user: {token: k.token ?? token}}],
+      }
+      return yaml.dump(config, {lineWidth: -1})
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      for (const t of timers) clearTimeout(t)
+      timers.clear()
+      const done = new Promise<void>((resolve) => httpsServer.close(() => resolve()))
+      httpsServer.closeAllConnections()
+      for (const s of sockets) s.destroy()
+      await done
+    },
+  }
+  return server
+}
