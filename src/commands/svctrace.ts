@@ -7,6 +7,7 @@ import {SourceError} from '../app/ports.js'
 import {traceQuery} from '../app/trace.js'
 import {openSources} from './wiring.js'
 import {renderTable} from '../render/table.js'
+import {explainFinding, findingSlugs} from '../core/checks/explain.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
 const SEVERITY_RANK: Record<Severity, number> = {error: 3, warning: 2, info: 1}
@@ -46,17 +47,28 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     output: Flags.option({char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'] as const, default: 'table'})(),
     'fail-on': Flags.option({description: 'exit 1 when a finding of this severity or worse exists', options: ['error', 'warning', 'info', 'none'] as const, default: 'error'})(),
     'no-color': Flags.boolean({description: 'never colour the output (also: NO_COLOR set, or output not a terminal)'}),
+    ignore: Flags.string({description: 'leave out findings with these ids (comma-separated)', helpValue: 'SLUG,…'}),
+    explain: Flags.string({description: 'explain one finding id (why it matters, how to fix it) and exit', helpValue: 'SLUG'}),
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Svctrace)
+    if (flags.explain !== undefined) {
+      const text = explainFinding(flags.explain)
+      if (!text) this.error(`--explain: no finding "${flags.explain}"; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
+      process.stdout.write(`${text}\n`)
+      return
+    }
+    const ignored = (flags.ignore ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+    const unknownIds = ignored.filter((id) => !findingSlugs().includes(id))
+    if (unknownIds.length > 0) this.error(`--ignore: no finding ${unknownIds.map((id) => `"${id}"`).join(', ')}; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
     const query = this.toQuery(args.service, flags)
     const nodes = flags.nodes ? flags.nodes.split(',').map((s) => s.trim()).filter(Boolean) : []
     let report: Report
     try {
       const {cluster, reader} = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000})
       const result = await traceQuery({query, nodes}, cluster, reader)
-      report = result.report
+      report = {...result.report, findings: result.report.findings.filter((f) => !ignored.includes(f.id))}
       if (flags.capture) {
         const {writeBundle} = await import('../adapters/bundle-writer.js')
         await writeBundle(flags.capture, result.view, result.dataplanes, {capturedFrom: cluster.description, query})

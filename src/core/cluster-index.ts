@@ -1,6 +1,6 @@
 // Look-ups over the API objects: services by address and node port, slices by service, pods and
 // nodes by IP. Built once per run in linear time.
-import type {V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {canonicalIP} from './address.js'
 import type {ClusterView, Protocol} from './model.js'
 
@@ -29,6 +29,8 @@ export interface ClusterIndex {
   nodeByIP: Map<string, V1Node>
   nodeByName: Map<string, V1Node>
   slicesByService: Map<string, V1EndpointSlice[]>
+  slicesByNamespace: Map<string, V1EndpointSlice[]>
+  endpointsByKey: Map<string, V1Endpoints>
 }
 
 /** `namespace/name` of an object. */
@@ -82,6 +84,8 @@ export function indexCluster(view: ClusterView): ClusterIndex {
     nodeByIP: new Map(),
     nodeByName: new Map(),
     slicesByService: new Map(),
+    slicesByNamespace: new Map(),
+    endpointsByKey: new Map(),
   }
   for (const svc of view.services) {
     idx.serviceByKey.set(keyOf(svc), svc)
@@ -112,7 +116,9 @@ export function indexCluster(view: ClusterView): ClusterIndex {
   for (const slice of view.endpointSlices) {
     const svc = slice.metadata?.labels?.['kubernetes.io/service-name']
     if (svc) push(idx.slicesByService, `${slice.metadata?.namespace ?? ''}/${svc}`, slice)
+    push(idx.slicesByNamespace, slice.metadata?.namespace ?? '', slice)
   }
+  for (const e of view.endpoints) idx.endpointsByKey.set(keyOf(e), e)
   return idx
 }
 

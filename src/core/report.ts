@@ -3,12 +3,11 @@ import type {V1Node, V1Service} from '@kubernetes/client-node'
 import {formatDestination, lastHostOf, parseCidr} from './address.js'
 import {clusterIPsOf, externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, nodeAddresses, podNetworks, protocolOf, type ClusterIndex} from './cluster-index.js'
 import {resolveAddress, serviceEntries, inAnyNetwork, type Entry, type Resolution} from './entries.js'
-import {DumpError, indexIptablesSave, type IptablesDump} from './iptables/dump.js'
-import {traceIptables} from './iptables/trace.js'
+import {openDataplane} from './dataplane.js'
 import type {ClusterView, Finding, NodeDataplane, NodeReport, Query, Report, ServiceSummary, SourceKind, TracePath} from './model.js'
 import {buildPath} from './path.js'
-import {detectProxyMode} from './proxy-mode.js'
-import {checkSelectorMatchesPods, selectedPods} from './checks/selector.js'
+import {selectedPods} from './checks/selector.js'
+import {checkService} from './checks/service-checks.js'
 import {pathFindings} from './checks/path-findings.js'
 
 /** A query that cannot be answered from the objects read (exit code 2). */
@@ -125,32 +124,16 @@ function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string
 
 function traceNode(idx: ClusterIndex, dp: NodeDataplane, node: V1Node | undefined, entries: Entry[], source: string | undefined, findings: Finding[]): NodeReport {
   const name = dp.name
-  if (dp.readError || dp.iptablesSave === undefined) {
-    const readError = dp.readError ?? 'no iptables-save output was read from this node'
-    findings.push({id: 'node-unreadable', severity: 'error', message: `${name}: ${readError}`, node: name})
-    return {name, mode: 'unknown', readError, paths: []}
-  }
-  let dump: IptablesDump
-  try {
-    dump = indexIptablesSave(dp.iptablesSave, dp.iptablesSource ?? `${name}: iptables-save`)
-  } catch (err) {
-    if (!(err instanceof DumpError)) throw err
-    findings.push({id: 'node-unreadable', severity: 'error', message: err.message, node: name})
-    return {name, mode: 'unknown', readError: err.message, paths: []}
-  }
-  const mode = detectProxyMode(dump)
-  if (mode === 'none') {
-    findings.push({id: 'node-has-no-kube-proxy-rules', severity: 'error', message: `${name}: no KUBE-SERVICES chain in the nat table of ${dump.source}`, node: name})
-  } else if (mode !== 'iptables') {
-    findings.push({id: 'proxy-mode-not-traced', severity: 'warning', message: `${name} runs kube-proxy in ${mode} mode, which this version does not trace`, node: name})
-    return {name, mode, paths: []}
-  }
+  const plane = openDataplane(dp)
+  findings.push(...plane.findings)
+  const mode = plane.mode
+  if (!plane.trace) return {name, mode, ...(plane.readError ? {readError: plane.readError} : {}), paths: []}
   const paths: TracePath[] = []
   const nodeForSources = node ?? ({metadata: {name}} as V1Node)
   for (const entry of entries) {
     if (entry.node && entry.node !== name) continue
     for (const {from, source: src} of sourcesOn(idx, entry, nodeForSources, source)) {
-      const trace = traceIptables(dump, {
+      const trace = plane.trace({
         node: {name, addresses: node ? nodeAddresses(node) : []},
         destination: entry.destination,
         from,
@@ -184,11 +167,8 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
   const resolution = resolveQuery(idx, query)
   const findings: Finding[] = denied.map((message) => ({id: 'api-read-denied', severity: 'warning', message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
-  for (const svc of resolution.services) {
-    const f = checkSelectorMatchesPods(svc, view.pods)
-    if (f) findings.push(f)
-  }
-  findings.push(...pathFindings(idx, nodes))
+  for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
+  findings.push(...pathFindings(idx, nodes, query.source !== undefined))
   if (resolution.unowned) {
     findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary ?? ''})
   }

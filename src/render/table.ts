@@ -116,7 +116,7 @@ function findingsSection(findings: Finding[], c: ChalkInstance): string {
 }
 
 /** Check mode: one row per Service, then every finding. */
-function renderSummary(report: Report, c: ChalkInstance): string {
+function renderSummary(report: Report, c: ChalkInstance, wide: boolean): string {
   const t = table(['NAMESPACE', 'SERVICE', 'TYPE', 'ENDPOINTS', 'FINDINGS'].map((h) => c.bold(h)))
   for (const s of report.services) {
     const key = `${s.namespace}/${s.name}`
@@ -133,13 +133,18 @@ function renderSummary(report: Report, c: ChalkInstance): string {
   const traced = report.nodes.filter((n) => !n.readError).length
   const nodes = report.nodes.length === 0 ? 'node rules not read: API checks only' : `rules of ${traced}/${report.nodes.length} node(s) traced`
   const header = `${report.services.length} Service(s)${report.query.namespace ? ` in namespace ${report.query.namespace}` : ' in all namespaces'}; ${nodes}`
-  return [header, indent(t.toString()), findingsSection(report.findings, c)].join('\n\n') + '\n'
+  // On a big cluster the facts (affinity, headless, …) would drown the problems: -o wide shows them.
+  const shown = wide ? report.findings : report.findings.filter((f) => f.severity !== 'info')
+  const hidden = report.findings.length - shown.length
+  const more = hidden > 0 ? `\n${c.dim(`(${hidden} info finding${hidden > 1 ? 's' : ''} not shown: -o wide or -o json shows them)`)}` : ''
+  const listed = shown.length === 0 && hidden > 0 ? c.green('No errors or warnings.') : findingsSection(shown, c)
+  return [header, indent(t.toString()), listed + more].join('\n\n') + '\n'
 }
 
 /** Renders the report as tables for a terminal or a pipe. */
 export function renderTable(report: Report, style: Style): string {
   const c = paint(style)
-  if (report.query.kind === 'all') return renderSummary(report, c)
+  if (report.query.kind === 'all') return renderSummary(report, c, style.wide)
   const sections: string[] = []
   if (report.resolution) sections.push(clean(report.resolution))
   for (const s of report.services) sections.push(serviceHeader(s, c))

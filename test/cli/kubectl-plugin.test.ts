@@ -54,12 +54,30 @@ describe('golden table output on the bundled example', () => {
     ['ip-nodeport.txt', ['--ip', '192.168.49.3:30080'], 0],
     ['ip-pod.txt', ['--ip', '10.244.0.5:8080/tcp'], 0],
     ['ip-unowned.txt', ['--ip', '10.99.99.99:80'], 0],
+    ['check-all.txt', ['-A'], 1],
+    ['check-storefront.txt', ['-n', 'storefront', '--from', path.join(root, 'test/fixtures/two-node-iptables-v1.26')], 1],
+    ['check-ignore.txt', ['-A', '--ignore', 'selector-matches-no-pods,service-rejected-no-endpoints'], 0],
   ])('%s', (file, args, code) => {
-    const r = run([...args, '--from', example])
+    const r = run(args.includes('--from') ? args : [...args, '--from', example])
     expect(r.stderr).toBe('')
     expect(r.stdout).toBe(golden(file, r.stdout))
     expect(r.code).toBe(code)
     expect(r.stdout).not.toContain('\u001b[')
+  })
+})
+
+describe('finding ids', () => {
+  it('--explain prints one catalogue entry', () => {
+    const r = run(['--explain', 'service-rejected-no-endpoints'])
+    expect(r.code).toBe(0)
+    expect(r.stdout).toMatch(/^service-rejected-no-endpoints \(error\): Connections are rejected/)
+    expect(r.stdout).toMatch(/Fix:\n {2}Make the selector match/)
+  })
+
+  it.each([['--explain', 'no-such-thing'], ['--ignore', 'traffic-dropped,no-such-thing']])('%s with an unknown id lists the known ones', (flag, value) => {
+    const r = run([flag, value, 'hello-world', '--from', example])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/no finding "no-such-thing"; known ids: selector-matches-no-pods, /)
   })
 })
 

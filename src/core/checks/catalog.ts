@@ -9,6 +9,126 @@ export interface CatalogEntry {
 }
 
 export const catalog = {
+  'selector-matches-no-pods': {
+    severity: 'error',
+    title: 'The selector matches no pods',
+    why: 'No pod in the namespace carries every label of the Service\'s selector, so the Service has no endpoints.',
+    fix: 'Fix the label that differs in the Service or in the pod template: the evidence shows, for each selector key, how many pods match the rest of the selector and which values they carry (a value one edit away is likely a typo).',
+  },
+  'selector-matches-several-owners': {
+    severity: 'warning',
+    title: 'The selector matches pods of several workloads',
+    why: 'The Service load-balances across every pod its selector matches; pods of two Deployments (or a stray bare pod) usually mean the selector is too broad and some connections reach the wrong program.',
+    fix: 'Add a label that only the intended workload carries to the selector (the evidence lists labels that set each owner apart), or relabel the other pods.',
+  },
+  'no-ready-pods': {
+    severity: 'error',
+    title: 'Pods match, but none is ready',
+    why: 'Only pods whose Ready condition is True become ready endpoints; with none, kube-proxy has no endpoint and rejects connections.',
+    fix: 'Read each pod\'s failing condition, container state and readiness probe in the evidence (kubectl describe pod); fix the probe or the program, or wait for the rollout.',
+  },
+  'only-terminating-endpoints': {
+    severity: 'warning',
+    title: 'Every endpoint is terminating',
+    why: 'All pods behind the Service are being deleted; kube-proxy sends new connections to terminating endpoints only while they still report serving, then refuses them.',
+    fix: 'Check why no replacement pod is ready (kubectl get pods, a stuck rollout or a scale to zero) and make the new pods ready before the old ones go.',
+  },
+  'target-port-name-undefined': {
+    severity: 'error',
+    title: 'A named targetPort no container defines',
+    why: 'A named targetPort is resolved per pod against its containers\' port names, for the Service port\'s protocol; a pod without that name gets no port in the EndpointSlice, so the Service port has no endpoint on it.',
+    fix: 'Name the containerPort as the targetPort says (or set targetPort to the name or number the pods declare); the evidence lists the ports each pod declares.',
+  },
+  'target-port-not-declared': {
+    severity: 'warning',
+    title: 'A targetPort number no selected container declares',
+    why: 'containerPort is informational, so traffic still reaches the pod on that number; but pods that declare other ports and not this one usually mean the targetPort is wrong, and the connection is refused if nothing listens there.',
+    fix: 'Set targetPort to the port the program listens on (the evidence lists the declared ports), or declare it in the container spec. Pods that declare no ports at all are not checked.',
+  },
+  'target-port-protocol-mismatch': {
+    severity: 'warning',
+    title: 'The pods declare the targetPort only for another protocol',
+    why: 'The Service port is, say, UDP while the containers declare that number only as TCP; kube-proxy forwards the Service\'s protocol, which the program may not serve.',
+    fix: 'Make the Service port\'s protocol match what the program serves, or add a Service port (and containerPort) for the other protocol.',
+  },
+  'no-selector-no-endpoints': {
+    severity: 'error',
+    title: 'No selector and no endpoints',
+    why: 'A Service without a selector gets endpoints only from EndpointSlices (or Endpoints) written by hand or by another controller; with none, kube-proxy rejects its traffic.',
+    fix: 'Add a selector, or create an EndpointSlice labelled kubernetes.io/service-name=<service> (or an Endpoints object of the same name) with the backend addresses.',
+  },
+  'endpointslice-missing-service-name-label': {
+    severity: 'error',
+    title: 'A manual EndpointSlice lacks the kubernetes.io/service-name label',
+    why: 'kube-proxy finds a Service\'s slices only by the kubernetes.io/service-name label; a hand-written slice without it is never used, whatever its name or ownerReference says.',
+    fix: 'kubectl label endpointslice <slice> kubernetes.io/service-name=<service> (and set endpointslice.kubernetes.io/managed-by to your tool\'s name).',
+  },
+  'external-name-is-ip': {
+    severity: 'error',
+    title: 'An ExternalName holds an IP address',
+    why: 'An ExternalName Service is a DNS CNAME; a CNAME names a host, so "203.0.113.7" is looked up as a name and does not resolve (some clients get NXDOMAIN, some the raw string).',
+    fix: 'Use a Service without a selector plus an EndpointSlice (or Endpoints) holding the IP, or put a DNS name in externalName.',
+  },
+  'external-name-has-selector': {
+    severity: 'warning',
+    title: 'An ExternalName Service has a selector',
+    why: 'ExternalName Services get no endpoints and no kube-proxy rules: DNS answers with a CNAME, and the selector is ignored.',
+    fix: 'Drop the selector, or make the Service a ClusterIP Service if the selected pods are what clients should reach.',
+  },
+  'headless-service': {
+    severity: 'info',
+    title: 'Headless Service: DNS only, no virtual IP',
+    why: 'With clusterIP None kube-proxy writes no rules: cluster DNS answers the Service name with the ready endpoints\' pod IPs, clients connect to a pod directly, and port to targetPort is not remapped.',
+    fix: 'Nothing to fix if intended; give the Service a cluster IP if clients need one stable address with load balancing.',
+  },
+  'load-balancer-pending': {
+    severity: 'warning',
+    title: 'The LoadBalancer has no external address yet',
+    why: 'No load-balancer controller has written status.loadBalancer.ingress: none is installed (bare metal without MetalLB or similar), the loadBalancerClass names another controller, or provisioning failed.',
+    fix: 'kubectl describe service <name> for the controller\'s events; install or fix the controller, or use the node ports meanwhile.',
+  },
+  'source-outside-load-balancer-ranges': {
+    severity: 'warning',
+    title: 'The client is outside loadBalancerSourceRanges',
+    why: 'kube-proxy drops packets to the load-balancer address from sources outside loadBalancerSourceRanges (the cluster IP and node ports are not guarded).',
+    fix: 'Add the client\'s address or network to loadBalancerSourceRanges, or reach the Service another way.',
+  },
+  'external-traffic-local-node-without-endpoint': {
+    severity: 'warning',
+    title: 'externalTrafficPolicy Local: nodes without a local endpoint drop external traffic',
+    why: 'With externalTrafficPolicy Local a node forwards external traffic (node ports, external IPs, load-balancer IPs) only to endpoints on itself, keeping the client address; a node without one drops it. A cloud load balancer health-checks healthCheckNodePort and avoids such nodes, so for a LoadBalancer Service this is reported as info.',
+    fix: 'Send clients only to the nodes listed with endpoints, run a pod on every node (DaemonSet, spread constraints), or set externalTrafficPolicy: Cluster if the client address need not be kept.',
+  },
+  'internal-traffic-local-node-without-endpoint': {
+    severity: 'warning',
+    title: 'internalTrafficPolicy Local: the client\'s node has no endpoint',
+    why: 'With internalTrafficPolicy Local, cluster-IP traffic goes only to endpoints on the client\'s own node; from a node without one it is dropped.',
+    fix: 'Run an endpoint on every node that has clients (usually a DaemonSet), or set internalTrafficPolicy: Cluster.',
+  },
+  'node-port-outside-default-range': {
+    severity: 'info',
+    title: 'A nodePort outside the default range 30000-32767',
+    why: 'The API server accepted it, so its --service-node-port-range was changed; firewalls, security groups and other clusters often allow only the default range.',
+    fix: 'Make sure the port is open between clients and nodes, or pick a port in 30000-32767.',
+  },
+  'session-affinity': {
+    severity: 'info',
+    title: 'ClientIP session affinity',
+    why: 'Connections from one client address stick to one endpoint until the client has been idle for timeoutSeconds (default 10800); clients behind one NAT share an address and so one endpoint.',
+    fix: 'Nothing to fix if intended; lower sessionAffinityConfig.clientIP.timeoutSeconds or set sessionAffinity: None if load is uneven.',
+  },
+  'ignored-by-kube-proxy': {
+    severity: 'warning',
+    title: 'kube-proxy ignores the Service',
+    why: 'kube-proxy skips Services labelled service.kubernetes.io/service-proxy-name (they belong to another proxy) or service.kubernetes.io/headless; without that other proxy, nothing forwards the cluster IP.',
+    fix: 'Remove the label if kube-proxy should serve the Service, or check the proxy the label names.',
+  },
+  'dual-stack': {
+    severity: 'info',
+    title: 'IP families of the Service',
+    why: 'A dual-stack Service has a cluster IP per family and one set of EndpointSlices per family; kube-proxy programs each family separately (iptables and ip6tables), so a client reaches only endpoints of its own family. PreferDualStack on a single-stack cluster yields one family.',
+    fix: 'Nothing to fix if intended; check that each family has endpoints, and that clients use the family you expect.',
+  },
   'service-rejected-no-endpoints': {
     severity: 'error',
     title: 'Connections are rejected: the Service has no endpoints',
@@ -33,12 +153,6 @@ export const catalog = {
     why: 'The node DNATs to an IP that no pod, node or endpoint in the API holds: a stale rule for a deleted pod, or a manually written endpoint.',
     fix: 'Compare the EndpointSlices with the node\'s rules; restart kube-proxy on the node if its rules are stale.',
   },
-  'selector-matches-no-pods': {
-    severity: 'error',
-    title: 'The selector matches no pods',
-    why: 'No pod in the namespace carries every label of the Service\'s selector, so the Service has no endpoints.',
-    fix: 'Fix the label that differs (the evidence shows the nearest pods and the label that does not match) in the Service or in the pod template.',
-  },
   'node-has-no-kube-proxy-rules': {
     severity: 'error',
     title: 'The node has no kube-proxy iptables rules',
@@ -62,6 +176,12 @@ export const catalog = {
     title: 'Part of the trace is uncertain',
     why: 'A rule on the path uses a match or target svctrace does not evaluate; the trace shows both outcomes and marks the path uncertain.',
     fix: 'Read the rule named in the notes and decide whether it matches your traffic.',
+  },
+  'api-read-denied': {
+    severity: 'warning',
+    title: 'RBAC did not allow reading some objects',
+    why: 'The API server answered 403 for a request svctrace needs, so the findings that depend on those objects are missing; the message names the verb, the resource and the namespace.',
+    fix: 'Run with an account allowed to get/list services, endpointslices, endpoints, pods and nodes (read-only), or accept the missing findings.',
   },
   'address-not-owned': {
     severity: 'info',

@@ -52,7 +52,7 @@ function mergeNodes(findings: Array<Finding & {node: string; key: string}>): Fin
 }
 
 /** One finding per kind of trouble per service and entry, naming the nodes it holds on. */
-export function pathFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] {
+export function pathFindings(idx: ClusterIndex, nodes: NodeReport[], explicitSource: boolean): Finding[] {
   const out: Finding[] = []
   const perNode: Array<Finding & {node: string; key: string}> = []
   for (const node of nodes) {
@@ -63,9 +63,9 @@ export function pathFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] 
       if (path.verdict === 'reject') {
         perNode.push({id: 'service-rejected-no-endpoints', severity: 'error', message: `${service ?? path.entry.address} has no endpoints: {nodes} reject{s} ${path.entry.address}`, ...base, key: `${service}|${path.entry.address}`, evidence: lastRule(path)})
       } else if (path.verdict === 'drop') {
-        // A drop that holds only for an assumed client (outside the source ranges) is by design.
-        const assumedOnly = path.alternatives.length > 0 && !path.source
-        perNode.push({id: 'traffic-dropped', severity: assumedOnly ? 'info' : 'warning', message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
+        // Source ranges keep out clients by design: a warning only for the client named with --source.
+        const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !explicitSource
+        perNode.push({id: 'traffic-dropped', severity: byDesign ? 'info' : 'warning', message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
       } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoints(idx, service)) {
         out.push({id: 'service-missing-on-node', severity: 'error', message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base})
       }

@@ -1,63 +1,54 @@
-// selector-matches-no-pods, with the near miss: which key fails, and the values pods carry there.
+// Selector helpers shared by the checks: which pods a selector picks, how far a label is from a typo.
 import type {V1Pod, V1Service} from '@kubernetes/client-node'
-import {keyOf} from '../cluster-index.js'
-import type {Finding} from '../model.js'
 
-/** Levenshtein distance, capped: only "one or two edits away" matters here. */
+/**
+ * Edit distance where inserting, deleting or changing a character, or swapping two neighbours,
+ * is one edit (optimal string alignment): `cahce` is one edit from `cache`, as a typist sees it.
+ */
 export function editDistance(a: string, b: string): number {
-  const prev = Array.from({length: b.length + 1}, (_, i) => i)
+  const rows = Array.from({length: a.length + 1}, (_, i) => Array.from({length: b.length + 1}, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
   for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]
-    prev[0] = i
     for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]
-      prev[j] = Math.min(prev[j] + 1, prev[j - 1] + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1))
-      diag = up
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1)
     }
   }
-  return prev[b.length]
+  return rows[a.length][b.length]
+}
+
+// Pods by `namespace\0key=value`, built once per pod list: a selector then looks at the pods
+// carrying its rarest label only, so checking every Service stays linear in the pods.
+const labelIndexes = new WeakMap<V1Pod[], Map<string, V1Pod[]>>()
+
+function labelIndex(pods: V1Pod[]): Map<string, V1Pod[]> {
+  let index = labelIndexes.get(pods)
+  if (!index) {
+    index = new Map()
+    for (const p of pods) {
+      for (const [k, v] of Object.entries(p.metadata?.labels ?? {})) {
+        const key = `${p.metadata?.namespace ?? ''}\0${k}=${v}`
+        const list = index.get(key)
+        if (list) list.push(p)
+        else index.set(key, [p])
+      }
+    }
+    labelIndexes.set(pods, index)
+  }
+  return index
 }
 
 /** Pods of the Service's namespace that its selector matches. */
 export function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
   const sel = svc.spec?.selector
   if (!sel || Object.keys(sel).length === 0) return []
-  const ns = svc.metadata?.namespace
-  return pods.filter((p) => p.metadata?.namespace === ns && Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))
+  const ns = svc.metadata?.namespace ?? ''
+  const index = labelIndex(pods)
+  let rarest: V1Pod[] | undefined
+  for (const [k, v] of Object.entries(sel)) {
+    const list = index.get(`${ns}\0${k}=${v}`) ?? []
+    if (!rarest || list.length < rarest.length) rarest = list
+  }
+  return (rarest ?? []).filter((p) => Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))
 }
 
-/** The finding when a non-empty selector matches no pod; undefined otherwise. */
-export function checkSelectorMatchesPods(svc: V1Service, pods: V1Pod[]): Finding | undefined {
-  const sel = svc.spec?.selector
-  if (!sel || Object.keys(sel).length === 0 || svc.spec?.type === 'ExternalName') return undefined
-  if (selectedPods(svc, pods).length > 0) return undefined
-  const ns = svc.metadata?.namespace
-  const inNs = pods.filter((p) => p.metadata?.namespace === ns)
-  const evidence: string[] = []
-  const keys = Object.keys(sel)
-  for (const key of keys) {
-    // Pods that match every other key: this key is the one that keeps them out.
-    const near = inNs.filter((p) => keys.every((k) => k === key || p.metadata?.labels?.[k] === sel[k]))
-    if (near.length === 0 || keys.length === 1 && near.length === inNs.length && near.every((p) => p.metadata?.labels?.[key] === undefined)) continue
-    const values = new Map<string, string[]>()
-    for (const p of near) {
-      const v = p.metadata?.labels?.[key]
-      const label = v === undefined ? '(no such label)' : v
-      values.set(label, [...(values.get(label) ?? []), p.metadata?.name ?? ''])
-    }
-    for (const [value, names] of values) {
-      const typo = value !== '(no such label)' && editDistance(value, sel[key]) <= 2 ? ' (a typo?)' : ''
-      const shown = names.slice(0, 3).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '')
-      evidence.push(`${names.length} pod(s) match every other label but have ${key}=${value} where the selector wants ${key}=${sel[key]}${typo}: ${shown}`)
-    }
-  }
-  const selector = Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',')
-  if (evidence.length === 0) evidence.push(`no pod in namespace ${ns} carries any near match of ${selector} (${inNs.length} pods in the namespace)`)
-  return {
-    id: 'selector-matches-no-pods',
-    severity: 'error',
-    message: `selector ${selector} of Service ${keyOf(svc)} matches no pod`,
-    service: keyOf(svc),
-    evidence,
-  }
-}

@@ -1,0 +1,72 @@
+// selector-matches-no-pods, with the near miss: for each selector key, how many pods match the
+// rest of the selector, which values they carry for that key, and which are one edit away.
+import type {V1Pod, V1Service} from '@kubernetes/client-node'
+import {keyOf} from '../cluster-index.js'
+import type {Finding} from '../model.js'
+import {formatSelector, isExternalName, listNames, plural, selectorOf, serviceFinding, type CheckContext} from './check.js'
+import {editDistance, selectedPods} from './selector.js'
+
+/** Close enough to be a typo: one edit, or two in a longer word, or only the case differs. */
+function isTypo(seen: string, wanted: string): boolean {
+  if (seen === wanted) return false
+  if (seen.toLowerCase() === wanted.toLowerCase()) return true
+  return editDistance(seen, wanted) <= (wanted.length >= 6 ? 2 : 1)
+}
+
+function edits(seen: string, wanted: string): string {
+  const d = editDistance(seen, wanted)
+  return d === 0 ? 'differs only in case' : `${plural(d, 'edit')} from ${wanted}`
+}
+
+/** How the pods that match every other key differ on this one, typos first. */
+function valueGroups(key: string, wanted: string, near: V1Pod[], restEmpty: boolean): string[] {
+  // Group by the value a pod has for the key or, lacking the key, by a key one edit away that holds the wanted value.
+  const groups = new Map<string, {value?: string; twin?: string; names: string[]}>()
+  for (const p of near) {
+    const labels = p.metadata?.labels ?? {}
+    const value = labels[key]
+    const twin = value === undefined ? Object.keys(labels).find((k) => labels[k] === wanted && isTypo(k, key)) : undefined
+    const id = value !== undefined ? `=${value}` : `!${twin ?? ''}`
+    const group = groups.get(id) ?? {...(value !== undefined ? {value} : {}), ...(twin ? {twin} : {}), names: []}
+    group.names.push(p.metadata?.name ?? '')
+    groups.set(id, group)
+  }
+  const lines = [...groups.values()].map(({value, twin, names}) => {
+    const pods = `on ${plural(names.length, 'pod')}: ${listNames(names)}`
+    if (value !== undefined) {
+      const typo = isTypo(value, wanted)
+      return {typo, size: names.length, text: `${key}=${value}${typo ? ` (${edits(value, wanted)}: a typo?)` : ''} ${pods}`}
+    }
+    if (twin) return {typo: true, size: names.length, text: `no ${key} label but ${twin}=${wanted} (the key is ${edits(twin, key)}: a typo?) ${pods}`}
+    return {typo: false, size: names.length, text: `no ${key} label ${pods}`}
+  })
+  // With a one-key selector every pod of the namespace "matches the rest": only typos say anything.
+  const shown = lines.filter((l) => l.typo || !restEmpty).sort((a, b) => Number(b.typo) - Number(a.typo) || b.size - a.size)
+  const out = shown.slice(0, 3).map((l) => l.text)
+  if (shown.length > 3) out.push(`and ${plural(shown.length - 3, 'other value')} of ${key}`)
+  return out
+}
+
+/** The selector matches no pod of the Service's namespace (an ExternalName has no pods to match). */
+export function selectorMatchesNoPods(svc: V1Service, ctx: Pick<CheckContext, 'pods'>): Finding[] {
+  const sel = selectorOf(svc)
+  if (!sel || isExternalName(svc) || selectedPods(svc, ctx.pods).length > 0) return []
+  const ns = svc.metadata?.namespace
+  const inNs = ctx.pods.filter((p) => p.metadata?.namespace === ns)
+  const keys = Object.keys(sel)
+  const evidence: string[] = []
+  for (const key of keys) {
+    const rest = keys.filter((k) => k !== key)
+    const near = inNs.filter((p) => rest.every((k) => p.metadata?.labels?.[k] === sel[k]))
+    const restText = rest.length > 0 ? formatSelector(Object.fromEntries(rest.map((k) => [k, sel[k]]))) : 'the selector has no other label'
+    evidence.push(`ignoring ${key}=${sel[key]}: ${near.length === 0 ? 'no pod matches' : `${plural(near.length, 'pod')} match`} the rest (${restText})`)
+    evidence.push(...valueGroups(key, sel[key], near, rest.length === 0))
+  }
+  // A Service selects only in its own namespace; pods elsewhere that match are a classic slip.
+  const elsewhere = ctx.pods.filter((p) => p.metadata?.namespace !== ns && Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))
+  if (elsewhere.length > 0) {
+    evidence.push(`${plural(elsewhere.length, 'pod')} in other namespaces match the whole selector, but a Service selects only in its own (${ns}): ${listNames(elsewhere.map(keyOf))}`)
+  }
+  if (inNs.length === 0) evidence.push(`namespace ${ns} has no pods at all`)
+  return [serviceFinding('selector-matches-no-pods', svc, `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches no pod`, evidence)]
+}
