@@ -1,6 +1,8 @@
 // A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake.
 //   DIR/cluster.yaml                    `kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml`
-//   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node
+//   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node (optional when another mode's files are there)
+//   DIR/nodes/NODE/nft.json | nft.txt   `nft -j list table ip kube-proxy` | `nft list table ip kube-proxy`
+//   DIR/nodes/NODE/ipvsadm.txt          `ipvsadm -Sn` or `-Ln` (or /proc/net/ip_vs); ipset.txt: `ipset save`
 import {isAscii} from 'node:buffer'
 import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
@@ -11,6 +13,15 @@ import type {ClusterView, NodeDataplane} from '../core/model.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
+
+/** The node files a bundle may hold (each optional, each capped), and the field each fills. */
+const NODE_FILES = [
+  {file: 'iptables-save.txt', text: 'iptablesSave', source: 'iptablesSource', tooBig: 'capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)'},
+  {file: 'nft.json', text: 'nft', source: 'nftSource', tooBig: 'capture only kube-proxy\'s table (nft -j list table ip kube-proxy)'},
+  {file: 'nft.txt', text: 'nft', source: 'nftSource', tooBig: 'capture only kube-proxy\'s table (nft list table ip kube-proxy)'},
+  {file: 'ipvsadm.txt', text: 'ipvsadm', source: 'ipvsadmSource', tooBig: 'the IPVS table should be far smaller; check the file is ipvsadm -Sn output'},
+  {file: 'ipset.txt', text: 'ipset', source: 'ipsetSource', tooBig: 'capture only kube-proxy\'s sets (ipset save | grep KUBE-)'},
+] as const
 
 const CLUSTER_FILES = ['cluster.yaml', 'cluster.yml', 'cluster.json']
 const MAKE_IT = 'make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml > DIR/cluster.yaml'
@@ -132,18 +143,30 @@ export class BundleDir implements ClusterSource, NodeReader {
   }
 
   async read(node: string): Promise<NodeDataplane> {
-    const file = path.join(this.dir, 'nodes', node, 'iptables-save.txt')
-    try {
-      const s = await stat(file)
-      if (s.size > MAX_NODE_FILE_BYTES) {
-        return {name: node, readError: `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)`}
+    const dir = path.join(this.dir, 'nodes', node)
+    const out: NodeDataplane = {name: node}
+    const fields = out as unknown as Record<string, string | undefined>
+    for (const f of NODE_FILES) {
+      // nft.json and nft.txt fill the same field: the JSON wins.
+      if (fields[f.text] !== undefined) continue
+      const file = path.join(dir, f.file)
+      try {
+        const s = await stat(file)
+        if (s.size > MAX_NODE_FILE_BYTES) {
+          return {name: node, readError: `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${f.tooBig}`}
+        }
+        fields[f.text] = decode(await readFile(file))
+        fields[f.source] = file
+      } catch (err) {
+        if (errnoOf(err) === 'ENOENT') continue
+        return {name: node, readError: `${file}: cannot read (${(err as Error).message})`}
       }
-      return {name: node, iptablesSave: decode(await readFile(file)), iptablesSource: file}
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT') {
-        return {name: node, readError: `${file} not found: capture it on the node with: iptables-save > iptables-save.txt`}
-      }
-      return {name: node, readError: `${file}: cannot read (${(err as Error).message})`}
     }
+    if (NODE_FILES.every((f) => fields[f.text] === undefined)) {
+      const file = path.join(dir, 'iptables-save.txt')
+      return {name: node, readError: `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`}
+    }
+    return out
   }
+
 }

@@ -4,14 +4,21 @@
 // Layout built by Topology.create():
 //
 //   <prefix>lan      one bridge "br0" = the node network (L2 only, no address, no rules)
-//   <prefix>router   optional gateway on the LAN; routes every pod CIDR to its node; no default route
+//   <prefix>router   optional gateway on the LAN; routes every pod CIDR to its node; no default route. Extra
+//                    addresses (e.g. 203.0.113.1/24) make it the gateway of outside subnets on the same wire
 //   <prefix>node-X   one per node: eth0 (node IP + extra local addresses such as LB IPs) into the LAN,
 //                    ip_forward=1, route_localnet=1 (kube-proxy sets it), default via the router, a route to
 //                    every other node's pod CIDR via that node
 //   <prefix>pod-…    one per pod, ptp/Calico style: eth0 with podIP/32, "default via 169.254.1.1" onlink; the
 //                    node side is a veth with proxy_arp and a podIP/32 route; a responder answers on every
 //                    container port with the pod's name
-//   <prefix>host-X   plain hosts on the LAN (external clients, an apiserver, …), default via the router
+//   <prefix>host-X   plain hosts on the LAN (external clients, an apiserver, …), default via the router; a host
+//                    with a subnet of its own (outside the LAN) uses the router's address in that subnet
+//
+// Nodes and the router send every ICMP error (icmp_ratelimit=0): the kernel otherwise answers a burst of
+// probes to one destination with ~6 errors and then one per second, so a REJECT seen by a pod client (the
+// ICMP goes out on a real interface; loopback is exempt) would look like a drop to the later probes. Real
+// clients hide that limit by retransmitting their SYN; the probes' short timeouts would not.
 //
 // Every namespace is named `svct-<pid>-<n>-<role>`; everything created is recorded and removed by
 // destroy(), and cleanupLeftovers() removes namespaces left by test processes that no longer exist.
@@ -56,17 +63,34 @@ export interface PodSpec {
 export interface HostSpec {
   name: string
   ip: string
+  /**
+   * The host's own subnet when it is not on the node network (e.g. "203.0.113.0/24" for a client outside the
+   * cluster): the host gets ip/<that prefix> and a default route via the router's address in that subnet
+   * (see RouterSpec.extraAddresses). Default: the LAN.
+   */
+  subnet?: string
   /** Ports a responder listens on (none: a pure client). */
   ports?: number[]
   /** answer: say "<name> <local> <peer>" and close; silent: accept and say nothing. */
   mode?: 'answer' | 'silent'
 }
 
+export interface RouterSpec {
+  name: string
+  /** Its address on the node network. */
+  ip: string
+  /**
+   * More addresses with their prefix ("203.0.113.1/24") on the same LAN interface: the router is the gateway
+   * of those subnets (router on a stick), so hosts in them reach the nodes through it, and back.
+   */
+  extraAddresses?: string[]
+}
+
 export interface TopologySpec {
   /** The node network, e.g. "172.30.0.0/24". */
   lanCIDR: string
   /** Gateway host on the LAN that routes every pod CIDR to its node. */
-  router?: {name: string; ip: string}
+  router?: RouterSpec
   nodes: NodeSpec[]
   pods: PodSpec[]
   hosts?: HostSpec[]
@@ -359,6 +383,19 @@ function slug(s: string): string {
   return s.replace(/\//g, '.').replace(/[^A-Za-z0-9._-]/g, '_')
 }
 
+function ipToInt(ip: string): number {
+  const parts = ip.split('.').map(Number)
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 ${ip}`)
+  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0
+}
+
+export function ipInCidr(ip: string, cidr: string): boolean {
+  const [net, lenText] = cidr.split('/')
+  const len = Number(lenText)
+  const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0
+  return (ipToInt(ip) & mask) === (ipToInt(net) & mask)
+}
+
 function cidrPrefix(cidr: string): number {
   const p = Number(cidr.split('/')[1])
   if (!Number.isInteger(p) || p < 0 || p > 32) throw new Error(`bad CIDR ${cidr}`)
@@ -435,6 +472,17 @@ export class Topology {
   /** The real iptables-save output of a node's namespace. */
   async saveRules(node: string): Promise<string> {
     return (await this.exec(node, ['iptables-save'])).stdout
+  }
+
+  /** Feeds nft text (`nft -f` form, as kube-proxy's nftables mode writes it) to the real nft in a node's namespace. */
+  async loadNftRules(node: string, text: string): Promise<void> {
+    await this.exec(node, ['nft', '-f', '-'], {input: text})
+  }
+
+  /** The real `nft [-j] list table FAMILY NAME` of a node's namespace (default: kube-proxy's IPv4 table). */
+  async listNftTable(node: string, opts: {json?: boolean; family?: string; table?: string} = {}): Promise<string> {
+    const args = [...(opts.json ? ['-j'] : []), 'list', 'table', opts.family ?? 'ip', opts.table ?? 'kube-proxy']
+    return (await this.exec(node, ['nft', ...args])).stdout
   }
 
   /**
@@ -543,20 +591,29 @@ export class Topology {
     await this.sysctl(lan.netns, {'net.bridge.bridge-nf-call-iptables': 0, 'net.bridge.bridge-nf-call-arptables': 0}, true)
 
     let lanPort = 0
-    const attachToLan = async (m: Member, ip: string) => {
+    const attachToLan = async (m: Member, ip: string, prefixLen = lanLen) => {
       lanPort += 1
       const lanIf = `p${lanPort}`
       await run(['ip', '-n', m.netns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', lanIf, 'netns', lan.netns])
       await run(['ip', '-n', lan.netns, 'link', 'set', lanIf, 'master', 'br0'])
       await run(['ip', '-n', lan.netns, 'link', 'set', lanIf, 'up'])
-      await run(['ip', '-n', m.netns, 'addr', 'add', `${ip}/${lanLen}`, 'dev', 'eth0'])
+      await run(['ip', '-n', m.netns, 'addr', 'add', `${ip}/${prefixLen}`, 'dev', 'eth0'])
       await run(['ip', '-n', m.netns, 'link', 'set', 'eth0', 'up'])
     }
 
     if (spec.router) {
       const r = await this.addNetns(spec.router.name, 'router', `router-${slug(spec.router.name)}`, {ip: spec.router.ip})
-      await this.sysctl(r.netns, {'net.ipv4.ip_forward': 1, 'net.ipv4.conf.all.send_redirects': 0, 'net.ipv4.conf.default.send_redirects': 0})
+      await this.sysctl(r.netns, {
+        'net.ipv4.ip_forward': 1,
+        'net.ipv4.conf.all.send_redirects': 0,
+        'net.ipv4.conf.default.send_redirects': 0,
+        'net.ipv4.icmp_ratelimit': 0,
+      })
       await attachToLan(r, spec.router.ip)
+      for (const extra of spec.router.extraAddresses ?? []) {
+        cidrPrefix(extra)
+        await run(['ip', '-n', r.netns, 'addr', 'add', extra, 'dev', 'eth0'])
+      }
       for (const n of spec.nodes) {
         await run(['ip', '-n', r.netns, 'route', 'add', n.podCIDR, 'via', n.ip])
       }
@@ -568,6 +625,7 @@ export class Topology {
         'net.ipv4.ip_forward': 1,
         'net.ipv4.conf.all.send_redirects': 0,
         'net.ipv4.conf.default.send_redirects': 0,
+        'net.ipv4.icmp_ratelimit': 0,
         ...(n.routeLocalnet === false ? {} : {'net.ipv4.conf.all.route_localnet': 1}),
       })
       await attachToLan(m, n.ip)
@@ -582,9 +640,13 @@ export class Topology {
     }
 
     for (const h of spec.hosts ?? []) {
+      const subnet = h.subnet ?? spec.lanCIDR
+      if (!ipInCidr(h.ip, subnet)) throw new Error(`host ${h.name}: ${h.ip} is not in its subnet ${subnet}`)
+      const gateway = routerAddressIn(spec, subnet)
+      if (h.subnet && !gateway) throw new Error(`host ${h.name}: the router has no address in ${h.subnet} (RouterSpec.extraAddresses)`)
       const m = await this.addNetns(h.name, 'host', `host-${slug(h.name)}`, {ip: h.ip})
-      await attachToLan(m, h.ip)
-      if (spec.router) await run(['ip', '-n', m.netns, 'route', 'add', 'default', 'via', spec.router.ip])
+      await attachToLan(m, h.ip, cidrPrefix(subnet))
+      if (gateway) await run(['ip', '-n', m.netns, 'route', 'add', 'default', 'via', gateway])
     }
 
     const vethCount = new Map<string, number>()
@@ -656,6 +718,13 @@ export class Topology {
   }
 }
 
+/** The router's address inside `subnet` (its LAN address or one of its extra addresses), if any. */
+function routerAddressIn(spec: TopologySpec, subnet: string): string | undefined {
+  if (!spec.router) return undefined
+  const candidates = [spec.router.ip, ...(spec.router.extraAddresses ?? []).map((a) => a.split('/')[0])]
+  return candidates.find((ip) => ipInCidr(ip, subnet))
+}
+
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null || !child.pid) return Promise.resolve()
   return new Promise((resolve) => {
@@ -692,4 +761,60 @@ export function normalizeIptablesSave(text: string): string[] {
     .map((l) => l.trimEnd())
     .filter((l) => l !== '' && !l.startsWith('#'))
     .map((l) => (l.startsWith(':') ? l.replace(/\s*\[\d+:\d+\]$/, '') : l.replace(/^\[\d+:\d+\]\s+/, '')))
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A leg for the test process itself (for clients that run in this process, such as an SSH client)
+
+let legSeq = 0
+
+/**
+ * A free /24 of 198.18.0.0/15 (RFC 2544, reserved for benchmarking): no route or address of this process's
+ * own network namespace overlaps it, so a LAN joined with attachTestProcessToLan shadows no real network.
+ */
+export async function unusedTestSubnet(): Promise<string> {
+  const {stdout: routes} = await run(['ip', '-4', 'route', 'show', 'table', 'all'])
+  const {stdout: addrs} = await run(['ip', '-4', '-o', 'addr', 'show'])
+  const used = [...routes.split('\n').map((l) => l.trim().split(/\s+/)[0]), ...[...addrs.matchAll(/inet (\S+)/g)].map((m) => m[1])]
+    .filter((d) => d && d !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(d))
+    .map((d) => (d.includes('/') ? d : `${d}/32`))
+  const overlaps = (a: string, b: string) => ipInCidr(a.split('/')[0], b) || ipInCidr(b.split('/')[0], a)
+  for (let i = 0; i < 512; i++) {
+    const n = (process.pid + i) % 512
+    const subnet = `198.${18 + (n >> 8)}.${n & 255}.0/24`
+    if (!used.some((u) => overlaps(u, subnet))) return subnet
+  }
+  throw new Error('no free /24 in 198.18.0.0/15 for a test LAN')
+}
+
+/**
+ * Puts this process's own network namespace on the topology's LAN: a veth from here into the LAN bridge,
+ * with `ip`/<LAN prefix> on this end, so only the LAN subnet is routed through it. Code running in the test
+ * process (not in a namespace) then reaches node addresses directly. Deleting the LAN namespace
+ * (Topology.destroy, cleanupLeftovers, the exit hook) deletes the veth pair with it; detach() does it sooner.
+ */
+export async function attachTestProcessToLan(topo: Topology, ip: string): Promise<{ifName: string; detach(): Promise<void>}> {
+  const lan = topo.netns('lan')
+  if (!ipInCidr(ip, topo.spec.lanCIDR)) throw new Error(`${ip} is not in the LAN ${topo.spec.lanCIDR}`)
+  legSeq += 1
+  const ifName = `svct${process.pid}l${legSeq}`.slice(0, 15)
+  const peer = `t${legSeq}`
+  await run(['ip', 'link', 'add', ifName, 'type', 'veth', 'peer', 'name', peer, 'netns', lan])
+  try {
+    await run(['ip', '-n', lan, 'link', 'set', peer, 'master', 'br0'])
+    await run(['ip', '-n', lan, 'link', 'set', peer, 'up'])
+    // No IPv6 chatter (router solicitations, DAD) from this end into the LAN.
+    await run(['sysctl', '-q', '-w', `net.ipv6.conf.${ifName}.disable_ipv6=1`]).catch(() => undefined)
+    await run(['ip', 'addr', 'add', `${ip}/${cidrPrefix(topo.spec.lanCIDR)}`, 'dev', ifName])
+    await run(['ip', 'link', 'set', ifName, 'up'])
+  } catch (err) {
+    await run(['ip', 'link', 'del', ifName]).catch(() => undefined)
+    throw err
+  }
+  return {
+    ifName,
+    detach: async () => {
+      await run(['ip', 'link', 'del', ifName]).catch(() => undefined)
+    },
+  }
 }

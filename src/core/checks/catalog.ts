@@ -155,15 +155,27 @@ export const catalog = {
   },
   'node-has-no-kube-proxy-rules': {
     severity: 'error',
-    title: 'The node has no kube-proxy iptables rules',
-    why: 'The dump has no KUBE-SERVICES chain in the nat table: kube-proxy is not running, runs in another mode (nftables, IPVS), or another data plane (e.g. Cilium) replaced it.',
-    fix: 'Check the kube-proxy pod on that node and its --proxy-mode; for nftables mode read `nft list ruleset`.',
+    title: 'The node has no kube-proxy rules',
+    why: 'Neither iptables (KUBE-SERVICES), nftables (table ip kube-proxy) nor IPVS state of kube-proxy was found: kube-proxy is not running, or another data plane (e.g. Cilium) replaced it.',
+    fix: 'Check the kube-proxy pod on that node (kubectl -n kube-system get pods -o wide) and its logs.',
   },
   'proxy-mode-not-traced': {
     severity: 'warning',
-    title: 'This node\'s kube-proxy mode is not traced yet',
-    why: 'svctrace traces iptables mode; this node runs another mode, so its paths are not shown.',
-    fix: 'Read the node\'s IPVS or nftables state by hand (ipvsadm -Ln, nft list table ip kube-proxy) until svctrace supports it.',
+    title: 'This node\'s data plane could not be traced',
+    why: 'The node shows a kube-proxy mode whose state was not captured completely (for IPVS: ipvsadm and ipset output; for nftables: the kube-proxy table), so its paths are not shown.',
+    fix: 'Capture the missing pieces (ipvsadm -Sn, ipset save, nft -j list table ip kube-proxy) into the node\'s bundle folder.',
+  },
+  'proxy-modes-mixed': {
+    severity: 'warning',
+    title: 'The node holds rules of two kube-proxy modes',
+    why: 'Rules of another mode are left over after a mode switch (or two proxies run); the packet meets whichever acts first in the kernel, which may not be the one you expect.',
+    fix: 'Clean the old mode up (kube-proxy --cleanup on the node, or a reboot) and keep one mode per node.',
+  },
+  'proxy-mode-userspace': {
+    severity: 'warning',
+    title: 'The node runs kube-proxy in userspace mode',
+    why: 'Userspace mode (removed in Kubernetes 1.26) redirects traffic to kube-proxy itself, which picks the backend in-process: no dump shows which endpoint gets a connection.',
+    fix: 'Upgrade kube-proxy and switch the node to iptables or nftables mode.',
   },
   'node-unreadable': {
     severity: 'error',

@@ -31,6 +31,8 @@ export interface VirtualServer {
   scheduler: string
   /** `-p` / `persistent`: a client keeps its real server this long after its last connection. */
   persistentSeconds?: number
+  /** /proc/net/ip_vs prints the persistence timeout in kernel ticks (seconds × HZ), HZ unknown. */
+  persistentTicks?: number
   /** Other flags as printed (`ops`, `mask 255.255.255.0`, `sh-port`, …). */
   flags: string[]
   realServers: RealServer[]

@@ -1,6 +1,6 @@
 // /proc/net/ip_vs, the kernel's IPVS listing (ip_vs_ctl.c ip_vs_info_seq_show): what a kube-proxy
-// pod can read without ipvsadm. Same layout as `ipvsadm -Ln`, but addresses and ports are hex and
-// `persistent` carries the netmask too.
+// pod can read without ipvsadm. Same layout as `ipvsadm -Ln`, but addresses and ports are hex, and
+// `persistent` prints the kernel's own timeout (svc->timeout, in ticks: seconds × HZ) and netmask.
 //
 //   TCP  0A600001:01BB rr persistent 10800 FFFFFFFF
 //     -> C0A80001:192B      Masq    1      1          0
@@ -53,11 +53,11 @@ export function parseProcIpVs(all: string[], source: string): IpvsTable {
     const protocol = words[0] as Protocol | 'FWM'
     const vip = protocol === 'FWM' ? {ip: '', port: 0, fwmark: parseInt(words[1], 16)} : hexAddress(words[1], source, line)
     const p = words.indexOf('persistent')
-    const persistentSeconds = p > 0 ? Number(words[p + 1]) : undefined
+    const persistentTicks = p > 0 ? Number(words[p + 1]) : undefined
     current = {
       protocol, ...vip, scheduler: words[2],
-      ...(persistentSeconds !== undefined ? {persistentSeconds} : {}),
-      flags: p > 0 && words[p + 2] && words[p + 2] !== 'FFFFFFFF' ? [`mask ${words[p + 2]}`] : [],
+      ...(persistentTicks !== undefined ? {persistentTicks} : {}),
+      flags: [...words.slice(3, p > 0 ? p : undefined), ...(p > 0 && words[p + 2] && words[p + 2] !== 'FFFFFFFF' ? [`mask ${words[p + 2]}`] : [])],
       realServers: [], line, text,
     }
     services.push(current)

@@ -1,0 +1,132 @@
+// Traces a destination through kube-proxy's IPVS mode. The iptables rules that remain (KUBE-SERVICES
+// over ipsets, KUBE-PROXY-FIREWALL) decide masquerade and drops; then IPVS, at LOCAL_IN, picks a real
+// server of the virtual server for (protocol, address, port). Every address IPVS answers is bound to
+// kube-ipvs0, so it is a local address of the node for the iptables walk.
+import {canonicalIP, joinHostPort} from '../address.js'
+import {chainRules, type IptablesDump} from '../iptables/dump.js'
+import {formatRule} from '../iptables/rule.js'
+import {traceIptables, type IptablesTrace, type IptablesTraceRequest, type Outcome} from '../iptables/trace.js'
+import type {Hop} from '../model.js'
+import {ipsetMembership} from './ipset-match.js'
+import {setAddresses, type Ipsets} from './ipset.js'
+import {virtualServerKey, type IpvsTable, type RealServer, type VirtualServer} from './ipvsadm.js'
+import {schedulerShares} from './scheduler.js'
+
+/** What was read from an IPVS-mode node. */
+export interface IpvsState {
+  table: IpvsTable
+  ipsets?: Ipsets
+  /** The iptables rules kube-proxy keeps in IPVS mode (masquerade, firewall, kube-ipvs0 filter). */
+  iptables?: IptablesDump
+}
+
+/** `ipvs 10.96.0.10:53/UDP`: the name a virtual server goes by in paths and backends. */
+export function virtualServerLabel(vs: VirtualServer): string {
+  return vs.protocol === 'FWM' ? `ipvs fwmark ${vs.fwmark}` : `ipvs ${joinHostPort(vs.ip, vs.port)}/${vs.protocol}`
+}
+
+function indexTable(table: IpvsTable): Map<string, VirtualServer> {
+  const m = new Map<string, VirtualServer>()
+  for (const vs of table.services) if (vs.protocol !== 'FWM') m.set(virtualServerKey(vs.protocol, vs.ip, vs.port), vs)
+  return m
+}
+
+function hopOf(vs: VirtualServer, item: VirtualServer | RealServer): Hop {
+  return {table: 'ipvs', chain: virtualServerLabel(vs), rule: item.text, line: item.line}
+}
+
+/** The KUBE-IPVS-FILTER rule that rejects new connections to kube-ipvs0 addresses IPVS does not serve. */
+function ipvsFilterHop(dump: IptablesDump | undefined, dst: string, table: IpvsTable): Hop {
+  const rule = (dump ? (chainRules(dump, 'filter', 'KUBE-IPVS-FILTER') ?? []) : []).find((r) => !('error' in r) && r.target.kind === 'REJECT')
+  if (rule && !('error' in rule)) return {table: 'filter', chain: 'KUBE-IPVS-FILTER', rule: formatRule(rule), line: rule.line}
+  return {table: 'ipvs', chain: 'kube-ipvs0', rule: `[${dst} is bound to kube-ipvs0 but ${table.source} has no virtual server for this port: the node itself refuses it]`, line: 0}
+}
+
+function hasMember(sets: Ipsets | undefined, name: string, parts: string[]): boolean {
+  return (sets?.sets.get(name)?.entries ?? []).some((e) => parts.every((p, i) => (i === 0 && p.includes('.') ? canonicalIP(e.parts[i] ?? '') === p : e.parts[i] === p)))
+}
+
+/** externalTrafficPolicy Local shows only in the `*-LOCAL` ipsets, which skip masquerade. */
+function localPolicyNote(sets: Ipsets | undefined, req: IptablesTraceRequest, vs: VirtualServer): string | undefined {
+  const proto = vs.protocol.toLowerCase()
+  const ipPort = [canonicalIP(vs.ip), `${proto}:${vs.port}`]
+  const set = hasMember(sets, `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, [String(vs.port)]) && req.node.addresses.includes(vs.ip)
+    ? `KUBE-NODE-PORT-LOCAL-${vs.protocol}`
+    : ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-EXTERNAL-IP-LOCAL'].find((s) => hasMember(sets, s, ipPort))
+  if (!set) return undefined
+  return `externalTrafficPolicy Local (${vs.ip}:${vs.port} is in ipset ${set}): outside clients are not masqueraded; when no endpoint runs on this node, IPVS mode lists every endpoint instead (kube-proxy PR #97081), and replies from other nodes do not find their way back`
+}
+
+function ipvsNotes(vs: VirtualServer, shareNote: string, draining: RealServer[]): string[] {
+  const label = virtualServerLabel(vs)
+  const weights = vs.realServers.map((r) => `${joinHostPort(r.ip, r.port)} weight ${r.weight}`).join(', ')
+  const notes = [`${label}: scheduler ${vs.scheduler} (${shareNote})${weights ? `; real servers ${weights}` : ''}`]
+  for (const r of draining) notes.push(`${label}: real server ${joinHostPort(r.ip, r.port)} has weight 0: draining (no new connections; open ones continue)`)
+  if (vs.persistentSeconds !== undefined) notes.push(`${label} is persistent (-p ${vs.persistentSeconds}): a client returns to the same real server within ${vs.persistentSeconds} s of its last connection`)
+  if (vs.persistentTicks !== undefined) notes.push(`${label} is persistent: a client returns to the same real server; /proc/net/ip_vs gives the timeout as ${vs.persistentTicks} kernel ticks (divide by the kernel's HZ, often 250 or 1000; ipvsadm -Ln shows seconds)`)
+  if (vs.flags.length > 0) notes.push(`${label} flags: ${vs.flags.join(', ')}`)
+  return notes
+}
+
+/** Hands an outcome the iptables walk let through to IPVS. */
+function throughIpvs(o: Outcome, state: IpvsState, req: IptablesTraceRequest, servers: Map<string, VirtualServer>, bound: Set<string>): Outcome[] {
+  const {destination: d} = req
+  const vs = d.port === undefined ? undefined : servers.get(virtualServerKey(d.protocol, d.ip, d.port))
+  if (!vs) {
+    if (!bound.has(canonicalIP(d.ip))) return [o]
+    return [{...o, verdict: 'reject', hops: [...o.hops, ipvsFilterHop(state.iptables, d.ip, state.table)], notes: [...o.notes, `${d.ip} is an IPVS address (kube-ipvs0) without a virtual server for port ${d.port}/${d.protocol}: new connections are rejected`]}]
+  }
+  const live = vs.realServers.filter((r) => r.weight > 0)
+  const draining = vs.realServers.filter((r) => r.weight === 0)
+  const {shares, note} = schedulerShares(vs.scheduler, live.map((r) => r.weight))
+  const notes = [...o.notes, ...ipvsNotes(vs, note, draining)]
+  const local = localPolicyNote(state.ipsets, req, vs)
+  if (local) notes.push(local)
+  const vsHop = hopOf(vs, vs)
+  if (live.length === 0) {
+    const why = vs.realServers.length === 0 ? 'has no real servers (the Service has no endpoints)' : 'has only draining real servers (weight 0)'
+    return [{...o, verdict: 'reject', hops: [...o.hops, vsHop], notes: [...notes, `${virtualServerLabel(vs)} ${why}: IPVS answers ICMP port unreachable, so clients see "connection refused"`]}]
+  }
+  const src = req.source === undefined ? undefined : canonicalIP(req.source)
+  // A share of 0 (weighted failover's standby servers) receives no new connection.
+  return live.flatMap((r, i) => {
+    if (shares[i] === 0) return []
+    // KUBE-LOOP-BACK: a pod reaching itself through the Service is masqueraded (hairpin).
+    const hairpin = src === r.ip && hasMember(state.ipsets, 'KUBE-LOOP-BACK', [r.ip, `${d.protocol.toLowerCase()}:${r.port}`, r.ip])
+    return [{
+      ...o,
+      verdict: 'dnat' as const,
+      dnat: {ip: r.ip, port: r.port, chain: virtualServerLabel(vs)},
+      probability: o.probability * shares[i],
+      hops: [...o.hops, vsHop, hopOf(vs, r)],
+      masquerade: hairpin ? true : o.masquerade,
+      ...(vs.persistentSeconds !== undefined ? {affinitySeconds: vs.persistentSeconds} : {}),
+      notes: hairpin ? [...notes, `${r.ip} reaches itself through the Service: KUBE-LOOP-BACK masquerades it`] : notes,
+    }]
+  })
+}
+
+/** Traces one destination on an IPVS-mode node. Pure: everything comes in the arguments. */
+export function traceIpvs(state: IpvsState, req: IptablesTraceRequest): IptablesTrace {
+  const servers = indexTable(state.table)
+  const bound = new Set([...state.table.services.map((vs) => vs.ip), ...(state.ipsets ? setAddresses(state.ipsets, 'KUBE-IPVS-IPS') : [])].filter(Boolean).map(canonicalIP))
+  const notes: string[] = []
+  let walked: IptablesTrace
+  if (state.iptables) {
+    const addresses = [...new Set([...req.node.addresses, ...bound])]
+    // IPVS mode's KUBE-SERVICES starts with `-s 127.0.0.0/8 -j RETURN`: no outside client has such a
+    // source, so loopback joins the networks an unnamed client is assumed to be outside of.
+    const podNetworks = [...req.podNetworks, '127.0.0.0/8']
+    walked = traceIptables(state.iptables, {...req, node: {...req.node, addresses}, podNetworks, ...(state.ipsets ? {ipsets: ipsetMembership(state.ipsets)} : {})})
+  } else {
+    notes.push('the iptables rules of this IPVS node were not read (iptables-save): masquerade and load-balancer source ranges were not checked')
+    walked = {outcomes: [{verdict: 'no-match', probability: 1, conditions: [], hops: [], masquerade: undefined, notes: []}], notes: []}
+  }
+  const outcomes: Outcome[] = []
+  for (const o of walked.outcomes) {
+    if (o.verdict === 'drop' || o.verdict === 'reject') outcomes.push(o)
+    else if (o.verdict === 'dnat') outcomes.push({...o, notes: [...o.notes, 'an iptables DNAT rule took the packet before IPVS could (iptables-mode rules left on an IPVS node?)']})
+    else outcomes.push(...throughIpvs(o, state, req, servers, bound))
+  }
+  return {outcomes, notes: [...walked.notes, ...notes]}
+}
