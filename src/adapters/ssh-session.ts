@@ -1,0 +1,109 @@
+// One open SSH connection to a node. Each run() is one exec channel whose command line comes from
+// shellLine() (the allow-list) and nowhere else; output is capped and every command has a deadline.
+import type {Client, ClientChannel} from 'ssh2'
+import {shellLine, type NodeCommand} from './node-commands.js'
+import type {CommandResult, NodeSession} from './node-connector.js'
+import {commandError, commandTimeout, connectionLost, outputTooLarge} from './ssh-errors.js'
+
+export interface SshSessionOptions {
+  node: string
+  sudo: boolean
+  commandTimeoutMs: number
+  maxOutputBytes: number
+  /** Called with each line just before it is sent to the node. */
+  audit?: (node: string, line: string) => void
+  /** Runs after the connection is closed (releases a shared bastion). */
+  onClose?: () => void
+}
+
+const CLOSE_WAIT_MS = 2_000
+
+export class SshSession implements NodeSession {
+  private closed = false
+  private released = false
+  private lost?: string
+  private readonly gone: Promise<void>
+
+  constructor(
+    private readonly client: Client,
+    private readonly opts: SshSessionOptions,
+  ) {
+    this.gone = new Promise((resolve) => client.once('close', () => resolve()))
+    client.on('error', (err) => {
+      this.lost = err.message
+    })
+    client.once('close', () => {
+      this.lost ??= 'the node closed the connection'
+      this.finish()
+    })
+  }
+
+  async run(cmd: NodeCommand): Promise<CommandResult> {
+    const line = shellLine(cmd, this.opts.sudo)
+    if (this.closed || this.lost) throw connectionLost(this.opts.node, cmd, this.lost ?? 'the session was closed')
+    this.opts.audit?.(this.opts.node, line)
+    return new Promise((resolve, reject) => {
+      this.client.exec(line, (err, channel) => {
+        if (err) reject(connectionLost(this.opts.node, cmd, err.message))
+        else this.collect(cmd, channel, resolve, reject)
+      })
+    })
+  }
+
+  private collect(cmd: NodeCommand, channel: ClientChannel, resolve: (r: CommandResult) => void, reject: (e: Error) => void): void {
+    const {node, maxOutputBytes, commandTimeoutMs} = this.opts
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    let bytes = 0
+    let exitCode: number | undefined
+    let settled = false
+    const settle = (err?: Error, result?: CommandResult) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      if (err) reject(err)
+      else if (result) resolve(result)
+    }
+    // Stop reading at once and close the channel: the rest of the output is never buffered.
+    const abandon = (err: Error) => {
+      settle(err)
+      channel.removeAllListeners('data')
+      channel.stderr.removeAllListeners('data')
+      channel.close()
+    }
+    const timer = setTimeout(() => abandon(commandTimeout(node, cmd, commandTimeoutMs)), commandTimeoutMs)
+    const take = (into: Buffer[]) => (chunk: Buffer) => {
+      bytes += chunk.length
+      if (bytes > maxOutputBytes) abandon(outputTooLarge(node, cmd, maxOutputBytes))
+      else into.push(chunk)
+    }
+    channel.on('data', take(stdout))
+    channel.stderr.on('data', take(stderr))
+    channel.on('exit', (code: number | null, signal?: string) => {
+      exitCode = typeof code === 'number' ? code : signal ? -1 : undefined
+    })
+    channel.on('close', () => {
+      const err = Buffer.concat(stderr).toString('utf8')
+      if (exitCode === undefined) settle(connectionLost(node, cmd, this.lost ?? 'the channel closed without an exit status'))
+      else if (exitCode !== 0) settle(commandError(node, cmd, this.opts.sudo, exitCode, err))
+      else settle(undefined, {stdout: Buffer.concat(stdout).toString('utf8'), stderr: err, exitCode})
+    })
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true
+      this.client.end()
+    }
+    // A peer that never answers the disconnect must not hold the run open.
+    const timer = setTimeout(() => this.client.destroy(), CLOSE_WAIT_MS)
+    await this.gone
+    clearTimeout(timer)
+  }
+
+  private finish(): void {
+    if (this.released) return
+    this.released = true
+    this.opts.onClose?.()
+  }
+}

@@ -1,0 +1,189 @@
+// SshSession.run against an in-process SSH server that records every command line it receives:
+// only allow-listed lines ever arrive (hostile chain names, IPs, "service names" are refused before
+// anything is sent), --sudo prefixes `sudo -n`, and each failure of a command has its kind.
+import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node-commands.js'
+import {NodeAccessError, type NodeSession} from '../../src/adapters/node-connector.js'
+import {SshConnector, type SshOptions} from '../../src/adapters/ssh.js'
+import {generateKey, startFakeSshServer, type FakeSshServer, type Reply} from '../support/ssh-server.js'
+
+const home = mkdtempSync(path.join(tmpdir(), 'svctrace-ssh-run-'))
+const hostKey = generateKey()
+const user = generateKey()
+const keyFile = path.join(home, 'id')
+const knownHosts = path.join(home, 'known_hosts')
+
+/** What the fake node answers, by the command after the `[sudo -n] env LC_ALL=C` prefix. */
+const REPLIES: Record<string, Reply> = {
+  'iptables-save': {stdout: '*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n'},
+  'iptables-save -t nat': {stderr: 'iptables-save v1.8.9 (nf_tables): Permission denied (you must be root)\n', code: 1},
+  'ip -o addr show': {stdout: '2: eth0    inet 10.0.0.3/24 scope global eth0\n'},
+  'ipvsadm -S -n': {stderr: 'env: ‘ipvsadm’: No such file or directory\n', code: 127},
+  'ipset save': {stderr: 'ipset v7.17: Kernel error received: Operation not permitted\n', code: 1},
+  'nft -j list table ip kube-proxy': {stderr: 'Error: No such file or directory\nlist table ip kube-proxy\n', code: 1},
+  'cat /proc/net/ip_vs': {hang: true},
+  'ip6tables-save': {flood: 64 * 1024 * 1024},
+}
+const SUDO_REPLIES: Record<string, Reply> = {
+  'iptables-save': {stderr: 'sudo: a password is required\n', code: 1},
+  'ip -o addr show': {stdout: 'eth0 10.0.0.3\n'},
+}
+
+let server: FakeSshServer
+const audit: {node: string; line: string}[] = []
+
+function reply(line: string): Reply {
+  const m = /^(sudo -n )?env LC_ALL=C (.*)$/.exec(line)
+  if (!m) return {stderr: `unexpected line ${line}\n`, code: 2}
+  return (m[1] ? SUDO_REPLIES : REPLIES)[m[2]] ?? {stderr: `no reply scripted for ${m[2]}\n`, code: 2}
+}
+
+function connector(opts: Partial<SshOptions> = {}): SshConnector {
+  return new SshConnector({
+    user: 'core',
+    port: server.port,
+    keyFile,
+    knownHostsFiles: [knownHosts],
+    home,
+    commandTimeoutMs: 500,
+    audit: (node, line) => audit.push({node, line}),
+    ...opts,
+  })
+}
+
+async function withSession<T>(c: SshConnector, fn: (s: NodeSession) => Promise<T>): Promise<T> {
+  const s = await c.connect({name: 'node-b', address: '127.0.0.1'})
+  try {
+    return await fn(s)
+  } finally {
+    await s.close()
+  }
+}
+
+async function failure(p: Promise<unknown>): Promise<NodeAccessError> {
+  const err = await p.then(
+    () => new Error('resolved'),
+    (e: unknown) => e,
+  )
+  expect(err).toBeInstanceOf(NodeAccessError)
+  return err as NodeAccessError
+}
+
+/** The allow-list entry a line matches once the fixed prefix is removed, or undefined. */
+function allowedId(line: string): NodeCommandId | undefined {
+  const m = /^(?:sudo -n )?env LC_ALL=C (.*)$/.exec(line)
+  if (!m) return undefined
+  return (Object.keys(ALLOWED) as NodeCommandId[]).find((id) => ALLOWED[id].test(m[1]))
+}
+
+beforeAll(async () => {
+  writeFileSync(keyFile, user.private, {mode: 0o600})
+  server = await startFakeSshServer({hostKeys: [hostKey], authorizedKeys: [user.public], reply})
+  writeFileSync(knownHosts, `[127.0.0.1]:${server.port} ${hostKey.public}\n`)
+})
+
+afterAll(async () => {
+  await server?.close()
+  rmSync(home, {recursive: true, force: true})
+})
+
+describe('running allow-listed commands', () => {
+  it('returns stdout and sends exactly `env LC_ALL=C <argv>`', async () => {
+    const out = await withSession(connector(), (s) => s.run(nodeCommands.iptablesSave()))
+    expect(out).toEqual({stdout: '*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n', stderr: '', exitCode: 0})
+    expect(server.commands.at(-1)).toBe('env LC_ALL=C iptables-save')
+  })
+
+  it('--sudo runs `sudo -n`, and a password prompt becomes a sudo error', async () => {
+    const c = connector({sudo: true})
+    const out = await withSession(c, (s) => s.run(nodeCommands.ipAddr()))
+    expect(out.stdout).toBe('eth0 10.0.0.3\n')
+    expect(server.commands.at(-1)).toBe('sudo -n env LC_ALL=C ip -o addr show')
+    const err = await failure(withSession(c, (s) => s.run(nodeCommands.iptablesSave())))
+    expect(err.kind).toBe('sudo')
+    expect(err.message).toBe('--sudo needs passwordless sudo for iptables-save on node-b (sudo: a password is required)')
+  })
+
+  it.each([
+    ['needs root', nodeCommands.iptablesSaveTable('nat'), 'command', /^`iptables-save -t nat` on node-b needs root \(.*you must be root\)\); log in as root \(--ssh-user root\) or pass --sudo$/],
+    ['not installed', nodeCommands.ipvsadmSave(), 'command', /^ipvsadm is not installed on node-b \(`ipvsadm -S -n` exited with 127: env: ‘ipvsadm’: No such file or directory\)$/],
+    ['fails', nodeCommands.nftListKubeProxy(), 'command', /^`nft -j list table ip kube-proxy` on node-b exited with 1: Error: No such file or directory \/ list table ip kube-proxy$/],
+    ['hangs', nodeCommands.procIpVs(), 'timeout', /^`cat \/proc\/net\/ip_vs` on node-b did not finish within 0\.5 s/],
+  ])('a command that %s', async (_, cmd, kind, message) => {
+    const err = await failure(withSession(connector(), (s) => s.run(cmd)))
+    expect(err.kind).toBe(kind)
+    expect(err.message).toMatch(message)
+  })
+
+  it('keeps the session usable after a command timed out', async () => {
+    await withSession(connector(), async (s) => {
+      await expect(s.run(nodeCommands.procIpVs())).rejects.toMatchObject({kind: 'timeout'})
+      expect((await s.run(nodeCommands.ipAddr())).stdout).toContain('10.0.0.3')
+    })
+  })
+
+  it('stops reading output over the cap and closes the channel', async () => {
+    const floods = server.floodWritten.length
+    const err = await failure(withSession(connector({maxOutputBytes: 1024 * 1024}), (s) => s.run(nodeCommands.ip6tablesSave())))
+    expect(err.kind).toBe('too-large')
+    expect(err.message).toBe('`ip6tables-save` on node-b printed more than 1 MiB; stopped reading and closed the channel')
+    await expect.poll(() => server.floodWritten.length, {timeout: 5_000}).toBe(floods + 1)
+    expect(server.floodWritten.at(-1)).toBeLessThan(64 * 1024 * 1024)
+  })
+
+  it('refuses to run on a closed session', async () => {
+    const s = await connector().connect({name: 'node-b', address: '127.0.0.1'})
+    await s.close()
+    const err = await failure(s.run(nodeCommands.iptablesSave()))
+    expect(err.kind).toBe('unreachable')
+    expect(err.message).toContain('connection to node-b lost while running `iptables-save`')
+  })
+})
+
+describe('nothing hostile reaches the node', () => {
+  const HOSTILE_CHAINS = ['KUBE-SVC-X;rm -rf /', 'KUBE-SVC-`reboot`', 'KUBE-SVC-$(id)', 'KUBE-SVC-X\nreboot', 'KUBE-SVC-X rm']
+  const HOSTILE_IPS = ['1.2.3.4$(reboot)', '1.2.3.4;reboot', '`reboot`', '1.2.3.4 -F', '::1\nreboot']
+  const FORGED: NodeCommand[] = [
+    {id: 'iptables-save', argv: ['iptables-save;reboot']},
+    {id: 'conntrack-dst', argv: ['conntrack', '-L', '-d', '1.2.3.4', ';', 'reboot']},
+    {id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', 'nat', '-S', 'KUBE-SVC-`my-service`']},
+    {id: 'iptables-save', argv: ['iptables-save', '-t', 'nat']},
+    {id: 'no-such-id' as NodeCommandId, argv: ['reboot']},
+  ]
+
+  it.each(HOSTILE_CHAINS)('the builder refuses chain %j', (chain) => {
+    expect(() => nodeCommands.iptablesListChain('nat', chain)).toThrow(UnsafeArgumentError)
+  })
+
+  it.each(HOSTILE_IPS)('the builder refuses IP %j', (ip) => {
+    expect(() => nodeCommands.conntrackTo(ip)).toThrow(UnsafeArgumentError)
+  })
+
+  it('refuses forged commands before sending, and every line the node received is on the allow-list', async () => {
+    audit.length = 0
+    const sentBefore = server.commands.length
+    await withSession(connector({sudo: true}), async (s) => {
+      for (const cmd of FORGED) await expect(s.run(cmd)).rejects.toBeInstanceOf(UnsafeArgumentError)
+      await s.run(nodeCommands.ipAddr())
+    })
+    await withSession(connector(), async (s) => {
+      for (const cmd of FORGED) await expect(s.run(cmd)).rejects.toBeInstanceOf(UnsafeArgumentError)
+      await s.run(nodeCommands.iptablesSave())
+      await s.run(nodeCommands.iptablesListChain('nat', 'KUBE-SVC-ABCDEF0123456789')).catch(() => undefined)
+      await s.run(nodeCommands.conntrackTo('10.96.0.1')).catch(() => undefined)
+    })
+    const received = server.commands.slice(sentBefore)
+    expect(received).toEqual([
+      'sudo -n env LC_ALL=C ip -o addr show',
+      'env LC_ALL=C iptables-save',
+      'env LC_ALL=C iptables -w 5 -t nat -S KUBE-SVC-ABCDEF0123456789',
+      'env LC_ALL=C conntrack -L -d 10.96.0.1',
+    ])
+    expect(audit.map((a) => a.line)).toEqual(received)
+    expect(audit.every((a) => a.node === 'node-b')).toBe(true)
+    for (const line of server.commands) expect(allowedId(line), line).toBeDefined()
+  })
+})

@@ -1,0 +1,323 @@
+// SshConnector against real OpenSSH servers: three node namespaces (test/support/netns.ts), each running
+// sshd on its own address with its own host key (test/support/sshd.ts), with the kube-proxy rules of
+// the two-node-iptables-v1.26 reference bundle loaded into their netfilter (node3 carries node1's rules
+// and listens on port 2222). The test process joins the node LAN through a veth, so the connector dials
+// the node addresses itself, exactly as it would dial real nodes.
+//
+// Checked: iptables-save over SSH is what the namespace's own iptables-save prints; a stopped sshd, a
+// changed host key, an unknown host each stop only their node with their message; the exact known_hosts
+// line offered is accepted once added; --insecure-ignore-host-keys; a bastion hop through node1 with both
+// keys checked; the agent; and the sshd-side record of every command line run, which must be exactly
+// what the audit hook saw and all on the allow-list, with hostile inputs refused before any of it.
+//
+// Needs root, sshd, ssh-keygen, ssh-agent (see requireRoot): outside CI a missing prerequisite skips with
+// a printed reason; with CI set it fails.
+import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {fingerprintSha256} from '../../src/adapters/known-hosts.js'
+import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node-commands.js'
+import {NodeAccessError, type NodeTarget} from '../../src/adapters/node-connector.js'
+import {SshConnector, type SshOptions} from '../../src/adapters/ssh.js'
+import {
+  attachTestProcessToLan,
+  cleanupLeftovers,
+  normalizeIptablesSave,
+  requireRoot,
+  Topology,
+  unusedTestSubnet,
+} from '../support/netns.js'
+import {generateClientKey, sshKeygenFingerprint, Sshd, startAgent, tempDir, writeHashedKnownHosts, type ClientKey} from '../support/sshd.js'
+
+const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/nodes', import.meta.url))
+const RULES = {
+  node1: readFileSync(path.join(FIXTURE, 'node1', 'iptables-save.txt'), 'utf8'),
+  node2: readFileSync(path.join(FIXTURE, 'node2', 'iptables-save.txt'), 'utf8'),
+}
+const NODES = [
+  {name: 'node1', host: 11, port: 22, rules: RULES.node1},
+  {name: 'node2', host: 12, port: 22, rules: RULES.node2},
+  {name: 'node3', host: 13, port: 2222, rules: RULES.node1},
+] as const
+type NodeName = (typeof NODES)[number]['name']
+
+const env = requireRoot(['sshd', 'ssh-keygen', 'ssh-agent', 'ssh-add'], 'ssh-nodes')
+
+interface Outcome {
+  stdout?: string
+  error?: NodeAccessError
+}
+
+describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
+  let topo: Topology | undefined
+  let work: ReturnType<typeof tempDir> | undefined
+  const sshd = {} as Record<NodeName, Sshd>
+  const ip = {} as Record<NodeName, string>
+  let key: ClientKey
+  let knownHosts: string
+  let sshConfig: string
+  let lanPrefix = ''
+  const audit: {node: string; line: string}[] = []
+
+  const targets = (): NodeTarget[] => NODES.map((n) => ({name: n.name, address: ip[n.name]}))
+  const line = (n: NodeName) => `${n === 'node3' ? `[${ip[n]}]:2222` : ip[n]} ${sshd[n].hostPublicKey}`
+
+  function connector(opts: Partial<SshOptions> = {}): SshConnector {
+    return new SshConnector({
+      user: 'root',
+      keyFile: key.privateKeyPath,
+      knownHostsFiles: [knownHosts],
+      sshConfigFile: sshConfig,
+      home: work?.dir,
+      connectTimeoutMs: 5_000,
+      commandTimeoutMs: 20_000,
+      audit: (node, l) => audit.push({node, line: l}),
+      ...opts,
+    })
+  }
+
+  /** Reads iptables-save from every target at once; each node fails or succeeds on its own. */
+  async function traceAll(c: SshConnector, ts = targets()): Promise<Record<string, Outcome>> {
+    const results = await Promise.all(
+      ts.map(async (t): Promise<[string, Outcome]> => {
+        try {
+          const s = await c.connect(t)
+          try {
+            return [t.name, {stdout: (await s.run(nodeCommands.iptablesSave())).stdout}]
+          } finally {
+            await s.close()
+          }
+        } catch (err) {
+          if (!(err instanceof NodeAccessError)) throw err
+          return [t.name, {error: err}]
+        }
+      }),
+    )
+    return Object.fromEntries(results)
+  }
+
+  async function expectRulesOf(node: NodeName, stdout: string | undefined): Promise<void> {
+    expect(stdout, `${node} was not read`).toBeDefined()
+    expect(normalizeIptablesSave(stdout ?? '')).toEqual(normalizeIptablesSave(await topo!.saveRules(node)))
+  }
+
+  async function writeKnownHosts(nodes: NodeName[]): Promise<void> {
+    await writeHashedKnownHosts(knownHosts, nodes.map(line))
+  }
+
+  beforeAll(async () => {
+    env.assert()
+    await cleanupLeftovers()
+    const subnet = await unusedTestSubnet()
+    lanPrefix = subnet.split('.').slice(0, 3).join('.')
+    for (const n of NODES) ip[n.name] = `${lanPrefix}.${n.host}`
+    topo = await Topology.create(
+      {lanCIDR: subnet, nodes: NODES.map((n, i) => ({name: n.name, ip: ip[n.name], podCIDR: `10.244.${i + 1}.0/24`})), pods: []},
+      {label: 'ssh'},
+    )
+    for (const n of NODES) await topo.loadRules(n.name, n.rules)
+    await attachTestProcessToLan(topo, `${lanPrefix}.2`)
+    work = tempDir('ssh-nodes')
+    key = await generateClientKey(work.dir, 'id_test')
+    for (const n of NODES) sshd[n.name] = await Sshd.start(topo, {member: n.name, address: ip[n.name], port: n.port, authorizedKeys: [key.publicKey]})
+    knownHosts = path.join(work.dir, 'known_hosts')
+    await writeKnownHosts(['node1', 'node2', 'node3'])
+    sshConfig = path.join(work.dir, 'ssh_config')
+    writeFileSync(sshConfig, `Host ${ip.node3}\n  Port 2222\n\nMatch exec "touch ${path.join(work.dir, 'match-exec-ran')}"\n  User nobody\n`)
+  })
+
+  afterAll(async () => {
+    await Promise.all(Object.values(sshd).map((s) => s.destroy()))
+    await topo?.destroy()
+    work?.remove()
+  })
+
+  it('iptables-save over SSH is what each namespace prints, read from every node at once', async () => {
+    const got = await traceAll(connector())
+    for (const n of NODES) await expectRulesOf(n.name, got[n.name].stdout)
+    // Really three namespaces: node3 has node1's rules, not node2's, and each answers from its address.
+    expect(normalizeIptablesSave(got.node3.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node1))
+    expect(normalizeIptablesSave(got.node2.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node2))
+    const s = await connector().connect({name: 'node3', address: ip.node3})
+    expect((await s.run(nodeCommands.ipAddr())).stdout).toContain(`inet ${ip.node3}/24`)
+    await s.close()
+    // node3 was reached on the ssh config's Port 2222; the config's Match exec never ran.
+    expect(existsSync(path.join(work!.dir, 'match-exec-ran'))).toBe(false)
+  })
+
+  it('a node whose sshd is stopped is unreachable; the others still trace', async () => {
+    await sshd.node2.stop()
+    try {
+      const gone = {name: 'node-gone', address: `${lanPrefix}.99`}
+      const got = await traceAll(connector(), [...targets(), gone])
+      expect(got.node2.error?.kind).toBe('unreachable')
+      expect(got.node2.error?.message).toBe(`cannot connect to node2 (${ip.node2}:22): connection refused; is sshd running and port 22 open?`)
+      expect(got['node-gone'].error?.kind).toBe('unreachable')
+      expect(got['node-gone'].error?.message).toBe(`cannot connect to node-gone (${lanPrefix}.99:22): no route to host; is the node up, and is ${lanPrefix}.99 its address?`)
+      await expectRulesOf('node1', got.node1.stdout)
+      await expectRulesOf('node3', got.node3.stdout)
+    } finally {
+      await sshd.node2.start()
+    }
+  })
+
+  it('a changed host key stops that node with both fingerprints and nothing run; the others still trace', async () => {
+    const oldFp = await sshKeygenFingerprint(work!.dir, sshd.node3.hostPublicKey)
+    await sshd.node3.regenerateHostKey()
+    try {
+      const newFp = await sshKeygenFingerprint(work!.dir, sshd.node3.hostPublicKey)
+      expect(newFp).not.toBe(oldFp)
+      const commands = sshd.node3.commands().length
+      audit.length = 0
+      const got = await traceAll(connector())
+      const err = got.node3.error
+      expect(err?.kind).toBe('host-key')
+      expect(err?.message).toContain(`HOST KEY CHANGED for node3 (${ip.node3}:2222) (expected ${oldFp} (ssh-ed25519, ~/known_hosts:3), got ${newFp} (ssh-ed25519))`)
+      expect(err?.message).toContain('possible man-in-the-middle; nothing was run')
+      expect(sshd.node3.commands().length).toBe(commands)
+      expect(audit.filter((a) => a.node === 'node3')).toEqual([])
+      await expectRulesOf('node1', got.node1.stdout)
+      await expectRulesOf('node2', got.node2.stdout)
+    } finally {
+      await writeKnownHosts(['node1', 'node2', 'node3'])
+    }
+  })
+
+  it('an unknown host gets the exact line to add, and that line is then accepted', async () => {
+    const partial = path.join(work!.dir, 'known_hosts_partial')
+    await writeHashedKnownHosts(partial, [line('node1')])
+    const got = await traceAll(connector({knownHostsFiles: [partial]}))
+    for (const n of ['node2', 'node3'] as const) {
+      const err = got[n].error
+      expect(err?.kind).toBe('host-key')
+      const fp = await sshKeygenFingerprint(work!.dir, sshd[n].hostPublicKey)
+      expect(fingerprintSha256(sshd[n].hostKeyBlob)).toBe(fp)
+      expect(err?.message).toContain(`unknown host key for ${n} (${ip[n]}:${n === 'node3' ? 2222 : 22}): ${fp} (ssh-ed25519); nothing was run`)
+      const offered = /add this line to ~\/known_hosts_partial: (.+), or pass --insecure-ignore-host-keys$/.exec(err?.message ?? '')?.[1]
+      expect(offered).toBe(line(n))
+      appendFileSync(partial, `${offered}\n`)
+    }
+    expect(line('node3')).toMatch(new RegExp(`^\\[${ip.node3.replace(/\./g, '\\.')}\\]:2222 ssh-ed25519 AAAA`))
+    await expectRulesOf('node1', got.node1.stdout)
+    const again = await traceAll(connector({knownHostsFiles: [partial]}))
+    for (const n of NODES) await expectRulesOf(n.name, again[n.name].stdout)
+  })
+
+  it('--insecure-ignore-host-keys reads every node with no known_hosts at all', async () => {
+    const got = await traceAll(connector({knownHostsFiles: [path.join(work!.dir, 'missing')], insecureIgnoreHostKeys: true}))
+    for (const n of NODES) await expectRulesOf(n.name, got[n.name].stdout)
+  })
+
+  it('goes through a bastion (node1) to node2 and node3, one bastion login, both hops checked', async () => {
+    const accepted = (n: NodeName) => sshd[n].log.split('\n').filter((l) => l.startsWith('Accepted publickey for root')).length
+    const bastion = {user: 'root', host: ip.node1, port: 22}
+    const before = {node1: accepted('node1'), node1Commands: sshd.node1.commands().length}
+    const got = await traceAll(connector({bastion}), targets().slice(1))
+    await expectRulesOf('node2', got.node2.stdout)
+    await expectRulesOf('node3', got.node3.stdout)
+    expect(accepted('node1') - before.node1).toBe(1)
+    expect(sshd.node1.commands().length).toBe(before.node1Commands)
+    // The targets saw the bastion's address as the client: the connections really came through node1.
+    expect(sshd.node2.log).toContain(`Accepted publickey for root from ${ip.node1} port`)
+    expect(sshd.node3.log).toContain(`Accepted publickey for root from ${ip.node1} port`)
+
+    const noBastionKey = path.join(work!.dir, 'kh-no-bastion')
+    await writeHashedKnownHosts(noBastionKey, [line('node2'), line('node3')])
+    const e1 = (await traceAll(connector({bastion, knownHostsFiles: [noBastionKey]}), targets().slice(1, 2))).node2.error
+    expect(e1?.kind).toBe('host-key')
+    expect(e1?.message).toContain(`unknown host key for bastion ${ip.node1} (${ip.node1}:22): ${fingerprintSha256(sshd.node1.hostKeyBlob)}`)
+
+    const noTargetKey = path.join(work!.dir, 'kh-no-target')
+    await writeHashedKnownHosts(noTargetKey, [line('node1')])
+    const e2 = (await traceAll(connector({bastion, knownHostsFiles: [noTargetKey]}), targets().slice(2))).node3.error
+    expect(e2?.kind).toBe('host-key')
+    expect(e2?.message).toContain(`unknown host key for node3 (${ip.node3}:2222 via bastion root@${ip.node1}:22)`)
+    expect(e2?.message).toContain(`add this line to ~/kh-no-target: ${line('node3')}, or pass`)
+  })
+
+  it('logs in with the agent, and says what it tried when no key works', async () => {
+    const agent = await startAgent(work!.dir, [key.privateKeyPath])
+    try {
+      const emptyHome = path.join(work!.dir, 'empty-home')
+      mkdirSync(emptyHome, {recursive: true})
+      const viaAgent = connector({keyFile: undefined, agent: agent.socket, home: emptyHome, sshConfigFile: undefined})
+      await expectRulesOf('node1', (await traceAll(viaAgent, targets().slice(0, 1))).node1.stdout)
+    } finally {
+      await agent.stop()
+    }
+    const strangerHome = path.join(work!.dir, 'stranger-home')
+    mkdirSync(path.join(strangerHome, '.ssh'), {recursive: true})
+    await generateClientKey(path.join(strangerHome, '.ssh'), 'id_ed25519')
+    const err = (await traceAll(connector({keyFile: undefined, home: strangerHome}), targets().slice(0, 1))).node1.error
+    expect(err?.kind).toBe('auth')
+    expect(err?.message).toBe(`ssh as root@${ip.node1}: authentication failed (tried: ~/.ssh/id_ed25519); pass --ssh-key or --ssh-user`)
+  })
+
+  it('runs only allow-listed lines: the sshd-side record equals the audit log; hostile input never gets there', async () => {
+    const HOSTILE = ['KUBE-SVC-X;rm -rf /', '1.2.3.4$(reboot)', 'KUBE-SVC-`my-service`', '$(reboot)', ';', '`']
+    expect(() => nodeCommands.iptablesListChain('nat', 'KUBE-SVC-X;rm -rf /')).toThrow(UnsafeArgumentError)
+    expect(() => nodeCommands.conntrackTo('1.2.3.4$(reboot)')).toThrow(UnsafeArgumentError)
+    expect(() => nodeCommands.iptablesListChain('nat', 'KUBE-SVC-`my-service`')).toThrow(UnsafeArgumentError)
+    const forged: NodeCommand[] = [
+      {id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', 'nat', '-S', 'KUBE-SVC-`my-service`']},
+      {id: 'conntrack-dst', argv: ['conntrack', '-L', '-d', '1.2.3.4$(reboot)']},
+      {id: 'iptables-save', argv: ['iptables-save;rm', '-rf', '/']},
+    ]
+    const before = Object.fromEntries(NODES.map((n) => [n.name, sshd[n.name].commands().length]))
+    audit.length = 0
+    const every = [
+      nodeCommands.iptablesSave(),
+      nodeCommands.iptablesSaveTable('nat'),
+      nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES'),
+      nodeCommands.ip6tablesSave(),
+      nodeCommands.iptablesLegacySave(),
+      nodeCommands.nftListKubeProxy(),
+      nodeCommands.ipvsadmSave(),
+      nodeCommands.ipsetSave(),
+      nodeCommands.procIpVs(),
+      nodeCommands.ipAddr(),
+      nodeCommands.conntrackTo('10.96.10.10'),
+    ]
+    const kinds: Record<string, string> = {}
+    for (const t of targets()) {
+      const s = await connector().connect(t)
+      try {
+        for (const cmd of forged) await expect(s.run(cmd)).rejects.toBeInstanceOf(UnsafeArgumentError)
+        for (const cmd of every) kinds[`${t.name} ${cmd.id}`] = await s.run(cmd).then(() => 'ok', (e: NodeAccessError) => e.kind)
+        // The KUBE-SERVICES chain of the loaded rules, read with -S.
+        expect((await s.run(nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES'))).stdout).toContain('-N KUBE-SERVICES')
+      } finally {
+        await s.close()
+      }
+    }
+    expect(kinds['node1 iptables-save']).toBe('ok')
+    expect(kinds['node2 iptables-list-chain']).toBe('ok')
+    // Not installed in the test image: a command error for that node, not a crash.
+    expect(kinds['node1 ipvsadm-save']).toBe('command')
+    const sent = NODES.flatMap((n) => sshd[n.name].commands().slice(before[n.name]).map((l) => ({node: n.name as string, line: l})))
+    expect(sent.length).toBe(NODES.length * (every.length + 1))
+    expect([...audit].sort(byNodeLine)).toEqual([...sent].sort(byNodeLine))
+    for (const {line: l} of sent) {
+      const inner = /^env LC_ALL=C (.*)$/.exec(l)?.[1] ?? ''
+      expect((Object.keys(ALLOWED) as NodeCommandId[]).some((id) => ALLOWED[id].test(inner)), l).toBe(true)
+      for (const h of HOSTILE) expect(l).not.toContain(h)
+    }
+  })
+
+  it('--sudo on a node without sudo says so', async () => {
+    const s = await connector({sudo: true}).connect({name: 'node1', address: ip.node1})
+    try {
+      const err = await s.run(nodeCommands.iptablesSave()).then(() => undefined, (e: NodeAccessError) => e)
+      expect(err?.kind).toBe('sudo')
+      expect(err?.message).toBe('--sudo: sudo is not installed on node1; log in as root instead (--ssh-user root)')
+      expect(sshd.node1.commands().at(-1)).toBe('sudo -n env LC_ALL=C iptables-save')
+    } finally {
+      await s.close()
+    }
+  })
+})
+
+function byNodeLine(a: {node: string; line: string}, b: {node: string; line: string}): number {
+  return `${a.node} ${a.line}`.localeCompare(`${b.node} ${b.line}`)
+}
