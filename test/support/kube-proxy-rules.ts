@@ -3,7 +3,6 @@
 // the EnsureChain/EnsureRule set-up done outside the restore data, so the text can be loaded into a
 // network namespace with the real iptables-restore. Self-contained on purpose (only node:crypto),
 // so `tsc` can compile this one file for scripts/render-example-dumps.mjs.
-import {createHash} from 'node:crypto'
 import type {V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 
 /** The API objects kube-proxy watches (pods and nodes are accepted, as in a ClusterView, but unused). */
@@ -34,38 +33,9 @@ export interface KubeProxyRulesOptions {
   hookups?: boolean
 }
 
-// RFC 4648 base32, as Go's base32.StdEncoding (padding is irrelevant after truncation to 16).
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-function base32(bytes: Uint8Array): string {
-  let out = ''
-  let bits = 0
-  let value = 0
-  for (const byte of bytes) {
-    value = (value << 8) | byte
-    bits += 8
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31]
-      bits -= 5
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31]
-  return out
-}
-
-/** First 16 characters of base32(sha256(text)): the `<h>` of every KUBE-SVC/SVL/EXT/FW/SEP name. */
-export function kubeProxyHash(text: string): string {
-  return base32(createHash('sha256').update(text, 'utf8').digest()).slice(0, 16)
-}
-
-/** `KUBE-SVC-…` (or SVL/EXT/FW with `prefix`) for a service port name like `ns/svc:port` and `tcp`. */
-export function servicePortChainName(prefix: 'SVC' | 'SVL' | 'EXT' | 'FW', spn: string, protocol: string): string {
-  return `KUBE-${prefix}-${kubeProxyHash(spn + protocol.toLowerCase())}`
-}
-
-/** `KUBE-SEP-…` for a service port name, protocol and endpoint `IP:port`. */
-export function endpointChainName(spn: string, protocol: string, endpoint: string): string {
-  return `KUBE-SEP-${kubeProxyHash(spn + protocol.toLowerCase() + endpoint)}`
-}
+// The names come from the project's own implementation, which the sample tests pin down.
+export {endpointChainName, kubeProxyHash, servicePortChainName} from '../../src/core/kube-proxy-names.js'
+import {endpointChainName, servicePortChainName} from '../../src/core/kube-proxy-names.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 function ipv4ToInt(ip: string): number | undefined {

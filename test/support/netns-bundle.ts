@@ -1,11 +1,17 @@
-// Reference bundles (cluster.yaml + nodes/<node>/iptables-save.txt + expected.json) turned into a netns
-// topology (test/support/netns.ts) and a replay plan for expected.json's entries. Shared by
-// test/integration/reference-bundle-traffic.test.ts and test/integration/trace-matches-traffic.test.ts.
-import {existsSync, readFileSync, readdirSync} from 'node:fs'
+// Bundles (cluster.yaml + nodes/<node>/iptables-save.txt, and for reference bundles expected.json) turned into
+// a netns topology (test/support/netns.ts) and a replay plan for expected entries. A reference bundle's
+// topology comes from expected.json's "topology" (checked against cluster.yaml); a bundle without
+// expected.json (examples/hello-world) gets its topology from cluster.yaml alone (loadBundle) plus the
+// clients a test adds. Shared by the tests in test/integration/.
+import {copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import {basename, join} from 'node:path'
 import {load} from 'js-yaml'
-import {Topology} from './netns.js'
-import type {ConnectResult, HostSpec, NodeSpec, PodSpec, TopologyOptions, TopologySpec} from './netns.js'
+import {expect} from 'vitest'
+import {ipInCidr, Topology} from './netns.js'
+import type {ConnectResult, HostSpec, NodeSpec, PodSpec, RouterSpec, TopologyOptions, TopologySpec} from './netns.js'
+
+export {ipInCidr}
 
 // ---------------------------------------------------------------------------------------------------------
 // expected.json
@@ -53,25 +59,29 @@ export type ReplayableEntry = ExpectedEntry & {from: string; dst: string; port: 
 // ---------------------------------------------------------------------------------------------------------
 // Bundle
 
-interface K8sObject {
+export interface K8sObject {
   kind?: string
   metadata?: {name?: string; namespace?: string}
   spec?: Record<string, unknown>
   status?: Record<string, unknown>
 }
 
-export interface ReferenceBundle {
+/** A bundle directory read for the netns tests. */
+export interface Bundle {
   dir: string
   name: string
-  expected: ExpectedFile
   objects: K8sObject[]
   /** Node name -> iptables-save text. */
   rules: Record<string, string>
   topology: TopologySpec
 }
 
-export function loadReferenceBundle(dir: string): ReferenceBundle {
-  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as ExpectedFile
+export interface ReferenceBundle extends Bundle {
+  expected: ExpectedFile
+}
+
+/** cluster.yaml's objects and every nodes/<node>/iptables-save.txt of a bundle directory. */
+export function readBundleFiles(dir: string): {objects: K8sObject[]; rules: Record<string, string>} {
   const doc = load(readFileSync(join(dir, 'cluster.yaml'), 'utf8')) as {items?: K8sObject[]} | K8sObject[]
   const objects = Array.isArray(doc) ? doc : (doc.items ?? [])
   const rules: Record<string, string> = {}
@@ -82,26 +92,69 @@ export function loadReferenceBundle(dir: string): ReferenceBundle {
       if (existsSync(f)) rules[node] = readFileSync(f, 'utf8')
     }
   }
+  return {objects, rules}
+}
+
+/**
+ * A temporary bundle directory: `fromDir`'s cluster.yaml (or cluster.json) with other node dumps
+ * (nodes/<node>/iptables-save.txt = rules[node]); no meta.yaml, which would describe another capture.
+ * remove() deletes it.
+ */
+export function writeTempBundle(fromDir: string, rules: Record<string, string>): {dir: string; remove: () => void} {
+  const dir = mkdtempSync(join(tmpdir(), 'svctrace-bundle-'))
+  try {
+    for (const f of ['cluster.yaml', 'cluster.json']) {
+      if (existsSync(join(fromDir, f))) copyFileSync(join(fromDir, f), join(dir, f))
+    }
+    for (const [node, text] of Object.entries(rules)) {
+      mkdirSync(join(dir, 'nodes', node), {recursive: true})
+      writeFileSync(join(dir, 'nodes', node, 'iptables-save.txt'), text)
+    }
+  } catch (err) {
+    rmSync(dir, {recursive: true, force: true})
+    throw err
+  }
+  return {dir, remove: () => rmSync(dir, {recursive: true, force: true})}
+}
+
+/** A reference bundle: its topology is expected.json's, checked against cluster.yaml. */
+export function loadReferenceBundle(dir: string): ReferenceBundle {
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as ExpectedFile
+  const {objects, rules} = readBundleFiles(dir)
   return {dir, name: basename(dir), expected, objects, rules, topology: topologyFromBundle(expected, objects)}
 }
 
-function topologyFromBundle(expected: ExpectedFile, objects: K8sObject[]): TopologySpec {
-  const t = expected.topology
-  const nodes: NodeSpec[] = t.nodes.map((n) => {
-    const obj = objects.find((o) => o.kind === 'Node' && o.metadata?.name === n.name)
-    const addrs = (obj?.status?.addresses ?? []) as {type: string; address: string}[]
-    const internal = addrs.find((a) => a.type === 'InternalIP')?.address
-    const podCIDR = (obj?.spec?.podCIDR as string | undefined) ?? n.podCIDR
-    if (internal && internal !== n.ip) throw new Error(`node ${n.name}: expected.json says ${n.ip}, cluster.yaml ${internal}`)
-    return {name: n.name, ip: n.ip, podCIDR, extraAddresses: [], routeLocalnet: true}
-  })
-  // LoadBalancer IPs are local addresses of the node expected.json names (lb_node).
-  for (const ip of Object.values(t.loadbalancer_ips ?? {})) {
-    const holder = nodes.find((n) => n.name === t.lb_node)
-    if (!holder) throw new Error(`loadbalancer IP ${ip} but lb_node ${t.lb_node} is not a node`)
-    holder.extraAddresses!.push(ip)
-  }
+/** A bundle without expected.json: its topology comes from cluster.yaml alone (topologyFromCluster). */
+export function loadBundle(dir: string, opts: ClusterTopologyOptions = {}): Bundle {
+  const {objects, rules} = readBundleFiles(dir)
+  return {dir, name: basename(dir), objects, rules, topology: topologyFromCluster(objects, opts)}
+}
 
+// ---------------------------------------------------------------------------------------------------------
+// What cluster.yaml says about the network
+
+/** A Node object's InternalIP and podCIDR (undefined when cluster.yaml has no such Node or field). */
+export function clusterNode(objects: K8sObject[], name: string): {ip?: string; podCIDR?: string} {
+  const obj = objects.find((o) => o.kind === 'Node' && o.metadata?.name === name)
+  const addrs = (obj?.status?.addresses ?? []) as {type: string; address: string}[]
+  return {ip: addrs.find((a) => a.type === 'InternalIP')?.address, podCIDR: obj?.spec?.podCIDR as string | undefined}
+}
+
+/** Every Node of cluster.yaml, by name, with its InternalIP and podCIDR (both required). */
+export function clusterNodes(objects: K8sObject[]): {name: string; ip: string; podCIDR: string}[] {
+  return objects
+    .filter((o) => o.kind === 'Node' && o.metadata?.name)
+    .map((o) => o.metadata!.name!)
+    .sort()
+    .map((name) => {
+      const {ip, podCIDR} = clusterNode(objects, name)
+      if (!ip || !podCIDR) throw new Error(`Node ${name} in cluster.yaml has no ${ip ? 'spec.podCIDR' : 'InternalIP address'}`)
+      return {name, ip, podCIDR}
+    })
+}
+
+/** Every pod with a pod IP on a node (not hostNetwork), with its TCP container ports. */
+export function clusterPods(objects: K8sObject[]): PodSpec[] {
   const pods: PodSpec[] = []
   for (const o of objects) {
     if (o.kind !== 'Pod') continue
@@ -114,6 +167,87 @@ function topologyFromBundle(expected: ExpectedFile, objects: K8sObject[]): Topol
     }
     pods.push({name: `${o.metadata?.namespace}/${o.metadata?.name}`, ip: podIP, node: spec.nodeName, ports: [...ports].sort((a, b) => a - b)})
   }
+  return pods
+}
+
+/** Every IPv4 load-balancer ingress address of a Service (status.loadBalancer.ingress[].ip). */
+export function clusterLoadBalancerIPs(objects: K8sObject[]): string[] {
+  const ips = new Set<string>()
+  for (const o of objects) {
+    if (o.kind !== 'Service') continue
+    const ingress = ((o.status?.loadBalancer as {ingress?: {ip?: string}[]} | undefined)?.ingress ?? [])
+    for (const i of ingress) if (i.ip && /^\d+\.\d+\.\d+\.\d+$/.test(i.ip)) ips.add(i.ip)
+  }
+  return [...ips].sort()
+}
+
+/** "namespace/name" of every Service that has a cluster IP (not headless, not ExternalName). */
+export function servicesWithClusterIP(objects: K8sObject[]): string[] {
+  return objects
+    .filter((o) => {
+      if (o.kind !== 'Service') return false
+      const spec = (o.spec ?? {}) as {clusterIP?: string; clusterIPs?: string[]}
+      const ips = spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : [])
+      return ips.some((ip) => ip !== '' && ip !== 'None')
+    })
+    .map((o) => `${o.metadata?.namespace ?? 'default'}/${o.metadata?.name}`)
+    .sort()
+}
+
+export interface ClusterTopologyOptions {
+  /** The node network; default: the /24 that holds every node's InternalIP. */
+  lanCIDR?: string
+  /** Gateway of the node network (and of the clients' subnets, see RouterSpec.extraAddresses). */
+  router?: RouterSpec
+  /** Clients and servers outside the cluster. */
+  hosts?: HostSpec[]
+  /**
+   * The node that holds the Services' load-balancer IPs as local addresses (as MetalLB's L2 mode or a cloud
+   * LB's health-checked node would receive them); default: the first node by name.
+   */
+  lbNode?: string
+}
+
+/**
+ * The topology of a bundle from its cluster.yaml alone: a node per Node object (InternalIP, podCIDR), a pod per
+ * Pod with a pod IP and its TCP container ports, the load-balancer IPs of every Service on `lbNode`, plus
+ * what the test adds (router, hosts).
+ */
+export function topologyFromCluster(objects: K8sObject[], opts: ClusterTopologyOptions = {}): TopologySpec {
+  const nodes: NodeSpec[] = clusterNodes(objects).map((n) => ({...n, extraAddresses: [], routeLocalnet: true}))
+  if (nodes.length === 0) throw new Error('cluster.yaml has no Node objects')
+  const lanCIDR = opts.lanCIDR ?? `${nodes[0].ip.split('.').slice(0, 3).join('.')}.0/24`
+  for (const n of nodes) {
+    if (!ipInCidr(n.ip, lanCIDR)) throw new Error(`node ${n.name} (${n.ip}) is not in ${lanCIDR}: give lanCIDR`)
+  }
+  const lbIPs = clusterLoadBalancerIPs(objects)
+  if (lbIPs.length > 0) {
+    const holder = nodes.find((n) => n.name === (opts.lbNode ?? nodes[0].name))
+    if (!holder) throw new Error(`lbNode ${opts.lbNode} is not a node`)
+    holder.extraAddresses!.push(...lbIPs)
+  }
+  const pods = clusterPods(objects)
+  for (const p of pods) {
+    if (!nodes.some((n) => n.name === p.node)) throw new Error(`pod ${p.name} is on ${p.node}, which has no Node object`)
+  }
+  return {lanCIDR, router: opts.router, nodes, pods, hosts: opts.hosts ?? []}
+}
+
+function topologyFromBundle(expected: ExpectedFile, objects: K8sObject[]): TopologySpec {
+  const t = expected.topology
+  const nodes: NodeSpec[] = t.nodes.map((n) => {
+    const {ip: internal, podCIDR} = clusterNode(objects, n.name)
+    if (internal && internal !== n.ip) throw new Error(`node ${n.name}: expected.json says ${n.ip}, cluster.yaml ${internal}`)
+    return {name: n.name, ip: n.ip, podCIDR: podCIDR ?? n.podCIDR, extraAddresses: [], routeLocalnet: true}
+  })
+  // LoadBalancer IPs are local addresses of the node expected.json names (lb_node).
+  for (const ip of Object.values(t.loadbalancer_ips ?? {})) {
+    const holder = nodes.find((n) => n.name === t.lb_node)
+    if (!holder) throw new Error(`loadbalancer IP ${ip} but lb_node ${t.lb_node} is not a node`)
+    holder.extraAddresses!.push(ip)
+  }
+
+  const pods = clusterPods(objects)
 
   const hosts: HostSpec[] = (t.clients ?? []).map((c) => ({name: c.name, ip: c.ip}))
   if (t.apiserver_advertise) {
@@ -169,19 +303,6 @@ export interface EntryClient {
   sourceIP?: string
   /** The node whose rules the first packet meets; undefined when it never reaches a node. */
   enteringNode?: string
-}
-
-function ipToInt(ip: string): number {
-  const parts = ip.split('.').map(Number)
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 ${ip}`)
-  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0
-}
-
-export function ipInCidr(ip: string, cidr: string): boolean {
-  const [net, lenText] = cidr.split('/')
-  const len = Number(lenText)
-  const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0
-  return (ipToInt(ip) & mask) === (ipToInt(net) & mask)
 }
 
 /** The node that holds `ip` as a local address or routes it to one of its pods. */
@@ -256,6 +377,28 @@ export function trafficResult(r: ConnectResult): ExpectedResult | 'mixed' | 'oth
   }
 }
 
+/**
+ * Asserts that replayed traffic did what the entry says: answered by exactly `pods`; one-of (session
+ * affinity): one of `pods` took every connection; otherwise the entry's result (refused, timeout, …).
+ */
+export function expectTrafficMatchesEntry(entry: ReplayableEntry, r: ConnectResult): void {
+  const msg = `${entry.id} (${entry.entry}): ${describeResult(r)}`
+  switch (entry.result) {
+    case 'answered':
+      expect(r.outcome, msg).toBe('answered')
+      expect(r.answeredBy, msg).toEqual([...(entry.pods ?? [])].sort())
+      break
+    case 'one-of':
+      // Session affinity: every connection from this client lands on the pod its first one drew.
+      expect(r.outcome, msg).toBe('answered')
+      expect(r.answeredBy, msg).toHaveLength(1)
+      expect(entry.pods, msg).toContain(r.answeredBy[0])
+      break
+    default:
+      expect(trafficResult(r), msg).toBe(entry.result)
+  }
+}
+
 /** One line per attempt kind, for failure messages: "answered 28 (a, b), timeout 2". */
 export function describeResult(r: ConnectResult): string {
   const parts = Object.entries(r.counts).map(([k, n]) => (k === 'answered' ? `answered ${n} by [${r.answeredBy.join(', ')}]` : `${k} ${n}`))
@@ -269,7 +412,7 @@ export function describeResult(r: ConnectResult): string {
  * Builds the bundle's topology and loads every node's iptables-save dump into that node's namespace with
  * the real iptables-restore. On failure nothing is left behind.
  */
-export async function createBundleTopology(bundle: ReferenceBundle, opts: TopologyOptions = {}): Promise<Topology> {
+export async function createBundleTopology(bundle: Bundle, opts: TopologyOptions = {}): Promise<Topology> {
   const topo = await Topology.create(bundle.topology, opts)
   try {
     for (const n of bundle.topology.nodes) {
