@@ -25,6 +25,8 @@ export interface NodeConnector {
   /** What this connector is, for messages ("ssh as core@…", "exec into kube-proxy pods"). */
   readonly description: string
   connect(target: NodeTarget): Promise<NodeSession>
+  /** Releases what the connector holds across nodes (bastion connections, debug pods); idempotent. */
+  close?(): Promise<void>
 }
 
 /** Why a node could not be read, in a sentence that says what to do. */

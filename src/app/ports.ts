@@ -1,5 +1,8 @@
 // The two seams between the use cases and the outside world.
+import type {CollectionPlan} from '../core/collection-plan.js'
 import type {ClusterView, NodeDataplane, Query} from '../core/model.js'
+
+export type {CollectionPlan} from '../core/collection-plan.js'
 
 /** What a source read: the objects, and what it was not allowed to read. */
 export interface ClusterRead {
@@ -20,9 +23,12 @@ export interface ClusterSource {
 
 /** Where node data planes come from. One failing node never fails the others. */
 export interface NodeReader {
-  /** Names of the nodes this reader can reach. */
-  nodeNames(): Promise<string[]>
-  read(node: string): Promise<NodeDataplane>
+  /** Names of the nodes this reader can reach (a live reader takes them from the API's Node objects). */
+  nodeNames(view: ClusterView): Promise<string[]>
+  /** Reads one node as the plan says; a node that cannot be read comes back with readError, never a throw. */
+  read(node: string, plan: CollectionPlan): Promise<NodeDataplane>
+  /** Releases connections and anything created on the cluster (debug pods); called on every exit path. */
+  close?(): Promise<void>
 }
 
 /** A source error: nothing could be read (exit code 2). */

@@ -1,12 +1,15 @@
 // The one use case: gather the API objects and node data planes, trace, return the report.
 import type {ClusterView, NodeDataplane, Query, Report} from '../core/model.js'
 import {buildReport} from '../core/report.js'
+import {planCollection} from '../core/collection-plan.js'
 import {SourceError, type ClusterSource, type NodeReader} from './ports.js'
 
 export interface TraceConfig {
   query: Query
   /** Only these nodes (empty: every node the reader can reach). */
   nodes: string[]
+  /** Read whole dumps even for a single Service (--capture). */
+  fullDumps?: boolean
 }
 
 /** The report, and what was read to make it (for --capture). */
@@ -22,12 +25,13 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
     ? {...config.query, namespace: await cluster.defaultNamespace()}
     : config.query
   const {view, denied} = await cluster.load(query)
-  const available = await reader.nodeNames()
+  const available = await reader.nodeNames(view)
   const unknown = config.nodes.filter((n) => !available.includes(n))
   if (unknown.length > 0) {
     throw new SourceError(`--nodes: no node named ${unknown.join(', ')} in ${cluster.description}; nodes: ${available.join(', ') || '(none)'}`)
   }
   const names = config.nodes.length > 0 ? config.nodes : available
-  const dataplanes: NodeDataplane[] = await Promise.all(names.map((n) => reader.read(n)))
+  const plan = planCollection(view, query, {full: config.fullDumps === true})
+  const dataplanes: NodeDataplane[] = await Promise.all(names.map((n) => reader.read(n, plan)))
   return {report: buildReport(query, view, dataplanes, denied), view, dataplanes}
 }

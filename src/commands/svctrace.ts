@@ -67,7 +67,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     let report: Report
     try {
       const {cluster, reader} = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000})
-      const result = await traceQuery({query, nodes}, cluster, reader)
+      const result = await traceQuery({query, nodes, fullDumps: flags.capture !== undefined}, cluster, reader)
       report = {...result.report, findings: result.report.findings.filter((f) => !ignored.includes(f.id))}
       if (flags.capture) {
         const {writeBundle} = await import('../adapters/bundle-writer.js')

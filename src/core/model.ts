@@ -42,6 +42,11 @@ export interface NodeDataplane {
   /** /proc/net/ip_vs as read inside a kube-proxy pod (no ipvsadm there). */
   procIpVs?: string
   procIpVsSource?: string
+  /**
+   * KUBE-* rules in the other iptables backend than the one iptablesSave came from (legacy vs nft):
+   * counted, not traced; both holding rules means two kube-proxy generations fight over the node.
+   */
+  otherIptablesBackend?: {backend: 'legacy' | 'nft'; kubeRules: number; source: string}
   /** Why nothing could be read from this node. */
   readError?: string
 }

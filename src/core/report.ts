@@ -9,6 +9,7 @@ import {buildPath} from './path.js'
 import {selectedPods} from './checks/selector.js'
 import {checkService} from './checks/service-checks.js'
 import {pathFindings} from './checks/path-findings.js'
+import {driftFindings} from './checks/drift.js'
 
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
@@ -168,7 +169,7 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
   const findings: Finding[] = denied.map((message) => ({id: 'api-read-denied', severity: 'warning', message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
   for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
-  findings.push(...pathFindings(idx, nodes, query.source !== undefined))
+  findings.push(...pathFindings(idx, nodes, query.source !== undefined), ...driftFindings(idx, nodes))
   if (resolution.unowned) {
     findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary ?? ''})
   }

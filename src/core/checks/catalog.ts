@@ -189,6 +189,30 @@ export const catalog = {
     why: 'A rule on the path uses a match or target svctrace does not evaluate; the trace shows both outcomes and marks the path uncertain.',
     fix: 'Read the rule named in the notes and decide whether it matches your traffic.',
   },
+  'stale-endpoint-rule': {
+    severity: 'error',
+    title: 'A node forwards to an endpoint the API no longer has',
+    why: 'The node DNATs some new connections to an address that is not a usable endpoint of the Service (a deleted or unready pod): kube-proxy on that node is behind the API.',
+    fix: 'Check kube-proxy on that node (logs, restarts, sync errors) and restart it; the evidence names the KUBE-SEP chain.',
+  },
+  'missing-endpoint-rule': {
+    severity: 'error',
+    title: 'A node does not forward to a ready endpoint',
+    why: 'The EndpointSlices list a ready endpoint that the node\'s rules never pick: kube-proxy on that node is behind the API, so that pod gets no traffic through this node.',
+    fix: 'Check kube-proxy on that node (logs, restarts, sync errors) and restart it.',
+  },
+  'probability-mismatch': {
+    severity: 'warning',
+    title: 'Backends get uneven shares',
+    why: 'kube-proxy splits new connections evenly (1/n each); other shares mean hand-edited or half-written rules.',
+    fix: 'Compare the KUBE-SVC chain with kube-proxy\'s output on a healthy node; restart kube-proxy on this one.',
+  },
+  'nodes-disagree': {
+    severity: 'warning',
+    title: 'Nodes forward the same Service differently',
+    why: 'With Cluster traffic policy and no topology hints every node should forward a cluster IP to the same endpoints; different sets mean some node is stale.',
+    fix: 'Look at the nodes whose set differs from the EndpointSlices and restart kube-proxy there.',
+  },
   'api-read-denied': {
     severity: 'warning',
     title: 'RBAC did not allow reading some objects',

@@ -1,0 +1,87 @@
+// Drift between the API and each node's data plane: rules that forward to endpoints that are gone,
+// ready endpoints a node does not forward to, uneven probabilities, nodes that disagree.
+import type {V1Service, V1ServicePort} from '@kubernetes/client-node'
+import {joinHostPort, parseCidr} from '../address.js'
+import {protocolOf, type ClusterIndex} from '../cluster-index.js'
+import {expectedEndpoints} from '../expected-endpoints.js'
+import type {Finding, NodeReport, TracePath} from '../model.js'
+
+/** The Service port a path's entry belongs to (entry.port is the port's name, or a number for an unnamed port). */
+function servicePortOf(svc: V1Service, path: TracePath): V1ServicePort | undefined {
+  const protocol = path.entry.address.split('/').pop()
+  return (svc.spec?.ports ?? []).find((p) => protocolOf(p) === protocol &&
+    (p.name ? p.name === path.entry.port : String(p.port) === path.entry.port || String(p.nodePort) === path.entry.port))
+}
+
+/** Whether kube-proxy uses the node-local endpoint set for this path (Local policy, no short-circuit). */
+function usesLocalSet(svc: V1Service, path: TracePath): boolean {
+  if (path.entry.kind === 'cluster-ip') return svc.spec?.internalTrafficPolicy === 'Local'
+  // Pods and the node itself are short-circuited to the Cluster set.
+  return path.from === 'external' && svc.spec?.externalTrafficPolicy === 'Local'
+}
+
+const show = (list: string[]) => (list.length > 4 ? `${list.slice(0, 4).join(', ')} and ${list.length - 4} more` : list.join(', ')) || 'none'
+
+/** Drift findings of one node's dnat paths. */
+function nodeDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
+  for (const path of node.paths) {
+    const key = path.entry.service
+    const svc = key ? idx.serviceByKey.get(key) : undefined
+    if (!svc || path.verdict !== 'dnat') continue
+    const port = servicePortOf(svc, path)
+    const family = parseCidr(path.entry.address.split('/')[0].replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/:\d+$/, ''))?.family ?? 4
+    if (!port) continue
+    const expected = expectedEndpoints(idx, svc, port, node.name, family)
+    const local = usesLocalSet(svc, path)
+    // IPVS falls back to every endpoint when none is local (kubernetes#97081): not drift.
+    const want = local && !(node.mode === 'ipvs' && expected.local.length === 0) ? expected.local : expected.cluster
+    const have = [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort()
+    const base = {service: key, node: node.name}
+    const stale = have.filter((e) => !want.includes(e))
+    const missing = expected.hinted ? [] : want.filter((e) => !have.includes(e))
+    if (stale.length > 0) {
+      const chains = path.backends.filter((b) => stale.includes(joinHostPort(b.ip, b.port))).map((b) => `${b.chain} → ${joinHostPort(b.ip, b.port)}${b.pod ? ` (${b.pod})` : ''}`)
+      out.push({id: 'stale-endpoint-rule', severity: 'error', message: `${node.name} forwards ${path.entry.address} to ${show(stale)}, which ${stale.length > 1 ? 'are' : 'is'} not ${local ? 'a local' : 'an'} endpoint kube-proxy should use (a deleted or unready pod?)`, ...base, evidence: chains})
+    }
+    if (missing.length > 0) {
+      out.push({id: 'missing-endpoint-rule', severity: 'error', message: `${node.name} does not forward ${path.entry.address} to ready endpoint${missing.length > 1 ? 's' : ''} ${show(missing)} of ${key}`, ...base, evidence: [`rules forward to: ${show(have)}`, `EndpointSlices say: ${show(want)}`]})
+    }
+    if (node.mode === 'iptables' || node.mode === 'nftables') {
+      const uneven = path.backends.filter((b) => Math.abs(b.probability - 1 / path.backends.length) > 1e-6)
+      if (uneven.length > 0 && !path.notes.some((n) => n.includes('fall through'))) {
+        out.push({id: 'probability-mismatch', severity: 'warning', message: `${node.name} splits ${path.entry.address} unevenly over ${path.backends.length} backends (expected 1/${path.backends.length} each)`, ...base, evidence: path.backends.map((b) => `${joinHostPort(b.ip, b.port)}: ${Math.round(b.probability * 1000) / 10}%`)})
+      }
+    }
+  }
+}
+
+/** Nodes whose backends for the same entry differ where the policy says they should agree. */
+function disagreements(idx: ClusterIndex, nodes: NodeReport[], out: Finding[]): void {
+  const groups = new Map<string, Array<{node: string; backends: string}>>()
+  for (const node of nodes) {
+    for (const path of node.paths) {
+      const svc = path.entry.service ? idx.serviceByKey.get(path.entry.service) : undefined
+      if (!svc || path.entry.kind !== 'cluster-ip' || path.from !== 'pod' || svc.spec?.internalTrafficPolicy === 'Local') continue
+      const key = `${path.entry.service}|${path.entry.address}`
+      const backends = path.verdict === 'dnat' ? [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort().join(', ') : path.verdict.toUpperCase()
+      groups.set(key, [...(groups.get(key) ?? []), {node: node.name, backends}])
+    }
+  }
+  for (const [key, list] of groups) {
+    const [service, address] = key.split('|')
+    const svc = idx.serviceByKey.get(service)!
+    const port = (svc.spec?.ports ?? [])[0]
+    if (port && expectedEndpoints(idx, svc, port, '', 4).hinted) continue
+    if (new Set(list.map((l) => l.backends)).size > 1) {
+      out.push({id: 'nodes-disagree', severity: 'warning', message: `nodes send ${address} to different backends although ${service} uses Cluster policy`, service, evidence: list.map((l) => `${l.node}: ${l.backends}`)})
+    }
+  }
+}
+
+/** Every drift finding across the traced nodes. */
+export function driftFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] {
+  const out: Finding[] = []
+  for (const node of nodes) nodeDrift(idx, node, out)
+  disagreements(idx, nodes, out)
+  return out
+}
