@@ -3,6 +3,8 @@
 //   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node (optional when another mode's files are there)
 //   DIR/nodes/NODE/nft.json | nft.txt   `nft -j list table ip kube-proxy` | `nft list table ip kube-proxy`
 //   DIR/nodes/NODE/ipvsadm.txt          `ipvsadm -Sn` or `-Ln` (or /proc/net/ip_vs); ipset.txt: `ipset save`
+//   DIR/nodes/NODE/iptables-legacy-save.txt  optional: `iptables-legacy-save -t nat` when iptables-save is the nft backend
+//     (or other-iptables-backend.json, as --capture writes the count a live read took)
 import {isAscii} from 'node:buffer'
 import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
@@ -162,6 +164,9 @@ export class BundleDir implements ClusterSource, NodeReader {
         return {name: node, readError: `${file}: cannot read (${(err as Error).message})`}
       }
     }
+    const other = await this.otherBackend(dir)
+    if ('readError' in other) return {name: node, readError: other.readError}
+    if (other.found) out.otherIptablesBackend = other.found
     if (NODE_FILES.every((f) => fields[f.text] === undefined)) {
       const file = path.join(dir, 'iptables-save.txt')
       return {name: node, readError: `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`}
@@ -169,4 +174,40 @@ export class BundleDir implements ClusterSource, NodeReader {
     return out
   }
 
+  /** iptables-legacy-save.txt (counted) or other-iptables-backend.json (as --capture writes it). */
+  private async otherBackend(dir: string): Promise<{found?: NonNullable<NodeDataplane['otherIptablesBackend']>} | {readError: string}> {
+    const legacy = path.join(dir, 'iptables-legacy-save.txt')
+    const json = path.join(dir, 'other-iptables-backend.json')
+    try {
+      const s = await stat(legacy)
+      if (s.size > MAX_NODE_FILE_BYTES) return {readError: `${legacy} is over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat table (iptables-legacy-save -t nat)`}
+      return {found: {backend: 'legacy', kubeRules: countKubeRules(decode(await readFile(legacy))), source: legacy}}
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT') return {readError: `${legacy}: cannot read (${(err as Error).message})`}
+    }
+    let text: string
+    try {
+      text = await readFile(json, 'utf8')
+    } catch (err) {
+      return errnoOf(err) === 'ENOENT' ? {} : {readError: `${json}: cannot read (${(err as Error).message})`}
+    }
+    const o = (() => {
+      try {
+        return JSON.parse(text) as Record<string, unknown>
+      } catch {
+        return undefined
+      }
+    })()
+    if (!o || (o.backend !== 'legacy' && o.backend !== 'nft') || !Number.isInteger(o.kubeRules) || (o.kubeRules as number) < 0) {
+      return {readError: `${json}: expected {"backend": "legacy" | "nft", "kubeRules": N, "source": "…"}`}
+    }
+    return {found: {backend: o.backend, kubeRules: o.kubeRules as number, source: typeof o.source === 'string' ? o.source : json}}
+  }
+}
+
+/** `-A KUBE-…` rules in an iptables-save text (one pass, no parse). */
+export function countKubeRules(text: string): number {
+  let n = 0
+  for (let i = text.indexOf('-A KUBE-'); i >= 0; i = text.indexOf('-A KUBE-', i + 8)) if (i === 0 || text[i - 1] === '\n') n++
+  return n
 }

@@ -10,6 +10,18 @@ function plain(o: unknown): unknown {
   return JSON.parse(JSON.stringify(o))
 }
 
+/** A node's files in the bundle layout bundle-dir.ts reads (IPVS from a kube-proxy pod: /proc/net/ip_vs as ipvsadm.txt). */
+export function nodeFiles(dp: NodeDataplane): Array<[string, string]> {
+  const out: Array<[string, string]> = []
+  if (dp.iptablesSave !== undefined) out.push(['iptables-save.txt', dp.iptablesSave])
+  if (dp.nft !== undefined) out.push([dp.nft.trimStart().startsWith('{') ? 'nft.json' : 'nft.txt', dp.nft])
+  const ipvs = dp.ipvsadm ?? dp.procIpVs
+  if (ipvs !== undefined) out.push(['ipvsadm.txt', ipvs])
+  if (dp.ipset !== undefined) out.push(['ipset.txt', dp.ipset])
+  if (dp.otherIptablesBackend) out.push(['other-iptables-backend.json', `${JSON.stringify(dp.otherIptablesBackend, null, 2)}\n`])
+  return out
+}
+
 /** Writes DIR/cluster.yaml, DIR/nodes/NODE/*, DIR/meta.yaml; refuses to mix into an existing bundle. */
 export async function writeBundle(dir: string, view: ClusterView, dataplanes: NodeDataplane[], meta: Record<string, unknown>): Promise<void> {
   try {
@@ -22,9 +34,10 @@ export async function writeBundle(dir: string, view: ClusterView, dataplanes: No
   const list = {apiVersion: 'v1', kind: 'List', metadata: {resourceVersion: ''}, items: items.map(plain)}
   await writeFile(path.join(dir, 'cluster.yaml'), yaml.dump(list, {noRefs: true, lineWidth: -1}))
   for (const dp of dataplanes) {
-    if (dp.iptablesSave === undefined) continue
+    const files = nodeFiles(dp)
+    if (files.length === 0) continue
     await mkdir(path.join(dir, 'nodes', dp.name), {recursive: true})
-    await writeFile(path.join(dir, 'nodes', dp.name, 'iptables-save.txt'), dp.iptablesSave)
+    for (const [name, text] of files) await writeFile(path.join(dir, 'nodes', dp.name, name), text)
   }
   await writeFile(path.join(dir, 'meta.yaml'), yaml.dump(meta))
 }

@@ -43,12 +43,51 @@ function parseAll(dp: NodeDataplane): ParsedDataplane {
   }
 }
 
-/** Why no mode was found, naming what was read. */
+/** Chain or table name prefixes of data planes that replace kube-proxy, and what to use instead. */
+const REPLACEMENTS: Array<{prefix: RegExp; name: string; tool: string}> = [
+  {prefix: /^CILIUM_|^cilium/, name: 'Cilium', tool: 'cilium service list / cilium-dbg service list in the Cilium agent pod'},
+  {prefix: /^cali-|^calico/, name: 'Calico', tool: 'Calico eBPF mode: calico-node -bpf nat dump in the calico-node pod'},
+  {prefix: /^KUBE-ROUTER-|^kube-router/, name: 'kube-router', tool: 'ipvsadm -Ln on the node (kube-router proxies through IPVS)'},
+  {prefix: /^ANTREA-|^antrea/, name: 'Antrea', tool: 'antctl get ovsflows in the antrea-agent pod (AntreaProxy)'},
+  {prefix: /^OVN-KUBE-|^ovn/, name: 'OVN-Kubernetes', tool: 'ovn-nbctl lb-list (OVN load balancers)'},
+]
+
+/** Data planes other than kube-proxy whose chains or tables the node shows, with one example name each. */
+export function replacementDataplanes(p: ParsedDataplane): Array<{name: string; tool: string; example: string}> {
+  const names: string[] = []
+  for (const table of p.iptables?.tables.values() ?? []) for (let k = 0; k < table.size; k++) names.push(table.nameAt(k))
+  for (const t of p.nft?.tables ?? []) names.push(t.name, ...t.chains.keys())
+  const found: Array<{name: string; tool: string; example: string}> = []
+  for (const r of REPLACEMENTS) {
+    const example = names.find((n) => r.prefix.test(n))
+    if (example) found.push({name: r.name, tool: r.tool, example})
+  }
+  return found
+}
+
+/** Why no mode was found, naming what was read and what seems to proxy Services instead. */
 function noRulesMessage(name: string, p: ParsedDataplane): string {
   const read = [p.iptables?.source, p.nft?.source, p.ipvs?.source, p.ipsets?.source].filter(Boolean)
-  if (read.length === 1 && p.iptables) return `${name}: no KUBE-SERVICES chain in the nat table of ${p.iptables.source}`
+  const others = replacementDataplanes(p)
+  const instead = others.length === 0 ? '' : `; the node shows ${others.map((o) => `${o.name}'s chains (${o.example})`).join(' and ')}, so ${others.map((o) => o.name).join(' or ')} probably handles Services here instead of kube-proxy: inspect it with ${others.map((o) => o.tool).join('; ')}`
+  if (read.length === 1 && p.iptables) return `${name}: no KUBE-SERVICES chain in the nat table of ${p.iptables.source}${instead}`
   const iptablesNft = p.nft?.tables.some((t) => t.chains.has('KUBE-SERVICES'))
-  return `${name}: no kube-proxy rules in ${read.join(', ')}: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server${iptablesNft ? '; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save' : ''}`
+  return `${name}: no kube-proxy rules in ${read.join(', ')}: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server${iptablesNft ? '; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save' : ''}${instead}`
+}
+
+/** Kube-proxy rules in both iptables backends: the legacy and nft hooks both see every packet. */
+function backendFindings(dp: NodeDataplane, modes: ModeEvidence[]): Finding[] {
+  const other = dp.otherIptablesBackend
+  if (!other || other.kubeRules === 0) return []
+  const current = other.backend === 'legacy' ? 'nft' : 'legacy'
+  const both = modes.some((m) => m.mode === 'iptables' || m.mode === 'ipvs')
+  return [{
+    id: 'iptables-legacy-and-nft',
+    severity: 'warning',
+    message: `${dp.name} has ${other.kubeRules} KUBE-* rule${other.kubeRules === 1 ? '' : 's'} in iptables-${other.backend}${both ? ` besides the iptables-${current} rules traced here` : ` while iptables-${current} holds none`}: both backends hook the same packets, so the ${other.backend} rules (not shown in the trace) may act first`,
+    node: dp.name,
+    evidence: [other.source],
+  }]
 }
 
 function tracersFor(p: ParsedDataplane, modes: ModeEvidence[]): Tracer[] {
@@ -100,7 +139,9 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   }
   const modes = detectProxyModes(parsed)
   const findings: Finding[] = []
-  if (modes.length === 0) findings.push({id: 'node-has-no-kube-proxy-rules', severity: 'error', message: noRulesMessage(name, parsed), node: name})
+  // With another data plane in charge, no kube-proxy rules is by design: say so, but do not fail the run.
+  if (modes.length === 0) findings.push({id: 'node-has-no-kube-proxy-rules', severity: replacementDataplanes(parsed).length > 0 ? 'warning' : 'error', message: noRulesMessage(name, parsed), node: name})
+  findings.push(...backendFindings(dp, modes))
   if (modes.length > 1) {
     findings.push({
       id: 'proxy-modes-mixed',

@@ -156,8 +156,8 @@ export const catalog = {
   'node-has-no-kube-proxy-rules': {
     severity: 'error',
     title: 'The node has no kube-proxy rules',
-    why: 'Neither iptables (KUBE-SERVICES), nftables (table ip kube-proxy) nor IPVS state of kube-proxy was found: kube-proxy is not running, or another data plane (e.g. Cilium) replaced it.',
-    fix: 'Check the kube-proxy pod on that node (kubectl -n kube-system get pods -o wide) and its logs.',
+    why: 'Neither iptables (KUBE-SERVICES), nftables (table ip kube-proxy) nor IPVS state of kube-proxy was found: kube-proxy is not running, or another data plane replaced it. When the node shows the chains of one (Cilium, Calico, kube-router, Antrea, OVN-Kubernetes), the finding names it and is a warning rather than an error: Services are handled there, and svctrace cannot trace them.',
+    fix: 'Check the kube-proxy pod on that node (kubectl -n kube-system get pods -o wide) and its logs; if another data plane replaces kube-proxy on purpose, inspect Services with its own tools (named in the finding).',
   },
   'proxy-mode-not-traced': {
     severity: 'warning',
@@ -170,6 +170,12 @@ export const catalog = {
     title: 'The node holds rules of two kube-proxy modes',
     why: 'Rules of another mode are left over after a mode switch (or two proxies run); the packet meets whichever acts first in the kernel, which may not be the one you expect.',
     fix: 'Clean the old mode up (kube-proxy --cleanup on the node, or a reboot) and keep one mode per node.',
+  },
+  'iptables-legacy-and-nft': {
+    severity: 'warning',
+    title: 'kube-proxy rules in both iptables backends',
+    why: 'iptables-legacy and iptables-nft keep separate rule sets that both see every packet. Rules in the backend kube-proxy no longer writes are left over (an image or distribution change switched backends) and can still DNAT traffic to endpoints that are gone.',
+    fix: 'Find which backend the running kube-proxy uses (its log says "Using iptables Proxier" with the mode, or iptables -V inside its pod) and flush KUBE-* chains from the other one (iptables-legacy-save | grep KUBE-), or reboot the node.',
   },
   'proxy-mode-userspace': {
     severity: 'warning',
