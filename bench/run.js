@@ -3,6 +3,8 @@
 // baselines measured in the same run on the same dump:
 //   - iptables-restore --test (netfilter's own parser; root, in a scratch network namespace)
 //   - reading the file with node (the floor for any tool that looks at the whole dump)
+// then targeted collection (bench/targeted.js): the same dump loaded into network namespaces, a whole
+// iptables-save against reading only one Service's chains, per iptables backend.
 // Prints medians and ratios; never asserts (targets belong here, not in timed tests).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
@@ -10,6 +12,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {generateBundle} from './generate.js'
+import {benchTargeted} from './targeted.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const SERVICES = Number(process.env.BENCH_SERVICES ?? 10000)
@@ -77,6 +80,7 @@ try {
   if (!Number.isNaN(ours.ms) && !Number.isNaN(read.ms)) console.log(`${''.padEnd(52)}           ${(ours.ms / read.ms).toFixed(2)}× of reading the dump`)
   console.log(`${'peak RSS of the trace'.padEnd(52)} ${Number.isNaN(peak) ? 'n/a' : `${String(peak).padStart(6)} MiB`}   (dump ${(bytes / 2 ** 20).toFixed(0)} MiB)`)
   console.log(`\ntarget: whole process ≤ 0.10× of iptables-restore --test`)
+  console.log(`\n${(await benchTargeted({root, dir, services: SERVICES, service: svc, runs: RUNS, endpoints: ENDPOINTS})).join('\n')}`)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }

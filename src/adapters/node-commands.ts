@@ -14,6 +14,8 @@ export type NodeCommandId =
   | 'iptables-list-chain'
   | 'ip6tables-save'
   | 'iptables-legacy-save'
+  | 'iptables-nft-save'
+  | 'iptables-version'
   | 'nft-list-kube-proxy'
   | 'ipvsadm-save'
   | 'ipset-save'
@@ -54,6 +56,10 @@ export const nodeCommands = {
   iptablesListChain: (t: string, chain: string): NodeCommand => ({id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain)]}),
   ip6tablesSave: (): NodeCommand => ({id: 'ip6tables-save', argv: ['ip6tables-save']}),
   iptablesLegacySave: (): NodeCommand => ({id: 'iptables-legacy-save', argv: ['iptables-legacy-save']}),
+  /** Every table of the nft backend (no -t: it never creates a table that is not there). */
+  iptablesNftSave: (): NodeCommand => ({id: 'iptables-nft-save', argv: ['iptables-nft-save']}),
+  /** `iptables v1.8.9 (nf_tables)` or `(legacy)`: which backend `iptables-save` reads. */
+  iptablesVersion: (): NodeCommand => ({id: 'iptables-version', argv: ['iptables', '-V']}),
   nftListKubeProxy: (family: 'ip' | 'ip6' = 'ip'): NodeCommand => ({id: 'nft-list-kube-proxy', argv: ['nft', '-j', 'list', 'table', family === 'ip6' ? 'ip6' : 'ip', 'kube-proxy']}),
   ipvsadmSave: (): NodeCommand => ({id: 'ipvsadm-save', argv: ['ipvsadm', '-S', '-n']}),
   ipsetSave: (): NodeCommand => ({id: 'ipset-save', argv: ['ipset', 'save']}),
@@ -69,6 +75,8 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'iptables-list-chain': /^iptables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/,
   'ip6tables-save': /^ip6tables-save$/,
   'iptables-legacy-save': /^iptables-legacy-save$/,
+  'iptables-nft-save': /^iptables-nft-save$/,
+  'iptables-version': /^iptables -V$/,
   'nft-list-kube-proxy': /^nft -j list table ip6? kube-proxy$/,
   'ipvsadm-save': /^ipvsadm -S -n$/,
   'ipset-save': /^ipset save$/,

@@ -1,0 +1,251 @@
+// Targeted collection against real iptables: kube-proxy rules loaded into network namespaces with the
+// real iptables-restore, read back chain by chain with the real `iptables -S` (ip netns exec, no shell),
+// and the trace of what was read held against the trace of the whole `iptables-save` of the same
+// namespace. Needs root and iptables; elsewhere it is skipped with a printed reason, except with CI set.
+import {spawn} from 'node:child_process'
+import {readFileSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import {join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {parseClusterFile} from '../../src/adapters/bundle-dir.js'
+import {nodeCommands, type NodeCommand} from '../../src/adapters/node-commands.js'
+import {NodeAccessError, type NodeSession} from '../../src/adapters/node-connector.js'
+import {readIptablesTargeted, type TargetedRead} from '../../src/adapters/targeted-iptables.js'
+import {planCollection} from '../../src/core/collection-plan.js'
+import type {ClusterView, Query, Report} from '../../src/core/model.js'
+import {buildReport} from '../../src/core/report.js'
+import {service, slice} from '../support/builders.js'
+import {renderKubeProxyRestore} from '../support/kube-proxy-rules.js'
+import {cleanupLeftovers, requireRoot} from '../support/netns.js'
+import {namespaceWithRules, NetnsSession} from '../support/netns-session.js'
+
+const env = requireRoot([], 'targeted-iptables')
+const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/', import.meta.url))
+const fixtureView = parseClusterFile(readFileSync(`${FIXTURE}cluster.yaml`, 'utf8'), 'cluster.yaml')
+const dumpOf = (node: string) => readFileSync(`${FIXTURE}nodes/${node}/iptables-save.txt`, 'utf8')
+
+/** The fixture cluster plus Service storefront/bulk with 1001 endpoints: kube-proxy then writes no per-endpoint comments. */
+function largeClusterView(): ClusterView {
+  const endpoints = Array.from({length: 1001}, (_, i) => ({ip: `10.250.${i >> 8}.${i & 255}`, node: 'node2', pod: null}))
+  return {
+    ...fixtureView,
+    services: [...fixtureView.services, service({name: 'bulk', namespace: 'storefront', clusterIP: '10.96.99.99', selector: {app: 'bulk'}})],
+    endpointSlices: [...fixtureView.endpointSlices, slice({service: 'bulk', namespace: 'storefront', endpoints})],
+  }
+}
+
+/** node1's dump with a CNI portmap hook in nat PREROUTING: a chain the allow-list cannot name. */
+function withPortmapHook(text: string): string {
+  return text.replace(/^(\*nat\n(?::.*\n)*)/m, '$1:CNI-HOSTPORT-DNAT - [0:0]\n-A PREROUTING -m comment --comment "CNI portfwd requiring DNAT" -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n-A CNI-HOSTPORT-DNAT -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.244.1.50:80\n')
+}
+
+/** Wraps a session to see how many commands were in flight at once. */
+function watched(session: NodeSession): NodeSession & {peak: number} {
+  let inFlight = 0
+  const w = {
+    peak: 0,
+    async run(cmd: NodeCommand) {
+      w.peak = Math.max(w.peak, ++inFlight)
+      try {
+        return await session.run(cmd)
+      } finally {
+        inFlight--
+      }
+    },
+    close: () => session.close(),
+  }
+  return w
+}
+
+/** The report with hop line numbers zeroed (they count lines of different texts). */
+function comparable(report: Report): unknown {
+  return JSON.parse(JSON.stringify(report, (k, v) => (k === 'line' ? 0 : v)))
+}
+
+interface Compared {
+  targeted: TargetedRead
+  fullBytes: number
+  targetedReport: Report
+  fullReport: Report
+}
+
+async function compare(session: NodeSession, view: ClusterView, node: string, service: string): Promise<Compared> {
+  const query: Query = {kind: 'service', namespace: 'storefront', service}
+  const plan = planCollection(view, query)
+  expect(plan.full).toBe(false)
+  const targeted = await readIptablesTargeted(session, plan, node)
+  expect(targeted, 'the namespace has nat KUBE-SERVICES').not.toBeNull()
+  const full = await session.run(nodeCommands.iptablesSave())
+  const report = (text: string, source: string) => buildReport(query, view, [{name: node, iptablesSave: text, iptablesSource: source}])
+  return {targeted: targeted!, fullBytes: Buffer.byteLength(full.stdout), targetedReport: report(targeted!.text, targeted!.source), fullReport: report(full.stdout, `${node}: iptables-save`)}
+}
+
+const verdicts = (r: Report) => new Set(r.nodes.flatMap((n) => n.paths.map((p) => p.verdict)))
+
+describe.skipIf(env.skip)('readIptablesTargeted against real iptables', () => {
+  const namespaces: Array<{netns: string; destroy(): Promise<void>}> = []
+  const sessions = new Map<string, NetnsSession>()
+  const large = largeClusterView()
+
+  beforeAll(async () => {
+    env.assert()
+    await cleanupLeftovers()
+    const load = async (key: string, rules: string | undefined) => {
+      const ns = await namespaceWithRules(key, rules)
+      namespaces.push(ns)
+      sessions.set(key, new NetnsSession(ns.netns))
+    }
+    await Promise.all([
+      load('node1', dumpOf('node1')),
+      load('node2', dumpOf('node2')),
+      load('large', renderKubeProxyRestore(large, 'node2', {clusterCIDR: '10.244.0.0/16', nodeIPs: ['172.30.0.12']})),
+      load('portmap', withPortmapHook(dumpOf('node1'))),
+      load('empty', undefined),
+    ])
+  }, 120_000)
+
+  afterAll(async () => {
+    for (const ns of namespaces) await ns.destroy()
+  })
+
+  // frontend: ClusterIP, 3 endpoints; api: NodePort with externalTrafficPolicy Local (node1 has no local
+  // endpoint: DROP); gateway: LoadBalancer with loadBalancerSourceRanges; cache: no endpoints (REJECT);
+  // sessions: ClientIP affinity; metrics: a slice without ports; partner: manual Endpoints.
+  describe.each(['node1', 'node2'])('%s, rules as kube-proxy v1.26 wrote them', (node) => {
+    it.each(['frontend', 'api', 'gateway', 'cache', 'sessions', 'metrics', 'partner'])('%s: the trace of the chains read equals the trace of iptables-save, from fewer bytes', async (svc) => {
+      const session = watched(sessions.get(node)!)
+      const c = await compare(session, fixtureView, node, svc)
+      expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
+      expect(c.targeted.bytes).toBeLessThan(c.fullBytes)
+      expect(session.peak).toBeLessThanOrEqual(8)
+      expect(c.targeted.source).toMatch(new RegExp(`^${node}: iptables -S \\(targeted: \\d+ chains in [12] rounds?\\)$`))
+    })
+  })
+
+  it('covers what it claims: DNAT, REJECT for no endpoints, DROP for Local policy, source-range alternatives', async () => {
+    const node1 = sessions.get('node1')!
+    expect(verdicts((await compare(node1, fixtureView, 'node1', 'frontend')).targetedReport)).toEqual(new Set(['dnat']))
+    expect(verdicts((await compare(node1, fixtureView, 'node1', 'cache')).targetedReport)).toEqual(new Set(['reject']))
+    expect(verdicts((await compare(node1, fixtureView, 'node1', 'api')).targetedReport)).toContain('drop')
+    const gateway = (await compare(sessions.get('node2')!, fixtureView, 'node2', 'gateway')).targetedReport
+    expect(gateway.nodes[0].paths.some((p) => p.alternatives.some((a) => a.when.some((w) => w.includes('172.30.0.100'))))).toBe(true)
+  })
+
+  it('every command it ran is an allow-listed `iptables -S` of one chain, and it says how many it ran', async () => {
+    const session = new NetnsSession(sessions.get('node2')!.netns)
+    const c = await compare(session, fixtureView, 'node2', 'gateway')
+    const [version, ...listings] = session.ran.slice(0, -1)
+    expect(version).toBe('iptables -V')
+    expect(listings.length + 1).toBe(c.targeted.commands)
+    for (const line of listings) expect(line).toMatch(/^iptables -w 5 -t (nat|filter) -S (KUBE-[A-Z0-9-]+|PREROUTING|INPUT|FORWARD|OUTPUT)$/)
+    expect(new Set(listings).size).toBe(listings.length)
+  })
+
+  it('without rule comments (a Service with over 1000 endpoints in the cluster), reads the predicted chains in one round and a small part of the dump', async () => {
+    const session = sessions.get('large')!
+    const full = (await session.run(nodeCommands.iptablesSave())).stdout
+    expect(full).toMatch(/^-A KUBE-SEP-\S+ -s 10\.250\.0\.1\/32 -j KUBE-MARK-MASQ$/m)
+    for (const svc of ['frontend', 'gateway', 'cache']) {
+      const c = await compare(session, large, 'node2', svc)
+      expect(comparable(c.targetedReport), svc).toEqual(comparable(c.fullReport))
+      expect(c.targeted.source, svc).toMatch(/in 1 round\)$/)
+      expect(c.targeted.bytes * 10, svc).toBeLessThan(c.fullBytes)
+    }
+    // 1001 KUBE-SEP chains cost more commands than one whole dump.
+    expect(planCollection(large, {kind: 'service', namespace: 'storefront', service: 'bulk'})).toMatchObject({full: true, reason: expect.stringMatching(/more than 400/)})
+  })
+
+  it('follows a rule the API does not predict (a stale KUBE-SEP for a pod the API no longer has) in a further round', async () => {
+    const stale: ClusterView = {
+      ...fixtureView,
+      endpointSlices: fixtureView.endpointSlices.map((s) => s.metadata?.labels?.['kubernetes.io/service-name'] !== 'frontend'
+        ? s
+        : {...s, endpoints: s.endpoints.filter((e) => e.addresses[0] !== '10.244.2.13')}),
+    }
+    const c = await compare(sessions.get('node1')!, stale, 'node1', 'frontend')
+    expect(c.targeted.source).toMatch(/in 2 rounds\)$/)
+    expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
+    expect(c.targetedReport.findings.map((f) => f.id)).toContain('stale-endpoint-rule')
+  })
+
+  it('an SSH-like session that rejects failed commands: missing chains are still just absent', async () => {
+    const session = new NetnsSession(sessions.get('node1')!.netns, {rejectFailures: true})
+    const c = await compare(session, fixtureView, 'node1', 'gateway')
+    expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
+  })
+
+  it('reads nat whole when a rule on the path jumps to a chain the allow-list cannot name (CNI portmap), and only then', async () => {
+    const session = sessions.get('portmap')!
+    const api = await compare(session, fixtureView, 'node1', 'api')
+    expect(api.targeted.source).toMatch(/nat read whole: rules jump to CNI-HOSTPORT-DNAT/)
+    expect(comparable(api.targetedReport)).toEqual(comparable(api.fullReport))
+    const frontend = await compare(session, fixtureView, 'node1', 'frontend')
+    expect(frontend.targeted.source).not.toMatch(/read whole/)
+    expect(comparable(frontend.targetedReport)).toEqual(comparable(frontend.fullReport))
+  })
+
+  it('rejects with NodeAccessError naming the node and the command when a listing fails for another reason', async () => {
+    const plan = planCollection(fixtureView, {kind: 'service', namespace: 'storefront', service: 'frontend'})
+    const broken = new NetnsSession(sessions.get('node1')!.netns, {argv: ([p, ...rest]) => (p === 'iptables' && rest[0] !== '-V' ? ['false'] : [p, ...rest])})
+    await expect(readIptablesTargeted(broken, plan, 'node1')).rejects.toThrow(NodeAccessError)
+    await expect(readIptablesTargeted(broken, plan, 'node1')).rejects.toThrow('`iptables -w 5 -t nat -S KUBE-SERVICES` on node1 exited with 1')
+  })
+
+  it('returns null for a node without nat KUBE-SERVICES', async () => {
+    const plan = planCollection(fixtureView, {kind: 'service', namespace: 'storefront', service: 'frontend'})
+    expect(await readIptablesTargeted(sessions.get('empty')!, plan, 'node9')).toBeNull()
+  })
+})
+
+// iptables-legacy lists a chain by loading the whole table under the xtables lock. A private lock file
+// (XTABLES_LOCKFILE) held with flock stands for kube-proxy restoring its rules at that moment.
+const legacyEnv = requireRoot(['iptables-legacy', 'iptables-legacy-restore', 'iptables-legacy-save', 'flock'], 'targeted-iptables legacy')
+const LEGACY: Record<string, string> = {iptables: 'iptables-legacy', 'iptables-save': 'iptables-legacy-save'}
+
+describe.skipIf(legacyEnv.skip)('readIptablesTargeted against iptables-legacy', () => {
+  let ns: {netns: string; destroy(): Promise<void>} | undefined
+  const lockFile = join(tmpdir(), `svct-${process.pid}-xtables.lock`)
+  /** A node whose iptables is legacy; `versionSays` overrides what `iptables -V` reports. */
+  const legacy = (netns: string, versionSays?: string) => new NetnsSession(netns, {
+    argv: ([p, ...rest]) => (versionSays && rest[0] === '-V' ? [versionSays, '-V'] : [LEGACY[p] ?? p, ...rest]),
+    env: {XTABLES_LOCKFILE: lockFile},
+  })
+
+  beforeAll(async () => {
+    legacyEnv.assert()
+    ns = await namespaceWithRules('legacy', dumpOf('node1'), 'iptables-legacy-restore')
+  })
+
+  afterAll(async () => {
+    await ns?.destroy()
+    rmSync(lockFile, {force: true})
+  })
+
+  it('reads nat and filter whole when iptables -V says legacy (a listing would load the whole table anyway), and traces the same', async () => {
+    const session = legacy(ns!.netns)
+    const c = await compare(session, fixtureView, 'node1', 'gateway')
+    expect(session.ran.slice(0, -1).sort()).toEqual(['iptables -V', 'iptables-save -t filter', 'iptables-save -t nat'])
+    expect(c.targeted.source).toMatch(/^node1: iptables-save -t nat, -t filter \(iptables-legacy/)
+    expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
+  })
+
+  it('lists chain by chain when iptables -V does not say legacy and the lock is free', async () => {
+    const c = await compare(legacy(ns!.netns, 'iptables-nft'), fixtureView, 'node1', 'gateway')
+    expect(c.targeted.source).not.toMatch(/read whole/)
+    expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
+  })
+
+  it('reads the tables whole when the xtables lock stays busy, and traces the same', async () => {
+    const holder = spawn('flock', [lockFile, 'sleep', '60'], {stdio: 'ignore'})
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      const c = await compare(legacy(ns!.netns, 'iptables-nft'), fixtureView, 'node1', 'gateway')
+      expect(c.targeted.source).toMatch(/nat read whole: the xtables lock stayed busy/)
+      expect(c.targeted.source).toMatch(/filter read whole: the xtables lock stayed busy/)
+      expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
+    } finally {
+      holder.kill('SIGKILL')
+    }
+  }, 60_000)
+})
