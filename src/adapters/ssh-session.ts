@@ -4,6 +4,7 @@ import type {Client, ClientChannel} from 'ssh2'
 import {shellLine, type NodeCommand} from './node-commands.js'
 import type {CommandResult, NodeSession} from './node-connector.js'
 import {commandError, commandTimeout, connectionLost, outputTooLarge} from './ssh-errors.js'
+import {Limiter} from './limiter.js'
 
 export interface SshSessionOptions {
   node: string
@@ -17,12 +18,19 @@ export interface SshSessionOptions {
 }
 
 const CLOSE_WAIT_MS = 2_000
+// OpenSSH allows MaxSessions (default 10) channels per connection and frees one only when its close
+// handshake is done, which lags the client's 'close' event: a few channels at once stay clear of it.
+const MAX_CHANNELS = 4
+// A channel refused anyway ("open failed": MaxSessions lowered, or the lag above) is asked again.
+const OPEN_RETRIES = 5
+const OPEN_RETRY_MS = 25
 
 export class SshSession implements NodeSession {
   private closed = false
   private released = false
   private lost?: string
   private readonly gone: Promise<void>
+  private readonly channels = new Limiter(MAX_CHANNELS)
 
   constructor(
     private readonly client: Client,
@@ -40,13 +48,29 @@ export class SshSession implements NodeSession {
 
   async run(cmd: NodeCommand): Promise<CommandResult> {
     const line = shellLine(cmd, this.opts.sudo)
-    if (this.closed || this.lost) throw connectionLost(this.opts.node, cmd, this.lost ?? 'the session was closed')
-    this.opts.audit?.(this.opts.node, line)
+    return this.channels.run(async () => {
+      if (this.closed || this.lost) throw connectionLost(this.opts.node, cmd, this.lost ?? 'the session was closed')
+      this.opts.audit?.(this.opts.node, line)
+      for (let attempt = 0; ; attempt++) {
+        const result = await this.exec(cmd, line)
+        if (!(result instanceof Error)) return result
+        if (!/open failed/i.test(result.message) || attempt >= OPEN_RETRIES || this.closed || this.lost) {
+          const why = /open failed/i.test(result.message) ? `sshd refused another session (${result.message}); is MaxSessions in its sshd_config below ${MAX_CHANNELS}?` : result.message
+          throw connectionLost(this.opts.node, cmd, why)
+        }
+        await new Promise((r) => setTimeout(r, OPEN_RETRY_MS * 2 ** attempt))
+      }
+    })
+  }
+
+  /**
+   * One exec channel; resolves with the channel-open error instead of rejecting, so it can be retried.
+   * The output is collected from inside ssh2's callback: a fast command's data, exit status and close
+   * can arrive in the same packet batch, before any later tick would attach listeners.
+   */
+  private exec(cmd: NodeCommand, line: string): Promise<CommandResult | Error> {
     return new Promise((resolve, reject) => {
-      this.client.exec(line, (err, channel) => {
-        if (err) reject(connectionLost(this.opts.node, cmd, err.message))
-        else this.collect(cmd, channel, resolve, reject)
-      })
+      this.client.exec(line, (err, channel) => (err ? resolve(err) : this.collect(cmd, channel, resolve, reject)))
     })
   }
 

@@ -5,7 +5,9 @@ import type {Query, Report, Severity} from '../core/model.js'
 import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
 import {traceQuery} from '../app/trace.js'
-import {openSources} from './wiring.js'
+import {openSources, withReaderClosed} from './wiring.js'
+import {nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
+import {nodeProgress} from './progress.js'
 import {renderTable} from '../render/table.js'
 import {explainFinding, findingSlugs} from '../core/checks/explain.js'
 import {renderJson, renderYaml} from '../render/structured.js'
@@ -25,6 +27,8 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     {description: 'Trace every port of a Service in the bundled example cluster', command: 'kubectl svctrace hello-world --from examples/hello-world'},
     {description: 'Find what owns an address, then trace it', command: 'kubectl svctrace --ip 10.96.77.44:80/tcp --from examples/hello-world'},
     {description: 'Trace a load balancer for one client, as JSON', command: 'kubectl svctrace web-lb --source 203.0.113.9 -o json --from examples/hello-world'},
+    {description: 'Read each node\'s kube-proxy rules over SSH (host keys checked against known_hosts)', command: 'kubectl svctrace hello-world --via ssh --ssh-user core --ssh-key ~/.ssh/id_ed25519'},
+    {description: 'Read them in the kube-proxy pods instead', command: 'kubectl svctrace hello-world --via exec'},
   ]
 
   static override args = {
@@ -49,6 +53,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     'no-color': Flags.boolean({description: 'never colour the output (also: NO_COLOR set, or output not a terminal)'}),
     ignore: Flags.string({description: 'leave out findings with these ids (comma-separated)', helpValue: 'SLUG,…'}),
     explain: Flags.string({description: 'explain one finding id (why it matters, how to fix it) and exit', helpValue: 'SLUG'}),
+    ...nodeFlags,
   }
 
   async run(): Promise<void> {
@@ -64,27 +69,51 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     if (unknownIds.length > 0) this.error(`--ignore: no finding ${unknownIds.map((id) => `"${id}"`).join(', ')}; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
     const query = this.toQuery(args.service, flags)
     const nodes = flags.nodes ? flags.nodes.split(',').map((s) => s.trim()).filter(Boolean) : []
+    const access = await this.nodeAccess(flags)
+    const progress = access.via === 'none' ? undefined : nodeProgress(process.stderr)
     let report: Report
+    let notices: string[] = []
+    let nothingRead = false
     try {
-      const {cluster, reader} = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000})
-      const result = await traceQuery({query, nodes, fullDumps: flags.capture !== undefined}, cluster, reader)
-      report = {...result.report, findings: result.report.findings.filter((f) => !ignored.includes(f.id))}
-      if (flags.capture) {
-        const {writeBundle} = await import('../adapters/bundle-writer.js')
-        await writeBundle(flags.capture, result.view, result.dataplanes, {capturedFrom: cluster.description, query})
-      }
+      const sources = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000}, access, {
+        ...(progress ? {onProgress: (done: number, total: number) => progress.update(done, total), beforePrompt: () => progress.clear()} : {}),
+      })
+      const {cluster, reader} = sources
+      notices = sources.notices
+      report = await withReaderClosed(reader, async () => {
+        const result = await traceQuery({query, nodes, fullDumps: flags.capture !== undefined}, cluster, reader)
+        progress?.clear()
+        if (flags.capture) {
+          const {writeBundle} = await import('../adapters/bundle-writer.js')
+          await writeBundle(flags.capture, result.view, result.dataplanes, {capturedFrom: cluster.description, query})
+        }
+        const v = result.view
+        nothingRead = [v.services, v.endpointSlices, v.endpoints, v.pods, v.nodes].every((l) => l.length === 0) && result.dataplanes.every((d) => d.readError)
+        return {...result.report, findings: result.report.findings.filter((f) => !ignored.includes(f.id))}
+      })
     } catch (err) {
+      progress?.clear()
       if (err instanceof SourceError || err instanceof QueryError) this.error(err.message, {exit: 2})
       throw err
     }
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color']
     const out = flags.output === 'json' ? renderJson(report)
       : flags.output === 'yaml' ? renderYaml(report)
-        : renderTable(report, {color, wide: flags.output === 'wide'})
+        : renderTable(report, {color, wide: flags.output === 'wide'}, notices)
     process.stdout.write(out)
-    if (report.nodes.length > 0 && report.nodes.every((n) => n.readError)) this.exit(2)
+    // Exit 2 only when nothing at all was read; unreadable nodes are error rows and findings.
+    if (nothingRead) this.exit(2)
     const threshold = flags['fail-on'] === 'none' ? Infinity : SEVERITY_RANK[flags['fail-on']]
     if (report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold)) this.exit(1)
+  }
+
+  private async nodeAccess(flags: NodeFlagValues): Promise<NodeAccess> {
+    try {
+      return await resolveNodeAccess(flags)
+    } catch (err) {
+      if (err instanceof NodeFlagError) this.error(err.message, {exit: 2})
+      throw err
+    }
   }
 
   /** Errors print as kubectl prints them: `error: …` on stderr, one paragraph, no stack. */

@@ -1,7 +1,12 @@
-// The composition root: turns where-to-read flags into the adapters behind the app's ports.
+// The composition root: turns where-to-read flags into the adapters behind the app's ports. Heavy
+// modules (client-node, ssh2) are imported only when a live cluster or node access needs them.
+import {homedir} from 'node:os'
 import {BundleDir} from '../adapters/bundle-dir.js'
 import {SourceError, type ClusterSource, type NodeReader} from '../app/ports.js'
 import type {NodeDataplane} from '../core/model.js'
+import type {LoadedKubeconfig} from '../adapters/kubeconfig.js'
+import type {NodeConnector} from '../adapters/node-connector.js'
+import {NODES_NOT_READ, type NodeAccess, type ReadSettings} from './node-flags.js'
 
 export interface SourceFlags {
   from?: string
@@ -9,6 +14,20 @@ export interface SourceFlags {
   context?: string
   namespace?: string
   requestTimeoutMs: number
+}
+
+export interface NodeHooks {
+  /** Called as nodes finish (for the progress line). */
+  onProgress?: (done: number, total: number) => void
+  /** Called before a passphrase prompt takes the terminal (clears the progress line). */
+  beforePrompt?: () => void
+}
+
+export interface Sources {
+  cluster: ClusterSource
+  reader: NodeReader
+  /** Lines for the output that are not findings (e.g. that nodes were not read, and how to read them). */
+  notices: string[]
 }
 
 /** Reads no node: API-only checks. */
@@ -22,14 +41,80 @@ class NoNodes implements NodeReader {
   }
 }
 
-/** A bundle directory, or the live cluster of the kubeconfig context (loaded only then: client-node is heavy). */
-export async function openSources(flags: SourceFlags): Promise<{cluster: ClusterSource; reader: NodeReader}> {
+/** A bundle directory, or the live cluster of the kubeconfig context with its nodes read as `access` says. */
+export async function openSources(flags: SourceFlags, access: NodeAccess, hooks: NodeHooks = {}): Promise<Sources> {
   if (flags.from) {
     if (flags.kubeconfig || flags.context) throw new SourceError('--from reads a bundle; --kubeconfig and --context are for a live cluster: give one or the other')
     const bundle = new BundleDir(flags.from)
-    return {cluster: bundle, reader: bundle}
+    return {cluster: bundle, reader: access.via === 'none' && !access.implicit ? new NoNodes() : bundle, notices: []}
   }
   const [{loadKubeconfig}, {KubeApiSource}] = await Promise.all([import('../adapters/kubeconfig.js'), import('../adapters/kube-api.js')])
   const loaded = await loadKubeconfig({kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace, env: process.env})
-  return {cluster: new KubeApiSource(loaded, flags.requestTimeoutMs), reader: new NoNodes()}
+  const cluster = new KubeApiSource(loaded, flags.requestTimeoutMs)
+  if (access.via === 'none') return {cluster, reader: new NoNodes(), notices: access.implicit ? [NODES_NOT_READ] : []}
+  const {LiveNodeReader} = await import('../adapters/node-reader.js')
+  const {readIptablesTargeted} = await import('../adapters/targeted-iptables.js')
+  const readerOptions = (read: ReadSettings, needsAddress: boolean, via: 'ssh' | 'exec') => ({
+    targeted: readIptablesTargeted,
+    parallel: read.parallel,
+    ...(read.addressType ? {addressType: read.addressType} : {}),
+    needsAddress,
+    via,
+    ...(hooks.onProgress ? {onProgress: hooks.onProgress} : {}),
+  })
+  if (access.via === 'ssh') {
+    const [{SshConnector}, {terminalPassphrasePrompt}] = await Promise.all([import('../adapters/ssh.js'), import('../adapters/ssh-passphrase.js')])
+    const prompt = terminalPassphrasePrompt(homedir(), process.stdin, process.stderr)
+    const connector = new SshConnector({
+      ...access.ssh,
+      ...(prompt ? {passphrase: (key: string) => (hooks.beforePrompt?.(), prompt(key))} : {}),
+      ...(process.env.SSH_AUTH_SOCK ? {agent: process.env.SSH_AUTH_SOCK} : {}),
+      connectTimeoutMs: access.read.connectTimeoutMs,
+      commandTimeoutMs: access.read.commandTimeoutMs,
+    })
+    // A host template that never uses {address} dials names only: a Node without addresses is fine then.
+    const needsAddress = !access.ssh.hostTemplate || access.ssh.hostTemplate.includes('{address}')
+    return {cluster, reader: new LiveNodeReader(connector, readerOptions(access.read, needsAddress, 'ssh')), notices: []}
+  }
+  const connector = await podExecConnector(loaded, access)
+  return {cluster, reader: new LiveNodeReader(connector, readerOptions(access.read, false, 'exec')), notices: []}
+}
+
+async function podExecConnector(loaded: LoadedKubeconfig, access: Extract<NodeAccess, {via: 'exec'}>): Promise<NodeConnector> {
+  const {PodExecConnector} = await import('../adapters/pod-exec.js')
+  return new PodExecConnector(loaded, {
+    debugPod: access.exec.debugPod,
+    ...(access.exec.debugImage ? {debugImage: access.exec.debugImage} : {}),
+    commandTimeoutMs: access.read.commandTimeoutMs,
+  })
+}
+
+const CLOSE_LIMIT_MS = 15_000
+
+/**
+ * Runs `work` with Ctrl-C and SIGTERM closing the reader first (SSH sessions end, debug pods are
+ * deleted), then exiting 130/143; a second signal exits at once. The reader is closed on every
+ * other exit path too: success, error, or process.exit from the command.
+ */
+export async function withReaderClosed<T>(reader: NodeReader, work: () => Promise<T>): Promise<T> {
+  let closing: Promise<void> | undefined
+  const close = () => (closing ??= Promise.resolve(reader.close?.()).catch(() => undefined))
+  let interrupted = false
+  const onSignal = (signal: NodeJS.Signals) => {
+    const code = signal === 'SIGINT' ? 130 : 143
+    if (interrupted) process.exit(code)
+    interrupted = true
+    process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: closing node connections…\n`)
+    setTimeout(() => process.exit(code), CLOSE_LIMIT_MS).unref()
+    void close().finally(() => process.exit(code))
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  try {
+    return await work()
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    await close()
+  }
 }

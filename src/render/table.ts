@@ -116,7 +116,7 @@ function findingsSection(findings: Finding[], c: ChalkInstance): string {
 }
 
 /** Check mode: one row per Service, then every finding. */
-function renderSummary(report: Report, c: ChalkInstance, wide: boolean): string {
+function renderSummary(report: Report, c: ChalkInstance, wide: boolean, notices: string[]): string {
   const t = table(['NAMESPACE', 'SERVICE', 'TYPE', 'ENDPOINTS', 'FINDINGS'].map((h) => c.bold(h)))
   for (const s of report.services) {
     const key = `${s.namespace}/${s.name}`
@@ -138,18 +138,19 @@ function renderSummary(report: Report, c: ChalkInstance, wide: boolean): string 
   const hidden = report.findings.length - shown.length
   const more = hidden > 0 ? `\n${c.dim(`(${hidden} info finding${hidden > 1 ? 's' : ''} not shown: -o wide or -o json shows them)`)}` : ''
   const listed = shown.length === 0 && hidden > 0 ? c.green('No errors or warnings.') : findingsSection(shown, c)
-  return [header, indent(t.toString()), listed + more].join('\n\n') + '\n'
+  return [header, indent(t.toString()), ...notices.map(clean), listed + more].join('\n\n') + '\n'
 }
 
-/** Renders the report as tables for a terminal or a pipe. */
-export function renderTable(report: Report, style: Style): string {
+/** Renders the report as tables for a terminal or a pipe; notices (how nodes were read) go before the findings. */
+export function renderTable(report: Report, style: Style, notices: string[] = []): string {
   const c = paint(style)
-  if (report.query.kind === 'all') return renderSummary(report, c, style.wide)
+  if (report.query.kind === 'all') return renderSummary(report, c, style.wide, notices)
   const sections: string[] = []
   if (report.resolution) sections.push(clean(report.resolution))
   for (const s of report.services) sections.push(serviceHeader(s, c))
   for (const node of report.nodes) sections.push(nodeSection(node, style, c))
-  if (report.nodes.length === 0) sections.push('No node data planes were read, so nothing was traced.')
+  if (report.nodes.length === 0 && notices.length === 0) sections.push('No node data planes were read, so nothing was traced.')
+  sections.push(...notices.map(clean))
   sections.push(findingsSection(report.findings, c))
   return sections.join('\n\n') + '\n'
 }

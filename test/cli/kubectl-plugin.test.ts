@@ -186,11 +186,12 @@ describe('bad input: one clear paragraph, the documented exit code', () => {
     expect(r.stdout).toContain('(node-unreadable)')
   })
 
-  it('every node unreadable: exit 2, and the report still says why', () => {
+  it('every node unreadable: the API findings still count (exit per --fail-on, not 2), and the report says why', () => {
     const dir = bundleCopy('all-broken')
     for (const n of ['node-a', 'node-b']) writeFileSync(path.join(dir, 'nodes', n, 'iptables-save.txt'), 'iptables-save: permission denied\n')
     const r = run(['hello-world', '--from', dir])
-    expect(r.code).toBe(2)
+    expect(r.code).toBe(1)
+    expect(run(['hello-world', '--from', dir, '--fail-on', 'none']).code).toBe(0)
     expect(r.stdout).toMatch(/node-a\/iptables-save\.txt:1: unexpected line "iptables-save: permission denied"/)
   })
 

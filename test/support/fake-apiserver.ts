@@ -1,6 +1,8 @@
 // A small local HTTPS Kubernetes API server for tests: it serves a ClusterView (or a bundle directory) to the
 // real @kubernetes/client-node with the paths, JSON shapes, selectors, pagination and error Status bodies of a
-// real kube-apiserver. Read-only: any non-GET request is logged and answered 405.
+// real kube-apiserver. Read-only by default: any non-GET request is logged and answered 405. With `podWrites`
+// it also creates and deletes pods (the debug pods of `--via exec --debug-pod`), and it always serves
+// pods/exec over WebSocket with the channel protocol client-node speaks (see "pods/exec" below).
 //
 //   const server = await startFakeApiServer({bundleDir: 'test/fixtures/two-node-iptables-v1.26'})
 //   const kc = new KubeConfig(); kc.loadFromString(server.kubeconfig({namespace: 'storefront'}))
@@ -13,20 +15,25 @@
 // - Listing in a namespace that does not exist is an empty 200 list; GET of an object there is 404.
 // - Continue tokens read a snapshot: after setView() an old token still pages through the old data until
 //   expireContinueTokens() (etcd compaction), which turns it into 410 Expired.
-import {execFile} from 'node:child_process'
+// - RBAC rules name subresources as the real ones do: a rule on "pods" does not cover "pods/exec".
+import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {createHash, randomBytes, randomUUID} from 'node:crypto'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
 import https from 'node:https'
-import type {IncomingMessage, ServerResponse} from 'node:http'
+import {STATUS_CODES, type IncomingMessage, type ServerResponse} from 'node:http'
+import {createRequire} from 'node:module'
 import type {Socket} from 'node:net'
+import type {Duplex} from 'node:stream'
 import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
 import yaml from 'js-yaml'
-import type {V1ConfigMap, V1Namespace} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1Namespace, V1Pod} from '@kubernetes/client-node'
 import {parseClusterFile} from '../../src/adapters/bundle-dir.js'
+import {ALLOWED, type NodeCommandId} from '../../src/adapters/node-commands.js'
 import type {ClusterView} from '../../src/core/model.js'
 import {labelsMatch, parseFieldSelector, parseLabelSelector, SelectorParseError, type FieldRequirement, type LabelRequirement} from './label-selector.js'
+import {which} from './netns.js'
 
 const execFileP = promisify(execFile)
 
@@ -90,6 +97,68 @@ export interface FakeApiServerOptions {
   listItemTypeMeta?: boolean
   /** Server certificate and CA; default: one generated with openssl per process. */
   pki?: TestPki
+  /** Accept POST and DELETE of pods (and DELETE of a pod collection by label). Default false: read-only. */
+  podWrites?: boolean
+  /** How pods created through the API start. Default: Running 100 ms after creation. */
+  podStart?: PodStart
+  /** How pods/exec runs commands. Default: nothing is run (every command exits 1 saying why). */
+  exec?: FakeExecOptions
+}
+
+/** How a pod created through the API starts (its status is computed whenever it is read). */
+export interface PodStart {
+  /** Time from creation until the pod is Running, ms. Default 100. */
+  afterMs?: number
+  /** The container never starts: the pod stays Pending with this waiting reason (e.g. ImagePullBackOff). */
+  waiting?: {reason: string; message?: string}
+}
+
+/** One pods/exec call as the server received it. */
+export interface ExecCall {
+  namespace: string
+  pod: string
+  container: string
+  /** spec.nodeName of the pod. */
+  node: string
+  image: string
+  argv: string[]
+  /** The allow-list entry the argv matched; undefined when it matched none (and nothing was run). */
+  allowedAs?: NodeCommandId
+  /** The negotiated subprotocol (v5.channel.k8s.io or v4.channel.k8s.io). */
+  protocol: string
+  /** How it ended: the exit code, or why there is none. Undefined while it runs. */
+  outcome?: number | 'not-found' | 'refused' | 'cancelled'
+}
+
+/** A canned answer to an exec call. */
+export interface ExecReply {
+  stdout?: string | Buffer
+  stderr?: string
+  exitCode?: number
+}
+
+export interface FakeExecOptions {
+  /**
+   * Node name → network namespace: a command exec'd in a pod on that node really runs there, as
+   * `ip netns exec NS argv…` (no shell), so iptables-save prints that namespace's rules.
+   */
+  netns?: Record<string, string>
+  /** Programs an image lacks (image → names): exec'ing one fails as containerd reports "executable file not found". */
+  missing?: Record<string, string[]>
+  /** Answers a call instead of running it; return undefined to run it. */
+  respond?: (call: ExecCall) => ExecReply | undefined
+  /** Wait before starting each command, ms (for timeouts and interrupted runs). */
+  delayMs?: number
+}
+
+/** A write request (any method but GET), with its parsed JSON body. */
+export interface RecordedWrite {
+  method: string
+  path: string
+  query: Record<string, string>
+  body?: unknown
+  /** The status code it was answered with. */
+  code?: number
 }
 
 export interface RecordedRequest {
@@ -131,16 +200,28 @@ export interface FakeApiServer {
   delayMs: number
   /** Mutable: RBAC denials. */
   deny: DenyRule[]
-  /** Clears the request log and pending failNext; delayMs and deny go back to their start values. */
+  /** Clears the request, exec and write logs and pending failNext; delayMs, deny, exec and podStart go back to their start values. */
   reset(): void
   /** The next n requests are answered with `status` (a Status body), or their connection is reset ('reset'). */
   failNext(n: number, status: number | 'reset', opts?: FailOptions): void
+  /** The next n requests are carried out (a create creates) but their answer is lost: the connection is reset instead. */
+  dropNextAnswers(n: number): void
   /** Replaces the served objects; the resourceVersion advances. Old continue tokens keep their snapshot. */
   setView(view: FakeClusterData): void
   /** Makes every continue token issued so far answer 410 Expired (like etcd compaction). */
   expireContinueTokens(): void
   /** Requests whose method is not GET (the tool is read-only: tests assert this is empty). */
   nonGetRequests(): RecordedRequest[]
+  /** Mutable: how pods/exec runs commands. */
+  exec: FakeExecOptions
+  /** Mutable: how pods created from now on start. */
+  podStart: PodStart
+  /** Every pods/exec call, in order (refused ones too, unless the upgrade itself was refused). */
+  readonly execs: ExecCall[]
+  /** Every request with a method other than GET, with its body and answer code. */
+  readonly writes: RecordedWrite[]
+  /** The pods served right now (those created through the API included), with their current status. */
+  pods(): V1Pod[]
   /** A kubeconfig (YAML text) pointing at this server. */
   kubeconfig(opts?: KubeconfigOptions): string
   /** Stops listening and destroys open sockets (pending delayed requests included); idempotent. */
@@ -393,6 +474,67 @@ const fail = (code: number, message?: string, details?: StatusDetails, reason?: 
 const notFoundPath = () => fail(404, undefined, {})
 const badRequest = (message: string) => fail(400, message)
 
+// ---- pods/exec ---------------------------------------------------------------------------------
+//
+// The wire protocol of kube-apiserver's exec over WebSocket (k8s.io/apimachinery wsstream), as client-node 1.4
+// speaks it: GET /api/v1/namespaces/NS/pods/POD/exec?stdout=true&stderr=true&stdin=false&tty=false&command=a&
+// command=b&container=C, upgraded with subprotocol v5.channel.k8s.io (or v4). Every binary message is one
+// channel byte then data: 1 stdout, 2 stderr, 3 the final Status as JSON. A refused upgrade is a plain HTTP
+// answer with a Status body (client-node only sees "Unexpected server response: 403").
+
+const MAX_BODY_BYTES = 1 << 20
+const EXEC_PROTOCOLS = ['v5.channel.k8s.io', 'v4.channel.k8s.io']
+/** A command that runs longer than this is killed (the test would have failed long before). */
+const EXEC_KILL_MS = 120_000
+const FRAME_BYTES = 32 * 1024
+
+/** The parts of the `ws` package used here (it comes with client-node; its types are not installed). */
+interface WsSocket {
+  send(data: Buffer): void
+  close(code?: number): void
+  terminate(): void
+  on(event: 'close', fn: () => void): void
+  on(event: 'error', fn: (err: Error) => void): void
+}
+interface WsServer {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, cb: (ws: WsSocket) => void): void
+  close(): void
+}
+interface WsModule {
+  WebSocketServer: new (opts: {noServer: true; handleProtocols: (offered: Set<string>) => string | false}) => WsServer
+}
+
+function execSuccess(): Record<string, unknown> {
+  return {metadata: {}, status: 'Success'}
+}
+
+/** What the kubelet reports for a non-zero exit (remotecommand's status on channel 3). */
+function execExit(argv: string[], code: number): Record<string, unknown> {
+  if (code === 0) return execSuccess()
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `command terminated with non-zero exit code: error executing command [${argv.join(' ')}], exit code ${code}`,
+    reason: 'NonZeroExitCode',
+    details: {causes: [{reason: 'ExitCode', message: String(code)}]},
+  }
+}
+
+/** What containerd + runc report for a program the image does not have. */
+function execNotFound(program: string): Record<string, unknown> {
+  const id = randomBytes(32).toString('hex')
+  const cause = `error executing command in container: failed to exec in container: failed to start exec "${id}": ` +
+    `OCI runtime exec failed: exec failed: unable to start container process: exec: "${program}": executable file not found in $PATH: unknown`
+  return {metadata: {}, status: 'Failure', message: `Internal error occurred: ${cause}`, reason: 'InternalError', details: {causes: [{message: cause}]}, code: 500}
+}
+
+/** The allow-list entry an argv is, if any: the same check svctrace applies before sending. */
+function allowListEntry(argv: string[]): NodeCommandId | undefined {
+  if (!argv.every((w) => /^[A-Za-z0-9_./:=@%+-]+$/.test(w))) return undefined
+  const line = argv.join(' ')
+  return (Object.keys(ALLOWED) as NodeCommandId[]).find((id) => ALLOWED[id].test(line))
+}
+
 // ---- request parsing ---------------------------------------------------------------------------
 
 interface ResourceRequest {
@@ -439,7 +581,8 @@ function parseResourcePath(parts: string[], query: URLSearchParams): ResourceReq
 
 function matchesRule(rule: DenyRule, a: RequestAttributes): boolean {
   const has = (v: string | string[], x: string) => (Array.isArray(v) ? v : [v]).some((e) => e === '*' || e === x)
-  if (!has(rule.verb, a.verb) || !has(rule.resource, a.resource)) return false
+  const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource
+  if (!has(rule.verb, a.verb) || !has(rule.resource, resource)) return false
   if (rule.namespace !== undefined && rule.namespace !== a.namespace) return false
   if (rule.name !== undefined && rule.name !== a.name) return false
   return true
@@ -489,7 +632,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   /** Snapshots continue tokens may still read, by resourceVersion. */
   const snapshots = new Map<string, Snapshot>([[current.rv, current]])
   const requests: RecordedRequest[] = []
+  const writes: RecordedWrite[] = []
+  const execs: ExecCall[] = []
   let pendingFailures: Array<{status: number | 'reset'; opts: FailOptions}> = []
+  let dropAnswers = 0
   const sockets = new Set<Socket>()
   const timers = new Set<NodeJS.Timeout>()
   let closed = false
@@ -497,7 +643,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const firstNode = initialData.nodes[0] as {status?: {nodeInfo?: {kubeletVersion?: string}}} | undefined
   const gitVersion = opts.gitVersion ?? firstNode?.status?.nodeInfo?.kubeletVersion ?? 'v1.30.0'
 
-  function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
     if (res.destroyed || res.headersSent) return
     const text = JSON.stringify(body)
     res.writeHead(code, {
@@ -607,21 +753,128 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     return found
   }
 
-  function route(req: IncomingMessage, user: string, url: URL): unknown {
-    // Read-only: every other method is refused whatever the path (and was logged by handle()).
-    if (req.method !== 'GET') throw fail(405)
-    const parts = url.pathname.split('/').filter(Boolean)
-    if (url.pathname === '/version' || url.pathname === '/version/') return versionBody()
-    const rr = parseResourcePath(parts, url.searchParams)
-    if (!rr) throw notFoundPath()
-    const attrs: RequestAttributes = {user, verb: rr.verb, apiGroup: rr.def.group, resource: rr.resource, subresource: rr.subresource, namespace: rr.namespace, name: rr.name}
-    if (server.deny.some((r) => matchesRule(r, attrs)) || (opts.authorize && !opts.authorize(attrs))) throw forbidden(attrs, rr.def)
-    if (rr.subresource) throw notFoundPath()
-    if (rr.verb === 'watch') throw badRequest('fake-apiserver: watch is not supported')
-    return rr.name ? get(rr) : list(rr, url.searchParams)
+  function authorize(attrs: RequestAttributes, def: ResourceDef): void {
+    if (server.deny.some((r) => matchesRule(r, attrs)) || (opts.authorize && !opts.authorize(attrs))) throw forbidden(attrs, def)
   }
 
-  function answer(req: IncomingMessage, res: ServerResponse, url: URL): void {
+  function route(req: IncomingMessage, user: string, url: URL, body: unknown): {code: number; body: unknown} {
+    // Read-only unless podWrites: every other method is refused whatever the path (and was logged by handle()).
+    const method = req.method ?? ''
+    const podWrite = opts.podWrites === true && (method === 'POST' || method === 'DELETE')
+    if (method !== 'GET' && !podWrite) throw fail(405)
+    const parts = url.pathname.split('/').filter(Boolean)
+    if (method === 'GET' && (url.pathname === '/version' || url.pathname === '/version/')) return {code: 200, body: versionBody()}
+    const rr = parseResourcePath(parts, url.searchParams)
+    if (!rr) throw notFoundPath()
+    if (method !== 'GET' && (rr.resource !== 'pods' || rr.subresource || !rr.namespace || (method === 'POST' && rr.name))) throw fail(405)
+    const verb = method === 'POST' ? 'create' : method === 'DELETE' ? (rr.name ? 'delete' : 'deletecollection') : rr.verb
+    authorize({user, verb, apiGroup: rr.def.group, resource: rr.resource, subresource: rr.subresource, namespace: rr.namespace, name: rr.name}, rr.def)
+    if (rr.subresource) throw notFoundPath()
+    if (rr.verb === 'watch') throw badRequest('fake-apiserver: watch is not supported')
+    if (rr.resource === 'pods') refreshCreatedPods()
+    if (verb === 'create') return {code: 201, body: createPod(rr.namespace, body)}
+    if (verb === 'delete') return {code: 200, body: deletePod(rr.namespace, rr.name)}
+    if (verb === 'deletecollection') return {code: 200, body: deletePods(rr.namespace, url.searchParams.get('labelSelector') ?? '')}
+    return {code: 200, body: rr.name ? get(rr) : list(rr, url.searchParams)}
+  }
+
+  // ---- pod writes (podWrites) ------------------------------------------------------------------
+
+  /** Created pods: when, and how they start; their status is derived from the clock whenever they are read. */
+  const createdPods = new Map<string, {at: number; start: PodStart}>()
+
+  function replacePods(pods: Obj[]): void {
+    pods.sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0))
+    current = {rv: String(Number(current.rv) + 1), items: {...current.items, pods}}
+    snapshots.set(current.rv, current)
+  }
+
+  function nodeAddress(node: string): string | undefined {
+    const n = current.items.nodes!.find((o) => o.metadata?.name === node) as {status?: {addresses?: Array<{type: string; address: string}>}} | undefined
+    return n?.status?.addresses?.find((a) => a.type === 'InternalIP')?.address
+  }
+
+  function refreshCreatedPods(): void {
+    const now = Date.now()
+    for (const o of current.items.pods!) {
+      const c = createdPods.get(keyOf(o))
+      if (!c || o.status?.phase === 'Running') continue
+      const container = ((o.spec?.containers ?? []) as Array<{name: string; image: string}>)[0]!
+      const hostIP = nodeAddress(str(o.spec?.nodeName))
+      const running = !c.start.waiting && now - c.at >= (c.start.afterMs ?? 100)
+      const since = new Date(c.at).toISOString().replace(/\.\d+Z$/, 'Z')
+      const state = running ? {running: {startedAt: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')}} : {waiting: c.start.waiting ?? {reason: 'ContainerCreating'}}
+      o.status = {
+        phase: running ? 'Running' : 'Pending',
+        conditions: [
+          {type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: since},
+          {type: 'Ready', status: running ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: since, ...(running ? {} : {reason: 'ContainersNotReady', message: `containers with unready status: [${container.name}]`})},
+        ],
+        ...(hostIP ? {hostIP, ...(o.spec?.hostNetwork === true && running ? {podIP: hostIP, podIPs: [{ip: hostIP}]} : {})} : {}),
+        startTime: since,
+        containerStatuses: [{name: container.name, image: container.image, imageID: '', ready: running, restartCount: 0, started: running, state}],
+        qosClass: 'BestEffort',
+      }
+    }
+  }
+
+  function createPod(namespace: string, body: unknown): Obj {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request was in an unknown format')
+    const pod = body as Obj & {metadata?: {generateName?: string}}
+    const meta = {...pod.metadata}
+    if (meta.namespace && meta.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
+    const name = meta.name || (meta.generateName ? `${meta.generateName}${randomBytes(3).toString('hex').slice(0, 5)}` : '')
+    if (!name) throw fail(422, 'Pod "" is invalid: metadata.name: Required value: name or generateName is required', {kind: 'Pod'})
+    const containers = pod.spec?.containers
+    if (!Array.isArray(containers) || containers.length === 0) throw fail(422, `Pod "${name}" is invalid: spec.containers: Required value`, {name, kind: 'Pod'})
+    if (current.items.pods!.some((o) => o.metadata?.namespace === namespace && o.metadata?.name === name)) {
+      throw fail(409, `pods "${name}" already exists`, {name, kind: 'pods'}, 'AlreadyExists')
+    }
+    const rv = String(Number(current.rv) + 1)
+    const created: Obj = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {...meta, name, namespace, uid: randomUUID(), resourceVersion: rv, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')} as Obj['metadata'],
+      spec: {...pod.spec},
+      status: {phase: 'Pending', qosClass: 'BestEffort'},
+    }
+    createdPods.set(keyOf(created), {at: Date.now(), start: {...server.podStart}})
+    replacePods([...current.items.pods!, created])
+    refreshCreatedPods()
+    return created
+  }
+
+  function deleted(o: Obj): Obj {
+    return {...o, metadata: {...o.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), deletionGracePeriodSeconds: 0} as Obj['metadata']}
+  }
+
+  function deletePod(namespace: string, name: string): Obj {
+    const found = current.items.pods!.find((o) => o.metadata?.namespace === namespace && o.metadata?.name === name)
+    if (!found) throw fail(404, `pods "${name}" not found`, {name, kind: 'pods'})
+    createdPods.delete(keyOf(found))
+    replacePods(current.items.pods!.filter((o) => o !== found))
+    return deleted(found)
+  }
+
+  function deletePods(namespace: string, selector: string): unknown {
+    let reqs: LabelRequirement[]
+    try {
+      reqs = parseLabelSelector(selector)
+    } catch (err) {
+      if (err instanceof SelectorParseError) throw badRequest(err.message)
+      throw err
+    }
+    const gone = current.items.pods!.filter((o) => o.metadata?.namespace === namespace && labelsMatch(reqs, o.metadata?.labels))
+    for (const o of gone) createdPods.delete(keyOf(o))
+    replacePods(current.items.pods!.filter((o) => !gone.includes(o)))
+    return {kind: 'PodList', apiVersion: 'v1', metadata: {resourceVersion: current.rv}, items: gone.map((o) => listItemOut(deleted(o)))}
+  }
+
+  function answer(req: IncomingMessage, res: ServerResponse, url: URL, write: RecordedWrite | undefined): void {
+    const send = (code: number, body: unknown, headers: Record<string, string> = {}) => {
+      if (write) write.code = code
+      sendJson(res, code, body, headers)
+    }
     const failure = pendingFailures.shift()
     if (failure) {
       if (failure.status === 'reset') {
@@ -633,42 +886,68 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       const retry = failure.opts.retryAfterSeconds ?? (code === 429 ? 1 : undefined)
       if (retry) headers['Retry-After'] = String(retry)
       const message = failure.opts.message ?? `fake-apiserver: injected failure ${code}`
-      send(res, code, statusBody(code, failure.opts.reason ?? REASONS[code]?.[0] ?? 'Unknown', message, retry ? {retryAfterSeconds: retry} : undefined), headers)
+      send(code, statusBody(code, failure.opts.reason ?? REASONS[code]?.[0] ?? 'Unknown', message, retry ? {retryAfterSeconds: retry} : undefined), headers)
       return
     }
     const auth = req.headers.authorization ?? ''
     const m = /^Bearer\s+(\S+)\s*$/i.exec(auth)
     const user = m ? tokens[m[1]!] : undefined
     if (!user) {
-      send(res, 401, statusBody(401, 'Unauthorized', 'Unauthorized'))
+      send(401, statusBody(401, 'Unauthorized', 'Unauthorized'))
       return
     }
     try {
-      send(res, 200, route(req, user, url))
+      const r = route(req, user, url, write?.body)
+      if (dropAnswers > 0) {
+        dropAnswers--
+        req.socket.destroy()
+        return
+      }
+      send(r.code, r.body)
     } catch (err) {
-      if (err instanceof HttpError) send(res, err.code, err.body, err.headers)
-      else send(res, 500, statusBody(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`))
+      if (err instanceof HttpError) send(err.code, err.body, err.headers)
+      else send(500, statusBody(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`))
     }
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
-    requests.push({method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams)})
-    // Drain any body (non-GET requests) so the connection stays usable.
-    req.resume()
-    if (server.delayMs > 0) {
-      const t = setTimeout(() => {
-        timers.delete(t)
-        answer(req, res, url)
-      }, server.delayMs)
-      timers.add(t)
-      res.on('close', () => {
-        clearTimeout(t)
-        timers.delete(t)
-      })
-      return
-    }
-    answer(req, res, url)
+    const query = Object.fromEntries(url.searchParams)
+    requests.push({method: req.method ?? '', path: url.pathname, query})
+    // Read the whole body (JSON for pod writes; drained and ignored otherwise) before answering.
+    const chunks: Buffer[] = []
+    let size = 0
+    req.on('data', (c: Buffer) => {
+      size += c.length
+      if (size <= MAX_BODY_BYTES) chunks.push(c)
+    })
+    req.on('end', () => {
+      let write: RecordedWrite | undefined
+      if (req.method !== 'GET') {
+        const text = Buffer.concat(chunks).toString('utf8')
+        let body: unknown = text === '' ? undefined : text
+        try {
+          body = text === '' ? undefined : JSON.parse(text)
+        } catch {
+          // not JSON: recorded as text
+        }
+        write = {method: req.method ?? '', path: url.pathname, query, ...(body === undefined ? {} : {body})}
+        writes.push(write)
+      }
+      if (server.delayMs > 0) {
+        const t = setTimeout(() => {
+          timers.delete(t)
+          answer(req, res, url, write)
+        }, server.delayMs)
+        timers.add(t)
+        res.on('close', () => {
+          clearTimeout(t)
+          timers.delete(t)
+        })
+        return
+      }
+      answer(req, res, url, write)
+    })
   }
 
   const httpsServer = https.createServer({cert: pki.certPem, key: pki.keyPem}, handle)
@@ -678,6 +957,143 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   })
   // A client that rejects our certificate aborts the handshake; that is expected in tests, not an error.
   httpsServer.on('tlsClientError', () => {})
+
+  // ---- pods/exec over WebSocket ----------------------------------------------------------------
+
+  const {WebSocketServer} = createRequire(import.meta.url)('ws') as WsModule
+  const wss = new WebSocketServer({noServer: true, handleProtocols: (offered) => [...offered].find((p) => EXEC_PROTOCOLS.includes(p)) ?? false})
+  const liveExecs = new Set<WsSocket>()
+  const children = new Set<ChildProcess>()
+
+  function refuseUpgrade(socket: Duplex, code: number, body: Record<string, unknown>): void {
+    const text = JSON.stringify(body)
+    socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
+  }
+
+  function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1')
+    requests.push({method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams)})
+    socket.on('error', () => {})
+    try {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
+      const user = m ? tokens[m[1]!] : undefined
+      if (!user) throw fail(401, 'Unauthorized')
+      const path = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec$/.exec(url.pathname)
+      if (!path) throw notFoundPath()
+      const namespace = decodeURIComponent(path[1]!)
+      const name = decodeURIComponent(path[2]!)
+      // Since Kubernetes 1.35 a WebSocket exec (an HTTP GET) is authorized as `create pods/exec`, as a POST always was.
+      authorize({user, verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', namespace, name}, RESOURCES.pods!)
+      refreshCreatedPods()
+      const pod = current.items.pods!.find((o) => o.metadata?.namespace === namespace && o.metadata?.name === name)
+      if (!pod) throw fail(404, `pods "${name}" not found`, {name, kind: 'pods'})
+      const containers = (pod.spec?.containers ?? []) as Array<{name: string; image?: string}>
+      const container = url.searchParams.get('container') || (containers.length === 1 ? containers[0]!.name : '')
+      if (!container) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.map((c) => c.name).join(' ')}]`)
+      const spec = containers.find((c) => c.name === container)
+      if (!spec) throw badRequest(`container ${container} is not valid for pod ${name}`)
+      const phase = str(pod.status?.phase)
+      if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot exec into a container in a completed pod; current phase is ${phase}`)
+      if (phase !== 'Running') throw badRequest(`unable to upgrade connection: container not found ("${container}")`)
+      const argv = url.searchParams.getAll('command')
+      if (argv.length === 0) throw badRequest('you must specify at least 1 command')
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean)
+      const protocol = offered.find((p) => EXEC_PROTOCOLS.includes(p))
+      if (!protocol) throw badRequest(`unable to upgrade connection: none of the offered subprotocols is supported (${offered.join(', ') || 'none offered'})`)
+      const call: ExecCall = {namespace, pod: name, container, node: str(pod.spec?.nodeName), image: spec.image ?? '', argv, allowedAs: allowListEntry(argv), protocol}
+      const want = {stdout: url.searchParams.get('stdout') === 'true', stderr: url.searchParams.get('stderr') === 'true'}
+      wss.handleUpgrade(req, socket, head, (ws) => void runExec(ws, call, want))
+    } catch (err) {
+      if (err instanceof HttpError) refuseUpgrade(socket, err.code, err.body)
+      else refuseUpgrade(socket, 500, statusBody(500, 'InternalError', `Internal error occurred: ${(err as Error).message}`))
+    }
+  }
+
+  async function runExec(ws: WsSocket, call: ExecCall, want: {stdout: boolean; stderr: boolean}): Promise<void> {
+    execs.push(call)
+    liveExecs.add(ws)
+    let gone = false
+    let child: ChildProcess | undefined
+    const goneWaiters: Array<() => void> = []
+    ws.on('error', () => {})
+    ws.on('close', () => {
+      gone = true
+      liveExecs.delete(ws)
+      call.outcome ??= 'cancelled'
+      child?.kill('SIGKILL')
+      for (const w of goneWaiters) w()
+    })
+    const frame = (channel: number, data: Buffer | string) => {
+      if (!gone) ws.send(Buffer.concat([Buffer.from([channel]), Buffer.isBuffer(data) ? data : Buffer.from(data)]))
+    }
+    const output = (channel: 1 | 2, data: Buffer | string) => {
+      if (!(channel === 1 ? want.stdout : want.stderr)) return
+      const buf = Buffer.isBuffer(data) ? data : Buffer.from(data)
+      for (let i = 0; i < buf.length; i += FRAME_BYTES) frame(channel, buf.subarray(i, i + FRAME_BYTES))
+    }
+    const finish = (status: Record<string, unknown>, outcome: NonNullable<ExecCall['outcome']>) => {
+      if (gone) return
+      call.outcome = outcome
+      frame(3, JSON.stringify(status))
+      ws.close(1000)
+    }
+    // wsstream opens by sending an empty message on the first writable channel.
+    frame(want.stdout ? 1 : 2, Buffer.alloc(0))
+    if (!call.allowedAs) {
+      output(2, `fake-apiserver: refusing to run "${call.argv.join(' ')}": not on svctrace's allow-list\n`)
+      finish(execExit(call.argv, 126), 'refused')
+      return
+    }
+    const delay = server.exec.delayMs ?? 0
+    if (delay > 0) {
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay)
+        goneWaiters.push(() => {
+          clearTimeout(t)
+          resolve()
+        })
+      })
+      if (gone) return
+    }
+    const reply = server.exec.respond?.(call)
+    if (reply) {
+      if (reply.stdout !== undefined) output(1, reply.stdout)
+      if (reply.stderr !== undefined) output(2, reply.stderr)
+      finish(execExit(call.argv, reply.exitCode ?? 0), reply.exitCode ?? 0)
+      return
+    }
+    const program = which(call.argv[0]!)
+    if (server.exec.missing?.[call.image]?.includes(call.argv[0]!) || !program) {
+      finish(execNotFound(call.argv[0]!), 'not-found')
+      return
+    }
+    const netns = server.exec.netns?.[call.node]
+    if (!netns) {
+      output(2, `fake-apiserver: no network namespace for node "${call.node}" (set exec.netns)\n`)
+      finish(execExit(call.argv, 1), 1)
+      return
+    }
+    child = spawn(which('ip') ?? 'ip', ['netns', 'exec', netns, program, ...call.argv.slice(1)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: {PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C'},
+    })
+    const proc = child
+    children.add(proc)
+    const killer = setTimeout(() => proc.kill('SIGKILL'), EXEC_KILL_MS)
+    proc.stdout!.on('data', (c: Buffer) => output(1, c))
+    proc.stderr!.on('data', (c: Buffer) => output(2, c))
+    proc.on('error', (err) => {
+      output(2, `fake-apiserver: ${err.message}\n`)
+    })
+    proc.on('close', (code) => {
+      clearTimeout(killer)
+      children.delete(proc)
+      const exit = code ?? 137
+      finish(execExit(call.argv, exit), exit)
+    })
+  }
+
+  httpsServer.on('upgrade', upgrade)
 
   await new Promise<void>((resolve, reject) => {
     httpsServer.once('error', reject)
@@ -700,8 +1116,16 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     reset() {
       requests.length = 0
       pendingFailures = []
+      dropAnswers = 0
       server.delayMs = opts.delayMs ?? 0
       server.deny = [...(opts.deny ?? [])]
+      execs.length = 0
+      writes.length = 0
+      server.exec = {...opts.exec}
+      server.podStart = {...opts.podStart}
+    },
+    dropNextAnswers(n) {
+      dropAnswers += n
     },
     failNext(n, status, failOpts = {}) {
       for (let i = 0; i < n; i++) pendingFailures.push({status, opts: failOpts})
@@ -718,6 +1142,14 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     },
     nonGetRequests() {
       return requests.filter((r) => r.method !== 'GET')
+    },
+    exec: {...opts.exec},
+    podStart: {...opts.podStart},
+    execs,
+    writes,
+    pods() {
+      refreshCreatedPods()
+      return JSON.parse(JSON.stringify(current.items.pods)) as V1Pod[]
     },
     kubeconfig(k = {}) {
       const context = k.context ?? 'fake'
@@ -741,6 +1173,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       closed = true
       for (const t of timers) clearTimeout(t)
       timers.clear()
+      for (const ws of liveExecs) ws.terminate()
+      for (const c of children) c.kill('SIGKILL')
+      wss.close()
       const done = new Promise<void>((resolve) => httpsServer.close(() => resolve()))
       httpsServer.closeAllConnections()
       for (const s of sockets) s.destroy()

@@ -174,16 +174,7 @@ export class Sshd {
 
   /** Stops the listener (TERM, then KILL after 3 s); the address then refuses connections. */
   async stop(): Promise<void> {
-    const child = this.child
-    if (!child || child.exitCode !== null || child.signalCode !== null) return
-    await new Promise<void>((resolve) => {
-      const hard = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-      child.once('exit', () => {
-        clearTimeout(hard)
-        resolve()
-      })
-      child.kill('SIGTERM')
-    })
+    if (this.child) await terminate(this.child)
   }
 
   async destroy(): Promise<void> {
@@ -275,6 +266,19 @@ export class Sshd {
   }
 }
 
+/** TERM, then KILL after STOP_TIMEOUT_MS; resolves when the process has exited. */
+async function terminate(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  await new Promise<void>((resolve) => {
+    const hard = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
+    child.once('exit', () => {
+      clearTimeout(hard)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
 /** An ssh-agent on a socket in `dir`, holding the given private keys. */
 export async function startAgent(dir: string, keyFiles: string[]): Promise<{socket: string; stop(): Promise<void>}> {
   installExitHook()
@@ -283,16 +287,7 @@ export async function startAgent(dir: string, keyFiles: string[]): Promise<{sock
   const entry = {child, dir}
   live.add(entry)
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      await new Promise<void>((resolve) => {
-        const hard = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-        child.once('exit', () => {
-          clearTimeout(hard)
-          resolve()
-        })
-        child.kill('SIGTERM')
-      })
-    }
+    await terminate(child)
     live.delete(entry)
   }
   const deadline = Date.now() + START_TIMEOUT_MS

@@ -1,0 +1,90 @@
+// The cluster the live-nodes integration test serves: the two-node reference capture's objects with
+// its nodes moved to the test LAN, four more Nodes, and two Services with hostile names and ports
+// (kube-apiserver would refuse them; a compromised or buggy one might not). Plus the kube-proxy rules
+// of a node that lags behind the API: it still DNATs frontend to a pod that was deleted.
+import {readFileSync} from 'node:fs'
+import path from 'node:path'
+import type {V1EndpointSlice, V1Node, V1Service} from '@kubernetes/client-node'
+import {parseClusterFile} from '../../src/adapters/bundle-dir.js'
+import type {ClusterView} from '../../src/core/model.js'
+import {renderKubeProxyRestore} from './kube-proxy-rules.js'
+import {root} from './cli.js'
+
+export const REFERENCE = path.join(root, 'test/fixtures/two-node-iptables-v1.26')
+
+/** A pod IP no pod has any more: the stale node still forwards to it. */
+export const GHOST_POD_IP = '10.244.3.99'
+
+/** Shell words that would do something if any of them reached a shell; `marker` is the file they would create. */
+export function hostileWords(marker: string): {serviceName: string; portName: string; multiLineName: string} {
+  return {
+    serviceName: `x$(touch ${marker})`,
+    portName: `\`touch ${marker}\`;rm -rf ${marker}.d`,
+    multiLineName: `y\n$(touch ${marker})\n`,
+  }
+}
+
+function clone<T>(o: T): T {
+  return JSON.parse(JSON.stringify(o)) as T
+}
+
+function withAddress(n: V1Node, name: string, ip: string, podCIDR: string): V1Node {
+  const copy = clone(n)
+  copy.metadata = {...copy.metadata, name, labels: {...copy.metadata?.labels, 'kubernetes.io/hostname': name}}
+  copy.spec = {...copy.spec, podCIDR, podCIDRs: [podCIDR]}
+  copy.status = {...copy.status, addresses: [{type: 'InternalIP', address: ip}, {type: 'Hostname', address: name}]}
+  return copy
+}
+
+function hostileService(name: string, portName: string, clusterIP: string): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {name, namespace: 'storefront', annotations: {note: '$(touch /tmp/never); `reboot`'}},
+    spec: {type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ports: [{name: portName, port: 80, protocol: 'TCP', targetPort: 8080}], selector: {app: 'nothing-here'}},
+  }
+}
+
+export interface LiveNodesCluster {
+  /** What the API serves. */
+  view: ClusterView
+  /** Node name → iptables-restore input (absent: the node has no rules). */
+  rules: Record<string, string>
+}
+
+/**
+ * The served view and each node's rules. `ips` gives the test LAN address of node1, node2 and the
+ * extra nodes; node-stale's rules are rendered from the view plus a frontend endpoint of a deleted pod.
+ */
+export function liveNodesCluster(ips: Record<string, string>, extraNodes: string[], marker: string): LiveNodesCluster {
+  const view = parseClusterFile(readFileSync(path.join(REFERENCE, 'cluster.yaml'), 'utf8'), 'cluster.yaml')
+  const node1 = view.nodes.find((n) => n.metadata?.name === 'node1')!
+  view.nodes = view.nodes.map((n) => withAddress(n, n.metadata!.name!, ips[n.metadata!.name!], n.spec!.podCIDR!))
+  extraNodes.forEach((name, i) => view.nodes.push(withAddress(node1, name, ips[name], `10.244.${i + 3}.0/24`)))
+  const words = hostileWords(marker)
+  view.services.push(hostileService(words.serviceName, words.portName, '10.96.66.66'), hostileService(words.multiLineName, 'p', '10.96.66.67'))
+
+  // The stale node: kube-proxy there last synced when frontend had a fourth pod.
+  const lagging = clone(view)
+  lagging.services = lagging.services.filter((s) => s.metadata?.name !== words.multiLineName)
+  const slice = lagging.endpointSlices.find((s: V1EndpointSlice) => s.metadata?.labels?.['kubernetes.io/service-name'] === 'frontend' && (s.ports ?? []).length > 0)!
+  slice.endpoints.push({addresses: [GHOST_POD_IP], conditions: {ready: true, serving: true, terminating: false}, nodeName: 'node-stale', targetRef: {kind: 'Pod', name: 'frontend-ghost', namespace: 'storefront'}})
+  const rules: Record<string, string> = {
+    node1: readFileSync(path.join(REFERENCE, 'nodes/node1/iptables-save.txt'), 'utf8'),
+    node2: readFileSync(path.join(REFERENCE, 'nodes/node2/iptables-save.txt'), 'utf8'),
+    'node-stale': renderKubeProxyRestore(lagging, 'node-stale', {clusterCIDR: '10.244.0.0/16', nodeIPs: [ips['node-stale']]}),
+  }
+  return {view, rules}
+}
+
+/** The view as a v1 List (cluster.json of a bundle). */
+export function asList(view: ClusterView): string {
+  const items = [
+    ...view.services.map((o) => ({kind: 'Service', apiVersion: 'v1', ...o})),
+    ...view.endpointSlices.map((o) => ({kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', ...o})),
+    ...view.endpoints.map((o) => ({kind: 'Endpoints', apiVersion: 'v1', ...o})),
+    ...view.pods.map((o) => ({kind: 'Pod', apiVersion: 'v1', ...o})),
+    ...view.nodes.map((o) => ({kind: 'Node', apiVersion: 'v1', ...o})),
+  ]
+  return JSON.stringify({apiVersion: 'v1', kind: 'List', items})
+}
