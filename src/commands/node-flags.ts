@@ -180,7 +180,11 @@ async function sshSettings(flags: NodeFlagValues, home: string): Promise<SshSett
 /** The flags as a typed config; throws NodeFlagError with what to give instead. */
 export async function resolveNodeAccess(flags: NodeFlagValues, home = homedir()): Promise<NodeAccess> {
   const via = chooseVia(flags)
-  if (via === 'none') return {via, implicit: flags.via === undefined}
+  if (via === 'none') {
+    const reading = flags.from === undefined ? given(flags, READ_FLAGS) : []
+    if (reading.length > 0) throw new NodeFlagError(`${list(reading)} ${reading.length > 1 ? 'set' : 'sets'} how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec`)
+    return {via, implicit: flags.via === undefined}
+  }
   const read: ReadSettings = {
     parallel: positive('parallel', flags.parallel, 10, 1000, 'how many nodes to read at once'),
     commandTimeoutMs: positive('node-timeout', flags['node-timeout'], 60, 3600, 'seconds per node command') * 1000,

@@ -32,6 +32,8 @@ describe('node access flags', () => {
     [['--ssh-port', '70000'], '--ssh-port 70000: not a port number; give 1 to 65535 (default 22)'],
     [['--ssh-port', '0'], '--ssh-port 0: not a port number; give 1 to 65535 (default 22)'],
     [['--via', 'ssh', '--parallel', '0'], '--parallel 0: give how many nodes to read at once from 1 to 1000 (default 10)'],
+    [['--parallel', '0'], '--parallel sets how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec'],
+    [['--via', 'none', '--node-timeout', '5', '--parallel', '2'], '--parallel, --node-timeout set how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec'],
     [['--via', 'ssh', '--node-timeout', '0'], '--node-timeout 0: give seconds per node command from 1 to 3600 (default 60)'],
     [['--bastion', 'ops@'], '--bastion ops@: "" is not a host name or IP address (expected user@host:port)'],
     [['--bastion', 'ops@jump:99999'], '--bastion ops@jump:99999: "99999" is not a port number'],
