@@ -9,9 +9,10 @@ import {isAscii} from 'node:buffer'
 import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../app/ports.js'
 import type {ClusterView, NodeDataplane} from '../core/model.js'
+import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../core/proxy-config.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
@@ -31,8 +32,11 @@ const MAKE_IT = 'make it with: kubectl get svc,endpointslices,endpoints,pods,nod
 interface KubeObject {
   kind?: string
   apiVersion?: string
+  metadata?: {name?: string; namespace?: string}
   items?: unknown[]
 }
+
+const LIST_KEYS = ['services', 'endpointSlices', 'endpoints', 'pods', 'nodes'] as const
 
 function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code
@@ -63,11 +67,19 @@ export function clusterViewFromList(doc: unknown, file: string): ClusterView {
       case 'Node':
         view.nodes.push(o as V1Node)
         break
+      case 'ConfigMap':
+      case 'DaemonSet':
+        // Only kube-proxy's own: they say which mode it is configured with.
+        if (o.metadata?.namespace === KUBE_PROXY_NAMESPACE && o.metadata?.name === KUBE_PROXY_NAME) {
+          view.kubeProxy = {...view.kubeProxy, ...(o.kind === 'ConfigMap' ? {configMap: o as V1ConfigMap} : {daemonSet: o as V1DaemonSet})}
+        }
+        break
       case 'List':
         // `kubectl get -o yaml` of several lists nests them.
         {
           const inner = clusterViewFromList(o, `${file} (items[${i}])`)
-          for (const k of Object.keys(view) as Array<keyof ClusterView>) (view[k] as unknown[]).push(...inner[k])
+          for (const k of LIST_KEYS) (view[k] as unknown[]).push(...inner[k])
+          if (inner.kubeProxy) view.kubeProxy = {...view.kubeProxy, ...inner.kubeProxy}
         }
         break
       default:

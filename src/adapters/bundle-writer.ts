@@ -30,7 +30,8 @@ export async function writeBundle(dir: string, view: ClusterView, dataplanes: No
     if (err instanceof SourceError) throw err
   }
   await mkdir(path.join(dir, 'nodes'), {recursive: true})
-  const items = [...view.services, ...view.endpointSlices, ...view.endpoints, ...view.pods, ...view.nodes]
+  const kubeProxy = [view.kubeProxy?.configMap, view.kubeProxy?.daemonSet].filter((o) => o !== undefined)
+  const items = [...view.services, ...view.endpointSlices, ...view.endpoints, ...view.pods, ...view.nodes, ...kubeProxy]
   const list = {apiVersion: 'v1', kind: 'List', metadata: {resourceVersion: ''}, items: items.map(plain)}
   await writeFile(path.join(dir, 'cluster.yaml'), yaml.dump(list, {noRefs: true, lineWidth: -1}))
   for (const dp of dataplanes) {

@@ -1,10 +1,11 @@
 // The live cluster as a ClusterSource: a few bounded GET/LIST requests through client-node.
 // One Service costs: the Service, its EndpointSlices (by label), its Endpoints, the pods its
 // selector matches (selected on the server), the nodes — never every pod of the cluster.
-import type {CoreV1Api, DiscoveryV1Api, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {SourceError, type ClusterRead, type ClusterSource} from '../app/ports.js'
 import {QueryError} from '../core/report.js'
-import type {ClusterView, Query} from '../core/model.js'
+import type {ClusterView, KubeProxyObjects, Query} from '../core/model.js'
+import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../core/proxy-config.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 
 /** What a denied read costs the report, per resource. */
@@ -20,6 +21,8 @@ interface Request {
   verb: 'get' | 'list'
   resource: string
   namespace?: string
+  /** A read the report does without when RBAC denies it: no api-read-denied finding. */
+  optional?: boolean
 }
 
 type Call<T> = (options: unknown) => Promise<T>
@@ -91,6 +94,7 @@ export class KubeApiSource implements ClusterSource {
       const where = req.namespace ? ` in namespace ${req.namespace}` : ' cluster-wide'
       if (e.code === 404) return undefined
       if (e.code === 403) {
+        if (req.optional) return undefined
         this.denied.push(`RBAC does not allow ${req.verb} ${req.resource}${where} (${statusMessage(e)}): ${MISSING[req.resource] ?? 'some findings are missing'}`)
         return undefined
       }
@@ -198,6 +202,25 @@ export class KubeApiSource implements ClusterSource {
     const lists = await Promise.all(selectors.map((labelSelector) =>
       this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector}, o as never))))
     return lists.flatMap((l) => (l?.items ?? []).map(asPod))
+  }
+
+  /**
+   * ConfigMap and DaemonSet kube-system/kube-proxy, for the mode kube-proxy is configured with: two
+   * GETs, made only when nodes are read (their rules are what the mode is compared with).
+   */
+  async kubeProxyObjects(): Promise<KubeProxyObjects> {
+    const {core} = await this.clients()
+    const k8s = await import('@kubernetes/client-node')
+    const apps: AppsV1Api = this.loaded.kc.makeApiClient(k8s.AppsV1Api)
+    const ref = {name: KUBE_PROXY_NAME, namespace: KUBE_PROXY_NAMESPACE}
+    const [configMap, daemonSet] = await Promise.all([
+      this.request({verb: 'get', resource: 'configmaps', namespace: ref.namespace, optional: true}, (o) => core.readNamespacedConfigMap(ref, o as never)),
+      this.request({verb: 'get', resource: 'daemonsets', namespace: ref.namespace, optional: true}, (o) => apps.readNamespacedDaemonSet(ref, o as never)),
+    ])
+    return {
+      ...(configMap ? {configMap: {...configMap, kind: 'ConfigMap', apiVersion: 'v1'}} : {}),
+      ...(daemonSet ? {daemonSet: {...daemonSet, kind: 'DaemonSet', apiVersion: 'apps/v1'}} : {}),
+    }
   }
 
   private async nodes(view: ClusterView): Promise<void> {

@@ -1,6 +1,6 @@
 // The two seams between the use cases and the outside world.
 import type {CollectionPlan} from '../core/collection-plan.js'
-import type {ClusterView, NodeDataplane, Query} from '../core/model.js'
+import type {ClusterView, KubeProxyObjects, NodeDataplane, Query} from '../core/model.js'
 
 export type {CollectionPlan} from '../core/collection-plan.js'
 
@@ -19,6 +19,8 @@ export interface ClusterSource {
   defaultNamespace(): Promise<string>
   /** Reads what the query needs (a live source reads only that; a bundle has everything). */
   load(query: Query): Promise<ClusterRead>
+  /** kube-proxy's ConfigMap and DaemonSet, read only when nodes are (a bundle's load already holds them). */
+  kubeProxyObjects?(): Promise<KubeProxyObjects>
 }
 
 /** Where node data planes come from. One failing node never fails the others. */

@@ -32,6 +32,10 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   }
   const names = config.nodes.length > 0 ? config.nodes : available
   const plan = planCollection(view, query, {full: config.fullDumps === true})
-  const dataplanes: NodeDataplane[] = await Promise.all(names.map((n) => reader.read(n, plan)))
+  const [dataplanes, kubeProxy] = await Promise.all([
+    Promise.all(names.map((n) => reader.read(n, plan))) as Promise<NodeDataplane[]>,
+    names.length > 0 && cluster.kubeProxyObjects ? cluster.kubeProxyObjects() : undefined,
+  ])
+  if (kubeProxy && (kubeProxy.configMap || kubeProxy.daemonSet)) view.kubeProxy = kubeProxy
   return {report: buildReport(query, view, dataplanes, denied), view, dataplanes}
 }

@@ -1,5 +1,5 @@
 // The shared vocabulary of svctrace: what the core is fed and what it reports.
-import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 
 /** Transport protocols kube-proxy handles, as Kubernetes spells them. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP'
@@ -21,6 +21,14 @@ export interface ClusterView {
   endpoints: V1Endpoints[]
   pods: V1Pod[]
   nodes: V1Node[]
+  /** ConfigMap and DaemonSet kube-system/kube-proxy, when the source has them (the mode they configure). */
+  kubeProxy?: KubeProxyObjects
+}
+
+/** The kube-proxy objects a source found (either may be missing: not every installer has them). */
+export interface KubeProxyObjects {
+  configMap?: V1ConfigMap
+  daemonSet?: V1DaemonSet
 }
 
 /** What was read from one node: raw dumps, never parsed eagerly. */
@@ -162,6 +170,8 @@ export interface Report {
   /** What owns the queried address (for --ip), in a sentence. */
   resolution?: string
   services: ServiceSummary[]
+  /** The mode kube-proxy is configured with, when the API shows it (ConfigMap / DaemonSet kube-system/kube-proxy). */
+  kubeProxyMode?: {mode: string; evidence: string[]}
   nodes: NodeReport[]
   findings: Finding[]
 }

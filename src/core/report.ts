@@ -10,6 +10,7 @@ import {selectedPods} from './checks/selector.js'
 import {checkService} from './checks/service-checks.js'
 import {pathFindings} from './checks/path-findings.js'
 import {driftFindings} from './checks/drift.js'
+import {configuredMode, modeConfigFindings} from './proxy-config.js'
 
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
@@ -169,7 +170,8 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
   const findings: Finding[] = denied.map((message) => ({id: 'api-read-denied', severity: 'warning', message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
   for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
-  findings.push(...pathFindings(idx, nodes, query.source !== undefined), ...driftFindings(idx, nodes))
+  findings.push(...pathFindings(idx, nodes, query.source !== undefined), ...driftFindings(idx, nodes), ...modeConfigFindings(view.kubeProxy, nodes))
+  const mode = configuredMode(view.kubeProxy)
   if (resolution.unowned) {
     findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary ?? ''})
   }
@@ -178,6 +180,7 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
     query,
     ...(resolution.summary ? {resolution: resolution.summary} : {}),
     services: resolution.services.map((svc) => summarize(idx, svc)),
+    ...(mode ? {kubeProxyMode: mode} : {}),
     nodes,
     findings: dedupe(findings),
   }

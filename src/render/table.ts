@@ -148,6 +148,7 @@ export function renderTable(report: Report, style: Style, notices: string[] = []
   const sections: string[] = []
   if (report.resolution) sections.push(clean(report.resolution))
   for (const s of report.services) sections.push(serviceHeader(s, c))
+  if (report.kubeProxyMode) sections.push(`kube-proxy is configured for ${clean(report.kubeProxyMode.mode)} mode: ${report.kubeProxyMode.evidence.map(clean).join('; ')}`)
   for (const node of report.nodes) sections.push(nodeSection(node, style, c))
   if (report.nodes.length === 0 && notices.length === 0) sections.push('No node data planes were read, so nothing was traced.')
   sections.push(...notices.map(clean))

@@ -39,6 +39,19 @@ describe('bundle round trip', () => {
     expect(back.name).toBe(name)
   })
 
+  it('keeps kube-proxy\'s ConfigMap and DaemonSet, and no other ConfigMap', async () => {
+    const configMap = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'kube-proxy', namespace: 'kube-system'}, data: {'config.conf': 'kind: KubeProxyConfiguration\nmode: ipvs\n'}}
+    const daemonSet = {apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'kube-proxy', namespace: 'kube-system'}, spec: {selector: {}, template: {spec: {containers: [{name: 'kube-proxy', command: ['kube-proxy', '--config=/c']}]}}}}
+    const dir = path.join(tempDir(), 'b')
+    await writeBundle(dir, {...view({nodes: [node({name: 'n1'})]}), kubeProxy: {configMap, daemonSet}}, [], {})
+    const other = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'coredns', namespace: 'kube-system'}, data: {}}
+    const text = readFileSync(path.join(dir, 'cluster.yaml'), 'utf8').replace('items:\n', `items:\n  - ${JSON.stringify(other)}\n`)
+    writeFileSync(path.join(dir, 'cluster.yaml'), text)
+    const {view: back} = await new BundleDir(dir).load()
+    expect(back.kubeProxy).toEqual({configMap, daemonSet})
+    expect(back.nodes.map((n) => n.metadata?.name)).toEqual(['n1'])
+  })
+
   it('counts KUBE-* rules of an iptables-legacy-save.txt beside the nft dump', async () => {
     const dir = tempDir()
     mkdirSync(path.join(dir, 'nodes', 'n1'), {recursive: true})

@@ -28,7 +28,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {promisify} from 'node:util'
 import yaml from 'js-yaml'
-import type {V1ConfigMap, V1Namespace, V1Pod} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1DaemonSet, V1Namespace, V1Pod} from '@kubernetes/client-node'
 import {parseClusterFile} from '../../src/adapters/bundle-dir.js'
 import {ALLOWED, type NodeCommandId} from '../../src/adapters/node-commands.js'
 import type {ClusterView} from '../../src/core/model.js'
@@ -42,6 +42,7 @@ const execFileP = promisify(execFile)
 /** What the server serves: a ClusterView, plus ConfigMaps (e.g. kube-system/kube-proxy) and Namespaces if wanted. */
 export interface FakeClusterData extends ClusterView {
   configMaps?: V1ConfigMap[]
+  daemonSets?: V1DaemonSet[]
   /** Namespace objects; any namespace an object lives in and that is not listed here is synthesised. */
   namespaces?: V1Namespace[]
 }
@@ -292,17 +293,20 @@ export async function loadFakeClusterData(dir: string): Promise<FakeClusterData>
     const view: FakeClusterData = parseClusterFile(text, file)
     const doc = name.endsWith('.json') ? JSON.parse(text) : yaml.load(text, {schema: yaml.CORE_SCHEMA})
     const configMaps: V1ConfigMap[] = []
+    const daemonSets: V1DaemonSet[] = []
     const namespaces: V1Namespace[] = []
     const walk = (list: {items?: unknown[]}) => {
       for (const item of list.items ?? []) {
         const o = item as {kind?: string; items?: unknown[]}
         if (o?.kind === 'ConfigMap') configMaps.push(o as V1ConfigMap)
+        else if (o?.kind === 'DaemonSet') daemonSets.push(o as V1DaemonSet)
         else if (o?.kind === 'Namespace') namespaces.push(o as V1Namespace)
         else if (o?.kind === 'List') walk(o)
       }
     }
     walk(doc as {items?: unknown[]})
-    return {...view, configMaps, namespaces}
+    const {kubeProxy: _kubeProxy, ...objects} = view
+    return {...objects, configMaps, daemonSets, namespaces}
   }
   throw new Error(`fake-apiserver: ${dir} has no cluster.yaml`)
 }
@@ -343,6 +347,7 @@ const RESOURCES: Record<string, ResourceDef> = {
   }},
   endpoints: {group: '', version: 'v1', kind: 'Endpoints', namespaced: true, fields: {}},
   configmaps: {group: '', version: 'v1', kind: 'ConfigMap', namespaced: true, fields: {}},
+  daemonsets: {group: 'apps', version: 'v1', kind: 'DaemonSet', namespaced: true, fields: {}},
   nodes: {group: '', version: 'v1', kind: 'Node', namespaced: false, fields: {
     'spec.unschedulable': (o) => String(o.spec?.unschedulable === true),
   }},
@@ -377,6 +382,7 @@ function buildSnapshot(data: FakeClusterData, minRv: number): Snapshot {
     pods: clone(data.pods),
     endpoints: clone(data.endpoints),
     configmaps: clone(data.configMaps),
+    daemonsets: clone(data.daemonSets),
     nodes: clone(data.nodes),
     endpointslices: clone(data.endpointSlices),
   }

@@ -177,6 +177,18 @@ export const catalog = {
     why: 'iptables-legacy and iptables-nft keep separate rule sets that both see every packet. Rules in the backend kube-proxy no longer writes are left over (an image or distribution change switched backends) and can still DNAT traffic to endpoints that are gone.',
     fix: 'Find which backend the running kube-proxy uses (its log says "Using iptables Proxier" with the mode, or iptables -V inside its pod) and flush KUBE-* chains from the other one (iptables-legacy-save | grep KUBE-), or reboot the node.',
   },
+  'proxy-mode-differs-from-config': {
+    severity: 'warning',
+    title: 'A node runs another kube-proxy mode than configured',
+    why: 'The rules on the node show one mode while ConfigMap or DaemonSet kube-system/kube-proxy configure another: kube-proxy there has not restarted since the mode was changed (the setting is read at start), it runs with other settings, or it fell back (IPVS to iptables when the ip_vs modules are missing, before v1.26).',
+    fix: 'Restart kube-proxy on that node (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=NODE) and read its log for the mode it chose; clean the old mode\'s rules up afterwards (kube-proxy --cleanup).',
+  },
+  'proxy-mode-config-invalid': {
+    severity: 'error',
+    title: 'kube-proxy is configured with a mode it does not know',
+    why: 'kube-proxy validates its configuration at start and exits on an unknown mode, so no node that restarts gets Service rules.',
+    fix: 'Set mode to "iptables", "ipvs" or "nftables" (or leave it empty for the default) in ConfigMap kube-system/kube-proxy or the --proxy-mode flag.',
+  },
   'proxy-mode-userspace': {
     severity: 'warning',
     title: 'The node runs kube-proxy in userspace mode',
