@@ -85,6 +85,13 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'conntrack-dst': /^conntrack -L -d [0-9a-fA-F.:]+$/,
 }
 
+/** The backend `iptables -V` names: `iptables v1.8.9 (nf_tables)` → nft; `(legacy)` and versions before 1.8 (no other existed) → legacy. */
+export function iptablesBackendOf(versionText: string): 'legacy' | 'nft' | undefined {
+  if (/\(nf_tables\)/.test(versionText)) return 'nft'
+  if (/^iptables v(1\.[0-7]\.|.*\(legacy\))/m.test(versionText)) return 'legacy'
+  return undefined
+}
+
 const SAFE_WORD = /^[A-Za-z0-9_./:=@%+-]+$/
 
 /**

@@ -3,11 +3,11 @@
 // command comes from nodeCommands (the allow-list); nothing here builds a command line.
 import type {CollectionPlan} from '../core/collection-plan.js'
 import type {NodeDataplane} from '../core/model.js'
-import {nodeCommands, type NodeCommand} from './node-commands.js'
+import {iptablesBackendOf, nodeCommands, type NodeCommand} from './node-commands.js'
 import {NodeAccessError, type NodeSession} from './node-connector.js'
 
 /** The targeted iptables read (src/adapters/targeted-iptables.ts): null when nat has no KUBE-SERVICES. */
-export type TargetedIptablesReader = (session: NodeSession, plan: CollectionPlan, node: string) => Promise<{text: string; source: string} | null>
+export type TargetedIptablesReader = (session: NodeSession, plan: CollectionPlan, node: string, backend?: 'legacy' | 'nft') => Promise<{text: string; source: string} | null>
 
 type Backend = 'legacy' | 'nft'
 
@@ -60,12 +60,6 @@ export function countKubeProxyRules(dump: string): number {
   return count
 }
 
-/** `iptables v1.8.9 (nf_tables)` → nft, `(legacy)` → legacy. */
-export function iptablesBackendOf(versionText: string): Backend | undefined {
-  if (/\(nf_tables\)/.test(versionText)) return 'nft'
-  if (/\(legacy\)/.test(versionText)) return 'legacy'
-  return undefined
-}
 
 async function readOtherBackend(session: NodeSession, node: string, current: Backend): Promise<IptablesText & {backend: Backend; kubeRules: number} | undefined> {
   const backend: Backend = current === 'nft' ? 'legacy' : 'nft'
@@ -77,11 +71,12 @@ async function readOtherBackend(session: NodeSession, node: string, current: Bac
 
 /** iptables: the whole dump, or only the chains on the plan's paths; plus the other backend's count. */
 async function readIptables(session: NodeSession, node: string, plan: CollectionPlan, targeted: TargetedIptablesReader, out: NodeDataplane): Promise<boolean> {
+  // Asked once: the targeted reader needs it too (legacy lists a chain by loading the whole table).
+  const backend = iptablesBackendOf((await probe(session, nodeCommands.iptablesVersion())) ?? '')
   const primary: IptablesText | null | undefined = plan.full
     ? await mainRead(async () => ({text: (await session.run(nodeCommands.iptablesSave())).stdout, source: `${node}: iptables-save`}))
-    : await mainRead(() => targeted(session, plan, node))
+    : await mainRead(() => targeted(session, plan, node, backend))
   if (primary === undefined) return false
-  const backend = iptablesBackendOf((await probe(session, nodeCommands.iptablesVersion())) ?? '')
   const other = backend ? await readOtherBackend(session, node, backend) : undefined
   const hasKube = primary !== null && KUBE_SERVICES.test(primary.text)
   if (!hasKube && other && other.kubeRules > 0 && backend) {

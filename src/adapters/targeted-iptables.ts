@@ -20,7 +20,7 @@ import {
   type ChainRef,
 } from '../core/iptables/chain-listing.js'
 import {DumpError} from '../core/iptables/dump.js'
-import {nodeCommands, UnsafeArgumentError, type NodeCommand} from './node-commands.js'
+import {iptablesBackendOf, nodeCommands, UnsafeArgumentError, type NodeCommand} from './node-commands.js'
 import {NodeAccessError, type NodeSession} from './node-connector.js'
 
 /** What a targeted read returns: the rules as iptables-save text, and what reading them cost. */
@@ -75,10 +75,10 @@ class CountingSession {
     return this.failed(cmd, result.stderr, `\`${cmd.argv.join(' ')}\` on ${this.node} exited with ${result.exitCode}: ${said}`)
   }
 
-  /** True when `iptables -V` names the legacy backend (1.8: `(legacy)`; before 1.8 there was no other). */
+  /** True when `iptables -V` names the legacy backend. */
   async isLegacy(): Promise<boolean> {
     try {
-      return /^iptables v(1\.[0-7]\.|.*\(legacy\))/m.test((await this.list(nodeCommands.iptablesVersion())) ?? '')
+      return iptablesBackendOf((await this.list(nodeCommands.iptablesVersion())) ?? '') === 'legacy'
     } catch (err) {
       // Cannot tell: list chain by chain (a busy lock still falls back to whole tables).
       if (err instanceof NodeAccessError) return false
@@ -189,11 +189,12 @@ async function readLegacy(s: CountingSession, c: ChainCollection, node: string):
  * KUBE-SERVICES chain (no kube-proxy in iptables mode: the caller reads whole dumps instead).
  * Rejects with NodeAccessError when a command fails for another reason.
  */
-export async function readIptablesTargeted(session: NodeSession, plan: CollectionPlan, node: string): Promise<TargetedRead | null> {
+export async function readIptablesTargeted(session: NodeSession, plan: CollectionPlan, node: string, backend?: 'legacy' | 'nft'): Promise<TargetedRead | null> {
   const s = new CountingSession(session, node)
   const c = emptyCollection()
   const why: string[] = []
-  if (await s.isLegacy()) return readLegacy(s, c, node)
+  // The caller may already know the backend (from `iptables -V`); otherwise ask.
+  if (backend === 'legacy' || (backend === undefined && await s.isLegacy())) return readLegacy(s, c, node)
   // nat KUBE-SERVICES alone first: a node without it (another proxy mode, no kube-proxy) costs one command.
   await readChains(s, c, [{table: 'nat', chain: 'KUBE-SERVICES'}], node, why)
   if (!hasKubeServices(c)) return null

@@ -6,7 +6,8 @@ import {describe, expect, it} from 'vitest'
 import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {shellLine, type NodeCommand} from '../../src/adapters/node-commands.js'
 import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from '../../src/adapters/node-connector.js'
-import {countKubeProxyRules, iptablesBackendOf} from '../../src/adapters/node-dataplane-reader.js'
+import {countKubeProxyRules} from '../../src/adapters/node-dataplane-reader.js'
+import {iptablesBackendOf} from '../../src/adapters/node-commands.js'
 import {Limiter, LiveNodeReader, readErrorOf, type LiveNodeReaderOptions} from '../../src/adapters/node-reader.js'
 import {commandError, commandTimeout} from '../../src/adapters/ssh-errors.js'
 import {node, view} from '../support/builders.js'
@@ -114,7 +115,7 @@ describe('what is read from a node', () => {
       iptablesSource: 'a: iptables-save',
       otherIptablesBackend: {backend: 'legacy', kubeRules: 2, source: 'a: iptables-legacy-save'},
     })
-    expect(c.sessions[0].ran).toEqual(['iptables-save', 'iptables -V', 'iptables-legacy-save', 'nft -j list table ip kube-proxy', 'cat /proc/net/ip_vs'])
+    expect(c.sessions[0].ran).toEqual(['iptables -V', 'iptables-save', 'iptables-legacy-save', 'nft -j list table ip kube-proxy', 'cat /proc/net/ip_vs'])
     expect(c.targets).toEqual([{name: 'a', address: '192.0.2.1'}])
     expect(c.sessions[0].closed).toBe(true)
   })
@@ -179,7 +180,9 @@ describe('what is read from a node', () => {
     expect(countKubeProxyRules('*filter\n-A KUBE-SERVICES -j X\nCOMMIT\n*nat\n-A KUBE-MARK-DROP -j MARK\n-A KUBE-NODEPORTS -j X\n-A KUBE-SVC-X -j Y\nCOMMIT\n')).toBe(2)
     expect(iptablesBackendOf('iptables v1.8.9 (nf_tables)')).toBe('nft')
     expect(iptablesBackendOf('iptables v1.8.4 (legacy)')).toBe('legacy')
-    expect(iptablesBackendOf('iptables v1.4.21')).toBeUndefined()
+    // Before 1.8 there was only the legacy backend.
+    expect(iptablesBackendOf('iptables v1.4.21')).toBe('legacy')
+    expect(iptablesBackendOf('sh: iptables: not found')).toBeUndefined()
   })
 })
 
