@@ -39,7 +39,8 @@ export interface IptablesTrace {
   notes: string[]
 }
 
-interface Branch {
+/** One way the packet can go, with what the walk assumed on the way (the nftables walk uses it too). */
+export interface Branch {
   packet: Packet
   probability: number
   conditions: Outcome['conditions']

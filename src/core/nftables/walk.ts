@@ -2,23 +2,14 @@
 // `numgen random mod N` N ways), and runs the base chains of one hook in priority order, as netfilter
 // does. trace.ts decides which hooks a packet meets.
 import {parseCidr} from '../address.js'
-import type {NodeContext, Packet} from '../iptables/match.js'
-import type {Outcome} from '../iptables/trace.js'
+import type {NodeContext} from '../iptables/match.js'
+import type {Branch} from '../iptables/trace.js'
 import type {Hop} from '../model.js'
 import {evaluateMatch, isUnknownMatch, lookupVmap, type EvalContext, type Tri} from './eval.js'
 import {formatElement, formatStatement} from './format.js'
 import type {Chain, Element, Rule, Table, Verdict} from './model.js'
 
-/** One way the packet can go, with what the walk assumed on the way. */
-export interface Branch {
-  packet: Packet
-  probability: number
-  conditions: Outcome['conditions']
-  hops: Hop[]
-  dnat?: Outcome['dnat']
-  affinitySeconds?: number
-  notes: string[]
-}
+export type {Branch} from '../iptables/trace.js'
 
 /** Where a branch stopped: a verdict, or NAT (ends the base chain like accept). */
 export type Terminal = {kind: 'accept' | 'drop' | 'reject' | 'dnat'; branch: Branch}
