@@ -358,7 +358,11 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
         for (let k = 0; k < index.ruleCount; k++) {
           const addr = plainDestination(text(k))
           if (addr === undefined) other.push(k)
-          else exact.set(addr, [...(exact.get(addr) ?? []), k])
+          else {
+            const list = exact.get(addr)
+            if (list) list.push(k)
+            else exact.set(addr, [k])
+          }
         }
         index.byDestination = {exact, other}
       }
