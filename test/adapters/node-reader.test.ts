@@ -29,7 +29,8 @@ const IPVS_NAT = '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -m set --match-
 const PROC_IP_VS = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  0A60000A:0035 rr\n  -> 0AF40102:0035      Masq    1      0          0\n'
 const NFT_MISSING = 'Error: No such file or directory\nlist table ip kube-proxy\n                 ^^^^^^^^^^\n'
 
-type Answer = string | {exit: number; stderr: string} | 'timeout'
+/** 'hang': no answer until the session is closed (then the connection is lost). */
+type Answer = string | {exit: number; stderr: string} | 'timeout' | 'hang'
 
 /** A node: command line (without `env LC_ALL=C`) → what it prints, or how it fails. */
 type Script = Record<string, Answer>
@@ -39,6 +40,7 @@ const notInstalled = (program: string): Answer => ({exit: 127, stderr: `sh: 1: $
 class ScriptedSession implements NodeSession {
   readonly ran: string[] = []
   closed = false
+  private readonly onClose: Array<() => void> = []
 
   constructor(private readonly node: string, private readonly script: Script, private readonly sudo: boolean) {}
 
@@ -46,8 +48,9 @@ class ScriptedSession implements NodeSession {
     const line = shellLine(cmd, this.sudo).replace(/^(sudo -n )?env LC_ALL=C /, '')
     this.ran.push(line)
     await new Promise((r) => setTimeout(r, 1))
-    if (this.closed) throw new NodeAccessError(`connection to ${this.node} lost`, 'unreachable')
     const a = this.script[line] ?? notInstalled(cmd.argv[0])
+    if (a === 'hang' && !this.closed) await new Promise<void>((r) => this.onClose.push(r))
+    if (this.closed) throw new NodeAccessError(`connection to ${this.node} lost`, 'unreachable')
     if (a === 'timeout') throw commandTimeout(this.node, cmd, 60_000)
     if (typeof a === 'string') return {stdout: a, stderr: '', exitCode: 0}
     throw commandError(this.node, cmd, this.sudo, a.exit, a.stderr)
@@ -55,6 +58,7 @@ class ScriptedSession implements NodeSession {
 
   async close(): Promise<void> {
     this.closed = true
+    this.onClose.splice(0).forEach((r) => r())
   }
 }
 
@@ -258,11 +262,13 @@ describe('bounded concurrency and close()', () => {
 
   it('close() ends open sessions; reads in flight and queued come back as interrupted', async () => {
     const names = ['a', 'b', 'c']
-    const c = new ScriptedConnector(Object.fromEntries(names.map((n) => [n, {'iptables-save': IPTABLES_DUMP}])), {connectDelayMs: 20})
+    const c = new ScriptedConnector(Object.fromEntries(names.map((n) => [n, {'iptables -V': 'iptables v1.8.9 (nf_tables)', 'iptables-save': 'hang'}])))
     const r = reader(c, {parallel: 1})
     await r.nodeNames(cluster(names))
     const reads = Promise.all(names.map((n) => r.read(n, FULL)))
-    await new Promise((res) => setTimeout(res, 25))
+    // Close once the first node is inside its (never answered) iptables-save; the others are queued.
+    for (let i = 0; i < 500 && !c.sessions[0]?.ran.includes('iptables-save'); i++) await new Promise((res) => setTimeout(res, 2))
+    expect(c.sessions).toHaveLength(1)
     await r.close()
     const got = await reads
     expect(got.map((d) => d.readError)).toEqual(names.map((n) => `${n} was not read: the run was interrupted`))
