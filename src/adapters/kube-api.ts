@@ -6,6 +6,7 @@ import {SourceError, type ClusterRead, type ClusterSource} from '../app/ports.js
 import {QueryError} from '../core/report.js'
 import type {ClusterView, KubeProxyObjects, Query} from '../core/model.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../core/proxy-config.js'
+import {withSignal} from './client-options.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 
 /** What a denied read costs the report, per resource. */
@@ -67,19 +68,9 @@ export class KubeApiSource implements ClusterSource {
     return {core: this.core, discovery: this.discovery}
   }
 
-  /** client-node 1.4 takes a per-call middleware that sets an abort signal (its own timeout option came later). */
+  /** Per-call options: abort after --request-timeout. */
   private options(): unknown {
-    const ms = this.timeoutMs
-    return {
-      middleware: [{
-        pre: (ctx: {setSignal(s: AbortSignal): void}) => {
-          ctx.setSignal(AbortSignal.timeout(ms))
-          return {toPromise: async () => ctx}
-        },
-        post: (r: unknown) => ({toPromise: async () => r}),
-      }],
-      middlewareMergeStrategy: 'append',
-    }
+    return withSignal(AbortSignal.timeout(this.timeoutMs))
   }
 
   /**

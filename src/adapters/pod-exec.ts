@@ -8,6 +8,7 @@ import type {IncomingMessage} from 'node:http'
 import {Readable, Writable} from 'node:stream'
 import type {CoreV1Api, KubeConfig, V1Pod, V1Status} from '@kubernetes/client-node'
 import {DEBUG_POD_NAMESPACE, DebugPods, DEFAULT_DEBUG_IMAGE, notRunningReason, type DebugPodApi} from './debug-pod.js'
+import {withSignal} from './client-options.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 import {MAX_COMMAND_OUTPUT_BYTES, shellLine, UnsafeArgumentError, type NodeCommand} from './node-commands.js'
 import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from './node-connector.js'
@@ -79,20 +80,6 @@ function statusMessage(e: ApiError): string {
     // not JSON
   }
   return String(e.message ?? e).split('\n')[0]!
-}
-
-/** client-node 1.4 takes an abort signal through an observable-shaped per-call middleware. */
-function withSignal(signal: AbortSignal): never {
-  return {
-    middleware: [{
-      pre: (ctx: {setSignal(s: AbortSignal): void}) => {
-        ctx.setSignal(signal)
-        return {toPromise: async () => ctx}
-      },
-      post: (r: unknown) => ({toPromise: async () => r}),
-    }],
-    middlewareMergeStrategy: 'append',
-  } as never
 }
 
 function apiError(err: unknown, req: ApiRequest, stopping: boolean): NodeAccessError {

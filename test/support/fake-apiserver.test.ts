@@ -8,6 +8,7 @@ import {ApiException, CoreV1Api, DiscoveryV1Api, KubeConfig, VersionApi, type V1
 // Not re-exported from the package index in 1.4.0; the generated serializer turns models back into API JSON.
 import {ObjectSerializer} from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js'
 import {parseClusterFile} from '../../src/adapters/bundle-dir.js'
+import {withSignal} from '../../src/adapters/client-options.js'
 import type {ClusterView} from '../../src/core/model.js'
 import {makeTestPki, startFakeApiServer, type FakeApiServer, type FakeClusterData} from './fake-apiserver.js'
 import {labelsMatch, parseFieldSelector, parseLabelSelector} from './label-selector.js'
@@ -30,18 +31,9 @@ function clients(server: FakeApiServer, k: Parameters<FakeApiServer['kubeconfig'
   return {kc, core: kc.makeApiClient(CoreV1Api), disc: kc.makeApiClient(DiscoveryV1Api)}
 }
 
-/** The 1.4.0 per-call timeout recipe (toolchain-notes §2): an observable-shaped middleware setting an AbortSignal. */
+/** The 1.4.0 per-call timeout recipe (toolchain-notes §2), as the adapters use it. */
 function withTimeout(ms: number): never {
-  return {
-    middleware: [{
-      pre: (ctx: {setSignal(s: AbortSignal): void}) => {
-        ctx.setSignal(AbortSignal.timeout(ms))
-        return {toPromise: async () => ctx}
-      },
-      post: (r: unknown) => ({toPromise: async () => r}),
-    }],
-    middlewareMergeStrategy: 'append',
-  } as never
+  return withSignal(AbortSignal.timeout(ms))
 }
 
 async function apiError(p: Promise<unknown>): Promise<ApiException<string>> {

@@ -3,9 +3,9 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {DumpError} from '../../../src/core/iptables/dump.js'
 import {parseIpset} from '../../../src/core/ipvs/ipset.js'
 import {parseIpvsTable, type IpvsTable} from '../../../src/core/ipvs/ipvsadm.js'
+import {dumpErrorOf as errorOf} from '../../support/errors.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/ipvs/', import.meta.url))
 const read = (f: string) => readFileSync(dir + f, 'utf8')
@@ -18,15 +18,6 @@ function essence(t: IpvsTable) {
   }))
 }
 
-function errorOf(f: () => unknown): DumpError {
-  try {
-    f()
-  } catch (err) {
-    if (err instanceof DumpError) return err
-    throw err
-  }
-  throw new Error('expected a DumpError')
-}
 
 describe('ipvsadm', () => {
   const scenarios = ['nodeport', 'nodeport-local', 'loadbalancer-source-ranges', 'session-affinity-no-endpoints', 'clusterip-multi-endpoints']

@@ -4,10 +4,10 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {DumpError} from '../../../src/core/iptables/dump.js'
 import type {NftRuleset, Statement, Value} from '../../../src/core/nftables/model.js'
 import {parseNft} from '../../../src/core/nftables/parse.js'
 import {traceNftables} from '../../../src/core/nftables/trace.js'
+import {dumpErrorOf as errorOf} from '../../support/errors.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/nftables/', import.meta.url))
 const read = (f: string) => readFileSync(dir + f, 'utf8')
@@ -47,15 +47,6 @@ function essence(rs: NftRuleset) {
   }))
 }
 
-function errorOf(f: () => unknown): DumpError {
-  try {
-    f()
-  } catch (err) {
-    if (err instanceof DumpError) return err
-    throw err
-  }
-  throw new Error('expected a DumpError')
-}
 
 describe('the three forms of one ruleset', () => {
   it.each(['nftables-overall-mixed', 'nftables-lb-source-ranges-bad-ips'])('%s: nft -f, nft list and nft -j give the same model', (sample) => {
