@@ -105,7 +105,7 @@ export class KubeApiSource implements ClusterSource {
   async load(query: Query): Promise<ClusterRead> {
     const view: ClusterView = {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []}
     if (query.kind === 'service') {
-      const svc = await this.service(query.namespace ?? this.loaded.namespace, query.service!)
+      const svc = await this.service(query.namespace ?? this.loaded.namespace, query.service)
       view.services.push(svc)
       await Promise.all([this.serviceObjects(svc, view), this.nodes(view)])
     } else if (query.kind === 'ip') {
@@ -237,7 +237,7 @@ function addPods(view: ClusterView, pods: V1Pod[]): void {
 }
 
 /** True when the Service holds the queried address (cluster, external or load-balancer IP), or a node port of a node address. */
-function ownsAddress(svc: V1Service, query: Query, nodeAddress: boolean): boolean {
+function ownsAddress(svc: V1Service, query: Extract<Query, {kind: 'ip'}>, nodeAddress: boolean): boolean {
   const vips = [...(svc.spec?.clusterIPs ?? [svc.spec?.clusterIP]), ...(svc.spec?.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)]
   if (vips.includes(query.ip)) return true
   return nodeAddress && (svc.spec?.ports ?? []).some((p) => p.nodePort !== undefined && (query.port === undefined || p.nodePort === query.port))

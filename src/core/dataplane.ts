@@ -2,16 +2,32 @@
 // and a tracer for requests. When a node holds rules of two modes, the request goes to them in the
 // order the kernel consults them (nat DNAT chains at priority -100 before IPVS at LOCAL_IN), and
 // the first mode that does something with the packet gives the path.
-import {DumpError, indexIptablesSave} from './iptables/dump.js'
-import {traceIptables, type IptablesTrace, type IptablesTraceRequest} from './iptables/trace.js'
-import {parseIpset} from './ipvs/ipset.js'
-import {parseIpvsTable} from './ipvs/ipvsadm.js'
-import {traceIpvs} from './ipvs/trace.js'
+import {indexCaptures, type IndexedCaptures} from './captures.js'
+import {DumpError} from './iptables/dump.js'
+import {iptablesMode} from './iptables/mode.js'
+import {traceIptables} from './iptables/trace.js'
+import {ipvsMode} from './ipvs/mode.js'
 import type {Finding, NodeDataplane, ProxyMode} from './model.js'
-import {parseNft} from './nftables/parse.js'
+import {nftablesMode} from './nftables/mode.js'
 import {traceNftables} from './nftables/trace.js'
-import {detectProxyModes, type ModeEvidence, type ParsedDataplane} from './proxy-mode.js'
-import {traceUserspace} from './userspace.js'
+import type {Trace, TraceRequest} from './trace/branch.js'
+import type {ModeEvidence, ModePlugin, TracedMode} from './trace/mode.js'
+import {userspaceMode} from './userspace.js'
+
+type ParsedDataplane = IndexedCaptures
+
+/** Every traced mode, newest first: the order detection reports them in (leftovers are usually older). */
+const MODES: ReadonlyArray<ModePlugin<IndexedCaptures>> = [nftablesMode, ipvsMode, iptablesMode, userspaceMode]
+
+/** Every mode the node has rules of, newest first, each with what showed it. */
+export function detectProxyModes(p: IndexedCaptures): ModeEvidence[] {
+  const found: ModeEvidence[] = []
+  for (const m of MODES) {
+    const evidence = m.detect(p, found)
+    if (evidence !== undefined) found.push({mode: m.mode, evidence})
+  }
+  return found
+}
 
 /** A node ready to trace: its mode, the findings about its rules, and the tracer (if any). */
 export interface OpenedDataplane {
@@ -20,27 +36,16 @@ export interface OpenedDataplane {
   modes: ModeEvidence[]
   findings: Finding[]
   readError?: string
-  trace?: (req: IptablesTraceRequest) => IptablesTrace
+  trace?: (req: TraceRequest) => Trace
 }
 
 interface Tracer {
-  mode: ProxyMode
-  run: (req: IptablesTraceRequest) => IptablesTrace
+  mode: TracedMode | 'none'
+  run: (req: TraceRequest) => Trace
 }
 
 function unreadable(name: string, readError: string, message = `${name}: ${readError}`): OpenedDataplane {
   return {mode: 'unknown', modes: [], readError, findings: [{id: 'node-unreadable', severity: 'error', message, node: name}]}
-}
-
-function parseAll(dp: NodeDataplane): ParsedDataplane {
-  const n = dp.name
-  const ipvsText = dp.ipvsadm ?? dp.procIpVs
-  return {
-    ...(dp.iptablesSave !== undefined ? {iptables: indexIptablesSave(dp.iptablesSave, dp.iptablesSource ?? `${n}: iptables-save`)} : {}),
-    ...(dp.nft !== undefined ? {nft: parseNft(dp.nft, dp.nftSource ?? `${n}: nft`)} : {}),
-    ...(ipvsText !== undefined ? {ipvs: parseIpvsTable(ipvsText, (dp.ipvsadm !== undefined ? dp.ipvsadmSource : dp.procIpVsSource) ?? `${n}: ipvsadm`)} : {}),
-    ...(dp.ipset !== undefined ? {ipsets: parseIpset(dp.ipset, dp.ipsetSource ?? `${n}: ipset`)} : {}),
-  }
 }
 
 /** Chain or table name prefixes of data planes that replace kube-proxy, and what to use instead. */
@@ -91,25 +96,25 @@ function backendFindings(dp: NodeDataplane, modes: ModeEvidence[]): Finding[] {
 }
 
 function tracersFor(p: ParsedDataplane, modes: ModeEvidence[]): Tracer[] {
-  const has = (m: ProxyMode) => modes.some((e) => e.mode === m)
+  const detected = new Set(modes.map((m) => m.mode))
   const out: Tracer[] = []
-  // IPVS's tracer walks the whole iptables dump first, so it also covers iptables-mode leftovers.
-  if (p.iptables && has('iptables') && !(has('ipvs') && p.ipvs)) out.push({mode: 'iptables', run: (r) => traceIptables(p.iptables!, r)})
-  if (p.nft && has('nftables')) out.push({mode: 'nftables', run: (r) => traceNftables(p.nft!, r)})
-  if (p.ipvs && has('ipvs')) out.push({mode: 'ipvs', run: (r) => traceIpvs({table: p.ipvs!, ...(p.ipsets ? {ipsets: p.ipsets} : {}), ...(p.iptables ? {iptables: p.iptables} : {})}, r)})
-  if (p.iptables && has('userspace')) out.push({mode: 'userspace', run: (r) => traceUserspace(p.iptables!, r)})
+  for (const m of [...MODES].sort((a, b) => a.kernelOrder - b.kernelOrder)) {
+    const run = m.tracer(p, detected)
+    if (run) out.push({mode: m.mode, run})
+  }
   if (out.length === 0 && modes.length === 0) {
     // No kube-proxy rules: trace what was read anyway, so each path says "no rule".
-    if (p.iptables) out.push({mode: 'none', run: (r) => traceIptables(p.iptables!, r)})
-    else if (p.nft) out.push({mode: 'none', run: (r) => traceNftables(p.nft!, r)})
+    const {iptables, nft} = p
+    if (iptables) out.push({mode: 'none', run: (r) => traceIptables(iptables, r)})
+    else if (nft) out.push({mode: 'none', run: (r) => traceNftables(nft, r)})
   }
   return out
 }
 
 /** Tries the modes in kernel order; the first that does something with the packet gives the path. */
-function combined(name: string, tracers: Tracer[]): (req: IptablesTraceRequest) => IptablesTrace {
+function combined(name: string, first: Tracer, tracers: Tracer[]): (req: TraceRequest) => Trace {
   return (req) => {
-    let used = tracers[0]
+    let used = first
     let trace = used.run(req)
     for (const t of tracers.slice(1)) {
       if (trace.outcomes.some((o) => o.verdict !== 'no-match')) break
@@ -118,8 +123,9 @@ function combined(name: string, tracers: Tracer[]): (req: IptablesTraceRequest) 
     }
     if (tracers.length === 1) return trace
     const others = tracers.filter((t) => t !== used).map((t) => t.mode)
-    const order = tracers.some((t) => t.mode === 'iptables') && tracers.some((t) => t.mode === 'nftables') ? '; iptables and nftables nat chains both run at priority -100, in the order they were registered, so which set acts first is not certain' : ''
-    return {...trace, notes: [...trace.notes, `${name} also holds ${others.join(' and ')} rules; this path was traced through the ${used.mode} rules${order}`]}
+    // iptables and nftables nat chains both run at priority -100, in the order they were registered.
+    const orderUncertain = tracers.some((t) => t.mode === 'iptables') && tracers.some((t) => t.mode === 'nftables')
+    return {...trace, notes: [...trace.notes, {kind: 'modes-mixed', node: name, others, used: used.mode, orderUncertain}]}
   }
 }
 
@@ -132,7 +138,7 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   }
   let parsed: ParsedDataplane
   try {
-    parsed = parseAll(dp)
+    parsed = indexCaptures(dp)
   } catch (err) {
     if (!(err instanceof DumpError)) throw err
     return unreadable(name, err.message, err.message)
@@ -160,5 +166,6 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
     findings.push({id: 'proxy-mode-not-traced', severity: 'warning', message: `${name} runs kube-proxy in IPVS mode (${ipvs.evidence}) but no IPVS table was read: capture ipvsadm -Sn (or /proc/net/ip_vs from the kube-proxy pod) and ipset save to trace it`, node: name})
   }
   const tracers = tracersFor(parsed, modes)
-  return {mode: modes[0]?.mode ?? 'none', modes, findings, ...(tracers.length > 0 ? {trace: combined(name, tracers)} : {})}
+  const first = tracers[0]
+  return {mode: modes[0]?.mode ?? 'none', modes, findings, ...(first ? {trace: combined(name, first, tracers)} : {})}
 }

@@ -10,7 +10,8 @@ export interface Entry {
   destination: Destination
   kind: EntryKind
   service?: V1Service
-  portName?: string
+  /** The Service port the entry belongs to (name '' for an unnamed port). */
+  servicePort?: {name: string; port: number}
   /** Only this node (node ports are traced on the node that owns the address). */
   node?: string
   from: SourceKind[]
@@ -39,8 +40,7 @@ export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
   const entries: Entry[] = []
   for (const p of svc.spec?.ports ?? []) {
     const protocol = protocolOf(p)
-    const portName = p.name ?? ''
-    const base = {service: svc, portName}
+    const base = {service: svc, servicePort: {name: p.name ?? '', port: p.port}}
     for (const ip of clusterIPsOf(svc)) {
       entries.push({...base, destination: {ip, port: p.port, protocol}, kind: 'cluster-ip', from: CLUSTER_SOURCES})
     }
@@ -83,7 +83,7 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
       const ports = (owner.service.spec?.ports ?? []).filter((p) => protocolOf(p) === dest.protocol && (!portGiven || p.port === dest.port))
       const from = owner.kind === 'cluster-ip' ? CLUSTER_SOURCES : EXTERNAL_SOURCES
       for (const p of ports) {
-        entries.push({destination: {...dest, port: p.port}, kind: owner.kind, service: owner.service, portName: p.name ?? '', from})
+        entries.push({destination: {...dest, port: p.port}, kind: owner.kind, service: owner.service, servicePort: {name: p.name ?? '', port: p.port}, from})
       }
       if (portGiven && ports.length === 0) {
         const have = (owner.service.spec?.ports ?? []).map((p) => portLabel(p.name ?? '', p.port, protocolOf(p))).join(', ')
@@ -95,7 +95,7 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
   }
   if (dest.ip === '127.0.0.1' || dest.ip === '::1') {
     const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
-    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, portName: r.portName, from: ['node']}))
+    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, servicePort: {name: r.portName, port: r.port}, from: ['node']}))
     if (entries.length === 0) entries.push({destination: dest, kind: 'address', from: ['node']})
     const owners = refs.map((r) => `node port ${r.nodePort}/${r.protocol} belongs to ${describeService(r.service)}`)
     return {summary: `${dest.ip} is the loopback address of every node, traced from each node itself${owners.length ? `; ${owners.join('; ')}` : portGiven ? `; no Service has node port ${dest.port}/${dest.protocol}` : ''}`, entries, services: [...new Set(refs.map((r) => r.service))], unowned: false}
@@ -104,7 +104,7 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
   if (node) {
     const name = node.metadata?.name ?? ''
     const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
-    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, portName: r.portName, node: name, from: NODE_PORT_SOURCES}))
+    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, servicePort: {name: r.portName, port: r.port}, node: name, from: NODE_PORT_SOURCES}))
     let summary = `${dest.ip} is an address of node ${name}`
     if (refs.length > 0) summary += `; ${refs.map((r) => `node port ${r.nodePort}/${r.protocol} belongs to ${describeService(r.service)}`).join('; ')}`
     else if (portGiven) summary += `; no Service has node port ${dest.port}/${dest.protocol}`

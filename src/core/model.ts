@@ -1,5 +1,10 @@
 // The shared vocabulary of svctrace: what the core is fed and what it reports.
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {Hop} from './trace/branch.js'
+import type {Note} from './trace/notes.js'
+
+export type {Hop, HopTarget} from './trace/branch.js'
+export type {Note, NoteKind} from './trace/notes.js'
 
 /** Transport protocols kube-proxy handles, as Kubernetes spells them. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP'
@@ -70,16 +75,6 @@ export type SourceKind = 'pod' | 'external' | 'node'
 
 export type Verdict = 'dnat' | 'reject' | 'drop' | 'no-match' | 'not-a-service'
 
-/** One rule the packet went through. */
-export interface Hop {
-  table: string
-  chain: string
-  /** The rule as iptables-save prints it; for an implicit step, a sentence in brackets. */
-  rule: string
-  /** 1-based line in the node's dump; 0 for a step the dump does not hold. */
-  line: number
-}
-
 /** One pod (or address) that can receive the connection. */
 export interface Backend {
   ip: string
@@ -89,8 +84,10 @@ export interface Backend {
   /** `namespace/name`, or null when no pod has this IP. */
   pod: string | null
   node: string | null
-  /** The KUBE-SEP chain that DNATs to it. */
+  /** The KUBE-SEP chain (nftables: endpoint chain; IPVS: virtual server) that DNATs to it. */
   chain: string
+  /** IPVS: the real server's weight. */
+  weight?: number
 }
 
 /** An outcome that happens only under a condition the trace could not decide. */
@@ -100,9 +97,21 @@ export interface Alternative {
   backends: Backend[]
 }
 
+/** Where a path starts: the destination, how it is reached, and the Service port it belongs to. */
+export interface PathEntry {
+  /** The destination as `IP:PORT/PROTO` (`[IPv6]:PORT/PROTO`), for reading; `destination` holds the parts. */
+  address: string
+  destination: Destination
+  kind: EntryKind
+  /** `namespace/name` of the Service the entry belongs to. */
+  service?: string
+  /** The Service port (by name and number) the entry belongs to; for a node port, `destination.port` is the node port. */
+  servicePort?: {name: string; port: number}
+}
+
 /** One traced path: an entry point, on one node, from one kind of source. */
 export interface TracePath {
-  entry: {address: string; kind: EntryKind; service?: string; port?: string}
+  entry: PathEntry
   from: SourceKind
   source?: string
   verdict: Verdict
@@ -112,9 +121,12 @@ export interface TracePath {
   masquerade: 'yes' | 'no' | 'maybe'
   /** ClientIP session affinity seen on the path. */
   affinity?: {timeoutSeconds: number}
+  /** IPVS: the scheduler of the virtual server (`rr`, `wrr`, …). */
+  scheduler?: string
   alternatives: Alternative[]
   /** Conditions assumed, and matches the tracer could not evaluate. */
-  notes: string[]
+  notes: Note[]
+  /** True when a note says the tracer skipped or could not read something on the path. */
   uncertain: boolean
 }
 
@@ -134,19 +146,15 @@ export interface Finding {
   service?: string
   node?: string
   evidence?: string[]
+  /** Notes of the traced path the finding rests on (rendered like evidence). */
+  notes?: Note[]
 }
 
-/** What the user asked. */
-export interface Query {
-  /** One Service, one address, or every Service (of `namespace`, or of the cluster). */
-  kind: 'service' | 'ip' | 'all'
-  service?: string
-  namespace?: string
-  ip?: string
-  port?: number
-  protocol?: Protocol
-  source?: string
-}
+/** What the user asked: one Service, one address, or every Service (of `namespace`, or of the cluster). */
+export type Query =
+  | {kind: 'service'; service: string; namespace?: string; source?: string}
+  | {kind: 'ip'; ip: string; port?: number; protocol: Protocol; source?: string}
+  | {kind: 'all'; namespace?: string; source?: string}
 
 export interface ServiceSummary {
   name: string
@@ -163,9 +171,12 @@ export interface ServiceSummary {
   endpoints: {ready: number; total: number}
 }
 
-/** The versioned report (`-o json`). */
+/**
+ * The versioned report (`-o json`). v2: notes are objects `{kind, text, …}` (v1: strings); a path's
+ * entry has `destination` and `servicePort` in place of v1's `port` string.
+ */
 export interface Report {
-  apiVersion: 'svctrace/v1'
+  apiVersion: 'svctrace/v2'
   query: Query
   /** What owns the queried address (for --ip), in a sentence. */
   resolution?: string

@@ -2,10 +2,9 @@
 // backends with their effective probabilities, and the alternatives under other conditions.
 import {canonicalIP, joinHostPort} from './address.js'
 import {keyOf, type ClusterIndex} from './cluster-index.js'
-import type {IptablesTrace, Outcome} from './iptables/trace.js'
-import type {Alternative, Backend, Hop, TracePath, Verdict} from './model.js'
-
-type Entry = TracePath['entry']
+import type {Alternative, Backend, Hop, PathEntry, TracePath, Verdict} from './model.js'
+import type {Outcome, Trace} from './trace/branch.js'
+import {isUncertain, uniqueNotes, type Note} from './trace/notes.js'
 
 /** Who receives traffic sent to ip: the pod (by slice targetRef, then by IP), a node, or nobody known. */
 export function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string | null; node: string | null} {
@@ -33,11 +32,10 @@ function signature(o: Outcome): string {
 }
 
 function commonPrefix(lists: Hop[][]): Hop[] {
-  if (lists.length === 0) return []
+  const [first = []] = lists
   const out: Hop[] = []
-  for (let i = 0; i < lists[0].length; i++) {
-    const h = lists[0][i]
-    if (!lists.every((l) => l[i] && l[i].line === h.line && l[i].chain === h.chain && l[i].rule === h.rule)) break
+  for (const [i, h] of first.entries()) {
+    if (!lists.every((l) => l[i]?.line === h.line && l[i]?.chain === h.chain && l[i]?.rule === h.rule)) break
     out.push(h)
   }
   return out
@@ -51,7 +49,7 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
     const key = `${joinHostPort(o.dnat.ip, port)} ${o.dnat.chain}`
     const existing = byKey.get(key)
     if (existing) existing.probability += o.probability
-    else byKey.set(key, {ip: canonicalIP(o.dnat.ip), port, probability: o.probability, ...ownerOf(idx, o.dnat.ip, service), chain: o.dnat.chain})
+    else byKey.set(key, {ip: canonicalIP(o.dnat.ip), port, probability: o.probability, ...ownerOf(idx, o.dnat.ip, service), chain: o.dnat.chain, ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {})})
   }
   return [...byKey.values()].sort((a, b) => joinHostPort(a.ip, a.port).localeCompare(joinHostPort(b.ip, b.port)))
 }
@@ -70,14 +68,13 @@ function masqueradeOf(outcomes: Outcome[]): TracePath['masquerade'] {
   return 'maybe'
 }
 
-const UNCERTAIN = /not understood|could not read|unreadable|cut short|loops back|not in the dump|no filter table/
-
 /**
  * Builds the reported path. The default group is the one where every undecided condition fails
  * (an unnamed client outside every source range, unknown matches not matching); the others
  * become alternatives.
  */
-export function buildPath(idx: ClusterIndex, entry: Entry, from: TracePath['from'], source: string | undefined, trace: IptablesTrace, service?: string): TracePath {
+export function buildPath(idx: ClusterIndex, entry: PathEntry, from: TracePath['from'], source: string | undefined, trace: Trace): TracePath {
+  const service = entry.service
   const groups = new Map<string, Outcome[]>()
   for (const o of trace.outcomes) {
     const sig = signature(o)
@@ -86,39 +83,39 @@ export function buildPath(idx: ClusterIndex, entry: Entry, from: TracePath['from
     else groups.set(sig, [o])
   }
   const all = [...groups.values()]
-  const trueCount = (g: Outcome[]) => g[0].conditions.filter((c) => c.holds).length
+  const trueCount = (g: Outcome[]) => (g[0]?.conditions ?? []).filter((c) => c.holds).length
   all.sort((a, b) => trueCount(a) - trueCount(b))
   const main = all[0] ?? []
-  const notes = new Set(trace.notes)
+  const notes: Note[] = [...trace.notes]
   const assumed = main[0]?.conditions ?? []
   if (assumed.length > 0) {
-    notes.add(`assumed: ${assumed.map((c) => (c.holds ? c.condition.holds : c.condition.fails)).join('; ')}${source ? '' : ' (give --source IP to trace a specific client)'}`)
+    notes.push({kind: 'assumed', conditions: assumed.map((c) => (c.holds ? c.condition.holds : c.condition.fails)), sourceGiven: source !== undefined})
   }
   const verdict = verdictOf(main)
   const dnatShare = main.filter((o) => o.verdict === 'dnat').reduce((s, o) => s + o.probability, 0)
-  if (verdict === 'dnat' && dnatShare < 0.999999) {
-    notes.add(`${Math.round((1 - dnatShare) * 1000) / 10}% of new connections fall through the probability rules without DNAT`)
-  }
+  if (verdict === 'dnat' && dnatShare < 0.999999) notes.push({kind: 'fall-through', share: 1 - dnatShare})
   const affinity = trace.outcomes.find((o) => o.affinitySeconds !== undefined)?.affinitySeconds
-  if (affinity !== undefined) {
-    notes.add(`ClientIP session affinity (${affinity} s): a client that connected in the last ${affinity} s goes back to the same backend; the split shown is for a first connection`)
-  }
-  for (const o of main) for (const n of o.notes) notes.add(n)
+  if (affinity !== undefined) notes.push({kind: 'affinity', seconds: affinity})
+  for (const o of main) notes.push(...o.notes)
   const alternatives: Alternative[] = all.slice(1).map((g) => {
-    const held = g[0].conditions.filter((c) => c.holds).map((c) => c.condition.holds)
-    return {when: held.length > 0 ? held : g[0].conditions.map((c) => c.condition.fails), verdict: verdictOf(g), backends: backendsOf(idx, g, service)}
+    const conditions = g[0]?.conditions ?? []
+    const held = conditions.filter((c) => c.holds).map((c) => c.condition.holds)
+    return {when: held.length > 0 ? held : conditions.map((c) => c.condition.fails), verdict: verdictOf(g), backends: backendsOf(idx, g, service)}
   })
+  const scheduler = main.find((o) => o.scheduler !== undefined)?.scheduler
+  const unique = uniqueNotes(notes)
   return {
     entry,
     from,
     ...(source ? {source} : {}),
     verdict,
-    hops: main.length === 1 ? main[0].hops : commonPrefix(main.map((o) => o.hops)),
+    hops: main.length === 1 && main[0] ? main[0].hops : commonPrefix(main.map((o) => o.hops)),
     backends: backendsOf(idx, main, service),
     masquerade: masqueradeOf(main),
     ...(affinity !== undefined ? {affinity: {timeoutSeconds: affinity}} : {}),
+    ...(scheduler !== undefined ? {scheduler} : {}),
     alternatives,
-    notes: [...notes],
-    uncertain: [...notes].some((n) => UNCERTAIN.test(n)),
+    notes: unique,
+    uncertain: unique.some(isUncertain),
   }
 }

@@ -4,7 +4,7 @@ import {formatDestination, lastHostOf, parseCidr} from './address.js'
 import {clusterIPsOf, externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, nodeAddresses, podNetworks, protocolOf, type ClusterIndex} from './cluster-index.js'
 import {resolveAddress, serviceEntries, inAnyNetwork, type Entry, type Resolution} from './entries.js'
 import {openDataplane} from './dataplane.js'
-import type {ClusterView, Finding, NodeDataplane, NodeReport, Query, Report, ServiceSummary, SourceKind, TracePath} from './model.js'
+import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, SourceKind, TracePath} from './model.js'
 import {buildPath} from './path.js'
 import {selectedPods} from './checks/selector.js'
 import {checkService} from './checks/service-checks.js'
@@ -74,7 +74,7 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
     return {entries: services.flatMap((s) => serviceEntries(s, idx.view.nodes)), services, unowned: false}
   }
   if (query.kind === 'ip') {
-    return resolveAddress(idx, {ip: query.ip!, port: query.port, protocol: query.protocol ?? 'TCP'}, query.port !== undefined)
+    return resolveAddress(idx, {ip: query.ip, ...(query.port !== undefined ? {port: query.port} : {}), protocol: query.protocol}, query.port !== undefined)
   }
   const key = `${query.namespace}/${query.service}`
   const svc = idx.serviceByKey.get(key)
@@ -143,8 +143,14 @@ function traceNode(idx: ClusterIndex, dp: NodeDataplane, node: V1Node | undefine
         podNetworks: podNetworks(idx),
       })
       const service = entry.service ? keyOf(entry.service) : undefined
-      const port = entry.portName || (entry.destination.port !== undefined ? String(entry.destination.port) : undefined)
-      const path = buildPath(idx, {address: formatDestination(entry.destination), kind: entry.kind, ...(service ? {service} : {}), ...(service && port ? {port} : {})}, from, src, trace, service)
+      const pathEntry: PathEntry = {
+        address: formatDestination(entry.destination),
+        destination: entry.destination,
+        kind: entry.kind,
+        ...(service ? {service} : {}),
+        ...(service && entry.servicePort ? {servicePort: entry.servicePort} : {}),
+      }
+      const path = buildPath(idx, pathEntry, from, src, trace)
       if (entry.kind === 'pod-ip' && path.verdict === 'no-match') path.verdict = 'not-a-service'
       if (entry.kind === 'address' && path.verdict === 'no-match' && !entry.node) path.verdict = 'not-a-service'
       paths.push(path)
@@ -176,7 +182,7 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
     findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary ?? ''})
   }
   return {
-    apiVersion: 'svctrace/v1',
+    apiVersion: 'svctrace/v2',
     query,
     ...(resolution.summary ? {resolution: resolution.summary} : {}),
     services: resolution.services.map((svc) => summarize(idx, svc)),

@@ -4,11 +4,13 @@
 //
 //   -A KUBE-PORTALS-CONTAINER -d 10.0.0.10/32 -p udp -m udp --dport 53 -j REDIRECT --to-ports 38107
 //   -A KUBE-PORTALS-HOST -d 10.0.0.10/32 -p udp -m udp --dport 53 -j DNAT --to-destination 10.240.0.4:38107
-import {parseCidr, type Cidr} from './address.js'
+import type {IndexedCaptures} from './captures.js'
 import {chainRules, type IptablesDump} from './iptables/dump.js'
-import {evaluateRule, type NodeContext} from './iptables/match.js'
+import {evaluateRule} from './iptables/match.js'
 import {formatRule, type Rule} from './iptables/rule.js'
-import type {IptablesTrace, IptablesTraceRequest} from './iptables/trace.js'
+import {startBranch, untouched, type Trace, type TraceRequest} from './trace/branch.js'
+import type {ModePlugin} from './trace/mode.js'
+import {nodeContext} from './trace/node.js'
 
 /** Where the portal rule sends the connection: REDIRECT --to-ports P, or DNAT to node:P. */
 function proxyPortOf(rule: Rule, nodeIP: string): {ip: string; port: number} | undefined {
@@ -19,13 +21,10 @@ function proxyPortOf(rule: Rule, nodeIP: string): {ip: string; port: number} | u
 }
 
 /** Traces a destination on a userspace-mode node to kube-proxy's own listening port. */
-export function traceUserspace(dump: IptablesDump, req: IptablesTraceRequest): IptablesTrace {
-  const dst = parseCidr(req.destination.ip)
-  if (!dst) throw new Error(`not an IP address: ${req.destination.ip}`)
-  const cidrs = (xs: string[]) => xs.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined)
-  const node: NodeContext = {local: cidrs(req.node.addresses), podNetworks: cidrs(req.podNetworks)}
-  const src = req.source === undefined ? undefined : parseCidr(req.source)
-  const packet = {src, srcLocal: req.from === 'node', dst, dport: req.destination.port, protocol: req.destination.protocol, mark: 0, dnatted: false}
+export function traceUserspace(dump: IptablesDump, req: TraceRequest): Trace {
+  const node = nodeContext(req.node.addresses, req.podNetworks)
+  // Userspace mode matched on the source only by the chain it used: the node's own (HOST) or not.
+  const packet = {...startBranch(req, node).packet, srcLocal: req.from === 'node'}
   const side = req.from === 'node' ? 'HOST' : 'CONTAINER'
   // ClusterIPs first; the NodePort chain is the last rule of PREROUTING/OUTPUT in userspace mode.
   for (const chain of [`KUBE-PORTALS-${side}`, `KUBE-NODEPORT-${side}`]) {
@@ -39,13 +38,31 @@ export function traceUserspace(dump: IptablesDump, req: IptablesTraceRequest): I
           dnat: {...to, chain},
           probability: 1,
           conditions: [],
-          hops: [{table: 'nat', chain, rule: formatRule(rule), line: rule.line}],
+          hops: [{table: 'nat', chain, rule: formatRule(rule), line: rule.line, target: rule.target.kind === 'DNAT' ? {kind: 'dnat', ip: to.ip, port: to.port} : {kind: 'other', name: 'REDIRECT'}}],
           masquerade: false,
-          notes: [`userspace mode: kube-proxy itself accepts the connection on port ${to.port} and opens its own to a backend it picks in-process (round-robin); no dump shows which backend, and the backend sees the node's address`],
+          notes: [{kind: 'userspace-proxy', port: to.port}],
         }],
         notes: [],
       }
     }
   }
-  return {outcomes: [{verdict: 'no-match', probability: 1, conditions: [], hops: [], masquerade: false, notes: []}], notes: [`no KUBE-PORTALS-${side} rule of ${dump.source} matches this destination`]}
+  return untouched([{kind: 'userspace-no-portal', chain: `KUBE-PORTALS-${side}`, source: dump.source}], false)
+}
+
+const PORTAL_CHAINS = ['KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST', 'KUBE-NODEPORT-CONTAINER', 'KUBE-NODEPORT-HOST']
+
+/** Userspace mode (removed in v1.26): its KUBE-PORTALS-* / KUBE-NODEPORT-* chains in nat. */
+export const userspaceMode: ModePlugin<IndexedCaptures> = {
+  mode: 'userspace',
+  kernelOrder: 4,
+  detect(p) {
+    const nat = p.iptables?.tables.get('nat')
+    const portals = PORTAL_CHAINS.filter((c) => nat?.has(c))
+    return p.iptables && portals.length > 0 ? `nat ${portals.join(', ')} in ${p.iptables.source}` : undefined
+  },
+  tracer(p, detected) {
+    const dump = p.iptables
+    if (!dump || !detected.has('userspace')) return undefined
+    return (req) => traceUserspace(dump, req)
+  },
 }

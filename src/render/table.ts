@@ -2,6 +2,7 @@
 import Table from 'cli-table3'
 import type {ChalkInstance} from 'chalk'
 import type {Backend, Finding, NodeReport, Report, ServiceSummary, TracePath, Verdict} from '../core/model.js'
+import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
 
 // kubectl-like: no borders, two spaces between columns.
@@ -36,9 +37,16 @@ function fromText(p: TracePath): string {
   return `${label}\n  ${p.source ?? 'any client'}`
 }
 
+/** The Service port of the entry by name, else by the number dialled. */
+function portLabel(p: TracePath): string | undefined {
+  if (!p.entry.service) return undefined
+  return p.entry.servicePort?.name || (p.entry.destination.port !== undefined ? String(p.entry.destination.port) : undefined)
+}
+
 function entryText(p: TracePath): string {
   const kind = p.entry.kind.replace('-', ' ')
-  return `${clean(p.entry.address)}\n  ${kind}${p.entry.port ? ` ${clean(p.entry.port)}` : ''}`
+  const port = portLabel(p)
+  return `${clean(p.entry.address)}\n  ${kind}${port ? ` ${clean(port)}` : ''}`
 }
 
 /** The chains the packet goes through, following the last jump (KUBE-MARK-MASQ shows as MASQ). */
@@ -48,15 +56,16 @@ function chainPath(p: TracePath): string {
     if (c !== 'KUBE-MARK-MASQ' && chains.at(-1) !== c) chains.push(c)
   }
   for (const h of p.hops) add(h.chain)
-  const jump = /(?:^| )-[jg] (KUBE-\S+)/.exec(p.hops.at(-1)?.rule ?? '')
-  if (jump) add(jump[1])
+  const last = p.hops.at(-1)?.target
+  if (last && (last.kind === 'jump' || last.kind === 'goto' || last.kind === 'hook') && last.chain.startsWith('KUBE-')) add(last.chain)
+  const [only] = p.backends
   if (p.backends.length > 1) add('KUBE-SEP-…')
-  else if (p.backends.length === 1) add(p.backends[0].chain)
+  else if (only) add(only.chain)
   return chains.join(' →\n')
 }
 
 function pathRow(p: TracePath, style: Style, c: ChalkInstance, noteIndex: (n: string) => number): string[] {
-  const marks = p.notes.map(noteIndex).map((i) => `[${i}]`).join('')
+  const marks = p.notes.map(noteText).map(noteIndex).map((i) => `[${i}]`).join('')
   const verdict = [verdictText(p.verdict, c) + (p.uncertain ? c.yellow(' ?') : '') + (marks ? ` ${marks}` : '')]
   for (const alt of p.alternatives) {
     verdict.push(c.dim(`${verdictText(alt.verdict, c)} if ${clean(alt.when.join(' and '))}`))
@@ -110,7 +119,7 @@ function findingsSection(findings: Finding[], c: ChalkInstance): string {
   for (const f of findings) {
     const sev = f.severity === 'error' ? c.red('ERROR  ') : f.severity === 'warning' ? c.yellow('WARNING') : c.cyan('INFO   ')
     lines.push(`  ${sev}  ${clean(f.message)}  ${c.dim(`(${f.id})`)}`)
-    for (const e of f.evidence ?? []) lines.push(`           ${c.dim('·')} ${clean(e)}`)
+    for (const e of [...(f.evidence ?? []), ...(f.notes ?? []).map(noteText)]) lines.push(`           ${c.dim('·')} ${clean(e)}`)
   }
   return lines.join('\n')
 }
@@ -132,7 +141,8 @@ function renderSummary(report: Report, c: ChalkInstance, wide: boolean, notices:
   }
   const traced = report.nodes.filter((n) => !n.readError).length
   const nodes = report.nodes.length === 0 ? 'node rules not read: API checks only' : `rules of ${traced}/${report.nodes.length} node(s) traced`
-  const header = `${report.services.length} Service(s)${report.query.namespace ? ` in namespace ${report.query.namespace}` : ' in all namespaces'}; ${nodes}`
+  const ns = report.query.kind === 'all' ? report.query.namespace : undefined
+  const header = `${report.services.length} Service(s)${ns ? ` in namespace ${ns}` : ' in all namespaces'}; ${nodes}`
   // On a big cluster the facts (affinity, headless, …) would drown the problems: -o wide shows them.
   const shown = wide ? report.findings : report.findings.filter((f) => f.severity !== 'info')
   const hidden = report.findings.length - shown.length

@@ -86,7 +86,7 @@ describe('json report', () => {
     const r = run(['hello-world', '-o', 'json', '--from', example])
     expect(r.code).toBe(0)
     const report = JSON.parse(r.stdout)
-    expect(report.apiVersion).toBe('svctrace/v1')
+    expect(report.apiVersion).toBe('svctrace/v2')
     expect(report.query).toEqual({kind: 'service', service: 'hello-world', namespace: 'default'})
     expect(report.nodes.map((n: {name: string; mode: string}) => `${n.name}:${n.mode}`)).toEqual(['node-a:iptables', 'node-b:iptables'])
     const clusterIP = report.nodes[0].paths.find((p: {entry: {kind: string}; from: string}) => p.entry.kind === 'cluster-ip' && p.from === 'node')
@@ -105,7 +105,7 @@ describe('json report', () => {
   it('yaml holds the same report', () => {
     const json = JSON.parse(run(['web-lb', '-o', 'json', '--from', example]).stdout)
     const yamlOut = run(['web-lb', '-o', 'yaml', '--from', example]).stdout
-    expect(yamlOut).toMatch(/^apiVersion: svctrace\/v1\n/)
+    expect(yamlOut).toMatch(/^apiVersion: svctrace\/v2\n/)
     expect(yamlOut).toContain(`verdict: ${json.nodes[0].paths[0].verdict}`)
   })
 })
@@ -210,7 +210,8 @@ describe('bad input: one clear paragraph, the documented exit code', () => {
     expect(p.uncertain).toBe(true)
     expect(p.verdict).toBe('dnat')
     expect(p.alternatives).toEqual([{when: ['"-m geoip --src-cc XX" matches'], verdict: 'drop', backends: []}])
-    expect(p.notes.join('\n')).toMatch(/"-m geoip --src-cc XX" is not understood by svctrace/)
+    expect(p.notes.map((n: {text: string}) => n.text).join('\n')).toMatch(/"-m geoip --src-cc XX" is not understood by svctrace/)
+    expect(p.notes).toContainEqual(expect.objectContaining({kind: 'match-not-understood', text: expect.stringContaining('-m geoip')}))
     expect(report.findings.map((f: {id: string}) => f.id)).toContain('trace-uncertain')
   })
 

@@ -11,6 +11,7 @@
 //   masquerade yes/no <=> the pods saw another address / the client's own (pod and outside clients).
 //
 // Needs root and nft. Outside CI a missing prerequisite skips with a printed reason; with CI set it fails.
+import {noteLines} from '../support/notes.js'
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import type {V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
@@ -152,7 +153,7 @@ describe.skipIf(env.skip)('nftables mode: svctrace predictions match real traffi
 
   it.each(CASES.map((c) => [c.id, c] as const))('%s', async (_id, c) => {
     const path = predict(fromJson, c)
-    expect(path.verdict, `${c.id}: the trace (notes: ${path.notes.join(' | ')})`).toBe(c.verdict)
+    expect(path.verdict, `${c.id}: the trace (notes: ${noteLines(path.notes)})`).toBe(c.verdict)
     const affinity = path.affinity !== undefined
     const attempts = c.verdict === 'dnat' ? (affinity ? 12 : 30) : 4
     const traffic = await topo!.connect({from: c.from, dst: c.dst, port: c.port, attempts, timeoutMs: 400, silentMs: 400, concurrency: affinity ? 1 : c.verdict === 'dnat' ? 6 : attempts})

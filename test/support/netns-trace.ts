@@ -27,7 +27,7 @@ export function cliMissing(): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The report as printed by `-o json` (svctrace/v1): only what these tests read.
+// The report as printed by `-o json` (svctrace/v2): only what these tests read.
 
 export interface BackendJson {
   ip: string
@@ -46,7 +46,7 @@ export interface HopJson {
 }
 
 export interface PathJson {
-  entry: {address: string; kind: string; service?: string; port?: string}
+  entry: {address: string; destination: {ip: string; port?: number; protocol: string}; kind: string; service?: string; servicePort?: {name: string; port: number}}
   from: 'pod' | 'external' | 'node'
   source?: string
   verdict: 'dnat' | 'reject' | 'drop' | 'no-match' | 'not-a-service'
@@ -56,7 +56,7 @@ export interface PathJson {
   /** ClientIP session affinity seen on the path. */
   affinity?: {timeoutSeconds: number}
   alternatives: {when: string[]; verdict: string; backends: BackendJson[]}[]
-  notes: string[]
+  notes: Array<{kind: string; text: string}>
   uncertain: boolean
 }
 
@@ -93,7 +93,7 @@ export interface TraceRun {
 
 const runs = new Map<string, Promise<TraceRun>>()
 
-/** Runs the CLI once per query; a non-zero exit is fine as long as stdout is a svctrace/v1 report. */
+/** Runs the CLI once per query; a non-zero exit is fine as long as stdout is a svctrace/v2 report. */
 export function traceRun(q: TraceQuery): Promise<TraceRun> {
   const key = `${q.bundleDir}|${q.service}|${q.source ?? ''}`
   let p = runs.get(key)
@@ -109,11 +109,11 @@ export function traceRun(q: TraceQuery): Promise<TraceRun> {
         (err, stdout, stderr) => {
           try {
             const report = JSON.parse(String(stdout)) as ReportJson
-            if (report.apiVersion !== 'svctrace/v1') throw new Error(`apiVersion ${report.apiVersion}`)
+            if (report.apiVersion !== 'svctrace/v2') throw new Error(`apiVersion ${report.apiVersion}`)
             const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
             resolve({report, exitCode: code, command})
           } catch (parseErr) {
-            reject(new Error(`${command} did not print a svctrace/v1 report (${err ? `exit ${err.code ?? err.signal}; ` : ''}${(parseErr as Error).message}):\n${String(stderr).slice(0, 2000)}\n${String(stdout).slice(0, 2000)}`))
+            reject(new Error(`${command} did not print a svctrace/v2 report (${err ? `exit ${err.code ?? err.signal}; ` : ''}${(parseErr as Error).message}):\n${String(stderr).slice(0, 2000)}\n${String(stdout).slice(0, 2000)}`))
           }
         },
       )

@@ -6,11 +6,11 @@ import {protocolOf, type ClusterIndex} from '../cluster-index.js'
 import {expectedEndpoints} from '../expected-endpoints.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 
-/** The Service port a path's entry belongs to (entry.port is the port's name, or a number for an unnamed port). */
+/** The Service port a path's entry belongs to. */
 function servicePortOf(svc: V1Service, path: TracePath): V1ServicePort | undefined {
-  const protocol = path.entry.address.split('/').pop()
-  return (svc.spec?.ports ?? []).find((p) => protocolOf(p) === protocol &&
-    (p.name ? p.name === path.entry.port : String(p.port) === path.entry.port || String(p.nodePort) === path.entry.port))
+  const want = path.entry.servicePort
+  if (!want) return undefined
+  return (svc.spec?.ports ?? []).find((p) => protocolOf(p) === path.entry.destination.protocol && (p.name ?? '') === want.name && p.port === want.port)
 }
 
 /** Whether kube-proxy uses the node-local endpoint set for this path (Local policy, no short-circuit). */
@@ -29,7 +29,7 @@ function nodeDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
     const svc = key ? idx.serviceByKey.get(key) : undefined
     if (!svc || path.verdict !== 'dnat') continue
     const port = servicePortOf(svc, path)
-    const family = parseCidr(path.entry.address.split('/')[0].replace(/^\[(.*)\](:\d+)?$/, '$1').replace(/:\d+$/, ''))?.family ?? 4
+    const family = parseCidr(path.entry.destination.ip)?.family ?? 4
     if (!port) continue
     const expected = expectedEndpoints(idx, svc, port, node.name, family)
     const local = usesLocalSet(svc, path)
@@ -48,7 +48,7 @@ function nodeDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
     }
     if (node.mode === 'iptables' || node.mode === 'nftables') {
       const uneven = path.backends.filter((b) => Math.abs(b.probability - 1 / path.backends.length) > 1e-6)
-      if (uneven.length > 0 && !path.notes.some((n) => n.includes('fall through'))) {
+      if (uneven.length > 0 && !path.notes.some((n) => n.kind === 'fall-through')) {
         out.push({id: 'probability-mismatch', severity: 'warning', message: `${node.name} splits ${path.entry.address} unevenly over ${path.backends.length} backends (expected 1/${path.backends.length} each)`, ...base, evidence: path.backends.map((b) => `${joinHostPort(b.ip, b.port)}: ${Math.round(b.probability * 1000) / 10}%`)})
       }
     }
@@ -57,19 +57,20 @@ function nodeDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
 
 /** Nodes whose backends for the same entry differ where the policy says they should agree. */
 function disagreements(idx: ClusterIndex, nodes: NodeReport[], out: Finding[]): void {
-  const groups = new Map<string, Array<{node: string; backends: string}>>()
+  const groups = new Map<string, {svc: V1Service; service: string; address: string; list: Array<{node: string; backends: string}>}>()
   for (const node of nodes) {
     for (const path of node.paths) {
-      const svc = path.entry.service ? idx.serviceByKey.get(path.entry.service) : undefined
-      if (!svc || path.entry.kind !== 'cluster-ip' || path.from !== 'pod' || svc.spec?.internalTrafficPolicy === 'Local') continue
-      const key = `${path.entry.service}|${path.entry.address}`
+      const service = path.entry.service
+      const svc = service ? idx.serviceByKey.get(service) : undefined
+      if (!service || !svc || path.entry.kind !== 'cluster-ip' || path.from !== 'pod' || svc.spec?.internalTrafficPolicy === 'Local') continue
+      const key = `${service} ${path.entry.address}`
       const backends = path.verdict === 'dnat' ? [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort().join(', ') : path.verdict.toUpperCase()
-      groups.set(key, [...(groups.get(key) ?? []), {node: node.name, backends}])
+      const group = groups.get(key) ?? {svc, service, address: path.entry.address, list: []}
+      group.list.push({node: node.name, backends})
+      groups.set(key, group)
     }
   }
-  for (const [key, list] of groups) {
-    const [service, address] = key.split('|')
-    const svc = idx.serviceByKey.get(service)!
+  for (const {svc, service, address, list} of groups.values()) {
     const port = (svc.spec?.ports ?? [])[0]
     if (port && expectedEndpoints(idx, svc, port, '', 4).hinted) continue
     if (new Set(list.map((l) => l.backends)).size > 1) {

@@ -3,6 +3,7 @@
 import {canonicalIP} from '../address.js'
 import type {ClusterIndex} from '../cluster-index.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
+import {isUncertain, uniqueNotes} from '../trace/notes.js'
 
 function lastRule(path: TracePath): string[] {
   const hop = path.hops.at(-1)
@@ -14,13 +15,13 @@ function describe(path: TracePath): string {
   return `${path.entry.address} (${path.entry.kind}) from ${src}`
 }
 
-/** Why a path is dropped, read off the rule that dropped it. */
+/** Why a path is dropped, read off the rule that dropped it (kube-proxy's comment names a Local policy drop). */
 function dropReason(path: TracePath): string {
   const hop = path.hops.at(-1)
   if (!hop) return ''
   if (hop.chain === 'KUBE-PROXY-FIREWALL') return ': the client is not in loadBalancerSourceRanges'
-  if (/has no local endpoints/.test(hop.rule)) return ': no endpoint runs on this node and the traffic policy is Local'
-  if (hop.rule.startsWith('[policy DROP')) return `: the ${hop.chain} chain's policy is DROP and no rule accepted it`
+  if (hop.comment?.includes('has no local endpoints')) return ': no endpoint runs on this node and the traffic policy is Local'
+  if (hop.target.kind === 'policy') return `: the ${hop.chain} chain's policy is DROP and no rule accepted it`
   return ''
 }
 
@@ -46,8 +47,9 @@ function mergeNodes(findings: Array<Finding & {node: string; key: string}>): Fin
   return [...byKey.values()].map((group) => {
     const nodes = [...new Set(group.map((f) => f.node))]
     const evidence = [...new Set(group.flatMap((f) => f.evidence ?? []))]
-    const {key: _key, node: _node, ...first} = group[0]
-    return {...first, message: first.message.replace('{nodes}', nodes.length === 1 ? nodes[0] : `nodes ${nodes.join(', ')}`).replace('{s}', nodes.length === 1 ? 's' : ''), ...(nodes.length === 1 ? {node: nodes[0]} : {}), evidence}
+    const notes = uniqueNotes(group.flatMap((f) => f.notes ?? []))
+    const {key: _key, node: _node, ...first} = group[0]!
+    return {...first, ...(notes.length > 0 ? {notes} : {}), message: first.message.replace('{nodes}', nodes.length === 1 ? nodes[0] : `nodes ${nodes.join(', ')}`).replace('{s}', nodes.length === 1 ? 's' : ''), ...(nodes.length === 1 ? {node: nodes[0]} : {}), evidence}
   })
 }
 
@@ -65,7 +67,8 @@ export function pathFindings(idx: ClusterIndex, nodes: NodeReport[], explicitSou
       } else if (path.verdict === 'drop') {
         // Source ranges keep out clients by design: a warning only for the client named with --source.
         const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !explicitSource
-        perNode.push({id: 'traffic-dropped', severity: byDesign ? 'info' : 'warning', message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
+        const assumed = path.notes.filter((n) => n.kind === 'assumed')
+        perNode.push({id: 'traffic-dropped', severity: byDesign ? 'info' : 'warning', message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base, key, evidence: lastRule(path), ...(assumed.length > 0 ? {notes: assumed} : {})})
       } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoints(idx, service)) {
         out.push({id: 'service-missing-on-node', severity: 'error', message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base})
       }
@@ -75,7 +78,7 @@ export function pathFindings(idx: ClusterIndex, nodes: NodeReport[], explicitSou
         }
       }
       if (path.uncertain) {
-        out.push({id: 'trace-uncertain', severity: 'info', message: `${node.name}: the trace of ${path.entry.address} is uncertain: ${path.notes.filter((n) => !n.startsWith('assumed')).join('; ')}`, ...base})
+        out.push({id: 'trace-uncertain', severity: 'info', message: `${node.name}: the trace of ${path.entry.address} is uncertain`, ...base, notes: path.notes.filter(isUncertain)})
       }
     }
   }

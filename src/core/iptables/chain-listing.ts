@@ -6,6 +6,7 @@
 //   -P PREROUTING ACCEPT                       a built-in chain: its policy
 //   -N KUBE-SVC-XPGD46QRK7WJZT7O               a user chain
 //   -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ
+import {cidrsOf, isLocalAddress} from '../trace/node.js'
 import {cidrContains, parseCidr, splitHostPort, type Cidr} from '../address.js'
 import {DumpError} from './dump.js'
 import {parseRuleLine, type Rule} from './rule.js'
@@ -47,7 +48,6 @@ const NOT_CHAINS = new Set([
   'ACCEPT', 'DROP', 'RETURN', 'DNAT', 'SNAT', 'REJECT', 'MARK', 'MASQUERADE', 'REDIRECT', 'LOG', 'NFLOG', 'CONNMARK', 'CT',
   'NOTRACK', 'TPROXY', 'TCPMSS', 'CHECKSUM', 'NETMAP', 'CLASSIFY', 'TRACE', 'AUDIT', 'NFQUEUE', 'QUEUE', 'SET',
 ])
-const LOOPBACK = ['127.0.0.0/8', '::1/128'].map((c) => parseCidr(c)!)
 
 /**
  * Reads what `iptables -t TABLE -S CHAIN` printed. Throws DumpError for a line that is not
@@ -201,8 +201,8 @@ function reachOf(c: ChainCollection, destinations: ReachTarget[], localAddresses
     if (d.port === undefined) ports = null
     else ports?.add(d.port)
   }
-  const locals = localAddresses?.map((a) => parseCidr(a)).filter((x): x is Cidr => x !== undefined)
-  const local = (cidr: Cidr) => (LOOPBACK.some((l) => cidrContains(l, cidr)) ? true : locals?.some((l) => cidrContains(l, cidr)))
+  const locals = cidrsOf(localAddresses ?? [])
+  const local = (cidr: Cidr) => isLocalAddress(locals, cidr)
   return {targets, plain, ports, open: c.whole.has('nat'), local}
 }
 

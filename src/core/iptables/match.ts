@@ -1,43 +1,9 @@
 // Decides whether one rule matches a packet: yes, no, or maybe (with the condition that decides).
-import {cidrContains, parseCidr, type Cidr} from '../address.js'
-import type {Protocol} from '../model.js'
+import {cidrContains, type Cidr} from '../address.js'
+import {isLocalAddress, type NodeContext} from '../trace/node.js'
+import type {Note} from '../trace/notes.js'
+import type {Condition, Packet} from '../trace/packet.js'
 import type {Match, Rule} from './rule.js'
-
-/** What the tracer knows about the packet at this point. */
-export interface Packet {
-  /** Concrete source address, or undefined for "some client outside the cluster". */
-  src?: Cidr
-  /** True when the source is an address of this node (traffic from the node itself). */
-  srcLocal: boolean
-  dst: Cidr
-  dport?: number
-  protocol: Protocol
-  /** Packet mark; undefined once it is no longer known. */
-  mark: number | undefined
-  /** True once the connection has been DNATed (conntrack state DNAT). */
-  dnatted: boolean
-}
-
-/** What the tracer knows about the node. */
-export interface NodeContext {
-  /** The node's local addresses (for `-m addrtype --dst-type LOCAL`). */
-  local: Cidr[]
-  /** Pod networks: an unnamed outside client is assumed to be outside them. */
-  podNetworks: Cidr[]
-  /** The node's ipsets, for `-m set` (IPVS mode); without them a set match is undecided. */
-  sets?: SetMembership
-}
-
-/** Looks a packet up in one of the node's ipsets; `dims` are the `src,dst,…` flags of the match. */
-export interface SetMembership {
-  test(name: string, dims: Array<'src' | 'dst'>, packet: Packet, node: NodeContext): {result: 'yes' | 'no'} | {result: 'maybe'; condition: Condition}
-}
-
-/** A condition the tracer could not decide, phrased both ways for the report. */
-export interface Condition {
-  holds: string
-  fails: string
-}
 
 export interface MatchResult {
   result: 'yes' | 'no' | 'maybe'
@@ -47,18 +13,11 @@ export interface MatchResult {
   /** From `-m recent --rcheck --seconds N`: ClientIP affinity is in play. */
   affinitySeconds?: number
   /** Matches that could not be evaluated (for the report's notes). */
-  unknown: string[]
+  unknown: Note[]
 }
-
-const LOOPBACK = [parseCidr('127.0.0.0/8')!, parseCidr('::1/128')!]
 
 function overlaps(a: Cidr, b: Cidr): boolean {
   return cidrContains(a, b) || cidrContains(b, a)
-}
-
-function isLocal(node: NodeContext, ip: Cidr): boolean | undefined {
-  if (LOOPBACK.some((l) => cidrContains(l, ip)) || node.local.some((l) => cidrContains(l, ip))) return true
-  return node.local.length === 0 ? undefined : false
 }
 
 function describeCidr(c: Cidr): string {
@@ -87,7 +46,7 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return flip(m.protocol === 'all' || m.protocol === '0' || m.protocol === p.protocol.toLowerCase(), m.negated)
     case 'port': {
       if (m.which === 'sport') {
-        out.unknown.push(`line ${rule.line}: source port match (client ports are not known)`)
+        out.unknown.push({kind: 'source-port-unknown', line: rule.line})
         return {result: 'maybe', condition: {holds: 'client source port matches', fails: 'client source port does not match'}}
       }
       if (p.dport === undefined) {
@@ -109,10 +68,10 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return no
     case 'addrtype': {
       if (m.type !== 'LOCAL') {
-        out.unknown.push(`line ${rule.line}: addrtype ${m.type}`)
+        out.unknown.push({kind: 'addrtype-unknown', line: rule.line, type: m.type})
         return {result: 'maybe', condition: {holds: `address type is ${m.type}`, fails: `address type is not ${m.type}`}}
       }
-      const local = m.which === 'dst' ? isLocal(node, p.dst) : p.srcLocal
+      const local = m.which === 'dst' ? isLocalAddress(node.local, p.dst) : p.srcLocal
       if (local === undefined) {
         return {result: 'maybe', condition: {holds: 'destination is a node address', fails: 'destination is not a node address'}}
       }
@@ -120,7 +79,7 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
     }
     case 'mark':
       if (p.mark === undefined) {
-        out.unknown.push(`line ${rule.line}: packet mark is not known here`)
+        out.unknown.push({kind: 'mark-unknown', line: rule.line})
         return {result: 'maybe', condition: {holds: 'packet is marked', fails: 'packet is not marked'}}
       }
       return flip((p.mark & m.mask) === (m.value & m.mask), m.negated)
@@ -130,14 +89,14 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return flip(has, m.negated)
     }
     case 'iface': {
-      out.unknown.push(`line ${rule.line}: interface ${m.name} (interfaces are not traced)`)
+      out.unknown.push({kind: 'interface-untraced', line: rule.line, name: m.name})
       const what = `${m.dir === 'in' ? 'arrives on' : 'leaves by'} interface ${m.name}`
       const neg = `${m.dir === 'in' ? 'does not arrive on' : 'does not leave by'} interface ${m.name}`
       return {result: 'maybe', condition: m.negated ? {holds: `packet ${neg}`, fails: `packet ${what}`} : {holds: `packet ${what}`, fails: `packet ${neg}`}}
     }
     case 'set': {
       if (!node.sets) {
-        out.unknown.push(`line ${rule.line}: "-m set --match-set ${m.name}" is not understood by svctrace without the node's ipsets (ipset list)`)
+        out.unknown.push({kind: 'ipset-unavailable', line: rule.line, set: m.name})
         const inSet = `packet is in ipset ${m.name}`
         const notInSet = `packet is not in ipset ${m.name}`
         return {result: 'maybe', condition: m.negated ? {holds: notInSet, fails: inSet} : {holds: inSet, fails: notInSet}}
@@ -147,7 +106,7 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return {result: 'maybe', condition: m.negated ? {holds: r.condition.fails, fails: r.condition.holds} : r.condition}
     }
     case 'unknown':
-      out.unknown.push(`line ${rule.line}: "${m.text}" is not understood by svctrace`)
+      out.unknown.push({kind: 'match-not-understood', line: rule.line, text: m.text})
       return {result: 'maybe', condition: {holds: `"${m.text}" matches`, fails: `"${m.text}" does not match`}}
   }
 }

@@ -3,52 +3,14 @@
 // filter chains that see the rewritten destination (REJECT/DROP for services without endpoints,
 // KUBE-PROXY-FIREWALL for load-balancer source ranges). Probability rules fork the walk, so every
 // backend a fresh connection can reach is collected with its effective probability.
-import {parseCidr, type Cidr} from '../address.js'
-import type {Destination, Hop, SourceKind} from '../model.js'
+import {parseCidr} from '../address.js'
+import {finish, fork, startBranch, type Branch, type Hop, type HopTarget, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
+import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
+import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
+import {noteKey, type Note} from '../trace/notes.js'
 import {chainRules, chainView, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
-import {evaluateRule, type Condition, type NodeContext, type Packet, type SetMembership} from './match.js'
-import {formatRule, type Rule} from './rule.js'
-
-export interface IptablesTraceRequest {
-  node: {name: string; addresses: string[]}
-  destination: Destination
-  from: SourceKind
-  /** Client address; may be omitted only for an outside client. */
-  source?: string
-  /** Pod networks (podCIDRs, pod IPs): an unnamed outside client is not in them. */
-  podNetworks: string[]
-  /** The node's ipsets (IPVS mode), so `-m set` matches can be evaluated. */
-  ipsets?: SetMembership
-}
-
-/** One way the packet can end. */
-export interface Outcome {
-  verdict: 'dnat' | 'reject' | 'drop' | 'no-match'
-  dnat?: {ip: string; port?: number; chain: string}
-  probability: number
-  /** Undecided conditions on this branch, each either assumed to hold or to fail. */
-  conditions: Array<{condition: Condition; holds: boolean}>
-  hops: Hop[]
-  masquerade: boolean | undefined
-  affinitySeconds?: number
-  notes: string[]
-}
-
-export interface IptablesTrace {
-  outcomes: Outcome[]
-  notes: string[]
-}
-
-/** One way the packet can go, with what the walk assumed on the way (the nftables walk uses it too). */
-export interface Branch {
-  packet: Packet
-  probability: number
-  conditions: Outcome['conditions']
-  hops: Hop[]
-  dnat?: Outcome['dnat']
-  affinitySeconds?: number
-  notes: string[]
-}
+import {evaluateRule} from './match.js'
+import {formatRule, ruleComment, type Rule} from './rule.js'
 
 type Terminal = {kind: 'dnat' | 'accept' | 'drop' | 'reject'; branch: Branch}
 
@@ -62,12 +24,12 @@ interface Walker {
   node: NodeContext
   /** Branches created so far; the walk stops forking past MAX_BRANCHES. */
   budget: {branches: number}
-  notes: Set<string>
+  notes: Map<string, Note>
 }
 
-const MAX_BRANCHES = 4096
-const MAX_DEPTH = 64
-const DEFAULT_MASQ_MARK = 0x4000
+function note(w: Walker, n: Note): void {
+  w.notes.set(noteKey(n), n)
+}
 
 // kube-proxy installs these hook rules with EnsureRule; restore-input samples do not hold them.
 const KUBE_HOOKS: Record<string, Record<string, string[]>> = {
@@ -79,12 +41,32 @@ const KUBE_HOOKS: Record<string, Record<string, string[]>> = {
   },
 }
 
-function hop(rule: Rule): Hop {
-  return {table: rule.table, chain: rule.chain, rule: formatRule({chain: rule.chain, parts: rule.parts}), line: rule.line}
+/** The typed view of what a rule does, for the report. */
+function hopTarget(rule: Rule): HopTarget {
+  const t = rule.target
+  switch (t.kind) {
+    case 'jump':
+    case 'goto':
+      return {kind: t.kind, chain: t.chain}
+    case 'DNAT':
+      return {kind: 'dnat', ...(t.ip ? {ip: t.ip} : {}), ...(t.port !== undefined ? {port: t.port} : {})}
+    case 'REJECT':
+    case 'DROP':
+    case 'ACCEPT':
+    case 'RETURN':
+    case 'MARK':
+    case 'MASQUERADE':
+      return {kind: t.kind === 'MARK' ? 'mark' : t.kind === 'MASQUERADE' ? 'masquerade' : (t.kind.toLowerCase() as 'reject' | 'drop' | 'accept' | 'return')}
+    case 'unknown':
+      return {kind: 'other', name: t.name}
+    case 'none':
+      return {kind: 'continue'}
+  }
 }
 
-function fork(b: Branch, change: Partial<Branch>): Branch {
-  return {...b, ...change, notes: change.notes ?? b.notes}
+function hop(rule: Rule): Hop {
+  const comment = ruleComment(rule)
+  return {table: rule.table, chain: rule.chain, rule: formatRule({chain: rule.chain, parts: rule.parts}), line: rule.line, target: hopTarget(rule), ...(comment !== undefined ? {comment} : {})}
 }
 
 function applyMark(mark: number | undefined, rule: Rule): number | undefined {
@@ -108,8 +90,8 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
   const terminals: Terminal[] = []
   const exits: Branch[] = []
   if (!view) {
-    w.notes.add(`${table} chain ${chain} is referenced but not in the dump`)
-    return {terminals, exits: [fork(start, {notes: [...start.notes, `jump to missing chain ${chain} (treated as empty)`]})]}
+    note(w, {kind: 'chain-missing', table, chain})
+    return {terminals, exits: [fork(start, {notes: [...start.notes, {kind: 'jump-to-missing-chain', chain}]})]}
   }
   let live = [start]
   // Every branch of one walk has the same destination (DNAT ends the nat walk).
@@ -123,12 +105,12 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
     const next: Branch[] = []
     for (const b of live) {
       if ('error' in rule) {
-        w.notes.add(`line ${rule.line}: could not read the rule (${rule.error}); it was skipped`)
-        next.push(fork(b, {notes: [...b.notes, `line ${rule.line} unreadable, skipped`]}))
+        note(w, {kind: 'rule-unreadable', line: rule.line, error: rule.error})
+        next.push(fork(b, {notes: [...b.notes, {kind: 'rule-skipped', line: rule.line}]}))
         continue
       }
       const ev = evaluateRule(rule, b.packet, w.node)
-      for (const u of ev.unknown) w.notes.add(u)
+      for (const u of ev.unknown) note(w, u)
       const base = ev.affinitySeconds === undefined ? b : fork(b, {affinitySeconds: ev.affinitySeconds})
       if (ev.result === 'no') {
         next.push(base)
@@ -146,7 +128,7 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
       exits.push(...r.ret)
     }
     if (w.budget.branches > MAX_BRANCHES) {
-      w.notes.add(`the trace forked more than ${MAX_BRANCHES} times and was cut short; results are incomplete`)
+      note(w, {kind: 'branch-limit', limit: MAX_BRANCHES})
       live = next.slice(0, 1)
     } else {
       live = next
@@ -162,8 +144,8 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
     case 'jump':
     case 'goto': {
       if (stack.includes(t.chain) || stack.length >= MAX_DEPTH) {
-        w.notes.add(`line ${rule.line}: jump to ${t.chain} loops back (${[...stack, t.chain].join(' → ')}); not followed`)
-        return {terminals: [], cont: [fork(b, {notes: [...b.notes, `jump cycle at line ${rule.line}`]})], ret: []}
+        note(w, {kind: 'jump-cycle', verb: 'jump', chain: t.chain, stack: [...stack, t.chain], line: rule.line})
+        return {terminals: [], cont: [fork(b, {notes: [...b.notes, {kind: 'jump-cycle-at', line: rule.line}]})], ret: []}
       }
       const sub = walkChain(w, rule.table, t.chain, b, [...stack, t.chain])
       return t.kind === 'jump' ? {terminals: sub.terminals, cont: sub.exits, ret: []} : {terminals: sub.terminals, cont: [], ret: sub.exits}
@@ -178,12 +160,13 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
       return {terminals: [{kind: 'reject', branch: b}], cont: [], ret: []}
     case 'DNAT': {
       const ip = t.ip ? parseCidr(t.ip) : undefined
-      if (!ip) {
-        w.notes.add(`line ${rule.line}: DNAT to "${t.text}" could not be read`)
+      if (!ip || !t.ip) {
+        note(w, {kind: 'dnat-unreadable', line: rule.line, text: t.text})
         return {terminals: [], cont: [b], ret: []}
       }
-      const packet = {...b.packet, dst: ip, dport: t.port ?? b.packet.dport, dnatted: true}
-      return {terminals: [{kind: 'dnat', branch: fork(b, {packet, dnat: {ip: t.ip!, port: t.port ?? b.packet.dport, chain: rule.chain}})}], cont: [], ret: []}
+      const port = t.port ?? b.packet.dport
+      const packet = {...b.packet, dst: ip, ...(port !== undefined ? {dport: port} : {}), dnatted: true}
+      return {terminals: [{kind: 'dnat', branch: fork(b, {packet, dnat: {ip: t.ip, ...(port !== undefined ? {port} : {}), chain: rule.chain}})}], cont: [], ret: []}
     }
     case 'MARK':
       return {terminals: [], cont: [fork(b, {packet: {...b.packet, mark: applyMark(b.packet.mark, rule)}})], ret: []}
@@ -191,8 +174,8 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
     case 'none':
       return {terminals: [], cont: [b], ret: []}
     case 'unknown':
-      w.notes.add(`line ${rule.line}: target ${t.name} is not understood by svctrace; assumed to let the packet continue`)
-      return {terminals: [], cont: [fork(b, {notes: [...b.notes, `unknown target ${t.name} at line ${rule.line}`]})], ret: []}
+      note(w, {kind: 'target-not-understood', line: rule.line, target: t.name})
+      return {terminals: [], cont: [fork(b, {notes: [...b.notes, {kind: 'unknown-target', line: rule.line, target: t.name}]})], ret: []}
   }
 }
 
@@ -204,13 +187,13 @@ function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): 
   const index = w.dump.tables.get(table)?.get(builtin)
   if (index && index.ruleCount > 0) return {...walkChain(w, table, builtin, start, [builtin]), policy: index.policy}
   const hooks = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(w.dump, table, c))
-  if (hooks.length > 0) w.notes.add(`${table} ${builtin} has no rules in the dump; assumed kube-proxy's hooks ${builtin} → ${hooks.join(', ')}`)
+  if (hooks.length > 0) note(w, {kind: 'hooks-assumed', table, builtin, hooks})
   const terminals: Terminal[] = []
   let live = [start]
   for (const chain of hooks) {
     const next: Branch[] = []
     for (const b of live) {
-      const synthetic: Hop = {table, chain: builtin, rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`, line: 0}
+      const synthetic: Hop = {table, chain: builtin, rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`, line: 0, target: {kind: 'hook', chain}}
       const r = walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic]}), [builtin, chain])
       terminals.push(...r.terminals)
       // A hook that returns without a verdict leaves the packet where it was: drop the synthetic hop.
@@ -218,7 +201,7 @@ function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): 
     }
     live = next
   }
-  return {terminals, exits: live, policy: index?.policy}
+  return {terminals, exits: live, ...(index?.policy !== undefined ? {policy: index.policy} : {})}
 }
 
 function masqueradeMark(dump: IptablesDump): number {
@@ -227,54 +210,16 @@ function masqueradeMark(dump: IptablesDump): number {
   return DEFAULT_MASQ_MARK
 }
 
-function isLocalAddress(node: NodeContext, ip: Cidr): boolean {
-  return ip.text.startsWith('127.') || ip.text === '::1' || node.local.some((l) => l.value === ip.value && l.family === ip.family)
-}
-
-function finish(b: Branch, verdict: Outcome['verdict'], masqMark: number): Outcome {
-  return {
-    verdict,
-    dnat: verdict === 'dnat' || b.dnat ? b.dnat : undefined,
-    probability: b.probability,
-    conditions: b.conditions,
-    hops: b.hops,
-    masquerade: b.packet.mark === undefined ? undefined : (b.packet.mark & masqMark) === masqMark,
-    affinitySeconds: b.affinitySeconds,
-    notes: b.notes,
-  }
-}
-
 /** Traces one destination on one node. Pure: everything it knows comes in the arguments. */
-export function traceIptables(dump: IptablesDump, req: IptablesTraceRequest): IptablesTrace {
-  const dst = parseCidr(req.destination.ip)
-  if (!dst) throw new Error(`not an IP address: ${req.destination.ip}`)
-  const node: NodeContext = {
-    local: req.node.addresses.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined),
-    podNetworks: req.podNetworks.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined),
-    ...(req.ipsets ? {sets: req.ipsets} : {}),
-  }
-  const src = req.source === undefined ? undefined : parseCidr(req.source)
-  const w: Walker = {dump, node, budget: {branches: 0}, notes: new Set()}
-  const start: Branch = {
-    packet: {
-      src,
-      srcLocal: req.from === 'node' || (src !== undefined && isLocalAddress(node, src)),
-      dst,
-      dport: req.destination.port,
-      protocol: req.destination.protocol,
-      mark: 0,
-      dnatted: false,
-    },
-    probability: 1,
-    conditions: [],
-    hops: [],
-    notes: [],
-  }
+export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
+  const node: NodeContext = nodeContext(req.node.addresses, req.podNetworks, req.ipsets)
+  const w: Walker = {dump, node, budget: {branches: 0}, notes: new Map()}
+  const start = startBranch(req, node)
   const masqMark = masqueradeMark(dump)
   const outcomes: Outcome[] = []
   const natChain = req.from === 'node' ? 'OUTPUT' : 'PREROUTING'
   const nat = dump.tables.has('nat') ? walkBuiltin(w, 'nat', natChain, start) : undefined
-  if (!nat) w.notes.add('the dump has no nat table: no service is DNATed on this node')
+  if (!nat) note(w, {kind: 'no-nat-table'})
   const afterNat: Branch[] = []
   for (const t of nat?.terminals ?? []) {
     if (t.kind === 'drop' || t.kind === 'reject') outcomes.push(finish(t.branch, t.kind, masqMark))
@@ -283,26 +228,26 @@ export function traceIptables(dump: IptablesDump, req: IptablesTraceRequest): Ip
   afterNat.push(...(nat?.exits ?? [start]))
 
   const hasFilter = dump.tables.has('filter')
-  if (!hasFilter) w.notes.add('the dump has no filter table: REJECT/DROP rules for services without endpoints were not checked')
+  if (!hasFilter) note(w, {kind: 'no-filter-table'})
   for (const b of afterNat) {
     const settled = b.dnat ? 'dnat' : 'no-match'
     if (!hasFilter) {
       outcomes.push(finish(b, settled, masqMark))
       continue
     }
-    const filterChain = req.from === 'node' ? 'OUTPUT' : isLocalAddress(node, b.packet.dst) ? 'INPUT' : 'FORWARD'
+    const filterChain = req.from === 'node' ? 'OUTPUT' : isLocalAddress(node.local, b.packet.dst) === true ? 'INPUT' : 'FORWARD'
     const filter = walkBuiltin(w, 'filter', filterChain, b)
     for (const t of filter.terminals) {
       outcomes.push(finish(t.branch, t.kind === 'drop' || t.kind === 'reject' ? t.kind : settled, masqMark))
     }
     for (const e of filter.exits) {
       if (filter.policy === 'DROP') {
-        const policyHop: Hop = {table: 'filter', chain: filterChain, rule: `[policy DROP of ${filterChain}]`, line: 0}
+        const policyHop: Hop = {table: 'filter', chain: filterChain, rule: `[policy DROP of ${filterChain}]`, line: 0, target: {kind: 'policy', policy: 'drop'}}
         outcomes.push(finish(fork(e, {hops: [...e.hops, policyHop]}), 'drop', masqMark))
       } else {
         outcomes.push(finish(e, settled, masqMark))
       }
     }
   }
-  return {outcomes, notes: [...w.notes]}
+  return {outcomes, notes: [...w.notes.values()]}
 }

@@ -3,7 +3,8 @@
 // network). An outside client with no address given is, as for `-s`, outside the pod networks;
 // whether it is in any other range is left undecided.
 import {cidrContains, formatIP, parseCidr, type Cidr} from '../address.js'
-import type {Condition, NodeContext, Packet, SetMembership} from '../iptables/match.js'
+import type {NodeContext, SetMembership} from '../trace/node.js'
+import type {Condition, Packet} from '../trace/packet.js'
 import type {IpSet, IpsetEntry, Ipsets} from './ipset.js'
 
 type Component = 'ip' | 'port' | 'other'

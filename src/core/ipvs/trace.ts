@@ -5,8 +5,9 @@
 import {canonicalIP, joinHostPort} from '../address.js'
 import {chainRules, type IptablesDump} from '../iptables/dump.js'
 import {formatRule} from '../iptables/rule.js'
-import {traceIptables, type IptablesTrace, type IptablesTraceRequest, type Outcome} from '../iptables/trace.js'
-import type {Hop} from '../model.js'
+import {traceIptables} from '../iptables/trace.js'
+import {untouched, type Hop, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
+import type {Note} from '../trace/notes.js'
 import {ipsetMembership} from './ipset-match.js'
 import {setAddresses, type Ipsets} from './ipset.js'
 import {virtualServerKey, type IpvsTable, type RealServer, type VirtualServer} from './ipvsadm.js'
@@ -32,14 +33,14 @@ function indexTable(table: IpvsTable): Map<string, VirtualServer> {
 }
 
 function hopOf(vs: VirtualServer, item: VirtualServer | RealServer): Hop {
-  return {table: 'ipvs', chain: virtualServerLabel(vs), rule: item.text, line: item.line}
+  return {table: 'ipvs', chain: virtualServerLabel(vs), rule: item.text, line: item.line, target: {kind: item === vs ? 'ipvs-virtual-server' : 'ipvs-real-server'}}
 }
 
 /** The KUBE-IPVS-FILTER rule that rejects new connections to kube-ipvs0 addresses IPVS does not serve. */
 function ipvsFilterHop(dump: IptablesDump | undefined, dst: string, table: IpvsTable): Hop {
   const rule = (dump ? (chainRules(dump, 'filter', 'KUBE-IPVS-FILTER') ?? []) : []).find((r) => !('error' in r) && r.target.kind === 'REJECT')
-  if (rule && !('error' in rule)) return {table: 'filter', chain: 'KUBE-IPVS-FILTER', rule: formatRule(rule), line: rule.line}
-  return {table: 'ipvs', chain: 'kube-ipvs0', rule: `[${dst} is bound to kube-ipvs0 but ${table.source} has no virtual server for this port: the node itself refuses it]`, line: 0}
+  if (rule && !('error' in rule)) return {table: 'filter', chain: 'KUBE-IPVS-FILTER', rule: formatRule(rule), line: rule.line, target: {kind: 'reject'}}
+  return {table: 'ipvs', chain: 'kube-ipvs0', rule: `[${dst} is bound to kube-ipvs0 but ${table.source} has no virtual server for this port: the node itself refuses it]`, line: 0, target: {kind: 'reject'}}
 }
 
 function hasMember(sets: Ipsets | undefined, name: string, parts: string[]): boolean {
@@ -47,71 +48,72 @@ function hasMember(sets: Ipsets | undefined, name: string, parts: string[]): boo
 }
 
 /** externalTrafficPolicy Local shows only in the `*-LOCAL` ipsets, which skip masquerade. */
-function localPolicyNote(sets: Ipsets | undefined, req: IptablesTraceRequest, vs: VirtualServer): string | undefined {
+function localPolicyNote(sets: Ipsets | undefined, req: TraceRequest, vs: VirtualServer): Note | undefined {
   const proto = vs.protocol.toLowerCase()
   const ipPort = [canonicalIP(vs.ip), `${proto}:${vs.port}`]
   const set = hasMember(sets, `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, [String(vs.port)]) && req.node.addresses.includes(vs.ip)
     ? `KUBE-NODE-PORT-LOCAL-${vs.protocol}`
     : ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-EXTERNAL-IP-LOCAL'].find((s) => hasMember(sets, s, ipPort))
   if (!set) return undefined
-  return `externalTrafficPolicy Local (${vs.ip}:${vs.port} is in ipset ${set}): outside clients are not masqueraded; when no endpoint runs on this node, IPVS mode lists every endpoint instead (kube-proxy PR #97081), and replies from other nodes do not find their way back`
+  return {kind: 'ipvs-local-policy', address: `${vs.ip}:${vs.port}`, set}
 }
 
-function ipvsNotes(vs: VirtualServer, shareNote: string, draining: RealServer[]): string[] {
-  const label = virtualServerLabel(vs)
-  const weights = vs.realServers.map((r) => `${joinHostPort(r.ip, r.port)} weight ${r.weight}`).join(', ')
-  const notes = [`${label}: scheduler ${vs.scheduler} (${shareNote})${weights ? `; real servers ${weights}` : ''}`]
-  for (const r of draining) notes.push(`${label}: real server ${joinHostPort(r.ip, r.port)} has weight 0: draining (no new connections; open ones continue)`)
-  if (vs.persistentSeconds !== undefined) notes.push(`${label} is persistent (-p ${vs.persistentSeconds}): a client returns to the same real server within ${vs.persistentSeconds} s of its last connection`)
-  if (vs.persistentTicks !== undefined) notes.push(`${label} is persistent: a client returns to the same real server; /proc/net/ip_vs gives the timeout as ${vs.persistentTicks} kernel ticks (divide by the kernel's HZ, often 250 or 1000; ipvsadm -Ln shows seconds)`)
-  if (vs.flags.length > 0) notes.push(`${label} flags: ${vs.flags.join(', ')}`)
+function ipvsNotes(vs: VirtualServer, how: string, draining: RealServer[]): Note[] {
+  const server = virtualServerLabel(vs)
+  const realServers = vs.realServers.map((r) => ({address: joinHostPort(r.ip, r.port), weight: r.weight}))
+  const notes: Note[] = [{kind: 'ipvs-scheduler', server, scheduler: vs.scheduler, how, realServers}]
+  for (const r of draining) notes.push({kind: 'ipvs-draining', server, realServer: joinHostPort(r.ip, r.port)})
+  if (vs.persistentSeconds !== undefined) notes.push({kind: 'ipvs-persistent', server, seconds: vs.persistentSeconds})
+  if (vs.persistentTicks !== undefined) notes.push({kind: 'ipvs-persistent-ticks', server, ticks: vs.persistentTicks})
+  if (vs.flags.length > 0) notes.push({kind: 'ipvs-flags', server, flags: vs.flags})
   return notes
 }
 
 /** Hands an outcome the iptables walk let through to IPVS. */
-function throughIpvs(o: Outcome, state: IpvsState, req: IptablesTraceRequest, servers: Map<string, VirtualServer>, bound: Set<string>): Outcome[] {
+function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: Map<string, VirtualServer>, bound: Set<string>): Outcome[] {
   const {destination: d} = req
   const vs = d.port === undefined ? undefined : servers.get(virtualServerKey(d.protocol, d.ip, d.port))
   if (!vs) {
     if (!bound.has(canonicalIP(d.ip))) return [o]
-    return [{...o, verdict: 'reject', hops: [...o.hops, ipvsFilterHop(state.iptables, d.ip, state.table)], notes: [...o.notes, `${d.ip} is an IPVS address (kube-ipvs0) without a virtual server for port ${d.port}/${d.protocol}: new connections are rejected`]}]
+    return [{...o, verdict: 'reject', hops: [...o.hops, ipvsFilterHop(state.iptables, d.ip, state.table)], notes: [...o.notes, {kind: 'ipvs-no-virtual-server', ip: d.ip, port: d.port, protocol: d.protocol}]}]
   }
   const live = vs.realServers.filter((r) => r.weight > 0)
   const draining = vs.realServers.filter((r) => r.weight === 0)
   const {shares, note} = schedulerShares(vs.scheduler, live.map((r) => r.weight))
-  const notes = [...o.notes, ...ipvsNotes(vs, note, draining)]
+  const notes: Note[] = [...o.notes, ...ipvsNotes(vs, note, draining)]
   const local = localPolicyNote(state.ipsets, req, vs)
   if (local) notes.push(local)
   const vsHop = hopOf(vs, vs)
   if (live.length === 0) {
-    const why = vs.realServers.length === 0 ? 'has no real servers (the Service has no endpoints)' : 'has only draining real servers (weight 0)'
-    return [{...o, verdict: 'reject', hops: [...o.hops, vsHop], notes: [...notes, `${virtualServerLabel(vs)} ${why}: IPVS answers ICMP port unreachable, so clients see "connection refused"`]}]
+    return [{...o, verdict: 'reject', hops: [...o.hops, vsHop], scheduler: vs.scheduler, notes: [...notes, {kind: 'ipvs-no-real-servers', server: virtualServerLabel(vs), onlyDraining: vs.realServers.length > 0}]}]
   }
   const src = req.source === undefined ? undefined : canonicalIP(req.source)
   // A share of 0 (weighted failover's standby servers) receives no new connection.
   return live.flatMap((r, i) => {
-    if (shares[i] === 0) return []
+    const share = shares[i] ?? 0
+    if (share === 0) return []
     // KUBE-LOOP-BACK: a pod reaching itself through the Service is masqueraded (hairpin).
     const hairpin = src === r.ip && hasMember(state.ipsets, 'KUBE-LOOP-BACK', [r.ip, `${d.protocol.toLowerCase()}:${r.port}`, r.ip])
     return [{
       ...o,
       verdict: 'dnat' as const,
-      dnat: {ip: r.ip, port: r.port, chain: virtualServerLabel(vs)},
-      probability: o.probability * shares[i],
+      dnat: {ip: r.ip, port: r.port, chain: virtualServerLabel(vs), weight: r.weight},
+      probability: o.probability * share,
+      scheduler: vs.scheduler,
       hops: [...o.hops, vsHop, hopOf(vs, r)],
       masquerade: hairpin ? true : o.masquerade,
       ...(vs.persistentSeconds !== undefined ? {affinitySeconds: vs.persistentSeconds} : {}),
-      notes: hairpin ? [...notes, `${r.ip} reaches itself through the Service: KUBE-LOOP-BACK masquerades it`] : notes,
+      notes: hairpin ? [...notes, {kind: 'ipvs-hairpin', ip: r.ip}] : notes,
     }]
   })
 }
 
 /** Traces one destination on an IPVS-mode node. Pure: everything comes in the arguments. */
-export function traceIpvs(state: IpvsState, req: IptablesTraceRequest): IptablesTrace {
+export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
   const servers = indexTable(state.table)
   const bound = new Set([...state.table.services.map((vs) => vs.ip), ...(state.ipsets ? setAddresses(state.ipsets, 'KUBE-IPVS-IPS') : [])].filter(Boolean).map(canonicalIP))
-  const notes: string[] = []
-  let walked: IptablesTrace
+  const notes: Note[] = []
+  let walked: Trace
   if (state.iptables) {
     const addresses = [...new Set([...req.node.addresses, ...bound])]
     // IPVS mode's KUBE-SERVICES starts with `-s 127.0.0.0/8 -j RETURN`: no outside client has such a
@@ -119,13 +121,13 @@ export function traceIpvs(state: IpvsState, req: IptablesTraceRequest): Iptables
     const podNetworks = [...req.podNetworks, '127.0.0.0/8']
     walked = traceIptables(state.iptables, {...req, node: {...req.node, addresses}, podNetworks, ...(state.ipsets ? {ipsets: ipsetMembership(state.ipsets)} : {})})
   } else {
-    notes.push('the iptables rules of this IPVS node were not read (iptables-save): masquerade and load-balancer source ranges were not checked')
-    walked = {outcomes: [{verdict: 'no-match', probability: 1, conditions: [], hops: [], masquerade: undefined, notes: []}], notes: []}
+    notes.push({kind: 'ipvs-iptables-not-read'})
+    walked = untouched([], undefined)
   }
   const outcomes: Outcome[] = []
   for (const o of walked.outcomes) {
     if (o.verdict === 'drop' || o.verdict === 'reject') outcomes.push(o)
-    else if (o.verdict === 'dnat') outcomes.push({...o, notes: [...o.notes, 'an iptables DNAT rule took the packet before IPVS could (iptables-mode rules left on an IPVS node?)']})
+    else if (o.verdict === 'dnat') outcomes.push({...o, notes: [...o.notes, {kind: 'ipvs-dnat-by-iptables'}]})
     else outcomes.push(...throughIpvs(o, state, req, servers, bound))
   }
   return {outcomes, notes: [...walked.notes, ...notes]}

@@ -3,7 +3,8 @@
 // interface name). A lookup in a dynamic set with a timeout (kube-proxy's affinity sets) never hits
 // for a fresh connection; it reports the timeout instead.
 import {cidrContains, type Cidr} from '../address.js'
-import type {Condition, NodeContext, Packet} from '../iptables/match.js'
+import {isLocalAddress, type NodeContext} from '../trace/node.js'
+import type {Condition, Packet} from '../trace/packet.js'
 import type {Element, NftSet, Selector, Statement, Table, Value, Verdict} from './model.js'
 import {formatSelector, formatValue} from './format.js'
 
@@ -24,11 +25,8 @@ export interface EvalContext {
 }
 
 const PROTO_NUMBERS: Record<string, number> = {tcp: 6, udp: 17, sctp: 132, icmp: 1}
-const LOOPBACK = ['127.', '::1']
-
 function isLocal(ctx: EvalContext, ip: Cidr): boolean | undefined {
-  if (LOOPBACK.some((p) => ip.text.startsWith(p)) || ctx.node.local.some((l) => cidrContains(l, ip))) return true
-  return ctx.node.local.length === 0 ? undefined : false
+  return isLocalAddress(ctx.node.local, ip)
 }
 
 /** Whether the selector names a field that belongs to another protocol (`tcp dport` on UDP). */

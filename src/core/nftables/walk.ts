@@ -2,14 +2,13 @@
 // `numgen random mod N` N ways), and runs the base chains of one hook in priority order, as netfilter
 // does. trace.ts decides which hooks a packet meets.
 import {parseCidr} from '../address.js'
-import type {NodeContext} from '../iptables/match.js'
-import type {Branch} from '../iptables/trace.js'
-import type {Hop} from '../model.js'
+import {fork, type Branch, type Hop, type HopTarget} from '../trace/branch.js'
+import {MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
+import type {NodeContext} from '../trace/node.js'
+import {noteKey, type Note} from '../trace/notes.js'
 import {evaluateMatch, isUnknownMatch, lookupVmap, type EvalContext, type Tri} from './eval.js'
 import {formatElement, formatStatement} from './format.js'
 import type {Chain, Element, Rule, Table, Verdict} from './model.js'
-
-export type {Branch} from '../iptables/trace.js'
 
 /** Where a branch stopped: a verdict, or NAT (ends the base chain like accept). */
 export type Terminal = {kind: 'accept' | 'drop' | 'reject' | 'dnat'; branch: Branch}
@@ -26,14 +25,13 @@ export interface Walker {
   table: Table
   label: string
   node: NodeContext
-  notes: Set<string>
+  notes: Map<string, Note>
   budget: {branches: number}
 }
 
-const MAX_BRANCHES = 4096
-const MAX_DEPTH = 64
-
-const fork = (b: Branch, change: Partial<Branch>): Branch => ({...b, ...change})
+function note(w: Walker, n: Note): void {
+  w.notes.set(noteKey(n), n)
+}
 const ctxOf = (w: Walker, b: Branch): EvalContext => ({packet: b.packet, node: w.node, table: w.table})
 const empty = (): Flow => ({terminals: [], cont: [], ret: []})
 
@@ -43,12 +41,30 @@ function merge(into: Flow, from: Flow): void {
   into.ret.push(...from.ret)
 }
 
+/** What a rule does, read off its last verdict or NAT statement. */
+function ruleTarget(rule: Rule): HopTarget {
+  for (let i = rule.statements.length - 1; i >= 0; i--) {
+    const s = rule.statements[i]
+    if (s.kind === 'verdict') {
+      const v = s.verdict
+      return v.kind === 'jump' || v.kind === 'goto' ? {kind: v.kind, chain: v.target} : {kind: v.kind}
+    }
+    if (s.kind === 'dnat') return {kind: 'dnat', ...(s.addr ? {ip: s.addr} : {}), ...(s.port !== undefined ? {port: s.port} : {})}
+    if (s.kind === 'mark') return {kind: 'mark'}
+    if (s.kind === 'other' && s.what === 'masquerade') return {kind: 'masquerade'}
+    if (s.kind === 'vmap') return {kind: 'other', name: 'vmap'}
+  }
+  return {kind: 'continue'}
+}
+
 function ruleHop(w: Walker, rule: Rule): Hop {
-  return {table: w.label, chain: rule.chain, rule: rule.handle !== undefined && rule.line === 0 ? `${rule.text} # handle ${rule.handle}` : rule.text, line: rule.line}
+  return {table: w.label, chain: rule.chain, rule: rule.handle !== undefined && rule.line === 0 ? `${rule.text} # handle ${rule.handle}` : rule.text, line: rule.line, target: ruleTarget(rule)}
 }
 
 function elementHop(w: Walker, map: string, e: Element): Hop {
-  return {table: w.label, chain: `@${map}`, rule: formatElement(e), line: e.line}
+  const v = e.verdict
+  const target: HopTarget = v && (v.kind === 'jump' || v.kind === 'goto') ? {kind: v.kind, chain: v.target} : {kind: 'map-element'}
+  return {table: w.label, chain: `@${map}`, rule: formatElement(e), line: e.line, target}
 }
 
 function applyVerdict(w: Walker, v: Verdict, b: Branch, stack: string[]): Flow {
@@ -68,7 +84,7 @@ function applyVerdict(w: Walker, v: Verdict, b: Branch, stack: string[]): Flow {
     case 'jump':
     case 'goto': {
       if (stack.includes(v.target) || stack.length >= MAX_DEPTH) {
-        w.notes.add(`${v.kind} to ${v.target} loops back (${[...stack, v.target].join(' → ')}); not followed`)
+        note(w, {kind: 'jump-cycle', verb: v.kind, chain: v.target, stack: [...stack, v.target]})
         flow.cont.push(b)
         return flow
       }
@@ -94,8 +110,8 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
         const ev: Tri = s.kind === 'match'
           ? evaluateMatch(s, ctxOf(w, b))
           : {result: 'maybe', condition: {holds: `"${s.text}" matches`, fails: `"${s.text}" does not match`}, matchesWhenHolds: true}
-        if (s.kind === 'unknown') w.notes.add(`${rule.chain}${rule.line ? ` (line ${rule.line})` : ''}: "${s.text}" is not understood by svctrace`)
-        else if (ev.result === 'maybe' && isUnknownMatch(s, ctxOf(w, b))) w.notes.add(`${rule.chain}: "${formatStatement(s)}" could not be decided for this packet (interfaces, users and the like are not traced)`)
+        if (s.kind === 'unknown') note(w, {kind: 'statement-not-understood', chain: rule.chain, line: rule.line, text: s.text})
+        else if (ev.result === 'maybe' && isUnknownMatch(s, ctxOf(w, b))) note(w, {kind: 'match-undecided', chain: rule.chain, text: formatStatement(s)})
         const nb = ev.affinitySeconds !== undefined ? fork(b, {affinitySeconds: ev.affinitySeconds}) : b
         if (ev.result === 'yes') next.push({b: nb, hopped: l.hopped})
         else if (ev.result === 'no') flow.cont.push(nb)
@@ -106,7 +122,7 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
       } else if (s.kind === 'vmap') {
         const hits = lookupVmap(s, ctxOf(w, b))
         if (hits === 'unknown') {
-          w.notes.add(`${rule.chain}: the key of "${rule.text}" could not be read for this packet; the map was treated as missing it`)
+          note(w, {kind: 'map-key-unreadable', chain: rule.chain, text: rule.text})
           flow.cont.push(b)
           continue
         }
@@ -123,12 +139,13 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
         const t = take(l)
         const ip = s.addr ? parseCidr(s.addr) : undefined
         if (!ip || !s.addr) {
-          w.notes.add(`${rule.chain}: "${s.text}" could not be read`)
+          note(w, {kind: 'dnat-unreadable', chain: rule.chain, text: s.text})
           next.push({b: t, hopped: true})
           continue
         }
         const port = s.port ?? b.packet.dport
-        flow.terminals.push({kind: 'dnat', branch: fork(t, {packet: {...t.packet, dst: ip, dport: port, dnatted: true}, dnat: {ip: s.addr, port, chain: rule.chain}})})
+        const dport = port !== undefined ? {dport: port} : {}
+        flow.terminals.push({kind: 'dnat', branch: fork(t, {packet: {...t.packet, dst: ip, ...dport, dnatted: true}, dnat: {ip: s.addr, ...(port !== undefined ? {port} : {}), chain: rule.chain}})})
       } else if (s.kind === 'mark') {
         const t = take(l)
         const m = t.packet.mark
@@ -136,7 +153,7 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
         next.push({b: fork(t, {packet: {...t.packet, mark}}), hopped: true})
       } else if (s.kind === 'other' && (s.what === 'masquerade' || s.what === 'snat' || s.what === 'redirect')) {
         // NAT statements end the base chain like accept; redirect sends the packet to the node itself.
-        if (s.what === 'redirect') w.notes.add(`${rule.chain}: "${s.text}" hands the connection to a local process`)
+        if (s.what === 'redirect') note(w, {kind: 'redirect-to-local-process', chain: rule.chain, text: s.text})
         flow.terminals.push({kind: 'accept', branch: take(l)})
       } else {
         next.push({b: s.kind === 'set-update' ? take(l) : b, hopped: l.hopped || s.kind === 'set-update'})
@@ -151,7 +168,7 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
 function walkChain(w: Walker, name: string, start: Branch, stack: string[]): Flow {
   const chain = w.table.chains.get(name)
   if (!chain) {
-    w.notes.add(`chain ${name} is referenced but not in the dump (treated as empty)`)
+    note(w, {kind: 'chain-missing', table: w.label, chain: name})
     return {terminals: [], cont: [], ret: [start]}
   }
   const flow = empty()
@@ -167,7 +184,7 @@ function walkChain(w: Walker, name: string, start: Branch, stack: string[]): Flo
     }
     w.budget.branches += next.length
     if (w.budget.branches > MAX_BRANCHES) {
-      w.notes.add(`the trace forked more than ${MAX_BRANCHES} times and was cut short; results are incomplete`)
+      note(w, {kind: 'branch-limit', limit: MAX_BRANCHES})
       live = next.slice(0, 1)
     } else {
       live = next
@@ -194,7 +211,7 @@ export function walkHook(w: Walker, hook: string, branches: Branch[]): {passed: 
       const r = walkChain(w, chain.name, b, [chain.name])
       for (const t of r.terminals) (t.kind === 'accept' || t.kind === 'dnat' ? next.push(t.branch) : ended.push(t))
       for (const e of [...r.cont, ...r.ret]) {
-        if (chain.hook!.policy === 'drop') ended.push({kind: 'drop', branch: fork(e, {hops: [...e.hops, {table: w.label, chain: chain.name, rule: '[policy drop]', line: chain.line}]})})
+        if (chain.hook!.policy === 'drop') ended.push({kind: 'drop', branch: fork(e, {hops: [...e.hops, {table: w.label, chain: chain.name, rule: '[policy drop]', line: chain.line, target: {kind: 'policy', policy: 'drop'}}]})})
         else next.push(e)
       }
     }

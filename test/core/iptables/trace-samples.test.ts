@@ -4,7 +4,8 @@ import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {indexIptablesSave} from '../../../src/core/iptables/dump.js'
-import {traceIptables, type Outcome} from '../../../src/core/iptables/trace.js'
+import {traceIptables} from '../../../src/core/iptables/trace.js'
+import type {Outcome} from '../../../src/core/trace/branch.js'
 import {sampleCases} from '../../fixtures/samples/expectations.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))

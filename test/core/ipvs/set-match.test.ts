@@ -2,7 +2,10 @@
 // against the node's ipsets component by component (address, port+protocol, network).
 import {describe, expect, it} from 'vitest'
 import {parseCidr} from '../../../src/core/address.js'
-import {evaluateRule, type NodeContext, type Packet} from '../../../src/core/iptables/match.js'
+import {evaluateRule} from '../../../src/core/iptables/match.js'
+import type {NodeContext} from '../../../src/core/trace/node.js'
+import {noteLines} from '../../support/notes.js'
+import type {Packet} from '../../../src/core/trace/packet.js'
 import {formatRule, parseRuleLine, type Rule} from '../../../src/core/iptables/rule.js'
 import {ipsetMembership} from '../../../src/core/ipvs/ipset-match.js'
 import {parseIpset} from '../../../src/core/ipvs/ipset.js'
@@ -77,7 +80,8 @@ describe('-m set, evaluated against the ipsets', () => {
     const r = evaluateRule(rule(CLUSTER), packet('10.96.0.10', 53, 'UDP'), {local: [], podNetworks: []})
     expect(r.result).toBe('maybe')
     expect(r.conditions[0].holds).toBe('packet is in ipset KUBE-CLUSTER-IP')
-    expect(r.unknown.join('')).toMatch(/is not understood by svctrace without the node's ipsets/)
+    expect(noteLines(r.unknown)).toMatch(/is not understood by svctrace without the node's ipsets/)
+    expect(r.unknown).toEqual([expect.objectContaining({kind: 'ipset-unavailable', set: 'KUBE-CLUSTER-IP'})])
   })
 
   it('a large set is looked up by address, with the same answers as a scan', () => {

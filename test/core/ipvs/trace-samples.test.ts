@@ -6,11 +6,12 @@ import {existsSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {indexIptablesSave} from '../../../src/core/iptables/dump.js'
-import type {Outcome} from '../../../src/core/iptables/trace.js'
+import type {Outcome} from '../../../src/core/trace/branch.js'
 import {parseIpset} from '../../../src/core/ipvs/ipset.js'
 import {parseIpvsTable} from '../../../src/core/ipvs/ipvsadm.js'
 import {traceIpvs} from '../../../src/core/ipvs/trace.js'
 import {ipvsCases, type IpvsCase} from '../../fixtures/samples/ipvs/expectations.js'
+import {noteLines} from '../../support/notes.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/ipvs/', import.meta.url))
 const read = (f: string) => readFileSync(dir + f, 'utf8')
@@ -67,7 +68,7 @@ describe('tracing the kube-proxy IPVS samples', () => {
     if (form.proc && c.expect.affinityTimeoutSeconds !== undefined) {
       // /proc/net/ip_vs gives the timeout in kernel ticks; the derived file used HZ=250.
       expect(affinity).toBeUndefined()
-      expect(outcomes.flatMap((o) => o.notes).join('\n')).toContain(`${c.expect.affinityTimeoutSeconds * 250} kernel ticks`)
+      expect(noteLines(outcomes.flatMap((o) => o.notes))).toContain(`${c.expect.affinityTimeoutSeconds * 250} kernel ticks`)
     } else {
       expect(affinity).toBe(c.expect.affinityTimeoutSeconds)
     }

@@ -2,11 +2,12 @@
 // servers, persistence, hairpin masquerade, Local policy, and a node read without iptables rules.
 import {describe, expect, it} from 'vitest'
 import {indexIptablesSave} from '../../../src/core/iptables/dump.js'
-import type {Outcome} from '../../../src/core/iptables/trace.js'
+import type {Outcome} from '../../../src/core/trace/branch.js'
 import {parseIpset} from '../../../src/core/ipvs/ipset.js'
 import {parseIpvsTable} from '../../../src/core/ipvs/ipvsadm.js'
 import {schedulerShares} from '../../../src/core/ipvs/scheduler.js'
 import {traceIpvs, type IpvsState} from '../../../src/core/ipvs/trace.js'
+import {noteLines} from '../../support/notes.js'
 
 const VIP = '10.96.0.20'
 
@@ -23,7 +24,7 @@ function trace(s: IpvsState, port = 80, source = '10.244.0.5', ip = VIP) {
 }
 
 const shares = (outcomes: Outcome[]) => Object.fromEntries(outcomes.filter((o) => o.dnat).map((o) => [`${o.dnat!.ip}:${o.dnat!.port}`, Math.round(o.probability * 1000) / 1000]))
-const notes = (outcomes: Outcome[]) => [...new Set(outcomes.flatMap((o) => o.notes))].join('\n')
+const notes = (outcomes: Outcome[]) => noteLines(outcomes.flatMap((o) => o.notes))
 
 const servers = (sched: string, weights: number[], flags = '') => [
   `-A -t ${VIP}:80 -s ${sched}${flags}`,
@@ -105,6 +106,6 @@ describe('the iptables side and the ipsets', () => {
   it('without iptables-save: the backends, and a note that masquerade was not checked', () => {
     const t = trace(state(servers('rr', [1])))
     expect(t.outcomes.map((o) => [o.verdict, o.masquerade])).toEqual([['dnat', undefined]])
-    expect(t.notes.join('\n')).toMatch(/iptables rules of this IPVS node were not read/)
+    expect(noteLines(t.notes)).toMatch(/iptables rules of this IPVS node were not read/)
   })
 })

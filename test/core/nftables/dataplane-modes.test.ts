@@ -8,8 +8,9 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BundleDir, MAX_NODE_FILE_BYTES} from '../../../src/adapters/bundle-dir.js'
 import {openDataplane} from '../../../src/core/dataplane.js'
-import type {IptablesTraceRequest} from '../../../src/core/iptables/trace.js'
+import type {TraceRequest as IptablesTraceRequest} from '../../../src/core/trace/branch.js'
 import type {NodeDataplane} from '../../../src/core/model.js'
+import {noteLines} from '../../support/notes.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const read = (f: string) => readFileSync(fixtures + f, 'utf8')
@@ -73,11 +74,11 @@ describe('rules of two modes on one node', () => {
     // 172.30.0.41:80 is in both: iptables (its DNAT at priority -100) is tried first.
     const both = o.trace!(request('172.30.0.41', 80, 'pod', '10.244.0.5'))
     expect(both.outcomes.map((o) => [o.verdict, o.dnat?.chain])).toEqual([['dnat', 'KUBE-SEP-SXIVWICOYRO3J4NJ']])
-    expect(both.notes.join('\n')).toMatch(/also holds nftables rules; this path was traced through the iptables rules; iptables and nftables nat chains both run at priority -100/)
+    expect(noteLines(both.notes)).toMatch(/also holds nftables rules; this path was traced through the iptables rules; iptables and nftables nat chains both run at priority -100/)
     // 1.2.3.4 is only in the nftables table: iptables lets it pass, nftables DNATs it.
     const nftOnly = o.trace!(request('1.2.3.4', 80, 'external', '203.0.113.10'))
     expect(nftOnly.outcomes.filter((x) => x.verdict === 'dnat').map((x) => x.dnat!.chain)).toEqual(['endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80'])
-    expect(nftOnly.notes.join('\n')).toMatch(/traced through the nftables rules/)
+    expect(noteLines(nftOnly.notes)).toMatch(/traced through the nftables rules/)
   })
 
   it('iptables-mode leftovers on an IPVS node take the packet before IPVS does', () => {
@@ -90,7 +91,7 @@ describe('rules of two modes on one node', () => {
     expect(ids(o)).toEqual(['proxy-modes-mixed'])
     const t = o.trace!(request('172.30.0.41', 80, 'pod', '10.244.0.5'))
     expect(t.outcomes.map((x) => `${x.verdict} ${x.dnat?.ip}`)).toEqual(['dnat 10.180.9.9'])
-    expect(t.outcomes[0].notes.join('\n')).toMatch(/an iptables DNAT rule took the packet before IPVS could/)
+    expect(noteLines(t.outcomes[0].notes)).toMatch(/an iptables DNAT rule took the packet before IPVS could/)
     // Other Services still go through IPVS.
     expect(o.trace!(request('172.30.0.43', 80, 'pod', '10.244.0.5')).outcomes.map((x) => x.dnat?.chain)).toEqual(['ipvs 172.30.0.43:80/TCP'])
   })
@@ -112,7 +113,7 @@ describe('userspace mode (before v1.26)', () => {
   ])('%s', (_what, req, expected) => {
     const t = o.trace!(req)
     expect(t.outcomes.map((x) => `${x.dnat?.ip}:${x.dnat?.port} ${x.dnat?.chain}`)).toEqual([expected])
-    expect(t.outcomes[0].notes[0]).toMatch(/picks in-process \(round-robin\); no dump shows which backend/)
+    expect(noteLines(t.outcomes[0].notes.slice(0, 1))).toMatch(/picks in-process \(round-robin\); no dump shows which backend/)
   })
 
   it('an address no portal rule covers is not a service', () => {

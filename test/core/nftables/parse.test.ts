@@ -8,6 +8,7 @@ import type {NftRuleset, Statement, Value} from '../../../src/core/nftables/mode
 import {parseNft} from '../../../src/core/nftables/parse.js'
 import {traceNftables} from '../../../src/core/nftables/trace.js'
 import {dumpErrorOf as errorOf} from '../../support/errors.js'
+import {noteLines} from '../../support/notes.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/nftables/', import.meta.url))
 const read = (f: string) => readFileSync(dir + f, 'utf8')
@@ -127,8 +128,8 @@ describe('odd and cut input', () => {
       {kind: 'verdict', verdict: {kind: 'jump', target: 'services'}},
     ])
     const trace = traceNftables(rs, {node: {name: 'n', addresses: ['192.168.0.2']}, destination: {ip: '10.96.0.10', port: 80, protocol: 'TCP'}, from: 'pod', source: '10.244.0.5', podNetworks: ['10.244.0.0/16']})
-    expect(trace.notes.join('\n')).toMatch(/"limit rate 10\/second" is not understood by svctrace/)
-    expect(trace.notes.join('\n')).toMatch(/"meta skuid 0" could not be decided for this packet/)
+    expect(noteLines(trace.notes)).toMatch(/"limit rate 10\/second" is not understood by svctrace/)
+    expect(noteLines(trace.notes)).toMatch(/"meta skuid 0" could not be decided for this packet/)
     // Both undecided: the default (neither holds) is no DNAT; the alternative where both hold reaches the pod.
     const when = (holds: boolean) => trace.outcomes.filter((o) => o.conditions.length > 0 && o.conditions.every((c) => c.holds === holds)).map((o) => `${o.verdict} ${o.dnat?.ip ?? ''}`)
     expect(when(false)).toEqual(['no-match '])

@@ -11,6 +11,7 @@ import type {V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client
 import {describe, expect, it} from 'vitest'
 import type {ClusterView, NodeDataplane, Report} from '../../../src/core/model.js'
 import {buildReport} from '../../../src/core/report.js'
+import {noteLines} from '../../support/notes.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const read = (f: string) => readFileSync(fixtures + f, 'utf8')
@@ -143,7 +144,7 @@ describe('the same Services in iptables, nftables and IPVS mode', () => {
       ['ns4/svc4-0', 'other-node', 'ipvs 172.30.0.44:80/TCP', 0.5],
       ['ns4/svc4-1', 'test-node', 'ipvs 172.30.0.44:80/TCP', 0.5],
     ])
-    expect(svc4.notes.join('\n')).toContain('ipvs 172.30.0.44:80/TCP: scheduler rr')
+    expect(noteLines(svc4.notes)).toContain('ipvs 172.30.0.44:80/TCP: scheduler rr')
     const svc5 = reports.ipvs[4].nodes[0].paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
     expect(svc5.affinity).toEqual({timeoutSeconds: 10800})
   })

@@ -4,11 +4,12 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import type {Outcome} from '../../../src/core/iptables/trace.js'
+import type {Outcome} from '../../../src/core/trace/branch.js'
 import type {NftRuleset} from '../../../src/core/nftables/model.js'
 import {parseNft} from '../../../src/core/nftables/parse.js'
 import {traceNftables} from '../../../src/core/nftables/trace.js'
 import {nftCases} from '../../fixtures/samples/nftables/expectations.js'
+import {noteText} from '../../../src/render/notes.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/nftables/', import.meta.url))
 const FORMS = [
@@ -49,6 +50,6 @@ describe('tracing the kube-proxy nftables samples', () => {
     expect(outcomes.find((o) => o.affinitySeconds !== undefined)?.affinitySeconds).toBe(c.expect.affinityTimeoutSeconds)
     // Every endpoint chain named in a backend is a real chain of the dump.
     for (const o of outcomes) if (o.dnat) expect(rulesetOf(file).tables[0].chains.has(o.dnat.chain)).toBe(true)
-    expect(trace.notes.filter((n) => /not understood|could not/.test(n))).toEqual([])
+    expect(trace.notes.map(noteText).filter((n) => /not understood|could not/.test(n))).toEqual([])
   })
 })

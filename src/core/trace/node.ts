@@ -1,0 +1,41 @@
+// What a trace knows about the node it runs on: its addresses, the pod networks, its ipsets. The one
+// answer to "is this address local to the node" lives here.
+import {cidrContains, parseCidr, type Cidr} from '../address.js'
+import type {Condition, Packet} from './packet.js'
+
+/** Looks a packet up in one of the node's ipsets; `dims` are the `src,dst,…` flags of the match. */
+export interface SetMembership {
+  test(name: string, dims: Array<'src' | 'dst'>, packet: Packet, node: NodeContext): {result: 'yes' | 'no'} | {result: 'maybe'; condition: Condition}
+}
+
+/** What the tracer knows about the node. */
+export interface NodeContext {
+  /** The node's local addresses (for `-m addrtype --dst-type LOCAL`, `fib daddr type local`). */
+  local: Cidr[]
+  /** Pod networks: an unnamed outside client is assumed to be outside them. */
+  podNetworks: Cidr[]
+  /** The node's ipsets, for `-m set` (IPVS mode); without them a set match is undecided. */
+  sets?: SetMembership
+}
+
+const LOOPBACK = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')].filter((c): c is Cidr => c !== undefined)
+
+/** The addresses that parse, as CIDRs (a bare address is a /32 or /128). */
+export function cidrsOf(addresses: readonly string[]): Cidr[] {
+  return addresses.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined)
+}
+
+/** The node context of a request: addresses and pod networks parsed once. */
+export function nodeContext(addresses: readonly string[], podNetworks: readonly string[], sets?: SetMembership): NodeContext {
+  return {local: cidrsOf(addresses), podNetworks: cidrsOf(podNetworks), ...(sets ? {sets} : {})}
+}
+
+/**
+ * Whether `ip` is an address of the node, as the kernel's `addrtype LOCAL` decides: loopback
+ * (127.0.0.0/8, ::1) always is; otherwise one of the node's addresses (or networks) holds it.
+ * Undefined when the node's addresses are not known and the address is not loopback.
+ */
+export function isLocalAddress(local: readonly Cidr[], ip: Cidr): boolean | undefined {
+  if (LOOPBACK.some((l) => cidrContains(l, ip)) || local.some((l) => cidrContains(l, ip))) return true
+  return local.length === 0 ? undefined : false
+}
