@@ -145,6 +145,15 @@ describe('the same Services in iptables, nftables and IPVS mode', () => {
       ['ns4/svc4-1', 'test-node', 'ipvs 172.30.0.44:80/TCP', 0.5],
     ])
     expect(noteLines(svc4.notes)).toContain('ipvs 172.30.0.44:80/TCP: scheduler rr')
+    // The scheduler and the weights are fields of the report, not only words in a note.
+    expect(svc4.scheduler).toBe('rr')
+    expect(svc4.backends.map((b) => b.weight)).toEqual([1, 1])
+    // Two real servers: the path's hops are what both share, up to the virtual server.
+    expect(svc4.hops.at(-1)?.target).toEqual({kind: 'ipvs-virtual-server'})
+    // iptables and nftables paths have neither.
+    const ipt4 = reports.iptables[3].nodes[0].paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
+    expect(ipt4.scheduler).toBeUndefined()
+    expect(ipt4.backends.every((b) => b.weight === undefined)).toBe(true)
     const svc5 = reports.ipvs[4].nodes[0].paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
     expect(svc5.affinity).toEqual({timeoutSeconds: 10800})
   })
