@@ -12,7 +12,7 @@ const rules = {
     why: 'core is pure: relative imports, node:crypto, and `import type` from @kubernetes/client-node only',
   },
   'src/render': {
-    allow: [/^\.\/[^/]+\.js$/, /^\.\.\/core\/model\.js$/, /^chalk$/, /^cli-table3$/, /^js-yaml$/],
+    allow: [/^\.\/[^/]+\.js$/, /^\.\.\/core\/(model|address)\.js$/, /^chalk$/, /^cli-table3$/, /^js-yaml$/],
     typeOnly: [/^\.\.\/core\//],
     why: 'render turns reports into strings: chalk, cli-table3, js-yaml, its own files and core types',
   },

@@ -83,6 +83,17 @@ export function cidrContains(net: Cidr, ip: Cidr): boolean {
   return net.family === ip.family && ip.prefix >= net.prefix && (ip.value & mask(net.family, net.prefix)) === net.value
 }
 
+/** True for a loopback address: 127.0.0.0/8 or ::1 (a node answers these itself; a pod's are its own). */
+export function isLoopback(ip: Cidr | string): boolean {
+  const c = typeof ip === 'string' ? parseCidr(ip) : ip
+  return c !== undefined && (c.family === 4 ? c.value >> 24n === 127n : c.value === 1n)
+}
+
+/** The family of an address, or undefined when the text is none. */
+export function familyOf(ip: string): 4 | 6 | undefined {
+  return parseCidr(ip)?.family
+}
+
 /** True when the text is a plain IPv4 or IPv6 address. */
 export function isIP(text: string): boolean {
   const c = parseCidr(text)

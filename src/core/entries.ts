@@ -1,7 +1,7 @@
 // Turns a query into the entry points to trace on each node: every address and port by which
 // traffic can reach a Service, or what owns the address given with --ip.
 import type {V1Node, V1Service} from '@kubernetes/client-node'
-import {cidrContains, joinHostPort, parseCidr} from './address.js'
+import {cidrContains, familyOf, isLoopback, joinHostPort, parseCidr} from './address.js'
 import {clusterIPsOf, externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, type ClusterIndex} from './cluster-index.js'
 import type {Destination, EntryKind, Protocol, SourceKind} from './model.js'
 
@@ -50,7 +50,7 @@ export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
         const name = node.metadata?.name
         if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', node: name, from: NODE_PORT_SOURCES})
         // kube-proxy's iptables mode also answers node ports on 127.0.0.1 (route_localnet); nftables mode does not.
-        if (!ip?.includes(':')) entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', node: name, from: ['node']})
+        if (ip === undefined || familyOf(ip) === 4) entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', node: name, from: ['node']})
       }
     }
     for (const ip of externalIPsOf(svc)) {
@@ -93,7 +93,7 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
     }
     return {summary: notes.join('; '), entries, services, unowned: false}
   }
-  if (dest.ip === '127.0.0.1' || dest.ip === '::1') {
+  if (isLoopback(dest.ip)) {
     const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
     const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, servicePort: {name: r.portName, port: r.port}, from: ['node']}))
     if (entries.length === 0) entries.push({destination: dest, kind: 'address', from: ['node']})

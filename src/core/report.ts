@@ -1,6 +1,6 @@
 // Query + API objects + node dumps → the report. Pure: the app layer gathers, this computes.
 import type {V1Node, V1Service} from '@kubernetes/client-node'
-import {formatDestination, lastHostOf, parseCidr} from './address.js'
+import {familyOf, formatDestination, isLoopback, lastHostOf, parseCidr} from './address.js'
 import {clusterIPsOf, externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, nodeAddresses, podNetworks, protocolOf, type ClusterIndex} from './cluster-index.js'
 import {resolveAddress, serviceEntries, inAnyNetwork, type Entry, type Resolution} from './entries.js'
 import {openDataplane} from './dataplane.js'
@@ -109,7 +109,7 @@ function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string
   const out: Array<{from: SourceKind; source?: string}> = []
   for (const from of entry.from) {
     if (from === 'node') {
-      const addr = entry.destination.ip.startsWith('127.') ? '127.0.0.1' : nodeIPs[0]
+      const addr = isLoopback(entry.destination.ip) ? (familyOf(entry.destination.ip) === 6 ? '::1' : '127.0.0.1') : nodeIPs[0]
       if (addr) out.push({from, source: addr})
     } else if (from === 'pod') {
       // A pod address on this node that is no backend, so hairpin rules do not blur the picture.

@@ -1,6 +1,7 @@
 // The default output: what was asked, one table of paths per node, then the findings.
 import Table from 'cli-table3'
 import type {ChalkInstance} from 'chalk'
+import {joinHostPort} from '../core/address.js'
 import type {Backend, Finding, NodeReport, Report, ServiceSummary, TracePath, Verdict} from '../core/model.js'
 import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
@@ -29,7 +30,7 @@ function verdictText(v: Verdict, c: ChalkInstance): string {
 
 function backendLine(b: Backend): string {
   const who = b.pod ?? (b.node ? `node ${b.node}` : 'unknown IP')
-  return `${clean(who)}  ${b.ip.includes(':') ? `[${b.ip}]` : b.ip}:${b.port}  ${percent(b.probability)}`
+  return `${clean(who)}  ${joinHostPort(b.ip, b.port)}  ${percent(b.probability)}`
 }
 
 function fromText(p: TracePath): string {

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {canonicalIP, cidrContains, lastHostOf, parseCidr, parseDestination, splitHostPort} from '../../src/core/address.js'
+import {canonicalIP, cidrContains, familyOf, isLoopback, lastHostOf, parseCidr, parseDestination, splitHostPort} from '../../src/core/address.js'
 
 describe('addresses', () => {
   it.each([
@@ -54,5 +54,25 @@ describe('--ip argument', () => {
   ])('rejects %s', (text, message) => {
     const r = parseDestination(text)
     expect('error' in r && r.error).toMatch(message)
+  })
+})
+
+describe('isLoopback and familyOf', () => {
+  it.each([
+    ['127.0.0.1', true],
+    ['127.255.0.9', true],
+    ['::1', true],
+    ['0:0:0:0:0:0:0:1', true],
+    ['128.0.0.1', false],
+    ['10.0.0.1', false],
+    ['::2', false],
+    ['fd00::1', false],
+    ['not-an-ip', false],
+  ])('%s → %s', (ip, loopback) => {
+    expect(isLoopback(ip)).toBe(loopback)
+  })
+
+  it('names the family, or nothing for what is no address', () => {
+    expect([familyOf('10.0.0.1'), familyOf('fd00::1'), familyOf('node-a')]).toEqual([4, 6, undefined])
   })
 })

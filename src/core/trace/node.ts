@@ -1,6 +1,6 @@
 // What a trace knows about the node it runs on: its addresses, the pod networks, its ipsets. The one
 // answer to "is this address local to the node" lives here.
-import {cidrContains, parseCidr, type Cidr} from '../address.js'
+import {cidrContains, isLoopback, parseCidr, type Cidr} from '../address.js'
 import type {Condition, Packet} from './packet.js'
 
 /** Looks a packet up in one of the node's ipsets; `dims` are the `src,dst,…` flags of the match. */
@@ -18,8 +18,6 @@ export interface NodeContext {
   sets?: SetMembership
 }
 
-const LOOPBACK = [parseCidr('127.0.0.0/8'), parseCidr('::1/128')].filter((c): c is Cidr => c !== undefined)
-
 /** The addresses that parse, as CIDRs (a bare address is a /32 or /128). */
 export function cidrsOf(addresses: readonly string[]): Cidr[] {
   return addresses.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined)
@@ -36,6 +34,6 @@ export function nodeContext(addresses: readonly string[], podNetworks: readonly 
  * Undefined when the node's addresses are not known and the address is not loopback.
  */
 export function isLocalAddress(local: readonly Cidr[], ip: Cidr): boolean | undefined {
-  if (LOOPBACK.some((l) => cidrContains(l, ip)) || local.some((l) => cidrContains(l, ip))) return true
+  if (isLoopback(ip) || local.some((l) => cidrContains(l, ip))) return true
   return local.length === 0 ? undefined : false
 }
