@@ -3,8 +3,8 @@ import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {BundleDir, countKubeRules} from '../../src/adapters/bundle-dir.js'
-import {nodeFiles, writeBundle} from '../../src/adapters/bundle-writer.js'
+import {BundleDir, countKubeRules} from '../../src/adapters/bundle/reader.js'
+import {nodeFiles, writeBundle} from '../../src/adapters/bundle/writer.js'
 import type {NodeDataplane} from '../../src/core/model.js'
 import {node, view} from '../support/builders.js'
 

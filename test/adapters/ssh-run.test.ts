@@ -5,9 +5,9 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node-commands.js'
-import {NodeAccessError, type NodeSession} from '../../src/adapters/node-connector.js'
-import {SshConnector, type SshOptions} from '../../src/adapters/ssh.js'
+import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node/commands.js'
+import {NodeAccessError, type NodeSession} from '../../src/adapters/node/connector.js'
+import {SshConnector, type SshOptions} from '../../src/adapters/ssh/connector.js'
 import {generateKey, startFakeSshServer, type FakeSshServer, type Reply} from '../support/ssh-server.js'
 
 const home = mkdtempSync(path.join(tmpdir(), 'svctrace-ssh-run-'))

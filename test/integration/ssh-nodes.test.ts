@@ -16,10 +16,10 @@ import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {fingerprintSha256} from '../../src/adapters/known-hosts.js'
-import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node-commands.js'
-import {NodeAccessError, type NodeTarget} from '../../src/adapters/node-connector.js'
-import {SshConnector, type SshOptions} from '../../src/adapters/ssh.js'
+import {fingerprintSha256} from '../../src/adapters/ssh/known-hosts.js'
+import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node/commands.js'
+import {NodeAccessError, type NodeTarget} from '../../src/adapters/node/connector.js'
+import {SshConnector, type SshOptions} from '../../src/adapters/ssh/connector.js'
 import {
   attachTestProcessToLan,
   cleanupLeftovers,

@@ -10,9 +10,9 @@ import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../app/ports.js'
-import type {ClusterView, NodeDataplane} from '../core/model.js'
-import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../core/proxy-config.js'
+import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../../app/ports.js'
+import type {ClusterView, NodeDataplane} from '../../core/model.js'
+import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024

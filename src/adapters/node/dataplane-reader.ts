@@ -1,12 +1,12 @@
 // What is read from one open node session, and in which order: the kube-proxy mode is found from what
 // is there (nat KUBE-SERVICES, `table ip kube-proxy`, IPVS virtual servers), never assumed. Every
 // command comes from nodeCommands (the allow-list); nothing here builds a command line.
-import type {CollectionPlan} from '../core/collection-plan.js'
-import type {NodeDataplane} from '../core/model.js'
-import {iptablesBackendOf, nodeCommands, type NodeCommand} from './node-commands.js'
-import {NodeAccessError, type NodeSession} from './node-connector.js'
+import type {CollectionPlan} from '../../core/collection-plan.js'
+import type {NodeDataplane} from '../../core/model.js'
+import {iptablesBackendOf, nodeCommands, type NodeCommand} from './commands.js'
+import {NodeAccessError, type NodeSession} from './connector.js'
 
-/** The targeted iptables read (src/adapters/targeted-iptables.ts): null when nat has no KUBE-SERVICES. */
+/** The targeted iptables read (src/adapters/node/targeted-iptables.ts): null when nat has no KUBE-SERVICES. */
 export type TargetedIptablesReader = (session: NodeSession, plan: CollectionPlan, node: string, backend?: 'legacy' | 'nft') => Promise<{text: string; source: string} | null>
 
 type Backend = 'legacy' | 'nft'

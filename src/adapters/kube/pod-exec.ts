@@ -10,8 +10,8 @@ import type {CoreV1Api, KubeConfig, V1Pod, V1Status} from '@kubernetes/client-no
 import {DEBUG_POD_NAMESPACE, DebugPods, DEFAULT_DEBUG_IMAGE, notRunningReason, type DebugPodApi} from './debug-pod.js'
 import {withSignal} from './client-options.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
-import {MAX_COMMAND_OUTPUT_BYTES, shellLine, UnsafeArgumentError, type NodeCommand} from './node-commands.js'
-import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from './node-connector.js'
+import {MAX_COMMAND_OUTPUT_BYTES, shellLine, UnsafeArgumentError, type NodeCommand} from '../node/commands.js'
+import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
 
 export interface PodExecOptions {
   /** Run commands in a debug pod svctrace creates on each node instead of the kube-proxy pod. */

@@ -2,15 +2,15 @@
 import {mkdir, readdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import {SourceError} from '../app/ports.js'
-import type {ClusterView, NodeDataplane} from '../core/model.js'
+import {SourceError} from '../../app/ports.js'
+import type {ClusterView, NodeDataplane} from '../../core/model.js'
 
 /** Plain JSON values (client-node objects hold Dates): what `kubectl get -o yaml` would print. */
 function plain(o: unknown): unknown {
   return JSON.parse(JSON.stringify(o))
 }
 
-/** A node's files in the bundle layout bundle-dir.ts reads (IPVS from a kube-proxy pod: /proc/net/ip_vs as ipvsadm.txt). */
+/** A node's files in the bundle layout bundle/reader.ts reads (IPVS from a kube-proxy pod: /proc/net/ip_vs as ipvsadm.txt). */
 export function nodeFiles(dp: NodeDataplane): Array<[string, string]> {
   const out: Array<[string, string]> = []
   if (dp.iptablesSave !== undefined) out.push(['iptables-save.txt', dp.iptablesSave])

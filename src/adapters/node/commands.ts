@@ -1,6 +1,6 @@
 // The only commands svctrace ever runs on a node: read-only, from this fixed list, with arguments
 // built from validated values. Nothing from the user or the cluster reaches a shell unchecked.
-import {isIP} from '../core/address.js'
+import {isIP} from '../../core/address.js'
 
 /** One allow-listed command: what it is, and its argv. */
 export interface NodeCommand {
