@@ -81,7 +81,7 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
 }
 
 async function podExecConnector(loaded: LoadedKubeconfig, access: Extract<NodeAccess, {via: 'exec'}>): Promise<NodeConnector> {
-  const {PodExecConnector} = await import('../adapters/kube/pod-exec.js')
+  const {PodExecConnector} = await import('../adapters/kube/pod-exec-connector.js')
   return new PodExecConnector(loaded, {
     debugPod: access.exec.debugPod,
     ...(access.exec.debugImage ? {debugImage: access.exec.debugImage} : {}),

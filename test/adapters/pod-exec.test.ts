@@ -12,7 +12,7 @@ import {DEBUG_POD_NAMESPACE, DEFAULT_DEBUG_IMAGE, RUN_ID_LABEL} from '../../src/
 import {loadKubeconfig, type LoadedKubeconfig} from '../../src/adapters/kube/kubeconfig.js'
 import {nodeCommands, type NodeCommand} from '../../src/adapters/node/commands.js'
 import {NodeAccessError, type NodeSession} from '../../src/adapters/node/connector.js'
-import {PodExecConnector, type PodExecOptions} from '../../src/adapters/kube/pod-exec.js'
+import {PodExecConnector, type PodExecOptions} from '../../src/adapters/kube/pod-exec-connector.js'
 import {buildReport} from '../../src/core/report.js'
 import {loadFakeClusterData, startFakeApiServer, type ExecCall, type FakeApiServer, type FakeClusterData} from '../support/fake-apiserver.js'
 import {NS_PREFIX, normalizeIptablesSave, requireRoot, run} from '../support/netns.js'
