@@ -4,7 +4,7 @@ import {mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {BundleDir, countKubeRules} from '../../src/adapters/bundle/reader.js'
+import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {NODE_CAPTURES, READ_ERROR_FILE} from '../../src/adapters/bundle/layout.js'
 import {nodeFiles, writeBundle} from '../../src/adapters/bundle/writer.js'
 import {buildReport} from '../../src/core/report.js'
@@ -109,14 +109,6 @@ describe('bundle round trip', () => {
     writeFileSync(path.join(dir, 'nodes', 'n1', 'other-iptables-backend.json'), '{"backend": "ebpf"}')
     const back = await new BundleDir(dir).read('n1')
     expect(back.readError).toBe(`${path.join(dir, 'nodes', 'n1', 'other-iptables-backend.json')}: expected {"backend": "legacy" | "nft", "kubeRules": N, "source": "…"}`)
-  })
-
-  it.each([
-    ['', 0],
-    ['-A KUBE-SERVICES -j X\n', 1],
-    ['-A PREROUTING -m comment --comment "-A KUBE-X" -j KUBE-SERVICES\n-A KUBE-A -j B\n', 1],
-  ])('countKubeRules(%j) = %d', (text, n) => {
-    expect(countKubeRules(text)).toBe(n)
   })
 
   it('refuses to write into a non-empty directory', async () => {

@@ -7,6 +7,7 @@ import yaml from 'js-yaml'
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../../app/ports.js'
 import type {ClusterView, NodeDataplane} from '../../core/model.js'
+import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
 import {CLUSTER_FILES, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
 
@@ -196,7 +197,7 @@ export class BundleDir implements ClusterSource, NodeReader {
     try {
       const s = await stat(legacy)
       if (s.size > MAX_NODE_FILE_BYTES) return {readError: `${legacy} is over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat table (iptables-legacy-save -t nat)`}
-      return {found: {backend: 'legacy', kubeRules: countKubeRules(decode(await readFile(legacy))), source: legacy}}
+      return {found: {backend: 'legacy', kubeRules: countKubeProxyRules(decode(await readFile(legacy))), source: legacy}}
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') return {readError: `${legacy}: cannot read (${(err as Error).message})`}
     }
@@ -218,11 +219,4 @@ export class BundleDir implements ClusterSource, NodeReader {
     }
     return {found: {backend: o.backend, kubeRules: o.kubeRules as number, source: typeof o.source === 'string' ? o.source : json}}
   }
-}
-
-/** `-A KUBE-…` rules in an iptables-save text (one pass, no parse). */
-export function countKubeRules(text: string): number {
-  let n = 0
-  for (let i = text.indexOf('-A KUBE-'); i >= 0; i = text.indexOf('-A KUBE-', i + 8)) if (i === 0 || text[i - 1] === '\n') n++
-  return n
 }
