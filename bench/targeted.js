@@ -20,7 +20,7 @@ const SAVE_TIMEOUT_MS = Number(process.env.BENCH_SAVE_TIMEOUT_MS ?? 45_000)
 /** A second, smaller nf_tables node, where a whole iptables-save still finishes, for a ratio. */
 const SMALL_SERVICES = Number(process.env.BENCH_TARGETED_SMALL_SERVICES ?? 2000)
 
-/** A NodeSession (src/adapters/node-connector.ts) over a namespace; `rename` maps argv[0] (iptables → iptables-legacy). */
+/** A NodeSession (src/adapters/node/connector.ts) over a namespace; `rename` maps argv[0] (iptables → iptables-legacy). */
 class NetnsSession {
   constructor(netns, rename = {}) {
     this.netns = netns
@@ -123,7 +123,7 @@ export async function benchTargeted({root, dir, services, service, runs, endpoin
   if (process.getuid?.() !== 0) return ['targeted collection: n/a (needs root: network namespaces)']
   const dist = (p) => import(path.join(root, 'dist', p))
   const [{readIptablesTargeted}, {nodeCommands}, {planCollection}, {buildReport}, {parseClusterFile}] = await Promise.all([
-    dist('adapters/targeted-iptables.js'), dist('adapters/node-commands.js'), dist('core/collection-plan.js'), dist('core/report.js'), dist('adapters/bundle-dir.js'),
+    dist('adapters/node/targeted-iptables.js'), dist('adapters/node/commands.js'), dist('core/collection-plan.js'), dist('core/report.js'), dist('adapters/bundle/reader.js'),
   ])
   const lib = {readIptablesTargeted, nodeCommands, buildReport}
   const big = bundleAt(dir, service, planCollection, parseClusterFile)

@@ -5,7 +5,7 @@ import {existsSync, statSync} from 'node:fs'
 import {homedir} from 'node:os'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
-import type {BastionSpec} from '../adapters/ssh-settings.js'
+import type {BastionSpec} from '../adapters/ssh/settings.js'
 
 export const nodeFlags = {
   via: Flags.option({description: 'how node rules are read: ssh, exec (into the kube-proxy pod, or a debug pod), none (API checks only). Default: ssh when an --ssh-* flag is given, exec with --debug-pod, else none', options: ['ssh', 'exec', 'none'] as const})(),
@@ -134,8 +134,8 @@ function chooseVia(flags: NodeFlagValues): 'ssh' | 'exec' | 'none' {
 }
 
 async function sshSettings(flags: NodeFlagValues, home: string): Promise<SshSettings> {
-  // Loaded only for SSH: ssh-settings pulls in the ssh-config parser.
-  const {isHostName, parseBastion} = await import('../adapters/ssh-settings.js')
+  // Loaded only for SSH: ssh/settings pulls in the ssh-config parser.
+  const {isHostName, parseBastion} = await import('../adapters/ssh/settings.js')
   const user = flags['ssh-user']
   if (user !== undefined && !USER.test(user)) throw new NodeFlagError(`--ssh-user "${user}": not a user name (letters, digits, _ . @ -)`)
   const port = flags['ssh-port']

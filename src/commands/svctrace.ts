@@ -84,7 +84,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
         const result = await traceQuery({query, nodes, fullDumps: flags.capture !== undefined}, cluster, reader)
         progress?.clear()
         if (flags.capture) {
-          const {writeBundle} = await import('../adapters/bundle-writer.js')
+          const {writeBundle} = await import('../adapters/bundle/writer.js')
           await writeBundle(flags.capture, result.view, result.dataplanes, {capturedFrom: cluster.description, query})
         }
         const v = result.view

@@ -1,11 +1,11 @@
 // The composition root: turns where-to-read flags into the adapters behind the app's ports. Heavy
 // modules (client-node, ssh2) are imported only when a live cluster or node access needs them.
 import {homedir} from 'node:os'
-import {BundleDir} from '../adapters/bundle-dir.js'
+import {BundleDir} from '../adapters/bundle/reader.js'
 import {SourceError, type ClusterSource, type NodeReader} from '../app/ports.js'
 import type {NodeDataplane} from '../core/model.js'
-import type {LoadedKubeconfig} from '../adapters/kubeconfig.js'
-import type {NodeConnector} from '../adapters/node-connector.js'
+import type {LoadedKubeconfig} from '../adapters/kube/kubeconfig.js'
+import type {NodeConnector} from '../adapters/node/connector.js'
 import {NODES_NOT_READ, type NodeAccess, type ReadSettings} from './node-flags.js'
 
 export interface SourceFlags {
@@ -48,12 +48,12 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
     const bundle = new BundleDir(flags.from)
     return {cluster: bundle, reader: access.via === 'none' && !access.implicit ? new NoNodes() : bundle, notices: []}
   }
-  const [{loadKubeconfig}, {KubeApiSource}] = await Promise.all([import('../adapters/kubeconfig.js'), import('../adapters/kube-api.js')])
+  const [{loadKubeconfig}, {KubeApiSource}] = await Promise.all([import('../adapters/kube/kubeconfig.js'), import('../adapters/kube/api.js')])
   const loaded = await loadKubeconfig({kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace, env: process.env})
   const cluster = new KubeApiSource(loaded, flags.requestTimeoutMs)
   if (access.via === 'none') return {cluster, reader: new NoNodes(), notices: access.implicit ? [NODES_NOT_READ] : []}
-  const {LiveNodeReader} = await import('../adapters/node-reader.js')
-  const {readIptablesTargeted} = await import('../adapters/targeted-iptables.js')
+  const {LiveNodeReader} = await import('../adapters/node/reader.js')
+  const {readIptablesTargeted} = await import('../adapters/node/targeted-iptables.js')
   const readerOptions = (read: ReadSettings, needsAddress: boolean, via: 'ssh' | 'exec') => ({
     targeted: readIptablesTargeted,
     parallel: read.parallel,
@@ -63,7 +63,7 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
     ...(hooks.onProgress ? {onProgress: hooks.onProgress} : {}),
   })
   if (access.via === 'ssh') {
-    const [{SshConnector}, {terminalPassphrasePrompt}] = await Promise.all([import('../adapters/ssh.js'), import('../adapters/ssh-passphrase.js')])
+    const [{SshConnector}, {terminalPassphrasePrompt}] = await Promise.all([import('../adapters/ssh/connector.js'), import('../adapters/ssh/passphrase.js')])
     const prompt = terminalPassphrasePrompt(homedir(), process.stdin, process.stderr)
     const connector = new SshConnector({
       ...access.ssh,
@@ -81,7 +81,7 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
 }
 
 async function podExecConnector(loaded: LoadedKubeconfig, access: Extract<NodeAccess, {via: 'exec'}>): Promise<NodeConnector> {
-  const {PodExecConnector} = await import('../adapters/pod-exec.js')
+  const {PodExecConnector} = await import('../adapters/kube/pod-exec-connector.js')
   return new PodExecConnector(loaded, {
     debugPod: access.exec.debugPod,
     ...(access.exec.debugImage ? {debugImage: access.exec.debugImage} : {}),

@@ -15,7 +15,7 @@ import {
   recordedKeyTypes,
   type HostKeyStatus,
   type KnownHostsFile,
-} from '../../src/adapters/known-hosts.js'
+} from '../../src/adapters/ssh/known-hosts.js'
 
 const ED1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINff8QuRIKG+wETSficcBszixCavzey4voPNYge7P408'
 const ED2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6I6ctgTwm5X+RytS6v6O506wGqG53utTNNPt7jm2Q7'

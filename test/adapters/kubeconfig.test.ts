@@ -4,7 +4,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
-import {kubeconfigFiles, loadKubeconfig} from '../../src/adapters/kubeconfig.js'
+import {kubeconfigFiles, loadKubeconfig} from '../../src/adapters/kube/kubeconfig.js'
 import {SourceError} from '../../src/app/ports.js'
 
 const dir = mkdtempSync(path.join(tmpdir(), 'svctrace-kubeconfig-'))

@@ -1,15 +1,15 @@
 // LiveNodeReader over a scripted connector: each node answers command lines from a table, failing the
-// way SshSession fails (ssh-errors.ts builds the errors). What is read per mode, the backend check,
+// way SshSession fails (ssh/errors.ts builds the errors). What is read per mode, the backend check,
 // the pool bound, the readError sentences, and close() in the middle of a read.
 // The real thing over real sshd is test/integration/live-nodes.test.ts.
 import {describe, expect, it} from 'vitest'
 import type {CollectionPlan} from '../../src/core/collection-plan.js'
-import {shellLine, type NodeCommand} from '../../src/adapters/node-commands.js'
-import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from '../../src/adapters/node-connector.js'
-import {countKubeProxyRules} from '../../src/adapters/node-dataplane-reader.js'
-import {iptablesBackendOf} from '../../src/adapters/node-commands.js'
-import {Limiter, LiveNodeReader, readErrorOf, type LiveNodeReaderOptions} from '../../src/adapters/node-reader.js'
-import {commandError, commandTimeout} from '../../src/adapters/ssh-errors.js'
+import {shellLine, type NodeCommand} from '../../src/adapters/node/commands.js'
+import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from '../../src/adapters/node/connector.js'
+import {countKubeProxyRules} from '../../src/core/kube-proxy/other-backend.js'
+import {iptablesBackendOf} from '../../src/adapters/node/commands.js'
+import {Limiter, LiveNodeReader, readErrorOf, type LiveNodeReaderOptions} from '../../src/adapters/node/reader.js'
+import {commandError, commandTimeout} from '../../src/adapters/ssh/errors.js'
 import {node, view} from '../support/builders.js'
 
 const FULL: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}

@@ -1,7 +1,7 @@
 // The terminal passphrase prompt: no echo, one prompt at a time, nothing asked without a terminal.
 import {PassThrough} from 'node:stream'
 import {describe, expect, it} from 'vitest'
-import {terminalPassphrasePrompt, type TtyInput} from '../../src/adapters/ssh-passphrase.js'
+import {terminalPassphrasePrompt, type TtyInput} from '../../src/adapters/ssh/passphrase.js'
 
 function terminal(): {input: TtyInput & PassThrough; output: PassThrough; shown: () => string; rawModes: boolean[]} {
   const rawModes: boolean[] = []

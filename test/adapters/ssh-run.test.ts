@@ -5,9 +5,9 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node-commands.js'
-import {NodeAccessError, type NodeSession} from '../../src/adapters/node-connector.js'
-import {SshConnector, type SshOptions} from '../../src/adapters/ssh.js'
+import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node/commands.js'
+import {NodeAccessError, type NodeSession} from '../../src/adapters/node/connector.js'
+import {SshConnector, type SshOptions} from '../../src/adapters/ssh/connector.js'
 import {generateKey, startFakeSshServer, type FakeSshServer, type Reply} from '../support/ssh-server.js'
 
 const home = mkdtempSync(path.join(tmpdir(), 'svctrace-ssh-run-'))
@@ -20,16 +20,16 @@ const knownHosts = path.join(home, 'known_hosts')
 const REPLIES: Record<string, Reply> = {
   'iptables-save': {stdout: '*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n'},
   'iptables-save -t nat': {stderr: 'iptables-save v1.8.9 (nf_tables): Permission denied (you must be root)\n', code: 1},
-  'ip -o addr show': {stdout: '2: eth0    inet 10.0.0.3/24 scope global eth0\n'},
+  'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'},
   'ipvsadm -S -n': {stderr: 'env: ‘ipvsadm’: No such file or directory\n', code: 127},
   'ipset save': {stderr: 'ipset v7.17: Kernel error received: Operation not permitted\n', code: 1},
   'nft -j list table ip kube-proxy': {stderr: 'Error: No such file or directory\nlist table ip kube-proxy\n', code: 1},
   'cat /proc/net/ip_vs': {hang: true},
-  'ip6tables-save': {flood: 64 * 1024 * 1024},
+  'iptables-nft-save': {flood: 64 * 1024 * 1024},
 }
 const SUDO_REPLIES: Record<string, Reply> = {
   'iptables-save': {stderr: 'sudo: a password is required\n', code: 1},
-  'ip -o addr show': {stdout: 'eth0 10.0.0.3\n'},
+  'iptables -V': {stdout: 'iptables v1.8.7 (legacy)\n'},
 }
 
 let server: FakeSshServer
@@ -99,9 +99,9 @@ describe('running allow-listed commands', () => {
 
   it('--sudo runs `sudo -n`, and a password prompt becomes a sudo error', async () => {
     const c = connector({sudo: true})
-    const out = await withSession(c, (s) => s.run(nodeCommands.ipAddr()))
-    expect(out.stdout).toBe('eth0 10.0.0.3\n')
-    expect(server.commands.at(-1)).toBe('sudo -n env LC_ALL=C ip -o addr show')
+    const out = await withSession(c, (s) => s.run(nodeCommands.iptablesVersion()))
+    expect(out.stdout).toBe('iptables v1.8.7 (legacy)\n')
+    expect(server.commands.at(-1)).toBe('sudo -n env LC_ALL=C iptables -V')
     const err = await failure(withSession(c, (s) => s.run(nodeCommands.iptablesSave())))
     expect(err.kind).toBe('sudo')
     expect(err.message).toBe('--sudo needs passwordless sudo for iptables-save on node-b (sudo: a password is required)')
@@ -121,15 +121,15 @@ describe('running allow-listed commands', () => {
   it('keeps the session usable after a command timed out', async () => {
     await withSession(connector(), async (s) => {
       await expect(s.run(nodeCommands.procIpVs())).rejects.toMatchObject({kind: 'timeout'})
-      expect((await s.run(nodeCommands.ipAddr())).stdout).toContain('10.0.0.3')
+      expect((await s.run(nodeCommands.iptablesVersion())).stdout).toContain('nf_tables')
     })
   })
 
   it('stops reading output over the cap and closes the channel', async () => {
     const floods = server.floodWritten.length
-    const err = await failure(withSession(connector({maxOutputBytes: 1024 * 1024}), (s) => s.run(nodeCommands.ip6tablesSave())))
+    const err = await failure(withSession(connector({maxOutputBytes: 1024 * 1024}), (s) => s.run(nodeCommands.iptablesNftSave())))
     expect(err.kind).toBe('too-large')
-    expect(err.message).toBe('`ip6tables-save` on node-b printed more than 1 MiB; stopped reading and closed the channel')
+    expect(err.message).toBe('`iptables-nft-save` on node-b printed more than 1 MiB; stopped reading and closed the channel')
     await expect.poll(() => server.floodWritten.length, {timeout: 5_000}).toBe(floods + 1)
     expect(server.floodWritten.at(-1)).toBeLessThan(64 * 1024 * 1024)
   })
@@ -145,10 +145,10 @@ describe('running allow-listed commands', () => {
 
 describe('nothing hostile reaches the node', () => {
   const HOSTILE_CHAINS = ['KUBE-SVC-X;rm -rf /', 'KUBE-SVC-`reboot`', 'KUBE-SVC-$(id)', 'KUBE-SVC-X\nreboot', 'KUBE-SVC-X rm']
-  const HOSTILE_IPS = ['1.2.3.4$(reboot)', '1.2.3.4;reboot', '`reboot`', '1.2.3.4 -F', '::1\nreboot']
+  const HOSTILE_TABLES = ['nat;reboot', 'nat -F', '`reboot`', '$(id)', 'nat\nreboot', 'security']
   const FORGED: NodeCommand[] = [
     {id: 'iptables-save', argv: ['iptables-save;reboot']},
-    {id: 'conntrack-dst', argv: ['conntrack', '-L', '-d', '1.2.3.4', ';', 'reboot']},
+    {id: 'iptables-save-table', argv: ['iptables-save', '-t', 'nat', ';', 'reboot']},
     {id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', 'nat', '-S', 'KUBE-SVC-`my-service`']},
     {id: 'iptables-save', argv: ['iptables-save', '-t', 'nat']},
     {id: 'no-such-id' as NodeCommandId, argv: ['reboot']},
@@ -158,8 +158,9 @@ describe('nothing hostile reaches the node', () => {
     expect(() => nodeCommands.iptablesListChain('nat', chain)).toThrow(UnsafeArgumentError)
   })
 
-  it.each(HOSTILE_IPS)('the builder refuses IP %j', (ip) => {
-    expect(() => nodeCommands.conntrackTo(ip)).toThrow(UnsafeArgumentError)
+  it.each(HOSTILE_TABLES)('the builder refuses table %j', (table) => {
+    expect(() => nodeCommands.iptablesSaveTable(table)).toThrow(UnsafeArgumentError)
+    expect(() => nodeCommands.iptablesListChain(table, 'KUBE-SERVICES')).toThrow(UnsafeArgumentError)
   })
 
   it('refuses forged commands before sending, and every line the node received is on the allow-list', async () => {
@@ -167,20 +168,20 @@ describe('nothing hostile reaches the node', () => {
     const sentBefore = server.commands.length
     await withSession(connector({sudo: true}), async (s) => {
       for (const cmd of FORGED) await expect(s.run(cmd)).rejects.toBeInstanceOf(UnsafeArgumentError)
-      await s.run(nodeCommands.ipAddr())
+      await s.run(nodeCommands.iptablesVersion())
     })
     await withSession(connector(), async (s) => {
       for (const cmd of FORGED) await expect(s.run(cmd)).rejects.toBeInstanceOf(UnsafeArgumentError)
       await s.run(nodeCommands.iptablesSave())
       await s.run(nodeCommands.iptablesListChain('nat', 'KUBE-SVC-ABCDEF0123456789')).catch(() => undefined)
-      await s.run(nodeCommands.conntrackTo('10.96.0.1')).catch(() => undefined)
+      await s.run(nodeCommands.ipsetSave()).catch(() => undefined)
     })
     const received = server.commands.slice(sentBefore)
     expect(received).toEqual([
-      'sudo -n env LC_ALL=C ip -o addr show',
+      'sudo -n env LC_ALL=C iptables -V',
       'env LC_ALL=C iptables-save',
       'env LC_ALL=C iptables -w 5 -t nat -S KUBE-SVC-ABCDEF0123456789',
-      'env LC_ALL=C conntrack -L -d 10.96.0.1',
+      'env LC_ALL=C ipset save',
     ])
     expect(audit.map((a) => a.line)).toEqual(received)
     expect(audit.every((a) => a.node === 'node-b')).toBe(true)

@@ -13,7 +13,7 @@ import {
   nodeAddress,
   parseBastion,
   readSshConfig,
-} from '../../src/adapters/ssh-settings.js'
+} from '../../src/adapters/ssh/settings.js'
 
 const home = mkdtempSync(path.join(tmpdir(), 'svctrace-ssh-settings-'))
 mkdirSync(path.join(home, '.ssh'))

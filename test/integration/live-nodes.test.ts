@@ -19,7 +19,7 @@ import {existsSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {ALLOWED, type NodeCommandId} from '../../src/adapters/node-commands.js'
+import {ALLOWED, type NodeCommandId} from '../../src/adapters/node/commands.js'
 import type {NodeReport, Report} from '../../src/core/model.js'
 import {pluginPath, type Run} from '../support/cli.js'
 import {kubectlSvctraceAsync} from '../support/cli-async.js'

@@ -16,10 +16,10 @@ import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {fingerprintSha256} from '../../src/adapters/known-hosts.js'
-import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node-commands.js'
-import {NodeAccessError, type NodeTarget} from '../../src/adapters/node-connector.js'
-import {SshConnector, type SshOptions} from '../../src/adapters/ssh.js'
+import {fingerprintSha256} from '../../src/adapters/ssh/known-hosts.js'
+import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node/commands.js'
+import {NodeAccessError, type NodeTarget} from '../../src/adapters/node/connector.js'
+import {SshConnector, type SshOptions} from '../../src/adapters/ssh/connector.js'
 import {
   attachTestProcessToLan,
   cleanupLeftovers,
@@ -136,12 +136,9 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
   it('iptables-save over SSH is what each namespace prints, read from every node at once', async () => {
     const got = await traceAll(connector())
     for (const n of NODES) await expectRulesOf(n.name, got[n.name].stdout)
-    // Really three namespaces: node3 has node1's rules, not node2's, and each answers from its address.
+    // Really three namespaces: node3 has node1's rules, not node2's.
     expect(normalizeIptablesSave(got.node3.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node1))
     expect(normalizeIptablesSave(got.node2.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node2))
-    const s = await connector().connect({name: 'node3', address: ip.node3})
-    expect((await s.run(nodeCommands.ipAddr())).stdout).toContain(`inet ${ip.node3}/24`)
-    await s.close()
     // node3 was reached on the ssh config's Port 2222; the config's Match exec never ran.
     expect(existsSync(path.join(work!.dir, 'match-exec-ran'))).toBe(false)
   })
@@ -257,11 +254,11 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
   it('runs only allow-listed lines: the sshd-side record equals the audit log; hostile input never gets there', async () => {
     const HOSTILE = ['KUBE-SVC-X;rm -rf /', '1.2.3.4$(reboot)', 'KUBE-SVC-`my-service`', '$(reboot)', ';', '`']
     expect(() => nodeCommands.iptablesListChain('nat', 'KUBE-SVC-X;rm -rf /')).toThrow(UnsafeArgumentError)
-    expect(() => nodeCommands.conntrackTo('1.2.3.4$(reboot)')).toThrow(UnsafeArgumentError)
+    expect(() => nodeCommands.iptablesSaveTable('nat;reboot')).toThrow(UnsafeArgumentError)
     expect(() => nodeCommands.iptablesListChain('nat', 'KUBE-SVC-`my-service`')).toThrow(UnsafeArgumentError)
     const forged: NodeCommand[] = [
       {id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', 'nat', '-S', 'KUBE-SVC-`my-service`']},
-      {id: 'conntrack-dst', argv: ['conntrack', '-L', '-d', '1.2.3.4$(reboot)']},
+      {id: 'iptables-save-table', argv: ['iptables-save', '-t', 'nat$(reboot)']},
       {id: 'iptables-save', argv: ['iptables-save;rm', '-rf', '/']},
     ]
     const before = Object.fromEntries(NODES.map((n) => [n.name, sshd[n.name].commands().length]))
@@ -270,14 +267,13 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       nodeCommands.iptablesSave(),
       nodeCommands.iptablesSaveTable('nat'),
       nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES'),
-      nodeCommands.ip6tablesSave(),
+      nodeCommands.iptablesVersion(),
       nodeCommands.iptablesLegacySave(),
+      nodeCommands.iptablesNftSave(),
       nodeCommands.nftListKubeProxy(),
       nodeCommands.ipvsadmSave(),
       nodeCommands.ipsetSave(),
       nodeCommands.procIpVs(),
-      nodeCommands.ipAddr(),
-      nodeCommands.conntrackTo('10.96.10.10'),
     ]
     const kinds: Record<string, string> = {}
     for (const t of targets()) {

@@ -50,7 +50,7 @@ function dynamicImports(): Array<{file: string; line: number; arg: ts.Expression
 describe('what the bundle contains', () => {
   it('every import() in src/ names its module literally, so esbuild can follow it', () => {
     const calls = dynamicImports()
-    // today: bundle-writer, kubeconfig, kube-api, client-node; more adapters are loaded the same way
+    // today: bundle/writer, kube/kubeconfig, kube/api, client-node; more adapters are loaded the same way
     expect(calls.length).toBeGreaterThanOrEqual(4)
     const opaque = calls.filter(({arg}) => {
       if (!arg) return true
@@ -77,9 +77,9 @@ describe('what the bundle contains', () => {
     expect(unresolved).toEqual([])
     // the adapters the command imports on demand are in the bundle; the lazy packages load from their own bundle
     expect(dynamic).toEqual(expect.arrayContaining([
-      'dist/commands/wiring.js → dist/adapters/kube-api.js',
-      'dist/commands/wiring.js → dist/adapters/kubeconfig.js',
-      'dist/adapters/kube-api.js → svctrace-lazy:@kubernetes/client-node',
+      'dist/commands/wiring.js → dist/adapters/kube/api.js',
+      'dist/commands/wiring.js → dist/adapters/kube/kubeconfig.js',
+      'dist/adapters/kube/api.js → svctrace-lazy:@kubernetes/client-node',
     ]))
     for (const d of dynamic) expect(d).toMatch(/ → (dist\/.+\.js|svctrace-lazy:.+)$/)
     // every adapter file in the bundle is a bundle input (esbuild followed the import() calls)

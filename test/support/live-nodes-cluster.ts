@@ -5,7 +5,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import type {V1EndpointSlice, V1Node, V1Service} from '@kubernetes/client-node'
-import {parseClusterFile} from '../../src/adapters/bundle-dir.js'
+import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
 import type {ClusterView} from '../../src/core/model.js'
 import {renderKubeProxyRestore} from './kube-proxy-rules.js'
 import {root} from './cli.js'

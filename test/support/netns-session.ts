@@ -2,11 +2,11 @@
 // `ip netns exec NS argv…` through execFile (no shell), which is what an SSH session runs on a real
 // node. The namespace holds real iptables rules loaded with the real iptables-restore.
 //
-// rejectFailures mimics ssh-session.ts, which rejects a non-zero exit with a NodeAccessError carrying
+// rejectFailures mimics ssh/session.ts, which rejects a non-zero exit with a NodeAccessError carrying
 // the command's stderr; without it a failed command resolves with its exit code.
 import {execFile} from 'node:child_process'
-import {ALLOWED, MAX_COMMAND_OUTPUT_BYTES, type NodeCommand} from '../../src/adapters/node-commands.js'
-import {NodeAccessError, type CommandResult, type NodeSession} from '../../src/adapters/node-connector.js'
+import {ALLOWED, MAX_COMMAND_OUTPUT_BYTES, type NodeCommand} from '../../src/adapters/node/commands.js'
+import {NodeAccessError, type CommandResult, type NodeSession} from '../../src/adapters/node/connector.js'
 import {NS_PREFIX, run, which} from './netns.js'
 
 export interface NetnsSessionOptions {

@@ -1,6 +1,6 @@
 // Bundled by test/krew/bundle.test.ts with the release settings (scripts/krew/bundle.js): ssh2
 // becomes a lazy bundle of its own, loaded on first use, without its optional native parts
-// (cpu-features, sshcrypto.node). Imported the way src/adapters/ssh.ts imports it. Runs an SSH
+// (cpu-features, sshcrypto.node). Imported the way src/adapters/ssh/connector.ts imports it. Runs an SSH
 // client against an SSH server, both from that bundle, over loopback: key exchange, host key
 // check, password authentication and an exec channel. Prints one JSON line.
 

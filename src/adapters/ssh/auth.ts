@@ -5,7 +5,7 @@
 import {readFile} from 'node:fs/promises'
 import ssh2 from 'ssh2'
 import type {AuthHandlerMiddleware, ParsedKey} from 'ssh2'
-import {displayPath} from './ssh-settings.js'
+import {displayPath} from './settings.js'
 
 /** Asks the user for a key's passphrase (on a TTY); undefined when they give none. */
 export type PassphrasePrompt = (keyFile: string) => Promise<string | undefined>

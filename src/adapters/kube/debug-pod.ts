@@ -3,7 +3,7 @@
 // happens (the process was killed) still ends by itself: restartPolicy Never, a container that only
 // sleeps, and activeDeadlineSeconds.
 import type {V1Pod} from '@kubernetes/client-node'
-import {NodeAccessError} from './node-connector.js'
+import {NodeAccessError} from '../node/connector.js'
 
 /**
  * The default image: nicolaka/netshoot carries iptables(-save), ip6tables, nft, ipvsadm, ipset, conntrack

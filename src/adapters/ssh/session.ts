@@ -1,10 +1,10 @@
 // One open SSH connection to a node. Each run() is one exec channel whose command line comes from
 // shellLine() (the allow-list) and nowhere else; output is capped and every command has a deadline.
 import type {Client, ClientChannel} from 'ssh2'
-import {shellLine, type NodeCommand} from './node-commands.js'
-import type {CommandResult, NodeSession} from './node-connector.js'
-import {commandError, commandTimeout, connectionLost, outputTooLarge} from './ssh-errors.js'
-import {Limiter} from './limiter.js'
+import {shellLine, type NodeCommand} from '../node/commands.js'
+import type {CommandResult, NodeSession} from '../node/connector.js'
+import {commandError, commandTimeout, connectionLost, outputTooLarge} from './errors.js'
+import {Limiter} from '../node/limiter.js'
 
 export interface SshSessionOptions {
   node: string

@@ -1,6 +1,5 @@
 // The only commands svctrace ever runs on a node: read-only, from this fixed list, with arguments
 // built from validated values. Nothing from the user or the cluster reaches a shell unchecked.
-import {isIP} from '../core/address.js'
 
 /** One allow-listed command: what it is, and its argv. */
 export interface NodeCommand {
@@ -12,7 +11,6 @@ export type NodeCommandId =
   | 'iptables-save'
   | 'iptables-save-table'
   | 'iptables-list-chain'
-  | 'ip6tables-save'
   | 'iptables-legacy-save'
   | 'iptables-nft-save'
   | 'iptables-version'
@@ -20,8 +18,6 @@ export type NodeCommandId =
   | 'ipvsadm-save'
   | 'ipset-save'
   | 'proc-ip-vs'
-  | 'ip-addr'
-  | 'conntrack-dst'
 
 /** The largest output a node may return for one command (a 10,000-Service node dumps ~48 MB). */
 export const MAX_COMMAND_OUTPUT_BYTES = 256 * 1024 * 1024
@@ -43,18 +39,12 @@ function table(name: string): string {
   return name
 }
 
-function address(ip: string): string {
-  if (!isIP(ip)) throw new UnsafeArgumentError(`refusing to use "${ip}": not an IP address`)
-  return ip
-}
-
 /** Builders: the only way to make a NodeCommand. */
 export const nodeCommands = {
   iptablesSave: (): NodeCommand => ({id: 'iptables-save', argv: ['iptables-save']}),
   iptablesSaveTable: (t: string): NodeCommand => ({id: 'iptables-save-table', argv: ['iptables-save', '-t', table(t)]}),
   /** `iptables -t nat -S KUBE-SVC-…`: one chain, for targeted collection. */
   iptablesListChain: (t: string, chain: string): NodeCommand => ({id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain)]}),
-  ip6tablesSave: (): NodeCommand => ({id: 'ip6tables-save', argv: ['ip6tables-save']}),
   iptablesLegacySave: (): NodeCommand => ({id: 'iptables-legacy-save', argv: ['iptables-legacy-save']}),
   /** Every table of the nft backend (no -t: it never creates a table that is not there). */
   iptablesNftSave: (): NodeCommand => ({id: 'iptables-nft-save', argv: ['iptables-nft-save']}),
@@ -64,8 +54,6 @@ export const nodeCommands = {
   ipvsadmSave: (): NodeCommand => ({id: 'ipvsadm-save', argv: ['ipvsadm', '-S', '-n']}),
   ipsetSave: (): NodeCommand => ({id: 'ipset-save', argv: ['ipset', 'save']}),
   procIpVs: (): NodeCommand => ({id: 'proc-ip-vs', argv: ['cat', '/proc/net/ip_vs']}),
-  ipAddr: (): NodeCommand => ({id: 'ip-addr', argv: ['ip', '-o', 'addr', 'show']}),
-  conntrackTo: (ip: string): NodeCommand => ({id: 'conntrack-dst', argv: ['conntrack', '-L', '-d', address(ip)]}),
 }
 
 /** Every argv the builders can produce, by id: what a test checks each executed command against. */
@@ -73,7 +61,6 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'iptables-save': /^iptables-save$/,
   'iptables-save-table': /^iptables-save -t (nat|filter|mangle|raw)$/,
   'iptables-list-chain': /^iptables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/,
-  'ip6tables-save': /^ip6tables-save$/,
   'iptables-legacy-save': /^iptables-legacy-save$/,
   'iptables-nft-save': /^iptables-nft-save$/,
   'iptables-version': /^iptables -V$/,
@@ -81,8 +68,6 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'ipvsadm-save': /^ipvsadm -S -n$/,
   'ipset-save': /^ipset save$/,
   'proc-ip-vs': /^cat \/proc\/net\/ip_vs$/,
-  'ip-addr': /^ip -o addr show$/,
-  'conntrack-dst': /^conntrack -L -d [0-9a-fA-F.:]+$/,
 }
 
 /** The backend `iptables -V` names: `iptables v1.8.9 (nf_tables)` → nft; `(legacy)` and versions before 1.8 (no other existed) → legacy. */

@@ -8,7 +8,7 @@
 // iptables-legacy loads the whole table for every listing, under the xtables lock (1.5 s each on that
 // node), so on a legacy node (`iptables -V` says so) nat and filter are read whole with
 // `iptables-save -t TABLE` instead (npm run bench measures both backends).
-import type {CollectionPlan} from '../core/collection-plan.js'
+import type {CollectionPlan} from '../../core/collection-plan.js'
 import {
   emptyCollection,
   formatChainCollection,
@@ -18,10 +18,10 @@ import {
   recordChain,
   type ChainCollection,
   type ChainRef,
-} from '../core/iptables/chain-listing.js'
-import {DumpError} from '../core/iptables/dump.js'
-import {iptablesBackendOf, nodeCommands, UnsafeArgumentError, type NodeCommand} from './node-commands.js'
-import {NodeAccessError, type NodeSession} from './node-connector.js'
+} from '../../core/iptables/chain-listing.js'
+import {DumpError} from '../../core/iptables/dump.js'
+import {iptablesBackendOf, nodeCommands, UnsafeArgumentError, type NodeCommand} from './commands.js'
+import {NodeAccessError, type NodeSession} from './connector.js'
 
 /** What a targeted read returns: the rules as iptables-save text, and what reading them cost. */
 export interface TargetedRead {

@@ -1,32 +1,19 @@
-// A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake.
-//   DIR/cluster.yaml                    `kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml`
-//   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node (optional when another mode's files are there)
-//   DIR/nodes/NODE/nft.json | nft.txt   `nft -j list table ip kube-proxy` | `nft list table ip kube-proxy`
-//   DIR/nodes/NODE/ipvsadm.txt          `ipvsadm -Sn` or `-Ln` (or /proc/net/ip_vs); ipset.txt: `ipset save`
-//   DIR/nodes/NODE/iptables-legacy-save.txt  optional: `iptables-legacy-save -t nat` when iptables-save is the nft backend
-//     (or other-iptables-backend.json, as --capture writes the count a live read took)
+// A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake. The files
+// and where each goes are bundle/layout.ts, shared with the writer.
 import {isAscii} from 'node:buffer'
 import {readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../app/ports.js'
-import type {ClusterView, NodeDataplane} from '../core/model.js'
-import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../core/proxy-config.js'
+import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../../app/ports.js'
+import type {ClusterView, NodeDataplane} from '../../core/model.js'
+import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
+import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
+import {CLUSTER_FILES, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
 
-/** The node files a bundle may hold (each optional, each capped), and the field each fills. */
-const NODE_FILES = [
-  {file: 'iptables-save.txt', text: 'iptablesSave', source: 'iptablesSource', tooBig: 'capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)'},
-  {file: 'nft.json', text: 'nft', source: 'nftSource', tooBig: 'capture only kube-proxy\'s table (nft -j list table ip kube-proxy)'},
-  {file: 'nft.txt', text: 'nft', source: 'nftSource', tooBig: 'capture only kube-proxy\'s table (nft list table ip kube-proxy)'},
-  {file: 'ipvsadm.txt', text: 'ipvsadm', source: 'ipvsadmSource', tooBig: 'the IPVS table should be far smaller; check the file is ipvsadm -Sn output'},
-  {file: 'ipset.txt', text: 'ipset', source: 'ipsetSource', tooBig: 'capture only kube-proxy\'s sets (ipset save | grep KUBE-)'},
-] as const
-
-const CLUSTER_FILES = ['cluster.yaml', 'cluster.yml', 'cluster.json']
 const MAKE_IT = 'make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml > DIR/cluster.yaml'
 
 interface KubeObject {
@@ -148,52 +135,69 @@ export class BundleDir implements ClusterSource, NodeReader {
 
   async nodeNames(): Promise<string[]> {
     try {
-      const entries = await readdir(path.join(this.dir, 'nodes'), {withFileTypes: true})
+      const entries = await readdir(path.join(this.dir, NODES_DIR), {withFileTypes: true})
       return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return []
-      throw new SourceError(`${path.join(this.dir, 'nodes')}: cannot list (${(err as Error).message})`)
+      throw new SourceError(`${path.join(this.dir, NODES_DIR)}: cannot list (${(err as Error).message})`)
     }
   }
 
   async read(node: string): Promise<NodeDataplane> {
-    const dir = path.join(this.dir, 'nodes', node)
+    const dir = path.join(this.dir, NODES_DIR, node)
+    const failed = await this.readError(dir)
+    if (failed !== undefined) return {name: node, readError: failed}
     const out: NodeDataplane = {name: node}
-    const fields = out as unknown as Record<string, string | undefined>
-    for (const f of NODE_FILES) {
-      // nft.json and nft.txt fill the same field: the JSON wins.
-      if (fields[f.text] !== undefined) continue
-      const file = path.join(dir, f.file)
-      try {
-        const s = await stat(file)
-        if (s.size > MAX_NODE_FILE_BYTES) {
-          return {name: node, readError: `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${f.tooBig}`}
+    for (const c of NODE_CAPTURES) {
+      // nft.json and nft.txt fill the same field: the first found (the JSON) wins.
+      for (const name of c.files) {
+        const file = path.join(dir, name)
+        try {
+          const s = await stat(file)
+          if (s.size > MAX_NODE_FILE_BYTES) {
+            return {name: node, readError: `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`}
+          }
+          out[c.text] = decode(await readFile(file))
+          out[c.source] = file
+          break
+        } catch (err) {
+          if (errnoOf(err) === 'ENOENT') continue
+          return {name: node, readError: `${file}: cannot read (${(err as Error).message})`}
         }
-        fields[f.text] = decode(await readFile(file))
-        fields[f.source] = file
-      } catch (err) {
-        if (errnoOf(err) === 'ENOENT') continue
-        return {name: node, readError: `${file}: cannot read (${(err as Error).message})`}
       }
     }
     const other = await this.otherBackend(dir)
     if ('readError' in other) return {name: node, readError: other.readError}
     if (other.found) out.otherIptablesBackend = other.found
-    if (NODE_FILES.every((f) => fields[f.text] === undefined)) {
+    if (NODE_CAPTURES.every((c) => out[c.text] === undefined)) {
       const file = path.join(dir, 'iptables-save.txt')
       return {name: node, readError: `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`}
     }
     return out
   }
 
+  /** read-error.txt: the node failed to read when --capture ran; its sentence, as the live run showed it. */
+  private async readError(dir: string): Promise<string | undefined> {
+    const file = path.join(dir, READ_ERROR_FILE)
+    try {
+      const s = await stat(file)
+      if (s.size > MAX_NODE_FILE_BYTES) return `${file} is over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; it should hold one sentence`
+      const text = (await readFile(file, 'utf8')).replace(/\r?\n$/, '')
+      return text.trim() ? text : `the node was not read when this bundle was captured (${file} is empty)`
+    } catch (err) {
+      if (errnoOf(err) === 'ENOENT') return undefined
+      return `${file}: cannot read (${(err as Error).message})`
+    }
+  }
+
   /** iptables-legacy-save.txt (counted) or other-iptables-backend.json (as --capture writes it). */
   private async otherBackend(dir: string): Promise<{found?: NonNullable<NodeDataplane['otherIptablesBackend']>} | {readError: string}> {
-    const legacy = path.join(dir, 'iptables-legacy-save.txt')
-    const json = path.join(dir, 'other-iptables-backend.json')
+    const legacy = path.join(dir, OTHER_BACKEND_FILES.text)
+    const json = path.join(dir, OTHER_BACKEND_FILES.count)
     try {
       const s = await stat(legacy)
       if (s.size > MAX_NODE_FILE_BYTES) return {readError: `${legacy} is over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat table (iptables-legacy-save -t nat)`}
-      return {found: {backend: 'legacy', kubeRules: countKubeRules(decode(await readFile(legacy))), source: legacy}}
+      return {found: {backend: 'legacy', kubeRules: countKubeProxyRules(decode(await readFile(legacy))), source: legacy}}
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') return {readError: `${legacy}: cannot read (${(err as Error).message})`}
     }
@@ -215,11 +219,4 @@ export class BundleDir implements ClusterSource, NodeReader {
     }
     return {found: {backend: o.backend, kubeRules: o.kubeRules as number, source: typeof o.source === 'string' ? o.source : json}}
   }
-}
-
-/** `-A KUBE-…` rules in an iptables-save text (one pass, no parse). */
-export function countKubeRules(text: string): number {
-  let n = 0
-  for (let i = text.indexOf('-A KUBE-'); i >= 0; i = text.indexOf('-A KUBE-', i + 8)) if (i === 0 || text[i - 1] === '\n') n++
-  return n
 }

@@ -7,7 +7,7 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import type {KubeConfig} from '@kubernetes/client-node'
-import {SourceError} from '../app/ports.js'
+import {SourceError} from '../../app/ports.js'
 
 interface Named {
   name: string

@@ -3,7 +3,7 @@
 // the bastion once (and stays under its sshd's MaxStartups). Each node is then reached through a
 // direct-tcpip channel, as OpenSSH's ProxyJump does.
 import type {Client, ClientChannel} from 'ssh2'
-import {connectError, type Hop} from './ssh-errors.js'
+import {connectError, type Hop} from './errors.js'
 
 /** `user@host:port` (IPv6 in brackets): how a bastion is named in messages and keyed in the pool. */
 export function bastionName(b: {host: string; port?: number}, user: string): string {

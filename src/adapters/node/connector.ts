@@ -1,6 +1,6 @@
 // How a node is reached: a connection that runs allow-listed commands. SSH and pod exec both
 // implement it; the node reader above them decides what to read.
-import type {NodeCommand} from './node-commands.js'
+import type {NodeCommand} from './commands.js'
 
 /** A node to reach: its name and the address to connect to. */
 export interface NodeTarget {

@@ -1,8 +1,8 @@
 // The passphrase prompt for an encrypted SSH key, on the terminal and without echo, as OpenSSH asks:
 //   Enter passphrase for key '~/.ssh/id_ed25519':
 // Prompts never overlap: nodes connecting at once wait for the one prompt of a key (see KeyStore).
-import type {PassphrasePrompt} from './ssh-auth.js'
-import {displayPath} from './ssh-settings.js'
+import type {PassphrasePrompt} from './auth.js'
+import {displayPath} from './settings.js'
 
 /** A terminal input: what the prompt needs of process.stdin. */
 export interface TtyInput extends NodeJS.ReadableStream {

@@ -5,13 +5,13 @@ import {homedir, userInfo} from 'node:os'
 import ssh2 from 'ssh2'
 import type {Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm} from 'ssh2'
 import {hostKeyAlgorithmsFor, lookupHostKey, readKnownHostsFiles, recordedKeyTypes, type KnownHostsFile} from './known-hosts.js'
-import {MAX_COMMAND_OUTPUT_BYTES} from './node-commands.js'
-import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from './node-connector.js'
-import {authHandler, KeyStore, type PassphrasePrompt} from './ssh-auth.js'
-import {BastionPool, bastionName, forwardThrough} from './ssh-bastion.js'
-import {Deadline} from './ssh-deadline.js'
-import {connectError, hostKeyError, type Hop} from './ssh-errors.js'
-import {SshSession} from './ssh-session.js'
+import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
+import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
+import {authHandler, KeyStore, type PassphrasePrompt} from './auth.js'
+import {BastionPool, bastionName, forwardThrough} from './bastion.js'
+import {Deadline} from './deadline.js'
+import {connectError, hostKeyError, type Hop} from './errors.js'
+import {SshSession} from './session.js'
 import {
   applyHostTemplate,
   isHostName,
@@ -20,9 +20,9 @@ import {
   readSshConfig,
   type BastionSpec,
   type SshConfigEntry,
-} from './ssh-settings.js'
+} from './settings.js'
 
-export {parseBastion, type BastionSpec} from './ssh-settings.js'
+export {parseBastion, type BastionSpec} from './settings.js'
 
 /** How to reach nodes over SSH. Unset values come from the ssh config, then OpenSSH's defaults. */
 export interface SshOptions {

@@ -2,11 +2,11 @@
 // through its own session, at most `parallel` at once. A node that cannot be read becomes a readError
 // sentence saying what failed and what to do; it never fails the other nodes.
 import type {V1Node} from '@kubernetes/client-node'
-import type {CollectionPlan, NodeReader} from '../app/ports.js'
-import type {ClusterView, NodeDataplane} from '../core/model.js'
-import {UnsafeArgumentError} from './node-commands.js'
-import {NodeAccessError, type NodeConnector, type NodeSession} from './node-connector.js'
-import {readNodeDataplane, type TargetedIptablesReader} from './node-dataplane-reader.js'
+import type {CollectionPlan, NodeReader} from '../../app/ports.js'
+import type {ClusterView, NodeDataplane} from '../../core/model.js'
+import {UnsafeArgumentError} from './commands.js'
+import {NodeAccessError, type NodeConnector, type NodeSession} from './connector.js'
+import {readNodeDataplane, type TargetedIptablesReader} from './dataplane-reader.js'
 import {Limiter} from './limiter.js'
 
 export {Limiter} from './limiter.js'
@@ -14,7 +14,7 @@ export {Limiter} from './limiter.js'
 export type AddressType = 'InternalIP' | 'ExternalIP'
 
 export interface LiveNodeReaderOptions {
-  /** Reads the chains on the plan's paths (src/adapters/targeted-iptables.ts). */
+  /** Reads the chains on the plan's paths (src/adapters/node/targeted-iptables.ts). */
   targeted: TargetedIptablesReader
   /** Nodes read at once (--parallel); default 10. */
   parallel?: number

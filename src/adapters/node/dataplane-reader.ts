@@ -1,12 +1,13 @@
 // What is read from one open node session, and in which order: the kube-proxy mode is found from what
 // is there (nat KUBE-SERVICES, `table ip kube-proxy`, IPVS virtual servers), never assumed. Every
 // command comes from nodeCommands (the allow-list); nothing here builds a command line.
-import type {CollectionPlan} from '../core/collection-plan.js'
-import type {NodeDataplane} from '../core/model.js'
-import {iptablesBackendOf, nodeCommands, type NodeCommand} from './node-commands.js'
-import {NodeAccessError, type NodeSession} from './node-connector.js'
+import type {CollectionPlan} from '../../core/collection-plan.js'
+import type {NodeDataplane} from '../../core/model.js'
+import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
+import {iptablesBackendOf, nodeCommands, type NodeCommand} from './commands.js'
+import {NodeAccessError, type NodeSession} from './connector.js'
 
-/** The targeted iptables read (src/adapters/targeted-iptables.ts): null when nat has no KUBE-SERVICES. */
+/** The targeted iptables read (src/adapters/node/targeted-iptables.ts): null when nat has no KUBE-SERVICES. */
 export type TargetedIptablesReader = (session: NodeSession, plan: CollectionPlan, node: string, backend?: 'legacy' | 'nft') => Promise<{text: string; source: string} | null>
 
 type Backend = 'legacy' | 'nft'
@@ -45,22 +46,8 @@ const KUBE_SERVICES = /^(:KUBE-SERVICES |-A KUBE-SERVICES )/m
 const IPSET_DISPATCH = /^-A KUBE-SERVICES .*--match-set KUBE-/m
 // Virtual servers in /proc/net/ip_vs: `TCP  0A600001:01BB rr` (the header lines start otherwise).
 const IPVS_SERVER = /^(TCP|UDP|SCTP|FWM)\s+\S/m
-// Rules of kube-proxy's Service chains only: kubelet creates KUBE-KUBELET-CANARY, KUBE-MARK-DROP and
-// KUBE-POSTROUTING in whichever backend it uses, which says nothing about a second kube-proxy.
-const KUBE_PROXY_RULE = /^-A KUBE-(SERVICES|NODEPORTS|SVC-|SVL-|EXT-|FW-|SEP-|XLB-)/
 
-/** KUBE-* Service rules in the nat table of an iptables-save dump. */
-export function countKubeProxyRules(dump: string): number {
-  let inNat = false
-  let count = 0
-  for (const line of dump.split('\n')) {
-    if (line.startsWith('*')) inNat = line.trim() === '*nat'
-    else if (inNat && KUBE_PROXY_RULE.test(line)) count++
-  }
-  return count
-}
-
-
+/** The other backend's save output (every table), counted as a bundle's iptables-legacy-save.txt is. */
 async function readOtherBackend(session: NodeSession, node: string, current: Backend): Promise<IptablesText & {backend: Backend; kubeRules: number} | undefined> {
   const backend: Backend = current === 'nft' ? 'legacy' : 'nft'
   const cmd = backend === 'legacy' ? nodeCommands.iptablesLegacySave() : nodeCommands.iptablesNftSave()

@@ -2,10 +2,10 @@
 // One Service costs: the Service, its EndpointSlices (by label), its Endpoints, the pods its
 // selector matches (selected on the server), the nodes — never every pod of the cluster.
 import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {SourceError, type ClusterRead, type ClusterSource} from '../app/ports.js'
-import {QueryError} from '../core/report.js'
-import type {ClusterView, KubeProxyObjects, Query} from '../core/model.js'
-import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../core/proxy-config.js'
+import {SourceError, type ClusterRead, type ClusterSource} from '../../app/ports.js'
+import {QueryError} from '../../core/report.js'
+import type {ClusterView, KubeProxyObjects, Query} from '../../core/model.js'
+import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
 import {withSignal} from './client-options.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 

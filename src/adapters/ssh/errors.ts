@@ -1,10 +1,10 @@
 // Every way reaching a node over SSH can fail, as a NodeAccessError that says what happened and what to
 // do next. ssh2 reports socket errors with an errno `code`, its own with a `level`
 // ('client-timeout', 'client-authentication', 'handshake', …).
-import type {NodeCommand} from './node-commands.js'
-import {NodeAccessError} from './node-connector.js'
+import type {NodeCommand} from '../node/commands.js'
+import {NodeAccessError} from '../node/connector.js'
 import {fingerprintSha256, knownHostsLine, keyTypeOf, type HostKeyLookup, type RecordedKey} from './known-hosts.js'
-import {displayPath} from './ssh-settings.js'
+import {displayPath} from './settings.js'
 
 /** One SSH hop, for messages: the node (or "bastion …") and the address dialled. */
 export interface Hop {

@@ -1,0 +1,65 @@
+// Where each capture lives in a bundle directory: the one table bundle/reader.ts reads by and
+// bundle/writer.ts writes by, so --from reads back exactly what --capture wrote.
+//   DIR/cluster.yaml                    `kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml` (.yml, .json accepted)
+//   DIR/meta.yaml                       when and from where --capture read it
+//   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node (optional when another mode's files are there)
+//   DIR/nodes/NODE/nft.json | nft.txt   `nft -j list table ip kube-proxy` | `nft list table ip kube-proxy`
+//   DIR/nodes/NODE/ipvsadm.txt          `ipvsadm -Sn` or `-Ln` (or /proc/net/ip_vs); ipset.txt: `ipset save`
+//   DIR/nodes/NODE/iptables-legacy-save.txt  optional: `iptables-legacy-save -t nat` when iptables-save is the nft backend
+//     (or other-iptables-backend.json, as --capture writes the count a live read took)
+//   DIR/nodes/NODE/read-error.txt       the node could not be read when captured: why, as the trace said it
+import type {NodeDataplane} from '../../core/model.js'
+
+/** The API objects, first name found wins; --capture writes the first. */
+export const CLUSTER_FILES = ['cluster.yaml', 'cluster.yml', 'cluster.json'] as const
+export const META_FILE = 'meta.yaml'
+/** DIR/nodes/NODE/: one directory per node. */
+export const NODES_DIR = 'nodes'
+
+/** One kind of node capture: the file(s) it is in, the NodeDataplane fields it fills, the file --capture picks. */
+export interface NodeCapture {
+  kind: 'iptables' | 'nftables' | 'ipvs' | 'ipset'
+  /** The names the reader accepts, first found wins (nft.json before nft.txt). */
+  files: readonly string[]
+  text: 'iptablesSave' | 'nft' | 'ipvsadm' | 'ipset'
+  source: 'iptablesSource' | 'nftSource' | 'ipvsadmSource' | 'ipsetSource'
+  /** What to capture instead when the file is over the size a node may return. */
+  tooBig: string
+  /** The file and text --capture writes for this kind, if the node has it. */
+  write(dp: NodeDataplane): {file: string; text: string} | undefined
+}
+
+const as = (file: string, text: string | undefined) => (text === undefined ? undefined : {file, text})
+
+export const NODE_CAPTURES: readonly NodeCapture[] = [
+  {
+    kind: 'iptables', files: ['iptables-save.txt'], text: 'iptablesSave', source: 'iptablesSource',
+    tooBig: 'capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)',
+    write: (dp) => as('iptables-save.txt', dp.iptablesSave),
+  },
+  {
+    kind: 'nftables', files: ['nft.json', 'nft.txt'], text: 'nft', source: 'nftSource',
+    tooBig: 'capture only kube-proxy\'s table (nft -j list table ip kube-proxy)',
+    write: (dp) => as(dp.nft?.trimStart().startsWith('{') ? 'nft.json' : 'nft.txt', dp.nft),
+  },
+  {
+    // IPVS from a kube-proxy pod (no ipvsadm there) is /proc/net/ip_vs, which ipvsadm.txt may hold too.
+    kind: 'ipvs', files: ['ipvsadm.txt'], text: 'ipvsadm', source: 'ipvsadmSource',
+    tooBig: 'the IPVS table should be far smaller; check the file is ipvsadm -Sn output',
+    write: (dp) => as('ipvsadm.txt', dp.ipvsadm ?? dp.procIpVs),
+  },
+  {
+    kind: 'ipset', files: ['ipset.txt'], text: 'ipset', source: 'ipsetSource',
+    tooBig: 'capture only kube-proxy\'s sets (ipset save | grep KUBE-)',
+    write: (dp) => as('ipset.txt', dp.ipset),
+  },
+]
+
+/**
+ * The other iptables backend than iptables-save.txt's: its save text (counted when read), or the
+ * count a live read took (JSON of NodeDataplane.otherIptablesBackend, as --capture writes it).
+ */
+export const OTHER_BACKEND_FILES = {text: 'iptables-legacy-save.txt', count: 'other-iptables-backend.json'} as const
+
+/** A node that could not be read: its readError sentence, so --from shows the same error row. */
+export const READ_ERROR_FILE = 'read-error.txt'

@@ -1,0 +1,192 @@
+// NodeConnector over the Kubernetes API (pods/exec): runs the allow-listed node commands inside the
+// kube-proxy pod on the node — it shares the node's network namespace, so iptables-save there prints the
+// node's rules — or, with debugPod, inside a short-lived privileged hostNetwork pod (debug-pod.ts). Every
+// command goes out as an argv array checked against the allow-list first: no shell runs anywhere.
+// The only writes to the cluster are the debug pods' create and delete. One command's exec stream is
+// pod-exec-session.ts; the sentences for what failed are pod-exec-errors.ts.
+import {randomBytes} from 'node:crypto'
+import type {CoreV1Api, V1Pod} from '@kubernetes/client-node'
+import {DEBUG_POD_NAMESPACE, DebugPods, DEFAULT_DEBUG_IMAGE, notRunningReason, type DebugPodApi} from './debug-pod.js'
+import {withSignal} from './client-options.js'
+import type {LoadedKubeconfig} from './kubeconfig.js'
+import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
+import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
+import {apiError, type ApiError, type ApiRequest} from './pod-exec-errors.js'
+import {PodExecSession, type ExecLib, type PodRef} from './pod-exec-session.js'
+
+export interface PodExecOptions {
+  /** Run commands in a debug pod svctrace creates on each node instead of the kube-proxy pod. */
+  debugPod?: boolean
+  /** The debug pod's image; default DEFAULT_DEBUG_IMAGE. */
+  debugImage?: string
+  /** Per command (connecting included); default 60 s. */
+  commandTimeoutMs?: number
+  /** How long a debug pod may take to be Running; default 60 s. */
+  podStartTimeoutMs?: number
+  /** Called with every command line just before it is sent. */
+  audit?: (node: string, line: string) => void
+  /** Output cap per command; default MAX_COMMAND_OUTPUT_BYTES. */
+  maxOutputBytes?: number
+}
+
+const KUBE_PROXY_NAMESPACE = 'kube-system'
+const KUBE_PROXY_SELECTOR = 'k8s-app=kube-proxy'
+const REQUEST_TIMEOUT_MS = 30_000
+const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/
+
+/** client-node and ws, loaded on the first node. */
+interface Lib extends ExecLib {
+  core: CoreV1Api
+}
+
+export class PodExecConnector implements NodeConnector {
+  readonly description: string
+  private readonly runId = randomBytes(4).toString('hex')
+  private readonly stopping = new AbortController()
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private readonly sessions = new Set<PodExecSession>()
+  private lib?: Promise<Lib>
+  private debugPods?: DebugPods
+  private closing?: Promise<void>
+
+  constructor(
+    private readonly loaded: LoadedKubeconfig,
+    private readonly opts: PodExecOptions,
+  ) {
+    this.description = opts.debugPod
+      ? `exec into debug pods (${opts.debugImage ?? DEFAULT_DEBUG_IMAGE}) in ${DEBUG_POD_NAMESPACE}`
+      : `exec into kube-proxy pods (${KUBE_PROXY_NAMESPACE}, ${KUBE_PROXY_SELECTOR})`
+  }
+
+  async connect(target: NodeTarget): Promise<NodeSession> {
+    if (this.closing) throw new NodeAccessError(`not reading ${target.name}: svctrace is stopping`, 'unreachable')
+    if (!NODE_NAME.test(target.name)) throw new NodeAccessError(`refusing to look up node "${target.name}": not a valid node name`, 'unreachable')
+    const opening = this.open(target.name)
+    this.inFlight.add(opening)
+    try {
+      return await opening
+    } finally {
+      this.inFlight.delete(opening)
+    }
+  }
+
+  /** Stops running commands, waits for pods being started, deletes every debug pod; idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown()
+    return this.closing
+  }
+
+  private async shutdown(): Promise<void> {
+    this.stopping.abort()
+    await Promise.allSettled([...this.inFlight])
+    await Promise.allSettled([...this.sessions].map((s) => s.close()))
+    await this.debugPods?.cleanup()
+  }
+
+  private async open(node: string): Promise<NodeSession> {
+    const lib = await this.load()
+    let pod: PodRef
+    let release = async () => {}
+    if (this.opts.debugPod) {
+      const pods = this.debugPodsOf(lib)
+      const started = await pods.start(node)
+      pod = {...started, node, label: `debug pod ${started.namespace}/${started.name}`}
+      release = () => pods.release(started.name)
+    } else {
+      pod = await this.kubeProxyPod(lib, node)
+    }
+    const session: PodExecSession = new PodExecSession(pod, {
+      lib,
+      signal: this.stopping.signal,
+      commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
+      maxOutputBytes: this.opts.maxOutputBytes ?? MAX_COMMAND_OUTPUT_BYTES,
+      audit: this.opts.audit,
+      onClose: async () => {
+        this.sessions.delete(session)
+        await release()
+      },
+    })
+    this.sessions.add(session)
+    return session
+  }
+
+  private load(): Promise<Lib> {
+    this.lib ??= (async () => {
+      const [k8s, handler, ws] = await Promise.all([
+        import('@kubernetes/client-node'),
+        // Not re-exported by the package index in 1.4.0; needed to own the socket (timeouts, refusal bodies).
+        import('@kubernetes/client-node/dist/web-socket-handler.js'),
+        import('isomorphic-ws'),
+      ])
+      const kc = this.loaded.kc
+      return {core: kc.makeApiClient(k8s.CoreV1Api), kc, Exec: k8s.Exec, WebSocketHandler: handler.WebSocketHandler, WebSocket: ws.default as never}
+    })()
+    return this.lib
+  }
+
+  /** One request; 404 gives undefined when allowed; the stop signal cancels it unless it cleans up. */
+  private async request<T>(req: ApiRequest, call: (options: never) => Promise<T>, how: {cleanup?: boolean; allow404?: boolean} = {}): Promise<T | undefined> {
+    const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
+    const signal = how.cleanup ? timeout : AbortSignal.any([this.stopping.signal, timeout])
+    try {
+      return await call(withSignal(signal))
+    } catch (err) {
+      if (how.allow404 && (err as ApiError).code === 404) return undefined
+      throw apiError(err, req, !how.cleanup && this.stopping.signal.aborted, REQUEST_TIMEOUT_MS)
+    }
+  }
+
+  private async kubeProxyPod(lib: Lib, node: string): Promise<PodRef> {
+    const namespace = KUBE_PROXY_NAMESPACE
+    const req = {verb: 'list', resource: 'pods', namespace, node, why: 'to find the kube-proxy pod'}
+    // Both selectors go to the server: one small answer, whatever the cluster's size.
+    const list = await this.request(req, (o) => lib.core.listNamespacedPod({namespace, labelSelector: KUBE_PROXY_SELECTOR, fieldSelector: `spec.nodeName=${node}`}, o))
+    const pods = (list?.items ?? []).filter((p) => !p.metadata?.deletionTimestamp)
+    const running = pods.find((p) => p.status?.phase === 'Running')
+    const instead = 'pass --debug-pod to read the node from a short-lived privileged pod, or use --via ssh'
+    if (!running && pods.length === 0) {
+      throw new NodeAccessError(
+        `no kube-proxy pod on ${node} (no pod labelled ${KUBE_PROXY_SELECTOR} in ${namespace} runs there): kube-proxy may run outside Kubernetes on this node, or another data plane replaces it; ${instead}`,
+        'unreachable',
+      )
+    }
+    if (!running) {
+      const states = pods.map((p: V1Pod) => `${p.metadata?.name}: ${notRunningReason(p)}`).join('; ')
+      throw new NodeAccessError(`the kube-proxy pod on ${node} is not running (${states}); ${instead}`, 'unreachable')
+    }
+    const containers = running.spec?.containers ?? []
+    const name = running.metadata?.name ?? ''
+    const container = containers.find((c) => c.name === 'kube-proxy')?.name ?? containers[0]?.name ?? 'kube-proxy'
+    return {namespace, name, container, node, label: `kube-proxy pod ${namespace}/${name}`}
+  }
+
+  private debugPodsOf(lib: Lib): DebugPods {
+    if (this.debugPods) return this.debugPods
+    const namespace = DEBUG_POD_NAMESPACE
+    const commandTimeoutMs = this.opts.commandTimeoutMs ?? 60_000
+    const startTimeoutMs = this.opts.podStartTimeoutMs ?? 60_000
+    const api: DebugPodApi = {
+      create: async (body, node) => (await this.request({verb: 'create', resource: 'pods', namespace, node, why: 'to start a debug pod'}, (o) => lib.core.createNamespacedPod({namespace, body}, o)))!,
+      read: async (name, node) => {
+        const pod = await this.request({verb: 'get', resource: 'pods', namespace, node, why: 'to see whether the debug pod runs'}, (o) => lib.core.readNamespacedPod({name, namespace}, o), {allow404: true})
+        if (!pod) throw new NodeAccessError(`debug pod ${namespace}/${name} on ${node} disappeared while starting (deleted by someone, or evicted)`, 'unreachable')
+        return pod
+      },
+      delete: async (name) => {
+        await this.request({verb: 'delete', resource: 'pods', namespace, node: 'its node', why: 'to remove the debug pod'}, (o) => lib.core.deleteNamespacedPod({name, namespace}, o), {cleanup: true, allow404: true})
+      },
+      deleteAll: async (labelSelector) => {
+        await this.request({verb: 'deletecollection', resource: 'pods', namespace, node: 'every node', why: 'to remove the debug pods'}, (o) => lib.core.deleteCollectionNamespacedPod({namespace, labelSelector}, o), {cleanup: true})
+      },
+    }
+    this.debugPods = new DebugPods(api, {
+      image: this.opts.debugImage ?? DEFAULT_DEBUG_IMAGE,
+      runId: this.runId,
+      startTimeoutMs,
+      // Long enough for a slow run; short enough that a pod svctrace could not delete soon goes away.
+      deadlineSeconds: Math.max(600, Math.ceil((startTimeoutMs + 10 * commandTimeoutMs) / 1000)),
+      signal: this.stopping.signal,
+    })
+    return this.debugPods
+  }
+}

@@ -1,0 +1,152 @@
+// One node's commands over pods/exec: each command is one exec WebSocket into the pod, its stdout and
+// stderr collected under the output cap, its exit code read from the status channel.
+import type {IncomingMessage} from 'node:http'
+import {Readable, Writable} from 'node:stream'
+import type {KubeConfig, V1Status} from '@kubernetes/client-node'
+import {shellLine, UnsafeArgumentError, type NodeCommand} from '../node/commands.js'
+import {NodeAccessError, type CommandResult, type NodeSession} from '../node/connector.js'
+import {commandResult, execRefused, seconds, statusMessage, type ApiError, type PodLabel} from './pod-exec-errors.js'
+
+/** A pod to exec into, and how to name it in messages. */
+export interface PodRef extends PodLabel {
+  name: string
+  container: string
+}
+
+/** The parts of a `ws` WebSocket used here. */
+interface ExecSocket {
+  terminate(): void
+  on(event: 'open' | 'close', fn: () => void): unknown
+  on(event: 'unexpected-response', fn: (req: unknown, res: IncomingMessage) => void): unknown
+}
+
+/** What an exec needs from client-node and ws (loaded on demand by the connector). */
+export interface ExecLib {
+  kc: KubeConfig
+  Exec: typeof import('@kubernetes/client-node').Exec
+  WebSocketHandler: typeof import('@kubernetes/client-node/dist/web-socket-handler.js').WebSocketHandler
+  WebSocket: new (url: string, protocols: string[], opts: object) => ExecSocket
+}
+
+interface SessionContext {
+  lib: ExecLib
+  signal: AbortSignal
+  commandTimeoutMs: number
+  maxOutputBytes: number
+  audit?: (node: string, line: string) => void
+  onClose: () => Promise<void>
+}
+
+/** The argv to send, after the same allow-list check the SSH path applies; nothing else is ever sent. */
+function allowListed(cmd: NodeCommand, node: string): string[] {
+  try {
+    shellLine(cmd, false)
+  } catch (err) {
+    if (err instanceof UnsafeArgumentError) throw new NodeAccessError(`${err.message}; nothing was run on ${node}`, 'command')
+    throw err
+  }
+  return [...cmd.argv]
+}
+
+/**
+ * Commands in one pod. As over SSH, only exit 0 is a result: a non-zero exit is a NodeAccessError of kind
+ * `command`, and a program the image lacks says "not installed … exited with 127", so the node reader
+ * falls back the same way whichever connector it uses (e.g. no ipvsadm in kube-proxy → /proc/net/ip_vs).
+ */
+export class PodExecSession implements NodeSession {
+  private closed?: Promise<void>
+  private readonly stop = new AbortController()
+
+  constructor(
+    private readonly pod: PodRef,
+    private readonly ctx: SessionContext,
+  ) {}
+
+  async run(cmd: NodeCommand): Promise<CommandResult> {
+    const argv = allowListed(cmd, this.pod.node)
+    if (this.closed) throw new NodeAccessError(`\`${argv.join(' ')}\` was not run on ${this.pod.node}: its session is closed`, 'unreachable')
+    this.ctx.audit?.(this.pod.node, argv.join(' '))
+    return execInPod(this.ctx, AbortSignal.any([this.ctx.signal, this.stop.signal]), this.pod, argv)
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      this.stop.abort()
+      await this.ctx.onClose()
+    })()
+    return this.closed
+  }
+}
+
+/** One command over one exec WebSocket: output collected under the cap, exit code from the status channel. */
+function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: string[]): Promise<CommandResult> {
+  const shown = `\`${argv.join(' ')}\` in ${pod.label} on ${pod.node}`
+  return new Promise((resolve, reject) => {
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    let bytes = 0
+    let socket: ExecSocket | undefined
+    let opened = false
+    let refusal: {code: number; message: string} | undefined
+    let settled = false
+    const finish = (e: Error | undefined, r?: CommandResult) => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      if (e) socket?.terminate()
+      if (e) reject(e)
+      else resolve(r!)
+    }
+    const sink = (into: Buffer[]) => new Writable({
+      write(chunk: Buffer, _enc, done) {
+        bytes += chunk.length
+        if (bytes > ctx.maxOutputBytes) finish(new NodeAccessError(`${shown} printed more than ${sizeOf(ctx.maxOutputBytes)}; stopped reading and closed the stream`, 'too-large'))
+        else if (!settled) into.push(chunk)
+        done()
+      },
+    }).on('error', () => {})
+    const stdout = sink(out)
+    const stderr = sink(err)
+    const timer = setTimeout(() => finish(new NodeAccessError(`${shown} did not finish within ${seconds(ctx.commandTimeoutMs)}; the node or the API server may be overloaded`, 'timeout')), ctx.commandTimeoutMs)
+    const onAbort = () => finish(new NodeAccessError(`${shown} was cancelled: svctrace is stopping`, 'unreachable'))
+    if (signal.aborted) return onAbort()
+    signal.addEventListener('abort', onAbort, {once: true})
+
+    const {lib} = ctx
+    const factory = (uri: string, protocols: string[], opts: object) => {
+      const ws = new lib.WebSocket(uri, protocols, {...opts, handshakeTimeout: ctx.commandTimeoutMs})
+      socket = ws
+      ws.on('open', () => (opened = true))
+      // Refused upgrades carry a Status body; keep its message, then fail the handshake.
+      ws.on('unexpected-response', (_req, res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c: string) => (body = (body + c).slice(0, 64 * 1024)))
+        res.on('end', () => {
+          refusal = {code: res.statusCode ?? 0, message: statusMessage({body, message: `HTTP ${res.statusCode}`} as ApiError)}
+          ws.terminate()
+        })
+        res.on('error', () => ws.terminate())
+      })
+      ws.on('close', () => opened && finish(new NodeAccessError(`connection lost while running ${shown}: the stream closed without an exit status`, 'unreachable')))
+      if (settled) ws.terminate()
+      return ws
+    }
+    const handler = new lib.WebSocketHandler(lib.kc, factory as never, {stdin: new Readable({read() {}}), stdout, stderr})
+    const onStatus = (status: V1Status) => {
+      const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8')
+      try {
+        finish(undefined, commandResult(status, text(out), text(err), pod, argv))
+      } catch (e) {
+        finish(e as Error)
+      }
+    }
+    new lib.Exec(lib.kc, handler).exec(pod.namespace, pod.name, pod.container, argv, stdout, stderr, null, false, onStatus)
+      .catch((e: unknown) => finish(execRefused(e as Error, refusal, pod, shown)))
+  })
+}
+
+function sizeOf(limit: number): string {
+  return limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${limit} bytes`
+}
