@@ -79,7 +79,7 @@ async function measure({label, restore, rename, bundle, runs, saveRuns, expectBa
     const targeted = await timed(() => lib.readIptablesTargeted(session, bundle.plan, 'node-0'), runs)
     const read = targeted.last
     if (!read) throw new Error('readIptablesTargeted found no nat KUBE-SERVICES')
-    const report = lib.buildReport(bundle.query, bundle.view, [{name: 'node-0', iptablesSave: read.text, iptablesSource: read.source}])
+    const report = lib.buildReport(bundle.query, bundle.view, [{name: 'node-0', captures: [{kind: 'iptables-save', text: read.text, source: read.source}]}])
     const backends = report.nodes[0].paths[0]?.backends.length
     if (backends !== expectBackends) throw new Error(`the targeted read traced ${backends} backends, expected ${expectBackends}`)
     result.targeted = {ms: targeted.ms, bytes: read.bytes, commands: read.commands, source: read.source, runs}

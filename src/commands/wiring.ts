@@ -7,6 +7,7 @@ import type {NodeDataplane} from '../core/model.js'
 import type {LoadedKubeconfig} from '../adapters/kube/kubeconfig.js'
 import type {NodeConnector} from '../adapters/node/connector.js'
 import {NODES_NOT_READ, type NodeAccess, type ReadSettings} from './node-flags.js'
+import {unreadableNode} from '../core/captures.js'
 
 export interface SourceFlags {
   from?: string
@@ -37,7 +38,7 @@ class NoNodes implements NodeReader {
   }
 
   async read(node: string): Promise<NodeDataplane> {
-    return {name: node, readError: 'nodes are not read in this mode'}
+    return unreadableNode(node, 'nodes are not read in this mode')
   }
 }
 

@@ -4,7 +4,7 @@
 import {indexIptablesSave, type IptablesDump} from './iptables/dump.js'
 import {parseIpset, type Ipsets} from './ipvs/ipset.js'
 import {parseIpvsTable, type IpvsTable} from './ipvs/ipvsadm.js'
-import type {NodeDataplane} from './model.js'
+import type {Capture, CaptureKind, NodeDataplane} from './model.js'
 import type {NftRuleset} from './nftables/model.js'
 import {parseNft} from './nftables/parse.js'
 
@@ -16,14 +16,31 @@ export interface IndexedCaptures {
   ipsets?: Ipsets
 }
 
-/** Indexes every capture the node has. */
+/** A node that could not be read, and why (a sentence that says what to do). */
+export function unreadableNode(name: string, readError: string): NodeDataplane {
+  return {name, captures: [], readError}
+}
+
+/** The node's capture of one kind, if it was read. */
+export function captureOf(dp: Pick<NodeDataplane, 'captures'>, kind: CaptureKind): Capture | undefined {
+  return dp.captures.find((c) => c.kind === kind)
+}
+
+/** The captures with one of this kind set to `text` (replacing one read before). */
+export function withCapture(captures: readonly Capture[], capture: Capture): Capture[] {
+  return [...captures.filter((c) => c.kind !== capture.kind), capture]
+}
+
+/** Indexes every capture the node has. ipvsadm output and /proc/net/ip_vs hold the same table: ipvsadm wins. */
 export function indexCaptures(dp: NodeDataplane): IndexedCaptures {
-  const n = dp.name
-  const ipvsText = dp.ipvsadm ?? dp.procIpVs
+  const iptables = captureOf(dp, 'iptables-save')
+  const nft = captureOf(dp, 'nft')
+  const ipvs = captureOf(dp, 'ipvsadm') ?? captureOf(dp, 'proc-ip-vs')
+  const ipset = captureOf(dp, 'ipset')
   return {
-    ...(dp.iptablesSave !== undefined ? {iptables: indexIptablesSave(dp.iptablesSave, dp.iptablesSource ?? `${n}: iptables-save`)} : {}),
-    ...(dp.nft !== undefined ? {nft: parseNft(dp.nft, dp.nftSource ?? `${n}: nft`)} : {}),
-    ...(ipvsText !== undefined ? {ipvs: parseIpvsTable(ipvsText, (dp.ipvsadm !== undefined ? dp.ipvsadmSource : dp.procIpVsSource) ?? `${n}: ipvsadm`)} : {}),
-    ...(dp.ipset !== undefined ? {ipsets: parseIpset(dp.ipset, dp.ipsetSource ?? `${n}: ipset`)} : {}),
+    ...(iptables ? {iptables: indexIptablesSave(iptables.text, iptables.source)} : {}),
+    ...(nft ? {nft: parseNft(nft.text, nft.source)} : {}),
+    ...(ipvs ? {ipvs: parseIpvsTable(ipvs.text, ipvs.source)} : {}),
+    ...(ipset ? {ipsets: parseIpset(ipset.text, ipset.source)} : {}),
   }
 }

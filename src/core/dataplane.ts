@@ -133,7 +133,7 @@ function combined(name: string, first: Tracer, tracers: Tracer[]): (req: TraceRe
 export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   const name = dp.name
   if (dp.readError) return unreadable(name, dp.readError)
-  if ([dp.iptablesSave, dp.nft, dp.ipvsadm, dp.procIpVs, dp.ipset].every((x) => x === undefined)) {
+  if (dp.captures.length === 0) {
     return unreadable(name, 'no iptables-save output was read from this node')
   }
   let parsed: ParsedDataplane

@@ -36,28 +36,35 @@ export interface KubeProxyObjects {
   daemonSet?: V1DaemonSet
 }
 
+/** What kind of dump a capture is. */
+export type CaptureKind =
+  /** `iptables-save` (IPv4; all tables or some; `-c` counters optional), or the targeted chain listings rebuilt into that form. */
+  | 'iptables-save'
+  /** `nft -j list table ip kube-proxy` (JSON) or `nft list …` text (listing or `nft -f` transaction form). */
+  | 'nft'
+  /** `ipvsadm -Sn` or `ipvsadm -Ln`. */
+  | 'ipvsadm'
+  /** /proc/net/ip_vs as read inside a kube-proxy pod (no ipvsadm there). */
+  | 'proc-ip-vs'
+  /** `ipset list` or `ipset save`. */
+  | 'ipset'
+
+/** One dump read from a node: what it is, its text, and where it came from (a file path, or `node1: iptables-save`). */
+export interface Capture {
+  kind: CaptureKind
+  text: string
+  source: string
+}
+
 /** What was read from one node: raw dumps, never parsed eagerly. */
 export interface NodeDataplane {
   name: string
-  /** `iptables-save` text (IPv4), when read. */
-  iptablesSave?: string
-  /** Where the text came from, for error messages (a file path or `node1: iptables-save`). */
-  iptablesSource?: string
-  /** `nft -j list table ip kube-proxy` (JSON) or `nft list …` text (listing or `nft -f` transaction form). */
-  nft?: string
-  nftSource?: string
-  /** `ipvsadm -Sn` or `ipvsadm -Ln` (the kernel's /proc/net/ip_vs hex listing is recognised too). */
-  ipvsadm?: string
-  ipvsadmSource?: string
-  /** `ipset list` or `ipset save`. */
-  ipset?: string
-  ipsetSource?: string
-  /** /proc/net/ip_vs as read inside a kube-proxy pod (no ipvsadm there). */
-  procIpVs?: string
-  procIpVsSource?: string
+  /** At most one capture of each kind. */
+  captures: Capture[]
   /**
-   * KUBE-* rules in the other iptables backend than the one iptablesSave came from (legacy vs nft):
-   * counted, not traced; both holding rules means two kube-proxy generations fight over the node.
+   * KUBE-* rules in the other iptables backend than the one the iptables-save capture came from
+   * (legacy vs nft): counted, not traced; both holding rules means two kube-proxy generations fight
+   * over the node.
    */
   otherIptablesBackend?: {backend: 'legacy' | 'nft'; kubeRules: number; source: string}
   /** Why nothing could be read from this node. */

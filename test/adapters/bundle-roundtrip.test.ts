@@ -10,6 +10,7 @@ import {nodeFiles, writeBundle} from '../../src/adapters/bundle/writer.js'
 import {buildReport} from '../../src/core/report.js'
 import type {NodeDataplane} from '../../src/core/model.js'
 import {node, pod, service, slice, view} from '../support/builders.js'
+import {dataplane} from '../support/dataplane.js'
 
 const dirs: string[] = []
 const tempDir = () => {
@@ -23,37 +24,35 @@ const IPTABLES = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PRE
 
 describe('bundle round trip', () => {
   it.each<[string, NodeDataplane, string[]]>([
-    ['iptables', {name: 'n1', iptablesSave: IPTABLES}, ['iptables-save.txt']],
-    ['nftables JSON', {name: 'n1', nft: '{"nftables": []}'}, ['nft.json']],
-    ['nftables text', {name: 'n1', nft: 'table ip kube-proxy {\n}\n'}, ['nft.txt']],
-    ['IPVS', {name: 'n1', iptablesSave: IPTABLES, ipvsadm: '-A -t 10.96.0.1:443 -s rr\n', ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n'}, ['iptables-save.txt', 'ipvsadm.txt', 'ipset.txt']],
-    ['IPVS from a kube-proxy pod', {name: 'n1', procIpVs: 'IP Virtual Server version 1.2.1 (size=4096)\n'}, ['ipvsadm.txt']],
-    ['both iptables backends', {name: 'n1', iptablesSave: IPTABLES, otherIptablesBackend: {backend: 'legacy', kubeRules: 7, source: 'n1: iptables-legacy -t nat -S'}}, ['iptables-save.txt', 'other-iptables-backend.json']],
-    ['a node that could not be read', {name: 'n1', readError: 'cannot connect to n1 (192.0.2.1:22): connection refused (if nodes are reachable only through a jump host, pass --bastion user@host:port)'}, ['read-error.txt']],
+    ['iptables', dataplane('n1', {'iptables-save': IPTABLES}), ['iptables-save.txt']],
+    ['nftables JSON', dataplane('n1', {nft: '{"nftables": []}'}), ['nft.json']],
+    ['nftables text', dataplane('n1', {nft: 'table ip kube-proxy {\n}\n'}), ['nft.txt']],
+    ['IPVS', dataplane('n1', {'iptables-save': IPTABLES, 'ipvsadm': '-A -t 10.96.0.1:443 -s rr\n', 'ipset': 'create KUBE-CLUSTER-IP hash:ip,port\n'}), ['iptables-save.txt', 'ipvsadm.txt', 'ipset.txt']],
+    ['IPVS from a kube-proxy pod', dataplane('n1', {'proc-ip-vs': 'IP Virtual Server version 1.2.1 (size=4096)\n'}), ['ipvsadm.txt']],
+    ['both iptables backends', dataplane('n1', {'iptables-save': IPTABLES}, {}, {otherIptablesBackend: {backend: 'legacy', kubeRules: 7, source: 'n1: iptables-legacy -t nat -S'}}), ['iptables-save.txt', 'other-iptables-backend.json']],
+    ['a node that could not be read', {name: 'n1', captures: [], readError: 'cannot connect to n1 (192.0.2.1:22): connection refused (if nodes are reachable only through a jump host, pass --bastion user@host:port)'}, ['read-error.txt']],
   ])('%s: --from reads back what --capture wrote', async (_name, dp, files) => {
     expect(nodeFiles(dp).map(([f]) => f)).toEqual(files)
     const dir = path.join(tempDir(), 'b')
     await writeBundle(dir, view({nodes: [node({name: 'n1'})]}), [dp], {capturedFrom: 'test'})
     const back = await new BundleDir(dir).read('n1')
-    const {name, ...fields} = dp
-    for (const [k, v] of Object.entries(fields)) {
-      if (k === 'procIpVs') expect(back.ipvsadm).toBe(v)
-      else expect(back[k as keyof NodeDataplane]).toEqual(v)
-    }
-    expect(back.name).toBe(name)
+    // The same texts come back, each under the kind the bundle file holds (/proc/net/ip_vs is kept in ipvsadm.txt).
+    const kindBack = (k: string) => (k === 'proc-ip-vs' ? 'ipvsadm' : k)
+    expect(back.captures.map((c) => [c.kind, c.text])).toEqual(dp.captures.map((c) => [kindBack(c.kind), c.text]))
+    expect([back.name, back.readError, back.otherIptablesBackend]).toEqual([dp.name, dp.readError, dp.otherIptablesBackend])
   })
 
   it('the writer writes each capture under a name the reader reads (one layout table)', () => {
-    const dp: NodeDataplane = {name: 'n1', iptablesSave: IPTABLES, nft: '{"nftables": []}', ipvsadm: '-A -t 10.96.0.1:443 -s rr\n', ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n'}
+    const dp = dataplane('n1', {'iptables-save': IPTABLES, 'nft': '{"nftables": []}', 'ipvsadm': '-A -t 10.96.0.1:443 -s rr\n', 'ipset': 'create KUBE-CLUSTER-IP hash:ip,port\n'})
     for (const c of NODE_CAPTURES) expect(c.files).toContain(c.write(dp)?.file)
-    expect(NODE_CAPTURES.find((c) => c.kind === 'nftables')?.write({name: 'n1', nft: 'table ip kube-proxy {\n}\n'})?.file).toBe('nft.txt')
+    expect(NODE_CAPTURES.find((c) => c.kind === 'nftables')?.write(dataplane('n1', {nft: 'table ip kube-proxy {\n}\n'}))?.file).toBe('nft.txt')
   })
 
   it('a node that failed to read is kept: --from lists it and shows the same error row as the live run', async () => {
     const cluster = view({services: [service()], endpointSlices: [slice()], pods: [pod()], nodes: [node({name: 'n1'}), node({name: 'n2', ip: '192.0.2.2'})]})
     const live: NodeDataplane[] = [
-      {name: 'n1', iptablesSave: IPTABLES},
-      {name: 'n2', readError: 'RBAC does not allow create pods/exec in namespace kube-system (forbidden), needed to run commands in kube-proxy pod kube-system/kube-proxy-abcde on n2; grant the verbs create and get on pods/exec there (check with kubectl auth can-i create pods/exec -n kube-system) or use --via ssh'},
+      dataplane('n1', {'iptables-save': IPTABLES}),
+      {name: 'n2', captures: [], readError: 'RBAC does not allow create pods/exec in namespace kube-system (forbidden), needed to run commands in kube-proxy pod kube-system/kube-proxy-abcde on n2; grant the verbs create and get on pods/exec there (check with kubectl auth can-i create pods/exec -n kube-system) or use --via ssh'},
     ]
     const dir = path.join(tempDir(), 'b')
     await writeBundle(dir, cluster, live, {capturedFrom: 'test'})
@@ -75,7 +74,7 @@ describe('bundle round trip', () => {
     writeFileSync(path.join(dir, 'nodes', 'n1', 'read-error.txt'), '')
     writeFileSync(path.join(dir, 'nodes', 'n1', 'iptables-save.txt'), IPTABLES)
     const back = await new BundleDir(dir).read('n1')
-    expect(back).toEqual({name: 'n1', readError: `the node was not read when this bundle was captured (${path.join(dir, 'nodes', 'n1', 'read-error.txt')} is empty)`})
+    expect(back).toEqual({name: 'n1', captures: [], readError: `the node was not read when this bundle was captured (${path.join(dir, 'nodes', 'n1', 'read-error.txt')} is empty)`})
   })
 
   it('keeps kube-proxy\'s ConfigMap and DaemonSet, and no other ConfigMap', async () => {

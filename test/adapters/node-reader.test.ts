@@ -11,6 +11,7 @@ import {iptablesBackendOf} from '../../src/adapters/node/commands.js'
 import {Limiter, LiveNodeReader, readErrorOf, type LiveNodeReaderOptions} from '../../src/adapters/node/reader.js'
 import {commandError, commandTimeout} from '../../src/adapters/ssh/errors.js'
 import {node, view} from '../support/builders.js'
+import {captureText, dataplane} from '../support/dataplane.js'
 
 const FULL: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}
 const TARGETED: CollectionPlan = {full: false, chains: {nat: ['KUBE-SERVICES'], filter: []}, destinations: []}
@@ -113,12 +114,7 @@ describe('what is read from a node', () => {
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', FULL)
-    expect(dp).toEqual({
-      name: 'a',
-      iptablesSave: IPTABLES_DUMP,
-      iptablesSource: 'a: iptables-save',
-      otherIptablesBackend: {backend: 'legacy', kubeRules: 2, source: 'a: iptables-legacy-save'},
-    })
+    expect(dp).toEqual(dataplane('a', {'iptables-save': IPTABLES_DUMP}, {'iptables-save': 'a: iptables-save'}, {otherIptablesBackend: {backend: 'legacy', kubeRules: 2, source: 'a: iptables-legacy-save'}}))
     expect(c.sessions[0].ran).toEqual(['iptables -V', 'iptables-save', 'iptables-legacy-save', 'nft -j list table ip kube-proxy', 'cat /proc/net/ip_vs'])
     expect(c.targets).toEqual([{name: 'a', address: '192.0.2.1'}])
     expect(c.sessions[0].closed).toBe(true)
@@ -129,7 +125,7 @@ describe('what is read from a node', () => {
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
-    expect(dp).toEqual({name: 'a', iptablesSave: IPTABLES_DUMP, iptablesSource: 'targeted', otherIptablesBackend: {backend: 'nft', kubeRules: 0, source: 'a: iptables-nft-save'}})
+    expect(dp).toEqual(dataplane('a', {'iptables-save': IPTABLES_DUMP}, {'iptables-save': 'targeted'}, {otherIptablesBackend: {backend: 'nft', kubeRules: 0, source: 'a: iptables-nft-save'}}))
     expect(c.sessions[0].ran).toEqual(['iptables -V', 'iptables-nft-save'])
   })
 
@@ -138,8 +134,7 @@ describe('what is read from a node', () => {
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', FULL)
-    expect(dp.iptablesSave).toBe(IPTABLES_DUMP)
-    expect(dp.iptablesSource).toBe('a: iptables-nft-save')
+    expect(dp.captures).toEqual([{kind: 'iptables-save', text: IPTABLES_DUMP, source: 'a: iptables-nft-save'}])
     expect(dp.otherIptablesBackend).toEqual({backend: 'legacy', kubeRules: 0, source: 'a: iptables-save'})
   })
 
@@ -148,10 +143,9 @@ describe('what is read from a node', () => {
     const r = reader(c, {targeted: targetedFrom(IPVS_NAT)})
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
-    expect(dp.procIpVs).toBe(PROC_IP_VS)
-    expect(dp.procIpVsSource).toBe('a: /proc/net/ip_vs')
-    expect(dp.ipvsadm).toBeUndefined()
-    expect(dp.ipset).toContain('KUBE-CLUSTER-IP')
+    expect(dp.captures.find((x) => x.kind === 'proc-ip-vs')).toEqual({kind: 'proc-ip-vs', text: PROC_IP_VS, source: 'a: /proc/net/ip_vs'})
+    expect(captureText(dp, 'ipvsadm')).toBeUndefined()
+    expect(captureText(dp, 'ipset')).toContain('KUBE-CLUSTER-IP')
     expect(c.sessions[0].ran).toEqual(['iptables -V', 'cat /proc/net/ip_vs', 'ipvsadm -S -n', 'ipset save'])
   })
 
@@ -160,7 +154,7 @@ describe('what is read from a node', () => {
     const r = reader(c, {targeted: targetedFrom(null)})
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
-    expect(dp).toEqual({name: 'a', nft: '{"nftables": []}', nftSource: 'a: nft -j list table ip kube-proxy'})
+    expect(dp).toEqual(dataplane('a', {nft: '{"nftables": []}'}, {nft: 'a: nft -j list table ip kube-proxy'}))
   })
 
   it('no kube-proxy rules at all: the whole dump is read to show what is there instead', async () => {
@@ -168,7 +162,7 @@ describe('what is read from a node', () => {
     const c = new ScriptedConnector({a: {'iptables-save': cilium, 'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING}}})
     const r = reader(c, {targeted: targetedFrom(null)})
     await r.nodeNames(cluster(['a']))
-    expect(await r.read('a', TARGETED)).toEqual({name: 'a', iptablesSave: cilium, iptablesSource: 'a: iptables-save'})
+    expect(await r.read('a', TARGETED)).toEqual(dataplane('a', {'iptables-save': cilium}, {'iptables-save': 'a: iptables-save'}))
   })
 
   it('iptables-save prints no table at all: the empty nat table is listed instead', async () => {
@@ -176,7 +170,7 @@ describe('what is read from a node', () => {
     const c = new ScriptedConnector({a: {'iptables-save': '', 'iptables-save -t nat': nat}})
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
-    expect(await r.read('a', FULL)).toEqual({name: 'a', iptablesSave: nat, iptablesSource: 'a: iptables-save -t nat'})
+    expect(await r.read('a', FULL)).toEqual(dataplane('a', {'iptables-save': nat}, {'iptables-save': 'a: iptables-save -t nat'}))
     expect(c.sessions[0].ran.filter((l) => l.startsWith('iptables-save'))).toEqual(['iptables-save', 'iptables-save -t nat'])
   })
 
@@ -238,7 +232,7 @@ describe('bounded concurrency and close()', () => {
     expect(await r.nodeNames(cluster([...names].reverse()))).toEqual(names)
     const got = await Promise.all(names.map((n) => r.read(n, FULL)))
     expect(got.map((d) => d.name)).toEqual(names)
-    expect(got.every((d) => d.iptablesSave === IPTABLES_DUMP)).toBe(true)
+    expect(got.every((d) => captureText(d, 'iptables-save') === IPTABLES_DUMP)).toBe(true)
     expect(c.maxOpen).toBe(3)
     expect(progress.at(-1)).toBe('25/25')
   })

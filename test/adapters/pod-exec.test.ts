@@ -17,6 +17,7 @@ import {buildReport} from '../../src/core/report.js'
 import {loadFakeClusterData, startFakeApiServer, type ExecCall, type FakeApiServer, type FakeClusterData} from '../support/fake-apiserver.js'
 import {NS_PREFIX, normalizeIptablesSave, requireRoot, run} from '../support/netns.js'
 import {comparableReport, type ReportJson} from '../support/netns-trace.js'
+import {dataplane} from '../support/dataplane.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/', import.meta.url))
 const KUBE_PROXY_IMAGE = 'registry.k8s.io/kube-proxy:v1.26.3'
@@ -379,7 +380,7 @@ describe.skipIf(env.skip)('exec runs the real iptables-save of the node\'s netwo
     expect(text).toMatch(/^-A KUBE-SERVICES /m)
 
     const view = {services: base.services, endpointSlices: base.endpointSlices, endpoints: base.endpoints, pods: base.pods, nodes: base.nodes}
-    const trace = (rules: string) => comparableReport(buildReport({kind: 'all'}, view, [{name: 'node1', iptablesSave: rules, iptablesSource: 'node1'}]) as unknown as ReportJson)
+    const trace = (rules: string) => comparableReport(buildReport({kind: 'all'}, view, [dataplane('node1', {'iptables-save': rules}, {'iptables-save': 'node1'})]) as unknown as ReportJson)
     const viaExec = trace(text)
     expect(viaExec).toEqual(trace(fixtureRules))
     expect(JSON.stringify(viaExec)).toMatch(/"verdict":"dnat"/)

@@ -19,6 +19,7 @@ import {service, slice} from '../support/builders.js'
 import {renderKubeProxyRestore} from '../support/kube-proxy-rules.js'
 import {cleanupLeftovers, requireRoot} from '../support/netns.js'
 import {namespaceWithRules, NetnsSession} from '../support/netns-session.js'
+import {dataplane} from '../support/dataplane.js'
 
 const env = requireRoot([], 'targeted-iptables')
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/', import.meta.url))
@@ -77,7 +78,7 @@ async function compare(session: NodeSession, view: ClusterView, node: string, se
   const targeted = await readIptablesTargeted(session, plan, node)
   expect(targeted, 'the namespace has nat KUBE-SERVICES').not.toBeNull()
   const full = await session.run(nodeCommands.iptablesSave())
-  const report = (text: string, source: string) => buildReport(query, view, [{name: node, iptablesSave: text, iptablesSource: source}])
+  const report = (text: string, source: string) => buildReport(query, view, [dataplane(node, {'iptables-save': text}, {'iptables-save': source})])
   return {targeted: targeted!, fullBytes: Buffer.byteLength(full.stdout), targetedReport: report(targeted!.text, targeted!.source), fullReport: report(full.stdout, `${node}: iptables-save`)}
 }
 

@@ -19,6 +19,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {ClusterView, NodeDataplane, TracePath} from '../../src/core/model.js'
 import {buildReport} from '../../src/core/report.js'
 import {cleanupLeftovers, ownNamespaces, requireRoot, Topology, type ConnectResult, type TopologySpec} from '../support/netns.js'
+import {dataplane} from '../support/dataplane.js'
 
 const RULESET = readFileSync(fileURLToPath(new URL('../fixtures/samples/nftables/traffic/node1.nft', import.meta.url)), 'utf8')
 const env = requireRoot(['nft'], 'nftables-traffic')
@@ -132,8 +133,8 @@ describe.skipIf(env.skip)('nftables mode: svctrace predictions match real traffi
     await cleanupLeftovers()
     topo = await Topology.create(TOPOLOGY, {label: 'nft'})
     await topo.loadNftRules('node1', RULESET)
-    fromJson = {name: 'node1', nft: await topo.listNftTable('node1', {json: true}), nftSource: 'node1: nft -j list table ip kube-proxy'}
-    fromText = {name: 'node1', nft: await topo.listNftTable('node1'), nftSource: 'node1: nft list table ip kube-proxy'}
+    fromJson = dataplane('node1', {nft: await topo.listNftTable('node1', {json: true})}, {nft: 'node1: nft -j list table ip kube-proxy'})
+    fromText = dataplane('node1', {nft: await topo.listNftTable('node1')}, {nft: 'node1: nft list table ip kube-proxy'})
   })
 
   afterAll(async () => {

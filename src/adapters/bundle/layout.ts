@@ -8,7 +8,8 @@
 //   DIR/nodes/NODE/iptables-legacy-save.txt  optional: `iptables-legacy-save -t nat` when iptables-save is the nft backend
 //     (or other-iptables-backend.json, as --capture writes the count a live read took)
 //   DIR/nodes/NODE/read-error.txt       the node could not be read when captured: why, as the trace said it
-import type {NodeDataplane} from '../../core/model.js'
+import {captureOf} from '../../core/captures.js'
+import type {CaptureKind, NodeDataplane} from '../../core/model.js'
 
 /** The API objects, first name found wins; --capture writes the first. */
 export const CLUSTER_FILES = ['cluster.yaml', 'cluster.yml', 'cluster.json'] as const
@@ -16,13 +17,13 @@ export const META_FILE = 'meta.yaml'
 /** DIR/nodes/NODE/: one directory per node. */
 export const NODES_DIR = 'nodes'
 
-/** One kind of node capture: the file(s) it is in, the NodeDataplane fields it fills, the file --capture picks. */
+/** One kind of node capture: the file(s) it is in, the capture kind the reader makes of it, the file --capture picks. */
 export interface NodeCapture {
   kind: 'iptables' | 'nftables' | 'ipvs' | 'ipset'
   /** The names the reader accepts, first found wins (nft.json before nft.txt). */
   files: readonly string[]
-  text: 'iptablesSave' | 'nft' | 'ipvsadm' | 'ipset'
-  source: 'iptablesSource' | 'nftSource' | 'ipvsadmSource' | 'ipsetSource'
+  /** The capture the reader makes of the file (ipvsadm.txt may hold /proc/net/ip_vs too: the parser tells them apart). */
+  capture: CaptureKind
   /** What to capture instead when the file is over the size a node may return. */
   tooBig: string
   /** The file and text --capture writes for this kind, if the node has it. */
@@ -30,28 +31,29 @@ export interface NodeCapture {
 }
 
 const as = (file: string, text: string | undefined) => (text === undefined ? undefined : {file, text})
+const textOf = (dp: NodeDataplane, kind: CaptureKind) => captureOf(dp, kind)?.text
 
 export const NODE_CAPTURES: readonly NodeCapture[] = [
   {
-    kind: 'iptables', files: ['iptables-save.txt'], text: 'iptablesSave', source: 'iptablesSource',
+    kind: 'iptables', files: ['iptables-save.txt'], capture: 'iptables-save',
     tooBig: 'capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)',
-    write: (dp) => as('iptables-save.txt', dp.iptablesSave),
+    write: (dp) => as('iptables-save.txt', textOf(dp, 'iptables-save')),
   },
   {
-    kind: 'nftables', files: ['nft.json', 'nft.txt'], text: 'nft', source: 'nftSource',
+    kind: 'nftables', files: ['nft.json', 'nft.txt'], capture: 'nft',
     tooBig: 'capture only kube-proxy\'s table (nft -j list table ip kube-proxy)',
-    write: (dp) => as(dp.nft?.trimStart().startsWith('{') ? 'nft.json' : 'nft.txt', dp.nft),
+    write: (dp) => as(textOf(dp, 'nft')?.trimStart().startsWith('{') ? 'nft.json' : 'nft.txt', textOf(dp, 'nft')),
   },
   {
     // IPVS from a kube-proxy pod (no ipvsadm there) is /proc/net/ip_vs, which ipvsadm.txt may hold too.
-    kind: 'ipvs', files: ['ipvsadm.txt'], text: 'ipvsadm', source: 'ipvsadmSource',
+    kind: 'ipvs', files: ['ipvsadm.txt'], capture: 'ipvsadm',
     tooBig: 'the IPVS table should be far smaller; check the file is ipvsadm -Sn output',
-    write: (dp) => as('ipvsadm.txt', dp.ipvsadm ?? dp.procIpVs),
+    write: (dp) => as('ipvsadm.txt', textOf(dp, 'ipvsadm') ?? textOf(dp, 'proc-ip-vs')),
   },
   {
-    kind: 'ipset', files: ['ipset.txt'], text: 'ipset', source: 'ipsetSource',
+    kind: 'ipset', files: ['ipset.txt'], capture: 'ipset',
     tooBig: 'capture only kube-proxy\'s sets (ipset save | grep KUBE-)',
-    write: (dp) => as('ipset.txt', dp.ipset),
+    write: (dp) => as('ipset.txt', textOf(dp, 'ipset')),
   },
 ]
 

@@ -10,6 +10,7 @@ import type {ClusterView, NodeDataplane} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
 import {CLUSTER_FILES, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
+import {unreadableNode} from '../../core/captures.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
@@ -146,8 +147,8 @@ export class BundleDir implements ClusterSource, NodeReader {
   async read(node: string): Promise<NodeDataplane> {
     const dir = path.join(this.dir, NODES_DIR, node)
     const failed = await this.readError(dir)
-    if (failed !== undefined) return {name: node, readError: failed}
-    const out: NodeDataplane = {name: node}
+    if (failed !== undefined) return unreadableNode(node, failed)
+    const out: NodeDataplane = {name: node, captures: []}
     for (const c of NODE_CAPTURES) {
       // nft.json and nft.txt fill the same field: the first found (the JSON) wins.
       for (const name of c.files) {
@@ -155,23 +156,22 @@ export class BundleDir implements ClusterSource, NodeReader {
         try {
           const s = await stat(file)
           if (s.size > MAX_NODE_FILE_BYTES) {
-            return {name: node, readError: `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`}
+            return unreadableNode(node, `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`)
           }
-          out[c.text] = decode(await readFile(file))
-          out[c.source] = file
+          out.captures.push({kind: c.capture, text: decode(await readFile(file)), source: file})
           break
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') continue
-          return {name: node, readError: `${file}: cannot read (${(err as Error).message})`}
+          return unreadableNode(node, `${file}: cannot read (${(err as Error).message})`)
         }
       }
     }
     const other = await this.otherBackend(dir)
-    if ('readError' in other) return {name: node, readError: other.readError}
+    if ('readError' in other) return unreadableNode(node, other.readError)
     if (other.found) out.otherIptablesBackend = other.found
-    if (NODE_CAPTURES.every((c) => out[c.text] === undefined)) {
+    if (out.captures.length === 0) {
       const file = path.join(dir, 'iptables-save.txt')
-      return {name: node, readError: `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`}
+      return unreadableNode(node, `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`)
     }
     return out
   }

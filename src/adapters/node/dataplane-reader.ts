@@ -4,6 +4,7 @@
 import type {CollectionPlan} from '../../core/collection-plan.js'
 import type {NodeDataplane} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
+import {captureOf, withCapture} from '../../core/captures.js'
 import {iptablesBackendOf, nodeCommands, type NodeCommand} from './commands.js'
 import {NodeAccessError, type NodeSession} from './connector.js'
 
@@ -69,15 +70,11 @@ async function readIptables(session: NodeSession, node: string, plan: Collection
   if (!hasKube && other && other.kubeRules > 0 && backend) {
     // The node's default `iptables` is not the backend kube-proxy writes (its image picks one itself):
     // trace the backend that holds the rules.
-    out.iptablesSave = other.text
-    out.iptablesSource = other.source
+    out.captures = withCapture(out.captures, {kind: 'iptables-save', text: other.text, source: other.source})
     out.otherIptablesBackend = {backend, kubeRules: 0, source: primary?.source ?? `${node}: iptables`}
     return true
   }
-  if (primary) {
-    out.iptablesSave = primary.text
-    out.iptablesSource = primary.source
-  }
+  if (primary) out.captures = withCapture(out.captures, {kind: 'iptables-save', text: primary.text, source: primary.source})
   if (other) out.otherIptablesBackend = {backend: other.backend, kubeRules: other.kubeRules, source: other.source}
   return true
 }
@@ -86,8 +83,7 @@ async function readNft(session: NodeSession, node: string, out: NodeDataplane): 
   const cmd = nodeCommands.nftListKubeProxy('ip')
   const text = await probe(session, cmd)
   if (text !== undefined && text.trim() !== '') {
-    out.nft = text
-    out.nftSource = `${node}: ${cmd.argv.join(' ')}`
+    out.captures = withCapture(out.captures, {kind: 'nft', text, source: `${node}: ${cmd.argv.join(' ')}`})
   }
 }
 
@@ -96,19 +92,10 @@ async function readIpvs(session: NodeSession, node: string, out: NodeDataplane):
   const proc = await probe(session, nodeCommands.procIpVs())
   if (proc === undefined || !IPVS_SERVER.test(proc)) return
   const ipvsadm = await probe(session, nodeCommands.ipvsadmSave())
-  if (ipvsadm !== undefined) {
-    out.ipvsadm = ipvsadm
-    out.ipvsadmSource = `${node}: ipvsadm -S -n`
-  } else {
-    // The kube-proxy image has no ipvsadm: the kernel's own listing holds the same table.
-    out.procIpVs = proc
-    out.procIpVsSource = `${node}: /proc/net/ip_vs`
-  }
+  // The kube-proxy image has no ipvsadm: the kernel's own listing holds the same table.
+  out.captures = withCapture(out.captures, ipvsadm !== undefined ? {kind: 'ipvsadm', text: ipvsadm, source: `${node}: ipvsadm -S -n`} : {kind: 'proc-ip-vs', text: proc, source: `${node}: /proc/net/ip_vs`})
   const ipset = await probe(session, nodeCommands.ipsetSave())
-  if (ipset !== undefined) {
-    out.ipset = ipset
-    out.ipsetSource = `${node}: ipset save`
-  }
+  if (ipset !== undefined) out.captures = withCapture(out.captures, {kind: 'ipset', text: ipset, source: `${node}: ipset save`})
 }
 
 /**
@@ -117,20 +104,20 @@ async function readIpvs(session: NodeSession, node: string, out: NodeDataplane):
  * nat KUBE-SERVICES is missing or dispatches to ipsets. Access errors reject (NodeAccessError).
  */
 export async function readNodeDataplane(session: NodeSession, node: string, plan: CollectionPlan, targeted: TargetedIptablesReader): Promise<NodeDataplane> {
-  const out: NodeDataplane = {name: node}
+  const out: NodeDataplane = {name: node, captures: []}
   const hasIptables = await readIptables(session, node, plan, targeted, out)
-  const kube = out.iptablesSave !== undefined && KUBE_SERVICES.test(out.iptablesSave)
+  const iptablesText = () => captureOf(out, 'iptables-save')?.text
+  const kube = KUBE_SERVICES.test(iptablesText() ?? '')
   if (plan.full || !kube) await readNft(session, node, out)
-  if (plan.full || !kube || IPSET_DISPATCH.test(out.iptablesSave ?? '')) await readIpvs(session, node, out)
-  const found = kube || out.nft !== undefined || out.ipvsadm !== undefined || out.procIpVs !== undefined
-  if (!found && hasIptables && !out.iptablesSave?.trim()) {
+  if (plan.full || !kube || IPSET_DISPATCH.test(iptablesText() ?? '')) await readIpvs(session, node, out)
+  const found = kube || out.captures.some((c) => c.kind === 'nft' || c.kind === 'ipvsadm' || c.kind === 'proc-ip-vs')
+  if (!found && hasIptables && !iptablesText()?.trim()) {
     // No kube-proxy rules anywhere: the whole (small) dump shows what is there instead (another data
     // plane's chains, the REJECTs of the filter table); when it prints no table at all, the nat table,
     // which iptables-save -t lists even when empty.
-    const whole = out.iptablesSource === undefined ? await probe(session, nodeCommands.iptablesSave()) : undefined
+    const whole = captureOf(out, 'iptables-save') === undefined ? await probe(session, nodeCommands.iptablesSave()) : undefined
     const [text, source] = whole?.trim() ? [whole, 'iptables-save'] : [await probe(session, nodeCommands.iptablesSaveTable('nat')), 'iptables-save -t nat']
-    out.iptablesSave = text ?? ''
-    out.iptablesSource = `${node}: ${source}`
+    out.captures = withCapture(out.captures, {kind: 'iptables-save', text: text ?? '', source: `${node}: ${source}`})
   }
   if (!found && !hasIptables) {
     throw new NodeAccessError(`${node} has none of iptables-save, nft (table ip kube-proxy) or IPVS state: is kube-proxy running there, and are the iptables tools installed?`, 'command')

@@ -8,6 +8,7 @@ import {UnsafeArgumentError} from './commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession} from './connector.js'
 import {readNodeDataplane, type TargetedIptablesReader} from './dataplane-reader.js'
 import {Limiter} from './limiter.js'
+import {unreadableNode} from '../../core/captures.js'
 
 export {Limiter} from './limiter.js'
 
@@ -100,18 +101,18 @@ export class LiveNodeReader implements NodeReader {
   }
 
   private async readOne(name: string, plan: CollectionPlan): Promise<NodeDataplane> {
-    if (this.closed) return {name, readError: `${name} was not read: the run was interrupted`}
+    if (this.closed) return unreadableNode(name, `${name} was not read: the run was interrupted`)
     const node = this.nodes.get(name)
     const address = nodeTargetAddress(node, this.opts.addressType)
-    if (address === undefined && this.opts.needsAddress !== false) return {name, readError: missingAddress(name, node, this.opts.addressType)}
+    if (address === undefined && this.opts.needsAddress !== false) return unreadableNode(name, missingAddress(name, node, this.opts.addressType))
     let session: NodeSession | undefined
     try {
       session = await this.connector.connect({name, address: address ?? ''})
       this.sessions.add(session)
-      if (this.closed) return {name, readError: `${name} was not read: the run was interrupted`}
+      if (this.closed) return unreadableNode(name, `${name} was not read: the run was interrupted`)
       return await readNodeDataplane(session, name, plan, this.opts.targeted)
     } catch (err) {
-      return {name, readError: this.closed ? `${name} was not read: the run was interrupted` : readErrorOf(err, this.opts.via)}
+      return unreadableNode(name, this.closed ? `${name} was not read: the run was interrupted` : readErrorOf(err, this.opts.via))
     } finally {
       if (session) {
         this.sessions.delete(session)

@@ -7,6 +7,7 @@ import {buildReport} from '../../../src/core/report.js'
 import type {ClusterView, Finding, NodeDataplane, Report} from '../../../src/core/model.js'
 import {node, pod, service, slice, view, type EndpointOptions} from '../../support/builders.js'
 import {renderKubeProxyRestore} from '../../support/kube-proxy-rules.js'
+import {captureText, dataplane} from '../../support/dataplane.js'
 
 const NODES = [node({name: 'node-a', ip: '192.168.49.2', podCIDR: '10.244.0.0/24'}), node({name: 'node-b', ip: '192.168.49.3', podCIDR: '10.244.1.0/24'})]
 const A = {ip: '10.244.0.5', node: 'node-a', pod: 'web-a'}
@@ -21,7 +22,7 @@ function clusterWith(endpoints: EndpointOptions[], svc: V1Service = service()): 
 /** The rules kube-proxy on `name` writes when it has seen `seen`. */
 function rulesOf(name: string, seen: {services: V1Service[]; endpointSlices: V1EndpointSlice[]}): NodeDataplane {
   const ip = name === 'node-a' ? '192.168.49.2' : '192.168.49.3'
-  return {name, iptablesSave: renderKubeProxyRestore(seen, name, {clusterCIDR: '10.244.0.0/16', nodeIPs: [ip]}), iptablesSource: `${name}/iptables-save.txt`}
+  return dataplane(name, {'iptables-save': renderKubeProxyRestore(seen, name, {clusterCIDR: '10.244.0.0/16', nodeIPs: [ip]})}, {'iptables-save': `${name}/iptables-save.txt`})
 }
 
 function report(now: ClusterView, planes: NodeDataplane[]): Report {
@@ -90,8 +91,8 @@ describe('drift between the API and the nodes', () => {
     const now = clusterWith([A, B])
     const good = rulesOf('node-a', now)
     // Hand-edited: the first endpoint gets 90% instead of 50%.
-    const edited = {...good, iptablesSave: good.iptablesSave!.replace('--probability 0.5000000000', '--probability 0.9000000000')}
-    expect(edited.iptablesSave).not.toBe(good.iptablesSave)
+    const edited = dataplane(good.name, {'iptables-save': (captureText(good, 'iptables-save') ?? '').replace('--probability 0.5000000000', '--probability 0.9000000000')})
+    expect(captureText(edited, 'iptables-save')).not.toBe(captureText(good, 'iptables-save'))
     const [f] = only(report(now, [edited]), 'probability-mismatch')
     expect(f.message).toBe('node-a splits 10.96.0.10:80/TCP unevenly over 2 backends (expected 1/2 each)')
     expect(f.evidence).toEqual(['10.244.0.5:8080: 90%', '10.244.1.6:8080: 10%'])
@@ -103,7 +104,7 @@ describe('what else the node shows', () => {
 
   it('names a data plane that replaces kube-proxy, and warns instead of failing', () => {
     const cilium = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:CILIUM_PRE_nat - [0:0]\n-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_nat" -j CILIUM_PRE_nat\nCOMMIT\n'
-    const [f] = only(report(now, [{name: 'node-a', iptablesSave: cilium, iptablesSource: 'node-a/iptables-save.txt'}]), 'node-has-no-kube-proxy-rules')
+    const [f] = only(report(now, [dataplane('node-a', {'iptables-save': cilium}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules')
     expect(f.severity).toBe('warning')
     expect(f.message).toContain("Cilium's chains (CILIUM_PRE_nat)")
     expect(f.message).toContain('cilium service list')
@@ -111,7 +112,7 @@ describe('what else the node shows', () => {
 
   it('keeps no-rules an error when nothing else is there', () => {
     const empty = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
-    const [f] = only(report(now, [{name: 'node-a', iptablesSave: empty, iptablesSource: 'node-a/iptables-save.txt'}]), 'node-has-no-kube-proxy-rules')
+    const [f] = only(report(now, [dataplane('node-a', {'iptables-save': empty}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules')
     expect(f.severity).toBe('error')
     expect(f.message).toBe('node-a: no KUBE-SERVICES chain in the nat table of node-a/iptables-save.txt')
   })
@@ -123,7 +124,7 @@ describe('what else the node shows', () => {
     const nft = rulesOf('node-a', now)
     const plane: NodeDataplane = withNft
       ? {...nft, otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}}
-      : {name: 'node-a', iptablesSave: '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n', otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}}
+      : dataplane('node-a', {'iptables-save': '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'}, {}, {otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}})
     const [f] = only(report(now, [plane]), 'iptables-legacy-and-nft')
     expect(f.message.startsWith(start)).toBe(true)
     expect(f.evidence).toEqual(['node-a: iptables-legacy -t nat -S'])

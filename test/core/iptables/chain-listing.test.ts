@@ -18,6 +18,7 @@ import {
 import {chainView, DumpError, indexIptablesSave, type IptablesDump} from '../../../src/core/iptables/dump.js'
 import type {ClusterView, Report} from '../../../src/core/model.js'
 import {buildReport} from '../../../src/core/report.js'
+import {dataplane} from '../../support/dataplane.js'
 
 /** A collection holding the listings given as `table: iptables -S output`. */
 function collected(listings: Record<string, string | null>): ChainCollection {
@@ -276,8 +277,8 @@ describe.each([
       const full = transform(text)
       const dump = indexIptablesSave(full, 'whole')
       const got = collectFrom(dump, plan)
-      const whole = buildReport(query, b.view, [{name: node, iptablesSave: full, iptablesSource: `${node}: iptables-save`}])
-      const targeted = buildReport(query, b.view, [{name: node, iptablesSave: got.text, iptablesSource: `${node}: iptables-save`}])
+      const whole = buildReport(query, b.view, [dataplane(node, {'iptables-save': full}, {'iptables-save': `${node}: iptables-save`})])
+      const targeted = buildReport(query, b.view, [dataplane(node, {'iptables-save': got.text}, {'iptables-save': `${node}: iptables-save`})])
       expect(comparable(targeted), `${node}`).toEqual(comparable(whole))
       // The API predicts every chain a path goes through, so a second round only ever fetches leftovers.
       const walked = new Set(whole.nodes[0].paths.flatMap((p) => [

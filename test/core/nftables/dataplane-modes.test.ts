@@ -9,8 +9,9 @@ import {afterAll, describe, expect, it} from 'vitest'
 import {BundleDir, MAX_NODE_FILE_BYTES} from '../../../src/adapters/bundle/reader.js'
 import {openDataplane} from '../../../src/core/dataplane.js'
 import type {TraceRequest as IptablesTraceRequest} from '../../../src/core/trace/branch.js'
-import type {NodeDataplane} from '../../../src/core/model.js'
+import type {CaptureKind} from '../../../src/core/model.js'
 import {noteLines} from '../../support/notes.js'
+import {captureText, dataplane} from '../../support/dataplane.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const read = (f: string) => readFileSync(fixtures + f, 'utf8')
@@ -18,7 +19,7 @@ const read = (f: string) => readFileSync(fixtures + f, 'utf8')
 const IPT_OVERALL = read('iptables-overall-mixed.txt')
 const IPT_NODEPORT = read('iptables-1.26-nodeport.txt')
 const NFT_BAD_IPS = read('nftables/rendered/nftables-lb-source-ranges-bad-ips.nft.json')
-const IPVS = {ipvsadm: read('ipvs/overall-mixed/ipvsadm-save.txt'), ipset: read('ipvs/overall-mixed/ipset-save.txt'), iptablesSave: read('ipvs/overall-mixed/iptables-save.txt')}
+const IPVS = {'ipvsadm': read('ipvs/overall-mixed/ipvsadm-save.txt'), 'ipset': read('ipvs/overall-mixed/ipset-save.txt'), 'iptables-save': read('ipvs/overall-mixed/iptables-save.txt')}
 
 const USERSPACE = [
   '*nat',
@@ -42,22 +43,22 @@ function request(ip: string, port: number, from: IptablesTraceRequest['from'], s
   return {node: {name: 'n1', addresses: ['192.168.0.2']}, destination: {ip, port, protocol}, from, source, podNetworks: ['10.0.0.0/8']}
 }
 
-const open = (dp: Omit<NodeDataplane, 'name'>) => openDataplane({name: 'n1', ...dp})
+const open = (texts: Partial<Record<CaptureKind, string>>, sources: Partial<Record<CaptureKind, string>> = {}) => openDataplane(dataplane('n1', texts, sources))
 const ids = (o: ReturnType<typeof openDataplane>) => o.findings.map((f) => f.id)
 
 describe('one mode per node', () => {
   it.each([
-    ['iptables', {iptablesSave: IPT_OVERALL}],
+    ['iptables', {'iptables-save': IPT_OVERALL}],
     ['nftables', {nft: NFT_BAD_IPS}],
     ['ipvs', IPVS],
-    ['ipvs', {procIpVs: read('ipvs/derived/ipvs-readme.proc-net-ip_vs.txt')}],
+    ['ipvs', {'proc-ip-vs': read('ipvs/derived/ipvs-readme.proc-net-ip_vs.txt')}],
   ])('%s', (mode, dp) => {
     const o = open(dp)
     expect([o.mode, o.modes.map((m) => m.mode), ids(o), typeof o.trace]).toEqual([mode, [mode], [], 'function'])
   })
 
   it('IPVS told from the ipsets and rules alone: named, but not traced without the IPVS table', () => {
-    const o = open({iptablesSave: IPVS.iptablesSave, ipset: IPVS.ipset})
+    const o = open({'iptables-save': IPVS['iptables-save'], 'ipset': IPVS.ipset})
     expect([o.mode, o.trace]).toEqual(['ipvs', undefined])
     expect(o.findings[0]).toMatchObject({id: 'proxy-mode-not-traced', severity: 'warning'})
     expect(o.findings[0].message).toMatch(/IPVS mode \(.*non-empty KUBE-\* ipsets.*nat KUBE-SERVICES matches ipsets.*\) but no IPVS table was read: capture ipvsadm -Sn/)
@@ -66,7 +67,7 @@ describe('one mode per node', () => {
 
 describe('rules of two modes on one node', () => {
   it('iptables and nftables: a finding with the evidence; the first mode that takes the packet gives the path', () => {
-    const o = open({iptablesSave: IPT_NODEPORT, iptablesSource: 'iptables-save.txt', nft: NFT_BAD_IPS, nftSource: 'nft.json'})
+    const o = open({'iptables-save': IPT_NODEPORT, 'nft': NFT_BAD_IPS}, {'iptables-save': 'iptables-save.txt', 'nft': 'nft.json'})
     expect(o.mode).toBe('nftables')
     const mixed = o.findings.find((f) => f.id === 'proxy-modes-mixed')!
     expect(mixed.severity).toBe('warning')
@@ -82,11 +83,11 @@ describe('rules of two modes on one node', () => {
   })
 
   it('iptables-mode leftovers on an IPVS node take the packet before IPVS does', () => {
-    const stale = IPVS.iptablesSave.replace(
+    const stale = IPVS['iptables-save'].replace(
       ':KUBE-SERVICES - [0:0]\n',
       ':KUBE-SERVICES - [0:0]\n:KUBE-SVC-STALE0000000000 - [0:0]\n:KUBE-SEP-STALE0000000000 - [0:0]\n-A KUBE-SVC-STALE0000000000 -j KUBE-SEP-STALE0000000000\n-A KUBE-SEP-STALE0000000000 -p tcp -j DNAT --to-destination 10.180.9.9:80\n',
     ).replace('-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n', '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n-A KUBE-SERVICES -d 172.30.0.41/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-STALE0000000000\n')
-    const o = open({...IPVS, iptablesSave: stale})
+    const o = open({...IPVS, 'iptables-save': stale})
     expect([o.mode, o.modes.map((m) => m.mode)]).toEqual(['ipvs', ['ipvs', 'iptables']])
     expect(ids(o)).toEqual(['proxy-modes-mixed'])
     const t = o.trace!(request('172.30.0.41', 80, 'pod', '10.244.0.5'))
@@ -98,7 +99,7 @@ describe('rules of two modes on one node', () => {
 })
 
 describe('userspace mode (before v1.26)', () => {
-  const o = open({iptablesSave: USERSPACE, iptablesSource: 'iptables-save.txt'})
+  const o = open({'iptables-save': USERSPACE}, {'iptables-save': 'iptables-save.txt'})
   it('is recognised from KUBE-PORTALS-* and reported plainly', () => {
     expect(o.mode).toBe('userspace')
     expect(o.findings).toHaveLength(1)
@@ -128,13 +129,13 @@ describe('nodes that cannot be traced', () => {
   })
 
   it('one unreadable dump makes the node unreadable, with the line', () => {
-    const o = open({iptablesSave: IPT_OVERALL, nft: 'table ip kube-proxy {\n\tchain services {\n', nftSource: 'nodes/n1/nft.txt'})
+    const o = open({'iptables-save': IPT_OVERALL, 'nft': 'table ip kube-proxy {\n\tchain services {\n'}, {nft: 'nodes/n1/nft.txt'})
     expect(o.readError).toMatch(/^nodes\/n1\/nft\.txt:\d+: chain services \(line 2\) is not closed/)
     expect(o.findings[0].message).toBe(o.readError)
   })
 
   it('an nft ruleset of iptables-nft tables only: no kube-proxy rules, and a hint', () => {
-    const o = open({nft: 'table ip nat {\n\tchain KUBE-SERVICES {\n\t}\n}\n', nftSource: 'nft.txt'})
+    const o = open({nft: 'table ip nat {\n\tchain KUBE-SERVICES {\n\t}\n}\n'}, {nft: 'nft.txt'})
     expect(o.mode).toBe('none')
     expect(o.findings[0].message).toBe('n1: no kube-proxy rules in nft.txt: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save')
   })
@@ -148,19 +149,19 @@ describe('a bundle directory with each mode\'s files', () => {
     for (const [f, text] of Object.entries(files)) writeFileSync(path.join(dir, 'nodes', node, f), text)
   }
   put('nft-node', {'nft.json': NFT_BAD_IPS, 'nft.txt': 'ignored: the JSON wins'})
-  put('ipvs-node', {'ipvsadm.txt': IPVS.ipvsadm, 'ipset.txt': IPVS.ipset, 'iptables-save.txt': IPVS.iptablesSave})
+  put('ipvs-node', {'ipvsadm.txt': IPVS.ipvsadm, 'ipset.txt': IPVS.ipset, 'iptables-save.txt': IPVS['iptables-save']})
   put('empty-node', {})
   const bundle = new BundleDir(dir)
 
   it('reads nft.json (before nft.txt) without iptables-save.txt', async () => {
     const dp = await bundle.read('nft-node')
-    expect([dp.readError, dp.nft === NFT_BAD_IPS, dp.nftSource, dp.iptablesSave]).toEqual([undefined, true, path.join(dir, 'nodes/nft-node/nft.json'), undefined])
+    expect([dp.readError, captureText(dp, 'nft') === NFT_BAD_IPS, dp.captures.find((c) => c.kind === 'nft')?.source, captureText(dp, 'iptables-save')]).toEqual([undefined, true, path.join(dir, 'nodes/nft-node/nft.json'), undefined])
     expect(openDataplane(dp).mode).toBe('nftables')
   })
 
   it('reads ipvsadm.txt, ipset.txt and iptables-save.txt', async () => {
     const dp = await bundle.read('ipvs-node')
-    expect([dp.ipvsadmSource, dp.ipsetSource, dp.iptablesSource]).toEqual(['ipvsadm.txt', 'ipset.txt', 'iptables-save.txt'].map((f) => path.join(dir, 'nodes/ipvs-node', f)))
+    expect((['ipvsadm', 'ipset', 'iptables-save'] as const).map((k) => dp.captures.find((c) => c.kind === k)?.source)).toEqual(['ipvsadm.txt', 'ipset.txt', 'iptables-save.txt'].map((f) => path.join(dir, 'nodes/ipvs-node', f)))
     expect(openDataplane(dp).mode).toBe('ipvs')
   })
 

@@ -12,6 +12,7 @@ import {describe, expect, it} from 'vitest'
 import type {ClusterView, NodeDataplane, Report} from '../../../src/core/model.js'
 import {buildReport} from '../../../src/core/report.js'
 import {noteLines} from '../../support/notes.js'
+import {dataplane} from '../../support/dataplane.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const read = (f: string) => readFileSync(fixtures + f, 'utf8')
@@ -70,14 +71,13 @@ function clusterView(): ClusterView {
 }
 
 const MODES: Record<string, NodeDataplane> = {
-  iptables: {name: 'test-node', iptablesSave: read('iptables-overall-mixed.txt'), iptablesSource: 'iptables-overall-mixed.txt'},
-  nftables: {name: 'test-node', nft: read('nftables/nftables-overall-mixed.txt'), nftSource: 'nftables-overall-mixed.txt'},
-  ipvs: {
-    name: 'test-node',
-    ipvsadm: read('ipvs/overall-mixed/ipvsadm-save.txt'),
-    ipset: read('ipvs/overall-mixed/ipset-save.txt'),
-    iptablesSave: read('ipvs/overall-mixed/iptables-save.txt'),
-  },
+  iptables: dataplane('test-node', {'iptables-save': read('iptables-overall-mixed.txt')}, {'iptables-save': 'iptables-overall-mixed.txt'}),
+  nftables: dataplane('test-node', {nft: read('nftables/nftables-overall-mixed.txt')}, {nft: 'nftables-overall-mixed.txt'}),
+  ipvs: dataplane('test-node', {
+    'ipvsadm': read('ipvs/overall-mixed/ipvsadm-save.txt'),
+    'ipset': read('ipvs/overall-mixed/ipset-save.txt'),
+    'iptables-save': read('ipvs/overall-mixed/iptables-save.txt'),
+  }),
 }
 
 /**
