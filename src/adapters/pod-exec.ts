@@ -74,7 +74,7 @@ function seconds(ms: number): string {
 
 function statusMessage(e: ApiError): string {
   try {
-    const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body
+    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as {message?: string} | null | undefined
     if (body?.message) return String(body.message)
   } catch {
     // not JSON
