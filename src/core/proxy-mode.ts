@@ -68,9 +68,3 @@ export function detectProxyModes(p: ParsedDataplane): ModeEvidence[] {
   }
   return found
 }
-
-/** The mode of an iptables dump alone (kept for callers that only have iptables-save). */
-export function detectProxyMode(dump: IptablesDump): ProxyMode {
-  if (!dump.tables.get('nat')) return 'none'
-  return detectProxyModes({iptables: dump})[0]?.mode ?? 'none'
-}

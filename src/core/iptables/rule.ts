@@ -320,9 +320,3 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
   }
   return {table, chain: words[1].text, line: lineNumber, counters, parts, matches, target: typeTarget(target)}
 }
-
-/** The rule's `-m comment` text, if any. */
-export function ruleComment(rule: Rule): string | undefined {
-  for (const m of rule.matches) if (m.kind === 'comment') return m.text
-  return undefined
-}
