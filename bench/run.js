@@ -7,7 +7,7 @@
 // iptables-save against reading only one Service's chains, per iptables backend.
 // Prints medians and ratios; never asserts (targets belong here, not in timed tests).
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'

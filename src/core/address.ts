@@ -151,7 +151,7 @@ export function splitHostPort(text: string): {host: string; port?: number} | und
 const PROTOCOLS: Record<string, Protocol> = {tcp: 'TCP', udp: 'UDP', sctp: 'SCTP'}
 
 /** Lowercase protocol name → Kubernetes spelling. */
-export function toProtocol(text: string): Protocol | undefined {
+function toProtocol(text: string): Protocol | undefined {
   return PROTOCOLS[text.toLowerCase()]
 }
 

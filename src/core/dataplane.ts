@@ -58,7 +58,7 @@ const REPLACEMENTS: Array<{prefix: RegExp; name: string; tool: string}> = [
 ]
 
 /** Data planes other than kube-proxy whose chains or tables the node shows, with one example name each. */
-export function replacementDataplanes(p: ParsedDataplane): Array<{name: string; tool: string; example: string}> {
+function replacementDataplanes(p: ParsedDataplane): Array<{name: string; tool: string; example: string}> {
   const names: string[] = []
   for (const table of p.iptables?.tables.values() ?? []) for (let k = 0; k < table.size; k++) names.push(table.nameAt(k))
   for (const t of p.nft?.tables ?? []) names.push(t.name, ...t.chains.keys())

@@ -7,7 +7,7 @@ import type {Outcome, Trace} from './trace/branch.js'
 import {isUncertain, uniqueNotes, type Note} from './trace/notes.js'
 
 /** Who receives traffic sent to ip: the pod (by slice targetRef, then by IP), a node, or nobody known. */
-export function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string | null; node: string | null} {
+function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string | null; node: string | null} {
   const c = canonicalIP(ip)
   if (service) {
     for (const slice of idx.slicesByService.get(service) ?? []) {

@@ -38,7 +38,7 @@ export function modeInArgs(words: string[]): string | undefined {
 }
 
 /** Every place the API states kube-proxy's mode. */
-export function modeSettings(objects: KubeProxyObjects | undefined): ModeSetting[] {
+function modeSettings(objects: KubeProxyObjects | undefined): ModeSetting[] {
   const out: ModeSetting[] = []
   const cm = objects?.configMap
   for (const [key, text] of Object.entries(cm?.data ?? {})) {
@@ -58,7 +58,7 @@ export function modeSettings(objects: KubeProxyObjects | undefined): ModeSetting
 }
 
 /** The mode kube-proxy runs with on Linux for a setting ('' and unset mean iptables). */
-export function effectiveMode(mode: string): string {
+function effectiveMode(mode: string): string {
   return mode === '' ? 'iptables' : mode.toLowerCase()
 }
 

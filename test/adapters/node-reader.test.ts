@@ -31,6 +31,7 @@ const PROC_IP_VS = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddre
 const NFT_MISSING = 'Error: No such file or directory\nlist table ip kube-proxy\n                 ^^^^^^^^^^\n'
 
 /** 'hang': no answer until the session is closed (then the connection is lost). */
+// eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents -- the two special answers, spelled out
 type Answer = string | {exit: number; stderr: string} | 'timeout' | 'hang'
 
 /** A node: command line (without `env LC_ALL=C`) → what it prints, or how it fails. */

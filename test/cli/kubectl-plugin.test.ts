@@ -1,5 +1,6 @@
 // The command as users meet it: through the real kubectl's plugin lookup, against the bundled
 // example. Table output is compared with golden files (rendered without colour).
+import {spawnSync} from 'node:child_process'
 import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -125,7 +126,6 @@ describe('colour', () => {
 })
 
 function kubectlViaScript(command: string, env: Record<string, string>): string {
-  const {spawnSync} = require('node:child_process') as typeof import('node:child_process')
   const base = {...process.env, PATH: `${plugin.dir}${path.delimiter}${process.env.PATH}`, TERM: 'xterm'}
   delete (base as Record<string, string | undefined>).NO_COLOR
   const r = spawnSync('script', ['-qec', command, '/dev/null'], {encoding: 'utf8', timeout: 60_000, env: {...base, ...env}})
@@ -221,6 +221,7 @@ describe('bad input: one clear paragraph, the documented exit code', () => {
     writeFileSync(file, readFileSync(file, 'utf8').replace('tier: cahce', 'tier: "cahce\\e]0;pwned\\a\\e[2J"'))
     const r = run(['hello-cache', '--from', dir])
     expect(r.stdout).toContain('cahce?]0;pwned??[2J')
+    // eslint-disable-next-line no-control-regex -- the point: no terminal control characters reach the output
     expect(r.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/)
   })
 })

@@ -198,7 +198,7 @@ function behavesLikeTheDevelopmentBuild(dirs: () => string[], tag: string) {
   it.each(ERRORS)('reports errors like the development build: %s', (...args) => {
     const got = kubectl(dirs(), ['svctrace', ...args])
     const want = reference(args)
-    expect(got.stderr).not.toMatch(/Cannot find module|not bundled|MODULE_NOT_FOUND|    at /)
+    expect(got.stderr).not.toMatch(/Cannot find module|not bundled|MODULE_NOT_FOUND| {4}at /)
     expect(got.stderr).toBe(want.stderr)
     expect(got.stderr).toMatch(/^error: /)
     expect(got.code).toBe(2)

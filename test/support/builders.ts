@@ -15,7 +15,6 @@ import type {
   V1ServicePort,
   V1ServiceSpec,
 } from '@kubernetes/client-node'
-import {indexCluster, type ClusterIndex} from '../../src/core/cluster-index.js'
 import type {ClusterView} from '../../src/core/model.js'
 
 /** Timestamps as the API prints them; the core never reads the clock. */
@@ -223,9 +222,4 @@ export function node(o: {name?: string; ip?: string; podCIDR?: string} = {}): V1
 /** A ClusterView of the objects given (the rest empty). */
 export function view(parts: Partial<ClusterView>): ClusterView {
   return {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: [], ...parts}
-}
-
-/** The index over those objects, as buildReport makes it. */
-export function cluster(parts: Partial<ClusterView>): ClusterIndex {
-  return indexCluster(view(parts))
 }

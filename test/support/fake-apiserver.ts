@@ -328,6 +328,7 @@ interface ResourceDef {
   fields: Record<string, (o: Obj) => string>
 }
 
+// eslint-disable-next-line @typescript-eslint/no-base-to-string -- table cells are scalars
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v))
 
 const RESOURCES: Record<string, ResourceDef> = {

@@ -249,7 +249,7 @@ export function parseLabelSelector(selector: string): LabelRequirement[] {
   return new Parser(lex(selector)).parse().sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
 }
 
-export function requirementMatches(r: LabelRequirement, labels: Record<string, string | undefined> | undefined): boolean {
+function requirementMatches(r: LabelRequirement, labels: Record<string, string | undefined> | undefined): boolean {
   const has = labels !== undefined && Object.prototype.hasOwnProperty.call(labels, r.key) && labels[r.key] !== undefined
   const val = has ? labels![r.key]! : undefined
   switch (r.operator) {

@@ -10,7 +10,7 @@ import type {ClusterView} from '../../src/core/model.js'
 import {renderKubeProxyRestore} from './kube-proxy-rules.js'
 import {root} from './cli.js'
 
-export const REFERENCE = path.join(root, 'test/fixtures/two-node-iptables-v1.26')
+const REFERENCE = path.join(root, 'test/fixtures/two-node-iptables-v1.26')
 
 /** A pod IP no pod has any more: the stale node still forwards to it. */
 export const GHOST_POD_IP = '10.244.3.99'

@@ -81,7 +81,7 @@ export interface ReferenceBundle extends Bundle {
 }
 
 /** cluster.yaml's objects and every nodes/<node>/iptables-save.txt of a bundle directory. */
-export function readBundleFiles(dir: string): {objects: K8sObject[]; rules: Record<string, string>} {
+function readBundleFiles(dir: string): {objects: K8sObject[]; rules: Record<string, string>} {
   const doc = load(readFileSync(join(dir, 'cluster.yaml'), 'utf8')) as {items?: K8sObject[]} | K8sObject[]
   const objects = Array.isArray(doc) ? doc : (doc.items ?? [])
   const rules: Record<string, string> = {}
@@ -134,14 +134,14 @@ export function loadBundle(dir: string, opts: ClusterTopologyOptions = {}): Bund
 // What cluster.yaml says about the network
 
 /** A Node object's InternalIP and podCIDR (undefined when cluster.yaml has no such Node or field). */
-export function clusterNode(objects: K8sObject[], name: string): {ip?: string; podCIDR?: string} {
+function clusterNode(objects: K8sObject[], name: string): {ip?: string; podCIDR?: string} {
   const obj = objects.find((o) => o.kind === 'Node' && o.metadata?.name === name)
   const addrs = (obj?.status?.addresses ?? []) as {type: string; address: string}[]
   return {ip: addrs.find((a) => a.type === 'InternalIP')?.address, podCIDR: obj?.spec?.podCIDR as string | undefined}
 }
 
 /** Every Node of cluster.yaml, by name, with its InternalIP and podCIDR (both required). */
-export function clusterNodes(objects: K8sObject[]): {name: string; ip: string; podCIDR: string}[] {
+function clusterNodes(objects: K8sObject[]): {name: string; ip: string; podCIDR: string}[] {
   return objects
     .filter((o) => o.kind === 'Node' && o.metadata?.name)
     .map((o) => o.metadata!.name!)
@@ -171,7 +171,7 @@ export function clusterPods(objects: K8sObject[]): PodSpec[] {
 }
 
 /** Every IPv4 load-balancer ingress address of a Service (status.loadBalancer.ingress[].ip). */
-export function clusterLoadBalancerIPs(objects: K8sObject[]): string[] {
+function clusterLoadBalancerIPs(objects: K8sObject[]): string[] {
   const ips = new Set<string>()
   for (const o of objects) {
     if (o.kind !== 'Service') continue
@@ -213,7 +213,7 @@ export interface ClusterTopologyOptions {
  * Pod with a pod IP and its TCP container ports, the load-balancer IPs of every Service on `lbNode`, plus
  * what the test adds (router, hosts).
  */
-export function topologyFromCluster(objects: K8sObject[], opts: ClusterTopologyOptions = {}): TopologySpec {
+function topologyFromCluster(objects: K8sObject[], opts: ClusterTopologyOptions = {}): TopologySpec {
   const nodes: NodeSpec[] = clusterNodes(objects).map((n) => ({...n, extraAddresses: [], routeLocalnet: true}))
   if (nodes.length === 0) throw new Error('cluster.yaml has no Node objects')
   const lanCIDR = opts.lanCIDR ?? `${nodes[0].ip.split('.').slice(0, 3).join('.')}.0/24`
@@ -283,12 +283,6 @@ export function replayableEntries(bundle: ReferenceBundle): ReplayableEntry[] {
   )
 }
 
-export function entryById(bundle: ReferenceBundle, id: string): ReplayableEntry {
-  const e = replayableEntries(bundle).find((x) => x.id === id)
-  if (!e) throw new Error(`no replayable entry ${id} in ${bundle.name}/expected.json`)
-  return e
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Who sends, where the packet enters
 
@@ -306,7 +300,7 @@ export interface EntryClient {
 }
 
 /** The node that holds `ip` as a local address or routes it to one of its pods. */
-export function nodeOwning(spec: TopologySpec, ip: string): string | undefined {
+function nodeOwning(spec: TopologySpec, ip: string): string | undefined {
   for (const n of spec.nodes) {
     if (n.ip === ip || (n.extraAddresses ?? []).some((a) => a.replace(/\/32$/, '') === ip)) return n.name
   }
@@ -337,7 +331,7 @@ export interface ReplayLimits {
   concurrency?: number
 }
 
-export const DEFAULT_REPLAY_LIMITS: Required<ReplayLimits> = {maxAttempts: 30, dropAttempts: 12, timeoutMs: 400, concurrency: 6}
+const DEFAULT_REPLAY_LIMITS: Required<ReplayLimits> = {maxAttempts: 30, dropAttempts: 12, timeoutMs: 400, concurrency: 6}
 
 /** Replays one expected.json entry in the topology: same source, destination and (capped) attempt count. */
 export function replayEntry(topo: Topology, entry: ReplayableEntry, limits: ReplayLimits = {}): Promise<ConnectResult> {
@@ -361,7 +355,7 @@ export function replayEntry(topo: Topology, entry: ReplayableEntry, limits: Repl
  * What the traffic did, in expected.json's vocabulary ("mixed" when attempts disagreed). Every attempt answered
  * gives "answered"; whether that means "answered" or "one-of" depends on who answered (see answeredBy).
  */
-export function trafficResult(r: ConnectResult): ExpectedResult | 'mixed' | 'other' {
+function trafficResult(r: ConnectResult): ExpectedResult | 'mixed' | 'other' {
   switch (r.outcome) {
     case 'answered':
     case 'refused':

@@ -17,7 +17,7 @@ import {expect} from 'vitest'
 import type {ConnectResult, TopologySpec} from './netns.js'
 import {describeResult, entryClient, ipInCidr, type EntryClient, type ReplayableEntry} from './netns-bundle.js'
 
-export const REPO = fileURLToPath(new URL('../..', import.meta.url))
+const REPO = fileURLToPath(new URL('../..', import.meta.url))
 const CLI = join(REPO, 'bin', 'run.js')
 const CLI_TARGET = join(REPO, 'dist', 'commands', 'svctrace.js')
 
@@ -162,7 +162,7 @@ export function predictionCases(spec: TopologySpec, entries: ReplayableEntry[]):
  * own connections carry a kernel-chosen source (node IP, 127.0.0.1, or the LB IP itself when dialling a
  * local LB IP), so those use the report's default node path.
  */
-export function sourceArg(c: PredictionCase): string | undefined {
+function sourceArg(c: PredictionCase): string | undefined {
   return c.client.kind === 'node' ? undefined : c.client.sourceIP
 }
 
@@ -170,7 +170,7 @@ export function traceQuery(bundleDir: string, c: PredictionCase): TraceQuery {
   return {bundleDir, service: c.entry.service, source: sourceArg(c)}
 }
 
-export function pickPaths(report: ReportJson, c: PredictionCase): {paths: PathJson[]; available: string[]} {
+function pickPaths(report: ReportJson, c: PredictionCase): {paths: PathJson[]; available: string[]} {
   const node = report.nodes.find((n) => n.name === c.client.enteringNode)
   const available = (node?.paths ?? []).map((p) => `${p.entry.address} from ${p.from}${p.source ? ` (${p.source})` : ''}: ${p.verdict}`)
   const address = `${c.entry.dst}:${c.entry.port}/TCP`
@@ -183,11 +183,11 @@ export function pickPaths(report: ReportJson, c: PredictionCase): {paths: PathJs
   return {paths, available}
 }
 
-export const predictedPods = (p: PathJson) => [...new Set(p.backends.map((b) => b.pod).filter((x): x is string => x !== null))].sort()
-export const predictedAddresses = (p: PathJson) => [...new Set(p.backends.map((b) => `${b.ip}:${b.port}`))].sort()
+const predictedPods = (p: PathJson) => [...new Set(p.backends.map((b) => b.pod).filter((x): x is string => x !== null))].sort()
+const predictedAddresses = (p: PathJson) => [...new Set(p.backends.map((b) => `${b.ip}:${b.port}`))].sort()
 
 /** The verdict the traffic implies. */
-export function verdictOf(r: ConnectResult, podIP: boolean): string {
+function verdictOf(r: ConnectResult, podIP: boolean): string {
   switch (r.outcome) {
     case 'answered':
     case 'silent':

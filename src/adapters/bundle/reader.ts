@@ -31,7 +31,7 @@ function errnoOf(err: unknown): string | undefined {
 }
 
 /** Sorts the items of a v1 List into the views the core needs; other kinds are ignored. */
-export function clusterViewFromList(doc: unknown, file: string): ClusterView {
+function clusterViewFromList(doc: unknown, file: string): ClusterView {
   const list = doc as KubeObject
   if (!list || typeof list !== 'object' || !Array.isArray(list.items)) {
     throw new SourceError(`${file}: expected a v1 List with "items" (as kubectl get … -o yaml writes it), found ${list === null || typeof list !== 'object' ? String(list) : `kind ${list.kind ?? '(none)'}`}; ${MAKE_IT}`)
@@ -93,7 +93,7 @@ export function parseClusterFile(text: string, file: string): ClusterView {
 }
 
 /** Node dumps are ASCII almost always; decoding them as Latin-1 then skips UTF-8 validation. */
-export function decode(bytes: Buffer): string {
+function decode(bytes: Buffer): string {
   return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8')
 }
 

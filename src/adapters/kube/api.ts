@@ -30,11 +30,12 @@ type Call<T> = (options: unknown) => Promise<T>
 
 function statusMessage(err: {body?: unknown; message?: string}): string {
   try {
-    const body = typeof err.body === 'string' ? JSON.parse(err.body) : err.body
+    const body = (typeof err.body === 'string' ? JSON.parse(err.body) : err.body) as {message?: string} | null | undefined
     if (body?.message) return String(body.message)
   } catch {
     // not JSON: fall through to the exception's own text
   }
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error (a string) prints as itself
   return String(err.message ?? err).split('\n')[0]
 }
 

@@ -17,9 +17,9 @@ export const DEFAULT_DEBUG_IMAGE = 'docker.io/nicolaka/netshoot:v0.13'
  * -n, the Service's namespace, which is no place for a privileged pod.
  */
 export const DEBUG_POD_NAMESPACE = 'kube-system'
-export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
+const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by'
 export const RUN_ID_LABEL = 'svctrace/run-id'
-export const DEBUG_CONTAINER = 'svctrace'
+const DEBUG_CONTAINER = 'svctrace'
 
 /** The pod API calls debug pods need; errors come back as NodeAccessError naming cause and fix. */
 export interface DebugPodApi {
@@ -42,7 +42,7 @@ export interface DebugPodSettings {
 }
 
 /** The pod that reads one node: privileged (netfilter needs CAP_NET_ADMIN), on the node's network. */
-export function debugPodManifest(node: string, name: string, s: Pick<DebugPodSettings, 'image' | 'runId' | 'deadlineSeconds'>): V1Pod {
+function debugPodManifest(node: string, name: string, s: Pick<DebugPodSettings, 'image' | 'runId' | 'deadlineSeconds'>): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -75,7 +75,7 @@ function mergeNamed(into: Named[], from: Named[] | undefined): void {
 }
 
 /** Merges kubeconfig documents first-wins, like kubectl: the first file to set a name or the current context keeps it. */
-export function mergeKubeconfigs(docs: KubeconfigDoc[]): KubeconfigDoc {
+function mergeKubeconfigs(docs: KubeconfigDoc[]): KubeconfigDoc {
   const merged: KubeconfigDoc = {apiVersion: 'v1', kind: 'Config', clusters: [], users: [], contexts: []}
   for (const d of docs) {
     mergeNamed(merged.clusters!, d.clusters)

@@ -31,7 +31,7 @@ export function seconds(ms: number): string {
 /** The Status body's message when there is one, else the error's first line. */
 export function statusMessage(e: ApiError): string {
   try {
-    const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body
+    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as {message?: string} | null | undefined
     if (body?.message) return String(body.message)
   } catch {
     // not JSON

@@ -19,7 +19,7 @@ interface IptablesText {
 }
 
 /** A program that is not on the node (exit 127): that mode is simply not there. */
-export function isNotInstalled(err: unknown): boolean {
+function isNotInstalled(err: unknown): boolean {
   return err instanceof NodeAccessError && err.kind === 'command' && /\bnot installed\b|exited with 127/.test(err.message)
 }
 

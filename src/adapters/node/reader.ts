@@ -29,10 +29,10 @@ export interface LiveNodeReaderOptions {
   onProgress?: (done: number, total: number) => void
 }
 
-export const DEFAULT_PARALLEL = 10
+const DEFAULT_PARALLEL = 10
 
 /** The address to dial: the asked type, or by default InternalIP then ExternalIP. */
-export function nodeTargetAddress(node: V1Node | undefined, type: AddressType | undefined): string | undefined {
+function nodeTargetAddress(node: V1Node | undefined, type: AddressType | undefined): string | undefined {
   const addresses = node?.status?.addresses ?? []
   const of = (t: string) => addresses.find((a) => a.type === t)?.address
   return type ? of(type) : (of('InternalIP') ?? of('ExternalIP'))

@@ -22,7 +22,7 @@ import {
   type SshConfigEntry,
 } from './settings.js'
 
-export {parseBastion, type BastionSpec} from './settings.js'
+export type {BastionSpec} from './settings.js'
 
 /** How to reach nodes over SSH. Unset values come from the ssh config, then OpenSSH's defaults. */
 export interface SshOptions {

@@ -49,11 +49,6 @@ export interface HostKeyLookup {
   matched?: RecordedKey
 }
 
-/** The files OpenSSH reads by default, user files first. */
-export function defaultKnownHostsFiles(home: string): string[] {
-  return [`${home}/.ssh/known_hosts`, `${home}/.ssh/known_hosts2`, '/etc/ssh/ssh_known_hosts', '/etc/ssh/ssh_known_hosts2']
-}
-
 /** Reads the files that exist; a missing or unreadable file counts as empty, as in OpenSSH. */
 export function readKnownHostsFiles(paths: string[]): KnownHostsFile[] {
   const files: KnownHostsFile[] = []

@@ -12,7 +12,7 @@ export function isReadyEndpoint(e: V1Endpoint): boolean {
 }
 
 /** Ready, or still serving while terminating (kube-proxy falls back to those). */
-export function isUsableEndpoint(e: V1Endpoint): boolean {
+function isUsableEndpoint(e: V1Endpoint): boolean {
   return isReadyEndpoint(e) || (e.conditions?.serving === true && e.conditions?.terminating === true)
 }
 
@@ -39,9 +39,4 @@ export function usableEndpointsByNode(slices: V1EndpointSlice[], pods: V1Pod[]):
     out.set(node, [...(out.get(node) ?? []), e])
   }
   return out
-}
-
-/** Every usable endpoint of the slices. */
-export function usableEndpoints(slices: V1EndpointSlice[]): V1Endpoint[] {
-  return ipSlices(slices).flatMap((s) => s.endpoints ?? []).filter(isUsableEndpoint)
 }

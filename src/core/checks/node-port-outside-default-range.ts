@@ -7,7 +7,7 @@ import {serviceFinding, type CheckContext} from './check.js'
 import {formatServicePort} from './container-ports.js'
 
 /** kube-apiserver's default --service-node-port-range. */
-export const DEFAULT_NODE_PORT_RANGE = {min: 30000, max: 32767}
+const DEFAULT_NODE_PORT_RANGE = {min: 30000, max: 32767}
 
 const outside = (port: number): boolean => port < DEFAULT_NODE_PORT_RANGE.min || port > DEFAULT_NODE_PORT_RANGE.max
 

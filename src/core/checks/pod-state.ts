@@ -12,7 +12,7 @@ export function isPodFinished(pod: V1Pod): boolean {
   return pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed'
 }
 
-export function isPodTerminating(pod: V1Pod): boolean {
+function isPodTerminating(pod: V1Pod): boolean {
   return pod.metadata?.deletionTimestamp !== undefined && pod.metadata.deletionTimestamp !== null
 }
 
@@ -23,7 +23,7 @@ export function servingContainers(pod: V1Pod): V1Container[] {
 }
 
 /** `httpGet http://:8080/healthz`, `tcpSocket :5432`, `exec [pg_isready]`, `grpc :9090`. */
-export function describeProbe(probe: V1Probe): string {
+function describeProbe(probe: V1Probe): string {
   if (probe.httpGet) {
     const scheme = (probe.httpGet.scheme ?? 'HTTP').toLowerCase()
     return `httpGet ${scheme}://${probe.httpGet.host ?? ''}:${probe.httpGet.port}${probe.httpGet.path ?? '/'}`

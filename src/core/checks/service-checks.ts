@@ -63,7 +63,7 @@ function nodeOfAddress(idx: ClusterIndex, source: string): string | undefined {
 }
 
 /** The context the checks of one Service read, cut from the index. */
-export function checkContextOf(svc: V1Service, idx: ClusterIndex, options: ServiceCheckOptions = {}): CheckContext {
+function checkContextOf(svc: V1Service, idx: ClusterIndex, options: ServiceCheckOptions = {}): CheckContext {
   const key = keyOf(svc)
   const ns = svc.metadata?.namespace
   const clientNode = options.clientNode ?? (options.source ? nodeOfAddress(idx, options.source) : undefined)

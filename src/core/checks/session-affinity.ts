@@ -5,7 +5,7 @@ import type {Finding} from '../model.js'
 import {serviceFinding, type CheckContext} from './check.js'
 
 /** The default of sessionAffinityConfig.clientIP.timeoutSeconds: three hours. */
-export const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800
+const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800
 
 /** The Service's ClientIP session affinity and its timeout. */
 export function sessionAffinity(svc: V1Service, ctx: Pick<CheckContext, 'source'> = {}): Finding[] {

@@ -77,7 +77,7 @@ export function emptyCollection(): ChainCollection {
 /** Records one chain read (or found missing: `listing` null). */
 export function recordChain(c: ChainCollection, table: string, chain: string, listing: ListedChain | null): void {
   let chains = c.listed.get(table)
-  if (!chains) c.listed.set(table, (chains = new Map()))
+  if (!chains) c.listed.set(table, (chains = new Map<string, ListedChain | null>()))
   chains.set(chain, listing)
 }
 

@@ -321,7 +321,7 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
   return {table, chain: words[1].text, line: lineNumber, counters, parts, matches, target: typeTarget(target)}
 }
 
-/** The rule's `-m comment` text, if any. */
+/** The rule's `-m comment` text, if any (kube-proxy names the Service port and what the rule is for). */
 export function ruleComment(rule: Rule): string | undefined {
   for (const m of rule.matches) if (m.kind === 'comment') return m.text
   return undefined

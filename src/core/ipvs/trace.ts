@@ -22,7 +22,7 @@ export interface IpvsState {
 }
 
 /** `ipvs 10.96.0.10:53/UDP`: the name a virtual server goes by in paths and backends. */
-export function virtualServerLabel(vs: VirtualServer): string {
+function virtualServerLabel(vs: VirtualServer): string {
   return vs.protocol === 'FWM' ? `ipvs fwmark ${vs.fwmark}` : `ipvs ${joinHostPort(vs.ip, vs.port)}/${vs.protocol}`
 }
 

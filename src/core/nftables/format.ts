@@ -43,7 +43,7 @@ export function formatValue(v: Value): string {
   }
 }
 
-export function formatVerdict(v: Verdict): string {
+function formatVerdict(v: Verdict): string {
   if (v.kind === 'jump' || v.kind === 'goto') return `${v.kind} ${v.target}`
   if (v.kind === 'reject') return v.how ? `reject ${v.how}` : 'reject'
   return v.kind

@@ -209,7 +209,10 @@ export function walkHook(w: Walker, hook: string, branches: Branch[]): {passed: 
         continue
       }
       const r = walkChain(w, chain.name, b, [chain.name])
-      for (const t of r.terminals) (t.kind === 'accept' || t.kind === 'dnat' ? next.push(t.branch) : ended.push(t))
+      for (const t of r.terminals) {
+        if (t.kind === 'accept' || t.kind === 'dnat') next.push(t.branch)
+        else ended.push(t)
+      }
       for (const e of [...r.cont, ...r.ret]) {
         if (chain.hook!.policy === 'drop') ended.push({kind: 'drop', branch: fork(e, {hops: [...e.hops, {table: w.label, chain: chain.name, rule: '[policy drop]', line: chain.line, target: {kind: 'policy', policy: 'drop'}}]})})
         else next.push(e)
