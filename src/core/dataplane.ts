@@ -20,7 +20,7 @@ type ParsedDataplane = IndexedCaptures
 const MODES: ReadonlyArray<ModePlugin<IndexedCaptures>> = [nftablesMode, ipvsMode, iptablesMode, userspaceMode]
 
 /** Every mode the node has rules of, newest first, each with what showed it. */
-export function detectProxyModes(p: IndexedCaptures): ModeEvidence[] {
+function detectProxyModes(p: IndexedCaptures): ModeEvidence[] {
   const found: ModeEvidence[] = []
   for (const m of MODES) {
     const evidence = m.detect(p, found)

@@ -21,7 +21,7 @@ function proxyPortOf(rule: Rule, nodeIP: string): {ip: string; port: number} | u
 }
 
 /** Traces a destination on a userspace-mode node to kube-proxy's own listening port. */
-export function traceUserspace(dump: IptablesDump, req: TraceRequest): Trace {
+function traceUserspace(dump: IptablesDump, req: TraceRequest): Trace {
   const node = nodeContext(req.node.addresses, req.podNetworks)
   // Userspace mode matched on the source only by the chain it used: the node's own (HOST) or not.
   const packet = {...startBranch(req, node).packet, srcLocal: req.from === 'node'}

@@ -221,7 +221,7 @@ export function expectPredictionMatchesTraffic(spec: TopologySpec, c: Prediction
   const where = `${entry.dst}:${entry.port}/TCP from ${client.kind}${client.sourceIP ? ` ${client.sourceIP}` : ''} on ${client.enteringNode}`
   expect(paths, `${entry.id}: svctrace paths for ${where} (traffic: ${observed}); the report has:\n  ${available.join('\n  ')}`).toHaveLength(1)
   const path = paths[0]
-  const msg = `${entry.id}: ${where}\n  traffic: ${observed}\n  svctrace: ${path.verdict} -> ${JSON.stringify(path.backends.map((b) => `${b.pod ?? '?'}@${b.ip}:${b.port}`))}, masquerade ${path.masquerade}${path.notes.length ? `\n  notes: ${path.notes.join(' | ')}` : ''}`
+  const msg = `${entry.id}: ${where}\n  traffic: ${observed}\n  svctrace: ${path.verdict} -> ${JSON.stringify(path.backends.map((b) => `${b.pod ?? '?'}@${b.ip}:${b.port}`))}, masquerade ${path.masquerade}${path.notes.length ? `\n  notes: ${path.notes.map((n) => n.text).join(' | ')}` : ''}`
 
   // Verdict: dnat <=> answered (or silently accepted), reject <=> refused, drop <=> timeout.
   expect(path.verdict, msg).toBe(verdictOf(traffic, c.podIP))
