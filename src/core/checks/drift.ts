@@ -3,7 +3,7 @@
 import type {V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {joinHostPort, parseCidr} from '../address.js'
 import {protocolOf, type ClusterIndex} from '../cluster-index.js'
-import {expectedEndpoints} from '../expected-endpoints.js'
+import {expectedEndpoints} from '../kube-proxy/expected-endpoints.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 
 /** The Service port a path's entry belongs to (entry.port is the port's name, or a number for an unnamed port). */

@@ -2,6 +2,7 @@
 // services the node does not forward although the API has endpoints.
 import {canonicalIP} from '../address.js'
 import type {ClusterIndex} from '../cluster-index.js'
+import {hasUsableEndpoint} from '../kube-proxy/endpoint-conditions.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 
 function lastRule(path: TracePath): string[] {
@@ -22,13 +23,6 @@ function dropReason(path: TracePath): string {
   if (/has no local endpoints/.test(hop.rule)) return ': no endpoint runs on this node and the traffic policy is Local'
   if (hop.rule.startsWith('[policy DROP')) return `: the ${hop.chain} chain's policy is DROP and no rule accepted it`
   return ''
-}
-
-/** True when the API lists a usable endpoint for the service (ready, or serving while terminating). */
-function hasUsableEndpoints(idx: ClusterIndex, service: string): boolean {
-  return (idx.slicesByService.get(service) ?? []).some((s) =>
-    (s.endpoints ?? []).some((e) => e.conditions?.ready !== false || (e.conditions?.serving !== false && e.conditions?.terminating === true)) && (s.ports ?? []).length > 0,
-  )
 }
 
 function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: string): boolean {
@@ -66,7 +60,7 @@ export function pathFindings(idx: ClusterIndex, nodes: NodeReport[], explicitSou
         // Source ranges keep out clients by design: a warning only for the client named with --source.
         const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !explicitSource
         perNode.push({id: 'traffic-dropped', severity: byDesign ? 'info' : 'warning', message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
-      } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoints(idx, service)) {
+      } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoint(idx.slicesByService.get(service) ?? [])) {
         out.push({id: 'service-missing-on-node', severity: 'error', message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base})
       }
       for (const b of path.backends) {
