@@ -1,5 +1,6 @@
 // The shared vocabulary of svctrace: what the core is fed and what it reports.
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {FindingId} from './checks/catalog.js'
 
 /** Transport protocols kube-proxy handles, as Kubernetes spells them. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP'
@@ -128,7 +129,8 @@ export interface NodeReport {
 export type Severity = 'error' | 'warning' | 'info'
 
 export interface Finding {
-  id: string
+  /** A key of the catalogue (checks/catalog.ts). */
+  id: FindingId
   severity: Severity
   message: string
   service?: string

@@ -11,9 +11,9 @@ import {serviceNotFoundMessage} from './did-you-mean.js'
 import {isReady} from './kube-proxy/endpoint-conditions.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import {checkService} from './checks/service-checks.js'
-import {pathFindings} from './checks/path-findings.js'
-import {driftFindings} from './checks/drift.js'
-import {configuredMode, modeConfigFindings} from './proxy-config.js'
+import {finding} from './checks/catalog.js'
+import {checkTraces} from './checks/trace-checks.js'
+import {configuredMode} from './proxy-config.js'
 
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
@@ -166,13 +166,13 @@ function dedupe(findings: Finding[]): Finding[] {
 export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDataplane[], denied: string[] = []): Report {
   const idx = indexCluster(view)
   const resolution = resolveQuery(idx, query)
-  const findings: Finding[] = denied.map((message) => ({id: 'api-read-denied', severity: 'warning', message}))
+  const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
   for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
-  findings.push(...pathFindings(idx, nodes, query.source !== undefined), ...driftFindings(idx, nodes), ...modeConfigFindings(view.kubeProxy, nodes))
+  findings.push(...checkTraces({idx, nodes, explicitSource: query.source !== undefined, ...(view.kubeProxy ? {kubeProxy: view.kubeProxy} : {})}))
   const mode = configuredMode(view.kubeProxy)
   if (resolution.unowned) {
-    findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary ?? ''})
+    findings.push(finding('address-not-owned', {message: resolution.summary ?? ''}))
   }
   return {
     apiVersion: 'svctrace/v1',

@@ -1,9 +1,11 @@
-// Findings read off the traced paths: rejected and dropped traffic, rules that point nowhere,
-// services the node does not forward although the API has endpoints.
+// Path checks: findings read off the traced paths (rejected and dropped traffic, rules that point
+// nowhere, services the node does not forward although the API has endpoints). Registered in trace-checks.ts.
 import {canonicalIP} from '../address.js'
 import type {ClusterIndex} from '../cluster-index.js'
 import {hasUsableEndpoint} from '../kube-proxy/endpoint-conditions.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
+import {finding} from './catalog.js'
+import type {TraceCheckContext} from './trace-checks.js'
 
 function lastRule(path: TracePath): string[] {
   const hop = path.hops.at(-1)
@@ -33,9 +35,11 @@ function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: str
   return idx.view.endpoints.some((e) => e.metadata?.namespace === ns && e.metadata?.name === name && (e.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c)))
 }
 
+type PerNodeFinding = Finding & {node: string; key: string}
+
 /** Merges findings that differ only by node: one finding naming every node it holds on. */
-function mergeNodes(findings: Array<Finding & {node: string; key: string}>): Finding[] {
-  const byKey = new Map<string, Array<Finding & {node: string; key: string}>>()
+function mergeNodes(findings: PerNodeFinding[]): Finding[] {
+  const byKey = new Map<string, PerNodeFinding[]>()
   for (const f of findings) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
   return [...byKey.values()].map((group) => {
     const nodes = [...new Set(group.map((f) => f.node))]
@@ -45,33 +49,70 @@ function mergeNodes(findings: Array<Finding & {node: string; key: string}>): Fin
   })
 }
 
-/** One finding per kind of trouble per service and entry, naming the nodes it holds on. */
-export function pathFindings(idx: ClusterIndex, nodes: NodeReport[], explicitSource: boolean): Finding[] {
-  const out: Finding[] = []
-  const perNode: Array<Finding & {node: string; key: string}> = []
+/** Every traced path with the node it was traced on, and the fields the findings about it share. */
+function* pathsOf(nodes: NodeReport[]): Generator<{node: NodeReport; path: TracePath; service: string | undefined; base: {node: string; service?: string}}> {
   for (const node of nodes) {
     for (const path of node.paths) {
       const service = path.entry.service
-      const base = {node: node.name, ...(service ? {service} : {})}
-      const key = `${path.verdict}|${service}|${path.entry.address}|${path.from}`
-      if (path.verdict === 'reject') {
-        perNode.push({id: 'service-rejected-no-endpoints', severity: 'error', message: `${service ?? path.entry.address} has no endpoints: {nodes} reject{s} ${path.entry.address}`, ...base, key: `${service}|${path.entry.address}`, evidence: lastRule(path)})
-      } else if (path.verdict === 'drop') {
-        // Source ranges keep out clients by design: a warning only for the client named with --source.
-        const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !explicitSource
-        perNode.push({id: 'traffic-dropped', severity: byDesign ? 'info' : 'warning', message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
-      } else if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoint(idx.slicesByService.get(service) ?? [])) {
-        out.push({id: 'service-missing-on-node', severity: 'error', message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base})
-      }
-      for (const b of path.backends) {
-        if (b.pod === null && b.node === null && !knownEndpointIP(idx, service, b.ip)) {
-          out.push({id: 'backend-ip-unknown', severity: 'warning', message: `${node.name} forwards ${path.entry.address} to ${b.ip}:${b.port}, which no pod, node or endpoint has`, ...base, evidence: [`nat ${b.chain}`]})
-        }
-      }
-      if (path.uncertain) {
-        out.push({id: 'trace-uncertain', severity: 'info', message: `${node.name}: the trace of ${path.entry.address} is uncertain: ${path.notes.filter((n) => !n.startsWith('assumed')).join('; ')}`, ...base})
+      yield {node, path, service, base: {node: node.name, ...(service ? {service} : {})}}
+    }
+  }
+}
+
+/** Rejected paths: the Service has no endpoints; one finding per service and address, naming the nodes. */
+export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
+  const perNode: PerNodeFinding[] = []
+  for (const {path, service, base} of pathsOf(ctx.nodes)) {
+    if (path.verdict !== 'reject') continue
+    perNode.push({...finding('service-rejected-no-endpoints', {message: `${service ?? path.entry.address} has no endpoints: {nodes} reject{s} ${path.entry.address}`, ...base}), node: base.node, key: `${service}|${path.entry.address}`, evidence: lastRule(path)})
+  }
+  return mergeNodes(perNode)
+}
+
+/** Dropped paths, with the reason read off the dropping rule; one finding per entry and source, naming the nodes. */
+export function trafficDropped(ctx: Pick<TraceCheckContext, 'nodes' | 'explicitSource'>): Finding[] {
+  const perNode: PerNodeFinding[] = []
+  for (const {path, service, base} of pathsOf(ctx.nodes)) {
+    if (path.verdict !== 'drop') continue
+    const key = `${path.verdict}|${service}|${path.entry.address}|${path.from}`
+    // Source ranges keep out clients by design: a warning only for the client named with --source.
+    const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !ctx.explicitSource
+    perNode.push({...finding('traffic-dropped', {message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base}, byDesign ? 'info' : 'warning'), node: base.node, key, evidence: [...lastRule(path), ...path.notes.filter((n) => n.startsWith('assumed'))]})
+  }
+  return mergeNodes(perNode)
+}
+
+/** A cluster IP the node has no rule for although the API lists usable endpoints. */
+export function serviceMissingOnNode(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
+  const out: Finding[] = []
+  for (const {node, path, service, base} of pathsOf(ctx.nodes)) {
+    if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoint(ctx.idx.slicesByService.get(service) ?? [])) {
+      out.push(finding('service-missing-on-node', {message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base}))
+    }
+  }
+  return out
+}
+
+/** Backends that no pod, node or endpoint of the API has. */
+export function backendIpUnknown(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
+  const out: Finding[] = []
+  for (const {node, path, service, base} of pathsOf(ctx.nodes)) {
+    for (const b of path.backends) {
+      if (b.pod === null && b.node === null && !knownEndpointIP(ctx.idx, service, b.ip)) {
+        out.push(finding('backend-ip-unknown', {message: `${node.name} forwards ${path.entry.address} to ${b.ip}:${b.port}, which no pod, node or endpoint has`, ...base, evidence: [`nat ${b.chain}`]}))
       }
     }
   }
-  return [...mergeNodes(perNode), ...out]
+  return out
+}
+
+/** Paths the tracer marked uncertain, with its notes. */
+export function traceUncertain(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
+  const out: Finding[] = []
+  for (const {node, path, base} of pathsOf(ctx.nodes)) {
+    if (path.uncertain) {
+      out.push(finding('trace-uncertain', {message: `${node.name}: the trace of ${path.entry.address} is uncertain: ${path.notes.filter((n) => !n.startsWith('assumed')).join('; ')}`, ...base}))
+    }
+  }
+  return out
 }
