@@ -8,7 +8,7 @@ export interface ServiceCandidates {
 }
 
 /** `a Service named "web" exists in namespace shop (use -n shop)`, `similar names in default: web-v2`… */
-export function suggestService(namespace: string, name: string, known: ServiceCandidates): string {
+function suggestService(namespace: string, name: string, known: ServiceCandidates): string {
   const others = known.namespacesWithName.filter((n) => n !== namespace)
   const inNs = known.namesInNamespace
   const close = inNs.filter((n) => n.includes(name) || name.includes(n) || n.slice(0, 3) === name.slice(0, 3)).slice(0, 5)
