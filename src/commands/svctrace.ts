@@ -9,7 +9,7 @@ import {openSources, withReaderClosed} from './wiring.js'
 import {nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
 import {renderTable} from '../render/table.js'
-import {explainFinding, findingSlugs} from '../core/checks/explain.js'
+import {explainFinding, findingSlugs} from '../render/explain.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 
 const SEVERITY_RANK: Record<Severity, number> = {error: 3, warning: 2, info: 1}

@@ -2,6 +2,7 @@
 // nodes by IP. Built once per run in linear time.
 import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {canonicalIP} from './address.js'
+import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import type {ClusterView, Protocol} from './model.js'
 
 export interface ServicePortRef {
@@ -124,6 +125,6 @@ export function indexCluster(view: ClusterView): ClusterIndex {
 
 /** Pod networks of the cluster: node podCIDRs, else the pod IPs themselves. */
 export function podNetworks(idx: ClusterIndex): string[] {
-  const cidrs = idx.view.nodes.flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []))
+  const cidrs = idx.view.nodes.flatMap(nodePodCIDRs)
   return cidrs.length > 0 ? cidrs : [...idx.podByIP.keys()]
 }

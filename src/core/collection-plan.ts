@@ -8,9 +8,10 @@
 // Later rounds (chain-listing.ts nextChains) follow jumps the API could not predict (stale SEPs).
 import type {V1EndpointSlice, V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {canonicalIP, joinHostPort} from './address.js'
-import {externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf} from './cluster-index.js'
+import {externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf} from './cluster-index.js'
 import {serviceEntries} from './entries.js'
-import {endpointChainName, servicePortChainName, servicePortName} from './kube-proxy-names.js'
+import {endpointChainName, servicePortChainName, servicePortName} from './kube-proxy/chain-names.js'
+import {ipSlices, isUsable} from './kube-proxy/endpoint-conditions.js'
 import type {ClusterView, Query} from './model.js'
 
 export type PlanTable = 'nat' | 'filter'
@@ -58,13 +59,6 @@ function fullPlan(reason: string): CollectionPlan {
   return {full: true, chains: {nat: [], filter: []}, destinations: [], reason}
 }
 
-/** The Service's EndpointSlices (by the kubernetes.io/service-name label). */
-function slicesOf(view: ClusterView, svc: V1Service): V1EndpointSlice[] {
-  const ns = svc.metadata?.namespace
-  const name = svc.metadata?.name
-  return view.endpointSlices.filter((s) => s.metadata?.namespace === ns && s.metadata?.labels?.['kubernetes.io/service-name'] === name)
-}
-
 /** KUBE-SVC/SVL/EXT/FW of one service port: the ones kube-proxy can have made for this Service's shape. */
 function servicePortChains(svc: V1Service, port: V1ServicePort, spn: string, protocol: string): string[] {
   const spec = svc.spec ?? {}
@@ -80,13 +74,13 @@ function servicePortChains(svc: V1Service, port: V1ServicePort, spn: string, pro
 /** KUBE-SEP of every endpoint kube-proxy can use for the port (only an endpoint's first address counts). */
 function endpointChains(slices: V1EndpointSlice[], port: V1ServicePort, spn: string, protocol: string): string[] {
   const chains: string[] = []
-  for (const slice of slices) {
+  for (const slice of ipSlices(slices)) {
     const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && protocolOf(p) === protocolOf(port))
     if (!sp?.port) continue
     for (const ep of slice.endpoints ?? []) {
       const ip = ep.addresses[0]
-      // Neither ready nor serving: kube-proxy never writes a chain for it.
-      if (!ip || (ep.conditions?.ready === false && ep.conditions?.serving === false)) continue
+      // Neither ready nor serving-and-terminating: kube-proxy never writes a chain for it.
+      if (!ip || !isUsable(ep)) continue
       chains.push(endpointChainName(spn, protocol, joinHostPort(canonicalIP(ip), sp.port)))
     }
   }
@@ -104,7 +98,7 @@ function servicePlan(view: ClusterView, svc: V1Service): CollectionPlan {
   const nat = [...ENTRY_CHAINS.nat]
   const ports = svc.spec?.ports ?? []
   if (ports.some((p) => p.nodePort)) nat.push('KUBE-NODEPORTS')
-  const slices = slicesOf(view, svc)
+  const slices = indexCluster(view).slicesByService.get(keyOf(svc)) ?? []
   const ns = svc.metadata?.namespace ?? ''
   const name = svc.metadata?.name ?? ''
   for (const port of ports) {

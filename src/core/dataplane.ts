@@ -7,6 +7,7 @@ import {DumpError} from './iptables/dump.js'
 import {iptablesMode} from './iptables/mode.js'
 import {traceIptables} from './iptables/trace.js'
 import {ipvsMode} from './ipvs/mode.js'
+import {finding} from './checks/catalog.js'
 import type {Finding, NodeDataplane, ProxyMode} from './model.js'
 import {nftablesMode} from './nftables/mode.js'
 import {traceNftables} from './nftables/trace.js'
@@ -45,7 +46,7 @@ interface Tracer {
 }
 
 function unreadable(name: string, readError: string, message = `${name}: ${readError}`): OpenedDataplane {
-  return {mode: 'unknown', modes: [], readError, findings: [{id: 'node-unreadable', severity: 'error', message, node: name}]}
+  return {mode: 'unknown', modes: [], readError, findings: [finding('node-unreadable', {message, node: name})]}
 }
 
 /** Chain or table name prefixes of data planes that replace kube-proxy, and what to use instead. */
@@ -86,13 +87,11 @@ function backendFindings(dp: NodeDataplane, modes: ModeEvidence[]): Finding[] {
   if (!other || other.kubeRules === 0) return []
   const current = other.backend === 'legacy' ? 'nft' : 'legacy'
   const both = modes.some((m) => m.mode === 'iptables' || m.mode === 'ipvs')
-  return [{
-    id: 'iptables-legacy-and-nft',
-    severity: 'warning',
+  return [finding('iptables-legacy-and-nft', {
     message: `${dp.name} has ${other.kubeRules} KUBE-* rule${other.kubeRules === 1 ? '' : 's'} in iptables-${other.backend}${both ? ` besides the iptables-${current} rules traced here` : ` while iptables-${current} holds none`}: both backends hook the same packets, so the ${other.backend} rules (not shown in the trace) may act first`,
     node: dp.name,
     evidence: [other.source],
-  }]
+  })]
 }
 
 function tracersFor(p: ParsedDataplane, modes: ModeEvidence[]): Tracer[] {
@@ -146,24 +145,22 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   const modes = detectProxyModes(parsed)
   const findings: Finding[] = []
   // With another data plane in charge, no kube-proxy rules is by design: say so, but do not fail the run.
-  if (modes.length === 0) findings.push({id: 'node-has-no-kube-proxy-rules', severity: replacementDataplanes(parsed).length > 0 ? 'warning' : 'error', message: noRulesMessage(name, parsed), node: name})
+  if (modes.length === 0) findings.push(finding('node-has-no-kube-proxy-rules', {message: noRulesMessage(name, parsed), node: name}, replacementDataplanes(parsed).length > 0 ? 'warning' : 'error'))
   findings.push(...backendFindings(dp, modes))
   if (modes.length > 1) {
-    findings.push({
-      id: 'proxy-modes-mixed',
-      severity: 'warning',
+    findings.push(finding('proxy-modes-mixed', {
       message: `${name} holds rules of ${modes.length} kube-proxy modes (${modes.map((m) => m.mode).join(', ')}): the older set is probably left over from a mode switch and still acts on packets; remove it with kube-proxy --cleanup (run with the old mode's flags) or a node reboot`,
       node: name,
       evidence: modes.map((m) => `${m.mode}: ${m.evidence}`),
-    })
+    }))
   }
   const userspace = modes.find((m) => m.mode === 'userspace')
   if (userspace) {
-    findings.push({id: 'proxy-mode-userspace', severity: 'warning', message: `${name} runs kube-proxy in userspace mode (${userspace.evidence}), removed in v1.26: Service traffic is redirected to kube-proxy itself, which picks the backend in-process (round-robin); no dump shows which backend a connection gets`, node: name})
+    findings.push(finding('proxy-mode-userspace', {message: `${name} runs kube-proxy in userspace mode (${userspace.evidence}), removed in v1.26: Service traffic is redirected to kube-proxy itself, which picks the backend in-process (round-robin); no dump shows which backend a connection gets`, node: name}))
   }
   const ipvs = modes.find((m) => m.mode === 'ipvs')
   if (ipvs && !parsed.ipvs) {
-    findings.push({id: 'proxy-mode-not-traced', severity: 'warning', message: `${name} runs kube-proxy in IPVS mode (${ipvs.evidence}) but no IPVS table was read: capture ipvsadm -Sn (or /proc/net/ip_vs from the kube-proxy pod) and ipset save to trace it`, node: name})
+    findings.push(finding('proxy-mode-not-traced', {message: `${name} runs kube-proxy in IPVS mode (${ipvs.evidence}) but no IPVS table was read: capture ipvsadm -Sn (or /proc/net/ip_vs from the kube-proxy pod) and ipset save to trace it`, node: name}))
   }
   const tracers = tracersFor(parsed, modes)
   const first = tracers[0]

@@ -5,6 +5,7 @@ import type {Note} from './trace/notes.js'
 
 export type {Hop, HopTarget} from './trace/branch.js'
 export type {Note, NoteKind} from './trace/notes.js'
+import type {FindingId} from './checks/catalog.js'
 
 /** Transport protocols kube-proxy handles, as Kubernetes spells them. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP'
@@ -147,7 +148,8 @@ export interface NodeReport {
 export type Severity = 'error' | 'warning' | 'info'
 
 export interface Finding {
-  id: string
+  /** A key of the catalogue (checks/catalog.ts). */
+  id: FindingId
   severity: Severity
   message: string
   service?: string

@@ -2,6 +2,7 @@
 // (kubeadm's layout) and a --proxy-mode flag on the kube-proxy DaemonSet. Compared with the mode
 // each node's rules show, it tells a node that never picked up a change (or fell back) from one
 // that is simply configured differently.
+import {finding} from './checks/catalog.js'
 import type {Finding, KubeProxyObjects, NodeReport} from './model.js'
 
 export const KUBE_PROXY_NAMESPACE = 'kube-system'
@@ -78,19 +79,17 @@ export function modeConfigFindings(objects: KubeProxyObjects | undefined, nodes:
   if (!configured) return []
   const out: Finding[] = []
   if (!MODES.has(configured.mode)) {
-    out.push({id: 'proxy-mode-config-invalid', severity: 'error', message: `kube-proxy is configured with mode "${configured.mode}", which it does not know (iptables, ipvs, nftables; kernelspace on Windows): it refuses to start`, evidence: configured.evidence})
+    out.push(finding('proxy-mode-config-invalid', {message: `kube-proxy is configured with mode "${configured.mode}", which it does not know (iptables, ipvs, nftables; kernelspace on Windows): it refuses to start`, evidence: configured.evidence}))
     return out
   }
   for (const node of nodes) {
     if (node.readError || node.mode === 'none' || node.mode === 'unknown' || node.mode === configured.mode) continue
     const fallback = configured.mode === 'ipvs' && node.mode === 'iptables' ? ' (kube-proxy up to v1.25 fell back to iptables when the ip_vs kernel modules were missing; check its log)' : ''
-    out.push({
-      id: 'proxy-mode-differs-from-config',
-      severity: 'warning',
+    out.push(finding('proxy-mode-differs-from-config', {
       message: `${node.name} runs kube-proxy in ${node.mode} mode, but it is configured for ${configured.mode}: kube-proxy on this node has not restarted since the change, or runs with other settings${fallback}`,
       node: node.name,
       evidence: configured.evidence,
-    })
+    }))
   }
   return out
 }

@@ -7,10 +7,13 @@ import {openDataplane} from './dataplane.js'
 import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, SourceKind, TracePath} from './model.js'
 import {buildPath} from './path.js'
 import {selectedPods} from './checks/selector.js'
+import {serviceNotFoundMessage} from './did-you-mean.js'
+import {isReady} from './kube-proxy/endpoint-conditions.js'
+import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import {checkService} from './checks/service-checks.js'
-import {pathFindings} from './checks/path-findings.js'
-import {driftFindings} from './checks/drift.js'
-import {configuredMode, modeConfigFindings} from './proxy-config.js'
+import {finding} from './checks/catalog.js'
+import {checkTraces} from './checks/trace-checks.js'
+import {configuredMode} from './proxy-config.js'
 
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
@@ -24,7 +27,7 @@ function endpointCounts(idx: ClusterIndex, svc: V1Service): ServiceSummary['endp
     for (const ep of slice.endpoints ?? []) {
       for (const a of ep.addresses) {
         all.add(a)
-        if (usable && ep.conditions?.ready !== false) ready.add(a)
+        if (usable && isReady(ep)) ready.add(a)
       }
     }
   }
@@ -54,16 +57,13 @@ function summarize(idx: ClusterIndex, svc: V1Service): ServiceSummary {
   }
 }
 
-/** Closest Service names in the namespace, and namespaces that hold the name. */
-function suggestService(idx: ClusterIndex, namespace: string, name: string): string {
-  const others = [...idx.serviceByKey.keys()].filter((k) => k.endsWith(`/${name}`)).map((k) => k.split('/')[0])
-  const inNs = [...idx.serviceByKey.keys()].filter((k) => k.startsWith(`${namespace}/`)).map((k) => k.split('/')[1])
-  const close = inNs.filter((n) => n.includes(name) || name.includes(n) || n.slice(0, 3) === name.slice(0, 3)).slice(0, 5)
-  const hints: string[] = []
-  if (others.length > 0) hints.push(`a Service named "${name}" exists in namespace ${others.join(', ')} (use -n ${others[0]})`)
-  if (close.length > 0) hints.push(`similar names in ${namespace}: ${close.join(', ')}`)
-  if (hints.length === 0) hints.push(inNs.length > 0 ? `Services in ${namespace}: ${inNs.slice(0, 8).join(', ')}${inNs.length > 8 ? ', …' : ''}` : `namespace ${namespace} has no Services`)
-  return hints.join('; ')
+/** Service names in the namespace, and namespaces that hold the name: what "did you mean" picks from. */
+function candidatesNear(idx: ClusterIndex, namespace: string, name: string) {
+  const keys = [...idx.serviceByKey.keys()]
+  return {
+    namespacesWithName: keys.filter((k) => k.endsWith(`/${name}`)).map((k) => k.split('/')[0]),
+    namesInNamespace: keys.filter((k) => k.startsWith(`${namespace}/`)).map((k) => k.split('/')[1]),
+  }
 }
 
 function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
@@ -79,7 +79,7 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   const key = `${query.namespace}/${query.service}`
   const svc = idx.serviceByKey.get(key)
   if (!svc) {
-    throw new QueryError(`Service "${query.service}" not found in namespace "${query.namespace}": ${suggestService(idx, query.namespace ?? '', query.service ?? '')}.`)
+    throw new QueryError(serviceNotFoundMessage(query.namespace ?? '', query.service ?? '', candidatesNear(idx, query.namespace ?? '', query.service ?? '')))
   }
   const type = svc.spec?.type ?? 'ClusterIP'
   // For an ordinary Service the header says it all; only special kinds get a sentence.
@@ -101,8 +101,7 @@ function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string
     if (nodeIPs.includes(source)) return [{from: 'node', source}]
     const pod = idx.podByIP.get(source)
     if (pod) return pod.spec?.nodeName === nodeName ? [{from: 'pod', source}] : []
-    const cidrs = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : [])
-    if (inAnyNetwork(source, cidrs)) return [{from: 'pod', source}]
+    if (inAnyNetwork(source, nodePodCIDRs(node))) return [{from: 'pod', source}]
     if (idx.nodeByIP.has(source) || inAnyNetwork(source, podNetworks(idx))) return []
     return [{from: 'external', source}]
   }
@@ -113,7 +112,7 @@ function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string
       if (addr) out.push({from, source: addr})
     } else if (from === 'pod') {
       // A pod address on this node that is no backend, so hairpin rules do not blur the picture.
-      const cidr = (node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []))[0]
+      const cidr = nodePodCIDRs(node)[0]
       const net = cidr ? parseCidr(cidr) : undefined
       const podIP = net ? lastHostOf(net) : idx.view.pods.find((p) => p.spec?.nodeName === nodeName && !p.spec?.hostNetwork && p.status?.podIP)?.status?.podIP
       if (podIP) out.push({from, source: podIP})
@@ -173,13 +172,13 @@ function dedupe(findings: Finding[]): Finding[] {
 export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDataplane[], denied: string[] = []): Report {
   const idx = indexCluster(view)
   const resolution = resolveQuery(idx, query)
-  const findings: Finding[] = denied.map((message) => ({id: 'api-read-denied', severity: 'warning', message}))
+  const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
   for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
-  findings.push(...pathFindings(idx, nodes, query.source !== undefined), ...driftFindings(idx, nodes), ...modeConfigFindings(view.kubeProxy, nodes))
+  findings.push(...checkTraces({idx, nodes, explicitSource: query.source !== undefined, ...(view.kubeProxy ? {kubeProxy: view.kubeProxy} : {})}))
   const mode = configuredMode(view.kubeProxy)
   if (resolution.unowned) {
-    findings.push({id: 'address-not-owned', severity: 'info', message: resolution.summary ?? ''})
+    findings.push(finding('address-not-owned', {message: resolution.summary ?? ''}))
   }
   return {
     apiVersion: 'svctrace/v2',

@@ -2,7 +2,7 @@
 // KUBE-SVC/SVL/EXT/FW/SEP names kube-proxy gives this Service) and the destinations later rounds follow.
 import {describe, expect, it} from 'vitest'
 import {MAX_TARGETED_CHAINS, planCollection} from '../../src/core/collection-plan.js'
-import {servicePortChainName} from '../../src/core/kube-proxy-names.js'
+import {servicePortChainName} from '../../src/core/kube-proxy/chain-names.js'
 import type {ClusterView, Query} from '../../src/core/model.js'
 import {node, service, slice, view, type EndpointOptions, type ServiceOptions} from '../support/builders.js'
 

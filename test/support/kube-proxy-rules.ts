@@ -34,8 +34,8 @@ export interface KubeProxyRulesOptions {
 }
 
 // The names come from the project's own implementation, which the sample tests pin down.
-export {endpointChainName, kubeProxyHash, servicePortChainName} from '../../src/core/kube-proxy-names.js'
-import {endpointChainName, servicePortChainName} from '../../src/core/kube-proxy-names.js'
+export {endpointChainName, kubeProxyHash, servicePortChainName} from '../../src/core/kube-proxy/chain-names.js'
+import {endpointChainName, servicePortChainName} from '../../src/core/kube-proxy/chain-names.js'
 
 const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
 function ipv4ToInt(ip: string): number | undefined {

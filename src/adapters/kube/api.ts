@@ -4,6 +4,8 @@
 import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {SourceError, type ClusterRead, type ClusterSource} from '../../app/ports.js'
 import {QueryError} from '../../core/report.js'
+import {serviceNotFoundMessage} from '../../core/did-you-mean.js'
+import {isNodeAddress, ownsAddress} from '../../core/kube-proxy/captured-addresses.js'
 import type {ClusterView, KubeProxyObjects, Query} from '../../core/model.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
 import {withSignal} from './client-options.js'
@@ -116,8 +118,9 @@ export class KubeApiSource implements ClusterSource {
         this.nodes(view),
       ])
       view.services.push(...(services?.items ?? []).map((s) => ({...s, kind: 'Service', apiVersion: 'v1'})))
-      const nodeOwns = query.ip === '127.0.0.1' || query.ip === '::1' || view.nodes.some((n) => (n.status?.addresses ?? []).some((a) => a.address === query.ip))
-      const owners = view.services.filter((s) => ownsAddress(s, query, nodeOwns))
+      const dest = {ip: query.ip!, ...(query.port !== undefined ? {port: query.port} : {})}
+      const nodeOwns = isNodeAddress(view.nodes, dest.ip)
+      const owners = view.services.filter((s) => ownsAddress(s, dest, nodeOwns))
       await Promise.all(owners.map((s) => this.serviceObjects(s, view)))
       if (owners.length === 0 && !nodeOwns) {
         const pods = await this.request({verb: 'list', resource: 'pods'}, (o) => core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`}, o as never))
@@ -158,12 +161,7 @@ export class KubeApiSource implements ClusterSource {
     ])
     const others = (elsewhere?.items ?? []).map((s) => s.metadata?.namespace).filter((n): n is string => !!n && n !== namespace)
     const names = (here?.items ?? []).map((s) => s.metadata?.name ?? '')
-    const close = names.filter((n) => n.includes(name) || name.includes(n) || n.slice(0, 3) === name.slice(0, 3)).slice(0, 5)
-    const hints: string[] = []
-    if (others.length > 0) hints.push(`a Service named "${name}" exists in namespace ${others.join(', ')} (use -n ${others[0]})`)
-    if (close.length > 0) hints.push(`similar names in ${namespace}: ${close.join(', ')}`)
-    if (hints.length === 0) hints.push(names.length > 0 ? `Services in ${namespace}: ${names.slice(0, 8).join(', ')}${names.length > 8 ? ', …' : ''}` : `namespace ${namespace} has no Services`)
-    throw new QueryError(`Service "${name}" not found in namespace "${namespace}" (${this.description}): ${hints.join('; ')}.`)
+    throw new QueryError(serviceNotFoundMessage(namespace, name, {namesInNamespace: names, namespacesWithName: others}, this.description))
   }
 
   /** The slices, Endpoints and selected pods of one Service; near-miss pods when nothing matches. */
@@ -235,11 +233,4 @@ function addPods(view: ClusterView, pods: V1Pod[]): void {
       view.pods.push(p)
     }
   }
-}
-
-/** True when the Service holds the queried address (cluster, external or load-balancer IP), or a node port of a node address. */
-function ownsAddress(svc: V1Service, query: Extract<Query, {kind: 'ip'}>, nodeAddress: boolean): boolean {
-  const vips = [...(svc.spec?.clusterIPs ?? [svc.spec?.clusterIP]), ...(svc.spec?.externalIPs ?? []), ...(svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip)]
-  if (vips.includes(query.ip)) return true
-  return nodeAddress && (svc.spec?.ports ?? []).some((p) => p.nodePort !== undefined && (query.port === undefined || p.nodePort === query.port))
 }

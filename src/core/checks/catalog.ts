@@ -1,8 +1,12 @@
-// Every finding svctrace can report: one entry per slug. docs/findings.md is generated from this.
-import type {Severity} from '../model.js'
+// Every finding svctrace can report: one entry per slug. docs/findings.md is generated from this,
+// Finding.id is typed from its keys, and finding() takes the severity from it.
+import type {Finding, Severity} from '../model.js'
+import type {Note} from '../trace/notes.js'
 
 export interface CatalogEntry {
   severity: Severity
+  /** The one other severity the finding is reported at, in a case its `why` describes (by design, or handled elsewhere). */
+  lowered?: Severity
   title: string
   why: string
   fix: string
@@ -95,6 +99,7 @@ export const catalog = {
   },
   'external-traffic-local-node-without-endpoint': {
     severity: 'warning',
+    lowered: 'info',
     title: 'externalTrafficPolicy Local: nodes without a local endpoint drop external traffic',
     why: 'With externalTrafficPolicy Local a node forwards external traffic (node ports, external IPs, load-balancer IPs) only to endpoints on itself, keeping the client address; a node without one drops it. A cloud load balancer health-checks healthCheckNodePort and avoids such nodes, so for a LoadBalancer Service this is reported as info.',
     fix: 'Send clients only to the nodes listed with endpoints, run a pod on every node (DaemonSet, spread constraints), or set externalTrafficPolicy: Cluster if the client address need not be kept.',
@@ -137,6 +142,7 @@ export const catalog = {
   },
   'traffic-dropped': {
     severity: 'warning',
+    lowered: 'info',
     title: 'Connections are dropped on this path',
     why: 'A filter rule drops the packet: externalTrafficPolicy/internalTrafficPolicy Local with no endpoint on this node, or a load balancer source range that does not include the client.',
     fix: 'Run a backend on the node (or use Cluster policy), or add the client to loadBalancerSourceRanges; the evidence names the rule.',
@@ -155,6 +161,7 @@ export const catalog = {
   },
   'node-has-no-kube-proxy-rules': {
     severity: 'error',
+    lowered: 'warning',
     title: 'The node has no kube-proxy rules',
     why: 'Neither iptables (KUBE-SERVICES), nftables (table ip kube-proxy) nor IPVS state of kube-proxy was found: kube-proxy is not running, or another data plane replaced it. When the node shows the chains of one (Cilium, Calico, kube-router, Antrea, OVN-Kubernetes), the finding names it and is a warning rather than an error: Services are handled there, and svctrace cannot trace them.',
     fix: 'Check the kube-proxy pod on that node (kubectl -n kube-system get pods -o wide) and its logs; if another data plane replaces kube-proxy on purpose, inspect Services with its own tools (named in the finding).',
@@ -245,4 +252,30 @@ export const catalog = {
   },
 } as const satisfies Record<string, CatalogEntry>
 
+/** Every finding id: a key of the catalogue. */
 export type FindingId = keyof typeof catalog
+
+/** The severities a finding may be reported at: the catalogue's, or the `lowered` one its entry declares. */
+export type SeverityOf<Id extends FindingId> = (typeof catalog)[Id]['severity'] | ((typeof catalog)[Id] extends {lowered: infer L} ? L : never)
+
+/** What an emitter says about one occurrence; the keys keep the order given (it is the -o json order). */
+export interface FindingFacts {
+  message: string
+  service?: string
+  node?: string
+  evidence?: string[]
+  /** Trace notes the finding rests on (typed; the renderer prints them like evidence). */
+  notes?: Note[]
+}
+
+/**
+ * A finding of a catalogued kind, at the catalogue's severity. `severity` overrides it only with the
+ * `lowered` severity the entry declares (the type allows nothing else): traffic-dropped is info for a
+ * source range that keeps unnamed clients out by design, external-traffic-local-node-without-endpoint
+ * is info behind a health-checking load balancer, node-has-no-kube-proxy-rules is a warning when
+ * another data plane replaces kube-proxy.
+ */
+export function finding<Id extends FindingId>(id: Id, facts: FindingFacts, severity?: SeverityOf<Id>): Finding
+export function finding(id: FindingId, facts: FindingFacts, severity?: Severity): Finding {
+  return {id, severity: severity ?? catalog[id].severity, ...facts}
+}

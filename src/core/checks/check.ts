@@ -3,8 +3,8 @@
 // test builds only those.
 import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {keyOf} from '../cluster-index.js'
-import type {Finding, Severity} from '../model.js'
-import {catalog, type FindingId} from './catalog.js'
+import type {Finding} from '../model.js'
+import {finding, type FindingId, type SeverityOf} from './catalog.js'
 
 /** The API objects a Service check may read, plus the client the user named. */
 export interface CheckContext {
@@ -26,9 +26,9 @@ export interface CheckContext {
 /** One named check over one Service. */
 export type Check = (svc: V1Service, ctx: CheckContext) => Finding[]
 
-/** A finding of a catalogued kind about a Service; the severity comes from the catalogue. */
-export function serviceFinding(id: FindingId, svc: V1Service, message: string, evidence: string[] = [], severity?: Severity): Finding {
-  return {id, severity: severity ?? catalog[id].severity, message, service: keyOf(svc), ...(evidence.length > 0 ? {evidence} : {})}
+/** A finding of a catalogued kind about a Service; the severity comes from the catalogue (see finding()). */
+export function serviceFinding<Id extends FindingId>(id: Id, svc: V1Service, message: string, evidence: string[] = [], severity?: SeverityOf<Id>): Finding {
+  return finding(id, {message, service: keyOf(svc), ...(evidence.length > 0 ? {evidence} : {})}, severity)
 }
 
 /** The Service's selector, or undefined when it has none (an empty map selects nothing either). */

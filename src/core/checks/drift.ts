@@ -1,10 +1,13 @@
 // Drift between the API and each node's data plane: rules that forward to endpoints that are gone,
-// ready endpoints a node does not forward to, uneven probabilities, nodes that disagree.
+// ready endpoints a node does not forward to, uneven probabilities, nodes that disagree. The checks
+// are registered in trace-checks.ts.
 import type {V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {joinHostPort, parseCidr} from '../address.js'
 import {protocolOf, type ClusterIndex} from '../cluster-index.js'
-import {expectedEndpoints} from '../expected-endpoints.js'
+import {expectedEndpoints} from '../kube-proxy/expected-endpoints.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
+import {finding} from './catalog.js'
+import type {TraceCheckContext} from './trace-checks.js'
 
 /** The Service port a path's entry belongs to. */
 function servicePortOf(svc: V1Service, path: TracePath): V1ServicePort | undefined {
@@ -12,6 +15,7 @@ function servicePortOf(svc: V1Service, path: TracePath): V1ServicePort | undefin
   if (!want) return undefined
   return (svc.spec?.ports ?? []).find((p) => protocolOf(p) === path.entry.destination.protocol && (p.name ?? '') === want.name && p.port === want.port)
 }
+
 
 /** Whether kube-proxy uses the node-local endpoint set for this path (Local policy, no short-circuit). */
 function usesLocalSet(svc: V1Service, path: TracePath): boolean {
@@ -22,8 +26,8 @@ function usesLocalSet(svc: V1Service, path: TracePath): boolean {
 
 const show = (list: string[]) => (list.length > 4 ? `${list.slice(0, 4).join(', ')} and ${list.length - 4} more` : list.join(', ')) || 'none'
 
-/** Drift findings of one node's dnat paths. */
-function nodeDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
+/** Stale and missing endpoint rules of one node's dnat paths. */
+function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
   for (const path of node.paths) {
     const key = path.entry.service
     const svc = key ? idx.serviceByKey.get(key) : undefined
@@ -41,22 +45,33 @@ function nodeDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
     const missing = expected.hinted ? [] : want.filter((e) => !have.includes(e))
     if (stale.length > 0) {
       const chains = path.backends.filter((b) => stale.includes(joinHostPort(b.ip, b.port))).map((b) => `${b.chain} → ${joinHostPort(b.ip, b.port)}${b.pod ? ` (${b.pod})` : ''}`)
-      out.push({id: 'stale-endpoint-rule', severity: 'error', message: `${node.name} forwards ${path.entry.address} to ${show(stale)}, which ${stale.length > 1 ? 'are' : 'is'} not ${local ? 'a local' : 'an'} endpoint kube-proxy should use (a deleted or unready pod?)`, ...base, evidence: chains})
+      out.push(finding('stale-endpoint-rule', {message: `${node.name} forwards ${path.entry.address} to ${show(stale)}, which ${stale.length > 1 ? 'are' : 'is'} not ${local ? 'a local' : 'an'} endpoint kube-proxy should use (a deleted or unready pod?)`, ...base, evidence: chains}))
     }
     if (missing.length > 0) {
-      out.push({id: 'missing-endpoint-rule', severity: 'error', message: `${node.name} does not forward ${path.entry.address} to ready endpoint${missing.length > 1 ? 's' : ''} ${show(missing)} of ${key}`, ...base, evidence: [`rules forward to: ${show(have)}`, `EndpointSlices say: ${show(want)}`]})
+      out.push(finding('missing-endpoint-rule', {message: `${node.name} does not forward ${path.entry.address} to ready endpoint${missing.length > 1 ? 's' : ''} ${show(missing)} of ${key}`, ...base, evidence: [`rules forward to: ${show(have)}`, `EndpointSlices say: ${show(want)}`]}))
     }
-    if (node.mode === 'iptables' || node.mode === 'nftables') {
-      const uneven = path.backends.filter((b) => Math.abs(b.probability - 1 / path.backends.length) > 1e-6)
-      if (uneven.length > 0 && !path.notes.some((n) => n.kind === 'fall-through')) {
-        out.push({id: 'probability-mismatch', severity: 'warning', message: `${node.name} splits ${path.entry.address} unevenly over ${path.backends.length} backends (expected 1/${path.backends.length} each)`, ...base, evidence: path.backends.map((b) => `${joinHostPort(b.ip, b.port)}: ${Math.round(b.probability * 1000) / 10}%`)})
-      }
+  }
+}
+
+/** Uneven probability splits of one node's dnat paths (iptables and nftables split 1/n each). */
+function nodeProbabilityMismatch(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
+  if (node.mode !== 'iptables' && node.mode !== 'nftables') return
+  for (const path of node.paths) {
+    const key = path.entry.service
+    const svc = key ? idx.serviceByKey.get(key) : undefined
+    if (!svc || path.verdict !== 'dnat' || !servicePortOf(svc, path)) continue
+    const base = {service: key, node: node.name}
+    const uneven = path.backends.filter((b) => Math.abs(b.probability - 1 / path.backends.length) > 1e-6)
+    if (uneven.length > 0 && !path.notes.some((n) => n.kind === 'fall-through')) {
+      out.push(finding('probability-mismatch', {message: `${node.name} splits ${path.entry.address} unevenly over ${path.backends.length} backends (expected 1/${path.backends.length} each)`, ...base, evidence: path.backends.map((b) => `${joinHostPort(b.ip, b.port)}: ${Math.round(b.probability * 1000) / 10}%`)}))
     }
   }
 }
 
 /** Nodes whose backends for the same entry differ where the policy says they should agree. */
-function disagreements(idx: ClusterIndex, nodes: NodeReport[], out: Finding[]): void {
+export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
+  const {idx, nodes} = ctx
+  const out: Finding[] = []
   const groups = new Map<string, {svc: V1Service; service: string; address: string; list: Array<{node: string; backends: string}>}>()
   for (const node of nodes) {
     for (const path of node.paths) {
@@ -74,15 +89,22 @@ function disagreements(idx: ClusterIndex, nodes: NodeReport[], out: Finding[]): 
     const port = (svc.spec?.ports ?? [])[0]
     if (port && expectedEndpoints(idx, svc, port, '', 4).hinted) continue
     if (new Set(list.map((l) => l.backends)).size > 1) {
-      out.push({id: 'nodes-disagree', severity: 'warning', message: `nodes send ${address} to different backends although ${service} uses Cluster policy`, service, evidence: list.map((l) => `${l.node}: ${l.backends}`)})
+      out.push(finding('nodes-disagree', {message: `nodes send ${address} to different backends although ${service} uses Cluster policy`, service, evidence: list.map((l) => `${l.node}: ${l.backends}`)}))
     }
   }
+  return out
 }
 
-/** Every drift finding across the traced nodes. */
-export function driftFindings(idx: ClusterIndex, nodes: NodeReport[]): Finding[] {
+/** Rules forwarding to endpoints kube-proxy should not use, and endpoints it should use that no rule reaches, per node. */
+export function endpointDrift(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
   const out: Finding[] = []
-  for (const node of nodes) nodeDrift(idx, node, out)
-  disagreements(idx, nodes, out)
+  for (const node of ctx.nodes) nodeEndpointDrift(ctx.idx, node, out)
+  return out
+}
+
+/** Paths whose backends do not get the 1/n shares kube-proxy writes. */
+export function probabilityMismatch(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
+  const out: Finding[] = []
+  for (const node of ctx.nodes) nodeProbabilityMismatch(ctx.idx, node, out)
   return out
 }

@@ -1,20 +1,7 @@
-// Reading EndpointSlices as kube-proxy does: which endpoints it may use, and where they run.
+// Endpoints as the checks show them: named after their pod, grouped by the node they run on.
+// Which endpoints kube-proxy may use is kube-proxy/endpoint-conditions.ts's question.
 import type {V1Endpoint, V1EndpointSlice, V1Pod} from '@kubernetes/client-node'
-
-/** kube-proxy skips FQDN slices. */
-export function ipSlices(slices: V1EndpointSlice[]): V1EndpointSlice[] {
-  return slices.filter((s) => s.addressType !== 'FQDN')
-}
-
-/** A nil `ready` means "unknown", which consumers read as ready. */
-export function isReadyEndpoint(e: V1Endpoint): boolean {
-  return e.conditions?.ready !== false
-}
-
-/** Ready, or still serving while terminating (kube-proxy falls back to those). */
-function isUsableEndpoint(e: V1Endpoint): boolean {
-  return isReadyEndpoint(e) || (e.conditions?.serving === true && e.conditions?.terminating === true)
-}
+import {chooseUsable, ipSlices, isUsable} from '../kube-proxy/endpoint-conditions.js'
 
 /** `frontend-6b7f9d8c5-4kz2q (10.244.1.11)`, or the bare address for an endpoint with no pod. */
 export function describeEndpoint(e: V1Endpoint): string {
@@ -30,13 +17,18 @@ function nodeOf(e: V1Endpoint, pods: V1Pod[]): string | undefined {
   return pods.find((p) => p.metadata?.name === ref.name && p.metadata?.namespace === ref.namespace)?.spec?.nodeName
 }
 
-/** Usable endpoints per node name; endpoints whose node is unknown are left out. */
+/**
+ * Per node name, the local endpoints kube-proxy there uses for a Local traffic policy: its ready
+ * ones, else its serving-and-terminating ones (chooseUsable). Nodes with none, and endpoints whose
+ * node is unknown, are left out.
+ */
 export function usableEndpointsByNode(slices: V1EndpointSlice[], pods: V1Pod[]): Map<string, V1Endpoint[]> {
   const out = new Map<string, V1Endpoint[]>()
   for (const e of ipSlices(slices).flatMap((s) => s.endpoints ?? [])) {
     const node = nodeOf(e, pods)
-    if (!isUsableEndpoint(e) || node === undefined) continue
+    if (!isUsable(e) || node === undefined) continue
     out.set(node, [...(out.get(node) ?? []), e])
   }
+  for (const [node, endpoints] of out) out.set(node, chooseUsable(endpoints))
   return out
 }

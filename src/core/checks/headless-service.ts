@@ -4,7 +4,7 @@ import {keyOf, protocolOf} from '../cluster-index.js'
 import type {Finding} from '../model.js'
 import {isExternalName, listNames, serviceFinding, type CheckContext} from './check.js'
 import {targetOf} from './container-ports.js'
-import {ipSlices, isReadyEndpoint} from './endpoint-slices.js'
+import {ipSlices, isReady} from '../kube-proxy/endpoint-conditions.js'
 
 /** Evidence names this many addresses; a big StatefulSet would drown the report. */
 const MAX_SHOWN = 10
@@ -20,7 +20,7 @@ export function headlessService(svc: V1Service, ctx: Pick<CheckContext, 'slices'
   const dns = `${svc.metadata?.name}.${svc.metadata?.namespace}.svc`
   // CoreDNS publishes ready endpoints; with publishNotReadyAddresses, every endpoint.
   const all = svc.spec?.publishNotReadyAddresses === true
-  const endpoints = ipSlices(ctx.slices).flatMap((s) => s.endpoints ?? []).filter((e) => all || isReadyEndpoint(e))
+  const endpoints = ipSlices(ctx.slices).flatMap((s) => s.endpoints ?? []).filter((e) => all || isReady(e))
   const evidence = endpoints.slice(0, MAX_SHOWN).map((e) => {
     const pod = e.targetRef?.kind === 'Pod' ? ` (${e.targetRef.name}${e.nodeName ? ` on ${e.nodeName}` : ''})` : ''
     const host = e.hostname ? `; also ${e.hostname}.${dns}` : ''

@@ -1,16 +1,57 @@
-// The catalogue is the one list of findings: every check's slug is in it, every entry reads as
-// documentation, and docs/findings.md is its rendering.
-import {readFileSync} from 'node:fs'
+// The catalogue is the one list of findings: every id a check reports or the code emits is in it
+// (and every entry is emitted somewhere), every entry reads as documentation, and docs/findings.md
+// is its rendering.
+import {readFileSync, readdirSync} from 'node:fs'
+import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {catalog} from '../../../src/core/checks/catalog.js'
-import {explainFinding, findingSlugs} from '../../../src/core/checks/explain.js'
-import {renderFindingsDoc} from '../../../src/core/checks/findings-doc.js'
+import {catalog, finding} from '../../../src/core/checks/catalog.js'
+import {explainFinding, findingSlugs} from '../../../src/render/explain.js'
+import {renderFindingsDoc} from '../../../src/render/findings-doc.js'
 import {serviceChecks} from '../../../src/core/checks/service-checks.js'
+import {nodeChecks, pathChecks} from '../../../src/core/checks/trace-checks.js'
+
+const SRC = fileURLToPath(new URL('../../../src', import.meta.url))
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
+}
+
+/** Every id the source passes to finding() or serviceFinding(), with the file it is in. */
+function emittedIds(): Array<[string, string]> {
+  return sourceFiles(SRC).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\b(?:serviceFinding|finding)\(\s*'([^']+)'/g)].map((m): [string, string] => [m[1], path.relative(SRC, file)]))
+}
 
 describe('the finding catalogue', () => {
   it('holds every slug a Service check reports', () => {
     expect(Object.keys(serviceChecks).filter((slug) => !(slug in catalog))).toEqual([])
+  })
+
+  it('holds every id a path or node check reports', () => {
+    const reported = [...Object.values(pathChecks), ...Object.values(nodeChecks)].flatMap((r) => [...r.reports])
+    expect(reported.filter((id) => !(id in catalog))).toEqual([])
+  })
+
+  it('holds every id the source emits, and each of its entries is emitted somewhere', () => {
+    const emitted = emittedIds()
+    expect(emitted.filter(([id]) => !(id in catalog))).toEqual([])
+    expect(Object.keys(catalog).filter((id) => !emitted.some(([e]) => e === id))).toEqual([])
+  })
+
+  it('is the only place a finding gets its severity: no finding literal outside finding()', () => {
+    const literals = sourceFiles(path.join(SRC, 'core')).filter((f) => !f.endsWith('catalog.ts') && /\bseverity: '(error|warning|info)'/.test(readFileSync(f, 'utf8')))
+    expect(literals.map((f) => path.relative(SRC, f))).toEqual([])
+  })
+
+  it('finding() takes the severity from the entry, or the lowered one the entry declares', () => {
+    expect(finding('trace-uncertain', {message: 'm', node: 'a'})).toEqual({id: 'trace-uncertain', severity: 'info', message: 'm', node: 'a'})
+    expect(finding('traffic-dropped', {message: 'm'}, 'info').severity).toBe('info')
+    // @ts-expect-error no-ready-pods declares no lowered severity, so no override type-checks.
+    expect(finding('no-ready-pods', {message: 'm'}, 'info').severity).toBe('info')
+    const order = {error: 0, warning: 1, info: 2}
+    for (const [slug, entry] of Object.entries(catalog)) {
+      if ('lowered' in entry) expect(order[entry.lowered], `${slug} lowered below ${entry.severity}`).toBeGreaterThan(order[entry.severity])
+    }
   })
 
   it.each(Object.entries(catalog))('%s is a slug with a title, a why and a fix', (slug, entry) => {

@@ -22,22 +22,22 @@ function base32(bytes: Uint8Array): string {
   return out
 }
 
-/** First 16 characters of base32(sha256(text)): the `<h>` of every KUBE-SVC/SVL/EXT/FW/SEP name. */
+/** First 16 characters of base32(sha256(text)): the `<h>` of every KUBE-SVC/SVL/EXT/FW/SEP name (pkg/proxy/iptables/proxier.go `portProtoHash`). */
 export function kubeProxyHash(text: string): string {
   return base32(createHash('sha256').update(text, 'utf8').digest()).slice(0, 16)
 }
 
-/** kube-proxy's service port name: `ns/svc:port`, or `ns/svc` for an unnamed port (no colon). */
+/** kube-proxy's service port name: `ns/svc:port`, or `ns/svc` for an unnamed port (no colon); pkg/proxy/types.go `ServicePortName.String`. */
 export function servicePortName(namespace: string, service: string, port: string): string {
   return port ? `${namespace}/${service}:${port}` : `${namespace}/${service}`
 }
 
-/** `KUBE-SVC-…` (or SVL/EXT/FW) for a service port name like `ns/svc:port` and a protocol. */
+/** `KUBE-SVC-…` (or SVL/EXT/FW) for a service port name like `ns/svc:port` and a protocol (proxier.go `servicePortPolicyClusterChain` and its siblings). */
 export function servicePortChainName(prefix: 'SVC' | 'SVL' | 'EXT' | 'FW', spn: string, protocol: string): string {
   return `KUBE-${prefix}-${kubeProxyHash(spn + protocol.toLowerCase())}`
 }
 
-/** `KUBE-SEP-…` for a service port name, protocol and endpoint `IP:port` (`[IPv6]:port`). */
+/** `KUBE-SEP-…` for a service port name, protocol and endpoint `IP:port` (`[IPv6]:port`); proxier.go `servicePortEndpointChainName`. */
 export function endpointChainName(spn: string, protocol: string, endpoint: string): string {
   return `KUBE-SEP-${kubeProxyHash(spn + protocol.toLowerCase() + endpoint)}`
 }

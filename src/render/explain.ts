@@ -1,5 +1,5 @@
 // `--explain SLUG`: one catalogue entry as plain text.
-import {catalog, type CatalogEntry} from './catalog.js'
+import {catalog, type CatalogEntry} from '../core/checks/catalog.js'
 
 /** Breaks a paragraph into lines of at most `width` characters, each indented. */
 function wrap(text: string, width: number, indent: string): string {

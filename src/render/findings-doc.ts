@@ -1,6 +1,6 @@
 // docs/findings.md, rendered from the catalogue (scripts/gen-findings-doc.js writes it; a test
 // fails when the file is stale).
-import {catalog, type CatalogEntry} from './catalog.js'
+import {catalog, type CatalogEntry} from '../core/checks/catalog.js'
 
 const order = {error: 0, warning: 1, info: 2}
 

@@ -1,14 +1,14 @@
 // Which endpoints kube-proxy on a node should forward a service port to, from the EndpointSlices:
 // the rules of pkg/proxy CategorizeEndpoints (ready first, else serving-and-terminating; local
 // ones for Local traffic policies). Drift checks hold each node's rules against this.
-import type {V1Service, V1ServicePort} from '@kubernetes/client-node'
-import {canonicalIP, joinHostPort} from './address.js'
-import {keyOf, protocolOf, type ClusterIndex} from './cluster-index.js'
+import type {V1Endpoint, V1Service, V1ServicePort} from '@kubernetes/client-node'
+import {canonicalIP, joinHostPort} from '../address.js'
+import {keyOf, protocolOf, type ClusterIndex} from '../cluster-index.js'
+import {chooseUsable} from './endpoint-conditions.js'
 
 interface Candidate {
   endpoint: string
-  ready: boolean
-  servingTerminating: boolean
+  conditions: V1Endpoint['conditions']
   local: boolean
 }
 
@@ -22,11 +22,14 @@ export interface ExpectedEndpoints {
 }
 
 function choose(list: Candidate[]): string[] {
-  const ready = list.filter((c) => c.ready)
-  return (ready.length > 0 ? ready : list.filter((c) => c.servingTerminating)).map((c) => c.endpoint).sort()
+  return chooseUsable(list).map((c) => c.endpoint).sort()
 }
 
-/** The endpoints of one service port as kube-proxy on `node` selects them (IPv4 or IPv6 by `family`). */
+/**
+ * The endpoints of one service port as kube-proxy on `node` selects them (IPv4 or IPv6 by `family`):
+ * pkg/proxy/endpointslicecache.go `endpointInfoByServicePort` (ports matched by name, first address,
+ * duplicates merged), then pkg/proxy/topology.go `CategorizeEndpoints` for the Cluster and Local sets.
+ */
 export function expectedEndpoints(idx: ClusterIndex, svc: V1Service, port: V1ServicePort, node: string, family: 4 | 6): ExpectedEndpoints {
   const byEndpoint = new Map<string, Candidate>()
   let hinted = false
@@ -40,11 +43,10 @@ export function expectedEndpoints(idx: ClusterIndex, svc: V1Service, port: V1Ser
       const ip = ep.addresses[0]
       if (!ip) continue
       const endpoint = joinHostPort(canonicalIP(ip), sp.port)
-      const ready = ep.conditions?.ready ?? true
-      const servingTerminating = (ep.conditions?.serving ?? true) && (ep.conditions?.terminating ?? false)
       const local = ep.nodeName === node
       const seen = byEndpoint.get(endpoint)
-      if (!seen || local) byEndpoint.set(endpoint, {endpoint, ready, servingTerminating, local})
+      // Duplicates across slices: kube-proxy keeps the local one (endpointslicecache.go addEndpoints).
+      if (!seen || local) byEndpoint.set(endpoint, {endpoint, conditions: ep.conditions, local})
     }
   }
   const all = [...byEndpoint.values()]
