@@ -1,5 +1,6 @@
 // The command as users meet it: through the real kubectl's plugin lookup, against the bundled
 // example. Table output is compared with golden files (rendered without colour).
+import {spawnSync} from 'node:child_process'
 import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -63,6 +64,23 @@ describe('golden table output on the bundled example', () => {
     expect(r.stdout).toBe(golden(file, r.stdout))
     expect(r.code).toBe(code)
     expect(r.stdout).not.toContain('\u001b[')
+  })
+})
+
+describe('output through a pipe', () => {
+  it('a slow reader still gets the whole report, and the exit code of the findings (no exit with writes pending)', () => {
+    const args = ['-A', '--from', example, '-o', 'json']
+    const direct = run(args)
+    expect(direct.code).toBe(1)
+    expect(direct.stdout.length).toBeGreaterThan(64 * 1024) // more than a pipe holds: the writer has to wait
+    // The reader starts a second late; bash's PIPESTATUS gives the command's own exit code.
+    const piped = spawnSync('bash', ['-c', 'kubectl svctrace "$@" | (sleep 1; wc -c); echo "exit ${PIPESTATUS[0]}"', 'bash', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {...process.env, PATH: `${plugin.dir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1'},
+    })
+    expect(piped.stdout.split(/\s+/).filter(Boolean)).toEqual([String(Buffer.byteLength(direct.stdout)), 'exit', '1'])
   })
 })
 
