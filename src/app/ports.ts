@@ -1,4 +1,5 @@
-// The two seams between the use cases and the outside world.
+// The seams between the use cases and the outside world: what is read (ClusterSource, NodeReader)
+// and where a copy of it goes (CaptureSink).
 import type {CollectionPlan} from '../core/collection-plan.js'
 import type {ClusterView, KubeProxyObjects, NodeDataplane, Query} from '../core/model.js'
 
@@ -31,6 +32,19 @@ export interface NodeReader {
   read(node: string, plan: CollectionPlan): Promise<NodeDataplane>
   /** Releases connections and anything created on the cluster (debug pods); called on every exit path. */
   close?(): Promise<void>
+}
+
+/** Where and why a capture was made (DIR/meta.yaml of a bundle). */
+export interface CaptureMeta {
+  /** The source's description (`bundle examples/hello-world`, `context kind-dev (https://…)`). */
+  capturedFrom: string
+  query: Query
+}
+
+/** Where `--capture` keeps everything a run read, so that `--from` can read it back. */
+export interface CaptureSink {
+  /** Writes the API objects and node dumps; throws SourceError when it cannot (e.g. a non-empty directory). */
+  write(view: ClusterView, dataplanes: NodeDataplane[], meta: CaptureMeta): Promise<void>
 }
 
 /** A source error: nothing could be read (exit code 2). */

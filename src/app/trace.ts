@@ -1,4 +1,4 @@
-// The one use case: gather the API objects and node data planes, trace, return the report.
+// Gather the API objects and node data planes, trace, return the report and what was read (run-trace.ts judges it).
 import type {ClusterView, NodeDataplane, Query, Report} from '../core/model.js'
 import {buildReport} from '../core/report.js'
 import {planCollection} from '../core/collection-plan.js'

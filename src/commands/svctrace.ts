@@ -1,18 +1,16 @@
 // kubectl svctrace: translates flags into a query, runs the trace, renders, sets the exit code.
 import {Args, Command, Flags} from '@oclif/core'
 import {canonicalIP, isIP, parseDestination} from '../core/address.js'
-import type {Query, Report, Severity} from '../core/model.js'
+import type {Query} from '../core/model.js'
 import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
-import {traceQuery} from '../app/trace.js'
-import {openSources, withReaderClosed} from './wiring.js'
+import {runTrace, type TraceOutcome, type TraceSettings} from '../app/run-trace.js'
+import {captureSink, openSources, withReaderClosed} from './wiring.js'
 import {nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
 import {renderTable} from '../render/table.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
 import {renderJson, renderYaml} from '../render/structured.js'
-
-const SEVERITY_RANK: Record<Severity, number> = {error: 3, warning: 2, info: 1}
 
 export default class Svctrace extends Command {
   static override summary = 'Trace where traffic to a Kubernetes Service really goes through kube-proxy, node by node, and why it fails.'
@@ -64,47 +62,44 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       process.stdout.write(`${text}\n`)
       return
     }
-    const ignored = (flags.ignore ?? '').split(',').map((x) => x.trim()).filter(Boolean)
-    const unknownIds = ignored.filter((id) => !findingSlugs().includes(id))
+    const ignore = (flags.ignore ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+    const unknownIds = ignore.filter((id) => !findingSlugs().includes(id))
     if (unknownIds.length > 0) this.error(`--ignore: no finding ${unknownIds.map((id) => `"${id}"`).join(', ')}; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
-    const query = this.toQuery(args.service, flags)
-    const nodes = flags.nodes ? flags.nodes.split(',').map((s) => s.trim()).filter(Boolean) : []
+    const settings: TraceSettings = {
+      query: this.toQuery(args.service, flags),
+      nodes: flags.nodes ? flags.nodes.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      failOn: flags['fail-on'],
+      ignore,
+    }
     const access = await this.nodeAccess(flags)
     const progress = access.via === 'none' ? undefined : nodeProgress(process.stderr)
-    let report: Report
+    let outcome: TraceOutcome
     let notices: string[] = []
-    let nothingRead = false
     try {
       const sources = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000}, access, {
         ...(progress ? {onProgress: (done: number, total: number) => progress.update(done, total), beforePrompt: () => progress.clear()} : {}),
       })
       const {cluster, reader} = sources
       notices = sources.notices
-      report = await withReaderClosed(reader, async () => {
-        const result = await traceQuery({query, nodes, fullDumps: flags.capture !== undefined}, cluster, reader)
+      const capture = flags.capture === undefined ? {} : {capture: captureSink(flags.capture)}
+      outcome = await withReaderClosed(reader, async () => {
+        const result = await runTrace(settings, {cluster, reader, ...capture})
         progress?.clear()
-        if (flags.capture) {
-          const {writeBundle} = await import('../adapters/bundle/writer.js')
-          await writeBundle(flags.capture, result.view, result.dataplanes, {capturedFrom: cluster.description, query})
-        }
-        const v = result.view
-        nothingRead = [v.services, v.endpointSlices, v.endpoints, v.pods, v.nodes].every((l) => l.length === 0) && result.dataplanes.every((d) => d.readError)
-        return {...result.report, findings: result.report.findings.filter((f) => !ignored.includes(f.id))}
+        return result
       })
     } catch (err) {
       progress?.clear()
       if (err instanceof SourceError || err instanceof QueryError) this.error(err.message, {exit: 2})
       throw err
     }
+    const {report, exit} = outcome
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color']
     const out = flags.output === 'json' ? renderJson(report)
       : flags.output === 'yaml' ? renderYaml(report)
         : renderTable(report, {color, wide: flags.output === 'wide'}, notices)
-    process.stdout.write(out)
-    // Exit 2 only when nothing at all was read; unreadable nodes are error rows and findings.
-    if (nothingRead) this.exit(2)
-    const threshold = flags['fail-on'] === 'none' ? Infinity : SEVERITY_RANK[flags['fail-on']]
-    if (report.findings.some((f) => SEVERITY_RANK[f.severity] >= threshold)) this.exit(1)
+    // No process.exit: a pipe must get the whole output, however slowly it reads.
+    await writeStdout(out)
+    process.exitCode = exit.code
   }
 
   private async nodeAccess(flags: NodeFlagValues): Promise<NodeAccess> {
@@ -148,4 +143,11 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     }
     return {kind: 'service', service, ...(flags.namespace ? {namespace: flags.namespace} : {}), ...(source ? {source} : {})}
   }
+}
+
+/** Writes to stdout and waits until the OS has it; a reader that went away (EPIPE, `| head`) is not an error. */
+function writeStdout(text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    process.stdout.write(text, (err) => (!err || (err as NodeJS.ErrnoException).code === 'EPIPE' ? resolve() : reject(err)))
+  })
 }

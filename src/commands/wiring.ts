@@ -2,7 +2,7 @@
 // modules (client-node, ssh2) are imported only when a live cluster or node access needs them.
 import {homedir} from 'node:os'
 import {BundleDir} from '../adapters/bundle/reader.js'
-import {SourceError, type ClusterSource, type NodeReader} from '../app/ports.js'
+import {SourceError, type CaptureSink, type ClusterSource, type NodeReader} from '../app/ports.js'
 import type {NodeDataplane} from '../core/model.js'
 import type {LoadedKubeconfig} from '../adapters/kube/kubeconfig.js'
 import type {NodeConnector} from '../adapters/node/connector.js'
@@ -29,6 +29,16 @@ export interface Sources {
   reader: NodeReader
   /** Lines for the output that are not findings (e.g. that nodes were not read, and how to read them). */
   notices: string[]
+}
+
+/** --capture DIR as a CaptureSink; the bundle writer is loaded only when a capture is written. */
+export function captureSink(dir: string): CaptureSink {
+  return {
+    async write(view, dataplanes, meta) {
+      const {BundleWriter} = await import('../adapters/bundle/writer.js')
+      await new BundleWriter(dir).write(view, dataplanes, meta)
+    },
+  }
 }
 
 /** Reads no node: API-only checks. */

@@ -67,6 +67,23 @@ describe('golden table output on the bundled example', () => {
   })
 })
 
+describe('output through a pipe', () => {
+  it('a slow reader still gets the whole report, and the exit code of the findings (no exit with writes pending)', () => {
+    const args = ['-A', '--from', example, '-o', 'json']
+    const direct = run(args)
+    expect(direct.code).toBe(1)
+    expect(direct.stdout.length).toBeGreaterThan(64 * 1024) // more than a pipe holds: the writer has to wait
+    // The reader starts a second late; bash's PIPESTATUS gives the command's own exit code.
+    const piped = spawnSync('bash', ['-c', 'kubectl svctrace "$@" | (sleep 1; wc -c); echo "exit ${PIPESTATUS[0]}"', 'bash', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {...process.env, PATH: `${plugin.dir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1'},
+    })
+    expect(piped.stdout.split(/\s+/).filter(Boolean)).toEqual([String(Buffer.byteLength(direct.stdout)), 'exit', '1'])
+  })
+})
+
 describe('finding ids', () => {
   it('--explain prints one catalogue entry', () => {
     const r = run(['--explain', 'service-rejected-no-endpoints'])

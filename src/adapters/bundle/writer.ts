@@ -2,7 +2,7 @@
 import {mkdir, readdir, writeFile} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
-import {SourceError} from '../../app/ports.js'
+import {SourceError, type CaptureMeta, type CaptureSink} from '../../app/ports.js'
 import type {ClusterView, NodeDataplane} from '../../core/model.js'
 import {CLUSTER_FILES, META_FILE, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
 
@@ -45,4 +45,13 @@ export async function writeBundle(dir: string, view: ClusterView, dataplanes: No
     for (const [name, text] of files) await writeFile(path.join(dir, NODES_DIR, dp.name, name), text)
   }
   await writeFile(path.join(dir, META_FILE), yaml.dump(meta))
+}
+
+/** --capture DIR: the app's CaptureSink over a bundle directory. */
+export class BundleWriter implements CaptureSink {
+  constructor(readonly dir: string) {}
+
+  async write(view: ClusterView, dataplanes: NodeDataplane[], meta: CaptureMeta): Promise<void> {
+    await writeBundle(this.dir, view, dataplanes, {...meta})
+  }
 }
