@@ -59,10 +59,10 @@ function summarize(idx: ClusterIndex, svc: V1Service): ServiceSummary {
 
 /** Service names in the namespace, and namespaces that hold the name: what "did you mean" picks from. */
 function candidatesNear(idx: ClusterIndex, namespace: string, name: string) {
-  const keys = [...idx.serviceByKey.keys()]
+  const services = [...idx.serviceByKey.values()].map((s) => ({namespace: s.metadata?.namespace ?? '', name: s.metadata?.name ?? ''}))
   return {
-    namespacesWithName: keys.filter((k) => k.endsWith(`/${name}`)).map((k) => k.split('/')[0]),
-    namesInNamespace: keys.filter((k) => k.startsWith(`${namespace}/`)).map((k) => k.split('/')[1]),
+    namespacesWithName: services.filter((s) => s.name === name).map((s) => s.namespace),
+    namesInNamespace: services.filter((s) => s.namespace === namespace).map((s) => s.name),
   }
 }
 

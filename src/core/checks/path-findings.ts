@@ -1,12 +1,12 @@
 // Path checks: findings read off the traced paths (rejected and dropped traffic, rules that point
 // nowhere, services the node does not forward although the API has endpoints). Registered in trace-checks.ts.
 import {canonicalIP} from '../address.js'
-import type {ClusterIndex} from '../cluster-index.js'
+import {keyOf, type ClusterIndex} from '../cluster-index.js'
 import {hasUsableEndpoint} from '../kube-proxy/endpoint-conditions.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 import {finding} from './catalog.js'
 import type {TraceCheckContext} from './trace-checks.js'
-import {isUncertain, uniqueNotes} from '../trace/notes.js'
+import {isUncertain, uniqueNotes, type Note} from '../trace/notes.js'
 
 function lastRule(path: TracePath): string[] {
   const hop = path.hops.at(-1)
@@ -32,23 +32,39 @@ function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: str
   if (!service) return false
   const c = canonicalIP(ip)
   if ((idx.slicesByService.get(service) ?? []).some((s) => (s.endpoints ?? []).some((e) => e.addresses.some((a) => canonicalIP(a) === c)))) return true
-  const [ns, name] = service.split('/')
-  return idx.view.endpoints.some((e) => e.metadata?.namespace === ns && e.metadata?.name === name && (e.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c)))
+  return idx.view.endpoints.some((e) => keyOf(e) === service && (e.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c)))
 }
 
-type PerNodeFinding = Finding & {node: string; key: string}
+/** One node's share of a finding that names every node it holds on. */
+interface PerNodeFinding {
+  /** Shares with the same key become one finding. */
+  key: string
+  node: string
+  evidence: string[]
+  notes?: Note[]
+  /** The finding, given every node it holds on (its message names them). */
+  make: (nodes: string[]) => Finding
+}
 
-/** Merges findings that differ only by node: one finding naming every node it holds on. */
-function mergeNodes(findings: PerNodeFinding[]): Finding[] {
+/** `node-a rejects` / `nodes node-a, node-b reject`: the nodes as the subject of a verb. */
+function nodesDo(nodes: string[], verb: string): string {
+  return nodes.length === 1 ? `${nodes.join('')} ${verb}s` : `nodes ${nodes.join(', ')} ${verb}`
+}
+
+/** Merges the per-node shares of each finding: one finding naming every node it holds on, with all their evidence. */
+function mergeNodes(shares: PerNodeFinding[]): Finding[] {
   const byKey = new Map<string, PerNodeFinding[]>()
-  for (const f of findings) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
-  return [...byKey.values()].map((group) => {
+  for (const f of shares) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
+  const out: Finding[] = []
+  for (const [first, ...rest] of byKey.values()) {
+    if (!first) continue
+    const group = [first, ...rest]
     const nodes = [...new Set(group.map((f) => f.node))]
-    const evidence = [...new Set(group.flatMap((f) => f.evidence ?? []))]
+    const evidence = [...new Set(group.flatMap((f) => f.evidence))]
     const notes = uniqueNotes(group.flatMap((f) => f.notes ?? []))
-    const {key: _key, node: _node, ...first} = group[0]!
-    return {...first, ...(notes.length > 0 ? {notes} : {}), message: first.message.replace('{nodes}', nodes.length === 1 ? nodes[0] : `nodes ${nodes.join(', ')}`).replace('{s}', nodes.length === 1 ? 's' : ''), ...(nodes.length === 1 ? {node: nodes[0]} : {}), evidence}
-  })
+    out.push({...first.make(nodes), evidence, ...(notes.length > 0 ? {notes} : {}), ...(nodes.length === 1 ? {node: first.node} : {})})
+  }
+  return out
 }
 
 /** Every traced path with the node it was traced on, and the fields the findings about it share. */
@@ -66,7 +82,8 @@ export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     if (path.verdict !== 'reject') continue
-    perNode.push({...finding('service-rejected-no-endpoints', {message: `${service ?? path.entry.address} has no endpoints: {nodes} reject{s} ${path.entry.address}`, ...base}), node: base.node, key: `${service}|${path.entry.address}`, evidence: lastRule(path)})
+    const make = (nodes: string[]) => finding('service-rejected-no-endpoints', {message: `${service ?? path.entry.address} has no endpoints: ${nodesDo(nodes, 'reject')} ${path.entry.address}`, ...(service ? {service} : {})})
+    perNode.push({key: `${service} ${path.entry.address}`, node: base.node, evidence: lastRule(path), make})
   }
   return mergeNodes(perNode)
 }
@@ -76,11 +93,12 @@ export function trafficDropped(ctx: Pick<TraceCheckContext, 'nodes' | 'explicitS
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     if (path.verdict !== 'drop') continue
-    const key = `${path.verdict}|${service}|${path.entry.address}|${path.from}`
+    const key = `${service} ${path.entry.address} ${path.from}`
     // Source ranges keep out clients by design: a warning only for the client named with --source.
     const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !ctx.explicitSource
     const assumed = path.notes.filter((n) => n.kind === 'assumed')
-    perNode.push({...finding('traffic-dropped', {message: `{nodes} drop{s} ${describe(path)}${dropReason(path)}`, ...base}, byDesign ? 'info' : 'warning'), node: base.node, key, evidence: lastRule(path), ...(assumed.length > 0 ? {notes: assumed} : {})})
+    const make = (nodes: string[]) => finding('traffic-dropped', {message: `${nodesDo(nodes, 'drop')} ${describe(path)}${dropReason(path)}`, ...(service ? {service} : {})}, byDesign ? 'info' : 'warning')
+    perNode.push({key, node: base.node, evidence: lastRule(path), ...(assumed.length > 0 ? {notes: assumed} : {}), make})
   }
   return mergeNodes(perNode)
 }
