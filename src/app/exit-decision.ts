@@ -21,7 +21,7 @@ export function nothingRead(view: ClusterView, dataplanes: NodeDataplane[]): boo
 }
 
 /** Whether a finding of `severity` fails a run with --fail-on `failOn`. */
-export function failsRun(severity: Severity, failOn: FailOn): boolean {
+function failsRun(severity: Severity, failOn: FailOn): boolean {
   return failOn !== 'none' && SEVERITY_RANK[severity] >= SEVERITY_RANK[failOn]
 }
 
