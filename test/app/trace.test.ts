@@ -28,7 +28,7 @@ const emptyView = (): ClusterView => ({services: [], endpointSlices: [], endpoin
 describe('the report of one Service', () => {
   it('traces hello-world on both nodes of the bundle, with nothing to report', async () => {
     const {report, exit} = await trace(settings(service('hello-world')))
-    expect(report.apiVersion).toBe('svctrace/v1')
+    expect(report.apiVersion).toBe('svctrace/v2')
     expect(report.services.map((s) => `${s.namespace}/${s.name}`)).toEqual(['default/hello-world'])
     expect(report.nodes.map((n) => n.name)).toEqual(['node-a', 'node-b'])
     expect(report.nodes.every((n) => n.paths.length > 0 && n.paths.every((p) => p.entry.service === 'default/hello-world'))).toBe(true)
@@ -74,7 +74,7 @@ describe('the exit decision for each --fail-on', () => {
     ['info', service('web-lb'), bundle, 'info', 1],
     ['info', service('web-lb'), bundle, 'none', 0],
     ['nothing', service('hello-world'), bundle, 'info', 0],
-  ])('%s, --fail-on %s → exit %s', async (_, query, cluster, failOn, code) => {
+  ])('%s, --fail-on $3 → exit $4', async (_, query, cluster, failOn, code) => {
     const {exit} = await trace(settings(query, {failOn}), {cluster})
     expect(exit.code).toBe(code)
   })
