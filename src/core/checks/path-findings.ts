@@ -40,14 +40,19 @@ type PerNodeFinding = Finding & {node: string; key: string}
 
 /** Merges findings that differ only by node: one finding naming every node it holds on. */
 function mergeNodes(findings: PerNodeFinding[]): Finding[] {
-  const byKey = new Map<string, PerNodeFinding[]>()
-  for (const f of findings) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
+  const byKey = new Map<string, [PerNodeFinding, ...PerNodeFinding[]]>()
+  for (const f of findings) {
+    const group = byKey.get(f.key)
+    if (group) group.push(f)
+    else byKey.set(f.key, [f])
+  }
   return [...byKey.values()].map((group) => {
     const nodes = [...new Set(group.map((f) => f.node))]
     const evidence = [...new Set(group.flatMap((f) => f.evidence ?? []))]
     const notes = uniqueNotes(group.flatMap((f) => f.notes ?? []))
-    const {key: _key, node: _node, ...first} = group[0]!
-    return {...first, ...(notes.length > 0 ? {notes} : {}), message: first.message.replace('{nodes}', nodes.length === 1 ? nodes[0] : `nodes ${nodes.join(', ')}`).replace('{s}', nodes.length === 1 ? 's' : ''), ...(nodes.length === 1 ? {node: nodes[0]} : {}), evidence}
+    // A group on one node is on the first finding's node.
+    const {key: _key, node, ...first} = group[0]
+    return {...first, ...(notes.length > 0 ? {notes} : {}), message: first.message.replace('{nodes}', nodes.length === 1 ? node : `nodes ${nodes.join(', ')}`).replace('{s}', nodes.length === 1 ? 's' : ''), ...(nodes.length === 1 ? {node} : {}), evidence}
   })
 }
 
