@@ -68,8 +68,8 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      // warn while the core rewrite of issue 10 is in flight (49 today); make it 'error' after.
-      '@typescript-eslint/no-non-null-assertion': 'warn',
+      // noUncheckedIndexedAccess is on (issue 10): narrow, destructure with a default, or guard and throw.
+      '@typescript-eslint/no-non-null-assertion': 'error',
       'no-restricted-globals': ['error', ...coreGlobals],
       'no-restricted-syntax': ['error', ...coreSyntax],
     },

@@ -31,8 +31,7 @@ function parseIPv6(text: string): bigint | undefined {
     if (part === '') return []
     const out: number[] = []
     const pieces = part.split(':')
-    for (let i = 0; i < pieces.length; i++) {
-      const piece = pieces[i]
+    for (const [i, piece] of pieces.entries()) {
       if (i === pieces.length - 1 && piece.includes('.')) {
         const v4 = parseIPv4(piece)
         if (v4 === undefined) return undefined
@@ -45,8 +44,9 @@ function parseIPv6(text: string): bigint | undefined {
     }
     return out
   }
-  const head = groups(halves[0])
-  const tail = halves.length === 2 ? groups(halves[1]) : []
+  const [before = '', after] = halves
+  const head = groups(before)
+  const tail = after === undefined ? [] : groups(after)
   if (!head || !tail) return undefined
   const missing = 8 - head.length - tail.length
   if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined
@@ -139,10 +139,13 @@ export function joinHostPort(ip: string, port: number): string {
 /** Splits `10.0.0.1:80` or `[fd00::1]:80`; port undefined when absent. */
 export function splitHostPort(text: string): {host: string; port?: number} | undefined {
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
-  if (bracket) return {host: bracket[1], port: bracket[2] === undefined ? undefined : Number(bracket[2])}
+  if (bracket) {
+    const [, host = '', port] = bracket
+    return {host, ...(port !== undefined ? {port: Number(port)} : {})}
+  }
   const colons = text.split(':').length - 1
   if (colons === 1) {
-    const [host, port] = text.split(':')
+    const [host = '', port = ''] = text.split(':')
     return /^\d+$/.test(port) ? {host, port: Number(port)} : undefined
   }
   return {host: text}
@@ -175,7 +178,8 @@ export function parseDestination(text: string): {destination: Destination; portG
   if (hp.port !== undefined && (hp.port < 1 || hp.port > 65535)) {
     return {error: `"${text}": port ${hp.port} is out of range 1-65535`}
   }
-  return {destination: {ip: canonicalIP(hp.host), port: hp.port, protocol}, portGiven: hp.port !== undefined}
+  const {host, port} = hp
+  return {destination: {ip: canonicalIP(host), ...(port !== undefined ? {port} : {}), protocol}, portGiven: port !== undefined}
 }
 
 /** `10.96.0.10:53/UDP`, the way paths name their entry. */

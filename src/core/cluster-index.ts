@@ -5,12 +5,13 @@ import {canonicalIP} from './address.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import type {ClusterView, Protocol} from './model.js'
 
+/** A Service port that has a node port (what `idx.nodePorts` holds). */
 export interface ServicePortRef {
   service: V1Service
   portName: string
   port: number
   protocol: Protocol
-  nodePort?: number
+  nodePort: number
 }
 
 export interface AddressOwner {
@@ -62,7 +63,7 @@ export function clusterIPsOf(svc: V1Service): string[] {
 export function loadBalancerIPsOf(svc: V1Service): string[] {
   if (svc.spec?.type !== 'LoadBalancer') return []
   // kube-proxy does not capture an ingress IP whose ipMode is Proxy.
-  return (svc.status?.loadBalancer?.ingress ?? []).filter((i) => i.ip && i.ipMode !== 'Proxy').map((i) => canonicalIP(i.ip!))
+  return (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip && i.ipMode !== 'Proxy' ? [canonicalIP(i.ip)] : []))
 }
 
 export function externalIPsOf(svc: V1Service): string[] {

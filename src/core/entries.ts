@@ -48,9 +48,10 @@ export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
       for (const node of nodes) {
         const ip = nodeAddresses(node)[0]
         const name = node.metadata?.name
-        if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', node: name, from: NODE_PORT_SOURCES})
+        const only = name !== undefined ? {node: name} : {}
+        if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', ...only, from: NODE_PORT_SOURCES})
         // kube-proxy's iptables mode also answers node ports on 127.0.0.1 (route_localnet); nftables mode does not.
-        if (ip === undefined || familyOf(ip) === 4) entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', node: name, from: ['node']})
+        if (ip === undefined || familyOf(ip) === 4) entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', ...only, from: ['node']})
       }
     }
     for (const ip of externalIPsOf(svc)) {
@@ -117,7 +118,7 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
     return {summary, entries: [{destination: dest, kind: 'pod-ip', from: ['node']}], services: [], unowned: false}
   }
   return {
-    summary: `nothing in the cluster owns ${portGiven ? joinHostPort(dest.ip, dest.port!) : dest.ip}: it is no Service's cluster, external or load-balancer IP, no node's address and no pod's IP`,
+    summary: `nothing in the cluster owns ${portGiven && dest.port !== undefined ? joinHostPort(dest.ip, dest.port) : dest.ip}: it is no Service's cluster, external or load-balancer IP, no node's address and no pod's IP`,
     entries: [{destination: dest, kind: 'address', from: ['node']}],
     services: [],
     unowned: true,

@@ -30,8 +30,7 @@ export function modeInConfig(text: string): string | undefined {
 
 /** `--proxy-mode=X` or `--proxy-mode X` in a container's command and args. */
 export function modeInArgs(words: string[]): string | undefined {
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]
+  for (const [i, w] of words.entries()) {
     if (w.startsWith('--proxy-mode=')) return w.slice('--proxy-mode='.length)
     if (w === '--proxy-mode' && i + 1 < words.length) return words[i + 1]
   }
@@ -44,7 +43,7 @@ function modeSettings(objects: KubeProxyObjects | undefined): ModeSetting[] {
   const cm = objects?.configMap
   for (const [key, text] of Object.entries(cm?.data ?? {})) {
     const mode = modeInConfig(text)
-    if (mode !== undefined) out.push({mode, where: `ConfigMap ${cm!.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${cm!.metadata?.name ?? KUBE_PROXY_NAME} ${key}: mode: ${JSON.stringify(mode)}`})
+    if (mode !== undefined) out.push({mode, where: `ConfigMap ${cm?.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${cm?.metadata?.name ?? KUBE_PROXY_NAME} ${key}: mode: ${JSON.stringify(mode)}`})
   }
   const ds = objects?.daemonSet
   for (const c of ds?.spec?.template?.spec?.containers ?? []) {
@@ -52,7 +51,7 @@ function modeSettings(objects: KubeProxyObjects | undefined): ModeSetting[] {
     const mode = modeInArgs(words)
     const ignored = words.some((w) => w === '--config' || w.startsWith('--config='))
     if (mode !== undefined) {
-      out.push({mode, where: `DaemonSet ${ds!.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${ds!.metadata?.name ?? KUBE_PROXY_NAME} container ${c.name}: --proxy-mode=${mode}${ignored ? ' (ignored: with --config kube-proxy takes every setting but logging from the file)' : ''}`, ...(ignored ? {ignored} : {})})
+      out.push({mode, where: `DaemonSet ${ds?.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${ds?.metadata?.name ?? KUBE_PROXY_NAME} container ${c.name}: --proxy-mode=${mode}${ignored ? ' (ignored: with --config kube-proxy takes every setting but logging from the file)' : ''}`, ...(ignored ? {ignored} : {})})
     }
   }
   return out

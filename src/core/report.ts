@@ -90,7 +90,7 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
     const ips = selectedPods(svc, idx.view.pods).map((p) => p.status?.podIP).filter(Boolean)
     summary = `Service ${key} is headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}` : ' (none: no pod matches)'}`
   }
-  return {summary, entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
+  return {...(summary !== undefined ? {summary} : {}), entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
 }
 
 /** Which sources to trace an entry from on a node, with a concrete client address where one is known. */
@@ -138,7 +138,7 @@ function traceNode(idx: ClusterIndex, dp: NodeDataplane, node: V1Node | undefine
         node: {name, addresses: node ? nodeAddresses(node) : []},
         destination: entry.destination,
         from,
-        source: src,
+        ...(src !== undefined ? {source: src} : {}),
         podNetworks: podNetworks(idx),
       })
       const service = entry.service ? keyOf(entry.service) : undefined

@@ -31,7 +31,7 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
   for (const path of node.paths) {
     const key = path.entry.service
     const svc = key ? idx.serviceByKey.get(key) : undefined
-    if (!svc || path.verdict !== 'dnat') continue
+    if (!key || !svc || path.verdict !== 'dnat') continue
     const port = servicePortOf(svc, path)
     const family = parseCidr(path.entry.destination.ip)?.family ?? 4
     if (!port) continue
@@ -59,7 +59,7 @@ function nodeProbabilityMismatch(idx: ClusterIndex, node: NodeReport, out: Findi
   for (const path of node.paths) {
     const key = path.entry.service
     const svc = key ? idx.serviceByKey.get(key) : undefined
-    if (!svc || path.verdict !== 'dnat' || !servicePortOf(svc, path)) continue
+    if (!key || !svc || path.verdict !== 'dnat' || !servicePortOf(svc, path)) continue
     const base = {service: key, node: node.name}
     const uneven = path.backends.filter((b) => Math.abs(b.probability - 1 / path.backends.length) > 1e-6)
     if (uneven.length > 0 && !path.notes.some((n) => n.kind === 'fall-through')) {

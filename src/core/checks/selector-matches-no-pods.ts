@@ -53,14 +53,14 @@ export function selectorMatchesNoPods(svc: V1Service, ctx: Pick<CheckContext, 'p
   if (!sel || isExternalName(svc) || selectedPods(svc, ctx.pods).length > 0) return []
   const ns = svc.metadata?.namespace
   const inNs = ctx.pods.filter((p) => p.metadata?.namespace === ns)
-  const keys = Object.keys(sel)
+  const labels = Object.entries(sel)
   const evidence: string[] = []
-  for (const key of keys) {
-    const rest = keys.filter((k) => k !== key)
-    const near = inNs.filter((p) => rest.every((k) => p.metadata?.labels?.[k] === sel[k]))
-    const restText = rest.length > 0 ? formatSelector(Object.fromEntries(rest.map((k) => [k, sel[k]]))) : 'the selector has no other label'
-    evidence.push(`ignoring ${key}=${sel[key]}: ${near.length === 0 ? 'no pod matches' : `${plural(near.length, 'pod')} match`} the rest (${restText})`)
-    evidence.push(...valueGroups(key, sel[key], near, rest.length === 0))
+  for (const [key, wanted] of labels) {
+    const rest = labels.filter(([k]) => k !== key)
+    const near = inNs.filter((p) => rest.every(([k, v]) => p.metadata?.labels?.[k] === v))
+    const restText = rest.length > 0 ? formatSelector(Object.fromEntries(rest)) : 'the selector has no other label'
+    evidence.push(`ignoring ${key}=${wanted}: ${near.length === 0 ? 'no pod matches' : `${plural(near.length, 'pod')} match`} the rest (${restText})`)
+    evidence.push(...valueGroups(key, wanted, near, rest.length === 0))
   }
   // A Service selects only in its own namespace; pods elsewhere that match are a classic slip.
   const elsewhere = ctx.pods.filter((p) => p.metadata?.namespace !== ns && Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))

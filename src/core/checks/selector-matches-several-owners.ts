@@ -50,10 +50,10 @@ export function selectorMatchesSeveralOwners(svc: V1Service, ctx: Pick<CheckCont
     byOwner.set(owner, [...(byOwner.get(owner) ?? []), pod])
   }
   if (byOwner.size < 2) return []
-  const labels = new Map([...byOwner].map(([owner, pods]) => [owner, commonLabels(pods)]))
-  const evidence = [...byOwner].map(([owner, pods]) => {
+  const groups = [...byOwner].map(([owner, pods]) => ({owner, pods, labels: commonLabels(pods)}))
+  const evidence = groups.map(({owner, pods, labels}) => {
     // Labels this owner's pods share that some other owner's pods lack: candidates to add to the selector.
-    const own = [...labels.get(owner)!].filter(([k, v]) => !(k in sel) && [...labels].some(([o, l]) => o !== owner && l.get(k) !== v))
+    const own = [...labels].filter(([k, v]) => !(k in sel) && groups.some((g) => g.owner !== owner && g.labels.get(k) !== v))
     const hint = own.length > 0 ? `; labels that set it apart: ${own.map(([k, v]) => `${k}=${v}`).join(', ')}` : ''
     return `${owner}: ${plural(pods.length, 'pod')} (${listNames(pods.map((p) => p.metadata?.name ?? ''))})${hint}`
   })

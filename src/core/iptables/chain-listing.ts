@@ -56,15 +56,15 @@ const NOT_CHAINS = new Set([
 export function parseChainListing(table: string, chain: string, output: string): ListedChain {
   const listed: ListedChain = {table, name: chain, rules: []}
   const lines = output.split('\n')
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trimEnd()
+  for (const [i, text] of lines.entries()) {
+    const line = text.trimEnd()
     if (line === '') continue
     const [flag, name, policy] = line.split(' ', 3)
     if (name !== chain || (flag !== '-A' && flag !== '-N' && flag !== '-P')) {
       throw new DumpError(`iptables -t ${table} -S ${chain}`, i + 1, `expected "-P ${chain} POLICY", "-N ${chain}" or "-A ${chain} …", found "${line.slice(0, 60)}"`)
     }
     if (flag === '-A') listed.rules.push(line)
-    else if (flag === '-P') listed.policy = policy
+    else if (flag === '-P' && policy !== undefined) listed.policy = policy
   }
   return listed
 }
@@ -180,7 +180,7 @@ function dnatTargets(c: ChainCollection): ReachTarget[] {
     for (const line of listing?.rules ?? []) {
       const at = line.indexOf(' --to-destination ')
       if (at < 0) continue
-      const hp = splitHostPort(line.slice(at + 18).split(' ')[0])
+      const hp = splitHostPort(line.slice(at + 18).split(' ')[0] ?? '')
       const protocol = / -p (\S+)/.exec(line)?.[1]
       if (hp) out.push({ip: hp.host, ...(hp.port !== undefined ? {port: hp.port} : {}), ...(protocol ? {protocol} : {})})
     }
@@ -216,11 +216,12 @@ function isRuledOut(reach: Reach, line: string): boolean {
 
 /** False only when the rule cannot match a packet to `t` (as trace.ts evaluates it); unknown matches may match. */
 function couldMatch(rule: Rule, t: Reach['targets'][number], local: Reach['local']): boolean {
+  const {port} = t
   for (const m of rule.matches) {
     let holds: boolean | undefined
     if (m.kind === 'dst') holds = cidrContains(m.cidr, t.cidr)
     else if (m.kind === 'protocol' && t.protocol) holds = m.protocol === 'all' || m.protocol === '0' || m.protocol === t.protocol
-    else if (m.kind === 'port' && m.which === 'dport' && t.port !== undefined) holds = m.ranges.some(([lo, hi]) => t.port! >= lo && t.port! <= hi)
+    else if (m.kind === 'port' && m.which === 'dport' && port !== undefined) holds = m.ranges.some(([lo, hi]) => port >= lo && port <= hi)
     else if (m.kind === 'addrtype' && m.which === 'dst' && m.type === 'LOCAL') holds = local(t.cidr)
     if (holds !== undefined && holds === ('negated' in m && m.negated)) return false
   }

@@ -29,6 +29,16 @@ export interface RuleError {
   text: string
 }
 
+/**
+ * `list[i]` where the index comes from the same pass that filled the list (declarations, rule
+ * numbers, chain ids); throws if that invariant is broken instead of reading on with undefined.
+ */
+function valueAt(list: ArrayLike<number>, i: number): number {
+  const v = list[i]
+  if (v === undefined) throw new Error(`iptables dump index: position ${i} is outside a list of ${list.length}`)
+  return v
+}
+
 /** Compares text[start, end) with name by char code (iptables-save sorts chains by strcmp). */
 function compareAt(text: string, start: number, end: number, name: string): number {
   const len = Math.min(end - start, name.length)
@@ -84,13 +94,13 @@ export class TableIndex {
     let hi = this.declStart.length - 1
     while (lo <= hi) {
       const mid = (lo + hi) >> 1
-      const d = compareAt(text, this.declStart[mid], this.declEnd[mid], name)
+      const d = compareAt(text, valueAt(this.declStart, mid), valueAt(this.declEnd, mid), name)
       if (d === 0) return mid
       if (d < 0) lo = mid + 1
       else hi = mid - 1
     }
     if (this.sortedFrom <= 16) {
-      for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, this.declStart[k], this.declEnd[k], name) === 0) return k
+      for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, valueAt(this.declStart, k), valueAt(this.declEnd, k), name) === 0) return k
       return -1
     }
     if (!this.prefixNames) {
@@ -135,9 +145,9 @@ export class TableIndex {
   private make(k: number, name: string): ChainIndex {
     const dump = this.dump()
     const {chainFirst} = grouped(dump)
-    const id = this.declId[k]
-    const policyText = dump.text.slice(this.declEnd[k] + 1, this.declLineEnd[k]).split(' ')[0]
-    return {name, id, ...(policyText && policyText !== '-' ? {policy: policyText} : {}), ruleCount: chainFirst[id + 1] - chainFirst[id]}
+    const id = valueAt(this.declId, k)
+    const policyText = dump.text.slice(valueAt(this.declEnd, k) + 1, valueAt(this.declLineEnd, k)).split(' ')[0]
+    return {name, id, ...(policyText && policyText !== '-' ? {policy: policyText} : {}), ruleCount: valueAt(chainFirst, id + 1) - valueAt(chainFirst, id)}
   }
 }
 
@@ -206,10 +216,10 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
   let lineNo = 0
   let pos = 0
   const n = text.length
-  const enter = (k: number) => {
+  const enter = (t: TableIndex, k: number) => {
     decl = k
-    chainId = table!.declId[k]
-    chainName = table!.nameAt(k)
+    chainId = valueAt(t.declId, k)
+    chainName = t.nameAt(k)
   }
   while (pos < n) {
     let next = text.indexOf('\n', pos)
@@ -244,7 +254,7 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
         if (found < 0) found = table.find(text.slice(nameStart, nameEnd))
         // iptables-restore would refuse a rule for an undeclared chain; keep it and let the trace say so.
         if (found < 0) found = table.declare(nameStart, nameEnd, nameEnd, dump.chainCount++)
-        enter(found)
+        enter(table, found)
       }
       ruleStart[rules] = pos
       ruleLine[rules] = lineNo
@@ -290,11 +300,19 @@ function grouped(dump: IptablesDump): NonNullable<IptablesDump['grouped']> {
   if (dump.grouped) return dump.grouped
   const chains = dump.chainCount
   const chainFirst = new Int32Array(chains + 1)
-  for (let i = 0; i < dump.ruleCount; i++) chainFirst[dump.ruleChain[i] + 1]++
-  for (let c = 0; c < chains; c++) chainFirst[c + 1] += chainFirst[c]
+  for (let i = 0; i < dump.ruleCount; i++) {
+    const c = valueAt(dump.ruleChain, i)
+    chainFirst[c + 1] = valueAt(chainFirst, c + 1) + 1
+  }
+  for (let c = 0; c < chains; c++) chainFirst[c + 1] = valueAt(chainFirst, c + 1) + valueAt(chainFirst, c)
   const fill = chainFirst.slice(0, chains)
   const byChain = new Int32Array(dump.ruleCount)
-  for (let i = 0; i < dump.ruleCount; i++) byChain[fill[dump.ruleChain[i]]++] = i
+  for (let i = 0; i < dump.ruleCount; i++) {
+    const c = valueAt(dump.ruleChain, i)
+    const slot = valueAt(fill, c)
+    byChain[slot] = i
+    fill[c] = slot + 1
+  }
   dump.grouped = {chainFirst, byChain}
   return dump.grouped
 }
@@ -329,7 +347,7 @@ const INDEX_FROM = 64
 /** A chain's rules, each parsed the first time it is asked for. */
 export interface ChainView {
   /** Rule positions that can match a packet to `dst`, in order (all of them for short chains). */
-  candidates(dst: string): ArrayLike<number>
+  candidates(dst: string): readonly number[]
   length: number
   /** The rule line as written (for cheap checks before parsing). */
   text(k: number): string
@@ -341,10 +359,10 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
   const index = dump.tables.get(table)?.get(chain)
   if (!index) return undefined
   const {chainFirst, byChain} = grouped(dump)
-  const first = chainFirst[index.id]
+  const first = valueAt(chainFirst, index.id)
   const parsed = (index.parsed ??= new Array<Rule | RuleError>(index.ruleCount))
   const text = (k: number) => {
-    const start = dump.ruleStart[byChain[first + k]]
+    const start = valueAt(dump.ruleStart, valueAt(byChain, first + k))
     return dump.text.slice(start, lineEnd(dump.text, start))
   }
   const all = {length: index.ruleCount} as ArrayLike<number>
@@ -373,7 +391,7 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
     rule(k) {
       let r = parsed[k]
       if (r === undefined) {
-        const line = dump.ruleLine[byChain[first + k]]
+        const line = valueAt(dump.ruleLine, valueAt(byChain, first + k))
         const raw = text(k)
         const p = parseRuleLine(raw, table, line)
         r = parsed[k] = 'error' in p ? {error: p.error, line, text: raw} : p
@@ -387,8 +405,19 @@ function mergeSorted(a: number[], b: number[]): number[] {
   const out: number[] = []
   let i = 0
   let j = 0
-  while (i < a.length || j < b.length) out.push(j >= b.length || (i < a.length && a[i] < b[j]) ? a[i++] : b[j++])
-  return out
+  for (;;) {
+    const x = a[i]
+    const y = b[j]
+    if (x !== undefined && (y === undefined || x < y)) {
+      out.push(x)
+      i++
+    } else if (y !== undefined) {
+      out.push(y)
+      j++
+    } else {
+      return out
+    }
+  }
 }
 
 /** Every rule of the chain, parsed; undefined when the table has no such chain. */

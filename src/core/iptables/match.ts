@@ -24,7 +24,7 @@ function describeCidr(c: Cidr): string {
   return c.text.replace(/\/(32|128)$/, '')
 }
 
-type One = {result: 'yes' | 'no' | 'maybe'; condition?: Condition}
+type One = {result: 'yes' | 'no'} | {result: 'maybe'; condition: Condition}
 
 const yes: One = {result: 'yes'}
 const no: One = {result: 'no'}
@@ -49,11 +49,12 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
         out.unknown.push({kind: 'source-port-unknown', line: rule.line})
         return {result: 'maybe', condition: {holds: 'client source port matches', fails: 'client source port does not match'}}
       }
-      if (p.dport === undefined) {
+      const {dport} = p
+      if (dport === undefined) {
         const ports = m.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')
         return {result: 'maybe', condition: {holds: `port ${ports}`, fails: `port not ${ports}`}}
       }
-      return flip(m.ranges.some(([a, b]) => p.dport! >= a && p.dport! <= b), m.negated)
+      return flip(m.ranges.some(([a, b]) => dport >= a && dport <= b), m.negated)
     }
     case 'comment':
     case 'accounting':
@@ -119,7 +120,7 @@ export function evaluateRule(rule: Rule, packet: Packet, node: NodeContext): Mat
     if (one.result === 'no') return {...out, result: 'no', conditions: []}
     if (one.result === 'maybe') {
       out.result = 'maybe'
-      out.conditions.push(one.condition!)
+      out.conditions.push(one.condition)
     }
   }
   return out

@@ -83,34 +83,36 @@ function parseParts(words: Word[]): RulePart[] | {error: string} {
   const parts: RulePart[] = []
   let negate = false
   let owner: {options: RuleOption[]} | undefined
-  for (let i = 0; i < words.length; i++) {
-    const w = words[i]
+  // `i` is the next unread word: a flag's value, a module or target name, an option's arguments are taken from it.
+  let i = 0
+  const take = (): Word | undefined => words[i++]
+  for (let w = take(); w !== undefined; w = take()) {
     const word = w.quoted ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
     if (!w.quoted && word === '!') {
       negate = true
       continue
     }
     if (!w.quoted && VALUE_FLAGS.has(word)) {
-      const value = words[++i]
+      const value = take()
       if (!value) return {error: `"${word}" needs a value`}
       parts.push({type: 'flag', flag: word, value, negated: negate})
     } else if (!w.quoted && word === '-f') {
       parts.push({type: 'flag', flag: word, negated: negate})
     } else if (!w.quoted && word === '-m') {
-      const module = words[++i]
+      const module = take()
       if (!module) return {error: '"-m" needs a module name'}
       const part: RulePart = {type: 'match', module: module.text, options: []}
       parts.push(part)
       owner = part
     } else if (!w.quoted && (word === '-j' || word === '-g')) {
-      const name = words[++i]
+      const name = take()
       if (!name) return {error: `"${word}" needs a target`}
       const part: RulePart = {type: 'target', jump: word, name: name.text, options: []}
       parts.push(part)
       owner = part
     } else if (!w.quoted && word.startsWith('--')) {
       const args: Word[] = []
-      while (i + 1 < words.length && (words[i + 1].quoted || !isOptionStart(words[i + 1].text))) args.push(words[++i])
+      for (let a = words[i]; a !== undefined && (a.quoted || !isOptionStart(a.text)); a = words[++i]) args.push(a)
       if (!owner) {
         // `-p tcp --dport 80` without `-m tcp`: iptables loads the protocol's match implicitly.
         const part: RulePart = {type: 'match', module: '', options: []}
@@ -171,6 +173,11 @@ function portRanges(text: string): Array<[number, number]> | undefined {
 
 const arg = (o: RuleOption, i = 0): string | undefined => o.args[i]?.text
 
+/** The one element of a list that should hold exactly one; undefined when it holds none or several. */
+function only<T>(list: T[]): T | undefined {
+  return list.length === 1 ? list[0] : undefined
+}
+
 /** Typed view of one `-m module` part; unknown modules or options become `unknown`. */
 function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | undefined): Match[] {
   const unknown = (): Match[] => [{kind: 'unknown', text: partText(part)}]
@@ -187,7 +194,8 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
           : o.name === '--sport' || o.name === '--sports' || o.name === '--source-port' || o.name === '--source-ports'
             ? 'sport'
             : undefined
-        const ranges = which && arg(o) !== undefined ? portRanges(arg(o)!) : undefined
+        const text = arg(o)
+        const ranges = which && text !== undefined ? portRanges(text) : undefined
         if (!which || !ranges) return unknown()
         out.push({kind: 'port', which, ranges, negated: o.negated})
       }
@@ -211,34 +219,39 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
         kind: 'recent',
         action: action.slice(2) as 'rcheck' | 'update' | 'set' | 'remove',
         name: arg(part.options.find((o) => o.name === '--name') ?? {name: '', args: [], negated: false}) ?? 'DEFAULT',
-        seconds: seconds ? Number(arg(seconds)) : undefined,
+        ...(seconds ? {seconds: Number(arg(seconds))} : {}),
         reap: names.has('--reap'),
       }]
     }
     case 'addrtype':
       for (const o of part.options) {
         if (o.name === '--limit-iface-in' || o.name === '--limit-iface-out') continue
-        if ((o.name !== '--dst-type' && o.name !== '--src-type') || !arg(o)) return unknown()
-        out.push({kind: 'addrtype', which: o.name === '--dst-type' ? 'dst' : 'src', type: arg(o)!, negated: o.negated})
+        const type = arg(o)
+        if ((o.name !== '--dst-type' && o.name !== '--src-type') || !type) return unknown()
+        out.push({kind: 'addrtype', which: o.name === '--dst-type' ? 'dst' : 'src', type, negated: o.negated})
       }
       return out
-    case 'mark':
-      if (part.options.length !== 1 || part.options[0].name !== '--mark') return unknown()
-      return [{kind: 'mark', ...markOf(arg(part.options[0])), negated: part.options[0].negated}]
+    case 'mark': {
+      const o = only(part.options)
+      if (o?.name !== '--mark') return unknown()
+      return [{kind: 'mark', ...markOf(arg(o)), negated: o.negated}]
+    }
     case 'conntrack':
     case 'state':
       for (const o of part.options) {
-        if ((o.name !== '--ctstate' && o.name !== '--state') || !arg(o)) return unknown()
-        out.push({kind: 'conntrack', states: arg(o)!.split(','), negated: o.negated})
+        const states = arg(o)
+        if ((o.name !== '--ctstate' && o.name !== '--state') || !states) return unknown()
+        out.push({kind: 'conntrack', states: states.split(','), negated: o.negated})
       }
       return out
     case 'set': {
       // IPVS mode: `-m set --match-set KUBE-CLUSTER-IP dst,dst`. Counter options change the meaning.
-      const o = part.options[0]
-      if (part.options.length !== 1 || (o.name !== '--match-set' && o.name !== '--set') || o.args.length !== 2) return unknown()
-      const dims = o.args[1].text.split(',')
+      const o = only(part.options)
+      const [set, dimsWord, ...extra] = o?.args ?? []
+      if (!o || (o.name !== '--match-set' && o.name !== '--set') || !set || !dimsWord || extra.length > 0) return unknown()
+      const dims = dimsWord.text.split(',')
       if (dims.some((d) => d !== 'src' && d !== 'dst')) return unknown()
-      return [{kind: 'set', name: o.args[0].text, dims: dims as Array<'src' | 'dst'>, negated: o.negated}]
+      return [{kind: 'set', name: set.text, dims: dims as Array<'src' | 'dst'>, negated: o.negated}]
     }
     case 'nfacct':
       // Accounting only: counts the packet and always matches.
@@ -260,16 +273,18 @@ function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Targ
     case 'DNAT': {
       const to = arg(opt('--to-destination') ?? {name: '', args: [], negated: false})
       const hp = to ? splitHostPort(to) : undefined
-      if (!hp || part.options.length !== 1) return {kind: 'unknown', name: part.name, text}
-      return {kind: 'DNAT', ip: hp.host, port: hp.port, text: to!}
+      if (!to || !hp || part.options.length !== 1) return {kind: 'unknown', name: part.name, text}
+      return {kind: 'DNAT', ip: hp.host, ...(hp.port !== undefined ? {port: hp.port} : {}), text: to}
     }
-    case 'REJECT':
-      return {kind: 'REJECT', with: arg(opt('--reject-with') ?? {name: '', args: [], negated: false})}
+    case 'REJECT': {
+      const reason = arg(opt('--reject-with') ?? {name: '', args: [], negated: false})
+      return {kind: 'REJECT', ...(reason !== undefined ? {with: reason} : {})}
+    }
     case 'MASQUERADE':
       return {kind: 'MASQUERADE', randomFully: part.options.some((o) => o.name === '--random-fully')}
     case 'MARK': {
-      if (part.options.length !== 1) return {kind: 'unknown', name: part.name, text}
-      const o = part.options[0]
+      const o = only(part.options)
+      if (!o) return {kind: 'unknown', name: part.name, text}
       const ops: Record<string, 'xset' | 'or' | 'xor' | 'and'> = {'--set-xmark': 'xset', '--set-mark': 'xset', '--or-mark': 'or', '--xor-mark': 'xor', '--and-mark': 'and'}
       const op = ops[o.name]
       if (!op) return {kind: 'unknown', name: part.name, text}
@@ -294,7 +309,8 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
   }
   const words = tokenizeRule(rest)
   if ('error' in words) return words
-  if (words.length < 2 || words[0].text !== '-A') return {error: 'expected "-A CHAIN …"'}
+  const [verb, chain] = words
+  if (!verb || !chain || verb.text !== '-A') return {error: 'expected "-A CHAIN …"'}
   const parts = parseParts(words.slice(2))
   if ('error' in parts) return parts
   const protocol = parts.find((p): p is Extract<RulePart, {type: 'flag'}> => p.type === 'flag' && p.flag === '-p' && !p.negated)?.value?.text
@@ -306,19 +322,22 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
       target = part
     } else if (part.type === 'match') {
       matches.push(...typeMatch(part, protocol))
+    } else if (part.value === undefined) {
+      // `-f`, the one flag without a value (parseParts gives each of -s -d -p -i -o one).
+      matches.push({kind: 'unknown', text: partText(part)})
     } else if (part.flag === '-s' || part.flag === '-d') {
-      const cidr = parseCidr(part.value!.text)
-      if (!cidr) return {error: `"${part.value!.text}" is not an address or CIDR`}
+      const cidr = parseCidr(part.value.text)
+      if (!cidr) return {error: `"${part.value.text}" is not an address or CIDR`}
       matches.push({kind: part.flag === '-s' ? 'src' : 'dst', cidr, negated: part.negated})
     } else if (part.flag === '-p') {
-      matches.push({kind: 'protocol', protocol: part.value!.text.toLowerCase(), negated: part.negated})
+      matches.push({kind: 'protocol', protocol: part.value.text.toLowerCase(), negated: part.negated})
     } else if (part.flag === '-i' || part.flag === '-o') {
-      matches.push({kind: 'iface', dir: part.flag === '-i' ? 'in' : 'out', name: part.value!.text, negated: part.negated})
+      matches.push({kind: 'iface', dir: part.flag === '-i' ? 'in' : 'out', name: part.value.text, negated: part.negated})
     } else {
       matches.push({kind: 'unknown', text: partText(part)})
     }
   }
-  return {table, chain: words[1].text, line: lineNumber, counters, parts, matches, target: typeTarget(target)}
+  return {table, chain: chain.text, line: lineNumber, ...(counters !== undefined ? {counters} : {}), parts, matches, target: typeTarget(target)}
 }
 
 /** The rule's `-m comment` text, if any (kube-proxy names the Service port and what the rule is for). */

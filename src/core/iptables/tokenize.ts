@@ -21,7 +21,7 @@ export function tokenizeRule(line: string): Word[] | {error: string} {
       continue
     }
     if (c === 34 || c === 39) {
-      const quote = line[i]
+      const quote = c === 34 ? '"' : "'"
       const close = line.indexOf(quote, i + 1)
       const slash = quote === '"' ? line.indexOf('\\', i + 1) : -1
       if (close >= 0 && (slash < 0 || slash > close)) {

@@ -96,8 +96,7 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
   let live = [start]
   // Every branch of one walk has the same destination (DNAT ends the nat walk).
   const order = view.candidates(start.packet.dst.text)
-  for (let i = 0; i < order.length; i++) {
-    const k = order[i]
+  for (const k of order) {
     if (live.length === 0) break
     const raw = view.text(k)
     if (live.every((b) => destinationRulesOut(raw, b.packet.dst.text))) continue
@@ -185,7 +184,7 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
  */
 function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): WalkResult & {policy?: string} {
   const index = w.dump.tables.get(table)?.get(builtin)
-  if (index && index.ruleCount > 0) return {...walkChain(w, table, builtin, start, [builtin]), policy: index.policy}
+  if (index && index.ruleCount > 0) return {...walkChain(w, table, builtin, start, [builtin]), ...(index.policy !== undefined ? {policy: index.policy} : {})}
   const hooks = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(w.dump, table, c))
   if (hooks.length > 0) note(w, {kind: 'hooks-assumed', table, builtin, hooks})
   const terminals: Terminal[] = []

@@ -31,7 +31,8 @@ function portOf(text: string, bitmap: boolean): PortSpec | undefined {
   const m = /^(?:([a-z]+):)?(\d+)(?:-(\d+))?$/.exec(text)
   if (!m) return undefined
   const lo = Number(m[2])
-  return {protocol: m[1] ?? (bitmap ? undefined : 'tcp'), lo, hi: m[3] === undefined ? lo : Number(m[3])}
+  const protocol = m[1] ?? (bitmap ? undefined : 'tcp')
+  return {...(protocol !== undefined ? {protocol} : {}), lo, hi: m[3] === undefined ? lo : Number(m[3])}
 }
 
 function overlaps(a: Cidr, b: Cidr): boolean {
@@ -70,8 +71,10 @@ function matchEntry(set: IpSet, entry: IpsetEntry, dims: Array<'src' | 'dst'>, q
   const kinds = componentsOf(set, entry)
   const bitmap = set.type?.startsWith('bitmap:') ?? kinds.length === 1
   let result: Tri = 'yes'
-  for (let i = 0; i < Math.min(dims.length, entry.parts.length); i++) {
-    const r = matchPart(kinds[i] ?? 'other', entry.parts[i], dims[i], bitmap, q)
+  for (const [i, dim] of dims.entries()) {
+    const part = entry.parts[i]
+    if (part === undefined) break
+    const r = matchPart(kinds[i] ?? 'other', part, dim, bitmap, q)
     if (r === 'no') return 'no'
     if (r === 'unknown') result = 'unknown'
   }
@@ -106,7 +109,7 @@ function bucketsOf(set: IpSet, cache: Buckets): Map<string, IpsetEntry[]> | null
 function candidates(set: IpSet, dims: Array<'src' | 'dst'>, packet: Packet, cache: Buckets): IpsetEntry[] {
   const first = dims[0] === 'src' ? packet.src : packet.dst
   const buckets = first && set.entries.length >= 32 ? bucketsOf(set, cache) : null
-  return buckets ? (buckets.get(formatIP(first!)) ?? []) : set.entries
+  return first && buckets ? (buckets.get(formatIP(first)) ?? []) : set.entries
 }
 
 /** The ipsets as the iptables matcher consumes them. A set the node does not list counts as empty. */

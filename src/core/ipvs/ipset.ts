@@ -10,9 +10,9 @@
 //                                                10.96.0.1,tcp:443
 import {DumpError} from '../iptables/dump.js'
 
-/** One member as printed (`10.20.30.41,tcp:80`), split at the commas. */
+/** One member as printed (`10.20.30.41,tcp:80`), split at the commas (so at least one part). */
 export interface IpsetEntry {
-  parts: string[]
+  parts: [string, ...string[]]
   line: number
 }
 
@@ -38,7 +38,9 @@ function lines(text: string): string[] {
 
 /** A member is its first word; options such as `timeout 10` or `comment "x"` follow it. */
 function entryOf(text: string, line: number): IpsetEntry {
-  return {parts: text.trim().split(/\s+/)[0].split(','), line}
+  const [member = ''] = text.trim().split(/\s+/)
+  const [first = '', ...rest] = member.split(',')
+  return {parts: [first, ...rest], line}
 }
 
 function setOf(sets: Map<string, IpSet>, name: string, line: number): IpSet {
@@ -58,15 +60,16 @@ function parseSave(all: string[], source: string): Ipsets {
     const text = raw.trim()
     const line = i + 1
     if (text === '' || text.startsWith('#')) return
-    const words = text.split(/\s+/)
-    if (words[0] === 'create') {
-      if (words.length < 3) throw new DumpError(source, line, `"create" needs a set name and a type; found "${text}"`)
+    const [verb, name, ...rest] = text.split(/\s+/)
+    if (verb === 'create') {
+      const [type] = rest
+      if (name === undefined || type === undefined) throw new DumpError(source, line, `"create" needs a set name and a type; found "${text}"`)
       declared = true
-      const s = setOf(sets, words[1], line)
-      s.type = words[2]
-    } else if (words[0] === 'add') {
-      if (words.length < 3) throw new DumpError(source, line, `"add" needs a set name and a member; found "${text}"`)
-      setOf(sets, words[1], line).entries.push(entryOf(words.slice(2).join(' '), line))
+      const s = setOf(sets, name, line)
+      s.type = type
+    } else if (verb === 'add') {
+      if (name === undefined || rest.length === 0) throw new DumpError(source, line, `"add" needs a set name and a member; found "${text}"`)
+      setOf(sets, name, line).entries.push(entryOf(rest.join(' '), line))
     } else {
       throw new DumpError(source, line, `expected "create SET TYPE …" or "add SET MEMBER", found "${text.slice(0, 60)}"; give ipset save or ipset list output`)
     }
@@ -91,10 +94,13 @@ function parseList(all: string[], source: string): Ipsets {
   all.forEach((raw, i) => {
     const line = i + 1
     const text = raw.trim()
+    // `Key: value`; key is undefined on any other line (both groups always take part in a match).
     const header = /^([A-Za-z][A-Za-z ]*):\s*(.*)$/.exec(text)
-    if (header && header[1] === 'Name') {
+    const key = header?.[1]
+    const value = header?.[2] ?? ''
+    if (key === 'Name') {
       close(line)
-      current = {name: header[2], entries: [], line, members: false}
+      current = {name: value, entries: [], line, members: false}
       sets.set(current.name, current)
     } else if (text === '') {
       return
@@ -102,13 +108,13 @@ function parseList(all: string[], source: string): Ipsets {
       throw new DumpError(source, line, `expected "Name: SET" to start a set, found "${text.slice(0, 60)}"`)
     } else if (current.members) {
       current.entries.push(entryOf(text, line))
-    } else if (header && header[1] === 'Members') {
+    } else if (key === 'Members') {
       current.members = true
-    } else if (header && header[1] === 'Type') {
-      current.type = header[2]
-    } else if (header && header[1] === 'Number of entries') {
-      current.announced = Number(header[2])
-    } else if (!header) {
+    } else if (key === 'Type') {
+      current.type = value
+    } else if (key === 'Number of entries') {
+      current.announced = Number(value)
+    } else if (key === undefined) {
       throw new DumpError(source, line, `unexpected line "${text.slice(0, 60)}" in the headers of set ${current.name}`)
     }
   })
@@ -119,9 +125,9 @@ function parseList(all: string[], source: string): Ipsets {
 /** Parses `ipset list` or `ipset save` output; errors name the line. */
 export function parseIpset(text: string, source: string): Ipsets {
   const all = lines(text)
-  const first = all.findIndex((l) => l.trim() !== '' && !l.trim().startsWith('#'))
-  if (first < 0) return {source, sets: new Map(), declared: false}
-  return all[first].trim().startsWith('Name:') ? parseList(all, source) : parseSave(all, source)
+  const first = all.find((l) => l.trim() !== '' && !l.trim().startsWith('#'))
+  if (first === undefined) return {source, sets: new Map(), declared: false}
+  return first.trim().startsWith('Name:') ? parseList(all, source) : parseSave(all, source)
 }
 
 /** Every address of a set such as KUBE-IPVS-IPS (`hash:ip`): the addresses bound to kube-ipvs0. */

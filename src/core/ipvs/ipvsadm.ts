@@ -75,25 +75,24 @@ function parseSave(all: string[], source: string): IpvsTable {
     const line = i + 1
     const text = raw.trim()
     if (text === '' || text.startsWith('#')) return
-    const words = text.split(/\s+/)
-    const verb = words[0]
+    const [verb, service = '', vipText, ...optionWords] = text.split(/\s+/)
     if (verb !== '-A' && verb !== '-a' && verb !== '--add-service' && verb !== '--add-server') {
       throw new DumpError(source, line, `expected "-A -t|-u VIP:PORT -s SCHED" or "-a … -r RIP:PORT", found "${text.slice(0, 60)}"`)
     }
-    const protocol = SAVE_PROTOCOLS[words[1]]
-    if (!protocol || words[2] === undefined) throw new DumpError(source, line, `"${text.slice(0, 60)}" names no service (-t, -u, --sctp-service or -f)`)
-    const vip = protocol === 'FWM' ? {ip: '', port: 0} : address(words[2], source, line)
-    const key = protocol === 'FWM' ? `FWM|${words[2]}` : virtualServerKey(protocol, vip.ip, vip.port)
+    const protocol = SAVE_PROTOCOLS[service]
+    if (!protocol || vipText === undefined) throw new DumpError(source, line, `"${text.slice(0, 60)}" names no service (-t, -u, --sctp-service or -f)`)
+    const vip = protocol === 'FWM' ? {ip: '', port: 0} : address(vipText, source, line)
+    const key = protocol === 'FWM' ? `FWM|${vipText}` : virtualServerKey(protocol, vip.ip, vip.port)
+    // `-s rr`, `-w 1`, a bare `-p`: an option takes the next word as its value unless that is an option too.
     const opts = new Map<string, string | undefined>()
-    for (let k = 3; k < words.length; k++) {
-      const w = words[k]
-      const value = words[k + 1] !== undefined && !words[k + 1].startsWith('-') ? words[++k] : undefined
-      opts.set(w, value)
+    for (let w = optionWords.shift(); w !== undefined; w = optionWords.shift()) {
+      const next = optionWords[0]
+      opts.set(w, next !== undefined && !next.startsWith('-') ? optionWords.shift() : undefined)
     }
     if (verb === '-A' || verb === '--add-service') {
       const p = opts.get('-p') ?? opts.get('--persistent')
       const vs: VirtualServer = {
-        protocol, ...vip, ...(protocol === 'FWM' ? {fwmark: Number(words[2])} : {}),
+        protocol, ...vip, ...(protocol === 'FWM' ? {fwmark: Number(vipText)} : {}),
         scheduler: opts.get('-s') ?? opts.get('--scheduler') ?? 'wlc',
         ...(opts.has('-p') || opts.has('--persistent') ? {persistentSeconds: p === undefined ? 300 : Number(p)} : {}),
         flags: [...opts.entries()].filter(([k]) => !['-s', '--scheduler', '-p', '--persistent'].includes(k)).map(([k, v]) => (v ? `${k} ${v}` : k)),
@@ -104,7 +103,7 @@ function parseSave(all: string[], source: string): IpvsTable {
       return
     }
     const vs = byKey.get(key)
-    if (!vs) throw new DumpError(source, line, `real server for ${words[2]} before its "-A" line: the save output is out of order or cut`)
+    if (!vs) throw new DumpError(source, line, `real server for ${vipText} before its "-A" line: the save output is out of order or cut`)
     const r = opts.get('-r') ?? opts.get('--real-server')
     if (!r) throw new DumpError(source, line, '"-a" without "-r RIP:PORT"')
     const rs = address(r, source, line)
@@ -122,10 +121,17 @@ const LIST_PROTOCOLS: Record<string, Protocol | 'FWM'> = {TCP: 'TCP', UDP: 'UDP'
 function listFlags(words: string[]): {persistentSeconds?: number; flags: string[]} {
   const flags: string[] = []
   let persistentSeconds: number | undefined
-  for (let k = 0; k < words.length; k++) {
-    if (words[k] === 'persistent') persistentSeconds = Number(words[++k])
-    else if ((words[k] === 'mask' || words[k] === 'pe') && words[k + 1]) flags.push(`${words[k]} ${words[++k]}`)
-    else flags.push(words[k])
+  const rest = [...words]
+  for (let w = rest.shift(); w !== undefined; w = rest.shift()) {
+    const value = rest[0]
+    if (w === 'persistent') {
+      persistentSeconds = Number(rest.shift())
+    } else if ((w === 'mask' || w === 'pe') && value) {
+      flags.push(`${w} ${value}`)
+      rest.shift()
+    } else {
+      flags.push(w)
+    }
   }
   return {...(persistentSeconds !== undefined ? {persistentSeconds} : {}), flags}
 }
@@ -143,17 +149,19 @@ function parseList(all: string[], source: string): IpvsTable {
     const words = text.split(/\s+/)
     if (words[0] === '->') {
       if (!current) throw new DumpError(source, line, 'a real server ("->") before any virtual server line')
-      const weight = Number(words[3])
-      if (words.length < 4 || !Number.isInteger(weight)) throw new DumpError(source, line, `expected "-> RIP:PORT Forward Weight ActiveConn InActConn", found "${text.slice(0, 60)}"`)
-      current.realServers.push({...address(words[1], source, line), weight, forward: words[2].toLowerCase(), line, text})
+      const [, rip, forward, weightText] = words
+      const weight = Number(weightText)
+      if (rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight)) throw new DumpError(source, line, `expected "-> RIP:PORT Forward Weight ActiveConn InActConn", found "${text.slice(0, 60)}"`)
+      current.realServers.push({...address(rip, source, line), weight, forward: forward.toLowerCase(), line, text})
       return
     }
-    const protocol = LIST_PROTOCOLS[words[0]]
-    if (!protocol || words.length < 3) {
+    const [name = '', vipText, scheduler] = words
+    const protocol = LIST_PROTOCOLS[name]
+    if (!protocol || vipText === undefined || scheduler === undefined) {
       throw new DumpError(source, line, `expected "TCP|UDP|SCTP|FWM VIP:PORT SCHEDULER …" or "-> RIP:PORT …", found "${text.slice(0, 60)}"${/^(tcp|udp)\s/.test(text) ? ' (ipvsadm -Lnc lists connections; capture ipvsadm -Ln)' : ''}`)
     }
-    const vip = protocol === 'FWM' ? {ip: '', port: 0, fwmark: Number(words[1])} : address(words[1], source, line)
-    current = {protocol, ...vip, scheduler: words[2], ...listFlags(words.slice(3)), realServers: [], line, text}
+    const vip = protocol === 'FWM' ? {ip: '', port: 0, fwmark: Number(vipText)} : address(vipText, source, line)
+    current = {protocol, ...vip, scheduler, ...listFlags(words.slice(3)), realServers: [], line, text}
     services.push(current)
   })
   return {source, format: 'list', services}

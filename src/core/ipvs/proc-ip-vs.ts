@@ -20,13 +20,18 @@ export function looksLikeProcIpVs(all: string[]): boolean {
 }
 
 function hexAddress(text: string, source: string, line: number): {ip: string; port: number} {
+  // Both patterns' groups always take part in a match.
   const v4 = HEX_V4.exec(text)
   if (v4) {
-    const n = parseInt(v4[1], 16)
-    return {ip: [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.'), port: parseInt(v4[2], 16)}
+    const [, addr = '', port = ''] = v4
+    const n = parseInt(addr, 16)
+    return {ip: [24, 16, 8, 0].map((s) => (n >>> s) & 255).join('.'), port: parseInt(port, 16)}
   }
   const v6 = HEX_V6.exec(text)
-  if (v6) return {ip: canonicalIP(v6[1]), port: parseInt(v6[2], 16)}
+  if (v6) {
+    const [, addr = '', port = ''] = v6
+    return {ip: canonicalIP(addr), port: parseInt(port, 16)}
+  }
   throw new DumpError(source, line, `"${text}" is not a hex ADDRESS:PORT as /proc/net/ip_vs prints it`)
 }
 
@@ -40,22 +45,24 @@ export function parseProcIpVs(all: string[], source: string): IpvsTable {
     if (text === '' || text.startsWith('IP Virtual Server version') || text.startsWith('Prot LocalAddress') || text.startsWith('-> RemoteAddress')) return
     const words = text.split(/\s+/)
     if (words[0] === '->') {
-      const weight = Number(words[3])
-      if (!current || words.length < 4 || !Number.isInteger(weight)) {
+      const [, rip, forward, weightText] = words
+      const weight = Number(weightText)
+      if (!current || rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight)) {
         throw new DumpError(source, line, `expected "-> HEXADDR:PORT Forward Weight ActiveConn InActConn" after a virtual server, found "${text.slice(0, 60)}"`)
       }
-      current.realServers.push({...hexAddress(words[1], source, line), weight, forward: words[2].toLowerCase(), line, text})
+      current.realServers.push({...hexAddress(rip, source, line), weight, forward: forward.toLowerCase(), line, text})
       return
     }
-    if (!/^(TCP|UDP|SCTP|FWM)$/.test(words[0]) || words.length < 3) {
+    const [name = '', vipText, scheduler] = words
+    if (!/^(TCP|UDP|SCTP|FWM)$/.test(name) || vipText === undefined || scheduler === undefined) {
       throw new DumpError(source, line, `expected "TCP|UDP|SCTP HEXADDR:PORT SCHEDULER …", found "${text.slice(0, 60)}"`)
     }
-    const protocol = words[0] as Protocol | 'FWM'
-    const vip = protocol === 'FWM' ? {ip: '', port: 0, fwmark: parseInt(words[1], 16)} : hexAddress(words[1], source, line)
+    const protocol = name as Protocol | 'FWM'
+    const vip = protocol === 'FWM' ? {ip: '', port: 0, fwmark: parseInt(vipText, 16)} : hexAddress(vipText, source, line)
     const p = words.indexOf('persistent')
     const persistentTicks = p > 0 ? Number(words[p + 1]) : undefined
     current = {
-      protocol, ...vip, scheduler: words[2],
+      protocol, ...vip, scheduler,
       ...(persistentTicks !== undefined ? {persistentTicks} : {}),
       flags: [...words.slice(3, p > 0 ? p : undefined), ...(p > 0 && words[p + 2] && words[p + 2] !== 'FFFFFFFF' ? [`mask ${words[p + 2]}`] : [])],
       realServers: [], line, text,

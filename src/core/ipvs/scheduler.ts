@@ -23,7 +23,8 @@ const WEIGHTED: Record<string, string> = {
 /** Each server's share (in input order) and how the scheduler picks; shares sum to 1. */
 export function schedulerShares(scheduler: string, weights: number[]): {shares: number[]; note: string} {
   if (weights.length === 0) return {shares: [], note: EVEN[scheduler] ?? WEIGHTED[scheduler] ?? `scheduler ${scheduler}`}
-  if (scheduler in EVEN) return {shares: weights.map(() => 1 / weights.length), note: EVEN[scheduler]}
+  const even = EVEN[scheduler]
+  if (even !== undefined) return {shares: weights.map(() => 1 / weights.length), note: even}
   if (scheduler === 'fo') {
     // Weighted failover: every new connection goes to the available server with the highest weight.
     const top = weights.indexOf(Math.max(...weights))

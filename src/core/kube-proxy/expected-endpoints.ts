@@ -1,14 +1,14 @@
 // Which endpoints kube-proxy on a node should forward a service port to, from the EndpointSlices:
 // the rules of pkg/proxy CategorizeEndpoints (ready first, else serving-and-terminating; local
 // ones for Local traffic policies). Drift checks hold each node's rules against this.
-import type {V1Endpoint, V1Service, V1ServicePort} from '@kubernetes/client-node'
+import type {V1EndpointConditions, V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {canonicalIP, joinHostPort} from '../address.js'
 import {keyOf, protocolOf, type ClusterIndex} from '../cluster-index.js'
 import {chooseUsable} from './endpoint-conditions.js'
 
 interface Candidate {
   endpoint: string
-  conditions: V1Endpoint['conditions']
+  conditions?: V1EndpointConditions
   local: boolean
 }
 
@@ -46,7 +46,7 @@ export function expectedEndpoints(idx: ClusterIndex, svc: V1Service, port: V1Ser
       const local = ep.nodeName === node
       const seen = byEndpoint.get(endpoint)
       // Duplicates across slices: kube-proxy keeps the local one (endpointslicecache.go addEndpoints).
-      if (!seen || local) byEndpoint.set(endpoint, {endpoint, conditions: ep.conditions, local})
+      if (!seen || local) byEndpoint.set(endpoint, {endpoint, ...(ep.conditions ? {conditions: ep.conditions} : {}), local})
     }
   }
   const all = [...byEndpoint.values()]

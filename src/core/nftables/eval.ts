@@ -89,8 +89,8 @@ function covers(v: Value, f: Field | undefined, ctx: EvalContext, seen: Set<stri
   if (v.kind === 'concat') {
     if (f.kind !== 'tuple' || f.parts.length !== v.parts.length) return false
     let result: boolean | 'unknown' = true
-    for (let i = 0; i < v.parts.length; i++) {
-      const r = covers(v.parts[i], f.parts[i], ctx, seen)
+    for (const [i, part] of v.parts.entries()) {
+      const r = covers(part, f.parts[i], ctx, seen)
       if (r === false) return false
       if (r === 'unknown') result = 'unknown'
     }
@@ -182,9 +182,7 @@ export function lookupVmap(s: Extract<Statement, {kind: 'vmap'}>, ctx: EvalConte
   const key = s.key
   if (key.kind === 'numgen') {
     // numgen random mod N: each index 0…N-1 (plus offset) equally likely; a missing index matches nothing.
-    return elements
-      .filter((e) => e.verdict && e.key.kind === 'number' && e.key.value - key.offset >= 0 && e.key.value - key.offset < key.mod)
-      .map((e) => ({verdict: e.verdict!, share: 1 / key.mod, element: e}))
+    return elements.flatMap((e) => (e.verdict && e.key.kind === 'number' && e.key.value - key.offset >= 0 && e.key.value - key.offset < key.mod ? [{verdict: e.verdict, share: 1 / key.mod, element: e}] : []))
   }
   if (wrongProtocol(s.key, ctx.packet)) return []
   const field = fieldOf(s.key, ctx)

@@ -42,16 +42,19 @@ function parseSelectorTerm(c: Cursor): Selector {
 
 /** `ip daddr . meta l4proto . th dport`, `meta mark & 0x4000`. */
 function parseSelector(c: Cursor): Selector {
-  const parts = [parseSelectorTerm(c)]
+  const first = parseSelectorTerm(c)
+  const parts = [first]
   while (c.peek() === '.' && SELECTOR_START.has(c.peek(1) ?? '')) {
     c.next()
     parts.push(parseSelectorTerm(c))
   }
-  let sel: Selector = parts.length === 1 ? parts[0] : {kind: 'concat', parts}
+  let sel: Selector = parts.length === 1 ? first : {kind: 'concat', parts}
   const op = BINOPS[c.peek() ?? '']
-  if (op && numberOf(c.peek(1) ?? '') !== undefined) {
+  const value = numberOf(c.peek(1) ?? '')
+  if (op && value !== undefined) {
     c.next()
-    sel = {kind: 'binop', op, left: sel, value: numberOf(c.next())!}
+    c.next()
+    sel = {kind: 'binop', op, left: sel, value}
   }
   return sel
 }
@@ -60,9 +63,10 @@ function parseSelector(c: Cursor): Selector {
 function parseMarkSet(c: Cursor): Statement {
   c.expect('set')
   if (c.peek() === 'meta') c.next()
-  if (c.peek() === 'mark' && BINOPS[c.peek(1) ?? '']) {
+  const op = c.peek() === 'mark' ? BINOPS[c.peek(1) ?? ''] : undefined
+  if (op) {
     c.next()
-    const op = BINOPS[c.next()]
+    c.next()
     const value = numberOf(c.next())
     if (value === undefined) throw new SyntaxError('mark arithmetic needs a number')
     return {kind: 'mark', op, value}
@@ -80,7 +84,7 @@ function consumeFlags(c: Cursor, flags: string[]): string[] {
 
 /** One statement at the cursor; throws SyntaxError for anything it does not read. */
 function parseStatement(c: Cursor, comment: {text?: string}): Statement | undefined {
-  const w = c.peek()!
+  const w = c.token().text
   if (VERDICT_WORDS.has(w)) return {kind: 'verdict', verdict: parseVerdict(c)}
   if (w === 'comment') {
     c.next()
@@ -105,9 +109,12 @@ function parseStatement(c: Cursor, comment: {text?: string}): Statement | undefi
     if (w === 'snat') return {kind: 'other', what: 'snat', text}
     // 10.0.0.1:80, [fd00::1]:80, or an address alone (the port is kept).
     const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(to)
-    if (bracketed) return {kind: 'dnat', addr: bracketed[1], ...(bracketed[2] ? {port: Number(bracketed[2])} : {}), text}
-    const parts = to.split(':')
-    if (parts.length === 2 && /^\d+$/.test(parts[1])) return {kind: 'dnat', addr: parts[0], port: Number(parts[1]), text}
+    if (bracketed) {
+      const [, addr = '', port] = bracketed
+      return {kind: 'dnat', addr, ...(port ? {port: Number(port)} : {}), text}
+    }
+    const [addr = '', port, ...more] = to.split(':')
+    if (port !== undefined && more.length === 0 && /^\d+$/.test(port)) return {kind: 'dnat', addr, port: Number(port), text}
     return {kind: 'dnat', addr: to, text}
   }
   if (w === 'masquerade' || w === 'redirect') {
@@ -167,8 +174,9 @@ function unknownTail(c: Cursor): Statement[] {
   const rest = c.tokens.slice(c.i)
   c.i = c.tokens.length
   const n = rest.length
-  const last = rest[n - 1]?.text
-  const verdictLen = n >= 2 && (rest[n - 2].text === 'jump' || rest[n - 2].text === 'goto') ? 2 : last && ['accept', 'drop', 'return', 'continue', 'reject'].includes(last) ? 1 : 0
+  const last = rest.at(-1)?.text
+  const beforeLast = rest.at(-2)?.text
+  const verdictLen = beforeLast === 'jump' || beforeLast === 'goto' ? 2 : last && ['accept', 'drop', 'return', 'continue', 'reject'].includes(last) ? 1 : 0
   const head = rest.slice(0, n - verdictLen)
   const out: Statement[] = head.length > 0 ? [{kind: 'unknown', text: joinTokens(head)}] : []
   if (verdictLen > 0) out.push({kind: 'verdict', verdict: parseVerdict(new Cursor(rest.slice(n - verdictLen)))})

@@ -20,8 +20,8 @@ function selectorOf(x: J): Selector {
   if (x?.ct) return {kind: 'ct', key: x.ct.key}
   if (x?.numgen) return {kind: 'numgen', mode: x.numgen.mode, mod: x.numgen.mod, offset: x.numgen.offset ?? 0}
   if (x?.concat) return {kind: 'concat', parts: x.concat.map(selectorOf)}
-  for (const op of Object.keys(BINOP)) {
-    if (Array.isArray(x?.[op]) && typeof x[op][1] === 'number') return {kind: 'binop', op: BINOP[op], left: selectorOf(x[op][0]), value: x[op][1]}
+  for (const [key, op] of Object.entries(BINOP)) {
+    if (Array.isArray(x?.[key]) && typeof x[key][1] === 'number') return {kind: 'binop', op, left: selectorOf(x[key][0]), value: x[key][1]}
   }
   return {kind: 'unknown', text: JSON.stringify(x)}
 }
@@ -76,7 +76,7 @@ function statementOf(x: J): Statement {
   if (x?.mangle?.key?.meta?.key === 'mark') {
     const v = x.mangle.value
     if (typeof v === 'number') return {kind: 'mark', op: 'set', value: v}
-    for (const op of Object.keys(BINOP)) if (Array.isArray(v?.[op]) && typeof v[op][1] === 'number') return {kind: 'mark', op: BINOP[op], value: v[op][1]}
+    for (const [key, op] of Object.entries(BINOP)) if (Array.isArray(v?.[key]) && typeof v[key][1] === 'number') return {kind: 'mark', op, value: v[key][1]}
   }
   if (x?.set && typeof x.set.set === 'string') return {kind: 'set-update', set: x.set.set.replace(/^@/, ''), text: `${x.set.op} ${x.set.set} { ${JSON.stringify(x.set.elem)} }`}
   for (const what of ['masquerade', 'snat', 'redirect', 'counter', 'log', 'notrack'] as const) {

@@ -128,10 +128,11 @@ const PRIORITY_NAMES: Record<string, number> = {raw: -300, mangle: -150, dstnat:
 
 /** `dstnat - 10` → -110; `-110` → -110; undefined when unreadable. */
 export function priorityOf(words: string[]): number | undefined {
-  const base = /^-?\d+$/.test(words[0] ?? '') ? Number(words[0]) : PRIORITY_NAMES[words[0] ?? '']
+  const [first = '', sign, offset = ''] = words
+  const base = /^-?\d+$/.test(first) ? Number(first) : PRIORITY_NAMES[first]
   if (base === undefined) return undefined
   if (words.length === 1) return base
-  if (words.length === 3 && (words[1] === '+' || words[1] === '-') && /^\d+$/.test(words[2])) return base + (words[1] === '+' ? 1 : -1) * Number(words[2])
+  if (words.length === 3 && (sign === '+' || sign === '-') && /^\d+$/.test(offset)) return base + (sign === '+' ? 1 : -1) * Number(offset)
   return undefined
 }
 
@@ -143,8 +144,12 @@ export function secondsOf(text: string): number | undefined {
   const re = /(\d+)(ms|d|h|m|s)/g
   let consumed = 0
   for (let m = re.exec(text); m; m = re.exec(text)) {
-    total += Number(m[1]) * units[m[2]]
-    consumed += m[0].length
+    const [match, count, unit = ''] = m
+    // The pattern only matches the units listed.
+    const scale = units[unit]
+    if (scale === undefined) return undefined
+    total += Number(count) * scale
+    consumed += match.length
   }
   return consumed === text.length && consumed > 0 ? total : undefined
 }

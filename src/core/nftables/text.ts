@@ -45,13 +45,14 @@ function parseSetBody(c: Cursor, set: NftSet): void {
       c.expect('=')
       set.elements.push(...parseElements(c))
     } else if (w === 'type' || w === 'typeof') {
-      const [key, data] = itemWords(c).join(' ').split(' : ')
+      const [key = '', data] = itemWords(c).join(' ').split(' : ')
       set.keyType = key.split(' . ')
       if (data) set.dataType = data
     } else if (w === 'flags') {
       set.flags.push(...itemWords(c).filter((x) => x !== ','))
     } else if (w === 'timeout') {
-      set.timeoutSeconds = secondsOf(itemWords(c)[0] ?? '')
+      const timeout = secondsOf(itemWords(c)[0] ?? '')
+      if (timeout !== undefined) set.timeoutSeconds = timeout
     } else {
       itemWords(c)
     }
@@ -61,12 +62,13 @@ function parseSetBody(c: Cursor, set: NftSet): void {
 
 /** `type nat hook prerouting priority dstnat; policy accept;` and chain comments. */
 function parseChainHeader(c: Cursor, chain: Chain, words: string[]): void {
-  if (words[0] !== 'type') return
-  const hook = words[words.indexOf('hook') + 1]
+  const [head, type = ''] = words
+  if (head !== 'type') return
+  const hook = words[words.indexOf('hook') + 1] ?? ''
   const at = words.indexOf('priority')
   const priority = at < 0 ? 0 : priorityOf(words.slice(at + 1))
   if (priority === undefined) throw new SyntaxError(`chain ${chain.name}: priority "${words.slice(at + 1).join(' ')}" is not readable`)
-  chain.hook = {type: words[1], hook, priority, policy: 'accept'}
+  chain.hook = {type, hook, priority, policy: 'accept'}
   if (c.peek() === 'policy') {
     c.next()
     chain.hook.policy = itemWords(c)[0] === 'drop' ? 'drop' : 'accept'
@@ -83,19 +85,17 @@ function ruleOf(chain: string, tokens: Token[]): Rule {
 function ruleTokens(c: Cursor): Token[] {
   const out: Token[] = []
   let depth = 0
-  while (!c.done()) {
-    const t = c.tokens[c.i]
+  for (let t = c.tokens[c.i]; t !== undefined; t = c.tokens[++c.i]) {
     if (depth === 0 && (t.text === NL || t.text === '}')) break
     if (t.text === '{') depth++
     if (t.text === '}') depth--
     out.push(t)
-    c.i++
   }
   return out
 }
 
 function parseChainBlock(c: Cursor, table: Table): void {
-  const line = c.tokens[c.i].line
+  const line = c.token().line
   const chain = chainOf(table, c.next(), line)
   c.expect('{')
   for (c.skipNewlines(); c.peek() !== '}'; c.skipNewlines()) {
@@ -112,7 +112,7 @@ function newSet(name: string, isMap: boolean, line: number): NftSet {
 }
 
 function parseTableBlock(c: Cursor, rs: NftRuleset): void {
-  const line = c.tokens[c.i].line
+  const line = c.token().line
   c.next()
   const family = FAMILIES.has(c.peek() ?? '') && c.peek(1) !== '{' ? c.next() : 'ip'
   const table = tableOf(rs, family, c.next(), line)
@@ -121,7 +121,7 @@ function parseTableBlock(c: Cursor, rs: NftRuleset): void {
     if (c.done()) throw new SyntaxError(`table ${family} ${table.name} (line ${line}) is not closed: the listing is cut short`)
     const w = c.next()
     if (w === 'set' || w === 'map') {
-      const set = newSet(c.next(), w === 'map', c.tokens[c.i - 1].line)
+      const set = newSet(c.next(), w === 'map', c.token(-1).line)
       table.sets.set(set.name, set)
       parseSetBody(c, set)
     } else if (w === 'chain') {
@@ -139,7 +139,7 @@ function parseTableBlock(c: Cursor, rs: NftRuleset): void {
 
 /** One `add|insert|flush|delete … ` line of the transaction form. */
 function parseCommand(c: Cursor, rs: NftRuleset): void {
-  const line = c.tokens[c.i].line
+  const line = c.token().line
   const verb = c.next()
   const object = c.next()
   const family = FAMILIES.has(c.peek() ?? '') && c.peek(1) !== NL && c.peek(1) !== '{' && c.peek(1) !== undefined ? c.next() : 'ip'
@@ -215,7 +215,7 @@ export function parseNftText(text: string, source: string): NftRuleset {
   const c = new Cursor(tokenizeNft(text, source))
   const rs: NftRuleset = {source, format: 'list', tables: []}
   for (c.skipNewlines(); !c.done(); c.skipNewlines()) {
-    const start = c.tokens[c.i]
+    const start = c.token()
     try {
       if (start.text === 'table') {
         parseTableBlock(c, rs)

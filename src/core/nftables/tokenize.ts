@@ -22,11 +22,12 @@ export function tokenizeNft(text: string, source: string): Token[] {
   let i = 0
   const n = text.length
   const push = (t: Token) => {
-    if (t.text === NL && (out.length === 0 || out[out.length - 1].text === NL)) return
+    const last = out.at(-1)
+    if (t.text === NL && (last === undefined || last.text === NL)) return
     out.push(t)
   }
   while (i < n) {
-    const c = text[i]
+    const c = text.charAt(i)
     if (c === '\n') {
       push({text: NL, line})
       line++
@@ -45,7 +46,7 @@ export function tokenizeNft(text: string, source: string): Token[] {
       let s = ''
       while (j < n && text[j] !== '"' && text[j] !== '\n') {
         if (text[j] === '\\' && j + 1 < n) j++
-        s += text[j++]
+        s += text.charAt(j++)
       }
       if (text[j] !== '"') throw new DumpError(source, line, 'a quoted string is not closed on its line: the text is cut or garbled')
       out.push({text: s, line, quoted: true})
@@ -55,7 +56,7 @@ export function tokenizeNft(text: string, source: string): Token[] {
       i++
     } else {
       let j = i
-      while (j < n && !/[\s{};,"#]/.test(text[j])) j++
+      while (j < n && !/[\s{};,"#]/.test(text.charAt(j))) j++
       let word = text.slice(i, j)
       // `0: goto x` written without the space: split the map colon off a plain key.
       if (word.length > 1 && word.endsWith(':') && !word.slice(0, -1).includes(':')) {

@@ -20,6 +20,12 @@ export class Cursor {
     if (t === undefined) throw new SyntaxError('the rule ends too early')
     return t.text
   }
+  /** The token `k` places from the next one (-1: the one just read), without moving. */
+  token(k = 0): Token {
+    const t = this.tokens[this.i + k]
+    if (t === undefined) throw new SyntaxError('the rule ends too early')
+    return t
+  }
   done(): boolean {
     return this.i >= this.tokens.length
   }
@@ -56,12 +62,13 @@ export function valueOfWord(text: string): Value {
 
 /** `a . b . c`, or a single word. */
 function parseTuple(c: Cursor): Value {
-  const parts = [valueOfWord(c.next())]
+  const first = valueOfWord(c.next())
+  const parts = [first]
   while (c.peek() === '.') {
     c.next()
     parts.push(valueOfWord(c.next()))
   }
-  return parts.length === 1 ? parts[0] : {kind: 'concat', parts}
+  return parts.length === 1 ? first : {kind: 'concat', parts}
 }
 
 /** A right-hand side: `@set`, `{ a, b }`, `a . b`, or `new,established`. */

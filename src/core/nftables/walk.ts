@@ -8,7 +8,7 @@ import type {NodeContext} from '../trace/node.js'
 import {noteKey, type Note} from '../trace/notes.js'
 import {evaluateMatch, isUnknownMatch, lookupVmap, type EvalContext, type Tri} from './eval.js'
 import {formatElement, formatStatement} from './format.js'
-import type {Chain, Element, Rule, Table, Verdict} from './model.js'
+import type {Element, Rule, Table, Verdict} from './model.js'
 
 /** Where a branch stopped: a verdict, or NAT (ends the base chain like accept). */
 export type Terminal = {kind: 'accept' | 'drop' | 'reject' | 'dnat'; branch: Branch}
@@ -43,8 +43,7 @@ function merge(into: Flow, from: Flow): void {
 
 /** What a rule does, read off its last verdict or NAT statement. */
 function ruleTarget(rule: Rule): HopTarget {
-  for (let i = rule.statements.length - 1; i >= 0; i--) {
-    const s = rule.statements[i]
+  for (const s of [...rule.statements].reverse()) {
     if (s.kind === 'verdict') {
       const v = s.verdict
       return v.kind === 'jump' || v.kind === 'goto' ? {kind: v.kind, chain: v.target} : {kind: v.kind}
@@ -197,14 +196,15 @@ function walkChain(w: Walker, name: string, start: Branch, stack: string[]): Flo
 
 /** Runs every base chain of one hook in priority order; returns what passed and what ended. */
 export function walkHook(w: Walker, hook: string, branches: Branch[]): {passed: Branch[]; ended: Terminal[]} {
-  const chains: Chain[] = [...w.table.chains.values()].filter((c) => c.hook?.hook === hook).sort((a, b) => a.hook!.priority - b.hook!.priority)
+  // The hook's base chains with their settings, lowest priority first.
+  const bases = [...w.table.chains.values()].flatMap((chain) => (chain.hook?.hook === hook ? [{chain, settings: chain.hook}] : [])).sort((a, b) => a.settings.priority - b.settings.priority)
   const ended: Terminal[] = []
   let live = branches
-  for (const chain of chains) {
+  for (const {chain, settings} of bases) {
     const next: Branch[] = []
     for (const b of live) {
       // Once a connection is NATed, later nat chains of the hook are not consulted.
-      if (chain.hook!.type === 'nat' && b.dnat) {
+      if (settings.type === 'nat' && b.dnat) {
         next.push(b)
         continue
       }
@@ -214,7 +214,7 @@ export function walkHook(w: Walker, hook: string, branches: Branch[]): {passed: 
         else ended.push(t)
       }
       for (const e of [...r.cont, ...r.ret]) {
-        if (chain.hook!.policy === 'drop') ended.push({kind: 'drop', branch: fork(e, {hops: [...e.hops, {table: w.label, chain: chain.name, rule: '[policy drop]', line: chain.line, target: {kind: 'policy', policy: 'drop'}}]})})
+        if (settings.policy === 'drop') ended.push({kind: 'drop', branch: fork(e, {hops: [...e.hops, {table: w.label, chain: chain.name, rule: '[policy drop]', line: chain.line, target: {kind: 'policy', policy: 'drop'}}]})})
         else next.push(e)
       }
     }

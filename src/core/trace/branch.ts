@@ -99,7 +99,7 @@ export function startBranch(req: TraceRequest, node: NodeContext): Branch {
   const src = req.source === undefined ? undefined : parseCidr(req.source)
   return {
     packet: {
-      src,
+      ...(src !== undefined ? {src} : {}),
       srcLocal: req.from === 'node' || (src !== undefined && isLocalAddress(node.local, src) === true),
       dst,
       ...(req.destination.port !== undefined ? {dport: req.destination.port} : {}),
