@@ -4,6 +4,7 @@
 import net from 'node:net'
 import ssh2 from 'ssh2'
 import type {Connection, ParsedKey, ServerChannel} from 'ssh2'
+import {defined} from './defined.js'
 
 /** A generated key pair: OpenSSH private key text and the `type base64` public key. */
 export interface KeyPair {
@@ -19,7 +20,7 @@ export function generateKey(type: 'ed25519' | 'rsa' = 'ed25519', passphrase?: st
       ? ssh2.utils.generateKeyPairSync('rsa', {bits: 2048, ...(passphrase ? {passphrase, cipher: 'aes256-ctr'} : {})})
       : ssh2.utils.generateKeyPairSync('ed25519', passphrase ? {passphrase, cipher: 'aes256-ctr', rounds: 4} : {})
   const pub = pair.public.split(' ').slice(0, 2).join(' ')
-  return {private: pair.private, public: pub, blob: Buffer.from(pub.split(' ')[1], 'base64')}
+  return {private: pair.private, public: pub, blob: Buffer.from(defined(pub.split(' ')[1], 'the public key blob'), 'base64')}
 }
 
 /** What the server answers to one command line. */
