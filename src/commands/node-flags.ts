@@ -27,23 +27,23 @@ export const nodeFlags = {
 }
 
 export interface NodeFlagValues {
-  via?: 'ssh' | 'exec' | 'none'
-  'ssh-user'?: string
-  'ssh-key'?: string
-  'ssh-port'?: number
-  'ssh-config'?: string
-  'known-hosts'?: string[]
-  bastion?: string
-  sudo?: boolean
-  'insecure-ignore-host-keys'?: boolean
-  'ssh-host-template'?: string
-  'ssh-address-type'?: 'InternalIP' | 'ExternalIP'
-  'debug-pod'?: boolean
-  'debug-image'?: string
-  parallel?: number
-  'node-timeout'?: number
-  'connect-timeout'?: number
-  from?: string
+  via?: 'ssh' | 'exec' | 'none' | undefined
+  'ssh-user'?: string | undefined
+  'ssh-key'?: string | undefined
+  'ssh-port'?: number | undefined
+  'ssh-config'?: string | undefined
+  'known-hosts'?: string[] | undefined
+  bastion?: string | undefined
+  sudo?: boolean | undefined
+  'insecure-ignore-host-keys'?: boolean | undefined
+  'ssh-host-template'?: string | undefined
+  'ssh-address-type'?: 'InternalIP' | 'ExternalIP' | undefined
+  'debug-pod'?: boolean | undefined
+  'debug-image'?: string | undefined
+  parallel?: number | undefined
+  'node-timeout'?: number | undefined
+  'connect-timeout'?: number | undefined
+  from?: string | undefined
 }
 
 /** How to reach nodes over SSH, with every value checked (SshOptions minus what the process supplies). */

@@ -120,7 +120,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     this.exit(known ? (err.oclif?.exit ?? 2) : 2)
   }
 
-  private toQuery(service: string | undefined, flags: {ip?: string; namespace?: string; source?: string; 'all-namespaces'?: boolean}): Query {
+  private toQuery(service: string | undefined, flags: {ip?: string | undefined; namespace?: string | undefined; source?: string | undefined; 'all-namespaces'?: boolean | undefined}): Query {
     if (flags.source !== undefined && !isIP(flags.source)) {
       this.error(`--source "${flags.source}" is not an IP address (e.g. --source 203.0.113.9)`, {exit: 2})
     }

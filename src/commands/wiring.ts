@@ -10,10 +10,10 @@ import {NODES_NOT_READ, type NodeAccess, type ReadSettings} from './node-flags.j
 import {unreadableNode} from '../core/captures.js'
 
 export interface SourceFlags {
-  from?: string
-  kubeconfig?: string
-  context?: string
-  namespace?: string
+  from?: string | undefined
+  kubeconfig?: string | undefined
+  context?: string | undefined
+  namespace?: string | undefined
   requestTimeoutMs: number
 }
 

@@ -16,6 +16,7 @@ import {
   type HostKeyStatus,
   type KnownHostsFile,
 } from '../../src/adapters/ssh/known-hosts.js'
+import {defined} from '../support/defined.js'
 
 const ED1 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINff8QuRIKG+wETSficcBszixCavzey4voPNYge7P408'
 const ED2 = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIL6I6ctgTwm5X+RytS6v6O506wGqG53utTNNPt7jm2Q7'
@@ -30,7 +31,7 @@ const HASHED_10_0_0_3 = `|1|W+a6h3GKqOy+68Y4hfGG5YFzyzk=|CeVi4BE8DKl82/zERyq/Jnz
 const HASHED_10_0_0_5_2222 = `|1|fVX3t8f05YSV4xQ5viA8IvXJKDg=|5EcO5nzeC1ifdzr0wixBqr5Q5Js= ${ED1}`
 
 function blob(publicKey: string): Buffer {
-  return Buffer.from(publicKey.split(' ')[1], 'base64')
+  return Buffer.from(defined(publicKey.split(' ')[1], 'the key blob'), 'base64')
 }
 
 function files(...texts: string[]): KnownHostsFile[] {

@@ -12,6 +12,7 @@ import {Limiter, LiveNodeReader, readErrorOf, type LiveNodeReaderOptions} from '
 import {commandError, commandTimeout} from '../../src/adapters/ssh/errors.js'
 import {node, view} from '../support/builders.js'
 import {captureText, dataplane} from '../support/dataplane.js'
+import {at, defined, first} from '../support/defined.js'
 
 const FULL: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}
 const TARGETED: CollectionPlan = {full: false, chains: {nat: ['KUBE-SERVICES'], filter: []}, destinations: []}
@@ -50,7 +51,7 @@ class ScriptedSession implements NodeSession {
     const line = shellLine(cmd, this.sudo).replace(/^(sudo -n )?env LC_ALL=C /, '')
     this.ran.push(line)
     await new Promise((r) => setTimeout(r, 1))
-    const a = this.script[line] ?? notInstalled(cmd.argv[0])
+    const a = this.script[line] ?? notInstalled(defined(cmd.argv[0], 'the program of the command'))
     if (a === 'hang' && !this.closed) await new Promise<void>((r) => this.onClose.push(r))
     if (this.closed) throw new NodeAccessError(`connection to ${this.node} lost`, 'unreachable')
     if (a === 'timeout') throw commandTimeout(this.node, cmd, 60_000)
@@ -116,9 +117,9 @@ describe('what is read from a node', () => {
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', FULL)
     expect(dp).toEqual(dataplane('a', {'iptables-save': IPTABLES_DUMP}, {'iptables-save': 'a: iptables-save'}, {otherIptablesBackend: {backend: 'legacy', kubeRules: 2, source: 'a: iptables-legacy-save'}}))
-    expect(c.sessions[0].ran).toEqual(['iptables -V', 'iptables-save', 'iptables-legacy-save', 'nft -j list table ip kube-proxy', 'cat /proc/net/ip_vs'])
+    expect(first(c.sessions).ran).toEqual(['iptables -V', 'iptables-save', 'iptables-legacy-save', 'nft -j list table ip kube-proxy', 'cat /proc/net/ip_vs'])
     expect(c.targets).toEqual([{name: 'a', address: '192.0.2.1'}])
-    expect(c.sessions[0].closed).toBe(true)
+    expect(first(c.sessions).closed).toBe(true)
   })
 
   it('targeted on an iptables node: the targeted chains only, no nft, no IPVS', async () => {
@@ -127,7 +128,7 @@ describe('what is read from a node', () => {
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
     expect(dp).toEqual(dataplane('a', {'iptables-save': IPTABLES_DUMP}, {'iptables-save': 'targeted'}, {otherIptablesBackend: {backend: 'nft', kubeRules: 0, source: 'a: iptables-nft-save'}}))
-    expect(c.sessions[0].ran).toEqual(['iptables -V', 'iptables-nft-save'])
+    expect(first(c.sessions).ran).toEqual(['iptables -V', 'iptables-nft-save'])
   })
 
   it('rules only in the backend the node\'s iptables does not use: that backend is traced', async () => {
@@ -147,7 +148,7 @@ describe('what is read from a node', () => {
     expect(dp.captures.find((x) => x.kind === 'proc-ip-vs')).toEqual({kind: 'proc-ip-vs', text: PROC_IP_VS, source: 'a: /proc/net/ip_vs'})
     expect(captureText(dp, 'ipvsadm')).toBeUndefined()
     expect(captureText(dp, 'ipset')).toContain('KUBE-CLUSTER-IP')
-    expect(c.sessions[0].ran).toEqual(['iptables -V', 'cat /proc/net/ip_vs', 'ipvsadm -S -n', 'ipset save'])
+    expect(first(c.sessions).ran).toEqual(['iptables -V', 'cat /proc/net/ip_vs', 'ipvsadm -S -n', 'ipset save'])
   })
 
   it('nftables mode: no KUBE-SERVICES, so kube-proxy\'s nft table is read', async () => {
@@ -172,7 +173,7 @@ describe('what is read from a node', () => {
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     expect(await r.read('a', FULL)).toEqual(dataplane('a', {'iptables-save': nat}, {'iptables-save': 'a: iptables-save -t nat'}))
-    expect(c.sessions[0].ran.filter((l) => l.startsWith('iptables-save'))).toEqual(['iptables-save', 'iptables-save -t nat'])
+    expect(first(c.sessions).ran.filter((l) => l.startsWith('iptables-save'))).toEqual(['iptables-save', 'iptables-save -t nat'])
   })
 
   it('counts only kube-proxy Service rules of nat, and reads the backend from iptables -V', () => {
@@ -198,11 +199,11 @@ describe('failures become one sentence per node; the other nodes are read', () =
     const r = reader(c)
     await r.nodeNames(cluster(['a', 'b', 'c', 'd', 'e']))
     const got = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => r.read(n, FULL)))
-    expect(got[0].readError).toBeUndefined()
-    expect(got[1].readError).toMatch(/^--sudo needs passwordless sudo for iptables-save on b \(sudo: a password is required\): sudo -n cannot ask for a password\. Allow these read-only commands without one \(sudoers: USER ALL=\(root\) NOPASSWD: \/usr\/sbin\/iptables-save, .*\), or log in as root \(--ssh-user root\) without --sudo$/)
-    expect(got[2].readError).toBe(hostKey.message)
-    expect(got[3].readError).toBe('`iptables-save` on d did not finish within 60 s; the node may be overloaded; raise --node-timeout (seconds per command)')
-    expect(got[4].readError).toBe('e has none of iptables-save, nft (table ip kube-proxy) or IPVS state: is kube-proxy running there, and are the iptables tools installed?')
+    expect(first(got).readError).toBeUndefined()
+    expect(at(got, 1).readError).toMatch(/^--sudo needs passwordless sudo for iptables-save on b \(sudo: a password is required\): sudo -n cannot ask for a password\. Allow these read-only commands without one \(sudoers: USER ALL=\(root\) NOPASSWD: \/usr\/sbin\/iptables-save, .*\), or log in as root \(--ssh-user root\) without --sudo$/)
+    expect(at(got, 2).readError).toBe(hostKey.message)
+    expect(at(got, 3).readError).toBe('`iptables-save` on d did not finish within 60 s; the node may be overloaded; raise --node-timeout (seconds per command)')
+    expect(at(got, 4).readError).toBe('e has none of iptables-save, nft (table ip kube-proxy) or IPVS state: is kube-proxy running there, and are the iptables tools installed?')
   })
 
   it('a Node without the asked address is not dialled', async () => {

@@ -36,9 +36,9 @@ let server: FakeSshServer
 const audit: {node: string; line: string}[] = []
 
 function reply(line: string): Reply {
-  const m = /^(sudo -n )?env LC_ALL=C (.*)$/.exec(line)
-  if (!m) return {stderr: `unexpected line ${line}\n`, code: 2}
-  return (m[1] ? SUDO_REPLIES : REPLIES)[m[2]] ?? {stderr: `no reply scripted for ${m[2]}\n`, code: 2}
+  const [, sudo, command] = /^(sudo -n )?env LC_ALL=C (.*)$/.exec(line) ?? []
+  if (command === undefined) return {stderr: `unexpected line ${line}\n`, code: 2}
+  return (sudo ? SUDO_REPLIES : REPLIES)[command] ?? {stderr: `no reply scripted for ${command}\n`, code: 2}
 }
 
 function connector(opts: Partial<SshOptions> = {}): SshConnector {
@@ -74,9 +74,9 @@ async function failure(p: Promise<unknown>): Promise<NodeAccessError> {
 
 /** The allow-list entry a line matches once the fixed prefix is removed, or undefined. */
 function allowedId(line: string): NodeCommandId | undefined {
-  const m = /^(?:sudo -n )?env LC_ALL=C (.*)$/.exec(line)
-  if (!m) return undefined
-  return (Object.keys(ALLOWED) as NodeCommandId[]).find((id) => ALLOWED[id].test(m[1]))
+  const command = /^(?:sudo -n )?env LC_ALL=C (.*)$/.exec(line)?.[1]
+  if (command === undefined) return undefined
+  return (Object.keys(ALLOWED) as NodeCommandId[]).find((id) => ALLOWED[id].test(command))
 }
 
 beforeAll(async () => {

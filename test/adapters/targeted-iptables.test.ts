@@ -20,6 +20,7 @@ import {renderKubeProxyRestore} from '../support/kube-proxy-rules.js'
 import {cleanupLeftovers, requireRoot} from '../support/netns.js'
 import {namespaceWithRules, NetnsSession} from '../support/netns-session.js'
 import {dataplane} from '../support/dataplane.js'
+import {first} from '../support/defined.js'
 
 const env = requireRoot([], 'targeted-iptables')
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/', import.meta.url))
@@ -130,7 +131,7 @@ describe.skipIf(env.skip)('readIptablesTargeted against real iptables', () => {
     expect(verdicts((await compare(node1, fixtureView, 'node1', 'cache')).targetedReport)).toEqual(new Set(['reject']))
     expect(verdicts((await compare(node1, fixtureView, 'node1', 'api')).targetedReport)).toContain('drop')
     const gateway = (await compare(sessions.get('node2')!, fixtureView, 'node2', 'gateway')).targetedReport
-    expect(gateway.nodes[0].paths.some((p) => p.alternatives.some((a) => a.when.some((w) => w.includes('172.30.0.100'))))).toBe(true)
+    expect(first(gateway.nodes).paths.some((p) => p.alternatives.some((a) => a.when.some((w) => w.includes('172.30.0.100'))))).toBe(true)
   })
 
   it('every command it ran is an allow-listed `iptables -S` of one chain, and it says how many it ran', async () => {
@@ -188,7 +189,7 @@ describe.skipIf(env.skip)('readIptablesTargeted against real iptables', () => {
 
   it('rejects with NodeAccessError naming the node and the command when a listing fails for another reason', async () => {
     const plan = planCollection(fixtureView, {kind: 'service', namespace: 'storefront', service: 'frontend'})
-    const broken = new NetnsSession(sessions.get('node1')!.netns, {argv: ([p, ...rest]) => (p === 'iptables' && rest[0] !== '-V' ? ['false'] : [p, ...rest])})
+    const broken = new NetnsSession(sessions.get('node1')!.netns, {argv: (argv) => (argv[0] === 'iptables' && argv[1] !== '-V' ? ['false'] : argv)})
     await expect(readIptablesTargeted(broken, plan, 'node1')).rejects.toThrow(NodeAccessError)
     await expect(readIptablesTargeted(broken, plan, 'node1')).rejects.toThrow('`iptables -w 5 -t nat -S KUBE-SERVICES` on node1 exited with 1')
   })
@@ -209,7 +210,7 @@ describe.skipIf(legacyEnv.skip)('readIptablesTargeted against iptables-legacy', 
   const lockFile = join(tmpdir(), `svct-${process.pid}-xtables.lock`)
   /** A node whose iptables is legacy; `versionSays` overrides what `iptables -V` reports. */
   const legacy = (netns: string, versionSays?: string) => new NetnsSession(netns, {
-    argv: ([p, ...rest]) => (versionSays && rest[0] === '-V' ? [versionSays, '-V'] : [LEGACY[p] ?? p, ...rest]),
+    argv: ([p = '', ...rest]) => (versionSays && rest[0] === '-V' ? [versionSays, '-V'] : [LEGACY[p] ?? p, ...rest]),
     env: {XTABLES_LOCKFILE: lockFile},
   })
 

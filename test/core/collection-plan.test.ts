@@ -5,6 +5,7 @@ import {MAX_TARGETED_CHAINS, planCollection} from '../../src/core/collection-pla
 import {servicePortChainName} from '../../src/core/kube-proxy/chain-names.js'
 import type {ClusterView, Query} from '../../src/core/model.js'
 import {node, service, slice, view, type EndpointOptions, type ServiceOptions} from '../support/builders.js'
+import {first} from '../support/defined.js'
 
 const web: Query = {kind: 'service', namespace: 'default', service: 'web'}
 const chainOf = (prefix: 'SVC' | 'SVL' | 'EXT' | 'FW', spn = 'default/web:http') => servicePortChainName(prefix, spn, 'tcp')
@@ -20,7 +21,7 @@ describe('planCollection: the chains kube-proxy names after the Service (its own
     ['an unnamed port (no trailing colon)', {name: 'svc1', namespace: 'ns1', ports: [{name: '', port: 80}]}, '10.0.1.5', ['KUBE-SVC-AQI2S6QIMU7PVVRP', 'KUBE-SEP-EQCHZ7S2PJ72OHAY']],
   ])('%s', (_what, svc, ip, want) => {
     const s = service(svc)
-    const sl = slice({service: 'svc1', namespace: 'ns1', endpoints: [{ip}], ports: [{name: svc.ports[0].name, port: 80}]})
+    const sl = slice({service: 'svc1', namespace: 'ns1', endpoints: [{ip}], ports: [{name: first(svc.ports).name, port: 80}]})
     const plan = planCollection(view({services: [s], endpointSlices: [sl], nodes: [node()]}), {kind: 'service', namespace: 'ns1', service: 'svc1'})
     expect(plan.chains.nat).toEqual(expect.arrayContaining(want))
   })

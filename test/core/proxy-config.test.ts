@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import type {V1ConfigMap, V1DaemonSet} from '@kubernetes/client-node'
 import {configuredMode, modeConfigFindings, modeInArgs, modeInConfig} from '../../src/core/proxy-config.js'
 import type {NodeReport} from '../../src/core/model.js'
+import {defined, first} from '../support/defined.js'
 
 const KUBEADM = (mode: string) => `apiVersion: kubeproxy.config.k8s.io/v1alpha1
 bindAddress: 0.0.0.0
@@ -73,14 +74,14 @@ describe('nodes against the configured mode', () => {
   it('flags each node whose rules show another mode, and only those', () => {
     const findings = modeConfigFindings(ipvs, [node('a', 'ipvs'), node('b', 'iptables'), node('c', 'none'), node('d', 'unknown', 'ssh: connection refused')])
     expect(findings.map((f) => [f.id, f.node])).toEqual([['proxy-mode-differs-from-config', 'b']])
-    expect(findings[0].message).toBe('b runs kube-proxy in iptables mode, but it is configured for ipvs: kube-proxy on this node has not restarted since the change, or runs with other settings (kube-proxy up to v1.25 fell back to iptables when the ip_vs kernel modules were missing; check its log)')
-    expect(findings[0].evidence).toEqual(['ConfigMap kube-system/kube-proxy config.conf: mode: "ipvs"'])
+    expect(first(findings).message).toBe('b runs kube-proxy in iptables mode, but it is configured for ipvs: kube-proxy on this node has not restarted since the change, or runs with other settings (kube-proxy up to v1.25 fell back to iptables when the ip_vs kernel modules were missing; check its log)')
+    expect(first(findings).evidence).toEqual(['ConfigMap kube-system/kube-proxy config.conf: mode: "ipvs"'])
   })
 
   it('an unknown mode is an error of its own', () => {
     const [f, ...rest] = modeConfigFindings({configMap: configMap(KUBEADM('mode: "ipvss"'))}, [node('a', 'iptables')])
     expect(rest).toEqual([])
     expect(f).toMatchObject({id: 'proxy-mode-config-invalid', severity: 'error'})
-    expect(f.message).toContain('"ipvss"')
+    expect(defined(f, 'finding').message).toContain('"ipvss"')
   })
 })

@@ -27,6 +27,7 @@ import {startFakeApiServer, type FakeApiServer} from '../support/fake-apiserver.
 import {asList, GHOST_POD_IP, hostileWords, liveNodesCluster} from '../support/live-nodes-cluster.js'
 import {attachTestProcessToLan, cleanupLeftovers, requireRoot, Topology, unusedTestSubnet} from '../support/netns.js'
 import {generateClientKey, sshKeygenFingerprint, Sshd, tempDir, writeHashedKnownHosts, type ClientKey} from '../support/sshd.js'
+import {defined, first} from '../support/defined.js'
 
 const NODES = ['node1', 'node2', 'node-stale', 'node-empty', 'node-down', 'node-rekeyed'] as const
 const EXTRA = ['node-stale', 'node-empty', 'node-down', 'node-rekeyed']
@@ -41,7 +42,7 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   let server: FakeApiServer | undefined
   let plugin: ReturnType<typeof pluginPath> | undefined
   const sshd = {} as Record<NodeName, Sshd>
-  const ip = {} as Record<string, string>
+  const ip = {} as Record<NodeName, string>
   let key: ClientKey
   let knownHosts: string
   let bundle: string
@@ -52,7 +53,7 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   // A HOME without ~/.ssh, no agent: only what the flags say is used.
   const childEnv = () => ({KUBECONFIG: path.join(work!.dir, 'kubeconfig'), HOME: path.join(work!.dir, 'home'), SSH_AUTH_SOCK: undefined})
   const svctrace = (args: string[]): Promise<Run> => kubectlSvctraceAsync(plugin!.dir, args, childEnv())
-  const commandsSent = () => Object.fromEntries(NODES.map((n) => [n, sshd[n].commands()]))
+  const commandsSent = () => Object.fromEntries(NODES.map((n) => [n, sshd[n].commands()])) as Record<NodeName, string[]>
 
   beforeAll(async () => {
     env.assert()
@@ -102,19 +103,20 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   })
 
   const byName = (r: Report) => Object.fromEntries(r.nodes.map((n) => [n.name, n]))
+  /** The report's row for node `name`; fails the test when there is none. */
+  const nodeOf = (r: Report, name: string) => defined(r.nodes.find((n) => n.name === name), `node ${name} in the report`)
   // A targeted read lists chains with `iptables -S`: same rules, other line numbers than a whole dump.
   const withoutLines = (n: NodeReport) => ({...n, paths: n.paths.map((p) => ({...p, hops: p.hops.map((h) => ({...h, line: 0}))}))})
 
   function expectBrokenNodes(report: Report): void {
-    const nodes = byName(report)
-    expect(nodes['node-down'].readError).toBe(`cannot connect to node-down (${ip['node-down']}:22): connection refused; is sshd running and port 22 open? (if nodes are reachable only through a jump host, pass --bastion user@host:port)`)
-    const rekeyed = nodes['node-rekeyed'].readError ?? ''
+    expect(nodeOf(report, 'node-down').readError).toBe(`cannot connect to node-down (${ip['node-down']}:22): connection refused; is sshd running and port 22 open? (if nodes are reachable only through a jump host, pass --bastion user@host:port)`)
+    const rekeyed = nodeOf(report, 'node-rekeyed').readError ?? ''
     expect(rekeyed).toContain(`HOST KEY CHANGED for node-rekeyed (${ip['node-rekeyed']}:22) (expected ${oldFingerprint} (ssh-ed25519`)
     expect(rekeyed).toContain(`replace the old line with: ${ip['node-rekeyed']} ${sshd['node-rekeyed'].hostPublicKey}`)
     const unreadable = report.findings.filter((f) => f.id === 'node-unreadable').map((f) => f.node).sort()
     expect(unreadable).toEqual(['node-down', 'node-rekeyed'])
     expect(report.findings.find((f) => f.id === 'node-has-no-kube-proxy-rules')?.node).toBe('node-empty')
-    expect(nodes['node-empty'].mode).toBe('none')
+    expect(nodeOf(report, 'node-empty').mode).toBe('none')
     expect(sshd['node-rekeyed'].commands()).toEqual([])
   }
 
@@ -127,13 +129,13 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     const got = JSON.parse(live.stdout) as Report
     const want = JSON.parse(replay.stdout) as Report
     expect(got.nodes.map((n) => n.name)).toEqual([...NODES].sort())
-    for (const n of READABLE) expect(withoutLines(byName(got)[n]), n).toEqual(withoutLines(byName(want)[n]))
-    expect(byName(got).node1.paths.length).toBeGreaterThan(0)
-    expect(byName(got).node1.mode).toBe('iptables')
+    for (const n of READABLE) expect(withoutLines(nodeOf(got, n)), n).toEqual(withoutLines(nodeOf(want, n)))
+    expect(nodeOf(got, 'node1').paths.length).toBeGreaterThan(0)
+    expect(nodeOf(got, 'node1').mode).toBe('iptables')
     const stale = got.findings.filter((f) => f.id === 'stale-endpoint-rule')
     expect(stale.map((f) => f.node)).toEqual(stale.map(() => 'node-stale'))
     expect(stale.length).toBeGreaterThan(0)
-    expect(stale[0].message).toContain(GHOST_POD_IP)
+    expect(first(stale).message).toContain(GHOST_POD_IP)
     expectBrokenNodes(got)
     // Targeted: no whole dump was taken on a node that has kube-proxy rules.
     expect(sshd.node1.commands().filter((l) => l.endsWith(' iptables-save'))).toEqual([])
@@ -187,10 +189,10 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     expect(check.stderr).toBe('')
     const report = JSON.parse(check.stdout) as Report
     expect(report.services.map((s) => s.name)).toEqual(expect.arrayContaining([words.serviceName, words.multiLineName]))
-    const hostilePaths = byName(report)['node-stale'].paths.filter((p) => p.entry.address === '10.96.66.66:80/TCP')
+    const hostilePaths = nodeOf(report, 'node-stale').paths.filter((p) => p.entry.address === '10.96.66.66:80/TCP')
     expect(hostilePaths.length).toBeGreaterThan(0)
     expect(hostilePaths.some((p) => p.hops.some((h) => h.rule.includes(words.portName)))).toBe(true)
-    const bad = [
+    const bad: [string, string][] = [
       ['--ssh-user', `root;touch ${marker}`],
       ['--ssh-host-template', `{name}$(touch ${marker})`],
       ['--bastion', `root@\`touch ${marker}\``],

@@ -20,6 +20,7 @@ import type {ClusterView, NodeDataplane, TracePath} from '../../src/core/model.j
 import {buildReport} from '../../src/core/report.js'
 import {cleanupLeftovers, ownNamespaces, requireRoot, Topology, type ConnectResult, type TopologySpec} from '../support/netns.js'
 import {dataplane} from '../support/dataplane.js'
+import {defined, first} from '../support/defined.js'
 
 const RULESET = readFileSync(fileURLToPath(new URL('../fixtures/samples/nftables/traffic/node1.nft', import.meta.url)), 'utf8')
 const env = requireRoot(['nft'], 'nftables-traffic')
@@ -65,7 +66,7 @@ function clusterView(): ClusterView {
     metadata: {namespace: 'default', name: `${service}-1`, labels: {'kubernetes.io/service-name': service}},
     addressType: 'IPv4',
     ports: [{name: 'http', port: 8080, protocol: 'TCP'}],
-    endpoints: pods.map((p) => ({addresses: [p.ip], conditions: {ready: true}, nodeName: p.node, targetRef: {kind: 'Pod', namespace: 'default', name: p.name.split('/')[1]}})),
+    endpoints: pods.map((p) => ({addresses: [p.ip], conditions: {ready: true}, nodeName: p.node, targetRef: {kind: 'Pod', namespace: 'default', name: defined(p.name.split('/')[1], `the name part of ${p.name}`)}})),
   })
   const web = PODS.filter((p) => p.app === 'web')
   const endpointSlices = [slice('web', web), slice('edge', PODS.filter((p) => p.app === 'edge')), slice('guarded', web.filter((p) => p.ip === '10.244.2.11')), slice('sticky', web)]
@@ -106,12 +107,12 @@ function predict(dp: NodeDataplane, c: Case): TracePath {
   const report = buildReport({kind: 'service', namespace: 'default', service: c.service, ...(c.source ? {source: c.source} : {})}, clusterView(), [dp])
   const node = report.nodes.find((n) => n.name === 'node1')!
   const paths = node.paths.filter((p) => p.entry.address === `${c.dst}:${c.port}/TCP` && p.from === c.kind)
-  if (paths.length === 1) return paths[0]
+  if (paths.length === 1) return first(paths)
   // A port the Service does not have is no entry of the Service: trace it by address instead.
   const byIp = buildReport({kind: 'ip', ip: c.dst, port: c.port, protocol: 'TCP', ...(c.source ? {source: c.source} : {})}, clusterView(), [dp])
   const found = byIp.nodes.find((n) => n.name === 'node1')!.paths.filter((p) => p.from === c.kind)
   expect(found, `${c.id}: no single path (have ${node.paths.map((p) => `${p.entry.address} ${p.from}`).join(', ')})`).toHaveLength(1)
-  return found[0]
+  return first(found)
 }
 
 /** What the connections do for each verdict every case predicts. */
@@ -149,7 +150,7 @@ describe.skipIf(env.skip)('nftables mode: svctrace predictions match real traffi
       const b = predict(fromText, c)
       expect([a.verdict, a.backends, a.masquerade], c.id).toEqual([b.verdict, b.backends, b.masquerade])
     }
-    expect(buildReport({kind: 'service', namespace: 'default', service: 'web'}, clusterView(), [fromJson]).nodes[0].mode).toBe('nftables')
+    expect(buildReport({kind: 'service', namespace: 'default', service: 'web'}, clusterView(), [fromJson]).nodes[0]?.mode).toBe('nftables')
   })
 
   it.each(CASES.map((c) => [c.id, c] as const))('%s', async (_id, c) => {

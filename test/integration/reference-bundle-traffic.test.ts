@@ -25,6 +25,7 @@ import {
   type ReplayableEntry,
 } from '../support/netns-bundle.js'
 import {cliMissing, comparableReport, prefetchTraces, traceRun, type TraceQuery} from '../support/netns-trace.js'
+import {defined} from '../support/defined.js'
 
 const BUNDLE_DIR = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26', import.meta.url))
 const bundle = loadReferenceBundle(BUNDLE_DIR)
@@ -73,7 +74,7 @@ describe.skipIf(env.skip)('two-node-iptables-v1.26 on a real kernel', () => {
     const text = await topo!.saveRules(node)
     readBack.set(node, text)
     const saved = normalizeIptablesSave(text)
-    const original = normalizeIptablesSave(bundle.rules[node])
+    const original = normalizeIptablesSave(defined(bundle.rules[node], `the bundle's rules of ${node}`))
     const kube = (lines: string[]) => lines.filter((l) => /KUBE-/.test(l))
     expect(kube(original).length).toBeGreaterThan(50)
     expect(kube(saved)).toEqual(kube(original))

@@ -135,10 +135,10 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
 
   it('iptables-save over SSH is what each namespace prints, read from every node at once', async () => {
     const got = await traceAll(connector())
-    for (const n of NODES) await expectRulesOf(n.name, got[n.name].stdout)
+    for (const n of NODES) await expectRulesOf(n.name, got[n.name]?.stdout)
     // Really three namespaces: node3 has node1's rules, not node2's.
-    expect(normalizeIptablesSave(got.node3.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node1))
-    expect(normalizeIptablesSave(got.node2.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node2))
+    expect(normalizeIptablesSave(got.node3?.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node1))
+    expect(normalizeIptablesSave(got.node2?.stdout ?? '')).toEqual(normalizeIptablesSave(RULES.node2))
     // node3 was reached on the ssh config's Port 2222; the config's Match exec never ran.
     expect(existsSync(path.join(work!.dir, 'match-exec-ran'))).toBe(false)
   })
@@ -148,12 +148,12 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     try {
       const gone = {name: 'node-gone', address: `${lanPrefix}.99`}
       const got = await traceAll(connector(), [...targets(), gone])
-      expect(got.node2.error?.kind).toBe('unreachable')
-      expect(got.node2.error?.message).toBe(`cannot connect to node2 (${ip.node2}:22): connection refused; is sshd running and port 22 open?`)
-      expect(got['node-gone'].error?.kind).toBe('unreachable')
-      expect(got['node-gone'].error?.message).toBe(`cannot connect to node-gone (${lanPrefix}.99:22): no route to host; is the node up, and is ${lanPrefix}.99 its address?`)
-      await expectRulesOf('node1', got.node1.stdout)
-      await expectRulesOf('node3', got.node3.stdout)
+      expect(got.node2?.error?.kind).toBe('unreachable')
+      expect(got.node2?.error?.message).toBe(`cannot connect to node2 (${ip.node2}:22): connection refused; is sshd running and port 22 open?`)
+      expect(got['node-gone']?.error?.kind).toBe('unreachable')
+      expect(got['node-gone']?.error?.message).toBe(`cannot connect to node-gone (${lanPrefix}.99:22): no route to host; is the node up, and is ${lanPrefix}.99 its address?`)
+      await expectRulesOf('node1', got.node1?.stdout)
+      await expectRulesOf('node3', got.node3?.stdout)
     } finally {
       await sshd.node2.start()
     }
@@ -168,14 +168,14 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       const commands = sshd.node3.commands().length
       audit.length = 0
       const got = await traceAll(connector())
-      const err = got.node3.error
+      const err = got.node3?.error
       expect(err?.kind).toBe('host-key')
       expect(err?.message).toContain(`HOST KEY CHANGED for node3 (${ip.node3}:2222) (expected ${oldFp} (ssh-ed25519, ~/known_hosts:3), got ${newFp} (ssh-ed25519))`)
       expect(err?.message).toContain('possible man-in-the-middle; nothing was run')
       expect(sshd.node3.commands().length).toBe(commands)
       expect(audit.filter((a) => a.node === 'node3')).toEqual([])
-      await expectRulesOf('node1', got.node1.stdout)
-      await expectRulesOf('node2', got.node2.stdout)
+      await expectRulesOf('node1', got.node1?.stdout)
+      await expectRulesOf('node2', got.node2?.stdout)
     } finally {
       await writeKnownHosts(['node1', 'node2', 'node3'])
     }
@@ -186,7 +186,7 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     await writeHashedKnownHosts(partial, [line('node1')])
     const got = await traceAll(connector({knownHostsFiles: [partial]}))
     for (const n of ['node2', 'node3'] as const) {
-      const err = got[n].error
+      const err = got[n]?.error
       expect(err?.kind).toBe('host-key')
       const fp = await sshKeygenFingerprint(work!.dir, sshd[n].hostPublicKey)
       expect(fingerprintSha256(sshd[n].hostKeyBlob)).toBe(fp)
@@ -196,14 +196,14 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       appendFileSync(partial, `${offered}\n`)
     }
     expect(line('node3')).toMatch(new RegExp(`^\\[${ip.node3.replace(/\./g, '\\.')}\\]:2222 ssh-ed25519 AAAA`))
-    await expectRulesOf('node1', got.node1.stdout)
+    await expectRulesOf('node1', got.node1?.stdout)
     const again = await traceAll(connector({knownHostsFiles: [partial]}))
-    for (const n of NODES) await expectRulesOf(n.name, again[n.name].stdout)
+    for (const n of NODES) await expectRulesOf(n.name, again[n.name]?.stdout)
   })
 
   it('--insecure-ignore-host-keys reads every node with no known_hosts at all', async () => {
     const got = await traceAll(connector({knownHostsFiles: [path.join(work!.dir, 'missing')], insecureIgnoreHostKeys: true}))
-    for (const n of NODES) await expectRulesOf(n.name, got[n.name].stdout)
+    for (const n of NODES) await expectRulesOf(n.name, got[n.name]?.stdout)
   })
 
   it('goes through a bastion (node1) to node2 and node3, one bastion login, both hops checked', async () => {
@@ -211,8 +211,8 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     const bastion = {user: 'root', host: ip.node1, port: 22}
     const before = {node1: accepted('node1'), node1Commands: sshd.node1.commands().length}
     const got = await traceAll(connector({bastion}), targets().slice(1))
-    await expectRulesOf('node2', got.node2.stdout)
-    await expectRulesOf('node3', got.node3.stdout)
+    await expectRulesOf('node2', got.node2?.stdout)
+    await expectRulesOf('node3', got.node3?.stdout)
     expect(accepted('node1') - before.node1).toBe(1)
     expect(sshd.node1.commands().length).toBe(before.node1Commands)
     // The targets saw the bastion's address as the client: the connections really came through node1.
@@ -221,13 +221,13 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
 
     const noBastionKey = path.join(work!.dir, 'kh-no-bastion')
     await writeHashedKnownHosts(noBastionKey, [line('node2'), line('node3')])
-    const e1 = (await traceAll(connector({bastion, knownHostsFiles: [noBastionKey]}), targets().slice(1, 2))).node2.error
+    const e1 = (await traceAll(connector({bastion, knownHostsFiles: [noBastionKey]}), targets().slice(1, 2))).node2?.error
     expect(e1?.kind).toBe('host-key')
     expect(e1?.message).toContain(`unknown host key for bastion ${ip.node1} (${ip.node1}:22): ${fingerprintSha256(sshd.node1.hostKeyBlob)}`)
 
     const noTargetKey = path.join(work!.dir, 'kh-no-target')
     await writeHashedKnownHosts(noTargetKey, [line('node1')])
-    const e2 = (await traceAll(connector({bastion, knownHostsFiles: [noTargetKey]}), targets().slice(2))).node3.error
+    const e2 = (await traceAll(connector({bastion, knownHostsFiles: [noTargetKey]}), targets().slice(2))).node3?.error
     expect(e2?.kind).toBe('host-key')
     expect(e2?.message).toContain(`unknown host key for node3 (${ip.node3}:2222 via bastion root@${ip.node1}:22)`)
     expect(e2?.message).toContain(`add this line to ~/kh-no-target: ${line('node3')}, or pass`)
@@ -239,14 +239,14 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       const emptyHome = path.join(work!.dir, 'empty-home')
       mkdirSync(emptyHome, {recursive: true})
       const viaAgent = connector({keyFile: undefined, agent: agent.socket, home: emptyHome, sshConfigFile: undefined})
-      await expectRulesOf('node1', (await traceAll(viaAgent, targets().slice(0, 1))).node1.stdout)
+      await expectRulesOf('node1', (await traceAll(viaAgent, targets().slice(0, 1))).node1?.stdout)
     } finally {
       await agent.stop()
     }
     const strangerHome = path.join(work!.dir, 'stranger-home')
     mkdirSync(path.join(strangerHome, '.ssh'), {recursive: true})
     await generateClientKey(path.join(strangerHome, '.ssh'), 'id_ed25519')
-    const err = (await traceAll(connector({keyFile: undefined, home: strangerHome}), targets().slice(0, 1))).node1.error
+    const err = (await traceAll(connector({keyFile: undefined, home: strangerHome}), targets().slice(0, 1))).node1?.error
     expect(err?.kind).toBe('auth')
     expect(err?.message).toBe(`ssh as root@${ip.node1}: authentication failed (tried: ~/.ssh/id_ed25519); pass --ssh-key or --ssh-user`)
   })

@@ -75,7 +75,7 @@ export interface PodOptions {
   name?: string
   namespace?: string
   labels?: Record<string, string>
-  node?: string
+  node?: string | undefined
   ip?: string
   /** The Ready condition (and the container's ready flag). */
   ready?: boolean
@@ -154,11 +154,11 @@ export interface SliceOptions {
   /** The Service it belongs to (the kubernetes.io/service-name label); null: no such label. */
   service?: string | null
   name?: string
-  namespace?: string
+  namespace?: string | undefined
   addressType?: string
   endpoints?: EndpointOptions[]
   /** null: `ports: null`, as the controller writes when no port resolves. */
-  ports?: Array<{name?: string; port: number; protocol?: string}> | null
+  ports?: Array<{name?: string | undefined; port: number; protocol?: string}> | null | undefined
   labels?: Record<string, string>
   managedBy?: string
 }
@@ -189,7 +189,7 @@ export function slice(o: SliceOptions = {}): V1EndpointSlice {
     addressType: o.addressType ?? 'IPv4',
     metadata: {name: o.name ?? `${svc ?? 'manual'}-abcde`, namespace, labels, creationTimestamp: TIME},
     endpoints,
-    ports: ports as V1EndpointSlice['ports'],
+    ports: ports as NonNullable<V1EndpointSlice['ports']>,
   }
 }
 

@@ -10,6 +10,7 @@ import {ObjectSerializer} from '@kubernetes/client-node/dist/gen/models/ObjectSe
 import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
 import {withSignal} from '../../src/adapters/kube/client-options.js'
 import type {ClusterView} from '../../src/core/model.js'
+import {defined} from './defined.js'
 import {makeTestPki, startFakeApiServer, type FakeApiServer, type FakeClusterData} from './fake-apiserver.js'
 import {labelsMatch, parseFieldSelector, parseLabelSelector} from './label-selector.js'
 
@@ -440,7 +441,7 @@ describe('fake API server through the real client-node', () => {
     const pages: string[][] = []
     let cont: string | undefined
     do {
-      const page = await core.listPodForAllNamespaces({limit: 4, _continue: cont})
+      const page = await core.listPodForAllNamespaces({limit: 4, ...(cont !== undefined ? {_continue: cont} : {})})
       pages.push(nsNames(page.items))
       if (page.metadata?._continue) {
         expect(page.metadata.remainingItemCount).toBe(full.items.length - pages.flat().length)
@@ -455,7 +456,7 @@ describe('fake API server through the real client-node', () => {
     const first = await core.listNamespacedPod({namespace: 'storefront', labelSelector: 'tier=backend', limit: 3})
     expect(names(first.items)).toEqual(['api-5d8c6f7b9-hq7vd', 'api-5d8c6f7b9-n2jxw', 'cache-0'])
     expect(first.metadata?.remainingItemCount).toBeUndefined()
-    const second = await core.listNamespacedPod({namespace: 'storefront', labelSelector: 'tier=backend', limit: 3, _continue: first.metadata!._continue})
+    const second = await core.listNamespacedPod({namespace: 'storefront', labelSelector: 'tier=backend', limit: 3, _continue: defined(first.metadata?._continue, 'the first page\'s continue token')})
     expect(names(second.items)).toEqual(['cache-1'])
     expect(second.metadata?._continue).toBeUndefined()
 

@@ -124,7 +124,7 @@ export interface ExecCall {
   image: string
   argv: string[]
   /** The allow-list entry the argv matched; undefined when it matched none (and nothing was run). */
-  allowedAs?: NodeCommandId
+  allowedAs?: NodeCommandId | undefined
   /** The negotiated subprotocol (v5.channel.k8s.io or v4.channel.k8s.io). */
   protocol: string
   /** How it ended: the exit code, or why there is none. Undefined while it runs. */
@@ -311,10 +311,18 @@ export async function loadFakeClusterData(dir: string): Promise<FakeClusterData>
   throw new Error(`fake-apiserver: ${dir} has no cluster.yaml`)
 }
 
+interface ObjMeta {
+  name?: string
+  namespace?: string
+  labels?: Record<string, string>
+  resourceVersion?: string
+  creationTimestamp?: unknown
+}
+
 interface Obj {
   apiVersion?: string
   kind?: string
-  metadata?: {name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string; creationTimestamp?: unknown}
+  metadata?: ObjMeta
   spec?: Record<string, unknown>
   status?: Record<string, unknown>
 }
@@ -413,7 +421,7 @@ function buildSnapshot(data: FakeClusterData, minRv: number): Snapshot {
           name: ns,
           resourceVersion: '1',
           uid: uuidFrom(`namespace/${ns}`),
-        } as Obj['metadata'],
+        } as ObjMeta,
         spec: {finalizers: ['kubernetes']},
         status: {phase: 'Active'},
       })
@@ -434,8 +442,8 @@ function buildSnapshot(data: FakeClusterData, minRv: number): Snapshot {
 // ---- Status bodies -----------------------------------------------------------------------------
 
 interface StatusDetails {
-  name?: string
-  group?: string
+  name?: string | undefined
+  group?: string | undefined
   kind?: string
   retryAfterSeconds?: number
 }
@@ -841,7 +849,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     const created: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: {...meta, name, namespace, uid: randomUUID(), resourceVersion: rv, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')} as Obj['metadata'],
+      metadata: {...meta, name, namespace, uid: randomUUID(), resourceVersion: rv, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')} as ObjMeta,
       spec: {...pod.spec},
       status: {phase: 'Pending', qosClass: 'BestEffort'},
     }
@@ -852,7 +860,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   }
 
   function deleted(o: Obj): Obj {
-    return {...o, metadata: {...o.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), deletionGracePeriodSeconds: 0} as Obj['metadata']}
+    return {...o, metadata: {...o.metadata, deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), deletionGracePeriodSeconds: 0} as ObjMeta}
   }
 
   function deletePod(namespace: string, name: string): Obj {

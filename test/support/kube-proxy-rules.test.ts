@@ -24,7 +24,7 @@ interface ServiceSpec {
   type?: 'ClusterIP' | 'NodePort' | 'LoadBalancer'
   clusterIP: string
   ports?: PortSpec[]
-  etp?: 'Local'
+  etp?: 'Local' | undefined
   itp?: 'Local'
   externalIPs?: string[]
   lbIPs?: string[]
@@ -44,21 +44,21 @@ function service(s: ServiceSpec): V1Service {
       clusterIP: s.clusterIP,
       clusterIPs: [s.clusterIP],
       ports: (s.ports ?? [{name: 'p80'}]).map((p) => ({
-        name: p.name,
+        ...(p.name !== undefined ? {name: p.name} : {}),
         port: p.port ?? 80,
         protocol: 'TCP',
         targetPort: p.port ?? 80,
-        nodePort: p.nodePort,
+        ...(p.nodePort !== undefined ? {nodePort: p.nodePort} : {}),
       })),
-      externalTrafficPolicy: s.etp ?? (s.type === 'NodePort' || s.type === 'LoadBalancer' ? 'Cluster' : undefined),
+      ...(s.etp !== undefined || s.type === 'NodePort' || s.type === 'LoadBalancer' ? {externalTrafficPolicy: s.etp ?? 'Cluster'} : {}),
       internalTrafficPolicy: s.itp ?? 'Cluster',
-      externalIPs: s.externalIPs,
-      loadBalancerSourceRanges: s.sourceRanges,
-      healthCheckNodePort: s.healthCheckNodePort,
+      ...(s.externalIPs !== undefined ? {externalIPs: s.externalIPs} : {}),
+      ...(s.sourceRanges !== undefined ? {loadBalancerSourceRanges: s.sourceRanges} : {}),
+      ...(s.healthCheckNodePort !== undefined ? {healthCheckNodePort: s.healthCheckNodePort} : {}),
       sessionAffinity: s.affinitySeconds ? 'ClientIP' : 'None',
-      sessionAffinityConfig: s.affinitySeconds ? {clientIP: {timeoutSeconds: s.affinitySeconds}} : undefined,
+      ...(s.affinitySeconds ? {sessionAffinityConfig: {clientIP: {timeoutSeconds: s.affinitySeconds}}} : {}),
     },
-    status: {loadBalancer: {ingress: s.lbIPs?.map((ip) => ({ip}))}},
+    status: {loadBalancer: s.lbIPs !== undefined ? {ingress: s.lbIPs.map((ip) => ({ip}))} : {}},
   }
 }
 
@@ -81,7 +81,7 @@ function slice(endpoints: EndpointSpec[], opts: {svc?: string; ns?: string; port
     ports: [{name: opts.portName ?? 'p80', port: opts.port ?? 80, protocol: 'TCP'}],
     endpoints: endpoints.map((e) => ({
       addresses: [e.ip],
-      nodeName: e.node,
+      ...(e.node !== undefined ? {nodeName: e.node} : {}),
       conditions: {ready: e.ready ?? true, serving: e.serving ?? true, terminating: e.terminating ?? false},
     })),
   }
@@ -292,9 +292,10 @@ function parseRestore(text: string): ParsedRestore {
       chains.set(table, chains.get(table) ?? new Set())
       rules.set(table, rules.get(table) ?? new Map())
     } else if (line.startsWith(':')) {
-      chains.get(table)!.add(line.slice(1).split(' ')[0])
+      const [chain = ''] = line.slice(1).split(' ')
+      chains.get(table)!.add(chain)
     } else if (line.startsWith('-A ')) {
-      const [, chain, ...rest] = line.split(' ')
+      const [, chain = '', ...rest] = line.split(' ')
       const byChain = rules.get(table)!
       byChain.set(chain, [...(byChain.get(chain) ?? []), rest.join(' ')])
     }

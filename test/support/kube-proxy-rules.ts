@@ -44,7 +44,7 @@ function ipv4ToInt(ip: string): number | undefined {
   return m.slice(1).reduce((acc, o) => acc * 256 + Number(o), 0)
 }
 function cidrContains(cidr: string, ip: string): boolean {
-  const [net, bitsText] = cidr.trim().split('/')
+  const [net = '', bitsText] = cidr.trim().split('/')
   const base = ipv4ToInt(net)
   const addr = ipv4ToInt(ip)
   const bits = Number(bitsText ?? 32)
@@ -53,7 +53,7 @@ function cidrContains(cidr: string, ip: string): boolean {
   return Math.floor(base / size) === Math.floor(addr / size)
 }
 const isIPv4 = (ip: string) => ipv4ToInt(ip) !== undefined
-const isIPv4Cidr = (cidr: string) => isIPv4(cidr.trim().split('/')[0])
+const isIPv4Cidr = (cidr: string) => isIPv4(cidr.trim().split('/')[0] ?? '')
 
 /** One endpoint of one service port, with conditions defaulted as kube-proxy does. */
 interface EndpointInfo {
@@ -269,8 +269,8 @@ export function renderKubeProxyRestore(cluster: KubeProxyClusterInput, nodeName:
     const usesEXT = hasAny && externallyAccessible(s)
     const usesFW = hasAny && s.lbIPs.length > 0 && s.sourceRanges.length > 0
     const lbTarget = usesFW ? fwChain : extChain
-    const intFilter = !hasAny ? ['REJECT', `${spn} has no endpoints`] : ['DROP', `${spn} has no local endpoints`]
-    const extFilter = !hasAny ? intFilter : ['DROP', `${spn} has no local endpoints`]
+    const intFilter: [string, string] = !hasAny ? ['REJECT', `${spn} has no endpoints`] : ['DROP', `${spn} has no local endpoints`]
+    const extFilter: [string, string] = !hasAny ? intFilter : ['DROP', `${spn} has no local endpoints`]
     const match = (ip: string, port: number) => `-m ${p} -p ${p} -d ${ip} --dport ${port}`
 
     if (hasInternal) {

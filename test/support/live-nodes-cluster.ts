@@ -7,6 +7,7 @@ import path from 'node:path'
 import type {V1EndpointSlice, V1Node, V1Service} from '@kubernetes/client-node'
 import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
 import type {ClusterView} from '../../src/core/model.js'
+import {defined} from './defined.js'
 import {renderKubeProxyRestore} from './kube-proxy-rules.js'
 import {root} from './cli.js'
 
@@ -59,8 +60,9 @@ export interface LiveNodesCluster {
 export function liveNodesCluster(ips: Record<string, string>, extraNodes: string[], marker: string): LiveNodesCluster {
   const view = parseClusterFile(readFileSync(path.join(REFERENCE, 'cluster.yaml'), 'utf8'), 'cluster.yaml')
   const node1 = view.nodes.find((n) => n.metadata?.name === 'node1')!
-  view.nodes = view.nodes.map((n) => withAddress(n, n.metadata!.name!, ips[n.metadata!.name!], n.spec!.podCIDR!))
-  extraNodes.forEach((name, i) => view.nodes.push(withAddress(node1, name, ips[name], `10.244.${i + 3}.0/24`)))
+  const ipOf = (name: string) => defined(ips[name], `the test LAN address of ${name}`)
+  view.nodes = view.nodes.map((n) => withAddress(n, n.metadata!.name!, ipOf(n.metadata!.name!), n.spec!.podCIDR!))
+  extraNodes.forEach((name, i) => view.nodes.push(withAddress(node1, name, ipOf(name), `10.244.${i + 3}.0/24`)))
   const words = hostileWords(marker)
   view.services.push(hostileService(words.serviceName, words.portName, '10.96.66.66'), hostileService(words.multiLineName, 'p', '10.96.66.67'))
 
@@ -72,7 +74,7 @@ export function liveNodesCluster(ips: Record<string, string>, extraNodes: string
   const rules: Record<string, string> = {
     node1: readFileSync(path.join(REFERENCE, 'nodes/node1/iptables-save.txt'), 'utf8'),
     node2: readFileSync(path.join(REFERENCE, 'nodes/node2/iptables-save.txt'), 'utf8'),
-    'node-stale': renderKubeProxyRestore(lagging, 'node-stale', {clusterCIDR: '10.244.0.0/16', nodeIPs: [ips['node-stale']]}),
+    'node-stale': renderKubeProxyRestore(lagging, 'node-stale', {clusterCIDR: '10.244.0.0/16', nodeIPs: [ipOf('node-stale')]}),
   }
   return {view, rules}
 }

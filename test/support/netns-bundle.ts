@@ -134,7 +134,7 @@ export function loadBundle(dir: string, opts: ClusterTopologyOptions = {}): Bund
 // What cluster.yaml says about the network
 
 /** A Node object's InternalIP and podCIDR (undefined when cluster.yaml has no such Node or field). */
-function clusterNode(objects: K8sObject[], name: string): {ip?: string; podCIDR?: string} {
+function clusterNode(objects: K8sObject[], name: string): {ip: string | undefined; podCIDR: string | undefined} {
   const obj = objects.find((o) => o.kind === 'Node' && o.metadata?.name === name)
   const addrs = (obj?.status?.addresses ?? []) as {type: string; address: string}[]
   return {ip: addrs.find((a) => a.type === 'InternalIP')?.address, podCIDR: obj?.spec?.podCIDR as string | undefined}
@@ -215,14 +215,15 @@ export interface ClusterTopologyOptions {
  */
 function topologyFromCluster(objects: K8sObject[], opts: ClusterTopologyOptions = {}): TopologySpec {
   const nodes: NodeSpec[] = clusterNodes(objects).map((n) => ({...n, extraAddresses: [], routeLocalnet: true}))
-  if (nodes.length === 0) throw new Error('cluster.yaml has no Node objects')
-  const lanCIDR = opts.lanCIDR ?? `${nodes[0].ip.split('.').slice(0, 3).join('.')}.0/24`
+  const [firstNode] = nodes
+  if (!firstNode) throw new Error('cluster.yaml has no Node objects')
+  const lanCIDR = opts.lanCIDR ?? `${firstNode.ip.split('.').slice(0, 3).join('.')}.0/24`
   for (const n of nodes) {
     if (!ipInCidr(n.ip, lanCIDR)) throw new Error(`node ${n.name} (${n.ip}) is not in ${lanCIDR}: give lanCIDR`)
   }
   const lbIPs = clusterLoadBalancerIPs(objects)
   if (lbIPs.length > 0) {
-    const holder = nodes.find((n) => n.name === (opts.lbNode ?? nodes[0].name))
+    const holder = nodes.find((n) => n.name === (opts.lbNode ?? firstNode.name))
     if (!holder) throw new Error(`lbNode ${opts.lbNode} is not a node`)
     holder.extraAddresses!.push(...lbIPs)
   }
@@ -230,7 +231,7 @@ function topologyFromCluster(objects: K8sObject[], opts: ClusterTopologyOptions 
   for (const p of pods) {
     if (!nodes.some((n) => n.name === p.node)) throw new Error(`pod ${p.name} is on ${p.node}, which has no Node object`)
   }
-  return {lanCIDR, router: opts.router, nodes, pods, hosts: opts.hosts ?? []}
+  return {lanCIDR, ...(opts.router !== undefined ? {router: opts.router} : {}), nodes, pods, hosts: opts.hosts ?? []}
 }
 
 function topologyFromBundle(expected: ExpectedFile, objects: K8sObject[]): TopologySpec {
@@ -251,13 +252,13 @@ function topologyFromBundle(expected: ExpectedFile, objects: K8sObject[]): Topol
 
   const hosts: HostSpec[] = (t.clients ?? []).map((c) => ({name: c.name, ip: c.ip}))
   if (t.apiserver_advertise) {
-    const [ip, port] = t.apiserver_advertise.split(':')
+    const [ip = '', port] = t.apiserver_advertise.split(':')
     if (!nodes.some((n) => n.ip === ip) && !hosts.some((h) => h.ip === ip)) {
       // The apiserver is a TLS server: it accepts and waits for a ClientHello, so it says nothing.
       hosts.push({name: 'apiserver', ip, ports: [Number(port)], mode: 'silent'})
     }
   }
-  return {lanCIDR: t.node_network, router: t.router, nodes, pods, hosts}
+  return {lanCIDR: t.node_network, ...(t.router !== undefined ? {router: t.router} : {}), nodes, pods, hosts}
 }
 
 /**
@@ -296,7 +297,7 @@ export interface EntryClient {
   /** The client address for PREROUTING-entered paths (pods and external clients); node clients: none. */
   sourceIP?: string
   /** The node whose rules the first packet meets; undefined when it never reaches a node. */
-  enteringNode?: string
+  enteringNode?: string | undefined
 }
 
 /** The node that holds `ip` as a local address or routes it to one of its pods. */

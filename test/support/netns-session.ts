@@ -32,6 +32,7 @@ export class NetnsSession implements NodeSession {
     if (!ALLOWED[cmd.id]?.test(line)) return Promise.reject(new Error(`not on the allow-list: ${line}`))
     this.ran.push(line)
     const [program, ...args] = this.opts.argv?.(cmd.argv) ?? cmd.argv
+    if (program === undefined) return Promise.reject(new Error(`empty argv for ${cmd.id}`))
     return new Promise((resolve, reject) => {
       execFile(
         which('ip') ?? 'ip',

@@ -14,6 +14,7 @@ import {existsSync} from 'node:fs'
 import {join, relative} from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {expect} from 'vitest'
+import {only} from './defined.js'
 import type {ConnectResult, TopologySpec} from './netns.js'
 import {describeResult, entryClient, ipInCidr, type EntryClient, type ReplayableEntry} from './netns-bundle.js'
 
@@ -98,7 +99,8 @@ export function traceRun(q: TraceQuery): Promise<TraceRun> {
   const key = `${q.bundleDir}|${q.service}|${q.source ?? ''}`
   let p = runs.get(key)
   if (!p) {
-    const [namespace, name] = q.service.split('/')
+    const [namespace = '', name] = q.service.split('/')
+    if (name === undefined) throw new Error(`service "${q.service}": expected namespace/name`)
     const args = [CLI, '--from', q.bundleDir, name, '-n', namespace, '-o', 'json', ...(q.source ? ['--source', q.source] : [])]
     const command = `node ${relative(REPO, CLI)} ${args.slice(1).map((a) => (a.startsWith(REPO) ? relative(REPO, a) || '.' : a)).join(' ')}`
     p = new Promise<TraceRun>((resolve, reject) => {
@@ -167,7 +169,8 @@ function sourceArg(c: PredictionCase): string | undefined {
 }
 
 export function traceQuery(bundleDir: string, c: PredictionCase): TraceQuery {
-  return {bundleDir, service: c.entry.service, source: sourceArg(c)}
+  const source = sourceArg(c)
+  return {bundleDir, service: c.entry.service, ...(source !== undefined ? {source} : {})}
 }
 
 function pickPaths(report: ReportJson, c: PredictionCase): {paths: PathJson[]; available: string[]} {
@@ -220,7 +223,7 @@ export function expectPredictionMatchesTraffic(spec: TopologySpec, c: Prediction
   }
   const where = `${entry.dst}:${entry.port}/TCP from ${client.kind}${client.sourceIP ? ` ${client.sourceIP}` : ''} on ${client.enteringNode}`
   expect(paths, `${entry.id}: svctrace paths for ${where} (traffic: ${observed}); the report has:\n  ${available.join('\n  ')}`).toHaveLength(1)
-  const path = paths[0]
+  const path = only(paths, 'svctrace path')
   const msg = `${entry.id}: ${where}\n  traffic: ${observed}\n  svctrace: ${path.verdict} -> ${JSON.stringify(path.backends.map((b) => `${b.pod ?? '?'}@${b.ip}:${b.port}`))}, masquerade ${path.masquerade}${path.notes.length ? `\n  notes: ${path.notes.map((n) => n.text).join(' | ')}` : ''}`
 
   // Verdict: dnat <=> answered (or silently accepted), reject <=> refused, drop <=> timeout.

@@ -114,7 +114,7 @@ export interface Requirement {
   /** True when the suite must be skipped (not usable here and not in CI). */
   skip: boolean
   /** Why the environment is not usable; undefined when it is. */
-  reason?: string
+  reason?: string | undefined
   /** Throws when the environment is not usable (use in beforeAll: in CI that turns a skip into a failure). */
   assert(): void
 }
@@ -202,6 +202,7 @@ function errText(err: unknown): string {
 /** Runs a command (no shell), optionally feeding stdin; rejects with stderr in the message. */
 export function run(argv: string[], opts: {input?: string; timeoutMs?: number} = {}): Promise<RunResult> {
   const [cmd, ...args] = argv
+  if (cmd === undefined) return Promise.reject(new Error('run: empty argv'))
   return new Promise((resolve, reject) => {
     const child = execFile(
       bin(cmd),
@@ -347,7 +348,7 @@ function summarize(opts: ConnectOptions & {from: string}, attempts: Attempt[], e
   for (const a of attempts) counts[a.kind] = (counts[a.kind] ?? 0) + 1
   const answered = attempts.filter((a) => a.kind === 'answered')
   const uniq = (xs: (string | undefined)[]) => [...new Set(xs.filter((x): x is string => Boolean(x)))].sort()
-  const kinds = Object.keys(counts) as AttemptKind[]
+  const [kind, ...otherKinds] = Object.keys(counts) as AttemptKind[]
   return {
     from: opts.from,
     dst: opts.dst,
@@ -357,7 +358,7 @@ function summarize(opts: ConnectOptions & {from: string}, attempts: Attempt[], e
     answeredBy: uniq(answered.map((a) => a.id)),
     backends: uniq(answered.map((a) => a.local)),
     peerIPs: uniq(answered.map((a) => a.peer?.replace(/:\d+$/, ''))),
-    outcome: kinds.length === 1 ? kinds[0] : 'mixed',
+    outcome: kind !== undefined && otherKinds.length === 0 ? kind : 'mixed',
     elapsedMs,
   }
 }
@@ -386,11 +387,17 @@ function slug(s: string): string {
 function ipToInt(ip: string): number {
   const parts = ip.split('.').map(Number)
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`bad IPv4 ${ip}`)
-  return ((parts[0] << 24) | (parts[1] << 16) | (parts[2] << 8) | parts[3]) >>> 0
+  return parts.reduce((acc, p) => acc * 256 + p, 0)
+}
+
+/** The address part of `a.b.c.d/len` (or of a bare address). */
+function addressOf(cidr: string): string {
+  const [address = ''] = cidr.split('/')
+  return address
 }
 
 export function ipInCidr(ip: string, cidr: string): boolean {
-  const [net, lenText] = cidr.split('/')
+  const [net = '', lenText] = cidr.split('/')
   const len = Number(lenText)
   const mask = len === 0 ? 0 : (~0 << (32 - len)) >>> 0
   return (ipToInt(ip) & mask) === (ipToInt(net) & mask)
@@ -721,7 +728,7 @@ export class Topology {
 /** The router's address inside `subnet` (its LAN address or one of its extra addresses), if any. */
 function routerAddressIn(spec: TopologySpec, subnet: string): string | undefined {
   if (!spec.router) return undefined
-  const candidates = [spec.router.ip, ...(spec.router.extraAddresses ?? []).map((a) => a.split('/')[0])]
+  const candidates = [spec.router.ip, ...(spec.router.extraAddresses ?? []).map(addressOf)]
   return candidates.find((ip) => ipInCidr(ip, subnet))
 }
 
@@ -775,10 +782,10 @@ let legSeq = 0
 export async function unusedTestSubnet(): Promise<string> {
   const {stdout: routes} = await run(['ip', '-4', 'route', 'show', 'table', 'all'])
   const {stdout: addrs} = await run(['ip', '-4', '-o', 'addr', 'show'])
-  const used = [...routes.split('\n').map((l) => l.trim().split(/\s+/)[0]), ...[...addrs.matchAll(/inet (\S+)/g)].map((m) => m[1])]
+  const used = [...routes.split('\n').map((l) => l.trim().split(/\s+/)[0] ?? ''), ...[...addrs.matchAll(/inet (\S+)/g)].map((m) => m[1] ?? '')]
     .filter((d) => d && d !== 'default' && /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(d))
     .map((d) => (d.includes('/') ? d : `${d}/32`))
-  const overlaps = (a: string, b: string) => ipInCidr(a.split('/')[0], b) || ipInCidr(b.split('/')[0], a)
+  const overlaps = (a: string, b: string) => ipInCidr(addressOf(a), b) || ipInCidr(addressOf(b), a)
   for (let i = 0; i < 512; i++) {
     const n = (process.pid + i) % 512
     const subnet = `198.${18 + (n >> 8)}.${n & 255}.0/24`

@@ -4,6 +4,7 @@
 import net from 'node:net'
 import ssh2 from 'ssh2'
 import type {Connection, ParsedKey, ServerChannel} from 'ssh2'
+import {defined} from './defined.js'
 
 /** A generated key pair: OpenSSH private key text and the `type base64` public key. */
 export interface KeyPair {
@@ -23,7 +24,7 @@ export function generateKey(type: 'ed25519' | 'rsa' = 'ed25519', passphrase?: st
   let pair = generate()
   for (let i = 0; i < 20 && ssh2.utils.parseKey(pair.private, passphrase) instanceof Error; i++) pair = generate()
   const pub = pair.public.split(' ').slice(0, 2).join(' ')
-  return {private: pair.private, public: pub, blob: Buffer.from(pub.split(' ')[1], 'base64')}
+  return {private: pair.private, public: pub, blob: Buffer.from(defined(pub.split(' ')[1], 'the public key blob'), 'base64')}
 }
 
 /** What the server answers to one command line. */

@@ -13,6 +13,7 @@ import {spawn, type ChildProcess} from 'node:child_process'
 import {chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {defined} from './defined.js'
 import {run, which, type Topology} from './netns.js'
 
 const START_TIMEOUT_MS = 10_000
@@ -138,7 +139,7 @@ export class Sshd {
   }
 
   get hostKeyBlob(): Buffer {
-    return Buffer.from(this.hostPublicKey.split(' ')[1], 'base64')
+    return Buffer.from(defined(this.hostPublicKey.split(' ')[1], 'the host key blob'), 'base64')
   }
 
   get running(): boolean {

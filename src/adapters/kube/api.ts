@@ -38,7 +38,8 @@ function statusMessage(err: {body?: unknown; message?: string}): string {
     // not JSON: fall through to the exception's own text
   }
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error (a string) prints as itself
-  return String(err.message ?? err).split('\n')[0]
+  const [firstLine = ''] = String(err.message ?? err).split('\n')
+  return firstLine
 }
 
 function selectorOf(labels: Record<string, string>): string {
@@ -187,8 +188,8 @@ export class KubeApiSource implements ClusterSource {
   /** Pods that match all but one selector key (or, for one key, carry the key): for the near-miss. */
   private async nearMissPods(namespace: string, selector: Record<string, string>): Promise<V1Pod[]> {
     const {core} = await this.clients()
-    const keys = Object.keys(selector).slice(0, 8)
-    const selectors = keys.map((key) => (keys.length === 1 ? key : selectorOf(Object.fromEntries(keys.filter((k) => k !== key).map((k) => [k, selector[k]])))))
+    const entries = Object.entries(selector).slice(0, 8)
+    const selectors = entries.map(([key]) => (entries.length === 1 ? key : selectorOf(Object.fromEntries(entries.filter(([k]) => k !== key)))))
     const lists = await Promise.all(selectors.map((labelSelector) =>
       this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector}, o as never))))
     return lists.flatMap((l) => (l?.items ?? []).map(asPod))

@@ -23,9 +23,9 @@ interface KubeconfigDoc {
 }
 
 export interface KubeconfigOptions {
-  kubeconfig?: string
-  context?: string
-  namespace?: string
+  kubeconfig?: string | undefined
+  context?: string | undefined
+  namespace?: string | undefined
   env: NodeJS.ProcessEnv
 }
 
@@ -38,7 +38,7 @@ export interface LoadedKubeconfig {
   files: string[]
 }
 
-const PATH_KEYS: Record<string, string[]> = {
+const PATH_KEYS: Record<'cluster' | 'user', string[]> = {
   cluster: ['certificate-authority'],
   user: ['client-certificate', 'client-key', 'tokenFile'],
 }

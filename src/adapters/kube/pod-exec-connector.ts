@@ -100,7 +100,7 @@ export class PodExecConnector implements NodeConnector {
       signal: this.stopping.signal,
       commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
       maxOutputBytes: this.opts.maxOutputBytes ?? MAX_COMMAND_OUTPUT_BYTES,
-      audit: this.opts.audit,
+      ...(this.opts.audit !== undefined ? {audit: this.opts.audit} : {}),
       onClose: async () => {
         this.sessions.delete(session)
         await release()

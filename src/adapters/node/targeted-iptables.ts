@@ -96,9 +96,10 @@ class CountingSession {
 
 /** Runs `work` over `items`, at most `limit` at once. */
 async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
+  // One iterator shared by every worker: each item is handed out once.
+  const queue = items.values()
   const worker = async () => {
-    while (next < items.length) await work(items[next++])
+    for (const item of queue) await work(item)
   }
   await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
 }
@@ -161,7 +162,7 @@ function hasKubeServices(c: ChainCollection): boolean {
 async function readFurther(s: CountingSession, c: ChainCollection, plan: CollectionPlan, node: string, why: string[]): Promise<number> {
   let rounds = 1
   for (;;) {
-    const needed = nextChains(c, plan.destinations, {localAddresses: plan.localAddresses})
+    const needed = nextChains(c, plan.destinations, plan.localAddresses !== undefined ? {localAddresses: plan.localAddresses} : {})
     if (needed.length === 0) return rounds
     const capped = rounds >= MAX_ROUNDS
     const unlisted = capped ? needed : needed.filter((ref) => listCommand(ref) === undefined)

@@ -72,19 +72,18 @@ export function authHandler(
   home: string,
   whilePaused: <T>(work: Promise<T>) => Promise<T>,
 ): AuthHandlerMiddleware {
-  const steps: ({kind: 'agent'; socket: string} | {kind: 'key'; file: string})[] = [
+  // Consumed across calls: each callback resumes with the step after the last one offered.
+  const untried: ({kind: 'agent'; socket: string} | {kind: 'key'; file: string})[] = [
     ...(plan.agent ? [{kind: 'agent' as const, socket: plan.agent}] : []),
     ...plan.keyFiles.map((file) => ({kind: 'key' as const, file})),
   ]
-  let next = 0
   return (methodsLeft, _partialSuccess, callback) => {
     // ssh2 takes `false` for "nothing left to try"; its typings do not say so.
     const giveUp = () => (callback as unknown as (auth: false) => void)(false)
     // methodsLeft is null before the first attempt; afterwards the server's list.
     if (methodsLeft && !methodsLeft.includes('publickey')) return giveUp()
     void (async () => {
-      while (next < steps.length) {
-        const step = steps[next++]
+      for (let step = untried.shift(); step !== undefined; step = untried.shift()) {
         if (step.kind === 'agent') {
           tried.push('agent')
           callback({type: 'agent', username: plan.user, agent: step.socket})

@@ -27,37 +27,37 @@ export type {BastionSpec} from './settings.js'
 /** How to reach nodes over SSH. Unset values come from the ssh config, then OpenSSH's defaults. */
 export interface SshOptions {
   /** Login user (--ssh-user); default: the config's User, else the local user. */
-  user?: string
+  user?: string | undefined
   /** --ssh-port; default: the config's Port, else 22. */
-  port?: number
+  port?: number | undefined
   /** --ssh-key: used instead of the config's IdentityFile and the default ~/.ssh/id_* files. */
-  keyFile?: string
+  keyFile?: string | undefined
   /** Asks for an encrypted key's passphrase; leave unset when there is no TTY. */
-  passphrase?: PassphrasePrompt
+  passphrase?: PassphrasePrompt | undefined
   /** The agent's socket (SSH_AUTH_SOCK); tried before key files. */
-  agent?: string
+  agent?: string | undefined
   /** An ssh config file to read (~/.ssh/config for the CLI); unset: none. */
-  sshConfigFile?: string
+  sshConfigFile?: string | undefined
   /** known_hosts files, the first one named in "add this line to …" messages. */
   knownHostsFiles: string[]
   /** Accept any host key (--insecure-ignore-host-keys). */
-  insecureIgnoreHostKeys?: boolean
+  insecureIgnoreHostKeys?: boolean | undefined
   /** Jump host (--bastion); unset: the config's ProxyJump, if any. */
-  bastion?: BastionSpec
+  bastion?: BastionSpec | undefined
   /** Run commands with `sudo -n`. */
-  sudo?: boolean
+  sudo?: boolean | undefined
   /** TCP connect + handshake + authentication, per hop; default 10 s. */
-  connectTimeoutMs?: number
+  connectTimeoutMs?: number | undefined
   /** Per command; default 60 s. */
-  commandTimeoutMs?: number
+  commandTimeoutMs?: number | undefined
   /** --ssh-host-template with {name} and {address}; unset: the target's address. */
-  hostTemplate?: string
+  hostTemplate?: string | undefined
   /** Called with every command line just before it is sent. */
-  audit?: (node: string, line: string) => void
+  audit?: ((node: string, line: string) => void) | undefined
   /** Output cap per command; default MAX_COMMAND_OUTPUT_BYTES (tests lower it). */
-  maxOutputBytes?: number
+  maxOutputBytes?: number | undefined
   /** For `~` and the default key files; default os.homedir(). */
-  home?: string
+  home?: string | undefined
 }
 
 const DEFAULT_KEY_NAMES = ['id_ed25519', 'id_ecdsa', 'id_rsa']
@@ -109,7 +109,7 @@ export class SshConnector implements NodeConnector {
         sudo: this.opts.sudo ?? false,
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
         maxOutputBytes: this.opts.maxOutputBytes ?? MAX_COMMAND_OUTPUT_BYTES,
-        audit: this.opts.audit,
+        ...(this.opts.audit !== undefined ? {audit: this.opts.audit} : {}),
         onClose: release,
       })
     } catch (err) {
@@ -132,9 +132,9 @@ export class SshConnector implements NodeConnector {
   }
 
   /** Flags win over the ssh config, which wins over the defaults. */
-  private route(label: string, host: string, given: {user?: string; port?: number}): Route {
+  private route(label: string, host: string, given: {user?: string | undefined; port?: number | undefined}): Route {
     const cfg: SshConfigEntry = this.config
-      ? lookupSshConfig(this.config, host, {home: this.home, localUser: this.localUser, remoteUser: given.user})
+      ? lookupSshConfig(this.config, host, {home: this.home, localUser: this.localUser, ...(given.user !== undefined ? {remoteUser: given.user} : {})})
       : {identityFiles: []}
     const user = given.user ?? cfg.user ?? this.localUser
     const named = this.opts.keyFile ? [this.opts.keyFile] : cfg.identityFiles
@@ -147,8 +147,8 @@ export class SshConnector implements NodeConnector {
       user,
       keyFiles,
       namedKeyFiles: named.length > 0,
-      agent,
-      proxyJump: cfg.proxyJump,
+      ...(agent !== undefined ? {agent} : {}),
+      ...(cfg.proxyJump !== undefined ? {proxyJump: cfg.proxyJump} : {}),
     }
   }
 

@@ -3,7 +3,7 @@
 
 /** A deadline that calls onExpire once, unless cancelled; whilePaused() stops the clock. */
 export class Deadline {
-  private timer?: NodeJS.Timeout
+  private timer: NodeJS.Timeout | undefined
   private left: number
   private since = 0
   private pausedBy = 0

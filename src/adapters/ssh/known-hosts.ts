@@ -67,12 +67,13 @@ export function parseKnownHosts(text: string, file = 'known_hosts'): KnownHostEn
   const entries: KnownHostEntry[] = []
   text.split('\n').forEach((raw, i) => {
     const words = raw.trim().split(/\s+/)
-    if (words[0] === '' || words[0].startsWith('#')) return
+    const head = words[0] ?? ''
+    if (head === '' || head.startsWith('#')) return
     let marker: KnownHostEntry['marker']
-    if (words[0] === '@revoked' || words[0] === '@cert-authority') {
-      marker = words[0] === '@revoked' ? 'revoked' : 'cert-authority'
+    if (head === '@revoked' || head === '@cert-authority') {
+      marker = head === '@revoked' ? 'revoked' : 'cert-authority'
       words.shift()
-    } else if (words[0].startsWith('@')) {
+    } else if (head.startsWith('@')) {
       return
     }
     const [hostText, keyType, keyText] = words
@@ -88,10 +89,10 @@ export function parseKnownHosts(text: string, file = 'known_hosts'): KnownHostEn
 function parseHostField(text: string): HostField | undefined {
   if (!text.startsWith('|')) return {kind: 'patterns', patterns: text.toLowerCase().split(',').filter(Boolean)}
   // |1|base64(salt)|base64(HMAC-SHA1(salt, host token))
-  const m = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(text)
-  if (!m) return undefined
-  const salt = Buffer.from(m[1], 'base64')
-  const hash = Buffer.from(m[2], 'base64')
+  const [, saltText, hashText] = /^\|1\|([A-Za-z0-9+/=]+)\|([A-Za-z0-9+/=]+)$/.exec(text) ?? []
+  if (saltText === undefined || hashText === undefined) return undefined
+  const salt = Buffer.from(saltText, 'base64')
+  const hash = Buffer.from(hashText, 'base64')
   return salt.length === 20 && hash.length === 20 ? {kind: 'hashed', salt, hash} : undefined
 }
 

@@ -104,9 +104,9 @@ function inlineIncludes(text: string, home: string, depth = 0): string {
   return text
     .split('\n')
     .map((line) => {
-      const m = /^\s*include\s*[= \t]\s*(.+?)\s*$/i.exec(line)
-      if (!m) return line
-      return m[1]
+      const paths = /^\s*include\s*[= \t]\s*(.+?)\s*$/i.exec(line)?.[1]
+      if (paths === undefined) return line
+      return paths
         .split(/\s+/)
         .map((p) => expandPath(p.replace(/^"|"$/g, ''), {home, localUser: ''}))
         .map((p) => (path.isAbsolute(p) ? p : path.join(home, '.ssh', p)))
@@ -147,6 +147,7 @@ export function lookupSshConfig(config: SSHConfig, host: string, ctx: ExpandCont
   const port = first(c.port)
   const identityFiles = [c.identityfile ?? []].flat()
   const agent = first(c.identityagent)
+  const proxyJump = first(c.proxyjump)
   // %r is the user that will log in: the flag's (ctx.remoteUser) when given, else the config's.
   const tokens = {...ctx, host: hostName ?? host, remoteUser: ctx.remoteUser ?? user ?? ctx.localUser}
   return {
@@ -156,7 +157,7 @@ export function lookupSshConfig(config: SSHConfig, host: string, ctx: ExpandCont
     identityFiles: identityFiles.filter((f) => f.toLowerCase() !== 'none').map((f) => expandPath(f, tokens)),
     // "IdentityAgent SSH_AUTH_SOCK" means the default: the caller's agent option.
     ...(agent && agent !== 'SSH_AUTH_SOCK' ? {identityAgent: agent.toLowerCase() === 'none' ? 'none' : expandPath(agent, tokens)} : {}),
-    ...(first(c.proxyjump) ? {proxyJump: first(c.proxyjump)} : {}),
+    ...(proxyJump ? {proxyJump} : {}),
   }
 }
 

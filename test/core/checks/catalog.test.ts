@@ -10,6 +10,7 @@ import {explainFinding, findingSlugs} from '../../../src/render/explain.js'
 import {renderFindingsDoc} from '../../../src/render/findings-doc.js'
 import {serviceChecks} from '../../../src/core/checks/service-checks.js'
 import {nodeChecks, pathChecks} from '../../../src/core/checks/trace-checks.js'
+import {defined} from '../../support/defined.js'
 
 const SRC = fileURLToPath(new URL('../../../src', import.meta.url))
 
@@ -19,7 +20,7 @@ function sourceFiles(dir: string): string[] {
 
 /** Every id the source passes to finding() or serviceFinding(), with the file it is in. */
 function emittedIds(): Array<[string, string]> {
-  return sourceFiles(SRC).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\b(?:serviceFinding|finding)\(\s*'([^']+)'/g)].map((m): [string, string] => [m[1], path.relative(SRC, file)]))
+  return sourceFiles(SRC).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\b(?:serviceFinding|finding)\(\s*'([^']+)'/g)].map((m): [string, string] => [defined(m[1], 'finding id'), path.relative(SRC, file)]))
 }
 
 describe('the finding catalogue', () => {

@@ -8,6 +8,7 @@ import type {ClusterView, Finding, NodeDataplane, Report} from '../../../src/cor
 import {node, pod, service, slice, view, type EndpointOptions} from '../../support/builders.js'
 import {renderKubeProxyRestore} from '../../support/kube-proxy-rules.js'
 import {captureText, dataplane} from '../../support/dataplane.js'
+import {first} from '../../support/defined.js'
 
 const NODES = [node({name: 'node-a', ip: '192.168.49.2', podCIDR: '10.244.0.0/24'}), node({name: 'node-b', ip: '192.168.49.3', podCIDR: '10.244.1.0/24'})]
 const A = {ip: '10.244.0.5', node: 'node-a', pod: 'web-a'}
@@ -45,8 +46,8 @@ describe('drift between the API and the nodes', () => {
     const stale = only(r, 'stale-endpoint-rule')
     expect(stale.length).toBeGreaterThan(0)
     expect(stale.every((f) => f.node === 'node-a' && f.severity === 'error')).toBe(true)
-    expect(stale[0].message).toContain('10.244.1.9:8080')
-    expect(stale[0].evidence?.[0]).toMatch(/^KUBE-SEP-[A-Z0-9]{16} → 10\.244\.1\.9:8080/)
+    expect(first(stale).message).toContain('10.244.1.9:8080')
+    expect(first(stale).evidence?.[0]).toMatch(/^KUBE-SEP-[A-Z0-9]{16} → 10\.244\.1\.9:8080/)
     // The other node agrees with the API: no finding about it.
     expect(r.findings.filter((f) => f.node === 'node-b' && f.id.endsWith('endpoint-rule'))).toEqual([])
   })
@@ -57,14 +58,14 @@ describe('drift between the API and the nodes', () => {
     const r = report(now, [rulesOf('node-a', now), rulesOf('node-b', before)])
     const missing = only(r, 'missing-endpoint-rule')
     expect(missing.map((f) => f.node)).toContain('node-b')
-    expect(missing[0].message).toContain('10.244.1.6:8080')
-    expect(missing[0].evidence).toEqual(['rules forward to: 10.244.0.5:8080', 'EndpointSlices say: 10.244.0.5:8080, 10.244.1.6:8080'])
+    expect(first(missing).message).toContain('10.244.1.6:8080')
+    expect(first(missing).evidence).toEqual(['rules forward to: 10.244.0.5:8080', 'EndpointSlices say: 10.244.0.5:8080, 10.244.1.6:8080'])
   })
 
   it('says the nodes disagree when they forward the same ClusterIP to different pods', () => {
     const now = clusterWith([A, B])
     const r = report(now, [rulesOf('node-a', clusterWith([A, B, GONE])), rulesOf('node-b', now)])
-    const [f] = only(r, 'nodes-disagree')
+    const f = first(only(r, 'nodes-disagree'), 'finding')
     expect(f.message).toBe('nodes send 10.96.0.10:80/TCP to different backends although default/web uses Cluster policy')
     expect(f.evidence).toEqual(['node-a: 10.244.0.5:8080, 10.244.1.6:8080, 10.244.1.9:8080', 'node-b: 10.244.0.5:8080, 10.244.1.6:8080'])
   })
@@ -84,7 +85,7 @@ describe('drift between the API and the nodes', () => {
     const r = report(now, [rulesOf('node-a', before), rulesOf('node-b', now)])
     const stale = only(r, 'stale-endpoint-rule').filter((f) => f.message.includes('a local endpoint'))
     expect(stale.length).toBeGreaterThan(0)
-    expect(stale[0].message).toContain('10.244.0.9:8080')
+    expect(first(stale).message).toContain('10.244.0.9:8080')
   })
 
   it('flags probabilities that do not split traffic evenly', () => {
@@ -93,7 +94,7 @@ describe('drift between the API and the nodes', () => {
     // Hand-edited: the first endpoint gets 90% instead of 50%.
     const edited = dataplane(good.name, {'iptables-save': (captureText(good, 'iptables-save') ?? '').replace('--probability 0.5000000000', '--probability 0.9000000000')})
     expect(captureText(edited, 'iptables-save')).not.toBe(captureText(good, 'iptables-save'))
-    const [f] = only(report(now, [edited]), 'probability-mismatch')
+    const f = first(only(report(now, [edited]), 'probability-mismatch'), 'finding')
     expect(f.message).toBe('node-a splits 10.96.0.10:80/TCP unevenly over 2 backends (expected 1/2 each)')
     expect(f.evidence).toEqual(['10.244.0.5:8080: 90%', '10.244.1.6:8080: 10%'])
   })
@@ -104,7 +105,7 @@ describe('what else the node shows', () => {
 
   it('names a data plane that replaces kube-proxy, and warns instead of failing', () => {
     const cilium = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:CILIUM_PRE_nat - [0:0]\n-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_nat" -j CILIUM_PRE_nat\nCOMMIT\n'
-    const [f] = only(report(now, [dataplane('node-a', {'iptables-save': cilium}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules')
+    const f = first(only(report(now, [dataplane('node-a', {'iptables-save': cilium}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules'), 'finding')
     expect(f.severity).toBe('warning')
     expect(f.message).toContain("Cilium's chains (CILIUM_PRE_nat)")
     expect(f.message).toContain('cilium service list')
@@ -112,7 +113,7 @@ describe('what else the node shows', () => {
 
   it('keeps no-rules an error when nothing else is there', () => {
     const empty = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
-    const [f] = only(report(now, [dataplane('node-a', {'iptables-save': empty}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules')
+    const f = first(only(report(now, [dataplane('node-a', {'iptables-save': empty}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules'), 'finding')
     expect(f.severity).toBe('error')
     expect(f.message).toBe('node-a: no KUBE-SERVICES chain in the nat table of node-a/iptables-save.txt')
   })
@@ -125,7 +126,7 @@ describe('what else the node shows', () => {
     const plane: NodeDataplane = withNft
       ? {...nft, otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}}
       : dataplane('node-a', {'iptables-save': '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'}, {}, {otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}})
-    const [f] = only(report(now, [plane]), 'iptables-legacy-and-nft')
+    const f = first(only(report(now, [plane]), 'iptables-legacy-and-nft'), 'finding')
     expect(f.message.startsWith(start)).toBe(true)
     expect(f.evidence).toEqual(['node-a: iptables-legacy -t nat -S'])
   })

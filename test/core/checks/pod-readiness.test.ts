@@ -3,6 +3,7 @@ import {noReadyPods} from '../../../src/core/checks/no-ready-pods.js'
 import {onlyTerminatingEndpoints} from '../../../src/core/checks/only-terminating-endpoints.js'
 import {describeNotReady} from '../../../src/core/checks/pod-state.js'
 import {pod, service, slice} from '../../support/builders.js'
+import {first} from '../../support/defined.js'
 
 describe('no-ready-pods', () => {
   it('reports each pod with its failing condition, container state and readiness probe', () => {
@@ -20,7 +21,7 @@ describe('no-ready-pods', () => {
         conditions: [{type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available: 2 Insufficient cpu.'}],
       }),
     ]
-    const [f] = noReadyPods(service(), {pods})
+    const f = first(noReadyPods(service(), {pods}), 'finding')
     expect(f).toMatchObject({id: 'no-ready-pods', severity: 'error', message: '2 pods match the selector app=web of Service default/web, but none is ready'})
     expect(f.evidence).toEqual([
       'web-6d4cf56db6-7xkqz on node-a: phase Running; Ready=False (ContainersNotReady: containers with unready status: [app]); container app: waiting CrashLoopBackOff (back-off 5m0s restarting failed container=app), 7 restarts; readiness probe httpGet http://:8080/healthz',
@@ -31,7 +32,7 @@ describe('no-ready-pods', () => {
   it('names a readiness gate that was never reported', () => {
     const p = pod({ready: false})
     p.spec!.readinessGates = [{conditionType: 'target-health.elbv2.k8s.aws/web'}]
-    p.status!.containerStatuses![0].ready = true
+    first(p.status!.containerStatuses!).ready = true
     expect(describeNotReady(p)).toContain('readiness gate target-health.elbv2.k8s.aws/web not reported yet')
   })
 
@@ -50,13 +51,13 @@ describe('only-terminating-endpoints', () => {
       {ip: '10.244.0.5', node: 'node-a', pod: 'web-old-1', terminating: true, serving: true},
       {ip: '10.244.1.7', node: 'node-b', pod: 'web-old-2', terminating: true, serving: false},
     ]})]
-    const [f] = onlyTerminatingEndpoints(service(), {slices})
+    const f = first(onlyTerminatingEndpoints(service(), {slices}), 'finding')
     expect(f).toMatchObject({id: 'only-terminating-endpoints', severity: 'warning', message: 'all 2 endpoints of Service default/web are terminating: kube-proxy uses the one still serving (web-old-1 (10.244.0.5)) until it stops'})
     expect(f.evidence).toEqual(['web-old-1 (10.244.0.5) on node-a: terminating, still serving', 'web-old-2 (10.244.1.7) on node-b: terminating, no longer serving'])
   })
 
   it('says connections are refused when none serves', () => {
-    const [f] = onlyTerminatingEndpoints(service(), {slices: [slice({endpoints: [{ip: '10.244.0.5', terminating: true, serving: false}]})]})
+    const f = first(onlyTerminatingEndpoints(service(), {slices: [slice({endpoints: [{ip: '10.244.0.5', terminating: true, serving: false}]})]}), 'finding')
     expect(f.message).toContain('none is serving, so new connections are refused')
   })
 

@@ -2,6 +2,7 @@ import {describe, expect, it} from 'vitest'
 import {selectorMatchesNoPods} from '../../../src/core/checks/selector-matches-no-pods.js'
 import {editDistance} from '../../../src/core/checks/selector.js'
 import {pod, service} from '../../support/builders.js'
+import {first} from '../../support/defined.js'
 
 const cachePods = [
   pod({name: 'cache-0', labels: {app: 'cache', tier: 'backend'}, owner: {kind: 'StatefulSet', name: 'cache'}}),
@@ -11,7 +12,7 @@ const cachePods = [
 
 describe('selector-matches-no-pods', () => {
   it('reports, per selector key, how many pods match the rest and the value one edit away', () => {
-    const [f] = selectorMatchesNoPods(service({name: 'cache', selector: {app: 'cache', tier: 'backnd'}}), {pods: cachePods})
+    const f = first(selectorMatchesNoPods(service({name: 'cache', selector: {app: 'cache', tier: 'backnd'}}), {pods: cachePods}), 'finding')
     expect(f).toMatchObject({id: 'selector-matches-no-pods', severity: 'error', service: 'default/cache', message: 'selector app=cache,tier=backnd of Service default/cache matches no pod'})
     expect(f.evidence).toEqual([
       'ignoring app=cache: no pod matches the rest (tier=backnd)',
@@ -21,13 +22,13 @@ describe('selector-matches-no-pods', () => {
   })
 
   it('shows the values of pods that match the rest even when no value is close', () => {
-    const [f] = selectorMatchesNoPods(service({selector: {app: 'cache', tier: 'db'}}), {pods: cachePods})
+    const f = first(selectorMatchesNoPods(service({selector: {app: 'cache', tier: 'db'}}), {pods: cachePods}), 'finding')
     expect(f.evidence).toContain('tier=backend on 2 pods: cache-0, cache-1')
   })
 
   it('finds a label key one edit away, and pods lacking the key', () => {
     const pods = [pod({name: 'a-0', labels: {app: 'a', teir: 'web'}}), pod({name: 'a-1', labels: {app: 'a'}})]
-    const [f] = selectorMatchesNoPods(service({selector: {app: 'a', tier: 'web'}}), {pods})
+    const f = first(selectorMatchesNoPods(service({selector: {app: 'a', tier: 'web'}}), {pods}), 'finding')
     expect(f.evidence).toEqual([
       'ignoring app=a: no pod matches the rest (tier=web)',
       'ignoring tier=web: 2 pods match the rest (app=a)',
@@ -38,7 +39,7 @@ describe('selector-matches-no-pods', () => {
 
   it('with a one-key selector lists only the typos, not every app of the namespace', () => {
     const pods = [pod({name: 'api-1', labels: {app: 'api'}}), pod({name: 'fronted-1', labels: {app: 'fronted'}})]
-    const [f] = selectorMatchesNoPods(service({selector: {app: 'frontend'}}), {pods})
+    const f = first(selectorMatchesNoPods(service({selector: {app: 'frontend'}}), {pods}), 'finding')
     expect(f.evidence).toEqual([
       'ignoring app=frontend: 2 pods match the rest (the selector has no other label)',
       'app=fronted (1 edit from frontend: a typo?) on 1 pod: fronted-1',
@@ -46,7 +47,7 @@ describe('selector-matches-no-pods', () => {
   })
 
   it('points at pods in another namespace that match the whole selector', () => {
-    const [f] = selectorMatchesNoPods(service({namespace: 'shop'}), {pods: [pod({namespace: 'default'})]})
+    const f = first(selectorMatchesNoPods(service({namespace: 'shop'}), {pods: [pod({namespace: 'default'})]}), 'finding')
     expect(f.evidence).toContain('1 pod in other namespaces match the whole selector, but a Service selects only in its own (shop): default/web-6d4cf56db6-7xkqz')
     expect(f.evidence).toContain('namespace shop has no pods at all')
   })

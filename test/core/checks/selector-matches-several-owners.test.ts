@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {ownerOf, selectorMatchesSeveralOwners} from '../../../src/core/checks/selector-matches-several-owners.js'
 import {pod, service} from '../../support/builders.js'
+import {first} from '../../support/defined.js'
 
 describe('selector-matches-several-owners', () => {
   it('names each workload the selector reaches and the labels that set it apart', () => {
@@ -9,7 +10,7 @@ describe('selector-matches-several-owners', () => {
       pod({name: 'web-6d4cf56db6-m2wbr', labels: {app: 'web', tier: 'frontend', 'pod-template-hash': '6d4cf56db6'}}),
       pod({name: 'web-admin-5b8f7c9d4-hk2vz', labels: {app: 'web', tier: 'admin', 'pod-template-hash': '5b8f7c9d4'}}),
     ]
-    const [f] = selectorMatchesSeveralOwners(service(), {pods})
+    const f = first(selectorMatchesSeveralOwners(service(), {pods}), 'finding')
     expect(f).toMatchObject({id: 'selector-matches-several-owners', severity: 'warning', message: 'selector app=web of Service default/web matches pods of 2 workloads: Deployment web, Deployment web-admin'})
     expect(f.evidence).toEqual([
       'Deployment web: 2 pods (web-6d4cf56db6-7xkqz, web-6d4cf56db6-m2wbr); labels that set it apart: tier=frontend',

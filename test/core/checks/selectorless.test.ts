@@ -2,12 +2,13 @@ import {describe, expect, it} from 'vitest'
 import {endpointSliceMissingServiceNameLabel} from '../../../src/core/checks/endpointslice-missing-service-name-label.js'
 import {noSelectorNoEndpoints} from '../../../src/core/checks/no-selector-no-endpoints.js'
 import {endpoints, service, slice} from '../../support/builders.js'
+import {first} from '../../support/defined.js'
 
 const partner = service({name: 'partner', selector: null})
 
 describe('no-selector-no-endpoints', () => {
   it('reports a selectorless Service that nothing gives endpoints', () => {
-    const [f] = noSelectorNoEndpoints(partner, {slices: []})
+    const f = first(noSelectorNoEndpoints(partner, {slices: []}), 'finding')
     expect(f).toMatchObject({
       id: 'no-selector-no-endpoints',
       severity: 'error',
@@ -17,7 +18,7 @@ describe('no-selector-no-endpoints', () => {
   })
 
   it('names empty objects when they exist', () => {
-    const [f] = noSelectorNoEndpoints(partner, {slices: [slice({service: 'partner', name: 'partner-zfk4h', endpoints: []})], endpoints: endpoints({name: 'partner', addresses: []})})
+    const f = first(noSelectorNoEndpoints(partner, {slices: [slice({service: 'partner', name: 'partner-zfk4h', endpoints: []})], endpoints: endpoints({name: 'partner', addresses: []})}), 'finding')
     expect(f.evidence).toEqual(['EndpointSlice partner-zfk4h lists no endpoints', 'Endpoints partner has no addresses'])
   })
 
@@ -37,7 +38,7 @@ describe('no-selector-no-endpoints', () => {
 describe('endpointslice-missing-service-name-label', () => {
   it('finds a hand-written slice named after the Service but not labelled for it', () => {
     const manual = slice({service: null, name: 'partner-1', managedBy: 'staff', endpoints: [{ip: '203.0.113.20', pod: null}]})
-    const [f] = endpointSliceMissingServiceNameLabel(partner, {namespaceSlices: [manual]})
+    const f = first(endpointSliceMissingServiceNameLabel(partner, {namespaceSlices: [manual]}), 'finding')
     expect(f).toMatchObject({
       id: 'endpointslice-missing-service-name-label',
       severity: 'error',

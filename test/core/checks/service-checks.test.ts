@@ -9,6 +9,7 @@ import {indexCluster, keyOf} from '../../../src/core/cluster-index.js'
 import type {ClusterView} from '../../../src/core/model.js'
 import {endpoints, pod, service, slice} from '../../support/builders.js'
 import {healthy, webPods, webSlice} from './healthy.js'
+import {first} from '../../support/defined.js'
 
 /** checkService over every Service of the view: `ns/name` → the slugs it reported (with severity). */
 function slugsByService(view: ClusterView, options: ServiceCheckOptions = {}): Record<string, string[]> {
@@ -71,7 +72,7 @@ const scenarios: Record<keyof typeof serviceChecks, Scenario> = {
 
 describe('checkService: one scenario per finding', () => {
   it.each(Object.entries(scenarios))('%s', (slug, {view, options, expected}) => {
-    expect(slugsByService(healthy(view), options)['default/web'].map((s) => s.split(' ')[0])).toEqual(expected ?? [slug])
+    expect(slugsByService(healthy(view), options)['default/web']?.map((s) => s.split(' ')[0])).toEqual(expected ?? [slug])
   })
 })
 
@@ -95,7 +96,7 @@ describe('checkService on the two-node v1.26 capture', () => {
 
   it('names node1 for api, the typo for cache and the missing port name for metrics', () => {
     const idx = indexCluster(view)
-    const find = (key: string) => checkService(idx.serviceByKey.get(key)!, idx)[0]
+    const find = (key: string) => first(checkService(idx.serviceByKey.get(key)!, idx), `finding for ${key}`)
     expect(find('storefront/api').message).toBe('externalTrafficPolicy Local on Service storefront/api: node node1 has no local endpoint, so external traffic reaching it (node port 31500) is dropped')
     expect(find('storefront/cache').evidence).toContain('tier=backend (1 edit from backnd: a typo?) on 2 pods: cache-0, cache-1')
     expect(find('storefront/metrics').evidence).toEqual(['metrics-exporter-84c9f6d7b-zq5lp: declares metrics 9100/TCP (exporter)', 'EndpointSlice metrics-4gkqj has no port "prom"'])

@@ -8,6 +8,7 @@ import {loadBalancerPending} from '../../../src/core/checks/load-balancer-pendin
 import {nodePortOutsideDefaultRange} from '../../../src/core/checks/node-port-outside-default-range.js'
 import {sessionAffinity} from '../../../src/core/checks/session-affinity.js'
 import {service, slice} from '../../support/builders.js'
+import {first} from '../../support/defined.js'
 
 describe('headless-service', () => {
   const ledger = service({name: 'ledger', clusterIP: 'None', selector: {app: 'ledger'}, ports: [{name: 'postgres', port: 5432, targetPort: 'postgres'}]})
@@ -36,7 +37,7 @@ describe('headless-service', () => {
 
 describe('load-balancer-pending', () => {
   it('reports a LoadBalancer without ingress, and the node ports that work meanwhile', () => {
-    const [f] = loadBalancerPending(service({type: 'LoadBalancer', ingress: [], spec: {loadBalancerClass: 'example.com/lb'}}))
+    const f = first(loadBalancerPending(service({type: 'LoadBalancer', ingress: [], spec: {loadBalancerClass: 'example.com/lb'}})), 'finding')
     expect(f).toMatchObject({id: 'load-balancer-pending', severity: 'warning', evidence: ['status.loadBalancer.ingress is empty', 'spec.loadBalancerClass: example.com/lb (only that controller will provision it)', 'meanwhile the node port 30080 and the cluster IP work']})
   })
 
@@ -58,7 +59,7 @@ describe('node-port-outside-default-range', () => {
 
 describe('session-affinity', () => {
   it('shows the timeout, with the default when none is set', () => {
-    const [f] = sessionAffinity(service({spec: {sessionAffinity: 'ClientIP'}}), {})
+    const f = first(sessionAffinity(service({spec: {sessionAffinity: 'ClientIP'}}), {}), 'finding')
     expect(f).toMatchObject({id: 'session-affinity', severity: 'info', message: 'Service default/web has ClientIP session affinity with a 10800 s timeout'})
     expect(f.evidence?.[0]).toBe('sessionAffinity: ClientIP, timeoutSeconds: 10800 (the default)')
   })

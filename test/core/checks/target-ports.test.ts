@@ -3,13 +3,14 @@ import {targetPortNameUndefined} from '../../../src/core/checks/target-port-name
 import {targetPortNotDeclared} from '../../../src/core/checks/target-port-not-declared.js'
 import {targetPortProtocolMismatch} from '../../../src/core/checks/target-port-protocol-mismatch.js'
 import {pod, service, slice} from '../../support/builders.js'
+import {first} from '../../support/defined.js'
 
 const exporter = pod({name: 'exporter-84c9f6d7b-zq5lp', labels: {app: 'exporter'}, ports: [{name: 'metrics', containerPort: 9100}]})
 
 describe('target-port-name-undefined', () => {
   it('reports a named targetPort no container defines, with the names they do declare', () => {
     const svc = service({name: 'metrics', selector: {app: 'exporter'}, ports: [{name: 'prom', port: 9100, targetPort: 'prom'}]})
-    const [f] = targetPortNameUndefined(svc, {pods: [exporter], slices: [slice({name: 'metrics-4gkqj', service: 'metrics', ports: null})]})
+    const f = first(targetPortNameUndefined(svc, {pods: [exporter], slices: [slice({name: 'metrics-4gkqj', service: 'metrics', ports: null})]}), 'finding')
     expect(f).toMatchObject({id: 'target-port-name-undefined', severity: 'error', message: 'port prom 9100/TCP of Service default/metrics targets the named port "prom", which no container of its 1 pod defines: connections to it are refused'})
     expect(f.evidence).toEqual(['exporter-84c9f6d7b-zq5lp: declares metrics 9100/TCP (app)', 'EndpointSlice metrics-4gkqj has no port "prom"'])
   })
@@ -17,14 +18,14 @@ describe('target-port-name-undefined', () => {
   it('counts a name declared for another protocol as undefined (FindPort matches both)', () => {
     const dns = pod({name: 'dns-0', labels: {app: 'dns'}, owner: null, ports: [{name: 'dns', containerPort: 53, protocol: 'TCP'}]})
     const svc = service({selector: {app: 'dns'}, ports: [{name: 'dns', port: 53, protocol: 'UDP', targetPort: 'dns'}]})
-    const [f] = targetPortNameUndefined(svc, {pods: [dns], slices: []})
+    const f = first(targetPortNameUndefined(svc, {pods: [dns], slices: []}), 'finding')
     expect(f.evidence).toContain('dns is declared as TCP, but the Service port is UDP: a named port must match the protocol too')
   })
 
   it('says which pods miss the name when only some do', () => {
     const svc = service({ports: [{name: 'http', port: 80, targetPort: 'http'}]})
     const pods = [pod(), pod({name: 'web-6d4cf56db6-old12', ports: [{name: 'htpp', containerPort: 8080}]})]
-    const [f] = targetPortNameUndefined(svc, {pods, slices: []})
+    const f = first(targetPortNameUndefined(svc, {pods, slices: []}), 'finding')
     expect(f.message).toContain('which 1 of its 2 pods do not define: those pods get none of its traffic')
     expect(f.evidence).toEqual(['web-6d4cf56db6-old12: declares htpp 8080/TCP (app)', 'similar port names: htpp'])
   })
@@ -38,13 +39,13 @@ describe('target-port-name-undefined', () => {
 
 describe('target-port-not-declared', () => {
   it('warns when pods declare other ports but not the targetPort number', () => {
-    const [f] = targetPortNotDeclared(service({ports: [{name: 'http', port: 80, targetPort: 8000}]}), {pods: [pod()]})
+    const f = first(targetPortNotDeclared(service({ports: [{name: 'http', port: 80, targetPort: 8000}]}), {pods: [pod()]}), 'finding')
     expect(f).toMatchObject({id: 'target-port-not-declared', severity: 'warning', message: 'port http 80/TCP of Service default/web targets port 8000, which no container of its 1 pod declares; it works only if the process listens on 8000 anyway'})
     expect(f.evidence).toEqual(['web-6d4cf56db6-7xkqz: declares http 8080/TCP (app)'])
   })
 
   it('defaults targetPort to port', () => {
-    expect(targetPortNotDeclared(service({ports: [{name: 'http', port: 8080, targetPort: undefined}]}), {pods: [pod()]})).toEqual([])
+    expect(targetPortNotDeclared(service({ports: [{name: 'http', port: 8080}]}), {pods: [pod()]})).toEqual([])
   })
 
   it('says nothing about pods that declare no ports at all (containerPort is optional)', () => {
@@ -56,7 +57,7 @@ describe('target-port-not-declared', () => {
 describe('target-port-protocol-mismatch', () => {
   it('reports a number the pods declare only for another protocol', () => {
     const dns = pod({name: 'dns-0', labels: {app: 'dns'}, owner: null, ports: [{name: 'dns-tcp', containerPort: 53, protocol: 'TCP'}]})
-    const [f] = targetPortProtocolMismatch(service({selector: {app: 'dns'}, ports: [{name: 'dns', port: 53, protocol: 'UDP', targetPort: 53}]}), {pods: [dns]})
+    const f = first(targetPortProtocolMismatch(service({selector: {app: 'dns'}, ports: [{name: 'dns', port: 53, protocol: 'UDP', targetPort: 53}]}), {pods: [dns]}), 'finding')
     expect(f).toMatchObject({id: 'target-port-protocol-mismatch', severity: 'warning', message: 'port dns 53/UDP of Service default/web targets 53/UDP, but its pods declare 53 only as TCP', evidence: ['dns-0: declare dns-tcp 53/TCP (app)']})
   })
 

@@ -6,6 +6,7 @@ import {internalTrafficLocalNodeWithoutEndpoint} from '../../../src/core/checks/
 import {sourceOutsideLoadBalancerRanges} from '../../../src/core/checks/source-outside-load-balancer-ranges.js'
 import {service, slice} from '../../support/builders.js'
 import {nodes} from './healthy.js'
+import {first} from '../../support/defined.js'
 
 // Both endpoints on node-b.
 const onNodeB = [slice({endpoints: [{ip: '10.244.1.7', node: 'node-b', pod: 'web-1'}, {ip: '10.244.1.8', node: 'node-b', pod: 'web-2'}]})]
@@ -24,7 +25,7 @@ describe('external-traffic-local-node-without-endpoint', () => {
 
   it('is info for a LoadBalancer, whose health check avoids those nodes', () => {
     const svc = service({type: 'LoadBalancer', spec: {externalTrafficPolicy: 'Local', healthCheckNodePort: 32001}})
-    const [f] = externalTrafficLocalNodeWithoutEndpoint(svc, {slices: onNodeB, pods: [], nodes})
+    const f = first(externalTrafficLocalNodeWithoutEndpoint(svc, {slices: onNodeB, pods: [], nodes}), 'finding')
     expect(f.severity).toBe('info')
     expect(f.evidence).toContain("the load balancer's health check (node port 32001) keeps its traffic off these nodes; clients that reach their node ports directly are dropped")
   })

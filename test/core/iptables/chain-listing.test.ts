@@ -19,12 +19,14 @@ import {chainView, DumpError, indexIptablesSave, type IptablesDump} from '../../
 import type {ClusterView, Report} from '../../../src/core/model.js'
 import {buildReport} from '../../../src/core/report.js'
 import {dataplane} from '../../support/dataplane.js'
+import {first} from '../../support/defined.js'
 
 /** A collection holding the listings given as `table: iptables -S output`. */
 function collected(listings: Record<string, string | null>): ChainCollection {
   const c = emptyCollection()
   for (const [key, out] of Object.entries(listings)) {
     const [table, chain] = key.split(' ')
+    if (table === undefined || chain === undefined) throw new Error(`listing key "${key}": expected "table chain"`)
     recordChain(c, table, chain, out === null ? null : parseChainListing(table, chain, out))
   }
   return c
@@ -117,7 +119,7 @@ describe('nextChains', () => {
     ['nothing for no destination', [], ['192.168.49.2'], []],
   ])('KUBE-SERVICES: %s', (_what, destinations, localAddresses, want) => {
     const c = collected({'nat KUBE-SERVICES': services})
-    expect(names(nextChains(c, destinations, {localAddresses}))).toEqual(want)
+    expect(names(nextChains(c, destinations, localAddresses !== undefined ? {localAddresses} : {}))).toEqual(want)
   })
 
   it('follows every jump of a per-Service chain, never a target that is no chain', () => {
@@ -281,7 +283,7 @@ describe.each([
       const targeted = buildReport(query, b.view, [dataplane(node, {'iptables-save': got.text}, {'iptables-save': `${node}: iptables-save`})])
       expect(comparable(targeted), `${node}`).toEqual(comparable(whole))
       // The API predicts every chain a path goes through, so a second round only ever fetches leftovers.
-      const walked = new Set(whole.nodes[0].paths.flatMap((p) => [
+      const walked = new Set(first(whole.nodes).paths.flatMap((p) => [
         ...p.hops.map((h) => `${h.table} ${h.chain}`),
         ...[...p.backends, ...p.alternatives.flatMap((a) => a.backends)].map((b) => `nat ${b.chain}`),
       ]))

@@ -3,6 +3,7 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {chainRules, DumpError, formatIptablesSave, indexIptablesSave} from '../../../src/core/iptables/dump.js'
 import {formatRule, parseRuleLine, type Rule} from '../../../src/core/iptables/rule.js'
+import {first} from '../../support/defined.js'
 
 const samples = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const rendered = samples + 'rendered/'
@@ -150,7 +151,7 @@ describe('dump index', () => {
 
   it('accepts CRLF line ends', () => {
     const dump = indexIptablesSave(good.replace(/\n/g, '\r\n'), 'x')
-    const r = chainRules(dump, 'nat', 'PREROUTING')![0]
+    const r = first(chainRules(dump, 'nat', 'PREROUTING')!)
     expect('error' in r ? r.error : r.target).toEqual({kind: 'jump', chain: 'KUBE-SERVICES'})
   })
 })

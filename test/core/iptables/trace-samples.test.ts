@@ -7,6 +7,7 @@ import {indexIptablesSave} from '../../../src/core/iptables/dump.js'
 import {traceIptables} from '../../../src/core/iptables/trace.js'
 import type {Outcome} from '../../../src/core/trace/branch.js'
 import {sampleCases} from '../../fixtures/samples/expectations.js'
+import {at} from '../../support/defined.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const dumps = new Map<string, ReturnType<typeof indexIptablesSave>>()
@@ -40,7 +41,7 @@ describe('tracing the kube-proxy samples', () => {
       .filter((o) => o.dnat)
       .map((o) => ({ip: o.dnat!.ip, port: o.dnat!.port, probability: o.probability}))
     expect(backends.map((b) => `${b.ip}:${b.port}`)).toEqual(c.expect.backends.map((b) => `${b.ip}:${b.port}`))
-    backends.forEach((b, i) => expect(b.probability).toBeCloseTo(c.expect.backends[i].probability, 8))
+    backends.forEach((b, i) => expect(b.probability).toBeCloseTo(at(c.expect.backends, i).probability, 8))
     if (c.expect.masquerade !== undefined) {
       for (const o of outcomes) expect(o.masquerade).toBe(c.expect.masquerade)
     }

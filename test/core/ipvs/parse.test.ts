@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest'
 import {parseIpset} from '../../../src/core/ipvs/ipset.js'
 import {parseIpvsTable, type IpvsTable} from '../../../src/core/ipvs/ipvsadm.js'
 import {dumpErrorOf as errorOf} from '../../support/errors.js'
+import {at, first} from '../../support/defined.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/ipvs/', import.meta.url))
 const read = (f: string) => readFileSync(dir + f, 'utf8')
@@ -38,7 +39,7 @@ describe('ipvsadm', () => {
       {vs: 'TCP 10.0.0.10:53 rr', rs: ['172.17.0.2:53 w1 masq']},
       {vs: 'UDP 10.0.0.10:53 rr', rs: ['172.17.0.2:53 w1 masq']},
     ])
-    expect(proc.services[0].persistentTicks).toBe(2700000)
+    expect(first(proc.services).persistentTicks).toBe(2700000)
   })
 
   it('reads IPv6, weights, draining servers, other forwarders and flags', () => {
@@ -58,14 +59,14 @@ describe('ipvsadm', () => {
       {vs: 'SCTP 10.0.0.7:9000 sh', rs: ['10.1.0.1:9000 w1 route']},
       {vs: 'FWM :0 rr', rs: []},
     ])
-    expect(t.services[0].flags).toEqual(['-M 64'])
-    expect(t.services[2].fwmark).toBe(7)
+    expect(first(t.services).flags).toEqual(['-M 64'])
+    expect(at(t.services, 2).fwmark).toBe(7)
   })
 
   it('reads -Ln flags after the scheduler and trailing spaces', () => {
     const t = parseIpvsTable('TCP  10.0.0.1:443 rr persistent 10800 mask 255.255.255.0 ops\n  -> 192.168.0.1:6443             Masq    1      0          0         \n', 'ln')
     expect(essence(t)).toEqual([{vs: 'TCP 10.0.0.1:443 rr p10800', rs: ['192.168.0.1:6443 w1 masq']}])
-    expect(t.services[0].flags).toEqual(['mask 255.255.255.0', 'ops'])
+    expect(first(t.services).flags).toEqual(['mask 255.255.255.0', 'ops'])
   })
 
   it('an empty table is empty, not an error', () => {
@@ -108,7 +109,7 @@ describe('ipset', () => {
   it('reads create lines, member options (timeout, comment) and comments', () => {
     const s = parseIpset('# ipset save\ncreate KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30080 timeout 10\nadd KUBE-LOOP-BACK 10.1.0.5,tcp:80,10.1.0.5 comment "hairpin"\n', 's')
     expect(s.sets.get('KUBE-NODE-PORT-TCP')).toMatchObject({type: 'bitmap:port', entries: [{parts: ['30080'], line: 3}]})
-    expect(s.sets.get('KUBE-LOOP-BACK')?.entries[0].parts).toEqual(['10.1.0.5', 'tcp:80', '10.1.0.5'])
+    expect(s.sets.get('KUBE-LOOP-BACK')?.entries[0]?.parts).toEqual(['10.1.0.5', 'tcp:80', '10.1.0.5'])
   })
 
   const bad: Array<[string, string, number, RegExp]> = [

@@ -9,6 +9,7 @@ import type {Packet} from '../../../src/core/trace/packet.js'
 import {formatRule, parseRuleLine, type Rule} from '../../../src/core/iptables/rule.js'
 import {ipsetMembership} from '../../../src/core/ipvs/ipset-match.js'
 import {parseIpset} from '../../../src/core/ipvs/ipset.js'
+import {first} from '../../support/defined.js'
 
 function rule(text: string): Rule {
   const r = parseRuleLine(text, 'nat', 1)
@@ -33,7 +34,7 @@ const SETS = parseIpset(
 const node: NodeContext = {local: [], podNetworks: [parseCidr('10.0.0.0/8')!], sets: ipsetMembership(SETS)}
 
 function packet(dst: string, dport: number, protocol: Packet['protocol'] = 'TCP', src?: string): Packet {
-  return {src: src ? parseCidr(src) : undefined, srcLocal: false, dst: parseCidr(dst)!, dport, protocol, mark: 0, dnatted: false}
+  return {...(src ? {src: parseCidr(src)!} : {}), srcLocal: false, dst: parseCidr(dst)!, dport, protocol, mark: 0, dnatted: false}
 }
 
 describe('-m set, parsed', () => {
@@ -49,7 +50,7 @@ describe('-m set, parsed', () => {
 
   it('options that change the meaning stay unknown', () => {
     expect(rule('-A X -m set --match-set S dst --return-nomatch -j RETURN').matches).toEqual([{kind: 'unknown', text: '-m set --match-set S dst --return-nomatch'}])
-    expect(rule('-A X -m set --match-set S dst,sideways -j RETURN').matches[0].kind).toBe('unknown')
+    expect(first(rule('-A X -m set --match-set S dst,sideways -j RETURN').matches).kind).toBe('unknown')
   })
 })
 
@@ -79,7 +80,7 @@ describe('-m set, evaluated against the ipsets', () => {
   it('without the ipsets the match is undecided and reported as not understood', () => {
     const r = evaluateRule(rule(CLUSTER), packet('10.96.0.10', 53, 'UDP'), {local: [], podNetworks: []})
     expect(r.result).toBe('maybe')
-    expect(r.conditions[0].holds).toBe('packet is in ipset KUBE-CLUSTER-IP')
+    expect(first(r.conditions).holds).toBe('packet is in ipset KUBE-CLUSTER-IP')
     expect(noteLines(r.unknown)).toMatch(/is not understood by svctrace without the node's ipsets/)
     expect(r.unknown).toEqual([expect.objectContaining({kind: 'ipset-unavailable', set: 'KUBE-CLUSTER-IP'})])
   })

@@ -12,6 +12,7 @@ import {parseIpvsTable} from '../../../src/core/ipvs/ipvsadm.js'
 import {traceIpvs} from '../../../src/core/ipvs/trace.js'
 import {ipvsCases, type IpvsCase} from '../../fixtures/samples/ipvs/expectations.js'
 import {noteLines} from '../../support/notes.js'
+import {at} from '../../support/defined.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/ipvs/', import.meta.url))
 const read = (f: string) => readFileSync(dir + f, 'utf8')
@@ -19,7 +20,7 @@ const read = (f: string) => readFileSync(dir + f, 'utf8')
 interface Form {
   label: string
   ipvs: string
-  ipset?: string
+  ipset?: string | undefined
   proc: boolean
 }
 
@@ -55,13 +56,13 @@ describe('tracing the kube-proxy IPVS samples', () => {
         ...(form.ipset ? {ipsets: parseIpset(read(form.ipset), form.ipset)} : {}),
         ...(existsSync(dir + rules) ? {iptables: indexIptablesSave(read(rules), rules)} : {}),
       },
-      {node: {name: c.node.name, addresses: c.node.ips}, destination: c.destination, from: c.from, source: c.source, podNetworks: ['10.0.0.0/8']},
+      {node: {name: c.node.name, addresses: c.node.ips}, destination: c.destination, from: c.from, ...(c.source !== undefined ? {source: c.source} : {}), podNetworks: ['10.0.0.0/8']},
     )
     const outcomes = settled(trace.outcomes)
     expect([...new Set(outcomes.map((o) => o.verdict))]).toEqual([c.expect.verdict])
     const backends = outcomes.filter((o) => o.dnat).map((o) => ({ip: o.dnat!.ip, port: o.dnat!.port, probability: o.probability}))
     expect(backends.map((b) => `${b.ip}:${b.port}`)).toEqual(c.expect.backends.map((b) => `${b.ip}:${b.port}`))
-    backends.forEach((b, i) => expect(b.probability).toBeCloseTo(c.expect.backends[i].probability, 8))
+    backends.forEach((b, i) => expect(b.probability).toBeCloseTo(at(c.expect.backends, i).probability, 8))
     for (const o of outcomes.filter((x) => x.dnat)) expect(o.dnat!.chain).toBe(`ipvs ${c.destination.ip}:${c.destination.port}/${c.destination.protocol}`)
     if (c.expect.masquerade !== undefined) for (const o of outcomes) expect(o.masquerade).toBe(c.expect.masquerade ?? undefined)
     const affinity = outcomes.find((o) => o.affinitySeconds !== undefined)?.affinitySeconds

@@ -8,6 +8,7 @@ import {parseIpvsTable} from '../../../src/core/ipvs/ipvsadm.js'
 import {schedulerShares} from '../../../src/core/ipvs/scheduler.js'
 import {traceIpvs, type IpvsState} from '../../../src/core/ipvs/trace.js'
 import {noteLines} from '../../support/notes.js'
+import {at, first} from '../../support/defined.js'
 
 const VIP = '10.96.0.20'
 
@@ -63,7 +64,7 @@ describe('real servers and schedulers', () => {
     ['fo', [1, 5, 2], [0, 1, 0]],
     ['made-up', [1, 1], [0.5, 0.5]],
   ])('%s shares of weights %j', (sched, weights, expected) => {
-    schedulerShares(sched, weights).shares.forEach((s, i) => expect(s).toBeCloseTo(expected[i], 10))
+    schedulerShares(sched, weights).shares.forEach((s, i) => expect(s).toBeCloseTo(at(expected, i), 10))
   })
 
   it('weighted failover sends every new connection to the highest weight only', () => {
@@ -94,7 +95,7 @@ describe('the iptables side and the ipsets', () => {
   it('a port the Service does not have on a kube-ipvs0 address is refused', () => {
     const t = trace(state(servers('rr', [1]), SETS, RULES), 81)
     expect(t.outcomes.map((o) => o.verdict)).toEqual(['reject'])
-    expect(t.outcomes[0].hops.at(-1)!.rule).toMatch(/is bound to kube-ipvs0 but ipvsadm.txt has no virtual server for this port/)
+    expect(first(t.outcomes).hops.at(-1)!.rule).toMatch(/is bound to kube-ipvs0 but ipvsadm.txt has no virtual server for this port/)
   })
 
   it('externalTrafficPolicy Local is noted from the *-LOCAL ipsets', () => {

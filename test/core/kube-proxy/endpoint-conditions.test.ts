@@ -7,6 +7,7 @@ import {onlyTerminatingEndpoints} from '../../../src/core/checks/only-terminatin
 import {usableEndpointsByNode} from '../../../src/core/checks/endpoint-slices.js'
 import {chooseUsable, hasUsableEndpoint, isReady, isServing, isTerminating, isUsable} from '../../../src/core/kube-proxy/endpoint-conditions.js'
 import {service, slice} from '../../support/builders.js'
+import {first} from '../../support/defined.js'
 
 const ep = (conditions: V1EndpointConditions | undefined, ip = '10.244.0.5'): V1Endpoint => ({addresses: [ip], ...(conditions ? {conditions} : {})})
 
@@ -57,7 +58,7 @@ describe('the checks read the one definition', () => {
 
   it('only-terminating-endpoints: an endpoint with no serving condition still serves (was: "no longer serving")', () => {
     const s = {...slice(), endpoints: [terminatingNoServing]}
-    const [f] = onlyTerminatingEndpoints(service(), {slices: [s]})
+    const f = first(onlyTerminatingEndpoints(service(), {slices: [s]}), 'finding')
     expect(f.message).toBe('all 1 endpoint of Service default/web are terminating: kube-proxy uses the one still serving (web-1 (10.244.0.5)) until it stops')
     expect(f.evidence).toEqual(['web-1 (10.244.0.5) on node-a: terminating, still serving'])
   })

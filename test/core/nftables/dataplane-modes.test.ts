@@ -12,6 +12,7 @@ import type {TraceRequest as IptablesTraceRequest} from '../../../src/core/trace
 import type {CaptureKind} from '../../../src/core/model.js'
 import {noteLines} from '../../support/notes.js'
 import {captureText, dataplane} from '../../support/dataplane.js'
+import {first} from '../../support/defined.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const read = (f: string) => readFileSync(fixtures + f, 'utf8')
@@ -40,7 +41,7 @@ const USERSPACE = [
 ].join('\n')
 
 function request(ip: string, port: number, from: IptablesTraceRequest['from'], source?: string, protocol: 'TCP' | 'UDP' = 'TCP'): IptablesTraceRequest {
-  return {node: {name: 'n1', addresses: ['192.168.0.2']}, destination: {ip, port, protocol}, from, source, podNetworks: ['10.0.0.0/8']}
+  return {node: {name: 'n1', addresses: ['192.168.0.2']}, destination: {ip, port, protocol}, from, ...(source !== undefined ? {source} : {}), podNetworks: ['10.0.0.0/8']}
 }
 
 const open = (texts: Partial<Record<CaptureKind, string>>, sources: Partial<Record<CaptureKind, string>> = {}) => openDataplane(dataplane('n1', texts, sources))
@@ -61,7 +62,7 @@ describe('one mode per node', () => {
     const o = open({'iptables-save': IPVS['iptables-save'], 'ipset': IPVS.ipset})
     expect([o.mode, o.trace]).toEqual(['ipvs', undefined])
     expect(o.findings[0]).toMatchObject({id: 'proxy-mode-not-traced', severity: 'warning'})
-    expect(o.findings[0].message).toMatch(/IPVS mode \(.*non-empty KUBE-\* ipsets.*nat KUBE-SERVICES matches ipsets.*\) but no IPVS table was read: capture ipvsadm -Sn/)
+    expect(first(o.findings).message).toMatch(/IPVS mode \(.*non-empty KUBE-\* ipsets.*nat KUBE-SERVICES matches ipsets.*\) but no IPVS table was read: capture ipvsadm -Sn/)
   })
 })
 
@@ -92,7 +93,7 @@ describe('rules of two modes on one node', () => {
     expect(ids(o)).toEqual(['proxy-modes-mixed'])
     const t = o.trace!(request('172.30.0.41', 80, 'pod', '10.244.0.5'))
     expect(t.outcomes.map((x) => `${x.verdict} ${x.dnat?.ip}`)).toEqual(['dnat 10.180.9.9'])
-    expect(noteLines(t.outcomes[0].notes)).toMatch(/an iptables DNAT rule took the packet before IPVS could/)
+    expect(noteLines(first(t.outcomes).notes)).toMatch(/an iptables DNAT rule took the packet before IPVS could/)
     // Other Services still go through IPVS.
     expect(o.trace!(request('172.30.0.43', 80, 'pod', '10.244.0.5')).outcomes.map((x) => x.dnat?.chain)).toEqual(['ipvs 172.30.0.43:80/TCP'])
   })
@@ -103,8 +104,8 @@ describe('userspace mode (before v1.26)', () => {
   it('is recognised from KUBE-PORTALS-* and reported plainly', () => {
     expect(o.mode).toBe('userspace')
     expect(o.findings).toHaveLength(1)
-    expect(o.findings[0].id).toBe('proxy-mode-userspace')
-    expect(o.findings[0].message).toMatch(/redirected to kube-proxy itself, which picks the backend in-process \(round-robin\); no dump shows which backend/)
+    expect(first(o.findings).id).toBe('proxy-mode-userspace')
+    expect(first(o.findings).message).toMatch(/redirected to kube-proxy itself, which picks the backend in-process \(round-robin\); no dump shows which backend/)
   })
 
   it.each([
@@ -114,7 +115,7 @@ describe('userspace mode (before v1.26)', () => {
   ])('%s', (_what, req, expected) => {
     const t = o.trace!(req)
     expect(t.outcomes.map((x) => `${x.dnat?.ip}:${x.dnat?.port} ${x.dnat?.chain}`)).toEqual([expected])
-    expect(noteLines(t.outcomes[0].notes.slice(0, 1))).toMatch(/picks in-process \(round-robin\); no dump shows which backend/)
+    expect(noteLines(first(t.outcomes).notes.slice(0, 1))).toMatch(/picks in-process \(round-robin\); no dump shows which backend/)
   })
 
   it('an address no portal rule covers is not a service', () => {
@@ -131,13 +132,13 @@ describe('nodes that cannot be traced', () => {
   it('one unreadable dump makes the node unreadable, with the line', () => {
     const o = open({'iptables-save': IPT_OVERALL, 'nft': 'table ip kube-proxy {\n\tchain services {\n'}, {nft: 'nodes/n1/nft.txt'})
     expect(o.readError).toMatch(/^nodes\/n1\/nft\.txt:\d+: chain services \(line 2\) is not closed/)
-    expect(o.findings[0].message).toBe(o.readError)
+    expect(first(o.findings).message).toBe(o.readError)
   })
 
   it('an nft ruleset of iptables-nft tables only: no kube-proxy rules, and a hint', () => {
     const o = open({nft: 'table ip nat {\n\tchain KUBE-SERVICES {\n\t}\n}\n'}, {nft: 'nft.txt'})
     expect(o.mode).toBe('none')
-    expect(o.findings[0].message).toBe('n1: no kube-proxy rules in nft.txt: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save')
+    expect(first(o.findings).message).toBe('n1: no kube-proxy rules in nft.txt: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save')
   })
 })
 

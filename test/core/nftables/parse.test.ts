@@ -9,6 +9,7 @@ import {parseNft} from '../../../src/core/nftables/parse.js'
 import {traceNftables} from '../../../src/core/nftables/trace.js'
 import {dumpErrorOf as errorOf} from '../../support/errors.js'
 import {noteLines} from '../../support/notes.js'
+import {at, first} from '../../support/defined.js'
 
 const dir = fileURLToPath(new URL('../../fixtures/samples/nftables/', import.meta.url))
 const read = (f: string) => readFileSync(dir + f, 'utf8')
@@ -21,7 +22,7 @@ function canonValue(v: Value): unknown {
     case 'number':
       return v.value
     case 'set':
-      return v.items.length === 1 ? canonValue(v.items[0]) : v.items.map(canonValue)
+      return v.items.length === 1 ? canonValue(first(v.items)) : v.items.map(canonValue)
     case 'concat':
       return v.parts.map(canonValue)
     case 'range':
@@ -63,14 +64,14 @@ describe('the three forms of one ruleset', () => {
 
   it('keeps the listing line of every rule and element, and the handle of JSON rules', () => {
     const listing = parseNft(read('rendered/nftables-overall-mixed.nft-list.txt'), 'list')
-    const services = listing.tables[0].chains.get('services')!
+    const services = first(listing.tables).chains.get('services')!
     expect(services.rules.map((r) => [r.line, r.text])).toEqual([
       [138, 'ip daddr . meta l4proto . th dport vmap @service-ips'],
       [139, 'ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports'],
     ])
-    expect(listing.tables[0].sets.get('service-nodeports')!.elements.map((e) => e.line)).toEqual([54, 55, 56])
+    expect(first(listing.tables).sets.get('service-nodeports')!.elements.map((e) => e.line)).toEqual([54, 55, 56])
     const json = parseNft(read('rendered/nftables-overall-mixed.nft.json'), 'json')
-    expect(json.tables[0].chains.get('services')!.rules.every((r) => typeof r.handle === 'number' && r.line === 0)).toBe(true)
+    expect(first(json.tables).chains.get('services')!.rules.every((r) => typeof r.handle === 'number' && r.line === 0)).toBe(true)
   })
 })
 
@@ -120,7 +121,7 @@ describe('odd and cut input', () => {
       ].join('\n'),
       'odd.txt',
     )
-    const rule = rs.tables[0].chains.get('nat-prerouting')!.rules[0]
+    const rule = first(first(rs.tables).chains.get('nat-prerouting')!.rules)
     expect(rule.handle).toBe(4)
     expect(rule.statements).toEqual([
       {kind: 'match', left: {kind: 'meta', key: 'skuid'}, op: '==', right: {kind: 'number', value: 0, text: '0'}},
@@ -153,7 +154,7 @@ describe('odd and cut input', () => {
       ].join('\n'),
       'txn',
     )
-    const t = rs.tables[0]
+    const t = first(rs.tables)
     expect(t.sets.get('service-ips')!.elements.map((e) => e.verdict)).toEqual([{kind: 'goto', target: 'b'}])
     expect(t.chains.get('a')!.rules.map((r) => r.text)).toEqual(['jump first', 'jump y'])
     expect(t.chains.has('gone')).toBe(false)
@@ -174,6 +175,6 @@ describe('odd and cut input', () => {
     ].join('\n')
     const rs = parseNft(ruleset, 'ruleset.txt')
     expect(rs.tables.map((t) => `${t.family} ${t.name}`)).toEqual(['ip nat', 'ip kube-proxy'])
-    expect(essence({...rs, tables: [rs.tables[1]]})).toEqual(essence(parseNft(listing, 'list')))
+    expect(essence({...rs, tables: [at(rs.tables, 1)]})).toEqual(essence(parseNft(listing, 'list')))
   })
 })

@@ -13,6 +13,7 @@ import type {ClusterView, NodeDataplane, Report} from '../../../src/core/model.j
 import {buildReport} from '../../../src/core/report.js'
 import {noteLines} from '../../support/notes.js'
 import {dataplane} from '../../support/dataplane.js'
+import {at, first} from '../../support/defined.js'
 
 const fixtures = fileURLToPath(new URL('../../fixtures/samples/', import.meta.url))
 const read = (f: string) => readFileSync(fixtures + f, 'utf8')
@@ -70,7 +71,7 @@ function clusterView(): ClusterView {
   return {services, endpointSlices, endpoints: [], pods, nodes}
 }
 
-const MODES: Record<string, NodeDataplane> = {
+const MODES: Record<'iptables' | 'nftables' | 'ipvs', NodeDataplane> = {
   iptables: dataplane('test-node', {'iptables-save': read('iptables-overall-mixed.txt')}, {'iptables-save': 'iptables-overall-mixed.txt'}),
   nftables: dataplane('test-node', {nft: read('nftables/nftables-overall-mixed.txt')}, {nft: 'nftables-overall-mixed.txt'}),
   ipvs: dataplane('test-node', {
@@ -105,33 +106,36 @@ const DIFFERENCES: Array<{modes: Array<'nftables' | 'ipvs'>; service?: string; e
 /** Per entry point and source: the verdict and the backends with their pods. */
 function outcomes(report: Report): Record<string, string> {
   const out: Record<string, string> = {}
-  for (const p of report.nodes[0].paths) {
+  for (const p of first(report.nodes).paths) {
     out[`${p.entry.address} (${p.entry.kind}) from ${p.from}`] = `${p.verdict} [${p.backends.map((b) => `${b.pod}@${b.ip}:${b.port} ${Math.round(b.probability * 100)}%`).join(', ')}]`
   }
   return out
 }
 
 const view = clusterView()
-const reports = Object.fromEntries(Object.entries(MODES).map(([mode, dp]) => [mode, SERVICES.map((s) => buildReport({kind: 'service', namespace: s.ns, service: s.name}, view, [dp]))]))
+const reports = Object.fromEntries(Object.entries(MODES).map(([mode, dp]) => [mode, SERVICES.map((s) => buildReport({kind: 'service', namespace: s.ns, service: s.name}, view, [dp]))])) as Record<keyof typeof MODES, Report[]>
+/** The path of the report's one node that enters at the cluster IP from a pod. */
+const podToClusterIP = (r: Report) => first(r.nodes).paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
 
 describe('the same Services in iptables, nftables and IPVS mode', () => {
   it('each node is recognised in its mode, with no mode-mixing finding', () => {
     for (const [mode, rs] of Object.entries(reports)) {
-      expect(rs[0].nodes[0].mode).toBe(mode)
+      expect(first(rs).nodes[0]?.mode).toBe(mode)
       expect(rs.flatMap((r) => r.findings.map((f) => f.id))).not.toContain('proxy-modes-mixed')
     }
   })
 
   it.each(SERVICES.map((s, i) => [`${s.ns}/${s.name}`, i] as const))('%s: every entry point gives the same verdict and backends in all three modes', (_name, i) => {
-    const ipt = outcomes(reports.iptables[i])
+    const svc = at(SERVICES, i)
+    const ipt = outcomes(at(reports.iptables, i))
     expect(Object.keys(ipt).length).toBeGreaterThan(1)
     for (const mode of ['nftables', 'ipvs'] as const) {
-      const got = outcomes(reports[mode][i])
-      const differs = Object.keys(ipt).filter((k) => DIFFERENCES.some((d) => d.modes.includes(mode) && d.entry.test(k) && (!d.service || d.service === SERVICES[i].name)))
+      const got = outcomes(at(reports[mode], i))
+      const differs = Object.keys(ipt).filter((k) => DIFFERENCES.some((d) => d.modes.includes(mode) && d.entry.test(k) && (!d.service || d.service === svc.name)))
       for (const k of differs) {
         const d = DIFFERENCES.find((x) => x.modes.includes(mode) && x.entry.test(k))!
-        expect([k, ipt[k]]).toEqual([k, d.iptables.replace('$POD', `${SERVICES[i].ns}/${SERVICES[i].name}-0@${SERVICES[i].endpoints[0]?.ip}:80 100%`)])
-        expect([k, got[k]]).toEqual([k, d.other.replace('$POD', `${SERVICES[i].ns}/${SERVICES[i].name}-0@${SERVICES[i].endpoints[0]?.ip}:80 100%`)])
+        expect([k, ipt[k]]).toEqual([k, d.iptables.replace('$POD', `${svc.ns}/${svc.name}-0@${svc.endpoints[0]?.ip}:80 100%`)])
+        expect([k, got[k]]).toEqual([k, d.other.replace('$POD', `${svc.ns}/${svc.name}-0@${svc.endpoints[0]?.ip}:80 100%`)])
       }
       const rest = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([k]) => !differs.includes(k)))
       expect(rest(got)).toEqual(rest(ipt))
@@ -139,7 +143,7 @@ describe('the same Services in iptables, nftables and IPVS mode', () => {
   })
 
   it('IPVS backends carry their pod, their virtual server and the scheduler', () => {
-    const svc4 = reports.ipvs[3].nodes[0].paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
+    const svc4 = podToClusterIP(at(reports.ipvs, 3))
     expect(svc4.backends.map((b) => [b.pod, b.node, b.chain, b.probability])).toEqual([
       ['ns4/svc4-0', 'other-node', 'ipvs 172.30.0.44:80/TCP', 0.5],
       ['ns4/svc4-1', 'test-node', 'ipvs 172.30.0.44:80/TCP', 0.5],
@@ -151,10 +155,10 @@ describe('the same Services in iptables, nftables and IPVS mode', () => {
     // Two real servers: the path's hops are what both share, up to the virtual server.
     expect(svc4.hops.at(-1)?.target).toEqual({kind: 'ipvs-virtual-server'})
     // iptables and nftables paths have neither.
-    const ipt4 = reports.iptables[3].nodes[0].paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
+    const ipt4 = podToClusterIP(at(reports.iptables, 3))
     expect(ipt4.scheduler).toBeUndefined()
     expect(ipt4.backends.every((b) => b.weight === undefined)).toBe(true)
-    const svc5 = reports.ipvs[4].nodes[0].paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
+    const svc5 = podToClusterIP(at(reports.ipvs, 4))
     expect(svc5.affinity).toEqual({timeoutSeconds: 10800})
   })
 })
