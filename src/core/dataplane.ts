@@ -8,6 +8,7 @@ import {iptablesMode} from './iptables/mode.js'
 import {traceIptables} from './iptables/trace.js'
 import {ipvsMode} from './ipvs/mode.js'
 import {finding} from './checks/catalog.js'
+import {checkDataplane} from './checks/dataplane-checks.js'
 import type {Finding, NodeDataplane, ProxyMode} from './model.js'
 import {nftablesMode} from './nftables/mode.js'
 import {traceNftables} from './nftables/trace.js'
@@ -47,51 +48,6 @@ interface Tracer {
 
 function unreadable(name: string, readError: string, message = `${name}: ${readError}`): OpenedDataplane {
   return {mode: 'unknown', modes: [], readError, findings: [finding('node-unreadable', {message, node: name})]}
-}
-
-/** Chain or table name prefixes of data planes that replace kube-proxy, and what to use instead. */
-const REPLACEMENTS: Array<{prefix: RegExp; name: string; tool: string}> = [
-  {prefix: /^CILIUM_|^cilium/, name: 'Cilium', tool: 'cilium service list / cilium-dbg service list in the Cilium agent pod'},
-  {prefix: /^cali-|^calico/, name: 'Calico', tool: 'Calico eBPF mode: calico-node -bpf nat dump in the calico-node pod'},
-  {prefix: /^KUBE-ROUTER-|^kube-router/, name: 'kube-router', tool: 'ipvsadm -Ln on the node (kube-router proxies through IPVS)'},
-  {prefix: /^ANTREA-|^antrea/, name: 'Antrea', tool: 'antctl get ovsflows in the antrea-agent pod (AntreaProxy)'},
-  {prefix: /^OVN-KUBE-|^ovn/, name: 'OVN-Kubernetes', tool: 'ovn-nbctl lb-list (OVN load balancers)'},
-]
-
-/** Data planes other than kube-proxy whose chains or tables the node shows, with one example name each. */
-function replacementDataplanes(p: ParsedDataplane): Array<{name: string; tool: string; example: string}> {
-  const names: string[] = []
-  for (const table of p.iptables?.tables.values() ?? []) for (let k = 0; k < table.size; k++) names.push(table.nameAt(k))
-  for (const t of p.nft?.tables ?? []) names.push(t.name, ...t.chains.keys())
-  const found: Array<{name: string; tool: string; example: string}> = []
-  for (const r of REPLACEMENTS) {
-    const example = names.find((n) => r.prefix.test(n))
-    if (example) found.push({name: r.name, tool: r.tool, example})
-  }
-  return found
-}
-
-/** Why no mode was found, naming what was read and what seems to proxy Services instead. */
-function noRulesMessage(name: string, p: ParsedDataplane): string {
-  const read = [p.iptables?.source, p.nft?.source, p.ipvs?.source, p.ipsets?.source].filter(Boolean)
-  const others = replacementDataplanes(p)
-  const instead = others.length === 0 ? '' : `; the node shows ${others.map((o) => `${o.name}'s chains (${o.example})`).join(' and ')}, so ${others.map((o) => o.name).join(' or ')} probably handles Services here instead of kube-proxy: inspect it with ${others.map((o) => o.tool).join('; ')}`
-  if (read.length === 1 && p.iptables) return `${name}: no KUBE-SERVICES chain in the nat table of ${p.iptables.source}${instead}`
-  const iptablesNft = p.nft?.tables.some((t) => t.chains.has('KUBE-SERVICES'))
-  return `${name}: no kube-proxy rules in ${read.join(', ')}: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server${iptablesNft ? '; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save' : ''}${instead}`
-}
-
-/** Kube-proxy rules in both iptables backends: the legacy and nft hooks both see every packet. */
-function backendFindings(dp: NodeDataplane, modes: ModeEvidence[]): Finding[] {
-  const other = dp.otherIptablesBackend
-  if (!other || other.kubeRules === 0) return []
-  const current = other.backend === 'legacy' ? 'nft' : 'legacy'
-  const both = modes.some((m) => m.mode === 'iptables' || m.mode === 'ipvs')
-  return [finding('iptables-legacy-and-nft', {
-    message: `${dp.name} has ${other.kubeRules} KUBE-* rule${other.kubeRules === 1 ? '' : 's'} in iptables-${other.backend}${both ? ` besides the iptables-${current} rules traced here` : ` while iptables-${current} holds none`}: both backends hook the same packets, so the ${other.backend} rules (not shown in the trace) may act first`,
-    node: dp.name,
-    evidence: [other.source],
-  })]
 }
 
 function tracersFor(p: ParsedDataplane, modes: ModeEvidence[]): Tracer[] {
@@ -143,25 +99,7 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
     return unreadable(name, err.message, err.message)
   }
   const modes = detectProxyModes(parsed)
-  const findings: Finding[] = []
-  // With another data plane in charge, no kube-proxy rules is by design: say so, but do not fail the run.
-  if (modes.length === 0) findings.push(finding('node-has-no-kube-proxy-rules', {message: noRulesMessage(name, parsed), node: name}, replacementDataplanes(parsed).length > 0 ? 'warning' : 'error'))
-  findings.push(...backendFindings(dp, modes))
-  if (modes.length > 1) {
-    findings.push(finding('proxy-modes-mixed', {
-      message: `${name} holds rules of ${modes.length} kube-proxy modes (${modes.map((m) => m.mode).join(', ')}): the older set is probably left over from a mode switch and still acts on packets; remove it with kube-proxy --cleanup (run with the old mode's flags) or a node reboot`,
-      node: name,
-      evidence: modes.map((m) => `${m.mode}: ${m.evidence}`),
-    }))
-  }
-  const userspace = modes.find((m) => m.mode === 'userspace')
-  if (userspace) {
-    findings.push(finding('proxy-mode-userspace', {message: `${name} runs kube-proxy in userspace mode (${userspace.evidence}), removed in v1.26: Service traffic is redirected to kube-proxy itself, which picks the backend in-process (round-robin); no dump shows which backend a connection gets`, node: name}))
-  }
-  const ipvs = modes.find((m) => m.mode === 'ipvs')
-  if (ipvs && !parsed.ipvs) {
-    findings.push(finding('proxy-mode-not-traced', {message: `${name} runs kube-proxy in IPVS mode (${ipvs.evidence}) but no IPVS table was read: capture ipvsadm -Sn (or /proc/net/ip_vs from the kube-proxy pod) and ipset save to trace it`, node: name}))
-  }
+  const findings = checkDataplane({dp, captures: parsed, modes})
   const tracers = tracersFor(parsed, modes)
   const first = tracers[0]
   return {mode: modes[0]?.mode ?? 'none', modes, findings, ...(first ? {trace: combined(name, first, tracers)} : {})}

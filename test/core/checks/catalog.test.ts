@@ -9,6 +9,7 @@ import {catalog, finding} from '../../../src/core/checks/catalog.js'
 import {explainFinding, findingSlugs} from '../../../src/render/explain.js'
 import {renderFindingsDoc} from '../../../src/render/findings-doc.js'
 import {serviceChecks} from '../../../src/core/checks/service-checks.js'
+import {dataplaneChecks} from '../../../src/core/checks/dataplane-checks.js'
 import {nodeChecks, pathChecks} from '../../../src/core/checks/trace-checks.js'
 import {defined} from '../../support/defined.js'
 
@@ -29,7 +30,7 @@ describe('the finding catalogue', () => {
   })
 
   it('holds every id a path or node check reports', () => {
-    const reported = [...Object.values(pathChecks), ...Object.values(nodeChecks)].flatMap((r) => [...r.reports])
+    const reported = [...Object.values(pathChecks), ...Object.values(nodeChecks), ...Object.values(dataplaneChecks)].flatMap((r) => [...r.reports])
     expect(reported.filter((id) => !(id in catalog))).toEqual([])
   })
 
