@@ -20,9 +20,15 @@ const coreSyntax = [
   {selector: "MemberExpression[object.name='Math'][property.name='random']", message: 'src/core is pure: take randomness as a parameter'},
   {selector: 'AwaitExpression', message: 'src/core is pure: app awaits the ports and hands the core data'},
   {selector: 'ForOfStatement[await=true]', message: 'src/core is pure: app awaits the ports and hands the core data'},
-  {selector: 'FunctionDeclaration[async=true], FunctionExpression[async=true], ArrowFunctionExpression[async=true]', message: 'src/core is pure: no async functions'},
+  {
+    selector: 'FunctionDeclaration[async=true], FunctionExpression[async=true], ArrowFunctionExpression[async=true]',
+    message: 'src/core is pure: no async functions',
+  },
   {selector: 'ImportExpression', message: 'src/core is pure: no dynamic import'},
-  {selector: "MemberExpression[object.name='globalThis'][property.name=/^(process|console|fetch)$/]", message: 'src/core is pure: no process, console or network'},
+  {
+    selector: "MemberExpression[object.name='globalThis'][property.name=/^(process|console|fetch)$/]",
+    message: 'src/core is pure: no process, console or network',
+  },
 ]
 
 export default tseslint.config(

@@ -65,20 +65,35 @@ try {
     const backends = report.nodes[0].paths[0].backends.length
     if (backends !== ENDPOINTS) throw new Error(`trace found ${backends} backends, expected ${ENDPOINTS}`)
   }
-  const rss = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), svc, '-n', 'bench', '--from', dir, '-o', 'json', '--fail-on', 'none'])
+  const rss = time(process.execPath, [
+    '--expose-gc',
+    path.join(root, 'bench/peak-rss.js'),
+    svc,
+    '-n',
+    'bench',
+    '--from',
+    dir,
+    '-o',
+    'json',
+    '--fail-on',
+    'none',
+  ])
   const peak = rss.result ? Number(/peak-rss-mib (\d+)/.exec(rss.result.stderr)?.[1]) : NaN
   const restore = iptablesRestoreBaseline(dump)
   const read = time(process.execPath, ['-e', `require('fs').readFileSync(${JSON.stringify(dump)}, 'utf8')`])
   const startup = time(process.execPath, [path.join(root, 'bin/run.js'), '--version'])
 
-  const row = (name, r, base) => `${name.padEnd(52)} ${Number.isNaN(r.ms) ? `n/a (${r.error})` : `${r.ms.toFixed(0).padStart(6)} ms`}${base && !Number.isNaN(r.ms) && !Number.isNaN(base.ms) ? `   ${(r.ms / base.ms).toFixed(2)}× of ${base.name}` : ''}`
+  const row = (name, r, base) =>
+    `${name.padEnd(52)} ${Number.isNaN(r.ms) ? `n/a (${r.error})` : `${r.ms.toFixed(0).padStart(6)} ms`}${base && !Number.isNaN(r.ms) && !Number.isNaN(base.ms) ? `   ${(r.ms / base.ms).toFixed(2)}× of ${base.name}` : ''}`
   restore.name = 'iptables-restore --test'
   console.log(row('iptables-restore --test (baseline)', restore))
   console.log(row('node: read the dump (floor)', read))
   console.log(row('kubectl-svctrace --version (start-up)', startup))
   console.log(row(`kubectl-svctrace ${svc} -o json (whole process)`, ours, restore))
   if (!Number.isNaN(ours.ms) && !Number.isNaN(read.ms)) console.log(`${''.padEnd(52)}           ${(ours.ms / read.ms).toFixed(2)}× of reading the dump`)
-  console.log(`${'peak RSS of the trace'.padEnd(52)} ${Number.isNaN(peak) ? 'n/a' : `${String(peak).padStart(6)} MiB`}   (dump ${(bytes / 2 ** 20).toFixed(0)} MiB)`)
+  console.log(
+    `${'peak RSS of the trace'.padEnd(52)} ${Number.isNaN(peak) ? 'n/a' : `${String(peak).padStart(6)} MiB`}   (dump ${(bytes / 2 ** 20).toFixed(0)} MiB)`,
+  )
   console.log(`\ntarget: whole process ≤ 0.10× of iptables-restore --test`)
   console.log(`\n${(await benchTargeted({root, dir, services: SERVICES, service: svc, runs: RUNS, endpoints: ENDPOINTS})).join('\n')}`)
 } finally {

@@ -30,10 +30,19 @@ class NetnsSession {
   run(cmd) {
     const [program, ...args] = cmd.argv
     return new Promise((resolve) => {
-      execFile('ip', ['netns', 'exec', this.netns, this.rename[program] ?? program, ...args], {encoding: 'utf8', maxBuffer: 1 << 28, timeout: SAVE_TIMEOUT_MS, killSignal: 'SIGKILL', env: {...process.env, LC_ALL: 'C'}}, (err, stdout, stderr) => {
-        const exitCode = err ? (typeof err.code === 'number' ? err.code : -1) : 0
-        resolve({stdout, stderr: err && exitCode < 0 ? `${stderr}${err.killed ? `stopped after ${SAVE_TIMEOUT_MS / 1000} s` : err.message}` : stderr, exitCode})
-      })
+      execFile(
+        'ip',
+        ['netns', 'exec', this.netns, this.rename[program] ?? program, ...args],
+        {encoding: 'utf8', maxBuffer: 1 << 28, timeout: SAVE_TIMEOUT_MS, killSignal: 'SIGKILL', env: {...process.env, LC_ALL: 'C'}},
+        (err, stdout, stderr) => {
+          const exitCode = err ? (typeof err.code === 'number' ? err.code : -1) : 0
+          resolve({
+            stdout,
+            stderr: err && exitCode < 0 ? `${stderr}${err.killed ? `stopped after ${SAVE_TIMEOUT_MS / 1000} s` : err.message}` : stderr,
+            exitCode,
+          })
+        },
+      )
     })
   }
 
@@ -60,7 +69,14 @@ function load(netns, restore, file) {
   const t = process.hrtime.bigint()
   const r = spawnSync('ip', ['netns', 'exec', netns, restore], {input: readFileSync(file), timeout: 300_000, killSignal: 'SIGKILL', maxBuffer: 1 << 24})
   const ms = Number(process.hrtime.bigint() - t) / 1e6
-  if (r.status !== 0) throw new Error(`${restore} failed after ${(ms / 1000).toFixed(1)} s: ${String(r.stderr || r.error?.message).trim().split('\n')[0]}`)
+  if (r.status !== 0)
+    throw new Error(
+      `${restore} failed after ${(ms / 1000).toFixed(1)} s: ${
+        String(r.stderr || r.error?.message)
+          .trim()
+          .split('\n')[0]
+      }`,
+    )
   return ms
 }
 
@@ -73,9 +89,10 @@ async function measure({label, restore, rename, bundle, runs, saveRuns, expectBa
     result.loadMs = load(netns, restore, bundle.file)
     const session = new NetnsSession(netns, rename)
     const full = await timed(() => session.run(lib.nodeCommands.iptablesSave()), saveRuns)
-    result.full = full.last.exitCode === 0 && full.last.stdout.length > 0
-      ? {ms: full.ms, bytes: Buffer.byteLength(full.last.stdout), runs: saveRuns}
-      : {error: full.last.stderr.trim().split('\n').pop() || `exit ${full.last.exitCode}, ${full.last.stdout.length} bytes`}
+    result.full =
+      full.last.exitCode === 0 && full.last.stdout.length > 0
+        ? {ms: full.ms, bytes: Buffer.byteLength(full.last.stdout), runs: saveRuns}
+        : {error: full.last.stderr.trim().split('\n').pop() || `exit ${full.last.exitCode}, ${full.last.stdout.length} bytes`}
     const targeted = await timed(() => lib.readIptablesTargeted(session, bundle.plan, 'node-0'), runs)
     const read = targeted.last
     if (!read) throw new Error('readIptablesTargeted found no nat KUBE-SERVICES')
@@ -96,11 +113,19 @@ const mib = (b, digits = 1) => `${(b / MiB).toFixed(digits).padStart(6)} MiB`
 
 function lines(r) {
   const out = [`${r.label}${r.loadMs === undefined ? '' : ` (loaded with iptables-restore in ${(r.loadMs / 1000).toFixed(1)} s)`}`]
-  if (r.full) out.push(`  ${'whole iptables-save'.padEnd(48)} ${r.full.error ? `n/a (${r.full.error})` : `${ms(r.full.ms)}  ${mib(r.full.bytes)}  1 command (median of ${r.full.runs})`}`)
+  if (r.full)
+    out.push(
+      `  ${'whole iptables-save'.padEnd(48)} ${r.full.error ? `n/a (${r.full.error})` : `${ms(r.full.ms)}  ${mib(r.full.bytes)}  1 command (median of ${r.full.runs})`}`,
+    )
   if (r.targeted) {
-    out.push(`  ${'readIptablesTargeted, one Service'.padEnd(48)} ${ms(r.targeted.ms)}  ${mib(r.targeted.bytes, 2)}  ${r.targeted.commands} commands (median of ${r.targeted.runs})`)
+    out.push(
+      `  ${'readIptablesTargeted, one Service'.padEnd(48)} ${ms(r.targeted.ms)}  ${mib(r.targeted.bytes, 2)}  ${r.targeted.commands} commands (median of ${r.targeted.runs})`,
+    )
     out.push(`  ${''.padEnd(48)} ${r.targeted.source}`)
-    if (r.full && !r.full.error) out.push(`  ${'targeted / whole'.padEnd(48)} ${(r.targeted.ms / r.full.ms).toFixed(3)}× the time, ${((100 * r.targeted.bytes) / r.full.bytes).toFixed(2)}% of the bytes`)
+    if (r.full && !r.full.error)
+      out.push(
+        `  ${'targeted / whole'.padEnd(48)} ${(r.targeted.ms / r.full.ms).toFixed(3)}× the time, ${((100 * r.targeted.bytes) / r.full.bytes).toFixed(2)}% of the bytes`,
+      )
     else if (r.full) out.push(`  ${'targeted / whole'.padEnd(48)} < ${(r.targeted.ms / SAVE_TIMEOUT_MS).toFixed(3)}× the time (the whole save did not finish)`)
   }
   if (r.error) out.push(`  n/a (${r.error})`)
@@ -123,7 +148,11 @@ export async function benchTargeted({root, dir, services, service, runs, endpoin
   if (process.getuid?.() !== 0) return ['targeted collection: n/a (needs root: network namespaces)']
   const dist = (p) => import(path.join(root, 'dist', p))
   const [{readIptablesTargeted}, {nodeCommands}, {planCollection}, {buildReport}, {parseClusterFile}] = await Promise.all([
-    dist('adapters/node/targeted-iptables.js'), dist('adapters/node/commands.js'), dist('core/collection-plan.js'), dist('core/report.js'), dist('adapters/bundle/reader.js'),
+    dist('adapters/node/targeted-iptables.js'),
+    dist('adapters/node/commands.js'),
+    dist('core/collection-plan.js'),
+    dist('core/report.js'),
+    dist('adapters/bundle/reader.js'),
   ])
   const lib = {readIptablesTargeted, nodeCommands, buildReport}
   const big = bundleAt(dir, service, planCollection, parseClusterFile)
@@ -133,7 +162,9 @@ export async function benchTargeted({root, dir, services, service, runs, endpoin
   const small = bundleAt(smallDir, `svc-${Math.floor(SMALL_SERVICES / 2)}`, planCollection, parseClusterFile)
   const legacy = {restore: 'iptables-legacy-restore', rename: {iptables: 'iptables-legacy', 'iptables-save': 'iptables-legacy-save'}}
   const nft = {restore: 'iptables-nft-restore', rename: {iptables: 'iptables-nft', 'iptables-save': 'iptables-nft-save'}}
-  const out = [`targeted collection (${big.plan.chains.nat.length + big.plan.chains.filter.length} chains planned for ${service}), every command through ip netns exec`]
+  const out = [
+    `targeted collection (${big.plan.chains.nat.length + big.plan.chains.filter.length} chains planned for ${service}), every command through ip netns exec`,
+  ]
   for (const node of [
     {label: `iptables-legacy, ${services} Services`, ...legacy, bundle: big, saveRuns: runs, runs: Math.min(runs, 3)},
     {label: `iptables-nft, ${services} Services`, ...nft, bundle: big, saveRuns: 1, runs},

@@ -21,4 +21,11 @@ export const TEMPLATE: string
 export function archiveNames(version: string): {node: string; linuxAmd64: string}
 export function minNodeMajor(pkg: {engines?: {node?: string}}): number
 export function renderManifest(template: string, values: Record<string, string | number>): string
-export function packageRelease(opts?: {root?: string; outDir?: string; build?: boolean; sea?: boolean; writeManifest?: boolean; quiet?: boolean}): Promise<Release>
+export function packageRelease(opts?: {
+  root?: string
+  outDir?: string
+  build?: boolean
+  sea?: boolean
+  writeManifest?: boolean
+  quiet?: boolean
+}): Promise<Release>

@@ -123,7 +123,13 @@ export async function packageRelease({root = ROOT, outDir = path.join(root, 'rel
   for (const w of manifestWarnings(plugin)) log(quiet, `warning: ${w}`)
   const manifestPath = path.join(outDir, `${PLUGIN_NAME}.yaml`)
   writeFileSync(manifestPath, manifest)
-  writeFileSync(path.join(outDir, 'SHA256SUMS'), Object.values(archives).sort((a, b) => (a.name < b.name ? -1 : 1)).map((a) => `${a.sha256}  ${a.name}\n`).join(''))
+  writeFileSync(
+    path.join(outDir, 'SHA256SUMS'),
+    Object.values(archives)
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((a) => `${a.sha256}  ${a.name}\n`)
+      .join(''),
+  )
   if (writeManifest && sea) {
     writeFileSync(path.join(root, 'krew-manifest.yaml'), manifest)
     log(quiet, 'krew-manifest.yaml updated')
@@ -150,7 +156,8 @@ async function main(argv) {
   const r = await packageRelease(opts)
   if (check) {
     const committed = readFileSync(path.join(ROOT, 'krew-manifest.yaml'), 'utf8')
-    if (committed !== r.manifest) throw new Error(`krew-manifest.yaml does not match the archives just built (run npm run package and commit it); built manifest: ${r.manifestPath}`)
+    if (committed !== r.manifest)
+      throw new Error(`krew-manifest.yaml does not match the archives just built (run npm run package and commit it); built manifest: ${r.manifestPath}`)
     log(false, 'krew-manifest.yaml matches the archives')
   }
   log(false, `done in ${((Date.now() - started) / 1000).toFixed(1)} s → ${path.relative(process.cwd(), r.outDir) || '.'}/`)

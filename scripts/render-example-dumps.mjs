@@ -71,7 +71,9 @@ async function main() {
   const list = yaml.load(readFileSync(join(dir, 'cluster.yaml'), 'utf8'))
   const ofKind = (kind) => (list.items ?? []).filter((item) => item.kind === kind)
   const cluster = {services: ofKind('Service'), endpointSlices: ofKind('EndpointSlice'), pods: ofKind('Pod'), nodes: ofKind('Node')}
-  const iptablesVersion = execFileSync('iptables', ['--version'], {encoding: 'utf8'}).trim().replace(/^iptables /, '')
+  const iptablesVersion = execFileSync('iptables', ['--version'], {encoding: 'utf8'})
+    .trim()
+    .replace(/^iptables /, '')
 
   const workDir = mkdtempSync(join(tmpdir(), 'svctrace-render-'))
   try {

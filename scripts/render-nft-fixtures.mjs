@@ -14,9 +14,12 @@ import path from 'node:path'
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..')
 const dir = path.join(root, 'test/fixtures/samples/nftables')
-const files = process.argv.slice(2).length > 0
-  ? process.argv.slice(2).map((f) => path.resolve(f))
-  : readdirSync(dir).filter((f) => f.endsWith('.txt')).map((f) => path.join(dir, f))
+const files =
+  process.argv.slice(2).length > 0
+    ? process.argv.slice(2).map((f) => path.resolve(f))
+    : readdirSync(dir)
+        .filter((f) => f.endsWith('.txt'))
+        .map((f) => path.join(dir, f))
 
 if (typeof process.getuid === 'function' && process.getuid() !== 0) {
   console.error('render-nft-fixtures: needs root (network namespaces and nft)')

@@ -21,6 +21,16 @@ export interface ImportRecord {
   external?: boolean
   original?: string
 }
-export function bundleCli(root: string, opts?: {entry?: string}): Promise<{code: string; lazy: Array<{file: string; specifiers: string[]; code: string}>; packages: BundledPackage[]; imports: Record<string, ImportRecord[]>; mainInputs: string[]; version: string}>
+export function bundleCli(
+  root: string,
+  opts?: {entry?: string},
+): Promise<{
+  code: string
+  lazy: Array<{file: string; specifiers: string[]; code: string}>
+  packages: BundledPackage[]
+  imports: Record<string, ImportRecord[]>
+  mainInputs: string[]
+  version: string
+}>
 export function bundledPackages(root: string, inputs: string[]): BundledPackage[]
 export function thirdPartyNotices(root: string, packages: BundledPackage[], prefix?: string): string

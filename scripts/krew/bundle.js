@@ -139,7 +139,10 @@ function lazyPackages(within, used) {
 
 /** The entry of a lazy bundle: each specifier, required on first access. */
 function lazyEntry(specs) {
-  return [...specs].sort().map((spec) => `Object.defineProperty(exports, ${JSON.stringify(spec)}, {enumerable: true, get: () => require(${JSON.stringify(spec)})});\n`).join('')
+  return [...specs]
+    .sort()
+    .map((spec) => `Object.defineProperty(exports, ${JSON.stringify(spec)}, {enumerable: true, get: () => require(${JSON.stringify(spec)})});\n`)
+    .join('')
 }
 
 const COMMON = {
@@ -218,9 +221,11 @@ export async function bundleCli(root, {entry = ENTRY} = {}) {
     return {file, specifiers: b.specs.split('\n'), code: b.code}
   })
   lazy.sort((a, b) => (a.file < b.file ? -1 : 1))
-  const imports = Object.fromEntries(Object.entries(main.metafile.inputs)
-    .filter(([file]) => !file.includes('node_modules/'))
-    .map(([file, info]) => [file, info.imports]))
+  const imports = Object.fromEntries(
+    Object.entries(main.metafile.inputs)
+      .filter(([file]) => !file.includes('node_modules/'))
+      .map(([file, info]) => [file, info.imports]),
+  )
   return {code: main.code, lazy, packages: bundledPackages(root, inputs), imports, mainInputs: main.inputs, version: pkg.version}
 }
 
@@ -260,9 +265,16 @@ export function thirdPartyNotices(root, packages, prefix = '') {
   lines.push(`Bundled npm packages (${packages.length}):`, ...packages.map((p) => `  ${p.name}@${p.version}  ${p.license}`), '')
   for (const p of packages) {
     lines.push(rule, `${p.name}@${p.version}  (${p.license})`, rule)
-    const files = readdirSync(path.join(root, p.dir)).filter((f) => /^(licen[cs]e|copying|notice)([.-].*)?$/i.test(f)).sort()
+    const files = readdirSync(path.join(root, p.dir))
+      .filter((f) => /^(licen[cs]e|copying|notice)([.-].*)?$/i.test(f))
+      .sort()
     if (files.length === 0) lines.push(`(no license file in the package; package.json says "${p.license}")`)
-    for (const f of files) lines.push(readFileSync(path.join(root, p.dir, f), 'utf8').replace(/\r\n/g, '\n').trimEnd())
+    for (const f of files)
+      lines.push(
+        readFileSync(path.join(root, p.dir, f), 'utf8')
+          .replace(/\r\n/g, '\n')
+          .trimEnd(),
+      )
     lines.push('')
   }
   return lines.join('\n')

@@ -74,4 +74,8 @@ export function sha256(buf: Buffer | string): string
 export function pluginBinName(name: string, os?: string): string
 export function krewInstall(opts: {manifest: string; archive: string; krewRoot: string; os: string; arch: string}): Installed
 export function findInstalledLicense(krewRoot: string): string
-export function validateManifestInstalls(manifest: string, archives: Record<string, string>, options?: {skipMissing?: boolean}): Array<OsArch & {index: number; bin: string; license: string; files: string[]}>
+export function validateManifestInstalls(
+  manifest: string,
+  archives: Record<string, string>,
+  options?: {skipMissing?: boolean},
+): Array<OsArch & {index: number; bin: string; license: string; files: string[]}>

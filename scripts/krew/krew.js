@@ -7,7 +7,20 @@
 //   internal/installation/{install,move}.go    `files` moves, store path, bin link
 // Error texts follow krew's so a failure here reads like the one krew would print.
 import {createHash} from 'node:crypto'
-import {chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {gunzipSync} from 'node:zlib'
@@ -19,14 +32,45 @@ export const MANIFEST_EXTENSION = '.yaml'
 
 /** allPlatforms() of validate-krew-manifest: every os/arch krew supports. */
 export const KNOWN_PLATFORMS = [
-  {os: 'windows', arch: '386'}, {os: 'windows', arch: 'amd64'}, {os: 'windows', arch: 'arm64'},
-  {os: 'linux', arch: '386'}, {os: 'linux', arch: 'amd64'}, {os: 'linux', arch: 'arm'}, {os: 'linux', arch: 'arm64'}, {os: 'linux', arch: 'ppc64le'},
-  {os: 'darwin', arch: '386'}, {os: 'darwin', arch: 'amd64'}, {os: 'darwin', arch: 'arm64'},
+  {os: 'windows', arch: '386'},
+  {os: 'windows', arch: 'amd64'},
+  {os: 'windows', arch: 'arm64'},
+  {os: 'linux', arch: '386'},
+  {os: 'linux', arch: 'amd64'},
+  {os: 'linux', arch: 'arm'},
+  {os: 'linux', arch: 'arm64'},
+  {os: 'linux', arch: 'ppc64le'},
+  {os: 'darwin', arch: '386'},
+  {os: 'darwin', arch: 'amd64'},
+  {os: 'darwin', arch: 'arm64'},
 ]
 
 const SAFE_PLUGIN_NAME = /^[\w-]+$/
 const SHA256 = /^[a-f0-9]{64}$/
-const WINDOWS_FORBIDDEN = ['CON', 'PRN', 'AUX', 'NUL', 'COM1', 'COM2', 'COM3', 'COM4', 'COM5', 'COM6', 'COM7', 'COM8', 'COM9', 'LPT1', 'LPT2', 'LPT3', 'LPT4', 'LPT5', 'LPT6', 'LPT7', 'LPT8', 'LPT9']
+const WINDOWS_FORBIDDEN = [
+  'CON',
+  'PRN',
+  'AUX',
+  'NUL',
+  'COM1',
+  'COM2',
+  'COM3',
+  'COM4',
+  'COM5',
+  'COM6',
+  'COM7',
+  'COM8',
+  'COM9',
+  'LPT1',
+  'LPT2',
+  'LPT3',
+  'LPT4',
+  'LPT5',
+  'LPT6',
+  'LPT7',
+  'LPT8',
+  'LPT9',
+]
 const LICENSE_FILES = new Set(['license', 'license.txt', 'license.md', 'licenses', 'licenses.txt', 'licenses.md', 'copying', 'copying.txt'])
 
 // ---------------------------------------------------------------- versions
@@ -72,7 +116,7 @@ export function selectorMatches(selector, labels) {
         break
       case 'Exists':
       case 'DoesNotExist':
-        if (values.length > 0) throw new Error("values set must be empty for exists and does not exist")
+        if (values.length > 0) throw new Error('values set must be empty for exists and does not exist')
         if (expr.operator === 'Exists' ? !has : has) return false
         break
       default:
@@ -100,7 +144,8 @@ export function isSafePluginName(name) {
 
 function validateSelector(sel) {
   if (sel === null || sel === undefined) throw new Error('nil selector is not supported')
-  if ((sel.matchLabels === undefined || sel.matchLabels === null) && (sel.matchExpressions ?? []).length === 0) throw new Error('empty selector is not supported')
+  if ((sel.matchLabels === undefined || sel.matchLabels === null) && (sel.matchExpressions ?? []).length === 0)
+    throw new Error('empty selector is not supported')
   const keys = [...Object.keys(sel.matchLabels ?? {}), ...(sel.matchExpressions ?? []).map((e) => e.key)]
   for (const key of keys) {
     if (key !== 'os' && key !== 'arch') throw new Error(`key "${key}" not supported`)
@@ -137,7 +182,10 @@ function validatePlatform(p) {
 
 /** krew's ValidatePlugin(name, plugin): throws the first problem found. */
 export function validatePlugin(name, plugin) {
-  if (plugin?.apiVersion !== API_VERSION) throw new Error(`plugin manifest has apiVersion="${plugin?.apiVersion}", not supported in this version of krew (try updating plugin index or install a newer version of krew)`)
+  if (plugin?.apiVersion !== API_VERSION)
+    throw new Error(
+      `plugin manifest has apiVersion="${plugin?.apiVersion}", not supported in this version of krew (try updating plugin index or install a newer version of krew)`,
+    )
   if (plugin.kind !== PLUGIN_KIND) throw new Error(`plugin manifest has kind="${plugin.kind}", but only "${PLUGIN_KIND}" is supported`)
   if (!isSafePluginName(name)) throw new Error(`the plugin name "${name}" is not allowed, must match "^[\\w-]+$"`)
   const pluginName = plugin.metadata?.name
@@ -180,11 +228,15 @@ export function validateManifestText(fileName, text) {
   const plugin = parseManifest(text)
   validatePlugin(base.slice(0, -ext.length), plugin)
   plugin.spec.platforms.forEach((p, i) => {
-    if (!anyMatchingPlatform(p.selector)) throw new Error(`spec.platform[${i}]'s selector (${JSON.stringify(p.selector)}) doesn't match any supported platforms`)
+    if (!anyMatchingPlatform(p.selector))
+      throw new Error(`spec.platform[${i}]'s selector (${JSON.stringify(p.selector)}) doesn't match any supported platforms`)
   })
   for (const env of KNOWN_PLATFORMS) {
     const hits = plugin.spec.platforms.flatMap((p, i) => (selectorMatches(p.selector, env) ? [i] : []))
-    if (hits.length > 1) throw new Error(`overlapping platform selectors found: multiple spec.platforms (at indexes [${hits.join(' ')}]) have overlapping selectors that select (${env.os}/${env.arch})`)
+    if (hits.length > 1)
+      throw new Error(
+        `overlapping platform selectors found: multiple spec.platforms (at indexes [${hits.join(' ')}]) have overlapping selectors that select (${env.os}/${env.arch})`,
+      )
   }
   return plugin
 }
@@ -208,7 +260,8 @@ function cstring(buf, start, length) {
 }
 
 function numeric(buf, start, length) {
-  if (buf[start] & 0x80) { // GNU base-256
+  if (buf[start] & 0x80) {
+    // GNU base-256
     let n = 0
     for (let i = start + 1; i < start + length; i++) n = n * 256 + buf[i]
     return n
@@ -257,8 +310,14 @@ export function readTar(buf) {
     if (pax.size !== undefined) size = Number(pax.size)
     const data = buf.subarray(offset + 512, offset + 512 + size)
     offset += 512 + Math.ceil(size / 512) * 512
-    if (type === 'x') { pax = {...pax, ...paxRecords(data)}; continue }
-    if (type === 'L') { longName = cstring(data, 0, data.length); continue }
+    if (type === 'x') {
+      pax = {...pax, ...paxRecords(data)}
+      continue
+    }
+    if (type === 'L') {
+      longName = cstring(data, 0, data.length)
+      continue
+    }
     if (type === '0' && name.endsWith('/')) type = '5'
     entries.push({
       name: longName ?? pax.path ?? name,
@@ -327,7 +386,13 @@ function isSubPath(base, sub) {
 
 /** filepath.Glob for a pattern relative to dir (`*`, `?` and `[...]` within one path element). */
 function glob(dir, pattern) {
-  const toRegExp = (seg) => new RegExp(`^${seg.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`)
+  const toRegExp = (seg) =>
+    new RegExp(
+      `^${seg
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '[^/]*')
+        .replace(/\?/g, '[^/]')}$`,
+    )
   let found = [dir]
   for (const seg of pattern.split('/').filter((s) => s !== '' && s !== '.')) {
     const next = []
@@ -356,7 +421,8 @@ function moveTargets(fromDir, toDir, fo) {
   const direct = path.normalize(path.join(fromDir, fo.from))
   if (existsSync(direct)) {
     const to = path.resolve(toDir, path.normalize(fo.to) === '.' ? path.basename(direct) : fo.to)
-    if (!isSubPath(fromDir, direct) || !isSubPath(toDir, to)) throw new Error(`can't move, move target ${direct} -> ${to} is out of bounds from="${fromDir}", to="${toDir}"`)
+    if (!isSubPath(fromDir, direct) || !isSubPath(toDir, to))
+      throw new Error(`can't move, move target ${direct} -> ${to} is out of bounds from="${fromDir}", to="${toDir}"`)
     return [{from: direct, to}]
   }
   const newDir = path.resolve(toDir, fo.to)
@@ -364,7 +430,8 @@ function moveTargets(fromDir, toDir, fo) {
   if (matches.length === 0) throw new Error(`no files in the plugin archive matched the glob pattern=${fo.from}`)
   return matches.map((from) => {
     const to = path.join(newDir, path.basename(from))
-    if (!isSubPath(fromDir, from) || !isSubPath(toDir, to)) throw new Error(`can't move, move target ${from} -> ${to} is not a subpath from="${fromDir}", to="${toDir}"`)
+    if (!isSubPath(fromDir, from) || !isSubPath(toDir, to))
+      throw new Error(`can't move, move target ${from} -> ${to} is not a subpath from="${fromDir}", to="${toDir}"`)
     return {from, to}
   })
 }
@@ -398,10 +465,13 @@ export function krewInstall({manifest, archive, krewRoot, os, arch}) {
   const data = readFileSync(archive)
   const actual = sha256(data)
   if (actual !== platform.sha256.toLowerCase()) {
-    throw new Error(`install failed: failed to unpack into staging dir: failed to unpack the plugin archive: checksum does not match, want: ${platform.sha256}, got ${actual}`)
+    throw new Error(
+      `install failed: failed to unpack into staging dir: failed to unpack the plugin archive: checksum does not match, want: ${platform.sha256}, got ${actual}`,
+    )
   }
   const type = detectArchiveType(data)
-  if (type !== 'application/x-gzip') throw new Error(`mime type "${type}" for archive file is not a supported archive format${type === 'application/zip' ? ' (zip: not simulated here)' : ''}`)
+  if (type !== 'application/x-gzip')
+    throw new Error(`mime type "${type}" for archive file is not a supported archive format${type === 'application/zip' ? ' (zip: not simulated here)' : ''}`)
 
   const staging = mkdtempSync(path.join(tmpdir(), 'krew-downloads'))
   const moveDir = mkdtempSync(path.join(tmpdir(), 'krew-temp-move'))
@@ -432,7 +502,8 @@ export function krewInstall({manifest, archive, krewRoot, os, arch}) {
     if (!isSymlink(link)) throw new Error(`file "${link}" is not a symlink`)
     rmSync(link)
   }
-  if (!existsSync(binPath)) throw new Error(`failed to link installed plugin: can't create symbolic link, source binary ("${binPath}") cannot be found in extracted archive`)
+  if (!existsSync(binPath))
+    throw new Error(`failed to link installed plugin: can't create symbolic link, source binary ("${binPath}") cannot be found in extracted archive`)
   symlinkSync(path.relative(binDir, binPath), link)
 
   mkdirSync(path.dirname(receipt), {recursive: true})
@@ -460,7 +531,10 @@ export function findInstalledLicense(krewRoot) {
   }
   walk(path.join(krewRoot, 'store'))
   const license = files.find((f) => LICENSE_FILES.has(path.basename(f).toLowerCase()))
-  if (!license) throw new Error(`LICENSE (or alike) file is not extracted from the archive as part of installation: could not find license file among [${files.map((f) => path.basename(f)).join(', ')}]`)
+  if (!license)
+    throw new Error(
+      `LICENSE (or alike) file is not extracted from the archive as part of installation: could not find license file among [${files.map((f) => path.basename(f)).join(', ')}]`,
+    )
   return license
 }
 

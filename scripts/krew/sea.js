@@ -38,7 +38,8 @@ async function quietly(noise, fn) {
 
 /** Why this host cannot build the linux-amd64 executable, or undefined when it can. */
 export function seaUnsupportedReason(nodeBinary = process.execPath) {
-  if (process.platform !== 'linux' || process.arch !== 'x64') return `the linux-amd64 executable must be built on linux x64 (this is ${process.platform} ${process.arch})`
+  if (process.platform !== 'linux' || process.arch !== 'x64')
+    return `the linux-amd64 executable must be built on linux x64 (this is ${process.platform} ${process.arch})`
   if (!readFileSync(nodeBinary).includes(`${SEA_FUSE}:0`)) return `${nodeBinary} has no single-executable fuse (Node.js 20 official builds have it)`
   return undefined
 }
@@ -58,18 +59,25 @@ export async function buildSea({code, assets = {}, output, workDir, nodeBinary =
   for (const name of names) writeFileSync(path.join(workDir, 'assets', name), assets[name])
   // Paths relative to workDir: the blob records the main script's name, and a temporary
   // directory's name would make every build differ.
-  writeFileSync(path.join(workDir, 'sea-config.json'), JSON.stringify({
-    main: 'sea-main.cjs',
-    output: 'sea-prep.blob',
-    disableExperimentalSEAWarning: true,
-    useSnapshot: false,
-    // No V8 code cache: V8 writes it differently on every run (its hash seed is random), so
-    // the archive would never be reproducible; measured start-up gain here was nil (V8
-    // compiles functions lazily anyway). A --hash-seed at build time makes it stable, but
-    // then the executable rejects it ("Code cache data rejected").
-    useCodeCache: false,
-    assets: Object.fromEntries(names.map((name) => [name, `assets/${name}`])),
-  }, null, 2))
+  writeFileSync(
+    path.join(workDir, 'sea-config.json'),
+    JSON.stringify(
+      {
+        main: 'sea-main.cjs',
+        output: 'sea-prep.blob',
+        disableExperimentalSEAWarning: true,
+        useSnapshot: false,
+        // No V8 code cache: V8 writes it differently on every run (its hash seed is random), so
+        // the archive would never be reproducible; measured start-up gain here was nil (V8
+        // compiles functions lazily anyway). A --hash-seed at build time makes it stable, but
+        // then the executable rejects it ("Code cache data rejected").
+        useCodeCache: false,
+        assets: Object.fromEntries(names.map((name) => [name, `assets/${name}`])),
+      },
+      null,
+      2,
+    ),
+  )
   run(nodeBinary, ['--experimental-sea-config', 'sea-config.json'], {cwd: workDir})
   copyFileSync(nodeBinary, output)
   chmodSync(output, 0o755)

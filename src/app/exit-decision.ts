@@ -7,10 +7,7 @@ import type {ClusterView, Finding, NodeDataplane, Severity} from '../core/model.
 export type FailOn = Severity | 'none'
 
 /** The exit code, and why. */
-export type ExitDecision =
-  | {code: 0; reason: 'clean'}
-  | {code: 1; reason: 'findings'}
-  | {code: 2; reason: 'nothing-read'}
+export type ExitDecision = {code: 0; reason: 'clean'} | {code: 1; reason: 'findings'} | {code: 2; reason: 'nothing-read'}
 
 const SEVERITY_RANK: Record<Severity, number> = {error: 3, warning: 2, info: 1}
 

@@ -21,9 +21,8 @@ export interface TraceResult {
 
 /** Reads what the query needs and traces it; throws SourceError or QueryError when nothing can be answered. */
 export async function traceQuery(config: TraceConfig, cluster: ClusterSource, reader: NodeReader): Promise<TraceResult> {
-  const query: Query = config.query.kind === 'service' && !config.query.namespace
-    ? {...config.query, namespace: await cluster.defaultNamespace()}
-    : config.query
+  const query: Query =
+    config.query.kind === 'service' && !config.query.namespace ? {...config.query, namespace: await cluster.defaultNamespace()} : config.query
   const {view, denied} = await cluster.load(query)
   const available = await reader.nodeNames(view)
   const unknown = config.nodes.filter((n) => !available.includes(n))

@@ -8,17 +8,29 @@ import {Flags} from '@oclif/core'
 import type {BastionSpec} from '../adapters/ssh/settings.js'
 
 export const nodeFlags = {
-  via: Flags.option({description: 'how node rules are read: ssh, exec (into the kube-proxy pod, or a debug pod), none (API checks only). Default: ssh when an --ssh-* flag is given, exec with --debug-pod, else none', options: ['ssh', 'exec', 'none'] as const})(),
+  via: Flags.option({
+    description:
+      'how node rules are read: ssh, exec (into the kube-proxy pod, or a debug pod), none (API checks only). Default: ssh when an --ssh-* flag is given, exec with --debug-pod, else none',
+    options: ['ssh', 'exec', 'none'] as const,
+  })(),
   'ssh-user': Flags.string({description: 'SSH login user (default: ~/.ssh/config, else your user)', helpValue: 'USER'}),
   'ssh-key': Flags.string({description: 'private key file (default: ssh-agent, ~/.ssh/config IdentityFile, ~/.ssh/id_*)', helpValue: 'FILE'}),
   'ssh-port': Flags.integer({description: 'SSH port (default: ~/.ssh/config, else 22)', helpValue: 'PORT'}),
   'ssh-config': Flags.string({description: 'ssh config file to read (default ~/.ssh/config; Match exec is never run)', helpValue: 'FILE'}),
-  'known-hosts': Flags.string({description: 'known_hosts file(s), repeatable or comma-separated (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)', helpValue: 'FILE', multiple: true, delimiter: ','}),
+  'known-hosts': Flags.string({
+    description: 'known_hosts file(s), repeatable or comma-separated (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)',
+    helpValue: 'FILE',
+    multiple: true,
+    delimiter: ',',
+  }),
   bastion: Flags.string({description: 'jump host to reach the nodes through (its host key is checked too)', helpValue: 'USER@HOST:PORT'}),
   sudo: Flags.boolean({description: 'run the node commands with sudo -n (needs passwordless sudo for them)'}),
   'insecure-ignore-host-keys': Flags.boolean({description: 'accept any SSH host key (no known_hosts check): only on networks you trust'}),
   'ssh-host-template': Flags.string({description: 'host to dial per node, with {name} and {address} (e.g. {name}.nodes.example.com)', helpValue: 'TEMPLATE'}),
-  'ssh-address-type': Flags.option({description: 'which Node address to dial (default InternalIP, else ExternalIP)', options: ['InternalIP', 'ExternalIP'] as const})(),
+  'ssh-address-type': Flags.option({
+    description: 'which Node address to dial (default InternalIP, else ExternalIP)',
+    options: ['InternalIP', 'ExternalIP'] as const,
+  })(),
   'debug-pod': Flags.boolean({description: 'with --via exec: run the commands in a short-lived privileged hostNetwork pod per node (deleted on exit)'}),
   'debug-image': Flags.string({description: 'image of the --debug-pod pods (needs iptables-save, nft)', helpValue: 'IMAGE'}),
   parallel: Flags.integer({description: 'nodes read at once (default 10)', helpValue: 'N'}),
@@ -74,7 +86,18 @@ export type NodeAccess =
 /** A flag value svctrace cannot use (exit 2, printed as `error: …`). */
 export class NodeFlagError extends Error {}
 
-const SSH_FLAGS = ['ssh-user', 'ssh-key', 'ssh-port', 'ssh-config', 'known-hosts', 'bastion', 'sudo', 'insecure-ignore-host-keys', 'ssh-host-template', 'ssh-address-type'] as const
+const SSH_FLAGS = [
+  'ssh-user',
+  'ssh-key',
+  'ssh-port',
+  'ssh-config',
+  'known-hosts',
+  'bastion',
+  'sudo',
+  'insecure-ignore-host-keys',
+  'ssh-host-template',
+  'ssh-address-type',
+] as const
 const EXEC_FLAGS = ['debug-pod', 'debug-image'] as const
 const READ_FLAGS = ['parallel', 'node-timeout', 'connect-timeout'] as const
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/
@@ -118,16 +141,22 @@ function chooseVia(flags: NodeFlagValues): 'ssh' | 'exec' | 'none' {
   const ssh = given(flags, SSH_FLAGS)
   const exec = given(flags, EXEC_FLAGS)
   if (flags.from !== undefined) {
-    if (flags.via === 'ssh' || flags.via === 'exec') throw new NodeFlagError(`--from reads a bundle, which already holds each node's rules: drop --via ${flags.via} (or drop --from to read the live cluster)`)
+    if (flags.via === 'ssh' || flags.via === 'exec')
+      throw new NodeFlagError(`--from reads a bundle, which already holds each node's rules: drop --via ${flags.via} (or drop --from to read the live cluster)`)
     const extra = [...ssh, ...exec, ...given(flags, READ_FLAGS)]
-    if (extra.length > 0) throw new NodeFlagError(`${list(extra)} ${extra.length > 1 ? 'read' : 'reads'} the nodes of a live cluster; a bundle (--from) already holds them: drop ${extra.length > 1 ? 'them' : 'it'}`)
+    if (extra.length > 0)
+      throw new NodeFlagError(
+        `${list(extra)} ${extra.length > 1 ? 'read' : 'reads'} the nodes of a live cluster; a bundle (--from) already holds them: drop ${extra.length > 1 ? 'them' : 'it'}`,
+      )
     return flags.via ?? 'none'
   }
   if (flags.via === 'ssh' && exec.length > 0) throw new NodeFlagError(`${list(exec)} ${exec.length > 1 ? 'are' : 'is'} for --via exec, not --via ssh`)
-  if ((flags.via === 'exec' || flags.via === 'none') && ssh.length > 0) throw new NodeFlagError(`${list(ssh)} ${ssh.length > 1 ? 'are' : 'is'} for --via ssh, not --via ${flags.via}`)
+  if ((flags.via === 'exec' || flags.via === 'none') && ssh.length > 0)
+    throw new NodeFlagError(`${list(ssh)} ${ssh.length > 1 ? 'are' : 'is'} for --via ssh, not --via ${flags.via}`)
   if (flags.via === 'none' && exec.length > 0) throw new NodeFlagError(`${list(exec)} ${exec.length > 1 ? 'are' : 'is'} for --via exec, not --via none`)
   if (flags.via) return flags.via
-  if (ssh.length > 0 && exec.length > 0) throw new NodeFlagError(`${list(ssh)} read nodes over SSH and ${list(exec)} through pods: say which with --via ssh or --via exec`)
+  if (ssh.length > 0 && exec.length > 0)
+    throw new NodeFlagError(`${list(ssh)} read nodes over SSH and ${list(exec)} through pods: say which with --via ssh or --via exec`)
   if (ssh.length > 0) return 'ssh'
   if (exec.length > 0) return 'exec'
   return 'none'
@@ -139,16 +168,22 @@ async function sshSettings(flags: NodeFlagValues, home: string): Promise<SshSett
   const user = flags['ssh-user']
   if (user !== undefined && !USER.test(user)) throw new NodeFlagError(`--ssh-user "${user}": not a user name (letters, digits, _ . @ -)`)
   const port = flags['ssh-port']
-  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) throw new NodeFlagError(`--ssh-port ${port}: not a port number; give 1 to 65535 (default 22)`)
-  const keyFile = flags['ssh-key'] === undefined ? undefined : existingFile('ssh-key', flags['ssh-key'], home, 'give the private key file (e.g. --ssh-key ~/.ssh/id_ed25519)')
+  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535))
+    throw new NodeFlagError(`--ssh-port ${port}: not a port number; give 1 to 65535 (default 22)`)
+  const keyFile =
+    flags['ssh-key'] === undefined ? undefined : existingFile('ssh-key', flags['ssh-key'], home, 'give the private key file (e.g. --ssh-key ~/.ssh/id_ed25519)')
   const defaultConfig = path.join(home, '.ssh', 'config')
-  const sshConfigFile = flags['ssh-config'] !== undefined
-    ? existingFile('ssh-config', flags['ssh-config'], home, 'give an ssh config file, or leave the flag out to read ~/.ssh/config')
-    : existsSync(defaultConfig) ? defaultConfig : undefined
+  const sshConfigFile =
+    flags['ssh-config'] !== undefined
+      ? existingFile('ssh-config', flags['ssh-config'], home, 'give an ssh config file, or leave the flag out to read ~/.ssh/config')
+      : existsSync(defaultConfig)
+        ? defaultConfig
+        : undefined
   const knownHosts = flags['known-hosts']?.map((f) => f.trim()).filter(Boolean)
-  const knownHostsFiles = knownHosts && knownHosts.length > 0
-    ? knownHosts.map((f) => path.resolve(expandHome(f, home)))
-    : [path.join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']
+  const knownHostsFiles =
+    knownHosts && knownHosts.length > 0
+      ? knownHosts.map((f) => path.resolve(expandHome(f, home)))
+      : [path.join(home, '.ssh', 'known_hosts'), '/etc/ssh/ssh_known_hosts']
   let bastion: BastionSpec | undefined
   if (flags.bastion !== undefined) {
     try {
@@ -182,7 +217,10 @@ export async function resolveNodeAccess(flags: NodeFlagValues, home = homedir())
   const via = chooseVia(flags)
   if (via === 'none') {
     const reading = flags.from === undefined ? given(flags, READ_FLAGS) : []
-    if (reading.length > 0) throw new NodeFlagError(`${list(reading)} ${reading.length > 1 ? 'set' : 'sets'} how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec`)
+    if (reading.length > 0)
+      throw new NodeFlagError(
+        `${list(reading)} ${reading.length > 1 ? 'set' : 'sets'} how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec`,
+      )
     return {via, implicit: flags.via === undefined}
   }
   const read: ReadSettings = {
@@ -193,12 +231,13 @@ export async function resolveNodeAccess(flags: NodeFlagValues, home = homedir())
   }
   if (via === 'ssh') return {via, ssh: await sshSettings(flags, home), read}
   const image = flags['debug-image']
-  if (image !== undefined && !IMAGE.test(image)) throw new NodeFlagError(`--debug-image "${image}": not an image reference (e.g. registry.k8s.io/kube-proxy:v1.30.0)`)
+  if (image !== undefined && !IMAGE.test(image))
+    throw new NodeFlagError(`--debug-image "${image}": not an image reference (e.g. registry.k8s.io/kube-proxy:v1.30.0)`)
   if (image !== undefined && !flags['debug-pod']) throw new NodeFlagError('--debug-image names the image of --debug-pod pods: add --debug-pod')
   return {via, exec: {debugPod: flags['debug-pod'] === true, ...(image !== undefined ? {debugImage: image} : {})}, read}
 }
 
 /** The line shown when nodes were not read because no flag asked for it. */
 export const NODES_NOT_READ =
-  'Node rules were not read (no --via): only the API objects were checked. To trace each node\'s kube-proxy rules add ' +
+  "Node rules were not read (no --via): only the API objects were checked. To trace each node's kube-proxy rules add " +
   '--via ssh --ssh-user USER [--ssh-key FILE] (see "Reading nodes" in the README), or --via exec to run the same read-only commands in the kube-proxy pods.'

@@ -25,7 +25,10 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     {description: 'Trace every port of a Service in the bundled example cluster', command: 'kubectl svctrace hello-world --from examples/hello-world'},
     {description: 'Find what owns an address, then trace it', command: 'kubectl svctrace --ip 10.96.77.44:80/tcp --from examples/hello-world'},
     {description: 'Trace a load balancer for one client, as JSON', command: 'kubectl svctrace web-lb --source 203.0.113.9 -o json --from examples/hello-world'},
-    {description: 'Read each node\'s kube-proxy rules over SSH (host keys checked against known_hosts)', command: 'kubectl svctrace hello-world --via ssh --ssh-user core --ssh-key ~/.ssh/id_ed25519'},
+    {
+      description: "Read each node's kube-proxy rules over SSH (host keys checked against known_hosts)",
+      command: 'kubectl svctrace hello-world --via ssh --ssh-user core --ssh-key ~/.ssh/id_ed25519',
+    },
     {description: 'Read them in the kube-proxy pods instead', command: 'kubectl svctrace hello-world --via exec'},
   ]
 
@@ -47,7 +50,11 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     source: Flags.string({description: 'client address: traces source ranges, traffic policies and affinity for this client', helpValue: 'IP'}),
     nodes: Flags.string({description: 'only these nodes (comma-separated)', helpValue: 'NODE,…'}),
     output: Flags.option({char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'] as const, default: 'table'})(),
-    'fail-on': Flags.option({description: 'exit 1 when a finding of this severity or worse exists', options: ['error', 'warning', 'info', 'none'] as const, default: 'error'})(),
+    'fail-on': Flags.option({
+      description: 'exit 1 when a finding of this severity or worse exists',
+      options: ['error', 'warning', 'info', 'none'] as const,
+      default: 'error',
+    })(),
     'no-color': Flags.boolean({description: 'never colour the output (also: NO_COLOR set, or output not a terminal)'}),
     ignore: Flags.string({description: 'leave out findings with these ids (comma-separated)', helpValue: 'SLUG,…'}),
     explain: Flags.string({description: 'explain one finding id (why it matters, how to fix it) and exit', helpValue: 'SLUG'}),
@@ -62,12 +69,21 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       process.stdout.write(`${text}\n`)
       return
     }
-    const ignore = (flags.ignore ?? '').split(',').map((x) => x.trim()).filter(Boolean)
+    const ignore = (flags.ignore ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
     const unknownIds = ignore.filter((id) => !findingSlugs().includes(id))
-    if (unknownIds.length > 0) this.error(`--ignore: no finding ${unknownIds.map((id) => `"${id}"`).join(', ')}; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
+    if (unknownIds.length > 0)
+      this.error(`--ignore: no finding ${unknownIds.map((id) => `"${id}"`).join(', ')}; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
     const settings: TraceSettings = {
       query: this.toQuery(args.service, flags),
-      nodes: flags.nodes ? flags.nodes.split(',').map((s) => s.trim()).filter(Boolean) : [],
+      nodes: flags.nodes
+        ? flags.nodes
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [],
       failOn: flags['fail-on'],
       ignore,
     }
@@ -94,9 +110,12 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     }
     const {report, exit} = outcome
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color']
-    const out = flags.output === 'json' ? renderJson(report)
-      : flags.output === 'yaml' ? renderYaml(report)
-        : renderTable(report, {color, wide: flags.output === 'wide'}, notices)
+    const out =
+      flags.output === 'json'
+        ? renderJson(report)
+        : flags.output === 'yaml'
+          ? renderYaml(report)
+          : renderTable(report, {color, wide: flags.output === 'wide'}, notices)
     // No process.exit: a pipe must get the whole output, however slowly it reads.
     await writeStdout(out)
     process.exitCode = exit.code
@@ -115,12 +134,17 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   protected override async catch(err: Error & {oclif?: {exit?: number}}): Promise<void> {
     if (err.oclif?.exit === 0 || /\bEEXIT: \d/.test(err.message)) throw err
     const known = err.oclif?.exit !== undefined
-    const message = known ? err.message.replace(/\n+See more help with --help$/, '') : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`
+    const message = known
+      ? err.message.replace(/\n+See more help with --help$/, '')
+      : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`
     process.stderr.write(`error: ${message}\n${known && /Expected|Missing|Nonexistent|Unexpected/.test(message) ? 'See kubectl svctrace --help\n' : ''}`)
     this.exit(known ? (err.oclif?.exit ?? 2) : 2)
   }
 
-  private toQuery(service: string | undefined, flags: {ip?: string | undefined; namespace?: string | undefined; source?: string | undefined; 'all-namespaces'?: boolean | undefined}): Query {
+  private toQuery(
+    service: string | undefined,
+    flags: {ip?: string | undefined; namespace?: string | undefined; source?: string | undefined; 'all-namespaces'?: boolean | undefined},
+  ): Query {
     if (flags.source !== undefined && !isIP(flags.source)) {
       this.error(`--source "${flags.source}" is not an IP address (e.g. --source 203.0.113.9)`, {exit: 2})
     }
@@ -139,7 +163,10 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     }
     if (!service) {
       if (flags.namespace) return {kind: 'all', namespace: flags.namespace, ...(source ? {source} : {})}
-      this.error('name a Service (kubectl svctrace SERVICE -n NAMESPACE), an address (--ip IP[:PORT][/PROTO]), or check them all (-A, or -n NAMESPACE); see kubectl svctrace --help', {exit: 2})
+      this.error(
+        'name a Service (kubectl svctrace SERVICE -n NAMESPACE), an address (--ip IP[:PORT][/PROTO]), or check them all (-A, or -n NAMESPACE); see kubectl svctrace --help',
+        {exit: 2},
+      )
     }
     return {kind: 'service', service, ...(flags.namespace ? {namespace: flags.namespace} : {}), ...(source ? {source} : {})}
   }

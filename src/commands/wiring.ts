@@ -55,7 +55,8 @@ class NoNodes implements NodeReader {
 /** A bundle directory, or the live cluster of the kubeconfig context with its nodes read as `access` says. */
 export async function openSources(flags: SourceFlags, access: NodeAccess, hooks: NodeHooks = {}): Promise<Sources> {
   if (flags.from) {
-    if (flags.kubeconfig || flags.context) throw new SourceError('--from reads a bundle; --kubeconfig and --context are for a live cluster: give one or the other')
+    if (flags.kubeconfig || flags.context)
+      throw new SourceError('--from reads a bundle; --kubeconfig and --context are for a live cluster: give one or the other')
     const bundle = new BundleDir(flags.from)
     return {cluster: bundle, reader: access.via === 'none' && !access.implicit ? new NoNodes() : bundle, notices: []}
   }

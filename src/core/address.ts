@@ -114,7 +114,7 @@ export function formatIP(c: Pick<Cidr, 'family' | 'value'>): string {
   // Compress the longest run of zero groups (RFC 5952).
   let best = -1
   let bestLen = 1
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     let j = i
     while (j < 8 && groups[j] === 0) j++
     if (j - i > bestLen) [best, bestLen] = [i, j - i]

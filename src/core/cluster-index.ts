@@ -96,7 +96,13 @@ export function indexCluster(view: ClusterView): ClusterIndex {
     for (const ip of loadBalancerIPsOf(svc)) push(idx.owners, ip, {kind: 'load-balancer', service: svc})
     for (const p of svc.spec?.ports ?? []) {
       if (p.nodePort) {
-        push(idx.nodePorts, `${p.nodePort}/${protocolOf(p)}`, {service: svc, portName: p.name ?? '', port: p.port, protocol: protocolOf(p), nodePort: p.nodePort})
+        push(idx.nodePorts, `${p.nodePort}/${protocolOf(p)}`, {
+          service: svc,
+          portName: p.name ?? '',
+          port: p.port,
+          protocol: protocolOf(p),
+          nodePort: p.nodePort,
+        })
       }
     }
   }

@@ -15,7 +15,10 @@ function suggestService(namespace: string, name: string, known: ServiceCandidate
   const hints: string[] = []
   if (others.length > 0) hints.push(`a Service named "${name}" exists in namespace ${others.join(', ')} (use -n ${others[0]})`)
   if (close.length > 0) hints.push(`similar names in ${namespace}: ${close.join(', ')}`)
-  if (hints.length === 0) hints.push(inNs.length > 0 ? `Services in ${namespace}: ${inNs.slice(0, 8).join(', ')}${inNs.length > 8 ? ', …' : ''}` : `namespace ${namespace} has no Services`)
+  if (hints.length === 0)
+    hints.push(
+      inNs.length > 0 ? `Services in ${namespace}: ${inNs.slice(0, 8).join(', ')}${inNs.length > 8 ? ', …' : ''}` : `namespace ${namespace} has no Services`,
+    )
   return hints.join('; ')
 }
 

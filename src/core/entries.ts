@@ -51,7 +51,8 @@ export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
         const only = name !== undefined ? {node: name} : {}
         if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', ...only, from: NODE_PORT_SOURCES})
         // kube-proxy's iptables mode also answers node ports on 127.0.0.1 (route_localnet); nftables mode does not.
-        if (ip === undefined || familyOf(ip) === 4) entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', ...only, from: ['node']})
+        if (ip === undefined || familyOf(ip) === 4)
+          entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', ...only, from: ['node']})
       }
     }
     for (const ip of externalIPsOf(svc)) {
@@ -96,16 +97,34 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
   }
   if (isLoopback(dest.ip)) {
     const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
-    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, servicePort: {name: r.portName, port: r.port}, from: ['node']}))
+    const entries: Entry[] = refs.map((r) => ({
+      destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol},
+      kind: 'node-port',
+      service: r.service,
+      servicePort: {name: r.portName, port: r.port},
+      from: ['node'],
+    }))
     if (entries.length === 0) entries.push({destination: dest, kind: 'address', from: ['node']})
     const owners = refs.map((r) => `node port ${r.nodePort}/${r.protocol} belongs to ${describeService(r.service)}`)
-    return {summary: `${dest.ip} is the loopback address of every node, traced from each node itself${owners.length ? `; ${owners.join('; ')}` : portGiven ? `; no Service has node port ${dest.port}/${dest.protocol}` : ''}`, entries, services: [...new Set(refs.map((r) => r.service))], unowned: false}
+    return {
+      summary: `${dest.ip} is the loopback address of every node, traced from each node itself${owners.length ? `; ${owners.join('; ')}` : portGiven ? `; no Service has node port ${dest.port}/${dest.protocol}` : ''}`,
+      entries,
+      services: [...new Set(refs.map((r) => r.service))],
+      unowned: false,
+    }
   }
   const node = idx.nodeByIP.get(dest.ip)
   if (node) {
     const name = node.metadata?.name ?? ''
     const refs = [...idx.nodePorts.values()].flat().filter((r) => r.protocol === dest.protocol && (!portGiven || r.nodePort === dest.port))
-    const entries: Entry[] = refs.map((r) => ({destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol}, kind: 'node-port', service: r.service, servicePort: {name: r.portName, port: r.port}, node: name, from: NODE_PORT_SOURCES}))
+    const entries: Entry[] = refs.map((r) => ({
+      destination: {ip: dest.ip, port: r.nodePort, protocol: r.protocol},
+      kind: 'node-port',
+      service: r.service,
+      servicePort: {name: r.portName, port: r.port},
+      node: name,
+      from: NODE_PORT_SOURCES,
+    }))
     let summary = `${dest.ip} is an address of node ${name}`
     if (refs.length > 0) summary += `; ${refs.map((r) => `node port ${r.nodePort}/${r.protocol} belongs to ${describeService(r.service)}`).join('; ')}`
     else if (portGiven) summary += `; no Service has node port ${dest.port}/${dest.protocol}`

@@ -49,7 +49,15 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
     const key = `${joinHostPort(o.dnat.ip, port)} ${o.dnat.chain}`
     const existing = byKey.get(key)
     if (existing) existing.probability += o.probability
-    else byKey.set(key, {ip: canonicalIP(o.dnat.ip), port, probability: o.probability, ...ownerOf(idx, o.dnat.ip, service), chain: o.dnat.chain, ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {})})
+    else
+      byKey.set(key, {
+        ip: canonicalIP(o.dnat.ip),
+        port,
+        probability: o.probability,
+        ...ownerOf(idx, o.dnat.ip, service),
+        chain: o.dnat.chain,
+        ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {}),
+      })
   }
   return [...byKey.values()].sort((a, b) => joinHostPort(a.ip, a.port).localeCompare(joinHostPort(b.ip, b.port)))
 }

@@ -43,7 +43,11 @@ function modeSettings(objects: KubeProxyObjects | undefined): ModeSetting[] {
   const cm = objects?.configMap
   for (const [key, text] of Object.entries(cm?.data ?? {})) {
     const mode = modeInConfig(text)
-    if (mode !== undefined) out.push({mode, where: `ConfigMap ${cm?.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${cm?.metadata?.name ?? KUBE_PROXY_NAME} ${key}: mode: ${JSON.stringify(mode)}`})
+    if (mode !== undefined)
+      out.push({
+        mode,
+        where: `ConfigMap ${cm?.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${cm?.metadata?.name ?? KUBE_PROXY_NAME} ${key}: mode: ${JSON.stringify(mode)}`,
+      })
   }
   const ds = objects?.daemonSet
   for (const c of ds?.spec?.template?.spec?.containers ?? []) {
@@ -51,7 +55,11 @@ function modeSettings(objects: KubeProxyObjects | undefined): ModeSetting[] {
     const mode = modeInArgs(words)
     const ignored = words.some((w) => w === '--config' || w.startsWith('--config='))
     if (mode !== undefined) {
-      out.push({mode, where: `DaemonSet ${ds?.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${ds?.metadata?.name ?? KUBE_PROXY_NAME} container ${c.name}: --proxy-mode=${mode}${ignored ? ' (ignored: with --config kube-proxy takes every setting but logging from the file)' : ''}`, ...(ignored ? {ignored} : {})})
+      out.push({
+        mode,
+        where: `DaemonSet ${ds?.metadata?.namespace ?? KUBE_PROXY_NAMESPACE}/${ds?.metadata?.name ?? KUBE_PROXY_NAME} container ${c.name}: --proxy-mode=${mode}${ignored ? ' (ignored: with --config kube-proxy takes every setting but logging from the file)' : ''}`,
+        ...(ignored ? {ignored} : {}),
+      })
     }
   }
   return out
@@ -78,17 +86,27 @@ export function modeConfigFindings(objects: KubeProxyObjects | undefined, nodes:
   if (!configured) return []
   const out: Finding[] = []
   if (!MODES.has(configured.mode)) {
-    out.push(finding('proxy-mode-config-invalid', {message: `kube-proxy is configured with mode "${configured.mode}", which it does not know (iptables, ipvs, nftables; kernelspace on Windows): it refuses to start`, evidence: configured.evidence}))
+    out.push(
+      finding('proxy-mode-config-invalid', {
+        message: `kube-proxy is configured with mode "${configured.mode}", which it does not know (iptables, ipvs, nftables; kernelspace on Windows): it refuses to start`,
+        evidence: configured.evidence,
+      }),
+    )
     return out
   }
   for (const node of nodes) {
     if (node.readError || node.mode === 'none' || node.mode === 'unknown' || node.mode === configured.mode) continue
-    const fallback = configured.mode === 'ipvs' && node.mode === 'iptables' ? ' (kube-proxy up to v1.25 fell back to iptables when the ip_vs kernel modules were missing; check its log)' : ''
-    out.push(finding('proxy-mode-differs-from-config', {
-      message: `${node.name} runs kube-proxy in ${node.mode} mode, but it is configured for ${configured.mode}: kube-proxy on this node has not restarted since the change, or runs with other settings${fallback}`,
-      node: node.name,
-      evidence: configured.evidence,
-    }))
+    const fallback =
+      configured.mode === 'ipvs' && node.mode === 'iptables'
+        ? ' (kube-proxy up to v1.25 fell back to iptables when the ip_vs kernel modules were missing; check its log)'
+        : ''
+    out.push(
+      finding('proxy-mode-differs-from-config', {
+        message: `${node.name} runs kube-proxy in ${node.mode} mode, but it is configured for ${configured.mode}: kube-proxy on this node has not restarted since the change, or runs with other settings${fallback}`,
+        node: node.name,
+        evidence: configured.evidence,
+      }),
+    )
   }
   return out
 }

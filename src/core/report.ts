@@ -1,7 +1,17 @@
 // Query + API objects + node dumps → the report. Pure: the app layer gathers, this computes.
 import type {V1Node, V1Service} from '@kubernetes/client-node'
 import {familyOf, formatDestination, isLoopback, lastHostOf, parseCidr} from './address.js'
-import {clusterIPsOf, externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, nodeAddresses, podNetworks, protocolOf, type ClusterIndex} from './cluster-index.js'
+import {
+  clusterIPsOf,
+  externalIPsOf,
+  indexCluster,
+  keyOf,
+  loadBalancerIPsOf,
+  nodeAddresses,
+  podNetworks,
+  protocolOf,
+  type ClusterIndex,
+} from './cluster-index.js'
 import {resolveAddress, serviceEntries, inAnyNetwork, type Entry, type Resolution} from './entries.js'
 import {openDataplane} from './dataplane.js'
 import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, SourceKind, TracePath} from './model.js'
@@ -87,7 +97,9 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   if (type === 'ExternalName') {
     summary = `Service ${key} is an ExternalName: cluster DNS answers a CNAME to "${svc.spec?.externalName}"; kube-proxy writes no rules for it, so there is nothing to trace`
   } else if (clusterIPsOf(svc).length === 0) {
-    const ips = selectedPods(svc, idx.view.pods).map((p) => p.status?.podIP).filter(Boolean)
+    const ips = selectedPods(svc, idx.view.pods)
+      .map((p) => p.status?.podIP)
+      .filter(Boolean)
     summary = `Service ${key} is headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}` : ' (none: no pod matches)'}`
   }
   return {...(summary !== undefined ? {summary} : {}), entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
@@ -123,7 +135,14 @@ function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string
   return out
 }
 
-function traceNode(idx: ClusterIndex, dp: NodeDataplane, node: V1Node | undefined, entries: Entry[], source: string | undefined, findings: Finding[]): NodeReport {
+function traceNode(
+  idx: ClusterIndex,
+  dp: NodeDataplane,
+  node: V1Node | undefined,
+  entries: Entry[],
+  source: string | undefined,
+  findings: Finding[],
+): NodeReport {
   const name = dp.name
   const plane = openDataplane(dp)
   findings.push(...plane.findings)

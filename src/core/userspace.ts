@@ -33,15 +33,25 @@ function traceUserspace(dump: IptablesDump, req: TraceRequest): Trace {
       const to = proxyPortOf(rule, req.node.addresses[0] ?? '127.0.0.1')
       if (!to) continue
       return {
-        outcomes: [{
-          verdict: 'dnat',
-          dnat: {...to, chain},
-          probability: 1,
-          conditions: [],
-          hops: [{table: 'nat', chain, rule: formatRule(rule), line: rule.line, target: rule.target.kind === 'DNAT' ? {kind: 'dnat', ip: to.ip, port: to.port} : {kind: 'other', name: 'REDIRECT'}}],
-          masquerade: false,
-          notes: [{kind: 'userspace-proxy', port: to.port}],
-        }],
+        outcomes: [
+          {
+            verdict: 'dnat',
+            dnat: {...to, chain},
+            probability: 1,
+            conditions: [],
+            hops: [
+              {
+                table: 'nat',
+                chain,
+                rule: formatRule(rule),
+                line: rule.line,
+                target: rule.target.kind === 'DNAT' ? {kind: 'dnat', ip: to.ip, port: to.port} : {kind: 'other', name: 'REDIRECT'},
+              },
+            ],
+            masquerade: false,
+            notes: [{kind: 'userspace-proxy', port: to.port}],
+          },
+        ],
         notes: [],
       }
     }

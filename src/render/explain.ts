@@ -27,15 +27,7 @@ function wrap(text: string, width: number, indent: string): string {
 export function explainFinding(slug: string): string | undefined {
   if (!Object.hasOwn(catalog, slug)) return undefined
   const entry: CatalogEntry = catalog[slug as keyof typeof catalog]
-  return [
-    `${slug} (${entry.severity}): ${entry.title}`,
-    '',
-    'Why:',
-    wrap(entry.why, 80, '  '),
-    '',
-    'Fix:',
-    wrap(entry.fix, 80, '  '),
-  ].join('\n')
+  return [`${slug} (${entry.severity}): ${entry.title}`, '', 'Why:', wrap(entry.why, 80, '  '), '', 'Fix:', wrap(entry.fix, 80, '  ')].join('\n')
 }
 
 /** Every slug, for "unknown slug; known: …" messages. */

@@ -20,7 +20,9 @@ export function renderFindingsDoc(): string {
     '|---|---|---|',
     ...entries.map(([slug, e]) => `| [\`${slug}\`](#${slug}) | ${e.severity} | ${e.title} |`),
     '',
-    `Severities: ${Object.keys(order).map((s) => `${s} ${entries.filter(([, e]) => e.severity === s).length}`).join(', ')}.`,
+    `Severities: ${Object.keys(order)
+      .map((s) => `${s} ${entries.filter(([, e]) => e.severity === s).length}`)
+      .join(', ')}.`,
   ]
   for (const [slug, e] of entries) {
     out.push('', `## ${slug}`, '', `**${e.severity}** — ${e.title}`, '', `**Why.** ${e.why}`, '', `**Fix.** ${e.fix}`)

@@ -8,8 +8,21 @@ import {clean, paint, type Style} from './style.js'
 
 // kubectl-like: no borders, two spaces between columns.
 const BORDERLESS = {
-  top: '', 'top-mid': '', 'top-left': '', 'top-right': '', bottom: '', 'bottom-mid': '', 'bottom-left': '', 'bottom-right': '',
-  left: '', 'left-mid': '', mid: '', 'mid-mid': '', right: '', 'right-mid': '', middle: '  ',
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
 }
 
 function table(head: string[]): Table.Table {
@@ -66,7 +79,11 @@ function chainPath(p: TracePath): string {
 }
 
 function pathRow(p: TracePath, style: Style, c: ChalkInstance, noteIndex: (n: string) => number): string[] {
-  const marks = p.notes.map(noteText).map(noteIndex).map((i) => `[${i}]`).join('')
+  const marks = p.notes
+    .map(noteText)
+    .map(noteIndex)
+    .map((i) => `[${i}]`)
+    .join('')
   const verdict = [verdictText(p.verdict, c) + (p.uncertain ? c.yellow(' ?') : '') + (marks ? ` ${marks}` : '')]
   for (const alt of p.alternatives) {
     verdict.push(c.dim(`${verdictText(alt.verdict, c)} if ${clean(alt.when.join(' and '))}`))
@@ -79,7 +96,9 @@ function pathRow(p: TracePath, style: Style, c: ChalkInstance, noteIndex: (n: st
 }
 
 function serviceHeader(s: ServiceSummary, c: ChalkInstance): string {
-  const ports = s.ports.map((p) => `${p.name ? `${clean(p.name)} ` : ''}${p.port}/${p.protocol}→${clean(p.targetPort)}${p.nodePort ? ` (node port ${p.nodePort})` : ''}`).join(', ')
+  const ports = s.ports
+    .map((p) => `${p.name ? `${clean(p.name)} ` : ''}${p.port}/${p.protocol}→${clean(p.targetPort)}${p.nodePort ? ` (node port ${p.nodePort})` : ''}`)
+    .join(', ')
   const parts = [c.bold(clean(`${s.namespace}/${s.name}`)), s.type]
   if (s.clusterIPs.length > 0) parts.push(`cluster IP ${s.clusterIPs.join(', ')}`)
   if (ports) parts.push(`ports ${ports}`)
@@ -111,7 +130,10 @@ function nodeSection(node: NodeReport, style: Style, c: ChalkInstance): string {
 }
 
 function indent(text: string): string {
-  return text.split('\n').map((l) => `  ${l.trimEnd()}`).join('\n')
+  return text
+    .split('\n')
+    .map((l) => `  ${l.trimEnd()}`)
+    .join('\n')
 }
 
 function findingsSection(findings: Finding[], c: ChalkInstance): string {
@@ -159,7 +181,8 @@ export function renderTable(report: Report, style: Style, notices: string[] = []
   const sections: string[] = []
   if (report.resolution) sections.push(clean(report.resolution))
   for (const s of report.services) sections.push(serviceHeader(s, c))
-  if (report.kubeProxyMode) sections.push(`kube-proxy is configured for ${clean(report.kubeProxyMode.mode)} mode: ${report.kubeProxyMode.evidence.map(clean).join('; ')}`)
+  if (report.kubeProxyMode)
+    sections.push(`kube-proxy is configured for ${clean(report.kubeProxyMode.mode)} mode: ${report.kubeProxyMode.evidence.map(clean).join('; ')}`)
   for (const node of report.nodes) sections.push(nodeSection(node, style, c))
   if (report.nodes.length === 0 && notices.length === 0) sections.push('No node data planes were read, so nothing was traced.')
   sections.push(...notices.map(clean))

@@ -27,10 +27,26 @@ describe('bundle round trip', () => {
     ['iptables', dataplane('n1', {'iptables-save': IPTABLES}), ['iptables-save.txt']],
     ['nftables JSON', dataplane('n1', {nft: '{"nftables": []}'}), ['nft.json']],
     ['nftables text', dataplane('n1', {nft: 'table ip kube-proxy {\n}\n'}), ['nft.txt']],
-    ['IPVS', dataplane('n1', {'iptables-save': IPTABLES, 'ipvsadm': '-A -t 10.96.0.1:443 -s rr\n', 'ipset': 'create KUBE-CLUSTER-IP hash:ip,port\n'}), ['iptables-save.txt', 'ipvsadm.txt', 'ipset.txt']],
+    [
+      'IPVS',
+      dataplane('n1', {'iptables-save': IPTABLES, ipvsadm: '-A -t 10.96.0.1:443 -s rr\n', ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n'}),
+      ['iptables-save.txt', 'ipvsadm.txt', 'ipset.txt'],
+    ],
     ['IPVS from a kube-proxy pod', dataplane('n1', {'proc-ip-vs': 'IP Virtual Server version 1.2.1 (size=4096)\n'}), ['ipvsadm.txt']],
-    ['both iptables backends', dataplane('n1', {'iptables-save': IPTABLES}, {}, {otherIptablesBackend: {backend: 'legacy', kubeRules: 7, source: 'n1: iptables-legacy -t nat -S'}}), ['iptables-save.txt', 'other-iptables-backend.json']],
-    ['a node that could not be read', {name: 'n1', captures: [], readError: 'cannot connect to n1 (192.0.2.1:22): connection refused (if nodes are reachable only through a jump host, pass --bastion user@host:port)'}, ['read-error.txt']],
+    [
+      'both iptables backends',
+      dataplane('n1', {'iptables-save': IPTABLES}, {}, {otherIptablesBackend: {backend: 'legacy', kubeRules: 7, source: 'n1: iptables-legacy -t nat -S'}}),
+      ['iptables-save.txt', 'other-iptables-backend.json'],
+    ],
+    [
+      'a node that could not be read',
+      {
+        name: 'n1',
+        captures: [],
+        readError: 'cannot connect to n1 (192.0.2.1:22): connection refused (if nodes are reachable only through a jump host, pass --bastion user@host:port)',
+      },
+      ['read-error.txt'],
+    ],
   ])('%s: --from reads back what --capture wrote', async (_name, dp, files) => {
     expect(nodeFiles(dp).map(([f]) => f)).toEqual(files)
     const dir = path.join(tempDir(), 'b')
@@ -43,7 +59,12 @@ describe('bundle round trip', () => {
   })
 
   it('the writer writes each capture under a name the reader reads (one layout table)', () => {
-    const dp = dataplane('n1', {'iptables-save': IPTABLES, 'nft': '{"nftables": []}', 'ipvsadm': '-A -t 10.96.0.1:443 -s rr\n', 'ipset': 'create KUBE-CLUSTER-IP hash:ip,port\n'})
+    const dp = dataplane('n1', {
+      'iptables-save': IPTABLES,
+      nft: '{"nftables": []}',
+      ipvsadm: '-A -t 10.96.0.1:443 -s rr\n',
+      ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n',
+    })
     for (const c of NODE_CAPTURES) expect(c.files).toContain(c.write(dp)?.file)
     expect(NODE_CAPTURES.find((c) => c.kind === 'nftables')?.write(dataplane('n1', {nft: 'table ip kube-proxy {\n}\n'}))?.file).toBe('nft.txt')
   })
@@ -52,7 +73,12 @@ describe('bundle round trip', () => {
     const cluster = view({services: [service()], endpointSlices: [slice()], pods: [pod()], nodes: [node({name: 'n1'}), node({name: 'n2', ip: '192.0.2.2'})]})
     const live: NodeDataplane[] = [
       dataplane('n1', {'iptables-save': IPTABLES}),
-      {name: 'n2', captures: [], readError: 'RBAC does not allow create pods/exec in namespace kube-system (forbidden), needed to run commands in kube-proxy pod kube-system/kube-proxy-abcde on n2; grant the verbs create and get on pods/exec there (check with kubectl auth can-i create pods/exec -n kube-system) or use --via ssh'},
+      {
+        name: 'n2',
+        captures: [],
+        readError:
+          'RBAC does not allow create pods/exec in namespace kube-system (forbidden), needed to run commands in kube-proxy pod kube-system/kube-proxy-abcde on n2; grant the verbs create and get on pods/exec there (check with kubectl auth can-i create pods/exec -n kube-system) or use --via ssh',
+      },
     ]
     const dir = path.join(tempDir(), 'b')
     await writeBundle(dir, cluster, live, {capturedFrom: 'test'})
@@ -74,12 +100,26 @@ describe('bundle round trip', () => {
     writeFileSync(path.join(dir, 'nodes', 'n1', 'read-error.txt'), '')
     writeFileSync(path.join(dir, 'nodes', 'n1', 'iptables-save.txt'), IPTABLES)
     const back = await new BundleDir(dir).read('n1')
-    expect(back).toEqual({name: 'n1', captures: [], readError: `the node was not read when this bundle was captured (${path.join(dir, 'nodes', 'n1', 'read-error.txt')} is empty)`})
+    expect(back).toEqual({
+      name: 'n1',
+      captures: [],
+      readError: `the node was not read when this bundle was captured (${path.join(dir, 'nodes', 'n1', 'read-error.txt')} is empty)`,
+    })
   })
 
-  it('keeps kube-proxy\'s ConfigMap and DaemonSet, and no other ConfigMap', async () => {
-    const configMap = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'kube-proxy', namespace: 'kube-system'}, data: {'config.conf': 'kind: KubeProxyConfiguration\nmode: ipvs\n'}}
-    const daemonSet = {apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: {name: 'kube-proxy', namespace: 'kube-system'}, spec: {selector: {}, template: {spec: {containers: [{name: 'kube-proxy', command: ['kube-proxy', '--config=/c']}]}}}}
+  it("keeps kube-proxy's ConfigMap and DaemonSet, and no other ConfigMap", async () => {
+    const configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {name: 'kube-proxy', namespace: 'kube-system'},
+      data: {'config.conf': 'kind: KubeProxyConfiguration\nmode: ipvs\n'},
+    }
+    const daemonSet = {
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: {name: 'kube-proxy', namespace: 'kube-system'},
+      spec: {selector: {}, template: {spec: {containers: [{name: 'kube-proxy', command: ['kube-proxy', '--config=/c']}]}}},
+    }
     const dir = path.join(tempDir(), 'b')
     await writeBundle(dir, {...view({nodes: [node({name: 'n1'})]}), kubeProxy: {configMap, daemonSet}}, [], {})
     const other = {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: 'coredns', namespace: 'kube-system'}, data: {}}
@@ -95,7 +135,8 @@ describe('bundle round trip', () => {
     mkdirSync(path.join(dir, 'nodes', 'n1'), {recursive: true})
     writeFileSync(path.join(dir, 'cluster.yaml'), 'apiVersion: v1\nkind: List\nitems: []\n')
     writeFileSync(path.join(dir, 'nodes', 'n1', 'iptables-save.txt'), IPTABLES)
-    const legacy = '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-X\n-A KUBE-SVC-X -j KUBE-SEP-Y\nCOMMIT\n'
+    const legacy =
+      '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-SVC-X - [0:0]\n-A PREROUTING -j KUBE-SERVICES\n-A KUBE-SERVICES -d 10.96.0.1/32 -j KUBE-SVC-X\n-A KUBE-SVC-X -j KUBE-SEP-Y\nCOMMIT\n'
     writeFileSync(path.join(dir, 'nodes', 'n1', 'iptables-legacy-save.txt'), legacy)
     const back = await new BundleDir(dir).read('n1')
     expect(back.otherIptablesBackend).toEqual({backend: 'legacy', kubeRules: 2, source: path.join(dir, 'nodes', 'n1', 'iptables-legacy-save.txt')})
@@ -107,7 +148,9 @@ describe('bundle round trip', () => {
     writeFileSync(path.join(dir, 'nodes', 'n1', 'iptables-save.txt'), IPTABLES)
     writeFileSync(path.join(dir, 'nodes', 'n1', 'other-iptables-backend.json'), '{"backend": "ebpf"}')
     const back = await new BundleDir(dir).read('n1')
-    expect(back.readError).toBe(`${path.join(dir, 'nodes', 'n1', 'other-iptables-backend.json')}: expected {"backend": "legacy" | "nft", "kubeRules": N, "source": "…"}`)
+    expect(back.readError).toBe(
+      `${path.join(dir, 'nodes', 'n1', 'other-iptables-backend.json')}: expected {"backend": "legacy" | "nft", "kubeRules": N, "source": "…"}`,
+    )
   })
 
   it('refuses to write into a non-empty directory', async () => {

@@ -69,7 +69,13 @@ describe('lookupHostKey', () => {
     // The pitfall: the host is known by its RSA key only and presents ed25519. Without restricting
     // the offered algorithms (hostKeyAlgorithmsFor) this is what a healthy host would look like.
     {name: 'only RSA recorded, ed25519 presented', text: `10.0.0.3 ${RSA1}`, host: '10.0.0.3', key: ED1, status: 'mismatch', expected: ['ssh-rsa']},
-    {name: 'comments, blanks and garbage are skipped', text: `# comment\n\n  \ngarbage\n10.0.0.3 ssh-ed25519\n10.0.0.3 ${ED1} comment`, host: '10.0.0.3', key: ED1, status: 'ok'},
+    {
+      name: 'comments, blanks and garbage are skipped',
+      text: `# comment\n\n  \ngarbage\n10.0.0.3 ssh-ed25519\n10.0.0.3 ${ED1} comment`,
+      host: '10.0.0.3',
+      key: ED1,
+      status: 'ok',
+    },
     {name: 'key type field must agree with the key', text: `10.0.0.3 ssh-rsa ${ED1.split(' ')[1]}`, host: '10.0.0.3', key: ED1, status: 'unknown'},
     {name: 'unknown @marker lines are skipped', text: `@weird 10.0.0.3 ${ED1}`, host: '10.0.0.3', key: ED1, status: 'unknown'},
   ]

@@ -41,7 +41,11 @@ beforeEach(() => server.reset())
 /** The example's nodes, read from its bundle (they run iptables mode). */
 const bundleNodes = (): NodeReader => new BundleDir(example)
 const noNodes: NodeReader = {nodeNames: async () => [], read: async (name) => ({name, captures: [], readError: 'not read'})}
-const asked = () => server.requests.filter((r) => /configmaps|daemonsets/.test(r.path)).map((r) => `${r.method} ${r.path}`).sort()
+const asked = () =>
+  server.requests
+    .filter((r) => /configmaps|daemonsets/.test(r.path))
+    .map((r) => `${r.method} ${r.path}`)
+    .sort()
 
 describe('configured kube-proxy mode from the live API', () => {
   it('is read with two GETs when nodes are read, and nodes in another mode are flagged', async () => {

@@ -16,7 +16,9 @@ function file(name: string, text: string): string {
   return f
 }
 
-const first = file('first.yaml', `apiVersion: v1
+const first = file(
+  'first.yaml',
+  `apiVersion: v1
 kind: Config
 current-context: dev
 clusters:
@@ -28,8 +30,11 @@ users:
 contexts:
 - name: dev
   context: {cluster: shared, user: alice, namespace: shop}
-`)
-const second = file('second.yaml', `apiVersion: v1
+`,
+)
+const second = file(
+  'second.yaml',
+  `apiVersion: v1
 kind: Config
 current-context: prod
 clusters:
@@ -45,7 +50,8 @@ users:
 contexts:
 - name: prod
   context: {cluster: prod, user: bob}
-`)
+`,
+)
 const missing = path.join(dir, 'missing.yaml')
 const env = (KUBECONFIG: string) => ({KUBECONFIG, HOME: dir})
 

@@ -28,7 +28,8 @@ const IPTABLES_DUMP = [
   '',
 ].join('\n')
 const IPVS_NAT = '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\nCOMMIT\n'
-const PROC_IP_VS = 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  0A60000A:0035 rr\n  -> 0AF40102:0035      Masq    1      0          0\n'
+const PROC_IP_VS =
+  'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  0A60000A:0035 rr\n  -> 0AF40102:0035      Masq    1      0          0\n'
 const NFT_MISSING = 'Error: No such file or directory\nlist table ip kube-proxy\n                 ^^^^^^^^^^\n'
 
 /** 'hang': no answer until the session is closed (then the connection is lost). */
@@ -45,7 +46,11 @@ class ScriptedSession implements NodeSession {
   closed = false
   private readonly onClose: Array<() => void> = []
 
-  constructor(private readonly node: string, private readonly script: Script, private readonly sudo: boolean) {}
+  constructor(
+    private readonly node: string,
+    private readonly script: Script,
+    private readonly sudo: boolean,
+  ) {}
 
   async run(cmd: NodeCommand): Promise<CommandResult> {
     const line = shellLine(cmd, this.sudo).replace(/^(sudo -n )?env LC_ALL=C /, '')
@@ -72,7 +77,10 @@ class ScriptedConnector implements NodeConnector {
   open = 0
   maxOpen = 0
 
-  constructor(private readonly scripts: Record<string, Script | NodeAccessError>, private readonly opts: {sudo?: boolean; connectDelayMs?: number} = {}) {}
+  constructor(
+    private readonly scripts: Record<string, Script | NodeAccessError>,
+    private readonly opts: {sudo?: boolean; connectDelayMs?: number} = {},
+  ) {}
 
   async connect(target: NodeTarget): Promise<NodeSession> {
     this.targets.push(target)
@@ -105,18 +113,28 @@ const cluster = (names: string[]) => view({nodes: names.map((name, i) => node({n
 
 describe('what is read from a node', () => {
   it('whole dumps on an iptables node: iptables-save, the other backend counted, nft and IPVS probed', async () => {
-    const legacy = '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n-A KUBE-POSTROUTING -j MASQUERADE\n-A KUBE-SERVICES -j KUBE-SVC-OLD\n-A KUBE-SEP-OLD -j DNAT --to-destination 10.244.1.9:80\nCOMMIT\n*filter\n-A KUBE-SERVICES -j REJECT\nCOMMIT\n'
-    const c = new ScriptedConnector({a: {
-      'iptables-save': IPTABLES_DUMP,
-      'iptables -V': 'iptables v1.8.9 (nf_tables)\n',
-      'iptables-legacy-save': legacy,
-      'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING},
-      'cat /proc/net/ip_vs': {exit: 1, stderr: 'cat: /proc/net/ip_vs: No such file or directory'},
-    }})
+    const legacy =
+      '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-KUBELET-CANARY - [0:0]\n-A KUBE-POSTROUTING -j MASQUERADE\n-A KUBE-SERVICES -j KUBE-SVC-OLD\n-A KUBE-SEP-OLD -j DNAT --to-destination 10.244.1.9:80\nCOMMIT\n*filter\n-A KUBE-SERVICES -j REJECT\nCOMMIT\n'
+    const c = new ScriptedConnector({
+      a: {
+        'iptables-save': IPTABLES_DUMP,
+        'iptables -V': 'iptables v1.8.9 (nf_tables)\n',
+        'iptables-legacy-save': legacy,
+        'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING},
+        'cat /proc/net/ip_vs': {exit: 1, stderr: 'cat: /proc/net/ip_vs: No such file or directory'},
+      },
+    })
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', FULL)
-    expect(dp).toEqual(dataplane('a', {'iptables-save': IPTABLES_DUMP}, {'iptables-save': 'a: iptables-save'}, {otherIptablesBackend: {backend: 'legacy', kubeRules: 2, source: 'a: iptables-legacy-save'}}))
+    expect(dp).toEqual(
+      dataplane(
+        'a',
+        {'iptables-save': IPTABLES_DUMP},
+        {'iptables-save': 'a: iptables-save'},
+        {otherIptablesBackend: {backend: 'legacy', kubeRules: 2, source: 'a: iptables-legacy-save'}},
+      ),
+    )
     expect(first(c.sessions).ran).toEqual(['iptables -V', 'iptables-save', 'iptables-legacy-save', 'nft -j list table ip kube-proxy', 'cat /proc/net/ip_vs'])
     expect(c.targets).toEqual([{name: 'a', address: '192.0.2.1'}])
     expect(first(c.sessions).closed).toBe(true)
@@ -127,12 +145,21 @@ describe('what is read from a node', () => {
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
-    expect(dp).toEqual(dataplane('a', {'iptables-save': IPTABLES_DUMP}, {'iptables-save': 'targeted'}, {otherIptablesBackend: {backend: 'nft', kubeRules: 0, source: 'a: iptables-nft-save'}}))
+    expect(dp).toEqual(
+      dataplane(
+        'a',
+        {'iptables-save': IPTABLES_DUMP},
+        {'iptables-save': 'targeted'},
+        {otherIptablesBackend: {backend: 'nft', kubeRules: 0, source: 'a: iptables-nft-save'}},
+      ),
+    )
     expect(first(c.sessions).ran).toEqual(['iptables -V', 'iptables-nft-save'])
   })
 
-  it('rules only in the backend the node\'s iptables does not use: that backend is traced', async () => {
-    const c = new ScriptedConnector({a: {'iptables-save': '', 'iptables -V': 'iptables v1.8.7 (legacy)', 'iptables-nft-save': IPTABLES_DUMP, 'cat /proc/net/ip_vs': ''}})
+  it("rules only in the backend the node's iptables does not use: that backend is traced", async () => {
+    const c = new ScriptedConnector({
+      a: {'iptables-save': '', 'iptables -V': 'iptables v1.8.7 (legacy)', 'iptables-nft-save': IPTABLES_DUMP, 'cat /proc/net/ip_vs': ''},
+    })
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', FULL)
@@ -151,7 +178,7 @@ describe('what is read from a node', () => {
     expect(first(c.sessions).ran).toEqual(['iptables -V', 'cat /proc/net/ip_vs', 'ipvsadm -S -n', 'ipset save'])
   })
 
-  it('nftables mode: no KUBE-SERVICES, so kube-proxy\'s nft table is read', async () => {
+  it("nftables mode: no KUBE-SERVICES, so kube-proxy's nft table is read", async () => {
     const c = new ScriptedConnector({a: {'nft -j list table ip kube-proxy': '{"nftables": []}', 'cat /proc/net/ip_vs': ''}})
     const r = reader(c, {targeted: targetedFrom(null)})
     await r.nodeNames(cluster(['a']))
@@ -177,7 +204,9 @@ describe('what is read from a node', () => {
   })
 
   it('counts only kube-proxy Service rules of nat, and reads the backend from iptables -V', () => {
-    expect(countKubeProxyRules('*filter\n-A KUBE-SERVICES -j X\nCOMMIT\n*nat\n-A KUBE-MARK-DROP -j MARK\n-A KUBE-NODEPORTS -j X\n-A KUBE-SVC-X -j Y\nCOMMIT\n')).toBe(2)
+    expect(
+      countKubeProxyRules('*filter\n-A KUBE-SERVICES -j X\nCOMMIT\n*nat\n-A KUBE-MARK-DROP -j MARK\n-A KUBE-NODEPORTS -j X\n-A KUBE-SVC-X -j Y\nCOMMIT\n'),
+    ).toBe(2)
     expect(iptablesBackendOf('iptables v1.8.9 (nf_tables)')).toBe('nft')
     expect(iptablesBackendOf('iptables v1.8.4 (legacy)')).toBe('legacy')
     // Before 1.8 there was only the legacy backend.
@@ -188,22 +217,32 @@ describe('what is read from a node', () => {
 
 describe('failures become one sentence per node; the other nodes are read', () => {
   it('each kind names its cause and the next step', async () => {
-    const hostKey = new NodeAccessError('HOST KEY CHANGED for c (192.0.2.3:22) (expected SHA256:x, got SHA256:y): possible man-in-the-middle; nothing was run. If the node was rebuilt, … replace the old line with: 192.0.2.3 ssh-ed25519 AAAA', 'host-key')
-    const c = new ScriptedConnector({
-      a: {'iptables-save': IPTABLES_DUMP},
-      b: {'iptables-save': {exit: 1, stderr: 'sudo: a password is required'}},
-      c: hostKey,
-      d: {'iptables-save': 'timeout'},
-      e: {},
-    }, {sudo: true})
+    const hostKey = new NodeAccessError(
+      'HOST KEY CHANGED for c (192.0.2.3:22) (expected SHA256:x, got SHA256:y): possible man-in-the-middle; nothing was run. If the node was rebuilt, … replace the old line with: 192.0.2.3 ssh-ed25519 AAAA',
+      'host-key',
+    )
+    const c = new ScriptedConnector(
+      {
+        a: {'iptables-save': IPTABLES_DUMP},
+        b: {'iptables-save': {exit: 1, stderr: 'sudo: a password is required'}},
+        c: hostKey,
+        d: {'iptables-save': 'timeout'},
+        e: {},
+      },
+      {sudo: true},
+    )
     const r = reader(c)
     await r.nodeNames(cluster(['a', 'b', 'c', 'd', 'e']))
     const got = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((n) => r.read(n, FULL)))
     expect(first(got).readError).toBeUndefined()
-    expect(at(got, 1).readError).toMatch(/^--sudo needs passwordless sudo for iptables-save on b \(sudo: a password is required\): sudo -n cannot ask for a password\. Allow these read-only commands without one \(sudoers: USER ALL=\(root\) NOPASSWD: \/usr\/sbin\/iptables-save, .*\), or log in as root \(--ssh-user root\) without --sudo$/)
+    expect(at(got, 1).readError).toMatch(
+      /^--sudo needs passwordless sudo for iptables-save on b \(sudo: a password is required\): sudo -n cannot ask for a password\. Allow these read-only commands without one \(sudoers: USER ALL=\(root\) NOPASSWD: \/usr\/sbin\/iptables-save, .*\), or log in as root \(--ssh-user root\) without --sudo$/,
+    )
     expect(at(got, 2).readError).toBe(hostKey.message)
     expect(at(got, 3).readError).toBe('`iptables-save` on d did not finish within 60 s; the node may be overloaded; raise --node-timeout (seconds per command)')
-    expect(at(got, 4).readError).toBe('e has none of iptables-save, nft (table ip kube-proxy) or IPVS state: is kube-proxy running there, and are the iptables tools installed?')
+    expect(at(got, 4).readError).toBe(
+      'e has none of iptables-save, nft (table ip kube-proxy) or IPVS state: is kube-proxy running there, and are the iptables tools installed?',
+    )
   })
 
   it('a Node without the asked address is not dialled', async () => {
@@ -211,15 +250,32 @@ describe('failures become one sentence per node; the other nodes are read', () =
     const r = reader(c, {addressType: 'ExternalIP'})
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', FULL)
-    expect(dp.readError).toBe("cannot reach a: its Node object has no ExternalIP address (status.addresses: InternalIP 192.0.2.1, Hostname a); pick another with --ssh-address-type, or name hosts with --ssh-host-template '{name}.example.com'")
+    expect(dp.readError).toBe(
+      "cannot reach a: its Node object has no ExternalIP address (status.addresses: InternalIP 192.0.2.1, Hostname a); pick another with --ssh-address-type, or name hosts with --ssh-host-template '{name}.example.com'",
+    )
     expect(c.targets).toEqual([])
   })
 
   it.each([
-    ['unreachable', 'cannot connect to a (192.0.2.1:22): connection refused; is sshd running and port 22 open?', 'ssh', ' (if nodes are reachable only through a jump host, pass --bastion user@host:port)'],
-    ['timeout', 'no SSH answer from a (192.0.2.1:22) within 10 s; is the node up and port 22 reachable from here?', 'ssh', ' (raise --connect-timeout if the network is slow)'],
+    [
+      'unreachable',
+      'cannot connect to a (192.0.2.1:22): connection refused; is sshd running and port 22 open?',
+      'ssh',
+      ' (if nodes are reachable only through a jump host, pass --bastion user@host:port)',
+    ],
+    [
+      'timeout',
+      'no SSH answer from a (192.0.2.1:22) within 10 s; is the node up and port 22 reachable from here?',
+      'ssh',
+      ' (raise --connect-timeout if the network is slow)',
+    ],
     ['auth', 'ssh as root@192.0.2.1: authentication failed (tried: ~/.ssh/id_ed25519); pass --ssh-key or --ssh-user', 'ssh', ''],
-    ['too-large', '`iptables-save` on a printed more than 256 MiB; stopped reading and closed the channel', 'exec', ': capture that node on the node itself (iptables-save > nodes/NODE/iptables-save.txt with cluster.yaml beside it) and trace it with --from DIR'],
+    [
+      'too-large',
+      '`iptables-save` on a printed more than 256 MiB; stopped reading and closed the channel',
+      'exec',
+      ': capture that node on the node itself (iptables-save > nodes/NODE/iptables-save.txt with cluster.yaml beside it) and trace it with --from DIR',
+    ],
   ] as const)('%s', (kind, message, via, hint) => {
     expect(readErrorOf(new NodeAccessError(message, kind), via)).toBe(message + hint)
   })
@@ -244,13 +300,17 @@ describe('bounded concurrency and close()', () => {
     let active = 0
     let peak = 0
     const order: number[] = []
-    await Promise.all(Array.from({length: 10}, (_, i) => pool.run(async () => {
-      active++
-      peak = Math.max(peak, active)
-      await new Promise((r) => setTimeout(r, 2))
-      order.push(i)
-      active--
-    })))
+    await Promise.all(
+      Array.from({length: 10}, (_, i) =>
+        pool.run(async () => {
+          active++
+          peak = Math.max(peak, active)
+          await new Promise((r) => setTimeout(r, 2))
+          order.push(i)
+          active--
+        }),
+      ),
+    )
     expect(peak).toBe(2)
     expect(order).toHaveLength(10)
     expect(() => new Limiter(0)).toThrow(RangeError)

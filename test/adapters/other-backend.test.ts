@@ -19,7 +19,8 @@ import {node, pod, service, slice, view} from '../support/builders.js'
 const FULL: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}
 
 // The node's iptables (nf_tables backend): where the running kube-proxy writes.
-const NFT_SAVE = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n'
+const NFT_SAVE =
+  '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\nCOMMIT\n'
 
 // iptables-legacy-save of every table: kubelet's chains, and an older kube-proxy's rules left over.
 const NAT = [
@@ -78,7 +79,10 @@ function connectorFor(answers: Record<string, string>): NodeConnector {
 const cluster: ClusterView = view({services: [service()], endpointSlices: [slice()], pods: [pod()], nodes: [node({name: 'n1'})]})
 
 async function readLive(otherSave: string): Promise<NodeDataplane> {
-  const reader = new LiveNodeReader(connectorFor({'iptables -V': 'iptables v1.8.9 (nf_tables)\n', 'iptables-save': NFT_SAVE, 'iptables-legacy-save': otherSave}), {targeted: async () => null, via: 'exec'})
+  const reader = new LiveNodeReader(
+    connectorFor({'iptables -V': 'iptables v1.8.9 (nf_tables)\n', 'iptables-save': NFT_SAVE, 'iptables-legacy-save': otherSave}),
+    {targeted: async () => null, via: 'exec'},
+  )
   await reader.nodeNames(cluster)
   return reader.read('n1', FULL)
 }
@@ -110,12 +114,19 @@ describe('the other iptables backend counts the same live and from a bundle', ()
     expect(whole.otherIptablesBackend?.kubeRules).toBe(3)
     expect(natOnly.otherIptablesBackend?.kubeRules).toBe(3)
     const finding = backendFinding(live)
-    expect(finding).toEqual([{id: 'iptables-legacy-and-nft', severity: 'warning', node: 'n1', message: expect.stringMatching(/^n1 has 3 KUBE-\* rules in iptables-legacy besides the iptables-nft rules traced here/)}])
+    expect(finding).toEqual([
+      {
+        id: 'iptables-legacy-and-nft',
+        severity: 'warning',
+        node: 'n1',
+        message: expect.stringMatching(/^n1 has 3 KUBE-\* rules in iptables-legacy besides the iptables-nft rules traced here/),
+      },
+    ])
     expect(backendFinding(whole)).toEqual(finding)
     expect(backendFinding(natOnly)).toEqual(finding)
   })
 
-  it('only kubelet\'s chains in iptables-legacy: no finding either way', async () => {
+  it("only kubelet's chains in iptables-legacy: no finding either way", async () => {
     const live = await readLive(KUBELET_ONLY)
     const bundle = await readBundle(KUBELET_ONLY)
     expect(live.otherIptablesBackend?.kubeRules).toBe(0)

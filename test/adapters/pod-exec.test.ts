@@ -26,11 +26,23 @@ function kubeProxyPod(node: string, name: string, status: V1Pod['status'] = {pha
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: {name, namespace: 'kube-system', labels: {'k8s-app': 'kube-proxy', 'controller-revision-hash': '6c9f6c4b4d', 'pod-template-generation': '1'}, resourceVersion: '512'},
+    metadata: {
+      name,
+      namespace: 'kube-system',
+      labels: {'k8s-app': 'kube-proxy', 'controller-revision-hash': '6c9f6c4b4d', 'pod-template-generation': '1'},
+      resourceVersion: '512',
+    },
     spec: {
       nodeName: node,
       hostNetwork: true,
-      containers: [{name: 'kube-proxy', image: KUBE_PROXY_IMAGE, command: ['/usr/local/bin/kube-proxy', '--config=/var/lib/kube-proxy/config.conf'], securityContext: {privileged: true}}],
+      containers: [
+        {
+          name: 'kube-proxy',
+          image: KUBE_PROXY_IMAGE,
+          command: ['/usr/local/bin/kube-proxy', '--config=/var/lib/kube-proxy/config.conf'],
+          securityContext: {privileged: true},
+        },
+      ],
     },
     status,
   }
@@ -116,10 +128,18 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
       path: '/api/v1/namespaces/kube-system/pods',
       query: {labelSelector: 'k8s-app=kube-proxy', fieldSelector: 'spec.nodeName=node2'},
     })
-    expect(server.execs).toEqual([expect.objectContaining({
-      namespace: 'kube-system', pod: 'kube-proxy-m4d9q', container: 'kube-proxy', node: 'node2', argv: ['iptables-save'],
-      allowedAs: 'iptables-save', protocol: 'v5.channel.k8s.io', outcome: 0,
-    })])
+    expect(server.execs).toEqual([
+      expect.objectContaining({
+        namespace: 'kube-system',
+        pod: 'kube-proxy-m4d9q',
+        container: 'kube-proxy',
+        node: 'node2',
+        argv: ['iptables-save'],
+        allowedAs: 'iptables-save',
+        protocol: 'v5.channel.k8s.io',
+        outcome: 0,
+      }),
+    ])
     expect(audit).toEqual(['node2: iptables-save'])
     expect(server.writes).toEqual([])
   })
@@ -135,12 +155,14 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
   })
 
   it('a non-zero exit comes back from the status channel as a command error with the stderr', async () => {
-    server.exec.respond = () => ({stderr: 'iptables v1.8.8 (nf_tables): chain `KUBE-SVC-NOPE\' in table `nat\' is incompatible, use \'nft\' tool.\n', exitCode: 1})
+    server.exec.respond = () => ({stderr: "iptables v1.8.8 (nf_tables): chain `KUBE-SVC-NOPE' in table `nat' is incompatible, use 'nft' tool.\n", exitCode: 1})
     const session = await connector().connect({name: 'node1', address: ''})
     const err = await failure(session.run(nodeCommands.iptablesListChain('nat', 'KUBE-SVC-NOPE')))
     expect(err.kind).toBe('command')
-    expect(err.message).toBe('`iptables -w 5 -t nat -S KUBE-SVC-NOPE` in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 exited with 1: ' +
-      'iptables v1.8.8 (nf_tables): chain `KUBE-SVC-NOPE\' in table `nat\' is incompatible, use \'nft\' tool.')
+    expect(err.message).toBe(
+      '`iptables -w 5 -t nat -S KUBE-SVC-NOPE` in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 exited with 1: ' +
+        "iptables v1.8.8 (nf_tables): chain `KUBE-SVC-NOPE' in table `nat' is incompatible, use 'nft' tool.",
+    )
     expect(server.execs[0]!.outcome).toBe(1)
   })
 
@@ -149,7 +171,9 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
     const session = await connector().connect({name: 'node1', address: ''})
     const err = await failure(session.run(nodeCommands.ipvsadmSave()))
     expect(err.kind).toBe('command')
-    expect(err.message).toBe('ipvsadm is not installed in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 (`ipvsadm -S -n` exited with 127: not in the kube-proxy image)')
+    expect(err.message).toBe(
+      'ipvsadm is not installed in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 (`ipvsadm -S -n` exited with 127: not in the kube-proxy image)',
+    )
     expect(server.execs[0]!.outcome).toBe('not-found')
     expect((await session.run(nodeCommands.procIpVs())).stdout).toMatch(/^IP Virtual Server/)
   })
@@ -158,29 +182,48 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
     server.setView(withKubeProxy([kubeProxyPod('node1', 'kube-proxy-7xk2p')]))
     const err = await failure(connector().connect({name: 'node2', address: ''}))
     expect(err.kind).toBe('unreachable')
-    expect(err.message).toBe('no kube-proxy pod on node2 (no pod labelled k8s-app=kube-proxy in kube-system runs there): kube-proxy may run outside ' +
-      'Kubernetes on this node, or another data plane replaces it; pass --debug-pod to read the node from a short-lived privileged pod, or use --via ssh')
+    expect(err.message).toBe(
+      'no kube-proxy pod on node2 (no pod labelled k8s-app=kube-proxy in kube-system runs there): kube-proxy may run outside ' +
+        'Kubernetes on this node, or another data plane replaces it; pass --debug-pod to read the node from a short-lived privileged pod, or use --via ssh',
+    )
     expect(server.execs).toEqual([])
   })
 
   it('a kube-proxy pod that is not running: its waiting reason', async () => {
-    server.setView(withKubeProxy([kubeProxyPod('node1', 'kube-proxy-7xk2p', {
-      phase: 'Pending',
-      containerStatuses: [{name: 'kube-proxy', image: KUBE_PROXY_IMAGE, imageID: '', ready: false, restartCount: 0, state: {waiting: {reason: 'ImagePullBackOff', message: `Back-off pulling image "${KUBE_PROXY_IMAGE}"`}}}],
-    })]))
+    server.setView(
+      withKubeProxy([
+        kubeProxyPod('node1', 'kube-proxy-7xk2p', {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: 'kube-proxy',
+              image: KUBE_PROXY_IMAGE,
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: {waiting: {reason: 'ImagePullBackOff', message: `Back-off pulling image "${KUBE_PROXY_IMAGE}"`}},
+            },
+          ],
+        }),
+      ]),
+    )
     const err = await failure(connector().connect({name: 'node1', address: ''}))
-    expect(err.message).toMatch(/^the kube-proxy pod on node1 is not running \(kube-proxy-7xk2p: container kube-proxy is waiting: ImagePullBackOff \(Back-off pulling image .*\)\); pass --debug-pod/)
+    expect(err.message).toMatch(
+      /^the kube-proxy pod on node1 is not running \(kube-proxy-7xk2p: container kube-proxy is waiting: ImagePullBackOff \(Back-off pulling image .*\)\); pass --debug-pod/,
+    )
   })
 
-  it('RBAC without create on pods/exec: names the verb, resource and namespace, with the API server\'s words', async () => {
+  it("RBAC without create on pods/exec: names the verb, resource and namespace, with the API server's words", async () => {
     server.deny = [{verb: 'create', resource: 'pods/exec'}]
     const session = await connector().connect({name: 'node1', address: ''})
     const err = await failure(session.run(nodeCommands.iptablesSave()))
     expect(err.kind).toBe('auth')
-    expect(err.message).toBe('RBAC does not allow create pods/exec in namespace kube-system (pods "kube-proxy-7xk2p" is forbidden: User ' +
-      '"system:serviceaccount:default:svctrace" cannot create resource "pods/exec" in API group "" in the namespace "kube-system"), needed to run ' +
-      'commands in kube-proxy pod kube-system/kube-proxy-7xk2p on node1; grant the verbs create and get on pods/exec there ' +
-      '(check with kubectl auth can-i create pods/exec -n kube-system) or use --via ssh')
+    expect(err.message).toBe(
+      'RBAC does not allow create pods/exec in namespace kube-system (pods "kube-proxy-7xk2p" is forbidden: User ' +
+        '"system:serviceaccount:default:svctrace" cannot create resource "pods/exec" in API group "" in the namespace "kube-system"), needed to run ' +
+        'commands in kube-proxy pod kube-system/kube-proxy-7xk2p on node1; grant the verbs create and get on pods/exec there ' +
+        '(check with kubectl auth can-i create pods/exec -n kube-system) or use --via ssh',
+    )
     expect(server.execs).toEqual([])
   })
 
@@ -188,7 +231,9 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
     server.deny = [{verb: 'list', resource: 'pods', namespace: 'kube-system'}]
     const err = await failure(connector().connect({name: 'node1', address: ''}))
     expect(err.kind).toBe('auth')
-    expect(err.message).toMatch(/^RBAC does not allow list pods in namespace kube-system \(pods is forbidden: .*\), needed to find the kube-proxy pod on node1; grant it/)
+    expect(err.message).toMatch(
+      /^RBAC does not allow list pods in namespace kube-system \(pods is forbidden: .*\), needed to find the kube-proxy pod on node1; grant it/,
+    )
   })
 
   it('a command that does not finish in time: timeout, and the server sees the stream go away', async () => {
@@ -199,7 +244,9 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
     const err = await failure(session.run(nodeCommands.iptablesSave()))
     expect(Date.now() - started).toBeLessThan(3_000)
     expect(err.kind).toBe('timeout')
-    expect(err.message).toBe('`iptables-save` in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 did not finish within 0.4 s; the node or the API server may be overloaded')
+    expect(err.message).toBe(
+      '`iptables-save` in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 did not finish within 0.4 s; the node or the API server may be overloaded',
+    )
     await expect.poll(() => server.execs[0]?.outcome).toBe('cancelled')
   })
 
@@ -208,7 +255,9 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
     const session = await connector({maxOutputBytes: 50_000}).connect({name: 'node1', address: ''})
     const err = await failure(session.run(nodeCommands.iptablesSave()))
     expect(err.kind).toBe('too-large')
-    expect(err.message).toBe('`iptables-save` in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 printed more than 50000 bytes; stopped reading and closed the stream')
+    expect(err.message).toBe(
+      '`iptables-save` in kube-proxy pod kube-system/kube-proxy-7xk2p on node1 printed more than 50000 bytes; stopped reading and closed the stream',
+    )
   })
 
   it('an argv that is not on the allow-list never leaves the process', async () => {
@@ -240,19 +289,27 @@ describe('debug pods (--debug-pod)', () => {
     const pod = created.body as V1Pod
     const runId = pod.metadata!.labels![RUN_ID_LABEL]!
     expect(runId).toMatch(/^[0-9a-f]{8}$/)
-    expect(pod.metadata).toMatchObject({name: `svctrace-${runId}-1`, namespace: DEBUG_POD_NAMESPACE, labels: {'app.kubernetes.io/managed-by': 'svctrace', [RUN_ID_LABEL]: runId}})
+    expect(pod.metadata).toMatchObject({
+      name: `svctrace-${runId}-1`,
+      namespace: DEBUG_POD_NAMESPACE,
+      labels: {'app.kubernetes.io/managed-by': 'svctrace', [RUN_ID_LABEL]: runId},
+    })
     expect(pod.spec).toMatchObject({
       nodeName: 'node2',
       hostNetwork: true,
       restartPolicy: 'Never',
       tolerations: [{operator: 'Exists'}],
       automountServiceAccountToken: false,
-      containers: [{name: 'svctrace', image: DEFAULT_DEBUG_IMAGE, securityContext: {privileged: true}, command: ['sleep', String(pod.spec!.activeDeadlineSeconds)]}],
+      containers: [
+        {name: 'svctrace', image: DEFAULT_DEBUG_IMAGE, securityContext: {privileged: true}, command: ['sleep', String(pod.spec!.activeDeadlineSeconds)]},
+      ],
     })
     expect(pod.spec!.activeDeadlineSeconds).toBeGreaterThanOrEqual(600)
     expect(pod.spec!.hostPID).toBeUndefined()
     // It waited for Running (the fake starts pods after 300 ms) by reading the pod.
-    expect(server.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/namespaces/kube-system/pods/${pod.metadata!.name}`).length).toBeGreaterThanOrEqual(1)
+    expect(
+      server.requests.filter((r) => r.method === 'GET' && r.path === `/api/v1/namespaces/kube-system/pods/${pod.metadata!.name}`).length,
+    ).toBeGreaterThanOrEqual(1)
     expect((await session.run(nodeCommands.iptablesSave())).stdout).toBe(`read on node2 in svctrace-${runId}-1\n`)
     expect(server.execs[0]).toMatchObject({pod: `svctrace-${runId}-1`, container: 'svctrace', image: DEFAULT_DEBUG_IMAGE})
     expect(svctracePods().map((p) => p.metadata?.name)).toEqual([`svctrace-${runId}-1`])
@@ -274,7 +331,11 @@ describe('debug pods (--debug-pod)', () => {
     server.exec.respond = () => ({stdout: 'ok\n'})
     const c = connector({debugPod: true, debugImage: 'registry.example/tools:1', podStartTimeoutMs: 10_000})
     await Promise.all([c.connect({name: 'node1', address: ''}), c.connect({name: 'node2', address: ''})])
-    expect(svctracePods().map((p) => p.spec?.nodeName).sort()).toEqual(['node1', 'node2'])
+    expect(
+      svctracePods()
+        .map((p) => p.spec?.nodeName)
+        .sort(),
+    ).toEqual(['node1', 'node2'])
     expect(svctracePods().every((p) => p.spec?.containers[0]?.image === 'registry.example/tools:1')).toBe(true)
     await Promise.all([c.close(), c.close()])
     expect(svctracePods()).toEqual([])
@@ -290,7 +351,9 @@ describe('debug pods (--debug-pod)', () => {
     const err = await failure(c.connect({name: 'node1', address: ''}))
     expect(Date.now() - started).toBeLessThan(5_000)
     expect(err.kind).toBe('timeout')
-    expect(err.message).toMatch(/^debug pod kube-system\/svctrace-[0-9a-f]{8}-1 on node1 was not running after 1\.5 s: container svctrace is waiting: ImagePullBackOff \(Back-off pulling image "registry.example\/nope:1"\); check that node1 can pull registry.example\/nope:1 \(or pass --debug-image with one it can\), and that the node is Ready$/)
+    expect(err.message).toMatch(
+      /^debug pod kube-system\/svctrace-[0-9a-f]{8}-1 on node1 was not running after 1\.5 s: container svctrace is waiting: ImagePullBackOff \(Back-off pulling image "registry.example\/nope:1"\); check that node1 can pull registry.example\/nope:1 \(or pass --debug-image with one it can\), and that the node is Ready$/,
+    )
     expect(svctracePods()).toEqual([])
     expect(server.writes.map((w) => `${w.method} ${w.code}`)).toEqual(['POST 201', 'DELETE 200'])
   })
@@ -307,7 +370,11 @@ describe('debug pods (--debug-pod)', () => {
     ])
     expect(svctracePods()).toEqual([])
     await c.close()
-    expect(server.writes.at(-1)).toMatchObject({method: 'DELETE', code: 200, query: {labelSelector: expect.stringMatching(/^app.kubernetes.io\/managed-by=svctrace,svctrace\/run-id=[0-9a-f]{8}$/)}})
+    expect(server.writes.at(-1)).toMatchObject({
+      method: 'DELETE',
+      code: 200,
+      query: {labelSelector: expect.stringMatching(/^app.kubernetes.io\/managed-by=svctrace,svctrace\/run-id=[0-9a-f]{8}$/)},
+    })
   })
 
   it('Ctrl-C while a pod starts: close() stops the wait at once and deletes the pod', async () => {
@@ -342,7 +409,9 @@ describe('debug pods (--debug-pod)', () => {
     const c = connector({debugPod: true})
     const err = await failure(c.connect({name: 'node1', address: ''}))
     expect(err.kind).toBe('auth')
-    expect(err.message).toMatch(/^RBAC does not allow create pods in namespace kube-system \(pods is forbidden: User ".*" cannot create resource "pods" .*\), needed to start a debug pod on node1; grant it \(check with kubectl auth can-i create pods -n kube-system\) or use --via ssh$/)
+    expect(err.message).toMatch(
+      /^RBAC does not allow create pods in namespace kube-system \(pods is forbidden: User ".*" cannot create resource "pods" .*\), needed to start a debug pod on node1; grant it \(check with kubectl auth can-i create pods -n kube-system\) or use --via ssh$/,
+    )
     await c.close()
     expect(svctracePods()).toEqual([])
   })
@@ -352,7 +421,7 @@ describe('debug pods (--debug-pod)', () => {
 
 const env = requireRoot([], 'pod-exec netns')
 
-describe.skipIf(env.skip)('exec runs the real iptables-save of the node\'s network namespace', () => {
+describe.skipIf(env.skip)("exec runs the real iptables-save of the node's network namespace", () => {
   const netns = `${NS_PREFIX}${process.pid}-podexec-node1`
   const fixtureRules = readFileSync(path.join(FIXTURE, 'nodes/node1/iptables-save.txt'), 'utf8')
 
@@ -372,7 +441,7 @@ describe.skipIf(env.skip)('exec runs the real iptables-save of the node\'s netwo
     return (await session.run(nodeCommands.iptablesSave())).stdout
   }
 
-  it('the kube-proxy pod\'s iptables-save is the namespace\'s own, and traces exactly like the dump it was loaded from', async () => {
+  it("the kube-proxy pod's iptables-save is the namespace's own, and traces exactly like the dump it was loaded from", async () => {
     const session = await connector().connect({name: 'node1', address: ''})
     const text = await readViaExec(session)
     const direct = await run(['ip', 'netns', 'exec', netns, 'iptables-save'])
@@ -380,7 +449,8 @@ describe.skipIf(env.skip)('exec runs the real iptables-save of the node\'s netwo
     expect(text).toMatch(/^-A KUBE-SERVICES /m)
 
     const view = {services: base.services, endpointSlices: base.endpointSlices, endpoints: base.endpoints, pods: base.pods, nodes: base.nodes}
-    const trace = (rules: string) => comparableReport(buildReport({kind: 'all'}, view, [dataplane('node1', {'iptables-save': rules}, {'iptables-save': 'node1'})]) as unknown as ReportJson)
+    const trace = (rules: string) =>
+      comparableReport(buildReport({kind: 'all'}, view, [dataplane('node1', {'iptables-save': rules}, {'iptables-save': 'node1'})]) as unknown as ReportJson)
     const viaExec = trace(text)
     expect(viaExec).toEqual(trace(fixtureRules))
     expect(JSON.stringify(viaExec)).toMatch(/"verdict":"dnat"/)
@@ -390,7 +460,9 @@ describe.skipIf(env.skip)('exec runs the real iptables-save of the node\'s netwo
     const session = await connector().connect({name: 'node1', address: ''})
     const err = await failure(session.run(nodeCommands.iptablesListChain('nat', 'KUBE-SVC-DOESNOTEXIST0000')))
     expect(err.kind).toBe('command')
-    expect(err.message).toMatch(/^`iptables -w 5 -t nat -S KUBE-SVC-DOESNOTEXIST0000` in kube-proxy pod kube-system\/kube-proxy-7xk2p on node1 exited with 1: .*(No chain|does not exist|incompatible)/)
+    expect(err.message).toMatch(
+      /^`iptables -w 5 -t nat -S KUBE-SVC-DOESNOTEXIST0000` in kube-proxy pod kube-system\/kube-proxy-7xk2p on node1 exited with 1: .*(No chain|does not exist|incompatible)/,
+    )
     expect((await session.run(nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES'))).stdout).toMatch(/^-N KUBE-SERVICES$/m)
   })
 
@@ -404,7 +476,7 @@ describe.skipIf(env.skip)('exec runs the real iptables-save of the node\'s netwo
   })
 })
 
-describe('the record of every command exec\'d', () => {
+describe("the record of every command exec'd", () => {
   it('holds only allow-listed argv arrays', () => {
     expect(allExecs.length).toBeGreaterThan(5)
     for (const call of allExecs) expect({argv: call.argv, allowedAs: call.allowedAs}).toEqual({argv: call.argv, allowedAs: expect.any(String)})

@@ -89,7 +89,9 @@ describe('bastion', () => {
   it("checks the target's key by the target's own host:port, although the socket is the bastion's", async () => {
     const commands = target.commands.length
     const wrong = generateKey()
-    const err = await failure(connector([knownHosts(`[127.0.0.1]:${bastion.port} ${bastionKey.public}`, `[127.0.0.1]:${target.port} ${wrong.public}`)], bastion))
+    const err = await failure(
+      connector([knownHosts(`[127.0.0.1]:${bastion.port} ${bastionKey.public}`, `[127.0.0.1]:${target.port} ${wrong.public}`)], bastion),
+    )
     expect(err.kind).toBe('host-key')
     expect(err.message).toContain(`HOST KEY CHANGED for node-b (127.0.0.1:${target.port} via bastion jump@127.0.0.1:${bastion.port})`)
     expect(err.message).toContain(`got ${fingerprintSha256(targetKey.blob)} (ssh-ed25519)`)

@@ -36,7 +36,14 @@ function token(port: number): string {
 }
 
 function connector(knownHosts: string, opts: Partial<SshOptions> = {}): SshConnector {
-  return new SshConnector({user: 'core', port: server.port, knownHostsFiles: [file(`kh-${randomBytes(4).toString('hex')}`, knownHosts)], home, connectTimeoutMs: 3_000, ...opts})
+  return new SshConnector({
+    user: 'core',
+    port: server.port,
+    knownHostsFiles: [file(`kh-${randomBytes(4).toString('hex')}`, knownHosts)],
+    home,
+    connectTimeoutMs: 3_000,
+    ...opts,
+  })
 }
 
 async function connectError(c: SshConnector, address = '127.0.0.1'): Promise<NodeAccessError> {
@@ -166,7 +173,11 @@ describe('authentication', () => {
   it('uses the ssh config for Port, User and IdentityFile', async () => {
     const cfg = file('ssh_config', `Host 127.0.0.1\n  Port ${server.port}\n  User from-config\n  IdentityFile ~/config_key\n`)
     file('config_key', user.private)
-    const c = new SshConnector({knownHostsFiles: [file('kh-config', `${token(server.port)} ${hostEd.public}\n`)], sshConfigFile: cfg, home: path.join(home, 'empty')})
+    const c = new SshConnector({
+      knownHostsFiles: [file('kh-config', `${token(server.port)} ${hostEd.public}\n`)],
+      sshConfigFile: cfg,
+      home: path.join(home, 'empty'),
+    })
     // ~ is the connector's home: ~/config_key does not exist there, so point home back for the key.
     const withHome = new SshConnector({knownHostsFiles: [path.join(home, 'kh-config')], sshConfigFile: cfg, home})
     expect(await connectError(c)).toMatchObject({kind: 'auth'})

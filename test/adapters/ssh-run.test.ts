@@ -108,9 +108,24 @@ describe('running allow-listed commands', () => {
   })
 
   it.each([
-    ['needs root', nodeCommands.iptablesSaveTable('nat'), 'command', /^`iptables-save -t nat` on node-b needs root \(.*you must be root\)\); log in as root \(--ssh-user root\) or pass --sudo$/],
-    ['not installed', nodeCommands.ipvsadmSave(), 'command', /^ipvsadm is not installed on node-b \(`ipvsadm -S -n` exited with 127: env: ‘ipvsadm’: No such file or directory\)$/],
-    ['fails', nodeCommands.nftListKubeProxy(), 'command', /^`nft -j list table ip kube-proxy` on node-b exited with 1: Error: No such file or directory \/ list table ip kube-proxy$/],
+    [
+      'needs root',
+      nodeCommands.iptablesSaveTable('nat'),
+      'command',
+      /^`iptables-save -t nat` on node-b needs root \(.*you must be root\)\); log in as root \(--ssh-user root\) or pass --sudo$/,
+    ],
+    [
+      'not installed',
+      nodeCommands.ipvsadmSave(),
+      'command',
+      /^ipvsadm is not installed on node-b \(`ipvsadm -S -n` exited with 127: env: ‘ipvsadm’: No such file or directory\)$/,
+    ],
+    [
+      'fails',
+      nodeCommands.nftListKubeProxy(),
+      'command',
+      /^`nft -j list table ip kube-proxy` on node-b exited with 1: Error: No such file or directory \/ list table ip kube-proxy$/,
+    ],
     ['hangs', nodeCommands.procIpVs(), 'timeout', /^`cat \/proc\/net\/ip_vs` on node-b did not finish within 0\.5 s/],
   ])('a command that %s', async (_, cmd, kind, message) => {
     const err = await failure(withSession(connector(), (s) => s.run(cmd)))

@@ -91,7 +91,9 @@ describe('host names and templates', () => {
 
 describe('ssh config', () => {
   it('gives HostName (with %h), User, Port, IdentityFile (~ expanded), first match wins', () => {
-    const file = config('config-basic', `
+    const file = config(
+      'config-basic',
+      `
 Host node-*
   HostName %h.nodes.example.com
   User core
@@ -102,7 +104,8 @@ Host node-*
 Host *
   User fallback
   Port 22
-`)
+`,
+    )
     const got = lookupSshConfig(readSshConfig(file, home), 'node-a', ctx)
     expect(got).toEqual({
       hostName: 'node-a.nodes.example.com',
@@ -115,13 +118,16 @@ Host *
 
   it('never runs Match exec', () => {
     const marker = path.join(home, 'match-exec-ran')
-    const file = config('config-exec', `
+    const file = config(
+      'config-exec',
+      `
 Match exec "touch ${marker}"
   User from-exec
 
 Host *
   User plain
-`)
+`,
+    )
     const got = lookupSshConfig(readSshConfig(file, home), 'node-a', ctx)
     expect(existsSync(marker)).toBe(false)
     expect(got.user).toBe('plain')

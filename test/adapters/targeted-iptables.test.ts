@@ -39,7 +39,10 @@ function largeClusterView(): ClusterView {
 
 /** node1's dump with a CNI portmap hook in nat PREROUTING: a chain the allow-list cannot name. */
 function withPortmapHook(text: string): string {
-  return text.replace(/^(\*nat\n(?::.*\n)*)/m, '$1:CNI-HOSTPORT-DNAT - [0:0]\n-A PREROUTING -m comment --comment "CNI portfwd requiring DNAT" -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n-A CNI-HOSTPORT-DNAT -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.244.1.50:80\n')
+  return text.replace(
+    /^(\*nat\n(?::.*\n)*)/m,
+    '$1:CNI-HOSTPORT-DNAT - [0:0]\n-A PREROUTING -m comment --comment "CNI portfwd requiring DNAT" -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT\n-A CNI-HOSTPORT-DNAT -p tcp -m tcp --dport 8081 -j DNAT --to-destination 10.244.1.50:80\n',
+  )
 }
 
 /** Wraps a session to see how many commands were in flight at once. */
@@ -80,7 +83,12 @@ async function compare(session: NodeSession, view: ClusterView, node: string, se
   expect(targeted, 'the namespace has nat KUBE-SERVICES').not.toBeNull()
   const full = await session.run(nodeCommands.iptablesSave())
   const report = (text: string, source: string) => buildReport(query, view, [dataplane(node, {'iptables-save': text}, {'iptables-save': source})])
-  return {targeted: targeted!, fullBytes: Buffer.byteLength(full.stdout), targetedReport: report(targeted!.text, targeted!.source), fullReport: report(full.stdout, `${node}: iptables-save`)}
+  return {
+    targeted: targeted!,
+    fullBytes: Buffer.byteLength(full.stdout),
+    targetedReport: report(targeted!.text, targeted!.source),
+    fullReport: report(full.stdout, `${node}: iptables-save`),
+  }
 }
 
 const verdicts = (r: Report) => new Set(r.nodes.flatMap((n) => n.paths.map((p) => p.verdict)))
@@ -115,14 +123,17 @@ describe.skipIf(env.skip)('readIptablesTargeted against real iptables', () => {
   // endpoint: DROP); gateway: LoadBalancer with loadBalancerSourceRanges; cache: no endpoints (REJECT);
   // sessions: ClientIP affinity; metrics: a slice without ports; partner: manual Endpoints.
   describe.each(['node1', 'node2'])('%s, rules as kube-proxy v1.26 wrote them', (node) => {
-    it.each(['frontend', 'api', 'gateway', 'cache', 'sessions', 'metrics', 'partner'])('%s: the trace of the chains read equals the trace of iptables-save, from fewer bytes', async (svc) => {
-      const session = watched(sessions.get(node)!)
-      const c = await compare(session, fixtureView, node, svc)
-      expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
-      expect(c.targeted.bytes).toBeLessThan(c.fullBytes)
-      expect(session.peak).toBeLessThanOrEqual(8)
-      expect(c.targeted.source).toMatch(new RegExp(`^${node}: iptables -S \\(targeted: \\d+ chains in [12] rounds?\\)$`))
-    })
+    it.each(['frontend', 'api', 'gateway', 'cache', 'sessions', 'metrics', 'partner'])(
+      '%s: the trace of the chains read equals the trace of iptables-save, from fewer bytes',
+      async (svc) => {
+        const session = watched(sessions.get(node)!)
+        const c = await compare(session, fixtureView, node, svc)
+        expect(comparable(c.targetedReport)).toEqual(comparable(c.fullReport))
+        expect(c.targeted.bytes).toBeLessThan(c.fullBytes)
+        expect(session.peak).toBeLessThanOrEqual(8)
+        expect(c.targeted.source).toMatch(new RegExp(`^${node}: iptables -S \\(targeted: \\d+ chains in [12] rounds?\\)$`))
+      },
+    )
   })
 
   it('covers what it claims: DNAT, REJECT for no endpoints, DROP for Local policy, source-range alternatives', async () => {
@@ -155,15 +166,18 @@ describe.skipIf(env.skip)('readIptablesTargeted against real iptables', () => {
       expect(c.targeted.bytes * 10, svc).toBeLessThan(c.fullBytes)
     }
     // 1001 KUBE-SEP chains cost more commands than one whole dump.
-    expect(planCollection(large, {kind: 'service', namespace: 'storefront', service: 'bulk'})).toMatchObject({full: true, reason: expect.stringMatching(/more than 400/)})
+    expect(planCollection(large, {kind: 'service', namespace: 'storefront', service: 'bulk'})).toMatchObject({
+      full: true,
+      reason: expect.stringMatching(/more than 400/),
+    })
   })
 
   it('follows a rule the API does not predict (a stale KUBE-SEP for a pod the API no longer has) in a further round', async () => {
     const stale: ClusterView = {
       ...fixtureView,
-      endpointSlices: fixtureView.endpointSlices.map((s) => s.metadata?.labels?.['kubernetes.io/service-name'] !== 'frontend'
-        ? s
-        : {...s, endpoints: s.endpoints.filter((e) => e.addresses[0] !== '10.244.2.13')}),
+      endpointSlices: fixtureView.endpointSlices.map((s) =>
+        s.metadata?.labels?.['kubernetes.io/service-name'] !== 'frontend' ? s : {...s, endpoints: s.endpoints.filter((e) => e.addresses[0] !== '10.244.2.13')},
+      ),
     }
     const c = await compare(sessions.get('node1')!, stale, 'node1', 'frontend')
     expect(c.targeted.source).toMatch(/in 2 rounds\)$/)
@@ -209,10 +223,11 @@ describe.skipIf(legacyEnv.skip)('readIptablesTargeted against iptables-legacy', 
   let ns: {netns: string; destroy(): Promise<void>} | undefined
   const lockFile = join(tmpdir(), `svct-${process.pid}-xtables.lock`)
   /** A node whose iptables is legacy; `versionSays` overrides what `iptables -V` reports. */
-  const legacy = (netns: string, versionSays?: string) => new NetnsSession(netns, {
-    argv: ([p = '', ...rest]) => (versionSays && rest[0] === '-V' ? [versionSays, '-V'] : [LEGACY[p] ?? p, ...rest]),
-    env: {XTABLES_LOCKFILE: lockFile},
-  })
+  const legacy = (netns: string, versionSays?: string) =>
+    new NetnsSession(netns, {
+      argv: ([p = '', ...rest]) => (versionSays && rest[0] === '-V' ? [versionSays, '-V'] : [LEGACY[p] ?? p, ...rest]),
+      env: {XTABLES_LOCKFILE: lockFile},
+    })
 
   beforeAll(async () => {
     legacyEnv.assert()

@@ -136,7 +136,11 @@ describe('--capture through the CaptureSink port', () => {
   })
 
   it('a sink that refuses (a non-empty directory) fails the run', async () => {
-    const refusing: CaptureSink = {write: async () => { throw new Error('--capture out: the directory is not empty') }}
+    const refusing: CaptureSink = {
+      write: async () => {
+        throw new Error('--capture out: the directory is not empty')
+      },
+    }
     await expect(trace(settings(service('hello-world')), {capture: refusing})).rejects.toThrow('not empty')
   })
 
@@ -169,13 +173,17 @@ describe('check mode yields one part per Service', () => {
 
   it('awaits each part before the next and before returning (room for a streaming renderer)', async () => {
     const events: string[] = []
-    await runTrace(settings({kind: 'all', namespace: 'default'}), {cluster: bundle, reader: bundle}, {
-      onService: async (p) => {
-        events.push(`start ${p.service.name}`)
-        await new Promise((r) => setTimeout(r, 1))
-        events.push(`end ${p.service.name}`)
+    await runTrace(
+      settings({kind: 'all', namespace: 'default'}),
+      {cluster: bundle, reader: bundle},
+      {
+        onService: async (p) => {
+          events.push(`start ${p.service.name}`)
+          await new Promise((r) => setTimeout(r, 1))
+          events.push(`end ${p.service.name}`)
+        },
       },
-    })
+    )
     events.push('returned')
     expect(events).toEqual([...['hello-cache', 'hello-world', 'kubernetes', 'web-lb'].flatMap((n) => [`start ${n}`, `end ${n}`]), 'returned'])
   })
@@ -183,7 +191,11 @@ describe('check mode yields one part per Service', () => {
   it('is not called for one Service or an address', async () => {
     const parts: ServicePart[] = []
     await runTrace(settings(service('hello-world')), {cluster: bundle, reader: bundle}, {onService: (p) => void parts.push(p)})
-    await runTrace(settings({kind: 'ip', ip: '10.96.77.44', port: 80, protocol: 'TCP'}), {cluster: bundle, reader: bundle}, {onService: (p) => void parts.push(p)})
+    await runTrace(
+      settings({kind: 'ip', ip: '10.96.77.44', port: 80, protocol: 'TCP'}),
+      {cluster: bundle, reader: bundle},
+      {onService: (p) => void parts.push(p)},
+    )
     expect(parts).toEqual([])
   })
 })

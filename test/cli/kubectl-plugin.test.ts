@@ -92,7 +92,10 @@ describe('finding ids', () => {
     expect(r.stdout).toMatch(/Fix:\n {2}Make the selector match/)
   })
 
-  it.each([['--explain', 'no-such-thing'], ['--ignore', 'traffic-dropped,no-such-thing']])('%s with an unknown id lists the known ones', (flag, value) => {
+  it.each([
+    ['--explain', 'no-such-thing'],
+    ['--ignore', 'traffic-dropped,no-such-thing'],
+  ])('%s with an unknown id lists the known ones', (flag, value) => {
     const r = run([flag, value, 'hello-world', '--from', example])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/no finding "no-such-thing"; known ids: selector-matches-no-pods, /)
@@ -155,7 +158,9 @@ describe('bad input: one clear paragraph, the documented exit code', () => {
     rmSync(path.join(dir, 'cluster.yaml'))
     const r = run(['hello-world', '--from', dir])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/cluster\.yaml not found: a bundle needs the API objects; make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml/)
+    expect(r.stderr).toMatch(
+      /cluster\.yaml not found: a bundle needs the API objects; make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml/,
+    )
     expect(r.stderr).not.toMatch(/\n\s+at /)
   })
 
@@ -198,7 +203,9 @@ describe('bad input: one clear paragraph, the documented exit code', () => {
     writeFileSync(file, text.slice(0, Math.floor(text.length * 0.7)))
     const r = run(['hello-world', '--from', dir])
     expect(r.code).toBe(1)
-    expect(r.stdout).toMatch(/NODE node-a {2}\(unknown\)\n {2}not traced: .*node-a\/iptables-save\.txt:\d+: table "nat" \(line \d+\) has no COMMIT: the dump is truncated/)
+    expect(r.stdout).toMatch(
+      /NODE node-a {2}\(unknown\)\n {2}not traced: .*node-a\/iptables-save\.txt:\d+: table "nat" \(line \d+\) has no COMMIT: the dump is truncated/,
+    )
     expect(r.stdout).toMatch(/NODE node-b {2}\(iptables\)\n {2}ENTRY/)
     expect(r.stdout).toContain('(node-unreadable)')
   })

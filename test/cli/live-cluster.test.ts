@@ -22,12 +22,17 @@ interface Run {
 /** The CLI in a child process (asynchronously: the API server answers from this process). */
 function svctrace(args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [path.join(root, 'bin/run.js'), ...args], {
-      cwd: root,
-      timeout: 60_000,
-      maxBuffer: 64 << 20,
-      env: {...process.env, KUBECONFIG: kubeconfig, NO_COLOR: '1', ...env},
-    }, (err, stdout, stderr) => resolve({code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr}))
+    execFile(
+      process.execPath,
+      [path.join(root, 'bin/run.js'), ...args],
+      {
+        cwd: root,
+        timeout: 60_000,
+        maxBuffer: 64 << 20,
+        env: {...process.env, KUBECONFIG: kubeconfig, NO_COLOR: '1', ...env},
+      },
+      (err, stdout, stderr) => resolve({code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr}),
+    )
   })
 }
 
@@ -66,7 +71,10 @@ describe('live cluster (fake API server, real client-node)', () => {
     const report = JSON.parse(r.stdout)
     const near = report.findings.find((f: {id: string}) => f.id === 'selector-matches-no-pods')
     expect(near.evidence).toContain('tier=backend (1 edit from backnd: a typo?) on 2 pods: cache-0, cache-1')
-    const podLists = server.requests.filter((q) => q.path === '/api/v1/namespaces/storefront/pods').map((q) => q.query.labelSelector).sort()
+    const podLists = server.requests
+      .filter((q) => q.path === '/api/v1/namespaces/storefront/pods')
+      .map((q) => q.query.labelSelector)
+      .sort()
     expect(podLists).toEqual(['app=cache', 'app=cache,tier=backnd', 'tier=backnd'])
     expect(server.requests).toHaveLength(7)
   })
@@ -83,7 +91,9 @@ describe('live cluster (fake API server, real client-node)', () => {
   it('a Service that does not exist: the closest names, and the namespaces that have it', async () => {
     const r = await svctrace(['frontend', '-n', 'default'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/^error: Service "frontend" not found in namespace "default" \(context capture \(https:\/\/127\.0\.0\.1:\d+\)\): a Service named "frontend" exists in namespace storefront \(use -n storefront\)/)
+    expect(r.stderr).toMatch(
+      /^error: Service "frontend" not found in namespace "default" \(context capture \(https:\/\/127\.0\.0\.1:\d+\)\): a Service named "frontend" exists in namespace storefront \(use -n storefront\)/,
+    )
   })
 
   it('RBAC denies pods: the run goes on and says which findings are missing', async () => {
@@ -93,10 +103,12 @@ describe('live cluster (fake API server, real client-node)', () => {
     const report = JSON.parse(r.stdout)
     const denied = report.findings.filter((f: {id: string}) => f.id === 'api-read-denied')
     expect(denied).toHaveLength(1)
-    expect(denied[0].message).toMatch(/^RBAC does not allow list pods in namespace storefront \(pods is forbidden: User "[^"]+" cannot list resource "pods" in API group "" in the namespace "storefront"\): selector, readiness and port findings are missing$/)
+    expect(denied[0].message).toMatch(
+      /^RBAC does not allow list pods in namespace storefront \(pods is forbidden: User "[^"]+" cannot list resource "pods" in API group "" in the namespace "storefront"\): selector, readiness and port findings are missing$/,
+    )
   })
 
-  it('RBAC denies the Service itself: exit 2 with the API server\'s words', async () => {
+  it("RBAC denies the Service itself: exit 2 with the API server's words", async () => {
     server.deny = [{verb: 'get', resource: 'services'}]
     const r = await svctrace(['frontend'])
     expect(r.code).toBe(2)
@@ -137,7 +149,17 @@ describe('live cluster (fake API server, real client-node)', () => {
     const r = await svctrace(['-n', 'storefront', '-o', 'json', '--fail-on', 'none'])
     expect(r.code).toBe(0)
     const report = JSON.parse(r.stdout)
-    expect(report.services.map((s: {name: string}) => s.name)).toEqual(['api', 'billing', 'cache', 'frontend', 'gateway', 'ledger', 'metrics', 'partner', 'sessions'])
+    expect(report.services.map((s: {name: string}) => s.name)).toEqual([
+      'api',
+      'billing',
+      'cache',
+      'frontend',
+      'gateway',
+      'ledger',
+      'metrics',
+      'partner',
+      'sessions',
+    ])
     expect(server.requests.map((q) => q.path).sort()).toEqual([
       '/api/v1/namespaces/storefront/endpoints',
       '/api/v1/namespaces/storefront/pods',
@@ -147,7 +169,7 @@ describe('live cluster (fake API server, real client-node)', () => {
     ])
   })
 
-  it('--ip finds the owner cluster-wide and reads only that Service\'s objects', async () => {
+  it("--ip finds the owner cluster-wide and reads only that Service's objects", async () => {
     const r = await svctrace(['--ip', '10.96.20.20:80', '-o', 'json'])
     const report = JSON.parse(r.stdout)
     expect(report.resolution).toBe('10.96.20.20 is the cluster IP of Service storefront/api (NodePort)')

@@ -17,11 +17,18 @@ beforeAll(() => {
   scratch = mkdtempSync(path.join(tmpdir(), 'svctrace-node-flags-'))
   // A context nothing listens behind: every case below must fail before the API is asked.
   kubeconfig = path.join(scratch, 'config')
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: x',
-    'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
-    'users: [{name: u, user: {token: t}}]', 'contexts: [{name: x, context: {cluster: c, user: u}}]', '',
-  ].join('\n'))
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: x',
+      'clusters: [{name: c, cluster: {server: "https://127.0.0.1:1", insecure-skip-tls-verify: true}}]',
+      'users: [{name: u, user: {token: t}}]',
+      'contexts: [{name: x, context: {cluster: c, user: u}}]',
+      '',
+    ].join('\n'),
+  )
 })
 afterAll(() => {
   plugin.remove()
@@ -44,7 +51,19 @@ describe('node access flags', () => {
 
   it('--help lists the node access flags', () => {
     const r = run(['--help'])
-    for (const f of ['--via=<option>', '--ssh-user=USER', '--ssh-key=FILE', '--known-hosts=FILE', '--bastion=USER@HOST:PORT', '--sudo', '--insecure-ignore-host-keys', '--parallel=N', '--node-timeout=SEC', '--connect-timeout=SEC', '--debug-pod']) {
+    for (const f of [
+      '--via=<option>',
+      '--ssh-user=USER',
+      '--ssh-key=FILE',
+      '--known-hosts=FILE',
+      '--bastion=USER@HOST:PORT',
+      '--sudo',
+      '--insecure-ignore-host-keys',
+      '--parallel=N',
+      '--node-timeout=SEC',
+      '--connect-timeout=SEC',
+      '--debug-pod',
+    ]) {
       expect(r.stdout).toContain(f)
     }
   })

@@ -109,7 +109,7 @@ describe('--via exec --debug-pod, interrupted', () => {
 
 const env = requireRoot([], 'cli pod-exec netns')
 
-describe.skipIf(env.skip)('--via exec reads each node\'s real rules from its network namespace', () => {
+describe.skipIf(env.skip)("--via exec reads each node's real rules from its network namespace", () => {
   const netns = {node1: `${NS_PREFIX}${process.pid}-cliexec-node1`, node2: `${NS_PREFIX}${process.pid}-cliexec-node2`}
 
   beforeAll(async () => {
@@ -129,7 +129,10 @@ describe.skipIf(env.skip)('--via exec reads each node\'s real rules from its net
     expect(live.stderr).toBe('')
     const offline = await start(['frontend', '-n', 'storefront', '--from', bundle, '-o', 'json'], kubeconfig)
     const liveReport = JSON.parse(live.stdout) as ReportJson
-    expect(liveReport.nodes.map((n) => [n.name, n.mode, n.readError])).toEqual([['node1', 'iptables', undefined], ['node2', 'iptables', undefined]])
+    expect(liveReport.nodes.map((n) => [n.name, n.mode, n.readError])).toEqual([
+      ['node1', 'iptables', undefined],
+      ['node2', 'iptables', undefined],
+    ])
     expect(comparableReport(liveReport)).toEqual(comparableReport(JSON.parse(offline.stdout) as ReportJson))
     expect(live.code).toBe(offline.code)
     expect(server.execs.length).toBeGreaterThan(2)

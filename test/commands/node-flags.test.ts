@@ -29,7 +29,10 @@ describe('a bad node access flag is refused with what to give instead', () => {
     [{'ssh-port': 0}, '--ssh-port 0: not a port number; give 1 to 65535 (default 22)'],
     [{via: 'ssh', parallel: 0}, '--parallel 0: give how many nodes to read at once from 1 to 1000 (default 10)'],
     [{parallel: 0}, '--parallel sets how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec'],
-    [{via: 'none', 'node-timeout': 5, parallel: 2}, '--parallel, --node-timeout set how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec'],
+    [
+      {via: 'none', 'node-timeout': 5, parallel: 2},
+      '--parallel, --node-timeout set how nodes are read, but no node is read: add --via ssh (with --ssh-user …) or --via exec',
+    ],
     [{via: 'ssh', 'node-timeout': 0}, '--node-timeout 0: give seconds per node command from 1 to 3600 (default 60)'],
     [{via: 'ssh', 'connect-timeout': 601}, '--connect-timeout 601: give seconds to connect from 1 to 600 (default 10)'],
     [{bastion: 'ops@'}, '--bastion ops@: "" is not a host name or IP address (expected user@host:port)'],
@@ -38,7 +41,10 @@ describe('a bad node access flag is refused with what to give instead', () => {
     [{'ssh-key': '/'}, '--ssh-key /: not a file; give the private key file (e.g. --ssh-key ~/.ssh/id_ed25519)'],
     [{'ssh-config': '/no/such/config'}, '--ssh-config /no/such/config: no such file; give an ssh config file, or leave the flag out to read ~/.ssh/config'],
     [{'ssh-user': 'root;reboot'}, '--ssh-user "root;reboot": not a user name (letters, digits, _ . @ -)'],
-    [{'ssh-host-template': '{name}.x;reboot'}, '--ssh-host-template "{name}.x;reboot": must make a host name from {name} and {address} (e.g. {name}.nodes.example.com)'],
+    [
+      {'ssh-host-template': '{name}.x;reboot'},
+      '--ssh-host-template "{name}.x;reboot": must make a host name from {name} and {address} (e.g. {name}.nodes.example.com)',
+    ],
     [{via: 'exec', 'ssh-user': 'core'}, '--ssh-user is for --via ssh, not --via exec'],
     [{via: 'none', sudo: true}, '--sudo is for --via ssh, not --via none'],
     [{via: 'ssh', 'debug-pod': true}, '--debug-pod is for --via exec, not --via ssh'],
@@ -47,9 +53,12 @@ describe('a bad node access flag is refused with what to give instead', () => {
     [{via: 'exec', 'debug-image': 'busybox'}, '--debug-image names the image of --debug-pod pods: add --debug-pod'],
     [{via: 'exec', 'debug-pod': true, 'debug-image': 'x;reboot'}, '--debug-image "x;reboot": not an image reference (e.g. registry.k8s.io/kube-proxy:v1.30.0)'],
     // A bundle already holds each node's rules.
-    [{from: bundle, via: 'ssh'}, '--from reads a bundle, which already holds each node\'s rules: drop --via ssh (or drop --from to read the live cluster)'],
-    [{from: bundle, via: 'exec'}, '--from reads a bundle, which already holds each node\'s rules: drop --via exec (or drop --from to read the live cluster)'],
-    [{from: bundle, 'ssh-user': 'core', parallel: 3}, '--ssh-user, --parallel read the nodes of a live cluster; a bundle (--from) already holds them: drop them'],
+    [{from: bundle, via: 'ssh'}, "--from reads a bundle, which already holds each node's rules: drop --via ssh (or drop --from to read the live cluster)"],
+    [{from: bundle, via: 'exec'}, "--from reads a bundle, which already holds each node's rules: drop --via exec (or drop --from to read the live cluster)"],
+    [
+      {from: bundle, 'ssh-user': 'core', parallel: 3},
+      '--ssh-user, --parallel read the nodes of a live cluster; a bundle (--from) already holds them: drop them',
+    ],
     [{from: bundle, 'debug-pod': true}, '--debug-pod reads the nodes of a live cluster; a bundle (--from) already holds them: drop it'],
   ])('%j', async (flags, message) => {
     const err = await refusal(flags)
@@ -67,13 +76,35 @@ describe('good flags become a typed config', () => {
     ['--via none: not read, and no hint', {via: 'none'}, () => ({via: 'none', implicit: false})],
     ['a bundle reads its own nodes', {from: bundle}, () => ({via: 'none', implicit: true})],
     ['a bundle with --via none: API objects only', {from: bundle, via: 'none'}, () => ({via: 'none', implicit: false})],
-    ['an --ssh-* flag means --via ssh', {'ssh-user': 'core'}, () => ({via: 'ssh', ssh: {user: 'core', knownHostsFiles: knownHosts(), sudo: false, insecureIgnoreHostKeys: false}, read: defaults})],
-    ['--via ssh with every read setting', {via: 'ssh', 'ssh-port': 2222, sudo: true, 'known-hosts': ['~/kh', ' '], parallel: 3, 'node-timeout': 5, 'connect-timeout': 2, 'ssh-address-type': 'ExternalIP', 'ssh-host-template': '{name}.nodes.example.com'}, (h: string) => ({
-      via: 'ssh',
-      ssh: {port: 2222, knownHostsFiles: [path.join(h, 'kh')], sudo: true, insecureIgnoreHostKeys: false, hostTemplate: '{name}.nodes.example.com'},
-      read: {parallel: 3, commandTimeoutMs: 5000, connectTimeoutMs: 2000, addressType: 'ExternalIP'},
-    })],
-    ['--debug-pod means --via exec', {'debug-pod': true, 'debug-image': 'registry.k8s.io/kube-proxy:v1.30.0'}, () => ({via: 'exec', exec: {debugPod: true, debugImage: 'registry.k8s.io/kube-proxy:v1.30.0'}, read: defaults})],
+    [
+      'an --ssh-* flag means --via ssh',
+      {'ssh-user': 'core'},
+      () => ({via: 'ssh', ssh: {user: 'core', knownHostsFiles: knownHosts(), sudo: false, insecureIgnoreHostKeys: false}, read: defaults}),
+    ],
+    [
+      '--via ssh with every read setting',
+      {
+        via: 'ssh',
+        'ssh-port': 2222,
+        sudo: true,
+        'known-hosts': ['~/kh', ' '],
+        parallel: 3,
+        'node-timeout': 5,
+        'connect-timeout': 2,
+        'ssh-address-type': 'ExternalIP',
+        'ssh-host-template': '{name}.nodes.example.com',
+      },
+      (h: string) => ({
+        via: 'ssh',
+        ssh: {port: 2222, knownHostsFiles: [path.join(h, 'kh')], sudo: true, insecureIgnoreHostKeys: false, hostTemplate: '{name}.nodes.example.com'},
+        read: {parallel: 3, commandTimeoutMs: 5000, connectTimeoutMs: 2000, addressType: 'ExternalIP'},
+      }),
+    ],
+    [
+      '--debug-pod means --via exec',
+      {'debug-pod': true, 'debug-image': 'registry.k8s.io/kube-proxy:v1.30.0'},
+      () => ({via: 'exec', exec: {debugPod: true, debugImage: 'registry.k8s.io/kube-proxy:v1.30.0'}, read: defaults}),
+    ],
     ['--via exec: the kube-proxy pods', {via: 'exec'}, () => ({via: 'exec', exec: {debugPod: false}, read: defaults})],
   ])('%s', async (_, flags, expected) => {
     expect(await resolveNodeAccess(flags, home)).toEqual(expected(home))

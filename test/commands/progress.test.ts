@@ -3,10 +3,14 @@ import {nodeProgress} from '../../src/commands/progress.js'
 
 /** A stream that records what is written, TTY or not. */
 function stream(isTTY: boolean): NodeJS.WriteStream & {text: string} {
-  const s = {isTTY, text: '', write(chunk: string) {
-    s.text += chunk
-    return true
-  }}
+  const s = {
+    isTTY,
+    text: '',
+    write(chunk: string) {
+      s.text += chunk
+      return true
+    },
+  }
   return s as unknown as NodeJS.WriteStream & {text: string}
 }
 

@@ -12,13 +12,31 @@ const chainOf = (prefix: 'SVC' | 'SVL' | 'EXT' | 'FW', spn = 'default/web:http')
 
 function planFor(svc: ServiceOptions, endpoints: EndpointOptions[] = [{ip: '10.244.0.5', node: 'node-a'}], extra: Partial<ClusterView> = {}) {
   const name = svc.name ?? 'web'
-  return planCollection(view({services: [service(svc)], endpointSlices: [slice({service: name, namespace: svc.namespace, endpoints, ports: svc.ports?.map((p) => ({name: p.name, port: 8080}))})], nodes: [node()], ...extra}), {kind: 'service', namespace: svc.namespace ?? 'default', service: name})
+  return planCollection(
+    view({
+      services: [service(svc)],
+      endpointSlices: [slice({service: name, namespace: svc.namespace, endpoints, ports: svc.ports?.map((p) => ({name: p.name, port: 8080}))})],
+      nodes: [node()],
+      ...extra,
+    }),
+    {kind: 'service', namespace: svc.namespace ?? 'default', service: name},
+  )
 }
 
 describe('planCollection: the chains kube-proxy names after the Service (its own hash, as the reference vectors give it)', () => {
   it.each([
-    ['a named port', {name: 'svc1', namespace: 'ns1', ports: [{name: 'p80', port: 80}]}, '10.180.0.1', ['KUBE-SVC-XPGD46QRK7WJZT7O', 'KUBE-SEP-SXIVWICOYRO3J4NJ']],
-    ['an unnamed port (no trailing colon)', {name: 'svc1', namespace: 'ns1', ports: [{name: '', port: 80}]}, '10.0.1.5', ['KUBE-SVC-AQI2S6QIMU7PVVRP', 'KUBE-SEP-EQCHZ7S2PJ72OHAY']],
+    [
+      'a named port',
+      {name: 'svc1', namespace: 'ns1', ports: [{name: 'p80', port: 80}]},
+      '10.180.0.1',
+      ['KUBE-SVC-XPGD46QRK7WJZT7O', 'KUBE-SEP-SXIVWICOYRO3J4NJ'],
+    ],
+    [
+      'an unnamed port (no trailing colon)',
+      {name: 'svc1', namespace: 'ns1', ports: [{name: '', port: 80}]},
+      '10.0.1.5',
+      ['KUBE-SVC-AQI2S6QIMU7PVVRP', 'KUBE-SEP-EQCHZ7S2PJ72OHAY'],
+    ],
   ])('%s', (_what, svc, ip, want) => {
     const s = service(svc)
     const sl = slice({service: 'svc1', namespace: 'ns1', endpoints: [{ip}], ports: [{name: first(svc.ports).name, port: 80}]})
@@ -33,11 +51,23 @@ describe('planCollection: per-Service chains by the Service shape', () => {
     ['ClusterIP', {}, {SVC: true, SVL: false, EXT: false, FW: false, NODEPORTS: false}],
     ['internalTrafficPolicy Local', {spec: {internalTrafficPolicy: 'Local'}}, {SVC: true, SVL: true, EXT: false, FW: false, NODEPORTS: false}],
     ['NodePort', {type: 'NodePort'}, {SVC: true, SVL: false, EXT: true, FW: false, NODEPORTS: true}],
-    ['NodePort, externalTrafficPolicy Local', {type: 'NodePort', spec: {externalTrafficPolicy: 'Local'}}, {SVC: true, SVL: true, EXT: true, FW: false, NODEPORTS: true}],
+    [
+      'NodePort, externalTrafficPolicy Local',
+      {type: 'NodePort', spec: {externalTrafficPolicy: 'Local'}},
+      {SVC: true, SVL: true, EXT: true, FW: false, NODEPORTS: true},
+    ],
     ['externalIPs', {spec: {externalIPs: ['203.0.113.9']}}, {SVC: true, SVL: false, EXT: true, FW: false, NODEPORTS: false}],
     ['LoadBalancer', {type: 'LoadBalancer'}, {SVC: true, SVL: false, EXT: true, FW: false, NODEPORTS: true}],
-    ['LoadBalancer with source ranges', {type: 'LoadBalancer', spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}}, {SVC: true, SVL: false, EXT: true, FW: true, NODEPORTS: true}],
-    ['LoadBalancer with source ranges, no ingress IP yet', {type: 'LoadBalancer', ingress: [], spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}}, {SVC: true, SVL: false, EXT: true, FW: false, NODEPORTS: true}],
+    [
+      'LoadBalancer with source ranges',
+      {type: 'LoadBalancer', spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}},
+      {SVC: true, SVL: false, EXT: true, FW: true, NODEPORTS: true},
+    ],
+    [
+      'LoadBalancer with source ranges, no ingress IP yet',
+      {type: 'LoadBalancer', ingress: [], spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}},
+      {SVC: true, SVL: false, EXT: true, FW: false, NODEPORTS: true},
+    ],
   ] as Array<[string, ServiceOptions, Record<string, boolean>]>)('%s', (_what, svc, want) => {
     const nat = planFor(svc).chains.nat
     expect({
@@ -52,11 +82,26 @@ describe('planCollection: per-Service chains by the Service shape', () => {
   it('always reads the chains the tracer enters first, in both tables', () => {
     const plan = planFor({})
     expect(plan.chains.nat.slice(0, 4)).toEqual(['PREROUTING', 'OUTPUT', 'KUBE-SERVICES', 'KUBE-MARK-MASQ'])
-    expect(plan.chains.filter).toEqual(['INPUT', 'FORWARD', 'OUTPUT', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL', 'KUBE-FORWARD', 'KUBE-FIREWALL'])
+    expect(plan.chains.filter).toEqual([
+      'INPUT',
+      'FORWARD',
+      'OUTPUT',
+      'KUBE-SERVICES',
+      'KUBE-EXTERNAL-SERVICES',
+      'KUBE-NODEPORTS',
+      'KUBE-PROXY-FIREWALL',
+      'KUBE-FORWARD',
+      'KUBE-FIREWALL',
+    ])
   })
 
   it('one KUBE-SVC per port, each with its own endpoints', () => {
-    const plan = planFor({ports: [{name: 'http', port: 80}, {name: 'metrics', port: 9100}]})
+    const plan = planFor({
+      ports: [
+        {name: 'http', port: 80},
+        {name: 'metrics', port: 9100},
+      ],
+    })
     expect(plan.chains.nat).toEqual(expect.arrayContaining([chainOf('SVC'), chainOf('SVC', 'default/web:metrics')]))
     expect(plan.chains.nat.filter((c) => c.startsWith('KUBE-SEP-'))).toHaveLength(2)
   })
@@ -65,7 +110,11 @@ describe('planCollection: per-Service chains by the Service shape', () => {
 describe('planCollection: KUBE-SEP chains for the endpoints of the EndpointSlices', () => {
   const seps = (endpoints: EndpointOptions[]) => planFor({}, endpoints).chains.nat.filter((c) => c.startsWith('KUBE-SEP-'))
   it.each([
-    ['one per endpoint kube-proxy may use: ready, or serving and terminating', [{ip: '10.244.0.5'}, {ip: '10.244.0.6', ready: false}, {ip: '10.244.0.7', terminating: true, serving: true}], 2],
+    [
+      'one per endpoint kube-proxy may use: ready, or serving and terminating',
+      [{ip: '10.244.0.5'}, {ip: '10.244.0.6', ready: false}, {ip: '10.244.0.7', terminating: true, serving: true}],
+      2,
+    ],
     ['none for an endpoint neither ready nor serving', [{ip: '10.244.0.5', ready: false, serving: false}], 0],
   ] as Array<[string, EndpointOptions[], number]>)('%s', (_what, endpoints, n) => {
     expect(seps(endpoints)).toHaveLength(n)

@@ -16,7 +16,11 @@ ${mode}
 nodePortAddresses: null
 `
 
-const configMap = (text: string, key = 'config.conf'): V1ConfigMap => ({kind: 'ConfigMap', metadata: {name: 'kube-proxy', namespace: 'kube-system'}, data: {[key]: text, 'kubeconfig.conf': 'apiVersion: v1\nkind: Config\n'}})
+const configMap = (text: string, key = 'config.conf'): V1ConfigMap => ({
+  kind: 'ConfigMap',
+  metadata: {name: 'kube-proxy', namespace: 'kube-system'},
+  data: {[key]: text, 'kubeconfig.conf': 'apiVersion: v1\nkind: Config\n'},
+})
 const daemonSet = (command: string[]): V1DaemonSet => ({
   kind: 'DaemonSet',
   metadata: {name: 'kube-proxy', namespace: 'kube-system'},
@@ -49,7 +53,10 @@ describe('the mode kube-proxy is configured with', () => {
   })
 
   it('an empty mode is iptables, with where it was read', () => {
-    expect(configuredMode({configMap: configMap(KUBEADM('mode: ""'))})).toEqual({mode: 'iptables', evidence: ['ConfigMap kube-system/kube-proxy config.conf: mode: ""']})
+    expect(configuredMode({configMap: configMap(KUBEADM('mode: ""'))})).toEqual({
+      mode: 'iptables',
+      evidence: ['ConfigMap kube-system/kube-proxy config.conf: mode: ""'],
+    })
   })
 
   it('a --proxy-mode flag wins without --config, and is ignored next to --config', () => {
@@ -57,7 +64,9 @@ describe('the mode kube-proxy is configured with', () => {
     expect(configuredMode({configMap: cm, daemonSet: daemonSet(['kube-proxy', '--proxy-mode=nftables'])})?.mode).toBe('nftables')
     const both = configuredMode({configMap: cm, daemonSet: daemonSet(['kube-proxy', '--config=/var/lib/kube-proxy/config.conf', '--proxy-mode=nftables'])})
     expect(both?.mode).toBe('ipvs')
-    expect(both?.evidence[1]).toBe('DaemonSet kube-system/kube-proxy container kube-proxy: --proxy-mode=nftables (ignored: with --config kube-proxy takes every setting but logging from the file)')
+    expect(both?.evidence[1]).toBe(
+      'DaemonSet kube-system/kube-proxy container kube-proxy: --proxy-mode=nftables (ignored: with --config kube-proxy takes every setting but logging from the file)',
+    )
     expect(configuredMode({daemonSet: daemonSet(['kube-proxy', '--config', '/c', '--proxy-mode', 'ipvs'])})).toBeUndefined()
   })
 
@@ -74,7 +83,9 @@ describe('nodes against the configured mode', () => {
   it('flags each node whose rules show another mode, and only those', () => {
     const findings = modeConfigFindings(ipvs, [node('a', 'ipvs'), node('b', 'iptables'), node('c', 'none'), node('d', 'unknown', 'ssh: connection refused')])
     expect(findings.map((f) => [f.id, f.node])).toEqual([['proxy-mode-differs-from-config', 'b']])
-    expect(first(findings).message).toBe('b runs kube-proxy in iptables mode, but it is configured for ipvs: kube-proxy on this node has not restarted since the change, or runs with other settings (kube-proxy up to v1.25 fell back to iptables when the ip_vs kernel modules were missing; check its log)')
+    expect(first(findings).message).toBe(
+      'b runs kube-proxy in iptables mode, but it is configured for ipvs: kube-proxy on this node has not restarted since the change, or runs with other settings (kube-proxy up to v1.25 fell back to iptables when the ip_vs kernel modules were missing; check its log)',
+    )
     expect(first(findings).evidence).toEqual(['ConfigMap kube-system/kube-proxy config.conf: mode: "ipvs"'])
   })
 

@@ -15,14 +15,7 @@
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {example} from '../support/cli.js'
 import {cleanupLeftovers, isCI, ownNamespaces, requireRoot, type Topology} from '../support/netns.js'
-import {
-  clusterPods,
-  createBundleTopology,
-  expectTrafficMatchesEntry,
-  loadBundle,
-  replayEntry,
-  type ReplayableEntry,
-} from '../support/netns-bundle.js'
+import {clusterPods, createBundleTopology, expectTrafficMatchesEntry, loadBundle, replayEntry, type ReplayableEntry} from '../support/netns-bundle.js'
 import {
   cliMissing,
   expectPredictionMatchesTraffic,
@@ -48,19 +41,98 @@ const HELLO_WORLD = ['default/hello-world-6d4cf56db6-7xkqz', 'default/hello-worl
 const WEB = ['default/web-5b8f7c9d4-hk2vz', 'default/web-5b8f7c9d4-pq6ms']
 const entry = (e: Omit<ReplayableEntry, 'entry'> & {entry?: string}): ReplayableEntry => ({entry: `${e.dst}:${e.port}`, ...e})
 const ENTRIES: ReplayableEntry[] = [
-  entry({id: 'hello-world/cluster-ip@node-a', service: 'default/hello-world', from: 'node-a', dst: '10.96.77.44', port: 80, result: 'answered', pods: HELLO_WORLD}),
-  entry({id: 'hello-world/cluster-ip@node-b', service: 'default/hello-world', from: 'node-b', dst: '10.96.77.44', port: 80, result: 'answered', pods: HELLO_WORLD}),
-  entry({id: 'hello-world/cluster-ip@pod-redis-1', service: 'default/hello-world', from: 'default/redis-1', dst: '10.96.77.44', port: 80, result: 'answered', pods: HELLO_WORLD}),
-  entry({id: 'hello-world/nodeport-node-a@client-in-range', service: 'default/hello-world', from: IN_RANGE.name, dst: '192.168.49.2', port: 30080, result: 'answered', pods: HELLO_WORLD}),
-  entry({id: 'hello-world/nodeport-node-b@client-in-range', service: 'default/hello-world', from: IN_RANGE.name, dst: '192.168.49.3', port: 30080, result: 'answered', pods: HELLO_WORLD}),
-  entry({id: 'hello-cache/cluster-ip@node-a', service: 'default/hello-cache', from: 'node-a', dst: '10.96.120.7', port: 6379, result: 'refused', why: 'no endpoints: filter KUBE-SERVICES REJECT'}),
-  entry({id: 'hello-cache/cluster-ip@pod-hello-world-t9h5n', service: 'default/hello-cache', from: 'default/hello-world-6d4cf56db6-t9h5n', dst: '10.96.120.7', port: 6379, result: 'refused'}),
+  entry({
+    id: 'hello-world/cluster-ip@node-a',
+    service: 'default/hello-world',
+    from: 'node-a',
+    dst: '10.96.77.44',
+    port: 80,
+    result: 'answered',
+    pods: HELLO_WORLD,
+  }),
+  entry({
+    id: 'hello-world/cluster-ip@node-b',
+    service: 'default/hello-world',
+    from: 'node-b',
+    dst: '10.96.77.44',
+    port: 80,
+    result: 'answered',
+    pods: HELLO_WORLD,
+  }),
+  entry({
+    id: 'hello-world/cluster-ip@pod-redis-1',
+    service: 'default/hello-world',
+    from: 'default/redis-1',
+    dst: '10.96.77.44',
+    port: 80,
+    result: 'answered',
+    pods: HELLO_WORLD,
+  }),
+  entry({
+    id: 'hello-world/nodeport-node-a@client-in-range',
+    service: 'default/hello-world',
+    from: IN_RANGE.name,
+    dst: '192.168.49.2',
+    port: 30080,
+    result: 'answered',
+    pods: HELLO_WORLD,
+  }),
+  entry({
+    id: 'hello-world/nodeport-node-b@client-in-range',
+    service: 'default/hello-world',
+    from: IN_RANGE.name,
+    dst: '192.168.49.3',
+    port: 30080,
+    result: 'answered',
+    pods: HELLO_WORLD,
+  }),
+  entry({
+    id: 'hello-cache/cluster-ip@node-a',
+    service: 'default/hello-cache',
+    from: 'node-a',
+    dst: '10.96.120.7',
+    port: 6379,
+    result: 'refused',
+    why: 'no endpoints: filter KUBE-SERVICES REJECT',
+  }),
+  entry({
+    id: 'hello-cache/cluster-ip@pod-hello-world-t9h5n',
+    service: 'default/hello-cache',
+    from: 'default/hello-world-6d4cf56db6-t9h5n',
+    dst: '10.96.120.7',
+    port: 6379,
+    result: 'refused',
+  }),
   // The redis pods themselves listen: the refusal above is the REJECT rule, not a missing server.
-  entry({id: 'hello-cache/pod-ip-redis-1@node-a', service: 'default/hello-cache', from: 'node-a', dst: '10.244.1.4', port: 6379, result: 'answered', pods: ['default/redis-1']}),
+  entry({
+    id: 'hello-cache/pod-ip-redis-1@node-a',
+    service: 'default/hello-cache',
+    from: 'node-a',
+    dst: '10.244.1.4',
+    port: 6379,
+    result: 'answered',
+    pods: ['default/redis-1'],
+  }),
   entry({id: 'web-lb/lb-ip@client-in-range', service: 'default/web-lb', from: IN_RANGE.name, dst: '192.168.49.240', port: 443, result: 'answered', pods: WEB}),
-  entry({id: 'web-lb/lb-ip@client-outside', service: 'default/web-lb', from: OUTSIDE.name, dst: '192.168.49.240', port: 443, result: 'timeout', why: 'not in loadBalancerSourceRanges: KUBE-FW falls through, filter KUBE-PROXY-FIREWALL drops'}),
+  entry({
+    id: 'web-lb/lb-ip@client-outside',
+    service: 'default/web-lb',
+    from: OUTSIDE.name,
+    dst: '192.168.49.240',
+    port: 443,
+    result: 'timeout',
+    why: 'not in loadBalancerSourceRanges: KUBE-FW falls through, filter KUBE-PROXY-FIREWALL drops',
+  }),
   // The same client through the NodePort, which the ranges do not guard (and proof its packets get through).
-  entry({id: 'web-lb/nodeport-node-b@client-outside', service: 'default/web-lb', from: OUTSIDE.name, dst: '192.168.49.3', port: 31443, result: 'answered', pods: WEB}),
+  entry({
+    id: 'web-lb/nodeport-node-b@client-outside',
+    service: 'default/web-lb',
+    from: OUTSIDE.name,
+    dst: '192.168.49.3',
+    port: 31443,
+    result: 'answered',
+    pods: WEB,
+  }),
 ]
 
 const env = requireRoot([], 'example-traffic')

@@ -49,7 +49,20 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   let oldFingerprint: string
   let marker: string
 
-  const sshFlags = () => ['--via', 'ssh', '--ssh-user', 'root', '--ssh-key', key.privateKeyPath, '--known-hosts', knownHosts, '--connect-timeout', '5', '--node-timeout', '20']
+  const sshFlags = () => [
+    '--via',
+    'ssh',
+    '--ssh-user',
+    'root',
+    '--ssh-key',
+    key.privateKeyPath,
+    '--known-hosts',
+    knownHosts,
+    '--connect-timeout',
+    '5',
+    '--node-timeout',
+    '20',
+  ]
   // A HOME without ~/.ssh, no agent: only what the flags say is used.
   const childEnv = () => ({KUBECONFIG: path.join(work!.dir, 'kubeconfig'), HOME: path.join(work!.dir, 'home'), SSH_AUTH_SOCK: undefined})
   const svctrace = (args: string[]): Promise<Run> => kubectlSvctraceAsync(plugin!.dir, args, childEnv())
@@ -65,16 +78,27 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     mkdirSync(path.join(work.dir, 'home'))
     marker = path.join(tmpdir(), `svctrace-pwned-${process.pid}`)
     const cluster = liveNodesCluster(ip, EXTRA, marker)
-    topo = await Topology.create({lanCIDR: subnet, nodes: NODES.map((n, i) => ({name: n, ip: ip[n], podCIDR: `10.244.${i + 1}.0/24`})), pods: []}, {label: 'live'})
+    topo = await Topology.create(
+      {lanCIDR: subnet, nodes: NODES.map((n, i) => ({name: n, ip: ip[n], podCIDR: `10.244.${i + 1}.0/24`})), pods: []},
+      {label: 'live'},
+    )
     // node-empty: a node without kube-proxy (only a rule of its own), so nothing answers for Services.
     const noKubeProxy = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'
-    const rulesOf: Record<NodeName, string> = {...cluster.rules, 'node-empty': noKubeProxy, 'node-down': cluster.rules.node1, 'node-rekeyed': cluster.rules.node2} as Record<NodeName, string>
+    const rulesOf: Record<NodeName, string> = {
+      ...cluster.rules,
+      'node-empty': noKubeProxy,
+      'node-down': cluster.rules.node1,
+      'node-rekeyed': cluster.rules.node2,
+    } as Record<NodeName, string>
     for (const n of NODES) await topo.loadRules(n, rulesOf[n])
     await attachTestProcessToLan(topo, `${prefix}.2`)
     key = await generateClientKey(work.dir, 'id_test')
     for (const n of NODES) sshd[n] = await Sshd.start(topo, {member: n, address: ip[n], authorizedKeys: [key.publicKey]})
     knownHosts = path.join(work.dir, 'known_hosts')
-    await writeHashedKnownHosts(knownHosts, NODES.map((n) => `${ip[n]} ${sshd[n].hostPublicKey}`))
+    await writeHashedKnownHosts(
+      knownHosts,
+      NODES.map((n) => `${ip[n]} ${sshd[n].hostPublicKey}`),
+    )
     oldFingerprint = await sshKeygenFingerprint(work.dir, sshd['node-rekeyed'].hostPublicKey)
     await sshd['node-rekeyed'].regenerateHostKey()
     await sshd['node-down'].stop()
@@ -104,16 +128,25 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
 
   const byName = (r: Report) => Object.fromEntries(r.nodes.map((n) => [n.name, n]))
   /** The report's row for node `name`; fails the test when there is none. */
-  const nodeOf = (r: Report, name: string) => defined(r.nodes.find((n) => n.name === name), `node ${name} in the report`)
+  const nodeOf = (r: Report, name: string) =>
+    defined(
+      r.nodes.find((n) => n.name === name),
+      `node ${name} in the report`,
+    )
   // A targeted read lists chains with `iptables -S`: same rules, other line numbers than a whole dump.
   const withoutLines = (n: NodeReport) => ({...n, paths: n.paths.map((p) => ({...p, hops: p.hops.map((h) => ({...h, line: 0}))}))})
 
   function expectBrokenNodes(report: Report): void {
-    expect(nodeOf(report, 'node-down').readError).toBe(`cannot connect to node-down (${ip['node-down']}:22): connection refused; is sshd running and port 22 open? (if nodes are reachable only through a jump host, pass --bastion user@host:port)`)
+    expect(nodeOf(report, 'node-down').readError).toBe(
+      `cannot connect to node-down (${ip['node-down']}:22): connection refused; is sshd running and port 22 open? (if nodes are reachable only through a jump host, pass --bastion user@host:port)`,
+    )
     const rekeyed = nodeOf(report, 'node-rekeyed').readError ?? ''
     expect(rekeyed).toContain(`HOST KEY CHANGED for node-rekeyed (${ip['node-rekeyed']}:22) (expected ${oldFingerprint} (ssh-ed25519`)
     expect(rekeyed).toContain(`replace the old line with: ${ip['node-rekeyed']} ${sshd['node-rekeyed'].hostPublicKey}`)
-    const unreadable = report.findings.filter((f) => f.id === 'node-unreadable').map((f) => f.node).sort()
+    const unreadable = report.findings
+      .filter((f) => f.id === 'node-unreadable')
+      .map((f) => f.node)
+      .sort()
     expect(unreadable).toEqual(['node-down', 'node-rekeyed'])
     expect(report.findings.find((f) => f.id === 'node-has-no-kube-proxy-rules')?.node).toBe('node-empty')
     expect(nodeOf(report, 'node-empty').mode).toBe('none')
@@ -142,7 +175,7 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     expect(sshd.node1.commands().some((l) => / iptables -w 5 -t nat -S KUBE-SVC-/.test(l))).toBe(true)
   })
 
-  it('check mode (whole dumps): every readable node equals the bundle\'s, line numbers included', async () => {
+  it("check mode (whole dumps): every readable node equals the bundle's, line numbers included", async () => {
     const live = await svctrace(['-n', 'storefront', '-o', 'json', ...sshFlags()])
     expect(live.code).toBe(1)
     const replay = await svctrace(['-n', 'storefront', '-o', 'json', '--from', bundle])
@@ -150,7 +183,11 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     const got = JSON.parse(live.stdout) as Report
     const want = JSON.parse(replay.stdout) as Report
     for (const n of READABLE) expect(byName(got)[n], n).toEqual(byName(want)[n])
-    const nodeFindings = (r: Report) => r.findings.filter((f) => f.node && READABLE.includes(f.node)).map((f) => `${f.id} ${f.node} ${f.service ?? ''}`).sort()
+    const nodeFindings = (r: Report) =>
+      r.findings
+        .filter((f) => f.node && READABLE.includes(f.node))
+        .map((f) => `${f.id} ${f.node} ${f.service ?? ''}`)
+        .sort()
     expect(nodeFindings(got)).toEqual(nodeFindings(want))
     expectBrokenNodes(got)
   })
@@ -209,7 +246,10 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     for (const n of NODES) {
       for (const line of after[n].slice(before[n].length)) {
         const inner = /^env LC_ALL=C (.*)$/.exec(line)?.[1] ?? line
-        expect((Object.keys(ALLOWED) as NodeCommandId[]).some((k) => ALLOWED[k].test(inner)), line).toBe(true)
+        expect(
+          (Object.keys(ALLOWED) as NodeCommandId[]).some((k) => ALLOWED[k].test(inner)),
+          line,
+        ).toBe(true)
         expect(line).not.toMatch(/touch|rm -rf|`|\$\(/)
       }
     }
@@ -219,7 +259,9 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
 
   it('without --via the live run reads no node and says how to', async () => {
     const r = await svctrace(['frontend'])
-    expect(r.stdout).toContain('Node rules were not read (no --via): only the API objects were checked. To trace each node\'s kube-proxy rules add --via ssh --ssh-user USER')
+    expect(r.stdout).toContain(
+      "Node rules were not read (no --via): only the API objects were checked. To trace each node's kube-proxy rules add --via ssh --ssh-user USER",
+    )
     expect(r.stderr).toBe('')
   })
 })

@@ -47,31 +47,80 @@ const TOPOLOGY: TopologySpec = {
     {name: 'node2', ip: '192.168.77.12', podCIDR: '10.244.2.0/24'},
   ],
   pods: [...PODS.map((p) => ({name: p.name, ip: p.ip, node: p.node, ports: [8080]})), {name: 'default/client', ip: CLIENT_POD, node: 'node1', ports: []}],
-  hosts: [{name: 'ext-allowed', ip: ALLOWED}, {name: 'ext-blocked', ip: BLOCKED}],
+  hosts: [
+    {name: 'ext-allowed', ip: ALLOWED},
+    {name: 'ext-blocked', ip: BLOCKED},
+  ],
 }
 
 /** The API objects behind node1.nft (the Services, their slices, the pods and nodes). */
 function clusterView(): ClusterView {
-  const svc = (name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): V1Service => ({kind: 'Service', metadata: {namespace: 'default', name}, spec: {selector: {app: name}, ...spec}, ...(status ? {status} : {})}) as V1Service
+  const svc = (name: string, spec: Record<string, unknown>, status?: Record<string, unknown>): V1Service =>
+    ({kind: 'Service', metadata: {namespace: 'default', name}, spec: {selector: {app: name}, ...spec}, ...(status ? {status} : {})}) as V1Service
   const port = (nodePort?: number) => [{name: 'http', port: 80, protocol: 'TCP', targetPort: 8080, ...(nodePort ? {nodePort} : {})}]
   const services = [
     svc('web', {type: 'NodePort', clusterIP: '10.96.0.10', clusterIPs: ['10.96.0.10'], ports: port(30080)}),
     svc('edge', {type: 'NodePort', clusterIP: '10.96.0.11', clusterIPs: ['10.96.0.11'], ports: port(30081), externalTrafficPolicy: 'Local'}),
     svc('empty', {type: 'ClusterIP', clusterIP: '10.96.0.12', clusterIPs: ['10.96.0.12'], ports: port(), selector: {app: 'nothing'}}),
-    svc('guarded', {type: 'LoadBalancer', clusterIP: '10.96.0.13', clusterIPs: ['10.96.0.13'], ports: port(30083), loadBalancerSourceRanges: [`${ALLOWED}/32`], selector: {app: 'web'}}, {loadBalancer: {ingress: [{ip: LB_IP}]}}),
-    svc('sticky', {type: 'ClusterIP', clusterIP: '10.96.0.14', clusterIPs: ['10.96.0.14'], ports: port(), selector: {app: 'web'}, sessionAffinity: 'ClientIP', sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}}),
+    svc(
+      'guarded',
+      {
+        type: 'LoadBalancer',
+        clusterIP: '10.96.0.13',
+        clusterIPs: ['10.96.0.13'],
+        ports: port(30083),
+        loadBalancerSourceRanges: [`${ALLOWED}/32`],
+        selector: {app: 'web'},
+      },
+      {loadBalancer: {ingress: [{ip: LB_IP}]}},
+    ),
+    svc('sticky', {
+      type: 'ClusterIP',
+      clusterIP: '10.96.0.14',
+      clusterIPs: ['10.96.0.14'],
+      ports: port(),
+      selector: {app: 'web'},
+      sessionAffinity: 'ClientIP',
+      sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}},
+    }),
   ]
   const slice = (service: string, pods: typeof PODS): V1EndpointSlice => ({
     kind: 'EndpointSlice',
     metadata: {namespace: 'default', name: `${service}-1`, labels: {'kubernetes.io/service-name': service}},
     addressType: 'IPv4',
     ports: [{name: 'http', port: 8080, protocol: 'TCP'}],
-    endpoints: pods.map((p) => ({addresses: [p.ip], conditions: {ready: true}, nodeName: p.node, targetRef: {kind: 'Pod', namespace: 'default', name: defined(p.name.split('/')[1], `the name part of ${p.name}`)}})),
+    endpoints: pods.map((p) => ({
+      addresses: [p.ip],
+      conditions: {ready: true},
+      nodeName: p.node,
+      targetRef: {kind: 'Pod', namespace: 'default', name: defined(p.name.split('/')[1], `the name part of ${p.name}`)},
+    })),
   })
   const web = PODS.filter((p) => p.app === 'web')
-  const endpointSlices = [slice('web', web), slice('edge', PODS.filter((p) => p.app === 'edge')), slice('guarded', web.filter((p) => p.ip === '10.244.2.11')), slice('sticky', web)]
-  const pods = PODS.map((p) => ({kind: 'Pod', metadata: {namespace: 'default', name: p.name.split('/')[1], labels: {app: p.app}}, spec: {nodeName: p.node, containers: [{name: 'c', ports: [{containerPort: 8080}]}]}, status: {phase: 'Running', podIP: p.ip}}) as V1Pod)
-  const nodes = TOPOLOGY.nodes.map((n) => ({kind: 'Node', metadata: {name: n.name}, spec: {podCIDR: n.podCIDR}, status: {addresses: [{type: 'InternalIP', address: n.ip}]}}) as V1Node)
+  const endpointSlices = [
+    slice('web', web),
+    slice(
+      'edge',
+      PODS.filter((p) => p.app === 'edge'),
+    ),
+    slice(
+      'guarded',
+      web.filter((p) => p.ip === '10.244.2.11'),
+    ),
+    slice('sticky', web),
+  ]
+  const pods = PODS.map(
+    (p) =>
+      ({
+        kind: 'Pod',
+        metadata: {namespace: 'default', name: p.name.split('/')[1], labels: {app: p.app}},
+        spec: {nodeName: p.node, containers: [{name: 'c', ports: [{containerPort: 8080}]}]},
+        status: {phase: 'Running', podIP: p.ip},
+      }) as V1Pod,
+  )
+  const nodes = TOPOLOGY.nodes.map(
+    (n) => ({kind: 'Node', metadata: {name: n.name}, spec: {podCIDR: n.podCIDR}, status: {addresses: [{type: 'InternalIP', address: n.ip}]}}) as V1Node,
+  )
   return {services, endpointSlices, endpoints: [], pods, nodes}
 }
 
@@ -91,15 +140,78 @@ const CASES: Case[] = [
   {id: 'web clusterIP from node1', service: 'web', from: 'node1', kind: 'node', dst: '10.96.0.10', port: 80, verdict: 'dnat'},
   {id: 'web clusterIP from a pod', service: 'web', from: 'default/client', kind: 'pod', source: CLIENT_POD, dst: '10.96.0.10', port: 80, verdict: 'dnat'},
   {id: 'web NodePort from outside', service: 'web', from: 'ext-allowed', kind: 'external', source: ALLOWED, dst: NODE1, port: 30080, verdict: 'dnat'},
-  {id: 'edge (Local) NodePort from outside: the local pod only, client address kept', service: 'edge', from: 'ext-allowed', kind: 'external', source: ALLOWED, dst: NODE1, port: 30081, verdict: 'dnat'},
-  {id: 'edge clusterIP from a pod: both pods', service: 'edge', from: 'default/client', kind: 'pod', source: CLIENT_POD, dst: '10.96.0.11', port: 80, verdict: 'dnat'},
+  {
+    id: 'edge (Local) NodePort from outside: the local pod only, client address kept',
+    service: 'edge',
+    from: 'ext-allowed',
+    kind: 'external',
+    source: ALLOWED,
+    dst: NODE1,
+    port: 30081,
+    verdict: 'dnat',
+  },
+  {
+    id: 'edge clusterIP from a pod: both pods',
+    service: 'edge',
+    from: 'default/client',
+    kind: 'pod',
+    source: CLIENT_POD,
+    dst: '10.96.0.11',
+    port: 80,
+    verdict: 'dnat',
+  },
   {id: 'edge NodePort from node1 itself: short-circuited to both pods', service: 'edge', from: 'node1', kind: 'node', dst: NODE1, port: 30081, verdict: 'dnat'},
   {id: 'empty clusterIP: rejected', service: 'empty', from: 'default/client', kind: 'pod', source: CLIENT_POD, dst: '10.96.0.12', port: 80, verdict: 'reject'},
-  {id: 'web clusterIP on a port it does not have: rejected', service: 'web', from: 'default/client', kind: 'pod', source: CLIENT_POD, dst: '10.96.0.10', port: 81, verdict: 'reject'},
-  {id: 'guarded LB IP from an allowed client', service: 'guarded', from: 'ext-allowed', kind: 'external', source: ALLOWED, dst: LB_IP, port: 80, verdict: 'dnat'},
-  {id: 'guarded LB IP from a blocked client: dropped', service: 'guarded', from: 'ext-blocked', kind: 'external', source: BLOCKED, dst: LB_IP, port: 80, verdict: 'drop'},
-  {id: 'guarded NodePort from a blocked client: not guarded', service: 'guarded', from: 'ext-blocked', kind: 'external', source: BLOCKED, dst: NODE1, port: 30083, verdict: 'dnat'},
-  {id: 'sticky clusterIP from a pod: one pod takes every connection', service: 'sticky', from: 'default/client', kind: 'pod', source: CLIENT_POD, dst: '10.96.0.14', port: 80, verdict: 'dnat'},
+  {
+    id: 'web clusterIP on a port it does not have: rejected',
+    service: 'web',
+    from: 'default/client',
+    kind: 'pod',
+    source: CLIENT_POD,
+    dst: '10.96.0.10',
+    port: 81,
+    verdict: 'reject',
+  },
+  {
+    id: 'guarded LB IP from an allowed client',
+    service: 'guarded',
+    from: 'ext-allowed',
+    kind: 'external',
+    source: ALLOWED,
+    dst: LB_IP,
+    port: 80,
+    verdict: 'dnat',
+  },
+  {
+    id: 'guarded LB IP from a blocked client: dropped',
+    service: 'guarded',
+    from: 'ext-blocked',
+    kind: 'external',
+    source: BLOCKED,
+    dst: LB_IP,
+    port: 80,
+    verdict: 'drop',
+  },
+  {
+    id: 'guarded NodePort from a blocked client: not guarded',
+    service: 'guarded',
+    from: 'ext-blocked',
+    kind: 'external',
+    source: BLOCKED,
+    dst: NODE1,
+    port: 30083,
+    verdict: 'dnat',
+  },
+  {
+    id: 'sticky clusterIP from a pod: one pod takes every connection',
+    service: 'sticky',
+    from: 'default/client',
+    kind: 'pod',
+    source: CLIENT_POD,
+    dst: '10.96.0.14',
+    port: 80,
+    verdict: 'dnat',
+  },
 ]
 
 /** The path buildReport gives for a case, from a node data plane read back from the kernel. */
@@ -121,7 +233,9 @@ const TRAFFIC_OF: Record<Case['verdict'], ConnectResult['outcome']> = {dnat: 'an
 const pods = (p: TracePath) => [...new Set(p.backends.map((b) => b.pod ?? `?${b.ip}`))].sort()
 
 function describeTraffic(r: ConnectResult): string {
-  return `${Object.entries(r.counts).map(([k, n]) => `${k} ${n}`).join(', ')}; answered by [${r.answeredBy.join(', ')}]; peers ${JSON.stringify(r.peerIPs)}`
+  return `${Object.entries(r.counts)
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ')}; answered by [${r.answeredBy.join(', ')}]; peers ${JSON.stringify(r.peerIPs)}`
 }
 
 describe.skipIf(env.skip)('nftables mode: svctrace predictions match real traffic', () => {
@@ -144,7 +258,7 @@ describe.skipIf(env.skip)('nftables mode: svctrace predictions match real traffi
     if (prefix) expect((await ownNamespaces()).filter((n) => n.startsWith(prefix))).toEqual([])
   })
 
-  it('the kernel\'s JSON and text listings give the same predictions, in nftables mode', () => {
+  it("the kernel's JSON and text listings give the same predictions, in nftables mode", () => {
     for (const c of CASES) {
       const a = predict(fromJson, c)
       const b = predict(fromText, c)
@@ -158,7 +272,15 @@ describe.skipIf(env.skip)('nftables mode: svctrace predictions match real traffi
     expect(path.verdict, `${c.id}: the trace (notes: ${noteLines(path.notes)})`).toBe(c.verdict)
     const affinity = path.affinity !== undefined
     const attempts = c.verdict === 'dnat' ? (affinity ? 12 : 30) : 4
-    const traffic = await topo!.connect({from: c.from, dst: c.dst, port: c.port, attempts, timeoutMs: 400, silentMs: 400, concurrency: affinity ? 1 : c.verdict === 'dnat' ? 6 : attempts})
+    const traffic = await topo!.connect({
+      from: c.from,
+      dst: c.dst,
+      port: c.port,
+      attempts,
+      timeoutMs: 400,
+      silentMs: 400,
+      concurrency: affinity ? 1 : c.verdict === 'dnat' ? 6 : attempts,
+    })
     const msg = `${c.id}\n  traffic: ${describeTraffic(traffic)}\n  svctrace: ${path.verdict} -> [${pods(path).join(', ')}], masquerade ${path.masquerade}`
     expect(traffic.outcome, msg).toBe(TRAFFIC_OF[c.verdict])
     if (path.verdict !== 'dnat') return

@@ -109,7 +109,10 @@ describe.skipIf(env.skip)('two-node-iptables-v1.26 on a real kernel', () => {
     const paths = original.report.nodes.flatMap((n) => n.paths)
     expect(paths.length, `${original.command} traced no path`).toBeGreaterThan(0)
     for (const r of [original, readback]) {
-      expect(r.report.nodes.map((n) => n.name), r.command).toEqual(bundle.topology.nodes.map((n) => n.name))
+      expect(
+        r.report.nodes.map((n) => n.name),
+        r.command,
+      ).toEqual(bundle.topology.nodes.map((n) => n.name))
       for (const n of r.report.nodes) expect(n.readError, `${r.command}: ${n.name}`).toBeUndefined()
     }
     expect(comparableReport(readback.report), msg).toEqual(comparableReport(original.report))

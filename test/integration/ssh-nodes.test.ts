@@ -20,14 +20,7 @@ import {fingerprintSha256} from '../../src/adapters/ssh/known-hosts.js'
 import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node/commands.js'
 import {NodeAccessError, type NodeTarget} from '../../src/adapters/node/connector.js'
 import {SshConnector, type SshOptions} from '../../src/adapters/ssh/connector.js'
-import {
-  attachTestProcessToLan,
-  cleanupLeftovers,
-  normalizeIptablesSave,
-  requireRoot,
-  Topology,
-  unusedTestSubnet,
-} from '../support/netns.js'
+import {attachTestProcessToLan, cleanupLeftovers, normalizeIptablesSave, requireRoot, Topology, unusedTestSubnet} from '../support/netns.js'
 import {generateClientKey, sshKeygenFingerprint, Sshd, startAgent, tempDir, writeHashedKnownHosts, type ClientKey} from '../support/sshd.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/nodes', import.meta.url))
@@ -151,7 +144,9 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       expect(got.node2?.error?.kind).toBe('unreachable')
       expect(got.node2?.error?.message).toBe(`cannot connect to node2 (${ip.node2}:22): connection refused; is sshd running and port 22 open?`)
       expect(got['node-gone']?.error?.kind).toBe('unreachable')
-      expect(got['node-gone']?.error?.message).toBe(`cannot connect to node-gone (${lanPrefix}.99:22): no route to host; is the node up, and is ${lanPrefix}.99 its address?`)
+      expect(got['node-gone']?.error?.message).toBe(
+        `cannot connect to node-gone (${lanPrefix}.99:22): no route to host; is the node up, and is ${lanPrefix}.99 its address?`,
+      )
       await expectRulesOf('node1', got.node1?.stdout)
       await expectRulesOf('node3', got.node3?.stdout)
     } finally {
@@ -170,7 +165,9 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       const got = await traceAll(connector())
       const err = got.node3?.error
       expect(err?.kind).toBe('host-key')
-      expect(err?.message).toContain(`HOST KEY CHANGED for node3 (${ip.node3}:2222) (expected ${oldFp} (ssh-ed25519, ~/known_hosts:3), got ${newFp} (ssh-ed25519))`)
+      expect(err?.message).toContain(
+        `HOST KEY CHANGED for node3 (${ip.node3}:2222) (expected ${oldFp} (ssh-ed25519, ~/known_hosts:3), got ${newFp} (ssh-ed25519))`,
+      )
       expect(err?.message).toContain('possible man-in-the-middle; nothing was run')
       expect(sshd.node3.commands().length).toBe(commands)
       expect(audit.filter((a) => a.node === 'node3')).toEqual([])
@@ -280,7 +277,11 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       const s = await connector().connect(t)
       try {
         for (const cmd of forged) await expect(s.run(cmd)).rejects.toBeInstanceOf(UnsafeArgumentError)
-        for (const cmd of every) kinds[`${t.name} ${cmd.id}`] = await s.run(cmd).then(() => 'ok', (e: NodeAccessError) => e.kind)
+        for (const cmd of every)
+          kinds[`${t.name} ${cmd.id}`] = await s.run(cmd).then(
+            () => 'ok',
+            (e: NodeAccessError) => e.kind,
+          )
         // The KUBE-SERVICES chain of the loaded rules, read with -S.
         expect((await s.run(nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES'))).stdout).toContain('-N KUBE-SERVICES')
       } finally {
@@ -291,12 +292,20 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     expect(kinds['node2 iptables-list-chain']).toBe('ok')
     // Not installed in the test image: a command error for that node, not a crash.
     expect(kinds['node1 ipvsadm-save']).toBe('command')
-    const sent = NODES.flatMap((n) => sshd[n.name].commands().slice(before[n.name]).map((l) => ({node: n.name as string, line: l})))
+    const sent = NODES.flatMap((n) =>
+      sshd[n.name]
+        .commands()
+        .slice(before[n.name])
+        .map((l) => ({node: n.name as string, line: l})),
+    )
     expect(sent.length).toBe(NODES.length * (every.length + 1))
     expect([...audit].sort(byNodeLine)).toEqual([...sent].sort(byNodeLine))
     for (const {line: l} of sent) {
       const inner = /^env LC_ALL=C (.*)$/.exec(l)?.[1] ?? ''
-      expect((Object.keys(ALLOWED) as NodeCommandId[]).some((id) => ALLOWED[id].test(inner)), l).toBe(true)
+      expect(
+        (Object.keys(ALLOWED) as NodeCommandId[]).some((id) => ALLOWED[id].test(inner)),
+        l,
+      ).toBe(true)
       for (const h of HOSTILE) expect(l).not.toContain(h)
     }
   })
@@ -304,7 +313,10 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
   it('--sudo on a node without sudo says so', async () => {
     const s = await connector({sudo: true}).connect({name: 'node1', address: ip.node1})
     try {
-      const err = await s.run(nodeCommands.iptablesSave()).then(() => undefined, (e: NodeAccessError) => e)
+      const err = await s.run(nodeCommands.iptablesSave()).then(
+        () => undefined,
+        (e: NodeAccessError) => e,
+      )
       expect(err?.kind).toBe('sudo')
       expect(err?.message).toBe('--sudo: sudo is not installed on node1; log in as root instead (--ssh-user root)')
       expect(sshd.node1.commands().at(-1)).toBe('sudo -n env LC_ALL=C iptables-save')

@@ -76,11 +76,13 @@ describe('what the bundle contains', () => {
     }
     expect(unresolved).toEqual([])
     // the adapters the command imports on demand are in the bundle; the lazy packages load from their own bundle
-    expect(dynamic).toEqual(expect.arrayContaining([
-      'dist/commands/wiring.js → dist/adapters/kube/api.js',
-      'dist/commands/wiring.js → dist/adapters/kube/kubeconfig.js',
-      'dist/adapters/kube/api.js → svctrace-lazy:@kubernetes/client-node',
-    ]))
+    expect(dynamic).toEqual(
+      expect.arrayContaining([
+        'dist/commands/wiring.js → dist/adapters/kube/api.js',
+        'dist/commands/wiring.js → dist/adapters/kube/kubeconfig.js',
+        'dist/adapters/kube/api.js → svctrace-lazy:@kubernetes/client-node',
+      ]),
+    )
     for (const d of dynamic) expect(d).toMatch(/ → (dist\/.+\.js|svctrace-lazy:.+)$/)
     // every adapter file in the bundle is a bundle input (esbuild followed the import() calls)
     const dynamicTargets = dynamic.map((d) => d.split(' → ')[1]!).filter((t) => t.startsWith('dist/'))

@@ -22,9 +22,10 @@ import type {V1Pod} from '@kubernetes/client-node'
 import {example, root} from '../support/cli.js'
 import {loadFakeClusterData, startFakeApiServer, type FakeApiServer} from '../support/fake-apiserver.js'
 
-const seaProblem = (process.env.SVCTRACE_TEST_NO_SEA ? 'SVCTRACE_TEST_NO_SEA is set' : undefined)
-  ?? seaUnsupportedReason()
-  ?? (spawnSync('strip', ['--version']).error ? '`strip` is missing (apt-get install -y binutils)' : undefined)
+const seaProblem =
+  (process.env.SVCTRACE_TEST_NO_SEA ? 'SVCTRACE_TEST_NO_SEA is set' : undefined) ??
+  seaUnsupportedReason() ??
+  (spawnSync('strip', ['--version']).error ? '`strip` is missing (apt-get install -y binutils)' : undefined)
 const inCI = /^(1|true|yes)$/i.test(process.env.CI ?? '')
 if (seaProblem && !inCI) {
   console.warn(`test/krew/install.test.ts: skipping the self-contained (linux-amd64) archive tests: ${seaProblem}`)
@@ -81,7 +82,12 @@ function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promis
 
 /** The development build's answer, to compare installed output with. */
 function reference(args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), ...args], {cwd: scratch, encoding: 'utf8', timeout: 60_000, env: {...process.env, NO_COLOR: '1'}})
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), ...args], {
+    cwd: scratch,
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: {...process.env, NO_COLOR: '1'},
+  })
   return {code: r.status, stdout: r.stdout, stderr: r.stderr}
 }
 
@@ -108,11 +114,18 @@ async function fakeApiServer(): Promise<{server: Server; kubeconfig: string; pat
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as {port: number}).port
   const kubeconfig = path.join(scratch, `kubeconfig-${port}.yaml`)
-  writeFileSync(kubeconfig, [
-    'apiVersion: v1', 'kind: Config', 'current-context: fake',
-    `clusters: [{name: fake, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
-    'users: [{name: u, user: {token: t}}]', 'contexts: [{name: fake, context: {cluster: fake, user: u, namespace: default}}]', '',
-  ].join('\n'))
+  writeFileSync(
+    kubeconfig,
+    [
+      'apiVersion: v1',
+      'kind: Config',
+      'current-context: fake',
+      `clusters: [{name: fake, cluster: {server: "http://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]`,
+      'users: [{name: u, user: {token: t}}]',
+      'contexts: [{name: fake, context: {cluster: fake, user: u, namespace: default}}]',
+      '',
+    ].join('\n'),
+  )
   return {server, kubeconfig, paths}
 }
 
@@ -140,7 +153,8 @@ async function execApiServer(): Promise<{server: FakeApiServer; kubeconfig: stri
   if (execApi) return execApi
   const image = 'registry.k8s.io/kube-proxy:v1.26.3'
   const kubeProxy = (node: string): V1Pod => ({
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: {name: `kube-proxy-${node}`, namespace: 'kube-system', labels: {'k8s-app': 'kube-proxy'}},
     spec: {nodeName: node, hostNetwork: true, containers: [{name: 'kube-proxy', image, securityContext: {privileged: true}}]},
     status: {phase: 'Running'},
@@ -248,7 +262,10 @@ function behavesLikeTheDevelopmentBuild(dirs: () => string[], tag: string) {
     // commands ran in both kube-proxy pods over client-node's WebSocket exec, and their output came back
     expect(execs).toEqual(expect.arrayContaining([expect.stringMatching(/^node1: iptables.* → 0$/), expect.stringMatching(/^node2: iptables.* → 0$/)]))
     const report = JSON.parse(got.stdout) as {nodes: Array<{name: string; mode: string; readError?: string}>}
-    expect(report.nodes.map((n) => [n.name, n.mode, n.readError])).toEqual([['node1', 'iptables', undefined], ['node2', 'iptables', undefined]])
+    expect(report.nodes.map((n) => [n.name, n.mode, n.readError])).toEqual([
+      ['node1', 'iptables', undefined],
+      ['node2', 'iptables', undefined],
+    ])
     expect(got.stdout).toBe(want.stdout)
     expect(got.code).toBe(want.code)
     expect(server.execs.map((e) => `${e.node}: ${e.argv.join(' ')} → ${e.outcome}`).sort()).toEqual(execs)
@@ -365,7 +382,10 @@ describe('installed from the Node.js archive (darwin, or linux other than amd64)
 
   it('says which Node.js it needs when node on PATH is too old', () => {
     const fake = path.join(scratch, 'node18.cjs')
-    writeFileSync(fake, "Object.defineProperty(process, 'versions', {value: {...process.versions, node: '18.20.4'}});\nObject.defineProperty(process, 'version', {value: 'v18.20.4'});\n")
+    writeFileSync(
+      fake,
+      "Object.defineProperty(process, 'versions', {value: {...process.versions, node: '18.20.4'}});\nObject.defineProperty(process, 'version', {value: 'v18.20.4'});\n",
+    )
     const r = spawnSync(process.execPath, ['--require', fake, installed.link, '--version'], {encoding: 'utf8'})
     expect(r.status).toBe(2)
     expect(r.stdout).toBe('')
@@ -411,6 +431,8 @@ describe.skipIf(!!seaProblem)('installed from the self-contained linux-amd64 arc
   it('refuses the Node.js archive in place of this one (sha256 mismatch)', () => {
     const krewRoot = path.join(scratch, 'krew-root-mismatch')
     mkdirSync(krewRoot)
-    expect(() => krewInstall({manifest: release.manifestPath, archive: release.archives.node.path, krewRoot, os: 'linux', arch: 'amd64'})).toThrow('checksum does not match')
+    expect(() => krewInstall({manifest: release.manifestPath, archive: release.archives.node.path, krewRoot, os: 'linux', arch: 'amd64'})).toThrow(
+      'checksum does not match',
+    )
   })
 })

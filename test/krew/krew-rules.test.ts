@@ -7,7 +7,20 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import yaml from 'js-yaml'
-import {KNOWN_PLATFORMS, detectArchiveType, findInstalledLicense, krewInstall, parseVersion, pluginBinName, readTar, selectorMatches, sha256, validateManifestText, validatePlugin, type Plugin} from '../../scripts/krew/krew.js'
+import {
+  KNOWN_PLATFORMS,
+  detectArchiveType,
+  findInstalledLicense,
+  krewInstall,
+  parseVersion,
+  pluginBinName,
+  readTar,
+  selectorMatches,
+  sha256,
+  validateManifestText,
+  validatePlugin,
+  type Plugin,
+} from '../../scripts/krew/krew.js'
 import {tar, tarGz, type Entry} from '../../scripts/krew/tar.js'
 
 let scratch: string
@@ -36,7 +49,10 @@ function plugin(over: (p: Plugin) => void = () => {}): Plugin {
   return p
 }
 
-const check = (p: Plugin, file = 'foo.yaml') => () => validateManifestText(file, yaml.dump(p))
+const check =
+  (p: Plugin, file = 'foo.yaml') =>
+  () =>
+    validateManifestText(file, yaml.dump(p))
 
 describe('manifest rules (ValidatePlugin + validate-krew-manifest)', () => {
   it('accepts a well-formed manifest', () => {
@@ -48,10 +64,20 @@ describe('manifest rules (ValidatePlugin + validate-krew-manifest)', () => {
     ['the file must end in .yaml', plugin(), 'foo.yml', 'expected manifest extension ".yaml" but found ".yml"'],
     ['names are word characters and dashes', plugin((p) => (p.metadata.name = 'foo.bar')), 'foo.bar.yaml', 'the plugin name "foo.bar" is not allowed'],
     ['Windows device names are refused', plugin((p) => (p.metadata.name = 'con')), 'con.yaml', 'the plugin name "con" is not allowed'],
-    ['apiVersion', plugin((p) => (p.apiVersion = 'krew.googlecontainertools.github.com/v1alpha1')), 'foo.yaml', 'apiVersion="krew.googlecontainertools.github.com/v1alpha1", not supported'],
+    [
+      'apiVersion',
+      plugin((p) => (p.apiVersion = 'krew.googlecontainertools.github.com/v1alpha1')),
+      'foo.yaml',
+      'apiVersion="krew.googlecontainertools.github.com/v1alpha1", not supported',
+    ],
     ['kind', plugin((p) => (p.kind = 'Plugins')), 'foo.yaml', 'only "Plugin" is supported'],
     ['a short description is required', plugin((p) => (p.spec.shortDescription = '')), 'foo.yaml', 'should have a short description'],
-    ['the short description is one line', plugin((p) => (p.spec.shortDescription = 'two\nlines')), 'foo.yaml', 'should not have line breaks in short description'],
+    [
+      'the short description is one line',
+      plugin((p) => (p.spec.shortDescription = 'two\nlines')),
+      'foo.yaml',
+      'should not have line breaks in short description',
+    ],
     ['a version is required', plugin((p) => (p.spec.version = '')), 'foo.yaml', 'should have a version specified'],
     ['versions start with v', plugin((p) => (p.spec.version = '1.2.3')), 'foo.yaml', 'version string "1.2.3" not starting with \'v\''],
     ['versions are major.minor.patch', plugin((p) => (p.spec.version = 'v1.2')), 'foo.yaml', 'illegal version string "v1.2"'],
@@ -65,19 +91,55 @@ describe('manifest rules (ValidatePlugin + validate-krew-manifest)', () => {
     ['every file operation has a to', plugin((p) => (p.spec.platforms[0]!.files = [{from: 'x', to: ''}])), 'foo.yaml', '`to` field has to be set'],
     ['a selector is required', plugin((p) => delete p.spec.platforms[0]!.selector), 'foo.yaml', 'nil selector is not supported'],
     ['an empty selector is refused', plugin((p) => (p.spec.platforms[0]!.selector = {})), 'foo.yaml', 'empty selector is not supported'],
-    ['selectors use os and arch only', plugin((p) => (p.spec.platforms[0]!.selector = {matchLabels: {os: 'linux', distro: 'debian'}})), 'foo.yaml', 'key "distro" not supported'],
-    ['matchLabels is not empty when given', plugin((p) => (p.spec.platforms[0]!.selector = {matchLabels: {}, matchExpressions: [{key: 'os', operator: 'In', values: ['linux']}]})), 'foo.yaml', '`matchLabels` specified but empty'],
-    ['every platform selects something krew knows', plugin((p) => (p.spec.platforms[1]!.selector = {matchLabels: {os: 'plan9'}})), 'foo.yaml', "spec.platform[1]'s selector"],
-    ['no os/arch is selected twice', plugin((p) => (p.spec.platforms[1]!.selector = {matchLabels: {arch: 'amd64'}})), 'foo.yaml', 'multiple spec.platforms (at indexes [0 1]) have overlapping selectors that select (linux/amd64)'],
+    [
+      'selectors use os and arch only',
+      plugin((p) => (p.spec.platforms[0]!.selector = {matchLabels: {os: 'linux', distro: 'debian'}})),
+      'foo.yaml',
+      'key "distro" not supported',
+    ],
+    [
+      'matchLabels is not empty when given',
+      plugin((p) => (p.spec.platforms[0]!.selector = {matchLabels: {}, matchExpressions: [{key: 'os', operator: 'In', values: ['linux']}]})),
+      'foo.yaml',
+      '`matchLabels` specified but empty',
+    ],
+    [
+      'every platform selects something krew knows',
+      plugin((p) => (p.spec.platforms[1]!.selector = {matchLabels: {os: 'plan9'}})),
+      'foo.yaml',
+      "spec.platform[1]'s selector",
+    ],
+    [
+      'no os/arch is selected twice',
+      plugin((p) => (p.spec.platforms[1]!.selector = {matchLabels: {arch: 'amd64'}})),
+      'foo.yaml',
+      'multiple spec.platforms (at indexes [0 1]) have overlapping selectors that select (linux/amd64)',
+    ],
   ])('%s', (_what, p, file, message) => {
     expect(check(p, file)).toThrow(message)
   })
 
   // krew: internal/installation/semver/version_test.go TestParse
   it.each([
-    ['', false], ['v0.0.0', true], ['1.0.0', false], ['v 1.0.0', false], ['v1', false], ['v1.2', false], ['v1.2.3', true],
-    ['v1.2.3-beta.2+foo.bar', true], ['v1.0.1-', false], ['v1.0.1+', false], ['v-1.2.3', false], ['v1.-2.3', false],
-    ['v1.2.-3', false], ['v01.2.3', false], ['v1.02.3', false], ['v1.2.03', false], ['v0a.0.0', false], ['v0.0a.0', false], ['v0.0.0a', false],
+    ['', false],
+    ['v0.0.0', true],
+    ['1.0.0', false],
+    ['v 1.0.0', false],
+    ['v1', false],
+    ['v1.2', false],
+    ['v1.2.3', true],
+    ['v1.2.3-beta.2+foo.bar', true],
+    ['v1.0.1-', false],
+    ['v1.0.1+', false],
+    ['v-1.2.3', false],
+    ['v1.-2.3', false],
+    ['v1.2.-3', false],
+    ['v01.2.3', false],
+    ['v1.02.3', false],
+    ['v1.2.03', false],
+    ['v0a.0.0', false],
+    ['v0.0a.0', false],
+    ['v0.0.0a', false],
   ])('version %j valid: %s', (version, valid) => {
     if (valid) expect(parseVersion(version)).toMatchObject({major: expect.any(Number)})
     else expect(() => parseVersion(version)).toThrow()
@@ -96,12 +158,24 @@ describe('manifest rules (ValidatePlugin + validate-krew-manifest)', () => {
     expect(selectorMatches({matchExpressions: [{key: 'os', operator: 'DoesNotExist'}]}, linuxArm)).toBe(false)
     expect(selectorMatches(null, linuxArm)).toBe(false)
     expect(() => selectorMatches({matchExpressions: [{key: 'os', operator: 'In', values: []}]}, linuxArm)).toThrow("values set can't be empty")
-    expect(() => selectorMatches({matchExpressions: [{key: 'os', operator: 'Equals', values: ['linux']}]}, linuxArm)).toThrow('not a valid label selector operator')
+    expect(() => selectorMatches({matchExpressions: [{key: 'os', operator: 'Equals', values: ['linux']}]}, linuxArm)).toThrow(
+      'not a valid label selector operator',
+    )
   })
 
   it('knows the eleven os/arch pairs of validate-krew-manifest', () => {
     expect(KNOWN_PLATFORMS.map((p) => `${p.os}/${p.arch}`)).toEqual([
-      'windows/386', 'windows/amd64', 'windows/arm64', 'linux/386', 'linux/amd64', 'linux/arm', 'linux/arm64', 'linux/ppc64le', 'darwin/386', 'darwin/amd64', 'darwin/arm64',
+      'windows/386',
+      'windows/amd64',
+      'windows/arm64',
+      'linux/386',
+      'linux/amd64',
+      'linux/arm',
+      'linux/arm64',
+      'linux/ppc64le',
+      'darwin/386',
+      'darwin/amd64',
+      'darwin/arm64',
     ])
   })
 
@@ -138,11 +212,12 @@ describe('deterministic tar writer', () => {
     writeFileSync(file, tarGz(entries))
     const r = spawnSync('tar', ['--numeric-owner', '--utc', '-tvzf', file], {encoding: 'utf8'})
     expect(r.stderr).toBe('')
-    expect(r.stdout.trim().split('\n').map((l) => l.replace(/\s+/g, ' '))).toEqual([
-      '-rw-r--r-- 0/0 13 1970-01-01 00:00 LICENSE',
-      '-rw------- 0/0 1000 1970-01-01 00:00 a/b.txt',
-      '-rwxr-xr-x 0/0 19 1970-01-01 00:00 kubectl-foo',
-    ])
+    expect(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.replace(/\s+/g, ' ')),
+    ).toEqual(['-rw-r--r-- 0/0 13 1970-01-01 00:00 LICENSE', '-rw------- 0/0 1000 1970-01-01 00:00 a/b.txt', '-rwxr-xr-x 0/0 19 1970-01-01 00:00 kubectl-foo'])
   })
 
   it('writes gzip without a name or time stamp', () => {
@@ -162,7 +237,9 @@ describe('install as `kubectl krew install --manifest --archive` does', () => {
     const archive = path.join(dir, 'foo.tar.gz')
     const bytes = opts.raw ?? tarGz(archiveEntries)
     const p = plugin((pl) => {
-      pl.spec.platforms = [{uri: 'https://example.com/foo.tar.gz', sha256: opts.sha ?? sha256(bytes), bin: 'kubectl-foo', selector: {matchLabels: {os: 'linux'}}, ...platform}]
+      pl.spec.platforms = [
+        {uri: 'https://example.com/foo.tar.gz', sha256: opts.sha ?? sha256(bytes), bin: 'kubectl-foo', selector: {matchLabels: {os: 'linux'}}, ...platform},
+      ]
     })
     const manifest = path.join(dir, 'foo.yaml')
     spawnSync('mkdir', ['-p', dir])
@@ -178,7 +255,12 @@ describe('install as `kubectl krew install --manifest --archive` does', () => {
   ]
 
   it('installs into store/<name>/<version> and links bin/kubectl-<name> relatively', () => {
-    const f = fixture(good, {files: [{from: 'kubectl-foo', to: '.'}, {from: 'LICENSE', to: '.'}]})
+    const f = fixture(good, {
+      files: [
+        {from: 'kubectl-foo', to: '.'},
+        {from: 'LICENSE', to: '.'},
+      ],
+    })
     const r = f.install()
     expect(r.installDir).toBe(path.join(f.krewRoot, 'store/foo/v1.2.3'))
     expect(r.link).toBe(path.join(f.krewRoot, 'bin/kubectl-foo'))
@@ -204,9 +286,21 @@ describe('install as `kubectl krew install --manifest --archive` does', () => {
   })
 
   it.each([
-    ['a symlink', [...good, {name: 'node_modules/.bin/x', mode: 0o777, type: 'symlink', linkname: '../x/cli.js'}] as Entry[], 'unable to handle file type 50 for "node_modules/.bin/x" in tar'],
-    ['a hard link', [...good, {name: 'copy', mode: 0o755, type: 'hardlink', linkname: 'kubectl-foo'}] as Entry[], 'unable to handle file type 49 for "copy" in tar'],
-    ['a path with ..', [...good, {name: 'lib/../../evil', mode: 0o644, data: 'x'}] as Entry[], 'refusing to unpack archive with suspicious entry "lib/../../evil"'],
+    [
+      'a symlink',
+      [...good, {name: 'node_modules/.bin/x', mode: 0o777, type: 'symlink', linkname: '../x/cli.js'}] as Entry[],
+      'unable to handle file type 50 for "node_modules/.bin/x" in tar',
+    ],
+    [
+      'a hard link',
+      [...good, {name: 'copy', mode: 0o755, type: 'hardlink', linkname: 'kubectl-foo'}] as Entry[],
+      'unable to handle file type 49 for "copy" in tar',
+    ],
+    [
+      'a path with ..',
+      [...good, {name: 'lib/../../evil', mode: 0o644, data: 'x'}] as Entry[],
+      'refusing to unpack archive with suspicious entry "lib/../../evil"',
+    ],
     ['an absolute path', [...good, {name: '/etc/evil', mode: 0o644, data: 'x'}] as Entry[], 'refusing to unpack archive with absolute entry "/etc/evil"'],
   ])('refuses an archive with %s', (_what, entries, message) => {
     expect(fixture(entries).install).toThrow(message)
@@ -223,7 +317,9 @@ describe('install as `kubectl krew install --manifest --archive` does', () => {
 
   it('fails when no platform matches the machine', () => {
     const f = fixture(good)
-    expect(() => krewInstall({manifest: f.manifest, archive: f.archive, krewRoot: f.krewRoot, os: 'darwin', arch: 'arm64'})).toThrow('plugin "foo" does not offer installation for this platform')
+    expect(() => krewInstall({manifest: f.manifest, archive: f.archive, krewRoot: f.krewRoot, os: 'darwin', arch: 'arm64'})).toThrow(
+      'plugin "foo" does not offer installation for this platform',
+    )
   })
 
   it('names the link with underscores for dashed plugin names', () => {

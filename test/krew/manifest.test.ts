@@ -43,9 +43,17 @@ describe('krew-manifest.yaml', () => {
     const names = archiveNames(version)
     const chosen = Object.fromEntries(KNOWN_PLATFORMS.map((env) => [`${env.os}/${env.arch}`, matchPlatform(plugin, env)?.uri.split('/').pop() ?? 'none']))
     expect(chosen).toEqual({
-      'windows/386': 'none', 'windows/amd64': 'none', 'windows/arm64': 'none',
-      'linux/386': names.node, 'linux/amd64': names.linuxAmd64, 'linux/arm': names.node, 'linux/arm64': names.node, 'linux/ppc64le': names.node,
-      'darwin/386': names.node, 'darwin/amd64': names.node, 'darwin/arm64': names.node,
+      'windows/386': 'none',
+      'windows/amd64': 'none',
+      'windows/arm64': 'none',
+      'linux/386': names.node,
+      'linux/amd64': names.linuxAmd64,
+      'linux/arm': names.node,
+      'linux/arm64': names.node,
+      'linux/ppc64le': names.node,
+      'darwin/386': names.node,
+      'darwin/amd64': names.node,
+      'darwin/arm64': names.node,
     })
   })
 
@@ -65,7 +73,10 @@ describe('krew-manifest.yaml', () => {
 
   it('is the template filled in (edit the template, then npm run package)', () => {
     const template = readFileSync(path.join(root, TEMPLATE), 'utf8')
-    const pattern = template.split(/\{\{[A-Z0-9_]+\}\}/).map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('(.+?)')
+    const pattern = template
+      .split(/\{\{[A-Z0-9_]+\}\}/)
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('(.+?)')
     expect(text).toMatch(new RegExp(`^${pattern}$`))
   })
 

@@ -30,7 +30,10 @@ function loads(args: string[], env: Record<string, string> = {}): {code: number 
     timeout: 60_000,
     env: {...process.env, NO_COLOR: '1', SVCTRACE_LOAD_LOG: log, KUBECONFIG: path.join(scratch, 'no-such-kubeconfig'), ...env},
   })
-  const modules = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => l.replace(/^\w+ (file:\/\/)?/, ''))
+  const modules = readFileSync(log, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/^\w+ (file:\/\/)?/, ''))
   return {code: r.status, stderr: r.stderr, modules}
 }
 
@@ -51,11 +54,18 @@ describe('start-up path of the compiled command', () => {
 
   it('the recorder does see client-node when a live cluster is used', () => {
     const kubeconfig = path.join(scratch, 'kubeconfig.yaml')
-    writeFileSync(kubeconfig, [
-      'apiVersion: v1', 'kind: Config', 'current-context: x',
-      'clusters: [{name: c, cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}}]',
-      'users: [{name: u, user: {token: t}}]', 'contexts: [{name: x, context: {cluster: c, user: u}}]', '',
-    ].join('\n'))
+    writeFileSync(
+      kubeconfig,
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'current-context: x',
+        'clusters: [{name: c, cluster: {server: "https://127.0.0.1:9", insecure-skip-tls-verify: true}}]',
+        'users: [{name: u, user: {token: t}}]',
+        'contexts: [{name: x, context: {cluster: c, user: u}}]',
+        '',
+      ].join('\n'),
+    )
     const r = loads(['hello-world', '--kubeconfig', kubeconfig])
     expect(r.modules.some((m) => /node_modules\/@kubernetes\/client-node\//.test(m))).toBe(true)
   })

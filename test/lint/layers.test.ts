@@ -34,7 +34,10 @@ const tree: Record<string, {code: string; breaks: string[]}> = {
     code: `import Table from 'cli-table3'\nimport type {Source} from '../core/checks/bundle-leak-type.js'\nimport {h} from '../core/pure.js'\n\nexport const t = [Table, h] as unknown as Source\n`,
     breaks: [],
   },
-  'src/render/writes.ts': {code: `import {writeFileSync} from 'node:fs'\n\nexport const w = writeFileSync\n`, breaks: ['render-imports-core-chalk-cli-table3-js-yaml']},
+  'src/render/writes.ts': {
+    code: `import {writeFileSync} from 'node:fs'\n\nexport const w = writeFileSync\n`,
+    breaks: ['render-imports-core-chalk-cli-table3-js-yaml'],
+  },
   'src/app/trace.ts': {
     code: `import {parseClusterFile} from '../adapters/bundle-dir.js'\n\nexport const p = parseClusterFile\n`,
     breaks: ['render-app-not-adapters-or-commands'],
@@ -62,14 +65,28 @@ beforeAll(() => {
     mkdirSync(path.dirname(path.join(dir, file)), {recursive: true})
     writeFileSync(path.join(dir, file), code)
   }
-  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({compilerOptions: {module: 'Node16', moduleResolution: 'Node16', strict: true}, include: ['src']}))
+  writeFileSync(
+    path.join(dir, 'tsconfig.json'),
+    JSON.stringify({compilerOptions: {module: 'Node16', moduleResolution: 'Node16', strict: true}, include: ['src']}),
+  )
   symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'))
   const depcruise = (output: string) =>
-    spawnSync(process.execPath, [path.join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'), 'src', '--config', path.join(root, '.dependency-cruiser.cjs'), '--output-type', output], {
-      cwd: dir,
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    })
+    spawnSync(
+      process.execPath,
+      [
+        path.join(root, 'node_modules/dependency-cruiser/bin/dependency-cruise.mjs'),
+        'src',
+        '--config',
+        path.join(root, '.dependency-cruiser.cjs'),
+        '--output-type',
+        output,
+      ],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      },
+    )
   // The reporter npm run lint:layers uses (it sets the exit code), then the same run as data.
   status = depcruise('err').status
   const r = depcruise('json')

@@ -46,19 +46,20 @@ export function service(o: ServiceOptions = {}): V1Service {
     ...p,
     port: p.port ?? 80,
   }))
-  const spec: V1ServiceSpec = type === 'ExternalName'
-    ? {type, externalName: 'db.example.com', ports, sessionAffinity: 'None'}
-    : {
-        type,
-        clusterIP,
-        clusterIPs: [clusterIP],
-        internalTrafficPolicy: 'Cluster',
-        ipFamilies: ['IPv4'],
-        ipFamilyPolicy: 'SingleStack',
-        ports,
-        sessionAffinity: 'None',
-        ...(type === 'NodePort' || type === 'LoadBalancer' ? {externalTrafficPolicy: 'Cluster'} : {}),
-      }
+  const spec: V1ServiceSpec =
+    type === 'ExternalName'
+      ? {type, externalName: 'db.example.com', ports, sessionAffinity: 'None'}
+      : {
+          type,
+          clusterIP,
+          clusterIPs: [clusterIP],
+          internalTrafficPolicy: 'Cluster',
+          ipFamilies: ['IPv4'],
+          ipFamilyPolicy: 'SingleStack',
+          ports,
+          sessionAffinity: 'None',
+          ...(type === 'NodePort' || type === 'LoadBalancer' ? {externalTrafficPolicy: 'Cluster'} : {}),
+        }
   if (o.selector !== null) spec.selector = o.selector ?? {app: 'web'}
   Object.assign(spec, o.spec)
   const ingress = o.ingress ?? (type === 'LoadBalancer' ? ['192.0.2.10'] : [])
@@ -100,10 +101,21 @@ export function pod(o: PodOptions = {}): V1Pod {
   const ready = o.ready ?? true
   const phase = o.phase ?? 'Running'
   const owner = o.owner === undefined ? {kind: 'ReplicaSet', name: name.replace(/-[^-]+$/, '')} : o.owner
-  const containers = o.containers ?? [{name: 'app', image: 'registry.example.com/app:1.0', ports: (o.ports ?? [{name: 'http', containerPort: 8080}]).map((p) => ({protocol: 'TCP', containerPort: 8080, ...p}))}]
+  const containers = o.containers ?? [
+    {
+      name: 'app',
+      image: 'registry.example.com/app:1.0',
+      ports: (o.ports ?? [{name: 'http', containerPort: 8080}]).map((p) => ({protocol: 'TCP', containerPort: 8080, ...p})),
+    },
+  ]
   const base: V1PodCondition[] = [
     {type: 'Initialized', status: 'True', lastTransitionTime: TIME},
-    {type: 'Ready', status: ready ? 'True' : 'False', lastTransitionTime: TIME, ...(ready ? {} : {reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`})},
+    {
+      type: 'Ready',
+      status: ready ? 'True' : 'False',
+      lastTransitionTime: TIME,
+      ...(ready ? {} : {reason: 'ContainersNotReady', message: `containers with unready status: [${containers.map((c) => c.name).join(' ')}]`}),
+    },
     {type: 'ContainersReady', status: ready ? 'True' : 'False', lastTransitionTime: TIME, ...(ready ? {} : {reason: 'ContainersNotReady'})},
     {type: 'PodScheduled', status: 'True', lastTransitionTime: TIME},
   ]
@@ -116,9 +128,14 @@ export function pod(o: PodOptions = {}): V1Pod {
     metadata: {
       name,
       namespace: o.namespace ?? 'default',
-      labels: {...(owner?.kind === 'ReplicaSet' ? {'pod-template-hash': owner.name.slice(owner.name.lastIndexOf('-') + 1)} : {}), ...(o.labels ?? {app: 'web'})},
+      labels: {
+        ...(owner?.kind === 'ReplicaSet' ? {'pod-template-hash': owner.name.slice(owner.name.lastIndexOf('-') + 1)} : {}),
+        ...(o.labels ?? {app: 'web'}),
+      },
       creationTimestamp: TIME,
-      ...(owner ? {ownerReferences: [{apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, uid: `uid-${owner.name}`, controller: true, blockOwnerDeletion: true}]} : {}),
+      ...(owner
+        ? {ownerReferences: [{apiVersion: 'apps/v1', kind: owner.kind, name: owner.name, uid: `uid-${owner.name}`, controller: true, blockOwnerDeletion: true}]}
+        : {}),
       ...(o.terminating ? {deletionTimestamp: TIME, deletionGracePeriodSeconds: 30} : {}),
     },
     spec: {containers, ...(scheduled ? {nodeName: node} : {}), restartPolicy: 'Always'},
@@ -182,7 +199,8 @@ export function slice(o: SliceOptions = {}): V1EndpointSlice {
     'endpointslice.kubernetes.io/managed-by': o.managedBy ?? 'endpointslice-controller.k8s.io',
     ...o.labels,
   }
-  const ports = o.ports === null ? null : (o.ports ?? [{name: 'http', port: 8080}]).map((p) => ({name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP'}))
+  const ports =
+    o.ports === null ? null : (o.ports ?? [{name: 'http', port: 8080}]).map((p) => ({name: p.name ?? '', port: p.port, protocol: p.protocol ?? 'TCP'}))
   return {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
@@ -200,7 +218,9 @@ export function endpoints(o: {name?: string; namespace?: string; addresses?: str
     apiVersion: 'v1',
     kind: 'Endpoints',
     metadata: {name: o.name ?? 'web', namespace: o.namespace ?? 'default', creationTimestamp: TIME},
-    ...(addresses.length > 0 ? {subsets: [{addresses: addresses.map((ip) => ({ip})), ports: (o.ports ?? [{name: 'http', port: 8080}]).map((p) => ({protocol: 'TCP', ...p}))}]} : {}),
+    ...(addresses.length > 0
+      ? {subsets: [{addresses: addresses.map((ip) => ({ip})), ports: (o.ports ?? [{name: 'http', port: 8080}]).map((p) => ({protocol: 'TCP', ...p}))}]}
+      : {}),
   }
 }
 
@@ -213,7 +233,10 @@ export function node(o: {name?: string; ip?: string; podCIDR?: string} = {}): V1
     metadata: {name: o.name ?? 'node-a', labels: {'kubernetes.io/hostname': o.name ?? 'node-a', 'kubernetes.io/os': 'linux'}, creationTimestamp: TIME},
     spec: {podCIDR, podCIDRs: [podCIDR]},
     status: {
-      addresses: [{type: 'InternalIP', address: o.ip ?? '192.168.49.2'}, {type: 'Hostname', address: o.name ?? 'node-a'}],
+      addresses: [
+        {type: 'InternalIP', address: o.ip ?? '192.168.49.2'},
+        {type: 'Hostname', address: o.name ?? 'node-a'},
+      ],
       conditions: [{type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: TIME, lastTransitionTime: TIME}],
     },
   }

@@ -9,9 +9,14 @@ export function kubectlSvctraceAsync(pluginDir: string, args: string[], env: Rec
   const merged: Record<string, string | undefined> = {...process.env, PATH: `${pluginDir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', ...env}
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k]
   return new Promise((resolve) => {
-    execFile('kubectl', ['svctrace', ...args], {cwd: root, timeout: timeoutMs, maxBuffer: 64 << 20, env: merged as NodeJS.ProcessEnv}, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
-      resolve({code, stdout, stderr})
-    })
+    execFile(
+      'kubectl',
+      ['svctrace', ...args],
+      {cwd: root, timeout: timeoutMs, maxBuffer: 64 << 20, env: merged as NodeJS.ProcessEnv},
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
+        resolve({code, stdout, stderr})
+      },
+    )
   })
 }

@@ -33,7 +33,9 @@ export function staleDist(base = root): string | undefined {
   const dist = newest(path.join(base, 'dist'), false)
   if (dist.mtimeMs === 0) return 'dist/ is missing'
   if (src.mtimeMs <= dist.mtimeMs) return undefined
-  const what = statSync(src.file).isDirectory() ? `a file was added to or removed from ${path.relative(base, src.file)}/` : `${path.relative(base, src.file)} changed`
+  const what = statSync(src.file).isDirectory()
+    ? `a file was added to or removed from ${path.relative(base, src.file)}/`
+    : `${path.relative(base, src.file)} changed`
   return `${what} after dist/ was built (${new Date(src.mtimeMs).toISOString()} > ${new Date(dist.mtimeMs).toISOString()})`
 }
 
@@ -45,7 +47,9 @@ export default function ensureFreshDist(): void {
   if (r.status !== 0) {
     // tsc writes its output even when it reports errors: drop it, so the next run cannot take it for fresh.
     rmSync(path.join(root, 'dist'), {recursive: true, force: true})
-    throw new Error(`the CLI tests run dist/, and ${why}; \`npm run build\` failed (exit ${r.status ?? r.signal}), so dist/ was removed rather than tested stale:\n${r.stdout}${r.stderr}`)
+    throw new Error(
+      `the CLI tests run dist/, and ${why}; \`npm run build\` failed (exit ${r.status ?? r.signal}), so dist/ was removed rather than tested stale:\n${r.stdout}${r.stderr}`,
+    )
   }
   const still = staleDist()
   if (still) throw new Error(`the CLI tests run dist/: after \`npm run build\`, ${still}; remove dist/ and build again`)

@@ -55,16 +55,20 @@ interface RawResponse {
 
 function raw(server: FakeApiServer, method: string, path: string, token: string | null = server.token): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = https.request(`${server.url}${path}`, {
-      method,
-      ca: server.caPem,
-      headers: token === null ? {} : {Authorization: `Bearer ${token}`},
-    }, (res) => {
-      let text = ''
-      res.setEncoding('utf8')
-      res.on('data', (c) => (text += c))
-      res.on('end', () => resolve({status: res.statusCode!, headers: res.headers, json: text ? JSON.parse(text) : undefined}))
-    })
+    const req = https.request(
+      `${server.url}${path}`,
+      {
+        method,
+        ca: server.caPem,
+        headers: token === null ? {} : {Authorization: `Bearer ${token}`},
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (c) => (text += c))
+        res.on('end', () => resolve({status: res.statusCode!, headers: res.headers, json: text ? JSON.parse(text) : undefined}))
+      },
+    )
     req.on('error', reject)
     req.end(method === 'GET' || method === 'HEAD' ? undefined : '{}')
   })
@@ -249,11 +253,24 @@ describe('fake API server through the real client-node', () => {
   })
 
   test('a web Service in a small hand-made view', async () => {
-    const web: V1Service = {apiVersion: 'v1', kind: 'Service', metadata: {name: 'web', namespace: 'default', resourceVersion: '5'}, spec: {selector: {app: 'web'}, ports: [{port: 80}]}}
+    const web: V1Service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {name: 'web', namespace: 'default', resourceVersion: '5'},
+      spec: {selector: {app: 'web'}, ports: [{port: 80}]},
+    }
     const small = await startFakeApiServer({
       view: {
         services: [web],
-        endpointSlices: [{apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4', endpoints: [{addresses: ['10.0.0.5']}], metadata: {name: 'web-abc', namespace: 'default', labels: {'kubernetes.io/service-name': 'web'}}}],
+        endpointSlices: [
+          {
+            apiVersion: 'discovery.k8s.io/v1',
+            kind: 'EndpointSlice',
+            addressType: 'IPv4',
+            endpoints: [{addresses: ['10.0.0.5']}],
+            metadata: {name: 'web-abc', namespace: 'default', labels: {'kubernetes.io/service-name': 'web'}},
+          },
+        ],
         endpoints: [],
         pods: [],
         nodes: [],
@@ -274,7 +291,12 @@ describe('fake API server through the real client-node', () => {
     expect(nsNames((await core.listServiceForAllNamespaces({fieldSelector: 'metadata.namespace!=storefront'})).items)).toEqual(['default/kubernetes'])
     expect(names((await core.listPodForAllNamespaces({fieldSelector: 'status.podIP=10.244.2.32'})).items)).toEqual(['cache-1'])
     const onNode1 = await core.listPodForAllNamespaces({fieldSelector: 'spec.nodeName=node1'})
-    expect(names(onNode1.items)).toEqual(fixture.pods.filter((p) => p.spec?.nodeName === 'node1').map((p) => p.metadata?.name).sort())
+    expect(names(onNode1.items)).toEqual(
+      fixture.pods
+        .filter((p) => p.spec?.nodeName === 'node1')
+        .map((p) => p.metadata?.name)
+        .sort(),
+    )
     const both = await core.listNamespacedPod({namespace: 'storefront', fieldSelector: 'spec.nodeName=node1', labelSelector: 'app=frontend'})
     expect(names(both.items)).toEqual(['frontend-6b7f9d8c5-4kz2q', 'frontend-6b7f9d8c5-9wxlm'])
     expect(names((await core.listNode({fieldSelector: 'metadata.name=node2'})).items)).toEqual(['node2'])
@@ -284,8 +306,13 @@ describe('fake API server through the real client-node', () => {
     const bad = await apiError(core.listNamespacedPod({namespace: 'storefront', labelSelector: 'app in web'}))
     expect(bad.code).toBe(400)
     expect(JSON.parse(bad.body)).toEqual({
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
-      message: "unable to parse requirement: found 'web' expected: '('", reason: 'BadRequest', code: 400,
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: "unable to parse requirement: found 'web' expected: '('",
+      reason: 'BadRequest',
+      code: 400,
     })
     const field = await apiError(core.listPodForAllNamespaces({fieldSelector: 'spec.foo=x'}))
     expect(field.code).toBe(400)
@@ -297,9 +324,14 @@ describe('fake API server through the real client-node', () => {
   test('404 NotFound: the exact Status body, as client-node ApiException', async () => {
     const err = await apiError(core.readNamespacedService({name: 'nope', namespace: 'storefront'}))
     expect(err.code).toBe(404)
-    expect(err.body).toBe('{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"services \\"nope\\" not found","reason":"NotFound","details":{"name":"nope","kind":"services"},"code":404}')
+    expect(err.body).toBe(
+      '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"services \\"nope\\" not found","reason":"NotFound","details":{"name":"nope","kind":"services"},"code":404}',
+    )
     const slice = await apiError(disc.readNamespacedEndpointSlice({name: 'nope', namespace: 'storefront'}))
-    expect(JSON.parse(slice.body)).toMatchObject({message: 'endpointslices.discovery.k8s.io "nope" not found', details: {name: 'nope', group: 'discovery.k8s.io', kind: 'endpointslices'}})
+    expect(JSON.parse(slice.body)).toMatchObject({
+      message: 'endpointslices.discovery.k8s.io "nope" not found',
+      details: {name: 'nope', group: 'discovery.k8s.io', kind: 'endpointslices'},
+    })
     const node = await apiError(core.readNode({name: 'node9'}))
     expect(JSON.parse(node.body).message).toBe('nodes "node9" not found')
     const ns = await apiError(core.readNamespace({name: 'nope'}))
@@ -316,30 +348,45 @@ describe('fake API server through the real client-node', () => {
     const ns = await apiError(core.listNamespacedPod({namespace: 'default'}))
     expect(ns.code).toBe(403)
     expect(JSON.parse(ns.body)).toEqual({
-      kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure',
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
       message: 'pods is forbidden: User "system:serviceaccount:default:svctrace" cannot list resource "pods" in API group "" in the namespace "default"',
-      reason: 'Forbidden', details: {kind: 'pods'}, code: 403,
+      reason: 'Forbidden',
+      details: {kind: 'pods'},
+      code: 403,
     })
     const cluster = await apiError(core.listPodForAllNamespaces())
-    expect(JSON.parse(cluster.body).message).toBe('pods is forbidden: User "system:serviceaccount:default:svctrace" cannot list resource "pods" in API group "" at the cluster scope')
+    expect(JSON.parse(cluster.body).message).toBe(
+      'pods is forbidden: User "system:serviceaccount:default:svctrace" cannot list resource "pods" in API group "" at the cluster scope',
+    )
     // Other namespaces and verbs are still allowed.
     expect((await core.listNamespacedPod({namespace: 'storefront'})).items.length).toBeGreaterThan(0)
     expect((await core.readNamespacedPod({name: 'cache-0', namespace: 'storefront'})).metadata?.name).toBe('cache-0')
 
-    server.deny = [{verb: 'get', resource: 'services'}, {verb: '*', resource: 'endpointslices', namespace: 'storefront'}, {verb: 'list', resource: 'nodes'}]
+    server.deny = [
+      {verb: 'get', resource: 'services'},
+      {verb: '*', resource: 'endpointslices', namespace: 'storefront'},
+      {verb: 'list', resource: 'nodes'},
+    ]
     const get = await apiError(core.readNamespacedService({name: 'nope', namespace: 'storefront'}))
     expect(get.code).toBe(403) // authorization runs before the object is looked up
     expect(JSON.parse(get.body)).toMatchObject({
-      message: 'services "nope" is forbidden: User "system:serviceaccount:default:svctrace" cannot get resource "services" in API group "" in the namespace "storefront"',
+      message:
+        'services "nope" is forbidden: User "system:serviceaccount:default:svctrace" cannot get resource "services" in API group "" in the namespace "storefront"',
       details: {name: 'nope', kind: 'services'},
     })
     const es = await apiError(disc.listNamespacedEndpointSlice({namespace: 'storefront', labelSelector: 'kubernetes.io/service-name=api'}))
     expect(JSON.parse(es.body)).toMatchObject({
-      message: 'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:default:svctrace" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "storefront"',
+      message:
+        'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:default:svctrace" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "storefront"',
       details: {group: 'discovery.k8s.io', kind: 'endpointslices'},
     })
     const nodes = await apiError(core.listNode())
-    expect(JSON.parse(nodes.body).message).toBe('nodes is forbidden: User "system:serviceaccount:default:svctrace" cannot list resource "nodes" in API group "" at the cluster scope')
+    expect(JSON.parse(nodes.body).message).toBe(
+      'nodes is forbidden: User "system:serviceaccount:default:svctrace" cannot list resource "nodes" in API group "" at the cluster scope',
+    )
   })
 
   test('an authorize hook and a second identity', async () => {
@@ -365,14 +412,25 @@ describe('fake API server through the real client-node', () => {
     expect(err.code).toBe(401)
     const missing = await raw(server, 'GET', '/api/v1/nodes', null)
     expect(missing.status).toBe(401)
-    expect(missing.json).toEqual({kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401})
+    expect(missing.json).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'Unauthorized',
+      reason: 'Unauthorized',
+      code: 401,
+    })
     expect((await raw(server, 'GET', '/api/v1/nodes', 'bad')).status).toBe(401)
   })
 
   test('TLS is verified: a client trusting another CA fails; localhost matches the certificate', async () => {
     const other = await makeTestPki('some other CA')
     const untrusting = clients(server, {caPem: other.caPem})
-    const err = await untrusting.core.listNode().then(() => undefined, (e: unknown) => e as Error & {code?: string})
+    const err = await untrusting.core.listNode().then(
+      () => undefined,
+      (e: unknown) => e as Error & {code?: string},
+    )
     expect(err).toBeDefined()
     expect(err).not.toBeInstanceOf(ApiException)
     expect(`${err!.code} ${err!.message}`).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE|unable to verify|self.signed|certificate/i)
@@ -402,7 +460,10 @@ describe('fake API server through the real client-node', () => {
   test('delayMs + a client AbortSignal timeout; timeoutSeconds accepted', async () => {
     server.delayMs = 3000
     const t0 = Date.now()
-    const err = await core.listNode({}, withTimeout(200)).then(() => undefined, (e: unknown) => e as Error)
+    const err = await core.listNode({}, withTimeout(200)).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    )
     const took = Date.now() - t0
     expect(err?.name).toBe('AbortError')
     expect(took).toBeGreaterThanOrEqual(150)
@@ -429,7 +490,10 @@ describe('fake API server through the real client-node', () => {
     expect(throttled.headers['retry-after']).toBe('1')
 
     server.failNext(1, 'reset')
-    const reset = await core.listNode().then(() => undefined, (e: unknown) => e as Error & {code?: string})
+    const reset = await core.listNode().then(
+      () => undefined,
+      (e: unknown) => e as Error & {code?: string},
+    )
     expect(reset).toBeDefined()
     expect(reset).not.toBeInstanceOf(ApiException)
     expect((await core.listNode()).items.length).toBe(2)
@@ -456,7 +520,12 @@ describe('fake API server through the real client-node', () => {
     const first = await core.listNamespacedPod({namespace: 'storefront', labelSelector: 'tier=backend', limit: 3})
     expect(names(first.items)).toEqual(['api-5d8c6f7b9-hq7vd', 'api-5d8c6f7b9-n2jxw', 'cache-0'])
     expect(first.metadata?.remainingItemCount).toBeUndefined()
-    const second = await core.listNamespacedPod({namespace: 'storefront', labelSelector: 'tier=backend', limit: 3, _continue: defined(first.metadata?._continue, 'the first page\'s continue token')})
+    const second = await core.listNamespacedPod({
+      namespace: 'storefront',
+      labelSelector: 'tier=backend',
+      limit: 3,
+      _continue: defined(first.metadata?._continue, "the first page's continue token"),
+    })
     expect(names(second.items)).toEqual(['cache-1'])
     expect(second.metadata?._continue).toBeUndefined()
 
@@ -540,7 +609,11 @@ describe('lifecycle', () => {
     try {
       const r = await raw(s, 'GET', '/apis/discovery.k8s.io/v1/endpointslices?limit=1')
       expect(r.json.items[0]).toMatchObject({kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})
-      expect(r.json.metadata).toEqual({resourceVersion: expect.any(String), continue: expect.any(String), remainingItemCount: fixture.endpointSlices.length - 1})
+      expect(r.json.metadata).toEqual({
+        resourceVersion: expect.any(String),
+        continue: expect.any(String),
+        remainingItemCount: fixture.endpointSlices.length - 1,
+      })
       const w = await raw(s, 'GET', '/api/v1/pods?watch=true')
       expect(w.status).toBe(400)
       expect(s.requests.map((q) => q.query)).toEqual([{limit: '1'}, {watch: 'true'}])
@@ -552,7 +625,10 @@ describe('lifecycle', () => {
   test('close() ends pending delayed requests at once and is idempotent', async () => {
     const s = await startFakeApiServer({view: data, delayMs: 60_000})
     const {core} = clients(s)
-    const pending = core.listNode().then(() => 'answered', (e: unknown) => e)
+    const pending = core.listNode().then(
+      () => 'answered',
+      (e: unknown) => e,
+    )
     await new Promise((r) => setTimeout(r, 100))
     expect(s.requests.length).toBe(1)
     const t0 = Date.now()

@@ -249,18 +249,59 @@ export async function makeTestPki(commonName = 'svctrace fake-apiserver test CA'
   const dir = await mkdtemp(path.join(os.tmpdir(), 'svctrace-pki-'))
   try {
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes']
-    await openssl(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', `/CN=${commonName}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], dir)
+    await openssl(
+      [
+        'req',
+        '-x509',
+        ...ec,
+        '-keyout',
+        'ca.key',
+        '-out',
+        'ca.crt',
+        '-days',
+        '2',
+        '-subj',
+        `/CN=${commonName}`,
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign,cRLSign',
+      ],
+      dir,
+    )
     await openssl(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1'], dir)
-    await writeFile(path.join(dir, 'server.ext'), [
-      'basicConstraints=critical,CA:FALSE',
-      'keyUsage=critical,digitalSignature,keyEncipherment',
-      'extendedKeyUsage=serverAuth',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '',
-    ].join('\n'))
-    await openssl(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-set_serial', `0x${randomBytes(8).toString('hex')}`,
-      '-days', '2', '-sha256', '-extfile', 'server.ext', '-out', 'server.crt'], dir)
+    await writeFile(
+      path.join(dir, 'server.ext'),
+      [
+        'basicConstraints=critical,CA:FALSE',
+        'keyUsage=critical,digitalSignature,keyEncipherment',
+        'extendedKeyUsage=serverAuth',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+        '',
+      ].join('\n'),
+    )
+    await openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        'server.csr',
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-set_serial',
+        `0x${randomBytes(8).toString('hex')}`,
+        '-days',
+        '2',
+        '-sha256',
+        '-extfile',
+        'server.ext',
+        '-out',
+        'server.crt',
+      ],
+      dir,
+    )
     const [caPem, certPem, keyPem] = await Promise.all(['ca.crt', 'server.crt', 'server.key'].map((f) => readFile(path.join(dir, f), 'utf8')))
     return {caPem: caPem!, certPem: certPem!, keyPem: keyPem!}
   } finally {
@@ -340,29 +381,53 @@ interface ResourceDef {
 const str = (v: unknown): string => (v === undefined || v === null ? '' : String(v))
 
 const RESOURCES: Record<string, ResourceDef> = {
-  services: {group: '', version: 'v1', kind: 'Service', namespaced: true, fields: {
-    'spec.clusterIP': (o) => str(o.spec?.clusterIP),
-    'spec.type': (o) => str(o.spec?.type),
-  }},
-  pods: {group: '', version: 'v1', kind: 'Pod', namespaced: true, fields: {
-    'spec.nodeName': (o) => str(o.spec?.nodeName),
-    'spec.restartPolicy': (o) => str(o.spec?.restartPolicy),
-    'spec.schedulerName': (o) => str(o.spec?.schedulerName),
-    'spec.serviceAccountName': (o) => str(o.spec?.serviceAccountName),
-    'spec.hostNetwork': (o) => String(o.spec?.hostNetwork === true),
-    'status.phase': (o) => str(o.status?.phase),
-    'status.podIP': (o) => str(o.status?.podIP),
-    'status.nominatedNodeName': (o) => str(o.status?.nominatedNodeName),
-  }},
+  services: {
+    group: '',
+    version: 'v1',
+    kind: 'Service',
+    namespaced: true,
+    fields: {
+      'spec.clusterIP': (o) => str(o.spec?.clusterIP),
+      'spec.type': (o) => str(o.spec?.type),
+    },
+  },
+  pods: {
+    group: '',
+    version: 'v1',
+    kind: 'Pod',
+    namespaced: true,
+    fields: {
+      'spec.nodeName': (o) => str(o.spec?.nodeName),
+      'spec.restartPolicy': (o) => str(o.spec?.restartPolicy),
+      'spec.schedulerName': (o) => str(o.spec?.schedulerName),
+      'spec.serviceAccountName': (o) => str(o.spec?.serviceAccountName),
+      'spec.hostNetwork': (o) => String(o.spec?.hostNetwork === true),
+      'status.phase': (o) => str(o.status?.phase),
+      'status.podIP': (o) => str(o.status?.podIP),
+      'status.nominatedNodeName': (o) => str(o.status?.nominatedNodeName),
+    },
+  },
   endpoints: {group: '', version: 'v1', kind: 'Endpoints', namespaced: true, fields: {}},
   configmaps: {group: '', version: 'v1', kind: 'ConfigMap', namespaced: true, fields: {}},
   daemonsets: {group: 'apps', version: 'v1', kind: 'DaemonSet', namespaced: true, fields: {}},
-  nodes: {group: '', version: 'v1', kind: 'Node', namespaced: false, fields: {
-    'spec.unschedulable': (o) => String(o.spec?.unschedulable === true),
-  }},
-  namespaces: {group: '', version: 'v1', kind: 'Namespace', namespaced: false, fields: {
-    'status.phase': (o) => str(o.status?.phase),
-  }},
+  nodes: {
+    group: '',
+    version: 'v1',
+    kind: 'Node',
+    namespaced: false,
+    fields: {
+      'spec.unschedulable': (o) => String(o.spec?.unschedulable === true),
+    },
+  },
+  namespaces: {
+    group: '',
+    version: 'v1',
+    kind: 'Namespace',
+    namespaced: false,
+    fields: {
+      'status.phase': (o) => str(o.status?.phase),
+    },
+  },
   endpointslices: {group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', namespaced: true, fields: {}},
 }
 
@@ -479,7 +544,11 @@ function statusBody(code: number, reason: string, message: string, details?: Sta
 }
 
 class HttpError extends Error {
-  constructor(readonly code: number, readonly body: Record<string, unknown>, readonly headers: Record<string, string> = {}) {
+  constructor(
+    readonly code: number,
+    readonly body: Record<string, unknown>,
+    readonly headers: Record<string, string> = {},
+  ) {
     super(String(body.message))
   }
 }
@@ -538,9 +607,17 @@ function execExit(argv: string[], code: number): Record<string, unknown> {
 /** What containerd + runc report for a program the image does not have. */
 function execNotFound(program: string): Record<string, unknown> {
   const id = randomBytes(32).toString('hex')
-  const cause = `error executing command in container: failed to exec in container: failed to start exec "${id}": ` +
+  const cause =
+    `error executing command in container: failed to exec in container: failed to start exec "${id}": ` +
     `OCI runtime exec failed: exec failed: unable to start container process: exec: "${program}": executable file not found in $PATH: unknown`
-  return {metadata: {}, status: 'Failure', message: `Internal error occurred: ${cause}`, reason: 'InternalError', details: {causes: [{message: cause}]}, code: 500}
+  return {
+    metadata: {},
+    status: 'Failure',
+    message: `Internal error occurred: ${cause}`,
+    reason: 'InternalError',
+    details: {causes: [{message: cause}]},
+    code: 500,
+  }
 }
 
 /** The allow-list entry an argv is, if any: the same check svctrace applies before sending. */
@@ -641,7 +718,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const pki = opts.pki ?? (await defaultPki())
   const token = opts.token ?? 'svctrace-test-token'
   const tokens: Record<string, string> = {[token]: opts.user ?? 'system:serviceaccount:default:svctrace', ...opts.tokens}
-  const initialData: FakeClusterData = opts.view ?? (opts.bundleDir ? await loadFakeClusterData(opts.bundleDir) : {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []})
+  const initialData: FakeClusterData =
+    opts.view ?? (opts.bundleDir ? await loadFakeClusterData(opts.bundleDir) : {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []})
 
   let current = buildSnapshot(initialData, 1)
   /** Snapshots continue tokens may still read, by resourceVersion. */
@@ -726,7 +804,10 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       const t = decodeContinue(cont)
       const old = snapshots.get(t.rv)
       if (!old) {
-        throw fail(410, 'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.')
+        throw fail(
+          410,
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        )
       }
       snap = old
       start = t.start
@@ -734,9 +815,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     const all = snap.items[rr.resource]!
     const inScope = (o: Obj) => !rr.namespace || o.metadata?.namespace === rr.namespace
     const matches = (o: Obj) =>
-      inScope(o) &&
-      labelsMatch(labelReqs, o.metadata?.labels) &&
-      fieldReqs.every((f) => (fieldValue(rr.def, f.field, o) === f.value) === (f.operator === '='))
+      inScope(o) && labelsMatch(labelReqs, o.metadata?.labels) && fieldReqs.every((f) => (fieldValue(rr.def, f.field, o) === f.value) === (f.operator === '='))
     const candidates = all.filter((o) => !start || keyOf(o) >= start)
     const selected: Obj[] = []
     let more = false
@@ -760,8 +839,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   }
 
   function get(rr: ResourceRequest): unknown {
-    const found = current.items[rr.resource]!.find((o) =>
-      o.metadata?.name === rr.name && (rr.resource === 'namespaces' || !rr.def.namespaced || o.metadata?.namespace === rr.namespace))
+    const found = current.items[rr.resource]!.find(
+      (o) => o.metadata?.name === rr.name && (rr.resource === 'namespaces' || !rr.def.namespaced || o.metadata?.namespace === rr.namespace),
+    )
     if (!found) {
       throw fail(404, `${qualified(rr.resource, rr.def)} "${rr.name}" not found`, {name: rr.name, group: rr.def.group || undefined, kind: rr.resource})
     }
@@ -818,12 +898,20 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       const hostIP = nodeAddress(str(o.spec?.nodeName))
       const running = !c.start.waiting && now - c.at >= (c.start.afterMs ?? 100)
       const since = new Date(c.at).toISOString().replace(/\.\d+Z$/, 'Z')
-      const state = running ? {running: {startedAt: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')}} : {waiting: c.start.waiting ?? {reason: 'ContainerCreating'}}
+      const state = running
+        ? {running: {startedAt: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')}}
+        : {waiting: c.start.waiting ?? {reason: 'ContainerCreating'}}
       o.status = {
         phase: running ? 'Running' : 'Pending',
         conditions: [
           {type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: since},
-          {type: 'Ready', status: running ? 'True' : 'False', lastProbeTime: null, lastTransitionTime: since, ...(running ? {} : {reason: 'ContainersNotReady', message: `containers with unready status: [${container.name}]`})},
+          {
+            type: 'Ready',
+            status: running ? 'True' : 'False',
+            lastProbeTime: null,
+            lastTransitionTime: since,
+            ...(running ? {} : {reason: 'ContainersNotReady', message: `containers with unready status: [${container.name}]`}),
+          },
         ],
         ...(hostIP ? {hostIP, ...(o.spec?.hostNetwork === true && running ? {podIP: hostIP, podIPs: [{ip: hostIP}]} : {})} : {}),
         startTime: since,
@@ -837,7 +925,8 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     if (!body || typeof body !== 'object' || Array.isArray(body)) throw badRequest('the body of the request was in an unknown format')
     const pod = body as Obj & {metadata?: {generateName?: string}}
     const meta = {...pod.metadata}
-    if (meta.namespace && meta.namespace !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
+    if (meta.namespace && meta.namespace !== namespace)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request')
     const name = meta.name || (meta.generateName ? `${meta.generateName}${randomBytes(3).toString('hex').slice(0, 5)}` : '')
     if (!name) throw fail(422, 'Pod "" is invalid: metadata.name: Required value: name or generateName is required', {kind: 'Pod'})
     const containers = pod.spec?.containers
@@ -849,7 +938,14 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     const created: Obj = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: {...meta, name, namespace, uid: randomUUID(), resourceVersion: rv, creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z')} as ObjMeta,
+      metadata: {
+        ...meta,
+        name,
+        namespace,
+        uid: randomUUID(),
+        resourceVersion: rv,
+        creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      } as ObjMeta,
       spec: {...pod.spec},
       status: {phase: 'Pending', qosClass: 'BestEffort'},
     }
@@ -982,7 +1078,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
 
   function refuseUpgrade(socket: Duplex, code: number, body: Record<string, unknown>): void {
     const text = JSON.stringify(body)
-    socket.end(`HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`)
+    socket.end(
+      `HTTP/1.1 ${code} ${STATUS_CODES[code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    )
   }
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -1012,10 +1110,22 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       if (phase !== 'Running') throw badRequest(`unable to upgrade connection: container not found ("${container}")`)
       const argv = url.searchParams.getAll('command')
       if (argv.length === 0) throw badRequest('you must specify at least 1 command')
-      const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).filter(Boolean)
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim())
+        .filter(Boolean)
       const protocol = offered.find((p) => EXEC_PROTOCOLS.includes(p))
       if (!protocol) throw badRequest(`unable to upgrade connection: none of the offered subprotocols is supported (${offered.join(', ') || 'none offered'})`)
-      const call: ExecCall = {namespace, pod: name, container, node: str(pod.spec?.nodeName), image: spec.image ?? '', argv, allowedAs: allowListEntry(argv), protocol}
+      const call: ExecCall = {
+        namespace,
+        pod: name,
+        container,
+        node: str(pod.spec?.nodeName),
+        image: spec.image ?? '',
+        argv,
+        allowedAs: allowListEntry(argv),
+        protocol,
+      }
       const want = {stdout: url.searchParams.get('stdout') === 'true', stderr: url.searchParams.get('stderr') === 'true'}
       wss.handleUpgrade(req, socket, head, (ws) => void runExec(ws, call, want))
     } catch (err) {
@@ -1172,10 +1282,15 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       const config = {
         apiVersion: 'v1',
         kind: 'Config',
-        clusters: [{name: context, cluster: {
-          'certificate-authority-data': Buffer.from(k.caPem ?? pki.caPem).toString('base64'),
-          server: `https://${k.host ?? '127.0.0.1'}:${port}`,
-        }}],
+        clusters: [
+          {
+            name: context,
+            cluster: {
+              'certificate-authority-data': Buffer.from(k.caPem ?? pki.caPem).toString('base64'),
+              server: `https://${k.host ?? '127.0.0.1'}:${port}`,
+            },
+          },
+        ],
         contexts: [{name: context, context: {cluster: context, user: userName, ...(k.namespace ? {namespace: k.namespace} : {})}}],
         'current-context': context,
         preferences: {},

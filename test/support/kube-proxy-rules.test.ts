@@ -116,21 +116,48 @@ const CASES: SampleCase[] = [
     file: 'iptables-1.26-clusterip-three-endpoints.txt',
     cluster: {
       services: [service({clusterIP: '172.30.1.1', ports: [{name: ''}]})],
-      endpointSlices: [slice([{ip: '10.0.1.1', node: NODE}, {ip: '10.0.1.2', node: 'host1'}, {ip: '10.0.1.3', node: 'host2'}], {portName: ''})],
+      endpointSlices: [
+        slice(
+          [
+            {ip: '10.0.1.1', node: NODE},
+            {ip: '10.0.1.2', node: 'host1'},
+            {ip: '10.0.1.3', node: 'host2'},
+          ],
+          {portName: ''},
+        ),
+      ],
     },
   },
   {
     file: 'iptables-1.26-internal-traffic-policy-local.txt',
     cluster: {
       services: [service({clusterIP: '172.30.1.1', ports: [{name: ''}], itp: 'Local'})],
-      endpointSlices: [slice([{ip: '10.0.1.1', node: NODE}, {ip: '10.0.1.2', node: 'host1'}, {ip: '10.0.1.3', node: 'host2'}], {portName: ''})],
+      endpointSlices: [
+        slice(
+          [
+            {ip: '10.0.1.1', node: NODE},
+            {ip: '10.0.1.2', node: 'host1'},
+            {ip: '10.0.1.3', node: 'host2'},
+          ],
+          {portName: ''},
+        ),
+      ],
     },
   },
   {
     file: 'iptables-1.26-internal-traffic-policy-local-no-local-endpoints.txt',
     cluster: {
       services: [service({clusterIP: '172.30.1.1', ports: [{name: ''}], itp: 'Local'})],
-      endpointSlices: [slice([{ip: '10.0.1.1', node: 'host0'}, {ip: '10.0.1.2', node: 'host1'}, {ip: '10.0.1.3', node: 'host2'}], {portName: ''})],
+      endpointSlices: [
+        slice(
+          [
+            {ip: '10.0.1.1', node: 'host0'},
+            {ip: '10.0.1.2', node: 'host1'},
+            {ip: '10.0.1.3', node: 'host2'},
+          ],
+          {portName: ''},
+        ),
+      ],
     },
   },
   {
@@ -209,10 +236,9 @@ const CASES: SampleCase[] = [
     cluster: {
       services: [service(lbLocalUnnamed('Local'))],
       endpointSlices: [
-        slice(
-          [terminating('10.0.1.2', NODE), terminating('10.0.1.3', NODE), terminating('10.0.1.4', NODE, false), {ip: '10.0.1.5', node: 'host-1'}],
-          {portName: ''},
-        ),
+        slice([terminating('10.0.1.2', NODE), terminating('10.0.1.3', NODE), terminating('10.0.1.4', NODE, false), {ip: '10.0.1.5', node: 'host-1'}], {
+          portName: '',
+        }),
       ],
     },
   },
@@ -305,25 +331,25 @@ function parseRestore(text: string): ParsedRestore {
 
 const kubeOnly = (names: Iterable<string>) => [...names].filter((c) => c.startsWith('KUBE-') && c !== 'KUBE-PROXY-CANARY').sort()
 /** Dispatch chains are sorted by the upstream test helper; per-service chains keep their order. */
-const orderInsensitive = (table: string, chain: string) =>
-  table === 'filter' || chain === 'KUBE-SERVICES' || chain === 'KUBE-NODEPORTS'
+const orderInsensitive = (table: string, chain: string) => table === 'filter' || chain === 'KUBE-SERVICES' || chain === 'KUBE-NODEPORTS'
 
 describe('renderKubeProxyRestore against the kube-proxy v1.26.1 test expectations', () => {
-  for (const {file, cluster, options} of CASES) it(file, () => {
-    const sample = parseRestore(readFileSync(new URL(`../fixtures/samples/${file}`, import.meta.url), 'utf8'))
-    const rendered = parseRestore(renderKubeProxyRestore(cluster, NODE, {...OPTIONS, ...options}))
-    for (const table of ['filter', 'nat']) {
-      expect(kubeOnly(rendered.chains.get(table)!), `${table} chains`).toEqual(kubeOnly(sample.chains.get(table)!))
-      const want = sample.rules.get(table)!
-      const got = rendered.rules.get(table)!
-      expect(kubeOnly(got.keys()), `${table} chains with rules`).toEqual(kubeOnly(want.keys()))
-      for (const chain of kubeOnly(want.keys())) {
-        const sorted = (lines: string[]) => (orderInsensitive(table, chain) ? [...lines].sort() : lines)
-        expect(sorted(got.get(chain)!), `${table} ${chain}`).toEqual(sorted(want.get(chain)!))
+  for (const {file, cluster, options} of CASES)
+    it(file, () => {
+      const sample = parseRestore(readFileSync(new URL(`../fixtures/samples/${file}`, import.meta.url), 'utf8'))
+      const rendered = parseRestore(renderKubeProxyRestore(cluster, NODE, {...OPTIONS, ...options}))
+      for (const table of ['filter', 'nat']) {
+        expect(kubeOnly(rendered.chains.get(table)!), `${table} chains`).toEqual(kubeOnly(sample.chains.get(table)!))
+        const want = sample.rules.get(table)!
+        const got = rendered.rules.get(table)!
+        expect(kubeOnly(got.keys()), `${table} chains with rules`).toEqual(kubeOnly(want.keys()))
+        for (const chain of kubeOnly(want.keys())) {
+          const sorted = (lines: string[]) => (orderInsensitive(table, chain) ? [...lines].sort() : lines)
+          expect(sorted(got.get(chain)!), `${table} ${chain}`).toEqual(sorted(want.get(chain)!))
+        }
       }
-    }
-    expect(rendered.rules.get('nat')!.get('KUBE-SERVICES')!.at(-1)).toContain('-j KUBE-NODEPORTS')
-  })
+      expect(rendered.rules.get('nat')!.get('KUBE-SERVICES')!.at(-1)).toContain('-j KUBE-NODEPORTS')
+    })
 
   it('writes the masquerade mark as Go "%#08x" and MASQUERADE --random-fully by default', () => {
     const text = renderKubeProxyRestore({services: [], endpointSlices: []}, NODE, {clusterCIDR: '10.0.0.0/8', nodeIPs: ['192.168.0.2']})
@@ -405,9 +431,7 @@ describe('examples/hello-world dumps', () => {
     const rendered = parseRestore(renderKubeProxyRestore(cluster, node, {clusterCIDR: '10.244.0.0/16', nodeIPs}))
     const dumped = parseRestore(readFileSync(new URL(`nodes/${node}/iptables-save.txt`, dir), 'utf8'))
     for (const table of ['filter', 'nat', 'mangle']) {
-      expect([...dumped.chains.get(table)!].filter((c) => c.startsWith('KUBE-')).sort()).toEqual(
-        [...rendered.chains.get(table)!].sort(),
-      )
+      expect([...dumped.chains.get(table)!].filter((c) => c.startsWith('KUBE-')).sort()).toEqual([...rendered.chains.get(table)!].sort())
       for (const [chain, lines] of rendered.rules.get(table)!) {
         expect(dumped.rules.get(table)!.get(chain)?.length, `${table} ${chain}`).toBe(lines.length)
       }

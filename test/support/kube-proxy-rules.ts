@@ -88,8 +88,7 @@ function externallyAccessible(s: ServicePortInfo): boolean {
   return s.nodePort !== 0 || s.lbIPs.length > 0 || s.externalIPs.length > 0
 }
 const usesClusterEndpoints = (s: ServicePortInfo) => !s.internalPolicyLocal || externallyAccessible(s)
-const usesLocalEndpoints = (s: ServicePortInfo) =>
-  s.internalPolicyLocal || (s.externalPolicyLocal && externallyAccessible(s))
+const usesLocalEndpoints = (s: ServicePortInfo) => s.internalPolicyLocal || (s.externalPolicyLocal && externallyAccessible(s))
 
 /** Endpoints of every `ns/svc` + slice port name + protocol, merged over slices, deduplicated by IP:port. */
 function indexEndpoints(slices: V1EndpointSlice[], nodeName: string): Map<string, Map<string, Omit<EndpointInfo, 'chain'>>> {
@@ -153,9 +152,8 @@ function collectServicePorts(cluster: KubeProxyClusterInput, nodeName: string): 
         externalIPs: (spec.externalIPs ?? []).filter(isIPv4),
         lbIPs: (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isIPv4),
         sourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter(isIPv4Cidr),
-        healthCheckNodePort: spec.type === 'LoadBalancer' && etpLocal ? spec.healthCheckNodePort ?? 0 : 0,
-        affinitySeconds:
-          spec.sessionAffinity === 'ClientIP' ? spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800 : undefined,
+        healthCheckNodePort: spec.type === 'LoadBalancer' && etpLocal ? (spec.healthCheckNodePort ?? 0) : 0,
+        affinitySeconds: spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined,
         externalPolicyLocal: etpLocal,
         internalPolicyLocal: spec.internalTrafficPolicy === 'Local',
         endpoints,
@@ -313,9 +311,7 @@ export function renderKubeProxyRestore(cluster: KubeProxyClusterInput, nodeName:
     // Internal traffic: masquerade what does not come from a pod (or everything, with --masquerade-all).
     if (hasInternal && (options.masqueradeAll || cidr)) {
       const notPod = options.masqueradeAll ? '' : ` ! -s ${cidr}`
-      nat.push(
-        `-A ${internalChain} -m comment --comment ${q(`${spn} cluster IP`)} ${match(s.clusterIP, s.port)}${notPod} -j KUBE-MARK-MASQ`,
-      )
+      nat.push(`-A ${internalChain} -m comment --comment ${q(`${spn} cluster IP`)} ${match(s.clusterIP, s.port)}${notPod} -j KUBE-MARK-MASQ`)
     }
     if (usesEXT) {
       natChains.push(extChain)
@@ -340,7 +336,10 @@ export function renderKubeProxyRestore(cluster: KubeProxyClusterInput, nodeName:
         for (const ip of s.lbIPs) nat.push(`${head} -s ${ip} -j ${extChain}`)
       }
     }
-    for (const [used, chain, eps] of [[usesSVC, svcChain, clusterEps], [usesSVL, svlChain, localEps]] as const) {
+    for (const [used, chain, eps] of [
+      [usesSVC, svcChain, clusterEps],
+      [usesSVL, svlChain, localEps],
+    ] as const) {
       if (!used) continue
       natChains.push(chain)
       if (s.affinitySeconds !== undefined) {

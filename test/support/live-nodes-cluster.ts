@@ -33,7 +33,13 @@ function withAddress(n: V1Node, name: string, ip: string, podCIDR: string): V1No
   const copy = clone(n)
   copy.metadata = {...copy.metadata, name, labels: {...copy.metadata?.labels, 'kubernetes.io/hostname': name}}
   copy.spec = {...copy.spec, podCIDR, podCIDRs: [podCIDR]}
-  copy.status = {...copy.status, addresses: [{type: 'InternalIP', address: ip}, {type: 'Hostname', address: name}]}
+  copy.status = {
+    ...copy.status,
+    addresses: [
+      {type: 'InternalIP', address: ip},
+      {type: 'Hostname', address: name},
+    ],
+  }
   return copy
 }
 
@@ -42,7 +48,13 @@ function hostileService(name: string, portName: string, clusterIP: string): V1Se
     apiVersion: 'v1',
     kind: 'Service',
     metadata: {name, namespace: 'storefront', annotations: {note: '$(touch /tmp/never); `reboot`'}},
-    spec: {type: 'ClusterIP', clusterIP, clusterIPs: [clusterIP], ports: [{name: portName, port: 80, protocol: 'TCP', targetPort: 8080}], selector: {app: 'nothing-here'}},
+    spec: {
+      type: 'ClusterIP',
+      clusterIP,
+      clusterIPs: [clusterIP],
+      ports: [{name: portName, port: 80, protocol: 'TCP', targetPort: 8080}],
+      selector: {app: 'nothing-here'},
+    },
   }
 }
 
@@ -69,8 +81,15 @@ export function liveNodesCluster(ips: Record<string, string>, extraNodes: string
   // The stale node: kube-proxy there last synced when frontend had a fourth pod.
   const lagging = clone(view)
   lagging.services = lagging.services.filter((s) => s.metadata?.name !== words.multiLineName)
-  const slice = lagging.endpointSlices.find((s: V1EndpointSlice) => s.metadata?.labels?.['kubernetes.io/service-name'] === 'frontend' && (s.ports ?? []).length > 0)!
-  slice.endpoints.push({addresses: [GHOST_POD_IP], conditions: {ready: true, serving: true, terminating: false}, nodeName: 'node-stale', targetRef: {kind: 'Pod', name: 'frontend-ghost', namespace: 'storefront'}})
+  const slice = lagging.endpointSlices.find(
+    (s: V1EndpointSlice) => s.metadata?.labels?.['kubernetes.io/service-name'] === 'frontend' && (s.ports ?? []).length > 0,
+  )!
+  slice.endpoints.push({
+    addresses: [GHOST_POD_IP],
+    conditions: {ready: true, serving: true, terminating: false},
+    nodeName: 'node-stale',
+    targetRef: {kind: 'Pod', name: 'frontend-ghost', namespace: 'storefront'},
+  })
   const rules: Record<string, string> = {
     node1: readFileSync(path.join(REFERENCE, 'nodes/node1/iptables-save.txt'), 'utf8'),
     node2: readFileSync(path.join(REFERENCE, 'nodes/node2/iptables-save.txt'), 'utf8'),

@@ -175,7 +175,7 @@ function clusterLoadBalancerIPs(objects: K8sObject[]): string[] {
   const ips = new Set<string>()
   for (const o of objects) {
     if (o.kind !== 'Service') continue
-    const ingress = ((o.status?.loadBalancer as {ingress?: {ip?: string}[]} | undefined)?.ingress ?? [])
+    const ingress = (o.status?.loadBalancer as {ingress?: {ip?: string}[]} | undefined)?.ingress ?? []
     for (const i of ingress) if (i.ip && /^\d+\.\d+\.\d+\.\d+$/.test(i.ip)) ips.add(i.ip)
   }
   return [...ips].sort()

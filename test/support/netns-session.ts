@@ -56,7 +56,11 @@ export class NetnsSession implements NodeSession {
 let seq = 0
 
 /** A fresh namespace `svct-<pid>-tgt<n>-<label>` holding `rules` (iptables-save or restore text), loaded by `restore`. */
-export async function namespaceWithRules(label: string, rules: string | undefined, restore = 'iptables-restore'): Promise<{netns: string; destroy(): Promise<void>}> {
+export async function namespaceWithRules(
+  label: string,
+  rules: string | undefined,
+  restore = 'iptables-restore',
+): Promise<{netns: string; destroy(): Promise<void>}> {
   const netns = `${NS_PREFIX}${process.pid}-tgt${++seq}-${label}`.slice(0, 60)
   await run(['ip', 'netns', 'add', netns])
   const destroy = () => run(['ip', 'netns', 'del', netns]).then(() => undefined)

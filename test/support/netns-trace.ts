@@ -47,7 +47,13 @@ export interface HopJson {
 }
 
 export interface PathJson {
-  entry: {address: string; destination: {ip: string; port?: number; protocol: string}; kind: string; service?: string; servicePort?: {name: string; port: number}}
+  entry: {
+    address: string
+    destination: {ip: string; port?: number; protocol: string}
+    kind: string
+    service?: string
+    servicePort?: {name: string; port: number}
+  }
   from: 'pod' | 'external' | 'node'
   source?: string
   verdict: 'dnat' | 'reject' | 'drop' | 'no-match' | 'not-a-service'
@@ -102,7 +108,10 @@ export function traceRun(q: TraceQuery): Promise<TraceRun> {
     const [namespace = '', name] = q.service.split('/')
     if (name === undefined) throw new Error(`service "${q.service}": expected namespace/name`)
     const args = [CLI, '--from', q.bundleDir, name, '-n', namespace, '-o', 'json', ...(q.source ? ['--source', q.source] : [])]
-    const command = `node ${relative(REPO, CLI)} ${args.slice(1).map((a) => (a.startsWith(REPO) ? relative(REPO, a) || '.' : a)).join(' ')}`
+    const command = `node ${relative(REPO, CLI)} ${args
+      .slice(1)
+      .map((a) => (a.startsWith(REPO) ? relative(REPO, a) || '.' : a))
+      .join(' ')}`
     p = new Promise<TraceRun>((resolve, reject) => {
       execFile(
         process.execPath,
@@ -115,7 +124,11 @@ export function traceRun(q: TraceQuery): Promise<TraceRun> {
             const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0
             resolve({report, exitCode: code, command})
           } catch (parseErr) {
-            reject(new Error(`${command} did not print a svctrace/v2 report (${err ? `exit ${err.code ?? err.signal}; ` : ''}${(parseErr as Error).message}):\n${String(stderr).slice(0, 2000)}\n${String(stdout).slice(0, 2000)}`))
+            reject(
+              new Error(
+                `${command} did not print a svctrace/v2 report (${err ? `exit ${err.code ?? err.signal}; ` : ''}${(parseErr as Error).message}):\n${String(stderr).slice(0, 2000)}\n${String(stdout).slice(0, 2000)}`,
+              ),
+            )
           }
         },
       )
@@ -178,10 +191,7 @@ function pickPaths(report: ReportJson, c: PredictionCase): {paths: PathJson[]; a
   const available = (node?.paths ?? []).map((p) => `${p.entry.address} from ${p.from}${p.source ? ` (${p.source})` : ''}: ${p.verdict}`)
   const address = `${c.entry.dst}:${c.entry.port}/TCP`
   const paths = (node?.paths ?? []).filter(
-    (p) =>
-      p.entry.address.toUpperCase() === address &&
-      p.from === c.client.kind &&
-      (c.client.kind === 'node' || !p.source || p.source === c.client.sourceIP),
+    (p) => p.entry.address.toUpperCase() === address && p.from === c.client.kind && (c.client.kind === 'node' || !p.source || p.source === c.client.sourceIP),
   )
   return {paths, available}
 }

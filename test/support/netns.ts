@@ -280,17 +280,7 @@ export async function ownNamespaces(): Promise<string[]> {
 // ---------------------------------------------------------------------------------------------------------
 // Probing
 
-export type AttemptKind =
-  | 'answered'
-  | 'refused'
-  | 'timeout'
-  | 'unreachable'
-  | 'silent'
-  | 'closed'
-  | 'reset'
-  | 'partial'
-  | 'error'
-  | 'skipped'
+export type AttemptKind = 'answered' | 'refused' | 'timeout' | 'unreachable' | 'silent' | 'closed' | 'reset' | 'partial' | 'error' | 'skipped'
 
 export interface Attempt {
   kind: AttemptKind

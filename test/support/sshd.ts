@@ -192,12 +192,7 @@ export class Sshd {
     const recorder = this.file('record-command')
     writeFileSync(
       recorder,
-      [
-        '#!/bin/sh',
-        `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> '${this.file('commands.log')}'`,
-        'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"',
-        '',
-      ].join('\n'),
+      ['#!/bin/sh', `printf '%s\\n' "$SSH_ORIGINAL_COMMAND" >> '${this.file('commands.log')}'`, 'exec /bin/sh -c "$SSH_ORIGINAL_COMMAND"', ''].join('\n'),
     )
     chmodSync(recorder, 0o755)
     mkdirSync(this.file('home'))
@@ -301,7 +296,11 @@ export async function startAgent(dir: string, keyFiles: string[]): Promise<{sock
   }
   for (const key of keyFiles) {
     await new Promise<void>((resolve, reject) => {
-      const add = spawn(which('ssh-add') ?? 'ssh-add', ['-q', key], {env: {...process.env, SSH_AUTH_SOCK: socket}, stdio: ['ignore', 'ignore', 'pipe'], timeout: START_TIMEOUT_MS})
+      const add = spawn(which('ssh-add') ?? 'ssh-add', ['-q', key], {
+        env: {...process.env, SSH_AUTH_SOCK: socket},
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: START_TIMEOUT_MS,
+      })
       let err = ''
       add.stderr?.on('data', (d: Buffer) => {
         err += String(d)

@@ -35,24 +35,32 @@ const textOf = (dp: NodeDataplane, kind: CaptureKind) => captureOf(dp, kind)?.te
 
 export const NODE_CAPTURES: readonly NodeCapture[] = [
   {
-    kind: 'iptables', files: ['iptables-save.txt'], capture: 'iptables-save',
+    kind: 'iptables',
+    files: ['iptables-save.txt'],
+    capture: 'iptables-save',
     tooBig: 'capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)',
     write: (dp) => as('iptables-save.txt', textOf(dp, 'iptables-save')),
   },
   {
-    kind: 'nftables', files: ['nft.json', 'nft.txt'], capture: 'nft',
-    tooBig: 'capture only kube-proxy\'s table (nft -j list table ip kube-proxy)',
+    kind: 'nftables',
+    files: ['nft.json', 'nft.txt'],
+    capture: 'nft',
+    tooBig: "capture only kube-proxy's table (nft -j list table ip kube-proxy)",
     write: (dp) => as(textOf(dp, 'nft')?.trimStart().startsWith('{') ? 'nft.json' : 'nft.txt', textOf(dp, 'nft')),
   },
   {
     // IPVS from a kube-proxy pod (no ipvsadm there) is /proc/net/ip_vs, which ipvsadm.txt may hold too.
-    kind: 'ipvs', files: ['ipvsadm.txt'], capture: 'ipvsadm',
+    kind: 'ipvs',
+    files: ['ipvsadm.txt'],
+    capture: 'ipvsadm',
     tooBig: 'the IPVS table should be far smaller; check the file is ipvsadm -Sn output',
     write: (dp) => as('ipvsadm.txt', textOf(dp, 'ipvsadm') ?? textOf(dp, 'proc-ip-vs')),
   },
   {
-    kind: 'ipset', files: ['ipset.txt'], capture: 'ipset',
-    tooBig: 'capture only kube-proxy\'s sets (ipset save | grep KUBE-)',
+    kind: 'ipset',
+    files: ['ipset.txt'],
+    capture: 'ipset',
+    tooBig: "capture only kube-proxy's sets (ipset save | grep KUBE-)",
     write: (dp) => as('ipset.txt', textOf(dp, 'ipset')),
   },
 ]

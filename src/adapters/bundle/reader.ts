@@ -34,7 +34,9 @@ function errnoOf(err: unknown): string | undefined {
 function clusterViewFromList(doc: unknown, file: string): ClusterView {
   const list = doc as KubeObject
   if (!list || typeof list !== 'object' || !Array.isArray(list.items)) {
-    throw new SourceError(`${file}: expected a v1 List with "items" (as kubectl get … -o yaml writes it), found ${list === null || typeof list !== 'object' ? String(list) : `kind ${list.kind ?? '(none)'}`}; ${MAKE_IT}`)
+    throw new SourceError(
+      `${file}: expected a v1 List with "items" (as kubectl get … -o yaml writes it), found ${list === null || typeof list !== 'object' ? String(list) : `kind ${list.kind ?? '(none)'}`}; ${MAKE_IT}`,
+    )
   }
   const view: ClusterView = {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []}
   list.items.forEach((item, i) => {
@@ -115,7 +117,8 @@ export class BundleDir implements ClusterSource, NodeReader {
   private async loadView(): Promise<ClusterView> {
     try {
       const s = await stat(this.dir)
-      if (!s.isDirectory()) throw new SourceError(`--from ${this.dir}: not a directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)
+      if (!s.isDirectory())
+        throw new SourceError(`--from ${this.dir}: not a directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)
     } catch (err) {
       if (err instanceof SourceError) throw err
       throw new SourceError(`--from ${this.dir}: no such directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)
@@ -137,7 +140,10 @@ export class BundleDir implements ClusterSource, NodeReader {
   async nodeNames(): Promise<string[]> {
     try {
       const entries = await readdir(path.join(this.dir, NODES_DIR), {withFileTypes: true})
-      return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort()
+      return entries
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort()
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return []
       throw new SourceError(`${path.join(this.dir, NODES_DIR)}: cannot list (${(err as Error).message})`)
@@ -156,7 +162,10 @@ export class BundleDir implements ClusterSource, NodeReader {
         try {
           const s = await stat(file)
           if (s.size > MAX_NODE_FILE_BYTES) {
-            return unreadableNode(node, `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`)
+            return unreadableNode(
+              node,
+              `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`,
+            )
           }
           out.captures.push({kind: c.capture, text: decode(await readFile(file)), source: file})
           break
@@ -171,7 +180,10 @@ export class BundleDir implements ClusterSource, NodeReader {
     if (other.found) out.otherIptablesBackend = other.found
     if (out.captures.length === 0) {
       const file = path.join(dir, 'iptables-save.txt')
-      return unreadableNode(node, `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`)
+      return unreadableNode(
+        node,
+        `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`,
+      )
     }
     return out
   }
@@ -196,7 +208,10 @@ export class BundleDir implements ClusterSource, NodeReader {
     const json = path.join(dir, OTHER_BACKEND_FILES.count)
     try {
       const s = await stat(legacy)
-      if (s.size > MAX_NODE_FILE_BYTES) return {readError: `${legacy} is over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat table (iptables-legacy-save -t nat)`}
+      if (s.size > MAX_NODE_FILE_BYTES)
+        return {
+          readError: `${legacy} is over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; capture only the nat table (iptables-legacy-save -t nat)`,
+        }
       return {found: {backend: 'legacy', kubeRules: countKubeProxyRules(decode(await readFile(legacy))), source: legacy}}
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT') return {readError: `${legacy}: cannot read (${(err as Error).message})`}

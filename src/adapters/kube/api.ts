@@ -43,7 +43,9 @@ function statusMessage(err: {body?: unknown; message?: string}): string {
 }
 
 function selectorOf(labels: Record<string, string>): string {
-  return Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',')
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')
 }
 
 export class KubeApiSource implements ClusterSource {
@@ -90,19 +92,26 @@ export class KubeApiSource implements ClusterSource {
       if (e.code === 404) return undefined
       if (e.code === 403) {
         if (req.optional) return undefined
-        this.denied.push(`RBAC does not allow ${req.verb} ${req.resource}${where} (${statusMessage(e)}): ${MISSING[req.resource] ?? 'some findings are missing'}`)
+        this.denied.push(
+          `RBAC does not allow ${req.verb} ${req.resource}${where} (${statusMessage(e)}): ${MISSING[req.resource] ?? 'some findings are missing'}`,
+        )
         return undefined
       }
       if (e.code === 401) {
-        throw new SourceError(`the API server of ${this.description} rejected the credentials (401 Unauthorized): ${statusMessage(e)}. Log in again or pick another context (--context)`)
+        throw new SourceError(
+          `the API server of ${this.description} rejected the credentials (401 Unauthorized): ${statusMessage(e)}. Log in again or pick another context (--context)`,
+        )
       }
       if (typeof e.code === 'number') {
         throw new SourceError(`${req.verb} ${req.resource}${where} failed on ${this.description}: ${e.code} ${statusMessage(e)}`)
       }
-      const reason = e.name === 'AbortError' || /aborted/i.test(String(e.message))
-        ? `no answer within ${this.timeoutMs / 1000} s (--request-timeout)`
-        : String(e.cause?.code ?? e.code ?? e.message ?? err)
-      throw new SourceError(`cannot reach the API server ${this.loaded.server} (context ${this.loaded.context}): ${reason}. Check the context (kubectl config current-context), the network, and that the cluster is up`)
+      const reason =
+        e.name === 'AbortError' || /aborted/i.test(String(e.message))
+          ? `no answer within ${this.timeoutMs / 1000} s (--request-timeout)`
+          : String(e.cause?.code ?? e.code ?? e.message ?? err)
+      throw new SourceError(
+        `cannot reach the API server ${this.loaded.server} (context ${this.loaded.context}): ${reason}. Check the context (kubectl config current-context), the network, and that the cluster is up`,
+      )
     }
   }
 
@@ -124,7 +133,9 @@ export class KubeApiSource implements ClusterSource {
       const owners = view.services.filter((s) => ownsAddress(s, dest, nodeOwns))
       await Promise.all(owners.map((s) => this.serviceObjects(s, view)))
       if (owners.length === 0 && !nodeOwns) {
-        const pods = await this.request({verb: 'list', resource: 'pods'}, (o) => core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`}, o as never))
+        const pods = await this.request({verb: 'list', resource: 'pods'}, (o) =>
+          core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`}, o as never),
+        )
         view.pods.push(...(pods?.items ?? []).map(asPod))
       }
     }
@@ -137,9 +148,15 @@ export class KubeApiSource implements ClusterSource {
     const {core, discovery} = await this.clients()
     const req = (resource: string) => ({verb: 'list' as const, resource, ...(namespace ? {namespace} : {})})
     const [services, slices, endpoints, pods] = await Promise.all([
-      this.request(req('services'), (o) => (namespace ? core.listNamespacedService({namespace}, o as never) : core.listServiceForAllNamespaces({}, o as never))),
-      this.request(req('endpointslices'), (o) => (namespace ? discovery.listNamespacedEndpointSlice({namespace}, o as never) : discovery.listEndpointSliceForAllNamespaces({}, o as never))),
-      this.request(req('endpoints'), (o) => (namespace ? core.listNamespacedEndpoints({namespace}, o as never) : core.listEndpointsForAllNamespaces({}, o as never))),
+      this.request(req('services'), (o) =>
+        namespace ? core.listNamespacedService({namespace}, o as never) : core.listServiceForAllNamespaces({}, o as never),
+      ),
+      this.request(req('endpointslices'), (o) =>
+        namespace ? discovery.listNamespacedEndpointSlice({namespace}, o as never) : discovery.listEndpointSliceForAllNamespaces({}, o as never),
+      ),
+      this.request(req('endpoints'), (o) =>
+        namespace ? core.listNamespacedEndpoints({namespace}, o as never) : core.listEndpointsForAllNamespaces({}, o as never),
+      ),
       this.request(req('pods'), (o) => (namespace ? core.listNamespacedPod({namespace}, o as never) : core.listPodForAllNamespaces({}, o as never))),
       this.nodes(view),
     ])
@@ -172,7 +189,9 @@ export class KubeApiSource implements ClusterSource {
     const name = svc.metadata?.name ?? ''
     const selector = svc.spec?.type === 'ExternalName' ? undefined : svc.spec?.selector
     const [slices, endpoints, pods] = await Promise.all([
-      this.request({verb: 'list', resource: 'endpointslices', namespace}, (o) => discovery.listNamespacedEndpointSlice({namespace, labelSelector: `kubernetes.io/service-name=${name}`}, o as never)),
+      this.request({verb: 'list', resource: 'endpointslices', namespace}, (o) =>
+        discovery.listNamespacedEndpointSlice({namespace, labelSelector: `kubernetes.io/service-name=${name}`}, o as never),
+      ),
       this.request({verb: 'get', resource: 'endpoints', namespace}, (o) => core.readNamespacedEndpoints({name, namespace}, o as never)),
       selector && Object.keys(selector).length > 0
         ? this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector: selectorOf(selector)}, o as never))
@@ -181,7 +200,7 @@ export class KubeApiSource implements ClusterSource {
     view.endpointSlices.push(...(slices?.items ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
     if (endpoints) view.endpoints.push({...endpoints, kind: 'Endpoints', apiVersion: 'v1'} as V1Endpoints)
     const matched = (pods?.items ?? []).map(asPod)
-    if (selector && pods && matched.length === 0) matched.push(...await this.nearMissPods(namespace, selector))
+    if (selector && pods && matched.length === 0) matched.push(...(await this.nearMissPods(namespace, selector)))
     addPods(view, matched)
   }
 
@@ -190,8 +209,11 @@ export class KubeApiSource implements ClusterSource {
     const {core} = await this.clients()
     const entries = Object.entries(selector).slice(0, 8)
     const selectors = entries.map(([key]) => (entries.length === 1 ? key : selectorOf(Object.fromEntries(entries.filter(([k]) => k !== key)))))
-    const lists = await Promise.all(selectors.map((labelSelector) =>
-      this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector}, o as never))))
+    const lists = await Promise.all(
+      selectors.map((labelSelector) =>
+        this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector}, o as never)),
+      ),
+    )
     return lists.flatMap((l) => (l?.items ?? []).map(asPod))
   }
 

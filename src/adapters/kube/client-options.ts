@@ -4,13 +4,15 @@
 /** Options that make one client-node call abort with `signal`. */
 export function withSignal(signal: AbortSignal): never {
   return {
-    middleware: [{
-      pre: (ctx: {setSignal(s: AbortSignal): void}) => {
-        ctx.setSignal(signal)
-        return {toPromise: async () => ctx}
+    middleware: [
+      {
+        pre: (ctx: {setSignal(s: AbortSignal): void}) => {
+          ctx.setSignal(signal)
+          return {toPromise: async () => ctx}
+        },
+        post: (r: unknown) => ({toPromise: async () => r}),
       },
-      post: (r: unknown) => ({toPromise: async () => r}),
-    }],
+    ],
     middlewareMergeStrategy: 'append',
   } as never
 }

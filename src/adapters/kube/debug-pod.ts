@@ -62,14 +62,16 @@ function debugPodManifest(node: string, name: string, s: Pick<DebugPodSettings, 
       tolerations: [{operator: 'Exists'}],
       automountServiceAccountToken: false,
       enableServiceLinks: false,
-      containers: [{
-        name: DEBUG_CONTAINER,
-        image: s.image,
-        imagePullPolicy: 'IfNotPresent',
-        command: ['sleep', String(s.deadlineSeconds)],
-        securityContext: {privileged: true},
-        resources: {requests: {cpu: '10m', memory: '32Mi'}},
-      }],
+      containers: [
+        {
+          name: DEBUG_CONTAINER,
+          image: s.image,
+          imagePullPolicy: 'IfNotPresent',
+          command: ['sleep', String(s.deadlineSeconds)],
+          securityContext: {privileged: true},
+          resources: {requests: {cpu: '10m', memory: '32Mi'}},
+        },
+      ],
     },
   }
 }
@@ -83,9 +85,17 @@ function seconds(ms: number): string {
 /** Why a pod is not running yet, from its status: the container's waiting reason, else the false conditions. */
 export function notRunningReason(pod: V1Pod): string {
   const status = pod.status
-  const waiting = (status?.containerStatuses ?? []).map((c) => (c.state?.waiting ? `container ${c.name} is waiting: ${c.state.waiting.reason ?? 'unknown reason'}${c.state.waiting.message ? ` (${c.state.waiting.message})` : ''}` : '')).filter(Boolean)
+  const waiting = (status?.containerStatuses ?? [])
+    .map((c) =>
+      c.state?.waiting
+        ? `container ${c.name} is waiting: ${c.state.waiting.reason ?? 'unknown reason'}${c.state.waiting.message ? ` (${c.state.waiting.message})` : ''}`
+        : '',
+    )
+    .filter(Boolean)
   if (waiting.length > 0) return waiting.join('; ')
-  const conditions = (status?.conditions ?? []).filter((c) => c.status === 'False' && c.reason).map((c) => `${c.type}: ${c.reason}${c.message ? ` (${c.message})` : ''}`)
+  const conditions = (status?.conditions ?? [])
+    .filter((c) => c.status === 'False' && c.reason)
+    .map((c) => `${c.type}: ${c.reason}${c.message ? ` (${c.message})` : ''}`)
   const phase = `phase ${status?.phase ?? 'unknown'}${status?.reason ? ` (${status.reason}${status.message ? `: ${status.message}` : ''})` : ''}`
   return conditions.length > 0 ? `${phase}; ${conditions.join('; ')}` : phase
 }
@@ -128,12 +138,16 @@ export class DebugPods {
     let pod: V1Pod | undefined
     // Bounded by the deadline (and by the number of polls it allows).
     for (let polls = 0; polls <= Math.ceil(startTimeoutMs / POLL_MS); polls++) {
-      if (signal.aborted) throw new NodeAccessError(`stopped waiting for debug pod ${DEBUG_POD_NAMESPACE}/${name} on ${node}: svctrace is stopping`, 'unreachable')
+      if (signal.aborted)
+        throw new NodeAccessError(`stopped waiting for debug pod ${DEBUG_POD_NAMESPACE}/${name} on ${node}: svctrace is stopping`, 'unreachable')
       pod = await this.api.read(name, node)
       const phase = pod.status?.phase
       if (phase === 'Running') return
       if (phase === 'Succeeded' || phase === 'Failed') {
-        throw new NodeAccessError(`debug pod ${DEBUG_POD_NAMESPACE}/${name} on ${node} ended before it could be used (${notRunningReason(pod)}); check that image ${image} has \`sleep\``, 'unreachable')
+        throw new NodeAccessError(
+          `debug pod ${DEBUG_POD_NAMESPACE}/${name} on ${node} ended before it could be used (${notRunningReason(pod)}); check that image ${image} has \`sleep\``,
+          'unreachable',
+        )
       }
       const left = deadline - Date.now()
       if (left <= 0) break

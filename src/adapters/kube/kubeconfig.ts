@@ -109,7 +109,9 @@ export async function loadKubeconfig(opts: KubeconfigOptions): Promise<LoadedKub
       const namespace = opts.namespace ?? (existsSync(nsFile) ? readFileSync(nsFile, 'utf8').trim() : 'default')
       return {kc, context: 'in-cluster', server: kc.getCurrentCluster()?.server ?? '', namespace, files}
     }
-    const where = opts.env.KUBECONFIG ? `none of the files in KUBECONFIG (${opts.env.KUBECONFIG}) exists` : `${path.join('~', '.kube', 'config')} does not exist and KUBECONFIG is not set`
+    const where = opts.env.KUBECONFIG
+      ? `none of the files in KUBECONFIG (${opts.env.KUBECONFIG}) exists`
+      : `${path.join('~', '.kube', 'config')} does not exist and KUBECONFIG is not set`
     throw new SourceError(`no kubeconfig found: ${where}. Point --kubeconfig at one, or use --from DIR to read a bundle instead of a live cluster`)
   }
   const merged = mergeKubeconfigs(files.map(readDoc))

@@ -140,7 +140,9 @@ export class PodExecConnector implements NodeConnector {
     const namespace = KUBE_PROXY_NAMESPACE
     const req = {verb: 'list', resource: 'pods', namespace, node, why: 'to find the kube-proxy pod'}
     // Both selectors go to the server: one small answer, whatever the cluster's size.
-    const list = await this.request(req, (o) => lib.core.listNamespacedPod({namespace, labelSelector: KUBE_PROXY_SELECTOR, fieldSelector: `spec.nodeName=${node}`}, o))
+    const list = await this.request(req, (o) =>
+      lib.core.listNamespacedPod({namespace, labelSelector: KUBE_PROXY_SELECTOR, fieldSelector: `spec.nodeName=${node}`}, o),
+    )
     const pods = (list?.items ?? []).filter((p) => !p.metadata?.deletionTimestamp)
     const running = pods.find((p) => p.status?.phase === 'Running')
     const instead = 'pass --debug-pod to read the node from a short-lived privileged pod, or use --via ssh'
@@ -166,17 +168,33 @@ export class PodExecConnector implements NodeConnector {
     const commandTimeoutMs = this.opts.commandTimeoutMs ?? 60_000
     const startTimeoutMs = this.opts.podStartTimeoutMs ?? 60_000
     const api: DebugPodApi = {
-      create: async (body, node) => (await this.request({verb: 'create', resource: 'pods', namespace, node, why: 'to start a debug pod'}, (o) => lib.core.createNamespacedPod({namespace, body}, o)))!,
+      create: async (body, node) =>
+        (await this.request({verb: 'create', resource: 'pods', namespace, node, why: 'to start a debug pod'}, (o) =>
+          lib.core.createNamespacedPod({namespace, body}, o),
+        ))!,
       read: async (name, node) => {
-        const pod = await this.request({verb: 'get', resource: 'pods', namespace, node, why: 'to see whether the debug pod runs'}, (o) => lib.core.readNamespacedPod({name, namespace}, o), {allow404: true})
-        if (!pod) throw new NodeAccessError(`debug pod ${namespace}/${name} on ${node} disappeared while starting (deleted by someone, or evicted)`, 'unreachable')
+        const pod = await this.request(
+          {verb: 'get', resource: 'pods', namespace, node, why: 'to see whether the debug pod runs'},
+          (o) => lib.core.readNamespacedPod({name, namespace}, o),
+          {allow404: true},
+        )
+        if (!pod)
+          throw new NodeAccessError(`debug pod ${namespace}/${name} on ${node} disappeared while starting (deleted by someone, or evicted)`, 'unreachable')
         return pod
       },
       delete: async (name) => {
-        await this.request({verb: 'delete', resource: 'pods', namespace, node: 'its node', why: 'to remove the debug pod'}, (o) => lib.core.deleteNamespacedPod({name, namespace}, o), {cleanup: true, allow404: true})
+        await this.request(
+          {verb: 'delete', resource: 'pods', namespace, node: 'its node', why: 'to remove the debug pod'},
+          (o) => lib.core.deleteNamespacedPod({name, namespace}, o),
+          {cleanup: true, allow404: true},
+        )
       },
       deleteAll: async (labelSelector) => {
-        await this.request({verb: 'deletecollection', resource: 'pods', namespace, node: 'every node', why: 'to remove the debug pods'}, (o) => lib.core.deleteCollectionNamespacedPod({namespace, labelSelector}, o), {cleanup: true})
+        await this.request(
+          {verb: 'deletecollection', resource: 'pods', namespace, node: 'every node', why: 'to remove the debug pods'},
+          (o) => lib.core.deleteCollectionNamespacedPod({namespace, labelSelector}, o),
+          {cleanup: true},
+        )
       },
     }
     this.debugPods = new DebugPods(api, {

@@ -46,11 +46,21 @@ export function apiError(err: unknown, req: ApiRequest, stopping: boolean, timeo
   if (e.code === 403) {
     const said = statusMessage(e)
     if (/violates PodSecurity/i.test(said)) {
-      return new NodeAccessError(`Pod Security admission refuses svctrace's privileged debug pod in ${req.namespace} (${said}); allow privileged pods there (label the namespace pod-security.kubernetes.io/enforce=privileged) or use --via ssh`, 'auth')
+      return new NodeAccessError(
+        `Pod Security admission refuses svctrace's privileged debug pod in ${req.namespace} (${said}); allow privileged pods there (label the namespace pod-security.kubernetes.io/enforce=privileged) or use --via ssh`,
+        'auth',
+      )
     }
-    return new NodeAccessError(`RBAC does not allow ${what} (${said}), needed ${req.why} on ${req.node}; grant it (check with kubectl auth can-i ${req.verb} ${req.resource} -n ${req.namespace}) or use --via ssh`, 'auth')
+    return new NodeAccessError(
+      `RBAC does not allow ${what} (${said}), needed ${req.why} on ${req.node}; grant it (check with kubectl auth can-i ${req.verb} ${req.resource} -n ${req.namespace}) or use --via ssh`,
+      'auth',
+    )
   }
-  if (e.code === 401) return new NodeAccessError(`the API server rejected the credentials (401 Unauthorized) ${req.why} on ${req.node}; log in again or pick another context`, 'auth')
+  if (e.code === 401)
+    return new NodeAccessError(
+      `the API server rejected the credentials (401 Unauthorized) ${req.why} on ${req.node}; log in again or pick another context`,
+      'auth',
+    )
   if (typeof e.code === 'number') return new NodeAccessError(`${what} failed ${req.why} on ${req.node}: ${e.code} ${statusMessage(e)}`, 'unreachable')
   if (stopping) return new NodeAccessError(`cancelled ${req.why} on ${req.node}: svctrace is stopping`, 'unreachable')
   if (e.name === 'AbortError' || /aborted/i.test(String(e.message))) {
@@ -74,9 +84,12 @@ export function commandResult(status: V1Status, stdout: string, stderr: string, 
     const image = pod.label.startsWith('kube-proxy') ? 'the kube-proxy image' : 'the debug image'
     return fail(`${argv[0]} is not installed in ${pod.label} on ${pod.node} (${shown} exited with 127: not in ${image})`)
   }
-  if (status.reason !== 'NonZeroExitCode') return fail(`${shown} in ${pod.label} on ${pod.node} could not run: ${message || status.reason || 'unknown failure'}`)
+  if (status.reason !== 'NonZeroExitCode')
+    return fail(`${shown} in ${pod.label} on ${pod.node} could not run: ${message || status.reason || 'unknown failure'}`)
   const code = Number(status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message ?? /exit code (\d+)/.exec(message)?.[1])
-  return fail(`${shown} in ${pod.label} on ${pod.node} exited with ${Number.isInteger(code) ? code : 'a non-zero code'}: ${firstLines(stderr) || 'no error output'}`)
+  return fail(
+    `${shown} in ${pod.label} on ${pod.node} exited with ${Number.isInteger(code) ? code : 'a non-zero code'}: ${firstLines(stderr) || 'no error output'}`,
+  )
 
   function fail(text: string): never {
     throw new NodeAccessError(text, 'command')
@@ -95,9 +108,15 @@ export function execRefused(e: Error, refusal: {code: number; message: string} |
       'auth',
     )
   }
-  if (code === 401) return new NodeAccessError(`the API server rejected the credentials (401 Unauthorized) for ${shown}; log in again or pick another context`, 'auth')
-  if (code === 404) return new NodeAccessError(`${pod.label} on ${pod.node} no longer exists${said}; run svctrace again (kube-proxy pods are replaced on upgrades)`, 'unreachable')
+  if (code === 401)
+    return new NodeAccessError(`the API server rejected the credentials (401 Unauthorized) for ${shown}; log in again or pick another context`, 'auth')
+  if (code === 404)
+    return new NodeAccessError(
+      `${pod.label} on ${pod.node} no longer exists${said}; run svctrace again (kube-proxy pods are replaced on upgrades)`,
+      'unreachable',
+    )
   if (code > 0) return new NodeAccessError(`the API server refused to run ${shown}: ${code}${said}`, 'unreachable')
-  if (/handshake has timed out/i.test(text)) return new NodeAccessError(`no exec stream for ${shown}: the API server did not answer the upgrade in time`, 'timeout')
+  if (/handshake has timed out/i.test(text))
+    return new NodeAccessError(`no exec stream for ${shown}: the API server did not answer the upgrade in time`, 'timeout')
   return new NodeAccessError(`cannot open an exec stream for ${shown}: ${text}`, 'unreachable')
 }

@@ -98,17 +98,23 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
       if (e) reject(e)
       else resolve(r!)
     }
-    const sink = (into: Buffer[]) => new Writable({
-      write(chunk: Buffer, _enc, done) {
-        bytes += chunk.length
-        if (bytes > ctx.maxOutputBytes) finish(new NodeAccessError(`${shown} printed more than ${sizeOf(ctx.maxOutputBytes)}; stopped reading and closed the stream`, 'too-large'))
-        else if (!settled) into.push(chunk)
-        done()
-      },
-    }).on('error', () => {})
+    const sink = (into: Buffer[]) =>
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          bytes += chunk.length
+          if (bytes > ctx.maxOutputBytes)
+            finish(new NodeAccessError(`${shown} printed more than ${sizeOf(ctx.maxOutputBytes)}; stopped reading and closed the stream`, 'too-large'))
+          else if (!settled) into.push(chunk)
+          done()
+        },
+      }).on('error', () => {})
     const stdout = sink(out)
     const stderr = sink(err)
-    const timer = setTimeout(() => finish(new NodeAccessError(`${shown} did not finish within ${seconds(ctx.commandTimeoutMs)}; the node or the API server may be overloaded`, 'timeout')), ctx.commandTimeoutMs)
+    const timer = setTimeout(
+      () =>
+        finish(new NodeAccessError(`${shown} did not finish within ${seconds(ctx.commandTimeoutMs)}; the node or the API server may be overloaded`, 'timeout')),
+      ctx.commandTimeoutMs,
+    )
     const onAbort = () => finish(new NodeAccessError(`${shown} was cancelled: svctrace is stopping`, 'unreachable'))
     if (signal.aborted) return onAbort()
     signal.addEventListener('abort', onAbort, {once: true})
@@ -129,7 +135,10 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
         })
         res.on('error', () => ws.terminate())
       })
-      ws.on('close', () => opened && finish(new NodeAccessError(`connection lost while running ${shown}: the stream closed without an exit status`, 'unreachable')))
+      ws.on(
+        'close',
+        () => opened && finish(new NodeAccessError(`connection lost while running ${shown}: the stream closed without an exit status`, 'unreachable')),
+      )
       if (settled) ws.terminate()
       return ws
     }
@@ -142,7 +151,8 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
         finish(e as Error)
       }
     }
-    new lib.Exec(lib.kc, handler).exec(pod.namespace, pod.name, pod.container, argv, stdout, stderr, null, false, onStatus)
+    new lib.Exec(lib.kc, handler)
+      .exec(pod.namespace, pod.name, pod.container, argv, stdout, stderr, null, false, onStatus)
       .catch((e: unknown) => finish(execRefused(e as Error, refusal, pod, shown)))
   })
 }

@@ -44,13 +44,19 @@ export const nodeCommands = {
   iptablesSave: (): NodeCommand => ({id: 'iptables-save', argv: ['iptables-save']}),
   iptablesSaveTable: (t: string): NodeCommand => ({id: 'iptables-save-table', argv: ['iptables-save', '-t', table(t)]}),
   /** `iptables -t nat -S KUBE-SVC-…`: one chain, for targeted collection. */
-  iptablesListChain: (t: string, chain: string): NodeCommand => ({id: 'iptables-list-chain', argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain)]}),
+  iptablesListChain: (t: string, chain: string): NodeCommand => ({
+    id: 'iptables-list-chain',
+    argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain)],
+  }),
   iptablesLegacySave: (): NodeCommand => ({id: 'iptables-legacy-save', argv: ['iptables-legacy-save']}),
   /** Every table of the nft backend (no -t: it never creates a table that is not there). */
   iptablesNftSave: (): NodeCommand => ({id: 'iptables-nft-save', argv: ['iptables-nft-save']}),
   /** `iptables v1.8.9 (nf_tables)` or `(legacy)`: which backend `iptables-save` reads. */
   iptablesVersion: (): NodeCommand => ({id: 'iptables-version', argv: ['iptables', '-V']}),
-  nftListKubeProxy: (family: 'ip' | 'ip6' = 'ip'): NodeCommand => ({id: 'nft-list-kube-proxy', argv: ['nft', '-j', 'list', 'table', family === 'ip6' ? 'ip6' : 'ip', 'kube-proxy']}),
+  nftListKubeProxy: (family: 'ip' | 'ip6' = 'ip'): NodeCommand => ({
+    id: 'nft-list-kube-proxy',
+    argv: ['nft', '-j', 'list', 'table', family === 'ip6' ? 'ip6' : 'ip', 'kube-proxy'],
+  }),
   ipvsadmSave: (): NodeCommand => ({id: 'ipvsadm-save', argv: ['ipvsadm', '-S', '-n']}),
   ipsetSave: (): NodeCommand => ({id: 'ipset-save', argv: ['ipset', 'save']}),
   procIpVs: (): NodeCommand => ({id: 'proc-ip-vs', argv: ['cat', '/proc/net/ip_vs']}),

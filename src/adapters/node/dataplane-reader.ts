@@ -9,7 +9,12 @@ import {iptablesBackendOf, nodeCommands, type NodeCommand} from './commands.js'
 import {NodeAccessError, type NodeSession} from './connector.js'
 
 /** The targeted iptables read (src/adapters/node/targeted-iptables.ts): null when nat has no KUBE-SERVICES. */
-export type TargetedIptablesReader = (session: NodeSession, plan: CollectionPlan, node: string, backend?: 'legacy' | 'nft') => Promise<{text: string; source: string} | null>
+export type TargetedIptablesReader = (
+  session: NodeSession,
+  plan: CollectionPlan,
+  node: string,
+  backend?: 'legacy' | 'nft',
+) => Promise<{text: string; source: string} | null>
 
 type Backend = 'legacy' | 'nft'
 
@@ -49,7 +54,11 @@ const IPSET_DISPATCH = /^-A KUBE-SERVICES .*--match-set KUBE-/m
 const IPVS_SERVER = /^(TCP|UDP|SCTP|FWM)\s+\S/m
 
 /** The other backend's save output (every table), counted as a bundle's iptables-legacy-save.txt is. */
-async function readOtherBackend(session: NodeSession, node: string, current: Backend): Promise<IptablesText & {backend: Backend; kubeRules: number} | undefined> {
+async function readOtherBackend(
+  session: NodeSession,
+  node: string,
+  current: Backend,
+): Promise<(IptablesText & {backend: Backend; kubeRules: number}) | undefined> {
   const backend: Backend = current === 'nft' ? 'legacy' : 'nft'
   const cmd = backend === 'legacy' ? nodeCommands.iptablesLegacySave() : nodeCommands.iptablesNftSave()
   const text = await probe(session, cmd)
@@ -93,7 +102,12 @@ async function readIpvs(session: NodeSession, node: string, out: NodeDataplane):
   if (proc === undefined || !IPVS_SERVER.test(proc)) return
   const ipvsadm = await probe(session, nodeCommands.ipvsadmSave())
   // The kube-proxy image has no ipvsadm: the kernel's own listing holds the same table.
-  out.captures = withCapture(out.captures, ipvsadm !== undefined ? {kind: 'ipvsadm', text: ipvsadm, source: `${node}: ipvsadm -S -n`} : {kind: 'proc-ip-vs', text: proc, source: `${node}: /proc/net/ip_vs`})
+  out.captures = withCapture(
+    out.captures,
+    ipvsadm !== undefined
+      ? {kind: 'ipvsadm', text: ipvsadm, source: `${node}: ipvsadm -S -n`}
+      : {kind: 'proc-ip-vs', text: proc, source: `${node}: /proc/net/ip_vs`},
+  )
   const ipset = await probe(session, nodeCommands.ipsetSave())
   if (ipset !== undefined) out.captures = withCapture(out.captures, {kind: 'ipset', text: ipset, source: `${node}: ipset save`})
 }
@@ -120,7 +134,10 @@ export async function readNodeDataplane(session: NodeSession, node: string, plan
     out.captures = withCapture(out.captures, {kind: 'iptables-save', text: text ?? '', source: `${node}: ${source}`})
   }
   if (!found && !hasIptables) {
-    throw new NodeAccessError(`${node} has none of iptables-save, nft (table ip kube-proxy) or IPVS state: is kube-proxy running there, and are the iptables tools installed?`, 'command')
+    throw new NodeAccessError(
+      `${node} has none of iptables-save, nft (table ip kube-proxy) or IPVS state: is kube-proxy running there, and are the iptables tools installed?`,
+      'command',
+    )
   }
   return out
 }

@@ -52,9 +52,11 @@ export function readErrorOf(err: unknown, via: 'ssh' | 'exec'): string {
   switch (err.kind) {
     case 'sudo':
       if (!/password|terminal|tty/i.test(m)) return m
-      return `${m}: sudo -n cannot ask for a password. Allow these read-only commands without one (sudoers: USER ALL=(root) NOPASSWD: ` +
+      return (
+        `${m}: sudo -n cannot ask for a password. Allow these read-only commands without one (sudoers: USER ALL=(root) NOPASSWD: ` +
         '/usr/sbin/iptables-save, /usr/sbin/iptables, /usr/sbin/iptables-legacy-save, /usr/sbin/iptables-nft-save, /usr/sbin/nft, /usr/sbin/ipvsadm, /usr/sbin/ipset, /usr/bin/cat /proc/net/ip_vs), ' +
         'or log in as root (--ssh-user root) without --sudo'
+      )
     case 'timeout':
       if (/did not finish within/.test(m)) return `${m}; raise --node-timeout (seconds per command)`
       return via === 'ssh' ? `${m} (raise --connect-timeout if the network is slow)` : m
@@ -62,7 +64,9 @@ export function readErrorOf(err: unknown, via: 'ssh' | 'exec'): string {
       return `${m}: capture that node on the node itself (iptables-save > nodes/NODE/iptables-save.txt with cluster.yaml beside it) and trace it with --from DIR`
     case 'unreachable':
       // A node that cannot be dialled at all may sit behind a jump host; a dropped connection does not.
-      return via === 'ssh' && /^cannot connect/.test(m) && !/bastion/.test(m) ? `${m} (if nodes are reachable only through a jump host, pass --bastion user@host:port)` : m
+      return via === 'ssh' && /^cannot connect/.test(m) && !/bastion/.test(m)
+        ? `${m} (if nodes are reachable only through a jump host, pass --bastion user@host:port)`
+        : m
     default:
       return m
   }

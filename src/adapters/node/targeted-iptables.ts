@@ -169,11 +169,19 @@ async function readFurther(s: CountingSession, c: ChainCollection, plan: Collect
     const tables = [...new Set(unlisted.map((ref) => ref.table))]
     for (const table of tables) {
       const chains = unlisted.filter((ref) => ref.table === table).map((ref) => ref.chain)
-      why.push(`${table} read whole: ${capped ? `still missing after ${MAX_ROUNDS} rounds` : 'rules jump to'} ${chains.slice(0, 3).join(', ')}${chains.length > 3 ? ', …' : ''}`)
+      why.push(
+        `${table} read whole: ${capped ? `still missing after ${MAX_ROUNDS} rounds` : 'rules jump to'} ${chains.slice(0, 3).join(', ')}${chains.length > 3 ? ', …' : ''}`,
+      )
     }
     rounds++
     await Promise.all(tables.map((table) => readWholeTable(s, c, table)))
-    await readChains(s, c, needed.filter((ref) => !c.whole.has(ref.table)), node, why)
+    await readChains(
+      s,
+      c,
+      needed.filter((ref) => !c.whole.has(ref.table)),
+      node,
+      why,
+    )
   }
 }
 
@@ -195,12 +203,18 @@ export async function readIptablesTargeted(session: NodeSession, plan: Collectio
   const c = emptyCollection()
   const why: string[] = []
   // The caller may already know the backend (from `iptables -V`); otherwise ask.
-  if (backend === 'legacy' || (backend === undefined && await s.isLegacy())) return readLegacy(s, c, node)
+  if (backend === 'legacy' || (backend === undefined && (await s.isLegacy()))) return readLegacy(s, c, node)
   // nat KUBE-SERVICES alone first: a node without it (another proxy mode, no kube-proxy) costs one command.
   await readChains(s, c, [{table: 'nat', chain: 'KUBE-SERVICES'}], node, why)
   if (!hasKubeServices(c)) return null
   const first = (['nat', 'filter'] as const).flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))
-  await readChains(s, c, first.filter((ref) => !isCollected(c, ref.table, ref.chain)), node, why)
+  await readChains(
+    s,
+    c,
+    first.filter((ref) => !isCollected(c, ref.table, ref.chain)),
+    node,
+    why,
+  )
   const rounds = await readFurther(s, c, plan, node, why)
   const chains = [...c.listed].filter(([table]) => !c.whole.has(table)).reduce((n, [, m]) => n + [...m.values()].filter(Boolean).length, 0)
   const summary = `targeted: ${chains} chains in ${rounds} round${rounds > 1 ? 's' : ''}${why.length > 0 ? `; ${why.join('; ')}` : ''}`

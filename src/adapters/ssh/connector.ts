@@ -12,15 +12,7 @@ import {BastionPool, bastionName, forwardThrough} from './bastion.js'
 import {Deadline} from './deadline.js'
 import {connectError, hostKeyError, type Hop} from './errors.js'
 import {SshSession} from './session.js'
-import {
-  applyHostTemplate,
-  isHostName,
-  lookupSshConfig,
-  parseBastion,
-  readSshConfig,
-  type BastionSpec,
-  type SshConfigEntry,
-} from './settings.js'
+import {applyHostTemplate, isHostName, lookupSshConfig, parseBastion, readSshConfig, type BastionSpec, type SshConfigEntry} from './settings.js'
 
 export type {BastionSpec} from './settings.js'
 
@@ -190,7 +182,9 @@ export class SshConnector implements NodeConnector {
         fail(connectError(Object.assign(new Error('timed out'), {level: 'client-timeout'}), route, {tried, timeoutMs: this.connectTimeoutMs})),
       )
       if (types.length > 0 && hostKeyAlgorithmsFor(types).length === 0) {
-        fail(new NodeAccessError(`known_hosts records only ${types.join(', ')} keys for ${route.label}; svctrace cannot check those: nothing was run`, 'host-key'))
+        fail(
+          new NodeAccessError(`known_hosts records only ${types.join(', ')} keys for ${route.label}; svctrace cannot check those: nothing was run`, 'host-key'),
+        )
         return
       }
       client.on('ready', () => {

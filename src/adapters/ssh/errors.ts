@@ -46,13 +46,19 @@ export function connectError(err: SshError, hop: Hop, ctx: {tried: string[]; hos
     )
   }
   if (code === 'ENETUNREACH') {
-    return new NodeAccessError(`cannot connect to ${where(hop)}: network unreachable from here; pass --bastion to go through a host that reaches it`, 'unreachable')
+    return new NodeAccessError(
+      `cannot connect to ${where(hop)}: network unreachable from here; pass --bastion to go through a host that reaches it`,
+      'unreachable',
+    )
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || err.level === 'client-dns') {
     return new NodeAccessError(`cannot connect to ${hop.label}: cannot resolve host name ${hop.host}`, 'unreachable')
   }
   if (code === 'ETIMEDOUT' || err.level === 'client-timeout' || /timed out/i.test(text)) {
-    return new NodeAccessError(`no SSH answer from ${where(hop)} within ${seconds(ctx.timeoutMs)}; is the node up and port ${hop.port} reachable from here?`, 'timeout')
+    return new NodeAccessError(
+      `no SSH answer from ${where(hop)} within ${seconds(ctx.timeoutMs)}; is the node up and port ${hop.port} reachable from here?`,
+      'timeout',
+    )
   }
   // OpenSSH cuts off a client that offered more keys than MaxAuthTries (an agent full of keys).
   if (err.level === 'client-authentication' || /too many authentication failures/i.test(text)) {
@@ -67,7 +73,10 @@ export function connectError(err: SshError, hop: Hop, ctx: {tried: string[]; hos
     )
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /closed|reset/i.test(text)) {
-    return new NodeAccessError(`${where(hop)} closed the connection during the SSH handshake; is sshd refusing this client (MaxStartups, AllowUsers, firewall)?`, 'unreachable')
+    return new NodeAccessError(
+      `${where(hop)} closed the connection during the SSH handshake; is sshd refusing this client (MaxStartups, AllowUsers, firewall)?`,
+      'unreachable',
+    )
   }
   return new NodeAccessError(`SSH to ${where(hop)} failed: ${text}`, 'unreachable')
 }

@@ -104,7 +104,10 @@ export function hostToken(host: string, port: number): string {
 
 /** OpenSSH wildcard match: `*` any run of characters, `?` exactly one. */
 function wildcardMatch(pattern: string, text: string): boolean {
-  const re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
+  const re = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.')
   return new RegExp(`^${re}$`).test(text)
 }
 
@@ -149,7 +152,13 @@ export function lookupHostKey(files: KnownHostsFile[], host: string, port: numbe
 
 /** The key types known_hosts records for a host (none: the host is unknown). */
 export function recordedKeyTypes(files: KnownHostsFile[], host: string, port: number): string[] {
-  return [...new Set(entriesFor(files, host, port).filter((e) => e.marker === undefined).map((e) => e.keyType))]
+  return [
+    ...new Set(
+      entriesFor(files, host, port)
+        .filter((e) => e.marker === undefined)
+        .map((e) => e.keyType),
+    ),
+  ]
 }
 
 // ssh2's own preference order; an RSA key is negotiated with SHA-2 signatures first.

@@ -55,7 +55,9 @@ export class SshSession implements NodeSession {
         const result = await this.exec(cmd, line)
         if (!(result instanceof Error)) return result
         if (!/open failed/i.test(result.message) || attempt >= OPEN_RETRIES || this.closed || this.lost) {
-          const why = /open failed/i.test(result.message) ? `sshd refused another session (${result.message}); is MaxSessions in its sshd_config below ${MAX_CHANNELS}?` : result.message
+          const why = /open failed/i.test(result.message)
+            ? `sshd refused another session (${result.message}); is MaxSessions in its sshd_config below ${MAX_CHANNELS}?`
+            : result.message
           throw connectionLost(this.opts.node, cmd, why)
         }
         await new Promise((r) => setTimeout(r, OPEN_RETRY_MS * 2 ** attempt))

@@ -83,7 +83,12 @@ function globFiles(pattern: string): string[] {
   const dir = path.dirname(pattern)
   const base = path.basename(pattern)
   if (!/[*?]/.test(base)) return [pattern]
-  const re = new RegExp(`^${base.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`)
+  const re = new RegExp(
+    `^${base
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  )
   try {
     return readdirSync(dir)
       .filter((f) => re.test(f))

@@ -16,7 +16,7 @@ export const catalog = {
   'selector-matches-no-pods': {
     severity: 'error',
     title: 'The selector matches no pods',
-    why: 'No pod in the namespace carries every label of the Service\'s selector, so the Service has no endpoints.',
+    why: "No pod in the namespace carries every label of the Service's selector, so the Service has no endpoints.",
     fix: 'Fix the label that differs in the Service or in the pod template: the evidence shows, for each selector key, how many pods match the rest of the selector and which values they carry (a value one edit away is likely a typo).',
   },
   'selector-matches-several-owners': {
@@ -29,7 +29,7 @@ export const catalog = {
     severity: 'error',
     title: 'Pods match, but none is ready',
     why: 'Only pods whose Ready condition is True become ready endpoints; with none, kube-proxy has no endpoint and rejects connections.',
-    fix: 'Read each pod\'s failing condition, container state and readiness probe in the evidence (kubectl describe pod); fix the probe or the program, or wait for the rollout.',
+    fix: "Read each pod's failing condition, container state and readiness probe in the evidence (kubectl describe pod); fix the probe or the program, or wait for the rollout.",
   },
   'only-terminating-endpoints': {
     severity: 'warning',
@@ -40,7 +40,7 @@ export const catalog = {
   'target-port-name-undefined': {
     severity: 'error',
     title: 'A named targetPort no container defines',
-    why: 'A named targetPort is resolved per pod against its containers\' port names, for the Service port\'s protocol; a pod without that name gets no port in the EndpointSlice, so the Service port has no endpoint on it.',
+    why: "A named targetPort is resolved per pod against its containers' port names, for the Service port's protocol; a pod without that name gets no port in the EndpointSlice, so the Service port has no endpoint on it.",
     fix: 'Name the containerPort as the targetPort says (or set targetPort to the name or number the pods declare); the evidence lists the ports each pod declares.',
   },
   'target-port-not-declared': {
@@ -52,8 +52,8 @@ export const catalog = {
   'target-port-protocol-mismatch': {
     severity: 'warning',
     title: 'The pods declare the targetPort only for another protocol',
-    why: 'The Service port is, say, UDP while the containers declare that number only as TCP; kube-proxy forwards the Service\'s protocol, which the program may not serve.',
-    fix: 'Make the Service port\'s protocol match what the program serves, or add a Service port (and containerPort) for the other protocol.',
+    why: "The Service port is, say, UDP while the containers declare that number only as TCP; kube-proxy forwards the Service's protocol, which the program may not serve.",
+    fix: "Make the Service port's protocol match what the program serves, or add a Service port (and containerPort) for the other protocol.",
   },
   'no-selector-no-endpoints': {
     severity: 'error',
@@ -64,8 +64,8 @@ export const catalog = {
   'endpointslice-missing-service-name-label': {
     severity: 'error',
     title: 'A manual EndpointSlice lacks the kubernetes.io/service-name label',
-    why: 'kube-proxy finds a Service\'s slices only by the kubernetes.io/service-name label; a hand-written slice without it is never used, whatever its name or ownerReference says.',
-    fix: 'kubectl label endpointslice <slice> kubernetes.io/service-name=<service> (and set endpointslice.kubernetes.io/managed-by to your tool\'s name).',
+    why: "kube-proxy finds a Service's slices only by the kubernetes.io/service-name label; a hand-written slice without it is never used, whatever its name or ownerReference says.",
+    fix: "kubectl label endpointslice <slice> kubernetes.io/service-name=<service> (and set endpointslice.kubernetes.io/managed-by to your tool's name).",
   },
   'external-name-is-ip': {
     severity: 'error',
@@ -82,20 +82,20 @@ export const catalog = {
   'headless-service': {
     severity: 'info',
     title: 'Headless Service: DNS only, no virtual IP',
-    why: 'With clusterIP None kube-proxy writes no rules: cluster DNS answers the Service name with the ready endpoints\' pod IPs, clients connect to a pod directly, and port to targetPort is not remapped.',
+    why: "With clusterIP None kube-proxy writes no rules: cluster DNS answers the Service name with the ready endpoints' pod IPs, clients connect to a pod directly, and port to targetPort is not remapped.",
     fix: 'Nothing to fix if intended; give the Service a cluster IP if clients need one stable address with load balancing.',
   },
   'load-balancer-pending': {
     severity: 'warning',
     title: 'The LoadBalancer has no external address yet',
     why: 'No load-balancer controller has written status.loadBalancer.ingress: none is installed (bare metal without MetalLB or similar), the loadBalancerClass names another controller, or provisioning failed.',
-    fix: 'kubectl describe service <name> for the controller\'s events; install or fix the controller, or use the node ports meanwhile.',
+    fix: "kubectl describe service <name> for the controller's events; install or fix the controller, or use the node ports meanwhile.",
   },
   'source-outside-load-balancer-ranges': {
     severity: 'warning',
     title: 'The client is outside loadBalancerSourceRanges',
     why: 'kube-proxy drops packets to the load-balancer address from sources outside loadBalancerSourceRanges (the cluster IP and node ports are not guarded).',
-    fix: 'Add the client\'s address or network to loadBalancerSourceRanges, or reach the Service another way.',
+    fix: "Add the client's address or network to loadBalancerSourceRanges, or reach the Service another way.",
   },
   'external-traffic-local-node-without-endpoint': {
     severity: 'warning',
@@ -106,8 +106,8 @@ export const catalog = {
   },
   'internal-traffic-local-node-without-endpoint': {
     severity: 'warning',
-    title: 'internalTrafficPolicy Local: the client\'s node has no endpoint',
-    why: 'With internalTrafficPolicy Local, cluster-IP traffic goes only to endpoints on the client\'s own node; from a node without one it is dropped.',
+    title: "internalTrafficPolicy Local: the client's node has no endpoint",
+    why: "With internalTrafficPolicy Local, cluster-IP traffic goes only to endpoints on the client's own node; from a node without one it is dropped.",
     fix: 'Run an endpoint on every node that has clients (usually a DaemonSet), or set internalTrafficPolicy: Cluster.',
   },
   'node-port-outside-default-range': {
@@ -150,14 +150,14 @@ export const catalog = {
   'service-missing-on-node': {
     severity: 'error',
     title: 'The node has no rule for a Service that has endpoints',
-    why: 'The API lists ready endpoints, but the node\'s rules do not capture the address: kube-proxy on that node is stale, down, or another data plane replaced it.',
+    why: "The API lists ready endpoints, but the node's rules do not capture the address: kube-proxy on that node is stale, down, or another data plane replaced it.",
     fix: 'Check the kube-proxy pod on the node (kubectl -n kube-system logs) and restart it; compare with another node.',
   },
   'backend-ip-unknown': {
     severity: 'warning',
     title: 'A rule forwards to an address no pod or endpoint has',
     why: 'The node DNATs to an IP that no pod, node or endpoint in the API holds: a stale rule for a deleted pod, or a manually written endpoint.',
-    fix: 'Compare the EndpointSlices with the node\'s rules; restart kube-proxy on the node if its rules are stale.',
+    fix: "Compare the EndpointSlices with the node's rules; restart kube-proxy on the node if its rules are stale.",
   },
   'node-has-no-kube-proxy-rules': {
     severity: 'error',
@@ -168,9 +168,9 @@ export const catalog = {
   },
   'proxy-mode-not-traced': {
     severity: 'warning',
-    title: 'This node\'s data plane could not be traced',
+    title: "This node's data plane could not be traced",
     why: 'The node shows a kube-proxy mode whose state was not captured completely (for IPVS: ipvsadm and ipset output; for nftables: the kube-proxy table), so its paths are not shown.',
-    fix: 'Capture the missing pieces (ipvsadm -Sn, ipset save, nft -j list table ip kube-proxy) into the node\'s bundle folder.',
+    fix: "Capture the missing pieces (ipvsadm -Sn, ipset save, nft -j list table ip kube-proxy) into the node's bundle folder.",
   },
   'proxy-modes-mixed': {
     severity: 'warning',
@@ -188,7 +188,7 @@ export const catalog = {
     severity: 'warning',
     title: 'A node runs another kube-proxy mode than configured',
     why: 'The rules on the node show one mode while ConfigMap or DaemonSet kube-system/kube-proxy configure another: kube-proxy there has not restarted since the mode was changed (the setting is read at start), it runs with other settings, or it fell back (IPVS to iptables when the ip_vs modules are missing, before v1.26).',
-    fix: 'Restart kube-proxy on that node (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=NODE) and read its log for the mode it chose; clean the old mode\'s rules up afterwards (kube-proxy --cleanup).',
+    fix: "Restart kube-proxy on that node (kubectl -n kube-system delete pod -l k8s-app=kube-proxy --field-selector spec.nodeName=NODE) and read its log for the mode it chose; clean the old mode's rules up afterwards (kube-proxy --cleanup).",
   },
   'proxy-mode-config-invalid': {
     severity: 'error',
@@ -204,7 +204,7 @@ export const catalog = {
   },
   'node-unreadable': {
     severity: 'error',
-    title: 'The node\'s rules could not be read',
+    title: "The node's rules could not be read",
     why: 'Nothing usable came back from the node, so its paths are not traced.',
     fix: 'Follow the message: capture iptables-save again, or fix access to the node.',
   },
@@ -223,14 +223,14 @@ export const catalog = {
   'missing-endpoint-rule': {
     severity: 'error',
     title: 'A node does not forward to a ready endpoint',
-    why: 'The EndpointSlices list a ready endpoint that the node\'s rules never pick: kube-proxy on that node is behind the API, so that pod gets no traffic through this node.',
+    why: "The EndpointSlices list a ready endpoint that the node's rules never pick: kube-proxy on that node is behind the API, so that pod gets no traffic through this node.",
     fix: 'Check kube-proxy on that node (logs, restarts, sync errors) and restart it.',
   },
   'probability-mismatch': {
     severity: 'warning',
     title: 'Backends get uneven shares',
     why: 'kube-proxy splits new connections evenly (1/n each); other shares mean hand-edited or half-written rules.',
-    fix: 'Compare the KUBE-SVC chain with kube-proxy\'s output on a healthy node; restart kube-proxy on this one.',
+    fix: "Compare the KUBE-SVC chain with kube-proxy's output on a healthy node; restart kube-proxy on this one.",
   },
   'nodes-disagree': {
     severity: 'warning',

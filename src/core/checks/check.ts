@@ -44,7 +44,9 @@ export function isExternalName(svc: V1Service): boolean {
 
 /** `app=web,tier=cache`, as kubectl prints a selector. */
 export function formatSelector(sel: Record<string, string>): string {
-  return Object.entries(sel).map(([k, v]) => `${k}=${v}`).join(',')
+  return Object.entries(sel)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',')
 }
 
 /** `a, b, c and 4 more`: evidence names a few, and counts the rest. */

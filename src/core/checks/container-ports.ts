@@ -17,7 +17,9 @@ export interface DeclaredPort {
 
 /** Every containerPort of the pod's serving containers. */
 export function declaredPorts(pod: V1Pod): DeclaredPort[] {
-  return servingContainers(pod).flatMap((c) => (c.ports ?? []).map((p) => ({container: c.name, ...(p.name ? {name: p.name} : {}), port: p.containerPort, protocol: protocolOf(p)})))
+  return servingContainers(pod).flatMap((c) =>
+    (c.ports ?? []).map((p) => ({container: c.name, ...(p.name ? {name: p.name} : {}), port: p.containerPort, protocol: protocolOf(p)})),
+  )
 }
 
 /** `metrics 9100/TCP (exporter)`. */

@@ -46,7 +46,10 @@ function replacementDataplanes(p: IndexedCaptures): Array<{name: string; tool: s
 function noRulesMessage(name: string, p: IndexedCaptures): string {
   const read = [p.iptables?.source, p.nft?.source, p.ipvs?.source, p.ipsets?.source].filter(Boolean)
   const others = replacementDataplanes(p)
-  const instead = others.length === 0 ? '' : `; the node shows ${others.map((o) => `${o.name}'s chains (${o.example})`).join(' and ')}, so ${others.map((o) => o.name).join(' or ')} probably handles Services here instead of kube-proxy: inspect it with ${others.map((o) => o.tool).join('; ')}`
+  const instead =
+    others.length === 0
+      ? ''
+      : `; the node shows ${others.map((o) => `${o.name}'s chains (${o.example})`).join(' and ')}, so ${others.map((o) => o.name).join(' or ')} probably handles Services here instead of kube-proxy: inspect it with ${others.map((o) => o.tool).join('; ')}`
   if (read.length === 1 && p.iptables) return `${name}: no KUBE-SERVICES chain in the nat table of ${p.iptables.source}${instead}`
   const iptablesNft = p.nft?.tables.some((t) => t.chains.has('KUBE-SERVICES'))
   return `${name}: no kube-proxy rules in ${read.join(', ')}: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server${iptablesNft ? '; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save' : ''}${instead}`
@@ -65,35 +68,49 @@ function bothIptablesBackends({dp, modes}: DataplaneCheckContext): Finding[] {
   if (!other || other.kubeRules === 0) return []
   const current = other.backend === 'legacy' ? 'nft' : 'legacy'
   const both = modes.some((m) => m.mode === 'iptables' || m.mode === 'ipvs')
-  return [finding('iptables-legacy-and-nft', {
-    message: `${dp.name} has ${other.kubeRules} KUBE-* rule${other.kubeRules === 1 ? '' : 's'} in iptables-${other.backend}${both ? ` besides the iptables-${current} rules traced here` : ` while iptables-${current} holds none`}: both backends hook the same packets, so the ${other.backend} rules (not shown in the trace) may act first`,
-    node: dp.name,
-    evidence: [other.source],
-  })]
+  return [
+    finding('iptables-legacy-and-nft', {
+      message: `${dp.name} has ${other.kubeRules} KUBE-* rule${other.kubeRules === 1 ? '' : 's'} in iptables-${other.backend}${both ? ` besides the iptables-${current} rules traced here` : ` while iptables-${current} holds none`}: both backends hook the same packets, so the ${other.backend} rules (not shown in the trace) may act first`,
+      node: dp.name,
+      evidence: [other.source],
+    }),
+  ]
 }
 
 /** Rules of two modes: the older set is a leftover of a mode switch and still acts on packets. */
 function modesMixed({dp, modes}: DataplaneCheckContext): Finding[] {
   if (modes.length < 2) return []
-  return [finding('proxy-modes-mixed', {
-    message: `${dp.name} holds rules of ${modes.length} kube-proxy modes (${modes.map((m) => m.mode).join(', ')}): the older set is probably left over from a mode switch and still acts on packets; remove it with kube-proxy --cleanup (run with the old mode's flags) or a node reboot`,
-    node: dp.name,
-    evidence: modes.map((m) => `${m.mode}: ${m.evidence}`),
-  })]
+  return [
+    finding('proxy-modes-mixed', {
+      message: `${dp.name} holds rules of ${modes.length} kube-proxy modes (${modes.map((m) => m.mode).join(', ')}): the older set is probably left over from a mode switch and still acts on packets; remove it with kube-proxy --cleanup (run with the old mode's flags) or a node reboot`,
+      node: dp.name,
+      evidence: modes.map((m) => `${m.mode}: ${m.evidence}`),
+    }),
+  ]
 }
 
 /** Userspace mode: removed upstream, and its backend choice is invisible in any dump. */
 function userspaceMode({dp, modes}: DataplaneCheckContext): Finding[] {
   const userspace = modes.find((m) => m.mode === 'userspace')
   if (!userspace) return []
-  return [finding('proxy-mode-userspace', {message: `${dp.name} runs kube-proxy in userspace mode (${userspace.evidence}), removed in v1.26: Service traffic is redirected to kube-proxy itself, which picks the backend in-process (round-robin); no dump shows which backend a connection gets`, node: dp.name})]
+  return [
+    finding('proxy-mode-userspace', {
+      message: `${dp.name} runs kube-proxy in userspace mode (${userspace.evidence}), removed in v1.26: Service traffic is redirected to kube-proxy itself, which picks the backend in-process (round-robin); no dump shows which backend a connection gets`,
+      node: dp.name,
+    }),
+  ]
 }
 
 /** IPVS mode shown by ipsets or rules, but no IPVS table to trace through. */
 function ipvsNotTraced({dp, captures, modes}: DataplaneCheckContext): Finding[] {
   const ipvs = modes.find((m) => m.mode === 'ipvs')
   if (!ipvs || captures.ipvs) return []
-  return [finding('proxy-mode-not-traced', {message: `${dp.name} runs kube-proxy in IPVS mode (${ipvs.evidence}) but no IPVS table was read: capture ipvsadm -Sn (or /proc/net/ip_vs from the kube-proxy pod) and ipset save to trace it`, node: dp.name})]
+  return [
+    finding('proxy-mode-not-traced', {
+      message: `${dp.name} runs kube-proxy in IPVS mode (${ipvs.evidence}) but no IPVS table was read: capture ipvsadm -Sn (or /proc/net/ip_vs from the kube-proxy pod) and ipset save to trace it`,
+      node: dp.name,
+    }),
+  ]
 }
 
 /** Checks of one node's data plane, by name, in the order their findings are listed. */

@@ -16,7 +16,6 @@ function servicePortOf(svc: V1Service, path: TracePath): V1ServicePort | undefin
   return (svc.spec?.ports ?? []).find((p) => protocolOf(p) === path.entry.destination.protocol && (p.name ?? '') === want.name && p.port === want.port)
 }
 
-
 /** Whether kube-proxy uses the node-local endpoint set for this path (Local policy, no short-circuit). */
 function usesLocalSet(svc: V1Service, path: TracePath): boolean {
   if (path.entry.kind === 'cluster-ip') return svc.spec?.internalTrafficPolicy === 'Local'
@@ -44,11 +43,25 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
     const stale = have.filter((e) => !want.includes(e))
     const missing = expected.hinted ? [] : want.filter((e) => !have.includes(e))
     if (stale.length > 0) {
-      const chains = path.backends.filter((b) => stale.includes(joinHostPort(b.ip, b.port))).map((b) => `${b.chain} → ${joinHostPort(b.ip, b.port)}${b.pod ? ` (${b.pod})` : ''}`)
-      out.push(finding('stale-endpoint-rule', {message: `${node.name} forwards ${path.entry.address} to ${show(stale)}, which ${stale.length > 1 ? 'are' : 'is'} not ${local ? 'a local' : 'an'} endpoint kube-proxy should use (a deleted or unready pod?)`, ...base, evidence: chains}))
+      const chains = path.backends
+        .filter((b) => stale.includes(joinHostPort(b.ip, b.port)))
+        .map((b) => `${b.chain} → ${joinHostPort(b.ip, b.port)}${b.pod ? ` (${b.pod})` : ''}`)
+      out.push(
+        finding('stale-endpoint-rule', {
+          message: `${node.name} forwards ${path.entry.address} to ${show(stale)}, which ${stale.length > 1 ? 'are' : 'is'} not ${local ? 'a local' : 'an'} endpoint kube-proxy should use (a deleted or unready pod?)`,
+          ...base,
+          evidence: chains,
+        }),
+      )
     }
     if (missing.length > 0) {
-      out.push(finding('missing-endpoint-rule', {message: `${node.name} does not forward ${path.entry.address} to ready endpoint${missing.length > 1 ? 's' : ''} ${show(missing)} of ${key}`, ...base, evidence: [`rules forward to: ${show(have)}`, `EndpointSlices say: ${show(want)}`]}))
+      out.push(
+        finding('missing-endpoint-rule', {
+          message: `${node.name} does not forward ${path.entry.address} to ready endpoint${missing.length > 1 ? 's' : ''} ${show(missing)} of ${key}`,
+          ...base,
+          evidence: [`rules forward to: ${show(have)}`, `EndpointSlices say: ${show(want)}`],
+        }),
+      )
     }
   }
 }
@@ -63,7 +76,13 @@ function nodeProbabilityMismatch(idx: ClusterIndex, node: NodeReport, out: Findi
     const base = {service: key, node: node.name}
     const uneven = path.backends.filter((b) => Math.abs(b.probability - 1 / path.backends.length) > 1e-6)
     if (uneven.length > 0 && !path.notes.some((n) => n.kind === 'fall-through')) {
-      out.push(finding('probability-mismatch', {message: `${node.name} splits ${path.entry.address} unevenly over ${path.backends.length} backends (expected 1/${path.backends.length} each)`, ...base, evidence: path.backends.map((b) => `${joinHostPort(b.ip, b.port)}: ${Math.round(b.probability * 1000) / 10}%`)}))
+      out.push(
+        finding('probability-mismatch', {
+          message: `${node.name} splits ${path.entry.address} unevenly over ${path.backends.length} backends (expected 1/${path.backends.length} each)`,
+          ...base,
+          evidence: path.backends.map((b) => `${joinHostPort(b.ip, b.port)}: ${Math.round(b.probability * 1000) / 10}%`),
+        }),
+      )
     }
   }
 }
@@ -79,7 +98,8 @@ export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Fi
       const svc = service ? idx.serviceByKey.get(service) : undefined
       if (!service || !svc || path.entry.kind !== 'cluster-ip' || path.from !== 'pod' || svc.spec?.internalTrafficPolicy === 'Local') continue
       const key = `${service} ${path.entry.address}`
-      const backends = path.verdict === 'dnat' ? [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort().join(', ') : path.verdict.toUpperCase()
+      const backends =
+        path.verdict === 'dnat' ? [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort().join(', ') : path.verdict.toUpperCase()
       const group = groups.get(key) ?? {svc, service, address: path.entry.address, list: []}
       group.list.push({node: node.name, backends})
       groups.set(key, group)
@@ -89,7 +109,13 @@ export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Fi
     const port = (svc.spec?.ports ?? [])[0]
     if (port && expectedEndpoints(idx, svc, port, '', 4).hinted) continue
     if (new Set(list.map((l) => l.backends)).size > 1) {
-      out.push(finding('nodes-disagree', {message: `nodes send ${address} to different backends although ${service} uses Cluster policy`, service, evidence: list.map((l) => `${l.node}: ${l.backends}`)}))
+      out.push(
+        finding('nodes-disagree', {
+          message: `nodes send ${address} to different backends although ${service} uses Cluster policy`,
+          service,
+          evidence: list.map((l) => `${l.node}: ${l.backends}`),
+        }),
+      )
     }
   }
   return out

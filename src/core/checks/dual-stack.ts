@@ -12,7 +12,10 @@ export function dualStack(svc: V1Service, ctx: Pick<CheckContext, 'slices'>): Fi
   const ips = (svc.spec?.clusterIPs ?? []).filter((ip) => ip !== 'None')
   const key = keyOf(svc)
   if (families.length > 1) {
-    const slices = ctx.slices.reduce<Record<string, number>>((acc, s) => ({...acc, [s.addressType]: (acc[s.addressType] ?? 0) + (s.endpoints ?? []).length}), {})
+    const slices = ctx.slices.reduce<Record<string, number>>(
+      (acc, s) => ({...acc, [s.addressType]: (acc[s.addressType] ?? 0) + (s.endpoints ?? []).length}),
+      {},
+    )
     const evidence = [
       `ipFamilyPolicy: ${policy}, ipFamilies: ${families.join(', ')}`,
       ...(ips.length > 0 ? [`cluster IPs: ${ips.join(', ')}`] : []),
@@ -21,7 +24,14 @@ export function dualStack(svc: V1Service, ctx: Pick<CheckContext, 'slices'>): Fi
     return [serviceFinding('dual-stack', svc, `Service ${key} is dual-stack (${families.join(', ')})`, evidence)]
   }
   if (policy === 'PreferDualStack') {
-    return [serviceFinding('dual-stack', svc, `Service ${key} prefers dual-stack but has only ${families[0] ?? 'one family'}: the cluster (or its Service CIDRs) is single-stack`, [`ipFamilyPolicy: ${policy}, ipFamilies: ${families.join(', ') || '(none)'}`])]
+    return [
+      serviceFinding(
+        'dual-stack',
+        svc,
+        `Service ${key} prefers dual-stack but has only ${families[0] ?? 'one family'}: the cluster (or its Service CIDRs) is single-stack`,
+        [`ipFamilyPolicy: ${policy}, ipFamilies: ${families.join(', ') || '(none)'}`],
+      ),
+    ]
   }
   return []
 }

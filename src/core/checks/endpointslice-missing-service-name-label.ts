@@ -25,7 +25,20 @@ export function endpointSliceMissingServiceNameLabel(svc: V1Service, ctx: Pick<C
     const why = meantFor(slice, name)
     if (!why) return []
     const endpoints = slice.endpoints ?? []
-    const evidence = [`EndpointSlice ${slice.metadata?.name}: ${why}; ${plural(endpoints.length, 'endpoint')} (${endpoints.flatMap((e) => e.addresses).join(', ') || 'none'}); labels: ${Object.entries(slice.metadata?.labels ?? {}).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`]
-    return [serviceFinding('endpointslice-missing-service-name-label', svc, `EndpointSlice ${slice.metadata?.namespace}/${slice.metadata?.name} looks meant for Service ${keyOf(svc)} but has no ${SERVICE_NAME} label, so kube-proxy never uses it`, evidence)]
+    const evidence = [
+      `EndpointSlice ${slice.metadata?.name}: ${why}; ${plural(endpoints.length, 'endpoint')} (${endpoints.flatMap((e) => e.addresses).join(', ') || 'none'}); labels: ${
+        Object.entries(slice.metadata?.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(', ') || 'none'
+      }`,
+    ]
+    return [
+      serviceFinding(
+        'endpointslice-missing-service-name-label',
+        svc,
+        `EndpointSlice ${slice.metadata?.namespace}/${slice.metadata?.name} looks meant for Service ${keyOf(svc)} but has no ${SERVICE_NAME} label, so kube-proxy never uses it`,
+        evidence,
+      ),
+    ]
   })
 }

@@ -8,5 +8,12 @@ import {formatSelector, selectorOf, serviceFinding, type CheckContext} from './c
 export function externalNameHasSelector(svc: V1Service, _ctx?: Partial<CheckContext>): Finding[] {
   const sel = selectorOf(svc)
   if (svc.spec?.type !== 'ExternalName' || !sel) return []
-  return [serviceFinding('external-name-has-selector', svc, `ExternalName Service ${keyOf(svc)} has a selector (${formatSelector(sel)}), which is ignored: clients get a CNAME to "${svc.spec?.externalName ?? ''}", never the selected pods`, [`spec.selector: ${formatSelector(sel)}`, `spec.externalName: ${svc.spec?.externalName ?? '(empty)'}`])]
+  return [
+    serviceFinding(
+      'external-name-has-selector',
+      svc,
+      `ExternalName Service ${keyOf(svc)} has a selector (${formatSelector(sel)}), which is ignored: clients get a CNAME to "${svc.spec?.externalName ?? ''}", never the selected pods`,
+      [`spec.selector: ${formatSelector(sel)}`, `spec.externalName: ${svc.spec?.externalName ?? '(empty)'}`],
+    ),
+  ]
 }

@@ -10,5 +10,12 @@ export function externalNameIsIP(svc: V1Service, _ctx?: Partial<CheckContext>): 
   const target = svc.spec?.externalName?.trim()
   if (svc.spec?.type !== 'ExternalName' || !target || !isIP(target)) return []
   const name = `${svc.metadata?.name}.${svc.metadata?.namespace}.svc`
-  return [serviceFinding('external-name-is-ip', svc, `ExternalName Service ${keyOf(svc)} points at the IP address ${target}: DNS answers ${name} with a CNAME to "${target}", a name that does not resolve`, [`spec.externalName: ${target}`])]
+  return [
+    serviceFinding(
+      'external-name-is-ip',
+      svc,
+      `ExternalName Service ${keyOf(svc)} points at the IP address ${target}: DNS answers ${name} with a CNAME to "${target}", a name that does not resolve`,
+      [`spec.externalName: ${target}`],
+    ),
+  ]
 }

@@ -24,17 +24,30 @@ export function externalTrafficLocalNodeWithoutEndpoint(svc: V1Service, ctx: Pic
     ...(spec.type === 'LoadBalancer' ? ['load-balancer traffic'] : []),
   ].join(', ')
   const evidence = [
-    ...ctx.nodes.filter((n) => without.includes(n.metadata?.name ?? '')).map((n) => {
-      const ips = nodeAddresses(n)
-      return `${n.metadata?.name}${ips.length > 0 ? ` (${ips.join(', ')})` : ''}: no local endpoint`
-    }),
+    ...ctx.nodes
+      .filter((n) => without.includes(n.metadata?.name ?? ''))
+      .map((n) => {
+        const ips = nodeAddresses(n)
+        return `${n.metadata?.name}${ips.length > 0 ? ` (${ips.join(', ')})` : ''}: no local endpoint`
+      }),
     ...[...byNode].map(([node, eps]) => `${node}: ${plural(eps.length, 'local endpoint')}: ${listNames(eps.map(describeEndpoint))}`),
   ]
   // A cloud load balancer health-checks healthCheckNodePort and avoids these nodes on its own:
   // then only clients that reach a node port directly are hurt, which is a fact, not a fault.
   const balanced = spec.type === 'LoadBalancer'
-  if (balanced) evidence.push(`the load balancer's health check${spec.healthCheckNodePort ? ` (node port ${spec.healthCheckNodePort})` : ''} keeps its traffic off these nodes; clients that reach their node ports directly are dropped`)
+  if (balanced)
+    evidence.push(
+      `the load balancer's health check${spec.healthCheckNodePort ? ` (node port ${spec.healthCheckNodePort})` : ''} keeps its traffic off these nodes; clients that reach their node ports directly are dropped`,
+    )
   const nodes = without.length === 1 ? `node ${without[0]} has` : `nodes ${listNames(without, 5)} have`
   const them = without.length === 1 ? 'it' : 'them'
-  return [serviceFinding('external-traffic-local-node-without-endpoint', svc, `externalTrafficPolicy Local on Service ${keyOf(svc)}: ${nodes} no local endpoint, so external traffic reaching ${them} (${entries}) is dropped`, evidence, balanced ? 'info' : undefined)]
+  return [
+    serviceFinding(
+      'external-traffic-local-node-without-endpoint',
+      svc,
+      `externalTrafficPolicy Local on Service ${keyOf(svc)}: ${nodes} no local endpoint, so external traffic reaching ${them} (${entries}) is dropped`,
+      evidence,
+      balanced ? 'info' : undefined,
+    ),
+  ]
 }

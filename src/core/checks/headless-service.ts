@@ -20,7 +20,9 @@ export function headlessService(svc: V1Service, ctx: Pick<CheckContext, 'slices'
   const dns = `${svc.metadata?.name}.${svc.metadata?.namespace}.svc`
   // CoreDNS publishes ready endpoints; with publishNotReadyAddresses, every endpoint.
   const all = svc.spec?.publishNotReadyAddresses === true
-  const endpoints = ipSlices(ctx.slices).flatMap((s) => s.endpoints ?? []).filter((e) => all || isReady(e))
+  const endpoints = ipSlices(ctx.slices)
+    .flatMap((s) => s.endpoints ?? [])
+    .filter((e) => all || isReady(e))
   const evidence = endpoints.slice(0, MAX_SHOWN).map((e) => {
     const pod = e.targetRef?.kind === 'Pod' ? ` (${e.targetRef.name}${e.nodeName ? ` on ${e.nodeName}` : ''})` : ''
     const host = e.hostname ? `; also ${e.hostname}.${dns}` : ''
@@ -31,10 +33,13 @@ export function headlessService(svc: V1Service, ctx: Pick<CheckContext, 'slices'
   for (const port of svc.spec?.ports ?? []) {
     // A named targetPort is resolved per pod; the slice holds the number it resolved to.
     const named = targetOf(port)
-    const target = typeof named === 'number' ? named : slicePorts.find((p) => (p.name ?? '') === (port.name ?? ''))?.port ?? named
+    const target = typeof named === 'number' ? named : (slicePorts.find((p) => (p.name ?? '') === (port.name ?? ''))?.port ?? named)
     if (port.name) evidence.push(`SRV _${port.name}._${protocolOf(port).toLowerCase()}.${dns} → port ${target}`)
     // No DNAT happens, so port → targetPort is not applied: clients must use the pods' port.
-    if (target !== port.port) evidence.push(`port ${port.port} → ${target} is not remapped: clients connect straight to the pod, on ${typeof target === 'number' ? target : `the port named ${target}`}`)
+    if (target !== port.port)
+      evidence.push(
+        `port ${port.port} → ${target} is not remapped: clients connect straight to the pod, on ${typeof target === 'number' ? target : `the port named ${target}`}`,
+      )
   }
   const addresses = endpoints.flatMap((e) => e.addresses)
   const answer = addresses.length > 0 ? `DNS ${dns} returns ${listNames(addresses, 5)}` : `DNS ${dns} returns no address (no ready endpoint)`

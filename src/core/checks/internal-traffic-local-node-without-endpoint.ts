@@ -16,10 +16,24 @@ export function internalTrafficLocalNodeWithoutEndpoint(svc: V1Service, ctx: Pic
   const key = keyOf(svc)
   if (ctx.clientNode !== undefined) {
     if (byNode.has(ctx.clientNode)) return []
-    return [serviceFinding('internal-traffic-local-node-without-endpoint', svc, `internalTrafficPolicy Local on Service ${key}: the client's node ${ctx.clientNode} has no endpoint, so its connections to the cluster IP are dropped`, [`${ctx.clientNode}: no local endpoint`, ...evidence])]
+    return [
+      serviceFinding(
+        'internal-traffic-local-node-without-endpoint',
+        svc,
+        `internalTrafficPolicy Local on Service ${key}: the client's node ${ctx.clientNode} has no endpoint, so its connections to the cluster IP are dropped`,
+        [`${ctx.clientNode}: no local endpoint`, ...evidence],
+      ),
+    ]
   }
   const without = ctx.nodes.map((n) => n.metadata?.name ?? '').filter((n) => !byNode.has(n))
   if (without.length === 0) return []
   const nodes = without.length === 1 ? `node ${without[0]} has` : `nodes ${listNames(without, 5)} have`
-  return [serviceFinding('internal-traffic-local-node-without-endpoint', svc, `internalTrafficPolicy Local on Service ${key}: ${nodes} no endpoint, so pods and processes there cannot reach the cluster IP`, evidence)]
+  return [
+    serviceFinding(
+      'internal-traffic-local-node-without-endpoint',
+      svc,
+      `internalTrafficPolicy Local on Service ${key}: ${nodes} no endpoint, so pods and processes there cannot reach the cluster IP`,
+      evidence,
+    ),
+  ]
 }

@@ -12,5 +12,12 @@ export function loadBalancerPending(svc: V1Service, _ctx?: Partial<CheckContext>
   if (svc.spec.loadBalancerIP) evidence.push(`spec.loadBalancerIP asks for ${svc.spec.loadBalancerIP}`)
   const nodePorts = (svc.spec.ports ?? []).flatMap((p) => (p.nodePort ? [p.nodePort] : []))
   if (nodePorts.length > 0) evidence.push(`meanwhile the node port${nodePorts.length === 1 ? '' : 's'} ${nodePorts.join(', ')} and the cluster IP work`)
-  return [serviceFinding('load-balancer-pending', svc, `LoadBalancer Service ${keyOf(svc)} has no external address yet (pending): no load balancer sends it traffic`, evidence)]
+  return [
+    serviceFinding(
+      'load-balancer-pending',
+      svc,
+      `LoadBalancer Service ${keyOf(svc)} has no external address yet (pending): no load balancer sends it traffic`,
+      evidence,
+    ),
+  ]
 }

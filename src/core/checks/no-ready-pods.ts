@@ -17,5 +17,12 @@ export function noReadyPods(svc: V1Service, ctx: Pick<CheckContext, 'pods'>): Fi
   if (pods.length === 0 || pods.some(isPodReady)) return []
   const evidence = pods.slice(0, MAX_PODS).map(describeNotReady)
   if (pods.length > MAX_PODS) evidence.push(`and ${plural(pods.length - MAX_PODS, 'more pod')}`)
-  return [serviceFinding('no-ready-pods', svc, `${plural(pods.length, 'pod')} match the selector ${formatSelector(sel)} of Service ${keyOf(svc)}, but none is ready`, evidence)]
+  return [
+    serviceFinding(
+      'no-ready-pods',
+      svc,
+      `${plural(pods.length, 'pod')} match the selector ${formatSelector(sel)} of Service ${keyOf(svc)}, but none is ready`,
+      evidence,
+    ),
+  ]
 }

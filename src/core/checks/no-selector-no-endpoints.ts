@@ -19,5 +19,12 @@ export function noSelectorNoEndpoints(svc: V1Service, ctx: Pick<CheckContext, 's
       : `no EndpointSlice is labelled kubernetes.io/service-name=${name}`,
     ctx.endpoints ? `Endpoints ${name} has no addresses` : `no Endpoints object is named ${name}`,
   ]
-  return [serviceFinding('no-selector-no-endpoints', svc, `Service ${keyOf(svc)} has no selector and no endpoints: nothing tells kube-proxy where to send its traffic`, evidence)]
+  return [
+    serviceFinding(
+      'no-selector-no-endpoints',
+      svc,
+      `Service ${keyOf(svc)} has no selector and no endpoints: nothing tells kube-proxy where to send its traffic`,
+      evidence,
+    ),
+  ]
 }

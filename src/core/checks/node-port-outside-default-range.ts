@@ -17,5 +17,12 @@ export function nodePortOutsideDefaultRange(svc: V1Service, _ctx?: Partial<Check
   const health = svc.spec?.healthCheckNodePort
   if (health && outside(health)) evidence.push(`healthCheckNodePort ${health}`)
   if (evidence.length === 0) return []
-  return [serviceFinding('node-port-outside-default-range', svc, `Service ${keyOf(svc)} uses node ports outside the default range ${DEFAULT_NODE_PORT_RANGE.min}-${DEFAULT_NODE_PORT_RANGE.max}`, evidence)]
+  return [
+    serviceFinding(
+      'node-port-outside-default-range',
+      svc,
+      `Service ${keyOf(svc)} uses node ports outside the default range ${DEFAULT_NODE_PORT_RANGE.min}-${DEFAULT_NODE_PORT_RANGE.max}`,
+      evidence,
+    ),
+  ]
 }

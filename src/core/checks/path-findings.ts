@@ -14,7 +14,8 @@ function lastRule(path: TracePath): string[] {
 }
 
 function describe(path: TracePath): string {
-  const src = path.from === 'external' ? `an outside client${path.source ? ` ${path.source}` : ''}` : path.from === 'pod' ? 'a pod on the node' : 'the node itself'
+  const src =
+    path.from === 'external' ? `an outside client${path.source ? ` ${path.source}` : ''}` : path.from === 'pod' ? 'a pod on the node' : 'the node itself'
   return `${path.entry.address} (${path.entry.kind}) from ${src}`
 }
 
@@ -82,7 +83,11 @@ export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     if (path.verdict !== 'reject') continue
-    const make = (nodes: string[]) => finding('service-rejected-no-endpoints', {message: `${service ?? path.entry.address} has no endpoints: ${nodesDo(nodes, 'reject')} ${path.entry.address}`, ...(service ? {service} : {})})
+    const make = (nodes: string[]) =>
+      finding('service-rejected-no-endpoints', {
+        message: `${service ?? path.entry.address} has no endpoints: ${nodesDo(nodes, 'reject')} ${path.entry.address}`,
+        ...(service ? {service} : {}),
+      })
     perNode.push({key: `${service} ${path.entry.address}`, node: base.node, evidence: lastRule(path), make})
   }
   return mergeNodes(perNode)
@@ -97,7 +102,12 @@ export function trafficDropped(ctx: Pick<TraceCheckContext, 'nodes' | 'explicitS
     // Source ranges keep out clients by design: a warning only for the client named with --source.
     const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !ctx.explicitSource
     const assumed = path.notes.filter((n) => n.kind === 'assumed')
-    const make = (nodes: string[]) => finding('traffic-dropped', {message: `${nodesDo(nodes, 'drop')} ${describe(path)}${dropReason(path)}`, ...(service ? {service} : {})}, byDesign ? 'info' : 'warning')
+    const make = (nodes: string[]) =>
+      finding(
+        'traffic-dropped',
+        {message: `${nodesDo(nodes, 'drop')} ${describe(path)}${dropReason(path)}`, ...(service ? {service} : {})},
+        byDesign ? 'info' : 'warning',
+      )
     perNode.push({key, node: base.node, evidence: lastRule(path), ...(assumed.length > 0 ? {notes: assumed} : {}), make})
   }
   return mergeNodes(perNode)
@@ -120,7 +130,13 @@ export function backendIpUnknown(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>):
   for (const {node, path, service, base} of pathsOf(ctx.nodes)) {
     for (const b of path.backends) {
       if (b.pod === null && b.node === null && !knownEndpointIP(ctx.idx, service, b.ip)) {
-        out.push(finding('backend-ip-unknown', {message: `${node.name} forwards ${path.entry.address} to ${b.ip}:${b.port}, which no pod, node or endpoint has`, ...base, evidence: [`nat ${b.chain}`]}))
+        out.push(
+          finding('backend-ip-unknown', {
+            message: `${node.name} forwards ${path.entry.address} to ${b.ip}:${b.port}, which no pod, node or endpoint has`,
+            ...base,
+            evidence: [`nat ${b.chain}`],
+          }),
+        )
       }
     }
   }
@@ -132,7 +148,9 @@ export function traceUncertain(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[]
   const out: Finding[] = []
   for (const {node, path, base} of pathsOf(ctx.nodes)) {
     if (path.uncertain) {
-      out.push(finding('trace-uncertain', {message: `${node.name}: the trace of ${path.entry.address} is uncertain`, ...base, notes: path.notes.filter(isUncertain)}))
+      out.push(
+        finding('trace-uncertain', {message: `${node.name}: the trace of ${path.entry.address} is uncertain`, ...base, notes: path.notes.filter(isUncertain)}),
+      )
     }
   }
   return out

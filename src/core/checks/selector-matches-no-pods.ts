@@ -65,7 +65,9 @@ export function selectorMatchesNoPods(svc: V1Service, ctx: Pick<CheckContext, 'p
   // A Service selects only in its own namespace; pods elsewhere that match are a classic slip.
   const elsewhere = ctx.pods.filter((p) => p.metadata?.namespace !== ns && Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))
   if (elsewhere.length > 0) {
-    evidence.push(`${plural(elsewhere.length, 'pod')} in other namespaces match the whole selector, but a Service selects only in its own (${ns}): ${listNames(elsewhere.map(keyOf))}`)
+    evidence.push(
+      `${plural(elsewhere.length, 'pod')} in other namespaces match the whole selector, but a Service selects only in its own (${ns}): ${listNames(elsewhere.map(keyOf))}`,
+    )
   }
   if (inNs.length === 0) evidence.push(`namespace ${ns} has no pods at all`)
   return [serviceFinding('selector-matches-no-pods', svc, `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches no pod`, evidence)]

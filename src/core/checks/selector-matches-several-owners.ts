@@ -8,7 +8,14 @@ import {isPodFinished} from './pod-state.js'
 import {selectedPods} from './selector.js'
 
 /** Labels the controllers add per revision or per pod: they never tell two workloads apart. */
-const BOOKKEEPING = new Set(['pod-template-hash', 'rollouts-pod-template-hash', 'controller-revision-hash', 'statefulset.kubernetes.io/pod-name', 'apps.kubernetes.io/pod-index', 'pod-template-generation'])
+const BOOKKEEPING = new Set([
+  'pod-template-hash',
+  'rollouts-pod-template-hash',
+  'controller-revision-hash',
+  'statefulset.kubernetes.io/pod-name',
+  'apps.kubernetes.io/pod-index',
+  'pod-template-generation',
+])
 
 /**
  * The workload a pod belongs to. A ReplicaSet is folded into its Deployment (or Argo Rollout): the
@@ -58,5 +65,12 @@ export function selectorMatchesSeveralOwners(svc: V1Service, ctx: Pick<CheckCont
     return `${owner}: ${plural(pods.length, 'pod')} (${listNames(pods.map((p) => p.metadata?.name ?? ''))})${hint}`
   })
   const owners = [...byOwner.keys()]
-  return [serviceFinding('selector-matches-several-owners', svc, `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches pods of ${owners.length} workloads: ${listNames(owners)}`, evidence)]
+  return [
+    serviceFinding(
+      'selector-matches-several-owners',
+      svc,
+      `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches pods of ${owners.length} workloads: ${listNames(owners)}`,
+      evidence,
+    ),
+  ]
 }

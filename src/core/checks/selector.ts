@@ -54,4 +54,3 @@ export function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
   }
   return (rarest ?? []).filter((p) => Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))
 }
-

@@ -11,7 +11,9 @@ const DEFAULT_AFFINITY_TIMEOUT_SECONDS = 10800
 export function sessionAffinity(svc: V1Service, ctx: Pick<CheckContext, 'source'> = {}): Finding[] {
   if (svc.spec?.sessionAffinity !== 'ClientIP' || svc.spec.type === 'ExternalName') return []
   const timeout = svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? DEFAULT_AFFINITY_TIMEOUT_SECONDS
-  const evidence = [`sessionAffinity: ClientIP, timeoutSeconds: ${timeout}${svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined ? ' (the default)' : ''}`]
+  const evidence = [
+    `sessionAffinity: ClientIP, timeoutSeconds: ${timeout}${svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined ? ' (the default)' : ''}`,
+  ]
   if (ctx.source) evidence.push(`client ${ctx.source} sticks to the endpoint its first connection reached until it is idle for ${timeout} s`)
   return [serviceFinding('session-affinity', svc, `Service ${keyOf(svc)} has ClientIP session affinity with a ${timeout} s timeout`, evidence)]
 }

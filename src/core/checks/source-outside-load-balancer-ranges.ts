@@ -11,14 +11,24 @@ export function sourceOutsideLoadBalancerRanges(svc: V1Service, ctx: Pick<CheckC
   const ranges = svc.spec?.loadBalancerSourceRanges ?? []
   const source = ctx.source ? parseCidr(ctx.source.trim()) : undefined
   if (svc.spec?.type !== 'LoadBalancer' || ranges.length === 0 || !source) return []
-  if (ranges.some((r) => {
-    const net = parseCidr(r.trim())
-    return net !== undefined && cidrContains(net, source)
-  })) return []
+  if (
+    ranges.some((r) => {
+      const net = parseCidr(r.trim())
+      return net !== undefined && cidrContains(net, source)
+    })
+  )
+    return []
   const ingress = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? i.hostname).filter(Boolean)
   const nodePorts = (svc.spec?.ports ?? []).flatMap((p) => (p.nodePort ? [p.nodePort] : []))
   const evidence = [`loadBalancerSourceRanges: ${ranges.join(', ')}`]
   if (ingress.length > 0) evidence.push(`guarded: the load-balancer address${ingress.length === 1 ? '' : 'es'} ${ingress.join(', ')}`)
   evidence.push(`not guarded: the cluster IP${nodePorts.length > 0 ? ` and node port${nodePorts.length === 1 ? '' : 's'} ${nodePorts.join(', ')}` : ''}`)
-  return [serviceFinding('source-outside-load-balancer-ranges', svc, `client ${ctx.source} is outside loadBalancerSourceRanges of Service ${keyOf(svc)}: its connections to the load-balancer address are dropped`, evidence)]
+  return [
+    serviceFinding(
+      'source-outside-load-balancer-ranges',
+      svc,
+      `client ${ctx.source} is outside loadBalancerSourceRanges of Service ${keyOf(svc)}: its connections to the load-balancer address are dropped`,
+      evidence,
+    ),
+  ]
 }

@@ -23,16 +23,26 @@ export function targetPortNameUndefined(svc: V1Service, ctx: Pick<CheckContext, 
     const evidence = declaredEvidence(missing)
     const declared = missing.flatMap(declaredPorts)
     const otherProtocol = declared.find((d) => d.name === target)
-    if (otherProtocol) evidence.push(`${target} is declared as ${otherProtocol.protocol}, but the Service port is ${protocol}: a named port must match the protocol too`)
+    if (otherProtocol)
+      evidence.push(`${target} is declared as ${otherProtocol.protocol}, but the Service port is ${protocol}: a named port must match the protocol too`)
     const close = [...new Set(declared.map((d) => d.name).filter((n): n is string => n !== undefined && n !== target && editDistance(n, target) <= 2))]
     if (close.length > 0) evidence.push(`similar port names: ${close.join(', ')}`)
     // The slice shows the consequence: the port is missing from it.
     const bare = ctx.slices.filter((s) => !(s.ports ?? []).some((p) => p.name === (port.name ?? '')))
-    if (bare.length > 0) evidence.push(`EndpointSlice ${listNames(bare.map((s) => s.metadata?.name ?? ''))} has no port ${port.name ? `"${port.name}"` : ''}`.trimEnd())
-    const who = missing.length === pods.length
-      ? `which no container of its ${plural(pods.length, 'pod')} defines: connections to it are refused`
-      : `which ${missing.length} of its ${pods.length} pods do not define: those pods get none of its traffic`
-    out.push(serviceFinding('target-port-name-undefined', svc, `port ${formatServicePort(port)} of Service ${keyOf(svc)} targets the named port "${target}", ${who}`, evidence))
+    if (bare.length > 0)
+      evidence.push(`EndpointSlice ${listNames(bare.map((s) => s.metadata?.name ?? ''))} has no port ${port.name ? `"${port.name}"` : ''}`.trimEnd())
+    const who =
+      missing.length === pods.length
+        ? `which no container of its ${plural(pods.length, 'pod')} defines: connections to it are refused`
+        : `which ${missing.length} of its ${pods.length} pods do not define: those pods get none of its traffic`
+    out.push(
+      serviceFinding(
+        'target-port-name-undefined',
+        svc,
+        `port ${formatServicePort(port)} of Service ${keyOf(svc)} targets the named port "${target}", ${who}`,
+        evidence,
+      ),
+    )
   }
   return out
 }

@@ -19,8 +19,18 @@ export function targetPortNotDeclared(svc: V1Service, ctx: Pick<CheckContext, 'p
     // Declared with another protocol is target-port-protocol-mismatch, not this.
     const missing = pods.filter((p) => !declaredPorts(p).some((d) => d.port === target))
     if (missing.length === 0) continue
-    const who = missing.length === pods.length ? `which no container of its ${plural(pods.length, 'pod')} declares` : `which ${missing.length} of its ${pods.length} pods do not declare`
-    out.push(serviceFinding('target-port-not-declared', svc, `port ${formatServicePort(port)} of Service ${keyOf(svc)} targets port ${target}, ${who}; it works only if the process listens on ${target} anyway`, declaredEvidence(missing)))
+    const who =
+      missing.length === pods.length
+        ? `which no container of its ${plural(pods.length, 'pod')} declares`
+        : `which ${missing.length} of its ${pods.length} pods do not declare`
+    out.push(
+      serviceFinding(
+        'target-port-not-declared',
+        svc,
+        `port ${formatServicePort(port)} of Service ${keyOf(svc)} targets port ${target}, ${who}; it works only if the process listens on ${target} anyway`,
+        declaredEvidence(missing),
+      ),
+    )
   }
   return out
 }

@@ -23,7 +23,14 @@ export function targetPortProtocolMismatch(svc: V1Service, ctx: Pick<CheckContex
     const same = mismatched.flatMap((p) => declaredPorts(p).filter((d) => d.port === target))
     const protocols = [...new Set(same.map((d) => d.protocol))].join(', ')
     const evidence = [`${listNames(mismatched.map((p) => p.metadata?.name ?? ''))}: declare ${[...new Set(same.map(formatDeclared))].join(', ')}`]
-    out.push(serviceFinding('target-port-protocol-mismatch', svc, `port ${formatServicePort(port)} of Service ${keyOf(svc)} targets ${target}/${protocol}, but its pods declare ${target} only as ${protocols}`, evidence))
+    out.push(
+      serviceFinding(
+        'target-port-protocol-mismatch',
+        svc,
+        `port ${formatServicePort(port)} of Service ${keyOf(svc)} targets ${target}/${protocol}, but its pods declare ${target} only as ${protocols}`,
+        evidence,
+      ),
+    )
   }
   return out
 }

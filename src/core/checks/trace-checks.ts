@@ -43,7 +43,10 @@ export const pathChecks = {
 /** Checks of nodes as a whole, by name, listed after the path checks. */
 export const nodeChecks = {
   'nodes-disagree': {reports: ['nodes-disagree'], check: nodesDisagree},
-  'kube-proxy-mode-config': {reports: ['proxy-mode-config-invalid', 'proxy-mode-differs-from-config'], check: (ctx: Pick<TraceCheckContext, 'kubeProxy' | 'nodes'>) => modeConfigFindings(ctx.kubeProxy, ctx.nodes)},
+  'kube-proxy-mode-config': {
+    reports: ['proxy-mode-config-invalid', 'proxy-mode-differs-from-config'],
+    check: (ctx: Pick<TraceCheckContext, 'kubeProxy' | 'nodes'>) => modeConfigFindings(ctx.kubeProxy, ctx.nodes),
+  },
 } as const satisfies Record<string, TraceCheckRegistration>
 
 /** Runs every path check, then every node check. */

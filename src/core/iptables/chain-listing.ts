@@ -45,8 +45,30 @@ export interface ReachTarget {
 const BUILTIN_CHAINS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']
 // Targets that are no chain (rule.ts treats any other name without options as a user chain).
 const NOT_CHAINS = new Set([
-  'ACCEPT', 'DROP', 'RETURN', 'DNAT', 'SNAT', 'REJECT', 'MARK', 'MASQUERADE', 'REDIRECT', 'LOG', 'NFLOG', 'CONNMARK', 'CT',
-  'NOTRACK', 'TPROXY', 'TCPMSS', 'CHECKSUM', 'NETMAP', 'CLASSIFY', 'TRACE', 'AUDIT', 'NFQUEUE', 'QUEUE', 'SET',
+  'ACCEPT',
+  'DROP',
+  'RETURN',
+  'DNAT',
+  'SNAT',
+  'REJECT',
+  'MARK',
+  'MASQUERADE',
+  'REDIRECT',
+  'LOG',
+  'NFLOG',
+  'CONNMARK',
+  'CT',
+  'NOTRACK',
+  'TPROXY',
+  'TCPMSS',
+  'CHECKSUM',
+  'NETMAP',
+  'CLASSIFY',
+  'TRACE',
+  'AUDIT',
+  'NFQUEUE',
+  'QUEUE',
+  'SET',
 ])
 
 /**
@@ -61,7 +83,11 @@ export function parseChainListing(table: string, chain: string, output: string):
     if (line === '') continue
     const [flag, name, policy] = line.split(' ', 3)
     if (name !== chain || (flag !== '-A' && flag !== '-N' && flag !== '-P')) {
-      throw new DumpError(`iptables -t ${table} -S ${chain}`, i + 1, `expected "-P ${chain} POLICY", "-N ${chain}" or "-A ${chain} …", found "${line.slice(0, 60)}"`)
+      throw new DumpError(
+        `iptables -t ${table} -S ${chain}`,
+        i + 1,
+        `expected "-P ${chain} POLICY", "-N ${chain}" or "-A ${chain} …", found "${line.slice(0, 60)}"`,
+      )
     }
     if (flag === '-A') listed.rules.push(line)
     else if (flag === '-P' && policy !== undefined) listed.policy = policy
@@ -99,12 +125,7 @@ function chainOrder(chains: ListedChain[]): ListedChain[] {
 
 function formatTable(table: string, chains: ListedChain[]): string[] {
   const ordered = chainOrder(chains)
-  return [
-    `*${table}`,
-    ...ordered.map((ch) => `:${ch.name} ${ch.policy ?? '-'} [0:0]`),
-    ...ordered.flatMap((ch) => ch.rules),
-    'COMMIT',
-  ]
+  return [`*${table}`, ...ordered.map((ch) => `:${ch.name} ${ch.policy ?? '-'} [0:0]`), ...ordered.flatMap((ch) => ch.rules), 'COMMIT']
 }
 
 /**

@@ -267,7 +267,8 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
       if (sp < 0 || sp > end) sp = end
       table.declare(pos + 1, sp, end, dump.chainCount++)
     } else if (c === 42) {
-      if (table) throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT before the next table; the dump is cut or garbled`)
+      if (table)
+        throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT before the next table; the dump is cut or garbled`)
       const name = text.slice(pos + 1, end).trim()
       table = tables.get(name) ?? new TableIndex(name, lineNo, () => dump)
       tables.set(name, table)
@@ -282,7 +283,11 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
     pos = next + 1
   }
   if (table) {
-    throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT: the dump is truncated. Read it again, and check the node did not run out of space or time`)
+    throw new DumpError(
+      source,
+      lineNo,
+      `table "${table.name}" (line ${table.line}) has no COMMIT: the dump is truncated. Read it again, and check the node did not run out of space or time`,
+    )
   }
   if (tables.size === 0) throw new DumpError(source, 0, 'no "*table" section: the file is empty or not iptables-save output')
   dump.ruleCount = rules
@@ -442,7 +447,7 @@ export function formatIptablesSave(dump: IptablesDump): string {
     out.push(`*${table.name}`)
     for (const c of table.chains.values()) out.push(`:${c.name} ${c.policy ?? '-'} [0:0]`)
     // iptables-save prints rules chain by chain in declaration order; keep the dump's own order.
-    const rules = [...table.chains.values()].flatMap((c) => (chainRules(dump, table.name, c.name) ?? []))
+    const rules = [...table.chains.values()].flatMap((c) => chainRules(dump, table.name, c.name) ?? [])
     rules.sort((a, b) => a.line - b.line)
     for (const r of rules) out.push('error' in r ? r.text : formatRule(r))
     out.push('COMMIT')

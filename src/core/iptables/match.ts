@@ -54,7 +54,10 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
         const ports = m.ranges.map(([a, b]) => (a === b ? `${a}` : `${a}-${b}`)).join(',')
         return {result: 'maybe', condition: {holds: `port ${ports}`, fails: `port not ${ports}`}}
       }
-      return flip(m.ranges.some(([a, b]) => dport >= a && dport <= b), m.negated)
+      return flip(
+        m.ranges.some(([a, b]) => dport >= a && dport <= b),
+        m.negated,
+      )
     }
     case 'comment':
     case 'accounting':

@@ -73,8 +73,27 @@ const VALUE_FLAGS = new Set(['-s', '-d', '-p', '-i', '-o'])
 
 /** Extension targets; any other target name is a user chain. */
 const EXTENSION_TARGETS = new Set([
-  'DNAT', 'SNAT', 'REJECT', 'MARK', 'MASQUERADE', 'REDIRECT', 'LOG', 'NFLOG', 'CONNMARK', 'CT', 'NOTRACK',
-  'TPROXY', 'TCPMSS', 'CHECKSUM', 'NETMAP', 'CLASSIFY', 'TRACE', 'AUDIT', 'NFQUEUE', 'QUEUE', 'SET',
+  'DNAT',
+  'SNAT',
+  'REJECT',
+  'MARK',
+  'MASQUERADE',
+  'REDIRECT',
+  'LOG',
+  'NFLOG',
+  'CONNMARK',
+  'CT',
+  'NOTRACK',
+  'TPROXY',
+  'TCPMSS',
+  'CHECKSUM',
+  'NETMAP',
+  'CLASSIFY',
+  'TRACE',
+  'AUDIT',
+  'NFQUEUE',
+  'QUEUE',
+  'SET',
 ])
 const BUILTIN_VERDICTS = new Set(['ACCEPT', 'DROP', 'RETURN'])
 
@@ -189,11 +208,12 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
     case 'sctp':
     case 'multiport':
       for (const o of part.options) {
-        const which = o.name === '--dport' || o.name === '--dports' || o.name === '--destination-port' || o.name === '--destination-ports'
-          ? 'dport'
-          : o.name === '--sport' || o.name === '--sports' || o.name === '--source-port' || o.name === '--source-ports'
-            ? 'sport'
-            : undefined
+        const which =
+          o.name === '--dport' || o.name === '--dports' || o.name === '--destination-port' || o.name === '--destination-ports'
+            ? 'dport'
+            : o.name === '--sport' || o.name === '--sports' || o.name === '--source-port' || o.name === '--source-ports'
+              ? 'sport'
+              : undefined
         const text = arg(o)
         const ranges = which && text !== undefined ? portRanges(text) : undefined
         if (!which || !ranges) return unknown()
@@ -215,13 +235,15 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       const known = new Set(['--rcheck', '--update', '--set', '--remove', '--name', '--seconds', '--reap', '--mask', '--rsource', '--hitcount', '--rttl'])
       if (!action || [...names].some((n) => !known.has(n)) || names.has('--rdest') || names.has('--hitcount')) return unknown()
       const seconds = part.options.find((o) => o.name === '--seconds')
-      return [{
-        kind: 'recent',
-        action: action.slice(2) as 'rcheck' | 'update' | 'set' | 'remove',
-        name: arg(part.options.find((o) => o.name === '--name') ?? {name: '', args: [], negated: false}) ?? 'DEFAULT',
-        ...(seconds ? {seconds: Number(arg(seconds))} : {}),
-        reap: names.has('--reap'),
-      }]
+      return [
+        {
+          kind: 'recent',
+          action: action.slice(2) as 'rcheck' | 'update' | 'set' | 'remove',
+          name: arg(part.options.find((o) => o.name === '--name') ?? {name: '', args: [], negated: false}) ?? 'DEFAULT',
+          ...(seconds ? {seconds: Number(arg(seconds))} : {}),
+          reap: names.has('--reap'),
+        },
+      ]
     }
     case 'addrtype':
       for (const o of part.options) {
@@ -285,7 +307,13 @@ function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Targ
     case 'MARK': {
       const o = only(part.options)
       if (!o) return {kind: 'unknown', name: part.name, text}
-      const ops: Record<string, 'xset' | 'or' | 'xor' | 'and'> = {'--set-xmark': 'xset', '--set-mark': 'xset', '--or-mark': 'or', '--xor-mark': 'xor', '--and-mark': 'and'}
+      const ops: Record<string, 'xset' | 'or' | 'xor' | 'and'> = {
+        '--set-xmark': 'xset',
+        '--set-mark': 'xset',
+        '--or-mark': 'or',
+        '--xor-mark': 'xor',
+        '--and-mark': 'and',
+      }
       const op = ops[o.name]
       if (!op) return {kind: 'unknown', name: part.name, text}
       const m = markOf(arg(o))

@@ -66,7 +66,14 @@ function hopTarget(rule: Rule): HopTarget {
 
 function hop(rule: Rule): Hop {
   const comment = ruleComment(rule)
-  return {table: rule.table, chain: rule.chain, rule: formatRule({chain: rule.chain, parts: rule.parts}), line: rule.line, target: hopTarget(rule), ...(comment !== undefined ? {comment} : {})}
+  return {
+    table: rule.table,
+    chain: rule.chain,
+    rule: formatRule({chain: rule.chain, parts: rule.parts}),
+    line: rule.line,
+    target: hopTarget(rule),
+    ...(comment !== undefined ? {comment} : {}),
+  }
 }
 
 function applyMark(mark: number | undefined, rule: Rule): number | undefined {
@@ -165,7 +172,11 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
       }
       const port = t.port ?? b.packet.dport
       const packet = {...b.packet, dst: ip, ...(port !== undefined ? {dport: port} : {}), dnatted: true}
-      return {terminals: [{kind: 'dnat', branch: fork(b, {packet, dnat: {ip: t.ip, ...(port !== undefined ? {port} : {}), chain: rule.chain}})}], cont: [], ret: []}
+      return {
+        terminals: [{kind: 'dnat', branch: fork(b, {packet, dnat: {ip: t.ip, ...(port !== undefined ? {port} : {}), chain: rule.chain}})}],
+        cont: [],
+        ret: [],
+      }
     }
     case 'MARK':
       return {terminals: [], cont: [fork(b, {packet: {...b.packet, mark: applyMark(b.packet.mark, rule)}})], ret: []}
@@ -192,7 +203,13 @@ function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): 
   for (const chain of hooks) {
     const next: Branch[] = []
     for (const b of live) {
-      const synthetic: Hop = {table, chain: builtin, rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`, line: 0, target: {kind: 'hook', chain}}
+      const synthetic: Hop = {
+        table,
+        chain: builtin,
+        rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`,
+        line: 0,
+        target: {kind: 'hook', chain},
+      }
       const r = walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic]}), [builtin, chain])
       terminals.push(...r.terminals)
       // A hook that returns without a verdict leaves the packet where it was: drop the synthetic hop.

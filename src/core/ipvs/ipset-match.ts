@@ -129,7 +129,10 @@ export function ipsetMembership(sets: Ipsets): SetMembership {
       if (!unknown) return {result: 'no'}
       const ranges = [...new Set(q.undecided)]
       const what = ranges.length > 0 ? `source in ${ranges.join(', ')}` : `packet in ipset ${name}`
-      const condition: Condition = {holds: `${what} (ipset ${name})`, fails: `${what.replace(/^source in/, 'source not in').replace(/^packet in/, 'packet not in')} (ipset ${name})`}
+      const condition: Condition = {
+        holds: `${what} (ipset ${name})`,
+        fails: `${what.replace(/^source in/, 'source not in').replace(/^packet in/, 'packet not in')} (ipset ${name})`,
+      }
       return {result: 'maybe', condition}
     },
   }

@@ -85,10 +85,18 @@ function parseList(all: string[], source: string): Ipsets {
     // A short member list is reported at its last member: where the text stops making sense.
     if (!current) return
     if (!current.members) {
-      throw new DumpError(source, current.line, `set ${current.name} has no "Members:" section: the listing is terse (ipset list -t) or cut short; capture ipset list or ipset save`)
+      throw new DumpError(
+        source,
+        current.line,
+        `set ${current.name} has no "Members:" section: the listing is terse (ipset list -t) or cut short; capture ipset list or ipset save`,
+      )
     }
     if (current.announced !== undefined && current.announced !== current.entries.length) {
-      throw new DumpError(source, current.entries.at(-1)?.line ?? line, `set ${current.name} announces ${current.announced} entries but lists ${current.entries.length}: the listing is cut short`)
+      throw new DumpError(
+        source,
+        current.entries.at(-1)?.line ?? line,
+        `set ${current.name} announces ${current.announced} entries but lists ${current.entries.length}: the listing is cut short`,
+      )
     }
   }
   all.forEach((raw, i) => {

@@ -47,11 +47,21 @@ export interface IpvsTable {
 }
 
 const SAVE_PROTOCOLS: Record<string, Protocol | 'FWM'> = {
-  '-t': 'TCP', '--tcp-service': 'TCP', '-u': 'UDP', '--udp-service': 'UDP',
-  '--sctp-service': 'SCTP', '-f': 'FWM', '--fwmark-service': 'FWM',
+  '-t': 'TCP',
+  '--tcp-service': 'TCP',
+  '-u': 'UDP',
+  '--udp-service': 'UDP',
+  '--sctp-service': 'SCTP',
+  '-f': 'FWM',
+  '--fwmark-service': 'FWM',
 }
 const FORWARD: Record<string, string> = {
-  '-m': 'masq', '--masquerading': 'masq', '-g': 'route', '--gatewaying': 'route', '-i': 'tunnel', '--ipip': 'tunnel',
+  '-m': 'masq',
+  '--masquerading': 'masq',
+  '-g': 'route',
+  '--gatewaying': 'route',
+  '-i': 'tunnel',
+  '--ipip': 'tunnel',
 }
 
 /** `10.96.0.10:53` or `[fd00::a]:53`, numeric only; a host name means ipvsadm ran without -n. */
@@ -92,11 +102,15 @@ function parseSave(all: string[], source: string): IpvsTable {
     if (verb === '-A' || verb === '--add-service') {
       const p = opts.get('-p') ?? opts.get('--persistent')
       const vs: VirtualServer = {
-        protocol, ...vip, ...(protocol === 'FWM' ? {fwmark: Number(vipText)} : {}),
+        protocol,
+        ...vip,
+        ...(protocol === 'FWM' ? {fwmark: Number(vipText)} : {}),
         scheduler: opts.get('-s') ?? opts.get('--scheduler') ?? 'wlc',
         ...(opts.has('-p') || opts.has('--persistent') ? {persistentSeconds: p === undefined ? 300 : Number(p)} : {}),
         flags: [...opts.entries()].filter(([k]) => !['-s', '--scheduler', '-p', '--persistent'].includes(k)).map(([k, v]) => (v ? `${k} ${v}` : k)),
-        realServers: [], line, text,
+        realServers: [],
+        line,
+        text,
       }
       services.push(vs)
       byKey.set(key, vs)
@@ -143,7 +157,8 @@ function parseList(all: string[], source: string): IpvsTable {
     const line = i + 1
     const text = raw.trim()
     if (text === '' || text.startsWith('IP Virtual Server version') || text.startsWith('Prot LocalAddress') || text.startsWith('-> RemoteAddress')) {
-      if (/Conns|InPkts|CPS/.test(text)) throw new DumpError(source, line, 'this is ipvsadm --stats or --rate output, which has no weights; capture ipvsadm -Ln or -Sn')
+      if (/Conns|InPkts|CPS/.test(text))
+        throw new DumpError(source, line, 'this is ipvsadm --stats or --rate output, which has no weights; capture ipvsadm -Ln or -Sn')
       return
     }
     const words = text.split(/\s+/)
@@ -151,14 +166,19 @@ function parseList(all: string[], source: string): IpvsTable {
       if (!current) throw new DumpError(source, line, 'a real server ("->") before any virtual server line')
       const [, rip, forward, weightText] = words
       const weight = Number(weightText)
-      if (rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight)) throw new DumpError(source, line, `expected "-> RIP:PORT Forward Weight ActiveConn InActConn", found "${text.slice(0, 60)}"`)
+      if (rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight))
+        throw new DumpError(source, line, `expected "-> RIP:PORT Forward Weight ActiveConn InActConn", found "${text.slice(0, 60)}"`)
       current.realServers.push({...address(rip, source, line), weight, forward: forward.toLowerCase(), line, text})
       return
     }
     const [name = '', vipText, scheduler] = words
     const protocol = LIST_PROTOCOLS[name]
     if (!protocol || vipText === undefined || scheduler === undefined) {
-      throw new DumpError(source, line, `expected "TCP|UDP|SCTP|FWM VIP:PORT SCHEDULER …" or "-> RIP:PORT …", found "${text.slice(0, 60)}"${/^(tcp|udp)\s/.test(text) ? ' (ipvsadm -Lnc lists connections; capture ipvsadm -Ln)' : ''}`)
+      throw new DumpError(
+        source,
+        line,
+        `expected "TCP|UDP|SCTP|FWM VIP:PORT SCHEDULER …" or "-> RIP:PORT …", found "${text.slice(0, 60)}"${/^(tcp|udp)\s/.test(text) ? ' (ipvsadm -Lnc lists connections; capture ipvsadm -Ln)' : ''}`,
+      )
     }
     const vip = protocol === 'FWM' ? {ip: '', port: 0, fwmark: Number(vipText)} : address(vipText, source, line)
     current = {protocol, ...vip, scheduler, ...listFlags(words.slice(3)), realServers: [], line, text}

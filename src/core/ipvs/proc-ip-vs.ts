@@ -62,10 +62,14 @@ export function parseProcIpVs(all: string[], source: string): IpvsTable {
     const p = words.indexOf('persistent')
     const persistentTicks = p > 0 ? Number(words[p + 1]) : undefined
     current = {
-      protocol, ...vip, scheduler,
+      protocol,
+      ...vip,
+      scheduler,
       ...(persistentTicks !== undefined ? {persistentTicks} : {}),
       flags: [...words.slice(3, p > 0 ? p : undefined), ...(p > 0 && words[p + 2] && words[p + 2] !== 'FFFFFFFF' ? [`mask ${words[p + 2]}`] : [])],
-      realServers: [], line, text,
+      realServers: [],
+      line,
+      text,
     }
     services.push(current)
   })

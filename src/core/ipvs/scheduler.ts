@@ -12,8 +12,8 @@ const WEIGHTED: Record<string, string> = {
   wrr: 'weighted round robin: new connections in proportion to the weights',
   wlc: 'weighted least connection: fewest active connections per unit of weight; the split shown assumes equal load',
   sed: 'shortest expected delay: weighted by active connections; the split shown assumes equal load',
-  sh: 'source hashing: each client address always lands on the same real server; the weights set each one\'s share of addresses',
-  mh: 'maglev hashing: each client address lands on a fixed real server; the weights set each one\'s share of addresses',
+  sh: "source hashing: each client address always lands on the same real server; the weights set each one's share of addresses",
+  mh: "maglev hashing: each client address lands on a fixed real server; the weights set each one's share of addresses",
   lblc: 'locality-based least connection: a destination sticks to one real server until it is overloaded',
   lblcr: 'locality-based least connection with replication',
   ovf: 'weighted overflow: the highest-weight server until its active connections exceed its weight',
@@ -28,7 +28,10 @@ export function schedulerShares(scheduler: string, weights: number[]): {shares: 
   if (scheduler === 'fo') {
     // Weighted failover: every new connection goes to the available server with the highest weight.
     const top = weights.indexOf(Math.max(...weights))
-    return {shares: weights.map((_, i) => (i === top ? 1 : 0)), note: 'weighted failover: all new connections go to the available real server with the highest weight'}
+    return {
+      shares: weights.map((_, i) => (i === top ? 1 : 0)),
+      note: 'weighted failover: all new connections go to the available real server with the highest weight',
+    }
   }
   const sum = weights.reduce((a, b) => a + b, 0)
   const note = WEIGHTED[scheduler] ?? `scheduler "${scheduler}" is not known to svctrace; shares are shown in proportion to the weights`

@@ -33,27 +33,42 @@ function indexTable(table: IpvsTable): Map<string, VirtualServer> {
 }
 
 function hopOf(vs: VirtualServer, item: VirtualServer | RealServer): Hop {
-  return {table: 'ipvs', chain: virtualServerLabel(vs), rule: item.text, line: item.line, target: {kind: item === vs ? 'ipvs-virtual-server' : 'ipvs-real-server'}}
+  return {
+    table: 'ipvs',
+    chain: virtualServerLabel(vs),
+    rule: item.text,
+    line: item.line,
+    target: {kind: item === vs ? 'ipvs-virtual-server' : 'ipvs-real-server'},
+  }
 }
 
 /** The KUBE-IPVS-FILTER rule that rejects new connections to kube-ipvs0 addresses IPVS does not serve. */
 function ipvsFilterHop(dump: IptablesDump | undefined, dst: string, table: IpvsTable): Hop {
   const rule = (dump ? (chainRules(dump, 'filter', 'KUBE-IPVS-FILTER') ?? []) : []).find((r) => !('error' in r) && r.target.kind === 'REJECT')
   if (rule && !('error' in rule)) return {table: 'filter', chain: 'KUBE-IPVS-FILTER', rule: formatRule(rule), line: rule.line, target: {kind: 'reject'}}
-  return {table: 'ipvs', chain: 'kube-ipvs0', rule: `[${dst} is bound to kube-ipvs0 but ${table.source} has no virtual server for this port: the node itself refuses it]`, line: 0, target: {kind: 'reject'}}
+  return {
+    table: 'ipvs',
+    chain: 'kube-ipvs0',
+    rule: `[${dst} is bound to kube-ipvs0 but ${table.source} has no virtual server for this port: the node itself refuses it]`,
+    line: 0,
+    target: {kind: 'reject'},
+  }
 }
 
 function hasMember(sets: Ipsets | undefined, name: string, parts: string[]): boolean {
-  return (sets?.sets.get(name)?.entries ?? []).some((e) => parts.every((p, i) => (i === 0 && p.includes('.') ? canonicalIP(e.parts[i] ?? '') === p : e.parts[i] === p)))
+  return (sets?.sets.get(name)?.entries ?? []).some((e) =>
+    parts.every((p, i) => (i === 0 && p.includes('.') ? canonicalIP(e.parts[i] ?? '') === p : e.parts[i] === p)),
+  )
 }
 
 /** externalTrafficPolicy Local shows only in the `*-LOCAL` ipsets, which skip masquerade. */
 function localPolicyNote(sets: Ipsets | undefined, req: TraceRequest, vs: VirtualServer): Note | undefined {
   const proto = vs.protocol.toLowerCase()
   const ipPort = [canonicalIP(vs.ip), `${proto}:${vs.port}`]
-  const set = hasMember(sets, `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, [String(vs.port)]) && req.node.addresses.includes(vs.ip)
-    ? `KUBE-NODE-PORT-LOCAL-${vs.protocol}`
-    : ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-EXTERNAL-IP-LOCAL'].find((s) => hasMember(sets, s, ipPort))
+  const set =
+    hasMember(sets, `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, [String(vs.port)]) && req.node.addresses.includes(vs.ip)
+      ? `KUBE-NODE-PORT-LOCAL-${vs.protocol}`
+      : ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-EXTERNAL-IP-LOCAL'].find((s) => hasMember(sets, s, ipPort))
   if (!set) return undefined
   return {kind: 'ipvs-local-policy', address: `${vs.ip}:${vs.port}`, set}
 }
@@ -75,17 +90,35 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
   const vs = d.port === undefined ? undefined : servers.get(virtualServerKey(d.protocol, d.ip, d.port))
   if (!vs) {
     if (!bound.has(canonicalIP(d.ip))) return [o]
-    return [{...o, verdict: 'reject', hops: [...o.hops, ipvsFilterHop(state.iptables, d.ip, state.table)], notes: [...o.notes, {kind: 'ipvs-no-virtual-server', ip: d.ip, port: d.port, protocol: d.protocol}]}]
+    return [
+      {
+        ...o,
+        verdict: 'reject',
+        hops: [...o.hops, ipvsFilterHop(state.iptables, d.ip, state.table)],
+        notes: [...o.notes, {kind: 'ipvs-no-virtual-server', ip: d.ip, port: d.port, protocol: d.protocol}],
+      },
+    ]
   }
   const live = vs.realServers.filter((r) => r.weight > 0)
   const draining = vs.realServers.filter((r) => r.weight === 0)
-  const {shares, note} = schedulerShares(vs.scheduler, live.map((r) => r.weight))
+  const {shares, note} = schedulerShares(
+    vs.scheduler,
+    live.map((r) => r.weight),
+  )
   const notes: Note[] = [...o.notes, ...ipvsNotes(vs, note, draining)]
   const local = localPolicyNote(state.ipsets, req, vs)
   if (local) notes.push(local)
   const vsHop = hopOf(vs, vs)
   if (live.length === 0) {
-    return [{...o, verdict: 'reject', hops: [...o.hops, vsHop], scheduler: vs.scheduler, notes: [...notes, {kind: 'ipvs-no-real-servers', server: virtualServerLabel(vs), onlyDraining: vs.realServers.length > 0}]}]
+    return [
+      {
+        ...o,
+        verdict: 'reject',
+        hops: [...o.hops, vsHop],
+        scheduler: vs.scheduler,
+        notes: [...notes, {kind: 'ipvs-no-real-servers', server: virtualServerLabel(vs), onlyDraining: vs.realServers.length > 0}],
+      },
+    ]
   }
   const src = req.source === undefined ? undefined : canonicalIP(req.source)
   // A share of 0 (weighted failover's standby servers) receives no new connection.
@@ -94,24 +127,28 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
     if (share === 0) return []
     // KUBE-LOOP-BACK: a pod reaching itself through the Service is masqueraded (hairpin).
     const hairpin = src === r.ip && hasMember(state.ipsets, 'KUBE-LOOP-BACK', [r.ip, `${d.protocol.toLowerCase()}:${r.port}`, r.ip])
-    return [{
-      ...o,
-      verdict: 'dnat' as const,
-      dnat: {ip: r.ip, port: r.port, chain: virtualServerLabel(vs), weight: r.weight},
-      probability: o.probability * share,
-      scheduler: vs.scheduler,
-      hops: [...o.hops, vsHop, hopOf(vs, r)],
-      masquerade: hairpin ? true : o.masquerade,
-      ...(vs.persistentSeconds !== undefined ? {affinitySeconds: vs.persistentSeconds} : {}),
-      notes: hairpin ? [...notes, {kind: 'ipvs-hairpin', ip: r.ip}] : notes,
-    }]
+    return [
+      {
+        ...o,
+        verdict: 'dnat' as const,
+        dnat: {ip: r.ip, port: r.port, chain: virtualServerLabel(vs), weight: r.weight},
+        probability: o.probability * share,
+        scheduler: vs.scheduler,
+        hops: [...o.hops, vsHop, hopOf(vs, r)],
+        masquerade: hairpin ? true : o.masquerade,
+        ...(vs.persistentSeconds !== undefined ? {affinitySeconds: vs.persistentSeconds} : {}),
+        notes: hairpin ? [...notes, {kind: 'ipvs-hairpin', ip: r.ip}] : notes,
+      },
+    ]
   })
 }
 
 /** Traces one destination on an IPVS-mode node. Pure: everything comes in the arguments. */
 export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
   const servers = indexTable(state.table)
-  const bound = new Set([...state.table.services.map((vs) => vs.ip), ...(state.ipsets ? setAddresses(state.ipsets, 'KUBE-IPVS-IPS') : [])].filter(Boolean).map(canonicalIP))
+  const bound = new Set(
+    [...state.table.services.map((vs) => vs.ip), ...(state.ipsets ? setAddresses(state.ipsets, 'KUBE-IPVS-IPS') : [])].filter(Boolean).map(canonicalIP),
+  )
   const notes: Note[] = []
   let walked: Trace
   if (state.iptables) {
@@ -119,7 +156,12 @@ export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
     // IPVS mode's KUBE-SERVICES starts with `-s 127.0.0.0/8 -j RETURN`: no outside client has such a
     // source, so loopback joins the networks an unnamed client is assumed to be outside of.
     const podNetworks = [...req.podNetworks, '127.0.0.0/8']
-    walked = traceIptables(state.iptables, {...req, node: {...req.node, addresses}, podNetworks, ...(state.ipsets ? {ipsets: ipsetMembership(state.ipsets)} : {})})
+    walked = traceIptables(state.iptables, {
+      ...req,
+      node: {...req.node, addresses},
+      podNetworks,
+      ...(state.ipsets ? {ipsets: ipsetMembership(state.ipsets)} : {}),
+    })
   } else {
     notes.push({kind: 'ipvs-iptables-not-read'})
     walked = untouched([], undefined)

@@ -22,7 +22,9 @@ export interface ExpectedEndpoints {
 }
 
 function choose(list: Candidate[]): string[] {
-  return chooseUsable(list).map((c) => c.endpoint).sort()
+  return chooseUsable(list)
+    .map((c) => c.endpoint)
+    .sort()
 }
 
 /**

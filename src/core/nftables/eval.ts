@@ -16,7 +16,8 @@ type Field = {kind: 'addr'; cidr: Cidr} | {kind: 'num'; value: number} | {kind: 
  * whether the statement matches when it holds: the report's default assumes every condition fails,
  * i.e. an outside client in none of the ranges, whichever way the rule is written.
  */
-export type Tri = {result: 'yes' | 'no'; affinitySeconds?: number} | {result: 'maybe'; condition: Condition; matchesWhenHolds: boolean; affinitySeconds?: number}
+export type Tri =
+  {result: 'yes' | 'no'; affinitySeconds?: number} | {result: 'maybe'; condition: Condition; matchesWhenHolds: boolean; affinitySeconds?: number}
 
 export interface EvalContext {
   packet: Packet
@@ -83,7 +84,12 @@ function covers(v: Value, f: Field | undefined, ctx: EvalContext, seen: Set<stri
   if (v.kind === 'setref') {
     const set = ctx.table.sets.get(v.name)
     if (!set || seen.has(v.name)) return false
-    return anyOf(set.elements.map((e) => e.key), f, ctx, new Set([...seen, v.name]))
+    return anyOf(
+      set.elements.map((e) => e.key),
+      f,
+      ctx,
+      new Set([...seen, v.name]),
+    )
   }
   if (f === undefined) return 'unknown'
   if (v.kind === 'concat') {
@@ -98,7 +104,8 @@ function covers(v: Value, f: Field | undefined, ctx: EvalContext, seen: Set<stri
   }
   if (f.kind === 'addr') {
     if (v.kind === 'addr') return cidrContains(v.cidr, f.cidr)
-    if (v.kind === 'range' && v.lo.kind === 'addr' && v.hi.kind === 'addr') return f.cidr.family === v.lo.cidr.family && f.cidr.value >= v.lo.cidr.value && f.cidr.value <= v.hi.cidr.value
+    if (v.kind === 'range' && v.lo.kind === 'addr' && v.hi.kind === 'addr')
+      return f.cidr.family === v.lo.cidr.family && f.cidr.value >= v.lo.cidr.value && f.cidr.value <= v.hi.cidr.value
     return false
   }
   if (f.kind === 'num') {
@@ -182,7 +189,11 @@ export function lookupVmap(s: Extract<Statement, {kind: 'vmap'}>, ctx: EvalConte
   const key = s.key
   if (key.kind === 'numgen') {
     // numgen random mod N: each index 0…N-1 (plus offset) equally likely; a missing index matches nothing.
-    return elements.flatMap((e) => (e.verdict && e.key.kind === 'number' && e.key.value - key.offset >= 0 && e.key.value - key.offset < key.mod ? [{verdict: e.verdict, share: 1 / key.mod, element: e}] : []))
+    return elements.flatMap((e) =>
+      e.verdict && e.key.kind === 'number' && e.key.value - key.offset >= 0 && e.key.value - key.offset < key.mod
+        ? [{verdict: e.verdict, share: 1 / key.mod, element: e}]
+        : [],
+    )
   }
   if (wrongProtocol(s.key, ctx.packet)) return []
   const field = fieldOf(s.key, ctx)

@@ -6,9 +6,40 @@ import type {Selector, Statement} from './model.js'
 import {NL, joinTokens, type Token} from './tokenize.js'
 import {Cursor, numberOf, parseElements, parseValue, parseVerdict} from './values.js'
 
-const SELECTOR_START = new Set(['ip', 'ip6', 'th', 'tcp', 'udp', 'sctp', 'meta', 'mark', 'l4proto', 'iifname', 'oifname', 'iif', 'oif', 'nfproto', 'fib', 'ct', 'numgen'])
+const SELECTOR_START = new Set([
+  'ip',
+  'ip6',
+  'th',
+  'tcp',
+  'udp',
+  'sctp',
+  'meta',
+  'mark',
+  'l4proto',
+  'iifname',
+  'oifname',
+  'iif',
+  'oif',
+  'nfproto',
+  'fib',
+  'ct',
+  'numgen',
+])
 const BARE_META = new Set(['mark', 'l4proto', 'iifname', 'oifname', 'iif', 'oif', 'nfproto'])
-const OPS: Record<string, '==' | '!=' | '<' | '>' | '<=' | '>='> = {'==': '==', eq: '==', '!=': '!=', ne: '!=', '<': '<', lt: '<', '>': '>', gt: '>', '<=': '<=', le: '<=', '>=': '>=', ge: '>='}
+const OPS: Record<string, '==' | '!=' | '<' | '>' | '<=' | '>='> = {
+  '==': '==',
+  eq: '==',
+  '!=': '!=',
+  ne: '!=',
+  '<': '<',
+  lt: '<',
+  '>': '>',
+  gt: '>',
+  '<=': '<=',
+  le: '<=',
+  '>=': '>=',
+  ge: '>=',
+}
 const BINOPS: Record<string, '&' | '|' | '^'> = {'&': '&', and: '&', '|': '|', or: '|', '^': '^', xor: '^'}
 const VERDICT_WORDS = new Set(['accept', 'drop', 'return', 'continue', 'reject', 'jump', 'goto'])
 

@@ -71,16 +71,23 @@ function statementOf(x: J): Statement {
   }
   if (x?.dnat) {
     const {addr, port} = x.dnat
-    return {kind: 'dnat', ...(typeof addr === 'string' ? {addr} : {}), ...(typeof port === 'number' ? {port} : {}), text: `dnat to ${addr?.includes?.(':') ? `[${addr}]` : addr}${port !== undefined ? `:${port}` : ''}`}
+    return {
+      kind: 'dnat',
+      ...(typeof addr === 'string' ? {addr} : {}),
+      ...(typeof port === 'number' ? {port} : {}),
+      text: `dnat to ${addr?.includes?.(':') ? `[${addr}]` : addr}${port !== undefined ? `:${port}` : ''}`,
+    }
   }
   if (x?.mangle?.key?.meta?.key === 'mark') {
     const v = x.mangle.value
     if (typeof v === 'number') return {kind: 'mark', op: 'set', value: v}
     for (const [key, op] of Object.entries(BINOP)) if (Array.isArray(v?.[key]) && typeof v[key][1] === 'number') return {kind: 'mark', op, value: v[key][1]}
   }
-  if (x?.set && typeof x.set.set === 'string') return {kind: 'set-update', set: x.set.set.replace(/^@/, ''), text: `${x.set.op} ${x.set.set} { ${JSON.stringify(x.set.elem)} }`}
+  if (x?.set && typeof x.set.set === 'string')
+    return {kind: 'set-update', set: x.set.set.replace(/^@/, ''), text: `${x.set.op} ${x.set.set} { ${JSON.stringify(x.set.elem)} }`}
   for (const what of ['masquerade', 'snat', 'redirect', 'counter', 'log', 'notrack'] as const) {
-    if (x && what in x) return {kind: 'other', what, text: what === 'masquerade' && x.masquerade?.flags ? `masquerade ${[].concat(x.masquerade.flags).join(',')}` : what}
+    if (x && what in x)
+      return {kind: 'other', what, text: what === 'masquerade' && x.masquerade?.flags ? `masquerade ${[].concat(x.masquerade.flags).join(',')}` : what}
   }
   return {kind: 'unknown', text: JSON.stringify(x)}
 }
@@ -93,7 +100,11 @@ export function parseNftJson(text: string, source: string): NftRuleset {
   } catch (err) {
     const pos = /position (\d+)/.exec((err as Error).message)
     const line = pos ? text.slice(0, Number(pos[1])).split('\n').length : text.split('\n').length
-    throw new DumpError(source, line, `not valid JSON (${(err as Error).message})${pos ? '' : '; the capture looks cut short'}: capture again with nft -j list table ip kube-proxy`)
+    throw new DumpError(
+      source,
+      line,
+      `not valid JSON (${(err as Error).message})${pos ? '' : '; the capture looks cut short'}: capture again with nft -j list table ip kube-proxy`,
+    )
   }
   if (!Array.isArray(doc?.nftables)) throw new DumpError(source, 1, 'JSON without an "nftables" array: expected the output of nft -j list …')
   const rs: NftRuleset = {source, format: 'json', tables: []}
@@ -101,16 +112,22 @@ export function parseNftJson(text: string, source: string): NftRuleset {
     const where = `nftables[${i}]`
     try {
       const body = o?.table ?? o?.set ?? o?.map ?? o?.chain ?? o?.rule
-      if (body && (typeof body.family !== 'string' || typeof (body.table ?? body.name) !== 'string')) throw new SyntaxError('an object without "family" and "table"')
+      if (body && (typeof body.family !== 'string' || typeof (body.table ?? body.name) !== 'string'))
+        throw new SyntaxError('an object without "family" and "table"')
       if (o?.table) tableOf(rs, o.table.family, o.table.name, 0)
       else if (o?.set || o?.map) {
         const s = o.set ?? o.map
         const table = tableOf(rs, s.family, s.table, 0)
         const keyType = [].concat(s.type ?? [])
         table.sets.set(s.name, {
-          name: s.name, isMap: Boolean(o.map), keyType, ...(s.map ? {dataType: String(s.map)} : {}),
-          flags: [].concat(s.flags ?? []), ...(typeof s.timeout === 'number' ? {timeoutSeconds: s.timeout} : {}),
-          elements: [].concat(s.elem ?? []).map(elementOf), line: 0,
+          name: s.name,
+          isMap: Boolean(o.map),
+          keyType,
+          ...(s.map ? {dataType: String(s.map)} : {}),
+          flags: [].concat(s.flags ?? []),
+          ...(typeof s.timeout === 'number' ? {timeoutSeconds: s.timeout} : {}),
+          elements: [].concat(s.elem ?? []).map(elementOf),
+          line: 0,
         })
       } else if (o?.chain) {
         const c = o.chain
@@ -121,7 +138,14 @@ export function parseNftJson(text: string, source: string): NftRuleset {
         if (!Array.isArray(r.expr)) throw new SyntaxError('a rule without "expr"')
         const statements = r.expr.map(statementOf)
         const chain = chainOf(tableOf(rs, r.family, r.table, 0), r.chain, 0)
-        chain.rules.push({chain: r.chain, line: 0, ...(typeof r.handle === 'number' ? {handle: r.handle} : {}), text: formatRule(statements, r.comment), statements, ...(r.comment !== undefined ? {comment: r.comment} : {})})
+        chain.rules.push({
+          chain: r.chain,
+          line: 0,
+          ...(typeof r.handle === 'number' ? {handle: r.handle} : {}),
+          text: formatRule(statements, r.comment),
+          statements,
+          ...(r.comment !== undefined ? {comment: r.comment} : {}),
+        })
       } else if (!o?.metainfo && !o?.element) {
         throw new SyntaxError(`unexpected object with keys ${Object.keys(o ?? {}).join(', ') || '(none)'}`)
       }

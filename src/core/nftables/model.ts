@@ -24,10 +24,7 @@ export type Value =
   | {kind: 'set'; items: Value[]}
   | {kind: 'setref'; name: string}
 
-export type Verdict =
-  | {kind: 'jump' | 'goto'; target: string}
-  | {kind: 'accept' | 'drop' | 'return' | 'continue'}
-  | {kind: 'reject'; how?: string}
+export type Verdict = {kind: 'jump' | 'goto'; target: string} | {kind: 'accept' | 'drop' | 'return' | 'continue'} | {kind: 'reject'; how?: string}
 
 /** A set member, or a map element with its verdict. */
 export interface Element {

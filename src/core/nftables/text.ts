@@ -27,7 +27,7 @@ function itemWords(c: Cursor): string[] {
 /** Skips a `{ … }` block, nested braces included. */
 function skipBlock(c: Cursor): void {
   c.expect('{')
-  for (let depth = 1; depth > 0; ) {
+  for (let depth = 1; depth > 0;) {
     const w = c.next()
     if (w === '{') depth++
     else if (w === '}') depth--
@@ -78,7 +78,14 @@ function parseChainHeader(c: Cursor, chain: Chain, words: string[]): void {
 function ruleOf(chain: string, tokens: Token[]): Rule {
   const {statements, comment} = parseRuleTokens(tokens)
   const handle = tokens[tokens.length - 1]?.handle
-  return {chain, line: tokens[0]?.line ?? 0, ...(handle !== undefined ? {handle} : {}), text: joinTokens(tokens), statements, ...(comment !== undefined ? {comment} : {})}
+  return {
+    chain,
+    line: tokens[0]?.line ?? 0,
+    ...(handle !== undefined ? {handle} : {}),
+    text: joinTokens(tokens),
+    statements,
+    ...(comment !== undefined ? {comment} : {}),
+  }
 }
 
 /** Tokens of one rule: to the end of its line, lines joined while braces are open. */

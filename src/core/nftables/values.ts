@@ -122,4 +122,3 @@ export function parseElements(c: Cursor): Element[] {
   c.next()
   return out
 }
-

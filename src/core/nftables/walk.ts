@@ -57,7 +57,13 @@ function ruleTarget(rule: Rule): HopTarget {
 }
 
 function ruleHop(w: Walker, rule: Rule): Hop {
-  return {table: w.label, chain: rule.chain, rule: rule.handle !== undefined && rule.line === 0 ? `${rule.text} # handle ${rule.handle}` : rule.text, line: rule.line, target: ruleTarget(rule)}
+  return {
+    table: w.label,
+    chain: rule.chain,
+    rule: rule.handle !== undefined && rule.line === 0 ? `${rule.text} # handle ${rule.handle}` : rule.text,
+    line: rule.line,
+    target: ruleTarget(rule),
+  }
 }
 
 function elementHop(w: Walker, map: string, e: Element): Hop {
@@ -106,9 +112,10 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
     for (const l of live) {
       const b = l.b
       if (s.kind === 'match' || s.kind === 'unknown') {
-        const ev: Tri = s.kind === 'match'
-          ? evaluateMatch(s, ctxOf(w, b))
-          : {result: 'maybe', condition: {holds: `"${s.text}" matches`, fails: `"${s.text}" does not match`}, matchesWhenHolds: true}
+        const ev: Tri =
+          s.kind === 'match'
+            ? evaluateMatch(s, ctxOf(w, b))
+            : {result: 'maybe', condition: {holds: `"${s.text}" matches`, fails: `"${s.text}" does not match`}, matchesWhenHolds: true}
         if (s.kind === 'unknown') note(w, {kind: 'statement-not-understood', chain: rule.chain, line: rule.line, text: s.text})
         else if (ev.result === 'maybe' && isUnknownMatch(s, ctxOf(w, b))) note(w, {kind: 'match-undecided', chain: rule.chain, text: formatStatement(s)})
         const nb = ev.affinitySeconds !== undefined ? fork(b, {affinitySeconds: ev.affinitySeconds}) : b
@@ -144,7 +151,13 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
         }
         const port = s.port ?? b.packet.dport
         const dport = port !== undefined ? {dport: port} : {}
-        flow.terminals.push({kind: 'dnat', branch: fork(t, {packet: {...t.packet, dst: ip, ...dport, dnatted: true}, dnat: {ip: s.addr, ...(port !== undefined ? {port} : {}), chain: rule.chain}})})
+        flow.terminals.push({
+          kind: 'dnat',
+          branch: fork(t, {
+            packet: {...t.packet, dst: ip, ...dport, dnatted: true},
+            dnat: {ip: s.addr, ...(port !== undefined ? {port} : {}), chain: rule.chain},
+          }),
+        })
       } else if (s.kind === 'mark') {
         const t = take(l)
         const m = t.packet.mark
@@ -197,7 +210,9 @@ function walkChain(w: Walker, name: string, start: Branch, stack: string[]): Flo
 /** Runs every base chain of one hook in priority order; returns what passed and what ended. */
 export function walkHook(w: Walker, hook: string, branches: Branch[]): {passed: Branch[]; ended: Terminal[]} {
   // The hook's base chains with their settings, lowest priority first.
-  const bases = [...w.table.chains.values()].flatMap((chain) => (chain.hook?.hook === hook ? [{chain, settings: chain.hook}] : [])).sort((a, b) => a.settings.priority - b.settings.priority)
+  const bases = [...w.table.chains.values()]
+    .flatMap((chain) => (chain.hook?.hook === hook ? [{chain, settings: chain.hook}] : []))
+    .sort((a, b) => a.settings.priority - b.settings.priority)
   const ended: Terminal[] = []
   let live = branches
   for (const {chain, settings} of bases) {
@@ -214,7 +229,13 @@ export function walkHook(w: Walker, hook: string, branches: Branch[]): {passed: 
         else ended.push(t)
       }
       for (const e of [...r.cont, ...r.ret]) {
-        if (settings.policy === 'drop') ended.push({kind: 'drop', branch: fork(e, {hops: [...e.hops, {table: w.label, chain: chain.name, rule: '[policy drop]', line: chain.line, target: {kind: 'policy', policy: 'drop'}}]})})
+        if (settings.policy === 'drop')
+          ended.push({
+            kind: 'drop',
+            branch: fork(e, {
+              hops: [...e.hops, {table: w.label, chain: chain.name, rule: '[policy drop]', line: chain.line, target: {kind: 'policy', policy: 'drop'}}],
+            }),
+          })
         else next.push(e)
       }
     }
@@ -222,4 +243,3 @@ export function walkHook(w: Walker, hook: string, branches: Branch[]): {passed: 
   }
   return {passed: live, ended}
 }
-

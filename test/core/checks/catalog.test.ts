@@ -16,12 +16,19 @@ import {defined} from '../../support/defined.js'
 const SRC = fileURLToPath(new URL('../../../src', import.meta.url))
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => (e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []))
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : [],
+  )
 }
 
 /** Every id the source passes to finding() or serviceFinding(), with the file it is in. */
 function emittedIds(): Array<[string, string]> {
-  return sourceFiles(SRC).flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\b(?:serviceFinding|finding)\(\s*'([^']+)'/g)].map((m): [string, string] => [defined(m[1], 'finding id'), path.relative(SRC, file)]))
+  return sourceFiles(SRC).flatMap((file) =>
+    [...readFileSync(file, 'utf8').matchAll(/\b(?:serviceFinding|finding)\(\s*'([^']+)'/g)].map((m): [string, string] => [
+      defined(m[1], 'finding id'),
+      path.relative(SRC, file),
+    ]),
+  )
 }
 
 describe('the finding catalogue', () => {
@@ -41,7 +48,9 @@ describe('the finding catalogue', () => {
   })
 
   it('is the only place a finding gets its severity: no finding literal outside finding()', () => {
-    const literals = sourceFiles(path.join(SRC, 'core')).filter((f) => !f.endsWith('catalog.ts') && /\bseverity: '(error|warning|info)'/.test(readFileSync(f, 'utf8')))
+    const literals = sourceFiles(path.join(SRC, 'core')).filter(
+      (f) => !f.endsWith('catalog.ts') && /\bseverity: '(error|warning|info)'/.test(readFileSync(f, 'utf8')),
+    )
     expect(literals.map((f) => path.relative(SRC, f))).toEqual([])
   })
 
@@ -67,18 +76,20 @@ describe('the finding catalogue', () => {
 
 describe('explainFinding', () => {
   it('renders one entry as text', () => {
-    expect(explainFinding('external-name-is-ip')).toBe([
-      'external-name-is-ip (error): An ExternalName holds an IP address',
-      '',
-      'Why:',
-      '  An ExternalName Service is a DNS CNAME; a CNAME names a host, so "203.0.113.7"',
-      '  is looked up as a name and does not resolve (some clients get NXDOMAIN, some',
-      '  the raw string).',
-      '',
-      'Fix:',
-      '  Use a Service without a selector plus an EndpointSlice (or Endpoints) holding',
-      '  the IP, or put a DNS name in externalName.',
-    ].join('\n'))
+    expect(explainFinding('external-name-is-ip')).toBe(
+      [
+        'external-name-is-ip (error): An ExternalName holds an IP address',
+        '',
+        'Why:',
+        '  An ExternalName Service is a DNS CNAME; a CNAME names a host, so "203.0.113.7"',
+        '  is looked up as a name and does not resolve (some clients get NXDOMAIN, some',
+        '  the raw string).',
+        '',
+        'Fix:',
+        '  Use a Service without a selector plus an EndpointSlice (or Endpoints) holding',
+        '  the IP, or put a DNS name in externalName.',
+      ].join('\n'),
+    )
   })
 
   it('knows every slug and nothing else', () => {

@@ -23,14 +23,19 @@ function clusterWith(endpoints: EndpointOptions[], svc: V1Service = service()): 
 /** The rules kube-proxy on `name` writes when it has seen `seen`. */
 function rulesOf(name: string, seen: {services: V1Service[]; endpointSlices: V1EndpointSlice[]}): NodeDataplane {
   const ip = name === 'node-a' ? '192.168.49.2' : '192.168.49.3'
-  return dataplane(name, {'iptables-save': renderKubeProxyRestore(seen, name, {clusterCIDR: '10.244.0.0/16', nodeIPs: [ip]})}, {'iptables-save': `${name}/iptables-save.txt`})
+  return dataplane(
+    name,
+    {'iptables-save': renderKubeProxyRestore(seen, name, {clusterCIDR: '10.244.0.0/16', nodeIPs: [ip]})},
+    {'iptables-save': `${name}/iptables-save.txt`},
+  )
 }
 
 function report(now: ClusterView, planes: NodeDataplane[]): Report {
   return buildReport({kind: 'service', namespace: 'default', service: 'web'}, now, planes, [])
 }
 
-const ids = (r: Report, prefix = '') => r.findings.filter((f) => ['stale-endpoint-rule', 'missing-endpoint-rule', 'probability-mismatch', 'nodes-disagree'].includes(f.id) && f.id.startsWith(prefix))
+const ids = (r: Report, prefix = '') =>
+  r.findings.filter((f) => ['stale-endpoint-rule', 'missing-endpoint-rule', 'probability-mismatch', 'nodes-disagree'].includes(f.id) && f.id.startsWith(prefix))
 const only = (r: Report, id: string): Finding[] => r.findings.filter((f) => f.id === id)
 
 describe('drift between the API and the nodes', () => {
@@ -92,7 +97,9 @@ describe('drift between the API and the nodes', () => {
     const now = clusterWith([A, B])
     const good = rulesOf('node-a', now)
     // Hand-edited: the first endpoint gets 90% instead of 50%.
-    const edited = dataplane(good.name, {'iptables-save': (captureText(good, 'iptables-save') ?? '').replace('--probability 0.5000000000', '--probability 0.9000000000')})
+    const edited = dataplane(good.name, {
+      'iptables-save': (captureText(good, 'iptables-save') ?? '').replace('--probability 0.5000000000', '--probability 0.9000000000'),
+    })
     expect(captureText(edited, 'iptables-save')).not.toBe(captureText(good, 'iptables-save'))
     const f = first(only(report(now, [edited]), 'probability-mismatch'), 'finding')
     expect(f.message).toBe('node-a splits 10.96.0.10:80/TCP unevenly over 2 backends (expected 1/2 each)')
@@ -104,8 +111,12 @@ describe('what else the node shows', () => {
   const now = clusterWith([A])
 
   it('names a data plane that replaces kube-proxy, and warns instead of failing', () => {
-    const cilium = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:CILIUM_PRE_nat - [0:0]\n-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_nat" -j CILIUM_PRE_nat\nCOMMIT\n'
-    const f = first(only(report(now, [dataplane('node-a', {'iptables-save': cilium}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules'), 'finding')
+    const cilium =
+      '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n:CILIUM_PRE_nat - [0:0]\n-A PREROUTING -m comment --comment "cilium-feeder: CILIUM_PRE_nat" -j CILIUM_PRE_nat\nCOMMIT\n'
+    const f = first(
+      only(report(now, [dataplane('node-a', {'iptables-save': cilium}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules'),
+      'finding',
+    )
     expect(f.severity).toBe('warning')
     expect(f.message).toContain("Cilium's chains (CILIUM_PRE_nat)")
     expect(f.message).toContain('cilium service list')
@@ -113,7 +124,10 @@ describe('what else the node shows', () => {
 
   it('keeps no-rules an error when nothing else is there', () => {
     const empty = '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'
-    const f = first(only(report(now, [dataplane('node-a', {'iptables-save': empty}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules'), 'finding')
+    const f = first(
+      only(report(now, [dataplane('node-a', {'iptables-save': empty}, {'iptables-save': 'node-a/iptables-save.txt'})]), 'node-has-no-kube-proxy-rules'),
+      'finding',
+    )
     expect(f.severity).toBe('error')
     expect(f.message).toBe('node-a: no KUBE-SERVICES chain in the nat table of node-a/iptables-save.txt')
   })
@@ -125,7 +139,12 @@ describe('what else the node shows', () => {
     const nft = rulesOf('node-a', now)
     const plane: NodeDataplane = withNft
       ? {...nft, otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}}
-      : dataplane('node-a', {'iptables-save': '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'}, {}, {otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}})
+      : dataplane(
+          'node-a',
+          {'iptables-save': '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'},
+          {},
+          {otherIptablesBackend: {backend: 'legacy', kubeRules, source: 'node-a: iptables-legacy -t nat -S'}},
+        )
     const f = first(only(report(now, [plane]), 'iptables-legacy-and-nft'), 'finding')
     expect(f.message.startsWith(start)).toBe(true)
     expect(f.evidence).toEqual(['node-a: iptables-legacy -t nat -S'])

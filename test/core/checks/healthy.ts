@@ -17,7 +17,10 @@ export const webSlice = slice({
   ],
 })
 
-export const nodes = [node({name: 'node-a', ip: '192.168.49.2', podCIDR: '10.244.0.0/24'}), node({name: 'node-b', ip: '192.168.49.3', podCIDR: '10.244.1.0/24'})]
+export const nodes = [
+  node({name: 'node-a', ip: '192.168.49.2', podCIDR: '10.244.0.0/24'}),
+  node({name: 'node-b', ip: '192.168.49.3', podCIDR: '10.244.1.0/24'}),
+]
 
 /** The healthy cluster, with Service web replaced or objects added as the test says. */
 export function healthy(parts: Partial<ClusterView> = {}): ClusterView {

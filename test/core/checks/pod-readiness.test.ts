@@ -47,13 +47,24 @@ describe('no-ready-pods', () => {
 
 describe('only-terminating-endpoints', () => {
   it('reports endpoints that are all terminating, and which still serve', () => {
-    const slices = [slice({endpoints: [
-      {ip: '10.244.0.5', node: 'node-a', pod: 'web-old-1', terminating: true, serving: true},
-      {ip: '10.244.1.7', node: 'node-b', pod: 'web-old-2', terminating: true, serving: false},
-    ]})]
+    const slices = [
+      slice({
+        endpoints: [
+          {ip: '10.244.0.5', node: 'node-a', pod: 'web-old-1', terminating: true, serving: true},
+          {ip: '10.244.1.7', node: 'node-b', pod: 'web-old-2', terminating: true, serving: false},
+        ],
+      }),
+    ]
     const f = first(onlyTerminatingEndpoints(service(), {slices}), 'finding')
-    expect(f).toMatchObject({id: 'only-terminating-endpoints', severity: 'warning', message: 'all 2 endpoints of Service default/web are terminating: kube-proxy uses the one still serving (web-old-1 (10.244.0.5)) until it stops'})
-    expect(f.evidence).toEqual(['web-old-1 (10.244.0.5) on node-a: terminating, still serving', 'web-old-2 (10.244.1.7) on node-b: terminating, no longer serving'])
+    expect(f).toMatchObject({
+      id: 'only-terminating-endpoints',
+      severity: 'warning',
+      message: 'all 2 endpoints of Service default/web are terminating: kube-proxy uses the one still serving (web-old-1 (10.244.0.5)) until it stops',
+    })
+    expect(f.evidence).toEqual([
+      'web-old-1 (10.244.0.5) on node-a: terminating, still serving',
+      'web-old-2 (10.244.1.7) on node-b: terminating, no longer serving',
+    ])
   })
 
   it('says connections are refused when none serves', () => {

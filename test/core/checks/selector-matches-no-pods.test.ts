@@ -13,7 +13,12 @@ const cachePods = [
 describe('selector-matches-no-pods', () => {
   it('reports, per selector key, how many pods match the rest and the value one edit away', () => {
     const f = first(selectorMatchesNoPods(service({name: 'cache', selector: {app: 'cache', tier: 'backnd'}}), {pods: cachePods}), 'finding')
-    expect(f).toMatchObject({id: 'selector-matches-no-pods', severity: 'error', service: 'default/cache', message: 'selector app=cache,tier=backnd of Service default/cache matches no pod'})
+    expect(f).toMatchObject({
+      id: 'selector-matches-no-pods',
+      severity: 'error',
+      service: 'default/cache',
+      message: 'selector app=cache,tier=backnd of Service default/cache matches no pod',
+    })
     expect(f.evidence).toEqual([
       'ignoring app=cache: no pod matches the rest (tier=backnd)',
       'ignoring tier=backnd: 2 pods match the rest (app=cache)',
@@ -48,7 +53,9 @@ describe('selector-matches-no-pods', () => {
 
   it('points at pods in another namespace that match the whole selector', () => {
     const f = first(selectorMatchesNoPods(service({namespace: 'shop'}), {pods: [pod({namespace: 'default'})]}), 'finding')
-    expect(f.evidence).toContain('1 pod in other namespaces match the whole selector, but a Service selects only in its own (shop): default/web-6d4cf56db6-7xkqz')
+    expect(f.evidence).toContain(
+      '1 pod in other namespaces match the whole selector, but a Service selects only in its own (shop): default/web-6d4cf56db6-7xkqz',
+    )
     expect(f.evidence).toContain('namespace shop has no pods at all')
   })
 

@@ -11,7 +11,11 @@ describe('selector-matches-several-owners', () => {
       pod({name: 'web-admin-5b8f7c9d4-hk2vz', labels: {app: 'web', tier: 'admin', 'pod-template-hash': '5b8f7c9d4'}}),
     ]
     const f = first(selectorMatchesSeveralOwners(service(), {pods}), 'finding')
-    expect(f).toMatchObject({id: 'selector-matches-several-owners', severity: 'warning', message: 'selector app=web of Service default/web matches pods of 2 workloads: Deployment web, Deployment web-admin'})
+    expect(f).toMatchObject({
+      id: 'selector-matches-several-owners',
+      severity: 'warning',
+      message: 'selector app=web of Service default/web matches pods of 2 workloads: Deployment web, Deployment web-admin',
+    })
     expect(f.evidence).toEqual([
       'Deployment web: 2 pods (web-6d4cf56db6-7xkqz, web-6d4cf56db6-m2wbr); labels that set it apart: tier=frontend',
       'Deployment web-admin: 1 pod (web-admin-5b8f7c9d4-hk2vz); labels that set it apart: tier=admin',
@@ -38,9 +42,17 @@ describe('selector-matches-several-owners', () => {
 
   it.each([
     ['ReplicaSet of a Deployment', pod({name: 'web-6d4cf56db6-7xkqz', labels: {'pod-template-hash': '6d4cf56db6'}}), 'Deployment web'],
-    ['ReplicaSet of an Argo Rollout', pod({name: 'web-7c9d5f8d4b-q2x8z', labels: {'rollouts-pod-template-hash': '7c9d5f8d4b'}, owner: {kind: 'ReplicaSet', name: 'web-7c9d5f8d4b'}}), 'Rollout web'],
+    [
+      'ReplicaSet of an Argo Rollout',
+      pod({name: 'web-7c9d5f8d4b-q2x8z', labels: {'rollouts-pod-template-hash': '7c9d5f8d4b'}, owner: {kind: 'ReplicaSet', name: 'web-7c9d5f8d4b'}}),
+      'Rollout web',
+    ],
     ['StatefulSet', pod({name: 'redis-0', owner: {kind: 'StatefulSet', name: 'redis'}}), 'StatefulSet redis'],
-    ['no ownerReferences, Deployment-style name', pod({name: 'api-5d8c6f7b9-hq7vd', owner: null, labels: {'pod-template-hash': '5d8c6f7b9'}}), 'Deployment api'],
+    [
+      'no ownerReferences, Deployment-style name',
+      pod({name: 'api-5d8c6f7b9-hq7vd', owner: null, labels: {'pod-template-hash': '5d8c6f7b9'}}),
+      'Deployment api',
+    ],
     ['no ownerReferences, ordinal name', pod({name: 'cache-1', owner: null}), 'StatefulSet cache'],
     ['a bare pod', pod({name: 'debug', owner: null}), 'pod debug'],
   ])('ownerOf: %s', (_name, p, owner) => {

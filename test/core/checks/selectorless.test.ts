@@ -18,7 +18,13 @@ describe('no-selector-no-endpoints', () => {
   })
 
   it('names empty objects when they exist', () => {
-    const f = first(noSelectorNoEndpoints(partner, {slices: [slice({service: 'partner', name: 'partner-zfk4h', endpoints: []})], endpoints: endpoints({name: 'partner', addresses: []})}), 'finding')
+    const f = first(
+      noSelectorNoEndpoints(partner, {
+        slices: [slice({service: 'partner', name: 'partner-zfk4h', endpoints: []})],
+        endpoints: endpoints({name: 'partner', addresses: []}),
+      }),
+      'finding',
+    )
     expect(f.evidence).toEqual(['EndpointSlice partner-zfk4h lists no endpoints', 'Endpoints partner has no addresses'])
   })
 
@@ -42,7 +48,8 @@ describe('endpointslice-missing-service-name-label', () => {
     expect(f).toMatchObject({
       id: 'endpointslice-missing-service-name-label',
       severity: 'error',
-      message: 'EndpointSlice default/partner-1 looks meant for Service default/partner but has no kubernetes.io/service-name label, so kube-proxy never uses it',
+      message:
+        'EndpointSlice default/partner-1 looks meant for Service default/partner but has no kubernetes.io/service-name label, so kube-proxy never uses it',
       evidence: ['EndpointSlice partner-1: its name starts with partner; 1 endpoint (203.0.113.20); labels: endpointslice.kubernetes.io/managed-by=staff'],
     })
   })

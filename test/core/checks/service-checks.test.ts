@@ -31,7 +31,11 @@ describe('checkService on a healthy cluster', () => {
     ['ETP Local with an endpoint on every node', service({type: 'NodePort', spec: {externalTrafficPolicy: 'Local'}})],
     ['selectorless with manual Endpoints and their mirrored slice', service({name: 'partner', selector: null})],
   ])('reports nothing for a %s Service', (_name, svc) => {
-    const view = healthy({services: [svc], endpoints: [endpoints({name: 'partner'})], endpointSlices: [webSlice, slice({service: 'partner', managedBy: 'endpointslicemirroring-controller.k8s.io'})]})
+    const view = healthy({
+      services: [svc],
+      endpoints: [endpoints({name: 'partner'})],
+      endpointSlices: [webSlice, slice({service: 'partner', managedBy: 'endpointslicemirroring-controller.k8s.io'})],
+    })
     expect(checkService(svc, indexCluster(view), {})).toEqual([])
   })
 })
@@ -46,7 +50,13 @@ interface Scenario {
 
 /** One scenario per finding; each states only what differs from the healthy cluster. */
 const scenarios: Record<keyof typeof serviceChecks, Scenario> = {
-  'selector-matches-no-pods': {view: {services: [service({selector: {app: 'web', release: 'stabel'}})], pods: webPods.map((p) => ({...p, metadata: {...p.metadata, labels: {app: 'web', release: 'stable'}}})), endpointSlices: []}},
+  'selector-matches-no-pods': {
+    view: {
+      services: [service({selector: {app: 'web', release: 'stabel'}})],
+      pods: webPods.map((p) => ({...p, metadata: {...p.metadata, labels: {app: 'web', release: 'stable'}}})),
+      endpointSlices: [],
+    },
+  },
   'selector-matches-several-owners': {view: {pods: [...webPods, pod({name: 'debug', owner: null, ip: '10.244.0.99'})]}},
   'no-ready-pods': {view: {pods: [pod({ready: false})], endpointSlices: [slice({endpoints: [{ip: '10.244.0.5', node: 'node-a', ready: false}]})]}},
   'only-terminating-endpoints': {view: {endpointSlices: [slice({endpoints: [{ip: '10.244.0.5', node: 'node-a', terminating: true, serving: true}]})]}},
@@ -55,19 +65,32 @@ const scenarios: Record<keyof typeof serviceChecks, Scenario> = {
   'target-port-protocol-mismatch': {view: {services: [service({ports: [{name: 'http', port: 80, protocol: 'UDP', targetPort: 8080}]})]}},
   'no-selector-no-endpoints': {view: {services: [service({selector: null})], endpointSlices: []}},
   // The symptom and its cause: both are reported.
-  'endpointslice-missing-service-name-label': {view: {services: [service({selector: null})], endpointSlices: [slice({service: null, name: 'web-manual'})]}, expected: ['no-selector-no-endpoints', 'endpointslice-missing-service-name-label']},
+  'endpointslice-missing-service-name-label': {
+    view: {services: [service({selector: null})], endpointSlices: [slice({service: null, name: 'web-manual'})]},
+    expected: ['no-selector-no-endpoints', 'endpointslice-missing-service-name-label'],
+  },
   'external-name-is-ip': {view: {services: [service({type: 'ExternalName', selector: null, spec: {externalName: '203.0.113.7'}})]}},
   'external-name-has-selector': {view: {services: [service({type: 'ExternalName'})]}},
   'headless-service': {view: {services: [service({clusterIP: 'None', ports: [{name: 'http', port: 8080}]})]}},
   'load-balancer-pending': {view: {services: [service({type: 'LoadBalancer', ingress: []})]}},
-  'source-outside-load-balancer-ranges': {view: {services: [service({type: 'LoadBalancer', spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}})]}, options: {source: '198.51.100.7'}},
-  'external-traffic-local-node-without-endpoint': {view: {services: [service({type: 'NodePort', spec: {externalTrafficPolicy: 'Local'}})], pods: webPods.slice(0, 2), endpointSlices: [slice()]}},
+  'source-outside-load-balancer-ranges': {
+    view: {services: [service({type: 'LoadBalancer', spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}})]},
+    options: {source: '198.51.100.7'},
+  },
+  'external-traffic-local-node-without-endpoint': {
+    view: {services: [service({type: 'NodePort', spec: {externalTrafficPolicy: 'Local'}})], pods: webPods.slice(0, 2), endpointSlices: [slice()]},
+  },
   // The client is a pod on node-b (found from --source); every endpoint is on node-a.
-  'internal-traffic-local-node-without-endpoint': {view: {services: [service({spec: {internalTrafficPolicy: 'Local'}})], endpointSlices: [slice()]}, options: {source: '10.244.1.7'}},
+  'internal-traffic-local-node-without-endpoint': {
+    view: {services: [service({spec: {internalTrafficPolicy: 'Local'}})], endpointSlices: [slice()]},
+    options: {source: '10.244.1.7'},
+  },
   'node-port-outside-default-range': {view: {services: [service({type: 'NodePort', ports: [{name: 'http', port: 80, targetPort: 8080, nodePort: 8080}]})]}},
   'session-affinity': {view: {services: [service({spec: {sessionAffinity: 'ClientIP', sessionAffinityConfig: {clientIP: {timeoutSeconds: 600}}}})]}},
   'ignored-by-kube-proxy': {view: {services: [service({labels: {'service.kubernetes.io/service-proxy-name': 'other-proxy'}})]}},
-  'dual-stack': {view: {services: [service({spec: {ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack', clusterIPs: ['10.96.0.10', 'fd00::a']}})]}},
+  'dual-stack': {
+    view: {services: [service({spec: {ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack', clusterIPs: ['10.96.0.10', 'fd00::a']}})]},
+  },
 }
 
 describe('checkService: one scenario per finding', () => {
@@ -97,9 +120,14 @@ describe('checkService on the two-node v1.26 capture', () => {
   it('names node1 for api, the typo for cache and the missing port name for metrics', () => {
     const idx = indexCluster(view)
     const find = (key: string) => first(checkService(idx.serviceByKey.get(key)!, idx), `finding for ${key}`)
-    expect(find('storefront/api').message).toBe('externalTrafficPolicy Local on Service storefront/api: node node1 has no local endpoint, so external traffic reaching it (node port 31500) is dropped')
+    expect(find('storefront/api').message).toBe(
+      'externalTrafficPolicy Local on Service storefront/api: node node1 has no local endpoint, so external traffic reaching it (node port 31500) is dropped',
+    )
     expect(find('storefront/cache').evidence).toContain('tier=backend (1 edit from backnd: a typo?) on 2 pods: cache-0, cache-1')
-    expect(find('storefront/metrics').evidence).toEqual(['metrics-exporter-84c9f6d7b-zq5lp: declares metrics 9100/TCP (exporter)', 'EndpointSlice metrics-4gkqj has no port "prom"'])
+    expect(find('storefront/metrics').evidence).toEqual([
+      'metrics-exporter-84c9f6d7b-zq5lp: declares metrics 9100/TCP (exporter)',
+      'EndpointSlice metrics-4gkqj has no port "prom"',
+    ])
     expect(find('storefront/ledger').message).toContain('DNS ledger.storefront.svc returns 10.244.1.51')
   })
 

@@ -11,7 +11,12 @@ describe('target-port-name-undefined', () => {
   it('reports a named targetPort no container defines, with the names they do declare', () => {
     const svc = service({name: 'metrics', selector: {app: 'exporter'}, ports: [{name: 'prom', port: 9100, targetPort: 'prom'}]})
     const f = first(targetPortNameUndefined(svc, {pods: [exporter], slices: [slice({name: 'metrics-4gkqj', service: 'metrics', ports: null})]}), 'finding')
-    expect(f).toMatchObject({id: 'target-port-name-undefined', severity: 'error', message: 'port prom 9100/TCP of Service default/metrics targets the named port "prom", which no container of its 1 pod defines: connections to it are refused'})
+    expect(f).toMatchObject({
+      id: 'target-port-name-undefined',
+      severity: 'error',
+      message:
+        'port prom 9100/TCP of Service default/metrics targets the named port "prom", which no container of its 1 pod defines: connections to it are refused',
+    })
     expect(f.evidence).toEqual(['exporter-84c9f6d7b-zq5lp: declares metrics 9100/TCP (app)', 'EndpointSlice metrics-4gkqj has no port "prom"'])
   })
 
@@ -40,7 +45,12 @@ describe('target-port-name-undefined', () => {
 describe('target-port-not-declared', () => {
   it('warns when pods declare other ports but not the targetPort number', () => {
     const f = first(targetPortNotDeclared(service({ports: [{name: 'http', port: 80, targetPort: 8000}]}), {pods: [pod()]}), 'finding')
-    expect(f).toMatchObject({id: 'target-port-not-declared', severity: 'warning', message: 'port http 80/TCP of Service default/web targets port 8000, which no container of its 1 pod declares; it works only if the process listens on 8000 anyway'})
+    expect(f).toMatchObject({
+      id: 'target-port-not-declared',
+      severity: 'warning',
+      message:
+        'port http 80/TCP of Service default/web targets port 8000, which no container of its 1 pod declares; it works only if the process listens on 8000 anyway',
+    })
     expect(f.evidence).toEqual(['web-6d4cf56db6-7xkqz: declares http 8080/TCP (app)'])
   })
 
@@ -57,12 +67,26 @@ describe('target-port-not-declared', () => {
 describe('target-port-protocol-mismatch', () => {
   it('reports a number the pods declare only for another protocol', () => {
     const dns = pod({name: 'dns-0', labels: {app: 'dns'}, owner: null, ports: [{name: 'dns-tcp', containerPort: 53, protocol: 'TCP'}]})
-    const f = first(targetPortProtocolMismatch(service({selector: {app: 'dns'}, ports: [{name: 'dns', port: 53, protocol: 'UDP', targetPort: 53}]}), {pods: [dns]}), 'finding')
-    expect(f).toMatchObject({id: 'target-port-protocol-mismatch', severity: 'warning', message: 'port dns 53/UDP of Service default/web targets 53/UDP, but its pods declare 53 only as TCP', evidence: ['dns-0: declare dns-tcp 53/TCP (app)']})
+    const f = first(
+      targetPortProtocolMismatch(service({selector: {app: 'dns'}, ports: [{name: 'dns', port: 53, protocol: 'UDP', targetPort: 53}]}), {pods: [dns]}),
+      'finding',
+    )
+    expect(f).toMatchObject({
+      id: 'target-port-protocol-mismatch',
+      severity: 'warning',
+      message: 'port dns 53/UDP of Service default/web targets 53/UDP, but its pods declare 53 only as TCP',
+      evidence: ['dns-0: declare dns-tcp 53/TCP (app)'],
+    })
   })
 
   it('stays quiet when the number is declared for both protocols', () => {
-    const dns = pod({labels: {app: 'dns'}, ports: [{containerPort: 53, protocol: 'TCP'}, {containerPort: 53, protocol: 'UDP'}]})
+    const dns = pod({
+      labels: {app: 'dns'},
+      ports: [
+        {containerPort: 53, protocol: 'TCP'},
+        {containerPort: 53, protocol: 'UDP'},
+      ],
+    })
     expect(targetPortProtocolMismatch(service({selector: {app: 'dns'}, ports: [{port: 53, protocol: 'UDP', targetPort: 53}]}), {pods: [dns]})).toEqual([])
   })
 })

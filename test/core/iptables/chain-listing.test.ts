@@ -37,7 +37,12 @@ const names = (refs: ChainRef[]) => refs.map((r) => `${r.table} ${r.chain}`)
 describe('parseChainListing', () => {
   it('reads a built-in chain: its policy and its rules', () => {
     const l = parseChainListing('nat', 'PREROUTING', '-P PREROUTING ACCEPT\n-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n')
-    expect(l).toEqual({table: 'nat', name: 'PREROUTING', policy: 'ACCEPT', rules: ['-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES']})
+    expect(l).toEqual({
+      table: 'nat',
+      name: 'PREROUTING',
+      policy: 'ACCEPT',
+      rules: ['-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES'],
+    })
   })
 
   it('reads a user chain without a policy, an empty one too', () => {
@@ -65,22 +70,24 @@ describe('formatChainCollection', () => {
   })
 
   it('prints iptables-save layout: built-in chains first, user chains by name, rules chain by chain, missing chains left out', () => {
-    expect(formatChainCollection(c)).toBe([
-      '*filter',
-      ':FORWARD DROP [0:0]',
-      'COMMIT',
-      '*nat',
-      ':PREROUTING ACCEPT [0:0]',
-      ':OUTPUT ACCEPT [0:0]',
-      ':KUBE-SEP-A - [0:0]',
-      ':KUBE-SVC-B - [0:0]',
-      '-A PREROUTING -j KUBE-SERVICES',
-      '-A OUTPUT -j KUBE-SERVICES',
-      '-A KUBE-SEP-A -p tcp -j DNAT --to-destination 10.244.0.5:8080',
-      '-A KUBE-SVC-B -j KUBE-SEP-A',
-      'COMMIT',
-      '',
-    ].join('\n'))
+    expect(formatChainCollection(c)).toBe(
+      [
+        '*filter',
+        ':FORWARD DROP [0:0]',
+        'COMMIT',
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':OUTPUT ACCEPT [0:0]',
+        ':KUBE-SEP-A - [0:0]',
+        ':KUBE-SVC-B - [0:0]',
+        '-A PREROUTING -j KUBE-SERVICES',
+        '-A OUTPUT -j KUBE-SERVICES',
+        '-A KUBE-SEP-A -p tcp -j DNAT --to-destination 10.244.0.5:8080',
+        '-A KUBE-SVC-B -j KUBE-SEP-A',
+        'COMMIT',
+        '',
+      ].join('\n'),
+    )
   })
 
   it('is read by the dump parser unchanged, policies included', () => {
@@ -114,7 +121,12 @@ describe('nextChains', () => {
     ['not the node-port tail for a cluster IP when the node addresses are known', [web], ['192.168.49.2'], ['nat KUBE-SVC-WEB']],
     ['the node-port tail for a node address', [{ip: '192.168.49.2', port: 30080, protocol: 'TCP'}], ['192.168.49.2'], ['nat KUBE-NODEPORTS']],
     ['the node-port tail for loopback', [{ip: '127.0.0.1', port: 30080, protocol: 'TCP'}], ['192.168.49.2'], ['nat KUBE-NODEPORTS']],
-    ['another port of the same IP only when it is a destination', [web, {...web, port: 9100}], ['192.168.49.2'], ['nat KUBE-SVC-WEB', 'nat KUBE-SVC-WEBMETRICS']],
+    [
+      'another port of the same IP only when it is a destination',
+      [web, {...web, port: 9100}],
+      ['192.168.49.2'],
+      ['nat KUBE-SVC-WEB', 'nat KUBE-SVC-WEBMETRICS'],
+    ],
     ['the other protocol only when it is a destination', [{...web, protocol: 'UDP'}], ['192.168.49.2'], ['nat KUBE-SVC-WEBUDP']],
     ['nothing for no destination', [], ['192.168.49.2'], []],
   ])('KUBE-SERVICES: %s', (_what, destinations, localAddresses, want) => {
@@ -130,7 +142,8 @@ describe('nextChains', () => {
         '-A KUBE-SVC-WEB -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-ONE',
         '-A KUBE-SVC-WEB -g KUBE-SEP-TWO',
       ].join('\n'),
-      'nat KUBE-SEP-ONE': '-N KUBE-SEP-ONE\n-A KUBE-SEP-ONE -s 10.244.0.5/32 -j KUBE-MARK-MASQ\n-A KUBE-SEP-ONE -p tcp -m tcp -j DNAT --to-destination 10.244.0.5:8080\n',
+      'nat KUBE-SEP-ONE':
+        '-N KUBE-SEP-ONE\n-A KUBE-SEP-ONE -s 10.244.0.5/32 -j KUBE-MARK-MASQ\n-A KUBE-SEP-ONE -p tcp -m tcp -j DNAT --to-destination 10.244.0.5:8080\n',
       'filter INPUT': '-P INPUT ACCEPT\n-A INPUT -j ACCEPT\n-A INPUT -p tcp -j REJECT --reject-with icmp-port-unreachable\n-A INPUT -j LOG --log-prefix x\n',
     })
     expect(names(nextChains(c, [web]))).toEqual(['nat KUBE-MARK-MASQ', 'nat KUBE-SEP-TWO'])
@@ -166,10 +179,14 @@ describe('nextChains', () => {
 
   it('KUBE-NODEPORTS: only the rule for the node port, however many other node ports there are', () => {
     const lines = ['-N KUBE-NODEPORTS']
-    for (let port = 30000; port < 32768; port++) lines.push(`-A KUBE-NODEPORTS -p tcp -m comment --comment "ns/svc-${port} --dport 1 (a comment)" -m tcp --dport ${port} -j KUBE-EXT-P${port}`)
+    for (let port = 30000; port < 32768; port++)
+      lines.push(`-A KUBE-NODEPORTS -p tcp -m comment --comment "ns/svc-${port} --dport 1 (a comment)" -m tcp --dport ${port} -j KUBE-EXT-P${port}`)
     lines.push('-A KUBE-NODEPORTS -p tcp -m tcp --dport 30070:30090 -j KUBE-EXT-RANGE', '-A KUBE-NODEPORTS -p tcp -m tcp ! --dport 30080 -j KUBE-EXT-NOT')
     const c = collected({'nat KUBE-NODEPORTS': lines.join('\n')})
-    expect(names(nextChains(c, [{ip: '192.168.49.2', port: 30080, protocol: 'TCP'}], {localAddresses: ['192.168.49.2']}))).toEqual(['nat KUBE-EXT-P30080', 'nat KUBE-EXT-RANGE'])
+    expect(names(nextChains(c, [{ip: '192.168.49.2', port: 30080, protocol: 'TCP'}], {localAddresses: ['192.168.49.2']}))).toEqual([
+      'nat KUBE-EXT-P30080',
+      'nat KUBE-EXT-RANGE',
+    ])
   })
 
   it('when nat was read whole (backends unknown), follows every jump of the filter table', () => {
@@ -196,7 +213,9 @@ describe('nextChains', () => {
       lines.push(`-A KUBE-SERVICES -d ${ip}/32 -p tcp -m comment --comment "bench/svc-${i}:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-S${i}`)
     }
     const c = collected({'nat KUBE-SERVICES': lines.join('\n')})
-    expect(names(nextChains(c, [{ip: '10.96.48.57', port: 80, protocol: 'TCP'}], {localAddresses: ['192.168.49.2']}))).toEqual([`nat KUBE-SVC-S${48 * 256 + 57}`])
+    expect(names(nextChains(c, [{ip: '10.96.48.57', port: 80, protocol: 'TCP'}], {localAddresses: ['192.168.49.2']}))).toEqual([
+      `nat KUBE-SVC-S${48 * 256 + 57}`,
+    ])
   })
 })
 
@@ -213,7 +232,11 @@ interface Bundle {
 }
 
 function bundle(name: string, clusterFile: string, nodes: Record<string, string>): Bundle {
-  return {name, view: parseClusterFile(readFileSync(clusterFile, 'utf8'), clusterFile), nodes: Object.fromEntries(Object.entries(nodes).map(([n, f]) => [n, readFileSync(f, 'utf8')]))}
+  return {
+    name,
+    view: parseClusterFile(readFileSync(clusterFile, 'utf8'), clusterFile),
+    nodes: Object.fromEntries(Object.entries(nodes).map(([n, f]) => [n, readFileSync(f, 'utf8')])),
+  }
 }
 
 const BUNDLES = [
@@ -283,12 +306,17 @@ describe.each([
       const targeted = buildReport(query, b.view, [dataplane(node, {'iptables-save': got.text}, {'iptables-save': `${node}: iptables-save`})])
       expect(comparable(targeted), `${node}`).toEqual(comparable(whole))
       // The API predicts every chain a path goes through, so a second round only ever fetches leftovers.
-      const walked = new Set(first(whole.nodes).paths.flatMap((p) => [
-        ...p.hops.map((h) => `${h.table} ${h.chain}`),
-        ...[...p.backends, ...p.alternatives.flatMap((a) => a.backends)].map((b) => `nat ${b.chain}`),
-      ]))
+      const walked = new Set(
+        first(whole.nodes).paths.flatMap((p) => [
+          ...p.hops.map((h) => `${h.table} ${h.chain}`),
+          ...[...p.backends, ...p.alternatives.flatMap((a) => a.backends)].map((b) => `nat ${b.chain}`),
+        ]),
+      )
       const predicted = new Set([...plan.chains.nat.map((c) => `nat ${c}`), ...plan.chains.filter.map((c) => `filter ${c}`)])
-      expect([...walked].filter((c) => !predicted.has(c)), `${node}: walked but not predicted`).toEqual([])
+      expect(
+        [...walked].filter((c) => !predicted.has(c)),
+        `${node}: walked but not predicted`,
+      ).toEqual([])
       expect(got.rounds, node).toBeLessThanOrEqual(2)
       expect(got.text.length, node).toBeLessThan(full.length)
     }

@@ -50,25 +50,46 @@ describe('iptables-save round trip', () => {
 
 describe('rule model', () => {
   it.each([
-    ['-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y',
-      ['dst 10.96.0.1/32', 'protocol tcp', 'comment default/kubernetes:https cluster IP', 'port dport 443'], 'jump KUBE-SVC-NPX46M4PTMTKRN6Y'],
-    ['-A KUBE-SVC-X ! -s 10.244.0.0/16 -d 10.96.10.10/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ',
-      ['!src 10.244.0.0/16', 'dst 10.96.10.10/32', 'protocol tcp', 'port dport 80'], 'jump KUBE-MARK-MASQ'],
-    ['-A KUBE-SVC-X -m comment --comment "a -> b" -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-Y',
-      ['comment a -> b', 'statistic 0.33333333349'], 'jump KUBE-SEP-Y'],
-    ['-A KUBE-SEP-Y -p tcp -m recent --set --name KUBE-SEP-Y --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.0.0.1:80',
-      ['protocol tcp', 'recent set KUBE-SEP-Y'], 'DNAT 10.0.0.1:80'],
-    ['-A KUBE-SVC-X -m recent --rcheck --seconds 600 --reap --name KUBE-SEP-Y --mask 255.255.255.255 --rsource -j KUBE-SEP-Y',
-      ['recent rcheck KUBE-SEP-Y 600'], 'jump KUBE-SEP-Y'],
+    [
+      '-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y',
+      ['dst 10.96.0.1/32', 'protocol tcp', 'comment default/kubernetes:https cluster IP', 'port dport 443'],
+      'jump KUBE-SVC-NPX46M4PTMTKRN6Y',
+    ],
+    [
+      '-A KUBE-SVC-X ! -s 10.244.0.0/16 -d 10.96.10.10/32 -p tcp -m tcp --dport 80 -j KUBE-MARK-MASQ',
+      ['!src 10.244.0.0/16', 'dst 10.96.10.10/32', 'protocol tcp', 'port dport 80'],
+      'jump KUBE-MARK-MASQ',
+    ],
+    [
+      '-A KUBE-SVC-X -m comment --comment "a -> b" -m statistic --mode random --probability 0.33333333349 -j KUBE-SEP-Y',
+      ['comment a -> b', 'statistic 0.33333333349'],
+      'jump KUBE-SEP-Y',
+    ],
+    [
+      '-A KUBE-SEP-Y -p tcp -m recent --set --name KUBE-SEP-Y --mask 255.255.255.255 --rsource -m tcp -j DNAT --to-destination 10.0.0.1:80',
+      ['protocol tcp', 'recent set KUBE-SEP-Y'],
+      'DNAT 10.0.0.1:80',
+    ],
+    [
+      '-A KUBE-SVC-X -m recent --rcheck --seconds 600 --reap --name KUBE-SEP-Y --mask 255.255.255.255 --rsource -j KUBE-SEP-Y',
+      ['recent rcheck KUBE-SEP-Y 600'],
+      'jump KUBE-SEP-Y',
+    ],
     ['-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS', ['addrtype dst LOCAL'], 'jump KUBE-NODEPORTS'],
     ['-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN', ['!mark 16384/16384'], 'RETURN'],
     ['-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000', [], 'MARK xset 16384/16384'],
     ['-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000', [], 'MARK or 16384/4294967295'],
     ['-A KUBE-FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT', ['conntrack RELATED,ESTABLISHED'], 'ACCEPT'],
-    ['-A KUBE-SERVICES -d 10.96.30.30/32 -p tcp -m tcp --dport 6379 -j REJECT --reject-with icmp-port-unreachable',
-      ['dst 10.96.30.30/32', 'protocol tcp', 'port dport 6379'], 'REJECT icmp-port-unreachable'],
-    ['-A KUBE-FIREWALL -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
-      ['dst 127.0.0.0/8', '!src 127.0.0.0/8', '!conntrack RELATED,ESTABLISHED,DNAT'], 'DROP'],
+    [
+      '-A KUBE-SERVICES -d 10.96.30.30/32 -p tcp -m tcp --dport 6379 -j REJECT --reject-with icmp-port-unreachable',
+      ['dst 10.96.30.30/32', 'protocol tcp', 'port dport 6379'],
+      'REJECT icmp-port-unreachable',
+    ],
+    [
+      '-A KUBE-FIREWALL -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+      ['dst 127.0.0.0/8', '!src 127.0.0.0/8', '!conntrack RELATED,ESTABLISHED,DNAT'],
+      'DROP',
+    ],
     ['-A X -p tcp --dport 80 -j ACCEPT', ['protocol tcp', 'port dport 80'], 'ACCEPT'],
     ['-A X -m geoip --src-cc XX -j ACCEPT', ['unknown -m geoip --src-cc XX'], 'ACCEPT'],
     ['-A X -j LOG --log-prefix "svc: "', [], 'unknown LOG'],
@@ -76,21 +97,43 @@ describe('rule model', () => {
     const r = rule(line)
     const show = r.matches.map((m) => {
       switch (m.kind) {
-        case 'src': case 'dst': return `${m.negated ? '!' : ''}${m.kind} ${m.cidr.text}`
-        case 'protocol': return `protocol ${m.protocol}`
-        case 'port': return `port ${m.which} ${m.ranges.map(([a, b]) => (a === b ? a : `${a}:${b}`)).join(',')}`
-        case 'comment': return `comment ${m.text}`
-        case 'statistic': return `statistic ${m.probability}`
-        case 'recent': return `recent ${m.action} ${m.name}${m.seconds ? ` ${m.seconds}` : ''}`
-        case 'addrtype': return `addrtype ${m.which} ${m.type}`
-        case 'mark': return `${m.negated ? '!' : ''}mark ${m.value}/${m.mask}`
-        case 'conntrack': return `${m.negated ? '!' : ''}conntrack ${m.states.join(',')}`
-        default: return `${m.kind} ${'text' in m ? m.text : ''}`
+        case 'src':
+        case 'dst':
+          return `${m.negated ? '!' : ''}${m.kind} ${m.cidr.text}`
+        case 'protocol':
+          return `protocol ${m.protocol}`
+        case 'port':
+          return `port ${m.which} ${m.ranges.map(([a, b]) => (a === b ? a : `${a}:${b}`)).join(',')}`
+        case 'comment':
+          return `comment ${m.text}`
+        case 'statistic':
+          return `statistic ${m.probability}`
+        case 'recent':
+          return `recent ${m.action} ${m.name}${m.seconds ? ` ${m.seconds}` : ''}`
+        case 'addrtype':
+          return `addrtype ${m.which} ${m.type}`
+        case 'mark':
+          return `${m.negated ? '!' : ''}mark ${m.value}/${m.mask}`
+        case 'conntrack':
+          return `${m.negated ? '!' : ''}conntrack ${m.states.join(',')}`
+        default:
+          return `${m.kind} ${'text' in m ? m.text : ''}`
       }
     })
     expect(show).toEqual(matches)
     const t = r.target
-    const tshow = t.kind === 'jump' || t.kind === 'goto' ? `${t.kind} ${t.chain}` : t.kind === 'DNAT' ? `DNAT ${t.text}` : t.kind === 'REJECT' ? `REJECT ${t.with}` : t.kind === 'MARK' ? `MARK ${t.op} ${t.value}/${t.mask}` : t.kind === 'unknown' ? `unknown ${t.name}` : t.kind
+    const tshow =
+      t.kind === 'jump' || t.kind === 'goto'
+        ? `${t.kind} ${t.chain}`
+        : t.kind === 'DNAT'
+          ? `DNAT ${t.text}`
+          : t.kind === 'REJECT'
+            ? `REJECT ${t.with}`
+            : t.kind === 'MARK'
+              ? `MARK ${t.op} ${t.value}/${t.mask}`
+              : t.kind === 'unknown'
+                ? `unknown ${t.name}`
+                : t.kind
     expect(tshow).toBe(target)
   })
 

@@ -37,9 +37,7 @@ describe('tracing the kube-proxy samples', () => {
     const outcomes = settled(trace.outcomes)
     const verdicts = new Set(outcomes.map((o) => o.verdict))
     expect([...verdicts]).toEqual([c.expect.verdict])
-    const backends = outcomes
-      .filter((o) => o.dnat)
-      .map((o) => ({ip: o.dnat!.ip, port: o.dnat!.port, probability: o.probability}))
+    const backends = outcomes.filter((o) => o.dnat).map((o) => ({ip: o.dnat!.ip, port: o.dnat!.port, probability: o.probability}))
     expect(backends.map((b) => `${b.ip}:${b.port}`)).toEqual(c.expect.backends.map((b) => `${b.ip}:${b.port}`))
     backends.forEach((b, i) => expect(b.probability).toBeCloseTo(at(c.expect.backends, i).probability, 8))
     if (c.expect.masquerade !== undefined) {

@@ -19,7 +19,6 @@ function essence(t: IpvsTable) {
   }))
 }
 
-
 describe('ipvsadm', () => {
   const scenarios = ['nodeport', 'nodeport-local', 'loadbalancer-source-ranges', 'session-affinity-no-endpoints', 'clusterip-multi-endpoints']
   it.each(scenarios)('-Ln and -Sn of %s describe the same table', (s) => {
@@ -64,24 +63,47 @@ describe('ipvsadm', () => {
   })
 
   it('reads -Ln flags after the scheduler and trailing spaces', () => {
-    const t = parseIpvsTable('TCP  10.0.0.1:443 rr persistent 10800 mask 255.255.255.0 ops\n  -> 192.168.0.1:6443             Masq    1      0          0         \n', 'ln')
+    const t = parseIpvsTable(
+      'TCP  10.0.0.1:443 rr persistent 10800 mask 255.255.255.0 ops\n  -> 192.168.0.1:6443             Masq    1      0          0         \n',
+      'ln',
+    )
     expect(essence(t)).toEqual([{vs: 'TCP 10.0.0.1:443 rr p10800', rs: ['192.168.0.1:6443 w1 masq']}])
     expect(first(t.services).flags).toEqual(['mask 255.255.255.0', 'ops'])
   })
 
   it('an empty table is empty, not an error', () => {
-    expect(parseIpvsTable('IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n', 'e').services).toEqual([])
+    expect(
+      parseIpvsTable(
+        'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n',
+        'e',
+      ).services,
+    ).toEqual([])
     expect(parseIpvsTable('', 'e').services).toEqual([])
   })
 
   const bad: Array<[string, string, number, RegExp]> = [
     ['names instead of numbers (no -n)', '-A -t kubernetes.default.svc:https -s rr\n', 1, /not IP:PORT; capture the table with names off: ipvsadm -Sn/],
     ['a real server before its service (cut at the top)', '-a -t 10.0.0.1:443 -r 192.168.0.1:6443 -m -w 1\n', 1, /before its "-A" line/],
-    ['a save line cut in the middle', '-A -t 10.0.0.1:443 -s rr\n-a -t 10.0.0.1:4', 2, /real server for 10.0.0.1:4 before its "-A" line: the save output is out of order or cut/],
+    [
+      'a save line cut in the middle',
+      '-A -t 10.0.0.1:443 -s rr\n-a -t 10.0.0.1:4',
+      2,
+      /real server for 10.0.0.1:4 before its "-A" line: the save output is out of order or cut/,
+    ],
     ['a list cut inside a real-server line', 'TCP  10.0.0.1:443 rr\n  -> 192.168.0.1:6443             Ma', 2, /expected "-> RIP:PORT Forward Weight/],
     ['a real server with no service above it', '  -> 192.168.0.1:6443 Masq 1 0 0\n', 1, /before any virtual server/],
-    ['--stats output', 'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n', 2, /--stats or --rate/],
-    ['connection listing (-Lnc)', 'IPVS connection entries\npro expire state       source             virtual            destination\nTCP 14:59  ESTABLISHED 10.0.0.5:4242 10.0.0.1:443 192.168.0.1:6443\n', 1, /expected "TCP\|UDP\|SCTP\|FWM/],
+    [
+      '--stats output',
+      'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n',
+      2,
+      /--stats or --rate/,
+    ],
+    [
+      'connection listing (-Lnc)',
+      'IPVS connection entries\npro expire state       source             virtual            destination\nTCP 14:59  ESTABLISHED 10.0.0.5:4242 10.0.0.1:443 192.168.0.1:6443\n',
+      1,
+      /expected "TCP\|UDP\|SCTP\|FWM/,
+    ],
     ['a weight that is not a number', '-A -t 10.0.0.1:443 -s rr\n-a -t 10.0.0.1:443 -r 192.168.0.1:6443 -m -w heavy\n', 2, /weight "heavy" is not a number/],
     ['garbage', 'ipvsadm: command not found\n', 1, /expected "TCP\|UDP/],
     ['a proc line with a bad hex address', 'TCP  0A000001:01BB rr\n  -> C0A8:192B Masq 1 0 0\n', 2, /not a hex ADDRESS:PORT/],
@@ -98,7 +120,11 @@ describe('ipset', () => {
   it('ipset save (add lines only, as kube-proxy dumps them) and ipset list agree', () => {
     const save = parseIpset(read('ipvs-1.26-loadbalancer-source-ranges.ipset-save.txt'), 'save')
     const list = parseIpset(read('derived/ipvs-1.26-loadbalancer-source-ranges.ipset-list.txt'), 'list')
-    const members = (s: ReturnType<typeof parseIpset>) => [...s.sets.values()].filter((x) => x.entries.length > 0).map((x) => `${x.name}: ${x.entries.map((e) => e.parts.join(',')).join(' ')}`).sort()
+    const members = (s: ReturnType<typeof parseIpset>) =>
+      [...s.sets.values()]
+        .filter((x) => x.entries.length > 0)
+        .map((x) => `${x.name}: ${x.entries.map((e) => e.parts.join(',')).join(' ')}`)
+        .sort()
     expect(members(save)).toEqual(members(list))
     expect(save.declared).toBe(false)
     expect(list.declared).toBe(true)
@@ -107,16 +133,34 @@ describe('ipset', () => {
   })
 
   it('reads create lines, member options (timeout, comment) and comments', () => {
-    const s = parseIpset('# ipset save\ncreate KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30080 timeout 10\nadd KUBE-LOOP-BACK 10.1.0.5,tcp:80,10.1.0.5 comment "hairpin"\n', 's')
+    const s = parseIpset(
+      '# ipset save\ncreate KUBE-NODE-PORT-TCP bitmap:port range 0-65535\nadd KUBE-NODE-PORT-TCP 30080 timeout 10\nadd KUBE-LOOP-BACK 10.1.0.5,tcp:80,10.1.0.5 comment "hairpin"\n',
+      's',
+    )
     expect(s.sets.get('KUBE-NODE-PORT-TCP')).toMatchObject({type: 'bitmap:port', entries: [{parts: ['30080'], line: 3}]})
     expect(s.sets.get('KUBE-LOOP-BACK')?.entries[0]?.parts).toEqual(['10.1.0.5', 'tcp:80', '10.1.0.5'])
   })
 
   const bad: Array<[string, string, number, RegExp]> = [
-    ['a list cut inside the members', 'Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nNumber of entries: 3\nMembers:\n10.96.0.1,tcp:443\n', 5, /announces 3 entries but lists 1: the listing is cut short/],
-    ['a terse listing (ipset list -t)', 'Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nNumber of entries: 3\n\nName: KUBE-IPVS-IPS\nType: hash:ip\n', 1, /no "Members:" section: the listing is terse/],
+    [
+      'a list cut inside the members',
+      'Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nNumber of entries: 3\nMembers:\n10.96.0.1,tcp:443\n',
+      5,
+      /announces 3 entries but lists 1: the listing is cut short/,
+    ],
+    [
+      'a terse listing (ipset list -t)',
+      'Name: KUBE-CLUSTER-IP\nType: hash:ip,port\nNumber of entries: 3\n\nName: KUBE-IPVS-IPS\nType: hash:ip\n',
+      1,
+      /no "Members:" section: the listing is terse/,
+    ],
     ['an add line without a member', 'add KUBE-CLUSTER-IP\n', 1, /"add" needs a set name and a member/],
-    ['something that is not ipset output', 'ipset v7.17: Kernel error received: Operation not permitted\n', 1, /expected "create SET TYPE …" or "add SET MEMBER"/],
+    [
+      'something that is not ipset output',
+      'ipset v7.17: Kernel error received: Operation not permitted\n',
+      1,
+      /expected "create SET TYPE …" or "add SET MEMBER"/,
+    ],
     ['a header line the list form does not have', 'Name: KUBE-CLUSTER-IP\nbogus\n', 2, /unexpected line "bogus" in the headers/],
   ]
   it.each(bad)('refuses %s, naming the line', (_what, text, line, message) => {

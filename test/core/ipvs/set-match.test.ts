@@ -39,9 +39,15 @@ function packet(dst: string, dport: number, protocol: Packet['protocol'] = 'TCP'
 
 describe('-m set, parsed', () => {
   it.each([
-    ['-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ', {name: 'KUBE-CLUSTER-IP', dims: ['dst', 'dst'], negated: false}],
+    [
+      '-A KUBE-SERVICES -m comment --comment "Kubernetes service cluster ip + port for masquerade purpose" -m set --match-set KUBE-CLUSTER-IP dst,dst ! -s 10.0.0.0/8 -j KUBE-MARK-MASQ',
+      {name: 'KUBE-CLUSTER-IP', dims: ['dst', 'dst'], negated: false},
+    ],
     ['-A KUBE-NODE-PORT -p tcp -m set ! --match-set KUBE-NODE-PORT-TCP dst -j RETURN', {name: 'KUBE-NODE-PORT-TCP', dims: ['dst'], negated: true}],
-    ['-A KUBE-SOURCE-RANGES-FIREWALL -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN', {name: 'KUBE-LOAD-BALANCER-SOURCE-CIDR', dims: ['dst', 'dst', 'src'], negated: false}],
+    [
+      '-A KUBE-SOURCE-RANGES-FIREWALL -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN',
+      {name: 'KUBE-LOAD-BALANCER-SOURCE-CIDR', dims: ['dst', 'dst', 'src'], negated: false},
+    ],
   ])('%s', (text, expected) => {
     const r = rule(text)
     expect(r.matches.find((m) => m.kind === 'set')).toEqual({kind: 'set', ...expected})
@@ -49,7 +55,9 @@ describe('-m set, parsed', () => {
   })
 
   it('options that change the meaning stay unknown', () => {
-    expect(rule('-A X -m set --match-set S dst --return-nomatch -j RETURN').matches).toEqual([{kind: 'unknown', text: '-m set --match-set S dst --return-nomatch'}])
+    expect(rule('-A X -m set --match-set S dst --return-nomatch -j RETURN').matches).toEqual([
+      {kind: 'unknown', text: '-m set --match-set S dst --return-nomatch'},
+    ])
     expect(first(rule('-A X -m set --match-set S dst,sideways -j RETURN').matches).kind).toBe('unknown')
   })
 })
@@ -65,14 +73,34 @@ describe('-m set, evaluated against the ipsets', () => {
     ['a clusterIP and port in the set', CLUSTER, packet('10.96.0.10', 53, 'UDP'), 'yes'],
     ['the right port with another protocol', CLUSTER, packet('10.96.0.10', 53, 'TCP'), 'no'],
     ['another port', CLUSTER, packet('10.96.0.1', 80), 'no'],
-    ['a bitmap:port set matches the port whatever the address', '-A KUBE-NODE-PORT -p tcp -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ', packet('192.168.0.2', 30080), 'yes'],
+    [
+      'a bitmap:port set matches the port whatever the address',
+      '-A KUBE-NODE-PORT -p tcp -m set --match-set KUBE-NODE-PORT-TCP dst -j KUBE-MARK-MASQ',
+      packet('192.168.0.2', 30080),
+      'yes',
+    ],
     ['negated', '-A X -m set ! --match-set KUBE-NODE-PORT-TCP dst -j RETURN', packet('192.168.0.2', 30080), 'no'],
     ['a set the node does not have counts as empty', '-A X -m set --match-set KUBE-NOT-THERE dst -j RETURN', packet('1.1.1.1', 1), 'no'],
     ['an empty set', '-A X -m set --match-set KUBE-EMPTY dst -j RETURN', packet('1.1.1.1', 1), 'no'],
-    ['a source inside an allowed range', '-A F -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN', packet('1.2.3.4', 80, 'TCP', '203.0.113.7'), 'yes'],
-    ['a source outside every range', '-A F -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN', packet('1.2.3.4', 80, 'TCP', '198.51.100.7'), 'no'],
+    [
+      'a source inside an allowed range',
+      '-A F -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN',
+      packet('1.2.3.4', 80, 'TCP', '203.0.113.7'),
+      'yes',
+    ],
+    [
+      'a source outside every range',
+      '-A F -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN',
+      packet('1.2.3.4', 80, 'TCP', '198.51.100.7'),
+      'no',
+    ],
     // Unnamed outside client: not in the pod network 10.0.0.0/8, undecided for 203.0.113.0/25.
-    ['an unnamed outside client', '-A F -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN', packet('1.2.3.4', 80), 'maybe: source in 203.0.113.0/25 (ipset KUBE-LOAD-BALANCER-SOURCE-CIDR)'],
+    [
+      'an unnamed outside client',
+      '-A F -m set --match-set KUBE-LOAD-BALANCER-SOURCE-CIDR dst,dst,src -j RETURN',
+      packet('1.2.3.4', 80),
+      'maybe: source in 203.0.113.0/25 (ipset KUBE-LOAD-BALANCER-SOURCE-CIDR)',
+    ],
   ])('%s', (_what, text, p, expected) => {
     expect(verdict(text, p)).toBe(expected)
   })

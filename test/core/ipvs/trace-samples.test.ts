@@ -33,7 +33,9 @@ function formsOf(scenario: string): Form[] {
     {label: '/proc/net/ip_vs', ipvs: `derived/${scenario}.proc-net-ip_vs.txt`, ipset, proc: true},
     {label: 'ipvsadm -Sn + ipset list', ipvs: `${scenario}.ipvsadm-save.txt`, ipset: `derived/${scenario}.ipset-list.txt`, proc: false},
   ]
-  return candidates.filter((f) => existsSync(dir + f.ipvs) && (f.ipset === undefined || existsSync(dir + f.ipset)) && (f.ipset !== undefined || ipset === undefined))
+  return candidates.filter(
+    (f) => existsSync(dir + f.ipvs) && (f.ipset === undefined || existsSync(dir + f.ipset)) && (f.ipset !== undefined || ipset === undefined),
+  )
 }
 
 const settled = (outcomes: Outcome[]) => outcomes.filter((o) => o.conditions.every((c) => !c.holds))
@@ -56,7 +58,13 @@ describe('tracing the kube-proxy IPVS samples', () => {
         ...(form.ipset ? {ipsets: parseIpset(read(form.ipset), form.ipset)} : {}),
         ...(existsSync(dir + rules) ? {iptables: indexIptablesSave(read(rules), rules)} : {}),
       },
-      {node: {name: c.node.name, addresses: c.node.ips}, destination: c.destination, from: c.from, ...(c.source !== undefined ? {source: c.source} : {}), podNetworks: ['10.0.0.0/8']},
+      {
+        node: {name: c.node.name, addresses: c.node.ips},
+        destination: c.destination,
+        from: c.from,
+        ...(c.source !== undefined ? {source: c.source} : {}),
+        podNetworks: ['10.0.0.0/8'],
+      },
     )
     const outcomes = settled(trace.outcomes)
     expect([...new Set(outcomes.map((o) => o.verdict))]).toEqual([c.expect.verdict])

@@ -21,10 +21,17 @@ function state(save: string[], ipset?: string[], iptables?: string): IpvsState {
 }
 
 function trace(s: IpvsState, port = 80, source = '10.244.0.5', ip = VIP) {
-  return traceIpvs(s, {node: {name: 'n1', addresses: ['192.168.0.2']}, destination: {ip, port, protocol: 'TCP'}, from: 'pod', source, podNetworks: ['10.244.0.0/16']})
+  return traceIpvs(s, {
+    node: {name: 'n1', addresses: ['192.168.0.2']},
+    destination: {ip, port, protocol: 'TCP'},
+    from: 'pod',
+    source,
+    podNetworks: ['10.244.0.0/16'],
+  })
 }
 
-const shares = (outcomes: Outcome[]) => Object.fromEntries(outcomes.filter((o) => o.dnat).map((o) => [`${o.dnat!.ip}:${o.dnat!.port}`, Math.round(o.probability * 1000) / 1000]))
+const shares = (outcomes: Outcome[]) =>
+  Object.fromEntries(outcomes.filter((o) => o.dnat).map((o) => [`${o.dnat!.ip}:${o.dnat!.port}`, Math.round(o.probability * 1000) / 1000]))
 const notes = (outcomes: Outcome[]) => noteLines(outcomes.flatMap((o) => o.notes))
 
 const servers = (sched: string, weights: number[], flags = '') => [
@@ -36,7 +43,9 @@ describe('real servers and schedulers', () => {
   it('wrr: shares follow the weights; weight 0 is draining and left out', () => {
     const t = trace(state(servers('wrr', [3, 1, 0])))
     expect(shares(t.outcomes)).toEqual({'10.244.1.1:8080': 0.75, '10.244.1.2:8080': 0.25})
-    expect(notes(t.outcomes)).toContain('scheduler wrr (weighted round robin: new connections in proportion to the weights); real servers 10.244.1.1:8080 weight 3, 10.244.1.2:8080 weight 1, 10.244.1.3:8080 weight 0')
+    expect(notes(t.outcomes)).toContain(
+      'scheduler wrr (weighted round robin: new connections in proportion to the weights); real servers 10.244.1.1:8080 weight 3, 10.244.1.2:8080 weight 1, 10.244.1.3:8080 weight 0',
+    )
     expect(notes(t.outcomes)).toContain('real server 10.244.1.3:8080 has weight 0: draining (no new connections; open ones continue)')
   })
 
@@ -100,7 +109,13 @@ describe('the iptables side and the ipsets', () => {
 
   it('externalTrafficPolicy Local is noted from the *-LOCAL ipsets', () => {
     const table = ['-A -t 192.168.0.2:30080 -s rr', '-a -t 192.168.0.2:30080 -r 10.244.1.1:8080 -m -w 1']
-    const t = traceIpvs(state(table, ['add KUBE-NODE-PORT-TCP 30080', 'add KUBE-NODE-PORT-LOCAL-TCP 30080']), {node: {name: 'n1', addresses: ['192.168.0.2']}, destination: {ip: '192.168.0.2', port: 30080, protocol: 'TCP'}, from: 'external', source: '198.51.100.7', podNetworks: []})
+    const t = traceIpvs(state(table, ['add KUBE-NODE-PORT-TCP 30080', 'add KUBE-NODE-PORT-LOCAL-TCP 30080']), {
+      node: {name: 'n1', addresses: ['192.168.0.2']},
+      destination: {ip: '192.168.0.2', port: 30080, protocol: 'TCP'},
+      from: 'external',
+      source: '198.51.100.7',
+      podNetworks: [],
+    })
     expect(notes(t.outcomes)).toMatch(/externalTrafficPolicy Local \(192.168.0.2:30080 is in ipset KUBE-NODE-PORT-LOCAL-TCP\)/)
   })
 

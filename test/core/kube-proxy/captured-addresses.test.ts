@@ -12,7 +12,13 @@ describe('ownsAddress', () => {
     ['another address', v6, 'fd00:10:96::b', false, false],
     ['a node address with one of its node ports', service({type: 'NodePort'}), '192.168.49.2', true, true],
     ['a node address, no node port', service(), '192.168.49.2', true, false],
-    ['an ipMode Proxy load-balancer IP, which kube-proxy does not capture', {...service({type: 'LoadBalancer'}), status: {loadBalancer: {ingress: [{ip: '192.0.2.10', ipMode: 'Proxy'}]}}}, '192.0.2.10', false, false],
+    [
+      'an ipMode Proxy load-balancer IP, which kube-proxy does not capture',
+      {...service({type: 'LoadBalancer'}), status: {loadBalancer: {ingress: [{ip: '192.0.2.10', ipMode: 'Proxy'}]}}},
+      '192.0.2.10',
+      false,
+      false,
+    ],
   ] as Array<[string, V1Service, string, boolean, boolean]>)('%s', (_what, svc, ip, onNode, want) => {
     expect(ownsAddress(svc, {ip}, onNode)).toBe(want)
   })
@@ -23,7 +29,13 @@ describe('ownsAddress', () => {
 })
 
 describe('isNodeAddress', () => {
-  it.each([['192.168.49.2', true], ['127.0.0.1', true], ['::1', true], ['192.168.49.3', false], ['node-a', false]])('%s → %s', (ip, want) => {
+  it.each([
+    ['192.168.49.2', true],
+    ['127.0.0.1', true],
+    ['::1', true],
+    ['192.168.49.3', false],
+    ['node-a', false],
+  ])('%s → %s', (ip, want) => {
     expect(isNodeAddress([node()], ip)).toBe(want)
   })
 })

@@ -23,16 +23,23 @@ describe('endpoint conditions as kube-proxy defaults them', () => {
     ['terminating, serving not set (kube-proxy: nil serving is true)', {ready: false, terminating: true}, false, true, true, true],
     ['not ready, serving not set, not terminating', {ready: false}, false, true, false, false],
     ['ready not set, not serving', {serving: false}, true, false, false, true],
-  ] as Array<[string, V1EndpointConditions | undefined, boolean, boolean, boolean, boolean]>)('%s', (_what, conditions, ready, serving, terminating, usable) => {
-    const e = ep(conditions)
-    expect({ready: isReady(e), serving: isServing(e), terminating: isTerminating(e), usable: isUsable(e)}).toEqual({ready, serving, terminating, usable})
-  })
+  ] as Array<[string, V1EndpointConditions | undefined, boolean, boolean, boolean, boolean]>)(
+    '%s',
+    (_what, conditions, ready, serving, terminating, usable) => {
+      const e = ep(conditions)
+      expect({ready: isReady(e), serving: isServing(e), terminating: isTerminating(e), usable: isUsable(e)}).toEqual({ready, serving, terminating, usable})
+    },
+  )
 })
 
 describe('chooseUsable: ready ones, else serving-and-terminating ones (CategorizeEndpoints)', () => {
   it.each([
     ['ready ones win over serving terminating ones', [ep({ready: true}, 'a'), ep({ready: false, serving: true, terminating: true}, 'b')], ['a']],
-    ['without a ready one, the serving terminating ones', [ep({ready: false, serving: true, terminating: true}, 'a'), ep({ready: false, serving: false, terminating: true}, 'b'), ep({ready: false}, 'c')], ['a']],
+    [
+      'without a ready one, the serving terminating ones',
+      [ep({ready: false, serving: true, terminating: true}, 'a'), ep({ready: false, serving: false, terminating: true}, 'b'), ep({ready: false}, 'c')],
+      ['a'],
+    ],
     ['nil serving while terminating counts as serving', [ep({ready: false, terminating: true}, 'a')], ['a']],
     ['nothing usable', [ep({ready: false, serving: false}, 'a')], []],
   ] as Array<[string, V1Endpoint[], string[]]>)('%s', (_what, list, want) => {
@@ -54,7 +61,12 @@ describe('hasUsableEndpoint: what kube-proxy calls "has endpoints"', () => {
 })
 
 describe('the checks read the one definition', () => {
-  const terminatingNoServing = {addresses: ['10.244.0.5'], nodeName: 'node-a', conditions: {ready: false, terminating: true}, targetRef: {kind: 'Pod', name: 'web-1', namespace: 'default'}}
+  const terminatingNoServing = {
+    addresses: ['10.244.0.5'],
+    nodeName: 'node-a',
+    conditions: {ready: false, terminating: true},
+    targetRef: {kind: 'Pod', name: 'web-1', namespace: 'default'},
+  }
 
   it('only-terminating-endpoints: an endpoint with no serving condition still serves (was: "no longer serving")', () => {
     const s = {...slice(), endpoints: [terminatingNoServing]}
@@ -69,7 +81,16 @@ describe('the checks read the one definition', () => {
   })
 
   it('Local policies: a node with a ready endpoint lists only that one, as kube-proxy uses only it (was: both)', () => {
-    const s = slice({endpoints: [{ip: '10.244.0.5', node: 'node-a'}, {ip: '10.244.0.6', node: 'node-a', terminating: true, serving: true}, {ip: '10.244.1.7', node: 'node-b', terminating: true, serving: true}]})
-    expect([...usableEndpointsByNode([s], [])].map(([n, eps]) => [n, eps.map((e) => e.addresses[0])])).toEqual([['node-a', ['10.244.0.5']], ['node-b', ['10.244.1.7']]])
+    const s = slice({
+      endpoints: [
+        {ip: '10.244.0.5', node: 'node-a'},
+        {ip: '10.244.0.6', node: 'node-a', terminating: true, serving: true},
+        {ip: '10.244.1.7', node: 'node-b', terminating: true, serving: true},
+      ],
+    })
+    expect([...usableEndpointsByNode([s], [])].map(([n, eps]) => [n, eps.map((e) => e.addresses[0])])).toEqual([
+      ['node-a', ['10.244.0.5']],
+      ['node-b', ['10.244.1.7']],
+    ])
   })
 })

@@ -20,7 +20,11 @@ const read = (f: string) => readFileSync(fixtures + f, 'utf8')
 const IPT_OVERALL = read('iptables-overall-mixed.txt')
 const IPT_NODEPORT = read('iptables-1.26-nodeport.txt')
 const NFT_BAD_IPS = read('nftables/rendered/nftables-lb-source-ranges-bad-ips.nft.json')
-const IPVS = {'ipvsadm': read('ipvs/overall-mixed/ipvsadm-save.txt'), 'ipset': read('ipvs/overall-mixed/ipset-save.txt'), 'iptables-save': read('ipvs/overall-mixed/iptables-save.txt')}
+const IPVS = {
+  ipvsadm: read('ipvs/overall-mixed/ipvsadm-save.txt'),
+  ipset: read('ipvs/overall-mixed/ipset-save.txt'),
+  'iptables-save': read('ipvs/overall-mixed/iptables-save.txt'),
+}
 
 const USERSPACE = [
   '*nat',
@@ -41,7 +45,13 @@ const USERSPACE = [
 ].join('\n')
 
 function request(ip: string, port: number, from: IptablesTraceRequest['from'], source?: string, protocol: 'TCP' | 'UDP' = 'TCP'): IptablesTraceRequest {
-  return {node: {name: 'n1', addresses: ['192.168.0.2']}, destination: {ip, port, protocol}, from, ...(source !== undefined ? {source} : {}), podNetworks: ['10.0.0.0/8']}
+  return {
+    node: {name: 'n1', addresses: ['192.168.0.2']},
+    destination: {ip, port, protocol},
+    from,
+    ...(source !== undefined ? {source} : {}),
+    podNetworks: ['10.0.0.0/8'],
+  }
 }
 
 const open = (texts: Partial<Record<CaptureKind, string>>, sources: Partial<Record<CaptureKind, string>> = {}) => openDataplane(dataplane('n1', texts, sources))
@@ -59,24 +69,31 @@ describe('one mode per node', () => {
   })
 
   it('IPVS told from the ipsets and rules alone: named, but not traced without the IPVS table', () => {
-    const o = open({'iptables-save': IPVS['iptables-save'], 'ipset': IPVS.ipset})
+    const o = open({'iptables-save': IPVS['iptables-save'], ipset: IPVS.ipset})
     expect([o.mode, o.trace]).toEqual(['ipvs', undefined])
     expect(o.findings[0]).toMatchObject({id: 'proxy-mode-not-traced', severity: 'warning'})
-    expect(first(o.findings).message).toMatch(/IPVS mode \(.*non-empty KUBE-\* ipsets.*nat KUBE-SERVICES matches ipsets.*\) but no IPVS table was read: capture ipvsadm -Sn/)
+    expect(first(o.findings).message).toMatch(
+      /IPVS mode \(.*non-empty KUBE-\* ipsets.*nat KUBE-SERVICES matches ipsets.*\) but no IPVS table was read: capture ipvsadm -Sn/,
+    )
   })
 })
 
 describe('rules of two modes on one node', () => {
   it('iptables and nftables: a finding with the evidence; the first mode that takes the packet gives the path', () => {
-    const o = open({'iptables-save': IPT_NODEPORT, 'nft': NFT_BAD_IPS}, {'iptables-save': 'iptables-save.txt', 'nft': 'nft.json'})
+    const o = open({'iptables-save': IPT_NODEPORT, nft: NFT_BAD_IPS}, {'iptables-save': 'iptables-save.txt', nft: 'nft.json'})
     expect(o.mode).toBe('nftables')
     const mixed = o.findings.find((f) => f.id === 'proxy-modes-mixed')!
     expect(mixed.severity).toBe('warning')
-    expect(mixed.evidence).toEqual(['nftables: table ip kube-proxy (20 chains) in nft.json', 'iptables: 3 KUBE-SVC/SEP/… chains in the nat table of iptables-save.txt'])
+    expect(mixed.evidence).toEqual([
+      'nftables: table ip kube-proxy (20 chains) in nft.json',
+      'iptables: 3 KUBE-SVC/SEP/… chains in the nat table of iptables-save.txt',
+    ])
     // 172.30.0.41:80 is in both: iptables (its DNAT at priority -100) is tried first.
     const both = o.trace!(request('172.30.0.41', 80, 'pod', '10.244.0.5'))
     expect(both.outcomes.map((o) => [o.verdict, o.dnat?.chain])).toEqual([['dnat', 'KUBE-SEP-SXIVWICOYRO3J4NJ']])
-    expect(noteLines(both.notes)).toMatch(/also holds nftables rules; this path was traced through the iptables rules; iptables and nftables nat chains both run at priority -100/)
+    expect(noteLines(both.notes)).toMatch(
+      /also holds nftables rules; this path was traced through the iptables rules; iptables and nftables nat chains both run at priority -100/,
+    )
     // 1.2.3.4 is only in the nftables table: iptables lets it pass, nftables DNATs it.
     const nftOnly = o.trace!(request('1.2.3.4', 80, 'external', '203.0.113.10'))
     expect(nftOnly.outcomes.filter((x) => x.verdict === 'dnat').map((x) => x.dnat!.chain)).toEqual(['endpoint-5OJB2KTY-ns1/svc1/tcp/p80__10.180.0.1/80'])
@@ -84,10 +101,15 @@ describe('rules of two modes on one node', () => {
   })
 
   it('iptables-mode leftovers on an IPVS node take the packet before IPVS does', () => {
-    const stale = IPVS['iptables-save'].replace(
-      ':KUBE-SERVICES - [0:0]\n',
-      ':KUBE-SERVICES - [0:0]\n:KUBE-SVC-STALE0000000000 - [0:0]\n:KUBE-SEP-STALE0000000000 - [0:0]\n-A KUBE-SVC-STALE0000000000 -j KUBE-SEP-STALE0000000000\n-A KUBE-SEP-STALE0000000000 -p tcp -j DNAT --to-destination 10.180.9.9:80\n',
-    ).replace('-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n', '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n-A KUBE-SERVICES -d 172.30.0.41/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-STALE0000000000\n')
+    const stale = IPVS['iptables-save']
+      .replace(
+        ':KUBE-SERVICES - [0:0]\n',
+        ':KUBE-SERVICES - [0:0]\n:KUBE-SVC-STALE0000000000 - [0:0]\n:KUBE-SEP-STALE0000000000 - [0:0]\n-A KUBE-SVC-STALE0000000000 -j KUBE-SEP-STALE0000000000\n-A KUBE-SEP-STALE0000000000 -p tcp -j DNAT --to-destination 10.180.9.9:80\n',
+      )
+      .replace(
+        '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n',
+        '-A KUBE-SERVICES -s 127.0.0.0/8 -j RETURN\n-A KUBE-SERVICES -d 172.30.0.41/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-STALE0000000000\n',
+      )
     const o = open({...IPVS, 'iptables-save': stale})
     expect([o.mode, o.modes.map((m) => m.mode)]).toEqual(['ipvs', ['ipvs', 'iptables']])
     expect(ids(o)).toEqual(['proxy-modes-mixed'])
@@ -105,11 +127,17 @@ describe('userspace mode (before v1.26)', () => {
     expect(o.mode).toBe('userspace')
     expect(o.findings).toHaveLength(1)
     expect(first(o.findings).id).toBe('proxy-mode-userspace')
-    expect(first(o.findings).message).toMatch(/redirected to kube-proxy itself, which picks the backend in-process \(round-robin\); no dump shows which backend/)
+    expect(first(o.findings).message).toMatch(
+      /redirected to kube-proxy itself, which picks the backend in-process \(round-robin\); no dump shows which backend/,
+    )
   })
 
   it.each([
-    ['a pod to the DNS clusterIP ends at kube-proxy\'s port (REDIRECT)', request('10.0.0.10', 53, 'pod', '10.244.0.5', 'UDP'), '192.168.0.2:38107 KUBE-PORTALS-CONTAINER'],
+    [
+      "a pod to the DNS clusterIP ends at kube-proxy's port (REDIRECT)",
+      request('10.0.0.10', 53, 'pod', '10.244.0.5', 'UDP'),
+      '192.168.0.2:38107 KUBE-PORTALS-CONTAINER',
+    ],
     ['the node itself (DNAT to its own address)', request('10.0.0.10', 53, 'node', '192.168.0.2', 'UDP'), '10.240.0.4:38107 KUBE-PORTALS-HOST'],
     ['a NodePort from outside', request('192.168.0.2', 30080, 'external', '198.51.100.7'), '192.168.0.2:41000 KUBE-NODEPORT-CONTAINER'],
   ])('%s', (_what, req, expected) => {
@@ -130,7 +158,7 @@ describe('nodes that cannot be traced', () => {
   })
 
   it('one unreadable dump makes the node unreadable, with the line', () => {
-    const o = open({'iptables-save': IPT_OVERALL, 'nft': 'table ip kube-proxy {\n\tchain services {\n'}, {nft: 'nodes/n1/nft.txt'})
+    const o = open({'iptables-save': IPT_OVERALL, nft: 'table ip kube-proxy {\n\tchain services {\n'}, {nft: 'nodes/n1/nft.txt'})
     expect(o.readError).toMatch(/^nodes\/n1\/nft\.txt:\d+: chain services \(line 2\) is not closed/)
     expect(first(o.findings).message).toBe(o.readError)
   })
@@ -138,11 +166,13 @@ describe('nodes that cannot be traced', () => {
   it('an nft ruleset of iptables-nft tables only: no kube-proxy rules, and a hint', () => {
     const o = open({nft: 'table ip nat {\n\tchain KUBE-SERVICES {\n\t}\n}\n'}, {nft: 'nft.txt'})
     expect(o.mode).toBe('none')
-    expect(first(o.findings).message).toBe('n1: no kube-proxy rules in nft.txt: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save')
+    expect(first(o.findings).message).toBe(
+      'n1: no kube-proxy rules in nft.txt: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save',
+    )
   })
 })
 
-describe('a bundle directory with each mode\'s files', () => {
+describe("a bundle directory with each mode's files", () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'svctrace-bundle-'))
   afterAll(() => rmSync(dir, {recursive: true, force: true}))
   const put = (node: string, files: Record<string, string>) => {
@@ -156,18 +186,24 @@ describe('a bundle directory with each mode\'s files', () => {
 
   it('reads nft.json (before nft.txt) without iptables-save.txt', async () => {
     const dp = await bundle.read('nft-node')
-    expect([dp.readError, captureText(dp, 'nft') === NFT_BAD_IPS, dp.captures.find((c) => c.kind === 'nft')?.source, captureText(dp, 'iptables-save')]).toEqual([undefined, true, path.join(dir, 'nodes/nft-node/nft.json'), undefined])
+    expect([dp.readError, captureText(dp, 'nft') === NFT_BAD_IPS, dp.captures.find((c) => c.kind === 'nft')?.source, captureText(dp, 'iptables-save')]).toEqual(
+      [undefined, true, path.join(dir, 'nodes/nft-node/nft.json'), undefined],
+    )
     expect(openDataplane(dp).mode).toBe('nftables')
   })
 
   it('reads ipvsadm.txt, ipset.txt and iptables-save.txt', async () => {
     const dp = await bundle.read('ipvs-node')
-    expect((['ipvsadm', 'ipset', 'iptables-save'] as const).map((k) => dp.captures.find((c) => c.kind === k)?.source)).toEqual(['ipvsadm.txt', 'ipset.txt', 'iptables-save.txt'].map((f) => path.join(dir, 'nodes/ipvs-node', f)))
+    expect((['ipvsadm', 'ipset', 'iptables-save'] as const).map((k) => dp.captures.find((c) => c.kind === k)?.source)).toEqual(
+      ['ipvsadm.txt', 'ipset.txt', 'iptables-save.txt'].map((f) => path.join(dir, 'nodes/ipvs-node', f)),
+    )
     expect(openDataplane(dp).mode).toBe('ipvs')
   })
 
   it('a node with none of the files says what to capture for each mode', async () => {
-    expect((await bundle.read('empty-node')).readError).toMatch(/iptables-save\.txt not found: capture it on the node with: iptables-save > iptables-save\.txt \(nftables mode: nft -j list table ip kube-proxy > nft\.json; IPVS mode: also ipvsadm -Sn > ipvsadm\.txt and ipset save > ipset\.txt\)/)
+    expect((await bundle.read('empty-node')).readError).toMatch(
+      /iptables-save\.txt not found: capture it on the node with: iptables-save > iptables-save\.txt \(nftables mode: nft -j list table ip kube-proxy > nft\.json; IPVS mode: also ipvsadm -Sn > ipvsadm\.txt and ipset save > ipset\.txt\)/,
+    )
   })
 
   it('keeps the size cap for every file', async () => {

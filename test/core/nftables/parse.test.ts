@@ -44,11 +44,20 @@ function canonStatement(s: Statement): unknown {
 function essence(rs: NftRuleset) {
   return rs.tables.map((t) => ({
     table: `${t.family} ${t.name}`,
-    sets: [...t.sets.values()].map((s) => ({name: s.name, isMap: s.isMap, keyType: s.keyType, timeout: s.timeoutSeconds, elements: s.elements.map((e) => [canonValue(e.key), e.verdict, e.comment]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)))})).sort((a, b) => a.name.localeCompare(b.name)),
-    chains: [...t.chains.values()].map((c) => ({name: c.name, hook: c.hook, rules: c.rules.map((r) => ({statements: r.statements.map(canonStatement), comment: r.comment}))})).sort((a, b) => a.name.localeCompare(b.name)),
+    sets: [...t.sets.values()]
+      .map((s) => ({
+        name: s.name,
+        isMap: s.isMap,
+        keyType: s.keyType,
+        timeout: s.timeoutSeconds,
+        elements: s.elements.map((e) => [canonValue(e.key), e.verdict, e.comment]).sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b))),
+      }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    chains: [...t.chains.values()]
+      .map((c) => ({name: c.name, hook: c.hook, rules: c.rules.map((r) => ({statements: r.statements.map(canonStatement), comment: r.comment}))}))
+      .sort((a, b) => a.name.localeCompare(b.name)),
   }))
 }
-
 
 describe('the three forms of one ruleset', () => {
   it.each(['nftables-overall-mixed', 'nftables-lb-source-ranges-bad-ips'])('%s: nft -f, nft list and nft -j give the same model', (sample) => {
@@ -58,7 +67,9 @@ describe('the three forms of one ruleset', () => {
     expect([transaction.format, listing.format, json.format]).toEqual(['transaction', 'list', 'json'])
     expect(essence(listing)).toEqual(essence(transaction))
     expect(essence(json)).toEqual(essence(transaction))
-    const unknown = [transaction, listing, json].flatMap((rs) => rs.tables.flatMap((t) => [...t.chains.values()].flatMap((c) => c.rules.flatMap((r) => r.statements.filter((s) => s.kind === 'unknown')))))
+    const unknown = [transaction, listing, json].flatMap((rs) =>
+      rs.tables.flatMap((t) => [...t.chains.values()].flatMap((c) => c.rules.flatMap((r) => r.statements.filter((s) => s.kind === 'unknown')))),
+    )
     expect(unknown).toEqual([])
   })
 
@@ -69,9 +80,17 @@ describe('the three forms of one ruleset', () => {
       [138, 'ip daddr . meta l4proto . th dport vmap @service-ips'],
       [139, 'ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports'],
     ])
-    expect(first(listing.tables).sets.get('service-nodeports')!.elements.map((e) => e.line)).toEqual([54, 55, 56])
+    expect(
+      first(listing.tables)
+        .sets.get('service-nodeports')!
+        .elements.map((e) => e.line),
+    ).toEqual([54, 55, 56])
     const json = parseNft(read('rendered/nftables-overall-mixed.nft.json'), 'json')
-    expect(first(json.tables).chains.get('services')!.rules.every((r) => typeof r.handle === 'number' && r.line === 0)).toBe(true)
+    expect(
+      first(json.tables)
+        .chains.get('services')!
+        .rules.every((r) => typeof r.handle === 'number' && r.line === 0),
+    ).toBe(true)
   })
 })
 
@@ -79,12 +98,20 @@ describe('odd and cut input', () => {
   const listing = read('rendered/nftables-overall-mixed.nft-list.txt')
   const cut = (text: string, marker: string) => text.slice(0, text.indexOf(marker) + marker.length)
   const bad: Array<[string, string, RegExp]> = [
-    ['a listing cut inside a chain', cut(listing, 'chain services {\n\t\tip daddr . meta l4proto . th dport vmap @service-ips\n'), /chain services \(line 137\) is not closed: the listing is cut short/],
+    [
+      'a listing cut inside a chain',
+      cut(listing, 'chain services {\n\t\tip daddr . meta l4proto . th dport vmap @service-ips\n'),
+      /chain services \(line 137\) is not closed: the listing is cut short/,
+    ],
     ['a listing cut inside an element list', cut(listing, '172.30.0.43, 172.30.0.44,\n'), /the text ends here; is it cut short\?/],
     ['a listing cut after the last chain', listing.trimEnd().slice(0, -1), /table ip kube-proxy \(line 1\) is not closed/],
     ['an unterminated string', 'table ip kube-proxy {\n\tchain x {\n\t\tjump y comment "oops\n\t}\n}\n', /:3: a quoted string is not closed/],
     ['a word that starts nothing', 'table ip kube-proxy {\n}\nbogus line here\n', /:3: expected "table FAMILY NAME \{" or an nft command/],
-    ['an unreadable priority', 'table ip kube-proxy {\n\tchain x {\n\t\ttype nat hook prerouting priority sideways; policy accept;\n\t}\n}\n', /priority "sideways" is not readable/],
+    [
+      'an unreadable priority',
+      'table ip kube-proxy {\n\tchain x {\n\t\ttype nat hook prerouting priority sideways; policy accept;\n\t}\n}\n',
+      /priority "sideways" is not readable/,
+    ],
     ['an empty file', '\n\n', /no nftables table/],
     ['an error message instead of a listing', 'Error: No such file or directory\nlist table ip kube-proxy\n', /:1: expected "table FAMILY NAME \{"/],
   ]
@@ -98,8 +125,16 @@ describe('odd and cut input', () => {
   const badJson: Array<[string, string, RegExp]> = [
     ['JSON cut short', json.slice(0, Math.floor(json.length / 2)), /not valid JSON .*cut short.*nft -j list table ip kube-proxy/],
     ['JSON that is not nft output', '{"kind": "List", "items": []}', /without an "nftables" array/],
-    ['a rule without expressions', '{"nftables": [{"table": {"family": "ip", "name": "kube-proxy"}}, {"rule": {"family": "ip", "table": "kube-proxy", "chain": "x"}}]}', /nftables\[1\]: a rule without "expr"/],
-    ['an object svctrace does not know', '{"nftables": [{"table": {"family": "ip", "name": "kube-proxy"}}, {"frobnicate": {}}]}', /nftables\[1\]: unexpected object with keys frobnicate/],
+    [
+      'a rule without expressions',
+      '{"nftables": [{"table": {"family": "ip", "name": "kube-proxy"}}, {"rule": {"family": "ip", "table": "kube-proxy", "chain": "x"}}]}',
+      /nftables\[1\]: a rule without "expr"/,
+    ],
+    [
+      'an object svctrace does not know',
+      '{"nftables": [{"table": {"family": "ip", "name": "kube-proxy"}}, {"frobnicate": {}}]}',
+      /nftables\[1\]: unexpected object with keys frobnicate/,
+    ],
     ['a set without a table', '{"nftables": [{"set": {"name": "cluster-ips"}}]}', /nftables\[0\]: an object without "family" and "table"/],
   ]
   it.each(badJson)('refuses %s, naming the object', (_what, text, message) => {
@@ -128,11 +163,18 @@ describe('odd and cut input', () => {
       {kind: 'unknown', text: 'limit rate 10/second'},
       {kind: 'verdict', verdict: {kind: 'jump', target: 'services'}},
     ])
-    const trace = traceNftables(rs, {node: {name: 'n', addresses: ['192.168.0.2']}, destination: {ip: '10.96.0.10', port: 80, protocol: 'TCP'}, from: 'pod', source: '10.244.0.5', podNetworks: ['10.244.0.0/16']})
+    const trace = traceNftables(rs, {
+      node: {name: 'n', addresses: ['192.168.0.2']},
+      destination: {ip: '10.96.0.10', port: 80, protocol: 'TCP'},
+      from: 'pod',
+      source: '10.244.0.5',
+      podNetworks: ['10.244.0.0/16'],
+    })
     expect(noteLines(trace.notes)).toMatch(/"limit rate 10\/second" is not understood by svctrace/)
     expect(noteLines(trace.notes)).toMatch(/"meta skuid 0" could not be decided for this packet/)
     // Both undecided: the default (neither holds) is no DNAT; the alternative where both hold reaches the pod.
-    const when = (holds: boolean) => trace.outcomes.filter((o) => o.conditions.length > 0 && o.conditions.every((c) => c.holds === holds)).map((o) => `${o.verdict} ${o.dnat?.ip ?? ''}`)
+    const when = (holds: boolean) =>
+      trace.outcomes.filter((o) => o.conditions.length > 0 && o.conditions.every((c) => c.holds === holds)).map((o) => `${o.verdict} ${o.dnat?.ip ?? ''}`)
     expect(when(false)).toEqual(['no-match '])
     expect(when(true)).toEqual(['dnat 10.244.1.5'])
   })
@@ -160,7 +202,7 @@ describe('odd and cut input', () => {
     expect(t.chains.has('gone')).toBe(false)
   })
 
-  it('reads a whole `nft list ruleset` with iptables-nft tables next to kube-proxy\'s', () => {
+  it("reads a whole `nft list ruleset` with iptables-nft tables next to kube-proxy's", () => {
     const ruleset = [
       'table ip nat {',
       '\tchain PREROUTING {',

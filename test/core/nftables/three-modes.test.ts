@@ -35,39 +35,86 @@ interface SvcSpec {
 // samples/INDEX.md, "Current upstream" table.
 const SERVICES: SvcSpec[] = [
   {ns: 'ns1', name: 'svc1', type: 'ClusterIP', ip: '172.30.0.41', endpoints: [{ip: '10.180.0.1'}]},
-  {ns: 'ns2', name: 'svc2', type: 'LoadBalancer', ip: '172.30.0.42', nodePort: 3001, externalIPs: ['192.168.99.22'], lb: '1.2.3.4', local: true, endpoints: [{ip: '10.180.0.2'}]},
+  {
+    ns: 'ns2',
+    name: 'svc2',
+    type: 'LoadBalancer',
+    ip: '172.30.0.42',
+    nodePort: 3001,
+    externalIPs: ['192.168.99.22'],
+    lb: '1.2.3.4',
+    local: true,
+    endpoints: [{ip: '10.180.0.2'}],
+  },
   {ns: 'ns3', name: 'svc3', type: 'NodePort', ip: '172.30.0.43', nodePort: 3003, endpoints: [{ip: '10.180.0.3'}]},
-  {ns: 'ns4', name: 'svc4', type: 'NodePort', ip: '172.30.0.44', externalIPs: ['192.168.99.33'], endpoints: [{ip: '10.180.0.4'}, {ip: '10.180.0.5', node: 'test-node'}]},
-  {ns: 'ns5', name: 'svc5', type: 'LoadBalancer', ip: '172.30.0.45', nodePort: 3002, lb: '5.6.7.8', ranges: ['203.0.113.0/25'], affinity: true, endpoints: [{ip: '10.180.0.3'}]},
+  {
+    ns: 'ns4',
+    name: 'svc4',
+    type: 'NodePort',
+    ip: '172.30.0.44',
+    externalIPs: ['192.168.99.33'],
+    endpoints: [{ip: '10.180.0.4'}, {ip: '10.180.0.5', node: 'test-node'}],
+  },
+  {
+    ns: 'ns5',
+    name: 'svc5',
+    type: 'LoadBalancer',
+    ip: '172.30.0.45',
+    nodePort: 3002,
+    lb: '5.6.7.8',
+    ranges: ['203.0.113.0/25'],
+    affinity: true,
+    endpoints: [{ip: '10.180.0.3'}],
+  },
   {ns: 'ns6', name: 'svc6', type: 'ClusterIP', ip: '172.30.0.46', endpoints: []},
 ]
 
 function clusterView(): ClusterView {
-  const services: V1Service[] = SERVICES.map((s) => ({
-    kind: 'Service',
-    metadata: {namespace: s.ns, name: s.name},
-    spec: {
-      type: s.type,
-      clusterIP: s.ip,
-      clusterIPs: [s.ip],
-      selector: {app: s.name},
-      ports: [{name: 'p80', port: 80, protocol: 'TCP', targetPort: 80, ...(s.nodePort ? {nodePort: s.nodePort} : {})}],
-      ...(s.externalIPs ? {externalIPs: s.externalIPs} : {}),
-      ...(s.local ? {externalTrafficPolicy: 'Local'} : {}),
-      ...(s.ranges ? {loadBalancerSourceRanges: s.ranges} : {}),
-      ...(s.affinity ? {sessionAffinity: 'ClientIP', sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}} : {}),
-    },
-    ...(s.lb ? {status: {loadBalancer: {ingress: [{ip: s.lb}]}}} : {}),
-  }) as V1Service)
+  const services: V1Service[] = SERVICES.map(
+    (s) =>
+      ({
+        kind: 'Service',
+        metadata: {namespace: s.ns, name: s.name},
+        spec: {
+          type: s.type,
+          clusterIP: s.ip,
+          clusterIPs: [s.ip],
+          selector: {app: s.name},
+          ports: [{name: 'p80', port: 80, protocol: 'TCP', targetPort: 80, ...(s.nodePort ? {nodePort: s.nodePort} : {})}],
+          ...(s.externalIPs ? {externalIPs: s.externalIPs} : {}),
+          ...(s.local ? {externalTrafficPolicy: 'Local'} : {}),
+          ...(s.ranges ? {loadBalancerSourceRanges: s.ranges} : {}),
+          ...(s.affinity ? {sessionAffinity: 'ClientIP', sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}} : {}),
+        },
+        ...(s.lb ? {status: {loadBalancer: {ingress: [{ip: s.lb}]}}} : {}),
+      }) as V1Service,
+  )
   const endpointSlices: V1EndpointSlice[] = SERVICES.filter((s) => s.endpoints.length > 0).map((s) => ({
     kind: 'EndpointSlice',
     metadata: {namespace: s.ns, name: `${s.name}-1`, labels: {'kubernetes.io/service-name': s.name}},
     addressType: 'IPv4',
     ports: [{name: 'p80', port: 80, protocol: 'TCP'}],
-    endpoints: s.endpoints.map((e, i) => ({addresses: [e.ip], conditions: {ready: true}, ...(e.node ? {nodeName: e.node} : {}), targetRef: {kind: 'Pod', namespace: s.ns, name: `${s.name}-${i}`}})),
+    endpoints: s.endpoints.map((e, i) => ({
+      addresses: [e.ip],
+      conditions: {ready: true},
+      ...(e.node ? {nodeName: e.node} : {}),
+      targetRef: {kind: 'Pod', namespace: s.ns, name: `${s.name}-${i}`},
+    })),
   }))
-  const pods: V1Pod[] = SERVICES.flatMap((s) => s.endpoints.map((e, i) => ({kind: 'Pod', metadata: {namespace: s.ns, name: `${s.name}-${i}`, labels: {app: s.name}}, spec: {containers: [], nodeName: e.node ?? 'other-node'}, status: {phase: 'Running', podIP: e.ip}}) as V1Pod))
-  const nodes: V1Node[] = [{kind: 'Node', metadata: {name: 'test-node'}, spec: {podCIDR: '10.0.0.0/8'}, status: {addresses: [{type: 'InternalIP', address: '192.168.0.2'}]}}]
+  const pods: V1Pod[] = SERVICES.flatMap((s) =>
+    s.endpoints.map(
+      (e, i) =>
+        ({
+          kind: 'Pod',
+          metadata: {namespace: s.ns, name: `${s.name}-${i}`, labels: {app: s.name}},
+          spec: {containers: [], nodeName: e.node ?? 'other-node'},
+          status: {phase: 'Running', podIP: e.ip},
+        }) as V1Pod,
+    ),
+  )
+  const nodes: V1Node[] = [
+    {kind: 'Node', metadata: {name: 'test-node'}, spec: {podCIDR: '10.0.0.0/8'}, status: {addresses: [{type: 'InternalIP', address: '192.168.0.2'}]}},
+  ]
   return {services, endpointSlices, endpoints: [], pods, nodes}
 }
 
@@ -75,8 +122,8 @@ const MODES: Record<'iptables' | 'nftables' | 'ipvs', NodeDataplane> = {
   iptables: dataplane('test-node', {'iptables-save': read('iptables-overall-mixed.txt')}, {'iptables-save': 'iptables-overall-mixed.txt'}),
   nftables: dataplane('test-node', {nft: read('nftables/nftables-overall-mixed.txt')}, {nft: 'nftables-overall-mixed.txt'}),
   ipvs: dataplane('test-node', {
-    'ipvsadm': read('ipvs/overall-mixed/ipvsadm-save.txt'),
-    'ipset': read('ipvs/overall-mixed/ipset-save.txt'),
+    ipvsadm: read('ipvs/overall-mixed/ipvsadm-save.txt'),
+    ipset: read('ipvs/overall-mixed/ipset-save.txt'),
     'iptables-save': read('ipvs/overall-mixed/iptables-save.txt'),
   }),
 }
@@ -107,13 +154,16 @@ const DIFFERENCES: Array<{modes: Array<'nftables' | 'ipvs'>; service?: string; e
 function outcomes(report: Report): Record<string, string> {
   const out: Record<string, string> = {}
   for (const p of first(report.nodes).paths) {
-    out[`${p.entry.address} (${p.entry.kind}) from ${p.from}`] = `${p.verdict} [${p.backends.map((b) => `${b.pod}@${b.ip}:${b.port} ${Math.round(b.probability * 100)}%`).join(', ')}]`
+    out[`${p.entry.address} (${p.entry.kind}) from ${p.from}`] =
+      `${p.verdict} [${p.backends.map((b) => `${b.pod}@${b.ip}:${b.port} ${Math.round(b.probability * 100)}%`).join(', ')}]`
   }
   return out
 }
 
 const view = clusterView()
-const reports = Object.fromEntries(Object.entries(MODES).map(([mode, dp]) => [mode, SERVICES.map((s) => buildReport({kind: 'service', namespace: s.ns, service: s.name}, view, [dp]))])) as Record<keyof typeof MODES, Report[]>
+const reports = Object.fromEntries(
+  Object.entries(MODES).map(([mode, dp]) => [mode, SERVICES.map((s) => buildReport({kind: 'service', namespace: s.ns, service: s.name}, view, [dp]))]),
+) as Record<keyof typeof MODES, Report[]>
 /** The path of the report's one node that enters at the cluster IP from a pod. */
 const podToClusterIP = (r: Report) => first(r.nodes).paths.find((p) => p.entry.kind === 'cluster-ip' && p.from === 'pod')!
 
@@ -125,22 +175,27 @@ describe('the same Services in iptables, nftables and IPVS mode', () => {
     }
   })
 
-  it.each(SERVICES.map((s, i) => [`${s.ns}/${s.name}`, i] as const))('%s: every entry point gives the same verdict and backends in all three modes', (_name, i) => {
-    const svc = at(SERVICES, i)
-    const ipt = outcomes(at(reports.iptables, i))
-    expect(Object.keys(ipt).length).toBeGreaterThan(1)
-    for (const mode of ['nftables', 'ipvs'] as const) {
-      const got = outcomes(at(reports[mode], i))
-      const differs = Object.keys(ipt).filter((k) => DIFFERENCES.some((d) => d.modes.includes(mode) && d.entry.test(k) && (!d.service || d.service === svc.name)))
-      for (const k of differs) {
-        const d = DIFFERENCES.find((x) => x.modes.includes(mode) && x.entry.test(k))!
-        expect([k, ipt[k]]).toEqual([k, d.iptables.replace('$POD', `${svc.ns}/${svc.name}-0@${svc.endpoints[0]?.ip}:80 100%`)])
-        expect([k, got[k]]).toEqual([k, d.other.replace('$POD', `${svc.ns}/${svc.name}-0@${svc.endpoints[0]?.ip}:80 100%`)])
+  it.each(SERVICES.map((s, i) => [`${s.ns}/${s.name}`, i] as const))(
+    '%s: every entry point gives the same verdict and backends in all three modes',
+    (_name, i) => {
+      const svc = at(SERVICES, i)
+      const ipt = outcomes(at(reports.iptables, i))
+      expect(Object.keys(ipt).length).toBeGreaterThan(1)
+      for (const mode of ['nftables', 'ipvs'] as const) {
+        const got = outcomes(at(reports[mode], i))
+        const differs = Object.keys(ipt).filter((k) =>
+          DIFFERENCES.some((d) => d.modes.includes(mode) && d.entry.test(k) && (!d.service || d.service === svc.name)),
+        )
+        for (const k of differs) {
+          const d = DIFFERENCES.find((x) => x.modes.includes(mode) && x.entry.test(k))!
+          expect([k, ipt[k]]).toEqual([k, d.iptables.replace('$POD', `${svc.ns}/${svc.name}-0@${svc.endpoints[0]?.ip}:80 100%`)])
+          expect([k, got[k]]).toEqual([k, d.other.replace('$POD', `${svc.ns}/${svc.name}-0@${svc.endpoints[0]?.ip}:80 100%`)])
+        }
+        const rest = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([k]) => !differs.includes(k)))
+        expect(rest(got)).toEqual(rest(ipt))
       }
-      const rest = (o: Record<string, string>) => Object.fromEntries(Object.entries(o).filter(([k]) => !differs.includes(k)))
-      expect(rest(got)).toEqual(rest(ipt))
-    }
-  })
+    },
+  )
 
   it('IPVS backends carry their pod, their virtual server and the scheduler', () => {
     const svc4 = podToClusterIP(at(reports.ipvs, 3))

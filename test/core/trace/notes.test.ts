@@ -28,7 +28,13 @@ const EXAMPLES = {
   'map-key-unreadable': {kind: 'map-key-unreadable', chain: 'services', text: 'ip daddr . meta l4proto vmap @x'},
   'redirect-to-local-process': {kind: 'redirect-to-local-process', chain: 'c', text: 'redirect to :8080'},
   'no-kube-proxy-table': {kind: 'no-kube-proxy-table', source: 'node1: nft', family: 'ip6'},
-  'ipvs-scheduler': {kind: 'ipvs-scheduler', server: 'ipvs 10.96.0.10:53/UDP', scheduler: 'rr', how: 'round robin', realServers: [{address: '10.244.0.2:53', weight: 1}]},
+  'ipvs-scheduler': {
+    kind: 'ipvs-scheduler',
+    server: 'ipvs 10.96.0.10:53/UDP',
+    scheduler: 'rr',
+    how: 'round robin',
+    realServers: [{address: '10.244.0.2:53', weight: 1}],
+  },
   'ipvs-draining': {kind: 'ipvs-draining', server: 'ipvs 10.96.0.10:53/UDP', realServer: '10.244.0.3:53'},
   'ipvs-persistent': {kind: 'ipvs-persistent', server: 'ipvs 10.96.0.10:53/UDP', seconds: 600},
   'ipvs-persistent-ticks': {kind: 'ipvs-persistent-ticks', server: 'ipvs 10.96.0.10:53/UDP', ticks: 150000},
@@ -42,9 +48,9 @@ const EXAMPLES = {
   'userspace-proxy': {kind: 'userspace-proxy', port: 38107},
   'userspace-no-portal': {kind: 'userspace-no-portal', chain: 'KUBE-PORTALS-CONTAINER', source: 'node1: iptables-save'},
   'modes-mixed': {kind: 'modes-mixed', node: 'node1', others: ['nftables'], used: 'iptables', orderUncertain: true},
-  'assumed': {kind: 'assumed', conditions: ['source not in 203.0.113.0/24'], sourceGiven: false},
+  assumed: {kind: 'assumed', conditions: ['source not in 203.0.113.0/24'], sourceGiven: false},
   'fall-through': {kind: 'fall-through', share: 0.25},
-  'affinity': {kind: 'affinity', seconds: 10800},
+  affinity: {kind: 'affinity', seconds: 10800},
 } satisfies {[K in Note['kind']]: Extract<Note, {kind: K}>}
 
 const notes: Note[] = Object.values(EXAMPLES)
@@ -54,14 +60,16 @@ describe('trace notes: a kind with parameters; the renderer makes the sentence',
     const text = noteText(n)
     expect(text.length).toBeGreaterThan(10)
     expect(text).not.toMatch(/undefined|\[object Object\]|NaN/)
-    for (const v of Object.entries(n).filter(([k]) => k !== 'kind' && k !== 'sourceGiven' && k !== 'onlyDraining' && k !== 'orderUncertain').map(([, v]) => v)) {
+    for (const v of Object.entries(n)
+      .filter(([k]) => k !== 'kind' && k !== 'sourceGiven' && k !== 'onlyDraining' && k !== 'orderUncertain')
+      .map(([, v]) => v)) {
       const words = Array.isArray(v) ? v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))) : [String(v)]
       // Arrays of objects are spelled out field by field; check one field of each instead.
       for (const w of words) if (!w.startsWith('{')) expect(text, `${n.kind}: ${w}`).toContain(n.kind === 'fall-through' ? '25%' : w)
     }
   })
 
-  it('the renderer keeps today\'s sentences (the table and golden files depend on them)', () => {
+  it("the renderer keeps today's sentences (the table and golden files depend on them)", () => {
     expect(noteText(EXAMPLES.assumed)).toBe('assumed: source not in 203.0.113.0/24 (give --source IP to trace a specific client)')
     expect(noteText({...EXAMPLES.assumed, sourceGiven: true})).toBe('assumed: source not in 203.0.113.0/24')
     expect(noteText(EXAMPLES['ipvs-scheduler'])).toBe('ipvs 10.96.0.10:53/UDP: scheduler rr (round robin); real servers 10.244.0.2:53 weight 1')
@@ -69,17 +77,38 @@ describe('trace notes: a kind with parameters; the renderer makes the sentence',
   })
 
   it('uncertainty is a property of the kind: skipped or unreadable rules, cycles, cut-short walks', () => {
-    expect(notes.filter(isUncertain).map((n) => n.kind).sort()).toEqual([
-      'branch-limit', 'chain-missing', 'dnat-unreadable', 'ipset-unavailable', 'jump-cycle', 'match-not-understood',
-      'no-filter-table', 'rule-skipped', 'rule-unreadable', 'statement-not-understood', 'target-not-understood',
+    expect(
+      notes
+        .filter(isUncertain)
+        .map((n) => n.kind)
+        .sort(),
+    ).toEqual([
+      'branch-limit',
+      'chain-missing',
+      'dnat-unreadable',
+      'ipset-unavailable',
+      'jump-cycle',
+      'match-not-understood',
+      'no-filter-table',
+      'rule-skipped',
+      'rule-unreadable',
+      'statement-not-understood',
+      'target-not-understood',
     ])
   })
 
   it('JSON records keep kind and parameters and add the sentence', () => {
-    expect(noteRecord(EXAMPLES['ipvs-hairpin'])).toEqual({kind: 'ipvs-hairpin', ip: '10.244.0.2', text: '10.244.0.2 reaches itself through the Service: KUBE-LOOP-BACK masquerades it'})
+    expect(noteRecord(EXAMPLES['ipvs-hairpin'])).toEqual({
+      kind: 'ipvs-hairpin',
+      ip: '10.244.0.2',
+      text: '10.244.0.2 reaches itself through the Service: KUBE-LOOP-BACK masquerades it',
+    })
   })
 
   it('uniqueNotes drops repeats by value, keeping first-seen order', () => {
-    expect(uniqueNotes([EXAMPLES.affinity, EXAMPLES['no-nat-table'], {kind: 'affinity', seconds: 10800}])).toEqual([EXAMPLES.affinity, EXAMPLES['no-nat-table']])
+    expect(uniqueNotes([EXAMPLES.affinity, EXAMPLES['no-nat-table'], {kind: 'affinity', seconds: 10800}])).toEqual([
+      EXAMPLES.affinity,
+      EXAMPLES['no-nat-table'],
+    ])
   })
 })

@@ -26,7 +26,13 @@ COMMIT
 `
 
 const trace = (ip: string, port: number) =>
-  traceIptables(indexIptablesSave(DUMP, 'test'), {node: {name: 'n', addresses: ['192.168.0.2']}, destination: {ip, port, protocol: 'TCP'}, from: 'pod', source: '10.244.1.9', podNetworks: ['10.244.0.0/16']})
+  traceIptables(indexIptablesSave(DUMP, 'test'), {
+    node: {name: 'n', addresses: ['192.168.0.2']},
+    destination: {ip, port, protocol: 'TCP'},
+    from: 'pod',
+    source: '10.244.1.9',
+    podNetworks: ['10.244.0.0/16'],
+  })
 
 describe('hops are typed: what each rule does is a value, not text to re-parse', () => {
   it('a DNAT path: jump, jump, jump, dnat, then the filter rule that accepts it', () => {

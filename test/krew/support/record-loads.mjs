@@ -9,5 +9,10 @@ if (!log) throw new Error('record-loads.mjs needs SVCTRACE_LOAD_LOG')
 register('./record-loads-hooks.mjs', import.meta.url, {data: {log}})
 const cache = createRequire(import.meta.url).cache
 process.on('exit', () => {
-  appendFileSync(log, Object.keys(cache).map((file) => `cjs ${file}\n`).join(''))
+  appendFileSync(
+    log,
+    Object.keys(cache)
+      .map((file) => `cjs ${file}\n`)
+      .join(''),
+  )
 })
