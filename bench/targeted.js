@@ -133,10 +133,10 @@ function lines(r) {
 }
 
 /** The bundle in `dir` (bench/generate.js) with its plan for `service`. */
-function bundleAt(dir, service, planCollection, parseClusterFile) {
+function bundleAt(dir, service, {planCollection, indexCluster}, parseClusterFile) {
   const view = parseClusterFile(readFileSync(path.join(dir, 'cluster.json'), 'utf8'), 'cluster.json')
   const query = {kind: 'service', namespace: 'bench', service}
-  return {file: path.join(dir, 'nodes/node-0/iptables-save.txt'), view, query, plan: planCollection(view, query)}
+  return {file: path.join(dir, 'nodes/node-0/iptables-save.txt'), view, query, plan: planCollection(indexCluster(view), query)}
 }
 
 /**
@@ -147,19 +147,20 @@ function bundleAt(dir, service, planCollection, parseClusterFile) {
 export async function benchTargeted({root, dir, services, service, runs, endpoints}) {
   if (process.getuid?.() !== 0) return ['targeted collection: n/a (needs root: network namespaces)']
   const dist = (p) => import(path.join(root, 'dist', p))
-  const [{readIptablesTargeted}, {nodeCommands}, {planCollection}, {buildReport}, {parseClusterFile}] = await Promise.all([
+  const [{readIptablesTargeted}, {nodeCommands}, {planCollection}, {buildReport}, {parseClusterFile}, {indexCluster}] = await Promise.all([
     dist('adapters/node/targeted-iptables.js'),
     dist('adapters/node/commands.js'),
     dist('core/collection-plan.js'),
     dist('core/report.js'),
     dist('adapters/bundle/reader.js'),
+    dist('core/cluster-index.js'),
   ])
   const lib = {readIptablesTargeted, nodeCommands, buildReport}
-  const big = bundleAt(dir, service, planCollection, parseClusterFile)
+  const big = bundleAt(dir, service, {planCollection, indexCluster}, parseClusterFile)
   const smallDir = path.join(dir, 'small')
   mkdirSync(smallDir, {recursive: true})
   generateBundle(smallDir, SMALL_SERVICES, endpoints)
-  const small = bundleAt(smallDir, `svc-${Math.floor(SMALL_SERVICES / 2)}`, planCollection, parseClusterFile)
+  const small = bundleAt(smallDir, `svc-${Math.floor(SMALL_SERVICES / 2)}`, {planCollection, indexCluster}, parseClusterFile)
   const legacy = {restore: 'iptables-legacy-restore', rename: {iptables: 'iptables-legacy', 'iptables-save': 'iptables-legacy-save'}}
   const nft = {restore: 'iptables-nft-restore', rename: {iptables: 'iptables-nft', 'iptables-save': 'iptables-nft-save'}}
   const out = [

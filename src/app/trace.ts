@@ -1,6 +1,7 @@
 // Gather the API objects and node data planes, trace, return the report and what was read (run-trace.ts judges it).
 import type {ClusterView, NodeDataplane, Query, Report} from '../core/model.js'
-import {buildReport} from '../core/report.js'
+import {indexCluster} from '../core/cluster-index.js'
+import {reportFromIndex} from '../core/report.js'
 import {planCollection} from '../core/collection-plan.js'
 import {SourceError, type ClusterSource, type NodeReader} from './ports.js'
 
@@ -30,11 +31,13 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
     throw new SourceError(`--nodes: no node named ${unknown.join(', ')} in ${cluster.description}; nodes: ${available.join(', ') || '(none)'}`)
   }
   const names = config.nodes.length > 0 ? config.nodes : available
-  const plan = planCollection(view, query, {full: config.fullDumps === true})
+  // One index per run: the collection plan and the report both read it.
+  const idx = indexCluster(view)
+  const plan = planCollection(idx, query, {full: config.fullDumps === true})
   const [dataplanes, kubeProxy] = await Promise.all([
     Promise.all(names.map((n) => reader.read(n, plan))) as Promise<NodeDataplane[]>,
     names.length > 0 && cluster.kubeProxyObjects ? cluster.kubeProxyObjects() : undefined,
   ])
   if (kubeProxy && (kubeProxy.configMap || kubeProxy.daemonSet)) view.kubeProxy = kubeProxy
-  return {report: buildReport(query, view, dataplanes, denied), view, dataplanes}
+  return {report: reportFromIndex(query, idx, dataplanes, denied), view, dataplanes}
 }

@@ -8,7 +8,7 @@
 // Later rounds (chain-listing.ts nextChains) follow jumps the API could not predict (stale SEPs).
 import type {V1EndpointSlice, V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {canonicalIP, joinHostPort} from './address.js'
-import {externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf} from './cluster-index.js'
+import {externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, type ClusterIndex} from './cluster-index.js'
 import {serviceEntries} from './entries.js'
 import {endpointChainName, servicePortChainName, servicePortName} from './kube-proxy/chain-names.js'
 import {ipSlices, isUsable} from './kube-proxy/endpoint-conditions.js'
@@ -94,11 +94,12 @@ function localAddressesOf(view: ClusterView): Pick<CollectionPlan, 'localAddress
 }
 
 /** The first-round chains and the destinations of one Service. */
-function servicePlan(view: ClusterView, svc: V1Service): CollectionPlan {
+function servicePlan(idx: ClusterIndex, svc: V1Service): CollectionPlan {
+  const {view} = idx
   const nat = [...ENTRY_CHAINS.nat]
   const ports = svc.spec?.ports ?? []
   if (ports.some((p) => p.nodePort)) nat.push('KUBE-NODEPORTS')
-  const slices = indexCluster(view).slicesByService.get(keyOf(svc)) ?? []
+  const slices = idx.slicesByService.get(keyOf(svc)) ?? []
   const ns = svc.metadata?.namespace ?? ''
   const name = svc.metadata?.name ?? ''
   for (const port of ports) {
@@ -124,10 +125,10 @@ function servicePlan(view: ClusterView, svc: V1Service): CollectionPlan {
 }
 
 /** The plan for a query over what the API returned. */
-export function planCollection(view: ClusterView, query: Query, opts: PlanOptions = {}): CollectionPlan {
+export function planCollection(idx: ClusterIndex, query: Query, opts: PlanOptions = {}): CollectionPlan {
   if (opts.full === true) return fullPlan('--capture reads whole dumps')
   if (query.kind !== 'service') return fullPlan(query.kind === 'all' ? 'checking every Service reads whole dumps' : 'an address query reads whole dumps')
-  const svc = view.services.find((s) => s.metadata?.namespace === query.namespace && s.metadata?.name === query.service)
+  const svc = idx.serviceByKey.get(`${query.namespace}/${query.service}`)
   if (!svc) return fullPlan(`Service ${query.namespace}/${query.service} was not read from the API`)
-  return servicePlan(view, svc)
+  return servicePlan(idx, svc)
 }

@@ -189,7 +189,12 @@ function dedupe(findings: Finding[]): Finding[] {
 
 /** Traces the query on every node and collects the findings. */
 export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDataplane[], denied: string[] = []): Report {
-  const idx = indexCluster(view)
+  return reportFromIndex(query, indexCluster(view), dataplanes, denied)
+}
+
+/** buildReport on an index already built (the use case builds one per run and plans collection with it too). */
+export function reportFromIndex(query: Query, idx: ClusterIndex, dataplanes: NodeDataplane[], denied: string[] = []): Report {
+  const {view} = idx
   const resolution = resolveQuery(idx, query)
   const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))

@@ -21,6 +21,7 @@ import {cleanupLeftovers, requireRoot} from '../support/netns.js'
 import {namespaceWithRules, NetnsSession} from '../support/netns-session.js'
 import {dataplane} from '../support/dataplane.js'
 import {first} from '../support/defined.js'
+import {indexCluster} from '../../src/core/cluster-index.js'
 
 const env = requireRoot([], 'targeted-iptables')
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/', import.meta.url))
@@ -77,7 +78,7 @@ interface Compared {
 
 async function compare(session: NodeSession, view: ClusterView, node: string, service: string): Promise<Compared> {
   const query: Query = {kind: 'service', namespace: 'storefront', service}
-  const plan = planCollection(view, query)
+  const plan = planCollection(indexCluster(view), query)
   expect(plan.full).toBe(false)
   const targeted = await readIptablesTargeted(session, plan, node)
   expect(targeted, 'the namespace has nat KUBE-SERVICES').not.toBeNull()
@@ -166,7 +167,7 @@ describe.skipIf(env.skip)('readIptablesTargeted against real iptables', () => {
       expect(c.targeted.bytes * 10, svc).toBeLessThan(c.fullBytes)
     }
     // 1001 KUBE-SEP chains cost more commands than one whole dump.
-    expect(planCollection(large, {kind: 'service', namespace: 'storefront', service: 'bulk'})).toMatchObject({
+    expect(planCollection(indexCluster(large), {kind: 'service', namespace: 'storefront', service: 'bulk'})).toMatchObject({
       full: true,
       reason: expect.stringMatching(/more than 400/),
     })
@@ -202,14 +203,14 @@ describe.skipIf(env.skip)('readIptablesTargeted against real iptables', () => {
   })
 
   it('rejects with NodeAccessError naming the node and the command when a listing fails for another reason', async () => {
-    const plan = planCollection(fixtureView, {kind: 'service', namespace: 'storefront', service: 'frontend'})
+    const plan = planCollection(indexCluster(fixtureView), {kind: 'service', namespace: 'storefront', service: 'frontend'})
     const broken = new NetnsSession(sessions.get('node1')!.netns, {argv: (argv) => (argv[0] === 'iptables' && argv[1] !== '-V' ? ['false'] : argv)})
     await expect(readIptablesTargeted(broken, plan, 'node1')).rejects.toThrow(NodeAccessError)
     await expect(readIptablesTargeted(broken, plan, 'node1')).rejects.toThrow('`iptables -w 5 -t nat -S KUBE-SERVICES` on node1 exited with 1')
   })
 
   it('returns null for a node without nat KUBE-SERVICES', async () => {
-    const plan = planCollection(fixtureView, {kind: 'service', namespace: 'storefront', service: 'frontend'})
+    const plan = planCollection(indexCluster(fixtureView), {kind: 'service', namespace: 'storefront', service: 'frontend'})
     expect(await readIptablesTargeted(sessions.get('empty')!, plan, 'node9')).toBeNull()
   })
 })

@@ -6,6 +6,7 @@ import {servicePortChainName} from '../../src/core/kube-proxy/chain-names.js'
 import type {ClusterView, Query} from '../../src/core/model.js'
 import {node, service, slice, view, type EndpointOptions, type ServiceOptions} from '../support/builders.js'
 import {first} from '../support/defined.js'
+import {indexCluster} from '../../src/core/cluster-index.js'
 
 const web: Query = {kind: 'service', namespace: 'default', service: 'web'}
 const chainOf = (prefix: 'SVC' | 'SVL' | 'EXT' | 'FW', spn = 'default/web:http') => servicePortChainName(prefix, spn, 'tcp')
@@ -13,12 +14,14 @@ const chainOf = (prefix: 'SVC' | 'SVL' | 'EXT' | 'FW', spn = 'default/web:http')
 function planFor(svc: ServiceOptions, endpoints: EndpointOptions[] = [{ip: '10.244.0.5', node: 'node-a'}], extra: Partial<ClusterView> = {}) {
   const name = svc.name ?? 'web'
   return planCollection(
-    view({
-      services: [service(svc)],
-      endpointSlices: [slice({service: name, namespace: svc.namespace, endpoints, ports: svc.ports?.map((p) => ({name: p.name, port: 8080}))})],
-      nodes: [node()],
-      ...extra,
-    }),
+    indexCluster(
+      view({
+        services: [service(svc)],
+        endpointSlices: [slice({service: name, namespace: svc.namespace, endpoints, ports: svc.ports?.map((p) => ({name: p.name, port: 8080}))})],
+        nodes: [node()],
+        ...extra,
+      }),
+    ),
     {kind: 'service', namespace: svc.namespace ?? 'default', service: name},
   )
 }
@@ -40,7 +43,11 @@ describe('planCollection: the chains kube-proxy names after the Service (its own
   ])('%s', (_what, svc, ip, want) => {
     const s = service(svc)
     const sl = slice({service: 'svc1', namespace: 'ns1', endpoints: [{ip}], ports: [{name: first(svc.ports).name, port: 80}]})
-    const plan = planCollection(view({services: [s], endpointSlices: [sl], nodes: [node()]}), {kind: 'service', namespace: 'ns1', service: 'svc1'})
+    const plan = planCollection(indexCluster(view({services: [s], endpointSlices: [sl], nodes: [node()]})), {
+      kind: 'service',
+      namespace: 'ns1',
+      service: 'svc1',
+    })
     expect(plan.chains.nat).toEqual(expect.arrayContaining(want))
   })
 })
@@ -122,12 +129,15 @@ describe('planCollection: KUBE-SEP chains for the endpoints of the EndpointSlice
 
   it('each endpoint once, though two slices list it', () => {
     const slices = [slice({name: 'web-1'}), slice({name: 'web-2'})]
-    const plan = planCollection(view({services: [service()], endpointSlices: slices, nodes: [node()]}), web)
+    const plan = planCollection(indexCluster(view({services: [service()], endpointSlices: slices, nodes: [node()]})), web)
     expect(plan.chains.nat.filter((c) => c.startsWith('KUBE-SEP-'))).toHaveLength(1)
   })
 
   it('none for a slice whose port name does not match the service port', () => {
-    const plan = planCollection(view({services: [service()], endpointSlices: [slice({ports: [{name: 'web', port: 8080}]})], nodes: [node()]}), web)
+    const plan = planCollection(
+      indexCluster(view({services: [service()], endpointSlices: [slice({ports: [{name: 'web', port: 8080}]})], nodes: [node()]})),
+      web,
+    )
     expect(plan.chains.nat.filter((c) => c.startsWith('KUBE-SEP-'))).toEqual([])
   })
 
@@ -165,6 +175,6 @@ describe('planCollection: whole dumps', () => {
     ['check mode', {kind: 'all'} as Query, {}],
     ['a Service the API did not return', {...web, service: 'nope'}, {}],
   ])('%s', (_what, query, opts) => {
-    expect(planCollection(v, query, opts)).toMatchObject({full: true, chains: {nat: [], filter: []}, destinations: []})
+    expect(planCollection(indexCluster(v), query, opts)).toMatchObject({full: true, chains: {nat: [], filter: []}, destinations: []})
   })
 })

@@ -20,6 +20,7 @@ import type {ClusterView, Report} from '../../../src/core/model.js'
 import {buildReport} from '../../../src/core/report.js'
 import {dataplane} from '../../support/dataplane.js'
 import {first} from '../../support/defined.js'
+import {indexCluster} from '../../../src/core/cluster-index.js'
 
 /** A collection holding the listings given as `table: iptables -S output`. */
 function collected(listings: Record<string, string | null>): ChainCollection {
@@ -296,7 +297,7 @@ describe.each([
 ])('targeted collection over real dumps (%s)', (_how, transform) => {
   it.each(cases)('%s %s/%s: the trace of the chains read equals the trace of the whole dump', (_b, namespace, service, b) => {
     const query = {kind: 'service' as const, namespace, service}
-    const plan = planCollection(b.view, query)
+    const plan = planCollection(indexCluster(b.view), query)
     expect(plan.full).toBe(false)
     for (const [node, text] of Object.entries(b.nodes)) {
       const full = transform(text)
