@@ -9,7 +9,7 @@
 import {cidrsOf, isLocalAddress} from '../trace/node.js'
 import {cidrContains, parseCidr, splitHostPort, type Cidr} from '../address.js'
 import {DumpError} from './dump.js'
-import {parseRuleLine, type Rule} from './rule.js'
+import {isChainTarget, parseRuleLine, type Rule} from './rule.js'
 
 /** One chain as `iptables -S CHAIN` printed it. */
 export interface ListedChain {
@@ -43,33 +43,6 @@ export interface ReachTarget {
 }
 
 const BUILTIN_CHAINS = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']
-// Targets that are no chain (rule.ts treats any other name without options as a user chain).
-const NOT_CHAINS = new Set([
-  'ACCEPT',
-  'DROP',
-  'RETURN',
-  'DNAT',
-  'SNAT',
-  'REJECT',
-  'MARK',
-  'MASQUERADE',
-  'REDIRECT',
-  'LOG',
-  'NFLOG',
-  'CONNMARK',
-  'CT',
-  'NOTRACK',
-  'TPROXY',
-  'TCPMSS',
-  'CHECKSUM',
-  'NETMAP',
-  'CLASSIFY',
-  'TRACE',
-  'AUDIT',
-  'NFQUEUE',
-  'QUEUE',
-  'SET',
-])
 
 /**
  * Reads what `iptables -t TABLE -S CHAIN` printed. Throws DumpError for a line that is not
@@ -262,7 +235,7 @@ export function nextChains(c: ChainCollection, destinations: ReachTarget[], opts
   const reach = reachOf(c, destinations, opts.localAddresses)
   const out: ChainRef[] = []
   const queued = new Set<string>()
-  const skip = (table: string, chain: string) => NOT_CHAINS.has(chain) || isCollected(c, table, chain) || queued.has(`${table} ${chain}`)
+  const skip = (table: string, chain: string) => !isChainTarget(chain) || isCollected(c, table, chain) || queued.has(`${table} ${chain}`)
   for (const [table, chains] of c.listed) {
     if (c.whole.has(table)) continue
     for (const listing of chains.values()) {

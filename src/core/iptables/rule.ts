@@ -97,6 +97,11 @@ const EXTENSION_TARGETS = new Set([
 ])
 const BUILTIN_VERDICTS = new Set(['ACCEPT', 'DROP', 'RETURN'])
 
+/** True when a `-j`/`-g` target names a user chain: neither a built-in verdict nor an extension target. */
+export function isChainTarget(name: string): boolean {
+  return !BUILTIN_VERDICTS.has(name) && !EXTENSION_TARGETS.has(name)
+}
+
 /** Parses the words after `-A CHAIN` into parts; returns an error sentence when malformed. */
 function parseParts(words: Word[]): RulePart[] | {error: string} {
   const parts: RulePart[] = []
