@@ -11,6 +11,7 @@ import {nodeProgress} from './progress.js'
 import {renderTable} from '../render/table.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
 import {renderJson, renderYaml} from '../render/structured.js'
+import {writeFully} from './streams.js'
 
 export default class Svctrace extends Command {
   static override summary = 'Trace where traffic to a Kubernetes Service really goes through kube-proxy, node by node, and why it fails.'
@@ -117,7 +118,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
           ? renderYaml(report)
           : renderTable(report, {color, wide: flags.output === 'wide'}, notices)
     // No process.exit: a pipe must get the whole output, however slowly it reads.
-    await writeStdout(out)
+    await writeFully(process.stdout, out)
     process.exitCode = exit.code
   }
 
@@ -137,8 +138,14 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     const message = known
       ? err.message.replace(/\n+See more help with --help$/, '')
       : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`
-    process.stderr.write(`error: ${message}\n${known && /Expected|Missing|Nonexistent|Unexpected/.test(message) ? 'See kubectl svctrace --help\n' : ''}`)
-    this.exit(known ? (err.oclif?.exit ?? 2) : 2)
+    // No this.exit(): it would end the process with the message possibly still in a pipe. The error
+    // is handled here, so oclif's development-build hint about an unparsed command does not apply.
+    this.parsed = true
+    process.exitCode = known ? (err.oclif?.exit ?? 2) : 2
+    await writeFully(
+      process.stderr,
+      `error: ${message}\n${known && /Expected|Missing|Nonexistent|Unexpected/.test(message) ? 'See kubectl svctrace --help\n' : ''}`,
+    )
   }
 
   private toQuery(
@@ -170,11 +177,4 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     }
     return {kind: 'service', service, ...(flags.namespace ? {namespace: flags.namespace} : {}), ...(source ? {source} : {})}
   }
-}
-
-/** Writes to stdout and waits until the OS has it; a reader that went away (EPIPE, `| head`) is not an error. */
-function writeStdout(text: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    process.stdout.write(text, (err) => (!err || (err as NodeJS.ErrnoException).code === 'EPIPE' ? resolve() : reject(err)))
-  })
 }

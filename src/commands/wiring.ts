@@ -8,6 +8,7 @@ import type {LoadedKubeconfig} from '../adapters/kube/kubeconfig.js'
 import type {NodeConnector} from '../adapters/node/connector.js'
 import {NODES_NOT_READ, type NodeAccess, type ReadSettings} from './node-flags.js'
 import {unreadableNode} from '../core/captures.js'
+import {exitAfterDrain} from './streams.js'
 
 export interface SourceFlags {
   from?: string | undefined
@@ -106,19 +107,23 @@ const CLOSE_LIMIT_MS = 15_000
 /**
  * Runs `work` with Ctrl-C and SIGTERM closing the reader first (SSH sessions end, debug pods are
  * deleted), then exiting 130/143; a second signal exits at once. The reader is closed on every
- * other exit path too: success, error, or process.exit from the command.
+ * other exit path too: success and error.
  */
 export async function withReaderClosed<T>(reader: NodeReader, work: () => Promise<T>): Promise<T> {
   let closing: Promise<void> | undefined
   const close = () => (closing ??= Promise.resolve(reader.close?.()).catch(() => undefined))
   let interrupted = false
+  // While these handlers are installed nothing has been written to stdout yet: the report is printed
+  // only after `work` returns and they are removed. So ending the process here loses no output once
+  // stderr has taken the message (exitAfterDrain). The two hard exits are escape hatches a user asks
+  // for: a second Ctrl-C, and a close that hangs (a node or API server that stopped answering).
   const onSignal = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGINT' ? 130 : 143
     if (interrupted) process.exit(code)
     interrupted = true
     process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: closing node connections…\n`)
     setTimeout(() => process.exit(code), CLOSE_LIMIT_MS).unref()
-    void close().finally(() => process.exit(code))
+    void close().finally(() => exitAfterDrain(code))
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)

@@ -82,6 +82,21 @@ describe('output through a pipe', () => {
     })
     expect(piped.stdout.split(/\s+/).filter(Boolean)).toEqual([String(Buffer.byteLength(direct.stdout)), 'exit', '1'])
   })
+
+  it('an error reaches a slow stderr reader whole, with exit 2 and nothing on stdout', () => {
+    const args = ['no-such-service', '--from', example]
+    const direct = run(args)
+    expect(direct.code).toBe(2)
+    expect(direct.stderr).toMatch(/^error: Service "no-such-service" not found in namespace "default": /)
+    const piped = spawnSync('bash', ['-c', 'kubectl svctrace "$@" 2>&1 >/dev/null | (sleep 1; cat); echo "exit ${PIPESTATUS[0]}"', 'bash', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: {...process.env, PATH: `${plugin.dir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1'},
+    })
+    expect(piped.stdout).toBe(`${direct.stderr}exit 2\n`)
+    expect(direct.stdout).toBe('')
+  })
 })
 
 describe('finding ids', () => {
