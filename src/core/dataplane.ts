@@ -16,8 +16,6 @@ import type {Trace, TraceRequest} from './trace/branch.js'
 import type {ModeEvidence, ModePlugin, TracedMode} from './trace/mode.js'
 import {userspaceMode} from './userspace.js'
 
-type ParsedDataplane = IndexedCaptures
-
 /** Every traced mode, newest first: the order detection reports them in (leftovers are usually older). */
 const MODES: ReadonlyArray<ModePlugin<IndexedCaptures>> = [nftablesMode, ipvsMode, iptablesMode, userspaceMode]
 
@@ -50,7 +48,7 @@ function unreadable(name: string, readError: string, message = `${name}: ${readE
   return {mode: 'unknown', modes: [], readError, findings: [finding('node-unreadable', {message, node: name})]}
 }
 
-function tracersFor(p: ParsedDataplane, modes: ModeEvidence[]): Tracer[] {
+function tracersFor(p: IndexedCaptures, modes: ModeEvidence[]): Tracer[] {
   const detected = new Set(modes.map((m) => m.mode))
   const out: Tracer[] = []
   for (const m of [...MODES].sort((a, b) => a.kernelOrder - b.kernelOrder)) {
@@ -91,7 +89,7 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   if (dp.captures.length === 0) {
     return unreadable(name, 'no iptables-save output was read from this node')
   }
-  let parsed: ParsedDataplane
+  let parsed: IndexedCaptures
   try {
     parsed = indexCaptures(dp)
   } catch (err) {

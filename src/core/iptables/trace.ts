@@ -7,7 +7,7 @@ import {parseCidr} from '../address.js'
 import {finish, fork, startBranch, type Branch, type Hop, type HopTarget, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
 import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
-import {noteKey, type Note} from '../trace/notes.js'
+import {NoteSet, type Note} from '../trace/notes.js'
 import {chainRules, chainView, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
 import {evaluateRule} from './match.js'
 import {formatRule, ruleComment, type Rule} from './rule.js'
@@ -24,11 +24,11 @@ interface Walker {
   node: NodeContext
   /** Branches created so far; the walk stops forking past MAX_BRANCHES. */
   budget: {branches: number}
-  notes: Map<string, Note>
+  notes: NoteSet
 }
 
 function note(w: Walker, n: Note): void {
-  w.notes.set(noteKey(n), n)
+  w.notes.add(n)
 }
 
 // kube-proxy installs these hook rules with EnsureRule; restore-input samples do not hold them.
@@ -229,7 +229,7 @@ function masqueradeMark(dump: IptablesDump): number {
 /** Traces one destination on one node. Pure: everything it knows comes in the arguments. */
 export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
   const node: NodeContext = nodeContext(req.node.addresses, req.podNetworks, req.ipsets)
-  const w: Walker = {dump, node, budget: {branches: 0}, notes: new Map()}
+  const w: Walker = {dump, node, budget: {branches: 0}, notes: new NoteSet()}
   const start = startBranch(req, node)
   const masqMark = masqueradeMark(dump)
   const outcomes: Outcome[] = []
@@ -265,5 +265,5 @@ export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
       }
     }
   }
-  return {outcomes, notes: [...w.notes.values()]}
+  return {outcomes, notes: w.notes.values()}
 }

@@ -5,7 +5,7 @@ import {parseCidr} from '../address.js'
 import {fork, type Branch, type Hop, type HopTarget} from '../trace/branch.js'
 import {MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
 import type {NodeContext} from '../trace/node.js'
-import {noteKey, type Note} from '../trace/notes.js'
+import type {Note, NoteSet} from '../trace/notes.js'
 import {evaluateMatch, isUnknownMatch, lookupVmap, type EvalContext, type Tri} from './eval.js'
 import {formatElement, formatStatement} from './format.js'
 import type {Element, Rule, Table, Verdict} from './model.js'
@@ -25,12 +25,12 @@ export interface Walker {
   table: Table
   label: string
   node: NodeContext
-  notes: Map<string, Note>
+  notes: NoteSet
   budget: {branches: number}
 }
 
 function note(w: Walker, n: Note): void {
-  w.notes.set(noteKey(n), n)
+  w.notes.add(n)
 }
 const ctxOf = (w: Walker, b: Branch): EvalContext => ({packet: b.packet, node: w.node, table: w.table})
 const empty = (): Flow => ({terminals: [], cont: [], ret: []})

@@ -82,17 +82,23 @@ export function isUncertain(note: Note): boolean {
   return UNCERTAIN.has(note.kind)
 }
 
-/** A key that is equal for equal notes (notes are small plain objects). */
-export function noteKey(note: Note): string {
-  return JSON.stringify(note)
+/** Notes without repeats (equal by value), in first-seen order: what a walk collects as it goes. */
+export class NoteSet {
+  private readonly byKey = new Map<string, Note>()
+
+  add(note: Note): void {
+    const key = JSON.stringify(note)
+    if (!this.byKey.has(key)) this.byKey.set(key, note)
+  }
+
+  values(): Note[] {
+    return [...this.byKey.values()]
+  }
 }
 
 /** The notes without repeats, in first-seen order. */
 export function uniqueNotes(notes: Iterable<Note>): Note[] {
-  const seen = new Map<string, Note>()
-  for (const n of notes) {
-    const k = noteKey(n)
-    if (!seen.has(k)) seen.set(k, n)
-  }
-  return [...seen.values()]
+  const set = new NoteSet()
+  for (const n of notes) set.add(n)
+  return set.values()
 }
