@@ -1,5 +1,6 @@
 // The use case behind the command: read through the ports, trace, leave out --ignore'd findings,
 // keep a --capture, and decide the exit code. The command only translates flags and prints.
+import {withoutFindings} from '../core/verdict.js'
 import type {Query, Report} from '../core/model.js'
 import {decideExit, nothingRead, type ExitDecision, type FailOn} from './exit-decision.js'
 import type {CaptureSink, ClusterSource, NodeReader} from './ports.js'
@@ -44,8 +45,7 @@ export async function runTrace(settings: TraceSettings, ports: TracePorts, hooks
   const {query, nodes} = settings
   const read = await traceQuery({query, nodes, fullDumps: ports.capture !== undefined}, ports.cluster, ports.reader)
   if (ports.capture) await ports.capture.write(read.view, read.dataplanes, {capturedFrom: ports.cluster.description, query})
-  const ignored = new Set(settings.ignore)
-  const report = {...read.report, findings: read.report.findings.filter((f) => !ignored.has(f.id))}
+  const report = withoutFindings(read.report, new Set(settings.ignore))
   if (query.kind === 'all' && hooks.onService) {
     for (const part of servicePartsOf(report)) await hooks.onService(part)
   }

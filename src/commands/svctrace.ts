@@ -9,9 +9,17 @@ import {captureSink, openSources, withReaderClosed} from './wiring.js'
 import {nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
 import {renderTable} from '../render/table.js'
+import {DEFAULT_WIDTH} from '../render/layout.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
 import {renderJson, renderYaml} from '../render/structured.js'
 import {writeFully} from './streams.js'
+
+/** The terminal's width; through a pipe, COLUMNS when set (as `kubectl` and `ls` read it), else 80. */
+function terminalWidth(): number {
+  if (process.stdout.isTTY && process.stdout.columns > 0) return process.stdout.columns
+  const columns = Number.parseInt(process.env.COLUMNS ?? '', 10)
+  return Number.isFinite(columns) && columns > 0 ? columns : DEFAULT_WIDTH
+}
 
 export default class Svctrace extends Command {
   static override summary = 'Trace where traffic to a Kubernetes Service really goes through kube-proxy, node by node, and why it fails.'
@@ -116,7 +124,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
         ? renderJson(report)
         : flags.output === 'yaml'
           ? renderYaml(report)
-          : renderTable(report, {color, wide: flags.output === 'wide'}, notices)
+          : renderTable(report, {color, wide: flags.output === 'wide', width: terminalWidth()}, notices)
     // No process.exit: a pipe must get the whole output, however slowly it reads.
     await writeFully(process.stdout, out)
     process.exitCode = exit.code

@@ -178,6 +178,26 @@ export interface ServiceSummary {
   sessionAffinity?: {timeoutSeconds: number}
   /** Endpoint addresses in the Service's EndpointSlices: ready, and all. */
   endpoints: {ready: number; total: number}
+  /** The one-line answer: what traffic to the Service does, and the finding that decides it. */
+  verdict: ServiceVerdict
+}
+
+/** What a Service's traced paths add up to (core/verdict.ts). */
+export interface ServiceVerdict {
+  /** broken: an error finding about the Service; warning: a warning; ok: neither. */
+  status: 'ok' | 'warning' | 'broken'
+  /** Distinct entry points traced (destinations), and on how many nodes. */
+  entries: number
+  nodes: number
+  /** How many traced paths end in each verdict. */
+  outcomes: Partial<Record<Verdict, number>>
+  /** Distinct backends the DNAT paths reach, and the Service's ready endpoints. */
+  reached: number
+  ready: number
+  /** The share of each backend when every DNAT path splits evenly among the same backends. */
+  evenShare?: number
+  /** The worst finding about the Service (error, else warning). */
+  cause?: {id: FindingId; message: string}
 }
 
 /**

@@ -24,6 +24,7 @@ import {checkService} from './checks/service-checks.js'
 import {finding} from './checks/catalog.js'
 import {checkTraces} from './checks/trace-checks.js'
 import {configuredMode} from './proxy-config.js'
+import {serviceVerdict} from './verdict.js'
 
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
@@ -44,7 +45,8 @@ function endpointCounts(idx: ClusterIndex, svc: V1Service): ServiceSummary['endp
   return {ready: ready.size, total: all.size}
 }
 
-function summarize(idx: ClusterIndex, svc: V1Service): ServiceSummary {
+function summarize(idx: ClusterIndex, svc: V1Service, nodes: NodeReport[], findings: Finding[]): ServiceSummary {
+  const endpoints = endpointCounts(idx, svc)
   const affinity = svc.spec?.sessionAffinity === 'ClientIP'
   return {
     name: svc.metadata?.name ?? '',
@@ -63,7 +65,8 @@ function summarize(idx: ClusterIndex, svc: V1Service): ServiceSummary {
     ...(svc.spec?.externalTrafficPolicy ? {externalTrafficPolicy: svc.spec.externalTrafficPolicy} : {}),
     ...(svc.spec?.internalTrafficPolicy ? {internalTrafficPolicy: svc.spec.internalTrafficPolicy} : {}),
     ...(affinity ? {sessionAffinity: {timeoutSeconds: svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800}} : {}),
-    endpoints: endpointCounts(idx, svc),
+    endpoints,
+    verdict: serviceVerdict(keyOf(svc), endpoints.ready, nodes, findings),
   }
 }
 
@@ -204,13 +207,14 @@ export function reportFromIndex(query: Query, idx: ClusterIndex, dataplanes: Nod
   if (resolution.unowned) {
     findings.push(finding('address-not-owned', {message: resolution.summary ?? ''}))
   }
+  const unique = dedupe(findings)
   return {
     apiVersion: 'svctrace/v2',
     query,
     ...(resolution.summary ? {resolution: resolution.summary} : {}),
-    services: resolution.services.map((svc) => summarize(idx, svc)),
+    services: resolution.services.map((svc) => summarize(idx, svc, nodes, unique)),
     ...(mode ? {kubeProxyMode: mode} : {}),
     nodes,
-    findings: dedupe(findings),
+    findings: unique,
   }
 }

@@ -3,8 +3,10 @@ import {Chalk, type ChalkInstance} from 'chalk'
 
 export interface Style {
   color: boolean
-  /** Extra columns (-o wide). */
+  /** Every node and every hop (-o wide). */
   wide: boolean
+  /** Columns to lay out to (the terminal's, else COLUMNS, else 80). */
+  width?: number
 }
 
 /** A chalk instance for this render only; level 0 prints no escape codes. */

@@ -6,7 +6,13 @@ import {root, type Run} from './cli.js'
 
 /** `kubectl svctrace ARGS` with the plugin folder first on PATH; bounded by `timeoutMs` (default 90 s). */
 export function kubectlSvctraceAsync(pluginDir: string, args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 90_000): Promise<Run> {
-  const merged: Record<string, string | undefined> = {...process.env, PATH: `${pluginDir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', ...env}
+  const merged: Record<string, string | undefined> = {
+    ...process.env,
+    PATH: `${pluginDir}${path.delimiter}${process.env.PATH}`,
+    NO_COLOR: '1',
+    COLUMNS: '80',
+    ...env,
+  }
   for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k]
   return new Promise((resolve) => {
     execFile(

@@ -31,7 +31,7 @@ export function kubectlSvctrace(pluginDir: string, args: string[], env: Record<s
     cwd: root,
     encoding: 'utf8',
     timeout: 60_000,
-    env: {...process.env, PATH: `${pluginDir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', ...env},
+    env: {...process.env, PATH: `${pluginDir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', COLUMNS: '80', ...env},
   })
   if (r.error) throw r.error
   return {code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr}

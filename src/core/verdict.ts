@@ -1,0 +1,66 @@
+// The one-line answer for a Service: does traffic get through, and if not, the finding that says why.
+// Counted from the traced paths and the findings, so the verdict can never disagree with either.
+import type {Finding, NodeReport, Report, ServiceVerdict, Severity, TracePath, Verdict} from './model.js'
+
+const STATUS_OF: Record<Severity, ServiceVerdict['status'] | undefined> = {error: 'broken', warning: 'warning', info: undefined}
+const RANK: Record<Severity, number> = {error: 0, warning: 1, info: 2}
+
+/** The worst finding about the Service, first in report order among equals. */
+function causeOf(findings: Finding[]): Finding | undefined {
+  let worst: Finding | undefined
+  for (const f of findings) if (f.severity !== 'info' && (!worst || RANK[f.severity] < RANK[worst.severity])) worst = f
+  return worst
+}
+
+/** The share every backend gets when all DNAT paths split among the same backends evenly. */
+function evenShareOf(paths: TracePath[]): number | undefined {
+  const dnat = paths.filter((p) => p.verdict === 'dnat' && p.backends.length > 0)
+  const [first] = dnat
+  if (!first) return undefined
+  const key = (p: TracePath) =>
+    p.backends
+      .map((b) => `${b.ip}|${b.port}`)
+      .sort()
+      .join(',')
+  const share = 1 / first.backends.length
+  const even = dnat.every((p) => key(p) === key(first) && p.backends.every((b) => Math.abs(b.probability - share) < 1e-6))
+  return even ? share : undefined
+}
+
+/**
+ * The verdict on one Service (`namespace/name`): how many of its entry points were traced on how
+ * many nodes, what the paths do, how many distinct backends they reach of the ready endpoints, and
+ * the finding that decides the status.
+ */
+export function serviceVerdict(service: string, readyEndpoints: number, nodes: NodeReport[], findings: Finding[]): ServiceVerdict {
+  const paths: TracePath[] = []
+  let tracedNodes = 0
+  for (const node of nodes) {
+    const mine = node.paths.filter((p) => p.entry.service === service)
+    if (mine.length > 0) tracedNodes++
+    paths.push(...mine)
+  }
+  const outcomes: Partial<Record<Verdict, number>> = {}
+  for (const p of paths) outcomes[p.verdict] = (outcomes[p.verdict] ?? 0) + 1
+  const reached = new Set(paths.filter((p) => p.verdict === 'dnat').flatMap((p) => p.backends.map((b) => `${b.ip}|${b.port}`)))
+  const cause = causeOf(findings.filter((f) => f.service === service))
+  const share = evenShareOf(paths)
+  return {
+    status: (cause && STATUS_OF[cause.severity]) ?? 'ok',
+    entries: new Set(paths.map((p) => p.entry.address)).size,
+    nodes: tracedNodes,
+    outcomes,
+    reached: reached.size,
+    ready: readyEndpoints,
+    ...(share !== undefined ? {evenShare: share} : {}),
+    ...(cause ? {cause: {id: cause.id, message: cause.message}} : {}),
+  }
+}
+
+/** The report without the findings of the given ids (--ignore), its verdicts judged again without them. */
+export function withoutFindings(report: Report, ids: ReadonlySet<string>): Report {
+  if (ids.size === 0) return report
+  const findings = report.findings.filter((f) => !ids.has(f.id))
+  const services = report.services.map((s) => ({...s, verdict: serviceVerdict(`${s.namespace}/${s.name}`, s.endpoints.ready, report.nodes, findings)}))
+  return {...report, services, findings}
+}

@@ -1,0 +1,56 @@
+// Check mode (-A, -n NAMESPACE): one row per Service with its verdict, the findings grouped by
+// Service, and a totals line last, where the eye lands after the scroll.
+import type {Finding, Report} from '../core/model.js'
+import {findingsSection} from './findings.js'
+import {hanging, table, type Cell} from './layout.js'
+import {statusLabel} from './service-view.js'
+import {clean, paint, type Style} from './style.js'
+import {plural} from './words.js'
+
+const STATUS_WORD = {ok: 'OK', warning: 'WARNING', broken: 'BROKEN'} as const
+
+/** `2 errors, 1 warning` for a list of findings (info not counted), or `-`. */
+function counts(findings: Finding[]): string {
+  const errors = findings.filter((f) => f.severity === 'error').length
+  const warnings = findings.filter((f) => f.severity === 'warning').length
+  const parts = [errors ? plural(errors, 'error') : '', warnings ? plural(warnings, 'warning') : ''].filter(Boolean)
+  return parts.length > 0 ? parts.join(', ') : '-'
+}
+
+/** The last line: how many Services are ok, broken or warned about, and how many findings of each severity. */
+function totalsLine(report: Report): string {
+  const by = (status: keyof typeof STATUS_WORD) => report.services.filter((s) => s.verdict.status === status).length
+  const verdicts = [`${by('ok')} ok`, `${by('broken')} broken`, `${by('warning')} with warnings`].join(', ')
+  const found = counts(report.findings)
+  return `${plural(report.services.length, 'Service')}: ${verdicts}; ${found === '-' ? 'no errors or warnings' : found}`
+}
+
+/** Check mode as text. */
+export function renderCheckView(report: Report, style: Style & {width: number}, notices: string[]): string {
+  const c = paint(style)
+  const {width} = style
+  const head = ['NAMESPACE', 'SERVICE', 'TYPE', 'READY', 'VERDICT', 'FINDINGS'].map((text): Cell => ({text, paint: (l) => c.bold(l)}))
+  const rows = report.services.map((s): Cell[] => {
+    const mine = report.findings.filter((f) => f.service === `${s.namespace}/${s.name}`)
+    return [
+      {text: clean(s.namespace)},
+      {text: clean(s.name)},
+      {text: s.type},
+      {text: s.type === 'ExternalName' ? '-' : `${s.endpoints.ready}/${s.endpoints.total}`},
+      {text: STATUS_WORD[s.verdict.status], paint: () => statusLabel(s.verdict.status, c)},
+      {text: counts(mine)},
+    ]
+  })
+  const traced = report.nodes.filter((n) => !n.readError).length
+  const nodes = report.nodes.length === 0 ? 'node rules not read: API checks only' : `rules of ${traced}/${plural(report.nodes.length, 'node')} traced`
+  const ns = report.query.kind === 'all' ? report.query.namespace : undefined
+  const header = hanging('', `${plural(report.services.length, 'Service')} ${ns ? `in namespace ${clean(ns)}` : 'in all namespaces'}; ${nodes}`, width)
+  // On a big cluster the facts (affinity, headless, …) would drown the problems: -o wide shows them.
+  const shown = style.wide ? report.findings : report.findings.filter((f) => f.severity !== 'info')
+  const hidden = report.findings.length - shown.length
+  const sections = [header, table(head, rows, width), ...notices.map((n) => hanging('', clean(n), width))]
+  if (shown.length > 0 || hidden === 0) sections.push([findingsSection(shown, width, c, true)])
+  const more = hidden > 0 ? [c.dim(`(${plural(hidden, 'info finding')} not shown: -o wide or -o json shows them)`)] : []
+  sections.push([...more, c.bold(totalsLine(report))])
+  return sections.map((s) => s.join('\n')).join('\n\n') + '\n'
+}

@@ -1,0 +1,49 @@
+// The FINDINGS section: severity, message and id, then evidence, wrapped to the width; grouped under
+// their Service when they are about several.
+import type {ChalkInstance} from 'chalk'
+import type {Finding} from '../core/model.js'
+import {hanging} from './layout.js'
+import {noteText} from './notes.js'
+import {clean} from './style.js'
+
+const LABEL: Record<Finding['severity'], string> = {error: 'ERROR', warning: 'WARNING', info: 'INFO'}
+// Two spaces, the widest label, two spaces: where messages and evidence start.
+const GUTTER = '  ' + ' '.repeat('WARNING'.length) + '  '
+
+function severityLabel(f: Finding, c: ChalkInstance): string {
+  const text = LABEL[f.severity].padEnd('WARNING'.length)
+  return f.severity === 'error' ? c.red(text) : f.severity === 'warning' ? c.yellow(text) : c.cyan(text)
+}
+
+/** One finding: its message and id, then each evidence line, wrapped under the message. */
+function findingLines(f: Finding, width: number, c: ChalkInstance, indent: string): string[] {
+  const pad = indent + GUTTER
+  // The id never holds a space, so wrapping leaves it whole on the last line, where it is dimmed.
+  const lines = hanging(pad, `${clean(f.message)}  (${f.id})`, width)
+  const last = lines.length - 1
+  lines[last] = (lines[last] ?? '').replace(`(${f.id})`, c.dim(`(${f.id})`))
+  lines[0] = `${indent}  ${severityLabel(f, c)}  ${(lines[0] ?? '').slice(pad.length)}`
+  for (const e of [...(f.evidence ?? []), ...(f.notes ?? []).map(noteText)]) lines.push(...hanging(`${pad}· `, clean(e), width, c.dim))
+  return lines
+}
+
+/** Findings under a FINDINGS heading; `grouped` puts them under their Service (cluster-wide ones last). */
+export function findingsSection(findings: Finding[], width: number, c: ChalkInstance, grouped: boolean): string {
+  if (findings.length === 0) return c.green('No findings.')
+  const lines = [c.bold('FINDINGS')]
+  if (!grouped) {
+    for (const f of findings) lines.push(...findingLines(f, width, c, ''))
+    return lines.join('\n')
+  }
+  const groups = new Map<string, Finding[]>()
+  for (const f of findings) {
+    const key = f.service ?? ''
+    groups.set(key, [...(groups.get(key) ?? []), f])
+  }
+  const keys = [...groups.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)))
+  for (const key of keys) {
+    lines.push(`  ${c.bold(clean(key || 'nodes and cluster'))}`)
+    for (const f of groups.get(key) ?? []) lines.push(...findingLines(f, width, c, '  '))
+  }
+  return lines.join('\n')
+}

@@ -1,0 +1,109 @@
+// Text laid out to a width: word wrap with a hanging indent, and borderless kubectl-like tables whose
+// columns shrink (wrapping their cells) until the table fits. Cells are plain text with an optional
+// paint applied per line after wrapping, so escape codes never count toward a width or get cut.
+import Table from 'cli-table3'
+
+// kubectl-like: no borders, two spaces between columns.
+const BORDERLESS = {
+  top: '',
+  'top-mid': '',
+  'top-left': '',
+  'top-right': '',
+  bottom: '',
+  'bottom-mid': '',
+  'bottom-left': '',
+  'bottom-right': '',
+  left: '',
+  'left-mid': '',
+  mid: '',
+  'mid-mid': '',
+  right: '',
+  'right-mid': '',
+  middle: '  ',
+}
+
+/** A table cell: its text (may hold newlines) and how to colour each of its lines. */
+export interface Cell {
+  text: string
+  /** Colours one wrapped line (`index` counts the cell's lines from 0). */
+  paint?: (line: string, index: number) => string
+}
+
+/** Terminal width used when none is known: kubectl's tables assume 80 columns too. */
+export const DEFAULT_WIDTH = 80
+/** Below this, wrapping makes text harder to read than letting it run over. */
+const MIN_WIDTH = 40
+
+/** The width to lay out to: at least MIN_WIDTH. */
+export function usableWidth(width: number): number {
+  return Math.max(MIN_WIDTH, Math.floor(width))
+}
+
+/** Splits one line into pieces of at most `width` characters at spaces; a word longer than the width runs over rather than being cut (names and paths stay whole). */
+function wrapLine(line: string, width: number): string[] {
+  if (line.length <= width) return [line]
+  const out: string[] = []
+  let current = ''
+  for (const word of line.split(' ')) {
+    if (current && current.length + 1 + word.length > width) {
+      out.push(current)
+      current = ''
+    }
+    current = current ? `${current} ${word}` : word
+  }
+  if (current || out.length === 0) out.push(current)
+  return out
+}
+
+/** Wraps text (newlines kept) to `width` columns. */
+export function wrap(text: string, width: number): string[] {
+  return text.split('\n').flatMap((line) => wrapLine(line, Math.max(1, width)))
+}
+
+/**
+ * A paragraph: `first` prefixes the first line, continuation lines are indented by as many spaces,
+ * and the text wraps to `width`. `paint` colours each line's text.
+ */
+export function hanging(first: string, text: string, width: number, paint: (s: string) => string = (s) => s): string[] {
+  const pad = ' '.repeat(first.length)
+  return wrap(text, width - first.length).map((line, i) => `${i === 0 ? first : pad}${paint(line)}`)
+}
+
+const longestLine = (text: string) => Math.max(0, ...text.split('\n').map((l) => l.length))
+const longestWord = (text: string) => Math.max(0, ...text.split(/[\n ]/).map((w) => w.length))
+
+/**
+ * A borderless table: a header row, two spaces between columns, `indent` before each line. When the
+ * natural widths overflow `width`, columns give up width (never below their longest word, so names
+ * are not cut) and their cells wrap, the widest column first.
+ */
+export function table(head: Cell[], rows: Cell[][], width: number, indent = ''): string[] {
+  const all = head.length > 0 ? [head, ...rows] : rows
+  const count = Math.max(0, ...all.map((r) => r.length))
+  if (count === 0) return []
+  const columns = Array.from({length: count}, (_, i) => i)
+  const widths = columns.map((i) => Math.max(...all.map((r) => longestLine(r[i]?.text ?? ''))))
+  const floors = columns.map((i) => Math.max(...all.map((r) => longestWord(r[i]?.text ?? ''))))
+  const total = () => indent.length + widths.reduce((a, b) => a + b, 0) + 2 * (count - 1)
+  while (total() > width) {
+    let widest = -1
+    for (let i = 0; i < count; i++) if ((widths[i] ?? 0) > (floors[i] ?? 0) && (widest < 0 || (widths[i] ?? 0) > (widths[widest] ?? 0))) widest = i
+    if (widest < 0) break
+    widths[widest] = (widths[widest] ?? 0) - 1
+  }
+  // Cells arrive wrapped and painted; cli-table3 lines them up (it measures without escape codes).
+  const t = new Table({chars: BORDERLESS, colWidths: widths, style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0}, wordWrap: false})
+  for (const row of all) {
+    t.push(
+      columns.map((i) => {
+        const cell = row[i]
+        const lines = wrap(cell?.text ?? '', widths[i] ?? 1)
+        return lines.map((line, l) => (line && cell?.paint ? cell.paint(line, l) : line)).join('\n')
+      }),
+    )
+  }
+  return t
+    .toString()
+    .split('\n')
+    .map((line) => `${indent}${line}`.trimEnd())
+}

@@ -1,0 +1,56 @@
+// Words and numbers every view prints the same way: shares, verdicts, client kinds, entry kinds.
+import type {ChalkInstance} from 'chalk'
+import type {Backend, EntryKind, SourceKind, Verdict} from '../core/model.js'
+import {clean} from './style.js'
+
+/** A share as a percentage with at most one decimal (33.3%, 50%). */
+export function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`
+}
+
+const VERDICT: Record<Verdict, string> = {dnat: 'DNAT', reject: 'REJECT', drop: 'DROP', 'no-match': 'NO MATCH', 'not-a-service': 'NOT A SERVICE'}
+
+/** The colour of a verdict: green when traffic gets through, red when it is refused or dropped, yellow otherwise. */
+export function verdictPaint(v: Verdict, c: ChalkInstance): (text: string) => string {
+  if (v === 'dnat') return c.green
+  if (v === 'reject' || v === 'drop') return c.red
+  return c.yellow
+}
+
+/** The verdict in capitals. */
+export function verdictWord(v: Verdict): string {
+  return VERDICT[v]
+}
+
+const FROM: Record<SourceKind, string> = {pod: 'pod', external: 'outside', node: 'node'}
+
+/** How a kind of client is called in a FROM column. */
+export function fromWord(from: SourceKind): string {
+  return FROM[from]
+}
+
+const ENTRY: Record<EntryKind, string> = {
+  'cluster-ip': 'cluster IP',
+  'node-port': 'node port',
+  'external-ip': 'external IP',
+  'load-balancer': 'load balancer',
+  'pod-ip': 'pod IP',
+  address: 'address',
+}
+
+/** How an entry kind is called. */
+export function entryWord(kind: EntryKind): string {
+  return ENTRY[kind]
+}
+
+/** Who a backend is: the pod (without the namespace when it is `namespace`), the API server, a node, or an address nothing owns. */
+export function backendName(b: Backend, namespace?: string): string {
+  if (b.pod) return clean(namespace && b.pod.startsWith(`${namespace}/`) ? b.pod.slice(namespace.length + 1) : b.pod)
+  if (b.node) return `node ${clean(b.node)}`
+  return 'unknown IP'
+}
+
+/** `n thing` or `n things`. */
+export function plural(n: number, word: string, many = `${word}s`): string {
+  return `${n} ${n === 1 ? word : many}`
+}
