@@ -8,6 +8,7 @@ import {runTrace, type TraceOutcome, type TraceSettings} from '../app/run-trace.
 import {captureSink, openSources, withReaderClosed} from './wiring.js'
 import {nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
+import {parseServiceArg} from './service-arg.js'
 import {renderTable} from '../render/table.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
 import {renderJson, renderYaml} from '../render/structured.js'
@@ -34,7 +35,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   ]
 
   static override args = {
-    service: Args.string({description: 'name of the Service to trace', required: false}),
+    service: Args.string({description: 'the Service to trace: NAME, NAMESPACE/NAME or svc/NAME', required: false}),
   }
 
   static override flags = {
@@ -175,6 +176,8 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
         {exit: 2},
       )
     }
-    return {kind: 'service', service, ...(flags.namespace ? {namespace: flags.namespace} : {}), ...(source ? {source} : {})}
+    const ref = parseServiceArg(service, flags.namespace)
+    if ('error' in ref) this.error(ref.error, {exit: 2})
+    return {kind: 'service', service: ref.name, ...(ref.namespace ? {namespace: ref.namespace} : {}), ...(source ? {source} : {})}
   }
 }
