@@ -49,3 +49,37 @@ export interface CaptureSink {
 
 /** A source error: nothing could be read (exit code 2). */
 export class SourceError extends Error {}
+
+/** One API request as -v shows it: answered (status) or not (error). Never headers or credentials. */
+export interface ApiRequestRecord {
+  method: string
+  /** The URL with its query, without any user:password part. */
+  url: string
+  /** The HTTP status; absent when no response came (refused, timed out). */
+  status?: number
+  /** Why no response came (`ECONNREFUSED`, `AbortError`). */
+  error?: string
+  ms: number
+}
+
+/** One node command as -v shows it. */
+export interface NodeCommandRecord {
+  node: string
+  /** How the node was reached. */
+  via: 'ssh' | 'exec'
+  /** The command's argv joined by spaces (never the remote shell line with sudo/env). */
+  command: string
+  /** The exit status, when the command ran to the end. */
+  exitCode?: number
+  /** Output bytes (stdout + stderr), when the command succeeded. */
+  bytes?: number
+  /** What went wrong when there is no exit status (timeout, connection lost, output too large). */
+  error?: string
+  ms: number
+}
+
+/** Where -v/--verbose sends each API request and node command; the command supplies it. */
+export interface ActivityLog {
+  apiRequest(record: ApiRequestRecord): void
+  nodeCommand(record: NodeCommandRecord): void
+}

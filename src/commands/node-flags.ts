@@ -12,30 +12,55 @@ export const nodeFlags = {
     description:
       'how node rules are read: ssh, exec (into the kube-proxy pod, or a debug pod), none (API checks only). Default: ssh when an --ssh-* flag is given, exec with --debug-pod, else none',
     options: ['ssh', 'exec', 'none'] as const,
+    helpGroup: 'Node access',
   })(),
-  'ssh-user': Flags.string({description: 'SSH login user (default: ~/.ssh/config, else your user)', helpValue: 'USER'}),
-  'ssh-key': Flags.string({description: 'private key file (default: ssh-agent, ~/.ssh/config IdentityFile, ~/.ssh/id_*)', helpValue: 'FILE'}),
-  'ssh-port': Flags.integer({description: 'SSH port (default: ~/.ssh/config, else 22)', helpValue: 'PORT'}),
-  'ssh-config': Flags.string({description: 'ssh config file to read (default ~/.ssh/config; Match exec is never run)', helpValue: 'FILE'}),
+  'ssh-user': Flags.string({description: 'SSH login user (default: ~/.ssh/config, else your user)', helpValue: 'USER', helpGroup: 'SSH node access'}),
+  'ssh-key': Flags.string({
+    description: 'private key file (default: ssh-agent, ~/.ssh/config IdentityFile, ~/.ssh/id_*)',
+    helpValue: 'FILE',
+    helpGroup: 'SSH node access',
+  }),
+  'ssh-port': Flags.integer({description: 'SSH port (default: ~/.ssh/config, else 22)', helpValue: 'PORT', helpGroup: 'SSH node access'}),
+  'ssh-config': Flags.string({
+    description: 'ssh config file to read (default ~/.ssh/config; Match exec is never run)',
+    helpValue: 'FILE',
+    helpGroup: 'SSH node access',
+  }),
   'known-hosts': Flags.string({
     description: 'known_hosts file(s), repeatable or comma-separated (default ~/.ssh/known_hosts and /etc/ssh/ssh_known_hosts)',
     helpValue: 'FILE',
     multiple: true,
     delimiter: ',',
+    helpGroup: 'SSH node access',
   }),
-  bastion: Flags.string({description: 'jump host to reach the nodes through (its host key is checked too)', helpValue: 'USER@HOST:PORT'}),
-  sudo: Flags.boolean({description: 'run the node commands with sudo -n (needs passwordless sudo for them)'}),
-  'insecure-ignore-host-keys': Flags.boolean({description: 'accept any SSH host key (no known_hosts check): only on networks you trust'}),
-  'ssh-host-template': Flags.string({description: 'host to dial per node, with {name} and {address} (e.g. {name}.nodes.example.com)', helpValue: 'TEMPLATE'}),
+  bastion: Flags.string({
+    description: 'jump host to reach the nodes through (its host key is checked too)',
+    helpValue: 'USER@HOST:PORT',
+    helpGroup: 'SSH node access',
+  }),
+  sudo: Flags.boolean({description: 'run the node commands with sudo -n (needs passwordless sudo for them)', helpGroup: 'SSH node access'}),
+  'insecure-ignore-host-keys': Flags.boolean({
+    description: 'accept any SSH host key (no known_hosts check): only on networks you trust',
+    helpGroup: 'SSH node access',
+  }),
+  'ssh-host-template': Flags.string({
+    description: 'host to dial per node, with {name} and {address} (e.g. {name}.nodes.example.com)',
+    helpValue: 'TEMPLATE',
+    helpGroup: 'SSH node access',
+  }),
   'ssh-address-type': Flags.option({
     description: 'which Node address to dial (default InternalIP, else ExternalIP)',
     options: ['InternalIP', 'ExternalIP'] as const,
+    helpGroup: 'SSH node access',
   })(),
-  'debug-pod': Flags.boolean({description: 'with --via exec: run the commands in a short-lived privileged hostNetwork pod per node (deleted on exit)'}),
-  'debug-image': Flags.string({description: 'image of the --debug-pod pods (needs iptables-save, nft)', helpValue: 'IMAGE'}),
-  parallel: Flags.integer({description: 'nodes read at once (default 10)', helpValue: 'N'}),
-  'node-timeout': Flags.integer({description: 'seconds each node command may take (default 60)', helpValue: 'SEC'}),
-  'connect-timeout': Flags.integer({description: 'seconds to connect and log in to a node (default 10)', helpValue: 'SEC'}),
+  'debug-pod': Flags.boolean({
+    description: 'with --via exec: run the commands in a short-lived privileged hostNetwork pod per node (deleted on exit)',
+    helpGroup: 'Exec node access',
+  }),
+  'debug-image': Flags.string({description: 'image of the --debug-pod pods (needs iptables-save, nft)', helpValue: 'IMAGE', helpGroup: 'Exec node access'}),
+  parallel: Flags.integer({description: 'nodes read at once (default 10)', helpValue: 'N', helpGroup: 'Node access'}),
+  'node-timeout': Flags.integer({description: 'seconds each node command may take (default 60)', helpValue: 'SEC', helpGroup: 'Node access'}),
+  'connect-timeout': Flags.integer({description: 'seconds to connect and log in to a node (default 10)', helpValue: 'SEC', helpGroup: 'Node access'}),
 }
 
 export interface NodeFlagValues {

@@ -1,5 +1,6 @@
 // kubectl svctrace: translates flags into a query, runs the trace, renders, sets the exit code.
 import {Args, Command, Flags} from '@oclif/core'
+import {clusterFlags, outputFlags, queryFlags} from './flags.js'
 import {canonicalIP, isIP, parseDestination} from '../core/address.js'
 import type {Query} from '../core/model.js'
 import {QueryError} from '../core/report.js'
@@ -8,6 +9,9 @@ import {runTrace, type TraceOutcome, type TraceSettings} from '../app/run-trace.
 import {captureSink, openSources, withReaderClosed} from './wiring.js'
 import {nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
+import {parseServiceArg} from './service-arg.js'
+import {verboseLog} from './verbose-log.js'
+import {verbosityArgs} from './verbosity.js'
 import {renderTable} from '../render/table.js'
 import {DEFAULT_WIDTH} from '../render/layout.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
@@ -22,7 +26,7 @@ function terminalWidth(): number {
 }
 
 export default class Svctrace extends Command {
-  static override summary = 'Trace where traffic to a Kubernetes Service really goes through kube-proxy, node by node, and why it fails.'
+  static override summary = "Trace a Service's traffic through kube-proxy, node by node, and why it fails."
   static override description = `Reads the Service, its EndpointSlices, Endpoints and Pods, and each node's kube-proxy rules (iptables-save), then follows the destination hop by hop (KUBE-SERVICES → KUBE-SVC → KUBE-SEP → DNAT → pod) with each backend's probability, and reports what is broken.
 
 Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or above --fail-on; 2 bad usage or nothing could be read.`
@@ -42,36 +46,22 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   ]
 
   static override args = {
-    service: Args.string({description: 'name of the Service to trace', required: false}),
+    service: Args.string({description: 'the Service to trace: NAME, NAMESPACE/NAME or svc/NAME', required: false}),
   }
 
   static override flags = {
     help: Flags.help({char: 'h'}),
     version: Flags.version(),
-    namespace: Flags.string({char: 'n', description: 'namespace of the Service; without a Service, check every Service in it', helpValue: 'NAMESPACE'}),
-    'all-namespaces': Flags.boolean({char: 'A', aliases: ['all-services'], description: 'check every Service in every namespace and print one summary'}),
-    ip: Flags.string({description: 'trace an address instead of a Service name: IP, IP:PORT or IP:PORT/PROTO', helpValue: 'IP[:PORT][/PROTO]'}),
-    from: Flags.string({description: 'read a bundle directory (cluster.yaml + nodes/NODE/iptables-save.txt) instead of a live cluster', helpValue: 'DIR'}),
-    capture: Flags.string({description: 'also write everything that was read as a bundle directory (for --from)', helpValue: 'DIR'}),
-    kubeconfig: Flags.string({description: 'path to the kubeconfig file (default: KUBECONFIG, then ~/.kube/config)', helpValue: 'FILE'}),
-    context: Flags.string({description: 'the kubeconfig context to use', helpValue: 'CONTEXT'}),
-    'request-timeout': Flags.integer({description: 'seconds to wait for each API request', min: 1, max: 600, default: 30}),
-    source: Flags.string({description: 'client address: traces source ranges, traffic policies and affinity for this client', helpValue: 'IP'}),
-    nodes: Flags.string({description: 'only these nodes (comma-separated)', helpValue: 'NODE,…'}),
-    output: Flags.option({char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'] as const, default: 'table'})(),
-    'fail-on': Flags.option({
-      description: 'exit 1 when a finding of this severity or worse exists',
-      options: ['error', 'warning', 'info', 'none'] as const,
-      default: 'error',
-    })(),
-    'no-color': Flags.boolean({description: 'never colour the output (also: NO_COLOR set, or output not a terminal)'}),
-    ignore: Flags.string({description: 'leave out findings with these ids (comma-separated)', helpValue: 'SLUG,…'}),
-    explain: Flags.string({description: 'explain one finding id (why it matters, how to fix it) and exit', helpValue: 'SLUG'}),
+    ...queryFlags,
+    ...clusterFlags,
+    ...outputFlags,
     ...nodeFlags,
   }
 
   async run(): Promise<void> {
-    const {args, flags} = await this.parse(Svctrace)
+    const verbosity = verbosityArgs(this.argv)
+    if ('error' in verbosity) this.error(verbosity.error, {exit: 2})
+    const {args, flags} = await this.parse(Svctrace, verbosity.argv)
     if (flags.explain !== undefined) {
       const text = explainFinding(flags.explain)
       if (!text) this.error(`--explain: no finding "${flags.explain}"; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
@@ -98,11 +88,13 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     }
     const access = await this.nodeAccess(flags)
     const progress = access.via === 'none' ? undefined : nodeProgress(process.stderr)
+    const log = flags.verbose ? verboseLog(process.stderr, progress) : undefined
     let outcome: TraceOutcome
     let notices: string[] = []
     try {
       const sources = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000}, access, {
         ...(progress ? {onProgress: (done: number, total: number) => progress.update(done, total), beforePrompt: () => progress.clear()} : {}),
+        ...(log ? {log} : {}),
       })
       const {cluster, reader} = sources
       notices = sources.notices
@@ -183,6 +175,8 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
         {exit: 2},
       )
     }
-    return {kind: 'service', service, ...(flags.namespace ? {namespace: flags.namespace} : {}), ...(source ? {source} : {})}
+    const ref = parseServiceArg(service, flags.namespace)
+    if ('error' in ref) this.error(ref.error, {exit: 2})
+    return {kind: 'service', service: ref.name, ...(ref.namespace ? {namespace: ref.namespace} : {}), ...(source ? {source} : {})}
   }
 }

@@ -2,7 +2,7 @@
 // modules (client-node, ssh2) are imported only when a live cluster or node access needs them.
 import {homedir} from 'node:os'
 import {BundleDir} from '../adapters/bundle/reader.js'
-import {SourceError, type CaptureSink, type ClusterSource, type NodeReader} from '../app/ports.js'
+import {SourceError, type ActivityLog, type CaptureSink, type ClusterSource, type NodeReader} from '../app/ports.js'
 import type {NodeDataplane} from '../core/model.js'
 import type {LoadedKubeconfig} from '../adapters/kube/kubeconfig.js'
 import type {NodeConnector} from '../adapters/node/connector.js'
@@ -23,6 +23,8 @@ export interface NodeHooks {
   onProgress?: (done: number, total: number) => void
   /** Called before a passphrase prompt takes the terminal (clears the progress line). */
   beforePrompt?: () => void
+  /** -v: every API request and node command. */
+  log?: ActivityLog
 }
 
 export interface Sources {
@@ -63,7 +65,7 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
   }
   const [{loadKubeconfig}, {KubeApiSource}] = await Promise.all([import('../adapters/kube/kubeconfig.js'), import('../adapters/kube/api.js')])
   const loaded = await loadKubeconfig({kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace, env: process.env})
-  const cluster = new KubeApiSource(loaded, flags.requestTimeoutMs)
+  const cluster = new KubeApiSource(loaded, flags.requestTimeoutMs, hooks.log)
   if (access.via === 'none') return {cluster, reader: new NoNodes(), notices: access.implicit ? [NODES_NOT_READ] : []}
   const {LiveNodeReader} = await import('../adapters/node/reader.js')
   const {readIptablesTargeted} = await import('../adapters/node/targeted-iptables.js')
@@ -74,6 +76,7 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
     needsAddress,
     via,
     ...(hooks.onProgress ? {onProgress: hooks.onProgress} : {}),
+    ...(hooks.log ? {log: hooks.log} : {}),
   })
   if (access.via === 'ssh') {
     const [{SshConnector}, {terminalPassphrasePrompt}] = await Promise.all([import('../adapters/ssh/connector.js'), import('../adapters/ssh/passphrase.js')])
@@ -89,16 +92,17 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
     const needsAddress = !access.ssh.hostTemplate || access.ssh.hostTemplate.includes('{address}')
     return {cluster, reader: new LiveNodeReader(connector, readerOptions(access.read, needsAddress, 'ssh')), notices: []}
   }
-  const connector = await podExecConnector(loaded, access)
+  const connector = await podExecConnector(loaded, access, hooks.log)
   return {cluster, reader: new LiveNodeReader(connector, readerOptions(access.read, false, 'exec')), notices: []}
 }
 
-async function podExecConnector(loaded: LoadedKubeconfig, access: Extract<NodeAccess, {via: 'exec'}>): Promise<NodeConnector> {
+async function podExecConnector(loaded: LoadedKubeconfig, access: Extract<NodeAccess, {via: 'exec'}>, log: ActivityLog | undefined): Promise<NodeConnector> {
   const {PodExecConnector} = await import('../adapters/kube/pod-exec-connector.js')
   return new PodExecConnector(loaded, {
     debugPod: access.exec.debugPod,
     ...(access.exec.debugImage ? {debugImage: access.exec.debugImage} : {}),
     commandTimeoutMs: access.read.commandTimeoutMs,
+    ...(log ? {log} : {}),
   })
 }
 

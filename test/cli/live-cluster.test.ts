@@ -182,3 +182,50 @@ describe('live cluster (fake API server, real client-node)', () => {
     ])
   })
 })
+
+describe('-v: every API request on stderr, as kubectl -v=6 prints it', () => {
+  const LINE = /^I\d{4} \d\d:\d\d:\d\d\.\d{3} (GET) (https:\/\/127\.0\.0\.1:\d+)(\/\S*) (\d{3}) ([A-Za-z ]+) in (\d+) milliseconds$/
+  /** What the server saw, as `METHOD /path?query` with the query encoded the way the client sent it. */
+  const seen = () =>
+    server.requests.map((q) => `${q.method} ${q.path}${Object.keys(q.query).length > 0 ? `?${new URLSearchParams(q.query).toString()}` : ''}`).sort()
+
+  it('one line per request with its status and time; stdout is unchanged; no credential appears', async () => {
+    const quiet = await svctrace(['frontend', '-o', 'json'])
+    server.reset()
+    const loud = await svctrace(['storefront/frontend', '-o', 'json', '-v'])
+    expect(loud.code).toBe(quiet.code)
+    expect(loud.stdout).toBe(quiet.stdout)
+    const lines = loud.stderr.trimEnd().split('\n')
+    expect(lines).toHaveLength(server.requests.length)
+    const parsed = lines.map((l) => LINE.exec(l))
+    expect(parsed.every((m) => m !== null)).toBe(true)
+    expect(parsed.map((m) => `${m![1]} ${m![3]}`).sort()).toEqual(seen())
+    expect(parsed.every((m) => m![2] === server.url && m![4] === '200' && m![5] === 'OK')).toBe(true)
+    expect(loud.stderr).not.toContain(server.token)
+    expect(loud.stderr).not.toMatch(/authorization|bearer/i)
+  })
+
+  it('-v=6 shows a denied and a missing object with their status', async () => {
+    server.deny = [{verb: 'list', resource: 'pods', namespace: 'storefront'}]
+    const r = await svctrace(['svc/frontend', '-o', 'json', '--fail-on', 'none', '-v=6'])
+    expect(r.code).toBe(0)
+    expect(r.stderr).toMatch(
+      / GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/storefront\/pods\?labelSelector=app%3Dfrontend 403 Forbidden in \d+ milliseconds\n/,
+    )
+    server.reset()
+    const missing = await svctrace(['nosuch', '--v=6'])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/ GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/storefront\/services\/nosuch 404 Not Found in \d+ milliseconds\n/)
+    expect(missing.stderr).toMatch(/\nerror: Service "nosuch" not found/)
+  })
+
+  it('a request that gets no answer is shown too', async () => {
+    const dead = path.join(scratch, 'dead-config-v')
+    writeFileSync(dead, server.kubeconfig({context: 'gone'}).replace(/127\.0\.0\.1:\d+/, '127.0.0.1:1'))
+    const r = await svctrace(['frontend', '-v'], {KUBECONFIG: dead})
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(
+      /^I\d{4} [\d:.]+ GET https:\/\/127\.0\.0\.1:1\/api\/v1\/namespaces\/default\/services\/frontend \(no response: ECONNREFUSED\) in \d+ milliseconds\n/,
+    )
+  })
+})

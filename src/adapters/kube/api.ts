@@ -1,14 +1,14 @@
 // The live cluster as a ClusterSource: a few bounded GET/LIST requests through client-node.
 // One Service costs: the Service, its EndpointSlices (by label), its Endpoints, the pods its
 // selector matches (selected on the server), the nodes — never every pod of the cluster.
-import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {SourceError, type ClusterRead, type ClusterSource} from '../../app/ports.js'
+import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, HttpLibrary, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import {SourceError, type ActivityLog, type ClusterRead, type ClusterSource} from '../../app/ports.js'
 import {QueryError} from '../../core/report.js'
 import {serviceNotFoundMessage} from '../../core/did-you-mean.js'
 import {isNodeAddress, ownsAddress} from '../../core/kube-proxy/captured-addresses.js'
 import type {ClusterView, KubeProxyObjects, Query} from '../../core/model.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
-import {withSignal} from './client-options.js'
+import {observedHttp, withSignal} from './client-options.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 
 /** What a denied read costs the report, per resource. */
@@ -52,11 +52,14 @@ export class KubeApiSource implements ClusterSource {
   readonly description: string
   private core?: CoreV1Api
   private discovery?: DiscoveryV1Api
+  /** Set with the clients when -v asks for each request to be shown. */
+  private http?: HttpLibrary
   private readonly denied: string[] = []
 
   constructor(
     private readonly loaded: LoadedKubeconfig,
     private readonly timeoutMs: number,
+    private readonly log?: ActivityLog,
   ) {
     this.description = `context ${loaded.context} (${loaded.server})`
   }
@@ -68,15 +71,16 @@ export class KubeApiSource implements ClusterSource {
   private async clients(): Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}> {
     if (!this.core || !this.discovery) {
       const k8s = await import('@kubernetes/client-node')
+      if (this.log) this.http = observedHttp(k8s, this.log)
       this.core = this.loaded.kc.makeApiClient(k8s.CoreV1Api)
       this.discovery = this.loaded.kc.makeApiClient(k8s.DiscoveryV1Api)
     }
     return {core: this.core, discovery: this.discovery}
   }
 
-  /** Per-call options: abort after --request-timeout. */
+  /** Per-call options: abort after --request-timeout; shown by -v. Every call comes after clients(). */
   private options(): unknown {
-    return withSignal(AbortSignal.timeout(this.timeoutMs))
+    return withSignal(AbortSignal.timeout(this.timeoutMs), this.http)
   }
 
   /**

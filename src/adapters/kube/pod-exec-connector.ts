@@ -5,9 +5,10 @@
 // The only writes to the cluster are the debug pods' create and delete. One command's exec stream is
 // pod-exec-session.ts; the sentences for what failed are pod-exec-errors.ts.
 import {randomBytes} from 'node:crypto'
-import type {CoreV1Api, V1Pod} from '@kubernetes/client-node'
+import type {CoreV1Api, HttpLibrary, V1Pod} from '@kubernetes/client-node'
+import type {ActivityLog} from '../../app/ports.js'
 import {DEBUG_POD_NAMESPACE, DebugPods, DEFAULT_DEBUG_IMAGE, notRunningReason, type DebugPodApi} from './debug-pod.js'
-import {withSignal} from './client-options.js'
+import {observedHttp, withSignal} from './client-options.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
@@ -27,6 +28,8 @@ export interface PodExecOptions {
   audit?: (node: string, line: string) => void
   /** Output cap per command; default MAX_COMMAND_OUTPUT_BYTES. */
   maxOutputBytes?: number
+  /** -v: shows each API request (pod lookups, debug pods); node commands are shown by the reader. */
+  log?: ActivityLog
 }
 
 const KUBE_PROXY_NAMESPACE = 'kube-system'
@@ -37,6 +40,8 @@ const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/
 /** client-node and ws, loaded on the first node. */
 interface Lib extends ExecLib {
   core: CoreV1Api
+  /** The observed HTTP library when -v is on. */
+  http?: HttpLibrary
 }
 
 export class PodExecConnector implements NodeConnector {
@@ -119,7 +124,14 @@ export class PodExecConnector implements NodeConnector {
         import('isomorphic-ws'),
       ])
       const kc = this.loaded.kc
-      return {core: kc.makeApiClient(k8s.CoreV1Api), kc, Exec: k8s.Exec, WebSocketHandler: handler.WebSocketHandler, WebSocket: ws.default as never}
+      return {
+        core: kc.makeApiClient(k8s.CoreV1Api),
+        ...(this.opts.log ? {http: observedHttp(k8s, this.opts.log)} : {}),
+        kc,
+        Exec: k8s.Exec,
+        WebSocketHandler: handler.WebSocketHandler,
+        WebSocket: ws.default as never,
+      }
     })()
     return this.lib
   }
@@ -129,7 +141,8 @@ export class PodExecConnector implements NodeConnector {
     const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
     const signal = how.cleanup ? timeout : AbortSignal.any([this.stopping.signal, timeout])
     try {
-      return await call(withSignal(signal))
+      const {http} = await this.load()
+      return await call(withSignal(signal, http))
     } catch (err) {
       if (how.allow404 && (err as ApiError).code === 404) return undefined
       throw apiError(err, req, !how.cleanup && this.stopping.signal.aborted, REQUEST_TIMEOUT_MS)

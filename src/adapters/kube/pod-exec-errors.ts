@@ -82,17 +82,18 @@ export function commandResult(status: V1Status, stdout: string, stderr: string, 
   // containerd/runc: `exec: "ipvsadm": executable file not found in $PATH` — what a shell reports as 127.
   if (/executable file not found|no such file or directory/i.test(message)) {
     const image = pod.label.startsWith('kube-proxy') ? 'the kube-proxy image' : 'the debug image'
-    return fail(`${argv[0]} is not installed in ${pod.label} on ${pod.node} (${shown} exited with 127: not in ${image})`)
+    return fail(`${argv[0]} is not installed in ${pod.label} on ${pod.node} (${shown} exited with 127: not in ${image})`, 127)
   }
   if (status.reason !== 'NonZeroExitCode')
     return fail(`${shown} in ${pod.label} on ${pod.node} could not run: ${message || status.reason || 'unknown failure'}`)
   const code = Number(status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message ?? /exit code (\d+)/.exec(message)?.[1])
   return fail(
     `${shown} in ${pod.label} on ${pod.node} exited with ${Number.isInteger(code) ? code : 'a non-zero code'}: ${firstLines(stderr) || 'no error output'}`,
+    Number.isInteger(code) ? code : undefined,
   )
 
-  function fail(text: string): never {
-    throw new NodeAccessError(text, 'command')
+  function fail(text: string, exitCode?: number): never {
+    throw new NodeAccessError(text, 'command', exitCode)
   }
 }
 

@@ -35,6 +35,8 @@ export class NodeAccessError extends Error {
     message: string,
     /** unreachable | auth | host-key | timeout | sudo | command | too-large */
     readonly kind: string,
+    /** The command's exit status, when it ran to the end and failed (for -v). */
+    readonly exitCode?: number,
   ) {
     super(message)
   }

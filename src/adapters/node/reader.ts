@@ -2,12 +2,13 @@
 // through its own session, at most `parallel` at once. A node that cannot be read becomes a readError
 // sentence saying what failed and what to do; it never fails the other nodes.
 import type {V1Node} from '@kubernetes/client-node'
-import type {CollectionPlan, NodeReader} from '../../app/ports.js'
+import type {ActivityLog, CollectionPlan, NodeReader} from '../../app/ports.js'
 import type {ClusterView, NodeDataplane} from '../../core/model.js'
 import {UnsafeArgumentError} from './commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession} from './connector.js'
 import {readNodeDataplane, type TargetedIptablesReader} from './dataplane-reader.js'
 import {Limiter} from './limiter.js'
+import {loggedSession} from './logged-session.js'
 import {unreadableNode} from '../../core/captures.js'
 
 export {Limiter} from './limiter.js'
@@ -27,6 +28,8 @@ export interface LiveNodeReaderOptions {
   via: 'ssh' | 'exec'
   /** Called as each node finishes: done of total started so far. */
   onProgress?: (done: number, total: number) => void
+  /** -v: each node command, with its exit status, bytes and time. */
+  log?: ActivityLog
 }
 
 const DEFAULT_PARALLEL = 10
@@ -114,7 +117,8 @@ export class LiveNodeReader implements NodeReader {
       session = await this.connector.connect({name, address: address ?? ''})
       this.sessions.add(session)
       if (this.closed) return unreadableNode(name, `${name} was not read: the run was interrupted`)
-      return await readNodeDataplane(session, name, plan, this.opts.targeted)
+      const reading = this.opts.log ? loggedSession(session, name, this.opts.via, this.opts.log) : session
+      return await readNodeDataplane(reading, name, plan, this.opts.targeted)
     } catch (err) {
       return unreadableNode(name, this.closed ? `${name} was not read: the run was interrupted` : readErrorOf(err, this.opts.via))
     } finally {

@@ -120,22 +120,24 @@ const SUDO_REFUSED = /^sudo: (a password is required|a terminal is required|.*is
 /** A command that ran and failed (non-zero exit or killed). */
 export function commandError(node: string, cmd: NodeCommand, sudo: boolean, exitCode: number, stderr: string): NodeAccessError {
   const shown = cmd.argv.join(' ')
+  // Killed by a signal (-1) is no exit status.
+  const status = exitCode >= 0 ? exitCode : undefined
   const program = cmd.argv[0]
   const said = firstLines(stderr)
   if (sudo && SUDO_REFUSED.test(stderr)) {
-    return new NodeAccessError(`--sudo needs passwordless sudo for ${program} on ${node} (${said})`, 'sudo')
+    return new NodeAccessError(`--sudo needs passwordless sudo for ${program} on ${node} (${said})`, 'sudo', status)
   }
   if (sudo && exitCode === 127 && /sudo: (command )?not found|sudo: No such file/i.test(stderr)) {
-    return new NodeAccessError(`--sudo: sudo is not installed on ${node}; log in as root instead (--ssh-user root)`, 'sudo')
+    return new NodeAccessError(`--sudo: sudo is not installed on ${node}; log in as root instead (--ssh-user root)`, 'sudo', status)
   }
   if (exitCode === 127) {
-    return new NodeAccessError(`${program} is not installed on ${node} (\`${shown}\` exited with 127: ${said || 'command not found'})`, 'command')
+    return new NodeAccessError(`${program} is not installed on ${node} (\`${shown}\` exited with 127: ${said || 'command not found'})`, 'command', status)
   }
   if (!sudo && /permission denied|must be root|operation not permitted/i.test(stderr)) {
-    return new NodeAccessError(`\`${shown}\` on ${node} needs root (${said}); log in as root (--ssh-user root) or pass --sudo`, 'command')
+    return new NodeAccessError(`\`${shown}\` on ${node} needs root (${said}); log in as root (--ssh-user root) or pass --sudo`, 'command', status)
   }
-  const status = exitCode >= 0 ? `exited with ${exitCode}` : 'was killed'
-  return new NodeAccessError(`\`${shown}\` on ${node} ${status}: ${said || 'no error output'}`, 'command')
+  const how = exitCode >= 0 ? `exited with ${exitCode}` : 'was killed'
+  return new NodeAccessError(`\`${shown}\` on ${node} ${how}: ${said || 'no error output'}`, 'command', status)
 }
 
 export function commandTimeout(node: string, cmd: NodeCommand, timeoutMs: number): NodeAccessError {
