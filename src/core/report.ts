@@ -171,6 +171,11 @@ function traceNode(
       const path = buildPath(idx, pathEntry, from, src, trace)
       if (entry.kind === 'pod-ip' && path.verdict === 'no-match') path.verdict = 'not-a-service'
       if (entry.kind === 'address' && path.verdict === 'no-match' && !entry.node) path.verdict = 'not-a-service'
+      // A Service's address on a port it lacks: say why nothing matched (other modes may reject it instead).
+      if (service && !entry.servicePort && path.verdict === 'no-match') {
+        const {ip, port, protocol} = entry.destination
+        path.notes.push({kind: 'no-service-port', service, ip, ...(port !== undefined ? {port} : {}), protocol})
+      }
       paths.push(path)
     }
   }
