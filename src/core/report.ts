@@ -110,7 +110,9 @@ function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string
   const nodeName = node.metadata?.name ?? ''
   const nodeIPs = nodeAddresses(node)
   if (source) {
-    if (nodeIPs.includes(source)) return [{from: 'node', source}]
+    if (nodeIPs.includes(source) || isLoopback(source)) return [{from: 'node', source}]
+    // 127.0.0.1 node ports are reached only from the node itself.
+    if (isLoopback(entry.destination.ip)) return []
     const pod = idx.podByIP.get(source)
     if (pod) return pod.spec?.nodeName === nodeName ? [{from: 'pod', source}] : []
     if (inAnyNetwork(source, nodePodCIDRs(node))) return [{from: 'pod', source}]
