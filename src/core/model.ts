@@ -121,7 +121,12 @@ export interface PathEntry {
 export interface TracePath {
   entry: PathEntry
   from: SourceKind
+  /** The client address traced: --source, the node's address, a pod's, or one standing for any pod (`sourceIsExample`). */
   source?: string
+  /** `namespace/name` of the pod whose address `source` is. */
+  sourcePod?: string
+  /** True when `source` is only an address of the node's pod CIDR standing for any pod there: the node runs no pod to take one from. */
+  sourceIsExample?: boolean
   verdict: Verdict
   hops: Hop[]
   backends: Backend[]

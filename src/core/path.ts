@@ -3,6 +3,7 @@
 import {canonicalIP, joinHostPort} from './address.js'
 import {keyOf, type ClusterIndex} from './cluster-index.js'
 import type {Alternative, Backend, Hop, PathEntry, TracePath, Verdict} from './model.js'
+import type {PathClient} from './sources.js'
 import type {Outcome, Trace} from './trace/branch.js'
 import {isUncertain, uniqueNotes, type Note} from './trace/notes.js'
 
@@ -81,7 +82,8 @@ function masqueradeOf(outcomes: Outcome[]): TracePath['masquerade'] {
  * (an unnamed client outside every source range, unknown matches not matching); the others
  * become alternatives.
  */
-export function buildPath(idx: ClusterIndex, entry: PathEntry, from: TracePath['from'], source: string | undefined, trace: Trace): TracePath {
+export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClient, trace: Trace): TracePath {
+  const {from, source} = client
   const service = entry.service
   const groups = new Map<string, Outcome[]>()
   for (const o of trace.outcomes) {
@@ -116,6 +118,8 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, from: TracePath['
     entry,
     from,
     ...(source ? {source} : {}),
+    ...(client.sourcePod !== undefined ? {sourcePod: client.sourcePod} : {}),
+    ...(client.sourceIsExample ? {sourceIsExample: true} : {}),
     verdict,
     hops: main.length === 1 && main[0] ? main[0].hops : commonPrefix(main.map((o) => o.hops)),
     backends: backendsOf(idx, main, service),

@@ -48,7 +48,7 @@ function backendLine(b: Backend): string {
 
 function fromText(p: TracePath): string {
   const label = p.from === 'external' ? 'outside' : p.from
-  return `${label}\n  ${p.source ?? 'any client'}`
+  return `${label}\n  ${p.source ?? 'any client'}${p.sourceIsExample ? ' (any pod)' : ''}`
 }
 
 /** The Service port of the entry by name, else by the number dialled. */

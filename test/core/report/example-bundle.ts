@@ -11,7 +11,7 @@ const planes: NodeDataplane[] = await Promise.all((await bundle.nodeNames()).map
 /** The example's API objects. */
 export const exampleView: ClusterView = view
 
-/** The report of a query on the example, both nodes traced. */
-export function exampleReport(query: Query): Report {
-  return buildReport(query, view, planes)
+/** The report of a query on the example (or on changed API objects with the example's node dumps), both nodes traced. */
+export function exampleReport(query: Query, objects: ClusterView = view): Report {
+  return buildReport(query, objects, planes)
 }
