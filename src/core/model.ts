@@ -92,6 +92,8 @@ export interface Backend {
   /** `namespace/name`, or null when no pod has this IP. */
   pod: string | null
   node: string | null
+  /** What the address is when it is no pod: `api-server` for the endpoints of Service default/kubernetes. */
+  role?: 'api-server'
   /** The KUBE-SEP chain (nftables: endpoint chain; IPVS: virtual server) that DNATs to it. */
   chain: string
   /** IPVS: the real server's weight. */

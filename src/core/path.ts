@@ -28,6 +28,9 @@ function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string 
   return {pod: null, node: node?.metadata?.name ?? null}
 }
 
+/** The Service the API server publishes itself as: its endpoints are the API server's addresses (often outside the cluster). */
+const API_SERVER_SERVICE = 'default/kubernetes'
+
 function signature(o: Outcome): string {
   return o.conditions.map((c) => `${c.holds ? '+' : '-'}${c.condition.holds}`).join('|')
 }
@@ -56,6 +59,7 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
         port,
         probability: o.probability,
         ...ownerOf(idx, o.dnat.ip, service),
+        ...(service === API_SERVER_SERVICE ? {role: 'api-server' as const} : {}),
         chain: o.dnat.chain,
         ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {}),
       })

@@ -42,7 +42,7 @@ function verdictText(v: Verdict, c: ChalkInstance): string {
 }
 
 function backendLine(b: Backend): string {
-  const who = b.pod ?? (b.node ? `node ${b.node}` : 'unknown IP')
+  const who = b.role === 'api-server' ? 'API server' : (b.pod ?? (b.node ? `node ${b.node}` : 'unknown IP'))
   return `${clean(who)}  ${joinHostPort(b.ip, b.port)}  ${percent(b.probability)}`
 }
 

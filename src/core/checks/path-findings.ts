@@ -159,12 +159,12 @@ export function servicePortNotDefined(ctx: Pick<TraceCheckContext, 'nodes'>): Fi
   return mergeNodes(perNode)
 }
 
-/** Backends that no pod, node or endpoint of the API has. */
+/** Backends that no pod, node or endpoint of the API has (the API server, outside the cluster, is known by its role). */
 export function backendIpUnknown(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
   const out: Finding[] = []
   for (const {node, path, service, base} of pathsOf(ctx.nodes)) {
     for (const b of path.backends) {
-      if (b.pod === null && b.node === null && !knownEndpointIP(ctx.idx, service, b.ip)) {
+      if (b.pod === null && b.node === null && b.role === undefined && !knownEndpointIP(ctx.idx, service, b.ip)) {
         out.push(
           finding('backend-ip-unknown', {
             message: `${node.name} forwards ${path.entry.address} to ${b.ip}:${b.port}, which no pod, node or endpoint has`,
