@@ -10,7 +10,7 @@ export interface Entry {
   destination: Destination
   kind: EntryKind
   service?: V1Service
-  /** The Service port the entry belongs to (name '' for an unnamed port). */
+  /** The Service port the entry belongs to (name '' for an unnamed port); absent with `service` when the Service has no such port. */
   servicePort?: {name: string; port: number}
   /** Only this node (node ports are traced on the node that owns the address). */
   node?: string
@@ -87,9 +87,11 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
       for (const p of ports) {
         entries.push({destination: {...dest, port: p.port}, kind: owner.kind, service: owner.service, servicePort: {name: p.name ?? '', port: p.port}, from})
       }
-      if (portGiven && ports.length === 0) {
+      // No such port (or none of the protocol): traced anyway, without servicePort, to show what the rules do with it.
+      if (ports.length === 0) {
         const have = (owner.service.spec?.ports ?? []).map((p) => portLabel(p.name ?? '', p.port, protocolOf(p))).join(', ')
-        notes.push(`it has no port ${dest.port}/${dest.protocol} (ports: ${have || 'none'})`)
+        const wanted = portGiven ? `port ${dest.port}/${dest.protocol}` : `${dest.protocol} port`
+        notes.push(`it has no ${wanted} (ports: ${have || 'none'})`)
         entries.push({destination: dest, kind: owner.kind, service: owner.service, from})
       }
     }

@@ -92,6 +92,8 @@ export interface Backend {
   /** `namespace/name`, or null when no pod has this IP. */
   pod: string | null
   node: string | null
+  /** What the address is when it is no pod: `api-server` for the endpoints of Service default/kubernetes. */
+  role?: 'api-server'
   /** The KUBE-SEP chain (nftables: endpoint chain; IPVS: virtual server) that DNATs to it. */
   chain: string
   /** IPVS: the real server's weight. */
@@ -121,7 +123,12 @@ export interface PathEntry {
 export interface TracePath {
   entry: PathEntry
   from: SourceKind
+  /** The client address traced: --source, the node's address, a pod's, or one standing for any pod (`sourceIsExample`). */
   source?: string
+  /** `namespace/name` of the pod whose address `source` is. */
+  sourcePod?: string
+  /** True when `source` is only an address of the node's pod CIDR standing for any pod there: the node runs no pod to take one from. */
+  sourceIsExample?: boolean
   verdict: Verdict
   hops: Hop[]
   backends: Backend[]

@@ -3,6 +3,7 @@
 import {canonicalIP, joinHostPort} from './address.js'
 import {keyOf, type ClusterIndex} from './cluster-index.js'
 import type {Alternative, Backend, Hop, PathEntry, TracePath, Verdict} from './model.js'
+import type {PathClient} from './sources.js'
 import type {Outcome, Trace} from './trace/branch.js'
 import {isUncertain, uniqueNotes, type Note} from './trace/notes.js'
 
@@ -26,6 +27,9 @@ function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string 
   const node = idx.nodeByIP.get(c)
   return {pod: null, node: node?.metadata?.name ?? null}
 }
+
+/** The Service the API server publishes itself as: its endpoints are the API server's addresses (often outside the cluster). */
+const API_SERVER_SERVICE = 'default/kubernetes'
 
 function signature(o: Outcome): string {
   return o.conditions.map((c) => `${c.holds ? '+' : '-'}${c.condition.holds}`).join('|')
@@ -55,6 +59,7 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
         port,
         probability: o.probability,
         ...ownerOf(idx, o.dnat.ip, service),
+        ...(service === API_SERVER_SERVICE ? {role: 'api-server' as const} : {}),
         chain: o.dnat.chain,
         ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {}),
       })
@@ -81,7 +86,8 @@ function masqueradeOf(outcomes: Outcome[]): TracePath['masquerade'] {
  * (an unnamed client outside every source range, unknown matches not matching); the others
  * become alternatives.
  */
-export function buildPath(idx: ClusterIndex, entry: PathEntry, from: TracePath['from'], source: string | undefined, trace: Trace): TracePath {
+export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClient, trace: Trace): TracePath {
+  const {from, source} = client
   const service = entry.service
   const groups = new Map<string, Outcome[]>()
   for (const o of trace.outcomes) {
@@ -116,6 +122,8 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, from: TracePath['
     entry,
     from,
     ...(source ? {source} : {}),
+    ...(client.sourcePod !== undefined ? {sourcePod: client.sourcePod} : {}),
+    ...(client.sourceIsExample ? {sourceIsExample: true} : {}),
     verdict,
     hops: main.length === 1 && main[0] ? main[0].hops : commonPrefix(main.map((o) => o.hops)),
     backends: backendsOf(idx, main, service),

@@ -1,6 +1,6 @@
 // Query + API objects + node dumps → the report. Pure: the app layer gathers, this computes.
 import type {V1Node, V1Service} from '@kubernetes/client-node'
-import {familyOf, formatDestination, isLoopback, lastHostOf, parseCidr} from './address.js'
+import {formatDestination} from './address.js'
 import {
   clusterIPsOf,
   externalIPsOf,
@@ -12,14 +12,14 @@ import {
   protocolOf,
   type ClusterIndex,
 } from './cluster-index.js'
-import {resolveAddress, serviceEntries, inAnyNetwork, type Entry, type Resolution} from './entries.js'
+import {resolveAddress, serviceEntries, type Entry, type Resolution} from './entries.js'
+import {sourcesOn} from './sources.js'
 import {openDataplane} from './dataplane.js'
-import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, SourceKind, TracePath} from './model.js'
+import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, TracePath} from './model.js'
 import {buildPath} from './path.js'
 import {selectedPods} from './checks/selector.js'
 import {serviceNotFoundMessage} from './did-you-mean.js'
 import {isReady} from './kube-proxy/endpoint-conditions.js'
-import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import {checkService} from './checks/service-checks.js'
 import {finding} from './checks/catalog.js'
 import {checkTraces} from './checks/trace-checks.js'
@@ -108,36 +108,6 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   return {...(summary !== undefined ? {summary} : {}), entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
 }
 
-/** Which sources to trace an entry from on a node, with a concrete client address where one is known. */
-function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string | undefined): Array<{from: SourceKind; source?: string}> {
-  const nodeName = node.metadata?.name ?? ''
-  const nodeIPs = nodeAddresses(node)
-  if (source) {
-    if (nodeIPs.includes(source)) return [{from: 'node', source}]
-    const pod = idx.podByIP.get(source)
-    if (pod) return pod.spec?.nodeName === nodeName ? [{from: 'pod', source}] : []
-    if (inAnyNetwork(source, nodePodCIDRs(node))) return [{from: 'pod', source}]
-    if (idx.nodeByIP.has(source) || inAnyNetwork(source, podNetworks(idx))) return []
-    return [{from: 'external', source}]
-  }
-  const out: Array<{from: SourceKind; source?: string}> = []
-  for (const from of entry.from) {
-    if (from === 'node') {
-      const addr = isLoopback(entry.destination.ip) ? (familyOf(entry.destination.ip) === 6 ? '::1' : '127.0.0.1') : nodeIPs[0]
-      if (addr) out.push({from, source: addr})
-    } else if (from === 'pod') {
-      // A pod address on this node that is no backend, so hairpin rules do not blur the picture.
-      const cidr = nodePodCIDRs(node)[0]
-      const net = cidr ? parseCidr(cidr) : undefined
-      const podIP = net ? lastHostOf(net) : idx.view.pods.find((p) => p.spec?.nodeName === nodeName && !p.spec?.hostNetwork && p.status?.podIP)?.status?.podIP
-      if (podIP) out.push({from, source: podIP})
-    } else {
-      out.push({from})
-    }
-  }
-  return out
-}
-
 function traceNode(
   idx: ClusterIndex,
   dp: NodeDataplane,
@@ -155,7 +125,8 @@ function traceNode(
   const nodeForSources = node ?? ({metadata: {name}} as V1Node)
   for (const entry of entries) {
     if (entry.node && entry.node !== name) continue
-    for (const {from, source: src} of sourcesOn(idx, entry, nodeForSources, source)) {
+    for (const client of sourcesOn(idx, entry, nodeForSources, source)) {
+      const {from, source: src} = client
       const trace = plane.trace({
         node: {name, addresses: node ? nodeAddresses(node) : []},
         destination: entry.destination,
@@ -171,9 +142,14 @@ function traceNode(
         ...(service ? {service} : {}),
         ...(service && entry.servicePort ? {servicePort: entry.servicePort} : {}),
       }
-      const path = buildPath(idx, pathEntry, from, src, trace)
+      const path = buildPath(idx, pathEntry, client, trace)
       if (entry.kind === 'pod-ip' && path.verdict === 'no-match') path.verdict = 'not-a-service'
       if (entry.kind === 'address' && path.verdict === 'no-match' && !entry.node) path.verdict = 'not-a-service'
+      // A Service's address on a port it lacks: say why nothing matched (other modes may reject it instead).
+      if (service && !entry.servicePort && path.verdict === 'no-match') {
+        const {ip, port, protocol} = entry.destination
+        path.notes.push({kind: 'no-service-port', service, ip, ...(port !== undefined ? {port} : {}), protocol})
+      }
       paths.push(path)
     }
   }

@@ -60,7 +60,7 @@ function listLabel(index: number, count: number): string {
 
 function backendSummary(backends: Backend[], label: string): string {
   if (backends.length === 0) return '-'
-  const word = backends.every((b) => b.pod) ? 'pod' : 'backend'
+  const word = backends.every((b) => b.pod) ? 'pod' : backends.every((b) => b.role === 'api-server') ? 'API server' : 'backend'
   const share = backends[0]?.probability ?? 0
   const even = backends.length > 1 && backends.every((b) => Math.abs(b.probability - share) < 1e-6)
   return `${label ? `${label}: ` : ''}${plural(backends.length, word)}${even ? `, ${percent(share)} each` : ''}`

@@ -30,7 +30,9 @@ function chainPath(p: TracePath): string[] {
 function sourceText(p: TracePath): string {
   if (p.from === 'external') return p.source !== undefined ? `client ${clean(p.source)}` : 'an outside client (any address)'
   if (p.from === 'node') return `the node itself${p.source !== undefined ? ` (${clean(p.source)})` : ''}`
-  return `a pod${p.source !== undefined ? ` (${clean(p.source)})` : ''}`
+  const at = p.source !== undefined ? ` (${clean(p.source)})` : ''
+  if (p.sourcePod !== undefined) return `pod ${clean(p.sourcePod)}${at}`
+  return p.sourceIsExample ? `any pod on the node${at}` : `a pod${at}`
 }
 
 /** Backends as rows of who, address, share and the chain that DNATs to it; the chain goes under the row when the line would not fit. */

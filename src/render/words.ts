@@ -45,6 +45,7 @@ export function entryWord(kind: EntryKind): string {
 
 /** Who a backend is: the pod (without the namespace when it is `namespace`), the API server, a node, or an address nothing owns. */
 export function backendName(b: Backend, namespace?: string): string {
+  if (b.role === 'api-server') return 'API server'
   if (b.pod) return clean(namespace && b.pod.startsWith(`${namespace}/`) ? b.pod.slice(namespace.length + 1) : b.pod)
   if (b.node) return `node ${clean(b.node)}`
   return 'unknown IP'

@@ -153,6 +153,12 @@ export const catalog = {
     why: "The API lists ready endpoints, but the node's rules do not capture the address: kube-proxy on that node is stale, down, or another data plane replaced it.",
     fix: 'Check the kube-proxy pod on the node (kubectl -n kube-system logs) and restart it; compare with another node.',
   },
+  'service-port-not-defined': {
+    severity: 'info',
+    title: "The address is a Service's, the port is none of its ports",
+    why: 'kube-proxy writes rules only for the ports a Service defines. For another port (or protocol) of its address no rule forwards the packet: in iptables mode nothing matches and it is routed unchanged (a cluster IP is held by no host, so it usually goes unanswered); nftables mode rejects it (cluster-ips-check); in IPVS mode the address is local (kube-ipvs0) but has no virtual server for the port, so the connection is refused. kube-proxy itself is fine.',
+    fix: "Dial one of the Service's ports (kubectl get service <name> lists them): clients use the Service's port, not the targetPort of the pods. Add the port to the Service if it should be reachable.",
+  },
   'backend-ip-unknown': {
     severity: 'warning',
     title: 'A rule forwards to an address no pod or endpoint has',

@@ -29,6 +29,18 @@ function dropReason(path: TracePath): string {
   return ''
 }
 
+/** True when the path enters at a Service's address on a port (or protocol) the Service does not have. */
+function onUndefinedPort(path: TracePath): boolean {
+  return path.entry.service !== undefined && path.entry.servicePort === undefined
+}
+
+/** What a node does with a path, for evidence: `node-a: reject by nat KUBE-SERVICES: …`. */
+function outcomeOn(node: string, path: TracePath): string {
+  if (path.verdict === 'no-match') return `${node}: no rule matches, the packet is routed unchanged`
+  const [rule] = lastRule(path)
+  return `${node}: ${path.verdict}${rule ? ` by ${rule}` : ''}`
+}
+
 function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: string): boolean {
   if (!service) return false
   const c = canonicalIP(ip)
@@ -82,7 +94,7 @@ function* pathsOf(nodes: NodeReport[]): Generator<{node: NodeReport; path: Trace
 export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
-    if (path.verdict !== 'reject') continue
+    if (path.verdict !== 'reject' || onUndefinedPort(path)) continue
     const make = (nodes: string[]) =>
       finding('service-rejected-no-endpoints', {
         message: `${service ?? path.entry.address} has no endpoints: ${nodesDo(nodes, 'reject')} ${path.entry.address}`,
@@ -117,19 +129,42 @@ export function trafficDropped(ctx: Pick<TraceCheckContext, 'nodes' | 'explicitS
 export function serviceMissingOnNode(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
   const out: Finding[] = []
   for (const {node, path, service, base} of pathsOf(ctx.nodes)) {
-    if (path.verdict === 'no-match' && service && path.entry.kind === 'cluster-ip' && hasUsableEndpoint(ctx.idx.slicesByService.get(service) ?? [])) {
+    if (
+      path.verdict === 'no-match' &&
+      service &&
+      path.entry.kind === 'cluster-ip' &&
+      !onUndefinedPort(path) &&
+      hasUsableEndpoint(ctx.idx.slicesByService.get(service) ?? [])
+    ) {
       out.push(finding('service-missing-on-node', {message: `${node.name} has no rule for ${path.entry.address} although ${service} has endpoints`, ...base}))
     }
   }
   return out
 }
 
-/** Backends that no pod, node or endpoint of the API has. */
+/** A Service's address dialled on a port the Service does not define: one finding per address, with what each node does. */
+export function servicePortNotDefined(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
+  const perNode: PerNodeFinding[] = []
+  for (const {path, service, base} of pathsOf(ctx.nodes)) {
+    if (!service || !onUndefinedPort(path)) continue
+    const {port, protocol} = path.entry.destination
+    const wanted = port !== undefined ? `port ${port}/${protocol}` : `${protocol} port`
+    const make = () =>
+      finding('service-port-not-defined', {
+        message: `${service} has no ${wanted}, so kube-proxy forwards ${path.entry.address} to none of its endpoints`,
+        service,
+      })
+    perNode.push({key: `${service} ${path.entry.address}`, node: base.node, evidence: [outcomeOn(base.node, path)], make})
+  }
+  return mergeNodes(perNode)
+}
+
+/** Backends that no pod, node or endpoint of the API has (the API server, outside the cluster, is known by its role). */
 export function backendIpUnknown(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
   const out: Finding[] = []
   for (const {node, path, service, base} of pathsOf(ctx.nodes)) {
     for (const b of path.backends) {
-      if (b.pod === null && b.node === null && !knownEndpointIP(ctx.idx, service, b.ip)) {
+      if (b.pod === null && b.node === null && b.role === undefined && !knownEndpointIP(ctx.idx, service, b.ip)) {
         out.push(
           finding('backend-ip-unknown', {
             message: `${node.name} forwards ${path.entry.address} to ${b.ip}:${b.port}, which no pod, node or endpoint has`,

@@ -8,7 +8,7 @@ import type {Finding, KubeProxyObjects, NodeReport} from '../model.js'
 import {modeConfigFindings} from '../proxy-config.js'
 import type {FindingId} from './catalog.js'
 import {endpointDrift, nodesDisagree, probabilityMismatch} from './drift.js'
-import {backendIpUnknown, serviceMissingOnNode, serviceRejectedNoEndpoints, traceUncertain, trafficDropped} from './path-findings.js'
+import {backendIpUnknown, serviceMissingOnNode, servicePortNotDefined, serviceRejectedNoEndpoints, traceUncertain, trafficDropped} from './path-findings.js'
 
 /** What every check over traced nodes may read; each declares the pieces it uses with Pick<>. */
 export interface TraceCheckContext {
@@ -34,6 +34,7 @@ export const pathChecks = {
   'service-rejected-no-endpoints': {reports: ['service-rejected-no-endpoints'], check: serviceRejectedNoEndpoints},
   'traffic-dropped': {reports: ['traffic-dropped'], check: trafficDropped},
   'service-missing-on-node': {reports: ['service-missing-on-node'], check: serviceMissingOnNode},
+  'service-port-not-defined': {reports: ['service-port-not-defined'], check: servicePortNotDefined},
   'backend-ip-unknown': {reports: ['backend-ip-unknown'], check: backendIpUnknown},
   'trace-uncertain': {reports: ['trace-uncertain'], check: traceUncertain},
   'endpoint-drift': {reports: ['stale-endpoint-rule', 'missing-endpoint-rule'], check: endpointDrift},

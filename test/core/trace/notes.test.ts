@@ -51,6 +51,7 @@ const EXAMPLES = {
   assumed: {kind: 'assumed', conditions: ['source not in 203.0.113.0/24'], sourceGiven: false},
   'fall-through': {kind: 'fall-through', share: 0.25},
   affinity: {kind: 'affinity', seconds: 10800},
+  'no-service-port': {kind: 'no-service-port', service: 'default/web', ip: '10.96.77.44', port: 81, protocol: 'TCP'},
 } satisfies {[K in Note['kind']]: Extract<Note, {kind: K}>}
 
 const notes: Note[] = Object.values(EXAMPLES)

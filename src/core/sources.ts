@@ -1,0 +1,77 @@
+// Which clients an entry is traced from on one node: the node itself, a pod of the node, an outside
+// client, or the one client --source names.
+import type {V1Node, V1Pod} from '@kubernetes/client-node'
+import {canonicalIP, familyOf, isLoopback, lastHostOf, parseCidr} from './address.js'
+import {keyOf, nodeAddresses, podNetworks, type ClusterIndex} from './cluster-index.js'
+import {inAnyNetwork, type Entry} from './entries.js'
+import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
+import type {TracePath} from './model.js'
+
+/** Who a path is traced from: the kind of source, and the client address with the pod it belongs to, when known. */
+export type PathClient = Pick<TracePath, 'from' | 'source' | 'sourcePod' | 'sourceIsExample'>
+
+/** The pod's IP of the given family. */
+function podIPOf(pod: V1Pod, family: 4 | 6): string | undefined {
+  const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : [])
+  return ips.map(canonicalIP).find((ip) => familyOf(ip) === family)
+}
+
+/** Addresses of the Service's endpoints (its EndpointSlices), canonical. */
+function endpointIPs(idx: ClusterIndex, service: string): Set<string> {
+  return new Set((idx.slicesByService.get(service) ?? []).flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses.map(canonicalIP))))
+}
+
+/**
+ * A pod of the node to trace from: a running pod that is no endpoint of the Service (so hairpin
+ * rules do not blur the picture), else any pod of the node; when the node runs none, an address
+ * of its pod CIDR, marked as standing for any pod.
+ */
+function podClientOn(idx: ClusterIndex, node: V1Node, entry: Entry): PathClient | undefined {
+  const nodeName = node.metadata?.name ?? ''
+  const family = familyOf(entry.destination.ip) === 6 ? 6 : 4
+  const endpoints = entry.service ? endpointIPs(idx, keyOf(entry.service)) : new Set<string>()
+  // A finished pod's IP may already belong to another pod.
+  const candidates = idx.view.pods
+    .filter((p) => p.spec?.nodeName === nodeName && !p.spec?.hostNetwork && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+    .flatMap((pod) => {
+      const ip = podIPOf(pod, family)
+      return ip ? [{pod, ip}] : []
+    })
+    .sort((a, b) => keyOf(a.pod).localeCompare(keyOf(b.pod)))
+  const pick = candidates.find((c) => c.pod.status?.phase === 'Running' && !endpoints.has(c.ip)) ?? candidates[0]
+  if (pick) return {from: 'pod', source: pick.ip, sourcePod: keyOf(pick.pod)}
+  const net = nodePodCIDRs(node)
+    .map((c) => parseCidr(c))
+    .find((c) => c?.family === family)
+  return net ? {from: 'pod', source: lastHostOf(net), sourceIsExample: true} : undefined
+}
+
+/** The one client --source names, if it can reach the entry on this node. */
+function givenClientOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string): PathClient[] {
+  if (nodeAddresses(node).includes(source) || isLoopback(source)) return [{from: 'node', source}]
+  // 127.0.0.1 node ports are reached only from the node itself.
+  if (isLoopback(entry.destination.ip)) return []
+  const pod = idx.podByIP.get(source)
+  if (pod) return pod.spec?.nodeName === node.metadata?.name ? [{from: 'pod', source, sourcePod: keyOf(pod)}] : []
+  if (inAnyNetwork(source, nodePodCIDRs(node))) return [{from: 'pod', source}]
+  if (idx.nodeByIP.has(source) || inAnyNetwork(source, podNetworks(idx))) return []
+  return [{from: 'external', source}]
+}
+
+/** Which clients to trace an entry from on a node, with a concrete client address where one is known. */
+export function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string | undefined): PathClient[] {
+  if (source) return givenClientOn(idx, entry, node, source)
+  const out: PathClient[] = []
+  for (const from of entry.from) {
+    if (from === 'node') {
+      const addr = isLoopback(entry.destination.ip) ? (familyOf(entry.destination.ip) === 6 ? '::1' : '127.0.0.1') : nodeAddresses(node)[0]
+      if (addr) out.push({from, source: addr})
+    } else if (from === 'pod') {
+      const client = podClientOn(idx, node, entry)
+      if (client) out.push(client)
+    } else {
+      out.push({from})
+    }
+  }
+  return out
+}
