@@ -7,7 +7,7 @@ import type {Outcome, Trace} from './trace/branch.js'
 import {isUncertain, uniqueNotes, type Note} from './trace/notes.js'
 
 /** Who receives traffic sent to ip: the pod (by slice targetRef, then by IP), a node, or nobody known. */
-function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string | null; node: string | null} {
+export function backendOwner(idx: ClusterIndex, ip: string, service?: string): {pod: string | null; node: string | null} {
   const c = canonicalIP(ip)
   if (service) {
     for (const slice of idx.slicesByService.get(service) ?? []) {
@@ -54,7 +54,7 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
         ip: canonicalIP(o.dnat.ip),
         port,
         probability: o.probability,
-        ...ownerOf(idx, o.dnat.ip, service),
+        ...backendOwner(idx, o.dnat.ip, service),
         chain: o.dnat.chain,
         ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {}),
       })

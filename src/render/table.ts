@@ -3,6 +3,7 @@ import Table from 'cli-table3'
 import type {ChalkInstance} from 'chalk'
 import {joinHostPort} from '../core/address.js'
 import type {Backend, Finding, NodeReport, Report, ServiceSummary, TracePath, Verdict} from '../core/model.js'
+import {renderExpected} from './expected.js'
 import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
 
@@ -184,7 +185,7 @@ export function renderTable(report: Report, style: Style, notices: string[] = []
   if (report.kubeProxyMode)
     sections.push(`kube-proxy is configured for ${clean(report.kubeProxyMode.mode)} mode: ${report.kubeProxyMode.evidence.map(clean).join('; ')}`)
   for (const node of report.nodes) sections.push(nodeSection(node, style, c))
-  if (report.nodes.length === 0 && notices.length === 0) sections.push('No node data planes were read, so nothing was traced.')
+  sections.push(...renderExpected(report, style))
   sections.push(...notices.map(clean))
   sections.push(findingsSection(report.findings, c))
   return sections.join('\n\n') + '\n'
