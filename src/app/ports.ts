@@ -1,7 +1,7 @@
 // The seams between the use cases and the outside world: what is read (ClusterSource, NodeReader)
 // and where a copy of it goes (CaptureSink).
 import type {CollectionPlan} from '../core/collection-plan.js'
-import type {ClusterView, KubeProxyObjects, NodeDataplane, Query} from '../core/model.js'
+import type {ClusterView, KubeProxyObjects, NodeDataplane, NodesUntraced, Query} from '../core/model.js'
 
 export type {CollectionPlan} from '../core/collection-plan.js'
 
@@ -30,6 +30,8 @@ export interface NodeReader {
   nodeNames(view: ClusterView): Promise<string[]>
   /** Reads one node as the plan says; a node that cannot be read comes back with readError, never a throw. */
   read(node: string, plan: CollectionPlan): Promise<NodeDataplane>
+  /** What an empty nodeNames() means (a bundle without nodes/, a reader that reads no node); default: none could be read. */
+  readonly noNodes?: NodesUntraced
   /** Releases connections and anything created on the cluster (debug pods); called on every exit path. */
   close?(): Promise<void>
 }

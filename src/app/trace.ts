@@ -39,5 +39,5 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
     names.length > 0 && cluster.kubeProxyObjects ? cluster.kubeProxyObjects() : undefined,
   ])
   if (kubeProxy && (kubeProxy.configMap || kubeProxy.daemonSet)) view.kubeProxy = kubeProxy
-  return {report: reportFromIndex(query, idx, dataplanes, denied), view, dataplanes}
+  return {report: reportFromIndex(query, idx, dataplanes, denied, reader.noNodes), view, dataplanes}
 }

@@ -7,7 +7,7 @@ import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
 import {runTrace, type TraceOutcome, type TraceSettings} from '../app/run-trace.js'
 import {captureSink, openSources, withReaderClosed} from './wiring.js'
-import {nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
+import {NODES_NOT_READ, nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
 import {parseServiceArg} from './service-arg.js'
 import {verboseLog} from './verbose-log.js'
@@ -116,7 +116,12 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
         ? renderJson(report)
         : flags.output === 'yaml'
           ? renderYaml(report)
-          : renderTable(report, {color, wide: flags.output === 'wide', width: terminalWidth()}, notices)
+          : renderTable(
+              report,
+              {color, wide: flags.output === 'wide', width: terminalWidth()},
+              // The expected paths' heading already says how to read the nodes.
+              report.expected ? notices.filter((n) => n !== NODES_NOT_READ) : notices,
+            )
     // No process.exit: a pipe must get the whole output, however slowly it reads.
     await writeFully(process.stdout, out)
     process.exitCode = exit.code

@@ -3,7 +3,7 @@
 import {homedir} from 'node:os'
 import {BundleDir} from '../adapters/bundle/reader.js'
 import {SourceError, type ActivityLog, type CaptureSink, type ClusterSource, type NodeReader} from '../app/ports.js'
-import type {NodeDataplane} from '../core/model.js'
+import type {NodeDataplane, NodesUntraced} from '../core/model.js'
 import type {LoadedKubeconfig} from '../adapters/kube/kubeconfig.js'
 import type {NodeConnector} from '../adapters/node/connector.js'
 import {NODES_NOT_READ, type NodeAccess, type ReadSettings} from './node-flags.js'
@@ -46,6 +46,8 @@ export function captureSink(dir: string): CaptureSink {
 
 /** Reads no node: API-only checks. */
 class NoNodes implements NodeReader {
+  constructor(readonly noNodes: NodesUntraced) {}
+
   async nodeNames(): Promise<string[]> {
     return []
   }
@@ -61,12 +63,14 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
     if (flags.kubeconfig || flags.context)
       throw new SourceError('--from reads a bundle; --kubeconfig and --context are for a live cluster: give one or the other')
     const bundle = new BundleDir(flags.from)
-    return {cluster: bundle, reader: access.via === 'none' && !access.implicit ? new NoNodes() : bundle, notices: []}
+    return {cluster: bundle, reader: access.via === 'none' && !access.implicit ? new NoNodes('via-none') : bundle, notices: []}
   }
   const [{loadKubeconfig}, {KubeApiSource}] = await Promise.all([import('../adapters/kube/kubeconfig.js'), import('../adapters/kube/api.js')])
   const loaded = await loadKubeconfig({kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace, env: process.env})
   const cluster = new KubeApiSource(loaded, flags.requestTimeoutMs, hooks.log)
-  if (access.via === 'none') return {cluster, reader: new NoNodes(), notices: access.implicit ? [NODES_NOT_READ] : []}
+  if (access.via === 'none') {
+    return {cluster, reader: new NoNodes(access.implicit ? 'not-asked' : 'via-none'), notices: access.implicit ? [NODES_NOT_READ] : []}
+  }
   const {LiveNodeReader} = await import('../adapters/node/reader.js')
   const {readIptablesTargeted} = await import('../adapters/node/targeted-iptables.js')
   const readerOptions = (read: ReadSettings, needsAddress: boolean, via: 'ssh' | 'exec') => ({

@@ -2,9 +2,13 @@
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import type {Hop} from './trace/branch.js'
 import type {Note} from './trace/notes.js'
+import type {ApiBackend} from './api-backends.js'
+import type {ExpectedDataplane} from './expected-paths.js'
 
 export type {Hop, HopTarget} from './trace/branch.js'
 export type {Note, NoteKind} from './trace/notes.js'
+export type {ApiBackend, ApiBackendPort} from './api-backends.js'
+export type {ExpectedAlternative, ExpectedBackend, ExpectedDataplane, ExpectedOutcome, ExpectedPath, ExpectedRule, NodesUntraced} from './expected-paths.js'
 import type {FindingId} from './checks/catalog.js'
 
 /** Transport protocols kube-proxy handles, as Kubernetes spells them. */
@@ -185,6 +189,8 @@ export interface ServiceSummary {
   sessionAffinity?: {timeoutSeconds: number}
   /** Endpoint addresses in the Service's EndpointSlices: ready, and all. */
   endpoints: {ready: number; total: number}
+  /** Every endpoint of the Service's EndpointSlices (of its Endpoints when it has no slice), from the API. */
+  backends: ApiBackend[]
   /** The one-line answer: what traffic to the Service does, and the finding that decides it. */
   verdict: ServiceVerdict
 }
@@ -220,5 +226,10 @@ export interface Report {
   /** The mode kube-proxy is configured with, when the API shows it (ConfigMap / DaemonSet kube-system/kube-proxy). */
   kubeProxyMode?: {mode: string; evidence: string[]}
   nodes: NodeReport[]
+  /**
+   * What kube-proxy should program, computed from the API objects, when no node's rules were traced
+   * (a Service or address query; not for -A). Marked as expected: nothing here was seen on a node.
+   */
+  expected?: ExpectedDataplane
   findings: Finding[]
 }

@@ -7,9 +7,13 @@ import type {PathClient} from './sources.js'
 import type {Outcome, Trace} from './trace/branch.js'
 import {isUncertain, uniqueNotes, type Note} from './trace/notes.js'
 
-/** Who receives traffic sent to ip: the pod (by slice targetRef, then by IP), a node, or nobody known. */
-function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string | null; node: string | null} {
+/** The Service the API server publishes itself as: its endpoints are the API server's addresses (often outside the cluster). */
+const API_SERVER_SERVICE = 'default/kubernetes'
+
+/** Who receives traffic sent to ip: the API server (behind default/kubernetes), the pod (by slice targetRef, then by IP), a node, or nobody known. */
+export function backendOwner(idx: ClusterIndex, ip: string, service?: string): Pick<Backend, 'pod' | 'node' | 'role'> {
   const c = canonicalIP(ip)
+  if (service === API_SERVER_SERVICE) return {pod: null, node: idx.nodeByIP.get(c)?.metadata?.name ?? null, role: 'api-server'}
   if (service) {
     for (const slice of idx.slicesByService.get(service) ?? []) {
       for (const ep of slice.endpoints ?? []) {
@@ -27,9 +31,6 @@ function ownerOf(idx: ClusterIndex, ip: string, service?: string): {pod: string 
   const node = idx.nodeByIP.get(c)
   return {pod: null, node: node?.metadata?.name ?? null}
 }
-
-/** The Service the API server publishes itself as: its endpoints are the API server's addresses (often outside the cluster). */
-const API_SERVER_SERVICE = 'default/kubernetes'
 
 function signature(o: Outcome): string {
   return o.conditions.map((c) => `${c.holds ? '+' : '-'}${c.condition.holds}`).join('|')
@@ -58,8 +59,7 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
         ip: canonicalIP(o.dnat.ip),
         port,
         probability: o.probability,
-        ...ownerOf(idx, o.dnat.ip, service),
-        ...(service === API_SERVER_SERVICE ? {role: 'api-server' as const} : {}),
+        ...backendOwner(idx, o.dnat.ip, service),
         chain: o.dnat.chain,
         ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {}),
       })

@@ -25,6 +25,8 @@ import {finding} from './checks/catalog.js'
 import {checkTraces} from './checks/trace-checks.js'
 import {configuredMode} from './proxy-config.js'
 import {serviceVerdict} from './verdict.js'
+import {apiBackends} from './api-backends.js'
+import {expectedPaths, type NodesUntraced} from './expected-paths.js'
 
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
@@ -67,6 +69,7 @@ function summarize(idx: ClusterIndex, svc: V1Service, nodes: NodeReport[], findi
     ...(affinity ? {sessionAffinity: {timeoutSeconds: svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800}} : {}),
     endpoints,
     verdict: serviceVerdict(keyOf(svc), endpoints.ready, nodes, findings),
+    backends: apiBackends(idx, svc),
   }
 }
 
@@ -171,8 +174,17 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
   return reportFromIndex(query, indexCluster(view), dataplanes, denied)
 }
 
-/** buildReport on an index already built (the use case builds one per run and plans collection with it too). */
-export function reportFromIndex(query: Query, idx: ClusterIndex, dataplanes: NodeDataplane[], denied: string[] = []): Report {
+/**
+ * buildReport on an index already built (the use case builds one per run and plans collection with it too).
+ * `noNodes` says why `dataplanes` is empty, when it is: the reason the expected data plane is shown.
+ */
+export function reportFromIndex(
+  query: Query,
+  idx: ClusterIndex,
+  dataplanes: NodeDataplane[],
+  denied: string[] = [],
+  noNodes: NodesUntraced = 'none-readable',
+): Report {
   const {view} = idx
   const resolution = resolveQuery(idx, query)
   const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
@@ -180,6 +192,9 @@ export function reportFromIndex(query: Query, idx: ClusterIndex, dataplanes: Nod
   for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
   findings.push(...checkTraces({idx, nodes, explicitSource: query.source !== undefined, ...(view.kubeProxy ? {kubeProxy: view.kubeProxy} : {})}))
   const mode = configuredMode(view.kubeProxy)
+  // Without one traced node, say what the nodes should hold (-A stays a check summary).
+  const untraced = query.kind !== 'all' && nodes.every((n) => n.readError !== undefined)
+  const expected = untraced ? {reason: nodes.length === 0 ? noNodes : 'none-readable', paths: expectedPaths(idx, resolution.entries, query.source)} : undefined
   if (resolution.unowned) {
     findings.push(finding('address-not-owned', {message: resolution.summary ?? ''}))
   }
@@ -191,6 +206,7 @@ export function reportFromIndex(query: Query, idx: ClusterIndex, dataplanes: Nod
     services: resolution.services.map((svc) => summarize(idx, svc, nodes, unique)),
     ...(mode ? {kubeProxyMode: mode} : {}),
     nodes,
+    ...(expected ? {expected} : {}),
     findings: unique,
   }
 }

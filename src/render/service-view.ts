@@ -2,6 +2,7 @@
 // does with each entry point, every distinct backend list once, and the findings.
 import type {ChalkInstance} from 'chalk'
 import type {Backend, Report, ServiceSummary, TracePath} from '../core/model.js'
+import {renderExpected} from './expected.js'
 import {findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {backendLists, backendsKey, mergeNodes, type MergedRow, type NodeBlock} from './merge.js'
@@ -158,7 +159,7 @@ export function renderServiceView(report: Report, style: Style & {width: number}
   for (const block of blocks) sections.push(blockSection(block, lists, width, c))
   const namespace = report.services.length === 1 ? report.services[0]?.namespace : undefined
   if (lists.length > 0) sections.push(backendsSection(lists, namespace, width, c))
-  if (report.nodes.length === 0 && notices.length === 0) sections.push(['No node data planes were read, so nothing was traced.'])
+  for (const part of renderExpected(report, style)) sections.push([part])
   for (const n of notices) sections.push(hanging('', clean(n), width))
   const services = new Set(report.findings.map((f) => f.service ?? ''))
   sections.push([findingsSection(report.findings, width, c, services.size > 1)])

@@ -101,6 +101,7 @@ function decode(bytes: Buffer): string {
 
 export class BundleDir implements ClusterSource, NodeReader {
   readonly description: string
+  readonly noNodes = 'bundle-without-nodes'
 
   constructor(readonly dir: string) {
     this.description = `bundle ${dir}`

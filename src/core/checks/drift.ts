@@ -4,7 +4,8 @@
 import type {V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {joinHostPort, parseCidr} from '../address.js'
 import {protocolOf, type ClusterIndex} from '../cluster-index.js'
-import {expectedEndpoints} from '../kube-proxy/expected-endpoints.js'
+import {expectedEndpoints, type EndpointAddress} from '../kube-proxy/expected-endpoints.js'
+import {usesLocalEndpoints} from '../kube-proxy/traffic-policy.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 import {finding} from './catalog.js'
 import type {TraceCheckContext} from './trace-checks.js'
@@ -16,12 +17,7 @@ function servicePortOf(svc: V1Service, path: TracePath): V1ServicePort | undefin
   return (svc.spec?.ports ?? []).find((p) => protocolOf(p) === path.entry.destination.protocol && (p.name ?? '') === want.name && p.port === want.port)
 }
 
-/** Whether kube-proxy uses the node-local endpoint set for this path (Local policy, no short-circuit). */
-function usesLocalSet(svc: V1Service, path: TracePath): boolean {
-  if (path.entry.kind === 'cluster-ip') return svc.spec?.internalTrafficPolicy === 'Local'
-  // Pods and the node itself are short-circuited to the Cluster set.
-  return path.from === 'external' && svc.spec?.externalTrafficPolicy === 'Local'
-}
+const hostPort = (e: EndpointAddress) => joinHostPort(e.ip, e.port)
 
 const show = (list: string[]) => (list.length > 4 ? `${list.slice(0, 4).join(', ')} and ${list.length - 4} more` : list.join(', ')) || 'none'
 
@@ -35,9 +31,9 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
     const family = parseCidr(path.entry.destination.ip)?.family ?? 4
     if (!port) continue
     const expected = expectedEndpoints(idx, svc, port, node.name, family)
-    const local = usesLocalSet(svc, path)
+    const local = usesLocalEndpoints(svc, path.entry.kind, path.from)
     // IPVS falls back to every endpoint when none is local (kubernetes#97081): not drift.
-    const want = local && !(node.mode === 'ipvs' && expected.local.length === 0) ? expected.local : expected.cluster
+    const want = (local && !(node.mode === 'ipvs' && expected.local.length === 0) ? expected.local : expected.cluster).map(hostPort)
     const have = [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort()
     const base = {service: key, node: node.name}
     const stale = have.filter((e) => !want.includes(e))

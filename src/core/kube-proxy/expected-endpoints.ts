@@ -1,30 +1,38 @@
 // Which endpoints kube-proxy on a node should forward a service port to, from the EndpointSlices:
 // the rules of pkg/proxy CategorizeEndpoints (ready first, else serving-and-terminating; local
-// ones for Local traffic policies). Drift checks hold each node's rules against this.
+// ones for Local traffic policies). Drift checks hold each node's rules against this; API-only runs
+// show it as the expected data plane.
 import type {V1EndpointConditions, V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {canonicalIP, joinHostPort} from '../address.js'
 import {keyOf, protocolOf, type ClusterIndex} from '../cluster-index.js'
 import {chooseUsable} from './endpoint-conditions.js'
 
-interface Candidate {
+/** One endpoint kube-proxy forwards to: the slice address and the slice port of the service port. */
+export interface EndpointAddress {
+  ip: string
+  port: number
+}
+
+interface Candidate extends EndpointAddress {
+  /** `IP:port`, the key kube-proxy merges duplicates and sorts by. */
   endpoint: string
   conditions?: V1EndpointConditions
   local: boolean
 }
 
 export interface ExpectedEndpoints {
-  /** `IP:port` for Cluster traffic policy. */
-  cluster: string[]
-  /** `IP:port` of this node's endpoints, for Local traffic policy. */
-  local: string[]
+  /** For Cluster traffic policy, sorted by `IP:port` as kube-proxy sorts them. */
+  cluster: EndpointAddress[]
+  /** This node's endpoints, for Local traffic policy. */
+  local: EndpointAddress[]
   /** Some endpoint carries topology hints: kube-proxy may filter the cluster set per zone. */
   hinted: boolean
 }
 
-function choose(list: Candidate[]): string[] {
+function choose(list: Candidate[]): EndpointAddress[] {
   return chooseUsable(list)
-    .map((c) => c.endpoint)
-    .sort()
+    .sort((a, b) => (a.endpoint < b.endpoint ? -1 : a.endpoint > b.endpoint ? 1 : 0))
+    .map(({ip, port}) => ({ip, port}))
 }
 
 /**
@@ -42,13 +50,14 @@ export function expectedEndpoints(idx: ClusterIndex, svc: V1Service, port: V1Ser
     if (!sp?.port) continue
     for (const ep of slice.endpoints ?? []) {
       if ((ep.hints?.forZones ?? []).length > 0) hinted = true
-      const ip = ep.addresses[0]
-      if (!ip) continue
-      const endpoint = joinHostPort(canonicalIP(ip), sp.port)
-      const local = ep.nodeName === node
+      const address = ep.addresses[0]
+      if (!address) continue
+      const ip = canonicalIP(address)
+      const endpoint = joinHostPort(ip, sp.port)
+      const local = node !== '' && ep.nodeName === node
       const seen = byEndpoint.get(endpoint)
       // Duplicates across slices: kube-proxy keeps the local one (endpointslicecache.go addEndpoints).
-      if (!seen || local) byEndpoint.set(endpoint, {endpoint, ...(ep.conditions ? {conditions: ep.conditions} : {}), local})
+      if (!seen || local) byEndpoint.set(endpoint, {ip, port: sp.port, endpoint, ...(ep.conditions ? {conditions: ep.conditions} : {}), local})
     }
   }
   const all = [...byEndpoint.values()]

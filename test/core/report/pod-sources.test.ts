@@ -57,8 +57,8 @@ describe('the pod a path is traced from', () => {
       'node-b 192.168.49.240:443/TCP 10.244.1.254 - example drop',
     ])
     expect(r.nodes.flatMap((n) => n.paths.map((p) => p.verdict))).toEqual(before.nodes.flatMap((n) => n.paths.map((p) => p.verdict)))
-    expect(renderTable(r, {color: false, wide: false})).toContain('10.244.0.254 (any pod)')
-    expect(renderTable(before, {color: false, wide: false})).not.toContain('(any pod)')
+    expect(renderTable(r, {color: false, wide: true})).toContain('from any pod on the node (10.244.0.254)')
+    expect(renderTable(before, {color: false, wide: true})).not.toContain('any pod on the node')
   })
 
   it('--source naming a pod carries the pod', () => {

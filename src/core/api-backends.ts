@@ -1,0 +1,85 @@
+// The backends of a Service as the API lists them: one row per endpoint of its EndpointSlices (the
+// Endpoints object when it has no slice), with the conditions read as kube-proxy reads them. This
+// is what an API-only run can say about where traffic goes, and what node rules are held against.
+import type {V1Endpoint, V1EndpointConditions, V1EndpointSlice, V1Endpoints, V1ObjectReference, V1Service} from '@kubernetes/client-node'
+import {canonicalIP} from './address.js'
+import {keyOf, protocolOf, type ClusterIndex} from './cluster-index.js'
+import {ipSlices, isReady, isServing, isTerminating} from './kube-proxy/endpoint-conditions.js'
+import type {Protocol} from './model.js'
+
+/** A port an endpoint serves: a slice port (name '' when unnamed; port null when the controller could not resolve it). */
+export interface ApiBackendPort {
+  name: string
+  port: number | null
+  protocol: Protocol
+}
+
+/** One endpoint of a Service, as its EndpointSlice (or Endpoints) lists it. */
+export interface ApiBackend {
+  /** `namespace/name` of the targetRef pod, or null when the endpoint names no pod. */
+  pod: string | null
+  /** The endpoint's first address: the one kube-proxy forwards to. */
+  ip: string
+  /** `nodeName`, or null when the endpoint has none (then it is never local to a node). */
+  node: string | null
+  /** The conditions with kube-proxy's defaults applied (nil ready and serving are true, nil terminating false). */
+  conditions: {ready: boolean; serving: boolean; terminating: boolean}
+  ports: ApiBackendPort[]
+  /** `zone`, or null. */
+  zone: string | null
+  /** `hints.forZones`: the zones whose nodes may use this endpoint under topology-aware routing. */
+  zoneHints: string[]
+  /** The object that lists it. */
+  listedIn: {kind: 'EndpointSlice' | 'Endpoints'; name: string}
+}
+
+function podOf(ref: V1ObjectReference | undefined, namespace: string): string | null {
+  return ref?.kind === 'Pod' && ref.name ? `${ref.namespace ?? namespace}/${ref.name}` : null
+}
+
+function conditionsOf(e: {conditions?: V1EndpointConditions}): ApiBackend['conditions'] {
+  return {ready: isReady(e), serving: isServing(e), terminating: isTerminating(e)}
+}
+
+function fromSlice(slice: V1EndpointSlice, ep: V1Endpoint, ip: string): ApiBackend {
+  const namespace = slice.metadata?.namespace ?? ''
+  return {
+    pod: podOf(ep.targetRef, namespace),
+    ip: canonicalIP(ip),
+    node: ep.nodeName ?? null,
+    conditions: conditionsOf(ep),
+    ports: (slice.ports ?? []).map((p) => ({name: p.name ?? '', port: p.port ?? null, protocol: protocolOf(p)})),
+    zone: ep.zone ?? null,
+    zoneHints: (ep.hints?.forZones ?? []).map((z) => z.name),
+    listedIn: {kind: 'EndpointSlice', name: slice.metadata?.name ?? ''},
+  }
+}
+
+/** Endpoints subsets: `addresses` are ready, `notReadyAddresses` not (as the mirroring controller writes their slices). */
+function fromEndpoints(eps: V1Endpoints): ApiBackend[] {
+  const namespace = eps.metadata?.namespace ?? ''
+  return (eps.subsets ?? []).flatMap((subset) => {
+    const ports = (subset.ports ?? []).map((p) => ({name: p.name ?? '', port: p.port, protocol: protocolOf(p)}))
+    const rows = (ready: boolean) => (a: {ip: string; nodeName?: string; targetRef?: V1ObjectReference}) => ({
+      pod: podOf(a.targetRef, namespace),
+      ip: canonicalIP(a.ip),
+      node: a.nodeName ?? null,
+      conditions: conditionsOf({conditions: {ready}}),
+      ports,
+      zone: null,
+      zoneHints: [],
+      listedIn: {kind: 'Endpoints' as const, name: eps.metadata?.name ?? ''},
+    })
+    return [...(subset.addresses ?? []).map(rows(true)), ...(subset.notReadyAddresses ?? []).map(rows(false))]
+  })
+}
+
+/** Every endpoint of the Service's IP EndpointSlices, else of its Endpoints object, by IP. */
+export function apiBackends(idx: ClusterIndex, svc: V1Service): ApiBackend[] {
+  const slices = idx.slicesByService.get(keyOf(svc)) ?? []
+  const rows =
+    slices.length > 0
+      ? ipSlices(slices).flatMap((slice) => (slice.endpoints ?? []).flatMap((ep) => (ep.addresses[0] ? [fromSlice(slice, ep, ep.addresses[0])] : [])))
+      : fromEndpoints(idx.endpointsByKey.get(keyOf(svc)) ?? {})
+  return rows.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))
+}
