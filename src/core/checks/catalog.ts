@@ -22,8 +22,8 @@ export const catalog = {
   'selector-matches-several-owners': {
     severity: 'warning',
     title: 'The selector matches pods of several workloads',
-    why: 'The Service load-balances across every pod its selector matches; pods of two Deployments (or a stray bare pod) usually mean the selector is too broad and some connections reach the wrong program.',
-    fix: 'Add a label that only the intended workload carries to the selector (the evidence lists labels that set each owner apart), or relabel the other pods.',
+    why: 'The Service load-balances across every pod its selector matches; pods of two controllers (two Deployments, a Deployment and a StatefulSet) usually mean the selector is too broad and some connections reach the wrong program. Pods no controller owns are listed as one group, and alone never raise this.',
+    fix: 'Add a label that only the intended workload carries to the selector (the evidence lists, per group, the labels no other group carries), or relabel the other pods.',
   },
   'no-ready-pods': {
     severity: 'error',
