@@ -176,8 +176,11 @@ export interface ServiceSummary {
   externalTrafficPolicy?: string
   internalTrafficPolicy?: string
   sessionAffinity?: {timeoutSeconds: number}
-  /** Endpoint addresses in the Service's EndpointSlices: ready, and all. */
-  endpoints: {ready: number; total: number}
+  /**
+   * Endpoint addresses in the Service's EndpointSlices: ready, all, and how many of the ready ones
+   * appear only in slices without ports (ready, but kube-proxy has no port for them).
+   */
+  endpoints: {ready: number; total: number; portless: number}
 }
 
 /**

@@ -28,20 +28,27 @@ import {configuredMode} from './proxy-config.js'
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
 
-/** Distinct endpoint addresses of the Service's slices, and how many are ready in a slice with ports (usable). */
+/**
+ * Distinct endpoint addresses of the Service's slices: ready ones, all, and the ready ones listed
+ * only in slices without ports (kube-proxy has no port to send them to: a named targetPort no
+ * container defines).
+ */
 function endpointCounts(idx: ClusterIndex, svc: V1Service): ServiceSummary['endpoints'] {
   const ready = new Set<string>()
   const all = new Set<string>()
+  const withPort = new Set<string>()
   for (const slice of idx.slicesByService.get(keyOf(svc)) ?? []) {
-    const usable = (slice.ports ?? []).length > 0
+    const ported = (slice.ports ?? []).length > 0
     for (const ep of slice.endpoints ?? []) {
       for (const a of ep.addresses) {
         all.add(a)
-        if (usable && isReady(ep)) ready.add(a)
+        if (!isReady(ep)) continue
+        ready.add(a)
+        if (ported) withPort.add(a)
       }
     }
   }
-  return {ready: ready.size, total: all.size}
+  return {ready: ready.size, total: all.size, portless: [...ready].filter((a) => !withPort.has(a)).length}
 }
 
 function summarize(idx: ClusterIndex, svc: V1Service): ServiceSummary {

@@ -159,7 +159,9 @@ function renderSummary(report: Report, c: ChalkInstance, wide: boolean, notices:
       count('warning') ? c.yellow(`${count('warning')} warning${count('warning') > 1 ? 's' : ''}`) : '',
     ].filter(Boolean)
     const slugs = [...new Set(mine.filter((f) => f.severity !== 'info').map((f) => f.id))].join(', ')
-    const eps = s.type === 'ExternalName' ? '-' : `${s.endpoints.ready}/${s.endpoints.total}`
+    const {ready, total, portless} = s.endpoints
+    const noPort = portless === 0 ? '' : portless === ready ? ' (no port)' : ` (${portless} without port)`
+    const eps = s.type === 'ExternalName' ? '-' : `${ready}/${total}${noPort}`
     t.push([clean(s.namespace), clean(s.name), s.type, eps, parts.length ? `${parts.join(', ')}: ${slugs}` : c.green('ok')])
   }
   const traced = report.nodes.filter((n) => !n.readError).length
