@@ -129,6 +129,8 @@ export interface TracePath {
   masquerade: 'yes' | 'no' | 'maybe'
   /** ClientIP session affinity seen on the path. */
   affinity?: {timeoutSeconds: number}
+  /** For a dropped path: how serious the drop is, the severity of the finding that reports it (checks/dropped-paths.ts dropSeverity). */
+  severity?: 'warning' | 'info'
   /** IPVS: the scheduler of the virtual server (`rr`, `wrr`, …). */
   scheduler?: string
   alternatives: Alternative[]

@@ -22,6 +22,7 @@ import {isReady} from './kube-proxy/endpoint-conditions.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import {checkService} from './checks/service-checks.js'
 import {finding} from './checks/catalog.js'
+import {dropCause, dropSeverity} from './checks/dropped-paths.js'
 import {checkTraces} from './checks/trace-checks.js'
 import {configuredMode} from './proxy-config.js'
 
@@ -178,6 +179,12 @@ function traceNode(
       const path = buildPath(idx, pathEntry, from, src, trace)
       if (entry.kind === 'pod-ip' && path.verdict === 'no-match') path.verdict = 'not-a-service'
       if (entry.kind === 'address' && path.verdict === 'no-match' && !entry.node) path.verdict = 'not-a-service'
+      if (path.verdict === 'drop') {
+        path.severity = dropSeverity(dropCause(path), {
+          explicitSource: source !== undefined,
+          ...(entry.service?.spec?.type ? {serviceType: entry.service.spec.type} : {}),
+        })
+      }
       paths.push(path)
     }
   }
@@ -205,7 +212,11 @@ export function reportFromIndex(query: Query, idx: ClusterIndex, dataplanes: Nod
   const resolution = resolveQuery(idx, query)
   const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
-  for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
+  for (const svc of resolution.services) {
+    const key = keyOf(svc)
+    const traced = nodes.flatMap((n) => n.paths.filter((path) => path.entry.service === key).map((path) => ({node: n.name, path})))
+    findings.push(...checkService(svc, idx, {...(query.source ? {source: query.source} : {}), traced}))
+  }
   findings.push(...checkTraces({idx, nodes, explicitSource: query.source !== undefined, ...(view.kubeProxy ? {kubeProxy: view.kubeProxy} : {})}))
   const mode = configuredMode(view.kubeProxy)
   if (resolution.unowned) {

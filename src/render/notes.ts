@@ -92,8 +92,6 @@ export function noteText(n: Note): string {
       return `assumed: ${n.conditions.join('; ')}${n.sourceGiven ? '' : ' (give --source IP to trace a specific client)'}`
     case 'fall-through':
       return `${percent(n.share)} of new connections fall through the probability rules without DNAT`
-    case 'affinity':
-      return `ClientIP session affinity (${n.seconds} s): a client that connected in the last ${n.seconds} s goes back to the same backend; the split shown is for a first connection`
   }
 }
 

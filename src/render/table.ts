@@ -34,9 +34,11 @@ function percent(p: number): string {
   return `${v}%`
 }
 
-function verdictText(v: Verdict, c: ChalkInstance): string {
+/** The verdict, coloured like the finding about it: a drop at its severity (info: a source range keeping an assumed client out). */
+function verdictText(v: Verdict, c: ChalkInstance, severity?: TracePath['severity']): string {
   const label = v === 'dnat' ? 'DNAT' : v === 'no-match' ? 'NO MATCH' : v === 'not-a-service' ? 'NOT A SERVICE' : v.toUpperCase()
   if (v === 'dnat') return c.green(label)
+  if (severity) return severity === 'info' ? c.cyan(label) : c.yellow(label)
   if (v === 'reject' || v === 'drop') return c.red(label)
   return c.yellow(label)
 }
@@ -84,12 +86,11 @@ function pathRow(p: TracePath, style: Style, c: ChalkInstance, noteIndex: (n: st
     .map(noteIndex)
     .map((i) => `[${i}]`)
     .join('')
-  const verdict = [verdictText(p.verdict, c) + (p.uncertain ? c.yellow(' ?') : '') + (marks ? ` ${marks}` : '')]
+  const verdict = [verdictText(p.verdict, c, p.severity) + (p.uncertain ? c.yellow(' ?') : '') + (marks ? ` ${marks}` : '')]
   for (const alt of p.alternatives) {
     verdict.push(c.dim(`${verdictText(alt.verdict, c)} if ${clean(alt.when.join(' and '))}`))
   }
   const backends = p.backends.length > 0 ? p.backends.map(backendLine) : ['-']
-  if (p.affinity) backends.push(c.dim(`ClientIP affinity ${p.affinity.timeoutSeconds}s`))
   const row = [entryText(p), fromText(p), verdict.join('\n'), backends.join('\n')]
   if (style.wide) row.push(p.masquerade, chainPath(p))
   return row
@@ -106,7 +107,6 @@ function serviceHeader(s: ServiceSummary, c: ChalkInstance): string {
   if (s.loadBalancerIPs.length > 0) parts.push(`load balancer ${s.loadBalancerIPs.join(', ')}`)
   if (s.externalTrafficPolicy === 'Local') parts.push('externalTrafficPolicy Local')
   if (s.internalTrafficPolicy === 'Local') parts.push('internalTrafficPolicy Local')
-  if (s.sessionAffinity) parts.push(`affinity ClientIP ${s.sessionAffinity.timeoutSeconds}s`)
   return parts.join('  ')
 }
 

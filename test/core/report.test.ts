@@ -39,3 +39,55 @@ describe('ServiceSummary.endpoints', () => {
     expect(eps['storefront/frontend']).toEqual({ready: 3, total: 3, portless: 0})
   })
 })
+
+describe('one fact, one finding (the two-node capture)', () => {
+  it('a node externalTrafficPolicy Local leaves without an endpoint is one finding, carrying the DROP rule', async () => {
+    const report = await onCapture()
+    const api = report.findings.filter((f) => f.service === 'storefront/api')
+    expect(api.map((f) => `${f.id} (${f.severity})`)).toEqual(['external-traffic-local-node-without-endpoint (warning)'])
+    expect(api[0]?.evidence).toContain(
+      'filter KUBE-EXTERNAL-SERVICES: -A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "storefront/api:http has no local endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 31500 -j DROP',
+    )
+  })
+
+  it('one load-balancer source-range drop is one finding listing every kind of client it keeps out', async () => {
+    const report = await onCapture()
+    const gateway = report.findings.filter((f) => f.service === 'storefront/gateway')
+    expect(gateway.map((f) => [f.id, f.severity, f.message])).toEqual([
+      [
+        'traffic-dropped',
+        'info',
+        'nodes node1, node2 drop 172.30.0.201:8080/TCP (load-balancer) from an outside client, a pod on the node or the node itself: the client is not in loadBalancerSourceRanges',
+      ],
+    ])
+  })
+
+  it('the client named with --source outside the source ranges is one finding, carrying the DROP rule', async () => {
+    const report = await onCapture({kind: 'service', namespace: 'storefront', service: 'gateway', source: '8.8.8.8'})
+    expect(report.findings.map((f) => `${f.id} (${f.severity})`)).toEqual(['source-outside-load-balancer-ranges (warning)'])
+    expect(report.findings[0]?.evidence?.at(-1)).toMatch(/^filter KUBE-PROXY-FIREWALL: .* -j DROP$/)
+  })
+
+  it.each([
+    ['an assumed client: info', {kind: 'service', namespace: 'storefront', service: 'gateway'} as const, 'info'],
+    ['the --source client: a warning', {kind: 'service', namespace: 'storefront', service: 'gateway', source: '8.8.8.8'} as const, 'warning'],
+    ['a node without a local endpoint (NodePort): a warning', {kind: 'service', namespace: 'storefront', service: 'api'} as const, 'warning'],
+  ])('a dropped path carries the severity of the finding that reports it: %s', async (_name, query, severity) => {
+    const report = await onCapture(query)
+    const dropped = report.nodes.flatMap((n) => n.paths).filter((p) => p.verdict === 'drop')
+    expect(dropped.length).toBeGreaterThan(0)
+    expect(new Set(dropped.map((p) => p.severity))).toEqual(new Set([severity]))
+    expect(report.findings.map((f) => f.severity)).toEqual([severity])
+  })
+
+  it('session affinity: one finding, the paths keep the typed field and no note repeats it', async () => {
+    const report = await onCapture({kind: 'service', namespace: 'storefront', service: 'sessions'})
+    const paths = report.nodes.flatMap((n) => n.paths)
+    expect(paths.map((p) => p.affinity)).toEqual(paths.map(() => ({timeoutSeconds: 600})))
+    expect(paths.flatMap((p) => p.notes)).toEqual([])
+    expect(report.findings.map((f) => f.id)).toEqual(['session-affinity'])
+    expect(report.findings[0]?.evidence).toContain(
+      'a client that connected in the last 600 s goes back to the same endpoint; the split the paths show is for a first connection',
+    )
+  })
+})

@@ -3,7 +3,7 @@
 // test builds only those.
 import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {keyOf} from '../cluster-index.js'
-import type {Finding} from '../model.js'
+import type {Finding, TracePath} from '../model.js'
 import {finding, type FindingId, type SeverityOf} from './catalog.js'
 
 /** The API objects a Service check may read, plus the client the user named. */
@@ -21,6 +21,14 @@ export interface CheckContext {
   source?: string
   /** The node the client runs on: given, or found from `--source`. */
   clientNode?: string
+  /** The Service's traced paths, with the node each was traced on (absent or empty when nodes were not read). */
+  traced?: TracedPath[]
+}
+
+/** A traced path and the node it was traced on. */
+export interface TracedPath {
+  node: string
+  path: TracePath
 }
 
 /** One named check over one Service. */

@@ -55,7 +55,6 @@ export type Note =
   | {kind: 'modes-mixed'; node: string; others: string[]; used: string; orderUncertain: boolean}
   | {kind: 'assumed'; conditions: string[]; sourceGiven: boolean}
   | {kind: 'fall-through'; share: number}
-  | {kind: 'affinity'; seconds: number}
 
 export type NoteKind = Note['kind']
 
