@@ -159,6 +159,8 @@ export interface Finding {
   evidence?: string[]
   /** Notes of the traced path the finding rests on (rendered like evidence). */
   notes?: Note[]
+  /** How to fix it: the catalogue's fix text, and a ready-to-paste kubectl command where one is certain (printed, never run). */
+  fix?: {text: string; command?: string}
 }
 
 /** What the user asked: one Service, one address, or every Service (of `namespace`, or of the cluster). */

@@ -143,6 +143,8 @@ function findingsSection(findings: Finding[], c: ChalkInstance): string {
     const sev = f.severity === 'error' ? c.red('ERROR  ') : f.severity === 'warning' ? c.yellow('WARNING') : c.cyan('INFO   ')
     lines.push(`  ${sev}  ${clean(f.message)}  ${c.dim(`(${f.id})`)}`)
     for (const e of [...(f.evidence ?? []), ...(f.notes ?? []).map(noteText)]) lines.push(`           ${c.dim('·')} ${clean(e)}`)
+    if (f.fix) lines.push(`           ${c.dim('fix:')} ${clean(f.fix.text)}`)
+    if (f.fix?.command) lines.push(`             ${clean(f.fix.command)}`)
   }
   return lines.join('\n')
 }

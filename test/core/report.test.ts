@@ -3,6 +3,7 @@
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
+import {catalog} from '../../src/core/checks/catalog.js'
 import {buildReport} from '../../src/core/report.js'
 import type {Report} from '../../src/core/model.js'
 import {pod, service, slice, view} from '../support/builders.js'
@@ -89,5 +90,25 @@ describe('one fact, one finding (the two-node capture)', () => {
     expect(report.findings[0]?.evidence).toContain(
       'a client that connected in the last 600 s goes back to the same endpoint; the split the paths show is for a first connection',
     )
+  })
+})
+
+describe('fixes inline', () => {
+  it('every finding carries the fix text of its catalogue entry', async () => {
+    const report = await onCapture()
+    expect(report.findings.length).toBeGreaterThan(0)
+    for (const f of report.findings) expect(f.fix?.text, f.id).toBe(catalog[f.id].fix)
+  })
+
+  it('commands where they are certain: the selector typo of cache and the port name of metrics', async () => {
+    const report = await onCapture()
+    const commands = report.findings.filter((f) => f.fix?.command).map((f) => [f.id, f.fix?.command])
+    expect(commands).toEqual([
+      ['selector-matches-no-pods', `kubectl -n storefront patch service cache --type merge -p '{"spec":{"selector":{"tier":"backend"}}}'`],
+      [
+        'target-port-name-undefined',
+        `kubectl -n storefront patch service metrics --type json -p '[{"op":"test","path":"/spec/ports/0/targetPort","value":"prom"},{"op":"replace","path":"/spec/ports/0/targetPort","value":"metrics"}]'`,
+      ],
+    ])
   })
 })

@@ -3,6 +3,7 @@ import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import type {Report} from '../../src/core/model.js'
+import {catalog} from '../../src/core/checks/catalog.js'
 import {buildReport} from '../../src/core/report.js'
 import {renderTable} from '../../src/render/table.js'
 
@@ -39,5 +40,15 @@ describe('renderTable', () => {
     const [paths, findings] = text.split('FINDINGS')
     expect(paths).not.toMatch(/affinity/i)
     expect(findings?.match(/ClientIP session affinity/g)).toHaveLength(1)
+  })
+
+  it('ends each finding with its fix, and the command on a line of its own', async () => {
+    const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'cache'}), {color: false, wide: false})
+    const lines = text.split('\n')
+    const at = lines.findIndex((l) => l.includes('(selector-matches-no-pods)'))
+    const fix = lines.findIndex((l, i) => i > at && l.trimStart().startsWith('fix: '))
+    expect(lines.slice(at + 1, fix).every((l) => l.trimStart().startsWith('· '))).toBe(true)
+    expect(lines[fix]?.trim()).toBe(`fix: ${catalog['selector-matches-no-pods'].fix}`)
+    expect(lines[fix + 1]?.trim()).toBe(`kubectl -n storefront patch service cache --type merge -p '{"spec":{"selector":{"tier":"backend"}}}'`)
   })
 })

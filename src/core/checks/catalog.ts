@@ -266,10 +266,13 @@ export interface FindingFacts {
   evidence?: string[]
   /** Trace notes the finding rests on (typed; the renderer prints them like evidence). */
   notes?: Note[]
+  /** A kubectl command that fixes this occurrence, where one is certain (checks/fix-command.ts builds it). */
+  command?: string
 }
 
 /**
- * A finding of a catalogued kind, at the catalogue's severity. `severity` overrides it only with the
+ * A finding of a catalogued kind, at the catalogue's severity, with the catalogue's fix (and the
+ * occurrence's command, when the facts give one). `severity` overrides it only with the
  * `lowered` severity the entry declares (the type allows nothing else): traffic-dropped is info for a
  * source range that keeps unnamed clients out by design, external-traffic-local-node-without-endpoint
  * is info behind a health-checking load balancer, node-has-no-kube-proxy-rules is a warning when
@@ -277,5 +280,6 @@ export interface FindingFacts {
  */
 export function finding<Id extends FindingId>(id: Id, facts: FindingFacts, severity?: SeverityOf<Id>): Finding
 export function finding(id: FindingId, facts: FindingFacts, severity?: Severity): Finding {
-  return {id, severity: severity ?? catalog[id].severity, ...facts}
+  const {command, ...rest} = facts
+  return {id, severity: severity ?? catalog[id].severity, ...rest, fix: {text: catalog[id].fix, ...(command !== undefined ? {command} : {})}}
 }

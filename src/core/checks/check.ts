@@ -35,8 +35,15 @@ export interface TracedPath {
 export type Check = (svc: V1Service, ctx: CheckContext) => Finding[]
 
 /** A finding of a catalogued kind about a Service; the severity comes from the catalogue (see finding()). */
-export function serviceFinding<Id extends FindingId>(id: Id, svc: V1Service, message: string, evidence: string[] = [], severity?: SeverityOf<Id>): Finding {
-  return finding(id, {message, service: keyOf(svc), ...(evidence.length > 0 ? {evidence} : {})}, severity)
+export function serviceFinding<Id extends FindingId>(
+  id: Id,
+  svc: V1Service,
+  message: string,
+  evidence: string[] = [],
+  severity?: SeverityOf<Id>,
+  command?: string,
+): Finding {
+  return finding(id, {message, service: keyOf(svc), ...(evidence.length > 0 ? {evidence} : {}), ...(command !== undefined ? {command} : {})}, severity)
 }
 
 /** The Service's selector, or undefined when it has none (an empty map selects nothing either). */
