@@ -140,6 +140,8 @@ export interface TracePath {
   masquerade: 'yes' | 'no' | 'maybe'
   /** ClientIP session affinity seen on the path. */
   affinity?: {timeoutSeconds: number}
+  /** For a dropped path: how serious the drop is, the severity of the finding that reports it (checks/dropped-paths.ts dropSeverity). */
+  severity?: 'warning' | 'info'
   /** IPVS: the scheduler of the virtual server (`rr`, `wrr`, …). */
   scheduler?: string
   alternatives: Alternative[]
@@ -168,6 +170,8 @@ export interface Finding {
   evidence?: string[]
   /** Notes of the traced path the finding rests on (rendered like evidence). */
   notes?: Note[]
+  /** How to fix it: the catalogue's fix text, and a ready-to-paste kubectl command where one is certain (printed, never run). */
+  fix?: {text: string; command?: string}
 }
 
 /** What the user asked: one Service, one address, or every Service (of `namespace`, or of the cluster). */
@@ -187,8 +191,11 @@ export interface ServiceSummary {
   externalTrafficPolicy?: string
   internalTrafficPolicy?: string
   sessionAffinity?: {timeoutSeconds: number}
-  /** Endpoint addresses in the Service's EndpointSlices: ready, and all. */
-  endpoints: {ready: number; total: number}
+  /**
+   * Endpoint addresses in the Service's EndpointSlices: ready, all, and how many of the ready ones
+   * appear only in slices without ports (ready, but kube-proxy has no port for them).
+   */
+  endpoints: {ready: number; total: number; portless: number}
   /** Every endpoint of the Service's EndpointSlices (of its Endpoints when it has no slice), from the API. */
   backends: ApiBackend[]
   /** The one-line answer: what traffic to the Service does, and the finding that decides it. */

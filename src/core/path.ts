@@ -108,8 +108,8 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClien
   const verdict = verdictOf(main)
   const dnatShare = main.filter((o) => o.verdict === 'dnat').reduce((s, o) => s + o.probability, 0)
   if (verdict === 'dnat' && dnatShare < 0.999999) notes.push({kind: 'fall-through', share: 1 - dnatShare})
+  // Affinity is a typed field of the path, not a note: the session-affinity finding explains it once.
   const affinity = trace.outcomes.find((o) => o.affinitySeconds !== undefined)?.affinitySeconds
-  if (affinity !== undefined) notes.push({kind: 'affinity', seconds: affinity})
   for (const o of main) notes.push(...o.notes)
   const alternatives: Alternative[] = all.slice(1).map((g) => {
     const conditions = g[0]?.conditions ?? []

@@ -22,6 +22,7 @@ import {serviceNotFoundMessage} from './did-you-mean.js'
 import {isReady} from './kube-proxy/endpoint-conditions.js'
 import {checkService} from './checks/service-checks.js'
 import {finding} from './checks/catalog.js'
+import {dropCause, dropSeverity} from './checks/dropped-paths.js'
 import {checkTraces} from './checks/trace-checks.js'
 import {configuredMode} from './proxy-config.js'
 import {serviceVerdict} from './verdict.js'
@@ -31,20 +32,27 @@ import {expectedPaths, type NodesUntraced} from './expected-paths.js'
 /** A query that cannot be answered from the objects read (exit code 2). */
 export class QueryError extends Error {}
 
-/** Distinct endpoint addresses of the Service's slices, and how many are ready in a slice with ports (usable). */
+/**
+ * Distinct endpoint addresses of the Service's slices: ready ones, all, and the ready ones listed
+ * only in slices without ports (kube-proxy has no port to send them to: a named targetPort no
+ * container defines).
+ */
 function endpointCounts(idx: ClusterIndex, svc: V1Service): ServiceSummary['endpoints'] {
   const ready = new Set<string>()
   const all = new Set<string>()
+  const withPort = new Set<string>()
   for (const slice of idx.slicesByService.get(keyOf(svc)) ?? []) {
-    const usable = (slice.ports ?? []).length > 0
+    const ported = (slice.ports ?? []).length > 0
     for (const ep of slice.endpoints ?? []) {
       for (const a of ep.addresses) {
         all.add(a)
-        if (usable && isReady(ep)) ready.add(a)
+        if (!isReady(ep)) continue
+        ready.add(a)
+        if (ported) withPort.add(a)
       }
     }
   }
-  return {ready: ready.size, total: all.size}
+  return {ready: ready.size, total: all.size, portless: [...ready].filter((a) => !withPort.has(a)).length}
 }
 
 function summarize(idx: ClusterIndex, svc: V1Service, nodes: NodeReport[], findings: Finding[]): ServiceSummary {
@@ -153,6 +161,12 @@ function traceNode(
         const {ip, port, protocol} = entry.destination
         path.notes.push({kind: 'no-service-port', service, ip, ...(port !== undefined ? {port} : {}), protocol})
       }
+      if (path.verdict === 'drop') {
+        path.severity = dropSeverity(dropCause(path), {
+          explicitSource: source !== undefined,
+          ...(entry.service?.spec?.type ? {serviceType: entry.service.spec.type} : {}),
+        })
+      }
       paths.push(path)
     }
   }
@@ -189,7 +203,11 @@ export function reportFromIndex(
   const resolution = resolveQuery(idx, query)
   const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
-  for (const svc of resolution.services) findings.push(...checkService(svc, idx, query.source ? {source: query.source} : {}))
+  for (const svc of resolution.services) {
+    const key = keyOf(svc)
+    const traced = nodes.flatMap((n) => n.paths.filter((path) => path.entry.service === key).map((path) => ({node: n.name, path})))
+    findings.push(...checkService(svc, idx, {...(query.source ? {source: query.source} : {}), traced}))
+  }
   findings.push(...checkTraces({idx, nodes, explicitSource: query.source !== undefined, ...(view.kubeProxy ? {kubeProxy: view.kubeProxy} : {})}))
   const mode = configuredMode(view.kubeProxy)
   // Without one traced node, say what the nodes should hold (-A stays a check summary).

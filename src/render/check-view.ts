@@ -17,6 +17,12 @@ function counts(findings: Finding[]): string {
   return parts.length > 0 ? parts.join(', ') : '-'
 }
 
+/** Ready/total endpoints, and the port problem apart from readiness: ready endpoints kube-proxy has no port for. */
+function readyText({ready, total, portless}: Report['services'][number]['endpoints']): string {
+  const noPort = portless === 0 ? '' : portless === ready ? ' (no port)' : ` (${portless} without port)`
+  return `${ready}/${total}${noPort}`
+}
+
 /** The last line: how many Services are ok, broken or warned about, and how many findings of each severity. */
 function totalsLine(report: Report): string {
   const by = (status: keyof typeof STATUS_WORD) => report.services.filter((s) => s.verdict.status === status).length
@@ -36,7 +42,7 @@ export function renderCheckView(report: Report, style: Style & {width: number}, 
       {text: clean(s.namespace)},
       {text: clean(s.name)},
       {text: s.type},
-      {text: s.type === 'ExternalName' ? '-' : `${s.endpoints.ready}/${s.endpoints.total}`},
+      {text: s.type === 'ExternalName' ? '-' : readyText(s.endpoints)},
       {text: STATUS_WORD[s.verdict.status], paint: () => statusLabel(s.verdict.status, c)},
       {text: counts(mine)},
     ]

@@ -15,6 +15,25 @@ function severityLabel(f: Finding, c: ChalkInstance): string {
   return f.severity === 'error' ? c.red(text) : f.severity === 'warning' ? c.yellow(text) : c.cyan(text)
 }
 
+/**
+ * A shell command laid out to the width: broken only between words outside quotes, each break ending
+ * in ` \\`, so the lines still paste as one command.
+ */
+export function shellLines(command: string, indent: string, width: number): string[] {
+  const words = command.match(/(?:[^\s']+|'[^']*')+/g) ?? [command]
+  const lines: string[] = []
+  let current = ''
+  for (const word of words) {
+    const prefix = lines.length === 0 ? indent : `${indent}    `
+    if (current && prefix.length + current.length + 1 + word.length + 2 > width) {
+      lines.push(`${prefix}${current} \\`)
+      current = word
+    } else current = current ? `${current} ${word}` : word
+  }
+  lines.push(`${lines.length === 0 ? indent : `${indent}    `}${current}`)
+  return lines
+}
+
 /** One finding: its message and id, then each evidence line, wrapped under the message. */
 function findingLines(f: Finding, width: number, c: ChalkInstance, indent: string): string[] {
   const pad = indent + GUTTER
@@ -24,6 +43,12 @@ function findingLines(f: Finding, width: number, c: ChalkInstance, indent: strin
   lines[last] = (lines[last] ?? '').replace(`(${f.id})`, c.dim(`(${f.id})`))
   lines[0] = `${indent}  ${severityLabel(f, c)}  ${(lines[0] ?? '').slice(pad.length)}`
   for (const e of [...(f.evidence ?? []), ...(f.notes ?? []).map(noteText)]) lines.push(...hanging(`${pad}· `, clean(e), width, c.dim))
+  if (f.fix) {
+    const fix = hanging(`${pad}fix: `, clean(f.fix.text), width)
+    fix[0] = `${pad}${c.dim('fix:')} ${(fix[0] ?? '').slice(pad.length + 5)}`
+    lines.push(...fix)
+  }
+  if (f.fix?.command) lines.push(...shellLines(clean(f.fix.command), `${pad}  `, width))
   return lines
 }
 

@@ -94,8 +94,6 @@ export function noteText(n: Note): string {
       return `${percent(n.share)} of new connections fall through the probability rules without DNAT`
     case 'no-service-port':
       return `no rule matches: ${n.service} has no ${n.port !== undefined ? `port ${n.port}/${n.protocol}` : `${n.protocol} port`}, so the packet is routed to ${n.ip} unchanged, as if no Service held the address`
-    case 'affinity':
-      return `ClientIP session affinity (${n.seconds} s): a client that connected in the last ${n.seconds} s goes back to the same backend; the split shown is for a first connection`
   }
 }
 

@@ -50,7 +50,6 @@ function serviceDetails(s: ServiceSummary): string {
   if (s.loadBalancerIPs.length > 0) parts.push(`load balancer ${s.loadBalancerIPs.join(', ')}`)
   if (s.externalTrafficPolicy === 'Local') parts.push('externalTrafficPolicy Local')
   if (s.internalTrafficPolicy === 'Local') parts.push('internalTrafficPolicy Local')
-  if (s.sessionAffinity) parts.push(`ClientIP affinity ${s.sessionAffinity.timeoutSeconds}s`)
   return parts.join('  ')
 }
 
@@ -83,7 +82,7 @@ function verdictCell(p: TracePath, c: ChalkInstance, marks: string): Cell {
     `${verdictWord(p.verdict)}${p.uncertain ? ' ?' : ''}${marks}`,
     ...p.alternatives.map((a) => `${verdictWord(a.verdict)} if ${clean(a.when.join(' and '))}`),
   ]
-  return {text: lines.join('\n'), paint: (line, i) => (i === 0 ? verdictPaint(p.verdict, c)(line) : c.dim(line))}
+  return {text: lines.join('\n'), paint: (line, i) => (i === 0 ? verdictPaint(p.verdict, c, p.severity)(line) : c.dim(line))}
 }
 
 /** One block of alike nodes: a table of entry points, then its notes. */

@@ -59,7 +59,7 @@ function pathLines(p: TracePath, namespace: string | undefined, width: number, c
   if (p.scheduler) facts.push(`scheduler ${clean(p.scheduler)}`)
   const verdict = `${verdictWord(p.verdict)}${p.uncertain ? ' ?' : ''}`
   const head = hanging('    ', `from ${sourceText(p)}: ${verdict}, ${facts.join(', ')}`, width)
-  const lines = head.map((l) => l.replace(verdict, verdictPaint(p.verdict, c)(verdict)))
+  const lines = head.map((l) => l.replace(verdict, verdictPaint(p.verdict, c, p.severity)(verdict)))
   const chains = chainPath(p)
   if (chains.length > 0) lines.push(...hanging('      ', chains.join(' → '), width, c.dim))
   lines.push(...backendLines(p.backends, namespace, width, '      '))

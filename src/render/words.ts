@@ -10,9 +10,14 @@ export function percent(share: number): string {
 
 const VERDICT: Record<Verdict, string> = {dnat: 'DNAT', reject: 'REJECT', drop: 'DROP', 'no-match': 'NO MATCH', 'not-a-service': 'NOT A SERVICE'}
 
-/** The colour of a verdict: green when traffic gets through, red when it is refused or dropped, yellow otherwise. */
-export function verdictPaint(v: Verdict, c: ChalkInstance): (text: string) => string {
+/**
+ * The colour of a verdict: green when traffic gets through, red when it is refused or dropped,
+ * yellow otherwise; a drop is coloured like the finding about it (`severity`: info is a source range
+ * keeping an assumed client out).
+ */
+export function verdictPaint(v: Verdict, c: ChalkInstance, severity?: 'warning' | 'info'): (text: string) => string {
   if (v === 'dnat') return c.green
+  if (severity) return severity === 'info' ? c.cyan : c.yellow
   if (v === 'reject' || v === 'drop') return c.red
   return c.yellow
 }

@@ -22,8 +22,8 @@ export const catalog = {
   'selector-matches-several-owners': {
     severity: 'warning',
     title: 'The selector matches pods of several workloads',
-    why: 'The Service load-balances across every pod its selector matches; pods of two Deployments (or a stray bare pod) usually mean the selector is too broad and some connections reach the wrong program.',
-    fix: 'Add a label that only the intended workload carries to the selector (the evidence lists labels that set each owner apart), or relabel the other pods.',
+    why: 'The Service load-balances across every pod its selector matches; pods of two controllers (two Deployments, a Deployment and a StatefulSet) usually mean the selector is too broad and some connections reach the wrong program. Pods no controller owns are listed as one group, and alone never raise this.',
+    fix: 'Add a label that only the intended workload carries to the selector (the evidence lists, per group, the labels no other group carries), or relabel the other pods.',
   },
   'no-ready-pods': {
     severity: 'error',
@@ -272,10 +272,13 @@ export interface FindingFacts {
   evidence?: string[]
   /** Trace notes the finding rests on (typed; the renderer prints them like evidence). */
   notes?: Note[]
+  /** A kubectl command that fixes this occurrence, where one is certain (checks/fix-command.ts builds it). */
+  command?: string
 }
 
 /**
- * A finding of a catalogued kind, at the catalogue's severity. `severity` overrides it only with the
+ * A finding of a catalogued kind, at the catalogue's severity, with the catalogue's fix (and the
+ * occurrence's command, when the facts give one). `severity` overrides it only with the
  * `lowered` severity the entry declares (the type allows nothing else): traffic-dropped is info for a
  * source range that keeps unnamed clients out by design, external-traffic-local-node-without-endpoint
  * is info behind a health-checking load balancer, node-has-no-kube-proxy-rules is a warning when
@@ -283,5 +286,6 @@ export interface FindingFacts {
  */
 export function finding<Id extends FindingId>(id: Id, facts: FindingFacts, severity?: SeverityOf<Id>): Finding
 export function finding(id: FindingId, facts: FindingFacts, severity?: Severity): Finding {
-  return {id, severity: severity ?? catalog[id].severity, ...facts}
+  const {command, ...rest} = facts
+  return {id, severity: severity ?? catalog[id].severity, ...rest, fix: {text: catalog[id].fix, ...(command !== undefined ? {command} : {})}}
 }

@@ -3,7 +3,7 @@
 // test builds only those.
 import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {keyOf} from '../cluster-index.js'
-import type {Finding} from '../model.js'
+import type {Finding, TracePath} from '../model.js'
 import {finding, type FindingId, type SeverityOf} from './catalog.js'
 
 /** The API objects a Service check may read, plus the client the user named. */
@@ -21,14 +21,29 @@ export interface CheckContext {
   source?: string
   /** The node the client runs on: given, or found from `--source`. */
   clientNode?: string
+  /** The Service's traced paths, with the node each was traced on (absent or empty when nodes were not read). */
+  traced?: TracedPath[]
+}
+
+/** A traced path and the node it was traced on. */
+export interface TracedPath {
+  node: string
+  path: TracePath
 }
 
 /** One named check over one Service. */
 export type Check = (svc: V1Service, ctx: CheckContext) => Finding[]
 
 /** A finding of a catalogued kind about a Service; the severity comes from the catalogue (see finding()). */
-export function serviceFinding<Id extends FindingId>(id: Id, svc: V1Service, message: string, evidence: string[] = [], severity?: SeverityOf<Id>): Finding {
-  return finding(id, {message, service: keyOf(svc), ...(evidence.length > 0 ? {evidence} : {})}, severity)
+export function serviceFinding<Id extends FindingId>(
+  id: Id,
+  svc: V1Service,
+  message: string,
+  evidence: string[] = [],
+  severity?: SeverityOf<Id>,
+  command?: string,
+): Finding {
+  return finding(id, {message, service: keyOf(svc), ...(evidence.length > 0 ? {evidence} : {}), ...(command !== undefined ? {command} : {})}, severity)
 }
 
 /** The Service's selector, or undefined when it has none (an empty map selects nothing either). */

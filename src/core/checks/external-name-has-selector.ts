@@ -3,6 +3,7 @@ import type {V1Service} from '@kubernetes/client-node'
 import {keyOf} from '../cluster-index.js'
 import type {Finding} from '../model.js'
 import {formatSelector, selectorOf, serviceFinding, type CheckContext} from './check.js'
+import {patchServiceCommand} from './fix-command.js'
 
 /** An ExternalName Service carries a selector (no endpoints are made from it). */
 export function externalNameHasSelector(svc: V1Service, _ctx?: Partial<CheckContext>): Finding[] {
@@ -14,6 +15,8 @@ export function externalNameHasSelector(svc: V1Service, _ctx?: Partial<CheckCont
       svc,
       `ExternalName Service ${keyOf(svc)} has a selector (${formatSelector(sel)}), which is ignored: clients get a CNAME to "${svc.spec?.externalName ?? ''}", never the selected pods`,
       [`spec.selector: ${formatSelector(sel)}`, `spec.externalName: ${svc.spec?.externalName ?? '(empty)'}`],
+      undefined,
+      patchServiceCommand(svc, 'json', [{op: 'remove', path: '/spec/selector'}]),
     ),
   ]
 }

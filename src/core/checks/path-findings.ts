@@ -5,28 +5,45 @@ import {keyOf, type ClusterIndex} from '../cluster-index.js'
 import {hasUsableEndpoint} from '../kube-proxy/endpoint-conditions.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 import {finding} from './catalog.js'
+import {dropCause, dropSeverity, lastRule, type DropCause} from './dropped-paths.js'
+import {nodesWithoutLocalEndpoint} from './external-traffic-local-node-without-endpoint.js'
+import {isOutsideLoadBalancerRanges} from './source-outside-load-balancer-ranges.js'
 import type {TraceCheckContext} from './trace-checks.js'
 import {isUncertain, uniqueNotes, type Note} from '../trace/notes.js'
 
-function lastRule(path: TracePath): string[] {
-  const hop = path.hops.at(-1)
-  return hop ? [`${hop.table} ${hop.chain}: ${hop.rule}`] : []
+/** Who sends the packet: `an outside client 8.8.8.8`, `a pod on the node`, `the node itself`. */
+function clientOf(path: TracePath): string {
+  if (path.from === 'external') return `an outside client${path.source ? ` ${path.source}` : ''}`
+  return path.from === 'pod' ? 'a pod on the node' : 'the node itself'
 }
 
-function describe(path: TracePath): string {
-  const src =
-    path.from === 'external' ? `an outside client${path.source ? ` ${path.source}` : ''}` : path.from === 'pod' ? 'a pod on the node' : 'the node itself'
-  return `${path.entry.address} (${path.entry.kind}) from ${src}`
+/** `a, b or c`. */
+function either(items: string[]): string {
+  return items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`
 }
 
-/** Why a path is dropped, read off the rule that dropped it. */
-function dropReason(path: TracePath): string {
-  const hop = path.hops.at(-1)
-  if (!hop) return ''
-  if (hop.chain === 'KUBE-PROXY-FIREWALL') return ': the client is not in loadBalancerSourceRanges'
-  if (hop.comment?.includes('has no local endpoints')) return ': no endpoint runs on this node and the traffic policy is Local'
-  if (hop.target.kind === 'policy') return `: the ${hop.chain} chain's policy is DROP and no rule accepted it`
-  return ''
+/** Why a path is dropped, in words. */
+const DROP_REASONS: Record<DropCause, (path: TracePath) => string> = {
+  'source-range': () => ': the client is not in loadBalancerSourceRanges',
+  'external-local-no-endpoint': () => ': no endpoint runs on this node and the traffic policy is Local',
+  'internal-local-no-endpoint': () => ': no endpoint runs on this node and the traffic policy is Local',
+  'chain-policy': (path) => `: the ${path.hops.at(-1)?.chain ?? ''} chain's policy is DROP and no rule accepted it`,
+  other: () => '',
+}
+
+/**
+ * A drop another finding already reports with its rule: a node externalTrafficPolicy Local leaves
+ * without an endpoint (external-traffic-local-node-without-endpoint), or the --source client outside
+ * loadBalancerSourceRanges (source-outside-load-balancer-ranges). One fact, one finding.
+ */
+function reportedElsewhere(idx: ClusterIndex, path: TracePath, node: string, cause: DropCause, explicitSource: boolean): boolean {
+  const svc = path.entry.service ? idx.serviceByKey.get(path.entry.service) : undefined
+  if (!svc) return false
+  if (cause === 'external-local-no-endpoint') {
+    const slices = idx.slicesByService.get(path.entry.service ?? '') ?? []
+    return nodesWithoutLocalEndpoint(svc, {slices, pods: idx.view.pods, nodes: idx.view.nodes}).includes(node)
+  }
+  return cause === 'source-range' && explicitSource && path.source !== undefined && isOutsideLoadBalancerRanges(svc, path.source)
 }
 
 /** True when the path enters at a Service's address on a port (or protocol) the Service does not have. */
@@ -55,8 +72,10 @@ interface PerNodeFinding {
   node: string
   evidence: string[]
   notes?: Note[]
-  /** The finding, given every node it holds on (its message names them). */
-  make: (nodes: string[]) => Finding
+  /** Who sent the packet, for findings that name every kind of client they hold for. */
+  client?: string
+  /** The finding, given every node it holds on (its message names them) and the shares merged into it. */
+  make: (nodes: string[], group: PerNodeFinding[]) => Finding
 }
 
 /** `node-a rejects` / `nodes node-a, node-b reject`: the nodes as the subject of a verb. */
@@ -75,7 +94,7 @@ function mergeNodes(shares: PerNodeFinding[]): Finding[] {
     const nodes = [...new Set(group.map((f) => f.node))]
     const evidence = [...new Set(group.flatMap((f) => f.evidence))]
     const notes = uniqueNotes(group.flatMap((f) => f.notes ?? []))
-    out.push({...first.make(nodes), evidence, ...(notes.length > 0 ? {notes} : {}), ...(nodes.length === 1 ? {node: first.node} : {})})
+    out.push({...first.make(nodes, group), evidence, ...(notes.length > 0 ? {notes} : {}), ...(nodes.length === 1 ? {node: first.node} : {})})
   }
   return out
 }
@@ -105,22 +124,33 @@ export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>
   return mergeNodes(perNode)
 }
 
-/** Dropped paths, with the reason read off the dropping rule; one finding per entry and source, naming the nodes. */
-export function trafficDropped(ctx: Pick<TraceCheckContext, 'nodes' | 'explicitSource'>): Finding[] {
+/**
+ * Dropped paths, with the reason read off the dropping rule; one finding per entry and reason,
+ * naming the nodes and, for a source range, every kind of client it keeps out. Drops another
+ * finding reports are left to it.
+ */
+export function trafficDropped(ctx: Pick<TraceCheckContext, 'idx' | 'nodes' | 'explicitSource'>): Finding[] {
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     if (path.verdict !== 'drop') continue
-    const key = `${service} ${path.entry.address} ${path.from}`
-    // Source ranges keep out clients by design: a warning only for the client named with --source.
-    const byDesign = path.hops.at(-1)?.chain === 'KUBE-PROXY-FIREWALL' && !ctx.explicitSource
+    const cause = dropCause(path)
+    if (reportedElsewhere(ctx.idx, path, base.node, cause, ctx.explicitSource)) continue
+    // A source range drops every client outside it alike: one finding lists the kinds of client.
+    const key = `${service} ${path.entry.address} ${cause} ${cause === 'source-range' ? '' : path.from}`
+    const severity = path.severity ?? dropSeverity(cause, {explicitSource: ctx.explicitSource})
     const assumed = path.notes.filter((n) => n.kind === 'assumed')
-    const make = (nodes: string[]) =>
-      finding(
+    const make = (nodes: string[], group: PerNodeFinding[]) => {
+      const clients = [...new Set(group.map((f) => f.client ?? ''))]
+      return finding(
         'traffic-dropped',
-        {message: `${nodesDo(nodes, 'drop')} ${describe(path)}${dropReason(path)}`, ...(service ? {service} : {})},
-        byDesign ? 'info' : 'warning',
+        {
+          message: `${nodesDo(nodes, 'drop')} ${path.entry.address} (${path.entry.kind}) from ${either(clients)}${DROP_REASONS[cause](path)}`,
+          ...(service ? {service} : {}),
+        },
+        severity,
       )
-    perNode.push({key, node: base.node, evidence: lastRule(path), ...(assumed.length > 0 ? {notes: assumed} : {}), make})
+    }
+    perNode.push({key, node: base.node, client: clientOf(path), evidence: lastRule(path), ...(assumed.length > 0 ? {notes: assumed} : {}), make})
   }
   return mergeNodes(perNode)
 }

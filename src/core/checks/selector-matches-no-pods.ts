@@ -4,6 +4,7 @@ import type {V1Pod, V1Service} from '@kubernetes/client-node'
 import {keyOf} from '../cluster-index.js'
 import type {Finding} from '../model.js'
 import {formatSelector, isExternalName, listNames, plural, selectorOf, serviceFinding, type CheckContext} from './check.js'
+import {patchServiceCommand} from './fix-command.js'
 import {editDistance, selectedPods} from './selector.js'
 
 /** Close enough to be a typo: one edit, or two in a longer word, or only the case differs. */
@@ -47,6 +48,23 @@ function valueGroups(key: string, wanted: string, near: V1Pod[], restEmpty: bool
   return out
 }
 
+/**
+ * The one selector value that is a typo, when that is certain: exactly one key whose pods matching
+ * the rest of the selector all carry one value for it, a typo of the wanted one. The patch that
+ * sets it.
+ */
+function typoPatch(sel: Record<string, string>, inNs: V1Pod[]): Record<string, string> | undefined {
+  const labels = Object.entries(sel)
+  const fixes = labels.flatMap(([key, wanted]) => {
+    const near = inNs.filter((p) => labels.every(([k, v]) => k === key || p.metadata?.labels?.[k] === v))
+    const values = new Set(near.map((p) => p.metadata?.labels?.[key]))
+    const [value] = values
+    return near.length > 0 && values.size === 1 && value !== undefined && isTypo(value, wanted) ? [[key, value] as const] : []
+  })
+  const [only] = fixes
+  return fixes.length === 1 && only ? {[only[0]]: only[1]} : undefined
+}
+
 /** The selector matches no pod of the Service's namespace (an ExternalName has no pods to match). */
 export function selectorMatchesNoPods(svc: V1Service, ctx: Pick<CheckContext, 'pods'>): Finding[] {
   const sel = selectorOf(svc)
@@ -70,5 +88,9 @@ export function selectorMatchesNoPods(svc: V1Service, ctx: Pick<CheckContext, 'p
     )
   }
   if (inNs.length === 0) evidence.push(`namespace ${ns} has no pods at all`)
-  return [serviceFinding('selector-matches-no-pods', svc, `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches no pod`, evidence)]
+  const typo = typoPatch(sel, inNs)
+  const command = typo ? patchServiceCommand(svc, 'merge', {spec: {selector: typo}}) : undefined
+  return [
+    serviceFinding('selector-matches-no-pods', svc, `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches no pod`, evidence, undefined, command),
+  ]
 }

@@ -18,12 +18,13 @@ const BOOKKEEPING = new Set([
 ])
 
 /**
- * The workload a pod belongs to. A ReplicaSet is folded into its Deployment (or Argo Rollout): the
- * name minus the pod-template-hash, so a rollout in progress is one owner, not two. Without ownerReferences
- * (some captures strip them) the name is read the same way: `web-6d4cf56db6-7xkqz` → web,
- * `redis-0` → redis; anything else is a bare pod.
+ * The controller a pod belongs to, or undefined for a pod no controller owns. A ReplicaSet is folded
+ * into its Deployment (or Argo Rollout): the name minus the pod-template-hash, so a rollout in
+ * progress is one owner, not two. Without ownerReferences (some captures strip them) only the labels
+ * a controller sets tell: pod-template-hash in the name (`web-6d4cf56db6-7xkqz` → Deployment web), or
+ * statefulset.kubernetes.io/pod-name (`redis-0` → StatefulSet redis); a pod with neither is bare.
  */
-export function ownerOf(pod: V1Pod): string {
+export function ownerOf(pod: V1Pod): string | undefined {
   const refs = pod.metadata?.ownerReferences ?? []
   const ref = refs.find((r) => r.controller) ?? refs[0]
   const labels = pod.metadata?.labels ?? {}
@@ -37,9 +38,12 @@ export function ownerOf(pod: V1Pod): string {
   const name = pod.metadata?.name ?? ''
   if (hash && name.includes(`-${hash}-`)) return `${kind} ${name.slice(0, name.lastIndexOf(`-${hash}-`))}`
   const ordinal = /^(.+)-\d+$/.exec(name)
-  if (ordinal) return `StatefulSet ${ordinal[1]}`
-  return `pod ${name}`
+  if (ordinal && labels['statefulset.kubernetes.io/pod-name'] === name) return `StatefulSet ${ordinal[1]}`
+  return undefined
 }
+
+/** What the evidence calls the pods no controller owns: one group, however many there are. */
+const NO_CONTROLLER = 'pods with no controller'
 
 /** Labels every pod of the group carries, with their values. */
 function commonLabels(pods: V1Pod[]): Map<string, string> {
@@ -47,29 +51,35 @@ function commonLabels(pods: V1Pod[]): Map<string, string> {
   return new Map(first.filter(([k, v]) => !BOOKKEEPING.has(k) && pods.every((p) => p.metadata?.labels?.[k] === v)))
 }
 
-/** The Service's pods (not finished ones) belong to two or more workloads. */
+/** The Service's pods (not finished ones) belong to two or more controllers; bare pods are listed as one more group. */
 export function selectorMatchesSeveralOwners(svc: V1Service, ctx: Pick<CheckContext, 'pods'>): Finding[] {
   const sel = selectorOf(svc)
   if (!sel || isExternalName(svc)) return []
   const byOwner = new Map<string, V1Pod[]>()
+  const bare: V1Pod[] = []
   for (const pod of selectedPods(svc, ctx.pods).filter((p) => !isPodFinished(p))) {
     const owner = ownerOf(pod)
-    byOwner.set(owner, [...(byOwner.get(owner) ?? []), pod])
+    if (owner === undefined) bare.push(pod)
+    else byOwner.set(owner, [...(byOwner.get(owner) ?? []), pod])
   }
+  // One controller plus a debug pod is not a too-broad selector; two controllers are.
   if (byOwner.size < 2) return []
-  const groups = [...byOwner].map(([owner, pods]) => ({owner, pods, labels: commonLabels(pods)}))
-  const evidence = groups.map(({owner, pods, labels}) => {
-    // Labels this owner's pods share that some other owner's pods lack: candidates to add to the selector.
-    const own = [...labels].filter(([k, v]) => !(k in sel) && groups.some((g) => g.owner !== owner && g.labels.get(k) !== v))
+  const groups = [...byOwner].map(([owner, pods]) => ({owner, pods}))
+  if (bare.length > 0) groups.push({owner: NO_CONTROLLER, pods: bare})
+  const evidence = groups.map(({owner, pods}) => {
+    // Labels the whole group shares and no pod of another group carries: what a selector could add to pick it alone.
+    const others = groups.filter((g) => g.owner !== owner).flatMap((g) => g.pods)
+    const own = [...commonLabels(pods)].filter(([k, v]) => !(k in sel) && !others.some((p) => p.metadata?.labels?.[k] === v))
     const hint = own.length > 0 ? `; labels that set it apart: ${own.map(([k, v]) => `${k}=${v}`).join(', ')}` : ''
     return `${owner}: ${plural(pods.length, 'pod')} (${listNames(pods.map((p) => p.metadata?.name ?? ''))})${hint}`
   })
   const owners = [...byOwner.keys()]
+  const strays = bare.length > 0 ? `, and ${plural(bare.length, 'pod')} with no controller` : ''
   return [
     serviceFinding(
       'selector-matches-several-owners',
       svc,
-      `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches pods of ${owners.length} workloads: ${listNames(owners)}`,
+      `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches pods of ${owners.length} workloads: ${listNames(owners)}${strays}`,
       evidence,
     ),
   ]

@@ -3,7 +3,7 @@ import type {V1Service} from '@kubernetes/client-node'
 import {canonicalIP} from '../address.js'
 import {keyOf, type ClusterIndex} from '../cluster-index.js'
 import type {Finding} from '../model.js'
-import type {Check, CheckContext} from './check.js'
+import type {Check, CheckContext, TracedPath} from './check.js'
 import {dualStack} from './dual-stack.js'
 import {endpointSliceMissingServiceNameLabel} from './endpointslice-missing-service-name-label.js'
 import {externalNameHasSelector} from './external-name-has-selector.js'
@@ -54,6 +54,8 @@ export interface ServiceCheckOptions {
   source?: string
   /** The client's node, when known otherwise; found from `source` (a pod or node IP) when not given. */
   clientNode?: string
+  /** The Service's traced paths (checks that explain a drop quote its rule). */
+  traced?: TracedPath[]
 }
 
 /** The node a client address lives on: a pod's node, or the node holding that IP. */
@@ -76,6 +78,7 @@ function checkContextOf(svc: V1Service, idx: ClusterIndex, options: ServiceCheck
     nodes: idx.view.nodes,
     ...(options.source ? {source: options.source} : {}),
     ...(clientNode ? {clientNode} : {}),
+    traced: options.traced ?? [],
   }
 }
 

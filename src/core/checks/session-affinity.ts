@@ -14,6 +14,7 @@ export function sessionAffinity(svc: V1Service, ctx: Pick<CheckContext, 'source'
   const evidence = [
     `sessionAffinity: ClientIP, timeoutSeconds: ${timeout}${svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined ? ' (the default)' : ''}`,
   ]
+  evidence.push(`a client that connected in the last ${timeout} s goes back to the same endpoint; the split the paths show is for a first connection`)
   if (ctx.source) evidence.push(`client ${ctx.source} sticks to the endpoint its first connection reached until it is idle for ${timeout} s`)
   return [serviceFinding('session-affinity', svc, `Service ${keyOf(svc)} has ClientIP session affinity with a ${timeout} s timeout`, evidence)]
 }

@@ -55,7 +55,6 @@ export type Note =
   | {kind: 'modes-mixed'; node: string; others: string[]; used: string; orderUncertain: boolean}
   | {kind: 'assumed'; conditions: string[]; sourceGiven: boolean}
   | {kind: 'fall-through'; share: number}
-  | {kind: 'affinity'; seconds: number}
   // The address is a Service's, the port (or protocol) is none of its ports: no kube-proxy rule is meant to match.
   | {kind: 'no-service-port'; service: string; ip: string; port?: number; protocol: string}
 

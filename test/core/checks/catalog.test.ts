@@ -55,7 +55,13 @@ describe('the finding catalogue', () => {
   })
 
   it('finding() takes the severity from the entry, or the lowered one the entry declares', () => {
-    expect(finding('trace-uncertain', {message: 'm', node: 'a'})).toEqual({id: 'trace-uncertain', severity: 'info', message: 'm', node: 'a'})
+    expect(finding('trace-uncertain', {message: 'm', node: 'a'})).toEqual({
+      id: 'trace-uncertain',
+      severity: 'info',
+      message: 'm',
+      node: 'a',
+      fix: {text: catalog['trace-uncertain'].fix},
+    })
     expect(finding('traffic-dropped', {message: 'm'}, 'info').severity).toBe('info')
     // @ts-expect-error no-ready-pods declares no lowered severity, so no override type-checks.
     expect(finding('no-ready-pods', {message: 'm'}, 'info').severity).toBe('info')

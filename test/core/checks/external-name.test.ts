@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {catalog} from '../../../src/core/checks/catalog.js'
 import {externalNameHasSelector} from '../../../src/core/checks/external-name-has-selector.js'
 import {externalNameIsIP} from '../../../src/core/checks/external-name-is-ip.js'
 import {service} from '../../support/builders.js'
@@ -11,6 +12,7 @@ describe('external-name-is-ip', () => {
     expect(externalNameIsIP(billing(ip))).toEqual([
       {
         id: 'external-name-is-ip',
+        fix: {text: catalog['external-name-is-ip'].fix},
         severity: 'error',
         message: `ExternalName Service shop/billing points at the IP address ${ip}: DNS answers billing.shop.svc with a CNAME to "${ip}", a name that does not resolve`,
         service: 'shop/billing',
@@ -31,6 +33,10 @@ describe('external-name-has-selector', () => {
       id: 'external-name-has-selector',
       severity: 'warning',
       evidence: ['spec.selector: app=billing', 'spec.externalName: billing.example.com'],
+      fix: {
+        text: catalog['external-name-has-selector'].fix,
+        command: `kubectl -n shop patch service billing --type json -p '[{"op":"remove","path":"/spec/selector"}]'`,
+      },
     })
   })
 

@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {catalog} from '../../../src/core/checks/catalog.js'
 import {selectorMatchesNoPods} from '../../../src/core/checks/selector-matches-no-pods.js'
 import {editDistance} from '../../../src/core/checks/selector.js'
 import {pod, service} from '../../support/builders.js'
@@ -65,6 +66,31 @@ describe('selector-matches-no-pods', () => {
     ['an ExternalName', service({type: 'ExternalName', selector: {app: 'x'}}), []],
   ])('stays quiet for %s', (_name, svc, pods) => {
     expect(selectorMatchesNoPods(svc, {pods})).toEqual([])
+  })
+})
+
+describe('selector-matches-no-pods: the fix command', () => {
+  it('patches the one value that is a typo', () => {
+    const svc = service({name: 'cache', selector: {app: 'cache', tier: 'backnd'}})
+    expect(first(selectorMatchesNoPods(svc, {pods: cachePods}), 'finding').fix).toEqual({
+      text: catalog['selector-matches-no-pods'].fix,
+      command: `kubectl -n default patch service cache --type merge -p '{"spec":{"selector":{"tier":"backend"}}}'`,
+    })
+  })
+
+  it.each([
+    ['the pods matching the rest carry two values', [...cachePods, pod({name: 'cache-2', labels: {app: 'cache', tier: 'backand'}})]],
+    ['no value is a typo', cachePods.map((p) => ({...p, metadata: {...p.metadata, labels: {app: 'cache', tier: 'storage'}}}))],
+  ])('gives no command when %s', (_name, pods) => {
+    const svc = service({name: 'cache', selector: {app: 'cache', tier: 'backnd'}})
+    const f = first(selectorMatchesNoPods(svc, {pods}), 'finding')
+    expect(f.fix).toEqual({text: catalog['selector-matches-no-pods'].fix})
+  })
+
+  it('gives no command when two keys each have a typo candidate', () => {
+    const pods = [pod({name: 'a', labels: {app: 'cach', tier: 'backnd'}}), pod({name: 'b', labels: {app: 'cache', tier: 'backend'}})]
+    const svc = service({name: 'cache', selector: {app: 'cache', tier: 'backnd'}})
+    expect(first(selectorMatchesNoPods(svc, {pods}), 'finding').fix?.command).toBeUndefined()
   })
 })
 

@@ -22,9 +22,40 @@ describe('selector-matches-several-owners', () => {
     ])
   })
 
-  it('counts a stray bare pod as an owner of its own', () => {
-    const pods = [pod(), pod({name: 'debug', owner: null})]
-    expect(selectorMatchesSeveralOwners(service(), {pods})[0]?.message).toContain('Deployment web, pod debug')
+  it('does not count bare pods as workloads: one Deployment and two bare pods is no finding', () => {
+    const pods = [pod(), pod({name: 'debug', owner: null}), pod({name: 'debug-2', owner: null})]
+    expect(selectorMatchesSeveralOwners(service(), {pods})).toEqual([])
+  })
+
+  it('lists the bare pods as one group when two controllers own pods, with the labels that differ between the groups', () => {
+    const pods = [
+      pod({name: 'web-6d4cf56db6-7xkqz', labels: {app: 'web', track: 'stable'}}),
+      pod({name: 'canary-5b8f7c9d4-hk2vz', labels: {app: 'web', track: 'canary'}}),
+      pod({name: 'debug', owner: null, labels: {app: 'web', run: 'debug'}}),
+      pod({name: 'shell', owner: null, labels: {app: 'web', run: 'debug'}}),
+    ]
+    const f = first(selectorMatchesSeveralOwners(service(), {pods}), 'finding')
+    expect(f.message).toBe(
+      'selector app=web of Service default/web matches pods of 2 workloads: Deployment web, Deployment canary, and 2 pods with no controller',
+    )
+    expect(f.evidence).toEqual([
+      'Deployment web: 1 pod (web-6d4cf56db6-7xkqz); labels that set it apart: track=stable',
+      'Deployment canary: 1 pod (canary-5b8f7c9d4-hk2vz); labels that set it apart: track=canary',
+      'pods with no controller: 2 pods (debug, shell); labels that set it apart: run=debug',
+    ])
+  })
+
+  it('shows only labels no pod of another group carries', () => {
+    const pods = [
+      pod({name: 'web-6d4cf56db6-7xkqz', labels: {app: 'web', tier: 'frontend', track: 'stable'}}),
+      pod({name: 'web-admin-5b8f7c9d4-hk2vz', labels: {app: 'web', tier: 'frontend', track: 'admin'}}),
+      pod({name: 'web-batch-7c9d5f8d4b-q2x8z', labels: {app: 'web', tier: 'batch', track: 'admin'}}),
+    ]
+    expect(first(selectorMatchesSeveralOwners(service(), {pods}), 'finding').evidence).toEqual([
+      'Deployment web: 1 pod (web-6d4cf56db6-7xkqz); labels that set it apart: track=stable',
+      'Deployment web-admin: 1 pod (web-admin-5b8f7c9d4-hk2vz)',
+      'Deployment web-batch: 1 pod (web-batch-7c9d5f8d4b-q2x8z); labels that set it apart: tier=batch',
+    ])
   })
 
   it('treats a rollout (two ReplicaSets of one Deployment) as one owner', () => {
@@ -53,8 +84,13 @@ describe('selector-matches-several-owners', () => {
       pod({name: 'api-5d8c6f7b9-hq7vd', owner: null, labels: {'pod-template-hash': '5d8c6f7b9'}}),
       'Deployment api',
     ],
-    ['no ownerReferences, ordinal name', pod({name: 'cache-1', owner: null}), 'StatefulSet cache'],
-    ['a bare pod', pod({name: 'debug', owner: null}), 'pod debug'],
+    [
+      'no ownerReferences, StatefulSet pod-name label',
+      pod({name: 'cache-1', owner: null, labels: {'statefulset.kubernetes.io/pod-name': 'cache-1'}}),
+      'StatefulSet cache',
+    ],
+    ['no ownerReferences, an ordinal name but no StatefulSet label (a bare pod)', pod({name: 'debug-2', owner: null}), undefined],
+    ['a bare pod', pod({name: 'debug', owner: null}), undefined],
   ])('ownerOf: %s', (_name, p, owner) => {
     expect(ownerOf(p)).toBe(owner)
   })

@@ -57,7 +57,7 @@ const scenarios: Record<keyof typeof serviceChecks, Scenario> = {
       endpointSlices: [],
     },
   },
-  'selector-matches-several-owners': {view: {pods: [...webPods, pod({name: 'debug', owner: null, ip: '10.244.0.99'})]}},
+  'selector-matches-several-owners': {view: {pods: [...webPods, pod({name: 'web-admin-5b8f7c9d4-hk2vz', ip: '10.244.0.99'})]}},
   'no-ready-pods': {view: {pods: [pod({ready: false})], endpointSlices: [slice({endpoints: [{ip: '10.244.0.5', node: 'node-a', ready: false}]})]}},
   'only-terminating-endpoints': {view: {endpointSlices: [slice({endpoints: [{ip: '10.244.0.5', node: 'node-a', terminating: true, serving: true}]})]}},
   'target-port-name-undefined': {view: {services: [service({ports: [{name: 'http', port: 80, targetPort: 'web'}]})]}},

@@ -1,6 +1,7 @@
 // The checks that read the Service's own spec: headless, load balancer, node ports, affinity,
 // kube-proxy labels, IP families.
 import {describe, expect, it} from 'vitest'
+import {catalog} from '../../../src/core/checks/catalog.js'
 import {dualStack} from '../../../src/core/checks/dual-stack.js'
 import {headlessService} from '../../../src/core/checks/headless-service.js'
 import {ignoredByKubeProxy} from '../../../src/core/checks/ignored-by-kube-proxy.js'
@@ -27,6 +28,7 @@ describe('headless-service', () => {
     expect(headlessService(ledger, {slices})).toEqual([
       {
         id: 'headless-service',
+        fix: {text: catalog['headless-service'].fix},
         severity: 'info',
         message: 'Service default/ledger is headless: no virtual IP and no kube-proxy rules; DNS ledger.default.svc returns 10.244.1.51',
         service: 'default/ledger',
@@ -77,6 +79,7 @@ describe('node-port-outside-default-range', () => {
     expect(nodePortOutsideDefaultRange(svc)).toEqual([
       {
         id: 'node-port-outside-default-range',
+        fix: {text: catalog['node-port-outside-default-range'].fix},
         severity: 'info',
         message: 'Service default/web uses node ports outside the default range 30000-32767',
         service: 'default/web',
@@ -138,6 +141,7 @@ describe('dual-stack', () => {
     expect(dualStack(svc, {slices})).toEqual([
       {
         id: 'dual-stack',
+        fix: {text: catalog['dual-stack'].fix},
         severity: 'info',
         message: 'Service default/web is dual-stack (IPv4, IPv6)',
         service: 'default/web',

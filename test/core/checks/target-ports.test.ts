@@ -1,4 +1,5 @@
 import {describe, expect, it} from 'vitest'
+import {catalog} from '../../../src/core/checks/catalog.js'
 import {targetPortNameUndefined} from '../../../src/core/checks/target-port-name-undefined.js'
 import {targetPortNotDeclared} from '../../../src/core/checks/target-port-not-declared.js'
 import {targetPortProtocolMismatch} from '../../../src/core/checks/target-port-protocol-mismatch.js'
@@ -39,6 +40,52 @@ describe('target-port-name-undefined', () => {
     const svc = service({ports: [{name: 'http', port: 80, targetPort: 'http'}]})
     expect(targetPortNameUndefined(svc, {pods: [pod()], slices: []})).toEqual([])
     expect(targetPortNameUndefined(svc, {pods: [], slices: []})).toEqual([])
+  })
+})
+
+describe('target-port-name-undefined: the fix command', () => {
+  const svc = service({
+    name: 'metrics',
+    selector: {app: 'exporter'},
+    ports: [
+      {name: 'web', port: 80},
+      {name: 'prom', port: 9100, targetPort: 'prom'},
+    ],
+  })
+
+  it('points the port at the one port the pods declare, guarded by a test of the old value', () => {
+    expect(first(targetPortNameUndefined(svc, {pods: [exporter], slices: []}), 'finding').fix?.command).toBe(
+      `kubectl -n default patch service metrics --type json -p '[{"op":"test","path":"/spec/ports/1/targetPort","value":"prom"},{"op":"replace","path":"/spec/ports/1/targetPort","value":"metrics"}]'`,
+    )
+  })
+
+  it('uses the number when the one declared port has no name', () => {
+    const bare = pod({name: 'exporter-84c9f6d7b-zq5lp', labels: {app: 'exporter'}, ports: [{containerPort: 9100}]})
+    expect(first(targetPortNameUndefined(svc, {pods: [bare], slices: []}), 'finding').fix?.command).toContain(`"value":9100}]'`)
+  })
+
+  it.each([
+    [
+      'the pods declare two ports',
+      [
+        pod({
+          name: 'e-1',
+          labels: {app: 'exporter'},
+          ports: [
+            {name: 'metrics', containerPort: 9100},
+            {name: 'admin', containerPort: 9101},
+          ],
+        }),
+      ],
+    ],
+    ['the pods declare different ports', [exporter, pod({name: 'e-2', labels: {app: 'exporter'}, ports: [{name: 'stats', containerPort: 9102}]})]],
+    [
+      'some pods define the name (the others are to fix)',
+      [exporter, pod({name: 'e-3', labels: {app: 'exporter'}, ports: [{name: 'prom', containerPort: 9100}]})],
+    ],
+  ])('gives no command when %s', (_name, pods) => {
+    const f = first(targetPortNameUndefined(svc, {pods, slices: []}), 'finding')
+    expect(f.fix).toEqual({text: catalog['target-port-name-undefined'].fix})
   })
 })
 

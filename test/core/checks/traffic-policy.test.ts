@@ -1,6 +1,7 @@
 // The checks that depend on where endpoints run and who the client is: traffic policies and
 // load-balancer source ranges.
 import {describe, expect, it} from 'vitest'
+import {catalog} from '../../../src/core/checks/catalog.js'
 import {externalTrafficLocalNodeWithoutEndpoint} from '../../../src/core/checks/external-traffic-local-node-without-endpoint.js'
 import {internalTrafficLocalNodeWithoutEndpoint} from '../../../src/core/checks/internal-traffic-local-node-without-endpoint.js'
 import {sourceOutsideLoadBalancerRanges} from '../../../src/core/checks/source-outside-load-balancer-ranges.js'
@@ -24,6 +25,7 @@ describe('external-traffic-local-node-without-endpoint', () => {
     expect(externalTrafficLocalNodeWithoutEndpoint(svc, {slices: onNodeB, pods: [], nodes})).toEqual([
       {
         id: 'external-traffic-local-node-without-endpoint',
+        fix: {text: catalog['external-traffic-local-node-without-endpoint'].fix},
         severity: 'warning',
         message:
           'externalTrafficPolicy Local on Service default/web: node node-a has no local endpoint, so external traffic reaching it (node port 31500) is dropped',
@@ -103,6 +105,7 @@ describe('source-outside-load-balancer-ranges', () => {
     expect(sourceOutsideLoadBalancerRanges(gateway, {source: '172.30.0.11'})).toEqual([
       {
         id: 'source-outside-load-balancer-ranges',
+        fix: {text: catalog['source-outside-load-balancer-ranges'].fix},
         severity: 'warning',
         message: 'client 172.30.0.11 is outside loadBalancerSourceRanges of Service default/gateway: its connections to the load-balancer address are dropped',
         service: 'default/gateway',

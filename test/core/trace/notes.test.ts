@@ -50,7 +50,6 @@ const EXAMPLES = {
   'modes-mixed': {kind: 'modes-mixed', node: 'node1', others: ['nftables'], used: 'iptables', orderUncertain: true},
   assumed: {kind: 'assumed', conditions: ['source not in 203.0.113.0/24'], sourceGiven: false},
   'fall-through': {kind: 'fall-through', share: 0.25},
-  affinity: {kind: 'affinity', seconds: 10800},
   'no-service-port': {kind: 'no-service-port', service: 'default/web', ip: '10.96.77.44', port: 81, protocol: 'TCP'},
 } satisfies {[K in Note['kind']]: Extract<Note, {kind: K}>}
 
@@ -107,8 +106,8 @@ describe('trace notes: a kind with parameters; the renderer makes the sentence',
   })
 
   it('uniqueNotes drops repeats by value, keeping first-seen order', () => {
-    expect(uniqueNotes([EXAMPLES.affinity, EXAMPLES['no-nat-table'], {kind: 'affinity', seconds: 10800}])).toEqual([
-      EXAMPLES.affinity,
+    expect(uniqueNotes([EXAMPLES['fall-through'], EXAMPLES['no-nat-table'], {kind: 'fall-through', share: 0.25}])).toEqual([
+      EXAMPLES['fall-through'],
       EXAMPLES['no-nat-table'],
     ])
   })

@@ -1,0 +1,61 @@
+// The table renderer on reports of the two-node capture: what it prints once, and how it colours.
+import {fileURLToPath} from 'node:url'
+import {describe, expect, it} from 'vitest'
+import {BundleDir} from '../../src/adapters/bundle/reader.js'
+import type {Report} from '../../src/core/model.js'
+import {catalog} from '../../src/core/checks/catalog.js'
+import {buildReport} from '../../src/core/report.js'
+import {renderTable} from '../../src/render/table.js'
+
+const capture = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26', import.meta.url))
+
+async function onCapture(query: Report['query']): Promise<Report> {
+  const bundle = new BundleDir(capture)
+  const {view} = await bundle.load()
+  return buildReport(query, view, await Promise.all((await bundle.nodeNames()).map((n) => bundle.read(n))))
+}
+
+// eslint-disable-next-line no-control-regex
+const CYAN_DROP = /\u001b\[36mDROP/
+// eslint-disable-next-line no-control-regex
+const RED_DROP = /\u001b\[31mDROP/
+// eslint-disable-next-line no-control-regex
+const YELLOW_DROP = /\u001b\[33mDROP/
+
+describe('renderTable', () => {
+  it('paints a DROP row like the finding about it: info for an assumed client outside the source ranges', async () => {
+    const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'gateway'}), {color: true, wide: false})
+    expect(text).toMatch(CYAN_DROP)
+    expect(text).not.toMatch(RED_DROP)
+  })
+
+  it('paints the DROP row of the --source client as a warning, like its finding', async () => {
+    const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'gateway', source: '8.8.8.8'}), {color: true, wide: false})
+    expect(text).toMatch(YELLOW_DROP)
+    expect(text).not.toMatch(RED_DROP)
+  })
+
+  it('shows session affinity once, in the findings', async () => {
+    const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'sessions'}), {color: false, wide: false})
+    const [paths, findings] = text.split('FINDINGS')
+    expect(paths).not.toMatch(/affinity/i)
+    expect(findings?.match(/ClientIP session affinity/g)).toHaveLength(1)
+  })
+
+  it('ends each finding with its fix, and the command on a line of its own', async () => {
+    // Wide enough that nothing wraps: one line each.
+    const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'cache'}), {color: false, wide: false, width: 400})
+    const lines = text.split('\n')
+    const at = lines.findIndex((l) => l.includes('(selector-matches-no-pods)'))
+    const fix = lines.findIndex((l, i) => i > at && l.trimStart().startsWith('fix: '))
+    expect(lines.slice(at + 1, fix).every((l) => l.trimStart().startsWith('· '))).toBe(true)
+    expect(lines[fix]?.trim()).toBe(`fix: ${catalog['selector-matches-no-pods'].fix}`)
+    expect(lines[fix + 1]?.trim()).toBe(`kubectl -n storefront patch service cache --type merge -p '{"spec":{"selector":{"tier":"backend"}}}'`)
+  })
+
+  it('at 80 columns the command breaks with a backslash, so the lines still paste as one command', async () => {
+    const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'cache'}), {color: false, wide: false, width: 80})
+    expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80)
+    expect(text).toMatch(/kubectl -n storefront patch service cache --type merge -p \\\n {2,}'\{"spec":\{"selector":\{"tier":"backend"\}\}\}'/)
+  })
+})
