@@ -1,9 +1,10 @@
 // The command as users meet it: through the real kubectl's plugin lookup, against the bundled
 // example. Table output is compared with golden files (rendered without colour).
 import {spawnSync} from 'node:child_process'
-import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import yaml from 'js-yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {example, golden, kubectlSvctrace, pluginPath, root} from '../support/cli.js'
 import {endpointChainName, servicePortChainName} from '../support/kube-proxy-rules.js'
@@ -25,6 +26,34 @@ afterAll(() => {
 function bundleCopy(name: string): string {
   const dir = path.join(scratch, name)
   cpSync(example, dir, {recursive: true})
+  return dir
+}
+
+/** The example bundle with `count` more copies of hello-world (each its own cluster IP; the nodes have no rules for them). */
+function manyServices(name: string, count: number): string {
+  const dir = path.join(scratch, name)
+  if (existsSync(dir)) return dir
+  cpSync(example, dir, {recursive: true})
+  const file = path.join(dir, 'cluster.yaml')
+  const list = yaml.load(readFileSync(file, 'utf8')) as {items: Array<{kind: string; metadata: {name: string; labels?: Record<string, string>}}>}
+  const service = list.items.find((o) => o.kind === 'Service' && o.metadata.name === 'hello-world')
+  const slice = list.items.find((o) => o.kind === 'EndpointSlice' && o.metadata.labels?.['kubernetes.io/service-name'] === 'hello-world')
+  for (let i = 0; i < count; i++) {
+    const copy = structuredClone(service) as unknown as {
+      metadata: {name: string}
+      spec: {clusterIP: string; clusterIPs: string[]; ports: Array<{nodePort?: number}>}
+    }
+    const ip = `10.97.${Math.floor(i / 250)}.${(i % 250) + 1}`
+    copy.metadata.name = `copy-${i}`
+    copy.spec.clusterIP = ip
+    copy.spec.clusterIPs = [ip]
+    for (const p of copy.spec.ports) delete p.nodePort
+    const sliceCopy = structuredClone(slice) as unknown as {metadata: {name: string; labels: Record<string, string>}}
+    sliceCopy.metadata.name = `copy-${i}-abcde`
+    sliceCopy.metadata.labels['kubernetes.io/service-name'] = `copy-${i}`
+    list.items.push(copy as never, sliceCopy as never)
+  }
+  writeFileSync(file, yaml.dump(list))
   return dir
 }
 
@@ -113,19 +142,44 @@ describe('the answer fits the terminal', () => {
 })
 
 describe('output through a pipe', () => {
-  it('a slow reader still gets the whole report, and the exit code of the findings (no exit with writes pending)', () => {
+  /** `kubectl svctrace ARGS | (sleep 1; cat)`: the reader starts a second late; PIPESTATUS gives the command's own exit code. */
+  const throughSlowPipe = (args: string[]) => {
+    const piped = spawnSync('bash', ['-c', 'kubectl svctrace "$@" | (sleep 1; cat); echo "exit ${PIPESTATUS[0]}" >&2', 'bash', ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 256 << 20,
+      timeout: 60_000,
+      env: {...process.env, PATH: `${plugin.dir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', COLUMNS: '80'},
+    })
+    return {stdout: piped.stdout, exit: piped.stderr.trim().split('\n').at(-1)}
+  }
+
+  it('a slow reader still gets every byte of the example -A -o json, and the exit code of the findings', () => {
     const args = ['-A', '--from', example, '-o', 'json']
     const direct = run(args)
     expect(direct.code).toBe(1)
     expect(direct.stdout.length).toBeGreaterThan(64 * 1024) // more than a pipe holds: the writer has to wait
-    // The reader starts a second late; bash's PIPESTATUS gives the command's own exit code.
-    const piped = spawnSync('bash', ['-c', 'kubectl svctrace "$@" | (sleep 1; wc -c); echo "exit ${PIPESTATUS[0]}"', 'bash', ...args], {
-      cwd: root,
-      encoding: 'utf8',
-      timeout: 60_000,
-      env: {...process.env, PATH: `${plugin.dir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1'},
-    })
-    expect(piped.stdout.split(/\s+/).filter(Boolean)).toEqual([String(Buffer.byteLength(direct.stdout)), 'exit', '1'])
+    const piped = throughSlowPipe(args)
+    expect(piped.exit).toBe('exit 1')
+    expect(piped.stdout).toBe(direct.stdout)
+    expect(JSON.parse(piped.stdout).apiVersion).toBe('svctrace/v2')
+  })
+
+  it.each([
+    ['json', '1', [], 1 << 20],
+    ['json', '0', ['--fail-on', 'none'], 1 << 20],
+    ['yaml', '1', [], 1 << 20],
+    ['wide', '0', ['--fail-on', 'none'], 128 << 10],
+    ['table', '1', [], 128 << 10],
+  ])('-o %s through a slow reader arrives whole with exit %s', (output, code, more, size) => {
+    const dir = manyServices('many-services', 400)
+    const args = ['-A', '--from', dir, '-o', output, ...more]
+    const direct = run(args)
+    expect(Buffer.byteLength(direct.stdout)).toBeGreaterThan(size)
+    expect(String(direct.code)).toBe(code)
+    const piped = throughSlowPipe(args)
+    expect(piped.exit).toBe(`exit ${code}`)
+    expect(piped.stdout).toBe(direct.stdout)
   })
 
   it('an error reaches a slow stderr reader whole, with exit 2 and nothing on stdout', () => {

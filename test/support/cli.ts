@@ -30,6 +30,7 @@ export function kubectlSvctrace(pluginDir: string, args: string[], env: Record<s
   const r = spawnSync('kubectl', ['svctrace', ...args], {
     cwd: root,
     encoding: 'utf8',
+    maxBuffer: 256 << 20,
     timeout: 60_000,
     env: {...process.env, PATH: `${pluginDir}${path.delimiter}${process.env.PATH}`, NO_COLOR: '1', COLUMNS: '80', ...env},
   })
