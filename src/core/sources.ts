@@ -23,8 +23,9 @@ function endpointIPs(idx: ClusterIndex, service: string): Set<string> {
 
 /**
  * A pod of the node to trace from: a running pod that is no endpoint of the Service (so hairpin
- * rules do not blur the picture), else any pod of the node; when the node runs none, an address
- * of its pod CIDR, marked as standing for any pod.
+ * rules do not blur the picture); else an address of the node's pod CIDR, marked as standing for any
+ * pod (a live one-Service read lists only the Service's own pods, and tracing from one of them would
+ * show its hairpin path instead); else, without a pod CIDR, any pod of the node.
  */
 function podClientOn(idx: ClusterIndex, node: V1Node, entry: Entry): PathClient | undefined {
   const nodeName = node.metadata?.name ?? ''
@@ -38,12 +39,14 @@ function podClientOn(idx: ClusterIndex, node: V1Node, entry: Entry): PathClient 
       return ip ? [{pod, ip}] : []
     })
     .sort((a, b) => keyOf(a.pod).localeCompare(keyOf(b.pod)))
-  const pick = candidates.find((c) => c.pod.status?.phase === 'Running' && !endpoints.has(c.ip)) ?? candidates[0]
+  const pick = candidates.find((c) => c.pod.status?.phase === 'Running' && !endpoints.has(c.ip))
   if (pick) return {from: 'pod', source: pick.ip, sourcePod: keyOf(pick.pod)}
   const net = nodePodCIDRs(node)
     .map((c) => parseCidr(c))
     .find((c) => c?.family === family)
-  return net ? {from: 'pod', source: lastHostOf(net), sourceIsExample: true} : undefined
+  if (net) return {from: 'pod', source: lastHostOf(net), sourceIsExample: true}
+  const [any] = candidates
+  return any ? {from: 'pod', source: any.ip, sourcePod: keyOf(any.pod)} : undefined
 }
 
 /** The one client --source names, if it can reach the entry on this node. */

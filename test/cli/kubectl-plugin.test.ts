@@ -368,7 +368,7 @@ describe('README', () => {
   it('opens with the two commands this suite runs', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8')
     const firstBlock = /```(?:sh|bash)?\n([\s\S]*?)```/.exec(readme)![1]
-    expect(firstBlock).toContain('kubectl svctrace hello-world --from examples/hello-world')
+    expect(firstBlock).toContain('kubectl svctrace hello-cache --from examples/hello-world')
     expect(firstBlock).toContain('npm test')
   })
 })

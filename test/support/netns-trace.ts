@@ -288,7 +288,9 @@ export function comparableReport(report: ReportJson): unknown {
       paths: n.paths.map((p) => ({
         entry: p.entry,
         from: p.from,
-        source: p.source,
+        // A live one-Service read lists only the Service's pods, a bundle every pod: the pod standing in
+        // as the client may differ (never one of the backends), what happens to its packet may not.
+        source: p.from === 'pod' ? undefined : p.source,
         verdict: p.verdict,
         hops: p.hops.map((h) => `${h.table} ${h.chain}`),
         backends: backends(p.backends),

@@ -31,16 +31,17 @@ describe('the pod a path is traced from', () => {
     ])
   })
 
-  it("is one of the Service's own endpoints when the node runs no other pod", () => {
+  it("is never one of the Service's own endpoints (a hairpin path) while the pod CIDR gives an address for any pod", () => {
+    // What a live one-Service read sees: only the Service's own pods.
     const r = exampleReport(
       service('web-lb'),
       withPods((name) => name.startsWith('web-')),
     )
     expect(podRows(r)).toEqual([
-      'node-a 10.96.200.10:443/TCP 10.244.0.20 default/web-5b8f7c9d4-hk2vz dnat',
-      'node-a 192.168.49.240:443/TCP 10.244.0.20 default/web-5b8f7c9d4-hk2vz drop',
-      'node-b 10.96.200.10:443/TCP 10.244.1.21 default/web-5b8f7c9d4-pq6ms dnat',
-      'node-b 192.168.49.240:443/TCP 10.244.1.21 default/web-5b8f7c9d4-pq6ms drop',
+      'node-a 10.96.200.10:443/TCP 10.244.0.254 - example dnat',
+      'node-a 192.168.49.240:443/TCP 10.244.0.254 - example drop',
+      'node-b 10.96.200.10:443/TCP 10.244.1.254 - example dnat',
+      'node-b 192.168.49.240:443/TCP 10.244.1.254 - example drop',
     ])
   })
 
