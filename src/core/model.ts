@@ -214,6 +214,8 @@ export interface ServiceVerdict {
   /** Distinct backends the DNAT paths reach, and the Service's ready endpoints. */
   reached: number
   ready: number
+  /** Whether every backend reached is a pod (the API server behind default/kubernetes is not). */
+  reachedPods: boolean
   /** The share of each backend when every DNAT path splits evenly among the same backends. */
   evenShare?: number
   /** The worst finding about the Service (error, else warning). */

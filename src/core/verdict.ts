@@ -42,7 +42,8 @@ export function serviceVerdict(service: string, readyEndpoints: number, nodes: N
   }
   const outcomes: Partial<Record<Verdict, number>> = {}
   for (const p of paths) outcomes[p.verdict] = (outcomes[p.verdict] ?? 0) + 1
-  const reached = new Set(paths.filter((p) => p.verdict === 'dnat').flatMap((p) => p.backends.map((b) => `${b.ip}|${b.port}`)))
+  const dnatBackends = paths.filter((p) => p.verdict === 'dnat').flatMap((p) => p.backends)
+  const reached = new Set(dnatBackends.map((b) => `${b.ip}|${b.port}`))
   const cause = causeOf(findings.filter((f) => f.service === service))
   const share = evenShareOf(paths)
   return {
@@ -51,6 +52,7 @@ export function serviceVerdict(service: string, readyEndpoints: number, nodes: N
     nodes: tracedNodes,
     outcomes,
     reached: reached.size,
+    reachedPods: dnatBackends.every((b) => b.pod !== null),
     ready: readyEndpoints,
     ...(share !== undefined ? {evenShare: share} : {}),
     ...(cause ? {cause: {id: cause.id, message: cause.message}} : {}),

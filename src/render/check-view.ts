@@ -56,7 +56,7 @@ export function renderCheckView(report: Report, style: Style & {width: number}, 
   const hidden = report.findings.length - shown.length
   const sections = [header, table(head, rows, width), ...notices.map((n) => hanging('', clean(n), width))]
   if (shown.length > 0 || hidden === 0) sections.push([findingsSection(shown, width, c, true)])
-  const more = hidden > 0 ? [c.dim(`(${plural(hidden, 'info finding')} not shown: -o wide or -o json shows them)`)] : []
+  const more = hidden > 0 ? [c.dim(`(${plural(hidden, 'info finding')} not shown: -o wide or -o json shows ${hidden > 1 ? 'them' : 'it'})`)] : []
   sections.push([...more, c.bold(totalsLine(report))])
   return sections.map((s) => s.join('\n')).join('\n\n') + '\n'
 }

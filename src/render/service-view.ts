@@ -23,7 +23,7 @@ function verdictSentence(s: ServiceSummary, nodesRead: boolean, otherwise?: stri
   if (v.cause) return clean(v.cause.message)
   if (v.entries === 0) return otherwise ?? (nodesRead ? 'nothing to trace' : `${s.endpoints.ready}/${s.endpoints.total} endpoints ready; node rules not read`)
   const where = `${plural(v.entries, 'entry point')} on ${plural(v.nodes, 'node')}`
-  const ready = `${v.reached}/${plural(v.ready, 'ready pod')}`
+  const ready = `${v.reached}/${plural(v.ready, v.reachedPods ? 'ready pod' : 'ready endpoint')}`
   const each = v.evenShare !== undefined && v.reached > 1 ? ` (${percent(v.evenShare)} each)` : ''
   const total = Object.values(v.outcomes).reduce((a, b) => a + b, 0)
   const dnat = v.outcomes.dnat ?? 0

@@ -14,7 +14,7 @@ const service = (name: string): Query => ({kind: 'service', service: name, names
 describe('serviceVerdict', () => {
   it('a healthy Service: every entry point on every node reaches every ready pod evenly', async () => {
     const [s] = (await report(service('hello-world'))).services
-    expect(s?.verdict).toEqual({status: 'ok', entries: 4, nodes: 2, outcomes: {dnat: 10}, reached: 3, ready: 3, evenShare: 1 / 3})
+    expect(s?.verdict).toEqual({status: 'ok', entries: 4, nodes: 2, outcomes: {dnat: 10}, reached: 3, ready: 3, reachedPods: true, evenShare: 1 / 3})
   })
 
   it('a Service whose selector matches nothing is broken, and says so with the worst finding', async () => {

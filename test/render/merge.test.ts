@@ -4,6 +4,7 @@ import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {runTrace} from '../../src/app/run-trace.js'
 import type {NodeReport, Query} from '../../src/core/model.js'
 import {backendLists, mergeNodes, mergeRows} from '../../src/render/merge.js'
+import {renderTable} from '../../src/render/table.js'
 import {example} from '../support/cli.js'
 
 const bundle = new BundleDir(example)
@@ -48,5 +49,29 @@ describe('mergeRows', () => {
     const lb = rows.filter((r) => r.path.entry.kind === 'load-balancer')
     expect(lb.length).toBeGreaterThan(0)
     expect(new Set(lb.map((r) => r.path.alternatives.length)).size).toBe(lb.length)
+  })
+})
+
+describe('a healthy Service on 50 nodes', () => {
+  it('is one screen: one block naming every node, the same rows as on two', async () => {
+    const r = await report(service('hello-world'))
+    const [a] = r.nodes as [NodeReport]
+    const nodes = Array.from({length: 50}, (_, i): NodeReport => {
+      const ip = `192.168.50.${i + 1}`
+      const own = (address: string) => address.replace('192.168.49.2', ip)
+      return {
+        ...a,
+        name: `node-${String(i).padStart(2, '0')}`,
+        paths: a.paths.map((p) => ({
+          ...p,
+          entry: {...p.entry, address: own(p.entry.address), destination: {...p.entry.destination, ip: own(p.entry.destination.ip)}},
+        })),
+      }
+    })
+    const text = renderTable({...r, nodes}, {color: false, wide: false, width: 80})
+    expect(mergeNodes(nodes)).toHaveLength(1)
+    expect(text.split('\n').length).toBeLessThanOrEqual(40)
+    expect(text).toContain('node-00, node-01')
+    expect(text).toContain('node-49')
   })
 })
