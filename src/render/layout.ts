@@ -46,7 +46,7 @@ function wrapLine(line: string, width: number): string[] {
   let current = ''
   for (const word of line.split(' ')) {
     if (current && current.length + 1 + word.length > width) {
-      out.push(current)
+      out.push(current.trimEnd())
       current = ''
     }
     current = current ? `${current} ${word}` : word

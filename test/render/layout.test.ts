@@ -39,3 +39,12 @@ describe('table', () => {
     expect(lines).toEqual(['V     X', `${c.green('DNAT')}  y`, c.green('OK')])
   })
 })
+
+describe('wrap at a double space', () => {
+  it('leaves no space at the end of a line', () => {
+    expect(wrap('NodePort  cluster IP 10.96.20.20  externalTrafficPolicy Local', 40)).toEqual([
+      'NodePort  cluster IP 10.96.20.20',
+      'externalTrafficPolicy Local',
+    ])
+  })
+})
