@@ -1,18 +1,8 @@
 import {describe, expect, it} from 'vitest'
+import {recordingStream} from '../support/recording-stream.js'
 import {nodeProgress} from '../../src/commands/progress.js'
 
-/** A stream that records what is written, TTY or not. */
-function stream(isTTY: boolean): NodeJS.WriteStream & {text: string} {
-  const s = {
-    isTTY,
-    text: '',
-    write(chunk: string) {
-      s.text += chunk
-      return true
-    },
-  }
-  return s as unknown as NodeJS.WriteStream & {text: string}
-}
+const stream = recordingStream
 
 describe('the "reading N/M nodes…" line', () => {
   it('is rewritten in place on a terminal and erased at the end', () => {

@@ -1,20 +1,11 @@
 // -v lines (verbose-log.ts): kubectl -v=6's shape, cluster text cleaned, and kept clear of the
 // progress line on a terminal.
 import {describe, expect, it} from 'vitest'
+import {recordingStream} from '../support/recording-stream.js'
 import {apiRequestLine, klogPrefix, nodeCommandLine, verboseLog} from '../../src/commands/verbose-log.js'
 import {nodeProgress} from '../../src/commands/progress.js'
 
-function stream(isTTY: boolean): NodeJS.WriteStream & {text: string} {
-  const s = {
-    isTTY,
-    text: '',
-    write(chunk: string) {
-      s.text += chunk
-      return true
-    },
-  }
-  return s as unknown as NodeJS.WriteStream & {text: string}
-}
+const stream = recordingStream
 
 const url = 'https://127.0.0.1:6443/api/v1/namespaces/default/services/hello-world'
 
