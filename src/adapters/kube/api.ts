@@ -1,6 +1,7 @@
-// The live cluster as a ClusterSource: a few bounded GET/LIST requests through client-node.
-// One Service costs: the Service, its EndpointSlices (by label), its Endpoints, the pods its
-// selector matches (selected on the server), the nodes — never every pod of the cluster.
+// The live cluster as a ClusterSource: a few bounded GET/LIST requests through client-node, every
+// list in pages of 500 (paged-list.ts). One Service costs: the Service, its EndpointSlices (by label),
+// its Endpoints, the pods its selector matches (selected on the server), the nodes — never every pod
+// of the cluster.
 import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, HttpLibrary, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {SourceError, type ActivityLog, type ClusterRead, type ClusterSource} from '../../app/ports.js'
 import {QueryError} from '../../core/report.js'
@@ -9,6 +10,7 @@ import {isNodeAddress, ownsAddress} from '../../core/kube-proxy/captured-address
 import type {ClusterView, KubeProxyObjects, Query} from '../../core/model.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
 import {observedHttp, withSignal} from './client-options.js'
+import {listAllPages, PagingError, type Page, type PagedList} from './paged-list.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 
 /** What a denied read costs the report, per resource. */
@@ -29,6 +31,18 @@ interface Request {
 }
 
 type Call<T> = (options: unknown) => Promise<T>
+/** One page of a list request. */
+type ListCall<T> = (page: Page, options: unknown) => Promise<PagedList<T>>
+
+/** How every request of a run is made. */
+export interface ApiSettings {
+  /** --request-timeout, per request (so per page of a list). */
+  timeoutMs: number
+  /** The User-Agent header (user-agent.ts). */
+  userAgent?: string
+  /** -v: each request as it is answered. */
+  log?: ActivityLog
+}
 
 function statusMessage(err: {body?: unknown; message?: string}): string {
   try {
@@ -40,6 +54,11 @@ function statusMessage(err: {body?: unknown; message?: string}): string {
   // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a thrown non-Error (a string) prints as itself
   const [firstLine = ''] = String(err.message ?? err).split('\n')
   return firstLine
+}
+
+/** Where a request reads, as its error messages say it. */
+function scopeOf(req: Request): string {
+  return req.namespace ? ` in namespace ${req.namespace}` : ' cluster-wide'
 }
 
 function selectorOf(labels: Record<string, string>): string {
@@ -56,11 +75,13 @@ export class KubeApiSource implements ClusterSource {
   private http?: HttpLibrary
   private readonly denied: string[] = []
 
+  private readonly timeoutMs: number
+
   constructor(
     private readonly loaded: LoadedKubeconfig,
-    private readonly timeoutMs: number,
-    private readonly log?: ActivityLog,
+    private readonly settings: ApiSettings,
   ) {
+    this.timeoutMs = settings.timeoutMs
     this.description = `context ${loaded.context} (${loaded.server})`
   }
 
@@ -71,16 +92,26 @@ export class KubeApiSource implements ClusterSource {
   private async clients(): Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}> {
     if (!this.core || !this.discovery) {
       const k8s = await import('@kubernetes/client-node')
-      if (this.log) this.http = observedHttp(k8s, this.log)
+      if (this.settings.log) this.http = observedHttp(k8s, this.settings.log)
       this.core = this.loaded.kc.makeApiClient(k8s.CoreV1Api)
       this.discovery = this.loaded.kc.makeApiClient(k8s.DiscoveryV1Api)
     }
     return {core: this.core, discovery: this.discovery}
   }
 
-  /** Per-call options: abort after --request-timeout; shown by -v. Every call comes after clients(). */
+  /** Per-call options: abort after --request-timeout; the User-Agent; shown by -v. Every call comes after clients(). */
   private options(): unknown {
-    return withSignal(AbortSignal.timeout(this.timeoutMs), this.http)
+    return withSignal(AbortSignal.timeout(this.timeoutMs), {http: this.http, userAgent: this.settings.userAgent})
+  }
+
+  /** A list request, page by page (each page a request of its own, with its own timeout). */
+  private async list<T>(req: Request, call: ListCall<T>): Promise<T[] | undefined> {
+    try {
+      return await listAllPages(`list ${req.resource}${scopeOf(req)}`, (page) => this.request(req, (o) => call(page, o)))
+    } catch (err) {
+      if (err instanceof PagingError) throw new SourceError(`${err.message} on ${this.description}`)
+      throw err
+    }
   }
 
   /**
@@ -92,7 +123,7 @@ export class KubeApiSource implements ClusterSource {
       return await call(this.options())
     } catch (err) {
       const e = err as {code?: number | string; body?: unknown; message?: string; name?: string; cause?: {code?: string}}
-      const where = req.namespace ? ` in namespace ${req.namespace}` : ' cluster-wide'
+      const where = scopeOf(req)
       if (e.code === 404) return undefined
       if (e.code === 403) {
         if (req.optional) return undefined
@@ -128,47 +159,47 @@ export class KubeApiSource implements ClusterSource {
     } else if (query.kind === 'ip') {
       const {core} = await this.clients()
       const [services] = await Promise.all([
-        this.request({verb: 'list', resource: 'services'}, (o) => core.listServiceForAllNamespaces({}, o as never)),
+        this.list({verb: 'list', resource: 'services'}, (p, o) => core.listServiceForAllNamespaces(p, o as never)),
         this.nodes(view),
       ])
-      view.services.push(...(services?.items ?? []).map((s) => ({...s, kind: 'Service', apiVersion: 'v1'})))
+      view.services.push(...(services ?? []).map((s) => ({...s, kind: 'Service', apiVersion: 'v1'})))
       const dest = {ip: query.ip!, ...(query.port !== undefined ? {port: query.port} : {})}
       const nodeOwns = isNodeAddress(view.nodes, dest.ip)
       const owners = view.services.filter((s) => ownsAddress(s, dest, nodeOwns))
       await Promise.all(owners.map((s) => this.serviceObjects(s, view)))
       if (owners.length === 0 && !nodeOwns) {
-        const pods = await this.request({verb: 'list', resource: 'pods'}, (o) =>
-          core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`}, o as never),
+        const pods = await this.list({verb: 'list', resource: 'pods'}, (p, o) =>
+          core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`, ...p}, o as never),
         )
-        view.pods.push(...(pods?.items ?? []).map(asPod))
+        view.pods.push(...(pods ?? []).map(asPod))
       }
     }
     if (query.kind === 'all') await this.everything(view, query.namespace)
     return {view, denied: [...this.denied]}
   }
 
-  /** Check mode: every Service with its slices, Endpoints and pods, and the nodes: five lists. */
+  /** Check mode: every Service with its slices, Endpoints and pods, and the nodes: five lists (a page per 500 objects). */
   private async everything(view: ClusterView, namespace: string | undefined): Promise<void> {
     const {core, discovery} = await this.clients()
     const req = (resource: string) => ({verb: 'list' as const, resource, ...(namespace ? {namespace} : {})})
     const [services, slices, endpoints, pods] = await Promise.all([
-      this.request(req('services'), (o) =>
-        namespace ? core.listNamespacedService({namespace}, o as never) : core.listServiceForAllNamespaces({}, o as never),
+      this.list(req('services'), (p, o) =>
+        namespace ? core.listNamespacedService({namespace, ...p}, o as never) : core.listServiceForAllNamespaces(p, o as never),
       ),
-      this.request(req('endpointslices'), (o) =>
-        namespace ? discovery.listNamespacedEndpointSlice({namespace}, o as never) : discovery.listEndpointSliceForAllNamespaces({}, o as never),
+      this.list(req('endpointslices'), (p, o) =>
+        namespace ? discovery.listNamespacedEndpointSlice({namespace, ...p}, o as never) : discovery.listEndpointSliceForAllNamespaces(p, o as never),
       ),
-      this.request(req('endpoints'), (o) =>
-        namespace ? core.listNamespacedEndpoints({namespace}, o as never) : core.listEndpointsForAllNamespaces({}, o as never),
+      this.list(req('endpoints'), (p, o) =>
+        namespace ? core.listNamespacedEndpoints({namespace, ...p}, o as never) : core.listEndpointsForAllNamespaces(p, o as never),
       ),
-      this.request(req('pods'), (o) => (namespace ? core.listNamespacedPod({namespace}, o as never) : core.listPodForAllNamespaces({}, o as never))),
+      this.list(req('pods'), (p, o) => (namespace ? core.listNamespacedPod({namespace, ...p}, o as never) : core.listPodForAllNamespaces(p, o as never))),
       this.nodes(view),
     ])
     if (!services) throw new SourceError(this.denied.at(-1) ?? `no Services could be listed on ${this.description}`)
-    view.services.push(...services.items.map((s): V1Service => ({...s, kind: 'Service', apiVersion: 'v1'})))
-    view.endpointSlices.push(...(slices?.items ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
-    view.endpoints.push(...(endpoints?.items ?? []).map((e) => ({...e, kind: 'Endpoints', apiVersion: 'v1'}) as V1Endpoints))
-    view.pods.push(...(pods?.items ?? []).map(asPod))
+    view.services.push(...services.map((s): V1Service => ({...s, kind: 'Service', apiVersion: 'v1'})))
+    view.endpointSlices.push(...(slices ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
+    view.endpoints.push(...(endpoints ?? []).map((e) => ({...e, kind: 'Endpoints', apiVersion: 'v1'}) as V1Endpoints))
+    view.pods.push(...(pods ?? []).map(asPod))
   }
 
   private async service(namespace: string, name: string): Promise<V1Service> {
@@ -178,11 +209,11 @@ export class KubeApiSource implements ClusterSource {
     if (this.denied.length > 0) throw new SourceError(this.denied.at(-1)!)
     // Suggestions, like the bundle path gives them: similar names here, the same name elsewhere.
     const [here, elsewhere] = await Promise.all([
-      this.request({verb: 'list', resource: 'services', namespace}, (o) => core.listNamespacedService({namespace}, o as never)),
-      this.request({verb: 'list', resource: 'services'}, (o) => core.listServiceForAllNamespaces({fieldSelector: `metadata.name=${name}`}, o as never)),
+      this.list({verb: 'list', resource: 'services', namespace}, (p, o) => core.listNamespacedService({namespace, ...p}, o as never)),
+      this.list({verb: 'list', resource: 'services'}, (p, o) => core.listServiceForAllNamespaces({fieldSelector: `metadata.name=${name}`, ...p}, o as never)),
     ])
-    const others = (elsewhere?.items ?? []).map((s) => s.metadata?.namespace).filter((n): n is string => !!n && n !== namespace)
-    const names = (here?.items ?? []).map((s) => s.metadata?.name ?? '')
+    const others = (elsewhere ?? []).map((s) => s.metadata?.namespace).filter((n): n is string => !!n && n !== namespace)
+    const names = (here ?? []).map((s) => s.metadata?.name ?? '')
     throw new QueryError(serviceNotFoundMessage(namespace, name, {namesInNamespace: names, namespacesWithName: others}, this.description))
   }
 
@@ -193,17 +224,19 @@ export class KubeApiSource implements ClusterSource {
     const name = svc.metadata?.name ?? ''
     const selector = svc.spec?.type === 'ExternalName' ? undefined : svc.spec?.selector
     const [slices, endpoints, pods] = await Promise.all([
-      this.request({verb: 'list', resource: 'endpointslices', namespace}, (o) =>
-        discovery.listNamespacedEndpointSlice({namespace, labelSelector: `kubernetes.io/service-name=${name}`}, o as never),
+      this.list({verb: 'list', resource: 'endpointslices', namespace}, (p, o) =>
+        discovery.listNamespacedEndpointSlice({namespace, labelSelector: `kubernetes.io/service-name=${name}`, ...p}, o as never),
       ),
       this.request({verb: 'get', resource: 'endpoints', namespace}, (o) => core.readNamespacedEndpoints({name, namespace}, o as never)),
       selector && Object.keys(selector).length > 0
-        ? this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector: selectorOf(selector)}, o as never))
+        ? this.list({verb: 'list', resource: 'pods', namespace}, (p, o) =>
+            core.listNamespacedPod({namespace, labelSelector: selectorOf(selector), ...p}, o as never),
+          )
         : undefined,
     ])
-    view.endpointSlices.push(...(slices?.items ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
+    view.endpointSlices.push(...(slices ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
     if (endpoints) view.endpoints.push({...endpoints, kind: 'Endpoints', apiVersion: 'v1'} as V1Endpoints)
-    const matched = (pods?.items ?? []).map(asPod)
+    const matched = (pods ?? []).map(asPod)
     if (selector && pods && matched.length === 0) matched.push(...(await this.nearMissPods(namespace, selector)))
     addPods(view, matched)
   }
@@ -215,10 +248,10 @@ export class KubeApiSource implements ClusterSource {
     const selectors = entries.map(([key]) => (entries.length === 1 ? key : selectorOf(Object.fromEntries(entries.filter(([k]) => k !== key)))))
     const lists = await Promise.all(
       selectors.map((labelSelector) =>
-        this.request({verb: 'list', resource: 'pods', namespace}, (o) => core.listNamespacedPod({namespace, labelSelector}, o as never)),
+        this.list({verb: 'list', resource: 'pods', namespace}, (p, o) => core.listNamespacedPod({namespace, labelSelector, ...p}, o as never)),
       ),
     )
-    return lists.flatMap((l) => (l?.items ?? []).map(asPod))
+    return lists.flatMap((l) => (l ?? []).map(asPod))
   }
 
   /**
@@ -242,8 +275,8 @@ export class KubeApiSource implements ClusterSource {
 
   private async nodes(view: ClusterView): Promise<void> {
     const {core} = await this.clients()
-    const nodes = await this.request({verb: 'list', resource: 'nodes'}, (o) => core.listNode({}, o as never))
-    view.nodes.push(...(nodes?.items ?? []).map((n): V1Node => ({...n, kind: 'Node', apiVersion: 'v1'})))
+    const nodes = await this.list({verb: 'list', resource: 'nodes'}, (p, o) => core.listNode(p, o as never))
+    view.nodes.push(...(nodes ?? []).map((n): V1Node => ({...n, kind: 'Node', apiVersion: 'v1'})))
   }
 }
 

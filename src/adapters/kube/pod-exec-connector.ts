@@ -9,6 +9,7 @@ import type {CoreV1Api, HttpLibrary, V1Pod} from '@kubernetes/client-node'
 import type {ActivityLog} from '../../app/ports.js'
 import {DEBUG_POD_NAMESPACE, DebugPods, DEFAULT_DEBUG_IMAGE, notRunningReason, type DebugPodApi} from './debug-pod.js'
 import {observedHttp, withSignal} from './client-options.js'
+import {listAllPages, PagingError, type Page, type PagedList} from './paged-list.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
@@ -28,6 +29,8 @@ export interface PodExecOptions {
   audit?: (node: string, line: string) => void
   /** Output cap per command; default MAX_COMMAND_OUTPUT_BYTES. */
   maxOutputBytes?: number
+  /** The User-Agent header of every request (user-agent.ts). */
+  userAgent?: string
   /** -v: shows each API request (pod lookups, debug pods); node commands are shown by the reader. */
   log?: ActivityLog
 }
@@ -105,6 +108,7 @@ export class PodExecConnector implements NodeConnector {
       signal: this.stopping.signal,
       commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
       maxOutputBytes: this.opts.maxOutputBytes ?? MAX_COMMAND_OUTPUT_BYTES,
+      ...(this.opts.userAgent !== undefined ? {userAgent: this.opts.userAgent} : {}),
       ...(this.opts.audit !== undefined ? {audit: this.opts.audit} : {}),
       onClose: async () => {
         this.sessions.delete(session)
@@ -142,21 +146,31 @@ export class PodExecConnector implements NodeConnector {
     const signal = how.cleanup ? timeout : AbortSignal.any([this.stopping.signal, timeout])
     try {
       const {http} = await this.load()
-      return await call(withSignal(signal, http))
+      return await call(withSignal(signal, {http, userAgent: this.opts.userAgent}))
     } catch (err) {
       if (how.allow404 && (err as ApiError).code === 404) return undefined
       throw apiError(err, req, !how.cleanup && this.stopping.signal.aborted, REQUEST_TIMEOUT_MS)
     }
   }
 
+  /** A list request page by page, as every list is made (paged-list.ts). */
+  private async pagedList<T>(req: ApiRequest, call: (page: Page, options: never) => Promise<PagedList<T>>): Promise<T[] | undefined> {
+    try {
+      return await listAllPages(`list ${req.resource} in namespace ${req.namespace}`, (page) => this.request(req, (o) => call(page, o)))
+    } catch (err) {
+      if (err instanceof PagingError) throw new NodeAccessError(`${err.message} ${req.why} on ${req.node}`, 'unreachable')
+      throw err
+    }
+  }
+
   private async kubeProxyPod(lib: Lib, node: string): Promise<PodRef> {
     const namespace = KUBE_PROXY_NAMESPACE
     const req = {verb: 'list', resource: 'pods', namespace, node, why: 'to find the kube-proxy pod'}
-    // Both selectors go to the server: one small answer, whatever the cluster's size.
-    const list = await this.request(req, (o) =>
-      lib.core.listNamespacedPod({namespace, labelSelector: KUBE_PROXY_SELECTOR, fieldSelector: `spec.nodeName=${node}`}, o),
+    // Both selectors go to the server: one small answer (a page), whatever the cluster's size.
+    const list = await this.pagedList(req, (page, o) =>
+      lib.core.listNamespacedPod({namespace, labelSelector: KUBE_PROXY_SELECTOR, fieldSelector: `spec.nodeName=${node}`, ...page}, o),
     )
-    const pods = (list?.items ?? []).filter((p) => !p.metadata?.deletionTimestamp)
+    const pods = (list ?? []).filter((p) => !p.metadata?.deletionTimestamp)
     const running = pods.find((p) => p.status?.phase === 'Running')
     const instead = 'pass --debug-pod to read the node from a short-lived privileged pod, or use --via ssh'
     if (!running && pods.length === 0) {
