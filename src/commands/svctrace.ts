@@ -11,6 +11,7 @@ import {NODES_NOT_READ, nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAc
 import {nodeProgress} from './progress.js'
 import {parseServiceArg} from './service-arg.js'
 import {verboseLog} from './verbose-log.js'
+import {userAgent} from '../adapters/kube/user-agent.js'
 import {verbosityArgs} from './verbosity.js'
 import {renderTable} from '../render/table.js'
 import {DEFAULT_WIDTH} from '../render/layout.js'
@@ -92,10 +93,14 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     let outcome: TraceOutcome
     let notices: string[] = []
     try {
-      const sources = await openSources({...flags, requestTimeoutMs: flags['request-timeout'] * 1000}, access, {
-        ...(progress ? {onProgress: (done: number, total: number) => progress.update(done, total), beforePrompt: () => progress.clear()} : {}),
-        ...(log ? {log} : {}),
-      })
+      const sources = await openSources(
+        {...flags, requestTimeoutMs: flags['request-timeout'] * 1000, userAgent: userAgent(this.config.name, this.config.version)},
+        access,
+        {
+          ...(progress ? {onProgress: (done: number, total: number) => progress.update(done, total), beforePrompt: () => progress.clear()} : {}),
+          ...(log ? {log} : {}),
+        },
+      )
       const {cluster, reader} = sources
       notices = sources.notices
       const capture = flags.capture === undefined ? {} : {capture: captureSink(flags.capture)}

@@ -16,6 +16,8 @@ export interface SourceFlags {
   context?: string | undefined
   namespace?: string | undefined
   requestTimeoutMs: number
+  /** The User-Agent header of every API request (adapters/kube/user-agent.ts). */
+  userAgent: string
 }
 
 export interface NodeHooks {
@@ -67,7 +69,7 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
   }
   const [{loadKubeconfig}, {KubeApiSource}] = await Promise.all([import('../adapters/kube/kubeconfig.js'), import('../adapters/kube/api.js')])
   const loaded = await loadKubeconfig({kubeconfig: flags.kubeconfig, context: flags.context, namespace: flags.namespace, env: process.env})
-  const cluster = new KubeApiSource(loaded, flags.requestTimeoutMs, hooks.log)
+  const cluster = new KubeApiSource(loaded, {timeoutMs: flags.requestTimeoutMs, userAgent: flags.userAgent, ...(hooks.log ? {log: hooks.log} : {})})
   if (access.via === 'none') {
     return {cluster, reader: new NoNodes(access.implicit ? 'not-asked' : 'via-none'), notices: access.implicit ? [NODES_NOT_READ] : []}
   }
@@ -96,16 +98,22 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
     const needsAddress = !access.ssh.hostTemplate || access.ssh.hostTemplate.includes('{address}')
     return {cluster, reader: new LiveNodeReader(connector, readerOptions(access.read, needsAddress, 'ssh')), notices: []}
   }
-  const connector = await podExecConnector(loaded, access, hooks.log)
+  const connector = await podExecConnector(loaded, access, flags.userAgent, hooks.log)
   return {cluster, reader: new LiveNodeReader(connector, readerOptions(access.read, false, 'exec')), notices: []}
 }
 
-async function podExecConnector(loaded: LoadedKubeconfig, access: Extract<NodeAccess, {via: 'exec'}>, log: ActivityLog | undefined): Promise<NodeConnector> {
+async function podExecConnector(
+  loaded: LoadedKubeconfig,
+  access: Extract<NodeAccess, {via: 'exec'}>,
+  userAgent: string,
+  log: ActivityLog | undefined,
+): Promise<NodeConnector> {
   const {PodExecConnector} = await import('../adapters/kube/pod-exec-connector.js')
   return new PodExecConnector(loaded, {
     debugPod: access.exec.debugPod,
     ...(access.exec.debugImage ? {debugImage: access.exec.debugImage} : {}),
     commandTimeoutMs: access.read.commandTimeoutMs,
+    userAgent,
     ...(log ? {log} : {}),
   })
 }

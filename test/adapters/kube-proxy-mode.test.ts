@@ -30,7 +30,7 @@ beforeAll(async () => {
   scratch = mkdtempSync(path.join(tmpdir(), 'svctrace-mode-'))
   const file = path.join(scratch, 'config')
   writeFileSync(file, server.kubeconfig({context: 'example', namespace: 'default'}))
-  source = new KubeApiSource(await loadKubeconfig({kubeconfig: file, env: {}}), 10_000)
+  source = new KubeApiSource(await loadKubeconfig({kubeconfig: file, env: {}}), {timeoutMs: 10_000})
 })
 afterAll(async () => {
   await server.close()

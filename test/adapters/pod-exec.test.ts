@@ -126,7 +126,8 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
     expect(server.requests[0]).toEqual({
       method: 'GET',
       path: '/api/v1/namespaces/kube-system/pods',
-      query: {labelSelector: 'k8s-app=kube-proxy', fieldSelector: 'spec.nodeName=node2'},
+      query: {labelSelector: 'k8s-app=kube-proxy', fieldSelector: 'spec.nodeName=node2', limit: '500'},
+      userAgent: expect.stringMatching(/^node-fetch\//),
     })
     expect(server.execs).toEqual([
       expect.objectContaining({

@@ -1,11 +1,11 @@
 // The live path end to end: the built command, through client-node, against our local HTTPS API
 // server serving the reference capture's real objects.
 import {execFile} from 'node:child_process'
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, beforeEach, describe, expect, it} from 'vitest'
-import {startFakeApiServer, type FakeApiServer} from '../support/fake-apiserver.js'
+import {loadFakeClusterData, startFakeApiServer, type FakeApiServer} from '../support/fake-apiserver.js'
 import {root} from '../support/cli.js'
 
 const bundle = path.join(root, 'test/fixtures/two-node-iptables-v1.26')
@@ -48,22 +48,75 @@ afterAll(async () => {
 })
 beforeEach(() => server.reset())
 
+/** What the server was asked, one line per request, sorted: `GET /path?key=value&…` with the query unencoded and its keys sorted. */
+function asked(on: FakeApiServer = server): string[] {
+  return on.requests
+    .map((q) => {
+      const query = Object.entries(q.query)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, v]) => `${k}=${k === 'continue' ? '…' : v}`)
+        .join('&')
+      return `${q.method} ${q.path}${query ? `?${query}` : ''}`
+    })
+    .sort()
+}
+
+const USER_AGENT = `kubectl-svctrace/${JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version} (${{win32: 'windows'}[process.platform as string] ?? process.platform}/${{x64: 'amd64', ia32: '386'}[process.arch as string] ?? process.arch})`
+
 describe('live cluster (fake API server, real client-node)', () => {
-  it('traces one Service with a few GET requests and nothing else', async () => {
+  it('traces one Service with five GET requests, each list in pages of 500, each naming svctrace as its User-Agent', async () => {
     const r = await svctrace(['frontend', '-o', 'json'])
     expect(r.stderr).toBe('')
     const report = JSON.parse(r.stdout)
     expect(report.query).toEqual({kind: 'service', service: 'frontend', namespace: 'storefront'})
     expect(report.services.map((s: {name: string}) => s.name)).toEqual(['frontend'])
-    expect(server.nonGetRequests()).toEqual([])
-    const asked = server.requests.map((q) => `${q.method} ${q.path}${q.query.labelSelector ? `?labelSelector=${q.query.labelSelector}` : ''}`).sort()
-    expect(asked).toEqual([
+    expect(asked()).toEqual([
       'GET /api/v1/namespaces/storefront/endpoints/frontend',
-      'GET /api/v1/namespaces/storefront/pods?labelSelector=app=frontend',
+      'GET /api/v1/namespaces/storefront/pods?labelSelector=app=frontend&limit=500',
       'GET /api/v1/namespaces/storefront/services/frontend',
-      'GET /api/v1/nodes',
-      'GET /apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices?labelSelector=kubernetes.io/service-name=frontend',
+      'GET /api/v1/nodes?limit=500',
+      'GET /apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices?labelSelector=kubernetes.io/service-name=frontend&limit=500',
     ])
+    expect(USER_AGENT).toMatch(/^kubectl-svctrace\/\d+\.\d+\.\d+\S* \([a-z0-9]+\/[a-z0-9]+\)$/)
+    expect(server.requests.map((q) => q.userAgent)).toEqual(server.requests.map(() => USER_AGENT))
+  })
+
+  it('reading the nodes adds the two kube-proxy config GETs and, with --via exec, one kube-proxy pod lookup per node', async () => {
+    // The capture has no kube-proxy pods: each node is unreadable, after exactly one lookup.
+    const r = await svctrace(['frontend', '--via', 'exec', '-o', 'json'])
+    expect(JSON.parse(r.stdout).services.map((s: {name: string}) => s.name)).toEqual(['frontend'])
+    expect(asked()).toEqual([
+      'GET /api/v1/namespaces/kube-system/configmaps/kube-proxy',
+      'GET /api/v1/namespaces/kube-system/pods?fieldSelector=spec.nodeName=node1&labelSelector=k8s-app=kube-proxy&limit=500',
+      'GET /api/v1/namespaces/kube-system/pods?fieldSelector=spec.nodeName=node2&labelSelector=k8s-app=kube-proxy&limit=500',
+      'GET /api/v1/namespaces/storefront/endpoints/frontend',
+      'GET /api/v1/namespaces/storefront/pods?labelSelector=app=frontend&limit=500',
+      'GET /api/v1/namespaces/storefront/services/frontend',
+      'GET /api/v1/nodes?limit=500',
+      'GET /apis/apps/v1/namespaces/kube-system/daemonsets/kube-proxy',
+      'GET /apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices?labelSelector=kubernetes.io/service-name=frontend&limit=500',
+    ])
+    expect(server.requests.map((q) => q.userAgent)).toEqual(server.requests.map(() => USER_AGENT))
+  })
+
+  it('the exec upgrades into the kube-proxy pods name svctrace as their User-Agent too', async () => {
+    const data = await loadFakeClusterData(bundle)
+    const kubeProxy = (node: string) => ({
+      metadata: {name: `kube-proxy-${node}`, namespace: 'kube-system', labels: {'k8s-app': 'kube-proxy'}},
+      spec: {nodeName: node, hostNetwork: true, containers: [{name: 'kube-proxy', image: 'registry.k8s.io/kube-proxy:v1.26.3'}]},
+      status: {phase: 'Running'},
+    })
+    server.setView({...data, pods: [...data.pods, kubeProxy('node1'), kubeProxy('node2')]})
+    server.exec.respond = (call) => ({stdout: readFileSync(path.join(bundle, 'nodes', call.node, 'iptables-save.txt'), 'utf8')})
+    try {
+      const r = await svctrace(['frontend', '--via', 'exec', '-o', 'json'])
+      expect(JSON.parse(r.stdout).services.map((s: {name: string}) => s.name)).toEqual(['frontend'])
+      expect(server.execs.length).toBeGreaterThan(0)
+      expect(server.requests.filter((q) => q.path.endsWith('/exec'))).toHaveLength(server.execs.length)
+      expect(server.requests.map((q) => q.userAgent)).toEqual(server.requests.map(() => USER_AGENT))
+    } finally {
+      server.setView(data)
+    }
   })
 
   it('asks for near-miss pods only when the selector matches nothing, one list per selector key', async () => {
@@ -200,12 +253,24 @@ describe('live cluster (fake API server, real client-node)', () => {
     const r = await svctrace(['--ip', '10.96.20.20:80', '-o', 'json'])
     const report = JSON.parse(r.stdout)
     expect(report.resolution).toBe('10.96.20.20 is the cluster IP of Service storefront/api (NodePort)')
-    expect(server.requests.map((q) => q.path).sort()).toEqual([
-      '/api/v1/namespaces/storefront/endpoints/api',
-      '/api/v1/namespaces/storefront/pods',
-      '/api/v1/nodes',
-      '/api/v1/services',
-      '/apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices',
+    // The Services once, cluster-wide; then only the owner's objects, its pods by its selector.
+    expect(asked()).toEqual([
+      'GET /api/v1/namespaces/storefront/endpoints/api',
+      'GET /api/v1/namespaces/storefront/pods?labelSelector=app=api&limit=500',
+      'GET /api/v1/nodes?limit=500',
+      'GET /api/v1/services?limit=500',
+      'GET /apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices?labelSelector=kubernetes.io/service-name=api&limit=500',
+    ])
+  })
+
+  it('--ip of a pod: the Services once, then that one pod by a field selector, never every pod', async () => {
+    const r = await svctrace(['--ip', '10.244.1.11', '-o', 'json'])
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout).resolution).toMatch(/^10\.244\.1\.11 is (the IP of )?pod storefront\/frontend-6b7f9d8c5-4kz2q/)
+    expect(asked()).toEqual([
+      'GET /api/v1/nodes?limit=500',
+      'GET /api/v1/pods?fieldSelector=status.podIP=10.244.1.11&limit=500',
+      'GET /api/v1/services?limit=500',
     ])
   })
 })
@@ -237,7 +302,7 @@ describe('-v: every API request on stderr, as kubectl -v=6 prints it', () => {
     const r = await svctrace(['svc/frontend', '-o', 'json', '--fail-on', 'none', '-v=6'])
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(
-      / GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/storefront\/pods\?labelSelector=app%3Dfrontend 403 Forbidden in \d+ milliseconds\n/,
+      / GET https:\/\/127\.0\.0\.1:\d+\/api\/v1\/namespaces\/storefront\/pods\?labelSelector=app%3Dfrontend&limit=500 403 Forbidden in \d+ milliseconds\n/,
     )
     server.reset()
     const missing = await svctrace(['nosuch', '--v=6'])
@@ -254,5 +319,36 @@ describe('-v: every API request on stderr, as kubectl -v=6 prints it', () => {
     expect(r.stderr).toMatch(
       /^I\d{4} [\d:.]+ GET https:\/\/127\.0\.0\.1:1\/api\/v1\/namespaces\/default\/services\/frontend \(no response: ECONNREFUSED\) in \d+ milliseconds\n/,
     )
+  })
+})
+
+describe('lists in pages of 500, as kubectl --chunk-size', () => {
+  it('-A over 1,200 Services: three pages of Services, every one in the report', async () => {
+    const services = Array.from({length: 1200}, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {name: `svc-${String(i).padStart(4, '0')}`, namespace: `team-${i % 7}`},
+      spec: {type: 'ClusterIP', clusterIP: `10.96.${Math.floor(i / 250)}.${(i % 250) + 1}`, ports: [{port: 80, protocol: 'TCP', targetPort: 8080}]},
+    }))
+    const big = await startFakeApiServer({view: {services, endpointSlices: [], endpoints: [], pods: [], nodes: []}})
+    try {
+      const config = path.join(scratch, 'big-config')
+      writeFileSync(config, big.kubeconfig({context: 'big'}))
+      const r = await svctrace(['-A', '-o', 'json', '--fail-on', 'none'], {KUBECONFIG: config})
+      expect(r.code).toBe(0)
+      const names = JSON.parse(r.stdout).services.map((s: {namespace: string; name: string}) => `${s.namespace}/${s.name}`)
+      expect([...names].sort()).toEqual(services.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort())
+      expect(asked(big)).toEqual([
+        'GET /api/v1/endpoints?limit=500',
+        'GET /api/v1/nodes?limit=500',
+        'GET /api/v1/pods?limit=500',
+        'GET /api/v1/services?continue=…&limit=500',
+        'GET /api/v1/services?continue=…&limit=500',
+        'GET /api/v1/services?limit=500',
+        'GET /apis/discovery.k8s.io/v1/endpointslices?limit=500',
+      ])
+    } finally {
+      await big.close()
+    }
   })
 })

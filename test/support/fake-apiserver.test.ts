@@ -74,6 +74,8 @@ function raw(server: FakeApiServer, method: string, path: string, token: string 
   })
 }
 
+/** What client-node 1.4's fetch sends as User-Agent unless a call sets one: the server records it as received. */
+const NODE_FETCH = 'node-fetch/1.0 (+https://github.com/bitinn/node-fetch)'
 const names = (xs: Array<{metadata?: {name?: string}}>) => xs.map((x) => x.metadata?.name)
 const nsNames = (xs: Array<{metadata?: {name?: string; namespace?: string}}>) => xs.map((x) => `${x.metadata?.namespace}/${x.metadata?.name}`)
 /** client-node turns timestamps into Dates and back with milliseconds. */
@@ -177,7 +179,7 @@ describe('fake API server through the real client-node', () => {
     expect(list.metadata?.resourceVersion).toMatch(/^\d+$/)
     expect(nsNames(list.items).sort()).toEqual(nsNames(fixture.services).sort())
     expect(nsNames(list.items)).toEqual([...nsNames(list.items)].sort())
-    expect(server.requests).toEqual([{method: 'GET', path: '/api/v1/services', query: {}}])
+    expect(server.requests).toEqual([{method: 'GET', path: '/api/v1/services', query: {}, userAgent: NODE_FETCH}])
   })
 
   test('list items carry no kind/apiVersion, as from a real API server', async () => {
@@ -234,7 +236,12 @@ describe('fake API server through the real client-node', () => {
     expect(names(notin.items)).toEqual(['gateway-7f5b8c4d6-kp3zr', 'gateway-7f5b8c4d6-v8m2t', 'metrics-exporter-84c9f6d7b-zq5lp'])
     const other = await core.listNamespacedPod({namespace: 'default', labelSelector: 'app'})
     expect(other.items).toEqual([])
-    expect(server.requests[0]).toEqual({method: 'GET', path: '/api/v1/namespaces/storefront/pods', query: {labelSelector: 'app in (api,cache)'}})
+    expect(server.requests[0]).toEqual({
+      method: 'GET',
+      path: '/api/v1/namespaces/storefront/pods',
+      query: {labelSelector: 'app in (api,cache)'},
+      userAgent: NODE_FETCH,
+    })
   })
 
   test('listNamespacedEndpointSlice by kubernetes.io/service-name', async () => {
@@ -247,6 +254,7 @@ describe('fake API server through the real client-node', () => {
       method: 'GET',
       path: '/apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices',
       query: {labelSelector: 'kubernetes.io/service-name=frontend'},
+      userAgent: NODE_FETCH,
     })
     const all = await disc.listEndpointSliceForAllNamespaces({labelSelector: 'endpointslice.kubernetes.io/managed-by!=endpointslice-controller.k8s.io'})
     expect(nsNames(all.items)).toEqual(['default/kubernetes', 'storefront/partner-zfk4h'])
@@ -447,11 +455,11 @@ describe('fake API server through the real client-node', () => {
     expect(create.code).toBe(405)
     for (const method of ['PUT', 'PATCH', 'HEAD']) expect((await raw(server, method, '/api/v1/nodes/node1')).status).toBe(405)
     expect(server.nonGetRequests()).toEqual([
-      {method: 'DELETE', path: '/api/v1/namespaces/storefront/pods/cache-0', query: {}},
-      {method: 'POST', path: '/api/v1/namespaces/storefront/services', query: {}},
-      {method: 'PUT', path: '/api/v1/nodes/node1', query: {}},
-      {method: 'PATCH', path: '/api/v1/nodes/node1', query: {}},
-      {method: 'HEAD', path: '/api/v1/nodes/node1', query: {}},
+      {method: 'DELETE', path: '/api/v1/namespaces/storefront/pods/cache-0', query: {}, userAgent: NODE_FETCH},
+      {method: 'POST', path: '/api/v1/namespaces/storefront/services', query: {}, userAgent: NODE_FETCH},
+      {method: 'PUT', path: '/api/v1/nodes/node1', query: {}, userAgent: ''},
+      {method: 'PATCH', path: '/api/v1/nodes/node1', query: {}, userAgent: ''},
+      {method: 'HEAD', path: '/api/v1/nodes/node1', query: {}, userAgent: ''},
     ])
     // The object is still there.
     expect((await core.readNamespacedPod({name: 'cache-0', namespace: 'storefront'})).metadata?.name).toBe('cache-0')
@@ -473,7 +481,7 @@ describe('fake API server through the real client-node', () => {
     const ok = await core.listNode({timeoutSeconds: 30}, withTimeout(2000))
     expect(Date.now() - t1).toBeGreaterThanOrEqual(90)
     expect(ok.items.length).toBe(2)
-    expect(server.requests.at(-1)).toEqual({method: 'GET', path: '/api/v1/nodes', query: {timeoutSeconds: '30'}})
+    expect(server.requests.at(-1)).toEqual({method: 'GET', path: '/api/v1/nodes', query: {timeoutSeconds: '30'}, userAgent: NODE_FETCH})
   })
 
   test('failNext: injected Status failures, then normal answers; reset drops the connection', async () => {

@@ -166,6 +166,8 @@ export interface RecordedRequest {
   method: string
   path: string
   query: Record<string, string>
+  /** The User-Agent header as received ('' when there was none). */
+  userAgent: string
 }
 
 export interface KubeconfigOptions {
@@ -1024,7 +1026,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
     const query = Object.fromEntries(url.searchParams)
-    requests.push({method: req.method ?? '', path: url.pathname, query})
+    requests.push({method: req.method ?? '', path: url.pathname, query, userAgent: req.headers['user-agent'] ?? ''})
     // Read the whole body (JSON for pod writes; drained and ignored otherwise) before answering.
     const chunks: Buffer[] = []
     let size = 0
@@ -1085,7 +1087,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
-    requests.push({method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams)})
+    requests.push({method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), userAgent: req.headers['user-agent'] ?? ''})
     socket.on('error', () => {})
     try {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')

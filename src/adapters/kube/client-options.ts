@@ -1,7 +1,7 @@
 // Per-call options for client-node 1.4: it takes an abort signal only through an observable-shaped
 // middleware (its own timeout option came later), and an HTTP library per call (ConfigurationOptions
-// httpApi), which is where -v watches every request go out and come back. One recipe for every
-// adapter that calls the API.
+// httpApi), which is where -v watches every request go out and come back; the same middleware sets the
+// User-Agent. One recipe for every adapter that calls the API.
 import type {HttpLibrary, RequestContext, ResponseContext} from '@kubernetes/client-node'
 import type {ActivityLog} from '../../app/ports.js'
 
@@ -11,13 +11,22 @@ export interface HttpLib {
   wrapHttpLibrary(lib: {send(request: RequestContext): Promise<ResponseContext>}): HttpLibrary
 }
 
-/** Options that make one client-node call abort with `signal` (and send through `http` when given). */
-export function withSignal(signal: AbortSignal, http?: HttpLibrary): never {
+/** What every call of one run carries besides its abort signal. */
+export interface CallSettings {
+  /** Sends through this HTTP library (-v's observed one). */
+  http?: HttpLibrary | undefined
+  /** The User-Agent header (userAgent()); client-node's fetch would send node-fetch's otherwise. */
+  userAgent?: string | undefined
+}
+
+/** Options that make one client-node call abort with `signal`, identify the tool, and send through `http` when given. */
+export function withSignal(signal: AbortSignal, {http, userAgent}: CallSettings = {}): never {
   return {
     middleware: [
       {
-        pre: (ctx: {setSignal(s: AbortSignal): void}) => {
+        pre: (ctx: {setSignal(s: AbortSignal): void; setHeaderParam(key: string, value: string): void}) => {
           ctx.setSignal(signal)
+          if (userAgent) ctx.setHeaderParam('User-Agent', userAgent)
           return {toPromise: async () => ctx}
         },
         post: (r: unknown) => ({toPromise: async () => r}),

@@ -33,6 +33,8 @@ interface SessionContext {
   signal: AbortSignal
   commandTimeoutMs: number
   maxOutputBytes: number
+  /** The User-Agent header of the exec upgrade request. */
+  userAgent?: string
   audit?: (node: string, line: string) => void
   onClose: () => Promise<void>
 }
@@ -121,7 +123,9 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
 
     const {lib} = ctx
     const factory = (uri: string, protocols: string[], opts: object) => {
-      const ws = new lib.WebSocket(uri, protocols, {...opts, handshakeTimeout: ctx.commandTimeoutMs})
+      // applyToHTTPSOptions may have put the credentials in opts.headers: the User-Agent joins them.
+      const headers = {...(opts as {headers?: Record<string, string>}).headers, ...(ctx.userAgent ? {'User-Agent': ctx.userAgent} : {})}
+      const ws = new lib.WebSocket(uri, protocols, {...opts, headers, handshakeTimeout: ctx.commandTimeoutMs})
       socket = ws
       ws.on('open', () => (opened = true))
       // Refused upgrades carry a Status body; keep its message, then fail the handshake.
