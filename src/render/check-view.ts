@@ -3,11 +3,8 @@
 import type {Finding, Report} from '../core/model.js'
 import {findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
-import {statusLabel} from './service-view.js'
 import {clean, paint, type Style} from './style.js'
-import {plural} from './words.js'
-
-const STATUS_WORD = {ok: 'OK', warning: 'WARNING', broken: 'BROKEN'} as const
+import {plural, statusLabel, statusWord} from './words.js'
 
 /** `2 errors, 1 warning` for a list of findings (info not counted), or `-`. */
 function counts(findings: Finding[]): string {
@@ -25,7 +22,7 @@ function readyText({ready, total, portless}: Report['services'][number]['endpoin
 
 /** The last line: how many Services are ok, broken or warned about, and how many findings of each severity. */
 function totalsLine(report: Report): string {
-  const by = (status: keyof typeof STATUS_WORD) => report.services.filter((s) => s.verdict.status === status).length
+  const by = (status: Report['services'][number]['verdict']['status']) => report.services.filter((s) => s.verdict.status === status).length
   const verdicts = [`${by('ok')} ok`, `${by('broken')} broken`, `${by('warning')} with warnings`].join(', ')
   const found = counts(report.findings)
   return `${plural(report.services.length, 'Service')}: ${verdicts}; ${found === '-' ? 'no errors or warnings' : found}`
@@ -43,7 +40,7 @@ export function renderCheckView(report: Report, style: Style & {width: number}, 
       {text: clean(s.name)},
       {text: s.type},
       {text: s.type === 'ExternalName' ? '-' : readyText(s.endpoints)},
-      {text: STATUS_WORD[s.verdict.status], paint: () => statusLabel(s.verdict.status, c)},
+      {text: statusWord(s.verdict.status), paint: () => statusLabel(s.verdict.status, c)},
       {text: counts(mine)},
     ]
   })

@@ -3,9 +3,9 @@
 import type {ChalkInstance} from 'chalk'
 import {joinHostPort} from '../core/address.js'
 import type {ApiBackend, ExpectedBackend, ExpectedDataplane, ExpectedPath, NodesUntraced, Report, ServiceSummary} from '../core/model.js'
-import {hanging, table, type Cell} from './layout.js'
+import {hanging, labelled, table, type Cell} from './layout.js'
 import {clean, paint, type Style} from './style.js'
-import {percent} from './words.js'
+import {percent, podName} from './words.js'
 
 /** Why the paths are expected rather than traced, and how to trace them. */
 const MARKING: Record<NodesUntraced, string> = {
@@ -20,34 +20,26 @@ function stateOf(b: ApiBackend): string {
   return [ready ? 'ready' : 'not ready', ...(terminating ? ['terminating'] : []), ...(!ready && serving ? ['serving'] : [])].join(', ')
 }
 
-/** The pod by name alone when it is in the Service's namespace. */
-function podText(b: ApiBackend, namespace: string): string {
-  if (b.pod === null) return '-'
-  return b.pod.startsWith(`${namespace}/`) ? b.pod.slice(namespace.length + 1) : b.pod
-}
-
 const bold = (c: ChalkInstance) => (texts: string[]) => texts.map((text): Cell => ({text, paint: (l) => c.bold(l)}))
-/** A section title wrapped to the width, its first word in bold. */
-function titled(title: string, width: number, c: ChalkInstance): string[] {
-  const lines = hanging('', title, width)
-  lines[0] = (lines[0] ?? '').replace(/^\S+/, (w) => c.bold(w))
-  return lines
+/** A section title wrapped to the width, its first word (the heading) in bold. */
+function titled(heading: string, rest: string, width: number, c: ChalkInstance): string[] {
+  return labelled('', heading, c.bold(heading), rest, width)
 }
 
 const plain = (texts: string[]) => texts.map((text): Cell => ({text}))
 
 function backendsSection(s: ServiceSummary, c: ChalkInstance, width: number): string {
   const kinds = [...new Set(s.backends.map((b) => b.listedIn.kind))]
-  const title = `BACKENDS of ${clean(`${s.namespace}/${s.name}`)}${kinds.length > 0 ? `  (${kinds.join(', ')})` : ''}`
-  if (s.backends.length === 0) return `${title}\n  none: no EndpointSlice or Endpoints lists an endpoint`
+  const title = `of ${clean(`${s.namespace}/${s.name}`)}${kinds.length > 0 ? `  (${kinds.join(', ')})` : ''}`
+  if (s.backends.length === 0) return [...titled('BACKENDS ', title, width, c), '  none: no EndpointSlice or Endpoints lists an endpoint'].join('\n')
   const zoned = s.backends.some((b) => b.zone !== null || b.zoneHints.length > 0)
   const head = ['POD', 'IP', 'NODE', 'STATE', 'PORTS', ...(zoned ? ['ZONE'] : [])]
   const rows = s.backends.map((b) => {
     const ports = b.ports.map((p) => `${p.name ? `${clean(p.name)} ` : ''}${p.port ?? '?'}/${p.protocol}`).join('\n')
     const zone = `${clean(b.zone ?? '-')}${b.zoneHints.length > 0 ? ` (hints ${b.zoneHints.map(clean).join(', ')})` : ''}`
-    return plain([clean(podText(b, s.namespace)), b.ip, clean(b.node ?? '-'), stateOf(b), ports || '-', ...(zoned ? [zone] : [])])
+    return plain([b.pod === null ? '-' : podName(b.pod, s.namespace), b.ip, clean(b.node ?? '-'), stateOf(b), ports || '-', ...(zoned ? [zone] : [])])
   })
-  return [...titled(title, width, c), ...table(bold(c)(head), rows, width, '  ')].join('\n')
+  return [...titled('BACKENDS ', title, width, c), ...table(bold(c)(head), rows, width, '  ')].join('\n')
 }
 
 /** The sentence behind a verdict that is not a plain split over every usable endpoint. */
@@ -107,7 +99,7 @@ function expectedRow(p: ExpectedPath, froms: string[], c: ChalkInstance, mark: (
 }
 
 function expectedSection(expected: ExpectedDataplane, c: ChalkInstance, width: number): string {
-  const title = `EXPECTED — ${MARKING[expected.reason]}`
+  const title = `— ${MARKING[expected.reason]}`
   if (expected.paths.length === 0) return `${title}\n  kube-proxy programs nothing for this query`
   const notes: string[] = []
   const mark = (n: string) => (notes.includes(n) ? notes.indexOf(n) : notes.push(n) - 1) + 1
@@ -115,7 +107,7 @@ function expectedSection(expected: ExpectedDataplane, c: ChalkInstance, width: n
   for (const p of expected.paths) byEntry.set(p.entry.address, [...(byEntry.get(p.entry.address) ?? []), p])
   const rows = [...byEntry.values()].flatMap(mergeClients).map(({path, froms}) => expectedRow(path, froms, c, mark))
   const lines = table(bold(c)(['ENTRY', 'FROM', 'VERDICT', 'BACKENDS']), rows, width, '  ')
-  return [...titled(title, width, c), ...lines, ...notes.flatMap((n, i) => hanging(`  [${i + 1}] `, n, width, c.dim))].join('\n')
+  return [...titled('EXPECTED ', title, width, c), ...lines, ...notes.flatMap((n, i) => hanging(`  [${i + 1}] `, n, width, c.dim))].join('\n')
 }
 
 /**

@@ -2,7 +2,7 @@
 // their Service when they are about several.
 import type {ChalkInstance} from 'chalk'
 import type {Finding} from '../core/model.js'
-import {hanging} from './layout.js'
+import {hanging, labelled} from './layout.js'
 import {noteText} from './notes.js'
 import {clean} from './style.js'
 
@@ -41,15 +41,18 @@ function findingLines(f: Finding, width: number, c: ChalkInstance, indent: strin
   const lines = hanging(pad, `${clean(f.message)}  (${f.id})`, width)
   const last = lines.length - 1
   lines[last] = (lines[last] ?? '').replace(`(${f.id})`, c.dim(`(${f.id})`))
-  lines[0] = `${indent}  ${severityLabel(f, c)}  ${(lines[0] ?? '').slice(pad.length)}`
+  lines[0] = `${indent}  ${severityLabel(f, c)}  ${(lines[0] ?? '').slice(pad.length)}` // the label fills the gutter
   for (const e of [...(f.evidence ?? []), ...(f.notes ?? []).map(noteText)]) lines.push(...hanging(`${pad}· `, clean(e), width, c.dim))
   if (f.fix) {
-    const fix = hanging(`${pad}fix: `, clean(f.fix.text), width)
-    fix[0] = `${pad}${c.dim('fix:')} ${(fix[0] ?? '').slice(pad.length + 5)}`
-    lines.push(...fix)
+    lines.push(...labelled(pad, 'fix: ', `${c.dim('fix:')} `, clean(f.fix.text), width))
   }
   if (f.fix?.command) lines.push(...shellLines(clean(f.fix.command), `${pad}  `, width))
   return lines
+}
+
+/** True when the findings are about more than one Service (or about a Service and the cluster): then they are grouped. */
+export function aboutSeveralServices(findings: Finding[]): boolean {
+  return new Set(findings.map((f) => f.service ?? '')).size > 1
 }
 
 /** Findings under a FINDINGS heading; `grouped` puts them under their Service (cluster-wide ones last). */

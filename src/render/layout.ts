@@ -69,6 +69,16 @@ export function hanging(first: string, text: string, width: number, paint: (s: s
   return wrap(text, width - first.length).map((line, i) => `${i === 0 ? first : pad}${paint(line)}`)
 }
 
+/**
+ * A paragraph after a label: `label` (plain text, for the width) starts the first line and is shown
+ * as `painted`; the text wraps under itself, after `indent` + the label's width.
+ */
+export function labelled(indent: string, label: string, painted: string, text: string, width: number): string[] {
+  const lines = hanging(indent + label, text, width)
+  lines[0] = `${indent}${painted}${(lines[0] ?? '').slice(indent.length + label.length)}`
+  return lines
+}
+
 const longestLine = (text: string) => Math.max(0, ...text.split('\n').map((l) => l.length))
 const longestWord = (text: string) => Math.max(0, ...text.split(/[\n ]/).map((w) => w.length))
 

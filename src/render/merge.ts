@@ -3,7 +3,6 @@
 // listed once and referred to by a label. Equality is on the typed paths, never on printed text.
 import {isLoopback} from '../core/address.js'
 import type {Alternative, Backend, NodeReport, SourceKind, TracePath} from '../core/model.js'
-import {noteText} from './notes.js'
 
 /** Paths of one block that differ only in the client kind. */
 export interface MergedRow {
@@ -39,7 +38,7 @@ function outcomeKey(p: TracePath): string {
     p.verdict,
     backendsKey(p.backends),
     p.alternatives.map(alternativeKey).join(';'),
-    p.notes.map(noteText).join(';'),
+    JSON.stringify(p.notes),
     p.affinity?.timeoutSeconds ?? '',
     p.uncertain,
   ].join('#')

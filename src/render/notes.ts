@@ -1,11 +1,9 @@
 // The sentence for each kind of trace note. The core records what happened (kind and parameters);
 // this is the one place that says it in words, for every output format.
 import type {Note} from '../core/model.js'
+import {percent} from './words.js'
 
 const at = (line: number | undefined) => (line ? `line ${line}: ` : '')
-
-/** Percent with one decimal, as the rest of the output prints shares. */
-const percent = (share: number) => `${Math.round(share * 1000) / 10}%`
 
 /** The note as a sentence. */
 export function noteText(n: Note): string {

@@ -3,19 +3,13 @@
 import type {ChalkInstance} from 'chalk'
 import type {Backend, Report, ServiceSummary, TracePath} from '../core/model.js'
 import {renderExpected} from './expected.js'
-import {findingsSection} from './findings.js'
-import {hanging, table, type Cell} from './layout.js'
+import {aboutSeveralServices, findingsSection} from './findings.js'
+import {hanging, labelled, table, type Cell} from './layout.js'
+import {joinHostPort} from '../core/address.js'
 import {backendLists, backendsKey, mergeNodes, type MergedRow, type NodeBlock} from './merge.js'
 import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
-import {backendName, entryWord, fromWord, percent, plural, verdictPaint, verdictWord} from './words.js'
-
-const STATUS: Record<ServiceSummary['verdict']['status'], string> = {ok: 'OK', warning: 'WARNING', broken: 'BROKEN'}
-
-/** The status word, coloured. */
-export function statusLabel(s: ServiceSummary['verdict']['status'], c: ChalkInstance): string {
-  return s === 'ok' ? c.green(STATUS[s]) : s === 'warning' ? c.yellow(STATUS[s]) : c.red(STATUS[s])
-}
+import {backendName, entryWord, fromWord, percent, plural, shareText, statusLabel, statusWord, verdictPaint, verdictWord} from './words.js'
 
 /** What the Service's paths add up to, or the finding that breaks it. */
 function verdictSentence(s: ServiceSummary, nodesRead: boolean, otherwise?: string): string {
@@ -90,9 +84,7 @@ function blockSection(block: NodeBlock, lists: Backend[][], width: number, c: Ch
   const title = hanging(`${block.nodes.length > 1 ? 'NODES' : 'NODE'} `, `${block.nodes.map(clean).join(', ')}  (${block.mode})`, width, c.bold)
   title[0] = c.bold(title[0] ?? '')
   if (block.readError !== undefined) {
-    const lines = hanging('  not traced: ', clean(block.readError), width)
-    lines[0] = `  ${c.red('not traced:')} ${(lines[0] ?? '').slice('  not traced: '.length)}`
-    return [...title, ...lines]
+    return [...title, ...labelled('  ', 'not traced: ', `${c.red('not traced:')} `, clean(block.readError), width)]
   }
   if (block.rows.length === 0) return [...title, '  nothing to trace on this node']
   const notes: string[] = []
@@ -118,9 +110,9 @@ function backendsSection(lists: Backend[][], namespace: string | undefined, widt
     const head = [label ? `BACKENDS ${label}` : 'BACKEND', 'ADDRESS', 'NODE', 'SHARE'].map((h) => ({text: h, paint: (l: string) => c.bold(l)}))
     const rows = list.map((b): Cell[] => [
       {text: backendName(b, namespace)},
-      {text: `${b.ip.includes(':') ? `[${b.ip}]` : b.ip}:${b.port}`},
+      {text: joinHostPort(b.ip, b.port)},
       {text: b.node ? clean(b.node) : '-'},
-      {text: `${percent(b.probability)}${b.weight !== undefined ? ` (weight ${b.weight})` : ''}`},
+      {text: shareText(b)},
     ])
     return [...(i > 0 ? [''] : []), ...table(head, rows, width)]
   })
@@ -133,12 +125,11 @@ export function answerHeader(report: Report, width: number, c: ChalkInstance): s
   const byService = report.query.kind === 'service'
   if (report.resolution && !byService) sections.push(hanging('', clean(report.resolution), width))
   for (const s of report.services) {
-    const prefix = `${s.namespace}/${s.name}  ${STATUS[s.verdict.status]}  `
+    const name = clean(`${s.namespace}/${s.name}`)
     const unread = report.nodes.filter((n) => n.readError !== undefined).length
     const sentence =
       verdictSentence(s, nodesRead, byService ? report.resolution : undefined) + (unread > 0 && nodesRead ? `; ${plural(unread, 'node')} not read` : '')
-    const first = hanging(clean(prefix), sentence, width)
-    first[0] = `${c.bold(clean(`${s.namespace}/${s.name}`))}  ${statusLabel(s.verdict.status, c)}  ${(first[0] ?? '').slice(prefix.length)}`
+    const first = labelled('', `${name}  ${statusWord(s.verdict.status)}  `, `${c.bold(name)}  ${statusLabel(s.verdict.status, c)}  `, sentence, width)
     sections.push([...first, ...hanging('  ', serviceDetails(s), width)])
   }
   if (report.kubeProxyMode)
@@ -160,7 +151,6 @@ export function renderServiceView(report: Report, style: Style & {width: number}
   if (lists.length > 0) sections.push(backendsSection(lists, namespace, width, c))
   for (const part of renderExpected(report, style)) sections.push([part])
   for (const n of notices) sections.push(hanging('', clean(n), width))
-  const services = new Set(report.findings.map((f) => f.service ?? ''))
-  sections.push([findingsSection(report.findings, width, c, services.size > 1)])
+  sections.push([findingsSection(report.findings, width, c, aboutSeveralServices(report.findings))])
   return sections.map((s) => s.join('\n')).join('\n\n') + '\n'
 }

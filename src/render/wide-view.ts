@@ -2,11 +2,12 @@
 // their table, whole), masquerade, affinity, and each backend with the chain that DNATs to it.
 import type {ChalkInstance} from 'chalk'
 import type {Backend, NodeReport, Report, TracePath} from '../core/model.js'
-import {findingsSection} from './findings.js'
+import {aboutSeveralServices, findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
-import {backendName, entryWord, percent, verdictPaint, verdictWord} from './words.js'
+import {backendName, entryWord, shareText, verdictPaint, verdictWord} from './words.js'
+import {joinHostPort} from '../core/address.js'
 
 // Marking for masquerade is a side trip, shown in the masquerade column rather than as a chain.
 const SIDE_CHAINS = new Set(['KUBE-MARK-MASQ'])
@@ -39,8 +40,8 @@ function sourceText(p: TracePath): string {
 function backendLines(backends: Backend[], namespace: string | undefined, width: number, indent: string): string[] {
   const rows = backends.map((b): Cell[] => [
     {text: backendName(b, namespace)},
-    {text: `${b.ip.includes(':') ? `[${b.ip}]` : b.ip}:${b.port}`},
-    {text: `${percent(b.probability)}${b.weight !== undefined ? ` weight ${b.weight}` : ''}`},
+    {text: joinHostPort(b.ip, b.port)},
+    {text: shareText(b)},
     {text: clean(b.chain)},
   ])
   const lines = table([], rows, width, indent)
@@ -93,6 +94,6 @@ export function renderWideView(report: Report, style: Style & {width: number}, h
   const namespace = report.services.length === 1 ? report.services[0]?.namespace : undefined
   const sections = [...header, ...report.nodes.map((n) => nodeLines(n, namespace, style.width, c))]
   for (const n of notices) sections.push(hanging('', clean(n), style.width))
-  sections.push([findingsSection(report.findings, style.width, c, new Set(report.findings.map((f) => f.service ?? '')).size > 1)])
+  sections.push([findingsSection(report.findings, style.width, c, aboutSeveralServices(report.findings))])
   return sections.map((s) => s.join('\n')).join('\n\n') + '\n'
 }

@@ -1,6 +1,6 @@
 // Words and numbers every view prints the same way: shares, verdicts, client kinds, entry kinds.
 import type {ChalkInstance} from 'chalk'
-import type {Backend, EntryKind, SourceKind, Verdict} from '../core/model.js'
+import type {Backend, EntryKind, ServiceVerdict, SourceKind, Verdict} from '../core/model.js'
 import {clean} from './style.js'
 
 /** A share as a percentage with at most one decimal (33.3%, 50%). */
@@ -48,12 +48,34 @@ export function entryWord(kind: EntryKind): string {
   return ENTRY[kind]
 }
 
+/** A pod as `namespace/name`, or by name alone when it is in `namespace`. */
+export function podName(pod: string, namespace?: string): string {
+  return clean(namespace && pod.startsWith(`${namespace}/`) ? pod.slice(namespace.length + 1) : pod)
+}
+
 /** Who a backend is: the pod (without the namespace when it is `namespace`), the API server, a node, or an address nothing owns. */
 export function backendName(b: Backend, namespace?: string): string {
   if (b.role === 'api-server') return 'API server'
-  if (b.pod) return clean(namespace && b.pod.startsWith(`${namespace}/`) ? b.pod.slice(namespace.length + 1) : b.pod)
+  if (b.pod) return podName(b.pod, namespace)
   if (b.node) return `node ${clean(b.node)}`
   return 'unknown IP'
+}
+
+/** A backend's share of new connections, with its IPVS weight. */
+export function shareText(b: Backend): string {
+  return `${percent(b.probability)}${b.weight !== undefined ? ` (weight ${b.weight})` : ''}`
+}
+
+const STATUS: Record<ServiceVerdict['status'], string> = {ok: 'OK', warning: 'WARNING', broken: 'BROKEN'}
+
+/** A Service's status in capitals. */
+export function statusWord(s: ServiceVerdict['status']): string {
+  return STATUS[s]
+}
+
+/** The status word, coloured. */
+export function statusLabel(s: ServiceVerdict['status'], c: ChalkInstance): string {
+  return s === 'ok' ? c.green(STATUS[s]) : s === 'warning' ? c.yellow(STATUS[s]) : c.red(STATUS[s])
 }
 
 /** `n thing` or `n things`. */
