@@ -73,6 +73,8 @@ export interface NodeCommandRecord {
   command: string
   /** The exit status, when the command ran to the end. */
   exitCode?: number
+  /** When it ran in a compound command: that channel's number on the node and its command count (ms is the channel's). */
+  channel?: {number: number; commands: number}
   /** Output bytes (stdout + stderr), when the command succeeded. */
   bytes?: number
   /** What went wrong when there is no exit status (timeout, connection lost, output too large). */
@@ -84,4 +86,12 @@ export interface NodeCommandRecord {
 export interface ActivityLog {
   apiRequest(record: ApiRequestRecord): void
   nodeCommand(record: NodeCommandRecord): void
+  /** How a node was read: rounds, what was chosen and why, fallbacks. */
+  nodeRead(record: NodeReadRecord): void
+}
+
+export interface NodeReadRecord {
+  node: string
+  via: 'ssh' | 'exec'
+  text: string
 }

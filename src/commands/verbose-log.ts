@@ -2,7 +2,7 @@
 // (`I1206 04:30:01.123 GET https://… 200 OK in 12 milliseconds`). Lines carry no header, token or
 // credential (the records hold none), and text from the cluster is cleaned of control characters.
 import {STATUS_CODES} from 'node:http'
-import type {ActivityLog, ApiRequestRecord, NodeCommandRecord} from '../app/ports.js'
+import type {ActivityLog, ApiRequestRecord, NodeCommandRecord, NodeReadRecord} from '../app/ports.js'
 import {clean} from '../render/style.js'
 import type {Progress} from './progress.js'
 
@@ -29,7 +29,13 @@ export function apiRequestLine(r: ApiRequestRecord): string {
 export function nodeCommandLine(r: NodeCommandRecord): string {
   const bytes = r.bytes !== undefined ? `, ${r.bytes} bytes` : ''
   const outcome = r.exitCode !== undefined ? `exit ${r.exitCode}${bytes}` : `failed (${r.error ?? 'unknown'})`
-  return oneLine(`${r.via} ${r.node}: ${r.command} ${outcome} in ${r.ms} milliseconds`)
+  const when = r.channel ? `(channel ${r.channel.number}: ${r.channel.commands} commands in ${r.ms} milliseconds)` : `in ${r.ms} milliseconds`
+  return oneLine(`${r.via} ${r.node}: ${r.command} ${outcome} ${when}`)
+}
+
+/** `ssh node-a: targeted read (nft backend): the first round held every chain on the paths`. */
+export function nodeReadLine(r: NodeReadRecord): string {
+  return oneLine(`${r.via} ${r.node}: ${r.text}`)
 }
 
 /** The ActivityLog -v writes to `stream`, above the progress line when there is one. */
@@ -42,5 +48,6 @@ export function verboseLog(stream: NodeJS.WritableStream, progress: Progress | u
   return {
     apiRequest: (r) => write(apiRequestLine(r)),
     nodeCommand: (r) => write(nodeCommandLine(r)),
+    nodeRead: (r) => write(nodeReadLine(r)),
   }
 }

@@ -74,9 +74,7 @@ export async function openSources(flags: SourceFlags, access: NodeAccess, hooks:
     return {cluster, reader: new NoNodes(access.implicit ? 'not-asked' : 'via-none'), notices: access.implicit ? [NODES_NOT_READ] : []}
   }
   const {LiveNodeReader} = await import('../adapters/node/reader.js')
-  const {readIptablesTargeted} = await import('../adapters/node/targeted-iptables.js')
   const readerOptions = (read: ReadSettings, needsAddress: boolean, via: 'ssh' | 'exec') => ({
-    targeted: readIptablesTargeted,
     parallel: read.parallel,
     ...(read.addressType ? {addressType: read.addressType} : {}),
     needsAddress,

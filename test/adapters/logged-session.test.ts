@@ -23,7 +23,10 @@ function recorded(session: NodeSession): {session: NodeSession; records: NodeCom
   const records: NodeCommandRecord[] = []
   let t = 0
   const now = () => (t += 5)
-  return {session: loggedSession(session, 'node-a', 'ssh', {apiRequest: () => undefined, nodeCommand: (r) => records.push(r)}, now), records}
+  return {
+    session: loggedSession(session, 'node-a', 'ssh', {apiRequest: () => undefined, nodeCommand: (r) => records.push(r), nodeRead: () => undefined}, now),
+    records,
+  }
 }
 
 describe('loggedSession', () => {
@@ -57,7 +60,7 @@ describe('loggedSession', () => {
 
   it('closes the session below it', async () => {
     const below = fakeSession(() => ({stdout: '', stderr: '', exitCode: 0}))
-    await loggedSession(below, 'node-a', 'exec', {apiRequest: () => undefined, nodeCommand: () => undefined}).close()
+    await loggedSession(below, 'node-a', 'exec', {apiRequest: () => undefined, nodeCommand: () => undefined, nodeRead: () => undefined}).close()
     expect(below.closed).toBe(true)
   })
 })
@@ -77,19 +80,21 @@ describe('LiveNodeReader with a log', () => {
     }
     const records: NodeCommandRecord[] = []
     const reader = new LiveNodeReader(connector, {
-      targeted: async () => null,
       via: 'exec',
       needsAddress: false,
-      log: {apiRequest: () => undefined, nodeCommand: (r) => records.push(r)},
+      log: {apiRequest: () => undefined, nodeCommand: (r) => records.push(r), nodeRead: () => undefined},
     })
     await reader.nodeNames(view({nodes: [node({name: 'node-a'})]}))
     await reader.read('node-a', {full: true, chains: {nat: [], filter: []}, destinations: []})
-    expect(records.map((r) => `${r.via} ${r.node}: ${r.command} → ${r.exitCode}${r.bytes !== undefined ? ` ${r.bytes}` : ''}`)).toEqual([
-      'exec node-a: iptables -V → 0 25',
-      `exec node-a: iptables-save → 0 ${dump.length}`,
-      'exec node-a: iptables-nft-save → 127',
-      'exec node-a: nft -j list table ip kube-proxy → 127',
-      'exec node-a: cat /proc/net/ip_vs → 127',
-    ])
+    // Without a shell the steps run concurrently: the order of the lines is not fixed, the set is.
+    expect(records.map((r) => `${r.via} ${r.node}: ${r.command} → ${r.exitCode}${r.bytes !== undefined ? ` ${r.bytes}` : ''}`).sort()).toEqual(
+      [
+        'exec node-a: iptables -V → 0 25',
+        `exec node-a: iptables-save → 0 ${dump.length}`,
+        'exec node-a: iptables-nft-save → 127',
+        'exec node-a: nft -j list table ip kube-proxy → 127',
+        'exec node-a: cat /proc/net/ip_vs → 127',
+      ].sort(),
+    )
   })
 })

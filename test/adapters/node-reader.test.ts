@@ -27,7 +27,6 @@ const IPTABLES_DUMP = [
   'COMMIT',
   '',
 ].join('\n')
-const IPVS_NAT = '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\nCOMMIT\n'
 const PROC_IP_VS =
   'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  0A60000A:0035 rr\n  -> 0AF40102:0035      Masq    1      0          0\n'
 const NFT_MISSING = 'Error: No such file or directory\nlist table ip kube-proxy\n                 ^^^^^^^^^^\n'
@@ -103,10 +102,8 @@ class ScriptedConnector implements NodeConnector {
   }
 }
 
-const targetedFrom = (text: string | null) => async () => (text === null ? null : {text, source: 'targeted'})
-
 function reader(connector: NodeConnector, opts: Partial<LiveNodeReaderOptions> = {}): LiveNodeReader {
-  return new LiveNodeReader(connector, {targeted: targetedFrom(IPTABLES_DUMP), via: 'ssh', ...opts})
+  return new LiveNodeReader(connector, {via: 'ssh', ...opts})
 }
 
 const cluster = (names: string[]) => view({nodes: names.map((name, i) => node({name, ip: `192.0.2.${i + 1}`}))})
@@ -169,7 +166,7 @@ describe('what is read from a node', () => {
 
   it('IPVS: KUBE-SERVICES dispatching to ipsets brings the IPVS table; /proc/net/ip_vs when ipvsadm is missing', async () => {
     const c = new ScriptedConnector({a: {'cat /proc/net/ip_vs': PROC_IP_VS, 'ipset save': 'create KUBE-CLUSTER-IP hash:ip,port\n'}})
-    const r = reader(c, {targeted: targetedFrom(IPVS_NAT)})
+    const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
     expect(dp.captures.find((x) => x.kind === 'proc-ip-vs')).toEqual({kind: 'proc-ip-vs', text: PROC_IP_VS, source: 'a: /proc/net/ip_vs'})
@@ -180,7 +177,7 @@ describe('what is read from a node', () => {
 
   it("nftables mode: no KUBE-SERVICES, so kube-proxy's nft table is read", async () => {
     const c = new ScriptedConnector({a: {'nft -j list table ip kube-proxy': '{"nftables": []}', 'cat /proc/net/ip_vs': ''}})
-    const r = reader(c, {targeted: targetedFrom(null)})
+    const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
     expect(dp).toEqual(dataplane('a', {nft: '{"nftables": []}'}, {nft: 'a: nft -j list table ip kube-proxy'}))
@@ -189,7 +186,7 @@ describe('what is read from a node', () => {
   it('no kube-proxy rules at all: the whole dump is read to show what is there instead', async () => {
     const cilium = '*filter\n:CILIUM_INPUT - [0:0]\nCOMMIT\n*nat\n:CILIUM_PRE_nat - [0:0]\nCOMMIT\n'
     const c = new ScriptedConnector({a: {'iptables-save': cilium, 'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING}}})
-    const r = reader(c, {targeted: targetedFrom(null)})
+    const r = reader(c)
     await r.nodeNames(cluster(['a']))
     expect(await r.read('a', TARGETED)).toEqual(dataplane('a', {'iptables-save': cilium}, {'iptables-save': 'a: iptables-save'}))
   })

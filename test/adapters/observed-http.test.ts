@@ -20,7 +20,10 @@ function libAnswering(answer: () => Promise<ResponseContext>) {
 function observed(answer: () => Promise<ResponseContext>): {http: HttpLibrary; records: ApiRequestRecord[]} {
   const records: ApiRequestRecord[] = []
   let t = 100
-  return {http: observedHttp(libAnswering(answer), {apiRequest: (r) => records.push(r), nodeCommand: () => undefined}, () => (t += 7)), records}
+  return {
+    http: observedHttp(libAnswering(answer), {apiRequest: (r) => records.push(r), nodeCommand: () => undefined, nodeRead: () => undefined}, () => (t += 7)),
+    records,
+  }
 }
 
 describe('observedHttp', () => {

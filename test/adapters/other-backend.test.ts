@@ -81,7 +81,7 @@ const cluster: ClusterView = view({services: [service()], endpointSlices: [slice
 async function readLive(otherSave: string): Promise<NodeDataplane> {
   const reader = new LiveNodeReader(
     connectorFor({'iptables -V': 'iptables v1.8.9 (nf_tables)\n', 'iptables-save': NFT_SAVE, 'iptables-legacy-save': otherSave}),
-    {targeted: async () => null, via: 'exec'},
+    {via: 'exec'},
   )
   await reader.nodeNames(cluster)
   return reader.read('n1', FULL)

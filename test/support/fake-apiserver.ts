@@ -31,6 +31,7 @@ import yaml from 'js-yaml'
 import type {V1ConfigMap, V1DaemonSet, V1Namespace, V1Pod} from '@kubernetes/client-node'
 import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
 import {ALLOWED, type NodeCommandId} from '../../src/adapters/node/commands.js'
+import {compoundLines} from './compound.js'
 import type {ClusterView} from '../../src/core/model.js'
 import {labelsMatch, parseFieldSelector, parseLabelSelector, SelectorParseError, type FieldRequirement, type LabelRequirement} from './label-selector.js'
 import {which} from './netns.js'
@@ -124,7 +125,8 @@ export interface ExecCall {
   image: string
   argv: string[]
   /** The allow-list entry the argv matched; undefined when it matched none (and nothing was run). */
-  allowedAs?: NodeCommandId | undefined
+  /** The allow-list entry, or `compound` for a checked `sh -c` batch (batch.ts). */
+  allowedAs?: NodeCommandId | 'compound' | undefined
   /** The negotiated subprotocol (v5.channel.k8s.io or v4.channel.k8s.io). */
   protocol: string
   /** How it ended: the exit code, or why there is none. Undefined while it runs. */
@@ -144,7 +146,10 @@ export interface FakeExecOptions {
    * `ip netns exec NS argv…` (no shell), so iptables-save prints that namespace's rules.
    */
   netns?: Record<string, string>
-  /** Programs an image lacks (image → names): exec'ing one fails as containerd reports "executable file not found". */
+  /**
+   * Programs an image lacks (image → names): exec'ing one fails as containerd reports "executable file
+   * not found". An image listed here has no `sh` either (distroless), so compound reads fall back.
+   */
   missing?: Record<string, string[]>
   /** Answers a call instead of running it; return undefined to run it. */
   respond?: (call: ExecCall) => ExecReply | undefined
@@ -622,8 +627,9 @@ function execNotFound(program: string): Record<string, unknown> {
   }
 }
 
-/** The allow-list entry an argv is, if any: the same check svctrace applies before sending. */
-function allowListEntry(argv: string[]): NodeCommandId | undefined {
+/** The allow-list entry an argv is, if any: the same check svctrace applies before sending; `compound` for a checked `sh -c` batch. */
+function allowListEntry(argv: string[]): NodeCommandId | 'compound' | undefined {
+  if (argv.length === 3 && argv[0] === 'sh' && argv[1] === '-c') return compoundLines(argv[2]!) ? 'compound' : undefined
   if (!argv.every((w) => /^[A-Za-z0-9_./:=@%+-]+$/.test(w))) return undefined
   const line = argv.join(' ')
   return (Object.keys(ALLOWED) as NodeCommandId[]).find((id) => ALLOWED[id].test(line))
@@ -1190,7 +1196,9 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       return
     }
     const program = which(call.argv[0]!)
-    if (server.exec.missing?.[call.image]?.includes(call.argv[0]!) || !program) {
+    // An image that lacks programs stands for a distroless one: it has no shell either.
+    const lacks = server.exec.missing?.[call.image]
+    if (lacks?.includes(call.argv[0]!) || (lacks && call.allowedAs === 'compound') || !program) {
       finish(execNotFound(call.argv[0]!), 'not-found')
       return
     }

@@ -5,6 +5,7 @@
 // rejectFailures mimics ssh/session.ts, which rejects a non-zero exit with a NodeAccessError carrying
 // the command's stderr; without it a failed command resolves with its exit code.
 import {execFile} from 'node:child_process'
+import {allSteps, runCompound, type BatchOutcomes, type BatchStep} from '../../src/adapters/node/batch.js'
 import {ALLOWED, MAX_COMMAND_OUTPUT_BYTES, type NodeCommand} from '../../src/adapters/node/commands.js'
 import {NodeAccessError, type CommandResult, type NodeSession} from '../../src/adapters/node/connector.js'
 import {NS_PREFIX, run, which} from './netns.js'
@@ -21,11 +22,44 @@ export interface NetnsSessionOptions {
 /** Runs allow-listed commands inside one network namespace; records every argv it ran. */
 export class NetnsSession implements NodeSession {
   readonly ran: string[] = []
+  /** Compound commands run (one `sh -c` each, as over SSH). */
+  batches = 0
+  /** Absent when argv is rewritten: a batch runs the names the allow-list gives, so those run one by one. */
+  runBatch?: (steps: readonly BatchStep[]) => Promise<BatchOutcomes>
 
   constructor(
     readonly netns: string,
     private readonly opts: NetnsSessionOptions = {},
-  ) {}
+  ) {
+    if (!opts.argv) this.runBatch = (steps) => this.compound(steps)
+  }
+
+  private async compound(steps: readonly BatchStep[]): Promise<BatchOutcomes> {
+    this.batches++
+    const out = await runCompound(
+      steps,
+      false,
+      (c) =>
+        new Promise((resolve, reject) => {
+          execFile(
+            which('ip') ?? 'ip',
+            ['netns', 'exec', this.netns, 'sh', '-c', c.script],
+            {maxBuffer: MAX_COMMAND_OUTPUT_BYTES, encoding: 'buffer', env: {...process.env, ...this.opts.env}, timeout: 120_000},
+            (err, stdout, stderr) => (err && typeof err.code !== 'number' ? reject(err) : resolve({stdout, stderr: stderr.toString('utf8')})),
+          )
+        }),
+      (cmd, part) =>
+        new NodeAccessError(
+          `\`${cmd.argv.join(' ')}\` on ${this.netns} exited with ${part.exitCode}: ${part.stderr.trim() || 'no error output'}`,
+          'command',
+          part.exitCode,
+        ),
+    )
+    // A step may sit on several branches: it ran once.
+    const ran = new Map(allSteps(steps).map((step) => [step.id, step.cmd.argv.join(' ')]))
+    for (const [id, line] of ran) if (out.has(id)) this.ran.push(line)
+    return out
+  }
 
   run(cmd: NodeCommand): Promise<CommandResult> {
     const line = cmd.argv.join(' ')

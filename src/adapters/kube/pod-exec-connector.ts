@@ -1,7 +1,9 @@
 // NodeConnector over the Kubernetes API (pods/exec): runs the allow-listed node commands inside the
 // kube-proxy pod on the node — it shares the node's network namespace, so iptables-save there prints the
 // node's rules — or, with debugPod, inside a short-lived privileged hostNetwork pod (debug-pod.ts). Every
-// command goes out as an argv array checked against the allow-list first: no shell runs anywhere.
+// command goes out as an argv array checked against the allow-list first; a node read goes out as one
+// `sh -c` whose script is made of those commands only (batch.ts), or, where the image has no shell
+// (kube-proxy's distroless images), as concurrent execs of the same commands.
 // The only writes to the cluster are the debug pods' create and delete. One command's exec stream is
 // pod-exec-session.ts; the sentences for what failed are pod-exec-errors.ts.
 import {randomBytes} from 'node:crypto'
@@ -53,6 +55,8 @@ export class PodExecConnector implements NodeConnector {
   private readonly stopping = new AbortController()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly sessions = new Set<PodExecSession>()
+  /** Whether the pods' image has a shell for batches, learnt from the first node that answers. */
+  private readonly shell: {missing?: string} = {}
   private lib?: Promise<Lib>
   private debugPods?: DebugPods
   private closing?: Promise<void>
@@ -107,6 +111,7 @@ export class PodExecConnector implements NodeConnector {
       lib,
       signal: this.stopping.signal,
       commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
+      shell: this.shell,
       maxOutputBytes: this.opts.maxOutputBytes ?? MAX_COMMAND_OUTPUT_BYTES,
       ...(this.opts.userAgent !== undefined ? {userAgent: this.opts.userAgent} : {}),
       ...(this.opts.audit !== undefined ? {audit: this.opts.audit} : {}),

@@ -97,6 +97,18 @@ export function commandResult(status: V1Status, stdout: string, stderr: string, 
   }
 }
 
+/** A part of a batch (one `sh -c` in the pod) that exited non-zero: the same sentence a lone exec gives. */
+export function partError(pod: PodLabel, argv: string[], exitCode: number, stderr: string): NodeAccessError {
+  const shown = `\`${argv.join(' ')}\``
+  if (exitCode === 127)
+    return new NodeAccessError(
+      `${argv[0]} is not installed in ${pod.label} on ${pod.node} (${shown} exited with 127: ${firstLines(stderr) || 'not found'})`,
+      'command',
+      127,
+    )
+  return new NodeAccessError(`${shown} in ${pod.label} on ${pod.node} exited with ${exitCode}: ${firstLines(stderr) || 'no error output'}`, 'command', exitCode)
+}
+
 /** An exec stream that never opened: the upgrade refused (refusal: its Status), timed out, or unreachable. */
 export function execRefused(e: Error, refusal: {code: number; message: string} | undefined, pod: PodLabel, shown: string): NodeAccessError {
   const text = e?.message ?? String(e)

@@ -3,9 +3,10 @@
 import type {IncomingMessage} from 'node:http'
 import {Readable, Writable} from 'node:stream'
 import type {KubeConfig, V1Status} from '@kubernetes/client-node'
+import {FramingError, markerCounter, runCompound, type BatchOutcomes, type BatchStep} from '../node/batch.js'
 import {shellLine, UnsafeArgumentError, type NodeCommand} from '../node/commands.js'
 import {NodeAccessError, type CommandResult, type NodeSession} from '../node/connector.js'
-import {commandResult, execRefused, seconds, statusMessage, type ApiError, type PodLabel} from './pod-exec-errors.js'
+import {commandResult, execRefused, partError, seconds, statusMessage, type ApiError, type PodLabel} from './pod-exec-errors.js'
 
 /** A pod to exec into, and how to name it in messages. */
 export interface PodRef extends PodLabel {
@@ -37,6 +38,8 @@ interface SessionContext {
   userAgent?: string
   audit?: (node: string, line: string) => void
   onClose: () => Promise<void>
+  /** Shared by the connector's sessions: set once an image is found to have no shell. */
+  shell: {missing?: string}
 }
 
 /** The argv to send, after the same allow-list check the SSH path applies; nothing else is ever sent. */
@@ -68,7 +71,40 @@ export class PodExecSession implements NodeSession {
     const argv = allowListed(cmd, this.pod.node)
     if (this.closed) throw new NodeAccessError(`\`${argv.join(' ')}\` was not run on ${this.pod.node}: its session is closed`, 'unreachable')
     this.ctx.audit?.(this.pod.node, argv.join(' '))
-    return execInPod(this.ctx, AbortSignal.any([this.ctx.signal, this.stop.signal]), this.pod, argv)
+    const raw = await execInPod(this.ctx, this.signal(), this.pod, argv)
+    return commandResult(raw.status, raw.stdout.toString('utf8'), raw.stderr.toString('utf8'), this.pod, argv)
+  }
+
+  /**
+   * The batch as one `sh -c` in the pod: one exec WebSocket instead of one per command. An image without
+   * a shell (kube-proxy's distroless images) is found once per connector and then not asked again.
+   */
+  async runBatch(steps: readonly BatchStep[]): Promise<BatchOutcomes> {
+    const {pod, ctx} = this
+    if (ctx.shell.missing) throw new FramingError(`${ctx.shell.missing}; ran the commands one by one`)
+    if (this.closed) throw new NodeAccessError(`nothing was run on ${pod.node}: its session is closed`, 'unreachable')
+    return runCompound(
+      steps,
+      false,
+      async (compound) => {
+        const argv = ['sh', '-c', compound.script]
+        ctx.audit?.(pod.node, `sh -c '${compound.script}'`)
+        const raw = await execInPod(ctx, this.signal(), pod, argv, markerCounter(compound.nonce))
+        try {
+          commandResult(raw.status, '', raw.stderr.toString('utf8'), pod, ['sh'])
+        } catch (err) {
+          if (!(err instanceof NodeAccessError) || err.exitCode !== 127) throw err
+          ctx.shell.missing = `${pod.label} has no shell (sh)`
+          throw new FramingError(`${ctx.shell.missing}; ran the commands one by one`)
+        }
+        return {stdout: raw.stdout, stderr: raw.stderr.toString('utf8')}
+      },
+      (cmd, part) => partError(pod, cmd.argv, part.exitCode, part.stderr),
+    )
+  }
+
+  private signal(): AbortSignal {
+    return AbortSignal.any([this.ctx.signal, this.stop.signal])
   }
 
   close(): Promise<void> {
@@ -80,9 +116,19 @@ export class PodExecSession implements NodeSession {
   }
 }
 
-/** One command over one exec WebSocket: output collected under the cap, exit code from the status channel. */
-function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: string[]): Promise<CommandResult> {
-  const shown = `\`${argv.join(' ')}\` in ${pod.label} on ${pod.node}`
+/** What one exec stream gave back: its output and the status channel's verdict. */
+interface RawExec {
+  stdout: Buffer
+  stderr: Buffer
+  status: V1Status
+}
+
+/**
+ * One command over one exec WebSocket: output collected under the cap, the status from its channel.
+ * `parts` (batches) counts part markers on stderr: each restarts the per-command deadline.
+ */
+function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: string[], parts?: (chunk: Buffer) => number): Promise<RawExec> {
+  const shown = argv[0] === 'sh' ? `the node read in ${pod.label} on ${pod.node}` : `\`${argv.join(' ')}\` in ${pod.label} on ${pod.node}`
   return new Promise((resolve, reject) => {
     const out: Buffer[] = []
     const err: Buffer[] = []
@@ -91,7 +137,7 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
     let opened = false
     let refusal: {code: number; message: string} | undefined
     let settled = false
-    const finish = (e: Error | undefined, r?: CommandResult) => {
+    const finish = (e: Error | undefined, r?: RawExec) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
@@ -100,9 +146,13 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
       if (e) reject(e)
       else resolve(r!)
     }
-    const sink = (into: Buffer[]) =>
+    const sink = (into: Buffer[], markers?: (chunk: Buffer) => number) =>
       new Writable({
         write(chunk: Buffer, _enc, done) {
+          if (markers && markers(chunk) > 0 && !settled) {
+            clearTimeout(timer)
+            timer = arm()
+          }
           bytes += chunk.length
           if (bytes > ctx.maxOutputBytes)
             finish(new NodeAccessError(`${shown} printed more than ${sizeOf(ctx.maxOutputBytes)}; stopped reading and closed the stream`, 'too-large'))
@@ -111,12 +161,16 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
         },
       }).on('error', () => {})
     const stdout = sink(out)
-    const stderr = sink(err)
-    const timer = setTimeout(
-      () =>
-        finish(new NodeAccessError(`${shown} did not finish within ${seconds(ctx.commandTimeoutMs)}; the node or the API server may be overloaded`, 'timeout')),
-      ctx.commandTimeoutMs,
-    )
+    const stderr = sink(err, parts)
+    const arm = () =>
+      setTimeout(
+        () =>
+          finish(
+            new NodeAccessError(`${shown} did not finish within ${seconds(ctx.commandTimeoutMs)}; the node or the API server may be overloaded`, 'timeout'),
+          ),
+        ctx.commandTimeoutMs,
+      )
+    let timer = arm()
     const onAbort = () => finish(new NodeAccessError(`${shown} was cancelled: svctrace is stopping`, 'unreachable'))
     if (signal.aborted) return onAbort()
     signal.addEventListener('abort', onAbort, {once: true})
@@ -147,14 +201,7 @@ function execInPod(ctx: SessionContext, signal: AbortSignal, pod: PodRef, argv: 
       return ws
     }
     const handler = new lib.WebSocketHandler(lib.kc, factory as never, {stdin: new Readable({read() {}}), stdout, stderr})
-    const onStatus = (status: V1Status) => {
-      const text = (chunks: Buffer[]) => Buffer.concat(chunks).toString('utf8')
-      try {
-        finish(undefined, commandResult(status, text(out), text(err), pod, argv))
-      } catch (e) {
-        finish(e as Error)
-      }
-    }
+    const onStatus = (status: V1Status) => finish(undefined, {stdout: Buffer.concat(out), stderr: Buffer.concat(err), status})
     new lib.Exec(lib.kc, handler)
       .exec(pod.namespace, pod.name, pod.container, argv, stdout, stderr, null, false, onStatus)
       .catch((e: unknown) => finish(execRefused(e as Error, refusal, pod, shown)))

@@ -76,11 +76,19 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'proc-ip-vs': /^cat \/proc\/net\/ip_vs$/,
 }
 
-/** The backend `iptables -V` names: `iptables v1.8.9 (nf_tables)` → nft; `(legacy)` and versions before 1.8 (no other existed) → legacy. */
+/**
+ * What `iptables -V` prints for each backend, tested in this order: `iptables v1.8.9 (nf_tables)` → nft;
+ * `(legacy)`, or a version before 1.8 (which names no backend: no other existed) → legacy. The node
+ * read tests for the same texts in its compound command (dataplane-reader.ts).
+ */
+export const BACKEND_MARKERS: ReadonlyArray<readonly ['legacy' | 'nft', readonly string[]]> = [
+  ['nft', ['(nf_tables)']],
+  ['legacy', ['(legacy)', 'iptables v1.']],
+]
+
+/** The backend `iptables -V` names, or undefined when it names none. */
 export function iptablesBackendOf(versionText: string): 'legacy' | 'nft' | undefined {
-  if (/\(nf_tables\)/.test(versionText)) return 'nft'
-  if (/^iptables v(1\.[0-7]\.|.*\(legacy\))/m.test(versionText)) return 'legacy'
-  return undefined
+  return BACKEND_MARKERS.find(([, texts]) => texts.some((t) => versionText.includes(t)))?.[0]
 }
 
 const SAFE_WORD = /^[A-Za-z0-9_./:=@%+-]+$/

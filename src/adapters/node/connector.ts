@@ -1,5 +1,6 @@
 // How a node is reached: a connection that runs allow-listed commands. SSH and pod exec both
 // implement it; the node reader above them decides what to read.
+import type {BatchOutcomes, BatchStep} from './batch.js'
 import type {NodeCommand} from './commands.js'
 
 /** A node to reach: its name and the address to connect to. */
@@ -18,6 +19,11 @@ export interface CommandResult {
 export interface NodeSession {
   /** Runs one command (output capped at MAX_COMMAND_OUTPUT_BYTES); rejects with NodeAccessError. */
   run(cmd: NodeCommand): Promise<CommandResult>
+  /**
+   * Runs a batch as one compound command in one channel (batch.ts), when the session can run a shell.
+   * Rejects with FramingError when it cannot (no shell, unframed output): the caller runs the steps one by one.
+   */
+  runBatch?(steps: readonly BatchStep[]): Promise<BatchOutcomes>
   close(): Promise<void>
 }
 

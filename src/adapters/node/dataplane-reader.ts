@@ -1,106 +1,134 @@
-// What is read from one open node session, and in which order: the kube-proxy mode is found from what
-// is there (nat KUBE-SERVICES, `table ip kube-proxy`, IPVS virtual servers), never assumed. Every
-// command comes from nodeCommands (the allow-list); nothing here builds a command line.
+// What is read from one open node session: one compound command for the first round (batch.ts: one
+// exec channel), and for a single-Service trace at most one more. The kube-proxy mode is found from
+// what is there (nat KUBE-SERVICES, `table ip kube-proxy`, IPVS virtual servers), never assumed.
+// Every command comes from nodeCommands (the allow-list); nothing here builds a command line.
+//
+// First round, whole dumps (check mode, --capture):    first round, one Service (targeted):
+//   iptables -V, then by the backend it names:           iptables -V, then by the backend it names:
+//     nf_tables: iptables-save, iptables-legacy-save        nf_tables: iptables -S KUBE-SERVICES and every chain
+//     legacy: iptables-save, iptables-nft-save                 the API predicts, iptables-legacy-save
+//   nft -j list table ip kube-proxy                         legacy: iptables-save -t nat, -t filter, iptables-nft-save
+//   cat /proc/net/ip_vs, and when it lists virtual       nft, /proc/net/ip_vs (and ipvsadm, ipset) as on the left
+//     servers: ipvsadm -S -n, ipset save
+// The other backend's dump is counted (kube-proxy may write the one the node's `iptables` does not read).
 import type {CollectionPlan} from '../../core/collection-plan.js'
 import type {NodeDataplane} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {captureOf, withCapture} from '../../core/captures.js'
-import {iptablesBackendOf, nodeCommands, type NodeCommand} from './commands.js'
+import {runBatch, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
+import {BACKEND_MARKERS, iptablesBackendOf, nodeCommands} from './commands.js'
 import {NodeAccessError, type NodeSession} from './connector.js'
-
-/** The targeted iptables read (src/adapters/node/targeted-iptables.ts): null when nat has no KUBE-SERVICES. */
-export type TargetedIptablesReader = (
-  session: NodeSession,
-  plan: CollectionPlan,
-  node: string,
-  backend?: 'legacy' | 'nft',
-) => Promise<{text: string; source: string} | null>
+import {chainListingSteps, emptyTargeted, hasKubeServices, recordRound, secondRound, targetedCapture, wholeTableSteps} from './targeted-iptables.js'
 
 type Backend = 'legacy' | 'nft'
+
+/** -v: how the node was read (rounds, fallbacks, what was chosen). */
+export type ReadNote = (text: string) => void
+
+/** A program that is not on the node (exit 127): that mode is simply not there. */
+function isNotInstalled(o: StepOutcome | undefined): boolean {
+  return o instanceof NodeAccessError && o.kind === 'command' && /\bnot installed\b|exited with 127/.test(o.message)
+}
+
+/** A probe's output; undefined when it failed as a command ("not there"). Sudo refusals end the node. */
+function probed(o: StepOutcome | undefined): string | undefined {
+  if (o === undefined) return undefined
+  if (o instanceof NodeAccessError) {
+    if (o.kind === 'command' || o.kind === 'too-large') return undefined
+    throw o
+  }
+  return o.stdout
+}
+
+/** A main read's output; undefined when the program is missing, any other failure ends the node. */
+function mainRead(o: StepOutcome | undefined): string | undefined {
+  if (o === undefined || isNotInstalled(o)) return undefined
+  if (o instanceof NodeAccessError) throw o
+  return o.stdout
+}
+
+const KUBE_SERVICES = /^(:KUBE-SERVICES |-A KUBE-SERVICES )/m
+// Virtual servers in /proc/net/ip_vs: `TCP  0A600001:01BB rr` (the header lines start otherwise).
+const IPVS_SERVER = /^(TCP|UDP|SCTP|FWM)\s+\S/m
+const IPVS_SERVER_TEXTS = ['TCP  ', 'UDP  ', 'SCTP ', 'FWM  ']
+
+const otherSave = (current: Backend): BatchStep =>
+  current === 'nft' ? {id: 'other-legacy', cmd: nodeCommands.iptablesLegacySave()} : {id: 'other-nft', cmd: nodeCommands.iptablesNftSave()}
+
+/** The iptables part of the first round: what to read once `iptables -V` has named the backend. */
+function iptablesSteps(plan: CollectionPlan): BatchStep {
+  const save: BatchStep = {id: 'save', cmd: nodeCommands.iptablesSave()}
+  const byBackend = (backend: Backend): BatchStep[] => {
+    if (plan.full) return [save, otherSave(backend)]
+    // iptables-legacy loads the whole table for every `iptables -S CHAIN`: two whole tables are quicker.
+    return [...(backend === 'legacy' ? wholeTableSteps(['nat', 'filter']) : chainListingSteps(plan)), otherSave(backend)]
+  }
+  return {
+    id: 'version',
+    cmd: nodeCommands.iptablesVersion(),
+    branches: [
+      ...BACKEND_MARKERS.map(([backend, texts]) => ({when: {printed: texts}, steps: byBackend(backend)})),
+      {when: {always: true}, steps: plan.full ? [save] : chainListingSteps(plan)},
+    ],
+  }
+}
+
+/** Every step of the first round. */
+export function firstRound(plan: CollectionPlan): BatchStep[] {
+  return [
+    iptablesSteps(plan),
+    {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
+    // ipvsadm only when the kernel already has virtual servers: it would load the ip_vs module otherwise.
+    {
+      id: 'ipvs',
+      cmd: nodeCommands.procIpVs(),
+      branches: [
+        {
+          when: {printed: IPVS_SERVER_TEXTS},
+          steps: [
+            {id: 'ipvsadm', cmd: nodeCommands.ipvsadmSave()},
+            {id: 'ipset', cmd: nodeCommands.ipsetSave()},
+          ],
+        },
+      ],
+    },
+  ]
+}
 
 interface IptablesText {
   text: string
   source: string
 }
 
-/** A program that is not on the node (exit 127): that mode is simply not there. */
-function isNotInstalled(err: unknown): boolean {
-  return err instanceof NodeAccessError && err.kind === 'command' && /\bnot installed\b|exited with 127/.test(err.message)
+/** The node's default backend and what the other one holds, from the first round. */
+function otherBackend(outcomes: BatchOutcomes, node: string, backend: Backend | undefined) {
+  const other: Backend = backend === 'nft' ? 'legacy' : 'nft'
+  const text = backend ? probed(outcomes.get(`other-${other}`)) : undefined
+  if (!backend || text === undefined) return undefined
+  return {backend: other, text, source: `${node}: ${other === 'legacy' ? 'iptables-legacy-save' : 'iptables-nft-save'}`, kubeRules: countKubeProxyRules(text)}
 }
 
-/** Runs a probe whose failure only means "not there" (a missing table, file or program); access problems still end the node. */
-async function probe(session: NodeSession, cmd: NodeCommand): Promise<string | undefined> {
-  try {
-    return (await session.run(cmd)).stdout
-  } catch (err) {
-    if (err instanceof NodeAccessError && (err.kind === 'command' || err.kind === 'too-large')) return undefined
-    throw err
-  }
-}
-
-/** Runs a main read; a missing program gives undefined, anything else ends the node. */
-async function mainRead<T>(read: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await read()
-  } catch (err) {
-    if (isNotInstalled(err)) return undefined
-    throw err
-  }
-}
-
-const KUBE_SERVICES = /^(:KUBE-SERVICES |-A KUBE-SERVICES )/m
-const IPSET_DISPATCH = /^-A KUBE-SERVICES .*--match-set KUBE-/m
-// Virtual servers in /proc/net/ip_vs: `TCP  0A600001:01BB rr` (the header lines start otherwise).
-const IPVS_SERVER = /^(TCP|UDP|SCTP|FWM)\s+\S/m
-
-/** The other backend's save output (every table), counted as a bundle's iptables-legacy-save.txt is. */
-async function readOtherBackend(
-  session: NodeSession,
-  node: string,
-  current: Backend,
-): Promise<(IptablesText & {backend: Backend; kubeRules: number}) | undefined> {
-  const backend: Backend = current === 'nft' ? 'legacy' : 'nft'
-  const cmd = backend === 'legacy' ? nodeCommands.iptablesLegacySave() : nodeCommands.iptablesNftSave()
-  const text = await probe(session, cmd)
-  if (text === undefined) return undefined
-  return {backend, text, source: `${node}: ${cmd.argv.join(' ')}`, kubeRules: countKubeProxyRules(text)}
-}
-
-/** iptables: the whole dump, or only the chains on the plan's paths; plus the other backend's count. */
-async function readIptables(session: NodeSession, node: string, plan: CollectionPlan, targeted: TargetedIptablesReader, out: NodeDataplane): Promise<boolean> {
-  // Asked once: the targeted reader needs it too (legacy lists a chain by loading the whole table).
-  const backend = iptablesBackendOf((await probe(session, nodeCommands.iptablesVersion())) ?? '')
-  const primary: IptablesText | null | undefined = plan.full
-    ? await mainRead(async () => ({text: (await session.run(nodeCommands.iptablesSave())).stdout, source: `${node}: iptables-save`}))
-    : await mainRead(() => targeted(session, plan, node, backend))
-  if (primary === undefined) return false
-  const other = backend ? await readOtherBackend(session, node, backend) : undefined
+/** Puts the iptables text in `out` (or the other backend's, when only it has kube-proxy's rules). */
+function placeIptables(out: NodeDataplane, primary: IptablesText | null, other: ReturnType<typeof otherBackend>, backend: Backend | undefined): void {
   const hasKube = primary !== null && KUBE_SERVICES.test(primary.text)
   if (!hasKube && other && other.kubeRules > 0 && backend) {
     // The node's default `iptables` is not the backend kube-proxy writes (its image picks one itself):
     // trace the backend that holds the rules.
     out.captures = withCapture(out.captures, {kind: 'iptables-save', text: other.text, source: other.source})
-    out.otherIptablesBackend = {backend, kubeRules: 0, source: primary?.source ?? `${node}: iptables`}
-    return true
+    out.otherIptablesBackend = {backend, kubeRules: 0, source: primary?.source ?? `${out.name}: iptables`}
+    return
   }
   if (primary) out.captures = withCapture(out.captures, {kind: 'iptables-save', text: primary.text, source: primary.source})
   if (other) out.otherIptablesBackend = {backend: other.backend, kubeRules: other.kubeRules, source: other.source}
-  return true
 }
 
-async function readNft(session: NodeSession, node: string, out: NodeDataplane): Promise<void> {
-  const cmd = nodeCommands.nftListKubeProxy('ip')
-  const text = await probe(session, cmd)
-  if (text !== undefined && text.trim() !== '') {
-    out.captures = withCapture(out.captures, {kind: 'nft', text, source: `${node}: ${cmd.argv.join(' ')}`})
-  }
-}
-
-/** IPVS only when the kernel already has virtual servers: ipvsadm would load the ip_vs module otherwise. */
-async function readIpvs(session: NodeSession, node: string, out: NodeDataplane): Promise<void> {
-  const proc = await probe(session, nodeCommands.procIpVs())
+function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: string): void {
+  const nft = probed(outcomes.get('nft'))
+  if (nft !== undefined && nft.trim() !== '')
+    out.captures = withCapture(out.captures, {kind: 'nft', text: nft, source: `${node}: nft -j list table ip kube-proxy`})
+  const proc = probed(outcomes.get('ipvs'))
   if (proc === undefined || !IPVS_SERVER.test(proc)) return
-  const ipvsadm = await probe(session, nodeCommands.ipvsadmSave())
+  const ipvsadm = probed(outcomes.get('ipvsadm'))
   // The kube-proxy image has no ipvsadm: the kernel's own listing holds the same table.
   out.captures = withCapture(
     out.captures,
@@ -108,29 +136,66 @@ async function readIpvs(session: NodeSession, node: string, out: NodeDataplane):
       ? {kind: 'ipvsadm', text: ipvsadm, source: `${node}: ipvsadm -S -n`}
       : {kind: 'proc-ip-vs', text: proc, source: `${node}: /proc/net/ip_vs`},
   )
-  const ipset = await probe(session, nodeCommands.ipsetSave())
+  const ipset = probed(outcomes.get('ipset'))
   if (ipset !== undefined) out.captures = withCapture(out.captures, {kind: 'ipset', text: ipset, source: `${node}: ipset save`})
 }
 
+/** Whether iptables is there at all: `iptables -V` ran, or a read of it did. */
+function iptablesPresent(outcomes: BatchOutcomes): boolean {
+  const version = outcomes.get('version')
+  return version !== undefined && !isNotInstalled(version)
+}
+
 /**
- * Reads one node's data plane as the plan says. Whole dumps: iptables-save, kube-proxy's nft table,
- * IPVS state when there is any. Targeted: the iptables chains on the paths; nft and IPVS only when
- * nat KUBE-SERVICES is missing or dispatches to ipsets. Access errors reject (NodeAccessError).
+ * Reads one node's data plane as the plan says: one compound command, and for a targeted read a second
+ * one when the first revealed chains the API did not predict. Access errors reject (NodeAccessError).
  */
-export async function readNodeDataplane(session: NodeSession, node: string, plan: CollectionPlan, targeted: TargetedIptablesReader): Promise<NodeDataplane> {
+export async function readNodeDataplane(session: NodeSession, node: string, plan: CollectionPlan, note: ReadNote = () => undefined): Promise<NodeDataplane> {
   const out: NodeDataplane = {name: node, captures: []}
-  const hasIptables = await readIptables(session, node, plan, targeted, out)
-  const iptablesText = () => captureOf(out, 'iptables-save')?.text
-  const kube = KUBE_SERVICES.test(iptablesText() ?? '')
-  if (plan.full || !kube) await readNft(session, node, out)
-  if (plan.full || !kube || IPSET_DISPATCH.test(iptablesText() ?? '')) await readIpvs(session, node, out)
+  const fellBack = (why: string) => note(`${why}; ran the commands one by one`)
+  const first = await runBatch(session, firstRound(plan), fellBack)
+  const version = first.get('version')
+  const backend = version instanceof NodeAccessError || version === undefined ? undefined : iptablesBackendOf(version.stdout)
+  let rounds = 1
+  let primary: IptablesText | null = null
+  if (plan.full) {
+    const text = mainRead(first.get('save'))
+    if (text !== undefined) primary = {text, source: `${node}: iptables-save`}
+  } else if (iptablesPresent(first)) {
+    const state = emptyTargeted()
+    recordRound(state, first, node)
+    // A busy xtables lock left KUBE-SERVICES unread: its table is read whole in the second round.
+    if (hasKubeServices(state.collection) || state.whole.size > 0) {
+      const second = secondRound(state, plan)
+      // iptables-legacy loads the whole table for every `iptables -S CHAIN`: the first round read two whole tables.
+      const why = [
+        ...(backend === 'legacy' ? ['iptables-legacy loads a whole table for each iptables -S CHAIN: whole tables are quicker'] : []),
+        ...(second?.why ?? []),
+      ]
+      note(
+        `targeted read (${backend ?? 'unknown'} backend): ${second ? `second round: ${second.why.join('; ')}` : 'the first round held every chain on the paths'}`,
+      )
+      if (second) {
+        rounds = 2
+        recordRound(state, await runBatch(session, second.steps, fellBack), node)
+      }
+      if (hasKubeServices(state.collection)) primary = targetedCapture(state, node, rounds, why)
+    }
+  }
+  placeIptables(out, primary, otherBackend(first, node, backend), backend)
+  placeOtherModes(out, first, node)
+  const iptablesText = captureOf(out, 'iptables-save')?.text
+  const kube = KUBE_SERVICES.test(iptablesText ?? '')
   const found = kube || out.captures.some((c) => c.kind === 'nft' || c.kind === 'ipvsadm' || c.kind === 'proc-ip-vs')
-  if (!found && hasIptables && !iptablesText()?.trim()) {
+  const hasIptables = iptablesPresent(first) || primary !== null
+  if (!found && hasIptables && !iptablesText?.trim()) {
     // No kube-proxy rules anywhere: the whole (small) dump shows what is there instead (another data
     // plane's chains, the REJECTs of the filter table); when it prints no table at all, the nat table,
     // which iptables-save -t lists even when empty.
-    const whole = captureOf(out, 'iptables-save') === undefined ? await probe(session, nodeCommands.iptablesSave()) : undefined
-    const [text, source] = whole?.trim() ? [whole, 'iptables-save'] : [await probe(session, nodeCommands.iptablesSaveTable('nat')), 'iptables-save -t nat']
+    const save: BatchStep[] = plan.full ? [] : [{id: 'save', cmd: nodeCommands.iptablesSave()}]
+    const look = await runBatch(session, [...save, ...wholeTableSteps(['nat'])], fellBack)
+    const whole = probed(look.get('save'))
+    const [text, source] = whole?.trim() ? [whole, 'iptables-save'] : [probed(look.get('whole:nat')), 'iptables-save -t nat']
     out.captures = withCapture(out.captures, {kind: 'iptables-save', text: text ?? '', source: `${node}: ${source}`})
   }
   if (!found && !hasIptables) {

@@ -1,10 +1,12 @@
 // -v for node commands: a NodeSession that reports each command it runs (node, argv, exit status,
 // output bytes, milliseconds) to the ActivityLog, whichever connector (SSH or pod exec) is below it.
+// A compound command (runBatch) is reported as one line per part, each naming its channel.
 import type {ActivityLog} from '../../app/ports.js'
+import {allSteps, type BatchOutcomes, type BatchStep} from './batch.js'
 import type {NodeCommand} from './commands.js'
 import {NodeAccessError, type CommandResult, type NodeSession} from './connector.js'
 
-/** `session` with every run() reported to `log`; results and errors pass through unchanged. */
+/** `session` with every run() and runBatch() reported to `log`; results and errors pass through unchanged. */
 export function loggedSession(
   session: NodeSession,
   node: string,
@@ -12,7 +14,12 @@ export function loggedSession(
   log: ActivityLog,
   now: () => number = () => performance.now(),
 ): NodeSession {
-  return {
+  let channels = 0
+  const failed = (err: unknown) => {
+    const e = err instanceof NodeAccessError ? err : undefined
+    return e?.exitCode !== undefined ? {exitCode: e.exitCode} : {error: e?.kind ?? 'not run'}
+  }
+  const logged: NodeSession = {
     async run(cmd: NodeCommand): Promise<CommandResult> {
       const start = now()
       const command = cmd.argv.join(' ')
@@ -22,12 +29,28 @@ export function loggedSession(
         log.nodeCommand({node, via, command, exitCode: result.exitCode, bytes, ms: Math.round(now() - start)})
         return result
       } catch (err) {
-        const failed = err instanceof NodeAccessError ? err : undefined
-        const outcome = failed?.exitCode !== undefined ? {exitCode: failed.exitCode} : {error: failed?.kind ?? 'not run'}
-        log.nodeCommand({node, via, command, ...outcome, ms: Math.round(now() - start)})
+        log.nodeCommand({node, via, command, ...failed(err), ms: Math.round(now() - start)})
         throw err
       }
     },
     close: () => session.close(),
   }
+  const runBatch = session.runBatch?.bind(session)
+  if (runBatch) {
+    logged.runBatch = async (steps: readonly BatchStep[]): Promise<BatchOutcomes> => {
+      const start = now()
+      const outcomes = await runBatch(steps)
+      const ms = Math.round(now() - start)
+      const channel = {number: ++channels, commands: outcomes.size}
+      for (const step of allSteps(steps)) {
+        const o = outcomes.get(step.id)
+        if (o === undefined) continue
+        const command = step.cmd.argv.join(' ')
+        if (o instanceof NodeAccessError) log.nodeCommand({node, via, command, ...failed(o), channel, ms})
+        else log.nodeCommand({node, via, command, exitCode: 0, bytes: Buffer.byteLength(o.stdout) + Buffer.byteLength(o.stderr), channel, ms})
+      }
+      return outcomes
+    }
+  }
+  return logged
 }

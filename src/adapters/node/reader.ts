@@ -6,7 +6,7 @@ import type {ActivityLog, CollectionPlan, NodeReader} from '../../app/ports.js'
 import type {ClusterView, NodeDataplane} from '../../core/model.js'
 import {UnsafeArgumentError} from './commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession} from './connector.js'
-import {readNodeDataplane, type TargetedIptablesReader} from './dataplane-reader.js'
+import {readNodeDataplane} from './dataplane-reader.js'
 import {Limiter} from './limiter.js'
 import {loggedSession} from './logged-session.js'
 import {unreadableNode} from '../../core/captures.js'
@@ -16,8 +16,6 @@ export {Limiter} from './limiter.js'
 export type AddressType = 'InternalIP' | 'ExternalIP'
 
 export interface LiveNodeReaderOptions {
-  /** Reads the chains on the plan's paths (src/adapters/node/targeted-iptables.ts). */
-  targeted: TargetedIptablesReader
   /** Nodes read at once (--parallel); default 10. */
   parallel?: number
   /** Which Node address to dial (--ssh-address-type); default InternalIP, else ExternalIP. */
@@ -118,7 +116,9 @@ export class LiveNodeReader implements NodeReader {
       this.sessions.add(session)
       if (this.closed) return unreadableNode(name, `${name} was not read: the run was interrupted`)
       const reading = this.opts.log ? loggedSession(session, name, this.opts.via, this.opts.log) : session
-      return await readNodeDataplane(reading, name, plan, this.opts.targeted)
+      const log = this.opts.log
+      const note = log ? (text: string) => log.nodeRead({node: name, via: this.opts.via, text}) : undefined
+      return await readNodeDataplane(reading, name, plan, note)
     } catch (err) {
       return unreadableNode(name, this.closed ? `${name} was not read: the run was interrupted` : readErrorOf(err, this.opts.via))
     } finally {

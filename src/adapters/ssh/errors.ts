@@ -152,3 +152,13 @@ export function outputTooLarge(node: string, cmd: NodeCommand, limit: number): N
 export function connectionLost(node: string, cmd: NodeCommand | undefined, why: string): NodeAccessError {
   return new NodeAccessError(`connection to ${node} lost${cmd ? ` while running \`${cmd.argv.join(' ')}\`` : ''}: ${why}`, 'unreachable')
 }
+
+/** A compound node read whose current part ran past --node-timeout. */
+export function batchTimeout(node: string, timeoutMs: number): NodeAccessError {
+  return new NodeAccessError(`a command reading ${node} did not finish within ${seconds(timeoutMs)}; the node may be overloaded`, 'timeout')
+}
+
+export function batchTooLarge(node: string, limit: number): NodeAccessError {
+  const size = limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${limit} bytes`
+  return new NodeAccessError(`reading ${node} printed more than ${size}; stopped reading and closed the channel`, 'too-large')
+}

@@ -1,9 +1,11 @@
 // One open SSH connection to a node. Each run() is one exec channel whose command line comes from
-// shellLine() (the allow-list) and nowhere else; output is capped and every command has a deadline.
+// shellLine() (the allow-list) and nowhere else; runBatch() is one channel too, `sh -c` with a script
+// made of such lines (batch.ts). Output is capped and every command has a deadline.
 import type {Client, ClientChannel} from 'ssh2'
+import {markerCounter, runCompound, type BatchOutcomes, type BatchStep} from '../node/batch.js'
 import {shellLine, type NodeCommand} from '../node/commands.js'
 import type {CommandResult, NodeSession} from '../node/connector.js'
-import {commandError, commandTimeout, connectionLost, outputTooLarge} from './errors.js'
+import {batchTimeout, batchTooLarge, commandError, commandTimeout, connectionLost, outputTooLarge} from './errors.js'
 import {Limiter} from '../node/limiter.js'
 
 export interface SshSessionOptions {
@@ -15,6 +17,20 @@ export interface SshSessionOptions {
   audit?: (node: string, line: string) => void
   /** Runs after the connection is closed (releases a shared bastion). */
   onClose?: () => void
+}
+
+/** What one channel gave back, before it is judged. */
+interface RawOutput {
+  stdout: Buffer
+  stderr: Buffer
+  exitCode: number
+}
+
+interface ChannelLimits {
+  timeout: () => Error
+  tooLarge: () => Error
+  /** Batches: counts part markers in a stderr chunk (each restarts the deadline). */
+  parts?: (chunk: Buffer) => number
 }
 
 const CLOSE_WAIT_MS = 2_000
@@ -48,11 +64,42 @@ export class SshSession implements NodeSession {
 
   async run(cmd: NodeCommand): Promise<CommandResult> {
     const line = shellLine(cmd, this.opts.sudo)
+    const {node, sudo, commandTimeoutMs, maxOutputBytes} = this.opts
+    const out = await this.onChannel(cmd, line, {
+      timeout: () => commandTimeout(node, cmd, commandTimeoutMs),
+      tooLarge: () => outputTooLarge(node, cmd, maxOutputBytes),
+    })
+    const stderr = out.stderr.toString('utf8')
+    if (out.exitCode !== 0) throw commandError(node, cmd, sudo, out.exitCode, stderr)
+    return {stdout: out.stdout.toString('utf8'), stderr, exitCode: 0}
+  }
+
+  /** The batch as one `sh -c` on one channel; each part has --node-timeout from its start marker. */
+  async runBatch(steps: readonly BatchStep[]): Promise<BatchOutcomes> {
+    const {node, sudo, commandTimeoutMs, maxOutputBytes} = this.opts
+    return runCompound(
+      steps,
+      sudo,
+      async (compound) => {
+        const first = steps[0]?.cmd
+        const out = await this.onChannel(first, `sh -c '${compound.script}'`, {
+          timeout: () => batchTimeout(node, commandTimeoutMs),
+          tooLarge: () => batchTooLarge(node, maxOutputBytes),
+          parts: markerCounter(compound.nonce),
+        })
+        return {stdout: out.stdout, stderr: out.stderr.toString('utf8')}
+      },
+      (cmd, part) => commandError(node, cmd, sudo, part.exitCode, part.stderr),
+    )
+  }
+
+  /** One exec channel for `line` (asked again while sshd refuses another session); its raw output. */
+  private onChannel(cmd: NodeCommand | undefined, line: string, limits: ChannelLimits): Promise<RawOutput> {
     return this.channels.run(async () => {
       if (this.closed || this.lost) throw connectionLost(this.opts.node, cmd, this.lost ?? 'the session was closed')
       this.opts.audit?.(this.opts.node, line)
       for (let attempt = 0; ; attempt++) {
-        const result = await this.exec(cmd, line)
+        const result = await this.exec(cmd, line, limits)
         if (!(result instanceof Error)) return result
         if (!/open failed/i.test(result.message) || attempt >= OPEN_RETRIES || this.closed || this.lost) {
           const why = /open failed/i.test(result.message)
@@ -70,20 +117,26 @@ export class SshSession implements NodeSession {
    * The output is collected from inside ssh2's callback: a fast command's data, exit status and close
    * can arrive in the same packet batch, before any later tick would attach listeners.
    */
-  private exec(cmd: NodeCommand, line: string): Promise<CommandResult | Error> {
+  private exec(cmd: NodeCommand | undefined, line: string, limits: ChannelLimits): Promise<RawOutput | Error> {
     return new Promise((resolve, reject) => {
-      this.client.exec(line, (err, channel) => (err ? resolve(err) : this.collect(cmd, channel, resolve, reject)))
+      this.client.exec(line, (err, channel) => (err ? resolve(err) : this.collect(cmd, channel, limits, resolve, reject)))
     })
   }
 
-  private collect(cmd: NodeCommand, channel: ClientChannel, resolve: (r: CommandResult) => void, reject: (e: Error) => void): void {
+  private collect(
+    cmd: NodeCommand | undefined,
+    channel: ClientChannel,
+    limits: ChannelLimits,
+    resolve: (r: RawOutput) => void,
+    reject: (e: Error) => void,
+  ): void {
     const {node, maxOutputBytes, commandTimeoutMs} = this.opts
     const stdout: Buffer[] = []
     const stderr: Buffer[] = []
     let bytes = 0
     let exitCode: number | undefined
     let settled = false
-    const settle = (err?: Error, result?: CommandResult) => {
+    const settle = (err?: Error, result?: RawOutput) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
@@ -97,22 +150,28 @@ export class SshSession implements NodeSession {
       channel.stderr.removeAllListeners('data')
       channel.close()
     }
-    const timer = setTimeout(() => abandon(commandTimeout(node, cmd, commandTimeoutMs)), commandTimeoutMs)
+    const arm = () => setTimeout(() => abandon(limits.timeout()), commandTimeoutMs)
+    let timer = arm()
     const take = (into: Buffer[]) => (chunk: Buffer) => {
       bytes += chunk.length
-      if (bytes > maxOutputBytes) abandon(outputTooLarge(node, cmd, maxOutputBytes))
+      if (bytes > maxOutputBytes) abandon(limits.tooLarge())
       else into.push(chunk)
     }
     channel.on('data', take(stdout))
-    channel.stderr.on('data', take(stderr))
+    channel.stderr.on('data', (chunk: Buffer) => {
+      // A batch part starting: the deadline is per command, so it starts again.
+      if (limits.parts && limits.parts(chunk) > 0 && !settled) {
+        clearTimeout(timer)
+        timer = arm()
+      }
+      take(stderr)(chunk)
+    })
     channel.on('exit', (code: number | null, signal?: string) => {
       exitCode = typeof code === 'number' ? code : signal ? -1 : undefined
     })
     channel.on('close', () => {
-      const err = Buffer.concat(stderr).toString('utf8')
       if (exitCode === undefined) settle(connectionLost(node, cmd, this.lost ?? 'the channel closed without an exit status'))
-      else if (exitCode !== 0) settle(commandError(node, cmd, this.opts.sudo, exitCode, err))
-      else settle(undefined, {stdout: Buffer.concat(stdout).toString('utf8'), stderr: err, exitCode})
+      else settle(undefined, {stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode})
     })
   }
 

@@ -1,0 +1,164 @@
+// The compound node read (batch.ts) through a real /bin/sh with real tee, wc and cat, against fake
+// node programs (test/support/local-shell.ts): every part comes back whole and attributed, the branches
+// run as the same steps run one by one would, and a node read is the same NodeDataplane either way.
+import {mkdtempSync, rmSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
+import {afterAll, describe, expect, it} from 'vitest'
+import {compoundCommand, parseFramed, runBatch, runSeparately, type BatchStep} from '../../src/adapters/node/batch.js'
+import {nodeCommands, UnsafeArgumentError} from '../../src/adapters/node/commands.js'
+import {NodeAccessError} from '../../src/adapters/node/connector.js'
+import {firstRound, readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
+import type {CollectionPlan} from '../../src/core/collection-plan.js'
+import {fakeNodeDir, LocalShellSession, type FakeNode} from '../support/local-shell.js'
+
+const dirs: string[] = []
+afterAll(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
+
+function node(answers: FakeNode, tools = true): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'svctrace-batch-'))
+  dirs.push(dir)
+  return fakeNodeDir(dir, answers, tools)
+}
+
+const NAT = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n'
+const PROC_IP_VS =
+  'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\nTCP  0A60000A:0035 rr\n  -> 0AF40102:0035      Masq    1      0          0\n'
+const PROC_IP_VS_EMPTY =
+  'IP Virtual Server version 1.2.1 (size=4096)\nProt LocalAddress:Port Scheduler Flags\n  -> RemoteAddress:Port Forward Weight ActiveConn InActConn\n'
+
+const step = (id: string, argv: string[]): BatchStep => ({id, cmd: {id: 'iptables-save', argv}})
+
+describe('one compound command, framed parts', () => {
+  it('returns each part byte for byte with its own exit status and error text', async () => {
+    const big = Array.from({length: 40_000}, (_, i) => `-A KUBE-SVC-${i} -m comment --comment "ns/x:p → ü" -j KUBE-SEP-${i}`).join('\n')
+    const bin = node({
+      'iptables-save': {stdout: big},
+      'iptables-legacy-save': {stdout: 'no newline at the end'},
+      'iptables-nft-save': {stdout: '', stderr: 'iptables-nft-save: table busy\n', exit: 4},
+      'nft -j list table ip kube-proxy': {stdout: 'a\r\nb\r\n\n\n'},
+    })
+    const s = new LocalShellSession(bin)
+    const steps: BatchStep[] = [
+      {id: 'save', cmd: nodeCommands.iptablesSave()},
+      {id: 'legacy', cmd: nodeCommands.iptablesLegacySave()},
+      {id: 'nftsave', cmd: nodeCommands.iptablesNftSave()},
+      {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
+      {id: 'missing', cmd: nodeCommands.ipsetSave()},
+    ]
+    const out = await runBatch(s, steps)
+    expect(s.channels).toBe(1)
+    expect(out.get('save')).toEqual({stdout: big, stderr: '', exitCode: 0})
+    expect(out.get('legacy')).toEqual({stdout: 'no newline at the end', stderr: '', exitCode: 0})
+    expect(out.get('nft')).toEqual({stdout: 'a\r\nb\r\n\n\n', stderr: '', exitCode: 0})
+    const failed = out.get('nftsave')
+    expect(failed).toBeInstanceOf(NodeAccessError)
+    expect((failed as NodeAccessError).message).toBe('`iptables-nft-save` on node-a exited with 4: iptables-nft-save: table busy')
+    expect((out.get('missing') as NodeAccessError).message).toMatch(/^ipset is not installed on node-a/)
+    // The same steps one by one give the same outcomes, in as many channels as commands.
+    const one = new LocalShellSession(bin, 'node-a', false)
+    expect(await runBatch(one, steps)).toEqual(out)
+    expect(one.channels).toBe(steps.length)
+  })
+
+  it('runs a branch by what its step printed or whether it failed, as the steps run one by one do', async () => {
+    const cases: Array<[string, FakeNode, string[]]> = [
+      ['nf_tables', {'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'}}, ['version', 'nft-branch']],
+      ['legacy', {'iptables -V': {stdout: 'iptables v1.8.9 (legacy)\n'}}, ['version', 'legacy-branch']],
+      ['before 1.8', {'iptables -V': {stdout: 'iptables v1.4.21\n'}}, ['version', 'legacy-branch']],
+      ['no iptables', {}, ['version', 'else-branch']],
+    ]
+    const steps: BatchStep[] = [
+      {
+        id: 'version',
+        cmd: nodeCommands.iptablesVersion(),
+        branches: [
+          {when: {printed: ['(nf_tables)']}, steps: [{id: 'nft-branch', cmd: nodeCommands.iptablesSave()}]},
+          {when: {printed: ['(legacy)', 'iptables v1.']}, steps: [{id: 'legacy-branch', cmd: nodeCommands.iptablesSave()}]},
+          {when: {always: true}, steps: [{id: 'else-branch', cmd: nodeCommands.iptablesSave()}]},
+        ],
+      },
+    ]
+    for (const [name, answers, ran] of cases) {
+      const bin = node({...answers, 'iptables-save': {stdout: NAT}})
+      const together = await runBatch(new LocalShellSession(bin), steps)
+      const apart = await runSeparately(new LocalShellSession(bin, 'node-a', false), steps)
+      expect([...together.keys()].sort(), name).toEqual(ran.sort())
+      expect(together, name).toEqual(apart)
+    }
+  })
+
+  it('falls back to one command at a time where the shell has no tee or wc', async () => {
+    const bin = node({'iptables-save': {stdout: NAT}}, false)
+    const s = new LocalShellSession(bin)
+    const why: string[] = []
+    const out = await runBatch(s, [{id: 'save', cmd: nodeCommands.iptablesSave()}], (w) => why.push(w))
+    expect(out.get('save')).toEqual({stdout: NAT, stderr: '', exitCode: 0})
+    expect(why).toEqual(["the compound command's output is not framed as expected (the shell has no tee or wc)"])
+    expect(s.channels).toBe(2)
+  })
+
+  it('a node read is the same data plane in one channel as in one channel per command', async () => {
+    const plan: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}
+    const nodes: Record<string, FakeNode> = {
+      'iptables, nf_tables backend': {
+        'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'},
+        'iptables-save': {stdout: NAT},
+        'iptables-legacy-save': {stdout: '# Warning: iptables-legacy tables present\n*nat\n-A KUBE-SERVICES -j KUBE-SVC-OLD\nCOMMIT\n'},
+        'cat /proc/net/ip_vs': {stdout: PROC_IP_VS_EMPTY},
+        'nft -j list table ip kube-proxy': {stderr: 'Error: No such file or directory\n', exit: 1},
+      },
+      'IPVS, no ipvsadm': {
+        'iptables -V': {stdout: 'iptables v1.8.7 (legacy)\n'},
+        'iptables-save': {stdout: '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT\nCOMMIT\n'},
+        'cat /proc/net/ip_vs': {stdout: PROC_IP_VS},
+        'ipset save': {stdout: 'create KUBE-CLUSTER-IP hash:ip,port family inet\n'},
+      },
+      'nftables mode only': {
+        'nft -j list table ip kube-proxy': {stdout: '{"nftables": [{"metainfo": {"json_schema_version": 1}}]}\n'},
+      },
+    }
+    for (const [name, answers] of Object.entries(nodes)) {
+      const bin = node(answers)
+      const s = new LocalShellSession(bin)
+      const together = await readNodeDataplane(s, 'node-a', plan)
+      expect(s.channels, name).toBe(1)
+      const apart = await readNodeDataplane(new LocalShellSession(bin, 'node-a', false), 'node-a', plan)
+      expect(together, name).toEqual(apart)
+      expect(together.captures.length, name).toBeGreaterThan(0)
+    }
+  })
+})
+
+describe('the script', () => {
+  it('holds only allow-listed command lines, each after its step id', () => {
+    const plan: CollectionPlan = {full: false, chains: {nat: ['KUBE-SVC-AAAA', 'KUBE-SEP-BBBB'], filter: ['KUBE-FORWARD']}, destinations: []}
+    const c = compoundCommand(firstRound(plan), false, 'ab'.repeat(12))
+    const lines = [...c.script.matchAll(/ [fg] ([A-Za-z0-9_:-]+) ([^;]+);/g)].map((m) => [m[1], m[2]])
+    expect(lines).toContainEqual(['nat:KUBE-SVC-AAAA', 'env LC_ALL=C iptables -w 5 -t nat -S KUBE-SVC-AAAA'])
+    expect(lines).toContainEqual(['filter:KUBE-FORWARD', 'env LC_ALL=C iptables -w 5 -t filter -S KUBE-FORWARD'])
+    expect(lines).toContainEqual(['whole:nat', 'env LC_ALL=C iptables-save -t nat'])
+    expect(new Set(lines.map(([id]) => id)).size).toBe(c.steps.size)
+    expect(c.script).not.toContain("'")
+  })
+
+  it('refuses step ids and branch texts outside their alphabets, and a command off the allow-list', () => {
+    expect(() => compoundCommand([step('a;b', ['iptables-save'])], false)).toThrow(UnsafeArgumentError)
+    expect(() => compoundCommand([step('a', ['iptables-save']), step('a', ['iptables-save', '-t', 'nat'])], false)).toThrow(UnsafeArgumentError)
+    expect(() => compoundCommand([step('a', ['iptables-save', ';', 'reboot'])], false)).toThrow(UnsafeArgumentError)
+    const quoted: BatchStep = {...step('v', ['iptables-save']), branches: [{when: {printed: ['"$(reboot)"']}, steps: []}]}
+    expect(() => compoundCommand([quoted], false)).toThrow(UnsafeArgumentError)
+  })
+
+  it('a byte count that disagrees with what arrived, or a missing end marker, is no framing', () => {
+    const n = 'cd'.repeat(12)
+    const ok = Buffer.from(`${n} a\nhello\n${n} a 0 5\n`)
+    expect(parseFramed(ok, `${n} a\n`, n).get('a')).toEqual({stdout: 'hello', stderr: '', exitCode: 0})
+    expect(() => parseFramed(Buffer.from(`${n} a\nhello\n${n} a 0 9\n`), '', n)).toThrow(/printed 9 bytes but 5 arrived/)
+    expect(() => parseFramed(Buffer.from(`${n} a\nhel`), '', n)).toThrow(/no end marker for a/)
+    // Output that quotes another batch's marker is data, not a frame.
+    const other = 'ef'.repeat(12)
+    const quoting = Buffer.from(`${n} a\n${other} b 0 1\n\n${n} a 0 ${other.length + 7}\n`)
+    expect(parseFramed(quoting, '', n).get('a')?.stdout).toBe(`${other} b 0 1\n`)
+  })
+})

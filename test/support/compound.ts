@@ -1,0 +1,31 @@
+// What a server (fake API server, sshd's recorder) checks a compound node read against: the script must
+// be exactly batch.ts's prologue for its marker, then only step lines (`f ID CMD` / `g ID CMD` whose
+// command is on the allow-list), `if`/`elif` tests of a step's output or exit, `else` and `fi`.
+// Anything else and it is not a compound command svctrace could have sent.
+import {compoundCommand} from '../../src/adapters/node/batch.js'
+import {ALLOWED, type NodeCommandId} from '../../src/adapters/node/commands.js'
+
+const TEST = /^(if|elif) (has "[A-Za-z0-9_.:() -]+"( \|\| has "[A-Za-z0-9_.:() -]+")*|\[ "\$r" != 0 \]|:)$/
+const STEP = /^(?:(?:then|else) )?[fg] [A-Za-z0-9_:-]+ (?:sudo -n )?env LC_ALL=C (.+)$/
+
+function allowListed(line: string): boolean {
+  return line.split(' ').every((w) => /^[A-Za-z0-9_./:=@%+-]+$/.test(w)) && (Object.keys(ALLOWED) as NodeCommandId[]).some((id) => ALLOWED[id].test(line))
+}
+
+/** The allow-listed command lines of a compound script, in order; undefined when it is not one. */
+export function compoundLines(script: string): string[] | undefined {
+  const nonce = /^M=([a-f0-9]{16,64}); /.exec(script)?.[1]
+  if (!nonce) return undefined
+  const empty = compoundCommand([], false, nonce).script
+  const prefix = empty.slice(0, empty.lastIndexOf('; ; } | cat') + 2)
+  if (!script.startsWith(prefix) || !script.endsWith('; } | cat')) return undefined
+  const body = script.slice(prefix.length, -'; } | cat'.length)
+  const lines: string[] = []
+  for (const part of body.split('; ')) {
+    if (part === 'fi' || TEST.test(part)) continue
+    const step = STEP.exec(part)
+    if (!step?.[1] || !allowListed(step[1])) return undefined
+    lines.push(step[1])
+  }
+  return lines
+}
