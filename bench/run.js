@@ -4,7 +4,8 @@
 //   - iptables-restore --test (netfilter's own parser; root, in a scratch network namespace)
 //   - reading the file with node (the floor for any tool that looks at the whole dump)
 // then targeted collection (bench/targeted.js): the same dump loaded into network namespaces, a whole
-// iptables-save against reading only one Service's chains, per iptables backend.
+// iptables-save against reading only one Service's chains, per iptables backend; then reading 20 nodes
+// over SSH through relays that add 50 ms each way (bench/fanout.js, also written to docs/performance.md).
 // Prints medians and ratios; never asserts (targets belong here, not in timed tests).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -12,6 +13,7 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {generateBundle} from './generate.js'
+import {benchFanout} from './fanout.js'
 import {benchTargeted} from './targeted.js'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -96,6 +98,7 @@ try {
   )
   console.log(`\ntarget: whole process ≤ 0.10× of iptables-restore --test`)
   console.log(`\n${(await benchTargeted({root, dir, services: SERVICES, service: svc, runs: RUNS, endpoints: ENDPOINTS})).join('\n')}`)
+  console.log(`\n${(await benchFanout({root, command: 'npm run bench'})).join('\n')}`)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }
