@@ -15,6 +15,7 @@
 //
 // Needs root, sshd, ssh-keygen, kubectl and openssl (see requireRoot): outside CI a missing prerequisite
 // skips with a printed reason; with CI set it fails.
+import {compoundLines} from '../support/compound.js'
 import {existsSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -66,7 +67,24 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   // A HOME without ~/.ssh, no agent: only what the flags say is used.
   const childEnv = () => ({KUBECONFIG: path.join(work!.dir, 'kubeconfig'), HOME: path.join(work!.dir, 'home'), SSH_AUTH_SOCK: undefined})
   const svctrace = (args: string[]): Promise<Run> => kubectlSvctraceAsync(plugin!.dir, args, childEnv())
-  const commandsSent = () => Object.fromEntries(NODES.map((n) => [n, sshd[n].commands()])) as Record<NodeName, string[]>
+  // A compound read arrives as one `sh -c '…'` line: its allow-listed command lines, or the line itself when it is not one.
+  const expand = (line: string) => {
+    const script = /^sh -c '(.*)'$/s.exec(line)?.[1]
+    return script === undefined ? [line] : (compoundLines(script) ?? [line])
+  }
+  const commandsSent = () => Object.fromEntries(NODES.map((n) => [n, sshd[n].commands().flatMap(expand)])) as Record<NodeName, string[]>
+  /** sshd's own count (LogLevel VERBOSE): logins, and exec channels ("Starting session" per channel). */
+  const sshdCounts = () =>
+    Object.fromEntries(
+      NODES.map((n) => [
+        n,
+        {logins: (sshd[n].log.match(/Accepted publickey/g) ?? []).length, channels: (sshd[n].log.match(/Starting session:/g) ?? []).length},
+      ]),
+    ) as Record<NodeName, {logins: number; channels: number}>
+  const sinceThen = (before: ReturnType<typeof sshdCounts>) => {
+    const now = sshdCounts()
+    return Object.fromEntries(READABLE.map((n) => [n, {logins: now[n].logins - before[n].logins, channels: now[n].channels - before[n].channels}]))
+  }
 
   beforeAll(async () => {
     env.assert()
@@ -163,7 +181,14 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   }
 
   it('one Service (targeted reads): the same paths as the bundle of the same nodes; broken nodes are rows, exit 1', async () => {
+    const counts = sshdCounts()
     const live = await svctrace(['frontend', '-o', 'json', ...sshFlags()])
+    // One SSH login and at most two exec channels per node (a second only for what the first revealed).
+    for (const [n, c] of Object.entries(sinceThen(counts))) {
+      expect(c.logins, n).toBe(1)
+      expect(c.channels, n).toBeGreaterThanOrEqual(1)
+      expect(c.channels, n).toBeLessThanOrEqual(2)
+    }
     expect(live.stderr).toBe('')
     expect(live.code).toBe(1)
     const replay = await svctrace(['frontend', '-n', 'storefront', '-o', 'json', '--from', bundle])
@@ -185,7 +210,10 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   })
 
   it("check mode (whole dumps): every readable node equals the bundle's, line numbers included", async () => {
+    const counts = sshdCounts()
     const live = await svctrace(['-n', 'storefront', '-o', 'json', ...sshFlags()])
+    // A whole read is one SSH login and one exec channel per node.
+    for (const [n, c] of Object.entries(sinceThen(counts))) expect(c, n).toEqual({logins: 1, channels: 1})
     expect(live.code).toBe(1)
     const replay = await svctrace(['-n', 'storefront', '-o', 'json', '--from', bundle])
     expect(replay.stderr).toBe('')
@@ -214,6 +242,8 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   it('every command line the nodes received is on the allow-list', () => {
     const sent = commandsSent()
     const ids = new Set<string>()
+    // Every compound line the nodes received was one svctrace builds: compoundLines accepted each.
+    for (const n of NODES) for (const line of sshd[n].commands()) if (line.startsWith('sh -c ')) expect(expand(line), line).not.toEqual([line])
     for (const n of NODES) {
       for (const line of sent[n]) {
         const inner = /^env LC_ALL=C (.*)$/.exec(line)?.[1] ?? line

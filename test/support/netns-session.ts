@@ -45,7 +45,8 @@ export class NetnsSession implements NodeSession {
             which('ip') ?? 'ip',
             ['netns', 'exec', this.netns, 'sh', '-c', c.script],
             {maxBuffer: MAX_COMMAND_OUTPUT_BYTES, encoding: 'buffer', env: {...process.env, ...this.opts.env}, timeout: 120_000},
-            (err, stdout, stderr) => (err && typeof err.code !== 'number' ? reject(err) : resolve({stdout, stderr: stderr.toString('utf8')})),
+            (err, stdout, stderr) =>
+              err && typeof err.code !== 'number' ? reject(new Error(err.message)) : resolve({stdout, stderr: stderr.toString('utf8')}),
           )
         }),
       (cmd, part) =>

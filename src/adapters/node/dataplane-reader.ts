@@ -140,10 +140,9 @@ function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: stri
   if (ipset !== undefined) out.captures = withCapture(out.captures, {kind: 'ipset', text: ipset, source: `${node}: ipset save`})
 }
 
-/** Whether iptables is there at all: `iptables -V` ran, or a read of it did. */
+/** Whether iptables is there at all: `iptables -V` or any read of it ran (some images answer listings but not -V). */
 function iptablesPresent(outcomes: BatchOutcomes): boolean {
-  const version = outcomes.get('version')
-  return version !== undefined && !isNotInstalled(version)
+  return [...outcomes].some(([id, o]) => (id === 'version' || id === 'save' || /^(nat|filter|whole):/.test(id)) && !isNotInstalled(o))
 }
 
 /**
