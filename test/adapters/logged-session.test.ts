@@ -83,7 +83,7 @@ describe('LiveNodeReader with a log', () => {
       log: {apiRequest: () => undefined, nodeCommand: (r) => records.push(r)},
     })
     await reader.nodeNames(view({nodes: [node({name: 'node-a'})]}))
-    await reader.read('node-a', {full: true, chains: {nat: [], filter: []}, destinations: []})
+    await reader.read('node-a', {full: true, ipv6: false, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []})
     expect(records.map((r) => `${r.via} ${r.node}: ${r.command} → ${r.exitCode}${r.bytes !== undefined ? ` ${r.bytes}` : ''}`)).toEqual([
       'exec node-a: iptables -V → 0 25',
       `exec node-a: iptables-save → 0 ${dump.length}`,
