@@ -1,5 +1,5 @@
-// A node's captures indexed for tracing: the iptables dump by chain (rules decoded only when a walk
-// reaches them), the nftables ruleset, the IPVS table and the ipsets. Throws DumpError on text that
+// A node's captures indexed for tracing: the iptables dumps (IPv4 and IPv6) by chain (rules decoded
+// only when a walk reaches them), the nftables ruleset, the IPVS table and the ipsets. Throws DumpError on text that
 // is no dump of its kind.
 import {indexIptablesSave, type IptablesDump} from './iptables/dump.js'
 import {parseIpset, type Ipsets} from './ipvs/ipset.js'
@@ -10,7 +10,10 @@ import {parseNft} from './nftables/parse.js'
 
 /** What was indexed from one node. */
 export interface IndexedCaptures {
+  /** `iptables-save`: the IPv4 rules. */
   iptables?: IptablesDump
+  /** `ip6tables-save`: the IPv6 rules (iptables mode traces IPv6 destinations through these). */
+  iptables6?: IptablesDump
   nft?: NftRuleset
   ipvs?: IpvsTable
   ipsets?: Ipsets
@@ -34,11 +37,13 @@ export function withCapture(captures: readonly Capture[], capture: Capture): Cap
 /** Indexes every capture the node has. ipvsadm output and /proc/net/ip_vs hold the same table: ipvsadm wins. */
 export function indexCaptures(dp: NodeDataplane): IndexedCaptures {
   const iptables = captureOf(dp, 'iptables-save')
+  const iptables6 = captureOf(dp, 'ip6tables-save')
   const nft = captureOf(dp, 'nft')
   const ipvs = captureOf(dp, 'ipvsadm') ?? captureOf(dp, 'proc-ip-vs')
   const ipset = captureOf(dp, 'ipset')
   return {
     ...(iptables ? {iptables: indexIptablesSave(iptables.text, iptables.source)} : {}),
+    ...(iptables6 ? {iptables6: indexIptablesSave(iptables6.text, iptables6.source)} : {}),
     ...(nft ? {nft: parseNft(nft.text, nft.source)} : {}),
     ...(ipvs ? {ipvs: parseIpvsTable(ipvs.text, ipvs.source)} : {}),
     ...(ipset ? {ipsets: parseIpset(ipset.text, ipset.source)} : {}),

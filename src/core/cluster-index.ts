@@ -1,7 +1,7 @@
 // Look-ups over the API objects: services by address and node port, slices by service, pods and
 // nodes by IP. Built once per run in linear time.
 import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {canonicalIP} from './address.js'
+import {canonicalIP, familyOf} from './address.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import type {ClusterView, Protocol} from './model.js'
 
@@ -58,6 +58,26 @@ export function nodeAddresses(node: V1Node): string[] {
 export function clusterIPsOf(svc: V1Service): string[] {
   const ips = svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])
   return ips.filter((ip) => ip && ip !== 'None').map(canonicalIP)
+}
+
+/**
+ * The IP families kube-proxy programs the Service in, 4 before 6: it runs one proxier per family,
+ * and each handles the Services with a cluster IP of its family (spec.ipFamilies and
+ * spec.clusterIPs agree on a real cluster; either counts). Empty when neither says.
+ */
+export function serviceFamilies(svc: V1Service): Array<4 | 6> {
+  const families = new Set<4 | 6>()
+  for (const f of svc.spec?.ipFamilies ?? []) if (f === 'IPv4' || f === 'IPv6') families.add(f === 'IPv4' ? 4 : 6)
+  for (const ip of clusterIPsOf(svc)) {
+    const f = familyOf(ip)
+    if (f) families.add(f)
+  }
+  return ([4, 6] as const).filter((f) => families.has(f))
+}
+
+/** The node's first address of the family (InternalIP first). */
+export function nodeAddressOf(node: V1Node, family: 4 | 6): string | undefined {
+  return nodeAddresses(node).find((a) => familyOf(a) === family)
 }
 
 export function loadBalancerIPsOf(svc: V1Service): string[] {

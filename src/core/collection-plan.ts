@@ -6,9 +6,14 @@
 // this Service: KUBE-SVC/SVL/EXT/FW per service port and KUBE-SEP per endpoint, recomputed with
 // kube-proxy's hash so the names are known even when its rules carry no comments (>1000 endpoints).
 // Later rounds (chain-listing.ts nextChains) follow jumps the API could not predict (stale SEPs).
+//
+// kube-proxy runs one proxier per IP family: a Service's IPv4 rules are in iptables, its IPv6 rules
+// in ip6tables, under the same chain names (the hash has no family in it) but with each family's
+// own external IPs, load-balancer IPs, source ranges and endpoints. `chains` is the IPv4 list,
+// `chains6` the IPv6 one, read only when `ipv6` says the Service has an IPv6 family.
 import type {V1EndpointSlice, V1Service, V1ServicePort} from '@kubernetes/client-node'
-import {canonicalIP, joinHostPort} from './address.js'
-import {externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, type ClusterIndex} from './cluster-index.js'
+import {canonicalIP, familyOf, joinHostPort, parseCidr} from './address.js'
+import {externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, serviceFamilies, type ClusterIndex} from './cluster-index.js'
 import {serviceEntries} from './entries.js'
 import {endpointChainName, servicePortChainName, servicePortName} from './kube-proxy/chain-names.js'
 import {ipSlices, isUsable} from './kube-proxy/endpoint-conditions.js'
@@ -26,8 +31,23 @@ export interface PlannedDestination {
 export interface CollectionPlan {
   /** Whole dumps: every table, every mode's state (--capture, -A / -n checks, unowned --ip). */
   full: boolean
-  /** Targeted: the chains to fetch in the first round, by table (entry chains plus the KUBE-SVC/SVL/EXT/FW/SEP names the API predicts). */
+  /**
+   * Whether the node's IPv6 rules are needed too (ip6tables-save, or chains6 with ip6tables -S): the
+   * traced Service has an IPv6 family (spec.ipFamilies / clusterIPs); for a full plan, some Service
+   * of the view has one, or the queried address is IPv6.
+   */
+  ipv6: boolean
+  /**
+   * Targeted: the IPv4 chains (iptables) to fetch in the first round, by table: entry chains plus the
+   * KUBE-SVC/SVL/EXT/FW/SEP names the API predicts for the Service's IPv4 family (entry chains only
+   * when it has none).
+   */
   chains: Record<PlanTable, string[]>
+  /**
+   * Targeted: the same for ip6tables: entry chains plus the IPv6 family's KUBE-SVC/SVL/EXT/FW names and
+   * a KUBE-SEP per endpoint of the IPv6 EndpointSlices (`[addr]:port` in the hash). Empty when `ipv6` is false.
+   */
+  chains6: Record<PlanTable, string[]>
   /** Targeted: the destinations the trace follows; later rounds fetch only chains that rules matching one of them jump to. */
   destinations: PlannedDestination[]
   /**
@@ -55,24 +75,41 @@ const ENTRY_CHAINS: Record<PlanTable, string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT', 'KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL', 'KUBE-FORWARD', 'KUBE-FIREWALL'],
 }
 
-function fullPlan(reason: string): CollectionPlan {
-  return {full: true, chains: {nat: [], filter: []}, destinations: [], reason}
+const NO_CHAINS: Record<PlanTable, string[]> = {nat: [], filter: []}
+
+function fullPlan(reason: string, ipv6: boolean): CollectionPlan {
+  return {full: true, ipv6, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: [], reason}
 }
 
-/** KUBE-SVC/SVL/EXT/FW of one service port: the ones kube-proxy can have made for this Service's shape. */
-function servicePortChains(svc: V1Service, port: V1ServicePort, spn: string, protocol: string): string[] {
+/** The families kube-proxy programs the Service in; a Service that names none is taken as IPv4 (as before dual-stack). */
+function familiesOf(svc: V1Service): Array<4 | 6> {
+  const families = serviceFamilies(svc)
+  return families.length > 0 ? families : [4]
+}
+
+/**
+ * KUBE-SVC/SVL/EXT/FW of one service port in one family: the ones that family's proxier can have
+ * made for this Service's shape. Each proxier keeps only the external IPs, load-balancer IPs and
+ * source ranges of its family (pkg/proxy/serviceport.go newBaseServiceInfo).
+ */
+function servicePortChains(svc: V1Service, port: V1ServicePort, spn: string, protocol: string, family: 4 | 6): string[] {
   const spec = svc.spec ?? {}
-  const lbIPs = loadBalancerIPsOf(svc)
-  const external = Boolean(port.nodePort) || externalIPsOf(svc).length > 0 || lbIPs.length > 0
+  const ofFamily = (ips: string[]) => ips.filter((ip) => familyOf(ip) === family)
+  const lbIPs = ofFamily(loadBalancerIPsOf(svc))
+  const external = Boolean(port.nodePort) || ofFamily(externalIPsOf(svc)).length > 0 || lbIPs.length > 0
+  const sourceRanges = (spec.loadBalancerSourceRanges ?? []).filter((r) => parseCidr(r.trim())?.family === family)
   const chains = [servicePortChainName('SVC', spn, protocol)]
   if (spec.internalTrafficPolicy === 'Local' || (external && spec.externalTrafficPolicy === 'Local')) chains.push(servicePortChainName('SVL', spn, protocol))
   if (external) chains.push(servicePortChainName('EXT', spn, protocol))
-  if (lbIPs.length > 0 && (spec.loadBalancerSourceRanges ?? []).length > 0) chains.push(servicePortChainName('FW', spn, protocol))
+  if (lbIPs.length > 0 && sourceRanges.length > 0) chains.push(servicePortChainName('FW', spn, protocol))
   return chains
 }
 
-/** KUBE-SEP of every endpoint kube-proxy can use for the port (only an endpoint's first address counts). */
-function endpointChains(slices: V1EndpointSlice[], port: V1ServicePort, spn: string, protocol: string): string[] {
+/**
+ * KUBE-SEP of every endpoint of the family kube-proxy can use for the port (only an endpoint's first
+ * address counts; an IPv6 one is hashed as `[addr]:port`).
+ */
+function endpointChains(slices: V1EndpointSlice[], port: V1ServicePort, spn: string, protocol: string, family: 4 | 6): string[] {
   const chains: string[] = []
   for (const slice of ipSlices(slices)) {
     const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && protocolOf(p) === protocolOf(port))
@@ -80,11 +117,36 @@ function endpointChains(slices: V1EndpointSlice[], port: V1ServicePort, spn: str
     for (const ep of slice.endpoints ?? []) {
       const ip = ep.addresses[0]
       // Neither ready nor serving-and-terminating: kube-proxy never writes a chain for it.
-      if (!ip || !isUsable(ep)) continue
+      if (!ip || !isUsable(ep) || familyOf(ip) !== family) continue
       chains.push(endpointChainName(spn, protocol, joinHostPort(canonicalIP(ip), sp.port)))
     }
   }
   return chains
+}
+
+/** The first-round chains of one family: the entry chains, plus the Service's own when it has that family. */
+function familyChains(idx: ClusterIndex, svc: V1Service, family: 4 | 6): Record<PlanTable, string[]> {
+  const nat = [...ENTRY_CHAINS.nat]
+  const filter = [...ENTRY_CHAINS.filter]
+  if (!familiesOf(svc).includes(family)) return {nat, filter}
+  const ports = svc.spec?.ports ?? []
+  if (ports.some((p) => p.nodePort)) nat.push('KUBE-NODEPORTS')
+  const slices = idx.slicesByService.get(keyOf(svc)) ?? []
+  const ns = svc.metadata?.namespace ?? ''
+  const name = svc.metadata?.name ?? ''
+  for (const port of ports) {
+    const spn = servicePortName(ns, name, port.name ?? '')
+    const protocol = protocolOf(port).toLowerCase()
+    nat.push(...servicePortChains(svc, port, spn, protocol, family), ...endpointChains(slices, port, spn, protocol, family))
+  }
+  return {nat: [...new Set(nat)], filter}
+}
+
+const count = (c: Record<PlanTable, string[]>) => c.nat.length + c.filter.length
+
+/** True when a Service of the view has an IPv6 family (a whole read then takes ip6tables-save too). */
+function viewHasIPv6(view: ClusterView): boolean {
+  return view.services.some((s) => serviceFamilies(s).includes(6))
 }
 
 /** Every node address, unless a node has none (then the tracer cannot rule out a local destination either). */
@@ -96,29 +158,23 @@ function localAddressesOf(view: ClusterView): Pick<CollectionPlan, 'localAddress
 /** The first-round chains and the destinations of one Service. */
 function servicePlan(idx: ClusterIndex, svc: V1Service): CollectionPlan {
   const {view} = idx
-  const nat = [...ENTRY_CHAINS.nat]
-  const ports = svc.spec?.ports ?? []
-  if (ports.some((p) => p.nodePort)) nat.push('KUBE-NODEPORTS')
-  const slices = idx.slicesByService.get(keyOf(svc)) ?? []
-  const ns = svc.metadata?.namespace ?? ''
-  const name = svc.metadata?.name ?? ''
-  for (const port of ports) {
-    const spn = servicePortName(ns, name, port.name ?? '')
-    const protocol = protocolOf(port).toLowerCase()
-    nat.push(...servicePortChains(svc, port, spn, protocol), ...endpointChains(slices, port, spn, protocol))
-  }
+  const ipv6 = serviceFamilies(svc).includes(6)
+  const chains = familyChains(idx, svc, 4)
+  const chains6 = ipv6 ? familyChains(idx, svc, 6) : NO_CHAINS
   const destinations = new Map<string, PlannedDestination>()
   for (const e of serviceEntries(svc, view.nodes)) {
     const d = e.destination
     if (d.port !== undefined) destinations.set(`${d.ip} ${d.port} ${d.protocol}`, {ip: d.ip, port: d.port, protocol: d.protocol})
   }
-  const chains = {nat: [...new Set(nat)], filter: [...ENTRY_CHAINS.filter]}
-  if (chains.nat.length + chains.filter.length > MAX_TARGETED_CHAINS) {
-    return fullPlan(`${keyOf(svc)} needs ${chains.nat.length + chains.filter.length} chains, more than ${MAX_TARGETED_CHAINS}: one whole dump is cheaper`)
+  const total = count(chains) + count(chains6)
+  if (total > MAX_TARGETED_CHAINS) {
+    return fullPlan(`${keyOf(svc)} needs ${total} chains, more than ${MAX_TARGETED_CHAINS}: one whole dump is cheaper`, ipv6)
   }
   return {
     full: false,
+    ipv6,
     chains,
+    chains6: {nat: [...chains6.nat], filter: [...chains6.filter]},
     destinations: [...destinations.values()],
     ...localAddressesOf(view),
   }
@@ -126,9 +182,10 @@ function servicePlan(idx: ClusterIndex, svc: V1Service): CollectionPlan {
 
 /** The plan for a query over what the API returned. */
 export function planCollection(idx: ClusterIndex, query: Query, opts: PlanOptions = {}): CollectionPlan {
-  if (opts.full === true) return fullPlan('--capture reads whole dumps')
-  if (query.kind !== 'service') return fullPlan(query.kind === 'all' ? 'checking every Service reads whole dumps' : 'an address query reads whole dumps')
+  const ipv6 = viewHasIPv6(idx.view) || (query.kind === 'ip' && familyOf(query.ip) === 6)
+  if (opts.full === true) return fullPlan('--capture reads whole dumps', ipv6)
+  if (query.kind !== 'service') return fullPlan(query.kind === 'all' ? 'checking every Service reads whole dumps' : 'an address query reads whole dumps', ipv6)
   const svc = idx.serviceByKey.get(`${query.namespace}/${query.service}`)
-  if (!svc) return fullPlan(`Service ${query.namespace}/${query.service} was not read from the API`)
+  if (!svc) return fullPlan(`Service ${query.namespace}/${query.service} was not read from the API`, ipv6)
   return servicePlan(idx, svc)
 }

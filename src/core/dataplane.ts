@@ -4,8 +4,7 @@
 // the first mode that does something with the packet gives the path.
 import {indexCaptures, type IndexedCaptures} from './captures.js'
 import {DumpError} from './iptables/dump.js'
-import {iptablesMode} from './iptables/mode.js'
-import {traceIptables} from './iptables/trace.js'
+import {iptablesMode, traceIptablesByFamily} from './iptables/mode.js'
 import {ipvsMode} from './ipvs/mode.js'
 import {finding} from './checks/catalog.js'
 import {checkDataplane} from './checks/dataplane-checks.js'
@@ -57,8 +56,8 @@ function tracersFor(p: IndexedCaptures, modes: ModeEvidence[]): Tracer[] {
   }
   if (out.length === 0 && modes.length === 0) {
     // No kube-proxy rules: trace what was read anyway, so each path says "no rule".
-    const {iptables, nft} = p
-    if (iptables) out.push({mode: 'none', run: (r) => traceIptables(iptables, r)})
+    const {nft} = p
+    if (p.iptables || p.iptables6) out.push({mode: 'none', run: (r) => traceIptablesByFamily(p, r)})
     else if (nft) out.push({mode: 'none', run: (r) => traceNftables(nft, r)})
   }
   return out

@@ -2,7 +2,17 @@
 // traffic can reach a Service, or what owns the address given with --ip.
 import type {V1Node, V1Service} from '@kubernetes/client-node'
 import {cidrContains, familyOf, isLoopback, joinHostPort, parseCidr} from './address.js'
-import {clusterIPsOf, externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, type ClusterIndex} from './cluster-index.js'
+import {
+  clusterIPsOf,
+  externalIPsOf,
+  keyOf,
+  loadBalancerIPsOf,
+  nodeAddresses,
+  nodeAddressOf,
+  protocolOf,
+  serviceFamilies,
+  type ClusterIndex,
+} from './cluster-index.js'
 import type {Destination, EntryKind, Protocol, SourceKind} from './model.js'
 
 /** One address to trace, and which sources to trace it from. */
@@ -38,6 +48,7 @@ function portLabel(name: string, port: number, protocol: Protocol): string {
 /** Every entry point of every port of one Service. */
 export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
   const entries: Entry[] = []
+  const families = serviceFamilies(svc)
   for (const p of svc.spec?.ports ?? []) {
     const protocol = protocolOf(p)
     const base = {service: svc, servicePort: {name: p.name ?? '', port: p.port}}
@@ -46,13 +57,14 @@ export function serviceEntries(svc: V1Service, nodes: V1Node[]): Entry[] {
     }
     if (p.nodePort) {
       for (const node of nodes) {
-        const ip = nodeAddresses(node)[0]
+        // Each family's proxier answers the node port on the node's addresses of that family.
+        const ips = families.length > 0 ? families.flatMap((f) => nodeAddressOf(node, f) ?? []) : nodeAddresses(node).slice(0, 1)
         const name = node.metadata?.name
         const only = name !== undefined ? {node: name} : {}
-        if (ip) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', ...only, from: NODE_PORT_SOURCES})
-        // kube-proxy's iptables mode also answers node ports on 127.0.0.1 (route_localnet); nftables mode does not.
-        if (ip === undefined || familyOf(ip) === 4)
-          entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', ...only, from: ['node']})
+        for (const ip of ips) entries.push({...base, destination: {ip, port: p.nodePort, protocol}, kind: 'node-port', ...only, from: NODE_PORT_SOURCES})
+        // kube-proxy's iptables mode also answers IPv4 node ports on 127.0.0.1 (route_localnet), never on ::1; nftables mode does not.
+        const ipv4 = families.length > 0 ? families.includes(4) : ips.every((ip) => familyOf(ip) === 4)
+        if (ipv4) entries.push({...base, destination: {ip: '127.0.0.1', port: p.nodePort, protocol}, kind: 'node-port', ...only, from: ['node']})
       }
     }
     for (const ip of externalIPsOf(svc)) {

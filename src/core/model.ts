@@ -45,6 +45,11 @@ export interface KubeProxyObjects {
 export type CaptureKind =
   /** `iptables-save` (IPv4; all tables or some; `-c` counters optional), or the targeted chain listings rebuilt into that form. */
   | 'iptables-save'
+  /**
+   * `ip6tables-save`, the same format for IPv6: kube-proxy's iptables mode runs one proxier per IP
+   * family and writes IPv6 Services' rules with ip6tables (same chain names, `[addr]:port` endpoints).
+   */
+  | 'ip6tables-save'
   /** `nft -j list table ip kube-proxy` (JSON) or `nft list …` text (listing or `nft -f` transaction form). */
   | 'nft'
   /** `ipvsadm -Sn` or `ipvsadm -Ln`. */

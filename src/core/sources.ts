@@ -2,7 +2,7 @@
 // client, or the one client --source names.
 import type {V1Node, V1Pod} from '@kubernetes/client-node'
 import {canonicalIP, familyOf, isLoopback, lastHostOf, parseCidr} from './address.js'
-import {keyOf, nodeAddresses, podNetworks, type ClusterIndex} from './cluster-index.js'
+import {keyOf, nodeAddresses, nodeAddressOf, podNetworks, type ClusterIndex} from './cluster-index.js'
 import {inAnyNetwork, type Entry} from './entries.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import type {TracePath} from './model.js'
@@ -49,8 +49,9 @@ function podClientOn(idx: ClusterIndex, node: V1Node, entry: Entry): PathClient 
   return any ? {from: 'pod', source: any.ip, sourcePod: keyOf(any.pod)} : undefined
 }
 
-/** The one client --source names, if it can reach the entry on this node. */
+/** The one client --source names, if it can reach the entry on this node (an address of the other family never can). */
 function givenClientOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string): PathClient[] {
+  if (familyOf(source) !== familyOf(entry.destination.ip)) return []
   if (nodeAddresses(node).includes(source) || isLoopback(source)) return [{from: 'node', source}]
   // 127.0.0.1 node ports are reached only from the node itself.
   if (isLoopback(entry.destination.ip)) return []
@@ -67,7 +68,9 @@ export function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source:
   const out: PathClient[] = []
   for (const from of entry.from) {
     if (from === 'node') {
-      const addr = isLoopback(entry.destination.ip) ? (familyOf(entry.destination.ip) === 6 ? '::1' : '127.0.0.1') : nodeAddresses(node)[0]
+      // The node sends from its address of the destination's family (an IPv6 path starts from an IPv6 address).
+      const family = familyOf(entry.destination.ip) === 6 ? 6 : 4
+      const addr = isLoopback(entry.destination.ip) ? (family === 6 ? '::1' : '127.0.0.1') : (nodeAddressOf(node, family) ?? nodeAddresses(node)[0])
       if (addr) out.push({from, source: addr})
     } else if (from === 'pod') {
       const client = podClientOn(idx, node, entry)

@@ -34,6 +34,8 @@ export function noteText(n: Note): string {
       return 'the dump has no nat table: no service is DNATed on this node'
     case 'no-filter-table':
       return 'the dump has no filter table: REJECT/DROP rules for services without endpoints were not checked'
+    case 'family-not-read':
+      return `not traced: kube-proxy's iptables mode writes the rules of IPv${n.family} addresses with ${n.family === 6 ? 'ip6tables' : 'iptables'}, and no ${n.missing} was read from this node (only ${n.read}); capture ${n.missing} to trace this path`
     case 'source-port-unknown':
       return `${at(n.line)}source port match (client ports are not known)`
     case 'addrtype-unknown':

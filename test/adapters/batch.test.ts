@@ -99,7 +99,7 @@ describe('one compound command, framed parts', () => {
   })
 
   it('a node read is the same data plane in one channel as in one channel per command', async () => {
-    const plan: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}
+    const plan: CollectionPlan = {full: true, ipv6: false, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
     const nodes: Record<string, FakeNode> = {
       'iptables, nf_tables backend': {
         'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'},
@@ -130,9 +130,28 @@ describe('one compound command, framed parts', () => {
   })
 })
 
+describe('dual-stack', () => {
+  it('an IPv6 Service also reads ip6tables-save, in the same channel', async () => {
+    const v6 = '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -j KUBE-SVC-AAAA\nCOMMIT\n'
+    const bin = node({'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'}, 'iptables-save': {stdout: NAT}, 'ip6tables-save': {stdout: v6}})
+    const plan = (ipv6: boolean): CollectionPlan => ({full: true, ipv6, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []})
+    const s = new LocalShellSession(bin)
+    const read = await readNodeDataplane(s, 'node-a', plan(true))
+    expect(read.captures.find((c) => c.kind === 'ip6tables-save')).toEqual({kind: 'ip6tables-save', text: v6, source: 'node-a: ip6tables-save'})
+    expect(s.channels).toBe(1)
+    expect((await readNodeDataplane(s, 'node-a', plan(false))).captures.map((c) => c.kind)).not.toContain('ip6tables-save')
+  })
+})
+
 describe('the script', () => {
   it('holds only allow-listed command lines, each after its step id', () => {
-    const plan: CollectionPlan = {full: false, chains: {nat: ['KUBE-SVC-AAAA', 'KUBE-SEP-BBBB'], filter: ['KUBE-FORWARD']}, destinations: []}
+    const plan: CollectionPlan = {
+      full: false,
+      ipv6: false,
+      chains: {nat: ['KUBE-SVC-AAAA', 'KUBE-SEP-BBBB'], filter: ['KUBE-FORWARD']},
+      chains6: {nat: [], filter: []},
+      destinations: [],
+    }
     const c = compoundCommand(firstRound(plan), false, 'ab'.repeat(12))
     const lines = [...c.script.matchAll(/ [fg] ([A-Za-z0-9_:-]+) ([^;]+);/g)].map((m) => [m[1], m[2]])
     expect(lines).toContainEqual(['nat:KUBE-SVC-AAAA', 'env LC_ALL=C iptables -w 5 -t nat -S KUBE-SVC-AAAA'])

@@ -21,10 +21,14 @@ const tempDir = () => {
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, {recursive: true, force: true})))
 
 const IPTABLES = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n'
+const IP6TABLES =
+  '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\nCOMMIT\n'
 
 describe('bundle round trip', () => {
   it.each<[string, NodeDataplane, string[]]>([
     ['iptables', dataplane('n1', {'iptables-save': IPTABLES}), ['iptables-save.txt']],
+    ['dual-stack iptables', dataplane('n1', {'iptables-save': IPTABLES, 'ip6tables-save': IP6TABLES}), ['iptables-save.txt', 'ip6tables-save.txt']],
+    ['IPv6-only iptables', dataplane('n1', {'ip6tables-save': IP6TABLES}), ['ip6tables-save.txt']],
     ['nftables JSON', dataplane('n1', {nft: '{"nftables": []}'}), ['nft.json']],
     ['nftables text', dataplane('n1', {nft: 'table ip kube-proxy {\n}\n'}), ['nft.txt']],
     [
@@ -61,6 +65,7 @@ describe('bundle round trip', () => {
   it('the writer writes each capture under a name the reader reads (one layout table)', () => {
     const dp = dataplane('n1', {
       'iptables-save': IPTABLES,
+      'ip6tables-save': IP6TABLES,
       nft: '{"nftables": []}',
       ipvsadm: '-A -t 10.96.0.1:443 -s rr\n',
       ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n',

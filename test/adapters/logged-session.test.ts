@@ -85,7 +85,7 @@ describe('LiveNodeReader with a log', () => {
       log: {apiRequest: () => undefined, nodeCommand: (r) => records.push(r), nodeRead: () => undefined},
     })
     await reader.nodeNames(view({nodes: [node({name: 'node-a'})]}))
-    await reader.read('node-a', {full: true, chains: {nat: [], filter: []}, destinations: []})
+    await reader.read('node-a', {full: true, ipv6: false, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []})
     // Without a shell the steps run concurrently: the order of the lines is not fixed, the set is.
     expect(records.map((r) => `${r.via} ${r.node}: ${r.command} → ${r.exitCode}${r.bytes !== undefined ? ` ${r.bytes}` : ''}`).sort()).toEqual(
       [

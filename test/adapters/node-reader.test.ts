@@ -14,8 +14,8 @@ import {node, view} from '../support/builders.js'
 import {captureText, dataplane} from '../support/dataplane.js'
 import {at, defined, first} from '../support/defined.js'
 
-const FULL: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}
-const TARGETED: CollectionPlan = {full: false, chains: {nat: ['KUBE-SERVICES'], filter: []}, destinations: []}
+const FULL: CollectionPlan = {full: true, ipv6: false, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
+const TARGETED: CollectionPlan = {full: false, ipv6: false, chains: {nat: ['KUBE-SERVICES'], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
 
 const IPTABLES_DUMP = [
   '*nat',

@@ -16,7 +16,7 @@ import type {ClusterView, NodeDataplane} from '../../src/core/model.js'
 import {buildReport} from '../../src/core/report.js'
 import {node, pod, service, slice, view} from '../support/builders.js'
 
-const FULL: CollectionPlan = {full: true, chains: {nat: [], filter: []}, destinations: []}
+const FULL: CollectionPlan = {full: true, ipv6: false, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
 
 // The node's iptables (nf_tables backend): where the running kube-proxy writes.
 const NFT_SAVE =

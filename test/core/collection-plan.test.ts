@@ -178,3 +178,47 @@ describe('planCollection: whole dumps', () => {
     expect(planCollection(indexCluster(v), query, opts)).toMatchObject({full: true, chains: {nat: [], filter: []}, destinations: []})
   })
 })
+
+describe('planCollection: dual-stack (kube-proxy writes IPv4 rules with iptables, IPv6 ones with ip6tables)', () => {
+  const dual: ServiceOptions = {
+    type: 'LoadBalancer',
+    ingress: ['192.0.2.10', '2001:db8::10'],
+    spec: {
+      clusterIPs: ['10.96.0.10', 'fd00:10:96::a'],
+      ipFamilies: ['IPv4', 'IPv6'],
+      ipFamilyPolicy: 'RequireDualStack',
+      loadBalancerSourceRanges: ['2001:db8:1::/48'],
+    },
+  }
+  const v6only: ServiceOptions = {clusterIP: 'fd00:10:96::b', spec: {ipFamilies: ['IPv6']}}
+  const slices = [slice(), slice({name: 'web-v6', addressType: 'IPv6', endpoints: [{ip: 'fd00:10:244::5', node: 'node-a'}]})]
+  const plan = (svc: ServiceOptions) => planCollection(indexCluster(view({services: [service(svc)], endpointSlices: slices, nodes: [node()]})), web)
+  const seps = (list: string[]) => list.filter((c) => c.startsWith('KUBE-SEP-'))
+
+  it('an IPv4 Service: no ip6tables to read', () => {
+    expect(plan({})).toMatchObject({ipv6: false, chains6: {nat: [], filter: []}})
+  })
+
+  it('a dual-stack Service: each family gets the SEP of its own endpoints ([addr]:port for IPv6)', () => {
+    const p = plan(dual)
+    expect(p.ipv6).toBe(true)
+    expect(seps(p.chains.nat)).toHaveLength(1)
+    expect(seps(p.chains6.nat)).toHaveLength(1)
+    expect(seps(p.chains6.nat)).not.toEqual(seps(p.chains.nat))
+    expect(p.chains6.nat.slice(0, 4)).toEqual(['PREROUTING', 'OUTPUT', 'KUBE-SERVICES', 'KUBE-MARK-MASQ'])
+    expect(p.chains6.filter).toEqual(p.chains.filter)
+  })
+
+  it("each family's firewall chain only where its load-balancer IP has source ranges of that family", () => {
+    const p = plan(dual)
+    expect([p.chains.nat.includes(chainOf('FW')), p.chains6.nat.includes(chainOf('FW'))]).toEqual([false, true])
+  })
+
+  it('an IPv6-only Service: nothing of its own in the IPv4 list', () => {
+    const p = plan(v6only)
+    expect(p.ipv6).toBe(true)
+    expect(p.chains.nat.filter((c) => /^KUBE-(SVC|SVL|EXT|FW|SEP)-/.test(c))).toEqual([])
+    expect(p.chains6.nat).toContain(chainOf('SVC'))
+    expect(p.destinations).toEqual([{ip: 'fd00:10:96::b', port: 80, protocol: 'TCP'}])
+  })
+})

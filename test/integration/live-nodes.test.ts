@@ -83,7 +83,9 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     ) as Record<NodeName, {logins: number; channels: number}>
   const sinceThen = (before: ReturnType<typeof sshdCounts>) => {
     const now = sshdCounts()
-    return Object.fromEntries(READABLE.map((n) => [n, {logins: now[n].logins - before[n].logins, channels: now[n].channels - before[n].channels}]))
+    return Object.fromEntries(
+      (READABLE as NodeName[]).map((n) => [n, {logins: now[n].logins - before[n].logins, channels: now[n].channels - before[n].channels}]),
+    )
   }
 
   beforeAll(async () => {

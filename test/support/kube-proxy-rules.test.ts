@@ -438,3 +438,79 @@ describe('examples/hello-world dumps', () => {
     }
   })
 })
+
+// kube-proxy's IPv6 proxier (`family: 6`): what it writes for ip6tables-restore, per the v1.26 proxier
+// and the reference (2.3: `[IPv6]:port` endpoints; 2.4: `! -d ::1/128` on the node-port tail rule).
+describe('the IPv6 proxier', () => {
+  const dual: V1Service = {
+    ...service({clusterIP: '172.30.0.41', externalIPs: ['192.0.2.7', '2001:db8::7'], sourceRanges: ['203.0.113.0/24', '2001:db8:1::/48']}),
+  }
+  dual.spec = {
+    ...dual.spec,
+    type: 'LoadBalancer',
+    clusterIPs: ['172.30.0.41', 'fd00:10:96::29'],
+    ipFamilies: ['IPv4', 'IPv6'],
+    ports: [{name: 'p80', port: 80, protocol: 'TCP', nodePort: 3001}],
+  }
+  dual.status = {loadBalancer: {ingress: [{ip: '1.2.3.4'}, {ip: '2001:db8::4'}]}}
+  const v6only = service({name: 'only6', clusterIP: 'fd00:10:96::30'})
+  const slices = [
+    slice([{ip: '10.180.0.1'}]),
+    {...slice([{ip: 'fd00:10:244::1', node: NODE}]), addressType: 'IPv6'},
+    {...slice([{ip: 'fd00:10:244::2'}], {svc: 'only6'}), addressType: 'IPv6'},
+  ]
+  const cluster = {services: [dual, v6only], endpointSlices: slices}
+  const V6: KubeProxyRulesOptions = {clusterCIDR: 'fd00:10:244::/56', nodeIPs: ['fd00:192:168::2'], family: 6}
+  const v6 = renderKubeProxyRestore(cluster, NODE, V6)
+  const v4 = renderKubeProxyRestore(cluster, NODE, OPTIONS)
+  const sep = endpointChainName('ns1/svc1:p80', 'tcp', '[fd00:10:244::1]:80')
+
+  it('matches the IPv6 cluster, external and load-balancer IPs, and DNATs to [addr]:port', () => {
+    const svc = servicePortChainName('SVC', 'ns1/svc1:p80', 'tcp')
+    expect(v6).toContain(`-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d fd00:10:96::29 --dport 80 -j ${svc}\n`)
+    expect(v6).toContain('-m tcp -p tcp -d 2001:db8::7 --dport 80 -j KUBE-EXT-')
+    expect(v6).toContain('-m tcp -p tcp -d 2001:db8::4 --dport 80 -j KUBE-FW-')
+    expect(v6).toContain(`-A ${sep} -m comment --comment ns1/svc1:p80 -s fd00:10:244::1 -j KUBE-MARK-MASQ\n`)
+    expect(v6).toContain(`-A ${sep} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination [fd00:10:244::1]:80\n`)
+    expect(v6).toContain(`-A ${svc} -m comment --comment "ns1/svc1:p80 -> [fd00:10:244::1]:80" -j ${sep}\n`)
+  })
+
+  it('never answers node ports on ::1', () => {
+    expect(v6).toMatch(/-m addrtype --dst-type LOCAL ! -d ::1\/128 -j KUBE-NODEPORTS\n/)
+    expect(v4).toMatch(/-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n/)
+  })
+
+  it("keeps to its family: the other family's Services, addresses, ranges and endpoints are left out", () => {
+    expect(v6).toContain('2001:db8:1::/48')
+    expect(v6).not.toMatch(/\b(172\.30\.0\.41|192\.0\.2\.7|1\.2\.3\.4|203\.0\.113\.0|10\.180\.0\.1)\b/)
+    expect(v4).not.toMatch(/fd00:|2001:db8/)
+    expect(v6).toContain('fd00:10:96::30')
+    expect(v4).not.toContain(servicePortChainName('SVC', 'ns1/only6:p80', 'tcp'))
+  })
+})
+
+// The dual-stack fixture must stay in step with the renderer, in both families.
+describe('test/fixtures/dual-stack-iptables-v1.26 dumps', () => {
+  const dir = new URL('../fixtures/dual-stack-iptables-v1.26/', import.meta.url)
+  const list = yaml.load(readFileSync(new URL('cluster.yaml', dir), 'utf8')) as {items: Array<{kind: string}>}
+  const ofKind = <T>(kind: string) => list.items.filter((i) => i.kind === kind) as T[]
+  const cluster = {services: ofKind<V1Service>('Service'), endpointSlices: ofKind<V1EndpointSlice>('EndpointSlice')}
+  it.each([
+    ['node-a', 4, 'iptables-save.txt', '10.244.0.0/16'],
+    ['node-a', 6, 'ip6tables-save.txt', 'fd00:10:244::/56'],
+    ['node-b', 4, 'iptables-save.txt', '10.244.0.0/16'],
+  ] as const)('%s IPv%s (%s) matches a fresh rendering', (node, family, file, clusterCIDR) => {
+    const nodeObj = ofKind<{metadata: {name: string}; status: {addresses: Array<{type: string; address: string}>}}>('Node').find(
+      (n) => n.metadata.name === node,
+    )!
+    const nodeIPs = nodeObj.status.addresses.filter((a) => a.type === 'InternalIP' && a.address.includes(':') === (family === 6)).map((a) => a.address)
+    const rendered = parseRestore(renderKubeProxyRestore(cluster, node, {clusterCIDR, nodeIPs, family}))
+    const dumped = parseRestore(readFileSync(new URL(`nodes/${node}/${file}`, dir), 'utf8'))
+    for (const table of ['filter', 'nat', 'mangle']) {
+      expect([...dumped.chains.get(table)!].filter((c) => c.startsWith('KUBE-')).sort()).toEqual([...rendered.chains.get(table)!].sort())
+      for (const [chain, lines] of rendered.rules.get(table)!) {
+        expect(dumped.rules.get(table)!.get(chain)?.length, `${table} ${chain}`).toBe(lines.length)
+      }
+    }
+  })
+})

@@ -1,8 +1,10 @@
-// Renders the iptables-restore input kube-proxy v1.26 (iptables mode, IPv4) writes for one node.
-// Test-fixture support: it mirrors pkg/proxy/iptables/proxier.go syncProxyRules() of v1.26.1, plus
-// the EnsureChain/EnsureRule set-up done outside the restore data, so the text can be loaded into a
-// network namespace with the real iptables-restore. Self-contained on purpose (only node:crypto),
-// so `tsc` can compile this one file for scripts/render-example-dumps.mjs.
+// Renders the iptables-restore input kube-proxy v1.26 (iptables mode) writes for one node, for one IP
+// family: kube-proxy runs one proxier per family, the IPv4 one feeding iptables-restore and the IPv6
+// one ip6tables-restore (`family: 6`). Test-fixture support: it mirrors pkg/proxy/iptables/proxier.go
+// syncProxyRules() of v1.26.1, plus the EnsureChain/EnsureRule set-up done outside the restore data,
+// so the text can be loaded into a network namespace with the real iptables-restore (ip6tables-restore).
+// It depends only on node:crypto and the project's own chain-name and address helpers, so `tsc` can
+// compile it for scripts/render-example-dumps.mjs.
 import type {V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 
 /** The API objects kube-proxy watches (pods and nodes are accepted, as in a ClusterView, but unused). */
@@ -17,8 +19,15 @@ export interface KubeProxyClusterInput {
 export interface KubeProxyRulesOptions {
   /** --cluster-cidr for the ClusterCIDR local detector; '' means no detector. */
   clusterCIDR: string
-  /** The node's IPv4 addresses; the first is kube-proxy's node IP (source-range check). */
+  /** The node's addresses of the family; the first is kube-proxy's node IP (source-range check). */
   nodeIPs: string[]
+  /**
+   * The proxier's IP family (default 4). Each proxier programs only Services with a cluster IP of
+   * its family, with that family's external IPs, load-balancer IPs, source ranges and EndpointSlices
+   * (addressType IPv4 / IPv6; an IPv6 endpoint is `[addr]:port`), and IPv6 never answers node ports
+   * on ::1 (`! -d ::1/128` on the KUBE-NODEPORTS tail rule). --cluster-cidr is that family's CIDR.
+   */
+  family?: 4 | 6
   /** --iptables-masquerade-bit, default 14 (mark 0x00004000). */
   masqueradeBit?: number
   /** --nodeport-addresses CIDRs; empty (default) means every local address (`--dst-type LOCAL`). */
@@ -37,28 +46,22 @@ export interface KubeProxyRulesOptions {
 export {endpointChainName, kubeProxyHash, servicePortChainName} from '../../src/core/kube-proxy/chain-names.js'
 import {endpointChainName, servicePortChainName} from '../../src/core/kube-proxy/chain-names.js'
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
-function ipv4ToInt(ip: string): number | undefined {
-  const m = IPV4.exec(ip.trim())
-  if (!m || m.slice(1).some((o) => Number(o) > 255)) return undefined
-  return m.slice(1).reduce((acc, o) => acc * 256 + Number(o), 0)
-}
+import {cidrContains as cidrHolds, joinHostPort, parseCidr} from '../../src/core/address.js'
+
 function cidrContains(cidr: string, ip: string): boolean {
-  const [net = '', bitsText] = cidr.trim().split('/')
-  const base = ipv4ToInt(net)
-  const addr = ipv4ToInt(ip)
-  const bits = Number(bitsText ?? 32)
-  if (base === undefined || addr === undefined || !(bits >= 0 && bits <= 32)) return false
-  const size = 2 ** (32 - bits)
-  return Math.floor(base / size) === Math.floor(addr / size)
+  const net = parseCidr(cidr.trim())
+  const addr = parseCidr(ip.trim())
+  return net !== undefined && addr !== undefined && !ip.includes('/') && cidrHolds(net, addr)
 }
-const isIPv4 = (ip: string) => ipv4ToInt(ip) !== undefined
-const isIPv4Cidr = (cidr: string) => isIPv4(cidr.trim().split('/')[0] ?? '')
+/** A plain address (no prefix) of the family. */
+const isIP = (ip: string, family: 4 | 6) => !ip.includes('/') && parseCidr(ip.trim())?.family === family
+/** A CIDR (or address) of the family. */
+const isCidr = (cidr: string, family: 4 | 6) => parseCidr(cidr.trim())?.family === family
 
 /** One endpoint of one service port, with conditions defaulted as kube-proxy does. */
 interface EndpointInfo {
   ip: string
-  /** `IP:port`: the sort key, the comment text and part of the SEP hash. */
+  /** `IP:port` (`[IPv6]:port`): the sort key, the comment text and part of the SEP hash. */
   endpoint: string
   isLocal: boolean
   ready: boolean
@@ -91,11 +94,11 @@ const usesClusterEndpoints = (s: ServicePortInfo) => !s.internalPolicyLocal || e
 const usesLocalEndpoints = (s: ServicePortInfo) => s.internalPolicyLocal || (s.externalPolicyLocal && externallyAccessible(s))
 
 /** Endpoints of every `ns/svc` + slice port name + protocol, merged over slices, deduplicated by IP:port. */
-function indexEndpoints(slices: V1EndpointSlice[], nodeName: string): Map<string, Map<string, Omit<EndpointInfo, 'chain'>>> {
+function indexEndpoints(slices: V1EndpointSlice[], nodeName: string, family: 4 | 6): Map<string, Map<string, Omit<EndpointInfo, 'chain'>>> {
   const byPort = new Map<string, Map<string, Omit<EndpointInfo, 'chain'>>>()
   for (const slice of slices) {
     const service = slice.metadata?.labels?.['kubernetes.io/service-name']
-    if (!service || slice.addressType !== 'IPv4') continue
+    if (!service || slice.addressType !== `IPv${family}`) continue
     for (const port of slice.ports ?? []) {
       // kube-proxy skips ports without a name pointer or number (an unnamed port is name: "").
       if (port.name === undefined || port.name === null || !port.port) continue
@@ -104,9 +107,9 @@ function indexEndpoints(slices: V1EndpointSlice[], nodeName: string): Map<string
       byPort.set(key, set)
       for (const ep of slice.endpoints ?? []) {
         const ip = ep.addresses?.[0]
-        if (!ip || !isIPv4(ip)) continue
+        if (!ip || !isIP(ip, family)) continue
         const isLocal = ep.nodeName !== undefined && ep.nodeName === nodeName
-        const endpoint = `${ip}:${port.port}`
+        const endpoint = joinHostPort(ip, port.port)
         if (set.has(endpoint) && !isLocal) continue
         set.set(endpoint, {
           ip,
@@ -122,14 +125,15 @@ function indexEndpoints(slices: V1EndpointSlice[], nodeName: string): Map<string
   return byPort
 }
 
-/** Every IPv4 service port kube-proxy programs, sorted by name so the output is deterministic. */
-function collectServicePorts(cluster: KubeProxyClusterInput, nodeName: string): ServicePortInfo[] {
-  const endpointIndex = indexEndpoints(cluster.endpointSlices, nodeName)
+/** Every service port the family's proxier programs, sorted by name so the output is deterministic. */
+function collectServicePorts(cluster: KubeProxyClusterInput, nodeName: string, family: 4 | 6): ServicePortInfo[] {
+  const endpointIndex = indexEndpoints(cluster.endpointSlices, nodeName, family)
   const out: ServicePortInfo[] = []
+  const ofFamily = (ip: string) => isIP(ip, family)
   for (const svc of cluster.services) {
     const spec = svc.spec ?? {}
-    const clusterIP = [spec.clusterIP, ...(spec.clusterIPs ?? [])].find((ip) => ip && isIPv4(ip))
-    if (spec.type === 'ExternalName' || !clusterIP) continue // headless, ExternalName, IPv6-only
+    const clusterIP = [spec.clusterIP, ...(spec.clusterIPs ?? [])].find((ip) => ip && ofFamily(ip))
+    if (spec.type === 'ExternalName' || !clusterIP) continue // headless, ExternalName, no cluster IP of this family
     // kube-proxy's informer skips Services that ask for another proxy (service.kubernetes.io/service-proxy-name).
     if (svc.metadata?.labels?.['service.kubernetes.io/service-proxy-name'] !== undefined) continue
     const external = spec.type === 'NodePort' || spec.type === 'LoadBalancer'
@@ -149,9 +153,9 @@ function collectServicePorts(cluster: KubeProxyClusterInput, nodeName: string): 
         clusterIP,
         port: port.port,
         nodePort: port.nodePort ?? 0,
-        externalIPs: (spec.externalIPs ?? []).filter(isIPv4),
-        lbIPs: (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(isIPv4),
-        sourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter(isIPv4Cidr),
+        externalIPs: (spec.externalIPs ?? []).filter(ofFamily),
+        lbIPs: (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(ofFamily),
+        sourceRanges: (spec.loadBalancerSourceRanges ?? []).map((r) => r.trim()).filter((r) => isCidr(r, family)),
         healthCheckNodePort: spec.type === 'LoadBalancer' && etpLocal ? (spec.healthCheckNodePort ?? 0) : 0,
         affinitySeconds: spec.sessionAffinity === 'ClientIP' ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined,
         externalPolicyLocal: etpLocal,
@@ -228,7 +232,8 @@ function hookupLines(table: 'filter' | 'nat'): string[] {
 }
 
 /**
- * The restore text kube-proxy v1.26 writes for `nodeName` (`*filter` then `*nat`, input format:
+ * The restore text kube-proxy v1.26 writes for `nodeName` in one family (iptables-restore input for
+ * IPv4, ip6tables-restore input for `family: 6`; `*filter` then `*nat`, input format:
  * no /32, `--or-mark`, `%0.10f` probabilities), preceded in each table by the chains and built-in
  * jumps it installs with EnsureChain/EnsureRule, and followed by the mangle canary (unless
  * `hookups: false`). Service ports are emitted sorted by name instead of in Go map order.
@@ -237,7 +242,8 @@ export function renderKubeProxyRestore(cluster: KubeProxyClusterInput, nodeName:
   const mark = `0x${(2 ** (options.masqueradeBit ?? 14)).toString(16).padStart(8, '0')}` // Go "%#08x"
   const cidr = options.clusterCIDR.trim()
   const nodeIP = options.nodeIPs[0] ?? ''
-  const ports = collectServicePorts(cluster, nodeName)
+  const family = options.family ?? 4
+  const ports = collectServicePorts(cluster, nodeName, family)
   const total = ports.reduce((n, s) => n + s.endpoints.length, 0)
   const comment = (text: string) => (total > 1000 ? '' : ` -m comment --comment ${text}`) // large-cluster mode
 
@@ -366,8 +372,10 @@ export function renderKubeProxyRestore(cluster: KubeProxyClusterInput, nodeName:
   // The tail call to KUBE-NODEPORTS must stay the last rule of nat KUBE-SERVICES.
   const tail = `-A KUBE-SERVICES -m comment --comment ${q('kubernetes service nodeports; NOTE: this must be the last rule in this chain')}`
   const npCidrs = options.nodePortAddresses ?? []
-  if (npCidrs.length === 0 || npCidrs.some((c) => /^0\.0\.0\.0\/0$/.test(c.trim()))) {
-    nat.push(`${tail} -m addrtype --dst-type LOCAL${options.localhostNodePorts === false ? ' ! -d 127.0.0.0/8' : ''} -j KUBE-NODEPORTS`)
+  if (npCidrs.length === 0 || npCidrs.some((c) => c.trim() === (family === 6 ? '::/0' : '0.0.0.0/0'))) {
+    // Localhost node ports never work on IPv6: it always excludes ::1; IPv4 only with --iptables-localhost-nodeports=false.
+    const notLocalhost = family === 6 ? ' ! -d ::1/128' : options.localhostNodePorts === false ? ' ! -d 127.0.0.0/8' : ''
+    nat.push(`${tail} -m addrtype --dst-type LOCAL${notLocalhost} -j KUBE-NODEPORTS`)
   } else {
     for (const ip of options.nodeIPs.filter((ip) => npCidrs.some((c) => cidrContains(c, ip)))) {
       nat.push(`${tail} -d ${ip} -j KUBE-NODEPORTS`)

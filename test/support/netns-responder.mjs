@@ -2,6 +2,7 @@
 // Tiny TCP responder run inside a test network namespace (see test/support/netns.ts).
 //
 //   node netns-responder.mjs '{"id":"storefront/web-0","ports":[8080,8443],"mode":"answer","ttlMs":600000}'
+//   ("host": "::" listens on IPv6 too; the default, 0.0.0.0, on IPv4 only)
 //
 // mode "answer": every accepted connection gets one line and is closed:
 //     <id> <local ip>:<local port> <peer ip>:<peer port>\n
@@ -19,6 +20,7 @@ const id = String(cfg.id ?? 'unknown')
 const ports = Array.isArray(cfg.ports) ? cfg.ports.map(Number) : []
 const mode = cfg.mode === 'silent' ? 'silent' : 'answer'
 const ttlMs = Number(cfg.ttlMs ?? 600_000)
+const host = cfg.host === '::' ? '::' : '0.0.0.0'
 
 const servers = []
 const sockets = new Set()
@@ -57,7 +59,7 @@ for (const port of ports) {
     process.stderr.write(`responder ${id}: port ${port}: ${err.message}\n`)
     shutdown(2)
   })
-  srv.listen({host: '0.0.0.0', port, backlog: 256}, () => {
+  srv.listen({host, port, backlog: 256}, () => {
     pending -= 1
     if (pending === 0) process.stdout.write('READY\n')
   })

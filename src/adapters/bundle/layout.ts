@@ -3,6 +3,7 @@
 //   DIR/cluster.yaml                    `kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml` (.yml, .json accepted)
 //   DIR/meta.yaml                       when and from where --capture read it
 //   DIR/nodes/NODE/iptables-save.txt    `iptables-save` of that node (optional when another mode's files are there)
+//   DIR/nodes/NODE/ip6tables-save.txt   `ip6tables-save`: the IPv6 Services' rules of iptables mode (dual-stack and IPv6 clusters)
 //   DIR/nodes/NODE/nft.json | nft.txt   `nft -j list table ip kube-proxy` | `nft list table ip kube-proxy`
 //   DIR/nodes/NODE/ipvsadm.txt          `ipvsadm -Sn` or `-Ln` (or /proc/net/ip_vs); ipset.txt: `ipset save`
 //   DIR/nodes/NODE/iptables-legacy-save.txt  optional: `iptables-legacy-save -t nat` when iptables-save is the nft backend
@@ -19,7 +20,7 @@ export const NODES_DIR = 'nodes'
 
 /** One kind of node capture: the file(s) it is in, the capture kind the reader makes of it, the file --capture picks. */
 export interface NodeCapture {
-  kind: 'iptables' | 'nftables' | 'ipvs' | 'ipset'
+  kind: 'iptables' | 'ip6tables' | 'nftables' | 'ipvs' | 'ipset'
   /** The names the reader accepts, first found wins (nft.json before nft.txt). */
   files: readonly string[]
   /** The capture the reader makes of the file (ipvsadm.txt may hold /proc/net/ip_vs too: the parser tells them apart). */
@@ -40,6 +41,14 @@ export const NODE_CAPTURES: readonly NodeCapture[] = [
     capture: 'iptables-save',
     tooBig: 'capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)',
     write: (dp) => as('iptables-save.txt', textOf(dp, 'iptables-save')),
+  },
+  {
+    // kube-proxy's iptables mode writes IPv6 Services' rules with ip6tables: same format, IPv6 addresses.
+    kind: 'ip6tables',
+    files: ['ip6tables-save.txt'],
+    capture: 'ip6tables-save',
+    tooBig: 'capture only the nat and filter tables (ip6tables-save -t nat; ip6tables-save -t filter)',
+    write: (dp) => as('ip6tables-save.txt', textOf(dp, 'ip6tables-save')),
   },
   {
     kind: 'nftables',

@@ -183,7 +183,7 @@ export class BundleDir implements ClusterSource, NodeReader {
       const file = path.join(dir, 'iptables-save.txt')
       return unreadableNode(
         node,
-        `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`,
+        `${file} not found: capture it on the node with: iptables-save > iptables-save.txt (IPv6 Services: also ip6tables-save > ip6tables-save.txt; nftables mode: nft -j list table ip kube-proxy > nft.json; IPVS mode: also ipvsadm -Sn > ipvsadm.txt and ipset save > ipset.txt)`,
       )
     }
     return out

@@ -11,6 +11,8 @@ export type NodeCommandId =
   | 'iptables-save'
   | 'iptables-save-table'
   | 'iptables-list-chain'
+  | 'ip6tables-save'
+  | 'ip6tables-list-chain'
   | 'iptables-legacy-save'
   | 'iptables-nft-save'
   | 'iptables-version'
@@ -48,6 +50,13 @@ export const nodeCommands = {
     id: 'iptables-list-chain',
     argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain)],
   }),
+  /** `ip6tables-save`: kube-proxy's iptables mode writes IPv6 Services' rules with ip6tables. */
+  ip6tablesSave: (): NodeCommand => ({id: 'ip6tables-save', argv: ['ip6tables-save']}),
+  /** `ip6tables -t nat -S KUBE-SVC-…`: one IPv6 chain, for targeted collection (CollectionPlan.chains6). */
+  ip6tablesListChain: (t: string, chain: string): NodeCommand => ({
+    id: 'ip6tables-list-chain',
+    argv: ['ip6tables', '-w', '5', '-t', table(t), '-S', chainName(chain)],
+  }),
   iptablesLegacySave: (): NodeCommand => ({id: 'iptables-legacy-save', argv: ['iptables-legacy-save']}),
   /** Every table of the nft backend (no -t: it never creates a table that is not there). */
   iptablesNftSave: (): NodeCommand => ({id: 'iptables-nft-save', argv: ['iptables-nft-save']}),
@@ -67,6 +76,8 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'iptables-save': /^iptables-save$/,
   'iptables-save-table': /^iptables-save -t (nat|filter|mangle|raw)$/,
   'iptables-list-chain': /^iptables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/,
+  'ip6tables-save': /^ip6tables-save$/,
+  'ip6tables-list-chain': /^ip6tables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/,
   'iptables-legacy-save': /^iptables-legacy-save$/,
   'iptables-nft-save': /^iptables-nft-save$/,
   'iptables-version': /^iptables -V$/,

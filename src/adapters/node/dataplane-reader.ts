@@ -77,6 +77,8 @@ function iptablesSteps(plan: CollectionPlan): BatchStep {
 export function firstRound(plan: CollectionPlan): BatchStep[] {
   return [
     iptablesSteps(plan),
+    // IPv6 Services: kube-proxy's ip6tables rules, read whole (a targeted read lists IPv4 chains only).
+    ...(plan.ipv6 ? [{id: 'save6', cmd: nodeCommands.ip6tablesSave()}] : []),
     {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
     // ipvsadm only when the kernel already has virtual servers: it would load the ip_vs module otherwise.
     {
@@ -123,6 +125,9 @@ function placeIptables(out: NodeDataplane, primary: IptablesText | null, other: 
 }
 
 function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: string): void {
+  const save6 = probed(outcomes.get('save6'))
+  if (save6 !== undefined && save6.trim() !== '')
+    out.captures = withCapture(out.captures, {kind: 'ip6tables-save', text: save6, source: `${node}: ip6tables-save`})
   const nft = probed(outcomes.get('nft'))
   if (nft !== undefined && nft.trim() !== '')
     out.captures = withCapture(out.captures, {kind: 'nft', text: nft, source: `${node}: nft -j list table ip kube-proxy`})

@@ -175,8 +175,8 @@ export const catalog = {
   'proxy-mode-not-traced': {
     severity: 'warning',
     title: "This node's data plane could not be traced",
-    why: 'The node shows a kube-proxy mode whose state was not captured completely (for IPVS: ipvsadm and ipset output; for nftables: the kube-proxy table), so its paths are not shown.',
-    fix: "Capture the missing pieces (ipvsadm -Sn, ipset save, nft -j list table ip kube-proxy) into the node's bundle folder.",
+    why: "The node shows a kube-proxy mode whose state was not captured completely (for IPVS: ipvsadm and ipset output; for nftables: the kube-proxy table; for iptables: ip6tables-save, which holds the IPv6 Services' rules), so the paths through it are not shown or not traced.",
+    fix: "Capture the missing pieces (ipvsadm -Sn, ipset save, nft -j list table ip kube-proxy, ip6tables-save) into the node's bundle folder.",
   },
   'proxy-modes-mixed': {
     severity: 'warning',

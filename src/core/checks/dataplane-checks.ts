@@ -32,7 +32,8 @@ const REPLACEMENTS: Array<{prefix: RegExp; name: string; tool: string}> = [
 /** Data planes other than kube-proxy whose chains or tables the node shows, with one example name each. */
 function replacementDataplanes(p: IndexedCaptures): Array<{name: string; tool: string; example: string}> {
   const names: string[] = []
-  for (const table of p.iptables?.tables.values() ?? []) for (let k = 0; k < table.size; k++) names.push(table.nameAt(k))
+  for (const dump of [p.iptables, p.iptables6])
+    for (const table of dump?.tables.values() ?? []) for (let k = 0; k < table.size; k++) names.push(table.nameAt(k))
   for (const t of p.nft?.tables ?? []) names.push(t.name, ...t.chains.keys())
   const found: Array<{name: string; tool: string; example: string}> = []
   for (const r of REPLACEMENTS) {
@@ -44,13 +45,15 @@ function replacementDataplanes(p: IndexedCaptures): Array<{name: string; tool: s
 
 /** Why no mode was found, naming what was read and what seems to proxy Services instead. */
 function noRulesMessage(name: string, p: IndexedCaptures): string {
-  const read = [p.iptables?.source, p.nft?.source, p.ipvs?.source, p.ipsets?.source].filter(Boolean)
+  const read = [p.iptables?.source, p.iptables6?.source, p.nft?.source, p.ipvs?.source, p.ipsets?.source].filter(Boolean)
   const others = replacementDataplanes(p)
+  const dumps = [p.iptables, p.iptables6].filter((d) => d !== undefined)
   const instead =
     others.length === 0
       ? ''
       : `; the node shows ${others.map((o) => `${o.name}'s chains (${o.example})`).join(' and ')}, so ${others.map((o) => o.name).join(' or ')} probably handles Services here instead of kube-proxy: inspect it with ${others.map((o) => o.tool).join('; ')}`
-  if (read.length === 1 && p.iptables) return `${name}: no KUBE-SERVICES chain in the nat table of ${p.iptables.source}${instead}`
+  if (dumps.length > 0 && read.length === dumps.length)
+    return `${name}: no KUBE-SERVICES chain in the nat table of ${dumps.map((d) => d.source).join(' or ')}${instead}`
   const iptablesNft = p.nft?.tables.some((t) => t.chains.has('KUBE-SERVICES'))
   return `${name}: no kube-proxy rules in ${read.join(', ')}: no KUBE-SERVICES chain in nat, no table ip kube-proxy, no IPVS virtual server${iptablesNft ? '; the nft ruleset holds iptables-nft tables with KUBE-SERVICES, so kube-proxy runs in iptables mode: capture iptables-save' : ''}${instead}`
 }

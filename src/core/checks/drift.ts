@@ -9,6 +9,7 @@ import {usesLocalEndpoints} from '../kube-proxy/traffic-policy.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 import {finding} from './catalog.js'
 import type {TraceCheckContext} from './trace-checks.js'
+import {isNotRead} from '../trace/notes.js'
 
 /** The Service port a path's entry belongs to. */
 function servicePortOf(svc: V1Service, path: TracePath): V1ServicePort | undefined {
@@ -93,6 +94,8 @@ export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Fi
       const service = path.entry.service
       const svc = service ? idx.serviceByKey.get(service) : undefined
       if (!service || !svc || path.entry.kind !== 'cluster-ip' || path.from !== 'pod' || svc.spec?.internalTrafficPolicy === 'Local') continue
+      // A node whose rules for this address family were not read has no backends to compare.
+      if (path.notes.some(isNotRead)) continue
       const key = `${service} ${path.entry.address}`
       const backends =
         path.verdict === 'dnat' ? [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort().join(', ') : path.verdict.toUpperCase()

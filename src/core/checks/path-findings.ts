@@ -9,7 +9,7 @@ import {dropCause, dropSeverity, lastRule, type DropCause} from './dropped-paths
 import {nodesWithoutLocalEndpoint} from './external-traffic-local-node-without-endpoint.js'
 import {isOutsideLoadBalancerRanges} from './source-outside-load-balancer-ranges.js'
 import type {TraceCheckContext} from './trace-checks.js'
-import {isUncertain, uniqueNotes, type Note} from '../trace/notes.js'
+import {isNotRead, isUncertain, uniqueNotes, type Note} from '../trace/notes.js'
 
 /** Who sends the packet: `an outside client 8.8.8.8`, `a pod on the node`, `the node itself`. */
 function clientOf(path: TracePath): string {
@@ -155,12 +155,13 @@ export function trafficDropped(ctx: Pick<TraceCheckContext, 'idx' | 'nodes' | 'e
   return mergeNodes(perNode)
 }
 
-/** A cluster IP the node has no rule for although the API lists usable endpoints. */
+/** A cluster IP the node has no rule for although the API lists usable endpoints (not when its rules were not read). */
 export function serviceMissingOnNode(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
   const out: Finding[] = []
   for (const {node, path, service, base} of pathsOf(ctx.nodes)) {
     if (
       path.verdict === 'no-match' &&
+      !path.notes.some(isNotRead) &&
       service &&
       path.entry.kind === 'cluster-ip' &&
       !onUndefinedPort(path) &&
@@ -208,15 +209,35 @@ export function backendIpUnknown(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>):
   return out
 }
 
-/** Paths the tracer marked uncertain, with its notes. */
+/** Paths the tracer marked uncertain, with its notes; rules not read at all are familyNotTraced's. */
 export function traceUncertain(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
   const out: Finding[] = []
   for (const {node, path, base} of pathsOf(ctx.nodes)) {
-    if (path.uncertain) {
-      out.push(
-        finding('trace-uncertain', {message: `${node.name}: the trace of ${path.entry.address} is uncertain`, ...base, notes: path.notes.filter(isUncertain)}),
-      )
+    const notes = path.notes.filter((n) => isUncertain(n) && !isNotRead(n))
+    if (path.uncertain && notes.length > 0) {
+      out.push(finding('trace-uncertain', {message: `${node.name}: the trace of ${path.entry.address} is uncertain`, ...base, notes}))
     }
   }
   return out
+}
+
+/**
+ * Paths not traced because the dump of their address family was not read (iptables mode: IPv6
+ * rules are in ip6tables-save): one finding per missing dump, naming the nodes and the addresses.
+ */
+export function familyNotTraced(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
+  const perNode: PerNodeFinding[] = []
+  for (const {path, service, base} of pathsOf(ctx.nodes)) {
+    for (const n of path.notes) {
+      if (n.kind !== 'family-not-read') continue
+      const tool = n.family === 6 ? 'ip6tables' : 'iptables'
+      const make = (nodes: string[]) =>
+        finding('proxy-mode-not-traced', {
+          message: `no ${n.missing} was read from ${nodes.length === 1 ? nodes.join('') : `nodes ${nodes.join(', ')}`}: the IPv${n.family} paths${service ? ` of ${service}` : ''} there were not traced (kube-proxy's iptables mode writes IPv${n.family} rules with ${tool}); capture ${n.missing} to trace them`,
+          ...(service ? {service} : {}),
+        })
+      perNode.push({key: `${n.missing} ${service ?? ''}`, node: base.node, evidence: [`${base.node}: ${path.entry.address}`], make})
+    }
+  }
+  return mergeNodes(perNode)
 }

@@ -8,7 +8,15 @@ import type {Finding, KubeProxyObjects, NodeReport} from '../model.js'
 import {modeConfigFindings} from '../proxy-config.js'
 import type {FindingId} from './catalog.js'
 import {endpointDrift, nodesDisagree, probabilityMismatch} from './drift.js'
-import {backendIpUnknown, serviceMissingOnNode, servicePortNotDefined, serviceRejectedNoEndpoints, traceUncertain, trafficDropped} from './path-findings.js'
+import {
+  backendIpUnknown,
+  familyNotTraced,
+  serviceMissingOnNode,
+  servicePortNotDefined,
+  serviceRejectedNoEndpoints,
+  traceUncertain,
+  trafficDropped,
+} from './path-findings.js'
 
 /** What every check over traced nodes may read; each declares the pieces it uses with Pick<>. */
 export interface TraceCheckContext {
@@ -37,6 +45,7 @@ export const pathChecks = {
   'service-port-not-defined': {reports: ['service-port-not-defined'], check: servicePortNotDefined},
   'backend-ip-unknown': {reports: ['backend-ip-unknown'], check: backendIpUnknown},
   'trace-uncertain': {reports: ['trace-uncertain'], check: traceUncertain},
+  'family-not-traced': {reports: ['proxy-mode-not-traced'], check: familyNotTraced},
   'endpoint-drift': {reports: ['stale-endpoint-rule', 'missing-endpoint-rule'], check: endpointDrift},
   'probability-mismatch': {reports: ['probability-mismatch'], check: probabilityMismatch},
 } as const satisfies Record<string, TraceCheckRegistration>

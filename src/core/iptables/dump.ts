@@ -8,6 +8,7 @@
 //   :KUBE-SERVICES - [0:0]
 //   [12:720] -A KUBE-SERVICES -d 10.96.0.1/32 -p tcp … -j KUBE-SVC-NPX46M4PTMTKRN6Y
 //   COMMIT
+import {formatIP, parseCidr, type Cidr} from '../address.js'
 import {formatRule, parseRuleLine, type Rule} from './rule.js'
 
 /** One chain: its name, policy and where its rules are; made when the chain is first looked up. */
@@ -322,7 +323,11 @@ function grouped(dump: IptablesDump): NonNullable<IptablesDump['grouped']> {
   return dump.grouped
 }
 
-/** The address of a plain `-d ADDR[/32|/128]` (not negated, canonical), or undefined. */
+/**
+ * The address of a plain `-d ADDR[/32|/128]` (not negated), canonical, or undefined. IPv4 is taken as
+ * written unless it has leading zeros; IPv6 (ip6tables-save) is parsed and printed back canonical,
+ * so `fd00:0::a` and `fd00::a` are one key.
+ */
 function plainDestination(line: string): string | undefined {
   const at = line.indexOf(' -d ')
   if (at < 0 || line.startsWith('! ', at - 1)) return undefined
@@ -333,13 +338,24 @@ function plainDestination(line: string): string | undefined {
   const slash = token.indexOf('/')
   const prefix = slash < 0 ? '' : token.slice(slash + 1)
   const addr = slash < 0 ? token : token.slice(0, slash)
-  if ((prefix !== '' && prefix !== '32' && prefix !== '128') || addr.includes(':') || /(^|\.)0\d/.test(addr)) return undefined
+  if (addr.includes(':')) {
+    if (prefix !== '' && prefix !== '128') return undefined
+    const c = parseCidr(addr)
+    return c?.family === 6 ? formatIP(c) : undefined
+  }
+  if ((prefix !== '' && prefix !== '32') || /(^|\.)0\d/.test(addr)) return undefined
   return addr
 }
 
+/** The key a packet's destination has in the destination index: the address printed canonical. */
+export function destinationKey(dst: Cidr): string {
+  return formatIP(dst)
+}
+
 /**
- * True when the rule has a plain `-d ADDR[/32|/128]` for another address: such a rule cannot
- * match, and KUBE-SERVICES holds one per Service, so the walk skips them unparsed.
+ * True when the rule has a plain `-d ADDR[/32|/128]` for another address than `dst` (a
+ * destinationKey): such a rule cannot match, and KUBE-SERVICES holds one per Service, so the walk
+ * skips them unparsed.
  */
 export function destinationRulesOut(line: string, dst: string): boolean {
   const addr = plainDestination(line)
@@ -351,7 +367,7 @@ const INDEX_FROM = 64
 
 /** A chain's rules, each parsed the first time it is asked for. */
 export interface ChainView {
-  /** Rule positions that can match a packet to `dst`, in order (all of them for short chains). */
+  /** Rule positions that can match a packet to `dst` (a destinationKey), in order (all of them for short chains). */
   candidates(dst: string): readonly number[]
   length: number
   /** The rule line as written (for cheap checks before parsing). */

@@ -8,7 +8,7 @@ import {finish, fork, startBranch, type Branch, type Hop, type HopTarget, type O
 import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
 import {NoteSet, type Note} from '../trace/notes.js'
-import {chainRules, chainView, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
+import {chainRules, chainView, destinationKey, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
 import {evaluateRule} from './match.js'
 import {formatRule, ruleComment, type Rule} from './rule.js'
 
@@ -102,11 +102,12 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
   }
   let live = [start]
   // Every branch of one walk has the same destination (DNAT ends the nat walk).
-  const order = view.candidates(start.packet.dst.text)
+  const dst = destinationKey(start.packet.dst)
+  const order = view.candidates(dst)
   for (const k of order) {
     if (live.length === 0) break
     const raw = view.text(k)
-    if (live.every((b) => destinationRulesOut(raw, b.packet.dst.text))) continue
+    if (destinationRulesOut(raw, dst)) continue
     const rule = view.rule(k)
     const next: Branch[] = []
     for (const b of live) {

@@ -23,6 +23,8 @@ export type Note =
   | {kind: 'hooks-assumed'; table: string; builtin: string; hooks: string[]}
   | {kind: 'no-nat-table'}
   | {kind: 'no-filter-table'}
+  // iptables mode writes each IP family's rules with its own tool; the dump of this destination's family was not read.
+  | {kind: 'family-not-read'; family: 4 | 6; missing: 'iptables-save' | 'ip6tables-save'; read: string}
   // iptables matches the tracer cannot decide.
   | ({kind: 'source-port-unknown'} & At)
   | ({kind: 'addrtype-unknown'; type: string} & At)
@@ -76,7 +78,20 @@ const UNCERTAIN: ReadonlySet<NoteKind> = new Set<NoteKind>([
   'ipset-unavailable',
   'match-not-understood',
   'statement-not-understood',
+  'family-not-read',
 ])
+
+/**
+ * Notes that say the rules the path would go through were not read at all (not that they hold
+ * nothing): such a path proves neither a missing rule nor a disagreement between nodes, and one
+ * finding (proxy-mode-not-traced) reports it instead of trace-uncertain.
+ */
+const NOT_READ: ReadonlySet<NoteKind> = new Set<NoteKind>(['family-not-read'])
+
+/** True when the note means the path's rules were not read, so the path was not traced. */
+export function isNotRead(note: Note): boolean {
+  return NOT_READ.has(note.kind)
+}
 
 /** True when the note means the traced verdict may be wrong. */
 export function isUncertain(note: Note): boolean {

@@ -202,7 +202,7 @@ describe("a bundle directory with each mode's files", () => {
 
   it('a node with none of the files says what to capture for each mode', async () => {
     expect((await bundle.read('empty-node')).readError).toMatch(
-      /iptables-save\.txt not found: capture it on the node with: iptables-save > iptables-save\.txt \(nftables mode: nft -j list table ip kube-proxy > nft\.json; IPVS mode: also ipvsadm -Sn > ipvsadm\.txt and ipset save > ipset\.txt\)/,
+      /iptables-save\.txt not found: capture it on the node with: iptables-save > iptables-save\.txt \(IPv6 Services: also ip6tables-save > ip6tables-save\.txt; nftables mode: nft -j list table ip kube-proxy > nft\.json; IPVS mode: also ipvsadm -Sn > ipvsadm\.txt and ipset save > ipset\.txt\)/,
     )
   })
 

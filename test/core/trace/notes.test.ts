@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {isUncertain, uniqueNotes, type Note} from '../../../src/core/trace/notes.js'
+import {isNotRead, isUncertain, uniqueNotes, type Note} from '../../../src/core/trace/notes.js'
 import {noteRecord, noteText} from '../../../src/render/notes.js'
 
 // One note of every kind; the `satisfies` makes the compiler list a kind added to Note but not here.
@@ -17,6 +17,7 @@ const EXAMPLES = {
   'hooks-assumed': {kind: 'hooks-assumed', table: 'nat', builtin: 'PREROUTING', hooks: ['KUBE-SERVICES']},
   'no-nat-table': {kind: 'no-nat-table'},
   'no-filter-table': {kind: 'no-filter-table'},
+  'family-not-read': {kind: 'family-not-read', family: 6, missing: 'ip6tables-save', read: 'node1: iptables-save'},
   'source-port-unknown': {kind: 'source-port-unknown', line: 2},
   'addrtype-unknown': {kind: 'addrtype-unknown', line: 2, type: 'BROADCAST'},
   'mark-unknown': {kind: 'mark-unknown', line: 2},
@@ -86,6 +87,7 @@ describe('trace notes: a kind with parameters; the renderer makes the sentence',
       'branch-limit',
       'chain-missing',
       'dnat-unreadable',
+      'family-not-read',
       'ipset-unavailable',
       'jump-cycle',
       'match-not-understood',
@@ -95,6 +97,10 @@ describe('trace notes: a kind with parameters; the renderer makes the sentence',
       'statement-not-understood',
       'target-not-understood',
     ])
+  })
+
+  it('a path is untraced, not just uncertain, only when the dump of its address family was not read', () => {
+    expect(notes.filter(isNotRead).map((n) => n.kind)).toEqual(['family-not-read'])
   })
 
   it('JSON records keep kind and parameters and add the sentence', () => {
