@@ -34,7 +34,7 @@ export function nodeCommandLine(r: NodeCommandRecord): string {
 }
 
 /** `ssh node-a: targeted read (nft backend): the first round held every chain on the paths`. */
-export function nodeReadLine(r: NodeReadRecord): string {
+function nodeReadLine(r: NodeReadRecord): string {
   return oneLine(`${r.via} ${r.node}: ${r.text}`)
 }
 

@@ -181,7 +181,7 @@ export function parseFramed(stdout: Buffer, stderr: string, nonce: string): Map<
 }
 
 /** The outcomes of a compound command's parts, each non-zero exit turned into the session's own error. */
-export function outcomesOf(
+function outcomesOf(
   parts: Map<string, FramedPart>,
   compound: CompoundCommand,
   failure: (cmd: NodeCommand, part: FramedPart) => NodeAccessError,

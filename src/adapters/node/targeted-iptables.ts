@@ -14,7 +14,6 @@ import type {CollectionPlan} from '../../core/collection-plan.js'
 import {
   emptyCollection,
   formatChainCollection,
-  isCollected,
   nextChains,
   parseChainListing,
   recordChain,
@@ -30,7 +29,7 @@ import {NodeAccessError} from './connector.js'
 const TABLES = ['nat', 'filter'] as const
 
 /** Past this many KUBE-SERVICES rules, a second round lists chains; below it, reading a table whole costs no more. */
-export const SMALL_KUBE_SERVICES = 200
+const SMALL_KUBE_SERVICES = 200
 
 // iptables-legacy: "iptables: No chain/target/match by that name."; iptables-nft 1.8.9 says a missing
 // chain "in table `nat' is incompatible"; a kernel without the nat table: "Table does not exist".
@@ -163,13 +162,6 @@ export function secondRound(state: TargetedState, plan: CollectionPlan): {steps:
     )
   }
   return {steps, why}
-}
-
-/** Chains a second round left unread (their rules jump further): the trace marks those paths uncertain. */
-export function stillMissing(state: TargetedState, plan: CollectionPlan): ChainRef[] {
-  return nextChains(state.collection, plan.destinations, plan.localAddresses !== undefined ? {localAddresses: plan.localAddresses} : {}).filter(
-    (ref) => !isCollected(state.collection, ref.table, ref.chain),
-  )
 }
 
 /** The collection as iptables-save text, and where it came from. */

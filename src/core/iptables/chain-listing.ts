@@ -81,7 +81,7 @@ export function recordChain(c: ChainCollection, table: string, chain: string, li
 }
 
 /** True when the chain was read, found missing, or its table was read whole. */
-export function isCollected(c: ChainCollection, table: string, chain: string): boolean {
+function isCollected(c: ChainCollection, table: string, chain: string): boolean {
   return c.whole.has(table) || (c.listed.get(table)?.has(chain) ?? false)
 }
 
