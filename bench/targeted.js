@@ -1,6 +1,6 @@
 // Targeted collection measured on a real kernel: the generated 10,000-Service dump is loaded into a
 // fresh network namespace with iptables-restore, then, in the same run, a whole `iptables-save` is
-// timed against readIptablesTargeted for one Service, both through `ip netns exec` (execFile, no
+// timed against the node reader's targeted read (readNodeDataplane) for one Service, both through `ip netns exec` (execFile, no
 // shell), as an SSH session runs commands on a node. Three nodes: the big dump with iptables-legacy
 // (whose iptables-save is the "~4 s" of big nodes, but which loads the whole table for every
 // `iptables -S CHAIN`, under the xtables lock), the same dump with iptables-nft (Debian's default;
@@ -27,7 +27,10 @@ class NetnsSession {
     this.rename = rename
   }
 
+  commands = 0
+
   run(cmd) {
+    this.commands++
     const [program, ...args] = cmd.argv
     return new Promise((resolve) => {
       execFile(
@@ -93,9 +96,15 @@ async function measure({label, restore, rename, bundle, runs, saveRuns, expectBa
       full.last.exitCode === 0 && full.last.stdout.length > 0
         ? {ms: full.ms, bytes: Buffer.byteLength(full.last.stdout), runs: saveRuns}
         : {error: full.last.stderr.trim().split('\n').pop() || `exit ${full.last.exitCode}, ${full.last.stdout.length} bytes`}
-    const targeted = await timed(() => lib.readIptablesTargeted(session, bundle.plan, 'node-0'), runs)
+    // The node reader's steps one by one (this session has no shell to batch them in): what the node pays.
+    const targeted = await timed(async () => {
+      const before = session.commands
+      const dp = await lib.readNodeDataplane(session, 'node-0', bundle.plan)
+      const capture = dp.captures.find((c) => c.kind === 'iptables-save')
+      return capture && {text: capture.text, source: capture.source, bytes: Buffer.byteLength(capture.text), commands: session.commands - before}
+    }, runs)
     const read = targeted.last
-    if (!read) throw new Error('readIptablesTargeted found no nat KUBE-SERVICES')
+    if (!read) throw new Error('the targeted read found no nat KUBE-SERVICES')
     const report = lib.buildReport(bundle.query, bundle.view, [{name: 'node-0', captures: [{kind: 'iptables-save', text: read.text, source: read.source}]}])
     const backends = report.nodes[0].paths[0]?.backends.length
     if (backends !== expectBackends) throw new Error(`the targeted read traced ${backends} backends, expected ${expectBackends}`)
@@ -119,7 +128,7 @@ function lines(r) {
     )
   if (r.targeted) {
     out.push(
-      `  ${'readIptablesTargeted, one Service'.padEnd(48)} ${ms(r.targeted.ms)}  ${mib(r.targeted.bytes, 2)}  ${r.targeted.commands} commands (median of ${r.targeted.runs})`,
+      `  ${'targeted node read, one Service'.padEnd(48)} ${ms(r.targeted.ms)}  ${mib(r.targeted.bytes, 2)}  ${r.targeted.commands} commands (median of ${r.targeted.runs})`,
     )
     out.push(`  ${''.padEnd(48)} ${r.targeted.source}`)
     if (r.full && !r.full.error)
@@ -147,15 +156,15 @@ function bundleAt(dir, service, {planCollection, indexCluster}, parseClusterFile
 export async function benchTargeted({root, dir, services, service, runs, endpoints}) {
   if (process.getuid?.() !== 0) return ['targeted collection: n/a (needs root: network namespaces)']
   const dist = (p) => import(path.join(root, 'dist', p))
-  const [{readIptablesTargeted}, {nodeCommands}, {planCollection}, {buildReport}, {parseClusterFile}, {indexCluster}] = await Promise.all([
-    dist('adapters/node/targeted-iptables.js'),
+  const [{readNodeDataplane}, {nodeCommands}, {planCollection}, {buildReport}, {parseClusterFile}, {indexCluster}] = await Promise.all([
+    dist('adapters/node/dataplane-reader.js'),
     dist('adapters/node/commands.js'),
     dist('core/collection-plan.js'),
     dist('core/report.js'),
     dist('adapters/bundle/reader.js'),
     dist('core/cluster-index.js'),
   ])
-  const lib = {readIptablesTargeted, nodeCommands, buildReport}
+  const lib = {readNodeDataplane, nodeCommands, buildReport}
   const big = bundleAt(dir, service, {planCollection, indexCluster}, parseClusterFile)
   const smallDir = path.join(dir, 'small')
   mkdirSync(smallDir, {recursive: true})

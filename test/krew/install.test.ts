@@ -170,9 +170,13 @@ async function execApiServer(): Promise<{server: FakeApiServer; kubeconfig: stri
   return execApi
 }
 
-/** iptables-save, or `iptables [-w N] [-t TABLE] -S CHAIN`, answered from a captured iptables-save; anything else is not found. */
+/** iptables-save [-t TABLE], or `iptables [-w N] [-t TABLE] -S CHAIN`, answered from a captured iptables-save; anything else is not found. */
 function iptablesFromCapture(dump: string, argv: string[]): {stdout?: string; stderr?: string; exitCode?: number} {
   if (argv[0] === 'iptables-save' && argv.length === 1) return {stdout: dump}
+  if (argv[0] === 'iptables-save' && argv[1] === '-t' && argv.length === 3) {
+    const at = dump.indexOf(`*${argv[2]}\n`)
+    return {stdout: at < 0 ? '' : dump.slice(at, dump.indexOf('COMMIT\n', at) + 7)}
+  }
   const opt = (flag: string) => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined)
   const chain = opt('-S')
   if (argv[0] !== 'iptables' || !chain) return {stderr: `${argv[0]}: not found`, exitCode: 127}

@@ -5,7 +5,7 @@
 import {compoundCommand} from '../../src/adapters/node/batch.js'
 import {ALLOWED, type NodeCommandId} from '../../src/adapters/node/commands.js'
 
-const TEST = /^(if|elif) (has "[A-Za-z0-9_.:() -]+"( \|\| has "[A-Za-z0-9_.:() -]+")*|\[ "\$r" != 0 \]|:)$/
+const TEST = /^(if|elif) (has "[A-Za-z0-9_.:() -]+"( \|\| has "[A-Za-z0-9_.:() -]+")*|\[ "\$r" != 0 \]|\[ "\$r" = 0 \] && \[ \$\{#o\} -le \d+ \]|:)$/
 const STEP = /^(?:(?:then|else) )?[fg] [A-Za-z0-9_:-]+ (?:sudo -n )?env LC_ALL=C (.+)$/
 
 function allowListed(line: string): boolean {
@@ -22,7 +22,7 @@ export function compoundLines(script: string): string[] | undefined {
   const body = script.slice(prefix.length, -'; } | cat'.length)
   const lines: string[] = []
   for (const part of body.split('; ')) {
-    if (part === 'fi' || TEST.test(part)) continue
+    if (part === 'fi' || part === 'then :' || part === 'else :' || TEST.test(part)) continue
     const step = STEP.exec(part)
     if (!step?.[1] || !allowListed(step[1])) return undefined
     lines.push(step[1])

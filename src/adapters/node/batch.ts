@@ -30,8 +30,11 @@ export interface BatchBranch {
   steps: BatchStep[]
 }
 
-/** `printed`: the step exited 0 and its stdout contains one of these texts; `failed`: it exited non-zero; `always`: else. */
-export type BranchCondition = {printed: readonly string[]} | {failed: true} | {always: true}
+/**
+ * `printed`: the step exited 0 and its stdout contains one of these texts; `printedAtMost`: it exited 0
+ * and printed at most this many bytes; `failed`: it exited non-zero; `always`: else.
+ */
+export type BranchCondition = {printed: readonly string[]} | {printedAtMost: number} | {failed: true} | {always: true}
 
 /** What one step gave: its output (exit 0), or why not (a non-zero exit is a NodeAccessError of kind `command`). */
 export type StepOutcome = CommandResult | NodeAccessError
@@ -61,13 +64,17 @@ export function allSteps(steps: readonly BatchStep[]): BatchStep[] {
 }
 
 function needsOutput(step: BatchStep): boolean {
-  return (step.branches ?? []).some((b) => 'printed' in b.when)
+  return (step.branches ?? []).some((b) => 'printed' in b.when || 'printedAtMost' in b.when)
 }
 
 function condition(when: BranchCondition): string {
   if ('printed' in when) {
     for (const t of when.printed) if (!PRINTED_TEXT.test(t)) throw new UnsafeArgumentError(`refusing to test for "${t}" in a node command's output`)
     return when.printed.map((t) => `has "${t}"`).join(' || ')
+  }
+  if ('printedAtMost' in when) {
+    if (!Number.isSafeInteger(when.printedAtMost) || when.printedAtMost < 0) throw new UnsafeArgumentError('a size test needs a whole number of bytes')
+    return `[ "$r" = 0 ] && [ \${#o} -le ${when.printedAtMost} ]`
   }
   return 'failed' in when ? '[ "$r" != 0 ]' : ''
 }
@@ -222,6 +229,7 @@ async function runStep(session: NodeSession, step: BatchStep, out: BatchOutcomes
 function holds(when: BranchCondition, outcome: StepOutcome): boolean {
   if ('always' in when) return true
   if ('failed' in when) return outcome instanceof NodeAccessError
+  if ('printedAtMost' in when) return !(outcome instanceof NodeAccessError) && Buffer.byteLength(outcome.stdout) <= when.printedAtMost
   return !(outcome instanceof NodeAccessError) && when.printed.some((t) => outcome.stdout.includes(t))
 }
 

@@ -18,7 +18,16 @@ import {captureOf, withCapture} from '../../core/captures.js'
 import {runBatch, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
 import {BACKEND_MARKERS, iptablesBackendOf, nodeCommands} from './commands.js'
 import {NodeAccessError, type NodeSession} from './connector.js'
-import {chainListingSteps, emptyTargeted, hasKubeServices, recordRound, secondRound, targetedCapture, wholeTableSteps} from './targeted-iptables.js'
+import {
+  chainListingSteps,
+  emptyTargeted,
+  SMALL_KUBE_SERVICES_BYTES,
+  hasKubeServices,
+  recordRound,
+  secondRound,
+  targetedCapture,
+  wholeTableSteps,
+} from './targeted-iptables.js'
 
 type Backend = 'legacy' | 'nft'
 
@@ -56,27 +65,27 @@ const otherSave = (current: Backend): BatchStep =>
   current === 'nft' ? {id: 'other-legacy', cmd: nodeCommands.iptablesLegacySave()} : {id: 'other-nft', cmd: nodeCommands.iptablesNftSave()}
 
 /** The iptables part of the first round: what to read once `iptables -V` has named the backend. */
-function iptablesSteps(plan: CollectionPlan): BatchStep {
+function iptablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep {
   const save: BatchStep = {id: 'save', cmd: nodeCommands.iptablesSave()}
   const byBackend = (backend: Backend): BatchStep[] => {
     if (plan.full) return [save, otherSave(backend)]
     // iptables-legacy loads the whole table for every `iptables -S CHAIN`: two whole tables are quicker.
-    return [...(backend === 'legacy' ? wholeTableSteps(['nat', 'filter']) : chainListingSteps(plan)), otherSave(backend)]
+    return [...(backend === 'legacy' ? wholeTableSteps(['nat', 'filter']) : chainListingSteps(plan, smallBytes)), otherSave(backend)]
   }
   return {
     id: 'version',
     cmd: nodeCommands.iptablesVersion(),
     branches: [
       ...BACKEND_MARKERS.map(([backend, texts]) => ({when: {printed: texts}, steps: byBackend(backend)})),
-      {when: {always: true}, steps: plan.full ? [save] : chainListingSteps(plan)},
+      {when: {always: true}, steps: plan.full ? [save] : chainListingSteps(plan, smallBytes)},
     ],
   }
 }
 
 /** Every step of the first round. */
-export function firstRound(plan: CollectionPlan): BatchStep[] {
+export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICES_BYTES): BatchStep[] {
   return [
-    iptablesSteps(plan),
+    iptablesSteps(plan, smallBytes),
     // IPv6 Services: kube-proxy's ip6tables rules, read whole (a targeted read lists IPv4 chains only).
     ...(plan.ipv6 ? [{id: 'save6', cmd: nodeCommands.ip6tablesSave()}] : []),
     {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
@@ -154,10 +163,17 @@ function iptablesPresent(outcomes: BatchOutcomes): boolean {
  * Reads one node's data plane as the plan says: one compound command, and for a targeted read a second
  * one when the first revealed chains the API did not predict. Access errors reject (NodeAccessError).
  */
-export async function readNodeDataplane(session: NodeSession, node: string, plan: CollectionPlan, note: ReadNote = () => undefined): Promise<NodeDataplane> {
+export async function readNodeDataplane(
+  session: NodeSession,
+  node: string,
+  plan: CollectionPlan,
+  note: ReadNote = () => undefined,
+  /** Up to this size of nat KUBE-SERVICES, a targeted read takes nat and filter whole (tests set 0 to list chains). */
+  smallBytes = SMALL_KUBE_SERVICES_BYTES,
+): Promise<NodeDataplane> {
   const out: NodeDataplane = {name: node, captures: []}
   const fellBack = (why: string) => note(`${why}; ran the commands one by one`)
-  const first = await runBatch(session, firstRound(plan), fellBack)
+  const first = await runBatch(session, firstRound(plan, smallBytes), fellBack)
   const version = first.get('version')
   const backend = version instanceof NodeAccessError || version === undefined ? undefined : iptablesBackendOf(version.stdout)
   let rounds = 1
@@ -170,15 +186,14 @@ export async function readNodeDataplane(session: NodeSession, node: string, plan
     recordRound(state, first, node)
     // A busy xtables lock left KUBE-SERVICES unread: its table is read whole in the second round.
     if (hasKubeServices(state.collection) || state.whole.size > 0) {
-      const second = secondRound(state, plan)
+      const second = secondRound(state, plan, smallBytes)
       // iptables-legacy loads the whole table for every `iptables -S CHAIN`: the first round read two whole tables.
       const why = [
         ...(backend === 'legacy' ? ['iptables-legacy loads a whole table for each iptables -S CHAIN: whole tables are quicker'] : []),
+        ...(backend !== 'legacy' && first.has('whole:nat') ? ['KUBE-SERVICES is small: nat and filter whole cost no more than listing chains'] : []),
         ...(second?.why ?? []),
       ]
-      note(
-        `targeted read (${backend ?? 'unknown'} backend): ${second ? `second round: ${second.why.join('; ')}` : 'the first round held every chain on the paths'}`,
-      )
+      note(`targeted read (${backend ?? 'unknown'} backend): ${[...why, second ? 'a second round' : 'one round'].join('; ')}`)
       if (second) {
         rounds = 2
         recordRound(state, await runBatch(session, second.steps, fellBack), node)

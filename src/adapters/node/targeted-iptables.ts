@@ -28,8 +28,11 @@ import {NodeAccessError} from './connector.js'
 /** The tables the tracer walks. */
 const TABLES = ['nat', 'filter'] as const
 
-/** Past this many KUBE-SERVICES rules, a second round lists chains; below it, reading a table whole costs no more. */
-const SMALL_KUBE_SERVICES = 200
+/**
+ * Up to this size of nat KUBE-SERVICES (about 200 Services), reading nat and filter whole costs no more
+ * than listing chain by chain (npm run bench: iptables-nft's save grows quadratically, so not beyond).
+ */
+export const SMALL_KUBE_SERVICES_BYTES = 32 * 1024
 
 // iptables-legacy: "iptables: No chain/target/match by that name."; iptables-nft 1.8.9 says a missing
 // chain "in table `nat' is incompatible"; a kernel without the nat table: "Table does not exist".
@@ -57,18 +60,33 @@ function listCommand(ref: ChainRef): NodeCommand | undefined {
   }
 }
 
-/** One `iptables -S` step per chain (nat KUBE-SERVICES first), for the nf_tables backend. */
-export function chainListingSteps(plan: CollectionPlan): BatchStep[] {
-  const refs: ChainRef[] = [{table: 'nat', chain: 'KUBE-SERVICES'}, ...TABLES.flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))]
-  const seen = new Set<string>()
-  const steps: BatchStep[] = []
+/**
+ * The nf_tables backend's first round: nat KUBE-SERVICES, then by what it printed: nothing more when it
+ * is missing (no kube-proxy in iptables mode), nat and filter whole when it is small, else one
+ * `iptables -S` per chain the plan predicts.
+ */
+export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICES_BYTES): BatchStep[] {
+  const services: ChainRef = {table: 'nat', chain: 'KUBE-SERVICES'}
+  const refs: ChainRef[] = TABLES.flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))
+  const seen = new Set<string>([listId(services)])
+  const listings: BatchStep[] = []
   for (const ref of refs) {
     const cmd = listCommand(ref)
     if (!cmd || seen.has(listId(ref))) continue
     seen.add(listId(ref))
-    steps.push({id: listId(ref), cmd})
+    listings.push({id: listId(ref), cmd})
   }
-  return steps
+  return [
+    {
+      id: listId(services),
+      cmd: nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES'),
+      branches: [
+        {when: {failed: true}, steps: []},
+        {when: {printedAtMost: smallBytes}, steps: wholeTableSteps(TABLES)},
+        {when: {always: true}, steps: listings},
+      ],
+    },
+  ]
 }
 
 /** `iptables-save -t TABLE` steps: a legacy node's first round, or a second round's whole tables. */
@@ -109,7 +127,9 @@ export function recordRound(state: TargetedState, outcomes: BatchOutcomes, node:
     if (kind !== 'nat' && kind !== 'filter') continue
     const ref = {table: kind, chain: rest}
     const listing = listingOf(ref, outcome, node)
-    if (listing === 'busy') state.whole.set(kind, 'the xtables lock stayed busy (iptables-legacy loads the whole table per listing)')
+    const busy = 'the xtables lock stayed busy (iptables-legacy loads the whole table per listing)'
+    // KUBE-SERVICES comes first and the rest only after it: when it could not be listed, neither was anything else.
+    if (listing === 'busy') for (const t of ref.chain === 'KUBE-SERVICES' && kind === 'nat' ? TABLES : [kind]) state.whole.set(t, busy)
     else recordChain(state.collection, ref.table, ref.chain, listing)
   }
 }
@@ -132,18 +152,23 @@ const ENDS_WALK = /^KUBE-(SEP|MARK)-/
  * each ends the walk and KUBE-SERVICES is large; otherwise their tables whole. Undefined when nothing
  * is missing. `why` says which was chosen (for -v and the capture's source).
  */
-export function secondRound(state: TargetedState, plan: CollectionPlan): {steps: BatchStep[]; why: string[]} | undefined {
+export function secondRound(
+  state: TargetedState,
+  plan: CollectionPlan,
+  smallBytes = SMALL_KUBE_SERVICES_BYTES,
+): {steps: BatchStep[]; why: string[]} | undefined {
   const c = state.collection
   const needed = nextChains(c, plan.destinations, plan.localAddresses !== undefined ? {localAddresses: plan.localAddresses} : {})
   const why: string[] = []
   const whole = new Map(state.whole)
-  const serviceRules = c.listed.get('nat')?.get('KUBE-SERVICES')?.rules.length ?? 0
+  const services = c.listed.get('nat')?.get('KUBE-SERVICES')?.rules ?? []
+  const serviceBytes = services.reduce((n, rule) => n + rule.length + 1, 0)
   for (const ref of needed) {
     if (whole.has(ref.table) || c.whole.has(ref.table)) continue
     if (listCommand(ref) === undefined) whole.set(ref.table, `rules jump to ${ref.chain}, a chain the allow-list does not list`)
     else if (!ENDS_WALK.test(ref.chain)) whole.set(ref.table, `rules jump to ${ref.chain}, which the API did not predict`)
-    else if (serviceRules <= SMALL_KUBE_SERVICES)
-      whole.set(ref.table, `KUBE-SERVICES has ${serviceRules} rules: the whole table costs no more than listing ${ref.chain}`)
+    else if (serviceBytes <= smallBytes)
+      whole.set(ref.table, `KUBE-SERVICES has ${services.length} rules: the whole table costs no more than listing ${ref.chain}`)
   }
   const listed = needed.filter((ref) => !whole.has(ref.table) && !c.whole.has(ref.table))
   const steps = [
