@@ -143,6 +143,20 @@ describe('dual-stack', () => {
   })
 })
 
+describe('dual-stack, nftables mode', () => {
+  it("reads kube-proxy's ip6 table too and joins both listings into one ruleset", async () => {
+    const table = (family: string) =>
+      JSON.stringify({nftables: [{metainfo: {version: '1.0.6', json_schema_version: 1}}, {table: {family, name: 'kube-proxy', handle: 1}}]})
+    const bin = node({'nft -j list table ip kube-proxy': {stdout: `${table('ip')}\n`}, 'nft -j list table ip6 kube-proxy': {stdout: `${table('ip6')}\n`}})
+    const plan: CollectionPlan = {full: true, ipv6: true, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
+    const nft = (await readNodeDataplane(new LocalShellSession(bin), 'node-a', plan)).captures.find((c) => c.kind === 'nft')
+    expect(nft?.source).toBe('node-a: nft -j list table ip kube-proxy, table ip6 kube-proxy')
+    const items = (JSON.parse(nft?.text ?? '{}') as {nftables: Array<Record<string, {family?: string}>>}).nftables
+    expect(items.filter((i) => 'metainfo' in i)).toHaveLength(1)
+    expect(items.flatMap((i) => (i.table ? [i.table.family] : []))).toEqual(['ip', 'ip6'])
+  })
+})
+
 describe('the script', () => {
   it('holds only allow-listed command lines, each after its step id', () => {
     const plan: CollectionPlan = {

@@ -132,25 +132,43 @@ describe('what is read from a node', () => {
         {otherIptablesBackend: {backend: 'legacy', kubeRules: 2, source: 'a: iptables-legacy-save'}},
       ),
     )
-    expect(first(c.sessions).ran).toEqual(['iptables -V', 'iptables-save', 'iptables-legacy-save', 'nft -j list table ip kube-proxy', 'cat /proc/net/ip_vs'])
+    // This session cannot batch: the steps run one by one, the probes at once, so only the set is fixed.
+    expect(first(c.sessions).ran.sort()).toEqual([
+      'cat /proc/net/ip_vs',
+      'iptables -V',
+      'iptables-legacy-save',
+      'iptables-save',
+      'nft -j list table ip kube-proxy',
+    ])
     expect(c.targets).toEqual([{name: 'a', address: '192.0.2.1'}])
     expect(first(c.sessions).closed).toBe(true)
   })
 
-  it('targeted on an iptables node: the targeted chains only, no nft, no IPVS', async () => {
-    const c = new ScriptedConnector({a: {'iptables -V': 'iptables v1.8.7 (legacy)', 'iptables-nft-save': '# empty\n'}})
+  it('targeted on a legacy iptables node: nat and filter whole, never a whole iptables-save; nft and IPVS probed', async () => {
+    const c = new ScriptedConnector({
+      a: {'iptables -V': 'iptables v1.8.7 (legacy)', 'iptables-save -t nat': IPTABLES_DUMP, 'iptables-save -t filter': '', 'iptables-nft-save': '# empty\n'},
+    })
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
+    const source =
+      'a: iptables -S (targeted: nat, filter whole in 1 round; iptables-legacy loads a whole table for each iptables -S CHAIN: whole tables are quicker)'
     expect(dp).toEqual(
       dataplane(
         'a',
         {'iptables-save': IPTABLES_DUMP},
-        {'iptables-save': 'targeted'},
+        {'iptables-save': source},
         {otherIptablesBackend: {backend: 'nft', kubeRules: 0, source: 'a: iptables-nft-save'}},
       ),
     )
-    expect(first(c.sessions).ran).toEqual(['iptables -V', 'iptables-nft-save'])
+    expect(first(c.sessions).ran.sort()).toEqual([
+      'cat /proc/net/ip_vs',
+      'iptables -V',
+      'iptables-nft-save',
+      'iptables-save -t filter',
+      'iptables-save -t nat',
+      'nft -j list table ip kube-proxy',
+    ])
   })
 
   it("rules only in the backend the node's iptables does not use: that backend is traced", async () => {
@@ -172,7 +190,14 @@ describe('what is read from a node', () => {
     expect(dp.captures.find((x) => x.kind === 'proc-ip-vs')).toEqual({kind: 'proc-ip-vs', text: PROC_IP_VS, source: 'a: /proc/net/ip_vs'})
     expect(captureText(dp, 'ipvsadm')).toBeUndefined()
     expect(captureText(dp, 'ipset')).toContain('KUBE-CLUSTER-IP')
-    expect(first(c.sessions).ran).toEqual(['iptables -V', 'cat /proc/net/ip_vs', 'ipvsadm -S -n', 'ipset save'])
+    expect(first(c.sessions).ran.sort()).toEqual([
+      'cat /proc/net/ip_vs',
+      'ipset save',
+      'iptables -V',
+      'iptables -w 5 -t nat -S KUBE-SERVICES',
+      'ipvsadm -S -n',
+      'nft -j list table ip kube-proxy',
+    ])
   })
 
   it("nftables mode: no KUBE-SERVICES, so kube-proxy's nft table is read", async () => {
@@ -185,7 +210,14 @@ describe('what is read from a node', () => {
 
   it('no kube-proxy rules at all: the whole dump is read to show what is there instead', async () => {
     const cilium = '*filter\n:CILIUM_INPUT - [0:0]\nCOMMIT\n*nat\n:CILIUM_PRE_nat - [0:0]\nCOMMIT\n'
-    const c = new ScriptedConnector({a: {'iptables-save': cilium, 'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING}}})
+    const c = new ScriptedConnector({
+      a: {
+        'iptables -V': 'iptables v1.8.9 (nf_tables)\n',
+        'iptables -w 5 -t nat -S KUBE-SERVICES': {exit: 1, stderr: 'iptables: No chain/target/match by that name.\n'},
+        'iptables-save': cilium,
+        'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING},
+      },
+    })
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     expect(await r.read('a', TARGETED)).toEqual(dataplane('a', {'iptables-save': cilium}, {'iptables-save': 'a: iptables-save'}))

@@ -52,6 +52,17 @@ describe('-v lines', () => {
     )
   })
 
+  it('a command of a compound read names its channel; how the node was read is one line, control characters inert', () => {
+    const err = stream(false)
+    const log = verboseLog(err, undefined, () => new Date(2026, 11, 6, 4, 30, 1, 123))
+    log.nodeCommand({node: 'node-a', via: 'ssh', command: 'iptables -V', exitCode: 0, bytes: 27, ms: 41, channel: {number: 1, commands: 9}})
+    log.nodeRead({node: 'node-a\u001b[2J', via: 'exec', text: 'targeted read (nft backend): one round'})
+    expect(err.text).toBe(
+      'I1206 04:30:01.123 ssh node-a: iptables -V exit 0, 27 bytes (channel 1: 9 commands in 41 milliseconds)\n' +
+        'I1206 04:30:01.123 exec node-a?[2J: targeted read (nft backend): one round\n',
+    )
+  })
+
   it('with a progress line: the line is erased, the log line written, the progress drawn again below it', () => {
     const tty = stream(true)
     const progress = nodeProgress(tty)!

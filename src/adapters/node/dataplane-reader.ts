@@ -89,6 +89,7 @@ export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICE
     // IPv6 Services: kube-proxy's ip6tables rules, read whole (a targeted read lists IPv4 chains only).
     ...(plan.ipv6 ? [{id: 'save6', cmd: nodeCommands.ip6tablesSave()}] : []),
     {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
+    ...(plan.ipv6 ? [{id: 'nft6', cmd: nodeCommands.nftListKubeProxy('ip6')}] : []),
     // ipvsadm only when the kernel already has virtual servers: it would load the ip_vs module otherwise.
     {
       id: 'ipvs',
@@ -137,9 +138,8 @@ function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: stri
   const save6 = probed(outcomes.get('save6'))
   if (save6 !== undefined && save6.trim() !== '')
     out.captures = withCapture(out.captures, {kind: 'ip6tables-save', text: save6, source: `${node}: ip6tables-save`})
-  const nft = probed(outcomes.get('nft'))
-  if (nft !== undefined && nft.trim() !== '')
-    out.captures = withCapture(out.captures, {kind: 'nft', text: nft, source: `${node}: nft -j list table ip kube-proxy`})
+  const nft = nftTables(probed(outcomes.get('nft')), probed(outcomes.get('nft6')))
+  if (nft) out.captures = withCapture(out.captures, {kind: 'nft', text: nft.text, source: `${node}: ${nft.source}`})
   const proc = probed(outcomes.get('ipvs'))
   if (proc === undefined || !IPVS_SERVER.test(proc)) return
   const ipvsadm = probed(outcomes.get('ipvsadm'))
@@ -152,6 +152,27 @@ function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: stri
   )
   const ipset = probed(outcomes.get('ipset'))
   if (ipset !== undefined) out.captures = withCapture(out.captures, {kind: 'ipset', text: ipset, source: `${node}: ipset save`})
+}
+
+/** `nft -j` of kube-proxy's ip table and, for IPv6 Services, its ip6 table: one JSON ruleset. */
+function nftTables(ip: string | undefined, ip6: string | undefined): {text: string; source: string} | undefined {
+  const present = [ip, ip6].map((t) => (t?.trim() ? t : undefined))
+  const [v4, v6] = present
+  if (v4 && !v6) return {text: v4, source: 'nft -j list table ip kube-proxy'}
+  if (!v4 && v6) return {text: v6, source: 'nft -j list table ip6 kube-proxy'}
+  if (!v4 || !v6) return undefined
+  const items = (text: string): unknown[] => {
+    const parsed = JSON.parse(text) as {nftables?: unknown[]}
+    return Array.isArray(parsed.nftables) ? parsed.nftables : []
+  }
+  try {
+    // The second listing's metainfo would repeat the first's.
+    const rest = items(v6).filter((i) => !(typeof i === 'object' && i !== null && 'metainfo' in i))
+    return {text: JSON.stringify({nftables: [...items(v4), ...rest]}), source: 'nft -j list table ip kube-proxy, table ip6 kube-proxy'}
+  } catch {
+    // Not JSON (an nft that ignores -j): the parser reads the IPv4 listing and says what is wrong with it.
+    return {text: v4, source: 'nft -j list table ip kube-proxy'}
+  }
 }
 
 /** Whether iptables is there at all: `iptables -V` or any read of it ran (some images answer listings but not -V). */

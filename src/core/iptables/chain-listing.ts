@@ -111,7 +111,8 @@ export function formatChainCollection(c: ChainCollection): string {
   for (const table of tables) {
     const whole = c.whole.get(table)
     if (whole !== undefined) {
-      out.push(whole.replace(/\n$/, ''))
+      // A table read whole that printed nothing (no such table on the node) adds no line.
+      if (whole.trim() !== '') out.push(whole.replace(/\n$/, ''))
       continue
     }
     const chains = [...(c.listed.get(table)?.values() ?? [])].filter((l): l is ListedChain => l !== null)
