@@ -195,6 +195,7 @@ describe('what is read from a node', () => {
       'ipset save',
       'iptables -V',
       'iptables -w 5 -t nat -S KUBE-SERVICES',
+      'iptables-legacy-save',
       'ipvsadm -S -n',
       'nft -j list table ip kube-proxy',
     ])

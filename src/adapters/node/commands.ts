@@ -88,18 +88,20 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
 }
 
 /**
- * What `iptables -V` prints for each backend, tested in this order: `iptables v1.8.9 (nf_tables)` → nft;
- * `(legacy)`, or a version before 1.8 (which names no backend: no other existed) → legacy. The node
- * read tests for the same texts in its compound command (dataplane-reader.ts).
+ * What `iptables -V` prints for each backend: `iptables v1.8.9 (nf_tables)` → nft; `(legacy)`, or a
+ * version before 1.8 (which names no backend: no other existed) → legacy. Neither list matches the
+ * other backend's text, so they can be tested in any order (the node read's compound command tests
+ * for legacy first).
  */
-export const BACKEND_MARKERS: ReadonlyArray<readonly ['legacy' | 'nft', readonly string[]]> = [
-  ['nft', ['(nf_tables)']],
-  ['legacy', ['(legacy)', 'iptables v1.']],
-]
+export const BACKEND_MARKERS = {
+  nft: ['(nf_tables)'],
+  legacy: ['(legacy)', 'iptables v1.3.', 'iptables v1.4.', 'iptables v1.6.'],
+} as const
 
 /** The backend `iptables -V` names, or undefined when it names none. */
 export function iptablesBackendOf(versionText: string): 'legacy' | 'nft' | undefined {
-  return BACKEND_MARKERS.find(([, texts]) => texts.some((t) => versionText.includes(t)))?.[0]
+  const says = (texts: readonly string[]) => texts.some((t) => versionText.includes(t))
+  return says(BACKEND_MARKERS.nft) ? 'nft' : says(BACKEND_MARKERS.legacy) ? 'legacy' : undefined
 }
 
 const SAFE_WORD = /^[A-Za-z0-9_./:=@%+-]+$/

@@ -64,20 +64,22 @@ const IPVS_SERVER_TEXTS = ['TCP  ', 'UDP  ', 'SCTP ', 'FWM  ']
 const otherSave = (current: Backend): BatchStep =>
   current === 'nft' ? {id: 'other-legacy', cmd: nodeCommands.iptablesLegacySave()} : {id: 'other-nft', cmd: nodeCommands.iptablesNftSave()}
 
-/** The iptables part of the first round: what to read once `iptables -V` has named the backend. */
+/**
+ * The iptables part of the first round: what to read once `iptables -V` has named the backend. Legacy
+ * is tested for: any other answer (nf_tables, or none) reads like nf_tables, and the other backend's
+ * dump is only counted when the backend is known.
+ */
 function iptablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep {
   const save: BatchStep = {id: 'save', cmd: nodeCommands.iptablesSave()}
-  const byBackend = (backend: Backend): BatchStep[] => {
-    if (plan.full) return [save, otherSave(backend)]
-    // iptables-legacy loads the whole table for every `iptables -S CHAIN`: two whole tables are quicker.
-    return [...(backend === 'legacy' ? wholeTableSteps(['nat', 'filter']) : chainListingSteps(plan, smallBytes)), otherSave(backend)]
-  }
+  // iptables-legacy loads the whole table for every `iptables -S CHAIN`: two whole tables are quicker.
+  const legacy = plan.full ? [save] : wholeTableSteps(['nat', 'filter'])
+  const other = plan.full ? [save] : chainListingSteps(plan, smallBytes)
   return {
     id: 'version',
     cmd: nodeCommands.iptablesVersion(),
     branches: [
-      ...BACKEND_MARKERS.map(([backend, texts]) => ({when: {printed: texts}, steps: byBackend(backend)})),
-      {when: {always: true}, steps: plan.full ? [save] : chainListingSteps(plan, smallBytes)},
+      {when: {printed: BACKEND_MARKERS.legacy}, steps: [...legacy, otherSave('legacy')]},
+      {when: {always: true}, steps: [...other, otherSave('nft')]},
     ],
   }
 }
