@@ -98,3 +98,42 @@ describe('LiveNodeReader with a log', () => {
     )
   })
 })
+
+describe('a compound read with a log', () => {
+  it('one line per command that ran, each naming its channel, however many branches name the same step', async () => {
+    const save = {id: 'save', cmd: nodeCommands.iptablesSave()}
+    const steps = [
+      {
+        id: 'version',
+        cmd: nodeCommands.iptablesVersion(),
+        branches: [
+          {when: {printed: ['(legacy)']}, steps: [save]},
+          {when: {always: true as const}, steps: [save]},
+        ],
+      },
+    ]
+    const below: NodeSession = {
+      run: () => Promise.reject(new Error('not used')),
+      runBatch: async () =>
+        new Map([
+          ['version', {stdout: 'iptables v1.8.9 (nf_tables)\n', stderr: '', exitCode: 0}],
+          ['save', {stdout: '*nat\nCOMMIT\n', stderr: '', exitCode: 0}],
+        ]),
+      close: async () => undefined,
+    }
+    const records: NodeCommandRecord[] = []
+    let t = 0
+    const s = loggedSession(
+      below,
+      'node-a',
+      'ssh',
+      {apiRequest: () => undefined, nodeCommand: (r) => records.push(r), nodeRead: () => undefined},
+      () => (t += 20),
+    )
+    await s.runBatch!(steps)
+    expect(records).toEqual([
+      {node: 'node-a', via: 'ssh', command: 'iptables -V', exitCode: 0, bytes: 28, channel: {number: 1, commands: 2}, ms: 20},
+      {node: 'node-a', via: 'ssh', command: 'iptables-save', exitCode: 0, bytes: 12, channel: {number: 1, commands: 2}, ms: 20},
+    ])
+  })
+})

@@ -42,7 +42,9 @@ export function loggedSession(
       const outcomes = await runBatch(steps)
       const ms = Math.round(now() - start)
       const channel = {number: ++channels, commands: outcomes.size}
-      for (const step of allSteps(steps)) {
+      // A step may sit on several branches (only one ran): one line per step id.
+      const byId = new Map(allSteps(steps).map((step) => [step.id, step]))
+      for (const step of byId.values()) {
         const o = outcomes.get(step.id)
         if (o === undefined) continue
         const command = step.cmd.argv.join(' ')
