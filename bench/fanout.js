@@ -63,7 +63,10 @@ const LOAD_TIMEOUT_MS = 300_000
 const BIG_CLI_TIMEOUT_MS = 300_000
 const BIG_NODE_TIMEOUT_S = 180
 const LEGACY_SAVE_TIMEOUT_MS = 120_000
-/** iptables-nft-save at 10,000 Services takes minutes (quadratic in the chains): only on request. */
+/**
+ * iptables-nft-save at 10,000 Services takes minutes (quadratic in the chains): only on request. Measured
+ * once (BENCH_FANOUT_NFT_SAVE=1, iptables 1.8.9, 2026-12-06): it ran about 6 minutes, then crashed (exit 139).
+ */
 const NFT_SAVE = process.env.BENCH_FANOUT_NFT_SAVE === '1'
 const NFT_SAVE_TIMEOUT_MS = Number(process.env.BENCH_FANOUT_NFT_SAVE_TIMEOUT_S ?? 1800) * 1000
 /** sshd's own PATH for root sessions (Debian); the legacy node's sshd puts its bin directory first. */
@@ -724,15 +727,15 @@ function bigTable(results, service, header) {
     if (full) row('  baseline: ssh NODE iptables-save (full read)', full)
     else
       out.push(
-        `${'  baseline: ssh NODE iptables-save (full read)'.padEnd(46)} not run: iptables-nft-save takes minutes at this size (quadratic in the chains); BENCH_FANOUT_NFT_SAVE=1 runs it once`,
+        `${'  baseline: ssh NODE iptables-save (full read)'.padEnd(46)} not run: iptables-nft-save takes minutes at this size (quadratic in the chains), and may crash; BENCH_FANOUT_NFT_SAVE=1 runs it once`,
       )
-    const base = full ? {r: full} : legacyFull ? {r: legacyFull, other: true} : undefined
+    const base = full && !full.error ? {r: full} : legacyFull ? {r: legacyFull, other: true} : undefined
     row(`  kubectl-svctrace ${service} -n ${BIG_NAMESPACE}`, trace, base)
     if (full && full.runs !== RUNS && !full.error) out.push(`${''.padEnd(46)} (the full read: ${full.runs} run)`)
     const how = trace.verbose?.match(/ ssh \S+: (targeted read .*)$/m)?.[1]
     if (how) out.push(`${''.padEnd(46)} ${how}`)
   }
-  if (dagger) out.push('', `† of the iptables-legacy node's full read: the same rules, through the same relay (the nf_tables one was not run)`)
+  if (dagger) out.push('', `† of the iptables-legacy node's full read: the same rules, through the same relay (the nf_tables one was not run, or failed)`)
   return out
 }
 
