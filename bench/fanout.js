@@ -8,21 +8,35 @@
 // the OpenSSH client running `iptables-save` on each node, one node after the other, through the same
 // relays. Per node, from sshd's log: SSH connections ("Accepted publickey") and exec channels ("Starting
 // session"); from the relay: client turns (≈ sequential round trips); from `-v`: node commands logged.
-// Prints medians and ratios, never asserts, and writes the table into its section of docs/performance.md
-// (only when it measured).
+//
+// Then one node with 10,000 Services (benchBigNode): bench/generate.js's dump (BENCH_SERVICES, default
+// 10000, × BENCH_ENDPOINTS, default 14) loaded twice, with iptables-nft-restore into one namespace (Debian's
+// default `iptables`, nf_tables) and with iptables-legacy-restore into another, whose sshd puts a directory
+// first on PATH where iptables, iptables-save and iptables-restore are the legacy tools (checked with
+// `ssh NODE iptables -V`). The API serves the generated cluster.json, its one Node (node-0) at the relay's
+// address; the relay is pointed at one namespace's sshd, then the other. Measured per backend: the CLI's
+// one-Service trace (the trace must show the Service's endpoints as that node's backends, or the row fails)
+// against the whole read `ssh NODE iptables-save` through the same relay: time, exec channels, client turns,
+// bytes read from the node (the -v lines' bytes summed; ssh's stdout) and bytes on the wire. The whole read
+// on the nf_tables node takes minutes (iptables-nft-save grows quadratically): only with BENCH_FANOUT_NFT_SAVE=1.
+//
+// Prints medians and ratios, never asserts, and writes each table into its own subsection of its section
+// of docs/performance.md (only when it measured).
 //
 //   node bench/fanout.js                 (npm run bench:fanout builds dist/ first; BENCH_FANOUT_RUNS, default 3;
-//                                        BENCH_FANOUT_LOGS=DIR keeps each CLI scenario's -v log there)
-//   import {benchFanout} from './fanout.js'; const lines = await benchFanout({root, command: 'npm run bench'})
+//                                        BENCH_FANOUT_LOGS=DIR keeps each CLI scenario's -v log there;
+//                                        BENCH_FANOUT_SCENARIOS=nodes,10k picks the scenarios, default both)
+//   import {benchFanout} from './fanout.js'; const lines = await benchFanout({root, command: 'npm run bench', bundle: {dir, services, endpoints}})
 //
 // The namespaces, sshd and fake API server come from test/support (TypeScript), bundled here with
 // esbuild into .bench/ at start. Everything made is removed at the end, on failure and on SIGINT/SIGTERM
 // too; every wait is bounded. Traffic goes only to loopback and to addresses inside our namespaces.
 import {execFileSync, spawn} from 'node:child_process'
-import {existsSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
+import {generateBundle} from './generate.js'
 import {startRelay} from './relay.js'
 
 const NODES = 20
@@ -36,6 +50,30 @@ const CLI_TIMEOUT_MS = 120_000
 const SSH_TIMEOUT_MS = 30_000
 const SECTION = '## Reading nodes over SSH (issue 12)'
 const REQUIRED = ['ip', 'iptables-restore', 'sshd', 'ssh', 'ssh-keygen', 'openssl']
+
+// One node with 10,000 Services (benchBigNode).
+const BIG_SERVICES = Number(process.env.BENCH_SERVICES ?? 10000)
+const BIG_ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 14)
+/** The one Node's InternalIP, where its relay listens (the 20 nodes use 127.0.1.N). */
+const BIG_ADDRESS = '127.0.2.1'
+const BIG_NAMESPACE = 'bench'
+/** Loading ~430,000 rules with iptables-restore takes seconds; bounded generously (a loaded machine). */
+const LOAD_TIMEOUT_MS = 300_000
+/** A trace that reads nat whole (the legacy node: ~60 MiB) and parses it. */
+const BIG_CLI_TIMEOUT_MS = 300_000
+const BIG_NODE_TIMEOUT_S = 180
+const LEGACY_SAVE_TIMEOUT_MS = 120_000
+/**
+ * iptables-nft-save at 10,000 Services takes minutes (quadratic in the chains): only on request. Measured
+ * once (BENCH_FANOUT_NFT_SAVE=1, iptables 1.8.9, 2026-12-06): it ran about 6 minutes, then crashed (exit 139).
+ */
+const NFT_SAVE = process.env.BENCH_FANOUT_NFT_SAVE === '1'
+const NFT_SAVE_TIMEOUT_MS = Number(process.env.BENCH_FANOUT_NFT_SAVE_TIMEOUT_S ?? 1800) * 1000
+/** sshd's own PATH for root sessions (Debian); the legacy node's sshd puts its bin directory first. */
+const SSHD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+const LEGACY_NAMES = {iptables: 'iptables-legacy', 'iptables-save': 'iptables-legacy-save', 'iptables-restore': 'iptables-legacy-restore'}
+const BIG_REQUIRED = ['iptables-nft-restore', 'iptables-legacy-restore', ...Object.values(LEGACY_NAMES)]
+const MiB = 2 ** 20
 
 /** 127.0.1.N: the address the API gives node N (1-based), where its relay listens. */
 const relayAddress = (n) => `127.0.1.${n}`
@@ -228,12 +266,12 @@ async function setUp(root, support, work, made) {
  * from sshd's log, client turns summed over the relay's connections, node commands from the -v log.
  * Returns the median wall time, the per-node counts of every run pooled and the last -v log, or the first failure.
  */
-async function scenario(env, nodes, fn) {
+async function scenario(env, nodes, fn, runs = RUNS) {
   const walls = []
-  const per = {connections: [], channels: [], turns: [], commands: []}
+  const per = {connections: [], channels: [], turns: [], commands: [], bytes: [], wire: []}
   let stray = 0
   let verbose
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < runs; run++) {
     const logAt = env.sshd.map((s) => s.log.length)
     const connAt = env.relays.map((r) => r.connections.length)
     const t = process.hrtime.bigint()
@@ -255,23 +293,57 @@ async function scenario(env, nodes, fn) {
       per.connections.push(countOf(log, /Accepted publickey for /g))
       per.channels.push(countOf(log, /Starting session: /g))
       per.turns.push(conns.reduce((n, c) => n + c.turns, 0))
-      if (result.verbose !== undefined) per.commands.push(countOf(result.verbose, new RegExp(` ssh ${env.names[i]}: `, 'g')))
+      per.wire.push(conns.reduce((n, c) => n + c.down.bytes, 0))
+      const logged = result.verbose === undefined ? undefined : loggedCommands(result.verbose, env.names[i])
+      if (logged) per.commands.push(logged.count)
+      const bytes = result.bytes?.[i] ?? logged?.bytes
+      if (bytes !== undefined) per.bytes.push(bytes)
     })
   }
-  return {ms: median(walls), walls, per, stray, verbose}
+  return {ms: median(walls), walls, per, stray, verbose, runs}
 }
 
-/** `node bin/run.js ARGS --via ssh …` with -v and -o json; fails unless every node in `expect` was read. */
-function cli(root, env, args, expect) {
+/**
+ * The node commands -v logged for `node` (`ssh N: CMD exit 0, 1234 bytes (channel 1: …)`, `… failed (timeout) …`; not its
+ * notes on how it read the node), each once: -v logs a step of a compound command once for every branch that names it,
+ * so lines of one channel are counted once per command. bytes: their stdout and stderr (a failed one's are not logged).
+ */
+function loggedCommands(verbose, node) {
+  const line = new RegExp(
+    `^\\S+ \\S+ ssh ${escapeRe(node)}: (.*) (?:exit -?\\d+(?:, (\\d+) bytes)?|failed \\([^)]*\\)) (?:\\(channel (\\d+): \\d+ commands in \\d+ milliseconds\\)|in \\d+ milliseconds)$`,
+    'gm',
+  )
+  const seen = new Map()
+  for (const m of verbose.matchAll(line)) seen.set(m[3] === undefined ? `#${seen.size}` : `${m[3]} ${m[1]}`, Number(m[2] ?? 0))
+  return {count: seen.size, bytes: [...seen.values()].reduce((a, b) => a + b, 0)}
+}
+
+/**
+ * `node bin/run.js ARGS --via ssh …` with -v and -o json; fails unless every node in `expect` was read
+ * and `check(report)` (when given) returns no error text.
+ */
+function cli(root, env, args, expect, {timeoutMs = CLI_TIMEOUT_MS, nodeTimeoutS = 30, check} = {}) {
   const flags = ['--via', 'ssh', '--ssh-user', 'root', '--ssh-key', env.key.privateKeyPath, '--known-hosts', env.knownHosts]
   const childEnv = {...process.env, KUBECONFIG: env.kubeconfig, HOME: env.home, NO_COLOR: '1'}
   delete childEnv.SSH_AUTH_SOCK
   return async () => {
     const r = await runChild(
-      [process.execPath, path.join(root, 'bin/run.js'), ...args, ...flags, '-o', 'json', '-v', '--connect-timeout', '10', '--node-timeout', '30'],
+      [
+        process.execPath,
+        path.join(root, 'bin/run.js'),
+        ...args,
+        ...flags,
+        '-o',
+        'json',
+        '-v',
+        '--connect-timeout',
+        '10',
+        '--node-timeout',
+        String(nodeTimeoutS),
+      ],
       {
         env: childEnv,
-        timeoutMs: CLI_TIMEOUT_MS,
+        timeoutMs,
       },
     )
     if (r.code !== 0 && r.code !== 1) return {error: `exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`}
@@ -287,19 +359,27 @@ function cli(root, env, args, expect) {
       const why = report.nodes.find((n) => n.readError)?.readError ?? 'not in the report'
       return {error: `${missing.length} node(s) not read (${missing.slice(0, 3).join(', ')}): ${why}`}
     }
+    const wrong = check?.(report)
+    if (wrong) return {error: wrong}
     return {verbose: r.stderr}
   }
 }
 
-/** The OpenSSH client running `iptables-save` on each node in turn, through the same relays. */
-function opensshLoop(env, nodes) {
+/** The OpenSSH client's argv up to the destination (our key and known_hosts only, no agent, no config), and its environment. */
+function opensshClient(env, extra = []) {
   const opts = ['-F', '/dev/null', '-i', env.key.privateKeyPath, '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${env.knownHosts}`]
-  opts.push('-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR')
+  opts.push('-o', 'StrictHostKeyChecking=yes', '-o', 'BatchMode=yes', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR', ...extra)
   const childEnv = {...process.env, HOME: env.home}
   delete childEnv.SSH_AUTH_SOCK
+  return {argv: ['ssh', ...opts], env: childEnv}
+}
+
+/** The OpenSSH client running `iptables-save` on each node in turn, through the same relays. */
+function opensshLoop(env, nodes) {
+  const ssh = opensshClient(env)
   return async () => {
     for (const i of nodes) {
-      const r = await runChild(['ssh', ...opts, `root@${relayAddress(i + 1)}`, 'iptables-save'], {env: childEnv, timeoutMs: SSH_TIMEOUT_MS})
+      const r = await runChild([...ssh.argv, `root@${relayAddress(i + 1)}`, 'iptables-save'], {env: ssh.env, timeoutMs: SSH_TIMEOUT_MS})
       if (r.code !== 0) return {error: `ssh ${env.names[i]}: exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`}
       if (!r.stdout.includes('*nat')) return {error: `ssh ${env.names[i]}: iptables-save printed no nat table`}
     }
@@ -335,40 +415,62 @@ function saveLogs(dir, rows) {
 }
 
 /** Replaces (or appends) this bench's section of docs/performance.md; other sections are left as they are. */
-function writeDoc(root, body) {
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** Where the block that starts at the line `heading` ends (before the next line matching `next`, or at the end of `text`); undefined when there is no such line. */
+function blockAt(text, heading, next) {
+  const start = text.search(new RegExp(`^${escapeRe(heading)}$`, 'm'))
+  if (start < 0) return undefined
+  const n = text.slice(start + heading.length).search(next)
+  return {start, end: n < 0 ? text.length : start + heading.length + n}
+}
+
+/** `text` with `block` in place of the block at `at` (blockAt), a blank line before what follows. */
+function replaceAt(text, at, block) {
+  return `${text.slice(0, at.start)}${block.trimEnd()}\n${at.end < text.length ? `\n${text.slice(at.end)}` : ''}`
+}
+
+/**
+ * Replaces (or appends) one subsection (`### TITLE`) of this bench's section of docs/performance.md;
+ * the other subsections and sections are left as they are.
+ */
+function writeDoc(root, title, body) {
   const file = path.join(root, 'docs/performance.md')
   const old = existsSync(file)
     ? readFileSync(file, 'utf8')
     : 'Figures measured by the benches in bench/ (`npm run bench`); each section says the command that produced it.\n'
-  const section = `${SECTION}\n\n${body.trimEnd()}\n`
-  const start = old.indexOf(`${SECTION}\n`)
-  let text
-  if (start < 0) {
-    text = `${old.trimEnd()}\n\n${section}`
-  } else {
-    const next = old.slice(start + SECTION.length).search(/^## /m)
-    const end = next < 0 ? old.length : start + SECTION.length + next
-    text = `${old.slice(0, start)}${section}${end < old.length ? `\n${old.slice(end)}` : ''}`
+  const sub = `### ${title}\n\n${body.trimEnd()}\n`
+  const at = blockAt(old, SECTION, /^## /m)
+  if (at === undefined) {
+    writeFileSync(file, `${old.trimEnd()}\n\n${SECTION}\n\n${sub}`)
+    return
   }
-  writeFileSync(file, text)
+  const section = old.slice(at.start, at.end)
+  const subAt = blockAt(section, `### ${title}`, /^#{2,3} /m)
+  writeFileSync(file, replaceAt(old, at, subAt ? replaceAt(section, subAt, sub) : `${section.trimEnd()}\n\n${sub}`))
 }
 
-function probe(root) {
+function findBin(name) {
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']
+  return dirs.map((d) => d && path.join(d, name)).find((f) => f && existsSync(f))
+}
+
+function probe(root, required) {
   if (process.platform !== 'linux') return 'needs Linux network namespaces'
   if (process.getuid?.() !== 0) return 'needs root (network namespaces, sshd)'
   if (!existsSync(path.join(root, 'dist/commands/svctrace.js'))) return 'dist/ is missing: run npm run build'
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']
-  const missing = REQUIRED.filter((b) => !dirs.some((d) => d && existsSync(path.join(d, b))))
+  const missing = required.filter((b) => !findBin(b))
   return missing.length > 0 ? `missing ${missing.join(', ')}` : undefined
 }
 
 /**
- * Measures reading nodes over SSH through slow relays; returns the lines to print and writes them into
- * docs/performance.md (not when it could not measure). `command` is what to record as having produced them.
+ * Runs `body(work, support, made)` with a scratch directory under .bench/, test/support bundled, and what
+ * it makes (`made`, resources()) removed at the end, on failure and on SIGINT/SIGTERM too. Returns body's
+ * lines, or one `LABEL: n/a (why)` line.
  */
-export async function benchFanout({root, command = 'node bench/fanout.js'}) {
-  const reason = probe(root)
-  if (reason) return [`reading nodes over SSH: n/a (${reason})`]
+async function measured(root, label, required, body) {
+  const reason = probe(root, required)
+  if (reason) return [`${label}: n/a (${reason})`]
   const work = path.join(root, '.bench', `fanout-${process.pid}`)
   rmSync(work, {recursive: true, force: true})
   mkdirSync(work, {recursive: true})
@@ -384,6 +486,32 @@ export async function benchFanout({root, command = 'node bench/fanout.js'}) {
   process.once('SIGTERM', onSignal)
   try {
     const support = await loadSupport(root, work)
+    return await body(work, support, made)
+  } catch (err) {
+    return [`${label}: n/a (${err.message.split('\n')[0]})`]
+  } finally {
+    await made.destroy().catch((err) => console.error(`bench/fanout.js: ${err.message}`))
+    removeWork()
+    process.off('exit', removeWork)
+    process.off('exit', killOwnNamespaceProcesses)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** `Measured with … on DATE: N CPUs, Node …, OpenSSH …` for a subsection of docs/performance.md. */
+async function measuredWith(command) {
+  const sshVersion = (await runChild(['ssh', '-V'], {timeoutMs: 5_000})).stderr.trim()
+  const settings = ['BENCH_FANOUT_RUNS', 'BENCH_FANOUT_SCENARIOS', 'BENCH_SERVICES', 'BENCH_ENDPOINTS', 'BENCH_FANOUT_NFT_SAVE']
+    .filter((k) => process.env[k] !== undefined)
+    .map((k) => `${k}=${process.env[k]} `)
+    .join('')
+  return `Measured with \`${settings}${command}\` (bench/fanout.js, needs root) on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} CPUs, Node ${process.version}, ${sshVersion}.`
+}
+
+/** 20 nodes with small rule sets: one Service on one node, on every node, and -A, against ssh NODE iptables-save. */
+async function benchNodes({root, command}) {
+  return measured(root, 'reading nodes over SSH', REQUIRED, async (work, support, made) => {
     const t = process.hrtime.bigint()
     const seconds = () => Number(process.hrtime.bigint() - t) / 1e9
     const env = await setUp(root, support, work, made)
@@ -399,23 +527,21 @@ export async function benchFanout({root, command = 'node bench/fanout.js'}) {
       {name: `kubectl-svctrace ${SERVICE}, ${NODES} nodes`, r: await scenario(env, all, cli(root, env, [SERVICE], env.names)), base: bN},
       {name: `kubectl-svctrace -A, ${NODES} nodes`, r: await scenario(env, all, cli(root, env, ['-A'], env.names)), base: bN},
     ]
-    const sshVersion = (await runChild(['ssh', '-V'], {timeoutMs: 5_000})).stderr.trim()
     const header = [
       `reading nodes over SSH: ${NODES} nodes (a real sshd each, in a network namespace, ${env.size.rules} kube-proxy rules in ${env.size.lines} lines of iptables-save), ${DELAY_MS} ms each way`,
       `through a relay per node (TCP handshake not delayed); wall: median of ${RUNS} runs; per node: min/median/max over nodes × runs`,
       `(one value when all equal). SSH conns and exec channels from sshd's log; client turns: client sends after waiting`,
-      `≥ ${QUIET_MS} ms for the server (≈ round trips of ${2 * DELAY_MS} ms); commands: node commands logged by -v.`,
+      `≥ ${QUIET_MS} ms for the server (≈ round trips of ${2 * DELAY_MS} ms); commands: node commands logged by -v (each once).`,
       `Set-up ${setupS.toFixed(0)} s, set-up and scenarios ${seconds().toFixed(0)} s.`,
       '',
     ]
     const lines = table(rows, header)
     if (process.env.BENCH_FANOUT_LOGS) saveLogs(process.env.BENCH_FANOUT_LOGS, rows)
-    const cpus = os.cpus().length
-    const runsEnv = process.env.BENCH_FANOUT_RUNS ? `BENCH_FANOUT_RUNS=${RUNS} ` : ''
     writeDoc(
       root,
+      `${NODES} nodes`,
       [
-        `Measured with \`${runsEnv}${command}\` (bench/fanout.js, needs root) on ${new Date().toISOString().slice(0, 10)}: ${cpus} CPUs, Node ${process.version}, ${sshVersion}.`,
+        await measuredWith(command),
         'kubectl-svctrace runs with its default --parallel; the baseline is the OpenSSH client, one node after the other.',
         '',
         '```text',
@@ -424,16 +550,269 @@ export async function benchFanout({root, command = 'node bench/fanout.js'}) {
       ].join('\n'),
     )
     return lines
-  } catch (err) {
-    return [`reading nodes over SSH: n/a (${err.message.split('\n')[0]})`]
-  } finally {
-    await made.destroy().catch((err) => console.error(`bench/fanout.js: ${err.message}`))
-    removeWork()
-    process.off('exit', removeWork)
-    process.off('exit', killOwnNamespaceProcesses)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
+  })
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// One node with 10,000 Services, on each iptables backend.
+
+/** A directory whose iptables, iptables-save and iptables-restore are the legacy tools: first on the legacy node's PATH. */
+function legacyBinDir(work) {
+  const dir = path.join(work, 'legacy-bin')
+  mkdirSync(dir, {recursive: true})
+  for (const [name, legacy] of Object.entries(LEGACY_NAMES)) symlinkSync(findBin(legacy), path.join(dir, name))
+  return dir
+}
+
+/** The bundle's API objects (bench/generate.js's cluster.json), its one Node at the relay's address. */
+function bigClusterView(support, dir) {
+  const view = support.parseClusterFile(readFileSync(path.join(dir, 'cluster.json'), 'utf8'), 'cluster.json')
+  if (view.nodes.length !== 1) throw new Error(`${dir}/cluster.json has ${view.nodes.length} Nodes, expected 1`)
+  const node = view.nodes[0]
+  node.status = {
+    ...node.status,
+    addresses: [
+      {type: 'InternalIP', address: BIG_ADDRESS},
+      {type: 'Hostname', address: node.metadata.name},
+    ],
   }
+  return view
+}
+
+/** `report` shows, on `node`, exactly the endpoints of `service`'s EndpointSlices as backends on every path, or says what it shows instead. */
+function backendsCheck(view, node, service) {
+  const slices = view.endpointSlices.filter((s) => s.metadata?.namespace === BIG_NAMESPACE && s.metadata?.labels?.['kubernetes.io/service-name'] === service)
+  const want = slices.flatMap((s) => s.endpoints.flatMap((e) => e.addresses.map((a) => `${a}:${s.ports[0].port}`))).sort()
+  return (report) => {
+    const paths = report.nodes.find((n) => n.name === node)?.paths ?? []
+    if (paths.length === 0) return `the trace shows no path on ${node}`
+    for (const p of paths) {
+      const got = p.backends.map((b) => `${b.ip}:${b.port}`).sort()
+      if (got.join() !== want.join()) return `${p.entry.address} on ${node}: ${got.length} backends, expected the Service's ${want.length} endpoints`
+    }
+    return undefined
+  }
+}
+
+/** The two nodes (network namespaces, the same rules loaded by each backend), their sshd, and the API; the relay comes per backend (onBackend). */
+async function setUpBig(support, work, made, bundle) {
+  await support.cleanupLeftovers()
+  const subnet = await support.unusedTestSubnet()
+  const prefix = subnet.split('.').slice(0, 3).join('.')
+  const backends = [
+    {label: 'iptables-nft', member: 'nft', restore: 'iptables-nft-restore', marker: '(nf_tables)', fullRead: NFT_SAVE},
+    {
+      label: 'iptables-legacy',
+      member: 'legacy',
+      restore: 'iptables-legacy-restore',
+      marker: '(legacy)',
+      fullRead: true,
+      env: {PATH: `${legacyBinDir(work)}:${SSHD_PATH}`},
+    },
+  ].map((b, i) => ({...b, ip: `${prefix}.${11 + i}`}))
+  made.topo = await support.Topology.create(
+    {lanCIDR: subnet, nodes: backends.map((b, i) => ({name: b.member, ip: b.ip, podCIDR: `10.250.${i + 1}.0/24`})), pods: []},
+    {label: 'fanout-big'},
+  )
+  const rules = readFileSync(bundle.file, 'utf8')
+  for (const b of backends) {
+    const t = process.hrtime.bigint()
+    await made.topo.exec(b.member, [b.restore], {input: rules, timeoutMs: LOAD_TIMEOUT_MS})
+    b.loadS = Number(process.hrtime.bigint() - t) / 1e9
+  }
+  await support.attachTestProcessToLan(made.topo, `${prefix}.2`)
+  const key = await support.generateClientKey(work, 'id_bench')
+  for (const b of backends) {
+    b.sshd = await support.Sshd.start(made.topo, {member: b.member, address: b.ip, authorizedKeys: [key.publicKey], env: b.env})
+    made.sshd.push(b.sshd)
+  }
+  const view = bigClusterView(support, bundle.dir)
+  made.server = await support.startFakeApiServer({view})
+  const kubeconfig = path.join(work, 'kubeconfig')
+  writeFileSync(kubeconfig, made.server.kubeconfig({context: 'bench', namespace: BIG_NAMESPACE}))
+  const home = path.join(work, 'home')
+  mkdirSync(home, {recursive: true})
+  const size = {rules: countOf(rules, /^-A /gm), bytes: Buffer.byteLength(rules)}
+  return {backends, view, node: view.nodes[0].metadata.name, key, knownHosts: path.join(work, 'known_hosts'), kubeconfig, home, size}
+}
+
+/** Runs `fn(env)` with the one Node's relay pointed at backend `b`'s sshd (and known_hosts naming its host key); the relay is closed after. */
+async function onBackend(big, made, b, fn) {
+  writeFileSync(big.knownHosts, `${BIG_ADDRESS} ${b.sshd.hostPublicKey}\n`)
+  const relay = await startRelay({listen: {host: BIG_ADDRESS, port: 22}, target: {host: b.ip, port: 22}, delayMs: DELAY_MS, quietMs: QUIET_MS})
+  made.relays.push(relay)
+  try {
+    return await fn({...big, sshd: [b.sshd], relays: [relay], names: [big.node]})
+  } finally {
+    made.relays.splice(made.relays.indexOf(relay), 1)
+    await relay.close()
+  }
+}
+
+/** `ssh NODE ARGV` through the relay with the OpenSSH client; rejects unless it exits 0. */
+async function sshRun(env, argv, {timeoutMs = SSH_TIMEOUT_MS, extra = []} = {}) {
+  const ssh = opensshClient(env, extra)
+  const r = await runChild([...ssh.argv, `root@${BIG_ADDRESS}`, ...argv], {env: ssh.env, timeoutMs})
+  if (r.code !== 0) throw new Error(`ssh ${env.node} ${argv.join(' ')}: exit ${r.code}: ${r.stderr.trim().split('\n').pop()}`)
+  return r.stdout
+}
+
+/** The whole read: `ssh NODE iptables-save` through the relay; its stdout's bytes. Keep-alives carry a save that prints nothing for minutes through the relay. */
+function opensshSave(env, timeoutMs) {
+  return async () => {
+    try {
+      const out = await sshRun(env, ['iptables-save'], {timeoutMs, extra: ['-o', 'ServerAliveInterval=15']})
+      if (!out.includes('*nat')) return {error: 'iptables-save printed no nat table'}
+      return {bytes: [Buffer.byteLength(out)]}
+    } catch (err) {
+      return {error: err.message}
+    }
+  }
+}
+
+/** One backend: check `iptables -V` names it, then the whole read (when enabled) and the CLI's one-Service trace. */
+async function measureBackend(root, env, b, service) {
+  const version = (await sshRun(env, ['iptables', '-V'])).trim()
+  if (!version.includes(b.marker)) throw new Error(`${b.label} node: ssh NODE iptables -V says ${JSON.stringify(version)}, expected ${b.marker}`)
+  const full = b.fullRead
+    ? await scenario(
+        env,
+        [0],
+        opensshSave(env, b.label === 'iptables-nft' ? NFT_SAVE_TIMEOUT_MS : LEGACY_SAVE_TIMEOUT_MS),
+        b.label === 'iptables-nft' ? 1 : RUNS,
+      )
+    : undefined
+  const check = backendsCheck(env.view, env.node, service)
+  const trace = await scenario(
+    env,
+    [0],
+    cli(root, env, [service, '-n', BIG_NAMESPACE], [env.node], {timeoutMs: BIG_CLI_TIMEOUT_MS, nodeTimeoutS: BIG_NODE_TIMEOUT_S, check}),
+  )
+  return {backend: b, version, full, trace}
+}
+
+const mib = (b) => `${(b / MiB).toFixed(b < 10 * MiB ? 2 : 1)} MiB`
+
+function bigTable(results, service, header) {
+  const out = [...header]
+  const cols = (name, wall, ratio, bytes, bytesRatio, wire, channels, turns, conns, commands) =>
+    `${name.padEnd(46)} ${wall.padStart(9)}  ${ratio.padStart(8)} ${bytes.padStart(10)} ${bytesRatio.padStart(9)} ${wire.padStart(10)} ${channels.padStart(8)} ${turns.padStart(6)} ${conns.padStart(5)} ${commands.padStart(8)}`
+  out.push(cols('', '', 'time /', 'bytes', 'bytes /', 'on the', 'exec', 'client', 'SSH', 'commands'))
+  out.push(cols('scenario', 'wall', 'full read', 'read', 'full read', 'wire', 'channels', 'turns', 'conns', '(-v)'))
+  const legacyFull = results.find((x) => x.backend.label === 'iptables-legacy')?.full
+  let dagger = false
+  const row = (name, r, base) => {
+    if (r.error) return out.push(`${name.padEnd(46)} n/a (${r.error})`)
+    const bytes = median(r.per.bytes)
+    const ok = base && !base.r.error
+    const mark = ok && base.other ? '†' : ''
+    dagger ||= mark !== ''
+    out.push(
+      cols(
+        name,
+        `${r.ms.toFixed(0)} ms`,
+        ok ? `${(r.ms / base.r.ms).toFixed(3)}×${mark}` : base ? 'n/a' : '(base)',
+        mib(bytes),
+        ok ? `${(bytes / median(base.r.per.bytes)).toFixed(3)}×${mark}` : base ? 'n/a' : '(base)',
+        mib(median(r.per.wire)),
+        spread(r.per.channels),
+        spread(r.per.turns),
+        spread(r.per.connections),
+        r.per.commands.length ? spread(r.per.commands) : '-',
+      ),
+    )
+  }
+  for (const {backend: b, version, full, trace} of results) {
+    out.push('', `${b.label} node (ssh NODE iptables -V: ${version}), rules loaded with ${b.restore} in ${b.loadS.toFixed(1)} s`)
+    if (full) row('  baseline: ssh NODE iptables-save (full read)', full)
+    else
+      out.push(
+        `${'  baseline: ssh NODE iptables-save (full read)'.padEnd(46)} not run: iptables-nft-save takes minutes at this size (quadratic in the chains), and may crash; BENCH_FANOUT_NFT_SAVE=1 runs it once`,
+      )
+    const base = full && !full.error ? {r: full} : legacyFull ? {r: legacyFull, other: true} : undefined
+    row(`  kubectl-svctrace ${service} -n ${BIG_NAMESPACE}`, trace, base)
+    if (full && full.runs !== RUNS && !full.error) out.push(`${''.padEnd(46)} (the full read: ${full.runs} run)`)
+    const how = trace.verbose?.match(/ ssh \S+: (targeted read .*)$/m)?.[1]
+    if (how) out.push(`${''.padEnd(46)} ${how}`)
+  }
+  if (dagger) out.push('', `† of the iptables-legacy node's full read: the same rules, through the same relay (the nf_tables one was not run, or failed)`)
+  return out
+}
+
+/**
+ * One node with many Services (bench/generate.js; `bundle` {dir, services, endpoints} reuses one already
+ * generated), on iptables-nft and on iptables-legacy: the CLI's one-Service trace against the whole read.
+ */
+export async function benchBigNode({root, command = 'node bench/fanout.js', bundle}) {
+  return measured(root, 'one node with many Services over SSH', [...REQUIRED, ...BIG_REQUIRED], async (work, support, made) => {
+    const t = process.hrtime.bigint()
+    const seconds = () => Number(process.hrtime.bigint() - t) / 1e9
+    const loadAtStart = os.loadavg()
+    let b = bundle
+    if (!b) {
+      b = {dir: path.join(work, 'bundle'), services: BIG_SERVICES, endpoints: BIG_ENDPOINTS}
+      generateBundle(b.dir, b.services, b.endpoints)
+    }
+    const big = await setUpBig(support, work, made, {...b, file: path.join(b.dir, 'nodes/node-0/iptables-save.txt')})
+    const setupS = seconds()
+    const service = `svc-${Math.floor(b.services / 2)}`
+    const results = []
+    for (const backend of big.backends) results.push(await onBackend(big, made, backend, (env) => measureBackend(root, env, backend, service)))
+    const loadAtEnd = os.loadavg()
+    const header = [
+      `one node with ${b.services} Services × ${b.endpoints} endpoints over SSH: ${big.size.rules} rules, ${mib(big.size.bytes)} of iptables-save (bench/generate.js),`,
+      `loaded into two network namespaces (one per iptables backend), a real sshd each; the API serves the generated objects,`,
+      `the one Node (${big.node}) at a relay adding ${DELAY_MS} ms each way (TCP handshake not delayed), pointed at one namespace, then the other.`,
+      `wall: median of ${RUNS} runs${NFT_SAVE ? ' (the nf_tables full read: 1)' : ''}. bytes read: from the node, for kubectl-svctrace the sum of the bytes its -v`,
+      `lines give per node command, for ssh its stdout; on the wire: what the relay forwarded from the node (SSH, encrypted).`,
+      `exec channels and SSH conns from sshd's log; client turns: client sends after waiting ≥ ${QUIET_MS} ms for the server`,
+      `(≈ round trips of ${2 * DELAY_MS} ms); commands: node commands logged by -v (each once); min/median/max over runs (one value when all equal).`,
+      `Load average (1 min) ${loadAtStart[0].toFixed(2)} at the start, ${loadAtEnd[0].toFixed(2)} at the end, ${os.cpus().length} CPUs. Set-up ${setupS.toFixed(0)} s, set-up and scenarios ${seconds().toFixed(0)} s.`,
+    ]
+    const lines = bigTable(results, service, header)
+    if (process.env.BENCH_FANOUT_LOGS) {
+      saveLogs(
+        process.env.BENCH_FANOUT_LOGS,
+        results.map((x) => ({name: `${b.services}-services-${x.backend.label}`, r: x.trace})),
+      )
+    }
+    writeDoc(
+      root,
+      'One node with many Services',
+      [
+        await measuredWith(command),
+        `The trace is \`kubectl-svctrace ${service} -n ${BIG_NAMESPACE} --via ssh -o json -v\` (its report must show the Service's ${b.endpoints} endpoints as the node's backends);`,
+        'the full read is the OpenSSH client running `iptables-save` on the node.',
+        '',
+        '```text',
+        ...lines,
+        '```',
+      ].join('\n'),
+    )
+    return lines
+  })
+}
+
+/** BENCH_FANOUT_SCENARIOS (comma-separated: nodes, 10k), default both. */
+function wanted() {
+  const names = (process.env.BENCH_FANOUT_SCENARIOS ?? 'nodes,10k').split(',').map((s) => s.trim())
+  const unknown = names.filter((n) => n !== 'nodes' && n !== '10k')
+  if (unknown.length > 0) throw new Error(`BENCH_FANOUT_SCENARIOS: unknown ${unknown.join(', ')} (nodes, 10k)`)
+  return new Set(names)
+}
+
+/**
+ * Measures reading nodes over SSH through slow relays (20 small nodes, then one node with many Services);
+ * returns the lines to print and writes each table into docs/performance.md (not when it could not measure).
+ * `command` is what to record as having produced them; `bundle` ({dir, services, endpoints}) reuses a
+ * bench/generate.js bundle for the big node.
+ */
+export async function benchFanout({root, command = 'node bench/fanout.js', bundle}) {
+  const which = wanted()
+  const out = []
+  if (which.has('nodes')) out.push(...(await benchNodes({root, command})))
+  if (which.has('10k')) out.push(...(out.length ? [''] : []), ...(await benchBigNode({root, command, bundle})))
+  return out
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -5,7 +5,8 @@
 //   - reading the file with node (the floor for any tool that looks at the whole dump)
 // then targeted collection (bench/targeted.js): the same dump loaded into network namespaces, a whole
 // iptables-save against reading only one Service's chains, per iptables backend; then reading 20 nodes
-// over SSH through relays that add 50 ms each way (bench/fanout.js, also written to docs/performance.md).
+// over SSH through relays that add 50 ms each way, and the same dump on one node read over SSH through
+// such a relay, per iptables backend (bench/fanout.js, also written to docs/performance.md).
 // Prints medians and ratios; never asserts (targets belong here, not in timed tests).
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -98,7 +99,7 @@ try {
   )
   console.log(`\ntarget: whole process ≤ 0.10× of iptables-restore --test`)
   console.log(`\n${(await benchTargeted({root, dir, services: SERVICES, service: svc, runs: RUNS, endpoints: ENDPOINTS})).join('\n')}`)
-  console.log(`\n${(await benchFanout({root, command: 'npm run bench'})).join('\n')}`)
+  console.log(`\n${(await benchFanout({root, command: 'npm run bench', bundle: {dir, services: SERVICES, endpoints: ENDPOINTS}})).join('\n')}`)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }

@@ -98,6 +98,8 @@ export interface SshdOptions {
   port?: number
   /** Public key lines allowed to log in as root. */
   authorizedKeys: string[]
+  /** More environment for the sessions (sshd's SetEnv, which overrides sshd's own PATH): e.g. a PATH whose first directory maps iptables to iptables-legacy. */
+  env?: Record<string, string>
 }
 
 /** One real sshd in a namespace. */
@@ -218,7 +220,8 @@ export class Sshd {
         `ForceCommand ${recorder}`,
         // Debian's bash reads ~/.bashrc for every command sshd runs; the test host's root .bashrc can take
         // ~250 ms (pyenv init). An empty HOME keeps each exec at the cost of sshd itself.
-        `SetEnv HOME=${this.file('home')}`,
+        // sshd keeps only the first SetEnv line: every variable goes on it.
+        `SetEnv ${setEnvWords({HOME: this.file('home'), ...this.opts.env})}`,
         'LogLevel VERBOSE',
         '',
       ].join('\n'),
@@ -260,6 +263,16 @@ export class Sshd {
       child.once('error', (e) => done(e))
     })
   }
+}
+
+/** `K=V K2=V2` for sshd_config's SetEnv; a value sshd would split or unquote is refused. */
+function setEnvWords(env: Record<string, string>): string {
+  return Object.entries(env)
+    .map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || /[\s"'\\]/.test(v)) throw new Error(`SetEnv ${k}: name or value sshd_config cannot hold unquoted`)
+      return `${k}=${v}`
+    })
+    .join(' ')
 }
 
 /** TERM, then KILL after STOP_TIMEOUT_MS; resolves when the process has exited. */
