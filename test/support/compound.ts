@@ -6,7 +6,11 @@ import {compoundCommand} from '../../src/adapters/node/batch.js'
 import {ALLOWED, type NodeCommandId} from '../../src/adapters/node/commands.js'
 
 const TEST = /^(if|elif) (has "[A-Za-z0-9_.:() -]+"( \|\| has "[A-Za-z0-9_.:() -]+")*|\[ "\$r" != 0 \]|\[ "\$r" = 0 \] && \[ \$\{#o\} -le \d+ \]|:)$/
-const STEP = /^(?:(?:then|else) )?[fg] [A-Za-z0-9_:-]+ (?:sudo -n )?env LC_ALL=C (.+)$/
+const NAMES = '(?:KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)(?:\\|(?:KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING))*'
+// f/g ID CMD, or k ID "PATTERN" CMD where PATTERN is keepPattern's: kept chain names only.
+const STEP = new RegExp(
+  `^(?:(?:then|else) )?(?:[fg] [A-Za-z0-9_:-]+|k [A-Za-z0-9_:-]+ "\\^\\(\\[\\*\\]\\|COMMIT\\|:\\((${NAMES})\\) \\|-A \\((${NAMES})\\) \\)") (?:sudo -n )?env LC_ALL=C (.+)$`,
+)
 
 function allowListed(line: string): boolean {
   return line.split(' ').every((w) => /^[A-Za-z0-9_./:=@%+-]+$/.test(w)) && (Object.keys(ALLOWED) as NodeCommandId[]).some((id) => ALLOWED[id].test(line))
@@ -24,8 +28,9 @@ export function compoundLines(script: string): string[] | undefined {
   for (const part of body.split('; ')) {
     if (part === 'fi' || part === 'then :' || part === 'else :' || TEST.test(part)) continue
     const step = STEP.exec(part)
-    if (!step?.[1] || !allowListed(step[1])) return undefined
-    lines.push(step[1])
+    const line = step?.[3]
+    if (!line || !allowListed(line) || step[1] !== step[2]) return undefined
+    lines.push(line)
   }
   return lines
 }

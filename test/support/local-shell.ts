@@ -23,7 +23,7 @@ const PROGRAMS = ['iptables', 'iptables-save', 'iptables-legacy-save', 'iptables
 
 const keyOf = (argv: string[]) => Buffer.from(argv.join(' ')).toString('hex')
 
-/** Writes the fake programs for `node` into `dir`/bin; `tools` false leaves out tee, wc and cat (a bare image). */
+/** Writes the fake programs for `node` into `dir`/bin; `tools` false leaves out tee, wc and grep (a bare image). */
 export function fakeNodeDir(dir: string, node: FakeNode, tools = true): string {
   const bin = path.join(dir, 'bin')
   const answers = path.join(dir, 'answers')
@@ -52,7 +52,7 @@ export function fakeNodeDir(dir: string, node: FakeNode, tools = true): string {
   )
   chmodSync(fake, 0o755)
   for (const p of PROGRAMS) symlinkSync(fake, path.join(bin, p))
-  if (tools) for (const t of ['tee', 'wc', 'env', 'basename', 'od', 'tr']) symlinkSync(`/usr/bin/${t}`, path.join(bin, t))
+  if (tools) for (const t of ['tee', 'wc', 'grep', 'env', 'basename', 'od', 'tr']) symlinkSync(`/usr/bin/${t}`, path.join(bin, t))
   else for (const t of ['env', 'basename', 'od', 'tr']) symlinkSync(`/usr/bin/${t}`, path.join(bin, t))
   return bin
 }

@@ -13,7 +13,7 @@
 // the commands one by one. A session that cannot run a shell (distroless kube-proxy images) runs the
 // same steps through runSeparately, with the same semantics.
 import {randomBytes} from 'node:crypto'
-import {shellLine, UnsafeArgumentError, type NodeCommand} from './commands.js'
+import {keepPattern, shellLine, UnsafeArgumentError, type NodeCommand} from './commands.js'
 import {NodeAccessError, type CommandResult, type NodeSession} from './connector.js'
 import {Limiter} from './limiter.js'
 
@@ -21,6 +21,11 @@ import {Limiter} from './limiter.js'
 export interface BatchStep {
   id: string
   cmd: NodeCommand
+  /**
+   * Send only these chains of the dump `cmd` prints (`| grep -E keepPattern(keep)` on the node, where
+   * there is a shell; one by one, the whole output, which the reader reads the same way).
+   */
+  keep?: readonly string[]
   /** Tried in order; the first that holds runs its steps (if / elif / else). */
   branches?: BatchBranch[]
 }
@@ -83,7 +88,10 @@ function scriptOf(steps: readonly BatchStep[], sudo: boolean): string {
   return steps
     .map((step) => {
       // shellLine checks the argv against the allow-list; its words need no quoting.
-      const run = `${needsOutput(step) ? 'g' : 'f'} ${step.id} ${shellLine(step.cmd, sudo)}`
+      if (step.keep && needsOutput(step)) throw new UnsafeArgumentError(`step ${step.id} cannot both filter and branch`)
+      const run = step.keep
+        ? `k ${step.id} "${keepPattern(step.keep)}" ${shellLine(step.cmd, sudo)}`
+        : `${needsOutput(step) ? 'g' : 'f'} ${step.id} ${shellLine(step.cmd, sudo)}`
       const branches = step.branches ?? []
       if (branches.length === 0) return run
       const parts = branches.map((b, i) => {
@@ -107,6 +115,8 @@ const PROLOGUE = [
   'export LC_ALL',
   'f() { t=$1; shift; printf "%s %s\\n" "$M" "$t" >&2; printf "%s %s\\n" "$M" "$t"; n=$( { { "$@"; echo $? >&5; } | tee /dev/fd/3 | wc -c; } 5>&1 ); set -- $n; r=$1; printf "\\n%s %s %s %s\\n" "$M" "$t" "$1" "$2"; }',
   'g() { t=$1; shift; printf "%s %s\\n" "$M" "$t" >&2; printf "%s %s\\n" "$M" "$t"; o=$("$@"; r=$?; printf x; exit $r); r=$?; o=${o%x}; printf "%s" "$o"; printf "\\n%s %s %s %s\\n" "$M" "$t" "$r" "${#o}"; }',
+  // k is f with the dump filtered by grep on the node; the exit status is the dump's, not grep's.
+  'k() { t=$1; p=$2; shift 2; printf "%s %s\\n" "$M" "$t" >&2; printf "%s %s\\n" "$M" "$t"; n=$( { { { "$@"; echo $? >&5; } | grep -E "$p"; } | tee /dev/fd/3 | wc -c; } 5>&1 ); set -- $n; r=$1; printf "\\n%s %s %s %s\\n" "$M" "$t" "$1" "$2"; }',
   'has() { [ "$r" = 0 ] || return 1; case $o in *"$1"*) return 0;; esac; return 1; }',
 ]
 
@@ -121,7 +131,8 @@ export function compoundCommand(steps: readonly BatchStep[], sudo: boolean, nonc
     byId.set(step.id, step)
   }
   if (!/^[a-f0-9]{16,64}$/.test(nonce)) throw new UnsafeArgumentError('a batch marker must be hex')
-  const check = 'command -v tee >/dev/null && command -v wc >/dev/null && command -v cat >/dev/null || { echo "$M no-tee"; exit 97; }'
+  const check =
+    'command -v tee >/dev/null && command -v wc >/dev/null && command -v cat >/dev/null && command -v grep >/dev/null || { echo "$M no-tee"; exit 97; }'
   const script = [`M=${nonce}`, ...PROLOGUE, `{ exec 3>&1; ${check}; ${scriptOf(steps, sudo)}; } | cat`].join('; ')
   // The SSH line single-quotes the script: it must hold no quote of its own.
   if (script.includes("'")) throw new UnsafeArgumentError('refusing to run a batch script with a single quote in it')
@@ -170,7 +181,7 @@ export function parseFramed(stdout: Buffer, stderr: string, nonce: string): Map<
     const eol = stdout.indexOf(10, at)
     if (eol < 0) throw framingError('a marker line is cut short')
     const id = stdout.subarray(at + marker.length, eol).toString('latin1')
-    if (id === 'no-tee') throw framingError('the shell has no tee or wc')
+    if (id === 'no-tee') throw framingError('the shell has no tee, wc, cat or grep')
     if (!STEP_ID.test(id)) throw framingError(`unexpected marker "${id.slice(0, 40)}"`)
     const start = eol + 1
     const end = stdout.indexOf(Buffer.from(`\n${nonce} ${id} `), start)

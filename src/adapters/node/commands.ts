@@ -104,6 +104,18 @@ export function iptablesBackendOf(versionText: string): 'legacy' | 'nft' | undef
   return says(BACKEND_MARKERS.nft) ? 'nft' : says(BACKEND_MARKERS.legacy) ? 'legacy' : undefined
 }
 
+/**
+ * The `grep -E` pattern that keeps, of an `iptables-save -t TABLE` dump, the table line, COMMIT and the
+ * declarations and rules of `chains` only: a legacy node's table read without sending the rest (every
+ * chain name is checked as for a listing; the pattern goes between double quotes, and holds no `$`,
+ * backquote, backslash-newline or quote).
+ */
+export function keepPattern(chains: readonly string[]): string {
+  if (chains.length === 0) throw new UnsafeArgumentError('a kept-chains filter needs at least one chain')
+  const names = [...new Set(chains.map(chainName))].join('|')
+  return `^([*]|COMMIT|:(${names}) |-A (${names}) )`
+}
+
 const SAFE_WORD = /^[A-Za-z0-9_./:=@%+-]+$/
 
 /**

@@ -26,6 +26,7 @@ import {
   recordRound,
   secondRound,
   targetedCapture,
+  legacySteps,
   wholeTableSteps,
 } from './targeted-iptables.js'
 
@@ -72,7 +73,7 @@ const otherSave = (current: Backend): BatchStep =>
 function iptablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep {
   const save: BatchStep = {id: 'save', cmd: nodeCommands.iptablesSave()}
   // iptables-legacy loads the whole table for every `iptables -S CHAIN`: two whole tables are quicker.
-  const legacy = plan.full ? [save] : wholeTableSteps(['nat', 'filter'])
+  const legacy = plan.full ? [save] : legacySteps(plan)
   const other = plan.full ? [save] : chainListingSteps(plan, smallBytes)
   return {
     id: 'version',
@@ -196,7 +197,8 @@ export async function readNodeDataplane(
 ): Promise<NodeDataplane> {
   const out: NodeDataplane = {name: node, captures: []}
   const fellBack = (why: string) => note(`${why}; ran the commands one by one`)
-  const first = await runBatch(session, firstRound(plan, smallBytes), fellBack)
+  const round = firstRound(plan, smallBytes)
+  const first = await runBatch(session, round, fellBack)
   const version = first.get('version')
   const backend = version instanceof NodeAccessError || version === undefined ? undefined : iptablesBackendOf(version.stdout)
   let rounds = 1
@@ -206,20 +208,22 @@ export async function readNodeDataplane(
     if (text !== undefined) primary = {text, source: `${node}: iptables-save`}
   } else if (iptablesPresent(first)) {
     const state = emptyTargeted()
-    recordRound(state, first, node)
+    recordRound(state, first, node, round)
     // A busy xtables lock left KUBE-SERVICES unread: its table is read whole in the second round.
     if (hasKubeServices(state.collection) || state.whole.size > 0) {
-      const second = secondRound(state, plan, smallBytes)
+      const second = secondRound(state, plan, smallBytes, backend === 'legacy')
       // iptables-legacy loads the whole table for every `iptables -S CHAIN`: the first round read two whole tables.
       const why = [
-        ...(backend === 'legacy' ? ['iptables-legacy loads a whole table for each iptables -S CHAIN: whole tables are quicker'] : []),
+        ...(backend === 'legacy'
+          ? ['iptables-legacy loads a whole table for each iptables -S CHAIN: one iptables-save per table, only these chains sent (grep on the node)']
+          : []),
         ...(backend !== 'legacy' && first.has('whole:nat') ? ['KUBE-SERVICES is small: nat and filter whole cost no more than listing chains'] : []),
         ...(second?.why ?? []),
       ]
       note(`targeted read (${backend ?? 'unknown'} backend): ${[...why, second ? 'a second round' : 'one round'].join('; ')}`)
       if (second) {
         rounds = 2
-        recordRound(state, await runBatch(session, second.steps, fellBack), node)
+        recordRound(state, await runBatch(session, second.steps, fellBack), node, second.steps)
       }
       if (hasKubeServices(state.collection)) primary = targetedCapture(state, node, rounds, why)
     }

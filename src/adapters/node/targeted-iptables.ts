@@ -19,9 +19,10 @@ import {
   recordChain,
   type ChainCollection,
   type ChainRef,
+  type ListedChain,
 } from '../../core/iptables/chain-listing.js'
 import {DumpError} from '../../core/iptables/dump.js'
-import type {BatchOutcomes, BatchStep} from './batch.js'
+import {allSteps, type BatchOutcomes, type BatchStep} from './batch.js'
 import {nodeCommands, UnsafeArgumentError, type NodeCommand} from './commands.js'
 import {NodeAccessError} from './connector.js'
 
@@ -89,7 +90,39 @@ export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_
   ]
 }
 
-/** `iptables-save -t TABLE` steps: a legacy node's first round, or a second round's whole tables. */
+/**
+ * A legacy node's reads: `iptables-save -t TABLE` with only these chains sent back (grep on the node),
+ * since iptables-legacy loads the whole table for every `iptables -S CHAIN` anyway.
+ */
+function keptChainSteps(refs: readonly ChainRef[]): BatchStep[] {
+  return TABLES.flatMap((table) => {
+    const keep = [...new Set(refs.filter((r) => r.table === table && listCommand(r) !== undefined).map((r) => r.chain))]
+    return keep.length === 0 ? [] : [{id: `keep:${table}`, cmd: nodeCommands.iptablesSaveTable(table), keep}]
+  })
+}
+
+/** The first round's chains on a legacy node: KUBE-SERVICES and what the plan predicts. */
+export function legacySteps(plan: CollectionPlan): BatchStep[] {
+  return keptChainSteps([{table: 'nat', chain: 'KUBE-SERVICES'}, ...TABLES.flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))])
+}
+
+/** The chains of an `iptables-save -t TABLE` text (whole, or filtered to them): each listed, or null when not declared. */
+function recordSaved(c: ChainCollection, table: string, chains: readonly string[], text: string): void {
+  const found = new Map<string, ListedChain>()
+  const wanted = new Set(chains)
+  for (const line of text.split('\n')) {
+    if (line.startsWith(':')) {
+      const [name = '', policy = '-'] = line.slice(1).split(' ', 2)
+      if (wanted.has(name)) found.set(name, {table, name, ...(policy !== '-' ? {policy} : {}), rules: []})
+    } else if (line.startsWith('-A ')) {
+      const name = line.slice(3, line.indexOf(' ', 3) < 0 ? undefined : line.indexOf(' ', 3))
+      found.get(name)?.rules.push(line.trimEnd())
+    }
+  }
+  for (const chain of chains) recordChain(c, table, chain, found.get(chain) ?? null)
+}
+
+/** `iptables-save -t TABLE` steps: a small table's first round, or a second round's whole tables. */
 export function wholeTableSteps(tables: Iterable<string>): BatchStep[] {
   return [...tables].map((table) => ({id: wholeId(table), cmd: nodeCommands.iptablesSaveTable(table)}))
 }
@@ -113,10 +146,16 @@ function listingOf(ref: ChainRef, outcome: BatchOutcomes extends Map<string, inf
  * Records what a round read (chain listings and whole tables, by step id) into `state`. A table whose
  * lock stayed busy is marked for a whole read. Throws NodeAccessError when a command failed otherwise.
  */
-export function recordRound(state: TargetedState, outcomes: BatchOutcomes, node: string): void {
+export function recordRound(state: TargetedState, outcomes: BatchOutcomes, node: string, steps: readonly BatchStep[]): void {
+  const kept = new Map(allSteps(steps).map((s) => [s.id, s.keep ?? []]))
   for (const [id, outcome] of outcomes) {
     const colon = id.indexOf(':')
     const [kind, rest] = [id.slice(0, colon), id.slice(colon + 1)]
+    if (kind === 'keep') {
+      if (outcome instanceof NodeAccessError) throw outcome
+      recordSaved(state.collection, rest, kept.get(id) ?? [], outcome.stdout)
+      continue
+    }
     if (kind === 'whole') {
       if (outcome instanceof NodeAccessError) {
         if (!MISSING_CHAIN.test(outcome.message)) throw outcome
@@ -156,6 +195,7 @@ export function secondRound(
   state: TargetedState,
   plan: CollectionPlan,
   smallBytes = SMALL_KUBE_SERVICES_BYTES,
+  legacy = false,
 ): {steps: BatchStep[]; why: string[]} | undefined {
   const c = state.collection
   const needed = nextChains(c, plan.destinations, plan.localAddresses !== undefined ? {localAddresses: plan.localAddresses} : {})
@@ -167,16 +207,19 @@ export function secondRound(
     if (whole.has(ref.table) || c.whole.has(ref.table)) continue
     if (listCommand(ref) === undefined) whole.set(ref.table, `rules jump to ${ref.chain}, a chain the allow-list does not list`)
     else if (!ENDS_WALK.test(ref.chain)) whole.set(ref.table, `rules jump to ${ref.chain}, which the API did not predict`)
-    else if (serviceBytes <= smallBytes)
+    else if (serviceBytes <= smallBytes && !legacy)
       whole.set(ref.table, `KUBE-SERVICES has ${services.length} rules: the whole table costs no more than listing ${ref.chain}`)
   }
   const listed = needed.filter((ref) => !whole.has(ref.table) && !c.whole.has(ref.table))
+  // A legacy node sends the chains out of one filtered save per table (a listing would load the table each time).
   const steps = [
     ...wholeTableSteps(whole.keys()),
-    ...listed.flatMap((ref) => {
-      const cmd = listCommand(ref)
-      return cmd ? [{id: listId(ref), cmd}] : []
-    }),
+    ...(legacy
+      ? keptChainSteps(listed)
+      : listed.flatMap((ref) => {
+          const cmd = listCommand(ref)
+          return cmd ? [{id: listId(ref), cmd}] : []
+        })),
   ]
   if (steps.length === 0) return undefined
   for (const [table, reason] of whole) why.push(`${table} read whole: ${reason}`)
@@ -194,7 +237,9 @@ export function targetedCapture(state: TargetedState, node: string, rounds: numb
   const c = state.collection
   const wholeTables = TABLES.filter((t) => c.whole.has(t))
   const chains = [...c.listed].filter(([table]) => !c.whole.has(table)).reduce((n, [, m]) => n + [...m.values()].filter(Boolean).length, 0)
-  const parts = [chains > 0 ? `${chains} chains` : '', wholeTables.length > 0 ? `${wholeTables.join(', ')} whole` : ''].filter(Boolean).join(', ')
+  const parts = [chains > 0 ? `${chains} chain${chains === 1 ? '' : 's'}` : '', wholeTables.length > 0 ? `${wholeTables.join(', ')} whole` : '']
+    .filter(Boolean)
+    .join(', ')
   const summary = `targeted: ${parts} in ${rounds} round${rounds > 1 ? 's' : ''}${why.length > 0 ? `; ${why.join('; ')}` : ''}`
   return {text: formatChainCollection(c), source: `${node}: iptables -S (${summary})`}
 }
