@@ -360,6 +360,20 @@ describe('installed from the Node.js archive (darwin, or linux other than amd64)
     expect(v.stdout).toBe(`kubectl-svctrace/${pkg.version} linux-x64 node-${process.version}\n`)
   })
 
+  it("answers --version before oclif loads, in oclif's words", async () => {
+    const {Config} = await import('@oclif/core')
+    const config = await Config.load(root)
+    const env = {PATH: dirs.join(path.delimiter), HOME: scratch, NO_COLOR: '1', DEBUG: '*'}
+    const v = spawnSync(KUBECTL, ['svctrace', '--version'], {cwd: scratch, encoding: 'utf8', env})
+    expect(v.stdout).toBe(`${config.userAgent}\n`)
+    expect(v.stderr).toBe('') // under DEBUG=*, oclif logs from its first step
+    expect(v.status).toBe(0)
+    // the control: with another argument oclif runs, and does log
+    const help = spawnSync(KUBECTL, ['svctrace', '--version', '--help'], {cwd: scratch, encoding: 'utf8', env})
+    expect(help.stderr).toContain('oclif:main')
+    expect(help.stdout).toBe(reference(['--version', '--help']).stdout)
+  })
+
   behavesLikeTheDevelopmentBuild(() => dirs, 'node')
 
   it('--help, --version and offline traces work with the lazy bundles (client-node, ssh2) removed', async () => {
