@@ -61,7 +61,7 @@ function kubectlAsync(dirs: string[], args: string[]): Promise<{code: number | n
 
 /** reference(), without blocking the event loop. */
 function referenceAsync(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return spawnAsync(process.execPath, [path.join(root, 'bin/run.js'), ...args], {...process.env, NO_COLOR: '1'})
+  return spawnAsync(process.execPath, [path.join(root, 'bin/dev.js'), ...args], {...process.env, NO_COLOR: '1'})
 }
 
 function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{code: number | null; stdout: string; stderr: string}> {
@@ -82,7 +82,7 @@ function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promis
 
 /** The development build's answer, to compare installed output with. */
 function reference(args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/dev.js'), ...args], {
     cwd: scratch,
     encoding: 'utf8',
     timeout: 60_000,
