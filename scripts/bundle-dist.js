@@ -4,7 +4,7 @@
 // runs, with client-node and ssh2 in bundles of their own next to it, loaded on first use.
 // The same bundle as the krew Node.js archive's lib/ (scripts/krew/bundle.js): one file to
 // read and compile instead of a few hundred modules to resolve through node_modules
-// (measured: `kubectl svctrace --help` in the npm layout 528 → … ms).
+// (measured, 21 runs each, round-robin: --help 648 → 302 ms, --version 487 → 233 ms).
 import {readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
