@@ -5,7 +5,7 @@
 // Builds the release archives (scripts/package.js, from the current dist/) into
 // .bench/startup/, installs each the way `kubectl krew install --manifest --archive` does,
 // then times every command through the real kubectl, round-robin, and reports the median.
-// Also timed: `npm i -g`'s layout (bin/run.js over dist/ and node_modules), `node -e 0`, and
+// Also timed: `npm i -g`'s layout (bin/run.js, which runs the bundle dist/svctrace.cjs), `node -e 0`, and
 // node loading only the lazy client-node / ssh2 bundle: what start-up would cost if they were
 // in the main bundle (`npm run bench:startup` compiles dist/ first).
 //
@@ -54,7 +54,7 @@ export async function benchStartup({runs = 15, warmup = 2, release, log = () => 
     if (!dir) {
       log('building the release archives (scripts/package.js) …')
       // from dist/ as it is: `npm run bench:startup` compiles it first
-      if (!existsSync(path.join(ROOT, 'dist/commands/svctrace.js'))) throw new Error('dist/ is missing: run `npm run build` first')
+      if (!existsSync(path.join(ROOT, 'dist/svctrace.cjs'))) throw new Error('dist/svctrace.cjs is missing: run `npm run build` first')
       dir = (await packageRelease({outDir: path.join(work, 'release'), build: false, writeManifest: false, quiet: true})).outDir
     }
     const manifest = path.join(dir, `${PLUGIN_NAME}.yaml`)
@@ -66,7 +66,7 @@ export async function benchStartup({runs = 15, warmup = 2, release, log = () => 
 
     const sea = krewInstall({manifest, archive: path.join(dir, names.linuxAmd64), krewRoot: path.join(work, 'krew-sea'), os: 'linux', arch: 'amd64'})
     const node = krewInstall({manifest, archive: path.join(dir, names.node), krewRoot: path.join(work, 'krew-node'), os: 'linux', arch: 'arm64'})
-    const npm = path.join(work, 'npm-bin') // what `npm i -g` puts on PATH: a link to bin/run.js (dist/ + node_modules)
+    const npm = path.join(work, 'npm-bin') // what `npm i -g` puts on PATH: a link to bin/run.js (runs dist/svctrace.cjs)
     mkdirSync(npm)
     symlinkSync(path.join(ROOT, 'bin/run.js'), path.join(npm, 'kubectl-svctrace'))
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 // Installed as kubectl-svctrace: kubectl finds it on PATH and runs it for `kubectl svctrace …`.
-import {execute} from '@oclif/core'
+// Runs the CLI as one bundle, dist/svctrace.cjs, made by `npm run build` (scripts/bundle-dist.js);
+// bin/dev.js runs the same command from the compiled modules instead.
+import {createRequire} from 'node:module'
 
-await execute({dir: import.meta.url})
+createRequire(import.meta.url)('../dist/svctrace.cjs')

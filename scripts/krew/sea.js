@@ -67,26 +67,29 @@ export async function buildSea({code, assets = {}, output, workDir, nodeBinary =
         output: 'sea-prep.blob',
         disableExperimentalSEAWarning: true,
         useSnapshot: false,
-        // No V8 code cache: V8 writes it differently on every run (its hash seed is random), so
-        // the archive would never be reproducible; measured start-up gain here was nil (V8
-        // compiles functions lazily anyway). A --hash-seed at build time makes it stable, but
-        // then the executable rejects it ("Code cache data rejected").
-        useCodeCache: false,
+        // V8's code cache of the main script: the executable skips parsing and compiling the
+        // bundle's top level (measured, 25 runs: --version 161 → 131 ms, --help 264 → 244 ms).
+        // V8 writes it differently on every run unless its random seed is fixed (below); a
+        // --hash-seed would also make it stable, but that flag is part of the cache's check,
+        // and the executable would reject it ("Code cache data rejected", see the smoke test).
+        useCodeCache: true,
         assets: Object.fromEntries(names.map((name) => [name, `assets/${name}`])),
       },
       null,
       2,
     ),
   )
-  run(nodeBinary, ['--experimental-sea-config', 'sea-config.json'], {cwd: workDir})
+  // --random-seed: a fixed seed makes the code cache the same on every build (reproducible archives)
+  run(nodeBinary, ['--random-seed=1', '--experimental-sea-config', 'sea-config.json'], {cwd: workDir})
   copyFileSync(nodeBinary, output)
   chmodSync(output, 0o755)
   run('strip', ['--strip-all', output])
   await quietly(/Can't find string offset for section name/, () => inject(output, 'NODE_SEA_BLOB', readFileSync(blob), {sentinelFuse: SEA_FUSE}))
   chmodSync(output, 0o755)
-  // Smoke test with an empty environment: no PATH, so no node to fall back on.
+  // Smoke test with an empty environment: no PATH, so no node to fall back on. Nothing on
+  // stderr: a code cache the executable rejects only shows as a warning there.
   const r = spawnSync(output, ['--version'], {encoding: 'utf8', env: {}, cwd: workDir, timeout: 60_000})
-  if (r.status !== 0 || !/^kubectl-svctrace\//.test(r.stdout)) {
+  if (r.status !== 0 || !/^kubectl-svctrace\//.test(r.stdout) || r.stderr !== '') {
     throw new Error(`the built executable does not run: exit ${r.status}, ${r.error ?? ''}${r.stderr}${r.stdout}`)
   }
   return spawnSync(nodeBinary, ['--version'], {encoding: 'utf8'}).stdout.trim()

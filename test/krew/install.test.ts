@@ -61,7 +61,7 @@ function kubectlAsync(dirs: string[], args: string[]): Promise<{code: number | n
 
 /** reference(), without blocking the event loop. */
 function referenceAsync(args: string[]): Promise<{code: number | null; stdout: string; stderr: string}> {
-  return spawnAsync(process.execPath, [path.join(root, 'bin/run.js'), ...args], {...process.env, NO_COLOR: '1'})
+  return spawnAsync(process.execPath, [path.join(root, 'bin/dev.js'), ...args], {...process.env, NO_COLOR: '1'})
 }
 
 function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{code: number | null; stdout: string; stderr: string}> {
@@ -82,7 +82,7 @@ function spawnAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promis
 
 /** The development build's answer, to compare installed output with. */
 function reference(args: string[]) {
-  const r = spawnSync(process.execPath, [path.join(root, 'bin/run.js'), ...args], {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin/dev.js'), ...args], {
     cwd: scratch,
     encoding: 'utf8',
     timeout: 60_000,
@@ -358,6 +358,20 @@ describe('installed from the Node.js archive (darwin, or linux other than amd64)
     expect(v.stderr).toBe('')
     expect(v.code).toBe(0)
     expect(v.stdout).toBe(`kubectl-svctrace/${pkg.version} linux-x64 node-${process.version}\n`)
+  })
+
+  it("answers --version before oclif loads, in oclif's words", async () => {
+    const {Config} = await import('@oclif/core')
+    const config = await Config.load(root)
+    const env = {PATH: dirs.join(path.delimiter), HOME: scratch, NO_COLOR: '1', DEBUG: '*'}
+    const v = spawnSync(KUBECTL, ['svctrace', '--version'], {cwd: scratch, encoding: 'utf8', env})
+    expect(v.stdout).toBe(`${config.userAgent}\n`)
+    expect(v.stderr).toBe('') // under DEBUG=*, oclif logs from its first step
+    expect(v.status).toBe(0)
+    // the control: with another argument oclif runs, and does log
+    const help = spawnSync(KUBECTL, ['svctrace', '--version', '--help'], {cwd: scratch, encoding: 'utf8', env})
+    expect(help.stderr).toContain('oclif:main')
+    expect(help.stdout).toBe(reference(['--version', '--help']).stdout)
   })
 
   behavesLikeTheDevelopmentBuild(() => dirs, 'node')

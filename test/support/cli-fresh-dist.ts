@@ -32,6 +32,7 @@ export function staleDist(base = root): string | undefined {
   const src = newest(path.join(base, 'src'), true)
   const dist = newest(path.join(base, 'dist'), false)
   if (dist.mtimeMs === 0) return 'dist/ is missing'
+  if (!existsSync(path.join(base, 'dist/svctrace.cjs'))) return 'dist/svctrace.cjs (the bundle bin/run.js runs; npm run build makes it after tsc) is missing'
   if (src.mtimeMs <= dist.mtimeMs) return undefined
   const what = statSync(src.file).isDirectory()
     ? `a file was added to or removed from ${path.relative(base, src.file)}/`

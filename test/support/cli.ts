@@ -1,5 +1,5 @@
 // Runs the built command the way users do: `kubectl svctrace …`, found by kubectl's plugin
-// lookup in a PATH folder that holds a kubectl-svctrace link to bin/run.js.
+// lookup in a PATH folder that holds a kubectl-svctrace link to bin/run.js (which runs dist/svctrace.cjs).
 import {spawnSync} from 'node:child_process'
 import {existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -17,8 +17,9 @@ export interface Run {
 
 /** A PATH folder holding kubectl-svctrace; remove() when done. */
 export function pluginPath(): {dir: string; remove: () => void} {
-  if (!existsSync(path.join(root, 'dist/commands/svctrace.js'))) {
-    throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+  // bin/run.js runs the bundle dist/svctrace.cjs, which `npm run build` makes after tsc
+  if (!existsSync(path.join(root, 'dist/svctrace.cjs'))) {
+    throw new Error('dist/svctrace.cjs is missing: run `npm run build` first (npm test does)')
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'svctrace-plugin-'))
   symlinkSync(path.join(root, 'bin/run.js'), path.join(dir, 'kubectl-svctrace'))

@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// The second half of `npm run build` (after tsc): bundles the compiled command (dist/) with
+// @oclif/core and its other runtime dependencies into dist/svctrace.cjs, the file bin/run.js
+// runs, with client-node and ssh2 in bundles of their own next to it, loaded on first use.
+// The same bundle as the krew Node.js archive's lib/ (scripts/krew/bundle.js): one file to
+// read and compile instead of a few hundred modules to resolve through node_modules
+// (measured, 21 runs each, round-robin: --help 648 → 302 ms, --version 487 → 233 ms).
+import {readdirSync, rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {bundleCli} from './krew/bundle.js'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+const dist = path.join(root, 'dist')
+const {code, lazy} = await bundleCli(root)
+// bundles of a previous build that this one no longer makes
+for (const f of readdirSync(dist)) if (/^svctrace.*\.cjs$/.test(f)) rmSync(path.join(dist, f))
+writeFileSync(path.join(dist, 'svctrace.cjs'), code)
+for (const l of lazy) writeFileSync(path.join(dist, l.file), l.code)
