@@ -540,14 +540,11 @@ async function benchNodes({root, command}) {
     writeDoc(
       root,
       `${NODES} nodes`,
-      [
+      docSection(
         await measuredWith(command),
-        'kubectl-svctrace runs with its default --parallel; the baseline is the OpenSSH client, one node after the other.',
-        '',
-        '```text',
-        ...lines,
-        '```',
-      ].join('\n'),
+        ['kubectl-svctrace runs with its default --parallel; the baseline is the OpenSSH client, one node after the other.'],
+        lines,
+      ),
     )
     return lines
   })
@@ -779,18 +776,22 @@ export async function benchBigNode({root, command = 'node bench/fanout.js', bund
     writeDoc(
       root,
       'One node with many Services',
-      [
+      docSection(
         await measuredWith(command),
-        `The trace is \`kubectl-svctrace ${service} -n ${BIG_NAMESPACE} --via ssh -o json -v\` (its report must show the Service's ${b.endpoints} endpoints as the node's backends);`,
-        'the full read is the OpenSSH client running `iptables-save` on the node.',
-        '',
-        '```text',
-        ...lines,
-        '```',
-      ].join('\n'),
+        [
+          `The trace is \`kubectl-svctrace ${service} -n ${BIG_NAMESPACE} --via ssh -o json -v\` (its report must show the Service's ${b.endpoints} endpoints as the node's backends);`,
+          'the full read is the OpenSSH client running `iptables-save` on the node.',
+        ],
+        lines,
+      ),
     )
     return lines
   })
+}
+
+/** A docs/performance.md subsection: how it was measured, what it shows, then the printed table. */
+function docSection(measured, intro, lines) {
+  return [measured, ...intro, '', '```text', ...lines, '```'].join('\n')
 }
 
 /** BENCH_FANOUT_SCENARIOS (comma-separated: nodes, 10k), default both. */
