@@ -87,6 +87,7 @@ export function commandResult(status: V1Status, stdout: string, stderr: string, 
   if (status.reason !== 'NonZeroExitCode')
     return fail(`${shown} in ${pod.label} on ${pod.node} could not run: ${message || status.reason || 'unknown failure'}`)
   const code = Number(status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message ?? /exit code (\d+)/.exec(message)?.[1])
+  if (Number.isInteger(code)) throw partError(pod, argv, code, stderr)
   return fail(
     `${shown} in ${pod.label} on ${pod.node} exited with ${Number.isInteger(code) ? code : 'a non-zero code'}: ${firstLines(stderr) || 'no error output'}`,
     Number.isInteger(code) ? code : undefined,

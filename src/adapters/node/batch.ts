@@ -109,7 +109,7 @@ function scriptOf(steps: readonly BatchStep[], sudo: boolean): string {
 // `has`, for the small outputs a branch looks at. Both frame the same way and leave the exit in $r.
 // The steps run inside `{ exec 3>&1; …; } | cat`: tee reopens fd 3 through /dev/fd, which works for a
 // pipe but not for a socket (what some exec runtimes and Node give a child), so fd 3 is always a pipe.
-// A shell without tee, wc or cat says so with a marker: the session then runs the steps one by one.
+// A shell without tee, wc, cat or grep says so with a marker: the session then runs the steps one by one.
 const PROLOGUE = [
   'LC_ALL=C',
   'export LC_ALL',

@@ -22,7 +22,7 @@ import {
   type ListedChain,
 } from '../../core/iptables/chain-listing.js'
 import {DumpError} from '../../core/iptables/dump.js'
-import {allSteps, type BatchOutcomes, type BatchStep} from './batch.js'
+import {allSteps, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
 import {nodeCommands, UnsafeArgumentError, type NodeCommand} from './commands.js'
 import {NodeAccessError} from './connector.js'
 
@@ -128,7 +128,7 @@ export function wholeTableSteps(tables: Iterable<string>): BatchStep[] {
 }
 
 /** A listing's outcome: its rules, null for a missing chain, 'busy' when the xtables lock stayed taken. */
-function listingOf(ref: ChainRef, outcome: BatchOutcomes extends Map<string, infer O> ? O : never, node: string) {
+function listingOf(ref: ChainRef, outcome: StepOutcome, node: string) {
   if (outcome instanceof NodeAccessError) {
     if (MISSING_CHAIN.test(outcome.message)) return null
     if (LOCK_BUSY.test(outcome.message)) return 'busy' as const

@@ -144,9 +144,13 @@ export function commandTimeout(node: string, cmd: NodeCommand, timeoutMs: number
   return new NodeAccessError(`\`${cmd.argv.join(' ')}\` on ${node} did not finish within ${seconds(timeoutMs)}; the node may be overloaded`, 'timeout')
 }
 
+/** `256 MiB`, or `1000 bytes` under a MiB. */
+function sizeText(limit: number): string {
+  return limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${limit} bytes`
+}
+
 export function outputTooLarge(node: string, cmd: NodeCommand, limit: number): NodeAccessError {
-  const size = limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${limit} bytes`
-  return new NodeAccessError(`\`${cmd.argv.join(' ')}\` on ${node} printed more than ${size}; stopped reading and closed the channel`, 'too-large')
+  return new NodeAccessError(`\`${cmd.argv.join(' ')}\` on ${node} printed more than ${sizeText(limit)}; stopped reading and closed the channel`, 'too-large')
 }
 
 export function connectionLost(node: string, cmd: NodeCommand | undefined, why: string): NodeAccessError {
@@ -159,6 +163,5 @@ export function batchTimeout(node: string, timeoutMs: number): NodeAccessError {
 }
 
 export function batchTooLarge(node: string, limit: number): NodeAccessError {
-  const size = limit >= 1024 * 1024 ? `${Math.round(limit / (1024 * 1024))} MiB` : `${limit} bytes`
-  return new NodeAccessError(`reading ${node} printed more than ${size}; stopped reading and closed the channel`, 'too-large')
+  return new NodeAccessError(`reading ${node} printed more than ${sizeText(limit)}; stopped reading and closed the channel`, 'too-large')
 }

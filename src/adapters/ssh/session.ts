@@ -81,8 +81,8 @@ export class SshSession implements NodeSession {
       steps,
       sudo,
       async (compound) => {
-        const first = steps[0]?.cmd
-        const out = await this.onChannel(first, `sh -c '${compound.script}'`, {
+        // Errors name the node read, not one of its commands.
+        const out = await this.onChannel(undefined, `sh -c '${compound.script}'`, {
           timeout: () => batchTimeout(node, commandTimeoutMs),
           tooLarge: () => batchTooLarge(node, maxOutputBytes),
           parts: markerCounter(compound.nonce),
