@@ -32,6 +32,8 @@ export interface TraceHooks {
    * it comes, and keeps working when the parts arrive as each Service is traced.
    */
   onService?: (part: ServicePart) => void | Promise<void>
+  /** Settles when the user interrupts the run: the report then holds what was read by then (`partial`). */
+  interrupted?: Promise<void>
 }
 
 /** The report as printed, and the exit code it earns. */
@@ -43,8 +45,13 @@ export interface TraceOutcome {
 /** Reads, traces and judges one query; throws SourceError or QueryError when nothing can be answered. */
 export async function runTrace(settings: TraceSettings, ports: TracePorts, hooks: TraceHooks = {}): Promise<TraceOutcome> {
   const {query, nodes} = settings
-  const read = await traceQuery({query, nodes, fullDumps: ports.capture !== undefined}, ports.cluster, ports.reader)
-  if (ports.capture) await ports.capture.write(read.view, read.dataplanes, {capturedFrom: ports.cluster.description, query})
+  const read = await traceQuery(
+    {query, nodes, fullDumps: ports.capture !== undefined, ...(hooks.interrupted ? {interrupted: hooks.interrupted} : {})},
+    ports.cluster,
+    ports.reader,
+  )
+  // A bundle missing the nodes that did not answer would later read as nodes without rules.
+  if (ports.capture && !read.report.partial) await ports.capture.write(read.view, read.dataplanes, {capturedFrom: ports.cluster.description, query})
   const report = withoutFindings(read.report, new Set(settings.ignore))
   if (query.kind === 'all' && hooks.onService) {
     for (const part of servicePartsOf(report)) await hooks.onService(part)

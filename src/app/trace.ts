@@ -3,6 +3,7 @@ import type {ClusterView, NodeDataplane, Query, Report} from '../core/model.js'
 import {indexCluster} from '../core/cluster-index.js'
 import {reportFromIndex} from '../core/report.js'
 import {planCollection} from '../core/collection-plan.js'
+import {interruptedNode} from '../core/captures.js'
 import {SourceError, type ClusterSource, type NodeReader} from './ports.js'
 
 export interface TraceConfig {
@@ -11,6 +12,19 @@ export interface TraceConfig {
   nodes: string[]
   /** Read whole dumps even for a single Service (--capture). */
   fullDumps?: boolean
+  /**
+   * Settles when the user interrupts the run (Ctrl-C, SIGTERM): nodes that have not answered by then
+   * are reported as interrupted, and the report is built from what the others showed.
+   */
+  interrupted?: Promise<void>
+}
+
+/** The run was interrupted before the API objects were read: there is nothing to report. */
+export class InterruptedError extends Error {}
+
+/** `work`, or `late(…)` if the interruption comes first. */
+function unlessInterrupted<T>(work: Promise<T>, interrupted: Promise<void> | undefined, late: () => T): Promise<T> {
+  return interrupted ? Promise.race([work, interrupted.then(late)]) : work
 }
 
 /** The report, and what was read to make it (for --capture). */
@@ -24,7 +38,11 @@ export interface TraceResult {
 export async function traceQuery(config: TraceConfig, cluster: ClusterSource, reader: NodeReader): Promise<TraceResult> {
   const query: Query =
     config.query.kind === 'service' && !config.query.namespace ? {...config.query, namespace: await cluster.defaultNamespace()} : config.query
-  const {view, denied} = await cluster.load(query)
+  const stop = config.interrupted
+  const nothingRead = (): never => {
+    throw new InterruptedError('interrupted before the API server answered: nothing was read')
+  }
+  const {view, denied} = await unlessInterrupted(cluster.load(query), stop, nothingRead)
   const available = await reader.nodeNames(view)
   const unknown = config.nodes.filter((n) => !available.includes(n))
   if (unknown.length > 0) {
@@ -35,8 +53,8 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   const idx = indexCluster(view)
   const plan = planCollection(idx, query, {full: config.fullDumps === true})
   const [dataplanes, kubeProxy] = await Promise.all([
-    Promise.all(names.map((n) => reader.read(n, plan))) as Promise<NodeDataplane[]>,
-    names.length > 0 && cluster.kubeProxyObjects ? cluster.kubeProxyObjects() : undefined,
+    Promise.all(names.map((n) => unlessInterrupted(reader.read(n, plan), stop, () => interruptedNode(n)))),
+    names.length > 0 && cluster.kubeProxyObjects ? unlessInterrupted(cluster.kubeProxyObjects(), stop, () => undefined) : undefined,
   ])
   if (kubeProxy && (kubeProxy.configMap || kubeProxy.daemonSet)) view.kubeProxy = kubeProxy
   return {report: reportFromIndex(query, idx, dataplanes, denied, reader.noNodes), view, dataplanes}

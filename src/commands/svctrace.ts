@@ -6,7 +6,7 @@ import type {Query} from '../core/model.js'
 import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
 import {runTrace, type TraceOutcome, type TraceSettings} from '../app/run-trace.js'
-import {captureSink, openSources, withReaderClosed} from './wiring.js'
+import {captureSink, openSources, RunInterrupted, withInterruption, type Interruption} from './wiring.js'
 import {NODES_NOT_READ, nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
 import {parseServiceArg} from './service-arg.js'
@@ -91,6 +91,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     const progress = access.via === 'none' ? undefined : nodeProgress(process.stderr)
     const log = flags.verbose ? verboseLog(process.stderr, progress) : undefined
     let outcome: TraceOutcome
+    let interruption: Interruption | undefined
     let notices: string[] = []
     try {
       const sources = await openSources(
@@ -104,16 +105,20 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       const {cluster, reader} = sources
       notices = sources.notices
       const capture = flags.capture === undefined ? {} : {capture: captureSink(flags.capture)}
-      outcome = await withReaderClosed(reader, async () => {
-        const result = await runTrace(settings, {cluster, reader, ...capture})
+      const run = await withInterruption(reader, async (interrupted) => {
+        const result = await runTrace(settings, {cluster, reader, ...capture}, {interrupted})
         progress?.clear()
         return result
       })
+      outcome = run.result
+      interruption = run.interruption
     } catch (err) {
       progress?.clear()
       if (err instanceof SourceError || err instanceof QueryError) this.error(err.message, {exit: 2})
+      if (err instanceof RunInterrupted) this.error(err.message, {exit: err.code})
       throw err
     }
+    if (interruption && flags.capture !== undefined) process.stderr.write(`--capture: nothing was written to ${flags.capture}: the run was interrupted\n`)
     const {report, exit} = outcome
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color']
     const out =
@@ -129,7 +134,8 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
             )
     // No process.exit: a pipe must get the whole output, however slowly it reads.
     await writeFully(process.stdout, out)
-    process.exitCode = exit.code
+    // An interrupted run prints what it read, and still exits as an interrupted command does.
+    process.exitCode = interruption?.code ?? exit.code
   }
 
   private async nodeAccess(flags: NodeFlagValues): Promise<NodeAccess> {

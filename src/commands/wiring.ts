@@ -9,6 +9,7 @@ import type {NodeConnector} from '../adapters/node/connector.js'
 import {NODES_NOT_READ, type NodeAccess, type ReadSettings} from './node-flags.js'
 import {unreadableNode} from '../core/captures.js'
 import {exitAfterDrain} from './streams.js'
+import {InterruptedError} from '../app/trace.js'
 
 export interface SourceFlags {
   from?: string | undefined
@@ -118,34 +119,65 @@ async function podExecConnector(
 
 const CLOSE_LIMIT_MS = 15_000
 
+/** How a run was interrupted, once it has been: the exit code it earns (130 for Ctrl-C, 143 for SIGTERM). */
+export interface Interruption {
+  signal: NodeJS.Signals
+  code: number
+}
+
+/** The run was interrupted before anything could be printed; `code` is the exit code (130, 143). */
+export class RunInterrupted extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message)
+  }
+}
+
 /**
- * Runs `work` with Ctrl-C and SIGTERM closing the reader first (SSH sessions end, debug pods are
- * deleted), then exiting 130/143; a second signal exits at once. The reader is closed on every
- * other exit path too: success and error.
+ * Runs `work` with Ctrl-C and SIGTERM handled: the first one settles `interrupted` (the work stops
+ * waiting for nodes and returns what was read, marked partial), closes the reader (SSH sessions end,
+ * debug pods are deleted) and is remembered for the exit code; a second one exits at once. The reader
+ * is closed on every exit path: success, error and interruption.
  */
-export async function withReaderClosed<T>(reader: NodeReader, work: () => Promise<T>): Promise<T> {
+export async function withInterruption<T>(
+  reader: NodeReader,
+  work: (interrupted: Promise<void>) => Promise<T>,
+): Promise<{result: T; interruption?: Interruption}> {
   let closing: Promise<void> | undefined
   const close = () => (closing ??= Promise.resolve(reader.close?.()).catch(() => undefined))
-  let interrupted = false
-  // While these handlers are installed nothing has been written to stdout yet: the report is printed
-  // only after `work` returns and they are removed. So ending the process here loses no output once
-  // stderr has taken the message (exitAfterDrain). The two hard exits are escape hatches a user asks
-  // for: a second Ctrl-C, and a close that hangs (a node or API server that stopped answering).
+  let interruption: Interruption | undefined
+  let settle: () => void = () => undefined
+  const interrupted = new Promise<void>((resolve) => (settle = resolve))
+  // Nothing has been written to stdout while these handlers are installed (the report is printed after
+  // `work` returns), so the hard exits lose no output: a second signal, which the user asks for, and a
+  // run that does not come back in CLOSE_LIMIT_MS (a close that hangs on a peer that stopped answering).
   const onSignal = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGINT' ? 130 : 143
-    if (interrupted) process.exit(code)
-    interrupted = true
-    process.stderr.write(`\n${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: closing node connections…\n`)
-    setTimeout(() => process.exit(code), CLOSE_LIMIT_MS).unref()
-    void close().finally(() => exitAfterDrain(code))
+    if (interruption || closing) process.exit(code)
+    interruption = {signal, code}
+    const what = signal === 'SIGINT' ? 'interrupted' : 'terminated'
+    process.stderr.write(
+      `\n${what}: closing node connections and printing what was read (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit at once)…\n`,
+    )
+    setTimeout(() => void exitAfterDrain(code), CLOSE_LIMIT_MS).unref()
+    settle()
+    void close()
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
   try {
-    return await work()
+    const result = await work(interrupted)
+    return {result, ...(interruption ? {interruption} : {})}
+  } catch (err) {
+    if (interruption && err instanceof InterruptedError) throw new RunInterrupted(err.message, interruption.code)
+    throw err
   } finally {
+    // Still listening while connections close (up to a few seconds on a peer that stopped answering):
+    // a signal then means "quit now", with the exit code a signal earns.
+    await close()
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
-    await close()
   }
 }

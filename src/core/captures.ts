@@ -24,6 +24,11 @@ export function unreadableNode(name: string, readError: string): NodeDataplane {
   return {name, captures: [], readError}
 }
 
+/** A node the run stopped waiting for: interrupted (Ctrl-C, SIGTERM) before it answered. */
+export function interruptedNode(name: string): NodeDataplane {
+  return {name, captures: [], readError: `${name} was not read: the run was interrupted before it answered`, interrupted: true}
+}
+
 /** The node's capture of one kind, if it was read. */
 export function captureOf(dp: Pick<NodeDataplane, 'captures'>, kind: CaptureKind): Capture | undefined {
   return dp.captures.find((c) => c.kind === kind)

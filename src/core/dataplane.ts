@@ -84,6 +84,8 @@ function combined(name: string, first: Tracer, tracers: Tracer[]): (req: TraceRe
 /** Parses a node's dumps, detects its kube-proxy mode(s) and returns a tracer (pure). */
 export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   const name = dp.name
+  // An interrupted read says nothing about the node; the report's `partial` names it instead.
+  if (dp.interrupted) return {mode: 'unknown', modes: [], readError: dp.readError ?? 'interrupted', findings: []}
   if (dp.readError) return unreadable(name, dp.readError)
   if (dp.captures.length === 0) {
     return unreadable(name, 'no iptables-save output was read from this node')

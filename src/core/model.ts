@@ -79,6 +79,8 @@ export interface NodeDataplane {
   otherIptablesBackend?: {backend: 'legacy' | 'nft'; kubeRules: number; source: string}
   /** Why nothing could be read from this node. */
   readError?: string
+  /** The run was interrupted (Ctrl-C, SIGTERM) before this node answered: not the node's fault, so no finding. */
+  interrupted?: true
 }
 
 /** How a packet reaches the destination, and from where. */
@@ -160,6 +162,8 @@ export interface NodeReport {
   name: string
   mode: ProxyMode
   readError?: string
+  /** The run was interrupted before this node answered. */
+  interrupted?: true
   paths: TracePath[]
 }
 
@@ -245,5 +249,10 @@ export interface Report {
    * (a Service or address query; not for -A). Marked as expected: nothing here was seen on a node.
    */
   expected?: ExpectedDataplane
+  /**
+   * Present when the run was interrupted (Ctrl-C, SIGTERM) while nodes were being read: the report
+   * holds what the nodes that answered showed; `nodes` never answered. Findings cover only what was read.
+   */
+  partial?: {reason: 'interrupted'; nodes: string[]}
   findings: Finding[]
 }

@@ -131,7 +131,7 @@ function traceNode(
   const plane = openDataplane(dp)
   findings.push(...plane.findings)
   const mode = plane.mode
-  if (!plane.trace) return {name, mode, ...(plane.readError ? {readError: plane.readError} : {}), paths: []}
+  if (!plane.trace) return {name, mode, ...(plane.readError ? {readError: plane.readError} : {}), ...(dp.interrupted ? {interrupted: true} : {}), paths: []}
   const paths: TracePath[] = []
   const nodeForSources = node ?? ({metadata: {name}} as V1Node)
   for (const entry of entries) {
@@ -217,6 +217,7 @@ export function reportFromIndex(
     findings.push(finding('address-not-owned', {message: resolution.summary ?? ''}))
   }
   const unique = dedupe(findings)
+  const interrupted = dataplanes.filter((dp) => dp.interrupted).map((dp) => dp.name)
   return {
     apiVersion: 'svctrace/v2',
     query,
@@ -225,6 +226,7 @@ export function reportFromIndex(
     ...(mode ? {kubeProxyMode: mode} : {}),
     nodes,
     ...(expected ? {expected} : {}),
+    ...(interrupted.length > 0 ? {partial: {reason: 'interrupted' as const, nodes: interrupted}} : {}),
     findings: unique,
   }
 }

@@ -43,7 +43,8 @@ export function serviceVerdict(service: string, readyEndpoints: number, nodes: N
   const outcomes: Partial<Record<Verdict, number>> = {}
   for (const p of paths) outcomes[p.verdict] = (outcomes[p.verdict] ?? 0) + 1
   const dnatBackends = paths.filter((p) => p.verdict === 'dnat').flatMap((p) => p.backends)
-  const reached = new Set(dnatBackends.map((b) => `${b.ip}|${b.port}`))
+  // Endpoints, as `ready` counts them: a pod behind two Service ports is one pod reached, not two.
+  const reached = new Set(dnatBackends.map((b) => b.ip))
   const cause = causeOf(findings.filter((f) => f.service === service))
   const share = evenShareOf(paths)
   return {

@@ -6,6 +6,7 @@ import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {decideExit, type FailOn} from '../../src/app/exit-decision.js'
 import type {CaptureMeta, CaptureSink, ClusterRead, ClusterSource, NodeReader} from '../../src/app/ports.js'
 import {runTrace, type TraceSettings} from '../../src/app/run-trace.js'
+import {InterruptedError} from '../../src/app/trace.js'
 import type {ServicePart} from '../../src/app/service-parts.js'
 import type {ClusterView, Finding, NodeDataplane, Query} from '../../src/core/model.js'
 import {example} from '../support/cli.js'
@@ -197,5 +198,68 @@ describe('check mode yields one part per Service', () => {
       {onService: (p) => void parts.push(p)},
     )
     expect(parts).toEqual([])
+  })
+})
+
+describe('interrupted (Ctrl-C, SIGTERM) while nodes are read', () => {
+  /** The example bundle, with node-b's read never answering (a node that stopped mid-command). */
+  const stuckReader = (): NodeReader => ({
+    nodeNames: () => bundle.nodeNames(),
+    read: (node) => (node === 'node-b' ? new Promise<NodeDataplane>(() => undefined) : bundle.read(node)),
+  })
+  /** An interruption that comes once node-a has answered. */
+  const afterNodeA = (reader: NodeReader): {reader: NodeReader; interrupted: Promise<void>} => {
+    let fire: () => void = () => undefined
+    const interrupted = new Promise<void>((resolve) => (fire = resolve))
+    return {
+      reader: {
+        ...reader,
+        nodeNames: (view) => reader.nodeNames(view),
+        read: async (node, plan) => {
+          const got = await reader.read(node, plan)
+          if (node === 'node-a') setTimeout(fire, 10)
+          return got
+        },
+      },
+      interrupted,
+    }
+  }
+
+  it('the nodes that answered are traced; the others are named in partial, without a node-unreadable finding', async () => {
+    const {reader, interrupted} = afterNodeA(stuckReader())
+    const {report} = await runTrace(settings(service('hello-world')), {cluster: bundle, reader}, {interrupted})
+    expect(report.partial).toEqual({reason: 'interrupted', nodes: ['node-b']})
+    const [a, b] = report.nodes
+    expect(a?.paths.length).toBeGreaterThan(0)
+    expect(a?.interrupted).toBeUndefined()
+    expect(b).toMatchObject({name: 'node-b', interrupted: true, paths: []})
+    expect(b?.readError).toMatch(/interrupted before it answered/)
+    expect(ids(report.findings)).not.toContain('node-unreadable')
+  })
+
+  it('a run not interrupted has no partial mark, with the hook installed', async () => {
+    const {report} = await runTrace(settings(service('hello-world')), {cluster: bundle, reader: bundle}, {interrupted: new Promise(() => undefined)})
+    expect(report.partial).toBeUndefined()
+    expect(report.nodes.every((n) => n.paths.length > 0)).toBe(true)
+  })
+
+  it('--capture writes nothing from an interrupted run: a bundle without the silent nodes would misread later', async () => {
+    const {reader, interrupted} = afterNodeA(stuckReader())
+    const writes: unknown[] = []
+    const capture: CaptureSink = {write: async (...args) => void writes.push(args)}
+    const {report} = await runTrace(settings(service('hello-world')), {cluster: bundle, reader, capture}, {interrupted})
+    expect(report.partial?.nodes).toEqual(['node-b'])
+    expect(writes).toEqual([])
+  })
+
+  it('before the API server answered: InterruptedError, nothing to report', async () => {
+    const silent: ClusterSource = {
+      description: 'a server that never answers',
+      defaultNamespace: async () => 'default',
+      load: () => new Promise<ClusterRead>(() => undefined),
+    }
+    await expect(runTrace(settings(service('hello-world')), {cluster: silent, reader: bundle}, {interrupted: Promise.resolve()})).rejects.toThrow(
+      InterruptedError,
+    )
   })
 })

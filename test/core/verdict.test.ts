@@ -1,4 +1,5 @@
 // The one-line verdict is counted from the traced paths and the findings of the example bundle.
+import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {runTrace} from '../../src/app/run-trace.js'
@@ -29,6 +30,14 @@ describe('serviceVerdict', () => {
     const [s] = (await report(service('hello-cache'), ['selector-matches-no-pods', 'service-rejected-no-endpoints'])).services
     expect(s?.verdict.status).toBe('ok')
     expect(s?.verdict.cause).toBeUndefined()
+  })
+
+  it('a Service of two ports counts each pod reached once, as the ready endpoints are counted', async () => {
+    const capture = new BundleDir(fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26', import.meta.url)))
+    const query: Query = {kind: 'service', service: 'frontend', namespace: 'storefront'}
+    const [s] = (await runTrace({query, nodes: [], failOn: 'error', ignore: []}, {cluster: capture, reader: capture})).report.services
+    expect(s?.ports.map((p) => p.port)).toEqual([80, 443])
+    expect(s?.verdict).toMatchObject({reached: 3, ready: 3, reachedPods: true})
   })
 
   it('withoutFindings with no ids is the same report', async () => {

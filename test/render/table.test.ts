@@ -5,6 +5,7 @@ import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import type {Report} from '../../src/core/model.js'
 import {catalog} from '../../src/core/checks/catalog.js'
 import {buildReport} from '../../src/core/report.js'
+import {interruptedNode} from '../../src/core/captures.js'
 import {renderTable} from '../../src/render/table.js'
 
 const capture = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26', import.meta.url))
@@ -57,5 +58,32 @@ describe('renderTable', () => {
     const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'cache'}), {color: false, wide: false, width: 80})
     expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80)
     expect(text).toMatch(/kubectl -n storefront patch service cache --type merge -p \\\n {2,}'\{"spec":\{"selector":\{"tier":"backend"\}\}\}'/)
+  })
+})
+
+describe('a partial report (interrupted before node2 answered)', () => {
+  async function interrupted(query: Report['query']): Promise<Report> {
+    const bundle = new BundleDir(capture)
+    const {view} = await bundle.load()
+    return buildReport(query, view, [await bundle.read('node1'), interruptedNode('node2')])
+  }
+  const banner = 'PARTIAL: the run was interrupted before node2 answered; what follows is what the other 1 node showed.'
+  const firstParagraph = (text: string) => text.split('\n\n')[0]?.replace(/\n/g, ' ')
+
+  it.each([
+    ['one Service', {kind: 'service', namespace: 'storefront', service: 'frontend'}, false],
+    ['one Service, wide', {kind: 'service', namespace: 'storefront', service: 'frontend'}, true],
+    ['check mode', {kind: 'all'}, false],
+  ] as const)('%s: the PARTIAL line comes first, and node2 is a not-traced row without a node-unreadable finding', async (_, query, wide) => {
+    const report = await interrupted(query)
+    const text = renderTable(report, {color: false, wide, width: 80})
+    expect(firstParagraph(text)).toBe(banner)
+    expect(text).not.toMatch(/node-unreadable/)
+    expect(report.partial).toEqual({reason: 'interrupted', nodes: ['node2']})
+  })
+
+  it('a complete report has no such line', async () => {
+    const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'frontend'}), {color: false, wide: false, width: 80})
+    expect(text).not.toMatch(/PARTIAL/)
   })
 })

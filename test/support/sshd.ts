@@ -148,6 +148,11 @@ export class Sshd {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null
   }
 
+  /** The listening sshd's process id (its sessions are its descendants), while it runs. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined
+  }
+
   /** What sshd logged (LogLevel VERBOSE): connections, accepted keys. */
   get log(): string {
     return this.stderr

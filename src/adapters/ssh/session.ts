@@ -41,6 +41,17 @@ const MAX_CHANNELS = 4
 const OPEN_RETRIES = 5
 const OPEN_RETRY_MS = 25
 
+/**
+ * Drops the connection at once. ssh2's Client.destroy() does nothing once end() has half-closed the
+ * socket (it destroys only a writable one), and a peer that never sends its FIN then keeps the
+ * socket, and the run, open for ever: so the socket itself is destroyed (ssh2 1.x keeps it in `_sock`).
+ */
+function forceClose(client: Client): void {
+  const sock = (client as unknown as {_sock?: {destroy(): void}})._sock
+  if (sock) sock.destroy()
+  else client.destroy()
+}
+
 export class SshSession implements NodeSession {
   private closed = false
   private released = false
@@ -180,8 +191,8 @@ export class SshSession implements NodeSession {
       this.closed = true
       this.client.end()
     }
-    // A peer that never answers the disconnect must not hold the run open.
-    const timer = setTimeout(() => this.client.destroy(), CLOSE_WAIT_MS)
+    // A peer that never answers the disconnect (a frozen sshd) must not hold the run open.
+    const timer = setTimeout(() => forceClose(this.client), CLOSE_WAIT_MS)
     await this.gone
     clearTimeout(timer)
   }
