@@ -6,6 +6,7 @@ import type {Query} from '../core/model.js'
 import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
 import {runTrace, type TraceOutcome, type TraceSettings} from '../app/run-trace.js'
+import {unknownFindingMessage, withFlagSuggestion} from './usage-hints.js'
 import {captureSink, openSources, RunInterrupted, withInterruption, type Interruption} from './wiring.js'
 import {NODES_NOT_READ, nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
@@ -65,7 +66,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     const {args, flags} = await this.parse(Svctrace, verbosity.argv)
     if (flags.explain !== undefined) {
       const text = explainFinding(flags.explain)
-      if (!text) this.error(`--explain: no finding "${flags.explain}"; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
+      if (!text) this.error(unknownFindingMessage('--explain', [flags.explain], findingSlugs()), {exit: 2})
       process.stdout.write(`${text}\n`)
       return
     }
@@ -74,8 +75,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       .map((x) => x.trim())
       .filter(Boolean)
     const unknownIds = ignore.filter((id) => !findingSlugs().includes(id))
-    if (unknownIds.length > 0)
-      this.error(`--ignore: no finding ${unknownIds.map((id) => `"${id}"`).join(', ')}; known ids: ${findingSlugs().join(', ')}`, {exit: 2})
+    if (unknownIds.length > 0) this.error(unknownFindingMessage('--ignore', unknownIds, findingSlugs()), {exit: 2})
     const settings: TraceSettings = {
       query: this.toQuery(args.service, flags),
       nodes: flags.nodes
@@ -152,7 +152,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     if (err.oclif?.exit === 0 || /\bEEXIT: \d/.test(err.message)) throw err
     const known = err.oclif?.exit !== undefined
     const message = known
-      ? err.message.replace(/\n+See more help with --help$/, '')
+      ? withFlagSuggestion(err.message.replace(/\n+See more help with --help$/, ''), Svctrace.flags)
       : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`
     // No this.exit(): it would end the process with the message possibly still in a pipe. The error
     // is handled here, so oclif's development-build hint about an unparsed command does not apply.
@@ -160,7 +160,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     process.exitCode = known ? (err.oclif?.exit ?? 2) : 2
     await writeFully(
       process.stderr,
-      `error: ${message}\n${known && /Expected|Missing|Nonexistent|Unexpected/.test(message) ? 'See kubectl svctrace --help\n' : ''}`,
+      `error: ${message}\n${known && /Expected|Missing|Nonexistent|Unexpected|expects a value/.test(message) ? 'See kubectl svctrace --help\n' : ''}`,
     )
   }
 

@@ -8,6 +8,7 @@ import yaml from 'js-yaml'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {example, golden, kubectlSvctrace, pluginPath, root} from '../support/cli.js'
 import {endpointChainName, servicePortChainName} from '../support/kube-proxy-rules.js'
+import {findingSlugs} from '../../src/render/explain.js'
 
 let plugin: ReturnType<typeof pluginPath>
 let scratch: string
@@ -212,7 +213,20 @@ describe('finding ids', () => {
   ])('%s with an unknown id lists the known ones', (flag, value) => {
     const r = run([flag, value, 'hello-world', '--from', example])
     expect(r.code).toBe(2)
-    expect(r.stderr).toMatch(/no finding "no-such-thing"; known ids: selector-matches-no-pods, /)
+    const [head, intro, ...ids] = r.stderr.trimEnd().split('\n')
+    expect(head).toBe(`error: ${flag}: no finding "no-such-thing"`)
+    expect(intro).toBe('finding ids (kubectl svctrace --explain ID tells what each means):')
+    // One id per line, every id of the catalogue.
+    expect(ids.map((l) => l.trim())).toEqual(findingSlugs())
+  })
+
+  it.each([
+    ['--explain', 'selector-match-no-pod', 'selector-matches-no-pods'],
+    ['--ignore', 'trafic-dropped', 'traffic-dropped'],
+  ])('%s %s: did you mean %s?', (flag, typo, meant) => {
+    const r = run([flag, typo, 'hello-world', '--from', example])
+    expect(r.code).toBe(2)
+    expect(r.stderr.split('\n')[0]).toBe(`error: ${flag}: no finding "${typo}"; did you mean ${meant}?`)
   })
 })
 

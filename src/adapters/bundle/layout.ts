@@ -27,6 +27,11 @@ export interface NodeCapture {
   capture: CaptureKind
   /** What to capture instead when the file is over the size a node may return. */
   tooBig: string
+  /**
+   * The command that makes the file on the node, when an empty file can only mean it went wrong (an
+   * empty ipvsadm or ipset save is a node without virtual servers or sets).
+   */
+  madeBy?: string
   /** The file and text --capture writes for this kind, if the node has it. */
   write(dp: NodeDataplane): {file: string; text: string} | undefined
 }
@@ -40,6 +45,7 @@ export const NODE_CAPTURES: readonly NodeCapture[] = [
     files: ['iptables-save.txt'],
     capture: 'iptables-save',
     tooBig: 'capture only the nat and filter tables (iptables-save -t nat; iptables-save -t filter)',
+    madeBy: 'iptables-save > iptables-save.txt',
     write: (dp) => as('iptables-save.txt', textOf(dp, 'iptables-save')),
   },
   {
@@ -48,6 +54,7 @@ export const NODE_CAPTURES: readonly NodeCapture[] = [
     files: ['ip6tables-save.txt'],
     capture: 'ip6tables-save',
     tooBig: 'capture only the nat and filter tables (ip6tables-save -t nat; ip6tables-save -t filter)',
+    madeBy: 'ip6tables-save > ip6tables-save.txt',
     write: (dp) => as('ip6tables-save.txt', textOf(dp, 'ip6tables-save')),
   },
   {
@@ -55,6 +62,7 @@ export const NODE_CAPTURES: readonly NodeCapture[] = [
     files: ['nft.json', 'nft.txt'],
     capture: 'nft',
     tooBig: "capture only kube-proxy's table (nft -j list table ip kube-proxy)",
+    madeBy: 'nft -j list table ip kube-proxy > nft.json',
     write: (dp) => as(textOf(dp, 'nft')?.trimStart().startsWith('{') ? 'nft.json' : 'nft.txt', textOf(dp, 'nft')),
   },
   {

@@ -16,6 +16,9 @@ import {unreadableNode} from '../../core/captures.js'
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
 
 const MAKE_IT = 'make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml > DIR/cluster.yaml'
+/** What a bundle is, and the two ways to make one. */
+const WHAT_A_BUNDLE_IS = (dir: string) =>
+  `a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt: make one from a live cluster with kubectl svctrace -A --via ssh --capture ${dir}, or by hand as the README's "Bundle directory" says`
 
 interface KubeObject {
   kind?: string
@@ -89,7 +92,7 @@ export function parseClusterFile(text: string, file: string): ClusterView {
   } catch (err) {
     const mark = (err as {mark?: {line: number}}).mark
     const reason = (err as {reason?: string}).reason ?? (err as Error).message
-    throw new SourceError(`${file}${mark ? `:${mark.line + 1}` : ''}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${reason}`)
+    throw new SourceError(`${file}${mark ? `:${mark.line + 1}` : ''}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${reason}; ${MAKE_IT}`)
   }
   return clusterViewFromList(doc, file)
 }
@@ -118,11 +121,10 @@ export class BundleDir implements ClusterSource, NodeReader {
   private async loadView(): Promise<ClusterView> {
     try {
       const s = await stat(this.dir)
-      if (!s.isDirectory())
-        throw new SourceError(`--from ${this.dir}: not a directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)
+      if (!s.isDirectory()) throw new SourceError(`--from ${this.dir}: not a directory; ${WHAT_A_BUNDLE_IS('DIR')}`)
     } catch (err) {
       if (err instanceof SourceError) throw err
-      throw new SourceError(`--from ${this.dir}: no such directory; a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt`)
+      throw new SourceError(`--from ${this.dir}: no such directory; ${WHAT_A_BUNDLE_IS(this.dir)}`)
     }
     for (const name of CLUSTER_FILES) {
       const file = path.join(this.dir, name)
@@ -168,7 +170,14 @@ export class BundleDir implements ClusterSource, NodeReader {
               `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`,
             )
           }
-          out.captures.push({kind: c.capture, text: decode(await readFile(file)), source: file})
+          const text = decode(await readFile(file))
+          if (c.madeBy && text.trim() === '') {
+            return unreadableNode(
+              node,
+              `${file} is empty: ${c.madeBy.split(' ')[0]} printed nothing when the bundle was made, or its output went elsewhere; make it again on ${node} as root with: ${c.madeBy} (the file should hold kube-proxy's KUBE- chains)`,
+            )
+          }
+          out.captures.push({kind: c.capture, text, source: file})
           break
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') continue

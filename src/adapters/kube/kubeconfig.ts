@@ -89,7 +89,10 @@ function mergeKubeconfigs(docs: KubeconfigDoc[]): KubeconfigDoc {
 /** The files kubectl would read, in order. */
 export function kubeconfigFiles(opts: KubeconfigOptions): string[] {
   if (opts.kubeconfig) {
-    if (!existsSync(opts.kubeconfig)) throw new SourceError(`--kubeconfig ${opts.kubeconfig}: no such file`)
+    if (!existsSync(opts.kubeconfig))
+      throw new SourceError(
+        `--kubeconfig ${opts.kubeconfig}: no such file; give the path of a kubeconfig file (kubectl config view --minify shows the one kubectl uses now), or leave --kubeconfig out to use KUBECONFIG or ~/.kube/config`,
+      )
     return [opts.kubeconfig]
   }
   if (opts.env.KUBECONFIG) return opts.env.KUBECONFIG.split(path.delimiter).filter((f) => f !== '' && existsSync(f))

@@ -212,7 +212,7 @@ export const catalog = {
     severity: 'error',
     title: "The node's rules could not be read",
     why: 'Nothing usable came back from the node, so its paths are not traced.',
-    fix: 'Follow the message: capture iptables-save again, or fix access to the node.',
+    fix: "Follow the message: fix access to the node (connection, key, sudo), or for a bundle capture the file again on the node as root (iptables-save > iptables-save.txt; the README's Bundle directory lists each file's command).",
   },
   'trace-uncertain': {
     severity: 'info',
