@@ -7,6 +7,7 @@ import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
 import {runTrace, type TraceOutcome, type TraceSettings} from '../app/run-trace.js'
 import {unknownFindingMessage, withFlagSuggestion} from './usage-hints.js'
+import {cleanLines} from '../render/style.js'
 import {captureSink, openSources, RunInterrupted, withInterruption, type Interruption} from './wiring.js'
 import {NODES_NOT_READ, nodeFlags, NodeFlagError, resolveNodeAccess, type NodeAccess, type NodeFlagValues} from './node-flags.js'
 import {nodeProgress} from './progress.js'
@@ -151,9 +152,12 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   protected override async catch(err: Error & {oclif?: {exit?: number}}): Promise<void> {
     if (err.oclif?.exit === 0 || /\bEEXIT: \d/.test(err.message)) throw err
     const known = err.oclif?.exit !== undefined
-    const message = known
-      ? withFlagSuggestion(err.message.replace(/\n+See more help with --help$/, ''), Svctrace.flags)
-      : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`
+    // Names from the cluster appear in messages too (similar Services, contexts): printed inert.
+    const message = cleanLines(
+      known
+        ? withFlagSuggestion(err.message.replace(/\n+See more help with --help$/, ''), Svctrace.flags)
+        : `internal error: ${err.message} (this is a bug in svctrace; please report it with the command you ran)`,
+    )
     // No this.exit(): it would end the process with the message possibly still in a pipe. The error
     // is handled here, so oclif's development-build hint about an unparsed command does not apply.
     this.parsed = true

@@ -3,7 +3,7 @@
 // credential (the records hold none), and text from the cluster is cleaned of control characters.
 import {STATUS_CODES} from 'node:http'
 import type {ActivityLog, ApiRequestRecord, NodeCommandRecord, NodeReadRecord} from '../app/ports.js'
-import {clean} from '../render/style.js'
+import {cleanLines} from '../render/style.js'
 import type {Progress} from './progress.js'
 
 const pad = (n: number, width = 2) => String(n).padStart(width, '0')
@@ -16,7 +16,7 @@ export function klogPrefix(at: Date): string {
 
 /** One line of cluster-supplied text: control characters and line breaks made harmless. */
 function oneLine(text: string): string {
-  return clean(text).replace(/[\t\n]/g, ' ')
+  return cleanLines(text).replace(/\n/g, ' ')
 }
 
 /** `GET https://…/services/web 200 OK in 12 milliseconds`, or `(no response: ECONNREFUSED)` instead of a status. */
