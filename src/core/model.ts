@@ -58,6 +58,8 @@ export type CaptureKind =
   | 'proc-ip-vs'
   /** `ipset list` or `ipset save`. */
   | 'ipset'
+  /** `conntrack -L` (default or `-o extended` format), whole or for some destinations (`-d VIP`). */
+  | 'conntrack'
 
 /** One dump read from a node: what it is, its text, and where it came from (a file path, or `node1: iptables-save`). */
 export interface Capture {
@@ -79,6 +81,8 @@ export interface NodeDataplane {
   otherIptablesBackend?: {backend: 'legacy' | 'nft'; kubeRules: number; source: string}
   /** Why nothing could be read from this node. */
   readError?: string
+  /** --conntrack: why the node's connection-tracking table could not be read (the rest of the node was). */
+  conntrackError?: string
 }
 
 /** How a packet reaches the destination, and from where. */
@@ -161,6 +165,20 @@ export interface NodeReport {
   mode: ProxyMode
   readError?: string
   paths: TracePath[]
+  /** --conntrack: what the node's connection-tracking table held for the traced Services. */
+  conntrack?: ConntrackSummary
+}
+
+/** The connection-tracking entries read on one node, as the check counted them. */
+export interface ConntrackSummary {
+  /** Where they came from (`node1: conntrack -L -d 10.96.0.10`, or a bundle's conntrack.txt). */
+  source: string
+  /** Entries read (any destination), entries to a traced Service port, and of those the ones whose reply source is no endpoint. */
+  entries: number
+  forServices: number
+  stale: number
+  /** Lines that were no entry (`source:line`). */
+  unread: number
 }
 
 export type Severity = 'error' | 'warning' | 'info'
