@@ -80,7 +80,7 @@ describe.skipIf(env.skip)('stale conntrack entries after CoreDNS moved, with rea
     await cleanupLeftovers()
     const made = await namespaceWithRules('ct-node1', renderKubeProxyRestore(beforeMove(after), 'node1', RULES))
     netns = made.netns
-    destroy = made.destroy
+    destroy = () => made.destroy()
     // The client's address on a veth whose far end nobody answers on (the old pod is gone); the new
     // CoreDNS address is local, so the echo answers what the DNAT sends there.
     for (const argv of [

@@ -9,7 +9,7 @@ import {planCollection} from '../../../src/core/collection-plan.js'
 import {conntrackStaleEndpoints} from '../../../src/core/checks/conntrack-stale-endpoint.js'
 import type {Finding, Query} from '../../../src/core/model.js'
 import {buildReport} from '../../../src/core/report.js'
-import {service, slice, view} from '../../support/builders.js'
+import {service, slice, view, type EndpointOptions} from '../../support/builders.js'
 import {dataplane} from '../../support/dataplane.js'
 import {only} from '../../support/defined.js'
 
@@ -65,7 +65,7 @@ const dns = service({
     {name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53},
   ],
 })
-const dnsSlice = (endpoints: Parameters<typeof slice>[0]['endpoints']) =>
+const dnsSlice = (endpoints: EndpointOptions[]) =>
   slice({
     service: 'kube-dns',
     namespace: 'kube-system',
