@@ -193,7 +193,7 @@ export interface Finding {
   evidence?: string[]
   /** Notes of the traced path the finding rests on (rendered like evidence). */
   notes?: Note[]
-  /** How to fix it: the catalogue's fix text, and a ready-to-paste kubectl command where one is certain (printed, never run). */
+  /** How to fix it: the catalogue's fix text, and a ready-to-paste command where one is certain (kubectl, or `conntrack -D` to run on the node; printed, never run). */
   fix?: {text: string; command?: string}
 }
 

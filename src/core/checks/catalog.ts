@@ -284,7 +284,7 @@ export interface FindingFacts {
   evidence?: string[]
   /** Trace notes the finding rests on (typed; the renderer prints them like evidence). */
   notes?: Note[]
-  /** A kubectl command that fixes this occurrence, where one is certain (checks/fix-command.ts builds it). */
+  /** A command that fixes this occurrence, where one is certain (kubectl: checks/fix-command.ts; conntrack -D: conntrack-stale-endpoint.ts). */
   command?: string
 }
 
