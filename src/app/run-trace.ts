@@ -16,6 +16,8 @@ export interface TraceSettings {
   failOn: FailOn
   /** Finding ids to leave out of the report (and so out of the exit decision). */
   ignore: string[]
+  /** Also read the nodes' conntrack entries for the traced addresses (--conntrack). */
+  conntrack?: boolean
 }
 
 /** Where the run reads from, and where it keeps a copy of what it read (--capture). */
@@ -46,7 +48,13 @@ export interface TraceOutcome {
 export async function runTrace(settings: TraceSettings, ports: TracePorts, hooks: TraceHooks = {}): Promise<TraceOutcome> {
   const {query, nodes} = settings
   const read = await traceQuery(
-    {query, nodes, fullDumps: ports.capture !== undefined, ...(hooks.interrupted ? {interrupted: hooks.interrupted} : {})},
+    {
+      query,
+      nodes,
+      fullDumps: ports.capture !== undefined,
+      ...(settings.conntrack ? {conntrack: true} : {}),
+      ...(hooks.interrupted ? {interrupted: hooks.interrupted} : {}),
+    },
     ports.cluster,
     ports.reader,
   )

@@ -27,6 +27,11 @@ export const queryFlags = {
     helpGroup: 'Query',
   }),
   nodes: Flags.string({description: 'only these nodes (comma-separated)', helpValue: 'NODE,…', helpGroup: 'Query'}),
+  conntrack: Flags.boolean({
+    description:
+      "also read each node's conntrack entries for the Service's addresses (conntrack -L -d VIP; a bundle's conntrack.txt) and flag entries still sent to old endpoints",
+    helpGroup: 'Query',
+  }),
 }
 
 /** Where the API objects come from: a kubeconfig context, or a bundle directory. */

@@ -87,8 +87,11 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
         : [],
       failOn: flags['fail-on'],
       ignore,
+      ...(flags.conntrack ? {conntrack: true} : {}),
     }
     const access = await this.nodeAccess(flags)
+    if (flags.conntrack && access.via === 'none' && flags.from === undefined)
+      this.error('--conntrack reads the nodes: add --via ssh (with --ssh-user …) or --via exec, or read a bundle with --from DIR', {exit: 2})
     const progress = access.via === 'none' ? undefined : nodeProgress(process.stderr)
     const log = flags.verbose ? verboseLog(process.stderr, progress) : undefined
     let outcome: TraceOutcome

@@ -12,8 +12,8 @@
 // own external IPs, load-balancer IPs, source ranges and endpoints. `chains` is the IPv4 list,
 // `chains6` the IPv6 one, read only when `ipv6` says the Service has an IPv6 family.
 import type {V1EndpointSlice, V1Service, V1ServicePort} from '@kubernetes/client-node'
-import {canonicalIP, familyOf, joinHostPort, parseCidr} from './address.js'
-import {externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, serviceFamilies, type ClusterIndex} from './cluster-index.js'
+import {canonicalIP, familyOf, isIP, joinHostPort, parseCidr} from './address.js'
+import {clusterIPsOf, externalIPsOf, keyOf, loadBalancerIPsOf, nodeAddresses, protocolOf, serviceFamilies, type ClusterIndex} from './cluster-index.js'
 import {serviceEntries} from './entries.js'
 import {endpointChainName, servicePortChainName, servicePortName} from './kube-proxy/chain-names.js'
 import {ipSlices, isUsable} from './kube-proxy/endpoint-conditions.js'
@@ -57,11 +57,15 @@ export interface CollectionPlan {
   localAddresses?: string[]
   /** Why the plan is full, for messages (`--capture reads whole dumps`). */
   reason?: string
+  /** --conntrack: the destinations whose connection-tracking entries to read (`conntrack -L -d IP` each), or the whole table. */
+  conntrack?: {addresses: string[] | 'all'}
 }
 
 export interface PlanOptions {
   /** Force whole dumps (--capture). */
   full?: boolean
+  /** Read connection-tracking entries too (--conntrack). */
+  conntrack?: boolean
 }
 
 /** Past this many chains one `iptables -S` per chain costs more than one whole dump. */
@@ -180,8 +184,26 @@ function servicePlan(idx: ClusterIndex, svc: V1Service): CollectionPlan {
   }
 }
 
+/**
+ * The addresses whose conntrack entries show where a Service's connections went: its cluster IPs,
+ * external IPs and load-balancer IPs (node ports share the node's address with everything else). An
+ * address query reads its own address; a check of every Service reads the whole table.
+ */
+function conntrackAddresses(idx: ClusterIndex, query: Query): string[] | 'all' {
+  if (query.kind === 'all') return 'all'
+  if (query.kind === 'ip') return isIP(query.ip) ? [canonicalIP(query.ip)] : []
+  const svc = idx.serviceByKey.get(`${query.namespace}/${query.service}`)
+  if (!svc) return []
+  return [...new Set([...clusterIPsOf(svc), ...externalIPsOf(svc), ...loadBalancerIPsOf(svc)].filter(isIP).map(canonicalIP))]
+}
+
 /** The plan for a query over what the API returned. */
 export function planCollection(idx: ClusterIndex, query: Query, opts: PlanOptions = {}): CollectionPlan {
+  const plan = planDataplane(idx, query, opts)
+  return opts.conntrack === true ? {...plan, conntrack: {addresses: conntrackAddresses(idx, query)}} : plan
+}
+
+function planDataplane(idx: ClusterIndex, query: Query, opts: PlanOptions): CollectionPlan {
   const ipv6 = viewHasIPv6(idx.view) || (query.kind === 'ip' && familyOf(query.ip) === 6)
   if (opts.full === true) return fullPlan('--capture reads whole dumps', ipv6)
   if (query.kind !== 'service') return fullPlan(query.kind === 'all' ? 'checking every Service reads whole dumps' : 'an address query reads whole dumps', ipv6)

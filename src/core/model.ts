@@ -58,6 +58,8 @@ export type CaptureKind =
   | 'proc-ip-vs'
   /** `ipset list` or `ipset save`. */
   | 'ipset'
+  /** `conntrack -L` (default or `-o extended` format), whole or for some destinations (`-d VIP`). */
+  | 'conntrack'
 
 /** One dump read from a node: what it is, its text, and where it came from (a file path, or `node1: iptables-save`). */
 export interface Capture {
@@ -81,6 +83,8 @@ export interface NodeDataplane {
   readError?: string
   /** The run was interrupted (Ctrl-C, SIGTERM) before this node answered: not the node's fault, so no finding. */
   interrupted?: true
+  /** --conntrack: why the node's connection-tracking table could not be read (the rest of the node was). */
+  conntrackError?: string
 }
 
 /** How a packet reaches the destination, and from where. */
@@ -165,6 +169,20 @@ export interface NodeReport {
   /** The run was interrupted before this node answered. */
   interrupted?: true
   paths: TracePath[]
+  /** --conntrack: what the node's connection-tracking table held for the traced Services. */
+  conntrack?: ConntrackSummary
+}
+
+/** The connection-tracking entries read on one node, as the check counted them. */
+export interface ConntrackSummary {
+  /** Where they came from (`node1: conntrack -L -d 10.96.0.10`, or a bundle's conntrack.txt). */
+  source: string
+  /** Entries read (any destination), entries to a traced Service port, and of those the ones whose reply source is no endpoint. */
+  entries: number
+  forServices: number
+  stale: number
+  /** Lines that were no entry (`source:line`). */
+  unread: number
 }
 
 export type Severity = 'error' | 'warning' | 'info'
@@ -179,7 +197,7 @@ export interface Finding {
   evidence?: string[]
   /** Notes of the traced path the finding rests on (rendered like evidence). */
   notes?: Note[]
-  /** How to fix it: the catalogue's fix text, and a ready-to-paste kubectl command where one is certain (printed, never run). */
+  /** How to fix it: the catalogue's fix text, and a ready-to-paste command where one is certain (kubectl, or `conntrack -D` to run on the node; printed, never run). */
   fix?: {text: string; command?: string}
 }
 

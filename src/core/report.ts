@@ -24,6 +24,7 @@ import {checkService} from './checks/service-checks.js'
 import {finding} from './checks/catalog.js'
 import {dropCause, dropSeverity} from './checks/dropped-paths.js'
 import {checkTraces} from './checks/trace-checks.js'
+import {conntrackStaleEndpoints} from './checks/conntrack-stale-endpoint.js'
 import {configuredMode} from './proxy-config.js'
 import {serviceVerdict} from './verdict.js'
 import {apiBackends} from './api-backends.js'
@@ -209,6 +210,13 @@ export function reportFromIndex(
     findings.push(...checkService(svc, idx, {...(query.source ? {source: query.source} : {}), traced}))
   }
   findings.push(...checkTraces({idx, nodes, explicitSource: query.source !== undefined, ...(view.kubeProxy ? {kubeProxy: view.kubeProxy} : {})}))
+  // --conntrack (or a bundle's conntrack.txt): where the nodes' tracked connections to the Services go.
+  const conntrack = conntrackStaleEndpoints(idx, resolution.services, dataplanes)
+  findings.push(...conntrack.findings)
+  for (const n of nodes) {
+    const summary = conntrack.summaries.get(n.name)
+    if (summary) n.conntrack = summary
+  }
   const mode = configuredMode(view.kubeProxy)
   // Without one traced node, say what the nodes should hold (-A stays a check summary).
   const untraced = query.kind !== 'all' && nodes.every((n) => n.readError !== undefined)

@@ -69,6 +69,8 @@ describe('bundle round trip', () => {
       nft: '{"nftables": []}',
       ipvsadm: '-A -t 10.96.0.1:443 -s rr\n',
       ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n',
+      conntrack:
+        'udp      17 29 src=10.244.1.11 dst=10.96.0.10 sport=41001 dport=53 [UNREPLIED] src=10.244.1.5 dst=10.244.1.11 sport=53 dport=41001 mark=0 use=2\n',
     })
     for (const c of NODE_CAPTURES) expect(c.files).toContain(c.write(dp)?.file)
     expect(NODE_CAPTURES.find((c) => c.kind === 'nftables')?.write(dataplane('n1', {nft: 'table ip kube-proxy {\n}\n'}))?.file).toBe('nft.txt')

@@ -58,6 +58,7 @@ describe('--help', () => {
       'bastion',
       'capture',
       'connect-timeout',
+      'conntrack',
       'context',
       'debug-image',
       'debug-pod',

@@ -8,6 +8,7 @@
 //   DIR/nodes/NODE/ipvsadm.txt          `ipvsadm -Sn` or `-Ln` (or /proc/net/ip_vs); ipset.txt: `ipset save`
 //   DIR/nodes/NODE/iptables-legacy-save.txt  optional: `iptables-legacy-save -t nat` when iptables-save is the nft backend
 //     (or other-iptables-backend.json, as --capture writes the count a live read took)
+//   DIR/nodes/NODE/conntrack.txt        optional: `conntrack -L` (whole, or `-d VIP` per traced address; --capture with --conntrack writes it)
 //   DIR/nodes/NODE/read-error.txt       the node could not be read when captured: why, as the trace said it
 import {captureOf} from '../../core/captures.js'
 import type {CaptureKind, NodeDataplane} from '../../core/model.js'
@@ -20,7 +21,7 @@ export const NODES_DIR = 'nodes'
 
 /** One kind of node capture: the file(s) it is in, the capture kind the reader makes of it, the file --capture picks. */
 export interface NodeCapture {
-  kind: 'iptables' | 'ip6tables' | 'nftables' | 'ipvs' | 'ipset'
+  kind: 'iptables' | 'ip6tables' | 'nftables' | 'ipvs' | 'ipset' | 'conntrack'
   /** The names the reader accepts, first found wins (nft.json before nft.txt). */
   files: readonly string[]
   /** The capture the reader makes of the file (ipvsadm.txt may hold /proc/net/ip_vs too: the parser tells them apart). */
@@ -38,6 +39,9 @@ export interface NodeCapture {
 
 const as = (file: string, text: string | undefined) => (text === undefined ? undefined : {file, text})
 const textOf = (dp: NodeDataplane, kind: CaptureKind) => captureOf(dp, kind)?.text
+
+/** `conntrack -L` of the node: read whenever present, looked for when --conntrack asks. */
+export const CONNTRACK_FILE = 'conntrack.txt'
 
 export const NODE_CAPTURES: readonly NodeCapture[] = [
   {
@@ -79,6 +83,14 @@ export const NODE_CAPTURES: readonly NodeCapture[] = [
     capture: 'ipset',
     tooBig: "capture only kube-proxy's sets (ipset save | grep KUBE-)",
     write: (dp) => as('ipset.txt', textOf(dp, 'ipset')),
+  },
+  {
+    // Connection tracking: a live read has it only with --conntrack, so only then does --capture write it.
+    kind: 'conntrack',
+    files: [CONNTRACK_FILE],
+    capture: 'conntrack',
+    tooBig: "capture only the Service's addresses (conntrack -L -d VIP)",
+    write: (dp) => as(CONNTRACK_FILE, textOf(dp, 'conntrack')),
   },
 ]
 

@@ -9,8 +9,9 @@ import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from
 import type {ClusterView, NodeDataplane} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
-import {CLUSTER_FILES, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
-import {unreadableNode} from '../../core/captures.js'
+import {CLUSTER_FILES, CONNTRACK_FILE, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
+import {captureOf, unreadableNode} from '../../core/captures.js'
+import type {CollectionPlan} from '../../core/collection-plan.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
@@ -153,7 +154,7 @@ export class BundleDir implements ClusterSource, NodeReader {
     }
   }
 
-  async read(node: string): Promise<NodeDataplane> {
+  async read(node: string, plan?: CollectionPlan): Promise<NodeDataplane> {
     const dir = path.join(this.dir, NODES_DIR, node)
     const failed = await this.readError(dir)
     if (failed !== undefined) return unreadableNode(node, failed)
@@ -188,7 +189,10 @@ export class BundleDir implements ClusterSource, NodeReader {
     const other = await this.otherBackend(dir)
     if ('readError' in other) return unreadableNode(node, other.readError)
     if (other.found) out.otherIptablesBackend = other.found
-    if (out.captures.length === 0) {
+    if (plan?.conntrack && !captureOf(out, 'conntrack')) {
+      out.conntrackError = `${path.join(dir, CONNTRACK_FILE)} not found: capture it on the node with: conntrack -L > ${CONNTRACK_FILE} (or --capture with --conntrack)`
+    }
+    if (out.captures.every((c) => c.kind === 'conntrack')) {
       const file = path.join(dir, 'iptables-save.txt')
       return unreadableNode(
         node,

@@ -1,5 +1,6 @@
 // The only commands svctrace ever runs on a node: read-only, from this fixed list, with arguments
 // built from validated values. Nothing from the user or the cluster reaches a shell unchecked.
+import {canonicalIP, familyOf, isIP} from '../../core/address.js'
 
 /** One allow-listed command: what it is, and its argv. */
 export interface NodeCommand {
@@ -20,6 +21,7 @@ export type NodeCommandId =
   | 'ipvsadm-save'
   | 'ipset-save'
   | 'proc-ip-vs'
+  | 'conntrack-list'
 
 /** The largest output a node may return for one command (a 10,000-Service node dumps ~48 MB). */
 export const MAX_COMMAND_OUTPUT_BYTES = 256 * 1024 * 1024
@@ -69,6 +71,18 @@ export const nodeCommands = {
   ipvsadmSave: (): NodeCommand => ({id: 'ipvsadm-save', argv: ['ipvsadm', '-S', '-n']}),
   ipsetSave: (): NodeCommand => ({id: 'ipset-save', argv: ['ipset', 'save']}),
   procIpVs: (): NodeCommand => ({id: 'proc-ip-vs', argv: ['cat', '/proc/net/ip_vs']}),
+  /** `conntrack -L -d IP` (`-f ipv6` for an IPv6 address): the tracked connections to one destination; no address: all. */
+  conntrackList: (address?: string): NodeCommand => ({
+    id: 'conntrack-list',
+    argv: ['conntrack', '-L', ...(address === undefined ? [] : conntrackDestination(address))],
+  }),
+}
+
+/** `-d IP`, with `-f ipv6` first for an IPv6 address (conntrack lists IPv4 unless told); only a valid address. */
+function conntrackDestination(address: string): string[] {
+  if (!isIP(address)) throw new UnsafeArgumentError(`refusing to list connections to "${address}": not an IP address`)
+  const ip = canonicalIP(address)
+  return familyOf(ip) === 6 ? ['-f', 'ipv6', '-d', ip] : ['-d', ip]
 }
 
 /** Every argv the builders can produce, by id: what a test checks each executed command against. */
@@ -85,6 +99,7 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'ipvsadm-save': /^ipvsadm -S -n$/,
   'ipset-save': /^ipset save$/,
   'proc-ip-vs': /^cat \/proc\/net\/ip_vs$/,
+  'conntrack-list': /^conntrack -L( -d [0-9.]{7,15}| -f ipv6 -d [0-9a-f:.]{2,45})?$/,
 }
 
 /**

@@ -47,3 +47,8 @@ export class NodeAccessError extends Error {
     super(message)
   }
 }
+
+/** A command that failed because its program is not on the node (exit 127, "not installed"). */
+export function isMissingProgram(err: NodeAccessError): boolean {
+  return err.kind === 'command' && /\bnot installed\b|exited with 127/.test(err.message)
+}

@@ -17,7 +17,8 @@ import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {captureOf, withCapture} from '../../core/captures.js'
 import {runBatch, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
 import {BACKEND_MARKERS, iptablesBackendOf, nodeCommands} from './commands.js'
-import {NodeAccessError, type NodeSession} from './connector.js'
+import {isMissingProgram, NodeAccessError, type NodeSession} from './connector.js'
+import {conntrackSteps, placeConntrack} from './conntrack-read.js'
 import {
   chainListingSteps,
   emptyTargeted,
@@ -37,7 +38,7 @@ export type ReadNote = (text: string) => void
 
 /** A program that is not on the node (exit 127): that mode is simply not there. */
 function isNotInstalled(o: StepOutcome | undefined): boolean {
-  return o instanceof NodeAccessError && o.kind === 'command' && /\bnot installed\b|exited with 127/.test(o.message)
+  return o instanceof NodeAccessError && isMissingProgram(o)
 }
 
 /** A probe's output; undefined when it failed as a command ("not there"). Sudo refusals end the node. */
@@ -88,6 +89,7 @@ function iptablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep {
 /** Every step of the first round. */
 export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICES_BYTES): BatchStep[] {
   return [
+    ...conntrackSteps(plan),
     iptablesSteps(plan, smallBytes),
     // IPv6 Services: kube-proxy's ip6tables rules, read whole (a targeted read lists IPv4 chains only).
     ...(plan.ipv6 ? [{id: 'save6', cmd: nodeCommands.ip6tablesSave()}] : []),
@@ -230,6 +232,7 @@ export async function readNodeDataplane(
   }
   placeIptables(out, primary, otherBackend(first, node, backend), backend)
   placeOtherModes(out, first, node)
+  placeConntrack(out, first, conntrackSteps(plan), node)
   const iptablesText = captureOf(out, 'iptables-save')?.text
   const kube = KUBE_SERVICES.test(iptablesText ?? '')
   const found = kube || out.captures.some((c) => c.kind === 'nft' || c.kind === 'ipvsadm' || c.kind === 'proc-ip-vs')

@@ -244,6 +244,18 @@ export const catalog = {
     why: 'With Cluster traffic policy and no topology hints every node should forward a cluster IP to the same endpoints; different sets mean some node is stale.',
     fix: 'Look at the nodes whose set differs from the EndpointSlices and restart kube-proxy there.',
   },
+  'conntrack-stale-endpoint': {
+    severity: 'warning',
+    title: "Connection-tracking entries still send a Service's traffic to an old endpoint",
+    why: "The kernel picks a backend for a connection's first packet only; later packets follow its conntrack entry. kube-proxy deletes the UDP entries of an endpoint it removes, but when that fails (no conntrack binary, a race with the rule sync) a client that keeps its source port, such as a resolver's long-lived UDP socket, keeps sending to the old pod until the entry expires, and each packet renews it: the classic resolution failure after a CoreDNS pod moved. Entries that were never translated (reply source is the Service address itself) came from before any rule matched and blackhole the same way.",
+    fix: 'Delete the entries on that node with the printed command (as root; svctrace prints it and never runs it); the next packet then picks a current endpoint. If it keeps happening, check that kube-proxy can run conntrack (its log says so when it cannot) and upgrade it.',
+  },
+  'conntrack-not-read': {
+    severity: 'info',
+    title: 'Connection tracking could not be read (fully)',
+    why: "The node's conntrack entries were asked for (--conntrack) or are in the bundle, but conntrack could not run there (not installed, not allowed, no conntrack.txt in the bundle), or some lines of its output are no entry svctrace can read; stale entries there are not counted.",
+    fix: 'Install conntrack on the node (Debian/Ubuntu: conntrack, RHEL: conntrack-tools), read the node with --via exec (the kube-proxy image has it), or capture conntrack -L into nodes/NODE/conntrack.txt of the bundle; the message names the lines that were not read.',
+  },
   'api-read-denied': {
     severity: 'warning',
     title: 'RBAC did not allow reading some objects',
@@ -272,7 +284,7 @@ export interface FindingFacts {
   evidence?: string[]
   /** Trace notes the finding rests on (typed; the renderer prints them like evidence). */
   notes?: Note[]
-  /** A kubectl command that fixes this occurrence, where one is certain (checks/fix-command.ts builds it). */
+  /** A command that fixes this occurrence, where one is certain (kubectl: checks/fix-command.ts; conntrack -D: conntrack-stale-endpoint.ts). */
   command?: string
 }
 
