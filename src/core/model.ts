@@ -10,6 +10,9 @@ export type {Note, NoteKind} from './trace/notes.js'
 export type {ApiBackend, ApiBackendPort} from './api-backends.js'
 export type {ExpectedAlternative, ExpectedBackend, ExpectedDataplane, ExpectedOutcome, ExpectedPath, ExpectedRule, NodesUntraced} from './expected-paths.js'
 import type {FindingId} from './checks/catalog.js'
+import type {TrafficCounters} from './counters.js'
+
+export type {TrafficCounters} from './counters.js'
 
 /** Transport protocols kube-proxy handles, as Kubernetes spells them. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP'
@@ -107,6 +110,12 @@ export interface Backend {
   chain: string
   /** IPVS: the real server's weight. */
   weight?: number
+  /**
+   * What the node's dump counted for this backend, when it has counters (`iptables-save -c`, nft
+   * `counter`, `ipvsadm -Ln --stats`): the DNAT rule's packets and bytes (new connections: the nat
+   * table sees only first packets), IPVS the real server's connections, packets and bytes in.
+   */
+  counters?: TrafficCounters
 }
 
 /** An outcome that happens only under a condition the trace could not decide. */
