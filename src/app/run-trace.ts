@@ -16,6 +16,8 @@ export interface TraceSettings {
   failOn: FailOn
   /** Finding ids to leave out of the report (and so out of the exit decision). */
   ignore: string[]
+  /** Read the node's rules with their traffic counters (--counters). */
+  counters?: boolean
 }
 
 /** Where the run reads from, and where it keeps a copy of what it read (--capture). */
@@ -43,7 +45,7 @@ export interface TraceOutcome {
 /** Reads, traces and judges one query; throws SourceError or QueryError when nothing can be answered. */
 export async function runTrace(settings: TraceSettings, ports: TracePorts, hooks: TraceHooks = {}): Promise<TraceOutcome> {
   const {query, nodes} = settings
-  const read = await traceQuery({query, nodes, fullDumps: ports.capture !== undefined}, ports.cluster, ports.reader)
+  const read = await traceQuery({query, nodes, fullDumps: ports.capture !== undefined, counters: settings.counters === true}, ports.cluster, ports.reader)
   if (ports.capture) await ports.capture.write(read.view, read.dataplanes, {capturedFrom: ports.cluster.description, query})
   const report = withoutFindings(read.report, new Set(settings.ignore))
   if (query.kind === 'all' && hooks.onService) {

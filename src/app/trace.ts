@@ -11,6 +11,8 @@ export interface TraceConfig {
   nodes: string[]
   /** Read whole dumps even for a single Service (--capture). */
   fullDumps?: boolean
+  /** Read the rules with their traffic counters (--counters). */
+  counters?: boolean
 }
 
 /** The report, and what was read to make it (for --capture). */
@@ -33,7 +35,7 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   const names = config.nodes.length > 0 ? config.nodes : available
   // One index per run: the collection plan and the report both read it.
   const idx = indexCluster(view)
-  const plan = planCollection(idx, query, {full: config.fullDumps === true})
+  const plan = planCollection(idx, query, {full: config.fullDumps === true, counters: config.counters === true})
   const [dataplanes, kubeProxy] = await Promise.all([
     Promise.all(names.map((n) => reader.read(n, plan))) as Promise<NodeDataplane[]>,
     names.length > 0 && cluster.kubeProxyObjects ? cluster.kubeProxyObjects() : undefined,

@@ -86,6 +86,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
         : [],
       failOn: flags['fail-on'],
       ignore,
+      counters: flags.counters,
     }
     const access = await this.nodeAccess(flags)
     const progress = access.via === 'none' ? undefined : nodeProgress(process.stderr)

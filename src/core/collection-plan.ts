@@ -57,11 +57,15 @@ export interface CollectionPlan {
   localAddresses?: string[]
   /** Why the plan is full, for messages (`--capture reads whole dumps`). */
   reason?: string
+  /** Read the rules with their traffic counters (--counters): `iptables-save -c`, `iptables -S CHAIN -v`, `ipvsadm --stats`. */
+  counters?: boolean
 }
 
 export interface PlanOptions {
   /** Force whole dumps (--capture). */
   full?: boolean
+  /** Read traffic counters too (--counters). */
+  counters?: boolean
 }
 
 /** Past this many chains one `iptables -S` per chain costs more than one whole dump. */
@@ -182,6 +186,12 @@ function servicePlan(idx: ClusterIndex, svc: V1Service): CollectionPlan {
 
 /** The plan for a query over what the API returned. */
 export function planCollection(idx: ClusterIndex, query: Query, opts: PlanOptions = {}): CollectionPlan {
+  const plan = planReads(idx, query, opts)
+  return opts.counters === true ? {...plan, counters: true} : plan
+}
+
+/** What to read, counters aside. */
+function planReads(idx: ClusterIndex, query: Query, opts: PlanOptions): CollectionPlan {
   const ipv6 = viewHasIPv6(idx.view) || (query.kind === 'ip' && familyOf(query.ip) === 6)
   if (opts.full === true) return fullPlan('--capture reads whole dumps', ipv6)
   if (query.kind !== 'service') return fullPlan(query.kind === 'all' ? 'checking every Service reads whole dumps' : 'an address query reads whole dumps', ipv6)

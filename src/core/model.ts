@@ -59,6 +59,8 @@ export type CaptureKind =
   | 'ipvsadm'
   /** /proc/net/ip_vs as read inside a kube-proxy pod (no ipvsadm there). */
   | 'proc-ip-vs'
+  /** `ipvsadm -Ln --stats` (--exact or not): connections, packets and bytes per real server, beside the table of `ipvsadm`. */
+  | 'ipvsadm-stats'
   /** `ipset list` or `ipset save`. */
   | 'ipset'
 
