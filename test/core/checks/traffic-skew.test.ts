@@ -1,6 +1,6 @@
 // traffic-skewed: when counters are judged against the configured shares, and when they are not.
 import {describe, expect, it} from 'vitest'
-import {trafficSkewed, MIN_COUNTED} from '../../../src/core/checks/traffic-skew.js'
+import {trafficSkewed, MIN_COUNTED, SKEW_P_VALUE} from '../../../src/core/checks/traffic-skew.js'
 import {indexCluster} from '../../../src/core/cluster-index.js'
 import type {Backend, NodeReport, TracePath} from '../../../src/core/model.js'
 import {service, view} from '../../support/builders.js'
@@ -74,6 +74,7 @@ describe('traffic-skewed', () => {
   })
 
   it('flags a p just under 0.001 and not one just over it', () => {
+    expect(SKEW_P_VALUE).toBe(0.001)
     // 1,000 connections, 1/2 each (scipy chisquare): 552/448 is 10.816, p = 0.00101; 553/447 is 11.236, p = 0.00080.
     expect(check([nodeA([path(even([552, 448]))])])).toEqual([])
     expect(check([nodeA([path(even([553, 447]))])])).toHaveLength(1)
