@@ -61,8 +61,8 @@ export function backendName(b: Backend, namespace?: string): string {
   return 'unknown IP'
 }
 
-/** A byte count in decimal units (512 B, 547.2 kB, 1.3 GB). */
-export function byteSize(bytes: number): string {
+// A byte count in decimal units (512 B, 547.2 kB, 1.3 GB).
+function byteSize(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
   let v = bytes
   let u = 0
