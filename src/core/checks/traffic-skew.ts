@@ -25,40 +25,47 @@ function chance(p: number): string {
   return p < 1e-300 ? 'p < 1e-300' : `p = ${p.toPrecision(2)}`
 }
 
-/** Whether a path's split is one the counters can be judged against, and why not. */
+/** Whether a path's split is one the counters can be judged against (see the catalogue's why). */
 function judgeable(path: TracePath, local: boolean): boolean {
   if (path.verdict !== 'dnat' || path.backends.length < 2 || path.affinity || local) return false
   if (path.scheduler !== undefined && !SHARE_SCHEDULERS.has(path.scheduler)) return false
   return path.backends.every((b) => b.counters !== undefined && b.probability > 0)
 }
 
-function skewOf(node: NodeReport, path: TracePath, backends: Backend[]): Finding | undefined {
-  const observed = backends.map((b) => (b.counters ? countedConnections(b.counters) : 0))
-  const total = observed.reduce((s, o) => s + o, 0)
+/** One backend's count against its configured share. */
+interface Tally {
+  backend: Backend
+  counted: number
+  share: number
+}
+
+function skewOf(node: NodeReport, path: TracePath): Finding | undefined {
+  const sum = path.backends.reduce((s, b) => s + b.probability, 0)
+  const tallies: Tally[] = path.backends.map((b) => ({backend: b, counted: b.counters ? countedConnections(b.counters) : 0, share: b.probability / sum}))
+  const total = tallies.reduce((s, t) => s + t.counted, 0)
   if (total < MIN_COUNTED) return undefined
-  const sum = backends.reduce((s, b) => s + b.probability, 0)
-  const shares = backends.map((b) => b.probability / sum)
-  const fit = chiSquareGoodnessOfFit(observed, shares)
-  if (fit.pValue >= SKEW_P_VALUE) return undefined
-  const worst = observed.reduce(
-    (best, o, i) => (Math.abs(o / total - (shares[i] ?? 0)) > Math.abs((observed[best] ?? 0) / total - (shares[best] ?? 0)) ? i : best),
-    0,
+  const fit = chiSquareGoodnessOfFit(
+    tallies.map((t) => t.counted),
+    tallies.map((t) => t.share),
   )
-  const w = backends[worst]
+  if (fit.pValue >= SKEW_P_VALUE) return undefined
+  // The message names the backend furthest from its share; the evidence lists them all.
+  const off = (t: Tally) => Math.abs(t.counted / total - t.share)
+  const worst = tallies.reduce((a, b) => (off(b) > off(a) ? b : a))
   const what = path.scheduler !== undefined ? 'connections' : 'new connections'
-  const port = path.entry.servicePort
-    ? `${path.entry.service}:${path.entry.servicePort.name || path.entry.servicePort.port}`
-    : (path.entry.service ?? path.entry.address)
+  const sp = path.entry.servicePort
+  const port = sp ? `${path.entry.service}:${sp.name || sp.port}` : (path.entry.service ?? path.entry.address)
+  const address = (b: Backend) => joinHostPort(b.ip, b.port)
   return finding('traffic-skewed', {
     message:
-      `${node.name} counted ${count(total)} ${what} to ${port}, and ${w ? joinHostPort(w.ip, w.port) : '?'} took ${count(observed[worst] ?? 0)} of them ` +
-      `(${pct((observed[worst] ?? 0) / total)}, configured ${pct(shares[worst] ?? 0)}): chance explains a split this uneven with ${chance(fit.pValue)}`,
+      `${node.name} counted ${count(total)} ${what} to ${port}, and ${address(worst.backend)} took ${count(worst.counted)} of them ` +
+      `(${pct(worst.counted / total)}, configured ${pct(worst.share)}): chance explains a split this uneven with ${chance(fit.pValue)}`,
     ...(path.entry.service ? {service: path.entry.service} : {}),
     node: node.name,
     evidence: [
-      ...backends.map(
-        (b, i) =>
-          `${joinHostPort(b.ip, b.port)}${b.pod ? ` (${b.pod})` : ''} via ${b.chain}: ${count(observed[i] ?? 0)} (${pct((observed[i] ?? 0) / total)}), expected ${pct(shares[i] ?? 0)} ≈ ${count(Math.round(total * (shares[i] ?? 0)))}`,
+      ...tallies.map(
+        (t) =>
+          `${address(t.backend)}${t.backend.pod ? ` (${t.backend.pod})` : ''} via ${t.backend.chain}: ${count(t.counted)} (${pct(t.counted / total)}), expected ${pct(t.share)} ≈ ${count(Math.round(total * t.share))}`,
       ),
       `chi-square ${fit.statistic.toFixed(1)} with ${fit.df} degree${fit.df === 1 ? '' : 's'} of freedom: ${chance(fit.pValue)} (flagged below ${SKEW_P_VALUE}, over at least ${MIN_COUNTED} ${what})`,
     ],
@@ -80,7 +87,7 @@ export function trafficSkewed(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Fi
       if (!seen || path.backends.length > seen.backends.length) widest.set(key, path)
     }
     for (const path of widest.values()) {
-      const f = skewOf(node, path, path.backends)
+      const f = skewOf(node, path)
       if (f) out.push(f)
     }
   }

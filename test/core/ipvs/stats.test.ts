@@ -28,6 +28,14 @@ describe('ipvsadm --stats', () => {
     expect(parseIpvsStats(text, 's').get('TCP|10.20.30.41|80')?.get('10.180.0.1|8080')).toEqual({connections: 12, packets: 100, bytes: 123456000})
   })
 
+  it('reads IPv6 virtual and real servers (bracketed, as ipvsadm -n prints them)', () => {
+    const text = [
+      'TCP  [fd00:10:96::a]:80                 5       30       25     1800    15000',
+      '  -> [fd00:10:244:1::5]:8080         5       30       25     1800    15000',
+    ].join('\n')
+    expect(parseIpvsStats(text, 's').get('TCP|fd00:10:96::a|80')?.get('fd00:10:244:1::5|8080')).toEqual({connections: 5, packets: 30, bytes: 1800})
+  })
+
   it('adds the counters to the traced backends, by virtual server and real server', () => {
     const table = withIpvsStats(save, parseIpvsStats(statsText, 'ipvsadm-stats.txt'))
     const trace = traceIpvs(
