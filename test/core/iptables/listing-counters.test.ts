@@ -1,6 +1,7 @@
 // `iptables -S CHAIN -v` (--counters): the `-c PACKETS BYTES` iptables 1.8 prints before the target
 // becomes iptables-save -c's `[PACKETS:BYTES]` prefix, so the dump parser and tracer read counters the
-// same way from a listing and from a save. Lines: iptables v1.8.9 (nf_tables) in a network namespace.
+// same way from a listing and from a save. Lines: iptables v1.8.9 (nf_tables) in a network namespace;
+// iptables-legacy 1.8.9 prints -c in the same place.
 import {describe, expect, it} from 'vitest'
 import {formatChainCollection, emptyCollection, parseChainListing, recordChain, withCounterPrefix} from '../../../src/core/iptables/chain-listing.js'
 import {chainRules, indexIptablesSave} from '../../../src/core/iptables/dump.js'
