@@ -18,6 +18,8 @@ export interface TraceSettings {
   ignore: string[]
   /** Also read the nodes' conntrack entries for the traced addresses (--conntrack). */
   conntrack?: boolean
+  /** Read the node's rules with their traffic counters (--counters). */
+  counters?: boolean
 }
 
 /** Where the run reads from, and where it keeps a copy of what it read (--capture). */
@@ -53,6 +55,7 @@ export async function runTrace(settings: TraceSettings, ports: TracePorts, hooks
       nodes,
       fullDumps: ports.capture !== undefined,
       ...(settings.conntrack ? {conntrack: true} : {}),
+      ...(settings.counters ? {counters: true} : {}),
       ...(hooks.interrupted ? {interrupted: hooks.interrupted} : {}),
     },
     ports.cluster,

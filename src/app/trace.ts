@@ -14,6 +14,8 @@ export interface TraceConfig {
   fullDumps?: boolean
   /** Read the nodes' connection-tracking entries for the traced addresses too (--conntrack). */
   conntrack?: boolean
+  /** Read the rules with their traffic counters (--counters). */
+  counters?: boolean
   /**
    * Settles when the user interrupts the run (Ctrl-C, SIGTERM): nodes that have not answered by then
    * are reported as interrupted, and the report is built from what the others showed.
@@ -53,7 +55,7 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   const names = config.nodes.length > 0 ? config.nodes : available
   // One index per run: the collection plan and the report both read it.
   const idx = indexCluster(view)
-  const plan = planCollection(idx, query, {full: config.fullDumps === true, conntrack: config.conntrack === true})
+  const plan = planCollection(idx, query, {full: config.fullDumps === true, conntrack: config.conntrack === true, counters: config.counters === true})
   const [dataplanes, kubeProxy] = await Promise.all([
     Promise.all(names.map((n) => unlessInterrupted(reader.read(n, plan), stop, () => interruptedNode(n)))),
     names.length > 0 && cluster.kubeProxyObjects ? unlessInterrupted(cluster.kubeProxyObjects(), stop, () => undefined) : undefined,

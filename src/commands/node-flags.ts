@@ -58,6 +58,11 @@ export const nodeFlags = {
     helpGroup: 'Exec node access',
   }),
   'debug-image': Flags.string({description: 'image of the --debug-pod pods (needs iptables-save, nft)', helpValue: 'IMAGE', helpGroup: 'Exec node access'}),
+  counters: Flags.boolean({
+    description:
+      'read the rules with their traffic counters (iptables-save -c, iptables -S -v, ipvsadm --stats; nft lists counters the rules have) and show packets per backend',
+    helpGroup: 'Node access',
+  }),
   parallel: Flags.integer({description: 'nodes read at once (default 10)', helpValue: 'N', helpGroup: 'Node access'}),
   'node-timeout': Flags.integer({description: 'seconds each node command may take (default 60)', helpValue: 'SEC', helpGroup: 'Node access'}),
   'connect-timeout': Flags.integer({description: 'seconds to connect and log in to a node (default 10)', helpValue: 'SEC', helpGroup: 'Node access'}),

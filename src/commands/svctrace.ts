@@ -88,6 +88,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       failOn: flags['fail-on'],
       ignore,
       ...(flags.conntrack ? {conntrack: true} : {}),
+      counters: flags.counters,
     }
     const access = await this.nodeAccess(flags)
     if (flags.conntrack && access.via === 'none' && flags.from === undefined)

@@ -4,6 +4,7 @@
 import {indexIptablesSave, type IptablesDump} from './iptables/dump.js'
 import {parseIpset, type Ipsets} from './ipvs/ipset.js'
 import {parseIpvsTable, type IpvsTable} from './ipvs/ipvsadm.js'
+import {parseIpvsStats, withIpvsStats} from './ipvs/ipvsadm-stats.js'
 import type {Capture, CaptureKind, NodeDataplane} from './model.js'
 import type {NftRuleset} from './nftables/model.js'
 import {parseNft} from './nftables/parse.js'
@@ -46,11 +47,13 @@ export function indexCaptures(dp: NodeDataplane): IndexedCaptures {
   const nft = captureOf(dp, 'nft')
   const ipvs = captureOf(dp, 'ipvsadm') ?? captureOf(dp, 'proc-ip-vs')
   const ipset = captureOf(dp, 'ipset')
+  const stats = captureOf(dp, 'ipvsadm-stats')
+  const table = ipvs ? parseIpvsTable(ipvs.text, ipvs.source) : undefined
   return {
     ...(iptables ? {iptables: indexIptablesSave(iptables.text, iptables.source)} : {}),
     ...(iptables6 ? {iptables6: indexIptablesSave(iptables6.text, iptables6.source)} : {}),
     ...(nft ? {nft: parseNft(nft.text, nft.source)} : {}),
-    ...(ipvs ? {ipvs: parseIpvsTable(ipvs.text, ipvs.source)} : {}),
+    ...(table ? {ipvs: stats ? withIpvsStats(table, parseIpvsStats(stats.text, stats.source)) : table} : {}),
     ...(ipset ? {ipsets: parseIpset(ipset.text, ipset.source)} : {}),
   }
 }

@@ -59,6 +59,8 @@ export interface CollectionPlan {
   reason?: string
   /** --conntrack: the destinations whose connection-tracking entries to read (`conntrack -L -d IP` each), or the whole table. */
   conntrack?: {addresses: string[] | 'all'}
+  /** Read the rules with their traffic counters (--counters): `iptables-save -c`, `iptables -S CHAIN -v`, `ipvsadm --stats`. */
+  counters?: boolean
 }
 
 export interface PlanOptions {
@@ -66,6 +68,8 @@ export interface PlanOptions {
   full?: boolean
   /** Read connection-tracking entries too (--conntrack). */
   conntrack?: boolean
+  /** Read traffic counters too (--counters). */
+  counters?: boolean
 }
 
 /** Past this many chains one `iptables -S` per chain costs more than one whole dump. */
@@ -199,11 +203,16 @@ function conntrackAddresses(idx: ClusterIndex, query: Query): string[] | 'all' {
 
 /** The plan for a query over what the API returned. */
 export function planCollection(idx: ClusterIndex, query: Query, opts: PlanOptions = {}): CollectionPlan {
-  const plan = planDataplane(idx, query, opts)
-  return opts.conntrack === true ? {...plan, conntrack: {addresses: conntrackAddresses(idx, query)}} : plan
+  const plan = planReads(idx, query, opts)
+  return {
+    ...plan,
+    ...(opts.conntrack === true ? {conntrack: {addresses: conntrackAddresses(idx, query)}} : {}),
+    ...(opts.counters === true ? {counters: true} : {}),
+  }
 }
 
-function planDataplane(idx: ClusterIndex, query: Query, opts: PlanOptions): CollectionPlan {
+/** What to read, conntrack and counters aside. */
+function planReads(idx: ClusterIndex, query: Query, opts: PlanOptions): CollectionPlan {
   const ipv6 = viewHasIPv6(idx.view) || (query.kind === 'ip' && familyOf(query.ip) === 6)
   if (opts.full === true) return fullPlan('--capture reads whole dumps', ipv6)
   if (query.kind !== 'service') return fullPlan(query.kind === 'all' ? 'checking every Service reads whole dumps' : 'an address query reads whole dumps', ipv6)

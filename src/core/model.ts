@@ -10,6 +10,9 @@ export type {Note, NoteKind} from './trace/notes.js'
 export type {ApiBackend, ApiBackendPort} from './api-backends.js'
 export type {ExpectedAlternative, ExpectedBackend, ExpectedDataplane, ExpectedOutcome, ExpectedPath, ExpectedRule, NodesUntraced} from './expected-paths.js'
 import type {FindingId} from './checks/catalog.js'
+import type {TrafficCounters} from './counters.js'
+
+export type {TrafficCounters} from './counters.js'
 
 /** Transport protocols kube-proxy handles, as Kubernetes spells them. */
 export type Protocol = 'TCP' | 'UDP' | 'SCTP'
@@ -56,6 +59,8 @@ export type CaptureKind =
   | 'ipvsadm'
   /** /proc/net/ip_vs as read inside a kube-proxy pod (no ipvsadm there). */
   | 'proc-ip-vs'
+  /** `ipvsadm -Ln --stats` (--exact or not): connections, packets and bytes per real server, beside the table of `ipvsadm`. */
+  | 'ipvsadm-stats'
   /** `ipset list` or `ipset save`. */
   | 'ipset'
   /** `conntrack -L` (default or `-o extended` format), whole or for some destinations (`-d VIP`). */
@@ -113,6 +118,12 @@ export interface Backend {
   chain: string
   /** IPVS: the real server's weight. */
   weight?: number
+  /**
+   * What the node's dump counted for this backend, when it has counters (`iptables-save -c`, nft
+   * `counter`, `ipvsadm -Ln --stats`): the DNAT rule's packets and bytes (new connections: the nat
+   * table sees only first packets), IPVS the real server's connections, packets and bytes in.
+   */
+  counters?: TrafficCounters
 }
 
 /** An outcome that happens only under a condition the trace could not decide. */

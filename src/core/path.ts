@@ -62,6 +62,8 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
         ...backendOwner(idx, o.dnat.ip, service),
         chain: o.dnat.chain,
         ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {}),
+        // One DNAT rule (or real server) per key: outcomes that reach it by several branches share its counter, never add it up.
+        ...(o.dnat.counters ? {counters: o.dnat.counters} : {}),
       })
   }
   return [...byKey.values()].sort((a, b) => joinHostPort(a.ip, a.port).localeCompare(joinHostPort(b.ip, b.port)))

@@ -23,7 +23,9 @@ export interface NodeBlock {
   rows: MergedRow[]
 }
 
-const backendKey = (b: Backend) => `${b.ip}|${b.port}|${Math.round(b.probability * 1e6)}|${b.weight ?? ''}`
+// Counters are each node's own: nodes with different counts are shown apart.
+const backendKey = (b: Backend) =>
+  `${b.ip}|${b.port}|${Math.round(b.probability * 1e6)}|${b.weight ?? ''}|${b.counters ? `${b.counters.connections ?? ''}:${b.counters.packets}:${b.counters.bytes}` : ''}`
 
 /** A key for a backend list: same pods, same ports, same shares. */
 export function backendsKey(backends: Backend[]): string {

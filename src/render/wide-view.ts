@@ -6,7 +6,7 @@ import {aboutSeveralServices, findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
-import {backendName, entryWord, shareText, verdictPaint, verdictWord} from './words.js'
+import {backendName, configuredShare, countersText, entryWord, verdictPaint, verdictWord} from './words.js'
 import {joinHostPort} from '../core/address.js'
 
 // Marking for masquerade is a side trip, shown in the masquerade column rather than as a chain.
@@ -36,19 +36,29 @@ function sourceText(p: TracePath): string {
   return p.sourceIsExample ? `any pod on the node${at}` : `a pod${at}`
 }
 
-/** Backends as rows of who, address, share and the chain that DNATs to it; the chain goes under the row when the line would not fit. */
+/**
+ * Backends as rows of who, address, share, what the dump counted and the chain that DNATs to it; the
+ * chain and the counts go under the row when the line would not fit.
+ */
 function backendLines(backends: Backend[], namespace: string | undefined, width: number, indent: string): string[] {
+  const counted = (b: Backend) => (b.counters ? countersText(b.counters) : '')
+  const anyCounted = backends.some((b) => b.counters)
   const rows = backends.map((b): Cell[] => [
     {text: backendName(b, namespace)},
     {text: joinHostPort(b.ip, b.port)},
-    {text: shareText(b)},
+    {text: configuredShare(b)},
+    ...(anyCounted ? [{text: counted(b) || '-'}] : []),
     {text: clean(b.chain)},
   ])
   const lines = table([], rows, width, indent)
   if (lines.every((l) => l.length <= width)) return lines
   return table(
     [],
-    rows.map((r) => [{text: `${r[0]?.text ?? ''}\n  via ${r[3]?.text ?? ''}`}, r[1] ?? {text: ''}, r[2] ?? {text: ''}]),
+    backends.map((b, i) => [
+      {text: [backendName(b, namespace), `  via ${clean(b.chain)}`, ...(b.counters ? [`  counted ${counted(b)}`] : [])].join('\n')},
+      rows[i]?.[1] ?? {text: ''},
+      rows[i]?.[2] ?? {text: ''},
+    ]),
     width,
     indent,
   )

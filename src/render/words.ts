@@ -1,6 +1,6 @@
 // Words and numbers every view prints the same way: shares, verdicts, client kinds, entry kinds.
 import type {ChalkInstance} from 'chalk'
-import type {Backend, EntryKind, ServiceVerdict, SourceKind, Verdict} from '../core/model.js'
+import type {Backend, EntryKind, ServiceVerdict, SourceKind, TrafficCounters, Verdict} from '../core/model.js'
 import {clean} from './style.js'
 
 /** A share as a percentage with at most one decimal (33.3%, 50%). */
@@ -61,9 +61,32 @@ export function backendName(b: Backend, namespace?: string): string {
   return 'unknown IP'
 }
 
+// A byte count in decimal units (512 B, 547.2 kB, 1.3 GB).
+function byteSize(bytes: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB', 'PB']
+  let v = bytes
+  let u = 0
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000
+    u++
+  }
+  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`
+}
+
+/** What the dump counted for a backend: `9,120 pkts / 547.2 kB` (IPVS: connections first). */
+export function countersText(c: TrafficCounters): string {
+  const n = (x: number) => x.toLocaleString('en-US')
+  return `${c.connections !== undefined ? `${n(c.connections)} conns, ` : ''}${n(c.packets)} pkts / ${byteSize(c.bytes)}`
+}
+
 /** A backend's share of new connections, with its IPVS weight. */
-export function shareText(b: Backend): string {
+export function configuredShare(b: Backend): string {
   return `${percent(b.probability)}${b.weight !== undefined ? ` (weight ${b.weight})` : ''}`
+}
+
+/** The configured share and, when the dump has them, the backend's counters next to it. */
+export function shareText(b: Backend): string {
+  return `${configuredShare(b)}${b.counters ? `, ${countersText(b.counters)}` : ''}`
 }
 
 const STATUS: Record<ServiceVerdict['status'], string> = {ok: 'OK', warning: 'WARNING', broken: 'BROKEN'}

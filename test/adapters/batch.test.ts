@@ -216,7 +216,7 @@ describe('the script', () => {
     expect(lines).toContainEqual(['whole:nat', 'env LC_ALL=C iptables-save -t nat'])
     // A legacy node's filtered save: only the kept chains' lines leave the node.
     expect(c.script).toContain(
-      'k keep:nat "^([*]|COMMIT|:(KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |-A (KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" env LC_ALL=C iptables-save -t nat',
+      'k keep:nat "^([*]|COMMIT|:(KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |([[][0-9]+:[0-9]+] )?-A (KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" env LC_ALL=C iptables-save -t nat',
     )
     expect(new Set(lines.map(([id]) => id)).size).toBe(c.steps.size)
     expect(c.script).not.toContain("'")

@@ -24,6 +24,8 @@ const IPTABLES = '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A PRE
 const IP6TABLES =
   '*nat\n:PREROUTING ACCEPT [0:0]\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d fd00:10:96::a/128 -p tcp -m tcp --dport 80 -j KUBE-SVC-X\nCOMMIT\n'
 
+const STATS = 'TCP  10.96.0.1:443   3   18   12   1080   7200\n  -> 172.18.0.2:6443   3   18   12   1080   7200\n'
+
 describe('bundle round trip', () => {
   it.each<[string, NodeDataplane, string[]]>([
     ['iptables', dataplane('n1', {'iptables-save': IPTABLES}), ['iptables-save.txt']],
@@ -36,6 +38,7 @@ describe('bundle round trip', () => {
       dataplane('n1', {'iptables-save': IPTABLES, ipvsadm: '-A -t 10.96.0.1:443 -s rr\n', ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n'}),
       ['iptables-save.txt', 'ipvsadm.txt', 'ipset.txt'],
     ],
+    ['IPVS with --counters', dataplane('n1', {ipvsadm: '-A -t 10.96.0.1:443 -s rr\n', 'ipvsadm-stats': STATS}), ['ipvsadm.txt', 'ipvsadm-stats.txt']],
     ['IPVS from a kube-proxy pod', dataplane('n1', {'proc-ip-vs': 'IP Virtual Server version 1.2.1 (size=4096)\n'}), ['ipvsadm.txt']],
     [
       'both iptables backends',
@@ -71,6 +74,7 @@ describe('bundle round trip', () => {
       ipset: 'create KUBE-CLUSTER-IP hash:ip,port\n',
       conntrack:
         'udp      17 29 src=10.244.1.11 dst=10.96.0.10 sport=41001 dport=53 [UNREPLIED] src=10.244.1.5 dst=10.244.1.11 sport=53 dport=41001 mark=0 use=2\n',
+      'ipvsadm-stats': STATS,
     })
     for (const c of NODE_CAPTURES) expect(c.files).toContain(c.write(dp)?.file)
     expect(NODE_CAPTURES.find((c) => c.kind === 'nftables')?.write(dataplane('n1', {nft: 'table ip kube-proxy {\n}\n'}))?.file).toBe('nft.txt')

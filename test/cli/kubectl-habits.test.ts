@@ -60,6 +60,7 @@ describe('--help', () => {
       'connect-timeout',
       'conntrack',
       'context',
+      'counters',
       'debug-image',
       'debug-pod',
       'explain',
@@ -102,7 +103,7 @@ describe('--help', () => {
     expect(section('QUERY FLAGS')).toMatch(/--namespace[\s\S]*--all-namespaces[\s\S]*--ip[\s\S]*--source[\s\S]*--nodes/)
     expect(section('CLUSTER FLAGS')).toMatch(/--kubeconfig[\s\S]*--context[\s\S]*--request-timeout[\s\S]*--from[\s\S]*--capture/)
     expect(section('OUTPUT FLAGS')).toMatch(/--output[\s\S]*--fail-on[\s\S]*--ignore[\s\S]*--explain[\s\S]*--no-color[\s\S]*-v, --verbose/)
-    expect(section('NODE ACCESS FLAGS')).toMatch(/--via[\s\S]*--parallel[\s\S]*--node-timeout[\s\S]*--connect-timeout/)
+    expect(section('NODE ACCESS FLAGS')).toMatch(/--via[\s\S]*--counters[\s\S]*--parallel[\s\S]*--node-timeout[\s\S]*--connect-timeout/)
     expect(section('SSH NODE ACCESS FLAGS')).toMatch(/--ssh-user[\s\S]*--known-hosts[\s\S]*--bastion[\s\S]*--ssh-address-type/)
     expect(section('EXEC NODE ACCESS FLAGS')).toMatch(/--debug-pod[\s\S]*--debug-image/)
   })

@@ -211,6 +211,25 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     expect(sshd.node1.commands().some((l) => / iptables -w 5 -t nat -S KUBE-SVC-/.test(l))).toBe(true)
   })
 
+  it('--counters: the iptables reads carry -v or -c, every backend on node1 carries its counters, the paths are unchanged', async () => {
+    const before = sshd.node1.commands().length
+    const live = await svctrace(['frontend', '-o', 'json', '--counters', ...sshFlags()])
+    expect(live.stderr).toBe('')
+    const sent = sshd.node1.commands().slice(before).flatMap(expand)
+    // The node's own iptables reads (not -V, not the other backend's count): listings with -v, saves with -c.
+    const reads = sent.filter((l) => /^iptables(-save)? /.test(l) && l !== 'iptables -V')
+    expect(reads.length).toBeGreaterThan(0)
+    for (const l of reads) expect(l).toMatch(/^iptables -w 5 -t (nat|filter) -S \S+ -v$|^iptables-save -c( -t (nat|filter))?$/)
+    const got = JSON.parse(live.stdout) as Report
+    const backends = nodeOf(got, 'node1').paths.flatMap((p) => p.backends)
+    expect(backends.length).toBeGreaterThan(0)
+    for (const b of backends) expect(b.counters, `${b.ip}:${b.port}`).toEqual({packets: expect.any(Number), bytes: expect.any(Number)})
+    // Counters aside, the same report as without the flag.
+    const plain = JSON.parse((await svctrace(['frontend', '-o', 'json', ...sshFlags()])).stdout) as Report
+    const withoutCounters = (r: Report) => JSON.parse(JSON.stringify(nodeOf(r, 'node1'), (k, v) => (k === 'counters' ? undefined : v)))
+    expect(withoutCounters(got)).toEqual(withoutCounters(plain))
+  })
+
   it("check mode (whole dumps): every readable node equals the bundle's, line numbers included", async () => {
     const counts = sshdCounts()
     const live = await svctrace(['-n', 'storefront', '-o', 'json', ...sshFlags()])

@@ -10,6 +10,10 @@
 //   verdict reject <=> refused;  drop <=> timed out;
 //   masquerade yes/no <=> the pods saw another address / the client's own (pod and outside clients).
 //
+// The endpoint chains' DNAT rules carry a `counter` here (kube-proxy writes none; an operator may add
+// one): a last case reads the counters before and after real connections and checks each backend's
+// counted packets are the connections it answered, from the JSON and the text listing alike.
+//
 // Needs root and nft. Outside CI a missing prerequisite skips with a printed reason; with CI set it fails.
 import {noteLines} from '../support/notes.js'
 import {readFileSync} from 'node:fs'
@@ -22,7 +26,11 @@ import {cleanupLeftovers, ownNamespaces, requireRoot, Topology, type ConnectResu
 import {dataplane} from '../support/dataplane.js'
 import {defined, first} from '../support/defined.js'
 
-const RULESET = readFileSync(fileURLToPath(new URL('../fixtures/samples/nftables/traffic/node1.nft', import.meta.url)), 'utf8')
+// `… meta l4proto tcp dnat to IP:PORT` → `… meta l4proto tcp counter dnat to IP:PORT` in every endpoint chain.
+const RULESET = readFileSync(fileURLToPath(new URL('../fixtures/samples/nftables/traffic/node1.nft', import.meta.url)), 'utf8').replace(
+  /^(add rule ip kube-proxy endpoint-\S+ meta l4proto tcp) dnat to /gm,
+  '$1 counter dnat to ',
+)
 const env = requireRoot(['nft'], 'nftables-traffic')
 
 const NODE1 = '192.168.77.11'
@@ -294,6 +302,37 @@ describe.skipIf(env.skip)('nftables mode: svctrace predictions match real traffi
       if (path.masquerade === 'yes') expect(traffic.peerIPs, msg).not.toContain(c.source)
       else if (path.masquerade === 'no') expect(traffic.peerIPs, msg).toEqual([c.source])
       else throw new Error(`${msg}\n  masquerade should be decided for a named client`)
+    }
+  })
+
+  it('counters on the endpoint DNAT rules count each connection per backend (JSON and text listings)', async () => {
+    expect(RULESET.match(/ counter dnat to /g)?.length).toBeGreaterThanOrEqual(3)
+    const web: Case = {
+      id: 'web counters',
+      service: 'web',
+      from: 'default/client',
+      kind: 'pod',
+      source: CLIENT_POD,
+      dst: '10.96.0.10',
+      port: 80,
+      verdict: 'dnat',
+    }
+    const read = async () => ({
+      json: dataplane('node1', {nft: await topo!.listNftTable('node1', {json: true})}),
+      text: dataplane('node1', {nft: await topo!.listNftTable('node1')}),
+    })
+    const counted = (dp: NodeDataplane) => new Map(predict(dp, web).backends.map((b) => [`${b.ip}:${b.port}`, b.counters?.packets ?? -1]))
+    const before = await read()
+    const traffic = await topo!.connect({from: web.from, dst: web.dst, port: web.port, attempts: 45, timeoutMs: 400, silentMs: 400, concurrency: 6})
+    expect(traffic.counts.answered).toBe(45)
+    const answered = new Map<string, number>()
+    for (const a of traffic.attempts) if (a.local) answered.set(a.local, (answered.get(a.local) ?? 0) + 1)
+    const after = await read()
+    for (const form of ['json', 'text'] as const) {
+      const was = counted(before[form])
+      const now = counted(after[form])
+      expect([...now.keys()].sort(), form).toEqual(['10.244.1.10:8080', '10.244.2.10:8080', '10.244.2.11:8080'])
+      for (const [backend, n] of now) expect(n - (was.get(backend) ?? 0), `${form} ${backend}`).toBe(answered.get(backend) ?? 0)
     }
   })
 })

@@ -7,9 +7,10 @@ import {ALLOWED, type NodeCommandId} from '../../src/adapters/node/commands.js'
 
 const TEST = /^(if|elif) (has "[A-Za-z0-9_.:() -]+"( \|\| has "[A-Za-z0-9_.:() -]+")*|\[ "\$r" != 0 \]|\[ "\$r" = 0 \] && \[ \$\{#o\} -le \d+ \]|:)$/
 const NAMES = '(?:KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)(?:\\|(?:KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING))*'
-// f/g ID CMD, or k ID "PATTERN" CMD where PATTERN is keepPattern's: kept chain names only.
+// f/g ID CMD, or k ID "PATTERN" CMD where PATTERN is keepPattern's: kept chain names only (and the
+// `([[][0-9]+:[0-9]+] )?` that lets iptables-save -c's counter prefix through).
 const STEP = new RegExp(
-  `^(?:(?:then|else) )?(?:[fg] [A-Za-z0-9_:-]+|k [A-Za-z0-9_:-]+ "\\^\\(\\[\\*\\]\\|COMMIT\\|:\\((${NAMES})\\) \\|-A \\((${NAMES})\\) \\)") (?:sudo -n )?env LC_ALL=C (.+)$`,
+  `^(?:(?:then|else) )?(?:[fg] [A-Za-z0-9_:-]+|k [A-Za-z0-9_:-]+ "\\^\\(\\[\\*\\]\\|COMMIT\\|:\\((${NAMES})\\) \\|(?:\\(\\[\\[\\]\\[0-9\\]\\+:\\[0-9\\]\\+\\] \\)\\?)?-A \\((${NAMES})\\) \\)") (?:sudo -n )?env LC_ALL=C (.+)$`,
 )
 
 function allowListed(line: string): boolean {

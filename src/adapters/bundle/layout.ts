@@ -6,6 +6,7 @@
 //   DIR/nodes/NODE/ip6tables-save.txt   `ip6tables-save`: the IPv6 Services' rules of iptables mode (dual-stack and IPv6 clusters)
 //   DIR/nodes/NODE/nft.json | nft.txt   `nft -j list table ip kube-proxy` | `nft list table ip kube-proxy`
 //   DIR/nodes/NODE/ipvsadm.txt          `ipvsadm -Sn` or `-Ln` (or /proc/net/ip_vs); ipset.txt: `ipset save`
+//   DIR/nodes/NODE/ipvsadm-stats.txt    optional: `ipvsadm -Ln --stats --exact`, counters per real server (--counters)
 //   DIR/nodes/NODE/iptables-legacy-save.txt  optional: `iptables-legacy-save -t nat` when iptables-save is the nft backend
 //     (or other-iptables-backend.json, as --capture writes the count a live read took)
 //   DIR/nodes/NODE/conntrack.txt        optional: `conntrack -L` (whole, or `-d VIP` per traced address; --capture with --conntrack writes it)
@@ -21,7 +22,7 @@ export const NODES_DIR = 'nodes'
 
 /** One kind of node capture: the file(s) it is in, the capture kind the reader makes of it, the file --capture picks. */
 export interface NodeCapture {
-  kind: 'iptables' | 'ip6tables' | 'nftables' | 'ipvs' | 'ipset' | 'conntrack'
+  kind: 'iptables' | 'ip6tables' | 'nftables' | 'ipvs' | 'ipvs-stats' | 'ipset' | 'conntrack'
   /** The names the reader accepts, first found wins (nft.json before nft.txt). */
   files: readonly string[]
   /** The capture the reader makes of the file (ipvsadm.txt may hold /proc/net/ip_vs too: the parser tells them apart). */
@@ -76,6 +77,14 @@ export const NODE_CAPTURES: readonly NodeCapture[] = [
     capture: 'ipvsadm',
     tooBig: 'the IPVS table should be far smaller; check the file is ipvsadm -Sn output',
     write: (dp) => as('ipvsadm.txt', textOf(dp, 'ipvsadm') ?? textOf(dp, 'proc-ip-vs')),
+  },
+  {
+    // `ipvsadm -Ln --stats`: counters per real server, read with --counters (the weights stay in ipvsadm.txt).
+    kind: 'ipvs-stats',
+    files: ['ipvsadm-stats.txt'],
+    capture: 'ipvsadm-stats',
+    tooBig: 'the IPVS statistics should be far smaller; check the file is ipvsadm -Ln --stats output',
+    write: (dp) => as('ipvsadm-stats.txt', textOf(dp, 'ipvsadm-stats')),
   },
   {
     kind: 'ipset',

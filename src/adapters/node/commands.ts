@@ -19,6 +19,7 @@ export type NodeCommandId =
   | 'iptables-version'
   | 'nft-list-kube-proxy'
   | 'ipvsadm-save'
+  | 'ipvsadm-stats'
   | 'ipset-save'
   | 'proc-ip-vs'
   | 'conntrack-list'
@@ -43,21 +44,29 @@ function table(name: string): string {
   return name
 }
 
-/** Builders: the only way to make a NodeCommand. */
+// --counters: `iptables-save -c` prefixes each rule with `[packets:bytes]`; `iptables -S CHAIN -v`
+// adds `-c packets bytes` before the target (chain-listing.ts moves it to the prefix).
+const saveCounters = (counters: boolean) => (counters ? ['-c'] : [])
+const listCounters = (counters: boolean) => (counters ? ['-v'] : [])
+
+/** Builders: the only way to make a NodeCommand. `counters` asks for the rules' traffic counters too (--counters). */
 export const nodeCommands = {
-  iptablesSave: (): NodeCommand => ({id: 'iptables-save', argv: ['iptables-save']}),
-  iptablesSaveTable: (t: string): NodeCommand => ({id: 'iptables-save-table', argv: ['iptables-save', '-t', table(t)]}),
+  iptablesSave: (counters = false): NodeCommand => ({id: 'iptables-save', argv: ['iptables-save', ...saveCounters(counters)]}),
+  iptablesSaveTable: (t: string, counters = false): NodeCommand => ({
+    id: 'iptables-save-table',
+    argv: ['iptables-save', ...saveCounters(counters), '-t', table(t)],
+  }),
   /** `iptables -t nat -S KUBE-SVC-…`: one chain, for targeted collection. */
-  iptablesListChain: (t: string, chain: string): NodeCommand => ({
+  iptablesListChain: (t: string, chain: string, counters = false): NodeCommand => ({
     id: 'iptables-list-chain',
-    argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain)],
+    argv: ['iptables', '-w', '5', '-t', table(t), '-S', chainName(chain), ...listCounters(counters)],
   }),
   /** `ip6tables-save`: kube-proxy's iptables mode writes IPv6 Services' rules with ip6tables. */
-  ip6tablesSave: (): NodeCommand => ({id: 'ip6tables-save', argv: ['ip6tables-save']}),
+  ip6tablesSave: (counters = false): NodeCommand => ({id: 'ip6tables-save', argv: ['ip6tables-save', ...saveCounters(counters)]}),
   /** `ip6tables -t nat -S KUBE-SVC-…`: one IPv6 chain, for targeted collection (CollectionPlan.chains6). */
-  ip6tablesListChain: (t: string, chain: string): NodeCommand => ({
+  ip6tablesListChain: (t: string, chain: string, counters = false): NodeCommand => ({
     id: 'ip6tables-list-chain',
-    argv: ['ip6tables', '-w', '5', '-t', table(t), '-S', chainName(chain)],
+    argv: ['ip6tables', '-w', '5', '-t', table(t), '-S', chainName(chain), ...listCounters(counters)],
   }),
   iptablesLegacySave: (): NodeCommand => ({id: 'iptables-legacy-save', argv: ['iptables-legacy-save']}),
   /** Every table of the nft backend (no -t: it never creates a table that is not there). */
@@ -69,6 +78,8 @@ export const nodeCommands = {
     argv: ['nft', '-j', 'list', 'table', family === 'ip6' ? 'ip6' : 'ip', 'kube-proxy'],
   }),
   ipvsadmSave: (): NodeCommand => ({id: 'ipvsadm-save', argv: ['ipvsadm', '-S', '-n']}),
+  /** `ipvsadm -L -n --stats --exact`: connections, packets and bytes per real server (--counters); --exact: no K/M abbreviations. */
+  ipvsadmStats: (): NodeCommand => ({id: 'ipvsadm-stats', argv: ['ipvsadm', '-L', '-n', '--stats', '--exact']}),
   ipsetSave: (): NodeCommand => ({id: 'ipset-save', argv: ['ipset', 'save']}),
   procIpVs: (): NodeCommand => ({id: 'proc-ip-vs', argv: ['cat', '/proc/net/ip_vs']}),
   /** `conntrack -L -d IP` (`-f ipv6` for an IPv6 address): the tracked connections to one destination; no address: all. */
@@ -87,16 +98,17 @@ function conntrackDestination(address: string): string[] {
 
 /** Every argv the builders can produce, by id: what a test checks each executed command against. */
 export const ALLOWED: Record<NodeCommandId, RegExp> = {
-  'iptables-save': /^iptables-save$/,
-  'iptables-save-table': /^iptables-save -t (nat|filter|mangle|raw)$/,
-  'iptables-list-chain': /^iptables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/,
-  'ip6tables-save': /^ip6tables-save$/,
-  'ip6tables-list-chain': /^ip6tables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)$/,
+  'iptables-save': /^iptables-save( -c)?$/,
+  'iptables-save-table': /^iptables-save( -c)? -t (nat|filter|mangle|raw)$/,
+  'iptables-list-chain': /^iptables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)( -v)?$/,
+  'ip6tables-save': /^ip6tables-save( -c)?$/,
+  'ip6tables-list-chain': /^ip6tables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)( -v)?$/,
   'iptables-legacy-save': /^iptables-legacy-save$/,
   'iptables-nft-save': /^iptables-nft-save$/,
   'iptables-version': /^iptables -V$/,
   'nft-list-kube-proxy': /^nft -j list table ip6? kube-proxy$/,
   'ipvsadm-save': /^ipvsadm -S -n$/,
+  'ipvsadm-stats': /^ipvsadm -L -n --stats --exact$/,
   'ipset-save': /^ipset save$/,
   'proc-ip-vs': /^cat \/proc\/net\/ip_vs$/,
   'conntrack-list': /^conntrack -L( -d [0-9.]{7,15}| -f ipv6 -d [0-9a-f:.]{2,45})?$/,
@@ -128,7 +140,8 @@ export function iptablesBackendOf(versionText: string): 'legacy' | 'nft' | undef
 export function keepPattern(chains: readonly string[]): string {
   if (chains.length === 0) throw new UnsafeArgumentError('a kept-chains filter needs at least one chain')
   const names = [...new Set(chains.map(chainName))].join('|')
-  return `^([*]|COMMIT|:(${names}) |-A (${names}) )`
+  // `[12:720] -A …` when saved with -c: `[[]` and `]` match the brackets without a backslash.
+  return `^([*]|COMMIT|:(${names}) |([[][0-9]+:[0-9]+] )?-A (${names}) )`
 }
 
 const SAFE_WORD = /^[A-Za-z0-9_./:=@%+-]+$/

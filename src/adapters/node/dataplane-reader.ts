@@ -72,7 +72,7 @@ const otherSave = (current: Backend): BatchStep =>
  * dump is only counted when the backend is known.
  */
 function iptablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep {
-  const save: BatchStep = {id: 'save', cmd: nodeCommands.iptablesSave()}
+  const save: BatchStep = {id: 'save', cmd: nodeCommands.iptablesSave(plan.counters)}
   // iptables-legacy loads the whole table for every `iptables -S CHAIN`: two whole tables are quicker.
   const legacy = plan.full ? [save] : legacySteps(plan)
   const other = plan.full ? [save] : chainListingSteps(plan, smallBytes)
@@ -92,7 +92,7 @@ export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICE
     ...conntrackSteps(plan),
     iptablesSteps(plan, smallBytes),
     // IPv6 Services: kube-proxy's ip6tables rules, read whole (a targeted read lists IPv4 chains only).
-    ...(plan.ipv6 ? [{id: 'save6', cmd: nodeCommands.ip6tablesSave()}] : []),
+    ...(plan.ipv6 ? [{id: 'save6', cmd: nodeCommands.ip6tablesSave(plan.counters)}] : []),
     {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
     ...(plan.ipv6 ? [{id: 'nft6', cmd: nodeCommands.nftListKubeProxy('ip6')}] : []),
     // ipvsadm only when the kernel already has virtual servers: it would load the ip_vs module otherwise.
@@ -105,6 +105,8 @@ export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICE
           steps: [
             {id: 'ipvsadm', cmd: nodeCommands.ipvsadmSave()},
             {id: 'ipset', cmd: nodeCommands.ipsetSave()},
+            // The weights are only in the save; the counters only in the listing.
+            ...(plan.counters ? [{id: 'ipvsadm-stats', cmd: nodeCommands.ipvsadmStats()}] : []),
           ],
         },
       ],
@@ -139,10 +141,10 @@ function placeIptables(out: NodeDataplane, primary: IptablesText | null, other: 
   if (other) out.otherIptablesBackend = {backend: other.backend, kubeRules: other.kubeRules, source: other.source}
 }
 
-function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: string): void {
+function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: string, counters = false): void {
   const save6 = probed(outcomes.get('save6'))
   if (save6 !== undefined && save6.trim() !== '')
-    out.captures = withCapture(out.captures, {kind: 'ip6tables-save', text: save6, source: `${node}: ip6tables-save`})
+    out.captures = withCapture(out.captures, {kind: 'ip6tables-save', text: save6, source: `${node}: ip6tables-save${counters ? ' -c' : ''}`})
   const nft = nftTables(probed(outcomes.get('nft')), probed(outcomes.get('nft6')))
   if (nft) out.captures = withCapture(out.captures, {kind: 'nft', text: nft.text, source: `${node}: ${nft.source}`})
   const proc = probed(outcomes.get('ipvs'))
@@ -157,6 +159,8 @@ function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: stri
   )
   const ipset = probed(outcomes.get('ipset'))
   if (ipset !== undefined) out.captures = withCapture(out.captures, {kind: 'ipset', text: ipset, source: `${node}: ipset save`})
+  const stats = probed(outcomes.get('ipvsadm-stats'))
+  if (stats !== undefined) out.captures = withCapture(out.captures, {kind: 'ipvsadm-stats', text: stats, source: `${node}: ipvsadm -L -n --stats --exact`})
 }
 
 /** `nft -j` of kube-proxy's ip table and, for IPv6 Services, its ip6 table: one JSON ruleset. */
@@ -207,7 +211,7 @@ export async function readNodeDataplane(
   let primary: IptablesText | null = null
   if (plan.full) {
     const text = mainRead(first.get('save'))
-    if (text !== undefined) primary = {text, source: `${node}: iptables-save`}
+    if (text !== undefined) primary = {text, source: `${node}: iptables-save${plan.counters ? ' -c' : ''}`}
   } else if (iptablesPresent(first)) {
     const state = emptyTargeted()
     recordRound(state, first, node, round)
@@ -231,7 +235,7 @@ export async function readNodeDataplane(
     }
   }
   placeIptables(out, primary, otherBackend(first, node, backend), backend)
-  placeOtherModes(out, first, node)
+  placeOtherModes(out, first, node, plan.counters)
   placeConntrack(out, first, conntrackSteps(plan), node)
   const iptablesText = captureOf(out, 'iptables-save')?.text
   const kube = KUBE_SERVICES.test(iptablesText ?? '')
@@ -241,8 +245,8 @@ export async function readNodeDataplane(
     // No kube-proxy rules anywhere: the whole (small) dump shows what is there instead (another data
     // plane's chains, the REJECTs of the filter table); when it prints no table at all, the nat table,
     // which iptables-save -t lists even when empty.
-    const save: BatchStep[] = plan.full ? [] : [{id: 'save', cmd: nodeCommands.iptablesSave()}]
-    const look = await runBatch(session, [...save, ...wholeTableSteps(['nat'])], fellBack)
+    const save: BatchStep[] = plan.full ? [] : [{id: 'save', cmd: nodeCommands.iptablesSave(plan.counters)}]
+    const look = await runBatch(session, [...save, ...wholeTableSteps(['nat'], plan.counters)], fellBack)
     const whole = probed(look.get('save'))
     const [text, source] = whole?.trim() ? [whole, 'iptables-save'] : [probed(look.get('whole:nat')), 'iptables-save -t nat']
     out.captures = withCapture(out.captures, {kind: 'iptables-save', text: text ?? '', source: `${node}: ${source}`})

@@ -52,9 +52,9 @@ const listId = (ref: ChainRef) => `${ref.table}:${ref.chain}`
 const wholeId = (table: string) => `whole:${table}`
 
 /** The allow-listed command for one chain, or undefined when its name is not one the list accepts (a CNI's). */
-function listCommand(ref: ChainRef): NodeCommand | undefined {
+function listCommand(ref: ChainRef, counters = false): NodeCommand | undefined {
   try {
-    return nodeCommands.iptablesListChain(ref.table, ref.chain)
+    return nodeCommands.iptablesListChain(ref.table, ref.chain, counters)
   } catch (err) {
     if (err instanceof UnsafeArgumentError) return undefined
     throw err
@@ -72,7 +72,7 @@ export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_
   const seen = new Set<string>([listId(services)])
   const listings: BatchStep[] = []
   for (const ref of refs) {
-    const cmd = listCommand(ref)
+    const cmd = listCommand(ref, plan.counters)
     if (!cmd || seen.has(listId(ref))) continue
     seen.add(listId(ref))
     listings.push({id: listId(ref), cmd})
@@ -80,10 +80,10 @@ export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_
   return [
     {
       id: listId(services),
-      cmd: nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES'),
+      cmd: nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES', plan.counters),
       branches: [
         {when: {failed: true}, steps: []},
-        {when: {printedAtMost: smallBytes}, steps: wholeTableSteps(TABLES)},
+        {when: {printedAtMost: smallBytes}, steps: wholeTableSteps(TABLES, plan.counters)},
         {when: {always: true}, steps: listings},
       ],
     },
@@ -94,16 +94,19 @@ export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_
  * A legacy node's reads: `iptables-save -t TABLE` with only these chains sent back (grep on the node),
  * since iptables-legacy loads the whole table for every `iptables -S CHAIN` anyway.
  */
-function keptChainSteps(refs: readonly ChainRef[]): BatchStep[] {
+function keptChainSteps(refs: readonly ChainRef[], counters = false): BatchStep[] {
   return TABLES.flatMap((table) => {
     const keep = [...new Set(refs.filter((r) => r.table === table && listCommand(r) !== undefined).map((r) => r.chain))]
-    return keep.length === 0 ? [] : [{id: `keep:${table}`, cmd: nodeCommands.iptablesSaveTable(table), keep}]
+    return keep.length === 0 ? [] : [{id: `keep:${table}`, cmd: nodeCommands.iptablesSaveTable(table, counters), keep}]
   })
 }
 
 /** The first round's chains on a legacy node: KUBE-SERVICES and what the plan predicts. */
 export function legacySteps(plan: CollectionPlan): BatchStep[] {
-  return keptChainSteps([{table: 'nat', chain: 'KUBE-SERVICES'}, ...TABLES.flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))])
+  return keptChainSteps(
+    [{table: 'nat', chain: 'KUBE-SERVICES'}, ...TABLES.flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))],
+    plan.counters,
+  )
 }
 
 /** The chains of an `iptables-save -t TABLE` text (whole, or filtered to them): each listed, or null when not declared. */
@@ -114,17 +117,20 @@ function recordSaved(c: ChainCollection, table: string, chains: readonly string[
     if (line.startsWith(':')) {
       const [name = '', policy = '-'] = line.slice(1).split(' ', 2)
       if (wanted.has(name)) found.set(name, {table, name, ...(policy !== '-' ? {policy} : {}), rules: []})
-    } else if (line.startsWith('-A ')) {
-      const name = line.slice(3, line.indexOf(' ', 3) < 0 ? undefined : line.indexOf(' ', 3))
-      found.get(name)?.rules.push(line.trimEnd())
+    } else {
+      // `-A NAME …`, or `[pkts:bytes] -A NAME …` from iptables-save -c.
+      const at = line.startsWith('[') ? line.indexOf('] ') + 2 : 0
+      if (!line.startsWith('-A ', at)) continue
+      const end = line.indexOf(' ', at + 3)
+      found.get(line.slice(at + 3, end < 0 ? undefined : end))?.rules.push(line.trimEnd())
     }
   }
   for (const chain of chains) recordChain(c, table, chain, found.get(chain) ?? null)
 }
 
 /** `iptables-save -t TABLE` steps: a small table's first round, or a second round's whole tables. */
-export function wholeTableSteps(tables: Iterable<string>): BatchStep[] {
-  return [...tables].map((table) => ({id: wholeId(table), cmd: nodeCommands.iptablesSaveTable(table)}))
+export function wholeTableSteps(tables: Iterable<string>, counters = false): BatchStep[] {
+  return [...tables].map((table) => ({id: wholeId(table), cmd: nodeCommands.iptablesSaveTable(table, counters)}))
 }
 
 /** A listing's outcome: its rules, null for a missing chain, 'busy' when the xtables lock stayed taken. */
@@ -213,11 +219,11 @@ export function secondRound(
   const listed = needed.filter((ref) => !whole.has(ref.table) && !c.whole.has(ref.table))
   // A legacy node sends the chains out of one filtered save per table (a listing would load the table each time).
   const steps = [
-    ...wholeTableSteps(whole.keys()),
+    ...wholeTableSteps(whole.keys(), plan.counters),
     ...(legacy
-      ? keptChainSteps(listed)
+      ? keptChainSteps(listed, plan.counters)
       : listed.flatMap((ref) => {
-          const cmd = listCommand(ref)
+          const cmd = listCommand(ref, plan.counters)
           return cmd ? [{id: listId(ref), cmd}] : []
         })),
   ]

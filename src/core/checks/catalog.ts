@@ -238,6 +238,12 @@ export const catalog = {
     why: 'kube-proxy splits new connections evenly (1/n each); other shares mean hand-edited or half-written rules.',
     fix: "Compare the KUBE-SVC chain with kube-proxy's output on a healthy node; restart kube-proxy on this one.",
   },
+  'traffic-skewed': {
+    severity: 'warning',
+    title: 'Counted traffic is split far from the configured shares',
+    why: "The node's counters (iptables-save -c, nft counter, ipvsadm --stats) say how many new connections each backend's DNAT rule (IPVS: real server) took; a chi-square goodness-of-fit test against the configured probabilities finds a split that chance explains with p < 0.001. Judged only over at least 100 connections, and not for ClientIP affinity, traffic policy Local (the counters then mix two splits) or load-dependent IPVS schedulers. Counters add up since the rules were written, so a backend added later shows fewer.",
+    fix: 'Look at what sends the extra connections: a rule added by hand or another controller ahead of the KUBE-SVC chain (iptables-save -c shows which rule counted them), a client that reuses one connection (HTTP keep-alive, gRPC: the split is per connection, not per request), or a backend whose rule was written after the others (it started counting later: read the counters twice, a while apart, and compare the differences).',
+  },
   'nodes-disagree': {
     severity: 'warning',
     title: 'Nodes forward the same Service differently',

@@ -17,6 +17,7 @@ import {
   traceUncertain,
   trafficDropped,
 } from './path-findings.js'
+import {trafficSkewed} from './traffic-skew.js'
 
 /** What every check over traced nodes may read; each declares the pieces it uses with Pick<>. */
 export interface TraceCheckContext {
@@ -48,6 +49,7 @@ export const pathChecks = {
   'family-not-traced': {reports: ['proxy-mode-not-traced'], check: familyNotTraced},
   'endpoint-drift': {reports: ['stale-endpoint-rule', 'missing-endpoint-rule'], check: endpointDrift},
   'probability-mismatch': {reports: ['probability-mismatch'], check: probabilityMismatch},
+  'traffic-skewed': {reports: ['traffic-skewed'], check: trafficSkewed},
 } as const satisfies Record<string, TraceCheckRegistration>
 
 /** Checks of nodes as a whole, by name, listed after the path checks. */

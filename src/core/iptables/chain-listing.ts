@@ -6,6 +6,11 @@
 //   -P PREROUTING ACCEPT                       a built-in chain: its policy
 //   -N KUBE-SVC-XPGD46QRK7WJZT7O               a user chain
 //   -A KUBE-SVC-XPGD46QRK7WJZT7O -m comment --comment "ns1/svc1:p80 -> 10.180.0.1:80" -j KUBE-SEP-SXIVWICOYRO3J4NJ
+//
+// With -v (--counters) iptables 1.8 prints each rule's counters as `-c PACKETS BYTES` before the
+// target, and the policy's after it; they become iptables-save -c's `[PACKETS:BYTES]` prefix:
+//   -P PREROUTING ACCEPT -c 0 0
+//   -A KUBE-SEP-SXIVWICOYRO3J4NJ -p tcp -m comment --comment "ns1/svc1:p80" -m tcp -c 9120 547200 -j DNAT --to-destination 10.180.0.1:80
 import {cidrsOf, isLocalAddress} from '../trace/node.js'
 import {cidrContains, parseCidr, splitHostPort, type Cidr} from '../address.js'
 import {DumpError} from './dump.js'
@@ -62,10 +67,21 @@ export function parseChainListing(table: string, chain: string, output: string):
         `expected "-P ${chain} POLICY", "-N ${chain}" or "-A ${chain} …", found "${line.slice(0, 60)}"`,
       )
     }
-    if (flag === '-A') listed.rules.push(line)
+    if (flag === '-A') listed.rules.push(withCounterPrefix(line))
     else if (flag === '-P' && policy !== undefined) listed.policy = policy
   }
   return listed
+}
+
+// `-c P B` right before the target (or ending a rule without one); a comment is quoted, so its text
+// never ends in ` -c digits digits` followed by ` -j`.
+const LISTED_COUNTERS = / -c (\d+) (\d+)(?= -[jg] |$)/
+
+/** `-A C … -c 9120 547200 -j T` → `[9120:547200] -A C … -j T`; a line without counters unchanged. */
+export function withCounterPrefix(line: string): string {
+  const m = LISTED_COUNTERS.exec(line)
+  if (!m) return line
+  return `[${m[1]}:${m[2]}] ${line.slice(0, m.index)}${line.slice(m.index + m[0].length)}`
 }
 
 /** Nothing read yet. */

@@ -11,6 +11,7 @@ import {NoteSet, type Note} from '../trace/notes.js'
 import {chainRules, chainView, destinationKey, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
 import {evaluateRule} from './match.js'
 import {formatRule, ruleComment, type Rule} from './rule.js'
+import {parseBracketCounters} from '../counters.js'
 
 type Terminal = {kind: 'dnat' | 'accept' | 'drop' | 'reject'; branch: Branch}
 
@@ -173,8 +174,16 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
       }
       const port = t.port ?? b.packet.dport
       const packet = {...b.packet, dst: ip, ...(port !== undefined ? {dport: port} : {}), dnatted: true}
+      // The DNAT rule's own counter is the backend's: the nat table sees only a connection's first
+      // packet, and every new connection to this endpoint passes this one rule, whichever rule
+      // jumped to the KUBE-SEP chain (KUBE-SVC's random pick, KUBE-SVL, an affinity --rcheck hit).
+      // The jump rules each count only their own share, and the hairpin MARK rule only a pod
+      // reaching itself. (The KUBE-SEP chain serves every entry of one Service port on the node, so
+      // the count is per Service port, not per entry.)
+      const counters = parseBracketCounters(rule.counters)
+      const dnat = {ip: t.ip, ...(port !== undefined ? {port} : {}), chain: rule.chain, ...(counters ? {counters} : {})}
       return {
-        terminals: [{kind: 'dnat', branch: fork(b, {packet, dnat: {ip: t.ip, ...(port !== undefined ? {port} : {}), chain: rule.chain}})}],
+        terminals: [{kind: 'dnat', branch: fork(b, {packet, dnat})}],
         cont: [],
         ret: [],
       }

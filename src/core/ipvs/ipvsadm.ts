@@ -9,6 +9,7 @@
 import {canonicalIP, isIP, splitHostPort} from '../address.js'
 import {DumpError} from '../iptables/dump.js'
 import type {Protocol} from '../model.js'
+import type {TrafficCounters} from '../counters.js'
 import {looksLikeProcIpVs, parseProcIpVs} from './proc-ip-vs.js'
 
 /** One real server (an endpoint) behind a virtual server. */
@@ -20,6 +21,8 @@ export interface RealServer {
   forward: string
   line: number
   text: string
+  /** What IPVS counted for it, when `ipvsadm -Ln --stats` was read too. */
+  counters?: TrafficCounters
 }
 
 /** One virtual server: a (protocol, address, port) IPVS answers, or a firewall mark. */

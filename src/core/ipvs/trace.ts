@@ -131,7 +131,7 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
       {
         ...o,
         verdict: 'dnat' as const,
-        dnat: {ip: r.ip, port: r.port, chain: virtualServerLabel(vs), weight: r.weight},
+        dnat: {ip: r.ip, port: r.port, chain: virtualServerLabel(vs), weight: r.weight, ...(r.counters ? {counters: r.counters} : {})},
         probability: o.probability * share,
         scheduler: vs.scheduler,
         hops: [...o.hops, vsHop, hopOf(vs, r)],

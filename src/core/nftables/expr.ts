@@ -125,8 +125,15 @@ function parseStatement(c: Cursor, comment: {text?: string}): Statement | undefi
   if (w === 'counter') {
     const start = c.i
     c.next()
-    while (c.peek() === 'packets' || c.peek() === 'bytes') c.i += 2
-    return {kind: 'other', what: 'counter', text: joinTokens(c.tokens.slice(start, c.i))}
+    // `counter packets 9120 bytes 547200` (a listing); `counter` alone in `nft -f` input.
+    const counted: Record<string, number> = {}
+    while (c.peek() === 'packets' || c.peek() === 'bytes') {
+      const key = c.next()
+      counted[key] = Number(c.next())
+    }
+    const {packets, bytes} = counted
+    const counters = packets !== undefined && bytes !== undefined && Number.isSafeInteger(packets) && Number.isSafeInteger(bytes) ? {packets, bytes} : undefined
+    return {kind: 'other', what: 'counter', text: joinTokens(c.tokens.slice(start, c.i)), ...(counters ? {counters} : {})}
   }
   if (w === 'notrack') return {kind: 'other', what: 'notrack', text: c.next()}
   if (w === 'dnat' || w === 'snat') {

@@ -85,6 +85,10 @@ function statementOf(x: J): Statement {
   }
   if (x?.set && typeof x.set.set === 'string')
     return {kind: 'set-update', set: x.set.set.replace(/^@/, ''), text: `${x.set.op} ${x.set.set} { ${JSON.stringify(x.set.elem)} }`}
+  // {"counter": {"packets": 9120, "bytes": 547200}}; a named counter is {"counter": "name"}.
+  const {packets, bytes} = x?.counter ?? {}
+  if (Number.isSafeInteger(packets) && Number.isSafeInteger(bytes))
+    return {kind: 'other', what: 'counter', text: `counter packets ${packets} bytes ${bytes}`, counters: {packets, bytes}}
   for (const what of ['masquerade', 'snat', 'redirect', 'counter', 'log', 'notrack'] as const) {
     if (x && what in x)
       return {kind: 'other', what, text: what === 'masquerade' && x.masquerade?.flags ? `masquerade ${[].concat(x.masquerade.flags).join(',')}` : what}

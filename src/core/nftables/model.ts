@@ -2,6 +2,7 @@
 // The JSON (`nft -j list …`) and text (`nft list …`, `nft -f` input) parsers both produce it, and
 // keep what they do not understand as `unknown` statements for the tracer to report.
 import type {Cidr} from '../address.js'
+import type {TrafficCounters} from '../counters.js'
 
 /** What a match or map key reads from the packet. */
 export type Selector =
@@ -42,7 +43,7 @@ export type Statement =
   | {kind: 'dnat'; addr?: string; port?: number; text: string}
   | {kind: 'mark'; op: 'set' | '|' | '^' | '&'; value: number}
   | {kind: 'set-update'; set: string; text: string}
-  | {kind: 'other'; what: 'masquerade' | 'snat' | 'redirect' | 'counter' | 'log' | 'notrack'; text: string}
+  | {kind: 'other'; what: 'masquerade' | 'snat' | 'redirect' | 'counter' | 'log' | 'notrack'; text: string; counters?: TrafficCounters}
   | {kind: 'unknown'; text: string}
 
 export interface Rule {

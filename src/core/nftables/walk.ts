@@ -2,6 +2,7 @@
 // `numgen random mod N` N ways), and runs the base chains of one hook in priority order, as netfilter
 // does. trace.ts decides which hooks a packet meets.
 import {parseCidr} from '../address.js'
+import type {TrafficCounters} from '../counters.js'
 import {fork, type Branch, type Hop, type HopTarget} from '../trace/branch.js'
 import {MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
 import type {NodeContext} from '../trace/node.js'
@@ -54,6 +55,12 @@ function ruleTarget(rule: Rule): HopTarget {
     if (s.kind === 'vmap') return {kind: 'other', name: 'vmap'}
   }
   return {kind: 'continue'}
+}
+
+/** The rule's `counter packets N bytes M`, when it has one. */
+function ruleCounters(rule: Rule): TrafficCounters | undefined {
+  for (const s of rule.statements) if (s.kind === 'other' && s.counters) return s.counters
+  return undefined
 }
 
 function ruleHop(w: Walker, rule: Rule): Hop {
@@ -151,11 +158,14 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
         }
         const port = s.port ?? b.packet.dport
         const dport = port !== undefined ? {dport: port} : {}
+        // As in iptables mode, the endpoint chain's DNAT rule counts every new connection to this
+        // endpoint (the nat hook sees first packets only), however the packet got to the chain.
+        const counters = ruleCounters(rule)
         flow.terminals.push({
           kind: 'dnat',
           branch: fork(t, {
             packet: {...t.packet, dst: ip, ...dport, dnatted: true},
-            dnat: {ip: s.addr, ...(port !== undefined ? {port} : {}), chain: rule.chain},
+            dnat: {ip: s.addr, ...(port !== undefined ? {port} : {}), chain: rule.chain, ...(counters ? {counters} : {})},
           }),
         })
       } else if (s.kind === 'mark') {

@@ -1,5 +1,6 @@
 // One trace, mode-neutral: the request, the branches a walk forks into, and the outcomes it ends in.
 import {parseCidr} from '../address.js'
+import type {TrafficCounters} from '../counters.js'
 import type {Destination, SourceKind} from '../model.js'
 import {isLocalAddress, type NodeContext, type SetMembership} from './node.js'
 import type {Note} from './notes.js'
@@ -53,6 +54,8 @@ export interface Dnat {
   chain: string
   /** IPVS: the real server's weight. */
   weight?: number
+  /** What the dump counted for this backend, when it carries counters (the DNAT rule's; IPVS: the real server's). */
+  counters?: TrafficCounters
 }
 
 /** One way the packet can end. */
