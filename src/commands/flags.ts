@@ -55,7 +55,14 @@ export const clusterFlags = {
 
 /** What is printed, and the exit code. */
 export const outputFlags = {
-  output: Flags.option({char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'] as const, default: 'table', helpGroup: 'Output'})(),
+  output: Flags.option({
+    char: 'o',
+    description:
+      'output format: table; wide (every node and hop); tree (per node: entry → hops with the rule that matched → backends; box-drawn on a UTF-8 terminal); json, yaml (the versioned report); dot (Graphviz: pipe to `dot -Tsvg`), mermaid (a flowchart). With -A, tree prints one tree per Service and dot/mermaid one graph with a box per Service',
+    options: ['table', 'wide', 'tree', 'json', 'yaml', 'dot', 'mermaid'] as const,
+    default: 'table',
+    helpGroup: 'Output',
+  })(),
   'fail-on': Flags.option({
     description: 'exit 1 when a finding of this severity or worse exists',
     options: ['error', 'warning', 'info', 'none'] as const,

@@ -13,10 +13,9 @@ import {parseServiceArg} from './service-arg.js'
 import {verboseLog} from './verbose-log.js'
 import {userAgent} from '../adapters/kube/user-agent.js'
 import {verbosityArgs} from './verbosity.js'
-import {renderTable} from '../render/table.js'
 import {DEFAULT_WIDTH} from '../render/layout.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
-import {renderJson, renderYaml} from '../render/structured.js'
+import {isUtf8Locale, renderOutput} from './output.js'
 import {writeFully} from './streams.js'
 
 /** The terminal's width; through a pipe, COLUMNS when set (as `kubectl` and `ls` read it), else 80. */
@@ -116,17 +115,9 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     }
     const {report, exit} = outcome
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color']
-    const out =
-      flags.output === 'json'
-        ? renderJson(report)
-        : flags.output === 'yaml'
-          ? renderYaml(report)
-          : renderTable(
-              report,
-              {color, wide: flags.output === 'wide', width: terminalWidth()},
-              // The expected paths' heading already says how to read the nodes.
-              report.expected ? notices.filter((n) => n !== NODES_NOT_READ) : notices,
-            )
+    const style = {color, wide: false, width: terminalWidth(), unicode: isUtf8Locale(process.env)}
+    // The expected paths' heading already says how to read the nodes.
+    const out = renderOutput(flags.output, report, style, report.expected ? notices.filter((n) => n !== NODES_NOT_READ) : notices)
     // No process.exit: a pipe must get the whole output, however slowly it reads.
     await writeFully(process.stdout, out)
     process.exitCode = exit.code
