@@ -4,9 +4,13 @@
 import type {Report} from '../core/model.js'
 import {buildGraph, type Graph, type GraphGroup, type GraphNode, type GraphNodeKind} from './graph.js'
 
-/** A DOT quoted string: `\` and `"` escaped (so `\N`, `\G`, `\l`… in a name stay text), lines joined by `\n`. */
+/**
+ * A DOT quoted string: `\` and `"` escaped (so `\N`, `\G`, `\l`… in a name stay text), `&` as
+ * `&amp;` (Graphviz reads HTML entities in every label), lines joined by `\n`.
+ */
 export function dotString(lines: string[]): string {
-  return `"${lines.map((l) => l.replace(/\\/g, '\\\\').replace(/"/g, '\\"')).join('\\n')}"`
+  const escape = (line: string) => line.replace(/&/g, '&amp;').replace(/\\/g, '\\\\').replace(/"/g, '\\"')
+  return `"${lines.map(escape).join('\\n')}"`
 }
 
 const SHAPE: Record<GraphNodeKind, string> = {

@@ -60,6 +60,11 @@ class GraphBuilder {
   private readonly keyed = new Map<string, string>()
   private readonly edgeIndex = new Map<string, GraphEdge>()
 
+  /** The id of the node made for `key`, if one was. */
+  known(key: string): string | undefined {
+    return this.keyed.get(key)
+  }
+
   /** The node for `key`, made on first use inside `into` (a group's list, or the top level). */
   node(key: string, kind: GraphNodeKind, lines: string[], into: string[], extra: Partial<GraphNode> = {}): string {
     const known = this.keyed.get(key)
@@ -114,10 +119,13 @@ function drawSection(b: GraphBuilder, section: Section, report: Report, top: {no
     : b.node(`${tag}svc`, 'service', wrap(report.resolution ?? 'no Service', NOTE_WIDTH), top.nodes)
   const podGroups = new Map<string, GraphGroup>()
   const backendNode = (x: Backend) => {
+    const key = `${tag}be|${x.ip}|${x.port}`
+    const known = b.known(key)
+    if (known) return known
     const host = x.node ?? ''
     let group = podGroups.get(host)
     if (!group) podGroups.set(host, (group = b.group(host ? `node ${host}` : 'not on a node')))
-    return b.node(`${tag}be|${x.ip}|${x.port}`, 'backend', [backendName(x, namespace), joinHostPort(x.ip, x.port)], group.nodes)
+    return b.node(key, 'backend', [backendName(x, namespace), joinHostPort(x.ip, x.port)], group.nodes)
   }
   const outcome = (from: string, verdict: Verdict, backends: Backend[], block: NodeBlock, group: GraphGroup, when?: string) => {
     const condition = when === undefined ? '' : ` if ${when}`
