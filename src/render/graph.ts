@@ -158,7 +158,12 @@ function drawSection(b: GraphBuilder, section: Section, report: Report, top: {no
     const group = b.group(`${block.nodes.length > 1 ? 'nodes' : 'node'} ${block.nodes.join(', ')} (${block.mode})`)
     top.groups.push(group)
     if (block.readError !== undefined) {
-      b.edge(service, b.node(`${tag}${block.nodes.join(',')}|unread`, 'unread', ['not traced', ...wrap(block.readError, NOTE_WIDTH)], group.nodes), undefined, true)
+      b.edge(
+        service,
+        b.node(`${tag}${block.nodes.join(',')}|unread`, 'unread', ['not traced', ...wrap(block.readError, NOTE_WIDTH)], group.nodes),
+        undefined,
+        true,
+      )
     }
     const first = section.nodes.find((n) => n.name === block.nodes[0])
     for (const paths of ways(first?.paths ?? [])) wayEdges(paths, block, group)

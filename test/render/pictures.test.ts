@@ -15,13 +15,18 @@ import {noGraphviz, renderSvg, svgTexts} from '../support/graphviz.js'
 import {HOSTILE, hostileReport} from '../support/hostile.js'
 
 const bundle = new BundleDir(example)
-const trace = async (query: Query): Promise<Report> => (await runTrace({query, nodes: [], failOn: 'error', ignore: []}, {cluster: bundle, reader: bundle})).report
+const trace = async (query: Query): Promise<Report> =>
+  (await runTrace({query, nodes: [], failOn: 'error', ignore: []}, {cluster: bundle, reader: bundle})).report
 const service = (name: string): Query => ({kind: 'service', service: name, namespace: 'default'})
 const ALL: Query = {kind: 'all'}
 
 /** Every pod a DNAT path of the report reaches, as `namespace/name`. */
 const reachedPods = (report: Report) =>
-  [...new Set(report.nodes.flatMap((n) => n.paths.flatMap((p) => [...p.backends, ...p.alternatives.flatMap((a) => a.backends)]).flatMap((b) => (b.pod ? [b.pod] : []))))].sort()
+  [
+    ...new Set(
+      report.nodes.flatMap((n) => n.paths.flatMap((p) => [...p.backends, ...p.alternatives.flatMap((a) => a.backends)]).flatMap((b) => (b.pod ? [b.pod] : []))),
+    ),
+  ].sort()
 
 const allGroups = (groups: GraphGroup[]): GraphGroup[] => groups.flatMap((g) => [g, ...allGroups(g.groups)])
 const nodesOf = (graph: Graph, kind: string) => [...graph.byId.values()].filter((n) => n.kind === kind)
@@ -140,7 +145,11 @@ describe('renderTree', () => {
 })
 
 describe.skipIf(noGraphviz)('-o dot through Graphviz (dot -Tsvg)', () => {
-  it.each([['hello-world', service('hello-world')], ['hello-cache', service('hello-cache')], ['-A', ALL]])('%s: the SVG names every pod', async (_, query) => {
+  it.each([
+    ['hello-world', service('hello-world')],
+    ['hello-cache', service('hello-cache')],
+    ['-A', ALL],
+  ])('%s: the SVG names every pod', async (_, query) => {
     const report = await trace(query)
     const texts = svgTexts(renderSvg(renderDot(report)))
     for (const pod of reachedPods(report)) expect(texts).toContain(pod.slice('default/'.length))

@@ -25,7 +25,11 @@ const XML_ENTITY: Record<string, string> = {amp: '&', lt: '<', gt: '>', quot: '"
 export function svgTexts(svg: string): string[] {
   return [...svg.matchAll(/<text\b[^>]*>([^<]*)<\/text>/g)].map((m) =>
     (m[1] ?? '').replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (all, e: string) =>
-      e.startsWith('#x') ? String.fromCodePoint(parseInt(e.slice(2), 16)) : e.startsWith('#') ? String.fromCodePoint(Number(e.slice(1))) : (XML_ENTITY[e] ?? all),
+      e.startsWith('#x')
+        ? String.fromCodePoint(parseInt(e.slice(2), 16))
+        : e.startsWith('#')
+          ? String.fromCodePoint(Number(e.slice(1)))
+          : (XML_ENTITY[e] ?? all),
     ),
   )
 }

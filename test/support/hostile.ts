@@ -51,6 +51,10 @@ export async function hostileReport(query: Query): Promise<Report> {
         alternatives: p.alternatives.map((a) => ({...a, backends: a.backends.map(backend)})),
       })),
     })),
-    findings: report.findings.map((f, i) => ({...f, message: `${f.message} ${HOSTILE[i % HOSTILE.length]}`, ...(f.service ? {service: service(f.service)} : {})})),
+    findings: report.findings.map((f, i) => ({
+      ...f,
+      message: `${f.message} ${HOSTILE[i % HOSTILE.length]}`,
+      ...(f.service ? {service: service(f.service)} : {}),
+    })),
   }
 }
