@@ -153,8 +153,10 @@ function drawSection(b: GraphBuilder, section: Section, report: Report, top: {no
     outcome(chain, p.verdict, p.backends, block, group)
     for (const alt of p.alternatives) outcome(chain, alt.verdict, alt.backends, block, group, alt.when.join(' and '))
   }
-  for (const block of mergeNodes(section.nodes)) {
-    if (block.readError === undefined && block.rows.length === 0) continue
+  const blocks = mergeNodes(section.nodes).filter((block) => block.readError !== undefined || block.rows.length > 0)
+  // Nodes not read (an API-only run, a bundle without nodes/): say so rather than draw nothing.
+  if (blocks.length === 0) b.edge(service, b.node(`${tag}untraced`, 'unread', ['no node rules were traced'], top.nodes), undefined, true)
+  for (const block of blocks) {
     const group = b.group(`${block.nodes.length > 1 ? 'nodes' : 'node'} ${block.nodes.join(', ')} (${block.mode})`)
     top.groups.push(group)
     if (block.readError !== undefined) {

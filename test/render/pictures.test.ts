@@ -99,6 +99,17 @@ describe('buildGraph', () => {
     for (const n of notes) expect(graph.edges).toContainEqual({from: svc, to: n.id, lines: [], dashed: true})
   })
 
+  it('a node not read is a dashed "not traced" node in its own box; no node read at all says so', async () => {
+    const report = await trace(service('hello-world'))
+    const [a, b] = report.nodes
+    const unread = buildGraph({...report, nodes: [a!, {name: b!.name, mode: 'unknown', readError: 'ssh: connection refused', paths: []}]})
+    const box = allGroups(unread.groups).find((g) => g.title === 'node node-b (unknown)')
+    expect(box?.nodes.map((id) => unread.byId.get(id)?.lines)).toEqual([['not traced', 'ssh: connection refused']])
+    const none = buildGraph({...report, nodes: []})
+    expect(nodesOf(none, 'unread').map((n) => n.lines)).toEqual([['no node rules were traced']])
+    expect(nodesOf(none, 'backend')).toEqual([])
+  })
+
   it('check mode: one box per Service, each with its own Service node and findings', async () => {
     const report = await trace(ALL)
     const graph = buildGraph(report)

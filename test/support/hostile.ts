@@ -20,7 +20,7 @@ export const HOSTILE = [
 ]
 
 /** What every Service's name starts with. */
-export const SERVICE_PREFIX = `${HOSTILE[5]}${HOSTILE[7]}`
+const SERVICE_PREFIX = `${HOSTILE[5]}${HOSTILE[7]}`
 
 /** The example bundle's trace of `query`, with every pod, node, Service and finding text replaced by hostile strings. */
 export async function hostileReport(query: Query): Promise<Report> {
