@@ -2,15 +2,17 @@
 // locale choosing box drawing or ASCII, Mermaid's own parser reading every flowchart (hostile names
 // included), Graphviz drawing the DOT, and the README's picture made from the current DOT.
 import {spawnSync} from 'node:child_process'
-import {readFileSync} from 'node:fs'
+import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Query} from '../../src/core/model.js'
 import {buildGraph, type GraphGroup} from '../../src/render/graph.js'
+import {inert} from '../../src/render/style.js'
 import {renderMermaid} from '../../src/render/mermaid.js'
 import {example, golden, kubectlSvctrace, pluginPath, root} from '../support/cli.js'
 import {noGraphviz, renderSvg, svgTexts} from '../support/graphviz.js'
-import {hostileReport} from '../support/hostile.js'
+import {HOSTILE, hostileReport} from '../support/hostile.js'
 import {parseFlowchart} from '../support/mermaid.js'
 
 let plugin: ReturnType<typeof pluginPath>
@@ -120,6 +122,48 @@ describe.skipIf(noGraphviz)('-o dot drawn by Graphviz', () => {
     expect(svgTexts(committed)).toEqual(svgTexts(renderSvg(source)))
     for (const pod of HELLO_WORLD_PODS) expect(svgTexts(committed)).toContain(pod)
     expect(readFileSync(path.join(root, 'README.md'), 'utf8')).toMatch(/!\[[^\]]+\]\(docs\/example\.svg\)/)
+  })
+})
+
+describe('a bundle whose pod is named to break out of every format', () => {
+  // The pod of node-b, renamed in cluster.yaml (pod, EndpointSlice targetRef, Endpoints targetRef).
+  const POD = 'hello-world-6d4cf56db6-t9h5n'
+  const name = HOSTILE.join('|')
+  let dir: string
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'svctrace-hostile-'))
+    cpSync(example, dir, {recursive: true})
+    const yaml = path.join(dir, 'cluster.yaml')
+    // A JSON string is a YAML double-quoted scalar: every control character arrives escaped and intact.
+    writeFileSync(yaml, readFileSync(yaml, 'utf8').replaceAll(`name: ${POD}`, `name: ${JSON.stringify(name)}`))
+  })
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+  // Wide enough that the tree wraps no line: the whole name must be on one.
+  const runHostile = (format: string) => kubectlSvctrace(plugin.dir, ['hello-world', '-o', format, '--from', dir], {...UTF8, COLUMNS: '2000'})
+
+  it('-o mermaid: the pod is one vertex whose label is the name, made inert', async () => {
+    const r = runHostile('mermaid')
+    expect(r.code).toBe(0)
+    const chart = await parseFlowchart(r.stdout)
+    expect([...chart.vertices.values()].filter((t) => t.includes('10.244.1.7:8080'))).toEqual([`${inert(name)}<br>10.244.1.7:8080`])
+  })
+
+  it.skipIf(noGraphviz)('-o dot: Graphviz draws the name as text, every other pod still there', () => {
+    const r = runHostile('dot')
+    expect(r.code).toBe(0)
+    const texts = svgTexts(renderSvg(r.stdout))
+    expect(texts).toContain(inert(name))
+    for (const pod of HELLO_WORLD_PODS.filter((p) => p !== POD)) expect(texts).toContain(pod)
+  })
+
+  it('-o tree: the name on one line, without control or bidi characters', () => {
+    const r = runHostile('tree')
+    expect(r.code).toBe(0)
+    const podLines = r.stdout.split('\n').filter((l) => l.includes('10.244.1.7:8080'))
+    expect(podLines.length).toBeGreaterThan(0)
+    for (const line of podLines) expect(line).toContain(inert(name))
+    // eslint-disable-next-line no-control-regex
+    expect(r.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/)
   })
 })
 
