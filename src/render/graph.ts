@@ -127,19 +127,19 @@ function drawSection(b: GraphBuilder, section: Section, report: Report, top: {no
     if (!group) podGroups.set(host, (group = b.group(host ? `node ${host}` : 'not on a node')))
     return b.node(key, 'backend', [backendName(x, namespace), joinHostPort(x.ip, x.port)], group.nodes)
   }
-  const outcome = (from: string, verdict: Verdict, backends: Backend[], block: NodeBlock, group: GraphGroup, when?: string) => {
+  const outcome = (from: string, verdict: Verdict, backends: Backend[], block: string, group: GraphGroup, when?: string) => {
     const condition = when === undefined ? '' : ` if ${when}`
     if (verdict === 'dnat') {
       for (const x of backends) b.edge(from, backendNode(x), `${percent(x.probability)}${x.weight !== undefined ? ` w${x.weight}` : ''}${condition}`)
       return
     }
     const kind = REFUSED.has(verdict) ? 'refused' : 'unmatched'
-    const end = b.node(`${tag}${block.nodes.join(',')}|${verdict}`, kind, [verdictWord(verdict)], group.nodes)
+    const end = b.node(`${block}|${verdict}`, kind, [verdictWord(verdict)], group.nodes)
     b.edge(from, end, when === undefined ? undefined : `if ${when}`)
   }
   // The block's first node stands for all (they trace alike); clients whose chains differ (a pod
   // enters PREROUTING, the node itself OUTPUT) get a chain node each.
-  const wayEdges = (paths: TracePath[], block: NodeBlock, group: GraphGroup) => {
+  const wayEdges = (paths: TracePath[], block: NodeBlock, blockTag: string, group: GraphGroup) => {
     const p = paths[0] as TracePath
     const d = p.entry.destination
     const address = isOwnNodeAddress(p) && block.nodes.length > 1 ? `node IP:${d.port ?? ''}/${d.protocol}` : p.entry.address
@@ -148,28 +148,24 @@ function drawSection(b: GraphBuilder, section: Section, report: Report, top: {no
     for (const kind of from) b.edge(b.node(`${tag}client|${kind}`, 'client', [CLIENT[kind]], top.nodes), entry)
     b.edge(entry, service)
     const chains = chainPath(p)
-    const chain = b.node(`${tag}${block.nodes.join(',')}|${chains.join('>')}`, 'chain', chains.length > 0 ? chains : ['(no rule)'], group.nodes)
+    const chain = b.node(`${blockTag}|${chains.join('>')}`, 'chain', chains.length > 0 ? chains : ['(no rule)'], group.nodes)
     b.edge(service, chain, `${address} from ${from.map(fromWord).join(', ')}${p.uncertain ? ' ?' : ''}`)
-    outcome(chain, p.verdict, p.backends, block, group)
-    for (const alt of p.alternatives) outcome(chain, alt.verdict, alt.backends, block, group, alt.when.join(' and '))
+    outcome(chain, p.verdict, p.backends, blockTag, group)
+    for (const alt of p.alternatives) outcome(chain, alt.verdict, alt.backends, blockTag, group, alt.when.join(' and '))
   }
   const blocks = mergeNodes(section.nodes).filter((block) => block.readError !== undefined || block.rows.length > 0)
   // Nodes not read (an API-only run, a bundle without nodes/): say so rather than draw nothing.
   if (blocks.length === 0) b.edge(service, b.node(`${tag}untraced`, 'unread', ['no node rules were traced'], top.nodes), undefined, true)
-  for (const block of blocks) {
+  const byName = new Map(section.nodes.map((n) => [n.name, n]))
+  blocks.forEach((block, i) => {
+    const blockTag = `${tag}block${i}`
     const group = b.group(`${block.nodes.length > 1 ? 'nodes' : 'node'} ${block.nodes.join(', ')} (${block.mode})`)
     top.groups.push(group)
     if (block.readError !== undefined) {
-      b.edge(
-        service,
-        b.node(`${tag}${block.nodes.join(',')}|unread`, 'unread', ['not traced', ...wrap(block.readError, NOTE_WIDTH)], group.nodes),
-        undefined,
-        true,
-      )
+      b.edge(service, b.node(`${blockTag}|unread`, 'unread', ['not traced', ...wrap(block.readError, NOTE_WIDTH)], group.nodes), undefined, true)
     }
-    const first = section.nodes.find((n) => n.name === block.nodes[0])
-    for (const paths of ways(first?.paths ?? [])) wayEdges(paths, block, group)
-  }
+    for (const paths of ways(byName.get(block.nodes[0] ?? '')?.paths ?? [])) wayEdges(paths, block, blockTag, group)
+  })
   top.groups.push(...podGroups.values())
   section.findings.forEach((f, i) => {
     const lines = [`${f.severity.toUpperCase()} ${f.id}`, ...wrap(f.message, NOTE_WIDTH)]

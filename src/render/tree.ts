@@ -69,9 +69,9 @@ function entryNodes(node: NodeReport, several: boolean, namespace: string | unde
   })
 }
 
-function blockNode(block: NodeBlock, section: Section, namespace: string | undefined, c: ChalkInstance): TreeNode {
+function blockNode(block: NodeBlock, byName: Map<string, NodeReport>, namespace: string | undefined, c: ChalkInstance): TreeNode {
   const several = block.nodes.length > 1
-  const first = section.nodes.find((n) => n.name === block.nodes[0])
+  const first = byName.get(block.nodes[0] ?? '')
   const title = `${block.nodes.length > 1 ? 'NODES' : 'NODE'} ${block.nodes.join(', ')}  (${block.mode}${several ? `; rules as on ${block.nodes[0]}` : ''})`
   if (block.readError !== undefined) return {text: title, children: [leaf(`not traced: ${block.readError}`, c.yellow)]}
   if (!first || first.paths.length === 0) return {text: title, children: [leaf('nothing to trace on these nodes')]}
@@ -89,7 +89,8 @@ function sectionTree(report: Report, section: Section, c: ChalkInstance): TreeNo
     ? `${s.namespace}/${s.name}  ${statusWord(s.verdict.status)}  ${s.type} ${s.clusterIPs.join(', ')}`
     : (report.resolution ?? 'paths that belong to no Service')
   const blocks = mergeNodes(section.nodes).filter((b) => b.readError !== undefined || b.rows.length > 0)
-  const children = blocks.map((b) => blockNode(b, section, s?.namespace, c))
+  const byName = new Map(section.nodes.map((n) => [n.name, n]))
+  const children = blocks.map((b) => blockNode(b, byName, s?.namespace, c))
   if (blocks.length === 0) children.push(leaf('no node rules were traced for it', c.dim))
   if (section.findings.length > 0) children.push({text: 'FINDINGS', paint: c.bold, children: section.findings.map((f) => findingNode(f, c))})
   return {text: title, paint: c.bold, children}
