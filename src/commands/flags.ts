@@ -57,9 +57,7 @@ export const clusterFlags = {
 export const outputFlags = {
   output: Flags.option({
     char: 'o',
-    summary: 'output format (tree, dot and mermaid draw pictures: see below)',
-    description:
-      'table: the answer, alike nodes merged; wide: every node and hop; tree: per node, entry → each hop with the rule that matched → backends (box-drawn when the locale is UTF-8); json, yaml: the versioned report; dot: a Graphviz graph (pipe to `dot -Tsvg`); mermaid: a flowchart. With -A, tree prints one tree per Service and dot/mermaid one graph with a box per Service.',
+    description: 'output format; tree, dot and mermaid draw pictures (see DESCRIPTION)',
     options: ['table', 'wide', 'tree', 'json', 'yaml', 'dot', 'mermaid'] as const,
     default: 'table',
     helpGroup: 'Output',

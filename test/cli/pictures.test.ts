@@ -171,6 +171,7 @@ describe('--help', () => {
   it('lists the picture formats and says what each is', () => {
     const r = kubectlSvctrace(plugin.dir, ['--help'])
     expect(r.stdout).toMatch(/-o, --output=<option>[\s\S]*<options: table\|wide\|tree\|json\|yaml\|dot\|mermaid>/)
-    expect(r.stdout).toContain('dot -Tsvg')
+    expect(r.stdout).toMatch(/-o dot \| dot \\?\s*-Tsvg/)
+    expect(r.stdout).toMatch(/DESCRIPTION[\s\S]*tree, per node[\s\S]*mermaid, a/)
   })
 })
