@@ -1,7 +1,7 @@
 // Keeps the sample outputs in README.md true: each block between `<!-- sample: ARGS -->` and
 // `<!-- /sample -->` is the output of `kubectl svctrace ARGS` on the bundled example, rendered at 80
-// columns without colour. `node scripts/readme-samples.mjs` rewrites them; `--check` only compares
-// (exit 1 and the names of the stale samples), which is what the test runs.
+// columns without colour in a UTF-8 locale. `node scripts/readme-samples.mjs` rewrites them;
+// `--check` only compares (exit 1 and the names of the stale samples), which is what the test runs.
 import {execFileSync} from 'node:child_process'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
@@ -17,7 +17,8 @@ function render(args) {
     out = execFileSync(process.execPath, [`${root}bin/run.js`, ...args.split(' ')], {
       cwd: root,
       encoding: 'utf8',
-      env: {...process.env, COLUMNS: '80', NO_COLOR: '1'},
+      // A UTF-8 locale, whatever the machine's: -o tree draws boxes then.
+      env: {...process.env, COLUMNS: '80', NO_COLOR: '1', LC_ALL: 'C.UTF-8'},
     })
   } catch (err) {
     // Exit 1 (findings) still prints the whole answer.

@@ -60,7 +60,13 @@ export const clusterFlags = {
 
 /** What is printed, and the exit code. */
 export const outputFlags = {
-  output: Flags.option({char: 'o', description: 'output format', options: ['table', 'wide', 'json', 'yaml'] as const, default: 'table', helpGroup: 'Output'})(),
+  output: Flags.option({
+    char: 'o',
+    description: 'output format; tree, dot and mermaid draw pictures (see DESCRIPTION)',
+    options: ['table', 'wide', 'tree', 'json', 'yaml', 'dot', 'mermaid'] as const,
+    default: 'table',
+    helpGroup: 'Output',
+  })(),
   'fail-on': Flags.option({
     description: 'exit 1 when a finding of this severity or worse exists',
     options: ['error', 'warning', 'info', 'none'] as const,

@@ -15,10 +15,9 @@ import {parseServiceArg} from './service-arg.js'
 import {verboseLog} from './verbose-log.js'
 import {userAgent} from '../adapters/kube/user-agent.js'
 import {verbosityArgs} from './verbosity.js'
-import {renderTable} from '../render/table.js'
 import {DEFAULT_WIDTH} from '../render/layout.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
-import {renderJson, renderYaml} from '../render/structured.js'
+import {isUtf8Locale, renderOutput} from './output.js'
 import {writeFully} from './streams.js'
 
 /** The terminal's width; through a pipe, COLUMNS when set (as `kubectl` and `ls` read it), else 80. */
@@ -32,6 +31,8 @@ export default class Svctrace extends Command {
   static override summary = "Trace a Service's traffic through kube-proxy, node by node, and why it fails."
   static override description = `Reads the Service, its EndpointSlices, Endpoints and Pods, and each node's kube-proxy rules (iptables-save), then follows the destination hop by hop (KUBE-SERVICES → KUBE-SVC → KUBE-SEP → DNAT → pod) with each backend's probability, and reports what is broken.
 
+Output (-o): table, the answer with alike nodes merged; wide, every node and hop; tree, per node each entry → every hop with the rule that matched → the backends (box-drawn when LC_ALL/LC_CTYPE/LANG name UTF-8); json and yaml, the versioned report; dot, a Graphviz graph (pipe to \`dot -Tsvg\`); mermaid, a flowchart. With -A, tree prints one tree per Service and dot/mermaid one graph with a box per Service.
+
 Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or above --fail-on; 2 bad usage or nothing could be read.`
 
   static override usage = ['SERVICE [-n NAMESPACE] [flags]', '--ip IP[:PORT][/PROTO] [flags]', '-A | -n NAMESPACE   (check every Service)']
@@ -40,6 +41,10 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     {description: 'Check a Service of the current kubectl context', command: 'kubectl svctrace hello-world -n default'},
     {description: 'Trace every port of a Service in the bundled example cluster', command: 'kubectl svctrace hello-world --from examples/hello-world'},
     {description: 'Find what owns an address, then trace it', command: 'kubectl svctrace --ip 10.96.77.44:80/tcp --from examples/hello-world'},
+    {
+      description: 'Draw a Service as a picture with Graphviz',
+      command: 'kubectl svctrace hello-world --from examples/hello-world -o dot | dot -Tsvg > hello-world.svg',
+    },
     {description: 'Trace a load balancer for one client, as JSON', command: 'kubectl svctrace web-lb --source 203.0.113.9 -o json --from examples/hello-world'},
     {
       description: "Read each node's kube-proxy rules over SSH (host keys checked against known_hosts)",
@@ -126,17 +131,9 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     if (interruption && flags.capture !== undefined) process.stderr.write(`--capture: nothing was written to ${flags.capture}: the run was interrupted\n`)
     const {report, exit} = outcome
     const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !flags['no-color']
-    const out =
-      flags.output === 'json'
-        ? renderJson(report)
-        : flags.output === 'yaml'
-          ? renderYaml(report)
-          : renderTable(
-              report,
-              {color, wide: flags.output === 'wide', width: terminalWidth()},
-              // The expected paths' heading already says how to read the nodes.
-              report.expected ? notices.filter((n) => n !== NODES_NOT_READ) : notices,
-            )
+    const style = {color, wide: false, width: terminalWidth(), unicode: isUtf8Locale(process.env)}
+    // The expected paths' heading already says how to read the nodes.
+    const out = renderOutput(flags.output, report, style, report.expected ? notices.filter((n) => n !== NODES_NOT_READ) : notices)
     // No process.exit: a pipe must get the whole output, however slowly it reads.
     await writeFully(process.stdout, out)
     // An interrupted run prints what it read, and still exits as an interrupted command does.

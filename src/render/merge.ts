@@ -35,7 +35,7 @@ export function backendsKey(backends: Backend[]): string {
 const alternativeKey = (a: Alternative) => `${a.verdict}:${a.when.join('&')}:${backendsKey(a.backends)}`
 
 /** Everything a compact row shows of a path but the client kind and address. */
-function outcomeKey(p: TracePath): string {
+export function outcomeKey(p: TracePath): string {
   return [
     p.verdict,
     backendsKey(p.backends),
@@ -47,11 +47,12 @@ function outcomeKey(p: TracePath): string {
 }
 
 /** A node port on the node's own address: the address differs per node, the path does not. */
-function isOwnNodeAddress(p: TracePath): boolean {
+export function isOwnNodeAddress(p: TracePath): boolean {
   return p.entry.kind === 'node-port' && !isLoopback(p.entry.destination.ip)
 }
 
-function entryKey(p: TracePath): string {
+/** A key for a path's entry: a node port on the node's own address is the same entry on every node. */
+export function entryKey(p: TracePath): string {
   const d = p.entry.destination
   return `${p.entry.kind}|${isOwnNodeAddress(p) ? 'node' : d.ip}|${d.port ?? ''}|${d.protocol}|${p.entry.service ?? ''}`
 }

@@ -7,6 +7,8 @@ export interface Style {
   wide: boolean
   /** Columns to lay out to (the terminal's, else COLUMNS, else 80). */
   width?: number
+  /** Box-drawing characters and arrows (-o tree): the command sets it when the locale is UTF-8. */
+  unicode?: boolean
 }
 
 /** A chalk instance for this render only; level 0 prints no escape codes. */

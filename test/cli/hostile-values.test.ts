@@ -1,6 +1,6 @@
 // Hostile text from the cluster and the nodes: a label value with terminal escapes, a Service name
 // with a bidi override, a pod name with a carriage return, a rule comment with a clear-screen and a
-// zero-width space. Every text format prints them inert (each such character as `?`), on their own
+// zero-width space. Every text format prints them clean (each such character as `?`), on their own
 // row; JSON and YAML keep them exact and valid.
 import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -75,7 +75,7 @@ describe('every text format prints hostile values inert', () => {
     expect(run(['-A']).stdout).toContain('hello-?dlrow')
   })
 
-  it('an error that lists names from the cluster prints them inert too', () => {
+  it('an error that lists names from the cluster prints them clean too', () => {
     const r = run(['hello-wrld'])
     expect(r.code).toBe(2)
     expect(r.stderr).toMatch(/^error: Service "hello-wrld" not found/)

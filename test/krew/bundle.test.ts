@@ -111,6 +111,14 @@ describe('what the bundle contains', () => {
     expect(cli.code).not.toMatch(/\.node["']\)|createSourceFile=/)
   })
 
+  it('the packages that only check pictures in tests (mermaid, jsdom) are in no bundle', () => {
+    const testOnly = /node_modules\/(mermaid|jsdom|dompurify|@mermaid-js)\//
+    const inputs = [...cli.mainInputs, ...Object.keys(cli.imports)]
+    expect(inputs.filter((f) => /node_modules\//.test(f)).length).toBeGreaterThan(10) // the check below can see packages
+    expect(inputs.filter((f) => testOnly.test(f))).toEqual([])
+    for (const bundle of [cli.code, ...cli.lazy.map((l) => l.code)]) expect(bundle).not.toMatch(/DOMPurify|flowchart-v2/)
+  })
+
   it('ssh2 from a bundle, without cpu-features or sshcrypto.node, completes an SSH session over loopback', async () => {
     const b = await bundleCli(root, {entry: 'test/krew/support/ssh2-entry.js'})
     expect(b.lazy.map((l) => [l.file, l.specifiers])).toEqual([[lazyFileName('ssh2'), ['ssh2']]])
