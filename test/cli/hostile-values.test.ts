@@ -1,7 +1,8 @@
 // Hostile text from the cluster and the nodes: a label value with terminal escapes, a Service name
 // with a bidi override, a pod name with a carriage return, a rule comment with a clear-screen and a
 // zero-width space. Every text format prints them clean (each such character as `?`), on their own
-// row; JSON and YAML keep them exact and valid.
+// row, pictures included (the DOT and Mermaid quoting is tested in test/render/pictures.test.ts);
+// JSON and YAML keep them exact and valid.
 import {cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -63,6 +64,10 @@ describe('every text format prints hostile values inert', () => {
     ['the trace through the hostile comment, wide', ['hello-world', '-o', 'wide']],
     ['check mode', ['-A']],
     ['check mode, wide', ['-A', '-o', 'wide']],
+    ['tree', ['hello-world', '-o', 'tree']],
+    ['tree, check mode', ['-A', '-o', 'tree']],
+    ['dot', ['-A', '-o', 'dot']],
+    ['mermaid', ['-A', '-o', 'mermaid']],
   ])('%s', (_, args) => {
     const r = run(args)
     expect(r.stderr).toBe('')
@@ -73,6 +78,8 @@ describe('every text format prints hostile values inert', () => {
   it('the hostile values are there, each control character a "?"', () => {
     expect(run(['hello-cache']).stdout).toContain('cahce?]0;pwned??[2J')
     expect(run(['-A']).stdout).toContain('hello-?dlrow')
+    // The tree shows the rule that matched, with its comment.
+    expect(run(['hello-world', '-o', 'tree']).stdout).toContain('default/hello-world:http?[2J?')
   })
 
   it('an error that lists names from the cluster prints them clean too', () => {
