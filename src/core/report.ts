@@ -15,7 +15,7 @@ import {
 import {resolveAddress, serviceEntries, type Entry, type Resolution} from './entries.js'
 import {sourcesOn} from './sources.js'
 import {openDataplane} from './dataplane.js'
-import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, TracePath} from './model.js'
+import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, RuleWalk, ServiceSummary, TracePath} from './model.js'
 import {buildPath} from './path.js'
 import {selectedPods} from './checks/selector.js'
 import {serviceNotFoundMessage} from './did-you-mean.js'
@@ -119,6 +119,29 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   return {...(summary !== undefined ? {summary} : {}), entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
 }
 
+/** How the node's traced paths found their Service: the lookup, and for iptables the longest walk and KUBE-SERVICES' length. */
+function ruleWalkOf(paths: TracePath[], kubeServicesRules: number | undefined): RuleWalk | undefined {
+  const lookup = paths.find((p) => p.lookup !== undefined)?.lookup
+  if (lookup === undefined) return undefined
+  if (lookup !== 'rules') return {lookup}
+  let deepest: TracePath | undefined
+  for (const p of paths) if (p.rulesPassed !== undefined && p.rulesPassed > (deepest?.rulesPassed ?? -1)) deepest = p
+  return {
+    lookup,
+    ...(kubeServicesRules !== undefined ? {kubeServicesRules} : {}),
+    ...(deepest?.rulesPassed !== undefined
+      ? {
+          deepest: {
+            ...(deepest.entry.service !== undefined ? {service: deepest.entry.service} : {}),
+            address: deepest.entry.address,
+            from: deepest.from,
+            rulesPassed: deepest.rulesPassed,
+          },
+        }
+      : {}),
+  }
+}
+
 function traceNode(
   idx: ClusterIndex,
   dp: NodeDataplane,
@@ -170,7 +193,8 @@ function traceNode(
       paths.push(path)
     }
   }
-  return {name, mode, paths}
+  const ruleWalk = ruleWalkOf(paths, plane.kubeServicesRules)
+  return {name, mode, ...(ruleWalk ? {ruleWalk} : {}), paths}
 }
 
 function dedupe(findings: Finding[]): Finding[] {

@@ -6,7 +6,7 @@ import {aboutSeveralServices, findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
-import {backendName, entryWord, shareText, verdictPaint, verdictWord} from './words.js'
+import {backendName, entryWord, lookupText, shareText, verdictPaint, verdictWord} from './words.js'
 import {joinHostPort} from '../core/address.js'
 
 // Marking for masquerade is a side trip, shown in the masquerade column rather than as a chain.
@@ -58,6 +58,8 @@ function pathLines(p: TracePath, namespace: string | undefined, width: number, c
   const facts = [`masquerade ${p.masquerade}`]
   if (p.affinity) facts.push(`ClientIP affinity ${p.affinity.timeoutSeconds}s`)
   if (p.scheduler) facts.push(`scheduler ${clean(p.scheduler)}`)
+  const lookup = lookupText(p)
+  if (lookup) facts.push(lookup)
   const verdict = `${verdictWord(p.verdict)}${p.uncertain ? ' ?' : ''}`
   const head = hanging('    ', `from ${sourceText(p)}: ${verdict}, ${facts.join(', ')}`, width)
   const lines = head.map((l) => l.replace(verdict, verdictPaint(p.verdict, c, p.severity)(verdict)))
