@@ -1,7 +1,8 @@
 // kubectl svctrace: translates flags into a query, runs the trace, renders, sets the exit code.
 import {Args, Command, Flags} from '@oclif/core'
 import {clusterFlags, outputFlags, queryFlags} from './flags.js'
-import {canonicalIP, isIP, parseDestination} from '../core/address.js'
+import {canonicalIP, isIP, parseDestination, splitDestination} from '../core/address.js'
+import {looksLikeDnsName, parseNameDestination} from '../core/dns-name.js'
 import type {Query} from '../core/model.js'
 import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
@@ -168,6 +169,24 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     const source = flags.source === undefined ? undefined : canonicalIP(flags.source)
     if (flags.ip !== undefined) {
       if (service) this.error(`give either a Service name or --ip, not both (got "${service}" and --ip ${flags.ip})`, {exit: 2})
+      const host = splitDestination(flags.ip)
+      if (!('error' in host) && looksLikeDnsName(host.host)) {
+        const named = parseNameDestination(flags.ip)
+        if ('error' in named) this.error(`--ip ${named.error}`, {exit: 2})
+        if (flags.namespace !== undefined && flags.namespace !== named.dns.namespace) {
+          this.error(`--ip ${flags.ip} names namespace ${named.dns.namespace} but -n says ${flags.namespace}: drop -n`, {exit: 2})
+        }
+        const {dns, port, protocol} = named
+        return {
+          kind: 'name',
+          name: dns.fqdn,
+          service: dns.name,
+          namespace: dns.namespace,
+          ...(port !== undefined ? {port} : {}),
+          ...(protocol ? {protocol} : {}),
+          ...(source ? {source} : {}),
+        }
+      }
       const parsed = parseDestination(flags.ip)
       if ('error' in parsed) this.error(`--ip ${parsed.error}`, {exit: 2})
       const {destination, portGiven} = parsed

@@ -158,14 +158,15 @@ function toProtocol(text: string): Protocol | undefined {
   return PROTOCOLS[text.toLowerCase()]
 }
 
+const USAGE = 'expected IP, IP:PORT or IP:PORT/PROTO (e.g. 10.96.0.10:53/udp, [fd00::10]:443/tcp)'
+
 /**
- * Parses the `--ip` argument: `IP`, `IP:PORT`, `[IPv6]:PORT`, each optionally `/tcp|udp|sctp`.
- * Returns an error sentence instead of throwing.
+ * Splits `HOST[:PORT][/PROTO]` (`[IPv6]:PORT` bracketed) without judging the host; `protocol` only
+ * when one was written. Returns an error sentence for a bad protocol or port.
  */
-export function parseDestination(text: string): {destination: Destination; portGiven: boolean} | {error: string} {
-  const usage = 'expected IP, IP:PORT or IP:PORT/PROTO (e.g. 10.96.0.10:53/udp, [fd00::10]:443/tcp)'
+export function splitDestination(text: string, usage = USAGE): {host: string; port?: number; protocol?: Protocol} | {error: string} {
   let rest = text.trim()
-  let protocol: Protocol = 'TCP'
+  let protocol: Protocol | undefined
   const slash = rest.lastIndexOf('/')
   if (slash >= 0) {
     const p = toProtocol(rest.slice(slash + 1))
@@ -174,11 +175,22 @@ export function parseDestination(text: string): {destination: Destination; portG
     rest = rest.slice(0, slash)
   }
   const hp = splitHostPort(rest)
-  if (!hp || !isIP(hp.host)) return {error: `"${text}" is not an IP address; ${usage}`}
+  if (!hp) return {error: `"${text}" is not an IP address; ${usage}`}
   if (hp.port !== undefined && (hp.port < 1 || hp.port > 65535)) {
     return {error: `"${text}": port ${hp.port} is out of range 1-65535`}
   }
-  const {host, port} = hp
+  return {host: hp.host, ...(hp.port !== undefined ? {port: hp.port} : {}), ...(protocol ? {protocol} : {})}
+}
+
+/**
+ * Parses the `--ip` argument: `IP`, `IP:PORT`, `[IPv6]:PORT`, each optionally `/tcp|udp|sctp`.
+ * Returns an error sentence instead of throwing.
+ */
+export function parseDestination(text: string): {destination: Destination; portGiven: boolean} | {error: string} {
+  const split = splitDestination(text)
+  if ('error' in split) return split
+  const {host, port, protocol = 'TCP'} = split
+  if (!isIP(host)) return {error: `"${text}" is not an IP address; ${USAGE}`}
   return {destination: {ip: canonicalIP(host), ...(port !== undefined ? {port} : {}), protocol}, portGiven: port !== undefined}
 }
 

@@ -202,6 +202,8 @@ export interface Finding {
 export type Query =
   | {kind: 'service'; service: string; namespace?: string; source?: string}
   | {kind: 'ip'; ip: string; port?: number; protocol: Protocol; source?: string}
+  /** A Service's DNS name (`name` as typed: NAME.NS[.svc[.DOMAIN]]), resolved from the API objects; every protocol when none is given. */
+  | {kind: 'name'; name: string; service: string; namespace: string; port?: number; protocol?: Protocol; source?: string}
   | {kind: 'all'; namespace?: string; source?: string}
 
 export interface ServiceSummary {

@@ -13,6 +13,7 @@ import {
   type ClusterIndex,
 } from './cluster-index.js'
 import {resolveAddress, serviceEntries, type Entry, type Resolution} from './entries.js'
+import {resolveName} from './name-resolution.js'
 import {sourcesOn} from './sources.js'
 import {openDataplane} from './dataplane.js'
 import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, RuleWalk, ServiceSummary, TracePath} from './model.js'
@@ -100,9 +101,13 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   if (query.kind === 'ip') {
     return resolveAddress(idx, {ip: query.ip, ...(query.port !== undefined ? {port: query.port} : {}), protocol: query.protocol}, query.port !== undefined)
   }
+  if (query.kind === 'name') {
+    const resolved = resolveName(idx, query)
+    if (resolved) return resolved
+  }
   const key = `${query.namespace}/${query.service}`
   const svc = idx.serviceByKey.get(key)
-  if (!svc) {
+  if (!svc || query.kind === 'name') {
     throw new QueryError(serviceNotFoundMessage(query.namespace ?? '', query.service ?? '', candidatesNear(idx, query.namespace ?? '', query.service ?? '')))
   }
   const type = svc.spec?.type ?? 'ClusterIP'
