@@ -1,7 +1,7 @@
 // kubectl svctrace: translates flags into a query, runs the trace, renders, sets the exit code.
 import {Args, Command, Flags} from '@oclif/core'
 import {clusterFlags, outputFlags, queryFlags} from './flags.js'
-import {canonicalIP, isIP, parseDestination, splitDestination} from '../core/address.js'
+import {formatCidr, parseCidr, parseDestination, splitDestination} from '../core/address.js'
 import {looksLikeDnsName, parseNameDestination} from '../core/dns-name.js'
 import type {Query} from '../core/model.js'
 import {QueryError} from '../core/report.js'
@@ -163,10 +163,11 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     service: string | undefined,
     flags: {ip?: string | undefined; namespace?: string | undefined; source?: string | undefined; 'all-namespaces'?: boolean | undefined},
   ): Query {
-    if (flags.source !== undefined && !isIP(flags.source)) {
-      this.error(`--source "${flags.source}" is not an IP address (e.g. --source 203.0.113.9)`, {exit: 2})
+    const range = flags.source === undefined ? undefined : parseCidr(flags.source.trim())
+    if (flags.source !== undefined && !range) {
+      this.error(`--source "${flags.source}" is not an IP address or CIDR range (e.g. --source 203.0.113.9 or --source 203.0.113.0/24)`, {exit: 2})
     }
-    const source = flags.source === undefined ? undefined : canonicalIP(flags.source)
+    const source = range ? formatCidr(range) : undefined
     if (flags.ip !== undefined) {
       if (service) this.error(`give either a Service name or --ip, not both (got "${service}" and --ip ${flags.ip})`, {exit: 2})
       const host = splitDestination(flags.ip)

@@ -131,6 +131,48 @@ export function lastHostOf(net: Cidr): string {
   return formatIP({family: net.family, value: size > 2n ? net.value + size - 2n : net.value})
 }
 
+/** `10.0.0.0/16`: a network as CIDR text, canonical; a single address without its /32 or /128. */
+export function formatCidr(c: Cidr): string {
+  return c.prefix === (c.family === 4 ? 32 : 128) ? formatIP(c) : `${formatIP(c)}/${c.prefix}`
+}
+
+/** An address standing for a network: its first host (the network itself for a single address, /31 or /127). */
+export function sampleAddressOf(net: Cidr): string {
+  const hostBits = (net.family === 4 ? 32 : 128) - net.prefix
+  return formatIP({family: net.family, value: hostBits > 1 ? net.value + 1n : net.value})
+}
+
+/**
+ * Which part of `range` lies inside `networks`: the networks (or `range` itself) that cover it, and
+ * an address of the range outside all of them when some of it is. Halves the range only where a
+ * network cuts it: at most 128 steps per network.
+ */
+export function splitByNetworks(range: Cidr, networks: readonly Cidr[]): {inside: Cidr[]; outside?: string} {
+  const mine = networks.filter((n) => n.family === range.family)
+  if (mine.some((n) => cidrContains(n, range))) return {inside: [range]}
+  // Networks inside the range, without those inside another.
+  const parts = mine.filter((n) => cidrContains(range, n))
+  const inside = parts.filter((n) => !parts.some((o) => o !== n && cidrContains(o, n) && (o.prefix < n.prefix || parts.indexOf(o) < parts.indexOf(n))))
+  const outside = uncovered(range, inside)
+  return {inside: inside.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)), ...(outside ? {outside} : {})}
+}
+
+/** An address of `net` in none of `parts` (all inside `net`), or undefined when they cover it. */
+function uncovered(net: Cidr, parts: readonly Cidr[]): string | undefined {
+  if (parts.some((p) => cidrContains(p, net))) return undefined
+  const within = parts.filter((p) => cidrContains(net, p))
+  if (within.length === 0) return sampleAddressOf(net)
+  const bits = net.family === 4 ? 32 : 128
+  if (net.prefix >= bits) return undefined
+  const half = 1n << BigInt(bits - net.prefix - 1)
+  for (const value of [net.value, net.value + half]) {
+    const sub = {family: net.family, value, prefix: net.prefix + 1, text: ''}
+    const found = uncovered(sub, within)
+    if (found) return found
+  }
+  return undefined
+}
+
 /** `IP:PORT` with IPv6 bracketed, as kube-proxy writes endpoints. */
 export function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`

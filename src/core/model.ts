@@ -138,6 +138,11 @@ export interface TracePath {
   sourcePod?: string
   /** True when `source` is only an address of the node's pod CIDR standing for any pod there: the node runs no pod to take one from. */
   sourceIsExample?: boolean
+  /**
+   * --source gave a range: `source` is one address of it, standing for the whole range, for the `part`
+   * loadBalancerSourceRanges let in, or for the rest of it (the addresses outside them).
+   */
+  sourceRange?: {given: string; stands: 'whole' | 'allowed' | 'rest'; part?: string}
   verdict: Verdict
   hops: Hop[]
   backends: Backend[]

@@ -127,6 +127,7 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClien
     ...(source ? {source} : {}),
     ...(client.sourcePod !== undefined ? {sourcePod: client.sourcePod} : {}),
     ...(client.sourceIsExample ? {sourceIsExample: true} : {}),
+    ...(client.sourceRange ? {sourceRange: client.sourceRange} : {}),
     verdict,
     hops: main.length === 1 && main[0] ? main[0].hops : commonPrefix(main.map((o) => o.hops)),
     backends: backendsOf(idx, main, service),

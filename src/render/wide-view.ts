@@ -28,7 +28,18 @@ function chainPath(p: TracePath): string[] {
   return out
 }
 
+/** For a --source range: which part of it the traced address stands for. */
+function rangeText(r: NonNullable<TracePath['sourceRange']>): string {
+  if (r.stands === 'whole') return ` for ${clean(r.given)}`
+  if (r.stands === 'allowed') return ` for ${clean(r.part ?? '')} of ${clean(r.given)}, allowed`
+  return ` for the rest of ${clean(r.given)}`
+}
+
 function sourceText(p: TracePath): string {
+  return clientText(p) + (p.sourceRange ? rangeText(p.sourceRange) : '')
+}
+
+function clientText(p: TracePath): string {
   if (p.from === 'external') return p.source !== undefined ? `client ${clean(p.source)}` : 'an outside client (any address)'
   if (p.from === 'node') return `the node itself${p.source !== undefined ? ` (${clean(p.source)})` : ''}`
   const at = p.source !== undefined ? ` (${clean(p.source)})` : ''
