@@ -33,13 +33,18 @@ export default class Svctrace extends Command {
 
 Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or above --fail-on; 2 bad usage or nothing could be read.`
 
-  static override usage = ['SERVICE [-n NAMESPACE] [flags]', '--ip IP[:PORT][/PROTO] [flags]', '-A | -n NAMESPACE   (check every Service)']
+  static override usage = ['SERVICE [-n NAMESPACE] [flags]', '--ip IP|NAME.NS[:PORT][/PROTO] [flags]', '-A | -n NAMESPACE   (check every Service)']
 
   static override examples = [
     {description: 'Check a Service of the current kubectl context', command: 'kubectl svctrace hello-world -n default'},
     {description: 'Trace every port of a Service in the bundled example cluster', command: 'kubectl svctrace hello-world --from examples/hello-world'},
     {description: 'Find what owns an address, then trace it', command: 'kubectl svctrace --ip 10.96.77.44:80/tcp --from examples/hello-world'},
     {description: 'Trace a load balancer for one client, as JSON', command: 'kubectl svctrace web-lb --source 203.0.113.9 -o json --from examples/hello-world'},
+    {
+      description: 'Which part of a client network the source ranges let in',
+      command: 'kubectl svctrace web-lb --source 203.0.112.0/23 --from examples/hello-world',
+    },
+    {description: 'Trace cluster DNS by its name (UDP and TCP 53)', command: 'kubectl svctrace --ip kube-dns.kube-system.svc.cluster.local'},
     {
       description: "Read each node's kube-proxy rules over SSH (host keys checked against known_hosts)",
       command: 'kubectl svctrace hello-world --via ssh --ssh-user core --ssh-key ~/.ssh/id_ed25519',
@@ -48,7 +53,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   ]
 
   static override args = {
-    service: Args.string({description: 'the Service to trace: NAME, NAMESPACE/NAME or svc/NAME', required: false}),
+    service: Args.string({description: 'the Service to trace: NAME, NAMESPACE/NAME, svc/NAME or NAME.NAMESPACE[.svc[.DOMAIN]]', required: false}),
   }
 
   static override flags = {

@@ -175,10 +175,16 @@ export class KubeApiSource implements ClusterSource {
           core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`, ...p}, o as never),
         )
         view.pods.push(...(pods ?? []).map(asPod))
-        // A pod's or an outside endpoint's address: the Services whose endpoints include it are named.
-        const {discovery} = await this.clients()
-        const slices = await this.list({verb: 'list', resource: 'endpointslices'}, (p, o) => discovery.listEndpointSliceForAllNamespaces(p, o as never))
-        view.endpointSlices.push(...(slices ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
+        // A pod's address: the Services whose endpoints include it are named, from the slices of its
+        // own namespace (where Services select it; a Service elsewhere with manual endpoints is not seen).
+        const namespace = pods?.[0]?.metadata?.namespace
+        if (namespace) {
+          const {discovery} = await this.clients()
+          const slices = await this.list({verb: 'list', resource: 'endpointslices', namespace, optional: true}, (p, o) =>
+            discovery.listNamespacedEndpointSlice({namespace, ...p}, o as never),
+          )
+          view.endpointSlices.push(...(slices ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
+        }
       }
     }
     if (query.kind === 'name') await this.named(view, query.namespace, query.service)
