@@ -16,7 +16,8 @@ import {resolveAddress, serviceEntries, type Entry, type Resolution} from './ent
 import {resolveName} from './name-resolution.js'
 import {sourcesOn} from './sources.js'
 import {openDataplane} from './dataplane.js'
-import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, RuleWalk, ServiceSummary, TracePath} from './model.js'
+import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, TracePath} from './model.js'
+import {ruleWalkOf} from './rule-walk.js'
 import {buildPath} from './path.js'
 import {selectedPods} from './checks/selector.js'
 import {serviceNotFoundMessage} from './did-you-mean.js'
@@ -122,29 +123,6 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
     summary = `Service ${key} is headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}` : ' (none: no pod matches)'}`
   }
   return {...(summary !== undefined ? {summary} : {}), entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
-}
-
-/** How the node's traced paths found their Service: the lookup, and for iptables the longest walk and KUBE-SERVICES' length. */
-function ruleWalkOf(paths: TracePath[], kubeServicesRules: number | undefined): RuleWalk | undefined {
-  const lookup = paths.find((p) => p.lookup !== undefined)?.lookup
-  if (lookup === undefined) return undefined
-  if (lookup !== 'rules') return {lookup}
-  let deepest: TracePath | undefined
-  for (const p of paths) if (p.rulesPassed !== undefined && p.rulesPassed > (deepest?.rulesPassed ?? -1)) deepest = p
-  return {
-    lookup,
-    ...(kubeServicesRules !== undefined ? {kubeServicesRules} : {}),
-    ...(deepest?.rulesPassed !== undefined
-      ? {
-          deepest: {
-            ...(deepest.entry.service !== undefined ? {service: deepest.entry.service} : {}),
-            address: deepest.entry.address,
-            from: deepest.from,
-            rulesPassed: deepest.rulesPassed,
-          },
-        }
-      : {}),
-  }
 }
 
 function traceNode(

@@ -124,4 +124,38 @@ describe('rules passed on the two-node cluster (real iptables-save of kube-proxy
   it.each(cases)('$name', (c) => {
     expect(c.path()).toBe(handCount(node1, c.steps))
   })
+
+  it('check mode: each node reports the length of nat KUBE-SERVICES and the path that passes the most rules', () => {
+    const all = buildReport({kind: 'all'}, view, planes)
+    for (const node of all.nodes) {
+      const text = readFileSync(`${twoNode}nodes/${node.name}/iptables-save.txt`, 'utf8')
+      const most = Math.max(...node.paths.map((p) => p.rulesPassed ?? 0))
+      const deepest = node.paths.find((p) => p.rulesPassed === most)
+      expect(node.ruleWalk).toEqual({
+        lookup: 'rules',
+        kubeServicesRules: chainLines(text, 'nat', 'KUBE-SERVICES').length,
+        deepest: {service: deepest?.entry.service, address: deepest?.entry.address, from: deepest?.from, rulesPassed: most},
+      })
+    }
+    // node2's longest walk: an outside client at api's node port 31500 (externalTrafficPolicy Local), counted by hand.
+    const node2 = readFileSync(`${twoNode}nodes/node2/iptables-save.txt`, 'utf8')
+    expect(all.nodes.find((n) => n.name === 'node2')?.ruleWalk?.deepest?.address).toBe('172.30.0.12:31500/TCP')
+    expect(all.nodes.find((n) => n.name === 'node2')?.ruleWalk?.deepest?.rulesPassed).toBe(
+      handCount(node2, [
+        {table: 'nat', chain: 'PREROUTING', matched: 'kubernetes service portals'},
+        {table: 'nat', chain: 'KUBE-SERVICES', matched: 'kubernetes service nodeports'},
+        {table: 'nat', chain: 'KUBE-NODEPORTS', matched: 'storefront/api:http'},
+        // No masquerade for an outside client under Local: on through KUBE-SVL to the second backend.
+        {table: 'nat', chain: 'KUBE-EXT-SLGWNRI2E2J2HGZV'},
+        {table: 'nat', chain: 'KUBE-SVL-SLGWNRI2E2J2HGZV'},
+        {table: 'nat', chain: 'KUBE-SEP-FSVEVC7IOJQSJAEX'},
+        // The pod is not the node's address: filter FORWARD, every hook chain, none with a verdict.
+        {table: 'filter', chain: 'FORWARD'},
+        {table: 'filter', chain: 'KUBE-PROXY-FIREWALL'},
+        {table: 'filter', chain: 'KUBE-FORWARD'},
+        {table: 'filter', chain: 'KUBE-SERVICES'},
+        {table: 'filter', chain: 'KUBE-EXTERNAL-SERVICES'},
+      ]),
+    )
+  })
 })
