@@ -45,6 +45,10 @@ describe('SERVICE as kubectl users write it', () => {
     ],
     [['--ip', 'hello-world.-bad:80'], 'error: --ip "hello-world.-bad:80": namespace "-bad" is no DNS label'],
     [['--ip', 'no-such.default'], 'error: Service "no-such" not found in namespace "default"'],
+    [
+      ['hello-world', '--source', '10.0.0.0/33'],
+      'error: --source "10.0.0.0/33" is not an IP address or CIDR range (e.g. --source 203.0.113.9 or --source 203.0.113.0/24)',
+    ],
     [['hello-world', '-v=loud'], 'error: -v=loud: give -v (or --verbose), or a level as kubectl takes it (-v=6)'],
   ])('%j is refused (exit 2) with what to write instead', (args, message) => {
     const r = run([...args, '--from', example])
