@@ -16,7 +16,7 @@ type NameQuery = Extract<Query, {kind: 'name'}>
 const MAX_CNAMES = 8
 
 /** The protocols to trace: the one given, else every protocol the Service has a port of (UDP and TCP 53 for cluster DNS). */
-function protocolsOf(svc: V1Service, q: NameQuery): Protocol[] {
+function protocolsOf(svc: V1Service, q: {protocol?: Protocol}): Protocol[] {
   if (q.protocol) return [q.protocol]
   const all = [...new Set((svc.spec?.ports ?? []).map(protocolOf))]
   return all.length > 0 ? all : ['TCP']
@@ -29,8 +29,16 @@ function merged(parts: Resolution[]): Resolution {
   return {summary: sentences.join('; '), entries: parts.flatMap((p) => p.entries), services: [...services.values()], unowned: parts.every((p) => p.unowned)}
 }
 
-/** The addresses cluster DNS answers for a headless Service: its endpoints' (ready ones, or all with publishNotReadyAddresses), with their ports. */
-function headlessEntries(idx: ClusterIndex, svc: V1Service, q: NameQuery, protocols: Protocol[]): {ips: string[]; entries: Entry[]} {
+/**
+ * The addresses cluster DNS answers for a headless Service: its endpoints' (ready ones, or all with
+ * publishNotReadyAddresses), each an entry traced as a pod IP on the Service's ports (or on `port`).
+ */
+export function headlessEntries(
+  idx: ClusterIndex,
+  svc: V1Service,
+  q: {port?: number},
+  protocols: Protocol[] = protocolsOf(svc, {}),
+): {ips: string[]; entries: Entry[]} {
   const all = svc.spec?.publishNotReadyAddresses === true
   const ips = new Set<string>()
   const entries: Entry[] = []

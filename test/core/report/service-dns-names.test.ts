@@ -60,11 +60,17 @@ describe('a Service DNS name resolves as cluster DNS would answer it', () => {
       [`10.96.0.10:53/UDP cluster-ip dnat [${COREDNS}]`],
     ],
     ['an ExternalName pointing outside the cluster: nothing to trace', named('partner.default', 'partner', 'default'), ['default/partner'], []],
+    [
+      'a headless Service by its Service name traces the same pod IPs',
+      {kind: 'service', service: 'db', namespace: 'default'},
+      ['default/db'],
+      ['10.244.0.10:5432/TCP pod-ip not-a-service []', '10.244.1.10:5432/TCP pod-ip not-a-service []'],
+    ],
   ])('%s', (_name, query, services, entries) => {
     const r = report(query)
     expect(r.services.map((s) => `${s.namespace}/${s.name}`)).toEqual(services)
     expect(traced(r)).toEqual(entries)
-    expect(r.resolution).toContain(query.kind === 'name' ? query.name : '')
+    expect(r.resolution ?? '').toContain(query.kind === 'name' ? query.name : '')
   })
 
   it('says what cluster DNS answers, in the resolution', () => {
