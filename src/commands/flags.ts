@@ -17,13 +17,13 @@ export const queryFlags = {
     helpGroup: 'Query',
   }),
   ip: Flags.string({
-    description: 'trace an address instead of a Service name: IP, IP:PORT or IP:PORT/PROTO',
-    helpValue: 'IP[:PORT][/PROTO]',
+    description: "trace an address instead of a Service name: IP or a Service's DNS name (NAME.NS[.svc[.cluster.local]]), with :PORT and /PROTO",
+    helpValue: 'IP|NAME.NS[:PORT][/PROTO]',
     helpGroup: 'Query',
   }),
   source: Flags.string({
-    description: 'client address: traces source ranges, traffic policies and affinity for this client',
-    helpValue: 'IP',
+    description: 'client address or range: traces source ranges, traffic policies and affinity for it (a range: which part is allowed)',
+    helpValue: 'IP|CIDR',
     helpGroup: 'Query',
   }),
   nodes: Flags.string({description: 'only these nodes (comma-separated)', helpValue: 'NODE,…', helpGroup: 'Query'}),

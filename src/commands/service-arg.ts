@@ -1,6 +1,9 @@
-// The SERVICE argument as kubectl users type it: NAME, NS/NAME, svc/NAME, service/NAME, services/NAME.
+// The SERVICE argument as kubectl users type it: NAME, NS/NAME, svc/NAME, service/NAME, services/NAME,
+// or the Service's DNS name NAME.NS[.svc[.cluster.local]].
 // kubectl reads TYPE/NAME; svctrace also reads NS/NAME (a namespace has no dot and is not a type
 // name kubectl knows), so `svc/x` is always the Service x, even where a namespace is named svc.
+
+import {parseServiceDnsName} from '../core/dns-name.js'
 
 /** Which Service the argument names; namespace only when the argument or -n gave one. */
 export type ServiceArg = {name: string; namespace?: string} | {error: string}
@@ -18,9 +21,20 @@ const OTHER_TYPES = new Set(
     .split(' '),
 )
 
+/** A Service's DNS name (NAME.NS[.svc[.cluster.local]]): a Service name has no dot, so a dot means one. */
+function fromDnsName(arg: string, namespaceFlag: string | undefined): ServiceArg {
+  const dns = parseServiceDnsName(arg)
+  if ('error' in dns) return {error: `${dns.error}; or give the Service's plain NAME with -n NAMESPACE`}
+  if (namespaceFlag !== undefined && namespaceFlag !== dns.namespace) {
+    return {error: `"${arg}" names namespace ${dns.namespace} but -n says ${namespaceFlag}: drop -n ${namespaceFlag}, or write ${dns.name} -n ${namespaceFlag}`}
+  }
+  return {name: dns.name, namespace: dns.namespace}
+}
+
 /** Parses SERVICE with the -n value; the error says what to type instead. */
 export function parseServiceArg(arg: string, namespaceFlag: string | undefined): ServiceArg {
   const parts = arg.split('/')
+  if (parts.length === 1 && arg.includes('.')) return fromDnsName(arg, namespaceFlag)
   if (parts.length === 1) return {name: arg, ...(namespaceFlag ? {namespace: namespaceFlag} : {})}
   const [prefix = '', name = ''] = parts
   const type = prefix.toLowerCase()

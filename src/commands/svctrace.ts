@@ -1,7 +1,8 @@
 // kubectl svctrace: translates flags into a query, runs the trace, renders, sets the exit code.
 import {Args, Command, Flags} from '@oclif/core'
 import {clusterFlags, outputFlags, queryFlags} from './flags.js'
-import {canonicalIP, isIP, parseDestination} from '../core/address.js'
+import {formatCidr, parseCidr, parseDestination, splitDestination} from '../core/address.js'
+import {looksLikeDnsName, parseNameDestination} from '../core/dns-name.js'
 import type {Query} from '../core/model.js'
 import {QueryError} from '../core/report.js'
 import {SourceError} from '../app/ports.js'
@@ -35,7 +36,7 @@ Output (-o): table, the answer with alike nodes merged; wide, every node and hop
 
 Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or above --fail-on; 2 bad usage or nothing could be read.`
 
-  static override usage = ['SERVICE [-n NAMESPACE] [flags]', '--ip IP[:PORT][/PROTO] [flags]', '-A | -n NAMESPACE   (check every Service)']
+  static override usage = ['SERVICE [-n NAMESPACE] [flags]', '--ip IP|NAME.NS[:PORT][/PROTO] [flags]', '-A | -n NAMESPACE   (check every Service)']
 
   static override examples = [
     {description: 'Check a Service of the current kubectl context', command: 'kubectl svctrace hello-world -n default'},
@@ -47,6 +48,11 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     },
     {description: 'Trace a load balancer for one client, as JSON', command: 'kubectl svctrace web-lb --source 203.0.113.9 -o json --from examples/hello-world'},
     {
+      description: 'Which part of a client network the source ranges let in',
+      command: 'kubectl svctrace web-lb --source 203.0.112.0/23 --from examples/hello-world',
+    },
+    {description: 'Trace cluster DNS by its name (UDP and TCP 53)', command: 'kubectl svctrace --ip kube-dns.kube-system.svc.cluster.local'},
+    {
       description: "Read each node's kube-proxy rules over SSH (host keys checked against known_hosts)",
       command: 'kubectl svctrace hello-world --via ssh --ssh-user core --ssh-key ~/.ssh/id_ed25519',
     },
@@ -54,7 +60,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
   ]
 
   static override args = {
-    service: Args.string({description: 'the Service to trace: NAME, NAMESPACE/NAME or svc/NAME', required: false}),
+    service: Args.string({description: 'the Service to trace: NAME, NAMESPACE/NAME, svc/NAME or NAME.NAMESPACE[.svc[.DOMAIN]]', required: false}),
   }
 
   static override flags = {
@@ -173,12 +179,31 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     service: string | undefined,
     flags: {ip?: string | undefined; namespace?: string | undefined; source?: string | undefined; 'all-namespaces'?: boolean | undefined},
   ): Query {
-    if (flags.source !== undefined && !isIP(flags.source)) {
-      this.error(`--source "${flags.source}" is not an IP address (e.g. --source 203.0.113.9)`, {exit: 2})
+    const range = flags.source === undefined ? undefined : parseCidr(flags.source.trim())
+    if (flags.source !== undefined && !range) {
+      this.error(`--source "${flags.source}" is not an IP address or CIDR range (e.g. --source 203.0.113.9 or --source 203.0.113.0/24)`, {exit: 2})
     }
-    const source = flags.source === undefined ? undefined : canonicalIP(flags.source)
+    const source = range ? formatCidr(range) : undefined
     if (flags.ip !== undefined) {
       if (service) this.error(`give either a Service name or --ip, not both (got "${service}" and --ip ${flags.ip})`, {exit: 2})
+      const host = splitDestination(flags.ip)
+      if (!('error' in host) && looksLikeDnsName(host.host)) {
+        const named = parseNameDestination(flags.ip)
+        if ('error' in named) this.error(`--ip ${named.error}`, {exit: 2})
+        if (flags.namespace !== undefined && flags.namespace !== named.dns.namespace) {
+          this.error(`--ip ${flags.ip} names namespace ${named.dns.namespace} but -n says ${flags.namespace}: drop -n`, {exit: 2})
+        }
+        const {dns, port, protocol} = named
+        return {
+          kind: 'name',
+          name: dns.fqdn,
+          service: dns.name,
+          namespace: dns.namespace,
+          ...(port !== undefined ? {port} : {}),
+          ...(protocol ? {protocol} : {}),
+          ...(source ? {source} : {}),
+        }
+      }
       const parsed = parseDestination(flags.ip)
       if ('error' in parsed) this.error(`--ip ${parsed.error}`, {exit: 2})
       const {destination, portGiven} = parsed

@@ -131,6 +131,48 @@ export function lastHostOf(net: Cidr): string {
   return formatIP({family: net.family, value: size > 2n ? net.value + size - 2n : net.value})
 }
 
+/** `10.0.0.0/16`: a network as CIDR text, canonical; a single address without its /32 or /128. */
+export function formatCidr(c: Cidr): string {
+  return c.prefix === (c.family === 4 ? 32 : 128) ? formatIP(c) : `${formatIP(c)}/${c.prefix}`
+}
+
+/** An address standing for a network: its first host (the network itself for a single address, /31 or /127). */
+export function sampleAddressOf(net: Cidr): string {
+  const hostBits = (net.family === 4 ? 32 : 128) - net.prefix
+  return formatIP({family: net.family, value: hostBits > 1 ? net.value + 1n : net.value})
+}
+
+/**
+ * Which part of `range` lies inside `networks`: the networks (or `range` itself) that cover it, and
+ * an address of the range outside all of them when some of it is. Halves the range only where a
+ * network cuts it: at most 128 steps per network.
+ */
+export function splitByNetworks(range: Cidr, networks: readonly Cidr[]): {inside: Cidr[]; outside?: string} {
+  const mine = networks.filter((n) => n.family === range.family)
+  if (mine.some((n) => cidrContains(n, range))) return {inside: [range]}
+  // Networks inside the range, without those inside another.
+  const parts = mine.filter((n) => cidrContains(range, n))
+  const inside = parts.filter((n) => !parts.some((o) => o !== n && cidrContains(o, n) && (o.prefix < n.prefix || parts.indexOf(o) < parts.indexOf(n))))
+  const outside = uncovered(range, inside)
+  return {inside: inside.sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)), ...(outside ? {outside} : {})}
+}
+
+/** An address of `net` in none of `parts` (all inside `net`), or undefined when they cover it. */
+function uncovered(net: Cidr, parts: readonly Cidr[]): string | undefined {
+  if (parts.some((p) => cidrContains(p, net))) return undefined
+  const within = parts.filter((p) => cidrContains(net, p))
+  if (within.length === 0) return sampleAddressOf(net)
+  const bits = net.family === 4 ? 32 : 128
+  if (net.prefix >= bits) return undefined
+  const half = 1n << BigInt(bits - net.prefix - 1)
+  for (const value of [net.value, net.value + half]) {
+    const sub = {family: net.family, value, prefix: net.prefix + 1, text: ''}
+    const found = uncovered(sub, within)
+    if (found) return found
+  }
+  return undefined
+}
+
 /** `IP:PORT` with IPv6 bracketed, as kube-proxy writes endpoints. */
 export function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
@@ -158,14 +200,15 @@ function toProtocol(text: string): Protocol | undefined {
   return PROTOCOLS[text.toLowerCase()]
 }
 
+const USAGE = 'expected IP, IP:PORT or IP:PORT/PROTO (e.g. 10.96.0.10:53/udp, [fd00::10]:443/tcp)'
+
 /**
- * Parses the `--ip` argument: `IP`, `IP:PORT`, `[IPv6]:PORT`, each optionally `/tcp|udp|sctp`.
- * Returns an error sentence instead of throwing.
+ * Splits `HOST[:PORT][/PROTO]` (`[IPv6]:PORT` bracketed) without judging the host; `protocol` only
+ * when one was written. Returns an error sentence for a bad protocol or port.
  */
-export function parseDestination(text: string): {destination: Destination; portGiven: boolean} | {error: string} {
-  const usage = 'expected IP, IP:PORT or IP:PORT/PROTO (e.g. 10.96.0.10:53/udp, [fd00::10]:443/tcp)'
+export function splitDestination(text: string, usage = USAGE): {host: string; port?: number; protocol?: Protocol} | {error: string} {
   let rest = text.trim()
-  let protocol: Protocol = 'TCP'
+  let protocol: Protocol | undefined
   const slash = rest.lastIndexOf('/')
   if (slash >= 0) {
     const p = toProtocol(rest.slice(slash + 1))
@@ -174,11 +217,22 @@ export function parseDestination(text: string): {destination: Destination; portG
     rest = rest.slice(0, slash)
   }
   const hp = splitHostPort(rest)
-  if (!hp || !isIP(hp.host)) return {error: `"${text}" is not an IP address; ${usage}`}
+  if (!hp) return {error: `"${text}" is not an IP address; ${usage}`}
   if (hp.port !== undefined && (hp.port < 1 || hp.port > 65535)) {
     return {error: `"${text}": port ${hp.port} is out of range 1-65535`}
   }
-  const {host, port} = hp
+  return {host: hp.host, ...(hp.port !== undefined ? {port: hp.port} : {}), ...(protocol ? {protocol} : {})}
+}
+
+/**
+ * Parses the `--ip` argument: `IP`, `IP:PORT`, `[IPv6]:PORT`, each optionally `/tcp|udp|sctp`.
+ * Returns an error sentence instead of throwing.
+ */
+export function parseDestination(text: string): {destination: Destination; portGiven: boolean} | {error: string} {
+  const split = splitDestination(text)
+  if ('error' in split) return split
+  const {host, port, protocol = 'TCP'} = split
+  if (!isIP(host)) return {error: `"${text}" is not an IP address; ${USAGE}`}
   return {destination: {ip: canonicalIP(host), ...(port !== undefined ? {port} : {}), protocol}, portGiven: port !== undefined}
 }
 

@@ -35,7 +35,15 @@ export interface OpenedDataplane {
   modes: ModeEvidence[]
   findings: Finding[]
   readError?: string
+  /** Rules in nat KUBE-SERVICES of the iptables dumps (IPv4 and IPv6 added up), when the node has one. */
+  kubeServicesRules?: number
   trace?: (req: TraceRequest) => Trace
+}
+
+/** Rules in nat KUBE-SERVICES: every new connection in iptables mode is compared with them in turn. */
+function kubeServicesRules(p: IndexedCaptures): number | undefined {
+  const counts = [p.iptables, p.iptables6].flatMap((d) => d?.tables.get('nat')?.get('KUBE-SERVICES')?.ruleCount ?? [])
+  return counts.length > 0 ? counts.reduce((a, b) => a + b, 0) : undefined
 }
 
 interface Tracer {
@@ -101,5 +109,12 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   const findings = checkDataplane({dp, captures: parsed, modes})
   const tracers = tracersFor(parsed, modes)
   const first = tracers[0]
-  return {mode: modes[0]?.mode ?? 'none', modes, findings, ...(first ? {trace: combined(name, first, tracers)} : {})}
+  const rules = kubeServicesRules(parsed)
+  return {
+    mode: modes[0]?.mode ?? 'none',
+    modes,
+    findings,
+    ...(rules !== undefined ? {kubeServicesRules: rules} : {}),
+    ...(first ? {trace: combined(name, first, tracers)} : {}),
+  }
 }

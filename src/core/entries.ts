@@ -14,6 +14,7 @@ import {
   type ClusterIndex,
 } from './cluster-index.js'
 import type {Destination, EntryKind, Protocol, SourceKind} from './model.js'
+import {externalNamesOf, servicesWithEndpoint} from './named-by.js'
 
 /** One address to trace, and which sources to trace it from. */
 export interface Entry {
@@ -83,9 +84,32 @@ function describeService(svc: V1Service): string {
 
 /**
  * Resolves `--ip IP[:PORT][/PROTO]`: a service VIP, a node address (with its node ports), a pod,
- * or nothing. Entries for a VIP without a port cover every port of the owning Service.
+ * or nothing. Entries for a VIP without a port cover every port of the owning Service. An
+ * ExternalName Service pointing at the address is named too (and its findings reported).
  */
 export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: boolean): Resolution {
+  const owned = addressOwner(idx, dest, portGiven)
+  const named = externalNamesOf(idx, dest.ip)
+  if (named.length === 0) return owned
+  const names = named.map((s) => `ExternalName Service ${keyOf(s)}`).join(', ')
+  const target = `${dest.ip} is the target of ${names} (written where a DNS name belongs: cluster DNS answers a CNAME to "${dest.ip}", which does not resolve); kube-proxy writes no rules for an ExternalName`
+  return {
+    summary: owned.unowned ? `${target}, so packets to it are routed like to any address` : `${owned.summary ?? ''}; ${target}`,
+    entries: owned.entries,
+    services: [...owned.services, ...named],
+    unowned: false,
+  }
+}
+
+/** The Services whose endpoints include the address, as a clause (`it is an endpoint of Service a/b`). */
+function endpointClause(idx: ClusterIndex, ip: string): string {
+  const services = servicesWithEndpoint(idx, ip)
+  if (services.length === 0) return 'it is no endpoint of any Service'
+  return `it is an endpoint of Service${services.length === 1 ? '' : 's'} ${services.join(', ')}`
+}
+
+/** What owns the address (a Service VIP, a node, a pod, or nothing), before ExternalName Services pointing at it are named. */
+export function addressOwner(idx: ClusterIndex, dest: Destination, portGiven: boolean): Resolution {
   const owners = idx.owners.get(dest.ip) ?? []
   if (owners.length > 0) {
     const services = [...new Set(owners.map((o) => o.service))]
@@ -147,11 +171,12 @@ export function resolveAddress(idx: ClusterIndex, dest: Destination, portGiven: 
   }
   const pod = idx.podByIP.get(dest.ip)
   if (pod) {
-    const summary = `${dest.ip} is the IP of pod ${keyOf(pod)} on node ${pod.spec?.nodeName ?? '(unscheduled)'}: traffic to it is routed to the pod directly, not through kube-proxy`
+    const summary = `${dest.ip} is the IP of pod ${keyOf(pod)} on node ${pod.spec?.nodeName ?? '(unscheduled)'}: traffic to it is routed to the pod directly, not through kube-proxy; ${endpointClause(idx, dest.ip)}`
     return {summary, entries: [{destination: dest, kind: 'pod-ip', from: ['node']}], services: [], unowned: false}
   }
+  const endpointOf = servicesWithEndpoint(idx, dest.ip).length > 0 ? `; ${endpointClause(idx, dest.ip)}` : ''
   return {
-    summary: `nothing in the cluster owns ${portGiven && dest.port !== undefined ? joinHostPort(dest.ip, dest.port) : dest.ip}: it is no Service's cluster, external or load-balancer IP, no node's address and no pod's IP`,
+    summary: `nothing in the cluster owns ${portGiven && dest.port !== undefined ? joinHostPort(dest.ip, dest.port) : dest.ip}: it is no Service's cluster, external or load-balancer IP, no node's address and no pod's IP${endpointOf}`,
     entries: [{destination: dest, kind: 'address', from: ['node']}],
     services: [],
     unowned: true,

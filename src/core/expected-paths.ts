@@ -8,6 +8,7 @@ import type {V1Service, V1ServicePort} from '@kubernetes/client-node'
 import {familyOf, formatDestination, isLoopback} from './address.js'
 import {keyOf, podNetworks, protocolOf, type ClusterIndex} from './cluster-index.js'
 import {inAnyNetwork, type Entry} from './entries.js'
+import {loadBalancerAdmission} from './checks/source-outside-load-balancer-ranges.js'
 import {expectedEndpoints, type EndpointAddress} from './kube-proxy/expected-endpoints.js'
 import {usesLocalEndpoints} from './kube-proxy/traffic-policy.js'
 import type {Backend, PathEntry, SourceKind, Verdict} from './model.js'
@@ -124,7 +125,11 @@ function outcomeOn(
   const inner = () => endpointOutcome(idx, svc, port, family, local, node)
   const ranges = entry.kind === 'load-balancer' ? (svc.spec?.loadBalancerSourceRanges ?? []) : []
   if (ranges.length === 0) return {...inner(), alternatives: []}
-  if (client.source !== undefined) return {...(inAnyNetwork(client.source, ranges) ? inner() : NOT_ALLOWED), alternatives: []}
+  if (client.source !== undefined) {
+    const admission = loadBalancerAdmission(svc, client.source)
+    if (admission?.allowed === 'part') return {...NOT_ALLOWED, alternatives: [{when: [`source in ${admission.parts.join(' or ')}`], ...inner()}]}
+    return {...(admission?.allowed === 'none' ? NOT_ALLOWED : inner()), alternatives: []}
+  }
   // No client named: the default is one outside every range, as the node tracer assumes.
   return {...NOT_ALLOWED, alternatives: [{when: [`source in ${ranges.join(' or ')}`], ...inner()}]}
 }

@@ -1,11 +1,11 @@
 // The shared vocabulary of svctrace: what the core is fed and what it reports.
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import type {Hop} from './trace/branch.js'
+import type {Hop, Lookup} from './trace/branch.js'
 import type {Note} from './trace/notes.js'
 import type {ApiBackend} from './api-backends.js'
 import type {ExpectedDataplane} from './expected-paths.js'
 
-export type {Hop, HopTarget} from './trace/branch.js'
+export type {Hop, HopTarget, Lookup} from './trace/branch.js'
 export type {Note, NoteKind} from './trace/notes.js'
 export type {ApiBackend, ApiBackendPort} from './api-backends.js'
 export type {ExpectedAlternative, ExpectedBackend, ExpectedDataplane, ExpectedOutcome, ExpectedPath, ExpectedRule, NodesUntraced} from './expected-paths.js'
@@ -155,6 +155,11 @@ export interface TracePath {
   sourcePod?: string
   /** True when `source` is only an address of the node's pod CIDR standing for any pod there: the node runs no pod to take one from. */
   sourceIsExample?: boolean
+  /**
+   * --source gave a range: `source` is one address of it, standing for the whole range, for the `part`
+   * loadBalancerSourceRanges let in, or for the rest of it (the addresses outside them).
+   */
+  sourceRange?: {given: string; stands: 'whole' | 'allowed' | 'rest'; part?: string}
   verdict: Verdict
   hops: Hop[]
   backends: Backend[]
@@ -166,11 +171,28 @@ export interface TracePath {
   severity?: 'warning' | 'info'
   /** IPVS: the scheduler of the virtual server (`rr`, `wrr`, …). */
   scheduler?: string
+  /** How the node's mode finds the Service: `rules` (iptables: one rule after another), `map` (nftables), `hash` (IPVS). */
+  lookup?: Lookup
+  /** iptables: the rules the packet is compared against before its verdict (nat and filter), the most of any backend's way. */
+  rulesPassed?: number
   alternatives: Alternative[]
   /** Conditions assumed, and matches the tracer could not evaluate. */
   notes: Note[]
   /** True when a note says the tracer skipped or could not read something on the path. */
   uncertain: boolean
+}
+
+/**
+ * What finding a Service costs on the node: in iptables mode every new connection is compared with
+ * the KUBE-SERVICES rules one by one (the cost grows with the number of Services); nftables and IPVS
+ * look it up in a map or hash, at a constant cost.
+ */
+export interface RuleWalk {
+  lookup: Lookup
+  /** iptables: rules in nat KUBE-SERVICES (IPv4 and IPv6 dumps added up). */
+  kubeServicesRules?: number
+  /** iptables: the traced path compared with the most rules before its verdict. */
+  deepest?: {service?: string; address: string; from: SourceKind; rulesPassed: number}
 }
 
 export interface NodeReport {
@@ -179,6 +201,8 @@ export interface NodeReport {
   readError?: string
   /** The run was interrupted before this node answered. */
   interrupted?: true
+  /** How the node's mode finds a Service, with the iptables rule counts; absent when nothing was traced. */
+  ruleWalk?: RuleWalk
   paths: TracePath[]
   /** --conntrack: what the node's connection-tracking table held for the traced Services. */
   conntrack?: ConntrackSummary
@@ -216,6 +240,8 @@ export interface Finding {
 export type Query =
   | {kind: 'service'; service: string; namespace?: string; source?: string}
   | {kind: 'ip'; ip: string; port?: number; protocol: Protocol; source?: string}
+  /** A Service's DNS name (`name` as typed: NAME.NS[.svc[.DOMAIN]]), resolved from the API objects; every protocol when none is given. */
+  | {kind: 'name'; name: string; service: string; namespace: string; port?: number; protocol?: Protocol; source?: string}
   | {kind: 'all'; namespace?: string; source?: string}
 
 export interface ServiceSummary {

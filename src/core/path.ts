@@ -119,6 +119,9 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClien
     return {when: held.length > 0 ? held : conditions.map((c) => c.condition.fails), verdict: verdictOf(g), backends: backendsOf(idx, g, service)}
   })
   const scheduler = main.find((o) => o.scheduler !== undefined)?.scheduler
+  // Backends differ by their place in KUBE-SVC's probability chain: report the longest way.
+  const passed = main.map((o) => o.rulesPassed).filter((n): n is number => n !== undefined)
+  const rulesPassed = trace.lookup === 'rules' && passed.length > 0 ? passed.reduce((a, b) => Math.max(a, b)) : undefined
   const unique = uniqueNotes(notes)
   return {
     entry,
@@ -126,12 +129,15 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClien
     ...(source ? {source} : {}),
     ...(client.sourcePod !== undefined ? {sourcePod: client.sourcePod} : {}),
     ...(client.sourceIsExample ? {sourceIsExample: true} : {}),
+    ...(client.sourceRange ? {sourceRange: client.sourceRange} : {}),
     verdict,
     hops: main.length === 1 && main[0] ? main[0].hops : commonPrefix(main.map((o) => o.hops)),
     backends: backendsOf(idx, main, service),
     masquerade: masqueradeOf(main),
     ...(affinity !== undefined ? {affinity: {timeoutSeconds: affinity}} : {}),
     ...(scheduler !== undefined ? {scheduler} : {}),
+    ...(trace.lookup !== undefined ? {lookup: trace.lookup} : {}),
+    ...(rulesPassed !== undefined ? {rulesPassed} : {}),
     alternatives,
     notes: unique,
     uncertain: unique.some(isUncertain),

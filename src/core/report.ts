@@ -13,11 +13,12 @@ import {
   type ClusterIndex,
 } from './cluster-index.js'
 import {resolveAddress, serviceEntries, type Entry, type Resolution} from './entries.js'
+import {headlessEntries, resolveName} from './name-resolution.js'
 import {sourcesOn} from './sources.js'
 import {openDataplane} from './dataplane.js'
 import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, TracePath} from './model.js'
+import {ruleWalkOf} from './rule-walk.js'
 import {buildPath} from './path.js'
-import {selectedPods} from './checks/selector.js'
 import {serviceNotFoundMessage} from './did-you-mean.js'
 import {isReady} from './kube-proxy/endpoint-conditions.js'
 import {checkService} from './checks/service-checks.js'
@@ -101,9 +102,13 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   if (query.kind === 'ip') {
     return resolveAddress(idx, {ip: query.ip, ...(query.port !== undefined ? {port: query.port} : {}), protocol: query.protocol}, query.port !== undefined)
   }
+  if (query.kind === 'name') {
+    const resolved = resolveName(idx, query)
+    if (resolved) return resolved
+  }
   const key = `${query.namespace}/${query.service}`
   const svc = idx.serviceByKey.get(key)
-  if (!svc) {
+  if (!svc || query.kind === 'name') {
     throw new QueryError(serviceNotFoundMessage(query.namespace ?? '', query.service ?? '', candidatesNear(idx, query.namespace ?? '', query.service ?? '')))
   }
   const type = svc.spec?.type ?? 'ClusterIP'
@@ -112,10 +117,10 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   if (type === 'ExternalName') {
     summary = `Service ${key} is an ExternalName: cluster DNS answers a CNAME to "${svc.spec?.externalName}"; kube-proxy writes no rules for it, so there is nothing to trace`
   } else if (clusterIPsOf(svc).length === 0) {
-    const ips = selectedPods(svc, idx.view.pods)
-      .map((p) => p.status?.podIP)
-      .filter(Boolean)
-    summary = `Service ${key} is headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}` : ' (none: no pod matches)'}`
+    // What cluster DNS answers, each address traced as a pod IP (as for the Service's DNS name).
+    const {ips, entries} = headlessEntries(idx, svc, {})
+    summary = `Service ${key} is headless (clusterIP None): no virtual IP and no kube-proxy rules; DNS returns the pod IPs${ips.length ? ` ${ips.join(', ')}, each traced as a pod IP` : ' (none: no ready endpoint)'}`
+    return {summary, entries, services: [svc], unowned: false}
   }
   return {...(summary !== undefined ? {summary} : {}), entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
 }
@@ -171,7 +176,8 @@ function traceNode(
       paths.push(path)
     }
   }
-  return {name, mode, paths}
+  const ruleWalk = ruleWalkOf(paths, plane.kubeServicesRules)
+  return {name, mode, ...(ruleWalk ? {ruleWalk} : {}), paths}
 }
 
 function dedupe(findings: Finding[]): Finding[] {

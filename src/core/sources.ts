@@ -1,14 +1,15 @@
 // Which clients an entry is traced from on one node: the node itself, a pod of the node, an outside
 // client, or the one client --source names.
 import type {V1Node, V1Pod} from '@kubernetes/client-node'
-import {canonicalIP, familyOf, isLoopback, lastHostOf, parseCidr} from './address.js'
+import {canonicalIP, familyOf, formatCidr, isLoopback, lastHostOf, parseCidr, sampleAddressOf, splitByNetworks, type Cidr} from './address.js'
+import {loadBalancerRanges} from './checks/source-outside-load-balancer-ranges.js'
 import {keyOf, nodeAddresses, nodeAddressOf, podNetworks, type ClusterIndex} from './cluster-index.js'
 import {inAnyNetwork, type Entry} from './entries.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import type {TracePath} from './model.js'
 
 /** Who a path is traced from: the kind of source, and the client address with the pod it belongs to, when known. */
-export type PathClient = Pick<TracePath, 'from' | 'source' | 'sourcePod' | 'sourceIsExample'>
+export type PathClient = Pick<TracePath, 'from' | 'source' | 'sourcePod' | 'sourceIsExample' | 'sourceRange'>
 
 /** The pod's IP of the given family. */
 function podIPOf(pod: V1Pod, family: 4 | 6): string | undefined {
@@ -62,8 +63,29 @@ function givenClientOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: st
   return [{from: 'external', source}]
 }
 
+/**
+ * The addresses a --source range is traced from: one for the whole range, or, at a load-balancer
+ * entry whose source ranges split it, one for each part they let in and one for the rest.
+ */
+function rangeSamples(entry: Entry, range: Cidr): Array<{address: string; stands: NonNullable<PathClient['sourceRange']>}> {
+  const given = formatCidr(range)
+  const ranges = entry.kind === 'load-balancer' && entry.service ? loadBalancerRanges(entry.service) : []
+  const {inside, outside} = ranges.length > 0 ? splitByNetworks(range, ranges) : {inside: [], outside: undefined}
+  if (inside.length === 0 || outside === undefined) return [{address: sampleAddressOf(range), stands: {given, stands: 'whole'}}]
+  return [
+    ...inside.map((part) => ({address: sampleAddressOf(part), stands: {given, stands: 'allowed' as const, part: formatCidr(part)}})),
+    {address: outside, stands: {given, stands: 'rest'}},
+  ]
+}
+
 /** Which clients to trace an entry from on a node, with a concrete client address where one is known. */
 export function sourcesOn(idx: ClusterIndex, entry: Entry, node: V1Node, source: string | undefined): PathClient[] {
+  const range = source?.includes('/') ? parseCidr(source) : undefined
+  // A /32 (/128) is one address.
+  if (range && formatCidr(range).includes('/')) {
+    return rangeSamples(entry, range).flatMap((s) => givenClientOn(idx, entry, node, s.address).map((c) => ({...c, sourceRange: s.stands})))
+  }
+  if (range) return givenClientOn(idx, entry, node, formatCidr(range))
   if (source) return givenClientOn(idx, entry, node, source)
   const out: PathClient[] = []
   for (const from of entry.from) {

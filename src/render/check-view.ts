@@ -4,7 +4,7 @@ import type {Finding, Report} from '../core/model.js'
 import {findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {clean, paint, type Style} from './style.js'
-import {plural, statusLabel, statusWord} from './words.js'
+import {fromWord, plural, statusLabel, statusWord} from './words.js'
 
 /** `2 errors, 1 warning` for a list of findings (info not counted), or `-`. */
 function counts(findings: Finding[]): string {
@@ -26,6 +26,28 @@ function totalsLine(report: Report): string {
   const verdicts = [`${by('ok')} ok`, `${by('broken')} broken`, `${by('warning')} with warnings`].join(', ')
   const found = counts(report.findings)
   return `${plural(report.services.length, 'Service')}: ${verdicts}; ${found === '-' ? 'no errors or warnings' : found}`
+}
+
+/**
+ * Per traced node, what finding a Service costs: iptables compares a new connection with the
+ * KUBE-SERVICES rules one by one (so the row shows how many there are, and the path that passes the
+ * most rules); nftables and IPVS look the Service up at a constant cost.
+ */
+function ruleWalkTable(report: Report, width: number, c: ReturnType<typeof paint>): string[] {
+  const rows = report.nodes.flatMap((n): Cell[][] => {
+    const w = n.ruleWalk
+    if (!w) return []
+    if (w.lookup !== 'rules') return [[{text: clean(n.name)}, {text: `${w.lookup === 'map' ? 'nftables verdict map' : 'IPVS hash'} (constant)`}, {text: '-'}]]
+    const d = w.deepest
+    const deepest = d
+      ? `${plural(d.rulesPassed, 'rule')}: ${clean(d.service ?? d.address)} ${d.service ? `${clean(d.address)} ` : ''}from ${fromWord(d.from)}`
+      : '-'
+    const services = w.kubeServicesRules === undefined ? 'no nat KUBE-SERVICES' : `KUBE-SERVICES ${plural(w.kubeServicesRules, 'rule')}`
+    return [[{text: clean(n.name)}, {text: services}, {text: deepest}]]
+  })
+  if (rows.length === 0) return []
+  const head = ['NODE', 'SERVICE LOOKUP', 'LONGEST RULE WALK'].map((text): Cell => ({text, paint: (l) => c.bold(l)}))
+  return table(head, rows, width)
 }
 
 /** Check mode as text. */
@@ -51,7 +73,8 @@ export function renderCheckView(report: Report, style: Style & {width: number}, 
   // On a big cluster the facts (affinity, headless, …) would drown the problems: -o wide shows them.
   const shown = style.wide ? report.findings : report.findings.filter((f) => f.severity !== 'info')
   const hidden = report.findings.length - shown.length
-  const sections = [header, table(head, rows, width), ...notices.map((n) => hanging('', clean(n), width))]
+  const walks = ruleWalkTable(report, width, c)
+  const sections = [header, table(head, rows, width), ...(walks.length > 0 ? [walks] : []), ...notices.map((n) => hanging('', clean(n), width))]
   if (shown.length > 0 || hidden === 0) sections.push([findingsSection(shown, width, c, true)])
   const more = hidden > 0 ? [c.dim(`(${plural(hidden, 'info finding')} not shown: -o wide or -o json shows ${hidden > 1 ? 'them' : 'it'})`)] : []
   sections.push([...more, c.bold(totalsLine(report))])

@@ -53,8 +53,9 @@ function ruleNote(p: ExpectedPath): string | undefined {
     case 'local-endpoints':
       return `${policy} Local: only the endpoints on the node`
     case 'source-not-allowed':
+      // A --source range split by the ranges: the allowed parts are the alternatives.
       return p.source !== undefined
-        ? `${p.source} is outside loadBalancerSourceRanges`
+        ? `${p.alternatives.length > 0 ? 'the rest of ' : ''}${clean(p.source)} is outside loadBalancerSourceRanges`
         : 'assumed: client outside loadBalancerSourceRanges (--source IP names one)'
     case 'cluster-endpoints':
       return undefined

@@ -6,11 +6,22 @@ import {aboutSeveralServices, findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {noteText} from './notes.js'
 import {clean, paint, type Style} from './style.js'
-import {backendName, configuredShare, countersText, entryWord, verdictPaint, verdictWord} from './words.js'
+import {backendName, configuredShare, countersText, entryWord, lookupText, verdictPaint, verdictWord} from './words.js'
 import {joinHostPort} from '../core/address.js'
 import {chainPath} from './chains.js'
 
+/** For a --source range: which part of it the traced address stands for. */
+function rangeText(r: NonNullable<TracePath['sourceRange']>): string {
+  if (r.stands === 'whole') return ` for ${clean(r.given)}`
+  if (r.stands === 'allowed') return ` for ${clean(r.part ?? '')} of ${clean(r.given)}, allowed`
+  return ` for the rest of ${clean(r.given)}`
+}
+
 function sourceText(p: TracePath): string {
+  return clientText(p) + (p.sourceRange ? rangeText(p.sourceRange) : '')
+}
+
+function clientText(p: TracePath): string {
   if (p.from === 'external') return p.source !== undefined ? `client ${clean(p.source)}` : 'an outside client (any address)'
   if (p.from === 'node') return `the node itself${p.source !== undefined ? ` (${clean(p.source)})` : ''}`
   const at = p.source !== undefined ? ` (${clean(p.source)})` : ''
@@ -50,6 +61,8 @@ function pathLines(p: TracePath, namespace: string | undefined, width: number, c
   const facts = [`masquerade ${p.masquerade}`]
   if (p.affinity) facts.push(`ClientIP affinity ${p.affinity.timeoutSeconds}s`)
   if (p.scheduler) facts.push(`scheduler ${clean(p.scheduler)}`)
+  const lookup = lookupText(p)
+  if (lookup) facts.push(lookup)
   const verdict = `${verdictWord(p.verdict)}${p.uncertain ? ' ?' : ''}`
   const head = hanging('    ', `from ${sourceText(p)}: ${verdict}, ${facts.join(', ')}`, width)
   const lines = head.map((l) => l.replace(verdict, verdictPaint(p.verdict, c, p.severity)(verdict)))

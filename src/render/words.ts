@@ -1,6 +1,6 @@
 // Words and numbers every view prints the same way: shares, verdicts, client kinds, entry kinds.
 import type {ChalkInstance} from 'chalk'
-import type {Backend, EntryKind, ServiceVerdict, SourceKind, TrafficCounters, Verdict} from '../core/model.js'
+import type {Backend, EntryKind, ServiceVerdict, SourceKind, TracePath, TrafficCounters, Verdict} from '../core/model.js'
 import {clean} from './style.js'
 
 /** A share as a percentage with at most one decimal (33.3%, 50%). */
@@ -104,4 +104,10 @@ export function statusLabel(s: ServiceVerdict['status'], c: ChalkInstance): stri
 /** `n thing` or `n things`. */
 export function plural(n: number, word: string, many = `${word}s`): string {
   return `${n} ${n === 1 ? word : many}`
+}
+
+/** How a path found its Service, for a fact list: `16 rules passed` (iptables), `map lookup` (nftables), `hash lookup` (IPVS). */
+export function lookupText(p: Pick<TracePath, 'lookup' | 'rulesPassed'>): string | undefined {
+  if (p.lookup === 'rules') return p.rulesPassed === undefined ? undefined : plural(p.rulesPassed, 'rule') + ' passed'
+  return p.lookup === undefined ? undefined : `${p.lookup} lookup`
 }

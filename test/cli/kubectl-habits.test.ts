@@ -21,6 +21,12 @@ describe('SERVICE as kubectl users write it', () => {
       ['services/hello-world'],
       ['default/hello-world'],
       ['default/hello-world', '-n', 'default'],
+      // The Service's DNS name, short or full, with any cluster domain.
+      ['hello-world.default'],
+      ['hello-world.default.svc'],
+      ['hello-world.default.svc.cluster.local'],
+      ['hello-world.default.svc.cluster.local.'],
+      ['hello-world.default.svc.example.org', '-n', 'default'],
     ]) {
       const r = run([...arg, '--from', example, '-o', 'json'])
       expect({arg, stderr: r.stderr, code: r.code}).toEqual({arg, stderr: '', code: plain.code})
@@ -31,6 +37,18 @@ describe('SERVICE as kubectl users write it', () => {
   it.each([
     [['deploy/hello-world'], 'error: svctrace traces Services; got deploy/hello-world: give the Service'],
     [['default/hello-world', '-n', 'kube-system'], 'error: "default/hello-world" names namespace default but -n says kube-system: drop -n kube-system'],
+    [['hello-world.kube-system', '-n', 'default'], 'error: "hello-world.kube-system" names namespace kube-system but -n says default: drop -n default'],
+    [['hello_world.default'], 'error: "hello_world.default": Service name "hello_world" is no DNS label'],
+    [
+      ['--ip', 'hello-world.default.pod.cluster.local'],
+      'error: --ip "hello-world.default.pod.cluster.local" is no Service name: the third label must be "svc"',
+    ],
+    [['--ip', 'hello-world.-bad:80'], 'error: --ip "hello-world.-bad:80": namespace "-bad" is no DNS label'],
+    [['--ip', 'no-such.default'], 'error: Service "no-such" not found in namespace "default"'],
+    [
+      ['hello-world', '--source', '10.0.0.0/33'],
+      'error: --source "10.0.0.0/33" is not an IP address or CIDR range (e.g. --source 203.0.113.9 or --source 203.0.113.0/24)',
+    ],
     [['hello-world', '-v=loud'], 'error: -v=loud: give -v (or --verbose), or a level as kubectl takes it (-v=6)'],
   ])('%j is refused (exit 2) with what to write instead', (args, message) => {
     const r = run([...args, '--from', example])

@@ -71,7 +71,8 @@ describe('kubectl svctrace (plugin lookup)', () => {
     expect(r.code).toBe(0)
     expect(r.stderr).toBe('')
     expect(r.stdout).toContain('$ kubectl svctrace')
-    expect(r.stdout).toContain('--ip=IP[:PORT][/PROTO]')
+    expect(r.stdout).toContain('--ip=IP|NAME.NS[:PORT][/PROTO]')
+    expect(r.stdout).toContain('--source=IP|CIDR')
   })
 })
 
@@ -81,6 +82,9 @@ describe('golden table output on the bundled example', () => {
     ['hello-cache.txt', ['hello-cache', '-n', 'default'], 1],
     ['web-lb.txt', ['web-lb'], 0],
     ['web-lb-source.txt', ['web-lb', '--source', '198.51.100.20'], 0],
+    ['web-lb-source-range.txt', ['web-lb', '--source', '203.0.112.0/23', '-o', 'wide', '--nodes', 'node-a'], 0],
+    ['ip-dns-name.txt', ['--ip', 'kube-dns.kube-system.svc.cluster.local', '--from', path.join(root, 'test/fixtures/cluster-dns-iptables-v1.26')], 0],
+    ['ip-dns-headless.txt', ['--ip', 'db.default:5432', '--from', path.join(root, 'test/fixtures/cluster-dns-iptables-v1.26')], 0],
     ['hello-world-wide.txt', ['hello-world', '-o', 'wide', '--nodes', 'node-b'], 0],
     ['web-lb-wide.txt', ['web-lb', '-o', 'wide', '--nodes', 'node-a'], 0],
     ['check-storefront-wide.txt', ['-n', 'storefront', '-o', 'wide', '--from', path.join(root, 'test/fixtures/two-node-iptables-v1.26')], 1],

@@ -263,14 +263,16 @@ describe('live cluster (fake API server, real client-node)', () => {
     ])
   })
 
-  it('--ip of a pod: the Services once, then that one pod by a field selector, never every pod', async () => {
+  it('--ip of a pod: the Services once, then that one pod by a field selector, never every pod; the slices of its namespace name its Services', async () => {
     const r = await svctrace(['--ip', '10.244.1.11', '-o', 'json'])
     expect(r.code).toBe(0)
     expect(JSON.parse(r.stdout).resolution).toMatch(/^10\.244\.1\.11 is (the IP of )?pod storefront\/frontend-6b7f9d8c5-4kz2q/)
+    expect(JSON.parse(r.stdout).resolution).toContain('it is an endpoint of Services storefront/frontend, storefront/sessions')
     expect(asked()).toEqual([
       'GET /api/v1/nodes?limit=500',
       'GET /api/v1/pods?fieldSelector=status.podIP=10.244.1.11&limit=500',
       'GET /api/v1/services?limit=500',
+      'GET /apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices?limit=500',
     ])
   })
 })

@@ -1,5 +1,18 @@
 import {describe, expect, it} from 'vitest'
-import {canonicalIP, cidrContains, familyOf, isLoopback, lastHostOf, parseCidr, parseDestination, splitHostPort} from '../../src/core/address.js'
+import {
+  canonicalIP,
+  cidrContains,
+  familyOf,
+  formatCidr,
+  isLoopback,
+  lastHostOf,
+  parseCidr,
+  parseDestination,
+  sampleAddressOf,
+  splitByNetworks,
+  splitHostPort,
+  type Cidr,
+} from '../../src/core/address.js'
 
 describe('addresses', () => {
   it.each([
@@ -74,5 +87,36 @@ describe('isLoopback and familyOf', () => {
 
   it('names the family, or nothing for what is no address', () => {
     expect([familyOf('10.0.0.1'), familyOf('fd00::1'), familyOf('node-a')]).toEqual([4, 6, undefined])
+  })
+})
+
+describe('a range against networks (splitByNetworks)', () => {
+  const cidr = (text: string): Cidr => {
+    const c = parseCidr(text)
+    if (!c) throw new Error(`test CIDR ${text}`)
+    return c
+  }
+  it.each<[string, string[], string[], string | undefined]>([
+    ['10.0.0.0/16', ['10.0.0.0/8'], ['10.0.0.0/16'], undefined],
+    ['10.0.0.0/16', ['10.0.1.0/24'], ['10.0.1.0/24'], '10.0.0.1'],
+    // The first address outside the parts is found past them.
+    ['10.0.0.0/24', ['10.0.0.0/25', '10.0.0.0/26'], ['10.0.0.0/25'], '10.0.0.129'],
+    ['10.0.0.0/16', ['10.0.128.0/17', '10.0.0.0/17'], ['10.0.0.0/17', '10.0.128.0/17'], undefined],
+    ['10.0.0.0/16', ['192.168.0.0/16', 'fd00::/8'], [], '10.0.0.1'],
+    ['10.0.0.7', ['10.0.0.0/29'], ['10.0.0.7'], undefined],
+    ['10.0.0.7', ['10.0.0.8/29'], [], '10.0.0.7'],
+    ['2001:db8::/32', ['2001:db8::/48', '2001:db8:1::/48'], ['2001:db8::/48', '2001:db8:1::/48'], '2001:db8:2::1'],
+  ])('%s against %j: inside %j, outside %s', (range, networks, inside, outside) => {
+    const r = splitByNetworks(cidr(range), networks.map(cidr))
+    expect({inside: r.inside.map(formatCidr), outside: r.outside}).toEqual({inside, outside})
+  })
+
+  it.each([
+    ['10.0.0.0/16', '10.0.0.1'],
+    ['10.0.0.4/31', '10.0.0.4'],
+    ['10.0.0.9', '10.0.0.9'],
+    ['fd00::/64', 'fd00::1'],
+  ])('%s is sampled by %s', (range, address) => {
+    expect(sampleAddressOf(cidr(range))).toBe(address)
   })
 })

@@ -165,6 +165,26 @@ describe('expectedPaths', () => {
         'load-balancer 192.0.2.10 external → drop source-not-allowed',
       ],
     ],
+    [
+      'loadBalancerSourceRanges, a client range split by them: DROP for the rest, DNAT for the part inside',
+      service({type: 'LoadBalancer', spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}, ports: [{name: 'http', port: 80, nodePort: 0}]}),
+      twoReady,
+      '203.0.112.0/23',
+      [
+        'cluster-ip 10.96.0.10 external → dnat cluster-endpoints 10.244.0.5:8080@50% 10.244.1.7:8080@50%',
+        'load-balancer 192.0.2.10 external → drop source-not-allowed | if source in 203.0.113.0/24: dnat cluster-endpoints 10.244.0.5:8080@50% 10.244.1.7:8080@50%',
+      ],
+    ],
+    [
+      'loadBalancerSourceRanges, a client range inside them',
+      service({type: 'LoadBalancer', spec: {loadBalancerSourceRanges: ['203.0.113.0/24']}, ports: [{name: 'http', port: 80, nodePort: 0}]}),
+      twoReady,
+      '203.0.113.128/25',
+      [
+        'cluster-ip 10.96.0.10 external → dnat cluster-endpoints 10.244.0.5:8080@50% 10.244.1.7:8080@50%',
+        'load-balancer 192.0.2.10 external → dnat cluster-endpoints 10.244.0.5:8080@50% 10.244.1.7:8080@50%',
+      ],
+    ],
   ] as Array<[string, V1Service, V1EndpointSlice[], string | undefined, string[]]>)('%s', (_what, svc, slices, source, want) => {
     expect(expectedFor(svc, slices, source)).toEqual(want)
   })

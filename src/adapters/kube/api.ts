@@ -5,6 +5,9 @@
 import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, HttpLibrary, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {SourceError, type ActivityLog, type ClusterRead, type ClusterSource} from '../../app/ports.js'
 import {QueryError} from '../../core/report.js'
+import {canonicalIP, isIP} from '../../core/address.js'
+import {keyOf} from '../../core/cluster-index.js'
+import {parseServiceDnsName} from '../../core/dns-name.js'
 import {serviceNotFoundMessage} from '../../core/did-you-mean.js'
 import {isNodeAddress, ownsAddress} from '../../core/kube-proxy/captured-addresses.js'
 import type {ClusterView, KubeProxyObjects, Query} from '../../core/model.js'
@@ -172,10 +175,49 @@ export class KubeApiSource implements ClusterSource {
           core.listPodForAllNamespaces({fieldSelector: `status.podIP=${query.ip}`, ...p}, o as never),
         )
         view.pods.push(...(pods ?? []).map(asPod))
+        // A pod's address: the Services whose endpoints include it are named, from the slices of its
+        // own namespace (where Services select it; a Service elsewhere with manual endpoints is not seen).
+        const namespace = pods?.[0]?.metadata?.namespace
+        if (namespace) {
+          const {discovery} = await this.clients()
+          const slices = await this.list({verb: 'list', resource: 'endpointslices', namespace, optional: true}, (p, o) =>
+            discovery.listNamespacedEndpointSlice({namespace, ...p}, o as never),
+          )
+          view.endpointSlices.push(...(slices ?? []).map((s): V1EndpointSlice => ({...s, kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1'})))
+        }
       }
     }
+    if (query.kind === 'name') await this.named(view, query.namespace, query.service)
     if (query.kind === 'all') await this.everything(view, query.namespace)
     return {view, denied: [...this.denied]}
+  }
+
+  /**
+   * A Service's DNS name: the Service with its objects, and what its name stands for: an ExternalName
+   * pointing at an IP is read like --ip of that IP; one pointing at another Service's name reads that Service.
+   */
+  private async named(view: ClusterView, namespace: string, name: string, depth = 0): Promise<void> {
+    const svc = await this.service(namespace, name)
+    if (view.services.some((s) => keyOf(s) === keyOf(svc))) return
+    view.services.push(svc)
+    await Promise.all([this.serviceObjects(svc, view), depth === 0 ? this.nodes(view) : Promise.resolve()])
+    const target = svc.spec?.type === 'ExternalName' ? (svc.spec.externalName?.trim() ?? '') : ''
+    if (target === '' || depth > 7) return
+    if (isIP(target)) {
+      const more = await this.load({kind: 'ip', ip: canonicalIP(target), protocol: 'TCP'})
+      view.services.push(...more.view.services.filter((s) => s !== svc && keyOf(s) !== keyOf(svc)))
+      view.endpointSlices.push(...more.view.endpointSlices)
+      view.endpoints.push(...more.view.endpoints)
+      view.pods.push(...more.view.pods)
+      return
+    }
+    const next = parseServiceDnsName(target)
+    if (!('error' in next) && target.includes('.svc') && keyOf({metadata: next}) !== keyOf(svc)) {
+      await this.named(view, next.namespace, next.name, depth + 1).catch((err: unknown) => {
+        // The name it points at may not exist: the trace says so from what was read.
+        if (!(err instanceof QueryError)) throw err
+      })
+    }
   }
 
   /** Check mode: every Service with its slices, Endpoints and pods, and the nodes: five lists (a page per 500 objects). */

@@ -92,6 +92,16 @@ function applyMark(mark: number | undefined, rule: Rule): number | undefined {
   }
 }
 
+/**
+ * A branch still walking a chain. `from`: the chain position its rule count has reached; the rules
+ * from there to the one it is tested against are counted when it is (the destination index skips
+ * rules the kernel still compares, so counts are settled by position, not by visits).
+ */
+interface Walking {
+  b: Branch
+  from: number
+}
+
 /** Walks one chain; returns the branches that ended inside it and those that left it. */
 function walkChain(w: Walker, table: string, chain: string, start: Branch, stack: string[]): WalkResult {
   const view = chainView(w.dump, table, chain)
@@ -101,7 +111,7 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
     note(w, {kind: 'chain-missing', table, chain})
     return {terminals, exits: [fork(start, {notes: [...start.notes, {kind: 'jump-to-missing-chain', chain}]})]}
   }
-  let live = [start]
+  let live: Walking[] = [{b: start, from: 0}]
   // Every branch of one walk has the same destination (DNAT ends the nat walk).
   const dst = destinationKey(start.packet.dst)
   const order = view.candidates(dst)
@@ -110,29 +120,31 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
     const raw = view.text(k)
     if (destinationRulesOut(raw, dst)) continue
     const rule = view.rule(k)
-    const next: Branch[] = []
-    for (const b of live) {
+    const next: Walking[] = []
+    for (const {b, from} of live) {
       if ('error' in rule) {
         note(w, {kind: 'rule-unreadable', line: rule.line, error: rule.error})
-        next.push(fork(b, {notes: [...b.notes, {kind: 'rule-skipped', line: rule.line}]}))
+        next.push({b: fork(b, {notes: [...b.notes, {kind: 'rule-skipped', line: rule.line}]}), from})
         continue
       }
       const ev = evaluateRule(rule, b.packet, w.node)
       for (const u of ev.unknown) note(w, u)
       const base = ev.affinitySeconds === undefined ? b : fork(b, {affinitySeconds: ev.affinitySeconds})
       if (ev.result === 'no') {
-        next.push(base)
+        next.push({b: base, from})
         continue
       }
       const p = ev.probability ?? 1
       const assumed = (holds: boolean) => [...base.conditions, ...ev.conditions.map((condition) => ({condition, holds}))]
-      const taken = fork(base, {probability: base.probability * p, conditions: assumed(true), hops: [...base.hops, hop(rule)]})
-      if (ev.result === 'maybe') next.push(fork(base, {conditions: assumed(false)}))
-      if (p < 1) next.push(fork(base, {probability: base.probability * (1 - p), conditions: assumed(true)}))
+      // Rules from `from` up to and including this one.
+      const rules = base.rules + (k - from) + 1
+      const taken = fork(base, {probability: base.probability * p, conditions: assumed(true), hops: [...base.hops, hop(rule)], rules})
+      if (ev.result === 'maybe') next.push({b: fork(base, {conditions: assumed(false)}), from})
+      if (p < 1) next.push({b: fork(base, {probability: base.probability * (1 - p), conditions: assumed(true)}), from})
       w.budget.branches += next.length
       const r = applyTarget(w, rule, taken, stack)
       terminals.push(...r.terminals)
-      next.push(...r.cont)
+      next.push(...r.cont.map((c) => ({b: c, from: k + 1})))
       exits.push(...r.ret)
     }
     if (w.budget.branches > MAX_BRANCHES) {
@@ -142,7 +154,8 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
       live = next
     }
   }
-  exits.push(...live)
+  // Falling off the end: every remaining rule of the chain was compared.
+  exits.push(...live.map(({b, from}) => fork(b, {rules: b.rules + (view.length - from)})))
   return {terminals, exits}
 }
 
@@ -220,7 +233,8 @@ function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): 
         line: 0,
         target: {kind: 'hook', chain},
       }
-      const r = walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic]}), [builtin, chain])
+      // The assumed hook rule is one more rule the packet is compared against.
+      const r = walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic], rules: b.rules + 1}), [builtin, chain])
       terminals.push(...r.terminals)
       // A hook that returns without a verdict leaves the packet where it was: drop the synthetic hop.
       next.push(...r.exits.map((e) => (e.hops.at(-1) === synthetic ? fork(e, {hops: e.hops.slice(0, -1)}) : e)))
@@ -248,7 +262,7 @@ export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
   if (!nat) note(w, {kind: 'no-nat-table'})
   const afterNat: Branch[] = []
   for (const t of nat?.terminals ?? []) {
-    if (t.kind === 'drop' || t.kind === 'reject') outcomes.push(finish(t.branch, t.kind, masqMark))
+    if (t.kind === 'drop' || t.kind === 'reject') outcomes.push(finish(t.branch, t.kind, masqMark, true))
     else afterNat.push(t.branch)
   }
   afterNat.push(...(nat?.exits ?? [start]))
@@ -258,22 +272,22 @@ export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
   for (const b of afterNat) {
     const settled = b.dnat ? 'dnat' : 'no-match'
     if (!hasFilter) {
-      outcomes.push(finish(b, settled, masqMark))
+      outcomes.push(finish(b, settled, masqMark, true))
       continue
     }
     const filterChain = req.from === 'node' ? 'OUTPUT' : isLocalAddress(node.local, b.packet.dst) === true ? 'INPUT' : 'FORWARD'
     const filter = walkBuiltin(w, 'filter', filterChain, b)
     for (const t of filter.terminals) {
-      outcomes.push(finish(t.branch, t.kind === 'drop' || t.kind === 'reject' ? t.kind : settled, masqMark))
+      outcomes.push(finish(t.branch, t.kind === 'drop' || t.kind === 'reject' ? t.kind : settled, masqMark, true))
     }
     for (const e of filter.exits) {
       if (filter.policy === 'DROP') {
         const policyHop: Hop = {table: 'filter', chain: filterChain, rule: `[policy DROP of ${filterChain}]`, line: 0, target: {kind: 'policy', policy: 'drop'}}
-        outcomes.push(finish(fork(e, {hops: [...e.hops, policyHop]}), 'drop', masqMark))
+        outcomes.push(finish(fork(e, {hops: [...e.hops, policyHop]}), 'drop', masqMark, true))
       } else {
-        outcomes.push(finish(e, settled, masqMark))
+        outcomes.push(finish(e, settled, masqMark, true))
       }
     }
   }
-  return {outcomes, notes: w.notes.values()}
+  return {outcomes, notes: w.notes.values(), lookup: 'rules'}
 }

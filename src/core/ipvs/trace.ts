@@ -172,5 +172,6 @@ export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
     else if (o.verdict === 'dnat') outcomes.push({...o, notes: [...o.notes, {kind: 'ipvs-dnat-by-iptables'}]})
     else outcomes.push(...throughIpvs(o, state, req, servers, bound))
   }
-  return {outcomes, notes: [...walked.notes, ...notes]}
+  // The virtual server is found in IPVS's hash table, and KUBE-SERVICES matches ipsets: no per-Service rules.
+  return {outcomes, notes: [...walked.notes, ...notes], lookup: 'hash'}
 }

@@ -45,5 +45,6 @@ export function traceNftables(rs: NftRuleset, req: TraceRequest): Trace {
     ...ended.map((t) => finish(t.branch, t.kind === 'drop' || t.kind === 'reject' ? t.kind : settled(t.branch), masq)),
     ...done.map((b) => finish(b, settled(b), masq)),
   ]
-  return {outcomes, notes: w.notes.values()}
+  // The services chain finds the Service in a verdict map (service-ips, service-nodeports).
+  return {outcomes, notes: w.notes.values(), lookup: 'map'}
 }

@@ -70,13 +70,23 @@ export interface Outcome {
   affinitySeconds?: number
   /** IPVS: the scheduler of the virtual server that picked the backend. */
   scheduler?: string
+  /** iptables: how many rules the packet was compared against on this branch, every chain walked (nat and filter). */
+  rulesPassed?: number
   notes: Note[]
 }
+
+/**
+ * How a mode finds the Service a packet belongs to: iptables compares it with one rule after another
+ * (the cost grows with the number of Services), nftables looks it up in a verdict map, IPVS in a hash.
+ */
+export type Lookup = 'rules' | 'map' | 'hash'
 
 /** Everything one trace found: the outcomes, and notes about the walk as a whole. */
 export interface Trace {
   outcomes: Outcome[]
   notes: Note[]
+  /** How the mode's lookup works; absent when the mode has none (userspace, nothing read). */
+  lookup?: Lookup
 }
 
 /** One way the packet can go, with what the walk assumed on the way. */
@@ -87,6 +97,8 @@ export interface Branch {
   hops: Hop[]
   dnat?: Dnat
   affinitySeconds?: number
+  /** Rules compared so far (the iptables walk counts them; other modes leave 0). */
+  rules: number
   notes: Note[]
 }
 
@@ -113,12 +125,13 @@ export function startBranch(req: TraceRequest, node: NodeContext): Branch {
     probability: 1,
     conditions: [],
     hops: [],
+    rules: 0,
     notes: [],
   }
 }
 
-/** Ends a branch with a verdict; masquerade is read off the packet mark (unknown when the mark is). */
-export function finish(b: Branch, verdict: Outcome['verdict'], masqMark: number): Outcome {
+/** Ends a branch with a verdict; masquerade is read off the packet mark (unknown when the mark is). `counted`: the walk counted rules. */
+export function finish(b: Branch, verdict: Outcome['verdict'], masqMark: number, counted = false): Outcome {
   return {
     verdict,
     ...(b.dnat ? {dnat: b.dnat} : {}),
@@ -127,6 +140,7 @@ export function finish(b: Branch, verdict: Outcome['verdict'], masqMark: number)
     hops: b.hops,
     masquerade: b.packet.mark === undefined ? undefined : (b.packet.mark & masqMark) === masqMark,
     ...(b.affinitySeconds !== undefined ? {affinitySeconds: b.affinitySeconds} : {}),
+    ...(counted ? {rulesPassed: b.rules} : {}),
     notes: b.notes,
   }
 }

@@ -4,7 +4,7 @@ import {describe, expect, it} from 'vitest'
 import {catalog} from '../../../src/core/checks/catalog.js'
 import {externalTrafficLocalNodeWithoutEndpoint} from '../../../src/core/checks/external-traffic-local-node-without-endpoint.js'
 import {internalTrafficLocalNodeWithoutEndpoint} from '../../../src/core/checks/internal-traffic-local-node-without-endpoint.js'
-import {sourceOutsideLoadBalancerRanges} from '../../../src/core/checks/source-outside-load-balancer-ranges.js'
+import {loadBalancerAdmission, sourceOutsideLoadBalancerRanges} from '../../../src/core/checks/source-outside-load-balancer-ranges.js'
 import {service, slice} from '../../support/builders.js'
 import {nodes} from './healthy.js'
 import {first} from '../../support/defined.js'
@@ -120,8 +120,35 @@ describe('source-outside-load-balancer-ranges', () => {
 
   it.each([
     ['a source inside the ranges', '172.30.0.100'],
+    ['a range inside the ranges', '172.30.0.100/32'],
     ['no --source', undefined],
   ])('is quiet with %s', (_name, source) => {
     expect(sourceOutsideLoadBalancerRanges(gateway, source ? {source} : {})).toEqual([])
+  })
+
+  // A --source range: decided for the whole of it, or split into what the ranges let in and the rest.
+  const twoRanges = service({
+    name: 'edge',
+    type: 'LoadBalancer',
+    ingress: ['192.0.2.50'],
+    ports: [{name: 'http', port: 80, targetPort: 8080, nodePort: 30443}],
+    spec: {loadBalancerSourceRanges: ['10.0.1.0/24', '10.0.3.0/24', '2001:db8:1::/48']},
+  })
+  it.each([
+    ['a range wholly inside one', '10.0.1.0/25', {allowed: 'all'}, undefined],
+    ['a range covered by two', '10.0.2.0/23', {allowed: 'part', parts: ['10.0.3.0/24']}, '10.0.2.0/23: 10.0.3.0/24 allowed, the rest rejected'],
+    [
+      'a range holding both',
+      '10.0.0.0/16',
+      {allowed: 'part', parts: ['10.0.1.0/24', '10.0.3.0/24']},
+      '10.0.0.0/16: 10.0.1.0/24, 10.0.3.0/24 allowed, the rest rejected',
+    ],
+    ['a range outside them', '192.168.0.0/16', {allowed: 'none'}, 'every client in 192.168.0.0/16 is outside loadBalancerSourceRanges of Service default/edge'],
+    ['an IPv6 range holding one', '2001:db8::/32', {allowed: 'part', parts: ['2001:db8:1::/48']}, '2001:db8::/32: 2001:db8:1::/48 allowed, the rest rejected'],
+    ['an IPv6 range inside one', '2001:db8:1:2::/64', {allowed: 'all'}, undefined],
+  ])('%s (%s)', (_name, source, admission, message) => {
+    expect(loadBalancerAdmission(twoRanges, source)).toEqual(admission)
+    const found = sourceOutsideLoadBalancerRanges(twoRanges, {source})
+    expect(found.map((f) => f.message.slice(0, message?.length))).toEqual(message ? [message] : [])
   })
 })

@@ -216,4 +216,18 @@ describe('the same Services in iptables, nftables and IPVS mode', () => {
     const svc5 = podToClusterIP(at(reports.ipvs, 4))
     expect(svc5.affinity).toEqual({timeoutSeconds: 10800})
   })
+
+  it('only iptables paths count rules passed: nftables looks the Service up in a map, IPVS in a hash', () => {
+    const lookups = Object.fromEntries(
+      Object.entries(reports).map(([mode, rs]) => {
+        const paths = rs.flatMap((r) => first(r.nodes).paths)
+        return [mode, {lookup: [...new Set(paths.map((p) => p.lookup))], counted: paths.some((p) => p.rulesPassed !== undefined)}]
+      }),
+    )
+    expect(lookups).toEqual({
+      iptables: {lookup: ['rules'], counted: true},
+      nftables: {lookup: ['map'], counted: false},
+      ipvs: {lookup: ['hash'], counted: false},
+    })
+  })
 })
