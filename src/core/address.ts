@@ -94,14 +94,20 @@ export function familyOf(ip: string): 4 | 6 | undefined {
   return parseCidr(ip)?.family
 }
 
+// A dotted quad already in canonical form (no leading zeros, each octet ≤ 255): most addresses a
+// trace meets are, and they are answered without the bigint parse.
+const CANONICAL_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/
+
 /** True when the text is a plain IPv4 or IPv6 address. */
 export function isIP(text: string): boolean {
+  if (CANONICAL_IPV4.test(text)) return true
   const c = parseCidr(text)
   return c !== undefined && !text.includes('/')
 }
 
 /** Canonical text of an address (`010.0.0.1` → `10.0.0.1`, `FD00:0::1` → `fd00::1`). */
 export function canonicalIP(text: string): string {
+  if (CANONICAL_IPV4.test(text)) return text
   const c = parseCidr(text)
   if (!c || text.includes('/')) return text
   return formatIP(c)

@@ -27,7 +27,8 @@ import {dropCause, dropSeverity} from './checks/dropped-paths.js'
 import {checkTraces} from './checks/trace-checks.js'
 import {conntrackStaleEndpoints} from './checks/conntrack-stale-endpoint.js'
 import {configuredMode} from './proxy-config.js'
-import {serviceVerdict} from './verdict.js'
+import {findingsByService, pathsByService, serviceVerdict} from './verdict.js'
+import type {TracedPath} from './checks/check.js'
 import {apiBackends} from './api-backends.js'
 import {expectedPaths, type NodesUntraced} from './expected-paths.js'
 
@@ -57,7 +58,7 @@ function endpointCounts(idx: ClusterIndex, svc: V1Service): ServiceSummary['endp
   return {ready: ready.size, total: all.size, portless: [...ready].filter((a) => !withPort.has(a)).length}
 }
 
-function summarize(idx: ClusterIndex, svc: V1Service, nodes: NodeReport[], findings: Finding[]): ServiceSummary {
+function summarize(idx: ClusterIndex, svc: V1Service, traced: TracedPath[], findings: Finding[]): ServiceSummary {
   const endpoints = endpointCounts(idx, svc)
   const affinity = svc.spec?.sessionAffinity === 'ClientIP'
   return {
@@ -78,7 +79,7 @@ function summarize(idx: ClusterIndex, svc: V1Service, nodes: NodeReport[], findi
     ...(svc.spec?.internalTrafficPolicy ? {internalTrafficPolicy: svc.spec.internalTrafficPolicy} : {}),
     ...(affinity ? {sessionAffinity: {timeoutSeconds: svc.spec?.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800}} : {}),
     endpoints,
-    verdict: serviceVerdict(keyOf(svc), endpoints.ready, nodes, findings),
+    verdict: serviceVerdict(endpoints.ready, traced, findings),
     backends: apiBackends(idx, svc),
   }
 }
@@ -210,10 +211,9 @@ export function reportFromIndex(
   const resolution = resolveQuery(idx, query)
   const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
   const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
+  const tracedBy = pathsByService(nodes)
   for (const svc of resolution.services) {
-    const key = keyOf(svc)
-    const traced = nodes.flatMap((n) => n.paths.filter((path) => path.entry.service === key).map((path) => ({node: n.name, path})))
-    findings.push(...checkService(svc, idx, {...(query.source ? {source: query.source} : {}), traced}))
+    findings.push(...checkService(svc, idx, {...(query.source ? {source: query.source} : {}), traced: tracedBy.get(keyOf(svc)) ?? []}))
   }
   findings.push(...checkTraces({idx, nodes, explicitSource: query.source !== undefined, ...(view.kubeProxy ? {kubeProxy: view.kubeProxy} : {})}))
   // --conntrack (or a bundle's conntrack.txt): where the nodes' tracked connections to the Services go.
@@ -231,12 +231,13 @@ export function reportFromIndex(
     findings.push(finding('address-not-owned', {message: resolution.summary ?? ''}))
   }
   const unique = dedupe(findings)
+  const findingsOf = findingsByService(unique)
   const interrupted = dataplanes.filter((dp) => dp.interrupted).map((dp) => dp.name)
   return {
     apiVersion: 'svctrace/v2',
     query,
     ...(resolution.summary ? {resolution: resolution.summary} : {}),
-    services: resolution.services.map((svc) => summarize(idx, svc, nodes, unique)),
+    services: resolution.services.map((svc) => summarize(idx, svc, tracedBy.get(keyOf(svc)) ?? [], findingsOf.get(keyOf(svc)) ?? [])),
     ...(mode ? {kubeProxyMode: mode} : {}),
     nodes,
     ...(expected ? {expected} : {}),

@@ -1,6 +1,7 @@
 // The one-line answer for a Service: does traffic get through, and if not, the finding that says why.
 // Counted from the traced paths and the findings, so the verdict can never disagree with either.
 import type {Finding, NodeReport, Report, ServiceVerdict, Severity, TracePath, Verdict} from './model.js'
+import type {TracedPath} from './checks/check.js'
 
 const STATUS_OF: Record<Severity, ServiceVerdict['status'] | undefined> = {error: 'broken', warning: 'warning', info: undefined}
 const RANK: Record<Severity, number> = {error: 0, warning: 1, info: 2}
@@ -27,25 +28,47 @@ function evenShareOf(paths: TracePath[]): number | undefined {
   return even ? share : undefined
 }
 
-/**
- * The verdict on one Service (`namespace/name`): how many of its entry points were traced on how
- * many nodes, what the paths do, how many distinct backends they reach of the ready endpoints, and
- * the finding that decides the status.
- */
-export function serviceVerdict(service: string, readyEndpoints: number, nodes: NodeReport[], findings: Finding[]): ServiceVerdict {
-  const paths: TracePath[] = []
-  let tracedNodes = 0
+/** Each Service's traced paths with their node, grouped in one pass (every per-Service look reads these). */
+export function pathsByService(nodes: NodeReport[]): Map<string, TracedPath[]> {
+  const out = new Map<string, TracedPath[]>()
   for (const node of nodes) {
-    const mine = node.paths.filter((p) => p.entry.service === service)
-    if (mine.length > 0) tracedNodes++
-    paths.push(...mine)
+    for (const path of node.paths) {
+      const service = path.entry.service
+      if (service === undefined) continue
+      const list = out.get(service)
+      if (list) list.push({node: node.name, path})
+      else out.set(service, [{node: node.name, path}])
+    }
   }
+  return out
+}
+
+/** Each Service's findings, in report order, grouped in one pass. */
+export function findingsByService(findings: Finding[]): Map<string, Finding[]> {
+  const out = new Map<string, Finding[]>()
+  for (const f of findings) {
+    if (f.service === undefined) continue
+    const list = out.get(f.service)
+    if (list) list.push(f)
+    else out.set(f.service, [f])
+  }
+  return out
+}
+
+/**
+ * The verdict on one Service: how many of its entry points were traced on how many nodes, what the
+ * paths do, how many distinct backends they reach of the ready endpoints, and the finding (of its
+ * own) that decides the status.
+ */
+export function serviceVerdict(readyEndpoints: number, traced: TracedPath[], findings: Finding[]): ServiceVerdict {
+  const paths = traced.map((t) => t.path)
+  const tracedNodes = new Set(traced.map((t) => t.node)).size
   const outcomes: Partial<Record<Verdict, number>> = {}
   for (const p of paths) outcomes[p.verdict] = (outcomes[p.verdict] ?? 0) + 1
   const dnatBackends = paths.filter((p) => p.verdict === 'dnat').flatMap((p) => p.backends)
   // Endpoints, as `ready` counts them: a pod behind two Service ports is one pod reached, not two.
   const reached = new Set(dnatBackends.map((b) => b.ip))
-  const cause = causeOf(findings.filter((f) => f.service === service))
+  const cause = causeOf(findings)
   const share = evenShareOf(paths)
   return {
     status: (cause && STATUS_OF[cause.severity]) ?? 'ok',
@@ -64,6 +87,11 @@ export function serviceVerdict(service: string, readyEndpoints: number, nodes: N
 export function withoutFindings(report: Report, ids: ReadonlySet<string>): Report {
   if (ids.size === 0) return report
   const findings = report.findings.filter((f) => !ids.has(f.id))
-  const services = report.services.map((s) => ({...s, verdict: serviceVerdict(`${s.namespace}/${s.name}`, s.endpoints.ready, report.nodes, findings)}))
+  const traced = pathsByService(report.nodes)
+  const mine = findingsByService(findings)
+  const services = report.services.map((s) => {
+    const key = `${s.namespace}/${s.name}`
+    return {...s, verdict: serviceVerdict(s.endpoints.ready, traced.get(key) ?? [], mine.get(key) ?? [])}
+  })
   return {...report, services, findings}
 }

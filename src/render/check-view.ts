@@ -1,6 +1,7 @@
 // Check mode (-A, -n NAMESPACE): one row per Service with its verdict, the findings grouped by
 // Service, and a totals line last, where the eye lands after the scroll.
 import type {Finding, Report} from '../core/model.js'
+import {findingsByService} from '../core/verdict.js'
 import {findingsSection} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {clean, paint, type Style} from './style.js'
@@ -55,8 +56,9 @@ export function renderCheckView(report: Report, style: Style & {width: number}, 
   const c = paint(style)
   const {width} = style
   const head = ['NAMESPACE', 'SERVICE', 'TYPE', 'READY', 'VERDICT', 'FINDINGS'].map((text): Cell => ({text, paint: (l) => c.bold(l)}))
+  const byService = findingsByService(report.findings)
   const rows = report.services.map((s): Cell[] => {
-    const mine = report.findings.filter((f) => f.service === `${s.namespace}/${s.name}`)
+    const mine = byService.get(`${s.namespace}/${s.name}`) ?? []
     return [
       {text: clean(s.namespace)},
       {text: clean(s.name)},

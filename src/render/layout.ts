@@ -79,8 +79,19 @@ export function labelled(indent: string, label: string, painted: string, text: s
   return lines
 }
 
-const longestLine = (text: string) => Math.max(0, ...text.split('\n').map((l) => l.length))
-const longestWord = (text: string) => Math.max(0, ...text.split(/[\n ]/).map((w) => w.length))
+/** The largest of `values` (0 for none), without spreading them into arguments (a check of every Service has tens of thousands). */
+function maxOf(values: Iterable<number>): number {
+  let max = 0
+  for (const v of values) if (v > max) max = v
+  return max
+}
+
+const longestLine = (text: string) => maxOf(text.split('\n').map((l) => l.length))
+const longestWord = (text: string) => maxOf(text.split(/[\n ]/).map((w) => w.length))
+
+// cli-table3 checks every cell against every other for spans, so its time grows with the square of the
+// rows: tables are laid out in blocks of this many rows, with the column widths fixed for all of them.
+const ROWS_PER_BLOCK = 200
 
 /**
  * A borderless table: a header row, two spaces between columns, `indent` before each line. When the
@@ -89,11 +100,11 @@ const longestWord = (text: string) => Math.max(0, ...text.split(/[\n ]/).map((w)
  */
 export function table(head: Cell[], rows: Cell[][], width: number, indent = ''): string[] {
   const all = head.length > 0 ? [head, ...rows] : rows
-  const count = Math.max(0, ...all.map((r) => r.length))
+  const count = maxOf(all.map((r) => r.length))
   if (count === 0) return []
   const columns = Array.from({length: count}, (_, i) => i)
-  const widths = columns.map((i) => Math.max(...all.map((r) => longestLine(r[i]?.text ?? ''))))
-  const floors = columns.map((i) => Math.max(...all.map((r) => longestWord(r[i]?.text ?? ''))))
+  const widths = columns.map((i) => maxOf(all.map((r) => longestLine(r[i]?.text ?? ''))))
+  const floors = columns.map((i) => maxOf(all.map((r) => longestWord(r[i]?.text ?? ''))))
   const total = () => indent.length + widths.reduce((a, b) => a + b, 0) + 2 * (count - 1)
   while (total() > width) {
     let widest = -1
@@ -102,18 +113,19 @@ export function table(head: Cell[], rows: Cell[][], width: number, indent = ''):
     widths[widest] = (widths[widest] ?? 0) - 1
   }
   // Cells arrive wrapped and painted; cli-table3 lines them up (it measures without escape codes).
-  const t = new Table({chars: BORDERLESS, colWidths: widths, style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0}, wordWrap: false})
-  for (const row of all) {
-    t.push(
-      columns.map((i) => {
-        const cell = row[i]
-        const lines = wrap(cell?.text ?? '', widths[i] ?? 1)
-        return lines.map((line, l) => (line && cell?.paint ? cell.paint(line, l) : line)).join('\n')
-      }),
-    )
+  const lines: string[] = []
+  for (let start = 0; start < all.length; start += ROWS_PER_BLOCK) {
+    const t = new Table({chars: BORDERLESS, colWidths: widths, style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0}, wordWrap: false})
+    for (const row of all.slice(start, start + ROWS_PER_BLOCK)) {
+      t.push(
+        columns.map((i) => {
+          const cell = row[i]
+          const wrapped = wrap(cell?.text ?? '', widths[i] ?? 1)
+          return wrapped.map((line, l) => (line && cell?.paint ? cell.paint(line, l) : line)).join('\n')
+        }),
+      )
+    }
+    for (const line of t.toString().split('\n')) lines.push(`${indent}${line}`.trimEnd())
   }
-  return t
-    .toString()
-    .split('\n')
-    .map((line) => `${indent}${line}`.trimEnd())
+  return lines
 }

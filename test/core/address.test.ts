@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest'
 import {
   canonicalIP,
+  isIP,
   cidrContains,
   familyOf,
   formatCidr,
@@ -36,7 +37,22 @@ describe('addresses', () => {
     ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
     ['::ffff:10.0.0.1', '::ffff:a00:1'],
     ['10.0.0.1', '10.0.0.1'],
+    ['010.0.0.1', '10.0.0.1'],
+    ['10.00.0.01', '10.0.0.1'],
+    ['0.0.0.0', '0.0.0.0'],
+    ['255.255.255.255', '255.255.255.255'],
+    ['10.0.0.256', '10.0.0.256'], // not an address: kept as written
+    ['10.0.0.0/8', '10.0.0.0/8'], // a network, not an address
   ])('canonical %s = %s', (a, b) => expect(canonicalIP(a)).toBe(b))
+
+  it.each([
+    ['10.0.0.1', true],
+    ['249.250.251.252', true],
+    ['010.0.0.1', true],
+    ['256.0.0.1', false],
+    ['10.0.0.0/8', false],
+    ['fd00::1', true],
+  ])('isIP(%s) = %s', (text, want) => expect(isIP(text)).toBe(want))
 
   it('finds the last host of a pod CIDR', () => {
     expect(lastHostOf(parseCidr('10.244.1.0/24')!)).toBe('10.244.1.254')

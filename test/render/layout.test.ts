@@ -40,6 +40,20 @@ describe('table', () => {
   })
 })
 
+describe('a table of thousands of rows', () => {
+  it('lines up every row as one table does, however many blocks it is laid out in', () => {
+    const rows = Array.from({length: 1001}, (_, i) => [{text: `svc-${i}`}, {text: i % 7 === 0 ? 'broken' : 'ok'}, {text: 'x'.repeat(i % 13)}])
+    const lines = table([{text: 'SERVICE'}, {text: 'VERDICT'}, {text: 'NOTE'}], rows, 200)
+    expect(lines).toHaveLength(1002)
+    // Column starts come from the widest cell of all rows: svc-1000 (8) + 2, then "broken" (7, the header) + 2.
+    expect(lines[0]).toBe('SERVICE   VERDICT  NOTE')
+    expect(lines[1000]).toBe('svc-999   ok       xxxxxxxxxxx') // 999 % 13 = 11
+    expect(lines[1001]).toBe('svc-1000  ok       xxxxxxxxxxxx') // 1000 % 13 = 12
+    for (const [i, line] of lines.slice(1).entries())
+      expect(line.slice(0, 17).trimEnd(), `row ${i}`).toBe(`${`svc-${i}`.padEnd(8)}  ${i % 7 === 0 ? 'broken' : 'ok'}`)
+  })
+})
+
 describe('wrap at a double space', () => {
   it('leaves no space at the end of a line', () => {
     expect(wrap('NodePort  cluster IP 10.96.20.20  externalTrafficPolicy Local', 40)).toEqual([
