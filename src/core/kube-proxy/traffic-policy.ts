@@ -12,6 +12,7 @@ import type {EntryKind, ProxyMode, SourceKind} from '../model.js'
  */
 export function usesLocalEndpoints(svc: V1Service, kind: EntryKind, from: SourceKind, mode?: ProxyMode): boolean {
   if (kind === 'cluster-ip') return svc.spec?.internalTrafficPolicy === 'Local'
-  if (kind === 'node-port' || kind === 'external-ip' || kind === 'load-balancer') return (from === 'external' || mode === 'ipvs') && svc.spec?.externalTrafficPolicy === 'Local'
+  if (kind === 'node-port' || kind === 'external-ip' || kind === 'load-balancer')
+    return (from === 'external' || mode === 'ipvs') && svc.spec?.externalTrafficPolicy === 'Local'
   return false
 }

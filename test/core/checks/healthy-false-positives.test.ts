@@ -5,6 +5,7 @@ import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {dropCause, dropSeverity} from '../../../src/core/checks/dropped-paths.js'
 import {usesLocalEndpoints} from '../../../src/core/kube-proxy/traffic-policy.js'
+import type {V1Service} from '@kubernetes/client-node'
 import {buildReport} from '../../../src/core/report.js'
 import type {ClusterView, NodeDataplane, Report, TracePath} from '../../../src/core/model.js'
 import {node, service, slice, view, type EndpointOptions} from '../../support/builders.js'
@@ -22,6 +23,12 @@ const ipvsNode = (scenario: string): NodeDataplane =>
     ipset: sample(`ipvs/${scenario}.ipset-save.txt`),
     'iptables-save': sample(`ipvs/${scenario}.iptables-restore.txt`),
   })
+
+/** The Service as the sample's test built it: its ports have no nodePort (the builder allocates one). */
+function withoutNodePorts(svc: V1Service): V1Service {
+  for (const p of svc.spec?.ports ?? []) delete p.nodePort
+  return svc
+}
 
 const findings = (r: Report, severities = ['warning', 'error']) => r.findings.filter((f) => severities.includes(f.severity)).map((f) => `${f.id}: ${f.message}`)
 const report = (cluster: ClusterView, planes: NodeDataplane[], name: string) =>
@@ -78,16 +85,18 @@ describe('IPVS loadBalancerSourceRanges: KUBE-SOURCE-RANGES-FIREWALL drops are s
   // ipvs-1.26-loadbalancer-source-ranges: LB 1.2.3.4, sourceRanges 10.0.0.0/8, one endpoint.
   const cluster = view({
     services: [
-      service({
-        name: 'svc1',
-        namespace: 'ns1',
-        type: 'LoadBalancer',
-        selector: null,
-        clusterIP: '10.20.30.41',
-        ports: [{name: 'p80', port: 80, targetPort: 80, nodePort: undefined}],
-        spec: {loadBalancerSourceRanges: ['10.0.0.0/8']},
-        ingress: ['1.2.3.4'],
-      }),
+      withoutNodePorts(
+        service({
+          name: 'svc1',
+          namespace: 'ns1',
+          type: 'LoadBalancer',
+          selector: null,
+          clusterIP: '10.20.30.41',
+          ports: [{name: 'p80', port: 80, targetPort: 80}],
+          spec: {loadBalancerSourceRanges: ['10.0.0.0/8']},
+          ingress: ['1.2.3.4'],
+        }),
+      ),
     ],
     endpointSlices: [slice({service: 'svc1', namespace: 'ns1', endpoints: [{ip: '10.180.0.1', pod: null}], ports: [{name: 'p80', port: 80}]})],
     pods: [],
@@ -116,15 +125,17 @@ describe('nftables: a numgen map over endpoint chains that each match "ip saddr 
   // nftables-overall-mixed (up-nft): ns4/svc4, externalIPs 192.168.99.33, endpoints 10.180.0.4 and 10.180.0.5 (test-node).
   const cluster = view({
     services: [
-      service({
-        name: 'svc4',
-        namespace: 'ns4',
-        type: 'NodePort',
-        selector: null,
-        clusterIP: '172.30.0.44',
-        ports: [{name: 'p80', port: 80, targetPort: 80, nodePort: undefined}],
-        spec: {externalIPs: ['192.168.99.33']},
-      }),
+      withoutNodePorts(
+        service({
+          name: 'svc4',
+          namespace: 'ns4',
+          type: 'NodePort',
+          selector: null,
+          clusterIP: '172.30.0.44',
+          ports: [{name: 'p80', port: 80, targetPort: 80}],
+          spec: {externalIPs: ['192.168.99.33']},
+        }),
+      ),
     ],
     endpointSlices: [
       slice({
