@@ -32,8 +32,22 @@ export function backendOwner(idx: ClusterIndex, ip: string, service?: string): P
   return {pod: null, node: node?.metadata?.name ?? null}
 }
 
+/**
+ * The group an outcome belongs to. Every outcome whose undecided conditions all fail belongs to the
+ * default group, whatever those conditions are: a numgen map or probability rules that fork into
+ * endpoint chains, each asking "source is this endpoint", lead to outcomes that ask different
+ * questions but all hold in the default world.
+ */
 function signature(o: Outcome): string {
+  if (o.conditions.every((c) => !c.holds)) return ''
   return o.conditions.map((c) => `${c.holds ? '+' : '-'}${c.condition.holds}`).join('|')
+}
+
+/** The conditions a group assumes, each once (the default group gathers them from every outcome). */
+function conditionsOf(group: Outcome[]): Outcome['conditions'] {
+  const seen = new Map<string, Outcome['conditions'][number]>()
+  for (const o of group) for (const c of o.conditions) seen.set(`${c.holds ? '+' : '-'}${c.condition.holds}`, c)
+  return [...seen.values()]
 }
 
 function commonPrefix(lists: Hop[][]): Hop[] {
@@ -99,11 +113,11 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClien
     else groups.set(sig, [o])
   }
   const all = [...groups.values()]
-  const trueCount = (g: Outcome[]) => (g[0]?.conditions ?? []).filter((c) => c.holds).length
+  const trueCount = (g: Outcome[]) => conditionsOf(g).filter((c) => c.holds).length
   all.sort((a, b) => trueCount(a) - trueCount(b))
   const main = all[0] ?? []
   const notes: Note[] = [...trace.notes]
-  const assumed = main[0]?.conditions ?? []
+  const assumed = conditionsOf(main)
   if (assumed.length > 0) {
     notes.push({kind: 'assumed', conditions: assumed.map((c) => (c.holds ? c.condition.holds : c.condition.fails)), sourceGiven: source !== undefined})
   }
@@ -114,7 +128,7 @@ export function buildPath(idx: ClusterIndex, entry: PathEntry, client: PathClien
   const affinity = trace.outcomes.find((o) => o.affinitySeconds !== undefined)?.affinitySeconds
   for (const o of main) notes.push(...o.notes)
   const alternatives: Alternative[] = all.slice(1).map((g) => {
-    const conditions = g[0]?.conditions ?? []
+    const conditions = conditionsOf(g)
     const held = conditions.filter((c) => c.holds).map((c) => c.condition.holds)
     return {when: held.length > 0 ? held : conditions.map((c) => c.condition.fails), verdict: verdictOf(g), backends: backendsOf(idx, g, service)}
   })

@@ -32,7 +32,7 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
     const family = parseCidr(path.entry.destination.ip)?.family ?? 4
     if (!port) continue
     const expected = expectedEndpoints(idx, svc, port, node.name, family)
-    const local = usesLocalEndpoints(svc, path.entry.kind, path.from)
+    const local = usesLocalEndpoints(svc, path.entry.kind, path.from, node.mode)
     // IPVS falls back to every endpoint when none is local (kubernetes#97081): not drift.
     const want = (local && !(node.mode === 'ipvs' && expected.local.length === 0) ? expected.local : expected.cluster).map(hostPort)
     const have = [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort()

@@ -10,11 +10,14 @@ import type {Severity, TracePath} from '../model.js'
  */
 export type DropCause = 'source-range' | 'external-local-no-endpoint' | 'internal-local-no-endpoint' | 'chain-policy' | 'other'
 
-/** The cause of a dropped path, from its last hop (iptables KUBE-PROXY-FIREWALL, nftables firewall-* chains, kube-proxy's comments). */
+/** Chains whose drops are loadBalancerSourceRanges: iptables mode, and IPVS mode (reference 4.4; nftables uses firewall-*). */
+const SOURCE_RANGE_CHAINS = new Set(['KUBE-PROXY-FIREWALL', 'KUBE-SOURCE-RANGES-FIREWALL'])
+
+/** The cause of a dropped path, from its last hop (iptables KUBE-PROXY-FIREWALL, IPVS KUBE-SOURCE-RANGES-FIREWALL, nftables firewall-* chains, kube-proxy's comments). */
 export function dropCause(path: TracePath): DropCause {
   const hop = path.hops.at(-1)
   if (!hop) return 'other'
-  if (hop.chain === 'KUBE-PROXY-FIREWALL' || hop.chain.startsWith('firewall-')) return 'source-range'
+  if (SOURCE_RANGE_CHAINS.has(hop.chain) || hop.chain.startsWith('firewall-')) return 'source-range'
   // -A KUBE-EXTERNAL-SERVICES … --comment "storefront/api:http has no local endpoints" … -j DROP
   if (hop.comment?.includes('has no local endpoints')) return path.entry.kind === 'cluster-ip' ? 'internal-local-no-endpoint' : 'external-local-no-endpoint'
   if (hop.target.kind === 'policy') return 'chain-policy'
