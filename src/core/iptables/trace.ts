@@ -22,8 +22,8 @@ interface WalkResult {
 interface Walker {
   dump: IptablesDump
   node: NodeContext
-  /** Branches created so far; the walk stops forking past MAX_BRANCHES. */
-  budget: {branches: number}
+  /** Branches created so far (the walk stops forking past MAX_BRANCHES), and rules looked at per branch. */
+  budget: {branches: number; visits: number}
   notes: NoteSet
 }
 
@@ -106,6 +106,7 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
   const order = view.candidates(dst)
   for (const k of order) {
     if (live.length === 0) break
+    w.budget.visits += live.length
     const raw = view.text(k)
     if (destinationRulesOut(raw, dst)) continue
     const rule = view.rule(k)
@@ -230,7 +231,7 @@ function masqueradeMark(dump: IptablesDump): number {
 /** Traces one destination on one node. Pure: everything it knows comes in the arguments. */
 export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
   const node: NodeContext = nodeContext(req.node.addresses, req.podNetworks, req.ipsets)
-  const w: Walker = {dump, node, budget: {branches: 0}, notes: new NoteSet()}
+  const w: Walker = {dump, node, budget: {branches: 0, visits: 0}, notes: new NoteSet()}
   const start = startBranch(req, node)
   const masqMark = masqueradeMark(dump)
   const outcomes: Outcome[] = []
@@ -266,5 +267,5 @@ export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
       }
     }
   }
-  return {outcomes, notes: w.notes.values()}
+  return {outcomes, notes: w.notes.values(), rulesVisited: w.budget.visits}
 }

@@ -24,7 +24,7 @@ export function traceNftables(rs: NftRuleset, req: TraceRequest): Trace {
   const family = start.packet.dst.family === 4 ? 'ip' : 'ip6'
   const table = findTable(rs, family, 'kube-proxy')
   if (!table) return untouched([{kind: 'no-kube-proxy-table', source: rs.source, family}], false)
-  const w: Walker = {table, label: `${family} ${table.name}`, node, notes: new NoteSet(), budget: {branches: 0}}
+  const w: Walker = {table, label: `${family} ${table.name}`, node, notes: new NoteSet(), budget: {branches: 0, visits: 0}}
   const first = walkHook(w, req.from === 'node' ? 'output' : 'prerouting', [start])
   const ended = [...first.ended]
   const done: Branch[] = []
@@ -45,5 +45,5 @@ export function traceNftables(rs: NftRuleset, req: TraceRequest): Trace {
     ...ended.map((t) => finish(t.branch, t.kind === 'drop' || t.kind === 'reject' ? t.kind : settled(t.branch), masq)),
     ...done.map((b) => finish(b, settled(b), masq)),
   ]
-  return {outcomes, notes: w.notes.values()}
+  return {outcomes, notes: w.notes.values(), rulesVisited: w.budget.visits}
 }

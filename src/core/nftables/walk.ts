@@ -26,7 +26,8 @@ export interface Walker {
   label: string
   node: NodeContext
   notes: NoteSet
-  budget: {branches: number}
+  /** Branches created so far (the walk stops forking past MAX_BRANCHES), and rules and map elements looked at per branch. */
+  budget: {branches: number; visits: number}
 }
 
 function note(w: Walker, n: Note): void {
@@ -126,6 +127,8 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
           flow.cont.push(fork(nb, {conditions: [...nb.conditions, {condition: ev.condition, holds: !ev.matchesWhenHolds}]}))
         }
       } else if (s.kind === 'vmap') {
+        // A lookup reads the map's elements one by one.
+        w.budget.visits += 'setref' in s.map ? (w.table.sets.get(s.map.setref)?.elements.length ?? 0) : s.map.elements.length
         const hits = lookupVmap(s, ctxOf(w, b))
         if (hits === 'unknown') {
           note(w, {kind: 'map-key-unreadable', chain: rule.chain, text: rule.text})
@@ -187,6 +190,7 @@ function walkChain(w: Walker, name: string, start: Branch, stack: string[]): Flo
   let live = [start]
   for (const rule of chain.rules) {
     if (live.length === 0) break
+    w.budget.visits += live.length
     const next: Branch[] = []
     for (const b of live) {
       const r = runRule(w, rule, b, stack)

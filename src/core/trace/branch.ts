@@ -74,6 +74,8 @@ export interface Outcome {
 export interface Trace {
   outcomes: Outcome[]
   notes: Note[]
+  /** Rules (and map elements) the walk looked at, once per branch: the work the trace did, which tests hold to the dump's size. */
+  rulesVisited: number
 }
 
 /** One way the packet can go, with what the walk assumed on the way. */
@@ -130,5 +132,5 @@ export function finish(b: Branch, verdict: Outcome['verdict'], masqMark: number)
 
 /** The trace of a packet no rule handles: one no-match outcome. */
 export function untouched(notes: Note[], masquerade: boolean | undefined): Trace {
-  return {outcomes: [{verdict: 'no-match', probability: 1, conditions: [], hops: [], masquerade, notes: []}], notes}
+  return {outcomes: [{verdict: 'no-match', probability: 1, conditions: [], hops: [], masquerade, notes: []}], notes, rulesVisited: 0}
 }
