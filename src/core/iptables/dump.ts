@@ -62,7 +62,9 @@ export class TableIndex {
   readonly declId: number[] = []
   /** Declarations from here on are in increasing name order. */
   sortedFrom = 0
+  /** Names of the declarations before sortedFrom, first wins; filled up to `mapped` when first needed. */
   private prefixNames?: Map<string, number>
+  private mapped = 0
   private readonly made = new Map<string, ChainIndex>()
   private all?: Map<string, ChainIndex>
 
@@ -72,10 +74,15 @@ export class TableIndex {
     private readonly dump: () => IptablesDump,
   ) {}
 
-  /** Records a declaration (`:NAME POLICY …`, or a rule's undeclared chain). */
+  /**
+   * Records a declaration (`:NAME POLICY …`, or a rule's undeclared chain). A name declared again (the
+   * table's section twice, a repeated line) keeps its first declaration, so all its rules stay one chain.
+   */
   declare(start: number, end: number, lineEnd: number, id: number): number {
     const k = this.declStart.length
     const text = this.dump().text
+    const known = this.find(text.slice(start, end))
+    if (known >= 0) return known
     if (k > 0 && compareAt(text, start, end, text.slice(this.declStart[k - 1], this.declEnd[k - 1])) <= 0) this.sortedFrom = k
     this.declStart.push(start)
     this.declEnd.push(end)
@@ -104,10 +111,10 @@ export class TableIndex {
       for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, valueAt(this.declStart, k), valueAt(this.declEnd, k), name) === 0) return k
       return -1
     }
-    if (!this.prefixNames) {
-      this.prefixNames = new Map()
-      for (let k = 0; k < this.sortedFrom; k++) if (!this.prefixNames.has(this.nameAt(k))) this.prefixNames.set(this.nameAt(k), k)
-    }
+    // Declarations join the prefix as sortedFrom moves on: add each once.
+    this.prefixNames ??= new Map()
+    for (; this.mapped < this.sortedFrom; this.mapped++)
+      if (!this.prefixNames.has(this.nameAt(this.mapped))) this.prefixNames.set(this.nameAt(this.mapped), this.mapped)
     return this.prefixNames.get(name) ?? -1
   }
 
