@@ -231,8 +231,9 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       const mode = part.options.find((o) => o.name === '--mode')
       const p = part.options.find((o) => o.name === '--probability')
       if (arg(mode ?? {name: '', args: [], negated: false}) !== 'random' || !p || part.options.length !== 2 || p.negated) return unknown()
+      // xt_statistic takes 0…1; anything else is a garbled rule, not a share of connections.
       const probability = Number(arg(p))
-      return Number.isFinite(probability) ? [{kind: 'statistic', probability}] : unknown()
+      return probability >= 0 && probability <= 1 ? [{kind: 'statistic', probability}] : unknown()
     }
     case 'recent': {
       const names = new Set(part.options.map((o) => o.name))
