@@ -89,6 +89,11 @@ export interface Branch {
   notes: Note[]
 }
 
+/** Steps the branch has recorded: its hops, assumed conditions and notes (held to MAX_PATH). */
+export function pathLength(b: Branch): number {
+  return b.hops.length + b.conditions.length + b.notes.length
+}
+
 /** A copy of the branch with some fields changed (branches are shared between forks, never mutated). */
 export function fork(b: Branch, change: Partial<Branch>): Branch {
   return {...b, ...change}
