@@ -121,8 +121,9 @@ function parseSave(all: string[], source: string): IpvsTable {
     const r = opts.get('-r') ?? opts.get('--real-server')
     if (!r) throw new DumpError(source, line, '"-a" without "-r RIP:PORT"')
     const rs = address(r, source, line)
-    const weight = Number(opts.get('-w') ?? opts.get('--weight') ?? 1)
-    if (!Number.isInteger(weight) || weight < 0) throw new DumpError(source, line, `weight "${opts.get('-w')}" is not a number`)
+    const weightText = opts.get('-w') ?? opts.get('--weight') ?? '1'
+    const weight = Number(weightText)
+    if (!Number.isInteger(weight) || weight < 0) throw new DumpError(source, line, `weight "${weightText}" is not a number`)
     const forward = [...opts.keys()].map((k) => FORWARD[k]).find(Boolean) ?? 'route'
     vs.realServers.push({...rs, weight, forward, line, text})
   })
@@ -166,7 +167,7 @@ function parseList(all: string[], source: string): IpvsTable {
       if (!current) throw new DumpError(source, line, 'a real server ("->") before any virtual server line')
       const [, rip, forward, weightText] = words
       const weight = Number(weightText)
-      if (rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight))
+      if (rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight) || weight < 0)
         throw new DumpError(source, line, `expected "-> RIP:PORT Forward Weight ActiveConn InActConn", found "${text.slice(0, 60)}"`)
       current.realServers.push({...address(rip, source, line), weight, forward: forward.toLowerCase(), line, text})
       return
