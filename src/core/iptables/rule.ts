@@ -161,7 +161,9 @@ function partText(part: RulePart): string {
   if (part.type === 'flag') {
     return `${part.negated ? '! ' : ''}${part.flag}${part.value ? ` ${formatWord(part.value)}` : ''}`
   }
-  const head = part.type === 'match' ? (part.module ? `-m ${part.module}` : '') : `${part.jump} ${part.name}`
+  // A module or target name read from quotes (`-m "a b"`) is quoted again, or it would print as two words.
+  const name = (text: string) => formatWord({text, quoted: false})
+  const head = part.type === 'match' ? (part.module ? `-m ${name(part.module)}` : '') : `${part.jump} ${name(part.name)}`
   const opts = part.options.map((o) => [o.negated ? '!' : '', o.name, ...o.args.map(formatWord)].filter(Boolean).join(' '))
   return [head, ...opts].filter(Boolean).join(' ')
 }
