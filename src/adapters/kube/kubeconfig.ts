@@ -69,7 +69,7 @@ function readDoc(file: string): KubeconfigDoc {
   // The merge below walks these lists; a wrong shape is the file's fault, said as such.
   for (const key of ['clusters', 'users', 'contexts'] as const) {
     const v: unknown = d[key]
-    if (v !== undefined && v !== null && (!Array.isArray(v) || v.some((x) => typeof x?.name !== 'string'))) {
+    if (v !== undefined && v !== null && (!Array.isArray(v) || v.some((x: unknown) => typeof (x as {name?: unknown} | null)?.name !== 'string'))) {
       throw new SourceError(
         `kubeconfig ${file}: "${key}" is not a list of named entries (each "- name: NAME"); fix the file or point --kubeconfig at another one`,
       )
