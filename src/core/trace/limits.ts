@@ -9,7 +9,7 @@ export const MAX_BRANCHES = 4096
  * forks MAX_BRANCHES allows. Jumps that reach one chain by many routes (A jumps to B twice, B to C
  * twice, …) multiply a walk's work without forking; past this the walk stops and says so.
  */
-export const VISITS_PER_RULE = 16
+const VISITS_PER_RULE = 16
 
 /** The rule visits one trace of an input of `rules` rules may make. */
 export function visitLimit(rules: number): number {
