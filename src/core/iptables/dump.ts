@@ -81,9 +81,11 @@ export class TableIndex {
   declare(start: number, end: number, lineEnd: number, id: number): number {
     const k = this.declStart.length
     const text = this.dump().text
-    const known = this.find(text.slice(start, end))
+    const order = k > 0 ? compareAt(text, start, end, this.nameAt(k - 1)) : 1
+    // Past the last name of the sorted run (iptables-save's order) a name can only repeat one of the prefix.
+    const known = order > 0 ? this.findInPrefix(start, end) : this.find(text.slice(start, end))
     if (known >= 0) return known
-    if (k > 0 && compareAt(text, start, end, text.slice(this.declStart[k - 1], this.declEnd[k - 1])) <= 0) this.sortedFrom = k
+    if (order <= 0) this.sortedFrom = k
     this.declStart.push(start)
     this.declEnd.push(end)
     this.declLineEnd.push(lineEnd)
@@ -111,11 +113,23 @@ export class TableIndex {
       for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, valueAt(this.declStart, k), valueAt(this.declEnd, k), name) === 0) return k
       return -1
     }
-    // Declarations join the prefix as sortedFrom moves on: add each once.
+    return this.prefixMap().get(name) ?? -1
+  }
+
+  /** Index of the declaration before sortedFrom named text[start, end), or -1. */
+  private findInPrefix(start: number, end: number): number {
+    const text = this.dump().text
+    if (this.sortedFrom > 16) return this.prefixMap().get(text.slice(start, end)) ?? -1
+    for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, start, end, this.nameAt(k)) === 0) return k
+    return -1
+  }
+
+  /** The names before sortedFrom, first wins; declarations join as sortedFrom moves on, each added once. */
+  private prefixMap(): Map<string, number> {
     this.prefixNames ??= new Map()
     for (; this.mapped < this.sortedFrom; this.mapped++)
       if (!this.prefixNames.has(this.nameAt(this.mapped))) this.prefixNames.set(this.nameAt(this.mapped), this.mapped)
-    return this.prefixNames.get(name) ?? -1
+    return this.prefixNames
   }
 
   /** The chain named `name`, or undefined. */
