@@ -111,7 +111,8 @@ function parseParts(words: Word[]): RulePart[] | {error: string} {
   let i = 0
   const take = (): Word | undefined => words[i++]
   for (let w = take(); w !== undefined; w = take()) {
-    const word = w.quoted ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
+    // hasOwn: a word such as "toString" must not find Object.prototype's.
+    const word = w.quoted || !Object.hasOwn(FLAG_ALIASES, w.text) ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
     if (!w.quoted && word === '!') {
       negate = true
       continue

@@ -89,7 +89,7 @@ function parseSave(all: string[], source: string): IpvsTable {
     if (verb !== '-A' && verb !== '-a' && verb !== '--add-service' && verb !== '--add-server') {
       throw new DumpError(source, line, `expected "-A -t|-u VIP:PORT -s SCHED" or "-a … -r RIP:PORT", found "${text.slice(0, 60)}"`)
     }
-    const protocol = SAVE_PROTOCOLS[service]
+    const protocol = Object.hasOwn(SAVE_PROTOCOLS, service) ? SAVE_PROTOCOLS[service] : undefined
     if (!protocol || vipText === undefined) throw new DumpError(source, line, `"${text.slice(0, 60)}" names no service (-t, -u, --sctp-service or -f)`)
     const vip = protocol === 'FWM' ? {ip: '', port: 0} : address(vipText, source, line)
     const key = protocol === 'FWM' ? `FWM|${vipText}` : virtualServerKey(protocol, vip.ip, vip.port)
@@ -124,7 +124,7 @@ function parseSave(all: string[], source: string): IpvsTable {
     const weightText = opts.get('-w') ?? opts.get('--weight') ?? '1'
     const weight = Number(weightText)
     if (!Number.isInteger(weight) || weight < 0) throw new DumpError(source, line, `weight "${weightText}" is not a number`)
-    const forward = [...opts.keys()].map((k) => FORWARD[k]).find(Boolean) ?? 'route'
+    const forward = [...opts.keys()].map((k) => (Object.hasOwn(FORWARD, k) ? FORWARD[k] : undefined)).find(Boolean) ?? 'route'
     vs.realServers.push({...rs, weight, forward, line, text})
   })
   return {source, format: 'save', services}
@@ -173,7 +173,7 @@ function parseList(all: string[], source: string): IpvsTable {
       return
     }
     const [name = '', vipText, scheduler] = words
-    const protocol = LIST_PROTOCOLS[name]
+    const protocol = Object.hasOwn(LIST_PROTOCOLS, name) ? LIST_PROTOCOLS[name] : undefined
     if (!protocol || vipText === undefined || scheduler === undefined) {
       throw new DumpError(
         source,
