@@ -94,3 +94,10 @@ describe('iptables rule printing regressions found by the fuzzer', () => {
     expect('error' in again ? again : again.matches).toEqual(r.matches)
   })
 })
+
+describe('words that name Object.prototype members, found by the fuzzer', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('a rule with the word %s is an error sentence, not a TypeError', (word) => {
+    const r = parseRuleLine(`-A KUBE-SERVICES ${word} -j ACCEPT`, 'nat', 1)
+    expect(r).toEqual({error: `unexpected word "${word}"`})
+  })
+})

@@ -21,3 +21,17 @@ describe('IPVS regressions found by the fuzzer', () => {
     expect(() => parseIpvsTable(text, 'ipvs.txt')).toThrow('ipvs.txt:2: weight "heavy" is not a number')
   })
 })
+
+describe('IPVS words that name Object.prototype members', () => {
+  it.each([
+    ['ipvsadm -Sn', '-A constructor 10.96.0.10:80 -s rr\n', /ipvs\.txt:1: .* names no service/],
+    ['ipvsadm -Ln', 'constructor  10.96.0.10:80 rr\n', /ipvs\.txt:1: expected "TCP\|UDP\|SCTP\|FWM VIP:PORT SCHEDULER/],
+  ])('%s: a protocol word "constructor" is an error naming the line', (_, text, message) => {
+    expect(() => parseIpvsTable(text, 'ipvs.txt')).toThrow(message)
+  })
+
+  it('a real-server option "toString" is not taken for a forwarding method', () => {
+    const t = parseIpvsTable('-A -t 10.96.0.10:80 -s rr\n-a -t 10.96.0.10:80 -r 10.244.1.5:8080 toString -w 1\n', 'ipvs.txt')
+    expect(t.services[0]?.realServers[0]?.forward).toBe('route')
+  })
+})

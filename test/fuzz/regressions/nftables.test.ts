@@ -17,3 +17,10 @@ describe('nftables regressions found by the fuzzer', () => {
     expect(() => parseNft('\f{"nftables": [', 'nft.json')).toThrow(DumpError)
   })
 })
+
+describe('nft words that name Object.prototype members', () => {
+  it('a chain priority "constructor" is refused naming the line, not a priority', () => {
+    const text = 'table ip kube-proxy {\n\tchain c {\n\t\ttype nat hook prerouting priority constructor; policy accept;\n\t}\n}\n'
+    expect(() => parseNft(text, 'nft.txt')).toThrow(/nft\.txt:3: chain c: priority "constructor" is not readable/)
+  })
+})

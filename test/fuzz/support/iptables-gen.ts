@@ -15,7 +15,10 @@ const BUILTINS: Record<string, string[]> = {
 const chain = fc.constantFrom(...USER_CHAINS, 'PREROUTING', 'OUTPUT', 'INPUT', 'FORWARD')
 const port = fc.integer({min: 0, max: 70000})
 const cidr = fc.tuple(address, fc.integer({min: 0, max: 129})).map(([a, len]) => `${a}/${len}`)
-const word = fc.oneof(fc.string({unit: 'binary-ascii', minLength: 1, maxLength: 8}), fc.constantFrom('!', '--', '-m', '-j', '"', '"a b"', "'x'", '\\"'))
+const word = fc.oneof(
+  fc.string({unit: 'binary-ascii', minLength: 1, maxLength: 8}),
+  fc.constantFrom('!', '--', '-m', '-j', '"', '"a b"', "'x'", '\\"', 'toString', 'constructor', '__proto__'),
+)
 
 /** One match as kube-proxy (and a few others) write them. */
 const match: fc.Arbitrary<string> = fc.oneof(

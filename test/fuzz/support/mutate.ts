@@ -89,6 +89,8 @@ const anyMutation: fc.Arbitrary<Mutation> = fc.oneof(
     bytes: fc.string({unit: fc.constantFrom('{', '}', '"', "'", '[', ']', ':', ',', ' ', '\t', '\n', '#', '\\', '!', '-', '/'), maxLength: 8}),
   }),
   fc.record({kind: fc.constant('huge-line' as const), at, unit: fc.constantFrom('A', 'x ', '-A X ', ' -j X', '"', '{', '[', '10.0.0.1 ', '\\'), times: HUGE}),
+  // Words that name Object.prototype members, for parsers that look words up in plain objects.
+  fc.record({kind: fc.constant('insert' as const), at, bytes: fc.constantFrom(' toString ', ' constructor ', ' __proto__ ', ' hasOwnProperty ')}),
   fc.record({kind: fc.constant('crlf' as const)}),
   fc.record({kind: fc.constant('bare-cr' as const), at}),
   fc.record({kind: fc.constant('nul' as const), at, count: fc.integer({min: 1, max: 4})}),
