@@ -51,7 +51,7 @@ export default tseslint.config(
     files: ts,
     extends: [js.configs.recommended, ...tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: {projectService: {allowDefaultProject: ['vitest.config.ts']}, tsconfigRootDir: import.meta.dirname},
+      parserOptions: {projectService: {allowDefaultProject: ['vitest.config.ts', 'vitest.fuzz.config.ts']}, tsconfigRootDir: import.meta.dirname},
     },
     rules: {
       // `typeof import('…')` stays allowed: it types a lazily loaded module next to its import().

@@ -76,16 +76,18 @@ function combined(name: string, first: Tracer, tracers: Tracer[]): (req: TraceRe
   return (req) => {
     let used = first
     let trace = used.run(req)
+    let visited = trace.rulesVisited
     for (const t of tracers.slice(1)) {
       if (trace.outcomes.some((o) => o.verdict !== 'no-match')) break
       used = t
       trace = t.run(req)
+      visited += trace.rulesVisited
     }
     if (tracers.length === 1) return trace
     const others = tracers.filter((t) => t !== used).map((t) => t.mode)
     // iptables and nftables nat chains both run at priority -100, in the order they were registered.
     const orderUncertain = tracers.some((t) => t.mode === 'iptables') && tracers.some((t) => t.mode === 'nftables')
-    return {...trace, notes: [...trace.notes, {kind: 'modes-mixed', node: name, others, used: used.mode, orderUncertain}]}
+    return {...trace, notes: [...trace.notes, {kind: 'modes-mixed', node: name, others, used: used.mode, orderUncertain}], rulesVisited: visited}
   }
 }
 

@@ -27,8 +27,10 @@ function traceUserspace(dump: IptablesDump, req: TraceRequest): Trace {
   const packet = {...startBranch(req, node).packet, srcLocal: req.from === 'node'}
   const side = req.from === 'node' ? 'HOST' : 'CONTAINER'
   // ClusterIPs first; the NodePort chain is the last rule of PREROUTING/OUTPUT in userspace mode.
+  let visited = 0
   for (const chain of [`KUBE-PORTALS-${side}`, `KUBE-NODEPORT-${side}`]) {
     for (const rule of chainRules(dump, 'nat', chain) ?? []) {
+      visited++
       if ('error' in rule || evaluateRule(rule, packet, node).result !== 'yes') continue
       const to = proxyPortOf(rule, req.node.addresses[0] ?? '127.0.0.1')
       if (!to) continue
@@ -53,10 +55,11 @@ function traceUserspace(dump: IptablesDump, req: TraceRequest): Trace {
           },
         ],
         notes: [],
+        rulesVisited: visited,
       }
     }
   }
-  return untouched([{kind: 'userspace-no-portal', chain: `KUBE-PORTALS-${side}`, source: dump.source}], false)
+  return {...untouched([{kind: 'userspace-no-portal', chain: `KUBE-PORTALS-${side}`, source: dump.source}], false), rulesVisited: visited}
 }
 
 const PORTAL_CHAINS = ['KUBE-PORTALS-CONTAINER', 'KUBE-PORTALS-HOST', 'KUBE-NODEPORT-CONTAINER', 'KUBE-NODEPORT-HOST']

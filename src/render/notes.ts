@@ -18,6 +18,10 @@ export function noteText(n: Note): string {
       return `jump cycle at line ${n.line}`
     case 'branch-limit':
       return `the trace forked more than ${n.limit} times and was cut short; results are incomplete`
+    case 'walk-limit':
+      return `the trace looked at rules more than ${n.limit} times (jumps reach the same chains by many routes) and was cut short; results are incomplete`
+    case 'path-limit':
+      return `a path grew past ${n.limit} steps (hops, assumptions, skipped rules) and was not followed further; results are incomplete`
     case 'rule-unreadable':
       return `${at(n.line)}could not read the rule (${n.error}); it was skipped`
     case 'rule-skipped':

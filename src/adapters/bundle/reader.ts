@@ -9,6 +9,7 @@ import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from
 import type {ClusterView, NodeDataplane} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
+import {checkListShapes} from './shape.js'
 import {CLUSTER_FILES, CONNTRACK_FILE, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
 import {captureOf, unreadableNode} from '../../core/captures.js'
 import type {CollectionPlan} from '../../core/collection-plan.js'
@@ -45,6 +46,7 @@ function clusterViewFromList(doc: unknown, file: string): ClusterView {
   const view: ClusterView = {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []}
   list.items.forEach((item, i) => {
     const o = item as KubeObject
+    if (o && typeof o === 'object') checkListShapes(o, `${file}: items[${i}]`, MAKE_IT)
     switch (o?.kind) {
       case 'Service':
         view.services.push(o as V1Service)

@@ -66,6 +66,19 @@ function readDoc(file: string): KubeconfigDoc {
   if (doc === null || doc === undefined) return {}
   if (typeof doc !== 'object') throw new SourceError(`kubeconfig ${file} is not a kubeconfig (expected a YAML mapping)`)
   const d = doc as KubeconfigDoc
+  // The merge below walks these lists; a wrong shape is the file's fault, said as such.
+  for (const key of ['clusters', 'users', 'contexts'] as const) {
+    const v: unknown = d[key]
+    if (v !== undefined && v !== null && (!Array.isArray(v) || v.some((x: unknown) => typeof (x as {name?: unknown} | null)?.name !== 'string'))) {
+      throw new SourceError(
+        `kubeconfig ${file}: "${key}" is not a list of named entries (each "- name: NAME"); fix the file or point --kubeconfig at another one`,
+      )
+    }
+  }
+  const current: unknown = d['current-context']
+  if (current !== undefined && current !== null && typeof current !== 'string') {
+    throw new SourceError(`kubeconfig ${file}: "current-context" is not a context name; fix the file or pass --context`)
+  }
   const dir = path.dirname(path.resolve(file))
   return {...d, clusters: absolutize(d.clusters, 'cluster', dir), users: absolutize(d.users, 'user', dir)}
 }
@@ -118,7 +131,12 @@ export async function loadKubeconfig(opts: KubeconfigOptions): Promise<LoadedKub
     throw new SourceError(`no kubeconfig found: ${where}. Point --kubeconfig at one, or use --from DIR to read a bundle instead of a live cluster`)
   }
   const merged = mergeKubeconfigs(files.map(readDoc))
-  kc.loadFromString(yaml.dump(merged))
+  try {
+    kc.loadFromString(yaml.dump(merged))
+  } catch (err) {
+    // client-node checks each entry's fields (`contexts[0].name is missing`).
+    throw new SourceError(`kubeconfig ${files.join(', ')} is not valid: ${(err as Error).message}; fix the file or point --kubeconfig at another one`)
+  }
   const known = (merged.contexts ?? []).map((c) => c.name)
   const context = opts.context ?? merged['current-context']
   if (!context) {

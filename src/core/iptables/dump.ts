@@ -62,7 +62,9 @@ export class TableIndex {
   readonly declId: number[] = []
   /** Declarations from here on are in increasing name order. */
   sortedFrom = 0
+  /** Names of the declarations before sortedFrom, first wins; filled up to `mapped` when first needed. */
   private prefixNames?: Map<string, number>
+  private mapped = 0
   private readonly made = new Map<string, ChainIndex>()
   private all?: Map<string, ChainIndex>
 
@@ -72,11 +74,18 @@ export class TableIndex {
     private readonly dump: () => IptablesDump,
   ) {}
 
-  /** Records a declaration (`:NAME POLICY …`, or a rule's undeclared chain). */
+  /**
+   * Records a declaration (`:NAME POLICY …`, or a rule's undeclared chain). A name declared again (the
+   * table's section twice, a repeated line) keeps its first declaration, so all its rules stay one chain.
+   */
   declare(start: number, end: number, lineEnd: number, id: number): number {
     const k = this.declStart.length
     const text = this.dump().text
-    if (k > 0 && compareAt(text, start, end, text.slice(this.declStart[k - 1], this.declEnd[k - 1])) <= 0) this.sortedFrom = k
+    const order = k > 0 ? compareAt(text, start, end, this.nameAt(k - 1)) : 1
+    // Past the last name of the sorted run (iptables-save's order) a name can only repeat one of the prefix.
+    const known = order > 0 ? this.findInPrefix(start, end) : this.find(text.slice(start, end))
+    if (known >= 0) return known
+    if (order <= 0) this.sortedFrom = k
     this.declStart.push(start)
     this.declEnd.push(end)
     this.declLineEnd.push(lineEnd)
@@ -104,11 +113,23 @@ export class TableIndex {
       for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, valueAt(this.declStart, k), valueAt(this.declEnd, k), name) === 0) return k
       return -1
     }
-    if (!this.prefixNames) {
-      this.prefixNames = new Map()
-      for (let k = 0; k < this.sortedFrom; k++) if (!this.prefixNames.has(this.nameAt(k))) this.prefixNames.set(this.nameAt(k), k)
-    }
-    return this.prefixNames.get(name) ?? -1
+    return this.prefixMap().get(name) ?? -1
+  }
+
+  /** Index of the declaration before sortedFrom named text[start, end), or -1. */
+  private findInPrefix(start: number, end: number): number {
+    const text = this.dump().text
+    if (this.sortedFrom > 16) return this.prefixMap().get(text.slice(start, end)) ?? -1
+    for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, start, end, this.nameAt(k)) === 0) return k
+    return -1
+  }
+
+  /** The names before sortedFrom, first wins; declarations join as sortedFrom moves on, each added once. */
+  private prefixMap(): Map<string, number> {
+    this.prefixNames ??= new Map()
+    for (; this.mapped < this.sortedFrom; this.mapped++)
+      if (!this.prefixNames.has(this.nameAt(this.mapped))) this.prefixNames.set(this.nameAt(this.mapped), this.mapped)
+    return this.prefixNames
   }
 
   /** The chain named `name`, or undefined. */

@@ -111,7 +111,8 @@ function parseParts(words: Word[]): RulePart[] | {error: string} {
   let i = 0
   const take = (): Word | undefined => words[i++]
   for (let w = take(); w !== undefined; w = take()) {
-    const word = w.quoted ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
+    // hasOwn: a word such as "toString" must not find Object.prototype's.
+    const word = w.quoted || !Object.hasOwn(FLAG_ALIASES, w.text) ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
     if (!w.quoted && word === '!') {
       negate = true
       continue
@@ -161,7 +162,9 @@ function partText(part: RulePart): string {
   if (part.type === 'flag') {
     return `${part.negated ? '! ' : ''}${part.flag}${part.value ? ` ${formatWord(part.value)}` : ''}`
   }
-  const head = part.type === 'match' ? (part.module ? `-m ${part.module}` : '') : `${part.jump} ${part.name}`
+  // A module or target name read from quotes (`-m "a b"`) is quoted again, or it would print as two words.
+  const name = (text: string) => formatWord({text, quoted: false})
+  const head = part.type === 'match' ? (part.module ? `-m ${name(part.module)}` : '') : `${part.jump} ${name(part.name)}`
   const opts = part.options.map((o) => [o.negated ? '!' : '', o.name, ...o.args.map(formatWord)].filter(Boolean).join(' '))
   return [head, ...opts].filter(Boolean).join(' ')
 }
@@ -231,8 +234,9 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       const mode = part.options.find((o) => o.name === '--mode')
       const p = part.options.find((o) => o.name === '--probability')
       if (arg(mode ?? {name: '', args: [], negated: false}) !== 'random' || !p || part.options.length !== 2 || p.negated) return unknown()
+      // xt_statistic takes 0…1; anything else is a garbled rule, not a share of connections.
       const probability = Number(arg(p))
-      return Number.isFinite(probability) ? [{kind: 'statistic', probability}] : unknown()
+      return probability >= 0 && probability <= 1 ? [{kind: 'statistic', probability}] : unknown()
     }
     case 'recent': {
       const names = new Set(part.options.map((o) => o.name))

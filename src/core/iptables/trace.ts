@@ -4,8 +4,8 @@
 // KUBE-PROXY-FIREWALL for load-balancer source ranges). Probability rules fork the walk, so every
 // backend a fresh connection can reach is collected with its effective probability.
 import {parseCidr} from '../address.js'
-import {finish, fork, startBranch, type Branch, type Hop, type HopTarget, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
-import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
+import {finish, fork, pathLength, startBranch, type Branch, type Hop, type HopTarget, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
+import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH, MAX_PATH, visitLimit} from '../trace/limits.js'
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
 import {NoteSet, type Note} from '../trace/notes.js'
 import {chainRules, chainView, destinationKey, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
@@ -23,8 +23,8 @@ interface WalkResult {
 interface Walker {
   dump: IptablesDump
   node: NodeContext
-  /** Branches created so far; the walk stops forking past MAX_BRANCHES. */
-  budget: {branches: number}
+  /** Branches created so far (the walk stops forking past MAX_BRANCHES), and rules looked at per branch (it stops past maxVisits). */
+  budget: {branches: number; visits: number; maxVisits: number}
   notes: NoteSet
 }
 
@@ -117,11 +117,23 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
   const order = view.candidates(dst)
   for (const k of order) {
     if (live.length === 0) break
+    if (w.budget.visits > w.budget.maxVisits) {
+      // The branches leave the chain as if no later rule matched; the note marks the result incomplete.
+      note(w, {kind: 'walk-limit', limit: w.budget.maxVisits})
+      break
+    }
+    w.budget.visits += live.length
     const raw = view.text(k)
     if (destinationRulesOut(raw, dst)) continue
     const rule = view.rule(k)
     const next: Walking[] = []
     for (const {b, from} of live) {
+      if (pathLength(b) >= MAX_PATH) {
+        // Passes the rest of the walk untouched; the note marks the result incomplete.
+        note(w, {kind: 'path-limit', limit: MAX_PATH})
+        next.push({b, from})
+        continue
+      }
       if ('error' in rule) {
         note(w, {kind: 'rule-unreadable', line: rule.line, error: rule.error})
         next.push({b: fork(b, {notes: [...b.notes, {kind: 'rule-skipped', line: rule.line}]}), from})
@@ -253,7 +265,7 @@ function masqueradeMark(dump: IptablesDump): number {
 /** Traces one destination on one node. Pure: everything it knows comes in the arguments. */
 export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
   const node: NodeContext = nodeContext(req.node.addresses, req.podNetworks, req.ipsets)
-  const w: Walker = {dump, node, budget: {branches: 0}, notes: new NoteSet()}
+  const w: Walker = {dump, node, budget: {branches: 0, visits: 0, maxVisits: visitLimit(dump.ruleCount)}, notes: new NoteSet()}
   const start = startBranch(req, node)
   const masqMark = masqueradeMark(dump)
   const outcomes: Outcome[] = []
@@ -289,5 +301,5 @@ export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
       }
     }
   }
-  return {outcomes, notes: w.notes.values(), lookup: 'rules'}
+  return {outcomes, notes: w.notes.values(), lookup: 'rules', rulesVisited: w.budget.visits}
 }

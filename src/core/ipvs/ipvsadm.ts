@@ -92,7 +92,7 @@ function parseSave(all: string[], source: string): IpvsTable {
     if (verb !== '-A' && verb !== '-a' && verb !== '--add-service' && verb !== '--add-server') {
       throw new DumpError(source, line, `expected "-A -t|-u VIP:PORT -s SCHED" or "-a … -r RIP:PORT", found "${text.slice(0, 60)}"`)
     }
-    const protocol = SAVE_PROTOCOLS[service]
+    const protocol = Object.hasOwn(SAVE_PROTOCOLS, service) ? SAVE_PROTOCOLS[service] : undefined
     if (!protocol || vipText === undefined) throw new DumpError(source, line, `"${text.slice(0, 60)}" names no service (-t, -u, --sctp-service or -f)`)
     const vip = protocol === 'FWM' ? {ip: '', port: 0} : address(vipText, source, line)
     const key = protocol === 'FWM' ? `FWM|${vipText}` : virtualServerKey(protocol, vip.ip, vip.port)
@@ -124,9 +124,10 @@ function parseSave(all: string[], source: string): IpvsTable {
     const r = opts.get('-r') ?? opts.get('--real-server')
     if (!r) throw new DumpError(source, line, '"-a" without "-r RIP:PORT"')
     const rs = address(r, source, line)
-    const weight = Number(opts.get('-w') ?? opts.get('--weight') ?? 1)
-    if (!Number.isInteger(weight) || weight < 0) throw new DumpError(source, line, `weight "${opts.get('-w')}" is not a number`)
-    const forward = [...opts.keys()].map((k) => FORWARD[k]).find(Boolean) ?? 'route'
+    const weightText = opts.get('-w') ?? opts.get('--weight') ?? '1'
+    const weight = Number(weightText)
+    if (!Number.isInteger(weight) || weight < 0) throw new DumpError(source, line, `weight "${weightText}" is not a number`)
+    const forward = [...opts.keys()].map((k) => (Object.hasOwn(FORWARD, k) ? FORWARD[k] : undefined)).find(Boolean) ?? 'route'
     vs.realServers.push({...rs, weight, forward, line, text})
   })
   return {source, format: 'save', services}
@@ -169,13 +170,13 @@ function parseList(all: string[], source: string): IpvsTable {
       if (!current) throw new DumpError(source, line, 'a real server ("->") before any virtual server line')
       const [, rip, forward, weightText] = words
       const weight = Number(weightText)
-      if (rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight))
+      if (rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight) || weight < 0)
         throw new DumpError(source, line, `expected "-> RIP:PORT Forward Weight ActiveConn InActConn", found "${text.slice(0, 60)}"`)
       current.realServers.push({...address(rip, source, line), weight, forward: forward.toLowerCase(), line, text})
       return
     }
     const [name = '', vipText, scheduler] = words
-    const protocol = LIST_PROTOCOLS[name]
+    const protocol = Object.hasOwn(LIST_PROTOCOLS, name) ? LIST_PROTOCOLS[name] : undefined
     if (!protocol || vipText === undefined || scheduler === undefined) {
       throw new DumpError(
         source,

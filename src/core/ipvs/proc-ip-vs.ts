@@ -47,7 +47,7 @@ export function parseProcIpVs(all: string[], source: string): IpvsTable {
     if (words[0] === '->') {
       const [, rip, forward, weightText] = words
       const weight = Number(weightText)
-      if (!current || rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight)) {
+      if (!current || rip === undefined || forward === undefined || weightText === undefined || !Number.isInteger(weight) || weight < 0) {
         throw new DumpError(source, line, `expected "-> HEXADDR:PORT Forward Weight ActiveConn InActConn" after a virtual server, found "${text.slice(0, 60)}"`)
       }
       current.realServers.push({...hexAddress(rip, source, line), weight, forward: forward.toLowerCase(), line, text})

@@ -167,11 +167,17 @@ export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
     walked = untouched([], undefined)
   }
   const outcomes: Outcome[] = []
+  // The IPVS step looks at the virtual server and its real servers once per outcome it is handed.
+  let visits = walked.rulesVisited
   for (const o of walked.outcomes) {
     if (o.verdict === 'drop' || o.verdict === 'reject') outcomes.push(o)
     else if (o.verdict === 'dnat') outcomes.push({...o, notes: [...o.notes, {kind: 'ipvs-dnat-by-iptables'}]})
-    else outcomes.push(...throughIpvs(o, state, req, servers, bound))
+    else {
+      const d = req.destination
+      visits += 1 + (d.port === undefined ? 0 : (servers.get(virtualServerKey(d.protocol, d.ip, d.port))?.realServers.length ?? 0))
+      outcomes.push(...throughIpvs(o, state, req, servers, bound))
+    }
   }
   // The virtual server is found in IPVS's hash table, and KUBE-SERVICES matches ipsets: no per-Service rules.
-  return {outcomes, notes: [...walked.notes, ...notes], lookup: 'hash'}
+  return {outcomes, notes: [...walked.notes, ...notes], lookup: 'hash', rulesVisited: visits}
 }

@@ -127,7 +127,7 @@ const PRIORITY_NAMES: Record<string, number> = {raw: -300, mangle: -150, dstnat:
 /** `dstnat - 10` → -110; `-110` → -110; undefined when unreadable. */
 export function priorityOf(words: string[]): number | undefined {
   const [first = '', sign, offset = ''] = words
-  const base = /^-?\d+$/.test(first) ? Number(first) : PRIORITY_NAMES[first]
+  const base = /^-?\d+$/.test(first) ? Number(first) : Object.hasOwn(PRIORITY_NAMES, first) ? PRIORITY_NAMES[first] : undefined
   if (base === undefined) return undefined
   if (words.length === 1) return base
   if (words.length === 3 && (sign === '+' || sign === '-') && /^\d+$/.test(offset)) return base + (sign === '+' ? 1 : -1) * Number(offset)

@@ -32,7 +32,8 @@ export function tokenizeNft(text: string, source: string): Token[] {
       push({text: NL, line})
       line++
       i++
-    } else if (c === ' ' || c === '\t' || c === '\r') {
+    } else if (/\s/.test(c)) {
+      // Any other white space (form feed, vertical tab, NBSP…): a word below would be empty and never advance.
       i++
     } else if (c === '#') {
       let end = text.indexOf('\n', i)

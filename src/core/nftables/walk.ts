@@ -3,8 +3,8 @@
 // does. trace.ts decides which hooks a packet meets.
 import {parseCidr} from '../address.js'
 import type {TrafficCounters} from '../counters.js'
-import {fork, type Branch, type Hop, type HopTarget} from '../trace/branch.js'
-import {MAX_BRANCHES, MAX_DEPTH} from '../trace/limits.js'
+import {fork, pathLength, type Branch, type Hop, type HopTarget} from '../trace/branch.js'
+import {MAX_BRANCHES, MAX_DEPTH, MAX_PATH} from '../trace/limits.js'
 import type {NodeContext} from '../trace/node.js'
 import type {Note, NoteSet} from '../trace/notes.js'
 import {evaluateMatch, isUnknownMatch, lookupVmap, type EvalContext, type Tri} from './eval.js'
@@ -27,7 +27,8 @@ export interface Walker {
   label: string
   node: NodeContext
   notes: NoteSet
-  budget: {branches: number}
+  /** Branches created so far (the walk stops forking past MAX_BRANCHES), and rules and map elements looked at per branch (it stops past maxVisits). */
+  budget: {branches: number; visits: number; maxVisits: number}
 }
 
 function note(w: Walker, n: Note): void {
@@ -133,6 +134,8 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
           flow.cont.push(fork(nb, {conditions: [...nb.conditions, {condition: ev.condition, holds: !ev.matchesWhenHolds}]}))
         }
       } else if (s.kind === 'vmap') {
+        // A lookup reads the map's elements one by one.
+        w.budget.visits += 'setref' in s.map ? (w.table.sets.get(s.map.setref)?.elements.length ?? 0) : s.map.elements.length
         const hits = lookupVmap(s, ctxOf(w, b))
         if (hits === 'unknown') {
           note(w, {kind: 'map-key-unreadable', chain: rule.chain, text: rule.text})
@@ -197,8 +200,20 @@ function walkChain(w: Walker, name: string, start: Branch, stack: string[]): Flo
   let live = [start]
   for (const rule of chain.rules) {
     if (live.length === 0) break
+    if (w.budget.visits > w.budget.maxVisits) {
+      // The branches return from the chain as if no later rule matched; the note marks the result incomplete.
+      note(w, {kind: 'walk-limit', limit: w.budget.maxVisits})
+      break
+    }
+    w.budget.visits += live.length
     const next: Branch[] = []
     for (const b of live) {
+      if (pathLength(b) >= MAX_PATH) {
+        // Passes the rest of the walk untouched; the note marks the result incomplete.
+        note(w, {kind: 'path-limit', limit: MAX_PATH})
+        next.push(b)
+        continue
+      }
       const r = runRule(w, rule, b, stack)
       flow.terminals.push(...r.terminals)
       next.push(...r.cont)

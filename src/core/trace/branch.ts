@@ -87,6 +87,8 @@ export interface Trace {
   notes: Note[]
   /** How the mode's lookup works; absent when the mode has none (userspace, nothing read). */
   lookup?: Lookup
+  /** Rules (and map elements) the walk looked at, once per branch: the work the trace did, which tests hold to the dump's size. */
+  rulesVisited: number
 }
 
 /** One way the packet can go, with what the walk assumed on the way. */
@@ -100,6 +102,11 @@ export interface Branch {
   /** Rules compared so far (the iptables walk counts them; other modes leave 0). */
   rules: number
   notes: Note[]
+}
+
+/** Steps the branch has recorded: its hops, assumed conditions and notes (held to MAX_PATH). */
+export function pathLength(b: Branch): number {
+  return b.hops.length + b.conditions.length + b.notes.length
 }
 
 /** A copy of the branch with some fields changed (branches are shared between forks, never mutated). */
@@ -147,5 +154,5 @@ export function finish(b: Branch, verdict: Outcome['verdict'], masqMark: number,
 
 /** The trace of a packet no rule handles: one no-match outcome. */
 export function untouched(notes: Note[], masquerade: boolean | undefined): Trace {
-  return {outcomes: [{verdict: 'no-match', probability: 1, conditions: [], hops: [], masquerade, notes: []}], notes}
+  return {outcomes: [{verdict: 'no-match', probability: 1, conditions: [], hops: [], masquerade, notes: []}], notes, rulesVisited: 0}
 }

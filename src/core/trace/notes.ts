@@ -15,6 +15,8 @@ export type Note =
   | {kind: 'jump-cycle'; verb: 'jump' | 'goto'; chain: string; stack: string[]; line?: number}
   | {kind: 'jump-cycle-at'; line: number}
   | {kind: 'branch-limit'; limit: number}
+  | {kind: 'walk-limit'; limit: number}
+  | {kind: 'path-limit'; limit: number}
   | ({kind: 'rule-unreadable'; error: string} & At)
   | ({kind: 'rule-skipped'} & At)
   | {kind: 'dnat-unreadable'; text: string; line?: number; chain?: string}
@@ -70,6 +72,8 @@ const UNCERTAIN: ReadonlySet<NoteKind> = new Set<NoteKind>([
   'chain-missing',
   'jump-cycle',
   'branch-limit',
+  'walk-limit',
+  'path-limit',
   'rule-unreadable',
   'rule-skipped',
   'dnat-unreadable',

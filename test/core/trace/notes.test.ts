@@ -9,6 +9,8 @@ const EXAMPLES = {
   'jump-cycle': {kind: 'jump-cycle', verb: 'jump', chain: 'A', stack: ['PREROUTING', 'A', 'A'], line: 7},
   'jump-cycle-at': {kind: 'jump-cycle-at', line: 7},
   'branch-limit': {kind: 'branch-limit', limit: 4096},
+  'walk-limit': {kind: 'walk-limit', limit: 65600},
+  'path-limit': {kind: 'path-limit', limit: 256},
   'rule-unreadable': {kind: 'rule-unreadable', line: 3, error: 'unbalanced quote'},
   'rule-skipped': {kind: 'rule-skipped', line: 3},
   'dnat-unreadable': {kind: 'dnat-unreadable', line: 9, text: '--to-destination x'},
@@ -92,10 +94,12 @@ describe('trace notes: a kind with parameters; the renderer makes the sentence',
       'jump-cycle',
       'match-not-understood',
       'no-filter-table',
+      'path-limit',
       'rule-skipped',
       'rule-unreadable',
       'statement-not-understood',
       'target-not-understood',
+      'walk-limit',
     ])
   })
 
