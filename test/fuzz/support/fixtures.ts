@@ -37,3 +37,5 @@ export const NFT_JSON = texts('test/fixtures/samples/nftables', /\.nft\.json$/)
 export const NFT_TEXT = texts('test/fixtures/samples/nftables', /(\.nft-list\.txt|nftables-[^/]*\.txt|\.nft)$/)
 /** The bundled examples' cluster.yaml. */
 export const CLUSTER_YAML = texts('examples', /cluster\.yaml$/)
+/** `conntrack -L` as the conntrack fixtures hold it (written by real conntrack in a namespace). */
+export const CONNTRACK = texts('test/fixtures', /conntrack\.txt$/)
