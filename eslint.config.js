@@ -44,7 +44,7 @@ export default tseslint.config(
     },
   },
   // esbuild's `define` replaces it when bundling (scripts/krew/bundle.js).
-  {files: ['scripts/krew/entry.js'], languageOptions: {globals: {__SVCTRACE_PJSON__: 'readonly'}}},
+  {files: ['scripts/krew/entry.js', 'scripts/krew/version-entry.js'], languageOptions: {globals: {__SVCTRACE_PJSON__: 'readonly'}}},
 
   // TypeScript everywhere: recommended + type-checked.
   {

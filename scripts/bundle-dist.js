@@ -8,7 +8,7 @@
 import {readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {bundleCli} from './krew/bundle.js'
+import {bundleCli, bundleVersionCheck} from './krew/bundle.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = path.join(root, 'dist')
@@ -16,4 +16,5 @@ const {code, lazy} = await bundleCli(root)
 // bundles of a previous build that this one no longer makes
 for (const f of readdirSync(dist)) if (/^svctrace.*\.cjs$/.test(f)) rmSync(path.join(dist, f))
 writeFileSync(path.join(dist, 'svctrace.cjs'), code)
+writeFileSync(path.join(dist, 'version.cjs'), await bundleVersionCheck(root))
 for (const l of lazy) writeFileSync(path.join(dist, l.file), l.code)

@@ -229,6 +229,18 @@ export async function bundleCli(root, {entry = ENTRY} = {}) {
   return {code: main.code, lazy, packages: bundledPackages(root, inputs), imports, mainInputs: main.inputs, version: pkg.version}
 }
 
+/** dist/version.cjs: the `--version` answer alone (version-entry.js), for bin/run.js to ask before the bundle. */
+export async function bundleVersionCheck(root) {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8'))
+  const {code} = await esbuildOnce({
+    absWorkingDir: root,
+    entryPoints: ['scripts/krew/version-entry.js'],
+    outfile: 'version.cjs',
+    define: {__SVCTRACE_PJSON__: JSON.stringify(inlinePjson(pkg))},
+  })
+  return code
+}
+
 /** The node_modules packages among esbuild's inputs: [{name, version, license, dir}], sorted by name. */
 export function bundledPackages(root, inputs) {
   const dirs = new Set()

@@ -11,42 +11,16 @@
 // oclif and the command are imported with import(): esbuild then initialises them only when
 // that runs, so `--version` alone is answered before either is loaded (the bundle is parsed,
 // nothing in it runs; measured: the linux-amd64 executable's --version 242 → 149 ms).
-import {existsSync, readFileSync} from 'node:fs'
-import {arch, platform, release} from 'node:os'
+import {answerVersion} from './version-line.js'
 
 /** The command class, set before oclif loads the command target (a live binding: esbuild exports it through a getter). */
 let command
 export {command as default}
 
-/**
- * What oclif prints for `--version` (Config#userAgent: `name/version platform-arch node-vX`),
- * or undefined when this cannot be sure to print the same: oclif says `wsl` for the platform
- * under Windows' WSL (wsl-utils), so any sign of WSL leaves the answer to oclif.
- */
-function versionLine(pjson) {
-  const osPlatform = platform()
-  if (osPlatform === 'linux') {
-    if (release().toLowerCase().includes('microsoft')) return undefined
-    try {
-      if (readFileSync('/proc/version', 'utf8').toLowerCase().includes('microsoft')) return undefined
-    } catch {
-      return undefined
-    }
-    if (existsSync('/proc/sys/fs/binfmt_misc/WSLInterop') || existsSync('/run/WSL')) return undefined
-  }
-  const cpu = arch() === 'ia32' ? 'x86' : arch()
-  return `${pjson.name}/${pjson.version} ${osPlatform}-${cpu} node-${process.version}\n`
-}
-
 async function main(argv) {
   // Replaced at build time by the oclif part of package.json (see bundle.js).
   const pjson = __SVCTRACE_PJSON__
-  // Only the exact `--version`: with anything else, oclif parses and may reject the rest first.
-  const line = argv.length === 1 && argv[0] === '--version' ? versionLine(pjson) : undefined
-  if (line) {
-    process.stdout.write(line)
-    return
-  }
+  if (answerVersion(argv, pjson)) return
   const [{execute, settings}, svctrace] = await Promise.all([import('@oclif/core'), import('../../dist/commands/svctrace.js')])
   command = svctrace.default
   // Never look for tsconfig.json / ts-node / tsx next to the installed binary.

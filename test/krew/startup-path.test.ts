@@ -90,6 +90,7 @@ describe('start-up path of the npm layout (bin/run.js runs dist/svctrace.cjs)', 
     const lazy = readdirSync(path.join(root, 'dist')).filter((f) => /^svctrace-.*\.cjs$/.test(f))
     expect(lazy).toContain(lazyFileName('@kubernetes/client-node'))
     cpSync(path.join(root, 'dist/svctrace.cjs'), path.join(pkg, 'dist/svctrace.cjs'))
+    cpSync(path.join(root, 'dist/version.cjs'), path.join(pkg, 'dist/version.cjs'))
   })
 
   it.each(OFFLINE)('%s runs the bundle alone, like the compiled modules', (_what, args) => {
@@ -98,11 +99,12 @@ describe('start-up path of the npm layout (bin/run.js runs dist/svctrace.cjs)', 
     expect(r.stderr).toBe(dev.stderr)
     expect(r.stdout).toBe(dev.stdout)
     expect(r.code).toBe(dev.code)
-    // two files of ours, nothing from a node_modules tree (there is none) nor dist/'s modules
-    expect(r.modules.filter((m) => !m.startsWith('node:') && m !== recorder && !m.endsWith('/record-loads.mjs'))).toEqual([
-      path.join(pkg, 'bin/run.js'),
-      path.join(pkg, 'dist/svctrace.cjs'),
-    ])
+    // files of ours only, nothing from a node_modules tree (there is none) nor dist/'s modules;
+    // `--version` alone is answered by dist/version.cjs without reading the bundle
+    const ours = [path.join(pkg, 'bin/run.js'), path.join(pkg, 'dist/version.cjs')]
+    expect(r.modules.filter((m) => !m.startsWith('node:') && m !== recorder && !m.endsWith('/record-loads.mjs'))).toEqual(
+      args.length === 1 && args[0] === '--version' ? ours : [...ours, path.join(pkg, 'dist/svctrace.cjs')],
+    )
   })
 
   it('a live cluster does load the client-node bundle (missing here)', () => {
