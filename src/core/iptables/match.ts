@@ -98,6 +98,13 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       const neg = `${m.dir === 'in' ? 'does not arrive on' : 'does not leave by'} interface ${m.name}`
       return {result: 'maybe', condition: m.negated ? {holds: `packet ${neg}`, fails: `packet ${what}`} : {holds: `packet ${what}`, fails: `packet ${neg}`}}
     }
+    case 'bridge-port-in': {
+      // Like -i: the interface a packet arrives on is not traced, so both outcomes are followed.
+      out.unknown.push({kind: 'interface-untraced', line: rule.line, name: 'bridge port (-m physdev)'})
+      const bridged = 'packet arrives through a bridge port'
+      const notBridged = 'packet does not arrive through a bridge port'
+      return {result: 'maybe', condition: m.negated ? {holds: notBridged, fails: bridged} : {holds: bridged, fails: notBridged}}
+    }
     case 'set': {
       if (!node.sets) {
         out.unknown.push({kind: 'ipset-unavailable', line: rule.line, set: m.name})

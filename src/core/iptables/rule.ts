@@ -22,6 +22,8 @@ export type Match =
   | {kind: 'src' | 'dst'; cidr: Cidr; negated: boolean}
   | {kind: 'protocol'; protocol: string; negated: boolean}
   | {kind: 'iface'; dir: 'in' | 'out'; name: string; negated: boolean}
+  // `-m physdev --physdev-is-in`: the packet came in through a bridge port (IPVS externalIP rules).
+  | {kind: 'bridge-port-in'; negated: boolean}
   | {kind: 'port'; which: 'dport' | 'sport'; ranges: Array<[number, number]>; negated: boolean}
   | {kind: 'comment'; text: string}
   | {kind: 'statistic'; probability: number}
@@ -283,6 +285,12 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       const dims = dimsWord.text.split(',')
       if (dims.some((d) => d !== 'src' && d !== 'dst')) return unknown()
       return [{kind: 'set', name: set.text, dims: dims as Array<'src' | 'dst'>, negated: o.negated}]
+    }
+    case 'physdev': {
+      // Only the bare test kube-proxy writes; --physdev-in NAME and the others stay unknown.
+      const o = only(part.options)
+      if (o?.name !== '--physdev-is-in' || o.args.length > 0) return unknown()
+      return [{kind: 'bridge-port-in', negated: o.negated}]
     }
     case 'nfacct':
       // Accounting only: counts the packet and always matches.

@@ -4,6 +4,7 @@ import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {dropCause, dropSeverity} from '../../../src/core/checks/dropped-paths.js'
+import {parseRuleLine} from '../../../src/core/iptables/rule.js'
 import {usesLocalEndpoints} from '../../../src/core/kube-proxy/traffic-policy.js'
 import type {V1Service} from '@kubernetes/client-node'
 import {buildReport} from '../../../src/core/report.js'
@@ -172,5 +173,56 @@ describe('nftables: a numgen map over endpoint chains that each match "ip saddr 
 
   it('so no endpoint rule is missing', () => {
     expect(findings(r)).toEqual([])
+  })
+})
+
+describe('IPVS externalIPs: "-m physdev ! --physdev-is-in" is an arrival-interface test, not a rule svctrace cannot read', () => {
+  // ipvs-1.26-session-affinity-no-endpoints (TestSessionAffinity): NodePort, externalIPs 50.60.70.81, ClientIP;
+  // with the endpoint 10.180.0.1 the healthy fixture ipvs-nodeport-cluster-affinity-externalips adds.
+  const healthy = path.join(root, 'test/fixtures/healthy/ipvs-nodeport-cluster-affinity-externalips/nodes/test-hostname/ipvsadm.txt')
+  const cluster = view({
+    services: [
+      service({
+        name: 'svc1',
+        namespace: 'ns1',
+        type: 'NodePort',
+        selector: null,
+        clusterIP: '10.20.30.41',
+        ports: [{name: 'p80', port: 80, targetPort: 80, nodePort: 3001}],
+        spec: {externalIPs: ['50.60.70.81'], sessionAffinity: 'ClientIP', sessionAffinityConfig: {clientIP: {timeoutSeconds: 10800}}},
+      }),
+    ],
+    endpointSlices: [slice({service: 'svc1', namespace: 'ns1', endpoints: [{ip: '10.180.0.1', pod: null}], ports: [{name: 'p80', port: 80}]})],
+    pods: [],
+    nodes: [node({name: 'test-hostname', ip: '100.101.102.103'})],
+  })
+  const scenario = 'ipvs-1.26-session-affinity-no-endpoints'
+  const plane = dataplane('test-hostname', {
+    ipvsadm: readFileSync(healthy, 'utf8'),
+    ipset: sample(`ipvs/${scenario}.ipset-save.txt`),
+    'iptables-save': sample(`ipvs/${scenario}.iptables-restore.txt`),
+  })
+  const r = report(cluster, [plane], 'svc1')
+
+  it('traces the external IP for an outside client to the real server, certain, naming the bridge-port condition', () => {
+    expect(r.findings.filter((f) => f.id === 'trace-uncertain')).toEqual([])
+    expect(findings(r)).toEqual([])
+    const outside = defined(
+      r.nodes[0]?.paths.find((p) => p.entry.kind === 'external-ip' && p.from === 'external'),
+      'the external IP path of an outside client',
+    )
+    expect(outside.uncertain).toBe(false)
+    expect(outside.backends.map((b) => `${b.ip}:${b.port}`)).toEqual(['10.180.0.1:80'])
+    expect(outside.notes).toContainEqual({kind: 'interface-untraced', line: 11, name: 'bridge port (-m physdev)'})
+  })
+
+  it('reads only the bare --physdev-is-in; other physdev options stay not understood', () => {
+    const typed = (line: string) => {
+      const rule = parseRuleLine(line, 'nat', 1)
+      return 'error' in rule ? rule.error : rule.matches.map((m) => m.kind)
+    }
+    expect(typed('-A KUBE-SERVICES -m physdev ! --physdev-is-in -j ACCEPT')).toEqual(['bridge-port-in'])
+    expect(typed('-A KUBE-SERVICES -m physdev --physdev-in br0 -j ACCEPT')).toEqual(['unknown'])
+    expect(typed('-A KUBE-SERVICES -m physdev --physdev-is-in --physdev-is-bridged -j ACCEPT')).toEqual(['unknown'])
   })
 })
