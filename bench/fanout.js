@@ -38,6 +38,7 @@ import path from 'node:path'
 import {fileURLToPath, pathToFileURL} from 'node:url'
 import {generateBundle} from './generate.js'
 import {startRelay} from './relay.js'
+import {writePerformanceDoc} from './performance-doc.js'
 
 const NODES = 20
 const RUNS = Number(process.env.BENCH_FANOUT_RUNS ?? 3)
@@ -414,41 +415,12 @@ function saveLogs(dir, rows) {
   }
 }
 
-/** Replaces (or appends) this bench's section of docs/performance.md; other sections are left as they are. */
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
-
-/** Where the block that starts at the line `heading` ends (before the next line matching `next`, or at the end of `text`); undefined when there is no such line. */
-function blockAt(text, heading, next) {
-  const start = text.search(new RegExp(`^${escapeRe(heading)}$`, 'm'))
-  if (start < 0) return undefined
-  const n = text.slice(start + heading.length).search(next)
-  return {start, end: n < 0 ? text.length : start + heading.length + n}
-}
-
-/** `text` with `block` in place of the block at `at` (blockAt), a blank line before what follows. */
-function replaceAt(text, at, block) {
-  return `${text.slice(0, at.start)}${block.trimEnd()}\n${at.end < text.length ? `\n${text.slice(at.end)}` : ''}`
-}
-
-/**
- * Replaces (or appends) one subsection (`### TITLE`) of this bench's section of docs/performance.md;
- * the other subsections and sections are left as they are.
- */
+/** Replaces (or appends) one subsection of this bench's section of docs/performance.md. */
 function writeDoc(root, title, body) {
-  const file = path.join(root, 'docs/performance.md')
-  const old = existsSync(file)
-    ? readFileSync(file, 'utf8')
-    : 'Figures measured by the benches in bench/ (`npm run bench`); each section says the command that produced it.\n'
-  const sub = `### ${title}\n\n${body.trimEnd()}\n`
-  const at = blockAt(old, SECTION, /^## /m)
-  if (at === undefined) {
-    writeFileSync(file, `${old.trimEnd()}\n\n${SECTION}\n\n${sub}`)
-    return
-  }
-  const section = old.slice(at.start, at.end)
-  const subAt = blockAt(section, `### ${title}`, /^#{2,3} /m)
-  writeFileSync(file, replaceAt(old, at, subAt ? replaceAt(section, subAt, sub) : `${section.trimEnd()}\n\n${sub}`))
+  writePerformanceDoc(root, SECTION, title, body)
 }
+
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 function findBin(name) {
   const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin']

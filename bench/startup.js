@@ -16,7 +16,9 @@ import {spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
+import os from 'node:os'
 import {lazyFileName} from '../scripts/krew/bundle.js'
+import {writePerformanceDoc} from './performance-doc.js'
 import {krewInstall} from '../scripts/krew/krew.js'
 import {archiveNames, packageRelease, PLUGIN_NAME, ROOT} from '../scripts/package.js'
 
@@ -122,9 +124,15 @@ async function main(argv) {
   const rows = await benchStartup({...opts, log: (m) => process.stderr.write(`\r${m}   `)})
   process.stderr.write('\n')
   const width = Math.max(...rows.map((r) => r.name.length))
-  console.log(`${'command'.padEnd(width)}  median ms  × kubectl version --client`)
-  for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.ms.toFixed(1).padStart(9)}  ${r.ratio.toFixed(2).padStart(5)}`)
-  console.log(`(${opts.runs ?? 15} runs each, round-robin, ${process.version}, ${process.platform}-${process.arch})`)
+  const lines = [
+    `${'command'.padEnd(width)}  median ms  × kubectl version --client`,
+    ...rows.map((r) => `${r.name.padEnd(width)}  ${r.ms.toFixed(1).padStart(9)}  ${r.ratio.toFixed(2).padStart(5)}`),
+    `(${opts.runs ?? 15} runs each, round-robin, ${process.version}, ${process.platform}-${process.arch})`,
+  ]
+  for (const l of lines) console.log(l)
+  const measured = `Measured with \`npm run bench:startup${argv.length > 0 ? ` -- ${argv.join(' ')}` : ''}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}.`
+  const intro = 'Each command through the real kubectl (which execs the plugin), against `kubectl version --client` in the same run.'
+  writePerformanceDoc(ROOT, '## Start-up (issue 13)', 'kubectl svctrace start-up', [measured, intro, '', '```text', ...lines, '```'].join('\n'))
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
