@@ -78,6 +78,7 @@ function tuple(t: Tokens): ConntrackTuple | string {
   const {src = '', dst = '', sport, dport} = values
   if (!isIP(src) || !isIP(dst)) return `an address is not an IP (src=${src} dst=${dst})`
   if ((sport !== undefined && !WHOLE.test(sport)) || (dport !== undefined && !WHOLE.test(dport))) return 'a port is not a number'
+  if (Number(sport ?? 0) > 65535 || Number(dport ?? 0) > 65535) return 'a port is over 65535'
   return {
     src: canonicalIP(src),
     dst: canonicalIP(dst),
