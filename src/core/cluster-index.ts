@@ -1,7 +1,7 @@
 // Look-ups over the API objects: services by address and node port, slices by service, pods and
 // nodes by IP. Built once per run in linear time.
 import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {canonicalIP, familyOf} from './address.js'
+import {canonicalIP, familyOf, isIP} from './address.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import type {ClusterView, Protocol} from './model.js'
 
@@ -55,9 +55,11 @@ export function nodeAddresses(node: V1Node): string[] {
     .map((a) => canonicalIP(a.address))
 }
 
+// The Service's addresses kube-proxy programs: like kube-proxy, only those that parse as an IP (the
+// API server accepts no other; a hand-edited bundle may hold one, and it must not reach a tracer).
 export function clusterIPsOf(svc: V1Service): string[] {
   const ips = svc.spec?.clusterIPs ?? (svc.spec?.clusterIP ? [svc.spec.clusterIP] : [])
-  return ips.filter((ip) => ip && ip !== 'None').map(canonicalIP)
+  return ips.filter((ip) => ip && ip !== 'None' && isIP(ip)).map(canonicalIP)
 }
 
 /**
@@ -83,11 +85,11 @@ export function nodeAddressOf(node: V1Node, family: 4 | 6): string | undefined {
 export function loadBalancerIPsOf(svc: V1Service): string[] {
   if (svc.spec?.type !== 'LoadBalancer') return []
   // kube-proxy does not capture an ingress IP whose ipMode is Proxy.
-  return (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip && i.ipMode !== 'Proxy' ? [canonicalIP(i.ip)] : []))
+  return (svc.status?.loadBalancer?.ingress ?? []).flatMap((i) => (i.ip && i.ipMode !== 'Proxy' && isIP(i.ip) ? [canonicalIP(i.ip)] : []))
 }
 
 export function externalIPsOf(svc: V1Service): string[] {
-  return (svc.spec?.externalIPs ?? []).map(canonicalIP)
+  return (svc.spec?.externalIPs ?? []).filter(isIP).map(canonicalIP)
 }
 
 export function protocolOf(p: {protocol?: string}): Protocol {

@@ -2,6 +2,7 @@
 import {describe, expect, it} from 'vitest'
 import {parseClusterFile} from '../../../src/adapters/bundle/reader.js'
 import {SourceError} from '../../../src/app/ports.js'
+import {buildReport} from '../../../src/core/report.js'
 
 /** A cluster.yaml holding one item. */
 const list = (item: string) => `apiVersion: v1\nkind: List\nitems:\n${item}`
@@ -34,5 +35,30 @@ describe('bundle regressions found by the fuzzer', () => {
     const {readFileSync} = await import('node:fs')
     const text = readFileSync(new URL('../../../examples/hello-world/cluster.yaml', import.meta.url), 'utf8')
     expect(parseClusterFile(text, 'cluster.yaml').services.length).toBeGreaterThan(0)
+  })
+})
+
+describe('a Service address that is no IP (found by the fuzzer: "toString  10.96.120.7" in clusterIPs)', () => {
+  const service = (field: string) =>
+    list(`- kind: Service
+  metadata: {name: odd, namespace: default}
+  spec:
+    type: LoadBalancer
+    clusterIPs: ['toString  10.96.120.7', 10.96.120.8]
+    ${field}
+    ports: [{port: 80, protocol: TCP}]
+  status:
+    loadBalancer: {ingress: [{ip: 'not-an-ip'}, {ip: 192.0.2.10}]}
+`)
+  // kube-proxy programs only the addresses that parse; the nftables tracer threw on the other.
+  const nft = {name: 'node-a', captures: [{kind: 'nft' as const, text: 'table ip kube-proxy {\n}\n', source: 'nodes/node-a/nft.txt'}]}
+
+  it('is left out, as kube-proxy leaves it out, and the rest is traced', () => {
+    const view = parseClusterFile(service("externalIPs: ['1.2.3', 198.51.100.7]"), 'cluster.yaml')
+    const report = buildReport({kind: 'all'}, view, [nft])
+    // No Node object, so no client on a node: the outside clients' entries are what is traced.
+    const addresses = report.nodes[0]?.paths.map((p) => p.entry.destination.ip) ?? []
+    expect([...new Set(addresses)].sort()).toEqual(['192.0.2.10', '198.51.100.7'])
+    expect(report.services[0]).toMatchObject({clusterIPs: ['10.96.120.8'], externalIPs: ['198.51.100.7'], loadBalancerIPs: ['192.0.2.10']})
   })
 })
