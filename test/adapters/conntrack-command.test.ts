@@ -13,7 +13,7 @@ describe('conntrack commands', () => {
     const cmd = nodeCommands.conntrackList(address)
     expect(cmd.argv.join(' ')).toBe(line)
     expect(ALLOWED[cmd.id].test(line)).toBe(true)
-    expect(shellLine(cmd, true)).toBe(`sudo -n env LC_ALL=C ${line}`)
+    expect(shellLine(cmd, true)).toBe(`env LC_ALL=C sudo -n ${line}`)
   })
 
   it.each([

@@ -16,7 +16,7 @@ const user = generateKey()
 const keyFile = path.join(home, 'id')
 const knownHosts = path.join(home, 'known_hosts')
 
-/** What the fake node answers, by the command after the `[sudo -n] env LC_ALL=C` prefix. */
+/** What the fake node answers, by the command after the `env LC_ALL=C [sudo -n]` prefix. */
 const REPLIES: Record<string, Reply> = {
   'iptables-save': {stdout: '*nat\n:KUBE-SERVICES - [0:0]\nCOMMIT\n'},
   'iptables-save -t nat': {stderr: 'iptables-save v1.8.9 (nf_tables): Permission denied (you must be root)\n', code: 1},
@@ -36,7 +36,7 @@ let server: FakeSshServer
 const audit: {node: string; line: string}[] = []
 
 function reply(line: string): Reply {
-  const [, sudo, command] = /^(sudo -n )?env LC_ALL=C (.*)$/.exec(line) ?? []
+  const [, sudo, command] = /^env LC_ALL=C (sudo -n )?(.*)$/.exec(line) ?? []
   if (command === undefined) return {stderr: `unexpected line ${line}\n`, code: 2}
   return (sudo ? SUDO_REPLIES : REPLIES)[command] ?? {stderr: `no reply scripted for ${command}\n`, code: 2}
 }
@@ -74,7 +74,7 @@ async function failure(p: Promise<unknown>): Promise<NodeAccessError> {
 
 /** The allow-list entry a line matches once the fixed prefix is removed, or undefined. */
 function allowedId(line: string): NodeCommandId | undefined {
-  const command = /^(?:sudo -n )?env LC_ALL=C (.*)$/.exec(line)?.[1]
+  const command = /^env LC_ALL=C (?:sudo -n )?(.*)$/.exec(line)?.[1]
   if (command === undefined) return undefined
   return (Object.keys(ALLOWED) as NodeCommandId[]).find((id) => ALLOWED[id].test(command))
 }
@@ -101,7 +101,7 @@ describe('running allow-listed commands', () => {
     const c = connector({sudo: true})
     const out = await withSession(c, (s) => s.run(nodeCommands.iptablesVersion()))
     expect(out.stdout).toBe('iptables v1.8.7 (legacy)\n')
-    expect(server.commands.at(-1)).toBe('sudo -n env LC_ALL=C iptables -V')
+    expect(server.commands.at(-1)).toBe('env LC_ALL=C sudo -n iptables -V')
     const err = await failure(withSession(c, (s) => s.run(nodeCommands.iptablesSave())))
     expect(err.kind).toBe('sudo')
     expect(err.message).toBe('--sudo needs passwordless sudo for iptables-save on node-b (sudo: a password is required)')
@@ -193,7 +193,7 @@ describe('nothing hostile reaches the node', () => {
     })
     const received = server.commands.slice(sentBefore)
     expect(received).toEqual([
-      'sudo -n env LC_ALL=C iptables -V',
+      'env LC_ALL=C sudo -n iptables -V',
       'env LC_ALL=C iptables-save',
       'env LC_ALL=C iptables -w 5 -t nat -S KUBE-SVC-ABCDEF0123456789',
       'env LC_ALL=C ipset save',

@@ -309,21 +309,6 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       for (const h of HOSTILE) expect(l).not.toContain(h)
     }
   })
-
-  it('--sudo on a node without sudo says so', async () => {
-    const s = await connector({sudo: true}).connect({name: 'node1', address: ip.node1})
-    try {
-      const err = await s.run(nodeCommands.iptablesSave()).then(
-        () => undefined,
-        (e: NodeAccessError) => e,
-      )
-      expect(err?.kind).toBe('sudo')
-      expect(err?.message).toBe('--sudo: sudo is not installed on node1; log in as root instead (--ssh-user root)')
-      expect(sshd.node1.commands().at(-1)).toBe('sudo -n env LC_ALL=C iptables-save')
-    } finally {
-      await s.close()
-    }
-  })
 })
 
 function byNodeLine(a: {node: string; line: string}, b: {node: string; line: string}): number {

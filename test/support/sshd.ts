@@ -100,6 +100,8 @@ export interface SshdOptions {
   authorizedKeys: string[]
   /** More environment for the sessions (sshd's SetEnv, which overrides sshd's own PATH): e.g. a PATH whose first directory maps iptables to iptables-legacy. */
   env?: Record<string, string>
+  /** Users other than root log in too: the key file, the command recorder and its log are readable and writable by them. */
+  anyUser?: boolean
 }
 
 /** One real sshd in a namespace. */
@@ -204,6 +206,13 @@ export class Sshd {
     chmodSync(recorder, 0o755)
     mkdirSync(this.file('home'))
     writeFileSync(this.file('authorized_keys'), this.opts.authorizedKeys.map((k) => `${k}\n`).join(''), {mode: 0o600})
+    if (this.opts.anyUser) {
+      // sshd reads the key file as the user logging in; the recorder appends to its log as that user.
+      chmodSync(this.dir, 0o755)
+      chmodSync(this.file('authorized_keys'), 0o644)
+      writeFileSync(this.file('commands.log'), '')
+      chmodSync(this.file('commands.log'), 0o666)
+    }
     writeFileSync(
       this.file('sshd_config'),
       [

@@ -155,6 +155,9 @@ export function shellLine(cmd: NodeCommand, sudo: boolean): string {
   if (!ALLOWED[cmd.id]?.test(line) || !cmd.argv.every((w) => SAFE_WORD.test(w))) {
     throw new UnsafeArgumentError(`refusing to run "${line}": not on the allow-list`)
   }
-  // LC_ALL=C: tool messages in English, so errors can be recognised.
-  return `${sudo ? 'sudo -n ' : ''}env LC_ALL=C ${line}`
+  // LC_ALL=C: tool messages in English, so errors can be recognised. env goes before sudo, so sudo
+  // runs the tool itself and a sudoers line naming only the tools allows it (sudo either keeps LC_ALL
+  // or resets the locale, which is C as well); `env` after sudo would need env itself in sudoers,
+  // which would allow any command.
+  return `env LC_ALL=C ${sudo ? 'sudo -n ' : ''}${line}`
 }
