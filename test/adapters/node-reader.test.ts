@@ -52,7 +52,7 @@ class ScriptedSession implements NodeSession {
   ) {}
 
   async run(cmd: NodeCommand): Promise<CommandResult> {
-    const line = shellLine(cmd, this.sudo).replace(/^(sudo -n )?env LC_ALL=C /, '')
+    const line = shellLine(cmd, this.sudo).replace(/^env LC_ALL=C (sudo -n )?/, '')
     this.ran.push(line)
     await new Promise((r) => setTimeout(r, 1))
     const a = this.script[line] ?? notInstalled(defined(cmd.argv[0], 'the program of the command'))
