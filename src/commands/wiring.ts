@@ -151,11 +151,15 @@ export async function withInterruption<T>(
   let settle: () => void = () => undefined
   const interrupted = new Promise<void>((resolve) => (settle = resolve))
   // Nothing has been written to stdout while these handlers are installed (the report is printed after
-  // `work` returns), so the hard exits lose no output: a second signal, which the user asks for, and a
-  // run that does not come back in CLOSE_LIMIT_MS (a close that hangs on a peer that stopped answering).
+  // `work` returns), and both hard exits wait for stderr to take its message (exitAfterDrain): a
+  // second signal, which the user asks for, and a run that does not come back in CLOSE_LIMIT_MS (a
+  // close that hangs on a peer that stopped answering).
   const onSignal = (signal: NodeJS.Signals) => {
     const code = signal === 'SIGINT' ? 130 : 143
-    if (interruption || closing) process.exit(code)
+    if (interruption || closing) {
+      void exitAfterDrain(code)
+      return
+    }
     interruption = {signal, code}
     const what = signal === 'SIGINT' ? 'interrupted' : 'terminated'
     process.stderr.write(
