@@ -40,6 +40,13 @@ export function withCapture(captures: readonly Capture[], capture: Capture): Cap
   return [...captures.filter((c) => c.kind !== capture.kind), capture]
 }
 
+const decoder = new TextDecoder()
+
+/** The capture's output as text (decoded from UTF-8 when it was kept as bytes). */
+export function captureText(c: Capture): string {
+  return typeof c.text === 'string' ? c.text : decoder.decode(c.text)
+}
+
 /** Indexes every capture the node has. ipvsadm output and /proc/net/ip_vs hold the same table: ipvsadm wins. */
 export function indexCaptures(dp: NodeDataplane): IndexedCaptures {
   const iptables = captureOf(dp, 'iptables-save')
@@ -48,12 +55,12 @@ export function indexCaptures(dp: NodeDataplane): IndexedCaptures {
   const ipvs = captureOf(dp, 'ipvsadm') ?? captureOf(dp, 'proc-ip-vs')
   const ipset = captureOf(dp, 'ipset')
   const stats = captureOf(dp, 'ipvsadm-stats')
-  const table = ipvs ? parseIpvsTable(ipvs.text, ipvs.source) : undefined
+  const table = ipvs ? parseIpvsTable(captureText(ipvs), ipvs.source) : undefined
   return {
     ...(iptables ? {iptables: indexIptablesSave(iptables.text, iptables.source)} : {}),
     ...(iptables6 ? {iptables6: indexIptablesSave(iptables6.text, iptables6.source)} : {}),
-    ...(nft ? {nft: parseNft(nft.text, nft.source)} : {}),
-    ...(table ? {ipvs: stats ? withIpvsStats(table, parseIpvsStats(stats.text, stats.source)) : table} : {}),
-    ...(ipset ? {ipsets: parseIpset(ipset.text, ipset.source)} : {}),
+    ...(nft ? {nft: parseNft(captureText(nft), nft.source)} : {}),
+    ...(table ? {ipvs: stats ? withIpvsStats(table, parseIpvsStats(captureText(stats), stats.source)) : table} : {}),
+    ...(ipset ? {ipsets: parseIpset(captureText(ipset), ipset.source)} : {}),
   }
 }

@@ -66,10 +66,14 @@ export type CaptureKind =
   /** `conntrack -L` (default or `-o extended` format), whole or for some destinations (`-d VIP`). */
   | 'conntrack'
 
-/** One dump read from a node: what it is, its text, and where it came from (a file path, or `node1: iptables-save`). */
+/**
+ * One dump read from a node: what it is, what the node printed, and where it came from (a file path, or
+ * `node1: iptables-save`). The output is text, or the bytes as read: a 50 MB iptables-save dump is
+ * indexed from its bytes without being decoded (captureText decodes when a reader needs text).
+ */
 export interface Capture {
   kind: CaptureKind
-  text: string
+  text: string | Uint8Array
   source: string
 }
 

@@ -11,6 +11,7 @@ import {NodeAccessError} from '../../src/adapters/node/connector.js'
 import {firstRound, readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
 import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {fakeNodeDir, LocalShellSession, type FakeNode} from '../support/local-shell.js'
+import {captureText} from '../../src/core/captures.js'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
@@ -194,7 +195,7 @@ describe('dual-stack, nftables mode', () => {
     const plan: CollectionPlan = {full: true, ipv6: true, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
     const nft = (await readNodeDataplane(new LocalShellSession(bin), 'node-a', plan)).captures.find((c) => c.kind === 'nft')
     expect(nft?.source).toBe('node-a: nft -j list table ip kube-proxy, table ip6 kube-proxy')
-    const items = (JSON.parse(nft?.text ?? '{}') as {nftables: Array<Record<string, {family?: string}>>}).nftables
+    const items = (JSON.parse(nft ? captureText(nft) : '{}') as {nftables: Array<Record<string, {family?: string}>>}).nftables
     expect(items.filter((i) => 'metainfo' in i)).toHaveLength(1)
     expect(items.flatMap((i) => (i.table ? [i.table.family] : []))).toEqual(['ip', 'ip6'])
   })

@@ -7,6 +7,7 @@ import {afterEach, describe, expect, it} from 'vitest'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {NODE_CAPTURES, READ_ERROR_FILE} from '../../src/adapters/bundle/layout.js'
 import {nodeFiles, writeBundle} from '../../src/adapters/bundle/writer.js'
+import {captureText} from '../../src/core/captures.js'
 import {buildReport} from '../../src/core/report.js'
 import type {NodeDataplane} from '../../src/core/model.js'
 import {node, pod, service, slice, view} from '../support/builders.js'
@@ -61,7 +62,7 @@ describe('bundle round trip', () => {
     const back = await new BundleDir(dir).read('n1')
     // The same texts come back, each under the kind the bundle file holds (/proc/net/ip_vs is kept in ipvsadm.txt).
     const kindBack = (k: string) => (k === 'proc-ip-vs' ? 'ipvsadm' : k)
-    expect(back.captures.map((c) => [c.kind, c.text])).toEqual(dp.captures.map((c) => [kindBack(c.kind), c.text]))
+    expect(back.captures.map((c) => [c.kind, captureText(c)])).toEqual(dp.captures.map((c) => [kindBack(c.kind), captureText(c)]))
     expect([back.name, back.readError, back.otherIptablesBackend]).toEqual([dp.name, dp.readError, dp.otherIptablesBackend])
   })
 

@@ -12,7 +12,10 @@ import {shellLine, type NodeCommand} from '../../src/adapters/node/commands.js'
 import type {CommandResult, NodeSession} from '../../src/adapters/node/connector.js'
 import {readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
 import {commandError} from '../../src/adapters/ssh/errors.js'
-import {captureOf} from '../../src/core/captures.js'
+import {captureOf, captureText} from '../../src/core/captures.js'
+import type {Capture} from '../../src/core/model.js'
+
+const textOf = (c: Capture | undefined) => (c ? captureText(c) : undefined)
 import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {node, view} from '../support/builders.js'
 import {dataplane} from '../support/dataplane.js'
@@ -69,14 +72,14 @@ describe('reading conntrack from a live node', () => {
       text: `${V4}${V6}\n`,
       source: 'node1: conntrack -L -d 10.96.0.10; conntrack -L -f ipv6 -d fd00:10:96::a',
     })
-    expect(captureOf(dp, 'iptables-save')?.text).toBe(RULES)
+    expect(textOf(captureOf(dp, 'iptables-save'))).toBe(RULES)
     expect(dp.conntrackError).toBeUndefined()
   })
 
   it('reads the whole table for a check of every Service, and nothing without --conntrack', async () => {
     const answers = {'iptables -V': 'iptables v1.8.9 (nf_tables)\n', 'iptables-save': RULES, 'conntrack -L': V4}
     const all = session(answers)
-    expect(captureOf(await readNodeDataplane(all, 'node1', plan('all')), 'conntrack')?.text).toBe(V4)
+    expect(textOf(captureOf(await readNodeDataplane(all, 'node1', plan('all')), 'conntrack'))).toBe(V4)
     const none = session(answers)
     const {conntrack: _, ...without} = plan('all')
     expect(captureOf(await readNodeDataplane(none, 'node1', without), 'conntrack')).toBeUndefined()
@@ -86,7 +89,7 @@ describe('reading conntrack from a live node', () => {
   it('a node without conntrack is still traced, and says what to do', async () => {
     const s = session({'iptables -V': 'iptables v1.8.9 (nf_tables)\n', 'iptables-save': RULES})
     const dp = await readNodeDataplane(s, 'node1', plan(['10.96.0.10']))
-    expect(captureOf(dp, 'iptables-save')?.text).toBe(RULES)
+    expect(textOf(captureOf(dp, 'iptables-save'))).toBe(RULES)
     expect(captureOf(dp, 'conntrack')).toBeUndefined()
     expect(dp.conntrackError).toMatch(/^conntrack is not installed on node1 .*; install conntrack \(Debian\/Ubuntu: conntrack, RHEL: conntrack-tools\)/)
   })
@@ -103,7 +106,8 @@ describe('conntrack.txt in a bundle', () => {
     await writeBundle(bundle, view({nodes: [node({name: 'node1'}), node({name: 'node2'})]}), dps, {})
     const reader = new BundleDir(bundle)
     const node1 = await reader.read('node1', plan(['10.96.0.10']))
-    expect(captureOf(node1, 'conntrack')).toEqual({kind: 'conntrack', text: V4, source: path.join(bundle, 'nodes/node1/conntrack.txt')})
+    const back = captureOf(node1, 'conntrack')
+    expect(back && {...back, text: captureText(back)}).toEqual({kind: 'conntrack', text: V4, source: path.join(bundle, 'nodes/node1/conntrack.txt')})
     expect(node1.conntrackError).toBeUndefined()
     const node2 = await reader.read('node2', plan(['10.96.0.10']))
     expect(node2.conntrackError).toBe(

@@ -12,7 +12,7 @@ import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
 import {nodeCommands, type NodeCommand} from '../../src/adapters/node/commands.js'
 import {NodeAccessError, type NodeSession} from '../../src/adapters/node/connector.js'
 import {readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
-import {captureOf} from '../../src/core/captures.js'
+import {captureOf, captureText} from '../../src/core/captures.js'
 import {planCollection} from '../../src/core/collection-plan.js'
 import type {ClusterView, Query, Report} from '../../src/core/model.js'
 import {buildReport} from '../../src/core/report.js'
@@ -82,7 +82,8 @@ async function compare(session: NodeSession, view: ClusterView, node: string, se
   const plan = planCollection(indexCluster(view), query)
   expect(plan.full).toBe(false)
   // The fixture's KUBE-SERVICES is small: 0 makes the read list chain by chain, as on a big node.
-  const read = captureOf(await readNodeDataplane(session, node, plan, undefined, listAlways ? 0 : undefined), 'iptables-save')
+  const capture = captureOf(await readNodeDataplane(session, node, plan, undefined, listAlways ? 0 : undefined), 'iptables-save')
+  const read = capture ? {source: capture.source, text: captureText(capture)} : undefined
   expect(read?.text, 'the namespace has nat KUBE-SERVICES').toMatch(/^:KUBE-SERVICES /m)
   const full = await session.run(nodeCommands.iptablesSave())
   const report = (text: string, source: string) => buildReport(query, view, [dataplane(node, {'iptables-save': text}, {'iptables-save': source})])

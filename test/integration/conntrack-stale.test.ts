@@ -17,7 +17,7 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
 import {readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
-import {captureOf} from '../../src/core/captures.js'
+import {captureOf, captureText} from '../../src/core/captures.js'
 import {indexCluster} from '../../src/core/cluster-index.js'
 import {planCollection} from '../../src/core/collection-plan.js'
 import {parseConntrack} from '../../src/core/conntrack/parse.js'
@@ -127,7 +127,7 @@ describe.skipIf(env.skip)('stale conntrack entries after CoreDNS moved, with rea
     const {dp, session} = await readNode()
     expect(session.ran).toContain(`conntrack -L -d ${VIP}`)
     expect(dp.conntrackError).toBeUndefined()
-    const table = parseConntrack(defined(captureOf(dp, 'conntrack'), 'conntrack capture').text, 'node1')
+    const table = parseConntrack(captureText(defined(captureOf(dp, 'conntrack'), 'conntrack capture')), 'node1')
     expect(table.unread).toEqual([])
     const to = (ip: string) => table.entries.filter((e) => e.original.dst === VIP && e.original.dport === 53 && e.reply.src === ip)
     expect(

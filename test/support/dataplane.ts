@@ -1,5 +1,5 @@
 // NodeDataplane builders for tests: a node's captures from their texts.
-import {captureOf} from '../../src/core/captures.js'
+import {captureOf, captureText as coreCaptureText} from '../../src/core/captures.js'
 import type {CaptureKind, NodeDataplane} from '../../src/core/model.js'
 
 /** A node with these captures; each source is `NAME: KIND` unless `sources` names it. */
@@ -15,5 +15,6 @@ export function dataplane(
 
 /** The text of the node's capture of one kind. */
 export function captureText(dp: NodeDataplane, kind: CaptureKind): string | undefined {
-  return captureOf(dp, kind)?.text
+  const c = captureOf(dp, kind)
+  return c ? coreCaptureText(c) : undefined
 }

@@ -11,7 +11,7 @@
 //     (or other-iptables-backend.json, as --capture writes the count a live read took)
 //   DIR/nodes/NODE/conntrack.txt        optional: `conntrack -L` (whole, or `-d VIP` per traced address; --capture with --conntrack writes it)
 //   DIR/nodes/NODE/read-error.txt       the node could not be read when captured: why, as the trace said it
-import {captureOf} from '../../core/captures.js'
+import {captureOf, captureText} from '../../core/captures.js'
 import type {CaptureKind, NodeDataplane} from '../../core/model.js'
 
 /** The API objects, first name found wins; --capture writes the first. */
@@ -39,7 +39,10 @@ export interface NodeCapture {
 }
 
 const as = (file: string, text: string | undefined) => (text === undefined ? undefined : {file, text})
-const textOf = (dp: NodeDataplane, kind: CaptureKind) => captureOf(dp, kind)?.text
+const textOf = (dp: NodeDataplane, kind: CaptureKind) => {
+  const c = captureOf(dp, kind)
+  return c ? captureText(c) : undefined
+}
 
 /** `conntrack -L` of the node: read whenever present, looked for when --conntrack asks. */
 export const CONNTRACK_FILE = 'conntrack.txt'

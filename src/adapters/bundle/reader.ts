@@ -100,6 +100,12 @@ export function parseClusterFile(text: string, file: string): ClusterView {
   return clusterViewFromList(doc, file)
 }
 
+/** Only whitespace (or nothing): stops at the first other byte, so a big dump costs nothing. */
+function isBlank(bytes: Uint8Array): boolean {
+  for (const b of bytes) if (b !== 32 && b !== 9 && b !== 10 && b !== 13) return false
+  return true
+}
+
 /** Node dumps are ASCII almost always; decoding them as Latin-1 then skips UTF-8 validation. */
 function decode(bytes: Buffer): string {
   return bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8')
@@ -173,14 +179,15 @@ export class BundleDir implements ClusterSource, NodeReader {
               `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`,
             )
           }
-          const text = decode(await readFile(file))
-          if (c.madeBy && text.trim() === '') {
+          // Kept as bytes: the iptables dumps are indexed without decoding them (captureText decodes the rest).
+          const bytes = await readFile(file)
+          if (c.madeBy && isBlank(bytes)) {
             return unreadableNode(
               node,
               `${file} is empty: ${c.madeBy.split(' ')[0]} printed nothing when the bundle was made, or its output went elsewhere; make it again on ${node} as root with: ${c.madeBy} (the file should hold kube-proxy's KUBE- chains)`,
             )
           }
-          out.captures.push({kind: c.capture, text, source: file})
+          out.captures.push({kind: c.capture, text: bytes, source: file})
           break
         } catch (err) {
           if (errnoOf(err) === 'ENOENT') continue

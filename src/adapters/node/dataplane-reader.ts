@@ -14,7 +14,7 @@
 import type {CollectionPlan} from '../../core/collection-plan.js'
 import type {NodeDataplane} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
-import {captureOf, withCapture} from '../../core/captures.js'
+import {captureOf, captureText, withCapture} from '../../core/captures.js'
 import {runBatch, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
 import {BACKEND_MARKERS, iptablesBackendOf, nodeCommands} from './commands.js'
 import {isMissingProgram, NodeAccessError, type NodeSession} from './connector.js'
@@ -237,7 +237,8 @@ export async function readNodeDataplane(
   placeIptables(out, primary, otherBackend(first, node, backend), backend)
   placeOtherModes(out, first, node, plan.counters)
   placeConntrack(out, first, conntrackSteps(plan), node)
-  const iptablesText = captureOf(out, 'iptables-save')?.text
+  const iptablesCapture = captureOf(out, 'iptables-save')
+  const iptablesText = iptablesCapture ? captureText(iptablesCapture) : undefined
   const kube = KUBE_SERVICES.test(iptablesText ?? '')
   const found = kube || out.captures.some((c) => c.kind === 'nft' || c.kind === 'ipvsadm' || c.kind === 'proc-ip-vs')
   const hasIptables = iptablesPresent(first) || primary !== null

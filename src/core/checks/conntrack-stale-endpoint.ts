@@ -9,7 +9,7 @@ import type {V1Service} from '@kubernetes/client-node'
 import {familyOf} from '../address.js'
 import {apiBackends} from '../api-backends.js'
 import {clusterIPsOf, externalIPsOf, keyOf, loadBalancerIPsOf, protocolOf, type ClusterIndex} from '../cluster-index.js'
-import {captureOf} from '../captures.js'
+import {captureOf, captureText} from '../captures.js'
 import {parseConntrack, type ConntrackEntry, type ConntrackTable} from '../conntrack/parse.js'
 import type {ConntrackSummary, Finding, NodeDataplane} from '../model.js'
 import {finding} from './catalog.js'
@@ -153,7 +153,7 @@ export function conntrackStaleEndpoints(idx: ClusterIndex, services: readonly V1
     }
     const capture = captureOf(dp, 'conntrack')
     if (!capture) continue
-    const table = parseConntrack(capture.text, capture.source)
+    const table = parseConntrack(captureText(capture), capture.source)
     const {groups, forServices} = staleGroups(table, targets)
     for (const g of groups) out.findings.push(staleFinding(dp.name, table.source, g, targets.get(targetKey(g.protocol, g.vip, g.port))))
     if (table.unread.length > 0) {

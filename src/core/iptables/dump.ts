@@ -40,18 +40,44 @@ function valueAt(list: ArrayLike<number>, i: number): number {
   return v
 }
 
-/** Compares text[start, end) with name by char code (iptables-save sorts chains by strcmp). */
-function compareAt(text: string, start: number, end: number, name: string): number {
-  const len = Math.min(end - start, name.length)
-  for (let i = 0; i < len; i++) {
-    const d = text.charCodeAt(start + i) - name.charCodeAt(i)
-    if (d !== 0) return d
+/** Chains longer than this get an index by destination on first walk, and stay looked up. */
+const INDEX_FROM = 64
+/** Short chains kept looked up (with their parsed rules) at once: many Services' worth. */
+const RECENT_CHAINS = 4096
+
+const NL = 10
+const CR = 13
+const SPACE = 32
+const decoder = new TextDecoder()
+const encoder = new TextEncoder()
+
+/** bytes[start, end) as text (UTF-8; comments may hold any text). */
+function decodeRange(bytes: Uint8Array, start: number, end: number): string {
+  return decoder.decode(bytes.subarray(start, end))
+}
+
+/** A name to look up: bytes, or an ASCII string (its char codes are its bytes). */
+type Key = Uint8Array | string
+
+/** Compares bytes[start, end) with key[kStart, kEnd) byte by byte (iptables-save sorts chains by strcmp). */
+function compareRanges(bytes: Uint8Array, start: number, end: number, key: Key, kStart: number, kEnd: number): number {
+  const len = Math.min(end - start, kEnd - kStart)
+  if (typeof key === 'string') {
+    for (let i = 0; i < len; i++) {
+      const d = (bytes[start + i] ?? 0) - key.charCodeAt(kStart + i)
+      if (d !== 0) return d
+    }
+  } else {
+    for (let i = 0; i < len; i++) {
+      const d = (bytes[start + i] ?? 0) - (key[kStart + i] ?? 0)
+      if (d !== 0) return d
+    }
   }
-  return end - start - name.length
+  return end - start - (kEnd - kStart)
 }
 
 /**
- * The chains of one table. Declarations are kept as offsets into the dump; a name is found by
+ * The chains of one table. Declarations are kept as byte offsets into the dump; a name is found by
  * binary search over the sorted run iptables-save prints (user chains sorted by name), so a
  * 150,000-chain table needs no Map of names unless the dump is unsorted restore input.
  */
@@ -65,7 +91,10 @@ export class TableIndex {
   /** Names of the declarations before sortedFrom, first wins; filled up to `mapped` when first needed. */
   private prefixNames?: Map<string, number>
   private mapped = 0
+  /** Long chains looked up so far, kept; short ones in two generations (see get). */
   private readonly made = new Map<string, ChainIndex>()
+  private recent = new Map<string, ChainIndex>()
+  private older = new Map<string, ChainIndex>()
   private all?: Map<string, ChainIndex>
 
   constructor(
@@ -75,15 +104,16 @@ export class TableIndex {
   ) {}
 
   /**
-   * Records a declaration (`:NAME POLICY …`, or a rule's undeclared chain). A name declared again (the
-   * table's section twice, a repeated line) keeps its first declaration, so all its rules stay one chain.
+   * Records a declaration (`:NAME POLICY …`, or a rule's undeclared chain) at bytes[start, end). A name
+   * declared again (the table's section twice, a repeated line) keeps its first declaration, so all its
+   * rules stay one chain.
    */
   declare(start: number, end: number, lineEnd: number, id: number): number {
     const k = this.declStart.length
-    const text = this.dump().text
-    const order = k > 0 ? compareAt(text, start, end, this.nameAt(k - 1)) : 1
+    const bytes = this.dump().bytes
+    const order = k > 0 ? -compareRanges(bytes, valueAt(this.declStart, k - 1), valueAt(this.declEnd, k - 1), bytes, start, end) : 1
     // Past the last name of the sorted run (iptables-save's order) a name can only repeat one of the prefix.
-    const known = order > 0 ? this.findInPrefix(start, end) : this.find(text.slice(start, end))
+    const known = order > 0 ? this.findInPrefix(start, end) : this.findRange(bytes, start, end)
     if (known >= 0) return known
     if (order <= 0) this.sortedFrom = k
     this.declStart.push(start)
@@ -94,57 +124,98 @@ export class TableIndex {
   }
 
   nameAt(k: number): string {
-    return this.dump().text.slice(this.declStart[k], this.declEnd[k])
+    return decodeRange(this.dump().bytes, valueAt(this.declStart, k), valueAt(this.declEnd, k))
+  }
+
+  /** True when the word at bytes[start, …) (ending at a space or at lineEnd) is the name of declaration k. */
+  namesAt(k: number, start: number, lineEnd: number): boolean {
+    const bytes = this.dump().bytes
+    const from = valueAt(this.declStart, k)
+    const len = valueAt(this.declEnd, k) - from
+    const after = start + len
+    if (after > lineEnd || (after < lineEnd && bytes[after] !== SPACE)) return false
+    for (let i = 0; i < len; i++) if (bytes[start + i] !== bytes[from + i]) return false
+    return true
   }
 
   /** Index of the declaration named `name`, or -1. */
   find(name: string): number {
-    const text = this.dump().text
+    // Chain names are ASCII: their char codes are their bytes, no encoding needed.
+    let ascii = true
+    for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 128
+    const key = ascii ? name : encoder.encode(name)
+    return this.findRange(key, 0, key.length)
+  }
+
+  /** Index of the declaration whose name is key[kStart, kEnd) (bytes, or an ASCII string's char codes), or -1. */
+  private findRange(key: Key, kStart: number, kEnd: number): number {
+    const bytes = this.dump().bytes
     let lo = this.sortedFrom
     let hi = this.declStart.length - 1
     while (lo <= hi) {
       const mid = (lo + hi) >> 1
-      const d = compareAt(text, valueAt(this.declStart, mid), valueAt(this.declEnd, mid), name)
+      const d = compareRanges(bytes, valueAt(this.declStart, mid), valueAt(this.declEnd, mid), key, kStart, kEnd)
       if (d === 0) return mid
       if (d < 0) lo = mid + 1
       else hi = mid - 1
     }
     if (this.sortedFrom <= 16) {
-      for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, valueAt(this.declStart, k), valueAt(this.declEnd, k), name) === 0) return k
+      for (let k = 0; k < this.sortedFrom; k++)
+        if (compareRanges(bytes, valueAt(this.declStart, k), valueAt(this.declEnd, k), key, kStart, kEnd) === 0) return k
       return -1
     }
-    return this.prefixMap().get(name) ?? -1
+    return this.prefixMap().get(typeof key === 'string' ? key.slice(kStart, kEnd) : decodeRange(key, kStart, kEnd)) ?? -1
   }
 
-  /** Index of the declaration before sortedFrom named text[start, end), or -1. */
+  /** Index of the declaration before sortedFrom named bytes[start, end), or -1. */
   private findInPrefix(start: number, end: number): number {
-    const text = this.dump().text
-    if (this.sortedFrom > 16) return this.prefixMap().get(text.slice(start, end)) ?? -1
-    for (let k = 0; k < this.sortedFrom; k++) if (compareAt(text, start, end, this.nameAt(k)) === 0) return k
+    const bytes = this.dump().bytes
+    if (this.sortedFrom > 16) return this.prefixMap().get(decodeRange(bytes, start, end)) ?? -1
+    for (let k = 0; k < this.sortedFrom; k++) if (compareRanges(bytes, valueAt(this.declStart, k), valueAt(this.declEnd, k), bytes, start, end) === 0) return k
     return -1
   }
 
   /** The names before sortedFrom, first wins; declarations join as sortedFrom moves on, each added once. */
   private prefixMap(): Map<string, number> {
     this.prefixNames ??= new Map()
-    for (; this.mapped < this.sortedFrom; this.mapped++)
-      if (!this.prefixNames.has(this.nameAt(this.mapped))) this.prefixNames.set(this.nameAt(this.mapped), this.mapped)
+    for (; this.mapped < this.sortedFrom; this.mapped++) {
+      const name = this.nameAt(this.mapped)
+      if (!this.prefixNames.has(name)) this.prefixNames.set(name, this.mapped)
+    }
     return this.prefixNames
   }
 
-  /** The chain named `name`, or undefined. */
+  /**
+   * The chain named `name`, or undefined. Long chains (KUBE-SERVICES, KUBE-NODEPORTS) are kept with their
+   * destination index; the others (a Service's KUBE-SVC and KUBE-SEP chains) are kept least recently
+   * used first, at most RECENT_CHAINS of them with their parsed rules, so tracing every Service of a
+   * 10,000-Service node holds a few Services' rules at a time, not all 440,000.
+   */
   get(name: string): ChainIndex | undefined {
-    let c = this.made.get(name)
+    let c = this.made.get(name) ?? this.recent.get(name)
     if (c) return c
-    const k = this.find(name)
-    if (k < 0) return undefined
-    c = this.make(k, name)
-    this.made.set(name, c)
+    c = this.older.get(name)
+    if (!c) {
+      const k = this.find(name)
+      if (k < 0) return undefined
+      c = this.make(k, name)
+      if (c.ruleCount >= INDEX_FROM) {
+        this.made.set(name, c)
+        return c
+      }
+    }
+    // Two generations: a chain used again while in the older one moves to the recent one; when the recent
+    // one is full it becomes the older, and what was only in the older is dropped (and parsed again if needed).
+    if (this.recent.size >= RECENT_CHAINS) {
+      this.older = this.recent
+      this.recent = new Map()
+    }
+    this.recent.set(name, c)
     return c
   }
 
   has(name: string): boolean {
-    return this.made.has(name) || this.find(name) >= 0
+    return this.made.has(name) || this.recent.has(name) || this.older.has(name) || this.find(name) >= 0
   }
 
   get size(): number {
@@ -157,9 +228,8 @@ export class TableIndex {
       this.all = new Map()
       for (let k = 0; k < this.declStart.length; k++) {
         const name = this.nameAt(k)
-        if (!this.all.has(name)) this.all.set(name, this.made.get(name) ?? this.make(k, name))
+        if (!this.all.has(name)) this.all.set(name, this.get(name) ?? this.make(k, name))
       }
-      for (const [name, c] of this.all) this.made.set(name, c)
     }
     return this.all
   }
@@ -168,7 +238,7 @@ export class TableIndex {
     const dump = this.dump()
     const {chainFirst} = grouped(dump)
     const id = valueAt(this.declId, k)
-    const policyText = dump.text.slice(valueAt(this.declEnd, k) + 1, valueAt(this.declLineEnd, k)).split(' ')[0]
+    const policyText = decodeRange(dump.bytes, valueAt(this.declEnd, k) + 1, valueAt(this.declLineEnd, k)).split(' ')[0]
     return {name, id, ...(policyText && policyText !== '-' ? {policy: policyText} : {}), ruleCount: valueAt(chainFirst, id + 1) - valueAt(chainFirst, id)}
   }
 }
@@ -176,10 +246,12 @@ export class TableIndex {
 export interface IptablesDump {
   /** Where the text came from, for messages (`nodes/node-a/iptables-save.txt`). */
   source: string
-  text: string
+  /** The dump as read (UTF-8): lines are decoded only when a trace or a check asks for them. */
+  bytes: Uint8Array
   tables: Map<string, TableIndex>
-  /** Per rule line, in dump order: offset of the line, its 1-based number, its chain's id. */
+  /** Per rule line, in dump order: byte offsets of the line and of its end, its 1-based number, its chain's id. */
   ruleStart: Int32Array
+  ruleEnd: Int32Array
   ruleLine: Int32Array
   ruleChain: Int32Array
   ruleCount: number
@@ -199,108 +271,114 @@ export class DumpError extends Error {
   }
 }
 
-function countLines(text: string): number {
+function countLines(bytes: Uint8Array): number {
   let n = 1
-  for (let p = text.indexOf('\n'); p >= 0; p = text.indexOf('\n', p + 1)) n++
+  for (let p = bytes.indexOf(NL); p >= 0; p = bytes.indexOf(NL, p + 1)) n++
   return n
 }
 
-function lineEnd(text: string, pos: number): number {
-  const end = text.indexOf('\n', pos)
-  const e = end < 0 ? text.length : end
-  return e > pos && text.charCodeAt(e - 1) === 13 ? e - 1 : e
+/** bytes[pos, …) starts with the ASCII word. */
+function startsWithAscii(bytes: Uint8Array, pos: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) if (bytes[pos + i] !== word.charCodeAt(i)) return false
+  return true
+}
+
+/** bytes[start, end) holds only spaces and tabs (a blank line). */
+function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (bytes[i] !== SPACE && bytes[i] !== 9 && bytes[i] !== CR) return false
+  return true
 }
 
 /**
- * Indexes an iptables-save dump in one pass without parsing rules. Throws DumpError for text
- * that is not a dump (a line outside any table, a table without COMMIT); single rules are
- * checked when a trace parses them.
+ * Indexes an iptables-save dump in one pass over its bytes without decoding or parsing rules. Throws
+ * DumpError for input that is not a dump (a line outside any table, a table without COMMIT); single
+ * rules are checked when a trace parses them. A string is encoded first (tests, small captures).
  */
-export function indexIptablesSave(text: string, source: string): IptablesDump {
-  const capacity = countLines(text)
+export function indexIptablesSave(input: string | Uint8Array, source: string): IptablesDump {
+  // A plain Uint8Array view: Node's Buffer overrides indexOf and subarray with slower versions.
+  const bytes = typeof input === 'string' ? encoder.encode(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+  const capacity = countLines(bytes)
   const dump: IptablesDump = {
     source,
-    text,
+    bytes,
     tables: new Map(),
     ruleStart: new Int32Array(capacity),
+    ruleEnd: new Int32Array(capacity),
     ruleLine: new Int32Array(capacity),
     ruleChain: new Int32Array(capacity),
     ruleCount: 0,
     chainCount: 0,
   }
-  const {ruleStart, ruleLine, ruleChain, tables} = dump
+  const {ruleStart, ruleEnd, ruleLine, ruleChain, tables} = dump
+  const text = (start: number, end: number) => decodeRange(bytes, start, end)
   let rules = 0
   let table: TableIndex | undefined
-  // The chain the last rule belonged to: its declaration, id and name.
+  // The declaration and id of the chain the last rule belonged to.
   let decl = -1
   let chainId = -1
-  let chainName = ''
   let lineNo = 0
   let pos = 0
-  const n = text.length
-  const enter = (t: TableIndex, k: number) => {
-    decl = k
-    chainId = valueAt(t.declId, k)
-    chainName = t.nameAt(k)
-  }
+  const n = bytes.length
   while (pos < n) {
-    let next = text.indexOf('\n', pos)
+    let next = bytes.indexOf(NL, pos)
     if (next < 0) next = n
-    const end = next > pos && text.charCodeAt(next - 1) === 13 ? next - 1 : next
+    const end = next > pos && bytes[next - 1] === CR ? next - 1 : next
     lineNo++
-    const c = text.charCodeAt(pos)
+    const c = bytes[pos]
     // '-' (-A …) and '[' ([pkts:bytes] -A …) are the hot path: nearly every line of a big dump.
     if (c === 45 || c === 91) {
       if (!table) throw new DumpError(source, lineNo, 'a rule outside any "*table" section; is this iptables-save output?')
       let at = pos
       if (c === 91) {
-        at = text.indexOf('] ', pos) + 2
-        if (at < 2 || at > end) throw new DumpError(source, lineNo, 'malformed "[packets:bytes]" counters')
+        at = bytes.indexOf(93, pos) + 2
+        if (at < 2 || at > end || bytes[at - 1] !== SPACE) throw new DumpError(source, lineNo, 'malformed "[packets:bytes]" counters')
       }
-      if (text.charCodeAt(at + 1) !== 65 || text.charCodeAt(at + 2) !== 32) {
-        throw new DumpError(source, lineNo, `expected "-A CHAIN …", found "${text.slice(pos, Math.min(end, pos + 40))}"`)
+      if (bytes[at + 1] !== 65 || bytes[at + 2] !== SPACE) {
+        throw new DumpError(source, lineNo, `expected "-A CHAIN …", found "${text(pos, Math.min(end, pos + 40))}"`)
       }
       const nameStart = at + 3
       // iptables-save prints each chain's rules together, in declaration order: try the next
       // declarations before searching.
-      if (decl < 0 || !sameName(text, nameStart, end, chainName)) {
+      if (decl < 0 || !table.namesAt(decl, nameStart, end)) {
         let found = -1
         for (let k = decl + 1; k < table.size && k < decl + 9; k++) {
-          if (sameName(text, nameStart, end, table.nameAt(k))) {
+          if (table.namesAt(k, nameStart, end)) {
             found = k
             break
           }
         }
-        let nameEnd = text.indexOf(' ', nameStart)
+        let nameEnd = bytes.indexOf(SPACE, nameStart)
         if (nameEnd < 0 || nameEnd > end) nameEnd = end
-        if (found < 0) found = table.find(text.slice(nameStart, nameEnd))
+        if (found < 0) found = table.find(text(nameStart, nameEnd))
         // iptables-restore would refuse a rule for an undeclared chain; keep it and let the trace say so.
         if (found < 0) found = table.declare(nameStart, nameEnd, nameEnd, dump.chainCount++)
-        enter(table, found)
+        decl = found
+        chainId = valueAt(table.declId, found)
       }
       ruleStart[rules] = pos
+      ruleEnd[rules] = end
       ruleLine[rules] = lineNo
       ruleChain[rules] = chainId
       rules++
     } else if (c === 58) {
       // :CHAIN POLICY [packets:bytes]
       if (!table) throw new DumpError(source, lineNo, 'a chain declaration outside any "*table" section')
-      let sp = text.indexOf(' ', pos)
+      let sp = bytes.indexOf(SPACE, pos)
       if (sp < 0 || sp > end) sp = end
       table.declare(pos + 1, sp, end, dump.chainCount++)
     } else if (c === 42) {
       if (table)
         throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT before the next table; the dump is cut or garbled`)
-      const name = text.slice(pos + 1, end).trim()
+      const name = text(pos + 1, end).trim()
       table = tables.get(name) ?? new TableIndex(name, lineNo, () => dump)
       tables.set(name, table)
       decl = -1
-    } else if (c === 67 && text.startsWith('COMMIT', pos)) {
+    } else if (c === 67 && startsWithAscii(bytes, pos, 'COMMIT')) {
       if (!table) throw new DumpError(source, lineNo, 'COMMIT outside any "*table" section')
       table = undefined
       decl = -1
-    } else if (c !== 35 && text.slice(pos, end).trim() !== '') {
-      throw new DumpError(source, lineNo, `unexpected line "${text.slice(pos, Math.min(end, pos + 60))}"; expected iptables-save output`)
+    } else if (c !== 35 && !isBlank(bytes, pos, end) && text(pos, end).trim() !== '') {
+      throw new DumpError(source, lineNo, `unexpected line "${text(pos, Math.min(end, pos + 60))}"; expected iptables-save output`)
     }
     pos = next + 1
   }
@@ -314,12 +392,6 @@ export function indexIptablesSave(text: string, source: string): IptablesDump {
   if (tables.size === 0) throw new DumpError(source, 0, 'no "*table" section: the file is empty or not iptables-save output')
   dump.ruleCount = rules
   return dump
-}
-
-function sameName(text: string, at: number, end: number, name: string): boolean {
-  const after = at + name.length
-  if (after > end || !text.startsWith(name, at)) return false
-  return after === end || text.charCodeAt(after) === 32
 }
 
 /** Groups rule numbers by chain with a counting sort: O(rules), once per dump. */
@@ -383,9 +455,6 @@ export function destinationRulesOut(line: string, dst: string): boolean {
   return addr !== undefined && addr !== dst
 }
 
-/** Chains longer than this get an index by destination on first walk. */
-const INDEX_FROM = 64
-
 /** A chain's rules, each parsed the first time it is asked for. */
 export interface ChainView {
   /** Rule positions that can match a packet to `dst` (a destinationKey), in order (all of them for short chains). */
@@ -404,8 +473,8 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
   const first = valueAt(chainFirst, index.id)
   const parsed = (index.parsed ??= new Array<Rule | RuleError>(index.ruleCount))
   const text = (k: number) => {
-    const start = valueAt(dump.ruleStart, valueAt(byChain, first + k))
-    return dump.text.slice(start, lineEnd(dump.text, start))
+    const i = valueAt(byChain, first + k)
+    return decodeRange(dump.bytes, valueAt(dump.ruleStart, i), valueAt(dump.ruleEnd, i))
   }
   const all = {length: index.ruleCount} as ArrayLike<number>
   return {

@@ -56,6 +56,8 @@ export interface Rule {
   parts: RulePart[]
   matches: Match[]
   target: Target
+  /** The rule as a trace's hops show it (formatRule without counters), made when first shown. */
+  shown?: string
 }
 
 const FLAG_ALIASES: Record<string, string> = {

@@ -65,12 +65,17 @@ function hopTarget(rule: Rule): HopTarget {
   }
 }
 
+/** The rule's text as hops show it, made once: every client kind and backend of a Service passes the same rules. */
+function ruleText(rule: Rule): string {
+  return (rule.shown ??= formatRule({chain: rule.chain, parts: rule.parts}))
+}
+
 function hop(rule: Rule): Hop {
   const comment = ruleComment(rule)
   return {
     table: rule.table,
     chain: rule.chain,
-    rule: formatRule({chain: rule.chain, parts: rule.parts}),
+    rule: ruleText(rule),
     line: rule.line,
     target: hopTarget(rule),
     ...(comment !== undefined ? {comment} : {}),

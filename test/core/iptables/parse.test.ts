@@ -192,6 +192,43 @@ describe('dump index', () => {
     expect((err as DumpError).message).toContain('nodes/n1/iptables-save.txt')
   })
 
+  it.each(readdirSync(samples).filter((f) => /^iptables.*\.txt$/.test(f)))('indexes %s from its bytes as from its text', (file) => {
+    const text = readFileSync(samples + file, 'utf8')
+    // A Buffer that starts inside a bigger one (as Node's pooled Buffers do): offsets are the view's.
+    const bytes = Buffer.concat([Buffer.from('padding'), Buffer.from(text)]).subarray(7)
+    expect(formatIptablesSave(indexIptablesSave(bytes, file))).toBe(formatIptablesSave(indexIptablesSave(text, file)))
+  })
+
+  it('decodes UTF-8 in comments and finds a chain named outside ASCII', () => {
+    const text = '*nat\n:KUBE-SERVICES - [0:0]\n:KUBE-É - [0:0]\n-A KUBE-SERVICES -m comment --comment "café ☕" -j KUBE-É\n-A KUBE-É -j ACCEPT\nCOMMIT\n'
+    const dump = indexIptablesSave(new TextEncoder().encode(text), 'x')
+    const r = first(chainRules(dump, 'nat', 'KUBE-SERVICES')!)
+    expect('error' in r ? r.error : formatRule(r)).toBe('-A KUBE-SERVICES -m comment --comment "café ☕" -j KUBE-É')
+    expect(chainRules(dump, 'nat', 'KUBE-É')!.map((x) => x.line)).toEqual([5])
+  })
+
+  it('lets go of chains looked up long ago and reads them again the same', () => {
+    const chains = Array.from({length: 10_000}, (_, i) => `KUBE-SEP-${String(i).padStart(8, '0')}`)
+    const text = [
+      '*nat',
+      ...chains.map((c) => `:${c} - [0:0]`),
+      ...chains.map((c, i) => `-A ${c} -p tcp -j DNAT --to-destination 10.0.${i >> 8}.${i & 255}:80`),
+      'COMMIT',
+      '',
+    ].join('\n')
+    const dump = indexIptablesSave(text, 'x')
+    const nat = dump.tables.get('nat')!
+    const firstChain = nat.get(chains[0]!)
+    const before = chainRules(dump, 'nat', chains[0]!)
+    for (const c of chains) chainRules(dump, 'nat', c)
+    // Ten thousand chains later the first is no longer held: it is made again, with the same rules.
+    expect(nat.get(chains[0]!)).not.toBe(firstChain)
+    expect(chainRules(dump, 'nat', chains[0]!)).toEqual(before)
+    expect(chainRules(dump, 'nat', chains[9_999]!)!.map((r) => ('error' in r ? r.error : r.target))).toEqual([
+      {kind: 'DNAT', ip: '10.0.39.15', port: 80, text: '10.0.39.15:80'},
+    ])
+  })
+
   it('accepts CRLF line ends', () => {
     const dump = indexIptablesSave(good.replace(/\n/g, '\r\n'), 'x')
     const r = first(chainRules(dump, 'nat', 'PREROUTING')!)
