@@ -110,9 +110,14 @@ describe('ipvsadm', () => {
     expect(essence(t)).toEqual([{vs: 'TCP fd00:10:96::a:80 rr', rs: ['fd00:10:244::10:8080 w1 masq', 'fd00:10:244::11:8080 w0 masq']}])
   })
 
-  it("reads the dual-stack IPVS fixture's -Ln listing: both families in one table", () => {
+  it("reads the dual-stack IPVS fixture's table, both families, alike from -Ln, -Sn and /proc/net/ip_vs", () => {
     const t = parseIpvsTable(readFileSync(new URL('../../fixtures/dual-stack-ipvs-v1.26/nodes/node-a/ipvsadm.txt', import.meta.url), 'utf8'), 'node-a')
     expect(t.format).toBe('list')
+    const save = parseIpvsTable(read('derived/dual-stack-ipvs-v1.26.ipvsadm-save.txt'), 'save')
+    const proc = parseIpvsTable(read('derived/dual-stack-ipvs-v1.26.proc-net-ip_vs.txt'), 'proc')
+    expect([save.format, proc.format]).toEqual(['save', 'proc'])
+    expect(essence(save)).toEqual(essence(t))
+    expect(essence(proc)).toEqual(essence(t))
     expect(t.services.map((vs) => `${vs.ip}:${vs.port} ${vs.realServers.length}`)).toEqual([
       '10.96.0.10:80 2',
       '192.168.49.2:30080 2',
