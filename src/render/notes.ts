@@ -83,7 +83,7 @@ export function noteText(n: Note): string {
     case 'ipvs-local-policy':
       return `externalTrafficPolicy Local (${n.address} is in ipset ${n.set}): outside clients are not masqueraded; when no endpoint runs on this node, IPVS mode lists every endpoint instead (kube-proxy PR #97081), and replies from other nodes do not find their way back`
     case 'ipvs-iptables-not-read':
-      return 'the iptables rules of this IPVS node were not read (iptables-save): masquerade and load-balancer source ranges were not checked'
+      return `the ${n.missing === 'ip6tables-save' ? 'IPv6 iptables' : 'iptables'} rules of this IPVS node were not read (${n.missing}): masquerade and load-balancer source ranges were not checked`
     case 'ipvs-dnat-by-iptables':
       return 'an iptables DNAT rule took the packet before IPVS could (iptables-mode rules left on an IPVS node?)'
     case 'userspace-proxy':

@@ -16,6 +16,7 @@ describe('kubectl svctrace -A --fail-on warning on a healthy bundle', () => {
   it.each([
     ['iptables', 'iptables-loadbalancer-external-local-health-checked'],
     ['ipvs', 'ipvs-nodeport-external-local'],
+    ['ipvs', 'ipvs-nodeport-cluster-dual-stack'],
     ['nftables', 'nftables-externalips-cluster'],
   ])('%s: %s exits 0, every Service OK, no warning or error', (mode, fixture) => {
     const r = kubectlSvctrace(plugin.dir, ['-A', '--fail-on', 'warning', '-o', 'json', '--from', path.join(root, 'test/fixtures/healthy', fixture)])

@@ -142,3 +142,19 @@ export function parseIpset(text: string, source: string): Ipsets {
 export function setAddresses(sets: Ipsets, name: string): string[] {
   return (sets.sets.get(name)?.entries ?? []).map((e) => e.parts[0])
 }
+
+// ipset's longest set name (IPSET_MAXNAMELEN 32, with the terminating NUL).
+const MAX_SET_NAME = 31
+
+/**
+ * The name of kube-proxy's set `base` (KUBE-CLUSTER-IP, …) in the proxier of one IP family. Since
+ * dual-stack IPVS (v1.20, pkg/proxy/ipvs/ipset.go NewIPSet) the IPv6 proxier's sets are `KUBE-6-…`,
+ * cut to ipset's 31 characters; before that an IPv6 proxier used the plain names, which is what a
+ * node without any KUBE-6- set shows.
+ */
+export function familySetName(sets: Ipsets, base: string, family: 4 | 6): string {
+  if (family === 4 || !base.startsWith('KUBE-')) return base
+  const v6 = base.replace(/^KUBE-/, 'KUBE-6-').slice(0, MAX_SET_NAME)
+  if (sets.sets.has(v6)) return v6
+  return [...sets.sets.keys()].some((name) => name.startsWith('KUBE-6-')) ? v6 : base
+}

@@ -1,15 +1,17 @@
 // Traces a destination through kube-proxy's IPVS mode. The iptables rules that remain (KUBE-SERVICES
 // over ipsets, KUBE-PROXY-FIREWALL) decide masquerade and drops; then IPVS, at LOCAL_IN, picks a real
 // server of the virtual server for (protocol, address, port). Every address IPVS answers is bound to
-// kube-ipvs0, so it is a local address of the node for the iptables walk.
-import {canonicalIP, joinHostPort} from '../address.js'
+// kube-ipvs0, so it is a local address of the node for the iptables walk. kube-proxy runs one IPVS
+// proxier per IP family: both write the one IPVS table, but an IPv6 destination's rules are in
+// ip6tables and its ipsets are the IPv6 proxier's (KUBE-6-…).
+import {canonicalIP, familyOf, isIP, joinHostPort} from '../address.js'
 import {chainRules, type IptablesDump} from '../iptables/dump.js'
 import {formatRule} from '../iptables/rule.js'
 import {traceIptables} from '../iptables/trace.js'
 import {untouched, type Hop, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
 import type {Note} from '../trace/notes.js'
 import {ipsetMembership} from './ipset-match.js'
-import {setAddresses, type Ipsets} from './ipset.js'
+import {familySetName, setAddresses, type Ipsets} from './ipset.js'
 import {virtualServerKey, type IpvsTable, type RealServer, type VirtualServer} from './ipvsadm.js'
 import {schedulerShares} from './scheduler.js'
 
@@ -19,6 +21,8 @@ export interface IpvsState {
   ipsets?: Ipsets
   /** The iptables rules kube-proxy keeps in IPVS mode (masquerade, firewall, kube-ipvs0 filter). */
   iptables?: IptablesDump
+  /** The same rules of the IPv6 proxier (ip6tables-save), for IPv6 destinations. */
+  iptables6?: IptablesDump
 }
 
 /** `ipvs 10.96.0.10:53/UDP`: the name a virtual server goes by in paths and backends. */
@@ -55,22 +59,24 @@ function ipvsFilterHop(dump: IptablesDump | undefined, dst: string, table: IpvsT
   }
 }
 
-function hasMember(sets: Ipsets | undefined, name: string, parts: string[]): boolean {
-  return (sets?.sets.get(name)?.entries ?? []).some((e) =>
-    parts.every((p, i) => (i === 0 && p.includes('.') ? canonicalIP(e.parts[i] ?? '') === p : e.parts[i] === p)),
-  )
+/** Whether kube-proxy's set `base` of the address's family (KUBE-6-… for IPv6) holds the member. */
+function hasMember(sets: Ipsets | undefined, base: string, family: 4 | 6, parts: string[]): boolean {
+  if (!sets) return false
+  // ipset prints addresses its own way (IPv6 compressed): compare addresses canonically.
+  const same = (have: string | undefined, want: string) => (isIP(want) ? canonicalIP(have ?? '') === canonicalIP(want) : have === want)
+  return (sets.sets.get(familySetName(sets, base, family))?.entries ?? []).some((e) => parts.every((p, i) => same(e.parts[i], p)))
 }
 
 /** externalTrafficPolicy Local shows only in the `*-LOCAL` ipsets, which skip masquerade. */
-function localPolicyNote(sets: Ipsets | undefined, req: TraceRequest, vs: VirtualServer): Note | undefined {
+function localPolicyNote(sets: Ipsets | undefined, req: TraceRequest, vs: VirtualServer, family: 4 | 6): Note | undefined {
   const proto = vs.protocol.toLowerCase()
-  const ipPort = [canonicalIP(vs.ip), `${proto}:${vs.port}`]
-  const set =
-    hasMember(sets, `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, [String(vs.port)]) && req.node.addresses.includes(vs.ip)
+  const ipPort = [vs.ip, `${proto}:${vs.port}`]
+  const base =
+    hasMember(sets, `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, family, [String(vs.port)]) && req.node.addresses.includes(vs.ip)
       ? `KUBE-NODE-PORT-LOCAL-${vs.protocol}`
-      : ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-EXTERNAL-IP-LOCAL'].find((s) => hasMember(sets, s, ipPort))
-  if (!set) return undefined
-  return {kind: 'ipvs-local-policy', address: `${vs.ip}:${vs.port}`, set}
+      : ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-EXTERNAL-IP-LOCAL'].find((s) => hasMember(sets, s, family, ipPort))
+  if (!base || !sets) return undefined
+  return {kind: 'ipvs-local-policy', address: joinHostPort(vs.ip, vs.port), set: familySetName(sets, base, family)}
 }
 
 function ipvsNotes(vs: VirtualServer, how: string, draining: RealServer[]): Note[] {
@@ -87,6 +93,7 @@ function ipvsNotes(vs: VirtualServer, how: string, draining: RealServer[]): Note
 /** Hands an outcome the iptables walk let through to IPVS. */
 function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: Map<string, VirtualServer>, bound: Set<string>): Outcome[] {
   const {destination: d} = req
+  const family = familyOf(d.ip) === 6 ? 6 : 4
   const vs = d.port === undefined ? undefined : servers.get(virtualServerKey(d.protocol, d.ip, d.port))
   if (!vs) {
     if (!bound.has(canonicalIP(d.ip))) return [o]
@@ -94,7 +101,7 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
       {
         ...o,
         verdict: 'reject',
-        hops: [...o.hops, ipvsFilterHop(state.iptables, d.ip, state.table)],
+        hops: [...o.hops, ipvsFilterHop(family === 6 ? state.iptables6 : state.iptables, d.ip, state.table)],
         notes: [...o.notes, {kind: 'ipvs-no-virtual-server', ip: d.ip, port: d.port, protocol: d.protocol}],
       },
     ]
@@ -106,7 +113,7 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
     live.map((r) => r.weight),
   )
   const notes: Note[] = [...o.notes, ...ipvsNotes(vs, note, draining)]
-  const local = localPolicyNote(state.ipsets, req, vs)
+  const local = localPolicyNote(state.ipsets, req, vs, family)
   if (local) notes.push(local)
   const vsHop = hopOf(vs, vs)
   if (live.length === 0) {
@@ -126,7 +133,7 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
     const share = shares[i] ?? 0
     if (share === 0) return []
     // KUBE-LOOP-BACK: a pod reaching itself through the Service is masqueraded (hairpin).
-    const hairpin = src === r.ip && hasMember(state.ipsets, 'KUBE-LOOP-BACK', [r.ip, `${d.protocol.toLowerCase()}:${r.port}`, r.ip])
+    const hairpin = src === r.ip && hasMember(state.ipsets, 'KUBE-LOOP-BACK', family, [r.ip, `${d.protocol.toLowerCase()}:${r.port}`, r.ip])
     return [
       {
         ...o,
@@ -146,24 +153,29 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
 /** Traces one destination on an IPVS-mode node. Pure: everything comes in the arguments. */
 export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
   const servers = indexTable(state.table)
-  const bound = new Set(
-    [...state.table.services.map((vs) => vs.ip), ...(state.ipsets ? setAddresses(state.ipsets, 'KUBE-IPVS-IPS') : [])].filter(Boolean).map(canonicalIP),
-  )
+  const {ipsets} = state
+  // Each family's proxier binds its addresses to kube-ipvs0 and lists them in its own KUBE-IPVS-IPS.
+  const boundSets = ipsets
+    ? [...setAddresses(ipsets, familySetName(ipsets, 'KUBE-IPVS-IPS', 4)), ...setAddresses(ipsets, familySetName(ipsets, 'KUBE-IPVS-IPS', 6))]
+    : []
+  const bound = new Set([...state.table.services.map((vs) => vs.ip), ...boundSets].filter(Boolean).map(canonicalIP))
+  const family = familyOf(req.destination.ip) === 6 ? 6 : 4
+  const dump = family === 6 ? state.iptables6 : state.iptables
   const notes: Note[] = []
   let walked: Trace
-  if (state.iptables) {
+  if (dump) {
     const addresses = [...new Set([...req.node.addresses, ...bound])]
-    // IPVS mode's KUBE-SERVICES starts with `-s 127.0.0.0/8 -j RETURN`: no outside client has such a
-    // source, so loopback joins the networks an unnamed client is assumed to be outside of.
-    const podNetworks = [...req.podNetworks, '127.0.0.0/8']
-    walked = traceIptables(state.iptables, {
+    // IPVS mode's KUBE-SERVICES starts with `-s 127.0.0.0/8 -j RETURN` (IPv6: `-s ::1/128`): no outside
+    // client has such a source, so loopback joins the networks an unnamed client is assumed to be outside of.
+    const podNetworks = [...req.podNetworks, family === 6 ? '::1/128' : '127.0.0.0/8']
+    walked = traceIptables(dump, {
       ...req,
       node: {...req.node, addresses},
       podNetworks,
       ...(state.ipsets ? {ipsets: ipsetMembership(state.ipsets)} : {}),
     })
   } else {
-    notes.push({kind: 'ipvs-iptables-not-read'})
+    notes.push({kind: 'ipvs-iptables-not-read', missing: family === 6 ? 'ip6tables-save' : 'iptables-save'})
     walked = untouched([], undefined)
   }
   const outcomes: Outcome[] = []

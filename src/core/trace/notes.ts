@@ -50,7 +50,7 @@ export type Note =
   | {kind: 'ipvs-no-real-servers'; server: string; onlyDraining: boolean}
   | {kind: 'ipvs-hairpin'; ip: string}
   | {kind: 'ipvs-local-policy'; address: string; set: string}
-  | {kind: 'ipvs-iptables-not-read'}
+  | {kind: 'ipvs-iptables-not-read'; missing: 'iptables-save' | 'ip6tables-save'}
   | {kind: 'ipvs-dnat-by-iptables'}
   // userspace mode.
   | {kind: 'userspace-proxy'; port: number}

@@ -36,6 +36,7 @@ const INFO_FACTS: Record<string, (svc: V1Service, f: Finding, view: ClusterView)
   'session-affinity': (svc, f) =>
     svc.spec?.sessionAffinity === 'ClientIP' && f.message.includes(`${svc.spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800} s`),
   'headless-service': (svc) => svc.spec?.clusterIP === 'None',
+  'dual-stack': (svc, f) => (svc.spec?.ipFamilies ?? []).length === 2 && f.message.endsWith(`is dual-stack (${(svc.spec?.ipFamilies ?? []).join(', ')})`),
   // Only loadBalancerSourceRanges keeping an assumed client out is info.
   'traffic-dropped': (svc, f) =>
     (svc.spec?.loadBalancerSourceRanges ?? []).length > 0 && f.message.includes('(load-balancer)') && f.message.endsWith('not in loadBalancerSourceRanges'),

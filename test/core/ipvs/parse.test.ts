@@ -3,7 +3,7 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {parseIpset} from '../../../src/core/ipvs/ipset.js'
+import {familySetName, parseIpset} from '../../../src/core/ipvs/ipset.js'
 import {parseIpvsTable, type IpvsTable} from '../../../src/core/ipvs/ipvsadm.js'
 import {dumpErrorOf as errorOf} from '../../support/errors.js'
 import {at, first} from '../../support/defined.js'
@@ -69,6 +69,62 @@ describe('ipvsadm', () => {
     )
     expect(essence(t)).toEqual([{vs: 'TCP 10.0.0.1:443 rr p10800', rs: ['192.168.0.1:6443 w1 masq']}])
     expect(first(t.services).flags).toEqual(['mask 255.255.255.0', 'ops'])
+  })
+
+  // One dual-stack node's IPv6 virtual servers in the three printouts: ipvsadm writes `[addr]:port`
+  // (addrport_to_anyname), the kernel `[%pI6]:%04X`, every group four hex digits (ip_vs_ctl.c ip_vs_info_seq_show).
+  const v6Forms: Array<[string, string[]]> = [
+    [
+      'ipvsadm -Sn',
+      [
+        '-A -t [fd00:10:96::a]:80 -s rr',
+        '-a -t [fd00:10:96::a]:80 -r [fd00:10:244::10]:8080 -m -w 1',
+        '-a -t [fd00:10:96::a]:80 -r [fd00:10:244::11]:8080 -m -w 0',
+      ],
+    ],
+    [
+      'ipvsadm -Ln',
+      [
+        'IP Virtual Server version 1.2.1 (size=4096)',
+        'Prot LocalAddress:Port Scheduler Flags',
+        '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn',
+        'TCP  [fd00:10:96::a]:80 rr',
+        '  -> [fd00:10:244::10]:8080       Masq    1      0          0         ',
+        '  -> [fd00:10:244::11]:8080       Masq    0      3          0         ',
+      ],
+    ],
+    [
+      '/proc/net/ip_vs',
+      [
+        'IP Virtual Server version 1.2.1 (size=4096)',
+        'Prot LocalAddress:Port Scheduler Flags',
+        '  -> RemoteAddress:Port Forward Weight ActiveConn InActConn',
+        'TCP  [fd00:0010:0096:0000:0000:0000:0000:000a]:0050 rr ',
+        '  -> [fd00:0010:0244:0000:0000:0000:0000:0010]:1F90      Masq    1      0          0         ',
+        '  -> [fd00:0010:0244:0000:0000:0000:0000:0011]:1F90      Masq    0      3          0         ',
+      ],
+    ],
+  ]
+  it.each(v6Forms)('reads IPv6 virtual and real servers from %s', (_, lines) => {
+    const t = parseIpvsTable(lines.join('\n'), 'v6')
+    expect(essence(t)).toEqual([{vs: 'TCP fd00:10:96::a:80 rr', rs: ['fd00:10:244::10:8080 w1 masq', 'fd00:10:244::11:8080 w0 masq']}])
+  })
+
+  it("reads the dual-stack IPVS fixture's table, both families, alike from -Ln, -Sn and /proc/net/ip_vs", () => {
+    const t = parseIpvsTable(readFileSync(new URL('../../fixtures/dual-stack-ipvs-v1.26/nodes/node-a/ipvsadm.txt', import.meta.url), 'utf8'), 'node-a')
+    expect(t.format).toBe('list')
+    const save = parseIpvsTable(read('derived/dual-stack-ipvs-v1.26.ipvsadm-save.txt'), 'save')
+    const proc = parseIpvsTable(read('derived/dual-stack-ipvs-v1.26.proc-net-ip_vs.txt'), 'proc')
+    expect([save.format, proc.format]).toEqual(['save', 'proc'])
+    expect(essence(save)).toEqual(essence(t))
+    expect(essence(proc)).toEqual(essence(t))
+    expect(t.services.map((vs) => `${vs.ip}:${vs.port} ${vs.realServers.length}`)).toEqual([
+      '10.96.0.10:80 2',
+      '192.168.49.2:30080 2',
+      'fd00:10:96::a:80 2',
+      'fd00:10:96::b6:443 1',
+      'fd00:192:168:49::2:30080 2',
+    ])
   })
 
   it('an empty table is empty, not an error', () => {
@@ -139,6 +195,31 @@ describe('ipset', () => {
     )
     expect(s.sets.get('KUBE-NODE-PORT-TCP')).toMatchObject({type: 'bitmap:port', entries: [{parts: ['30080'], line: 3}]})
     expect(s.sets.get('KUBE-LOOP-BACK')?.entries[0]?.parts).toEqual(['10.1.0.5', 'tcp:80', '10.1.0.5'])
+  })
+
+  it("reads the IPv6 proxier's sets (family inet6, KUBE-6- names) from a real ipset save", () => {
+    const s = parseIpset(readFileSync(new URL('../../fixtures/dual-stack-ipvs-v1.26/nodes/node-a/ipset.txt', import.meta.url), 'utf8'), 'node-a')
+    expect(s.sets.get('KUBE-6-CLUSTER-IP')).toMatchObject({
+      type: 'hash:ip,port',
+      entries: [{parts: ['fd00:10:96::b6', 'tcp:443']}, {parts: ['fd00:10:96::a', 'tcp:80']}],
+    })
+    expect(s.sets.get('KUBE-6-LOOP-BACK')?.entries.map((e) => e.parts)).toContainEqual(['fd00:10:244::20', 'tcp:8443', 'fd00:10:244::20'])
+    expect(s.sets.get('KUBE-CLUSTER-IP')?.entries.map((e) => e.parts)).toEqual([['10.96.0.10', 'tcp:80']])
+  })
+
+  // kube-proxy's IPv6 proxier renames KUBE-… to KUBE-6-… and cuts at ipset's 31 characters (ipset.go NewIPSet).
+  const names: Array<[string, string, 4 | 6, string]> = [
+    ['dual-stack node', 'KUBE-CLUSTER-IP', 4, 'KUBE-CLUSTER-IP'],
+    ['dual-stack node', 'KUBE-CLUSTER-IP', 6, 'KUBE-6-CLUSTER-IP'],
+    ['dual-stack node', 'KUBE-LOAD-BALANCER-SOURCE-CIDR', 6, 'KUBE-6-LOAD-BALANCER-SOURCE-CID'],
+    ['dual-stack node', 'KUBE-NODE-PORT-LOCAL-TCP', 6, 'KUBE-6-NODE-PORT-LOCAL-TCP'],
+    ['IPv6-only node of a kube-proxy before v1.20 (plain names)', 'KUBE-CLUSTER-IP', 6, 'KUBE-CLUSTER-IP'],
+  ]
+  it.each(names)('%s: %s of IPv%s is %s', (what, base, family, want) => {
+    const text = what.startsWith('dual')
+      ? 'create KUBE-CLUSTER-IP hash:ip,port family inet\ncreate KUBE-6-CLUSTER-IP hash:ip,port family inet6\n'
+      : 'create KUBE-CLUSTER-IP hash:ip,port family inet6\n'
+    expect(familySetName(parseIpset(text, 's'), base, family)).toBe(want)
   })
 
   const bad: Array<[string, string, number, RegExp]> = [

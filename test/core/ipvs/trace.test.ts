@@ -125,3 +125,109 @@ describe('the iptables side and the ipsets', () => {
     expect(noteLines(t.notes)).toMatch(/iptables rules of this IPVS node were not read/)
   })
 })
+
+// A dual-stack node: one IPVS table for both families, but each family's proxier writes its own
+// iptables rules (ip6tables for IPv6) and its own ipsets (KUBE-6-… for IPv6).
+describe('IPv6 destinations on a dual-stack node', () => {
+  const VIP6 = 'fd00:10:96::a'
+  const rules = (family: 4 | 6) => {
+    const [set, lo, pods] = family === 6 ? ['KUBE-6-', '::1/128', 'fd00:10:244::/56'] : ['KUBE-', '127.0.0.0/8', '10.244.0.0/16']
+    return [
+      '*nat',
+      ':KUBE-SERVICES - [0:0]',
+      ':KUBE-POSTROUTING - [0:0]',
+      ':KUBE-MARK-MASQ - [0:0]',
+      `-A KUBE-SERVICES -s ${lo} -j RETURN`,
+      `-A KUBE-SERVICES ! -s ${pods} -m set --match-set ${set}CLUSTER-IP dst,dst -j KUBE-MARK-MASQ`,
+      `-A KUBE-SERVICES -m set --match-set ${set}CLUSTER-IP dst,dst -j ACCEPT`,
+      `-A KUBE-POSTROUTING -m set --match-set ${set}LOOP-BACK dst,dst,src -j MASQUERADE`,
+      '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
+      'COMMIT',
+      '',
+    ].join('\n')
+  }
+  const TABLE = [
+    ...servers('rr', [1]),
+    `-A -t [${VIP6}]:80 -s rr`,
+    `-a -t [${VIP6}]:80 -r [fd00:10:244::10]:8080 -m -w 1`,
+    `-a -t [${VIP6}]:80 -r [fd00:10:244::11]:8080 -m -w 1`,
+    '-A -t [fd00:192:168:49::2]:30080 -s rr',
+    '-a -t [fd00:192:168:49::2]:30080 -r [fd00:10:244::10]:8080 -m -w 1',
+  ]
+  const SETS = [
+    `add KUBE-CLUSTER-IP ${VIP},tcp:80`,
+    `add KUBE-IPVS-IPS ${VIP}`,
+    'add KUBE-NODE-PORT-LOCAL-TCP 30080',
+    `add KUBE-6-CLUSTER-IP ${VIP6},tcp:80`,
+    `add KUBE-6-IPVS-IPS ${VIP6}`,
+    'add KUBE-6-NODE-PORT-TCP 30080',
+    'add KUBE-6-LOOP-BACK fd00:10:244::10,tcp:8080,fd00:10:244::10',
+  ]
+  const dual = (v6 = true): IpvsState => ({
+    ...state(TABLE, SETS, rules(4)),
+    ...(v6 ? {iptables6: indexIptablesSave(rules(6), 'ip6tables-save.txt')} : {}),
+  })
+  const trace6 = (s: IpvsState, port = 80, source: string | undefined = 'fd00:10:244::10', ip = VIP6, from: 'pod' | 'external' = 'pod') =>
+    traceIpvs(s, {
+      node: {name: 'n1', addresses: ['192.168.0.2', 'fd00:192:168:49::2']},
+      destination: {ip, port, protocol: 'TCP'},
+      from,
+      ...(source ? {source} : {}),
+      podNetworks: ['10.244.0.0/16', 'fd00:10:244::/56'],
+    })
+
+  it("walks the IPv6 proxier's ip6tables rules, then IPVS's IPv6 real servers, split by the scheduler", () => {
+    const t = trace6(dual(), 80, 'fd00:10:244::99')
+    expect(shares(t.outcomes)).toEqual({'fd00:10:244::10:8080': 0.5, 'fd00:10:244::11:8080': 0.5})
+    const hops = first(t.outcomes).hops
+    expect(hops.filter((h) => h.chain === 'KUBE-SERVICES').map((h) => h.rule)).toEqual([
+      '-A KUBE-SERVICES -m set --match-set KUBE-6-CLUSTER-IP dst,dst -j ACCEPT',
+    ])
+    expect(hops.slice(-2).map((h) => h.rule)).toEqual([`-A -t [${VIP6}]:80 -s rr`, `-a -t [${VIP6}]:80 -r [fd00:10:244::10]:8080 -m -w 1`])
+    expect(t.outcomes.map((o) => o.masquerade)).toEqual([false, false])
+  })
+
+  it('an IPv4 destination of the same node still walks the IPv4 rules', () => {
+    const t = trace(dual(), 80, '10.244.0.99')
+    expect(
+      first(t.outcomes)
+        .hops.filter((h) => h.chain === 'KUBE-SERVICES')
+        .map((h) => h.rule),
+    ).toEqual(['-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT'])
+  })
+
+  it('a client outside the IPv6 pod network is masqueraded by the ip6tables rule', () => {
+    const t = trace6(dual(), 80, '2001:db8:ff::7', VIP6, 'external')
+    expect(t.outcomes.map((o) => o.masquerade)).toEqual([true, true])
+    expect(first(t.outcomes).hops.map((h) => h.rule)).toContain(
+      '-A KUBE-SERVICES ! -s fd00:10:244::/56 -m set --match-set KUBE-6-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ',
+    )
+  })
+
+  it('hairpin: KUBE-6-LOOP-BACK masquerades a pod reaching itself', () => {
+    const t = trace6(dual(), 80, 'fd00:10:244::10')
+    expect(Object.fromEntries(t.outcomes.map((o) => [o.dnat!.ip, o.masquerade]))).toEqual({'fd00:10:244::10': true, 'fd00:10:244::11': false})
+  })
+
+  it('a port the IPv6 Service does not have is refused by the ip6tables KUBE-IPVS-FILTER address set (KUBE-6-IPVS-IPS)', () => {
+    const t = trace6(dual(), 81)
+    expect(t.outcomes.map((o) => o.verdict)).toEqual(['reject'])
+    expect(notes(t.outcomes)).toMatch(/fd00:10:96::a is an IPVS address \(kube-ipvs0\) without a virtual server for port 81\/TCP/)
+  })
+
+  it("Local policy is read from the IPv6 proxier's sets only: the IPv4 KUBE-NODE-PORT-LOCAL-TCP says nothing about the IPv6 node port", () => {
+    const t = trace6(dual(), 30080, '198.51.100.7', 'fd00:192:168:49::2', 'external')
+    expect(shares(t.outcomes)).toEqual({'fd00:10:244::10:8080': 1})
+    expect(notes(t.outcomes)).not.toMatch(/externalTrafficPolicy Local/)
+    const local = state(TABLE, [...SETS, 'add KUBE-6-NODE-PORT-LOCAL-TCP 30080'], rules(4))
+    expect(notes(trace6(local, 30080, '198.51.100.7', 'fd00:192:168:49::2', 'external').outcomes)).toMatch(
+      /externalTrafficPolicy Local \(\[fd00:192:168:49::2\]:30080 is in ipset KUBE-6-NODE-PORT-LOCAL-TCP\)/,
+    )
+  })
+
+  it('without ip6tables-save: the IPv6 real servers, and a note naming the missing dump', () => {
+    const t = trace6(dual(false))
+    expect(shares(t.outcomes)).toEqual({'fd00:10:244::10:8080': 0.5, 'fd00:10:244::11:8080': 0.5})
+    expect(noteLines(t.notes)).toMatch(/the IPv6 iptables rules of this IPVS node were not read \(ip6tables-save\)/)
+  })
+})

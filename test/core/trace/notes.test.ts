@@ -46,7 +46,7 @@ const EXAMPLES = {
   'ipvs-no-real-servers': {kind: 'ipvs-no-real-servers', server: 'ipvs 10.96.0.10:53/UDP', onlyDraining: false},
   'ipvs-hairpin': {kind: 'ipvs-hairpin', ip: '10.244.0.2'},
   'ipvs-local-policy': {kind: 'ipvs-local-policy', address: '192.168.0.2:30080', set: 'KUBE-NODE-PORT-LOCAL-TCP'},
-  'ipvs-iptables-not-read': {kind: 'ipvs-iptables-not-read'},
+  'ipvs-iptables-not-read': {kind: 'ipvs-iptables-not-read', missing: 'iptables-save'},
   'ipvs-dnat-by-iptables': {kind: 'ipvs-dnat-by-iptables'},
   'userspace-proxy': {kind: 'userspace-proxy', port: 38107},
   'userspace-no-portal': {kind: 'userspace-no-portal', chain: 'KUBE-PORTALS-CONTAINER', source: 'node1: iptables-save'},
