@@ -25,6 +25,9 @@ function hash16(s) {
 
 const ip = (base, i) => `${base}.${(i >> 8) & 255}.${i & 255}`
 
+/** The cluster IP generateBundle gives Service svc-N. */
+export const vipOf = (name) => ip('10.96', Number(name.replace(/^svc-/, '')) + 10)
+
 function groupByChain(...lists) {
   const byChain = new Map()
   for (const line of lists.flat()) {
@@ -56,7 +59,7 @@ export function generateBundle(dir, services, endpointsPerService) {
     const name = `svc-${s}`
     const spn = `bench/${name}:http`
     const h = hash16(`${spn}tcp`)
-    const vip = ip('10.96', s + 10)
+    const vip = vipOf(name)
     svcRules.push(`-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "${spn} cluster IP" -m tcp --dport 80 -j KUBE-SVC-${h}`)
     natDecl.push(`:KUBE-SVC-${h} - [0:0]`)
     chainRules.push(`-A KUBE-SVC-${h} ! -s 10.244.0.0/16 -d ${vip}/32 -p tcp -m comment --comment "${spn} cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ`)

@@ -91,7 +91,7 @@ const longestWord = (text: string) => maxOf(text.split(/[\n ]/).map((w) => w.len
 
 // cli-table3 checks every cell against every other for spans, so its time grows with the square of the
 // rows: tables are laid out in blocks of this many rows, with the column widths fixed for all of them.
-const ROWS_PER_BLOCK = 200
+const ROWS_PER_BLOCK = 50
 
 /**
  * A borderless table: a header row, two spaces between columns, `indent` before each line. When the
