@@ -291,6 +291,26 @@ describe('a distroless kube-proxy: no shell, no cat, no conntrack', () => {
     }
   })
 
+  it('Ctrl-C while the debug pod starts: the CLI exits 130 at once, the pod is deleted, the kube-proxy pod was only read', async () => {
+    server.podStart = {waiting: {reason: 'ContainerCreating'}}
+    let sentAt = 0
+    const exit = await start(['frontend', '--via', 'exec', '--conntrack', '--debug-pod-fallback', '--nodes', 'node1'], kubeconfig, (child) => {
+      const wait = setInterval(() => {
+        if (!server.writes.some((w) => w.method === 'POST')) return
+        clearInterval(wait)
+        sentAt = Date.now()
+        child.kill('SIGINT')
+      }, 50)
+      child.on('close', () => clearInterval(wait))
+    })
+    expect(sentAt).toBeGreaterThan(0)
+    expect(Date.now() - sentAt).toBeLessThan(5_000)
+    expect(exit.code).toBe(130)
+    expect(server.writes.filter((w) => w.method === 'POST').map((w) => (w.body as V1Pod).spec?.nodeName)).toEqual(['node1'])
+    expect(svctracePods()).toEqual([])
+    expect(debugExecs()).toEqual([])
+  })
+
   it('--conntrack without the opt-in: conntrack names the missing program and the flag, nothing is created, the rest is the same', async () => {
     const withPods = await start(['frontend', '--via', 'exec', '--conntrack', '--debug-pod-fallback', '-o', 'json'], kubeconfig)
     server.reset()

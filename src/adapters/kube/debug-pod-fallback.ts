@@ -24,6 +24,8 @@ export class DebugPodFallbackSession implements NodeSession {
   readonly reportsCommands = true
   private readonly here: NodeSession
   private debug?: Promise<{session: PodExecSession; logged: NodeSession}>
+  /** The debug pod's session once it runs (one still starting is the connector's to stop and delete). */
+  private opened?: {session: PodExecSession; logged: NodeSession}
   /** The kube-proxy pod's error for each program read in the debug pod instead (learnt once per node). */
   private readonly lacking = new Map<string, NodeAccessError>()
   private readonly unread = new Set<string>()
@@ -82,7 +84,8 @@ export class DebugPodFallbackSession implements NodeSession {
   private debugPod(): Promise<{session: PodExecSession; logged: NodeSession}> {
     this.debug ??= this.o.openDebugPod().then((session) => {
       this.note(`${[...this.lacking.keys()].join(', ')} not in the kube-proxy image: read from ${session.pod.label} (--debug-pod-fallback)`)
-      return {session, logged: this.logged(session)}
+      this.opened = {session, logged: this.logged(session)}
+      return this.opened
     })
     return this.debug
   }
@@ -99,7 +102,8 @@ export class DebugPodFallbackSession implements NodeSession {
   /** Says where the node's exec channels went, then closes the debug pod's session (deleting the pod) and the kube-proxy pod's. */
   close(): Promise<void> {
     this.closed ??= (async () => {
-      const debug = await this.debug?.catch(() => undefined)
+      // Not waiting for a pod still starting (an interrupted run): the connector stops and deletes it.
+      const debug = this.opened
       if (this.unread.size > 0 && !debug)
         this.note(`${[...this.unread].join(', ')} not in the kube-proxy image: left unread (a debug pod is made only for conntrack or IPVS counters)`)
       const uses: ChannelUse[] = [useOf(this.kubeProxy), ...(debug ? [{...useOf(debug.session), readsFor: [...this.lacking.keys()]}] : [])]
