@@ -69,6 +69,8 @@ export interface NodeCommandRecord {
   node: string
   /** How the node was reached. */
   via: 'ssh' | 'exec'
+  /** Where it ran, when a node's commands run in more than one place (`debug pod kube-system/svctrace-…`). */
+  where?: string
   /** The command's argv joined by spaces (never the remote shell line with sudo/env). */
   command: string
   /** The exit status, when the command ran to the end. */

@@ -6,11 +6,12 @@ import {homedir} from 'node:os'
 import path from 'node:path'
 import {Flags} from '@oclif/core'
 import type {BastionSpec} from '../adapters/ssh/settings.js'
+import type {DebugPodUse} from '../adapters/kube/pod-exec-connector.js'
 
 export const nodeFlags = {
   via: Flags.option({
     description:
-      'how node rules are read: ssh, exec (into the kube-proxy pod, or a debug pod), none (API checks only). Default: ssh when an --ssh-* flag is given, exec with --debug-pod, else none',
+      'how node rules are read: ssh, exec (into the kube-proxy pod, or a debug pod), none (API checks only). Default: ssh when an --ssh-* flag is given, exec with --debug-pod or --debug-pod-fallback, else none',
     options: ['ssh', 'exec', 'none'] as const,
     helpGroup: 'Node access',
   })(),
@@ -57,7 +58,16 @@ export const nodeFlags = {
     description: 'with --via exec: run the commands in a short-lived privileged hostNetwork pod per node (deleted on exit)',
     helpGroup: 'Exec node access',
   }),
-  'debug-image': Flags.string({description: 'image of the --debug-pod pods (needs iptables-save, nft)', helpValue: 'IMAGE', helpGroup: 'Exec node access'}),
+  'debug-pod-fallback': Flags.boolean({
+    description:
+      'with --via exec: read in the kube-proxy pod, and only what its image lacks (conntrack for --conntrack, ipvsadm for --counters) in a short-lived privileged pod on that node, made only when needed and deleted on exit',
+    helpGroup: 'Exec node access',
+  }),
+  'debug-image': Flags.string({
+    description: 'image of the debug pods (needs iptables-save, nft, conntrack, ipvsadm, sh)',
+    helpValue: 'IMAGE',
+    helpGroup: 'Exec node access',
+  }),
   counters: Flags.boolean({
     description:
       'read the rules with their traffic counters (iptables-save -c, iptables -S -v, ipvsadm --stats; nft lists counters the rules have) and show packets per backend',
@@ -81,6 +91,7 @@ export interface NodeFlagValues {
   'ssh-host-template'?: string | undefined
   'ssh-address-type'?: 'InternalIP' | 'ExternalIP' | undefined
   'debug-pod'?: boolean | undefined
+  'debug-pod-fallback'?: boolean | undefined
   'debug-image'?: string | undefined
   parallel?: number | undefined
   'node-timeout'?: number | undefined
@@ -111,7 +122,7 @@ export interface ReadSettings {
 export type NodeAccess =
   | {via: 'none'; /** true when no flag asked for it (the output then says how to read nodes) */ implicit: boolean}
   | {via: 'ssh'; ssh: SshSettings; read: ReadSettings}
-  | {via: 'exec'; exec: {debugPod: boolean; debugImage?: string}; read: ReadSettings}
+  | {via: 'exec'; exec: {debugPod: DebugPodUse; debugImage?: string}; read: ReadSettings}
 
 /** A flag value svctrace cannot use (exit 2, printed as `error: …`). */
 export class NodeFlagError extends Error {}
@@ -128,7 +139,7 @@ const SSH_FLAGS = [
   'ssh-host-template',
   'ssh-address-type',
 ] as const
-const EXEC_FLAGS = ['debug-pod', 'debug-image'] as const
+const EXEC_FLAGS = ['debug-pod', 'debug-pod-fallback', 'debug-image'] as const
 const READ_FLAGS = ['parallel', 'node-timeout', 'connect-timeout'] as const
 const USER = /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,63}$/
 const TEMPLATE = /^(?:[A-Za-z0-9_.:-]|\{name\}|\{address\})+$/
@@ -263,8 +274,14 @@ export async function resolveNodeAccess(flags: NodeFlagValues, home = homedir())
   const image = flags['debug-image']
   if (image !== undefined && !IMAGE.test(image))
     throw new NodeFlagError(`--debug-image "${image}": not an image reference (e.g. registry.k8s.io/kube-proxy:v1.30.0)`)
-  if (image !== undefined && !flags['debug-pod']) throw new NodeFlagError('--debug-image names the image of --debug-pod pods: add --debug-pod')
-  return {via, exec: {debugPod: flags['debug-pod'] === true, ...(image !== undefined ? {debugImage: image} : {})}, read}
+  if (flags['debug-pod'] && flags['debug-pod-fallback'])
+    throw new NodeFlagError('--debug-pod reads everything from a debug pod, --debug-pod-fallback only what the kube-proxy image lacks: give one')
+  const debugPod: DebugPodUse = flags['debug-pod'] ? 'always' : flags['debug-pod-fallback'] ? 'fallback' : 'never'
+  if (image !== undefined && debugPod === 'never')
+    throw new NodeFlagError(
+      '--debug-image names the image of debug pods: add --debug-pod (every read in one) or --debug-pod-fallback (what the kube-proxy image lacks)',
+    )
+  return {via, exec: {debugPod, ...(image !== undefined ? {debugImage: image} : {})}, read}
 }
 
 /** The line shown when nodes were not read because no flag asked for it. */

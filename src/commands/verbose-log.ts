@@ -25,12 +25,15 @@ export function apiRequestLine(r: ApiRequestRecord): string {
   return oneLine(`${r.method} ${r.url} ${outcome} in ${r.ms} milliseconds`)
 }
 
-/** `ssh node-a: iptables -V exit 0, 27 bytes in 15 milliseconds`, or `failed (timeout)` when it did not finish. */
+/**
+ * `ssh node-a: iptables -V exit 0, 27 bytes in 15 milliseconds`, or `failed (timeout)` when it did not finish;
+ * `exec node-a (debug pod kube-system/svctrace-…): …` when the node's commands ran in more than one pod.
+ */
 export function nodeCommandLine(r: NodeCommandRecord): string {
   const bytes = r.bytes !== undefined ? `, ${r.bytes} bytes` : ''
   const outcome = r.exitCode !== undefined ? `exit ${r.exitCode}${bytes}` : `failed (${r.error ?? 'unknown'})`
   const when = r.channel ? `(channel ${r.channel.number}: ${r.channel.commands} commands in ${r.ms} milliseconds)` : `in ${r.ms} milliseconds`
-  return oneLine(`${r.via} ${r.node}: ${r.command} ${outcome} ${when}`)
+  return oneLine(`${r.via} ${r.node}${r.where !== undefined ? ` (${r.where})` : ''}: ${r.command} ${outcome} ${when}`)
 }
 
 /** `ssh node-a: targeted read (nft backend): the first round held every chain on the paths`. */

@@ -6,7 +6,7 @@ import {nodeCommands} from '../../src/adapters/node/commands.js'
 import type {NodeAccessError} from '../../src/adapters/node/connector.js'
 import {commandError} from '../../src/adapters/ssh/errors.js'
 
-const pod = {namespace: 'kube-system', node: 'node-a', label: 'kube-proxy pod kube-system/kube-proxy-x'}
+const pod = {namespace: 'kube-system', node: 'node-a', label: 'kube-proxy pod kube-system/kube-proxy-x', role: 'kube-proxy' as const}
 
 function thrown(fn: () => unknown): NodeAccessError {
   try {

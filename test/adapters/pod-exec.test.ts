@@ -2,7 +2,8 @@
 // local fake API server, which speaks the pods/exec channel protocol and, given a node → network namespace
 // map, really runs each argv there (`ip netns exec NS argv…`). Without root, commands are answered by the
 // server's `respond` hook instead (same wire, canned output); the netns part skips with a printed reason.
-import {readFileSync, rmSync, writeFileSync, mkdtempSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {readFileSync, rmSync, writeFileSync, mkdtempSync, symlinkSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -13,8 +14,12 @@ import {loadKubeconfig, type LoadedKubeconfig} from '../../src/adapters/kube/kub
 import {nodeCommands, type NodeCommand} from '../../src/adapters/node/commands.js'
 import {NodeAccessError, type NodeSession} from '../../src/adapters/node/connector.js'
 import {PodExecConnector, type PodExecOptions} from '../../src/adapters/kube/pod-exec-connector.js'
+import {readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
+import {captureOf} from '../../src/core/captures.js'
+import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {buildReport} from '../../src/core/report.js'
-import {loadFakeClusterData, startFakeApiServer, type ExecCall, type FakeApiServer, type FakeClusterData} from '../support/fake-apiserver.js'
+import {loadFakeClusterData, startFakeApiServer, type ExecCall, type ExecReply, type FakeApiServer, type FakeClusterData} from '../support/fake-apiserver.js'
+import {fakeNodeDir, fakeProgram} from '../support/local-shell.js'
 import {NS_PREFIX, normalizeIptablesSave, requireRoot, run} from '../support/netns.js'
 import {comparableReport, type ReportJson} from '../support/netns-trace.js'
 import {dataplane} from '../support/dataplane.js'
@@ -283,7 +288,7 @@ describe('exec into the kube-proxy pod (canned command output)', () => {
 describe('debug pods (--debug-pod)', () => {
   it('creates a privileged hostNetwork pod pinned to the node, execs there, and deletes it when the node is done', async () => {
     server.exec.respond = (call) => ({stdout: `read on ${call.node} in ${call.pod}\n`})
-    const c = connector({debugPod: true, podStartTimeoutMs: 10_000})
+    const c = connector({debugPod: 'always', podStartTimeoutMs: 10_000})
     const session = await c.connect({name: 'node2', address: ''})
     const created = server.writes.find((w) => w.method === 'POST')!
     expect(created.path).toBe('/api/v1/namespaces/kube-system/pods')
@@ -330,7 +335,7 @@ describe('debug pods (--debug-pod)', () => {
 
   it('close() deletes every debug pod of the run, for several nodes, once, even when called twice at once', async () => {
     server.exec.respond = () => ({stdout: 'ok\n'})
-    const c = connector({debugPod: true, debugImage: 'registry.example/tools:1', podStartTimeoutMs: 10_000})
+    const c = connector({debugPod: 'always', debugImage: 'registry.example/tools:1', podStartTimeoutMs: 10_000})
     await Promise.all([c.connect({name: 'node1', address: ''}), c.connect({name: 'node2', address: ''})])
     expect(
       svctracePods()
@@ -347,7 +352,7 @@ describe('debug pods (--debug-pod)', () => {
 
   it('a pod that never runs: the waiting reason, the fix, and the pod is deleted', async () => {
     server.podStart = {waiting: {reason: 'ImagePullBackOff', message: 'Back-off pulling image "registry.example/nope:1"'}}
-    const c = connector({debugPod: true, debugImage: 'registry.example/nope:1', podStartTimeoutMs: 1_500})
+    const c = connector({debugPod: 'always', debugImage: 'registry.example/nope:1', podStartTimeoutMs: 1_500})
     const started = Date.now()
     const err = await failure(c.connect({name: 'node1', address: ''}))
     expect(Date.now() - started).toBeLessThan(5_000)
@@ -361,7 +366,7 @@ describe('debug pods (--debug-pod)', () => {
 
   it('a creation whose answer is lost: the pod exists on the server, and it is deleted all the same', async () => {
     server.dropNextAnswers(1)
-    const c = connector({debugPod: true, podStartTimeoutMs: 5_000})
+    const c = connector({debugPod: 'always', podStartTimeoutMs: 5_000})
     const err = await failure(c.connect({name: 'node1', address: ''}))
     expect(err.message).toMatch(/^cannot reach the API server to create pods in namespace kube-system \(to start a debug pod on node1\)/)
     // The POST was never answered, yet deleting the pod by its name found it (200, not 404).
@@ -380,7 +385,7 @@ describe('debug pods (--debug-pod)', () => {
 
   it('Ctrl-C while a pod starts: close() stops the wait at once and deletes the pod', async () => {
     server.podStart = {afterMs: 60_000}
-    const c = connector({debugPod: true, podStartTimeoutMs: 30_000})
+    const c = connector({debugPod: 'always', podStartTimeoutMs: 30_000})
     const connecting = failure(c.connect({name: 'node1', address: ''}))
     await expect.poll(() => svctracePods().length).toBe(1)
     const started = Date.now()
@@ -393,7 +398,7 @@ describe('debug pods (--debug-pod)', () => {
   it('Ctrl-C while a command runs in the debug pod: the command is cancelled and the pod deleted', async () => {
     server.exec.delayMs = 30_000
     server.exec.respond = () => ({stdout: 'never'})
-    const c = connector({debugPod: true, podStartTimeoutMs: 10_000})
+    const c = connector({debugPod: 'always', podStartTimeoutMs: 10_000})
     const session = await c.connect({name: 'node1', address: ''})
     const running = failure(session.run(nodeCommands.iptablesSave()))
     await expect.poll(() => server.execs.length).toBe(1)
@@ -407,13 +412,91 @@ describe('debug pods (--debug-pod)', () => {
 
   it('RBAC without create pods in kube-system: names it, and nothing is left behind', async () => {
     server.deny = [{verb: 'create', resource: 'pods', namespace: 'kube-system'}]
-    const c = connector({debugPod: true})
+    const c = connector({debugPod: 'always'})
     const err = await failure(c.connect({name: 'node1', address: ''}))
     expect(err.kind).toBe('auth')
     expect(err.message).toMatch(
       /^RBAC does not allow create pods in namespace kube-system \(pods is forbidden: User ".*" cannot create resource "pods" .*\), needed to start a debug pod on node1; grant it \(check with kubectl auth can-i create pods -n kube-system\) or use --via ssh$/,
     )
     await c.close()
+    expect(svctracePods()).toEqual([])
+  })
+})
+
+describe('--debug-pod-fallback (canned command output)', () => {
+  let bin = ''
+  beforeAll(() => {
+    bin = fakeNodeDir(path.join(scratch, 'debug-image'), {
+      'conntrack -L -d 10.96.0.10': {stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been shown.\n'},
+    })
+    symlinkSync(fakeProgram(bin), path.join(bin, 'conntrack'))
+  })
+  const localShell = (script: string): ExecReply => {
+    const r = spawnSync('/bin/sh', ['-c', script], {env: {PATH: bin}, encoding: 'buffer', timeout: 30_000})
+    return {stdout: r.stdout, stderr: r.stderr.toString('utf8'), exitCode: r.status ?? 1}
+  }
+
+  const RULES = '*nat\n:KUBE-SERVICES - [0:0]\n-A KUBE-SERVICES -d 10.96.0.10/32 -p udp -m udp --dport 53 -j KUBE-SVC-TCOU7JCQXEZGVUNU\nCOMMIT\n'
+  const plan = (conntrack: boolean): CollectionPlan => ({
+    full: true,
+    ipv6: false,
+    chains: {nat: [], filter: []},
+    chains6: {nat: [], filter: []},
+    destinations: [],
+    ...(conntrack ? {conntrack: {addresses: ['10.96.0.10']}} : {}),
+  })
+
+  beforeEach(() => {
+    // A distroless kube-proxy: no shell, no cat, no conntrack (and no ipvsadm, as ever).
+    server.exec.missing = {[KUBE_PROXY_IMAGE]: ['ipvsadm', 'conntrack', 'cat']}
+    server.exec.respond = (call) => {
+      if (call.image === KUBE_PROXY_IMAGE && (call.allowedAs === 'compound' || ['ipvsadm', 'conntrack', 'cat'].includes(call.argv[0]!))) return undefined
+      // The debug pod's sh -c runs in a real shell; its conntrack prints nothing tracked.
+      if (call.allowedAs === 'compound') return localShell(call.argv[2]!)
+      if (call.argv[0] === 'iptables') return {stdout: 'iptables v1.8.9 (nf_tables)\n'}
+      if (call.argv[0] === 'iptables-save') return {stdout: RULES}
+      return {stderr: 'Error: No such file or directory\n', exitCode: 1}
+    }
+  })
+
+  it('no read that needs a debug pod: none is created, and what the image lacks stays unread', async () => {
+    const session = await connector({debugPod: 'fallback'}).connect({name: 'node1', address: ''})
+    const dp = await readNodeDataplane(session, 'node1', plan(false))
+    await session.close()
+    expect(captureOf(dp, 'iptables-save')?.text).toBe(RULES)
+    expect(server.writes).toEqual([])
+    expect(server.execs.filter((e) => e.argv[0] === 'cat').map((e) => e.outcome)).toEqual(['not-found'])
+  })
+
+  it('the debug pod cannot be created (RBAC): the rules stand, and conntrack says both what is missing and why no pod read it', async () => {
+    server.deny = [{verb: 'create', resource: 'pods', namespace: 'kube-system'}]
+    const c = connector({debugPod: 'fallback'})
+    const session = await c.connect({name: 'node1', address: ''})
+    const dp = await readNodeDataplane(session, 'node1', plan(true))
+    await session.close()
+    await c.close()
+    expect(captureOf(dp, 'iptables-save')?.text).toBe(RULES)
+    expect(dp.conntrackError).toMatch(
+      /^conntrack is not installed in kube-proxy pod kube-system\/kube-proxy-7xk2p on node1 \(`conntrack -L -d 10.96.0.10` exited with 127: not in the kube-proxy image\); reading it from a debug pod instead failed: RBAC does not allow create pods in namespace kube-system .*; grant it \(check with kubectl auth can-i create pods -n kube-system\) or use --via ssh$/,
+    )
+    expect(svctracePods()).toEqual([])
+  })
+
+  it('a later round asks the debug pod straight away for what the kube-proxy pod was found to lack', async () => {
+    const session = await connector({debugPod: 'fallback'}).connect({name: 'node1', address: ''})
+    const steps = [{id: 'conntrack:0', cmd: nodeCommands.conntrackList('10.96.0.10')}]
+    await session.runBatch!(steps)
+    await session.runBatch!(steps)
+    await session.close()
+    const asked = server.execs.map((e) => [e.pod.replace(/-[0-9a-f]{8}-/, '-RUN-'), e.argv[0], e.outcome])
+    // The kube-proxy pod: the shell probe once per connector, conntrack once per node; then the debug pod, as one sh -c each round.
+    expect(asked).toEqual([
+      ['kube-proxy-7xk2p', 'sh', 'not-found'],
+      ['kube-proxy-7xk2p', 'conntrack', 'not-found'],
+      ['svctrace-RUN-1', 'sh', 0],
+      ['svctrace-RUN-1', 'sh', 0],
+    ])
+    expect(server.writes.map((w) => w.method)).toEqual(['POST', 'DELETE'])
     expect(svctracePods()).toEqual([])
   })
 })
@@ -468,7 +551,7 @@ describe.skipIf(env.skip)("exec runs the real iptables-save of the node's networ
   })
 
   it('the debug pod reads the same rules', async () => {
-    const c = connector({debugPod: true, podStartTimeoutMs: 10_000})
+    const c = connector({debugPod: 'always', podStartTimeoutMs: 10_000})
     const session = await c.connect({name: 'node1', address: ''})
     const text = await readViaExec(session)
     expect(normalizeIptablesSave(text)).toEqual(normalizeIptablesSave((await run(['ip', 'netns', 'exec', netns, 'iptables-save'])).stdout))

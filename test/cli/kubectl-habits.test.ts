@@ -81,6 +81,7 @@ describe('--help', () => {
       'counters',
       'debug-image',
       'debug-pod',
+      'debug-pod-fallback',
       'explain',
       'fail-on',
       'from',
@@ -123,6 +124,6 @@ describe('--help', () => {
     expect(section('OUTPUT FLAGS')).toMatch(/--output[\s\S]*--fail-on[\s\S]*--ignore[\s\S]*--explain[\s\S]*--no-color[\s\S]*-v, --verbose/)
     expect(section('NODE ACCESS FLAGS')).toMatch(/--via[\s\S]*--counters[\s\S]*--parallel[\s\S]*--node-timeout[\s\S]*--connect-timeout/)
     expect(section('SSH NODE ACCESS FLAGS')).toMatch(/--ssh-user[\s\S]*--known-hosts[\s\S]*--bastion[\s\S]*--ssh-address-type/)
-    expect(section('EXEC NODE ACCESS FLAGS')).toMatch(/--debug-pod[\s\S]*--debug-image/)
+    expect(section('EXEC NODE ACCESS FLAGS')).toMatch(/--debug-pod[\s\S]*--debug-pod-fallback[\s\S]*--debug-image/)
   })
 })

@@ -50,7 +50,16 @@ describe('a bad node access flag is refused with what to give instead', () => {
     [{via: 'ssh', 'debug-pod': true}, '--debug-pod is for --via exec, not --via ssh'],
     [{via: 'none', 'debug-pod': true}, '--debug-pod is for --via exec, not --via none'],
     [{'ssh-user': 'core', 'debug-pod': true}, '--ssh-user read nodes over SSH and --debug-pod through pods: say which with --via ssh or --via exec'],
-    [{via: 'exec', 'debug-image': 'busybox'}, '--debug-image names the image of --debug-pod pods: add --debug-pod'],
+    [
+      {via: 'exec', 'debug-image': 'busybox'},
+      '--debug-image names the image of debug pods: add --debug-pod (every read in one) or --debug-pod-fallback (what the kube-proxy image lacks)',
+    ],
+    [
+      {'debug-pod': true, 'debug-pod-fallback': true},
+      '--debug-pod reads everything from a debug pod, --debug-pod-fallback only what the kube-proxy image lacks: give one',
+    ],
+    [{via: 'ssh', 'debug-pod-fallback': true}, '--debug-pod-fallback is for --via exec, not --via ssh'],
+    [{from: bundle, 'debug-pod-fallback': true}, '--debug-pod-fallback reads the nodes of a live cluster; a bundle (--from) already holds them: drop it'],
     [{via: 'exec', 'debug-pod': true, 'debug-image': 'x;reboot'}, '--debug-image "x;reboot": not an image reference (e.g. registry.k8s.io/kube-proxy:v1.30.0)'],
     // A bundle already holds each node's rules.
     [{from: bundle, via: 'ssh'}, "--from reads a bundle, which already holds each node's rules: drop --via ssh (or drop --from to read the live cluster)"],
@@ -103,9 +112,14 @@ describe('good flags become a typed config', () => {
     [
       '--debug-pod means --via exec',
       {'debug-pod': true, 'debug-image': 'registry.k8s.io/kube-proxy:v1.30.0'},
-      () => ({via: 'exec', exec: {debugPod: true, debugImage: 'registry.k8s.io/kube-proxy:v1.30.0'}, read: defaults}),
+      () => ({via: 'exec', exec: {debugPod: 'always', debugImage: 'registry.k8s.io/kube-proxy:v1.30.0'}, read: defaults}),
     ],
-    ['--via exec: the kube-proxy pods', {via: 'exec'}, () => ({via: 'exec', exec: {debugPod: false}, read: defaults})],
+    [
+      '--debug-pod-fallback means --via exec, with debug pods only for what the kube-proxy image lacks',
+      {'debug-pod-fallback': true, 'debug-image': 'registry.k8s.io/kube-proxy:v1.30.0'},
+      () => ({via: 'exec', exec: {debugPod: 'fallback', debugImage: 'registry.k8s.io/kube-proxy:v1.30.0'}, read: defaults}),
+    ],
+    ['--via exec: the kube-proxy pods', {via: 'exec'}, () => ({via: 'exec', exec: {debugPod: 'never'}, read: defaults})],
   ])('%s', async (_, flags, expected) => {
     expect(await resolveNodeAccess(flags, home)).toEqual(expected(home))
   })

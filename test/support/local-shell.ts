@@ -57,6 +57,11 @@ export function fakeNodeDir(dir: string, node: FakeNode, tools = true): string {
   return bin
 }
 
+/** The fake program of a `fakeNodeDir` bin directory: link another name to it and that program answers from the table too. */
+export function fakeProgram(bin: string): string {
+  return path.join(path.dirname(bin), 'fake')
+}
+
 function shell(bin: string, args: string[]): Promise<{stdout: Buffer; stderr: string; exitCode: number}> {
   return new Promise((resolve) => {
     execFile('/bin/sh', args, {env: {PATH: bin}, encoding: 'buffer', maxBuffer: 1 << 28}, (err, stdout, stderr) => {

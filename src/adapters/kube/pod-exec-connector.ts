@@ -3,7 +3,9 @@
 // node's rules — or, with debugPod, inside a short-lived privileged hostNetwork pod (debug-pod.ts). Every
 // command goes out as an argv array checked against the allow-list first; a node read goes out as one
 // `sh -c` whose script is made of those commands only (batch.ts), or, where the image has no shell
-// (kube-proxy's distroless images), as concurrent execs of the same commands.
+// (kube-proxy's distroless images), as concurrent execs of the same commands. With debugPod 'fallback',
+// what the kube-proxy image lacks (conntrack, …) is read from a debug pod on the node instead
+// (debug-pod-fallback.ts).
 // The only writes to the cluster are the debug pods' create and delete. One command's exec stream is
 // pod-exec-session.ts; the sentences for what failed are pod-exec-errors.ts.
 import {randomBytes} from 'node:crypto'
@@ -17,10 +19,18 @@ import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
 import {apiError, type ApiError, type ApiRequest} from './pod-exec-errors.js'
 import {PodExecSession, type ExecLib, type PodRef} from './pod-exec-session.js'
+import {DebugPodFallbackSession, useOf} from './debug-pod-fallback.js'
+import {channelSummary} from './debug-pod-reads.js'
+
+/**
+ * Where commands run: `never` (default) in the kube-proxy pod; `always` in a debug pod svctrace creates on
+ * each node (--debug-pod); `fallback` in the kube-proxy pod, and what its image lacks in a debug pod
+ * created only when a read needs it (--debug-pod-fallback).
+ */
+export type DebugPodUse = 'never' | 'always' | 'fallback'
 
 export interface PodExecOptions {
-  /** Run commands in a debug pod svctrace creates on each node instead of the kube-proxy pod. */
-  debugPod?: boolean
+  debugPod?: DebugPodUse
   /** The debug pod's image; default DEFAULT_DEBUG_IMAGE. */
   debugImage?: string
   /** Per command (connecting included); default 60 s. */
@@ -55,8 +65,8 @@ export class PodExecConnector implements NodeConnector {
   private readonly stopping = new AbortController()
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly sessions = new Set<PodExecSession>()
-  /** Whether the pods' image has a shell for batches, learnt from the first node that answers. */
-  private readonly shell: {missing?: string} = {}
+  /** Whether each kind of pod's image has a shell for batches, learnt from the first node that answers. */
+  private readonly shells = {'kube-proxy': {} as {missing?: string}, debug: {} as {missing?: string}}
   private lib?: Promise<Lib>
   private debugPods?: DebugPods
   private closing?: Promise<void>
@@ -65,15 +75,22 @@ export class PodExecConnector implements NodeConnector {
     private readonly loaded: LoadedKubeconfig,
     private readonly opts: PodExecOptions,
   ) {
-    this.description = opts.debugPod
-      ? `exec into debug pods (${opts.debugImage ?? DEFAULT_DEBUG_IMAGE}) in ${DEBUG_POD_NAMESPACE}`
-      : `exec into kube-proxy pods (${KUBE_PROXY_NAMESPACE}, ${KUBE_PROXY_SELECTOR})`
+    const debugPods = `debug pods (${opts.debugImage ?? DEFAULT_DEBUG_IMAGE}) in ${DEBUG_POD_NAMESPACE}`
+    const kubeProxyPods = `kube-proxy pods (${KUBE_PROXY_NAMESPACE}, ${KUBE_PROXY_SELECTOR})`
+    this.description =
+      opts.debugPod === 'always'
+        ? `exec into ${debugPods}`
+        : `exec into ${kubeProxyPods}${opts.debugPod === 'fallback' ? `, and ${debugPods} for what their image lacks` : ''}`
   }
 
   async connect(target: NodeTarget): Promise<NodeSession> {
     if (this.closing) throw new NodeAccessError(`not reading ${target.name}: svctrace is stopping`, 'unreachable')
     if (!NODE_NAME.test(target.name)) throw new NodeAccessError(`refusing to look up node "${target.name}": not a valid node name`, 'unreachable')
-    const opening = this.open(target.name)
+    return this.tracked(this.open(target.name))
+  }
+
+  /** A pod lookup or start in progress: close() waits for it before deleting debug pods. */
+  private async tracked<T>(opening: Promise<T>): Promise<T> {
     this.inFlight.add(opening)
     try {
       return await opening
@@ -97,26 +114,42 @@ export class PodExecConnector implements NodeConnector {
 
   private async open(node: string): Promise<NodeSession> {
     const lib = await this.load()
-    let pod: PodRef
-    let release = async () => {}
-    if (this.opts.debugPod) {
-      const pods = this.debugPodsOf(lib)
-      const started = await pods.start(node)
-      pod = {...started, node, label: `debug pod ${started.namespace}/${started.name}`}
-      release = () => pods.release(started.name)
-    } else {
-      pod = await this.kubeProxyPod(lib, node)
-    }
+    const debugPod = this.opts.debugPod ?? 'never'
+    if (debugPod === 'always') return this.debugPodSession(lib, node, true)
+    const kubeProxy = this.session(lib, {...(await this.kubeProxyPod(lib, node)), fallback: debugPod === 'fallback'}, async () => {}, debugPod === 'never')
+    if (debugPod === 'never') return kubeProxy
+    return new DebugPodFallbackSession(kubeProxy, {
+      node,
+      openDebugPod: () => {
+        if (this.closing) return Promise.reject(new NodeAccessError(`not starting a debug pod on ${node}: svctrace is stopping`, 'unreachable'))
+        return this.tracked(this.debugPodSession(lib, node, false))
+      },
+      ...(this.opts.log ? {log: this.opts.log} : {}),
+    })
+  }
+
+  /** A session in a debug pod started on the node; closing it deletes the pod. */
+  private async debugPodSession(lib: Lib, node: string, summarize: boolean): Promise<PodExecSession> {
+    const pods = this.debugPodsOf(lib)
+    const started = await pods.start(node)
+    const pod: PodRef = {...started, node, label: `debug pod ${started.namespace}/${started.name}`, role: 'debug'}
+    return this.session(lib, pod, () => pods.release(started.name), summarize)
+  }
+
+  /** `summarize`: -v says where the node's exec channels went when the session closes (a fallback session says it itself). */
+  private session(lib: Lib, pod: PodRef, release: () => Promise<void>, summarize: boolean): PodExecSession {
+    const log = this.opts.log
     const session: PodExecSession = new PodExecSession(pod, {
       lib,
       signal: this.stopping.signal,
       commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
-      shell: this.shell,
+      shell: this.shells[pod.role],
       maxOutputBytes: this.opts.maxOutputBytes ?? MAX_COMMAND_OUTPUT_BYTES,
       ...(this.opts.userAgent !== undefined ? {userAgent: this.opts.userAgent} : {}),
       ...(this.opts.audit !== undefined ? {audit: this.opts.audit} : {}),
       onClose: async () => {
         this.sessions.delete(session)
+        if (log && summarize) log.nodeRead({node: pod.node, via: 'exec', text: channelSummary([useOf(session)])})
         await release()
       },
     })
@@ -191,7 +224,7 @@ export class PodExecConnector implements NodeConnector {
     const containers = running.spec?.containers ?? []
     const name = running.metadata?.name ?? ''
     const container = containers.find((c) => c.name === 'kube-proxy')?.name ?? containers[0]?.name ?? 'kube-proxy'
-    return {namespace, name, container, node, label: `kube-proxy pod ${namespace}/${name}`}
+    return {namespace, name, container, node, label: `kube-proxy pod ${namespace}/${name}`, role: 'kube-proxy'}
   }
 
   private debugPodsOf(lib: Lib): DebugPods {

@@ -22,6 +22,27 @@ export interface PodLabel {
   namespace: string
   node: string
   label: string
+  /** Whose image runs the commands: the kube-proxy pod's, or svctrace's debug pod's. */
+  role: 'kube-proxy' | 'debug'
+  /** A debug pod reads what this pod's image lacks (--debug-pod-fallback). */
+  fallback?: boolean
+}
+
+/** What to do about a program the pod's image lacks (undefined when svctrace already reads it elsewhere). */
+function missingProgramNextStep(pod: PodLabel, program: string): string | undefined {
+  if (pod.role === 'debug') return `pass --debug-image with an image that has ${program}`
+  if (pod.fallback) return undefined
+  return `add --debug-pod-fallback to read ${program} from a short-lived privileged debug pod on ${pod.node} (the rest stays in the kube-proxy pod), or use --via ssh`
+}
+
+function missingProgram(pod: PodLabel, argv: string[], why: string): NodeAccessError {
+  const program = argv[0]!
+  return new NodeAccessError(
+    `${program} is not installed in ${pod.label} on ${pod.node} (\`${argv.join(' ')}\` exited with 127: ${why})`,
+    'command',
+    127,
+    missingProgramNextStep(pod, program),
+  )
 }
 
 export function seconds(ms: number): string {
@@ -80,10 +101,8 @@ export function commandResult(status: V1Status, stdout: string, stderr: string, 
   const shown = `\`${argv.join(' ')}\``
   const message = status.message ?? ''
   // containerd/runc: `exec: "ipvsadm": executable file not found in $PATH` — what a shell reports as 127.
-  if (/executable file not found|no such file or directory/i.test(message)) {
-    const image = pod.label.startsWith('kube-proxy') ? 'the kube-proxy image' : 'the debug image'
-    return fail(`${argv[0]} is not installed in ${pod.label} on ${pod.node} (${shown} exited with 127: not in ${image})`, 127)
-  }
+  if (/executable file not found|no such file or directory/i.test(message))
+    throw missingProgram(pod, argv, `not in ${pod.role === 'kube-proxy' ? 'the kube-proxy image' : 'the debug image'}`)
   if (status.reason !== 'NonZeroExitCode')
     return fail(`${shown} in ${pod.label} on ${pod.node} could not run: ${message || status.reason || 'unknown failure'}`)
   const code = Number(status.details?.causes?.find((c) => c.reason === 'ExitCode')?.message ?? /exit code (\d+)/.exec(message)?.[1])
@@ -101,12 +120,7 @@ export function commandResult(status: V1Status, stdout: string, stderr: string, 
 /** A part of a batch (one `sh -c` in the pod) that exited non-zero: the same sentence a lone exec gives. */
 export function partError(pod: PodLabel, argv: string[], exitCode: number, stderr: string): NodeAccessError {
   const shown = `\`${argv.join(' ')}\``
-  if (exitCode === 127)
-    return new NodeAccessError(
-      `${argv[0]} is not installed in ${pod.label} on ${pod.node} (${shown} exited with 127: ${firstLines(stderr) || 'not found'})`,
-      'command',
-      127,
-    )
+  if (exitCode === 127) return missingProgram(pod, argv, firstLines(stderr) || 'not found')
   return new NodeAccessError(`${shown} in ${pod.label} on ${pod.node} exited with ${exitCode}: ${firstLines(stderr) || 'no error output'}`, 'command', exitCode)
 }
 

@@ -59,18 +59,26 @@ function allowListed(cmd: NodeCommand, node: string): string[] {
  * falls back the same way whichever connector it uses (e.g. no ipvsadm in kube-proxy → /proc/net/ip_vs).
  */
 export class PodExecSession implements NodeSession {
+  /** Exec WebSockets opened so far: `sh -c` batches and single commands (-v counts them per node). */
+  readonly channels = {compound: 0, single: 0}
   private closed?: Promise<void>
   private readonly stop = new AbortController()
 
   constructor(
-    private readonly pod: PodRef,
+    readonly pod: PodRef,
     private readonly ctx: SessionContext,
   ) {}
+
+  /** Why the pod's image runs no batch (it has no shell), once that is known. */
+  get noShell(): string | undefined {
+    return this.ctx.shell.missing
+  }
 
   async run(cmd: NodeCommand): Promise<CommandResult> {
     const argv = allowListed(cmd, this.pod.node)
     if (this.closed) throw new NodeAccessError(`\`${argv.join(' ')}\` was not run on ${this.pod.node}: its session is closed`, 'unreachable')
     this.ctx.audit?.(this.pod.node, argv.join(' '))
+    this.channels.single++
     const raw = await execInPod(this.ctx, this.signal(), this.pod, argv)
     return commandResult(raw.status, raw.stdout.toString('utf8'), raw.stderr.toString('utf8'), this.pod, argv)
   }
@@ -81,7 +89,7 @@ export class PodExecSession implements NodeSession {
    */
   async runBatch(steps: readonly BatchStep[]): Promise<BatchOutcomes> {
     const {pod, ctx} = this
-    if (ctx.shell.missing) throw new FramingError(`${ctx.shell.missing}; ran the commands one by one`)
+    if (ctx.shell.missing) throw new FramingError(ctx.shell.missing)
     if (this.closed) throw new NodeAccessError(`nothing was run on ${pod.node}: its session is closed`, 'unreachable')
     return runCompound(
       steps,
@@ -89,13 +97,14 @@ export class PodExecSession implements NodeSession {
       async (compound) => {
         const argv = ['sh', '-c', compound.script]
         ctx.audit?.(pod.node, `sh -c '${compound.script}'`)
+        this.channels.compound++
         const raw = await execInPod(ctx, this.signal(), pod, argv, markerCounter(compound.nonce))
         try {
           commandResult(raw.status, '', raw.stderr.toString('utf8'), pod, ['sh'])
         } catch (err) {
           if (!(err instanceof NodeAccessError) || err.exitCode !== 127) throw err
           ctx.shell.missing = `${pod.label} has no shell (sh)`
-          throw new FramingError(`${ctx.shell.missing}; ran the commands one by one`)
+          throw new FramingError(ctx.shell.missing)
         }
         return {stdout: raw.stdout, stderr: raw.stderr.toString('utf8')}
       },

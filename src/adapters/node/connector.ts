@@ -24,6 +24,8 @@ export interface NodeSession {
    * Rejects with FramingError when it cannot (no shell, unframed output): the caller runs the steps one by one.
    */
   runBatch?(steps: readonly BatchStep[]): Promise<BatchOutcomes>
+  /** -v: set when the session reports its own commands (it runs them in more than one place). */
+  readonly reportsCommands?: boolean
   close(): Promise<void>
 }
 
@@ -43,6 +45,11 @@ export class NodeAccessError extends Error {
     readonly kind: string,
     /** The command's exit status, when it ran to the end and failed (for -v). */
     readonly exitCode?: number,
+    /**
+     * What to do about it, where the sentence does not say and the connector knows better than the
+     * reader (a program missing from the kube-proxy image: the flag that reads it from a debug pod).
+     */
+    readonly nextStep?: string,
   ) {
     super(message)
   }

@@ -8,6 +8,9 @@ import type {BatchOutcomes, BatchStep} from './batch.js'
 import {nodeCommands} from './commands.js'
 import {isMissingProgram, NodeAccessError} from './connector.js'
 
+const INSTALL_CONNTRACK =
+  'install conntrack (Debian/Ubuntu: conntrack, RHEL: conntrack-tools), or read the node with --via exec --debug-pod-fallback (conntrack from a short-lived debug pod where the kube-proxy image lacks it)'
+
 /** --conntrack: `conntrack -L -d IP` per address of the plan (`conntrack:N`), or `conntrack -L` once for the whole table. */
 export function conntrackSteps(plan: CollectionPlan): BatchStep[] {
   const addresses = plan.conntrack?.addresses
@@ -31,9 +34,8 @@ export function placeConntrack(out: NodeDataplane, outcomes: BatchOutcomes, step
       return
     }
     if (o instanceof NodeAccessError) {
-      out.conntrackError = isMissingProgram(o)
-        ? `${o.message}; install conntrack (Debian/Ubuntu: conntrack, RHEL: conntrack-tools), or read the node with --via exec: the kube-proxy image has it`
-        : o.message
+      // Over exec the connector knows the next step (a flag, an image); on a node, installing it is.
+      out.conntrackError = isMissingProgram(o) ? `${o.message}; ${o.nextStep ?? INSTALL_CONNTRACK}` : o.message
       return
     }
     texts.push(o.stdout.endsWith('\n') || o.stdout === '' ? o.stdout : `${o.stdout}\n`)

@@ -115,7 +115,7 @@ export class LiveNodeReader implements NodeReader {
       session = await this.connector.connect({name, address: address ?? ''})
       this.sessions.add(session)
       if (this.closed) return unreadableNode(name, `${name} was not read: the run was interrupted`)
-      const reading = this.opts.log ? loggedSession(session, name, this.opts.via, this.opts.log) : session
+      const reading = this.opts.log && !session.reportsCommands ? loggedSession(session, name, this.opts.via, this.opts.log) : session
       const log = this.opts.log
       const note = log ? (text: string) => log.nodeRead({node: name, via: this.opts.via, text}) : undefined
       return await readNodeDataplane(reading, name, plan, note)

@@ -260,7 +260,7 @@ export const catalog = {
     severity: 'info',
     title: 'Connection tracking could not be read (fully)',
     why: "The node's conntrack entries were asked for (--conntrack) or are in the bundle, but conntrack could not run there (not installed, not allowed, no conntrack.txt in the bundle), or some lines of its output are no entry svctrace can read; stale entries there are not counted.",
-    fix: 'Install conntrack on the node (Debian/Ubuntu: conntrack, RHEL: conntrack-tools), read the node with --via exec (the kube-proxy image has it), or capture conntrack -L into nodes/NODE/conntrack.txt of the bundle; the message names the lines that were not read.',
+    fix: 'Install conntrack on the node (Debian/Ubuntu: conntrack, RHEL: conntrack-tools), read the node with --via exec (older kube-proxy images have it; add --debug-pod-fallback to read it from a short-lived debug pod where the image lacks it, as distroless ones do), or capture conntrack -L into nodes/NODE/conntrack.txt of the bundle; the message names the lines that were not read.',
   },
   'api-read-denied': {
     severity: 'warning',
