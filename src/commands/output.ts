@@ -4,7 +4,7 @@ import type {Report} from '../core/model.js'
 import {renderDot} from '../render/dot.js'
 import {renderMermaid} from '../render/mermaid.js'
 import type {Style} from '../render/style.js'
-import {renderJsonPieces, renderYaml} from '../render/structured.js'
+import {renderJsonPieces, renderYamlPieces} from '../render/structured.js'
 import {renderTable} from '../render/table.js'
 import {renderTree} from '../render/tree.js'
 
@@ -21,15 +21,15 @@ export function isUtf8Locale(env: NodeJS.ProcessEnv): boolean {
 }
 
 /**
- * The report in the format asked for, as pieces to write in turn (-o json is made piece by piece;
- * the others are one string); `notices` (how nodes were read) go where the table prints them.
+ * The report in the format asked for, as pieces to write in turn (-o json and -o yaml are made
+ * piece by piece; the others are one string); `notices` (how nodes were read) go where the table prints them.
  */
 export function renderOutput(format: OutputFormat, report: Report, style: Style, notices: string[]): Iterable<string> {
   switch (format) {
     case 'json':
       return renderJsonPieces(report)
     case 'yaml':
-      return [renderYaml(report)]
+      return renderYamlPieces(report)
     case 'tree':
       return [renderTree(report, style)]
     case 'dot':

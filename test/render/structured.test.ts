@@ -1,14 +1,16 @@
-// -o json written in pieces is byte for byte the one string it used to be,
-// JSON.stringify(printableReport(report), null, 2) and a line feed, on the report of every fixture
-// bundle, every golden query of the example, the example without nodes, and hostile names.
+// -o json and -o yaml written in pieces are byte for byte the one string each used to be,
+// JSON.stringify(printableReport(report), null, 2) and a line feed, and yaml.dump(printableReport(report),
+// {noRefs: true, lineWidth: -1}), on the report of every fixture bundle, every golden query of the
+// example, the example without nodes, and hostile names.
 import {cpSync, mkdtempSync, readdirSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import yaml from 'js-yaml'
 import {afterAll, describe, expect, it} from 'vitest'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {runTrace} from '../../src/app/run-trace.js'
 import type {Query, Report} from '../../src/core/model.js'
-import {printableReport, renderJsonPieces} from '../../src/render/structured.js'
+import {printableReport, renderJsonPieces, renderYamlPieces} from '../../src/render/structured.js'
 import {example, root} from '../support/cli.js'
 import {hostileReport} from '../support/hostile.js'
 
@@ -33,9 +35,12 @@ async function traced(dir: string, query: Query): Promise<Report> {
   return report
 }
 
-/** What -o json printed before it was written in pieces. */
-const oneString = (report: Report) => JSON.stringify(printableReport(report), null, 2) + '\n'
-const inPieces = (report: Report) => [...renderJsonPieces(report)].join('')
+/** What -o json and -o yaml printed before they were written in pieces. */
+const oneString = (report: Report) => ({
+  json: JSON.stringify(printableReport(report), null, 2) + '\n',
+  yaml: yaml.dump(printableReport(report), {noRefs: true, lineWidth: -1}),
+})
+const inPieces = (report: Report) => ({json: [...renderJsonPieces(report)].join(''), yaml: [...renderYamlPieces(report)].join('')})
 
 const goldenQueries: Array<[string, Query]> = [
   ['hello-world', {kind: 'service', service: 'hello-world'}],
@@ -47,22 +52,22 @@ const goldenQueries: Array<[string, Query]> = [
   ['--ip 10.99.99.99:80', {kind: 'ip', ip: '10.99.99.99', port: 80, protocol: 'TCP'}],
 ]
 
-describe('-o json in pieces', () => {
+describe('-o json and -o yaml in pieces', () => {
   it.each(bundles().map((dir) => [path.relative(root, dir), dir]))('-A on %s', async (_, dir) => {
     const report = await traced(dir, {kind: 'all'})
-    expect(inPieces(report)).toBe(oneString(report))
+    expect(inPieces(report)).toEqual(oneString(report))
   })
 
   it.each(goldenQueries)('%s on the example', async (_, query) => {
     const report = await traced(example, query)
-    expect(inPieces(report)).toBe(oneString(report))
+    expect(inPieces(report)).toEqual(oneString(report))
   })
 
   it('a DNS name on the cluster-dns fixture', async () => {
     const query: Query = {kind: 'name', name: 'kube-dns.kube-system.svc.cluster.local', service: 'kube-dns', namespace: 'kube-system'}
     const report = await traced(path.join(root, 'test/fixtures/cluster-dns-iptables-v1.26'), query)
     expect(report.services).toHaveLength(1)
-    expect(inPieces(report)).toBe(oneString(report))
+    expect(inPieces(report)).toEqual(oneString(report))
   })
 
   it('the expected paths of the example without nodes/', async () => {
@@ -70,7 +75,7 @@ describe('-o json in pieces', () => {
     cpSync(example, noNodes, {recursive: true, filter: (src) => !src.startsWith(path.join(example, 'nodes'))})
     const report = await traced(noNodes, {kind: 'service', service: 'web-lb'})
     expect(report.expected).toBeDefined()
-    expect(inPieces(report)).toBe(oneString(report))
+    expect(inPieces(report)).toEqual(oneString(report))
   })
 
   it.each<[string, Query]>([
@@ -79,7 +84,8 @@ describe('-o json in pieces', () => {
   ])('hostile names and control characters, %s', async (_, query) => {
     const report = await hostileReport(query)
     const text = inPieces(report)
-    expect(text).toContain('\\u001b[31m')
-    expect(text).toBe(oneString(report))
+    expect(text.json).toContain('\\u001b[31m')
+    expect(text.yaml).toContain('\\e[31m')
+    expect(text).toEqual(oneString(report))
   })
 })
