@@ -90,6 +90,11 @@ try {
   const all = time(process.execPath, [path.join(root, 'bin/run.js'), '-A', '--from', dir, '--fail-on', 'none'])
   const allRss = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), '-A', '--from', dir, '--fail-on', 'none'])
   const allPeak = allRss.result ? Number(/peak-rss-mib (\d+)/.exec(allRss.result.stderr)?.[1]) : NaN
+  // The same as -o json, written as it is made: time and peak RSS from one set of runs, the output to /dev/null.
+  const allJson = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), '-A', '--from', dir, '--fail-on', 'none', '-o', 'json'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  const allJsonPeak = allJson.result ? Number(/peak-rss-mib (\d+)/.exec(allJson.result.stderr)?.[1]) : NaN
   const restore = iptablesRestoreBaseline(dump)
   const read = time(process.execPath, [
     '-e',
@@ -113,6 +118,8 @@ try {
     `${'peak RSS of the trace'.padEnd(52)} ${Number.isNaN(peak) ? 'n/a' : `${String(peak).padStart(6)} MiB`}   (${(peak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
     row('kubectl-svctrace -A (whole process)', all, restore),
     `${'peak RSS of -A'.padEnd(52)} ${Number.isNaN(allPeak) ? 'n/a' : `${String(allPeak).padStart(6)} MiB`}   (${(allPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
+    row('kubectl-svctrace -A -o json (whole process)', allJson, restore),
+    `${'peak RSS of -A -o json'.padEnd(52)} ${Number.isNaN(allJsonPeak) ? 'n/a' : `${String(allJsonPeak).padStart(6)} MiB`}   (${(allJsonPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
   ]
   console.log(lines.join('\n'))
   console.log(`\ntargets: one Service ≤ 0.10× of iptables-restore --test; -A ≤ 0.5×; peak RSS ≤ 4× the dump`)

@@ -4,7 +4,7 @@ import type {Report} from '../core/model.js'
 import {renderDot} from '../render/dot.js'
 import {renderMermaid} from '../render/mermaid.js'
 import type {Style} from '../render/style.js'
-import {renderJson, renderYaml} from '../render/structured.js'
+import {renderJsonPieces, renderYamlPieces} from '../render/structured.js'
 import {renderTable} from '../render/table.js'
 import {renderTree} from '../render/tree.js'
 
@@ -20,20 +20,23 @@ export function isUtf8Locale(env: NodeJS.ProcessEnv): boolean {
   return /utf-?8/i.test(locale)
 }
 
-/** The report in the format asked for; `notices` (how nodes were read) go where the table prints them. */
-export function renderOutput(format: OutputFormat, report: Report, style: Style, notices: string[]): string {
+/**
+ * The report in the format asked for, as pieces to write in turn (-o json and -o yaml are made
+ * piece by piece; the others are one string); `notices` (how nodes were read) go where the table prints them.
+ */
+export function renderOutput(format: OutputFormat, report: Report, style: Style, notices: string[]): Iterable<string> {
   switch (format) {
     case 'json':
-      return renderJson(report)
+      return renderJsonPieces(report)
     case 'yaml':
-      return renderYaml(report)
+      return renderYamlPieces(report)
     case 'tree':
-      return renderTree(report, style)
+      return [renderTree(report, style)]
     case 'dot':
-      return renderDot(report)
+      return [renderDot(report)]
     case 'mermaid':
-      return renderMermaid(report)
+      return [renderMermaid(report)]
     default:
-      return renderTable(report, {...style, wide: format === 'wide'}, notices)
+      return [renderTable(report, {...style, wide: format === 'wide'}, notices)]
   }
 }

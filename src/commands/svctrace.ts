@@ -19,7 +19,7 @@ import {verbosityArgs} from './verbosity.js'
 import {DEFAULT_WIDTH} from '../render/layout.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
 import {isUtf8Locale, renderOutput} from './output.js'
-import {writeFully} from './streams.js'
+import {writeFully, writePieces} from './streams.js'
 
 /** The terminal's width; through a pipe, COLUMNS when set (as `kubectl` and `ls` read it), else 80. */
 function terminalWidth(): number {
@@ -141,7 +141,7 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
     // The expected paths' heading already says how to read the nodes.
     const out = renderOutput(flags.output, report, style, report.expected ? notices.filter((n) => n !== NODES_NOT_READ) : notices)
     // No process.exit: a pipe must get the whole output, however slowly it reads.
-    await writeFully(process.stdout, out)
+    await writePieces(process.stdout, out)
     // An interrupted run prints what it read, and still exits as an interrupted command does.
     process.exitCode = interruption?.code ?? exit.code
   }

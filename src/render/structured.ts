@@ -1,10 +1,15 @@
 // -o json and -o yaml: the versioned report, with each note's sentence next to its kind and parameters.
-import yaml from 'js-yaml'
 import type {Report} from '../core/model.js'
+import {jsonPieces} from './json-pieces.js'
 import {noteRecord} from './notes.js'
+import {yamlPieces} from './yaml-pieces.js'
+
+// The report's containers opened by -o json and -o yaml: the report, nodes, each node, its paths.
+// Below them each Service, path and finding is one piece, so a check of 10,000 Services is never one string.
+const LEVELS = 4
 
 /** The report as printed: notes carry their text (made here, never stored in the core's report). */
-function printable(report: Report): unknown {
+export function printableReport(report: Report): unknown {
   return {
     ...report,
     nodes: report.nodes.map((n) => ({...n, paths: n.paths.map((p) => ({...p, notes: p.notes.map(noteRecord)}))})),
@@ -12,10 +17,13 @@ function printable(report: Report): unknown {
   }
 }
 
-export function renderJson(report: Report): string {
-  return JSON.stringify(printable(report), null, 2) + '\n'
+/** -o json in pieces to write as they are made: joined, JSON.stringify(printableReport(report), null, 2) and a line feed. */
+export function* renderJsonPieces(report: Report): Generator<string> {
+  yield* jsonPieces(printableReport(report), LEVELS)
+  yield '\n'
 }
 
-export function renderYaml(report: Report): string {
-  return yaml.dump(printable(report), {noRefs: true, lineWidth: -1})
+/** -o yaml in pieces to write as they are made: joined, yaml.dump(printableReport(report), {noRefs: true, lineWidth: -1}). */
+export function renderYamlPieces(report: Report): Generator<string> {
+  return yamlPieces(printableReport(report), LEVELS)
 }

@@ -187,6 +187,25 @@ describe('output through a pipe', () => {
     expect(piped.stdout).toBe(direct.stdout)
   })
 
+  it('-o json of a generated 600-Service bundle, written piece by piece, reaches a slow reader whole and as JSON.stringify writes it', () => {
+    const dir = path.join(scratch, 'generated-600')
+    const made = spawnSync(process.execPath, ['-e', `import('./bench/generate.js').then((m) => m.generateBundle(${JSON.stringify(dir)}, 600, 14))`], {
+      cwd: root,
+    })
+    expect(made.status).toBe(0)
+    const args = ['-A', '--from', dir, '-o', 'json', '--fail-on', 'none']
+    const direct = run(args)
+    expect(direct.code).toBe(0)
+    expect(Buffer.byteLength(direct.stdout)).toBeGreaterThan(8 << 20) // over a hundred 64 KiB blocks
+    const report = JSON.parse(direct.stdout) as {services: unknown[]; nodes: Array<{paths: unknown[]}>}
+    expect(report.services).toHaveLength(600)
+    expect(report.nodes[0]?.paths.length).toBeGreaterThanOrEqual(600)
+    expect(direct.stdout).toBe(JSON.stringify(report, null, 2) + '\n')
+    const piped = throughSlowPipe(args)
+    expect(piped.exit).toBe('exit 0')
+    expect(piped.stdout).toBe(direct.stdout)
+  }, 180_000)
+
   it('an error reaches a slow stderr reader whole, with exit 2 and nothing on stdout', () => {
     const args = ['no-such-service', '--from', example]
     const direct = run(args)
