@@ -2,6 +2,7 @@
 import type {ClusterView, NodeDataplane, Query, Report} from '../core/model.js'
 import {indexCluster} from '../core/cluster-index.js'
 import {reportFromIndex} from '../core/report.js'
+import {checkServiceByService, type ServicePart} from '../core/check-report.js'
 import {planCollection} from '../core/collection-plan.js'
 import {interruptedNode} from '../core/captures.js'
 import {SourceError, type ClusterSource, type NodeReader} from './ports.js'
@@ -21,6 +22,10 @@ export interface TraceConfig {
    * are reported as interrupted, and the report is built from what the others showed.
    */
   interrupted?: Promise<void>
+  /** Check mode: the output shows only the summary, so each Service's paths go once it is judged (none in the report). */
+  summaryOnly?: boolean
+  /** Check mode: called with each Service's part as soon as it is judged, in report order; awaited before the next. */
+  onService?: (part: ServicePart) => void | Promise<void>
 }
 
 /** The run was interrupted before the API objects were read: there is nothing to report. */
@@ -61,5 +66,21 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
     names.length > 0 && cluster.kubeProxyObjects ? unlessInterrupted(cluster.kubeProxyObjects(), stop, () => undefined) : undefined,
   ])
   if (kubeProxy && (kubeProxy.configMap || kubeProxy.daemonSet)) view.kubeProxy = kubeProxy
-  return {report: reportFromIndex(query, idx, dataplanes, denied, reader.noNodes), view, dataplanes}
+  const report =
+    query.kind === 'all'
+      ? await checkEachService(checkServiceByService(query, idx, dataplanes, denied, {keepPaths: config.summaryOnly !== true}), config.onService)
+      : reportFromIndex(query, idx, dataplanes, denied, reader.noNodes)
+  return {report, view, dataplanes}
+}
+
+/** Runs check mode Service by Service, handing each part to `onService` before the next is traced. */
+async function checkEachService(
+  run: Generator<ServicePart, Report, void>,
+  onService: ((part: ServicePart) => void | Promise<void>) | undefined,
+): Promise<Report> {
+  for (;;) {
+    const next = run.next()
+    if (next.done) return next.value
+    await onService?.(next.value)
+  }
 }

@@ -100,6 +100,8 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       ignore,
       ...(flags.conntrack ? {conntrack: true} : {}),
       counters: flags.counters,
+      // Check mode's table (-o wide too) shows verdicts, findings and rule walks, never a path.
+      summaryOnly: flags.output === 'table' || flags.output === 'wide',
     }
     const access = await this.nodeAccess(flags)
     if (flags.conntrack && access.via === 'none' && flags.from === undefined)

@@ -248,6 +248,9 @@ export type Query =
   | {kind: 'name'; name: string; service: string; namespace: string; port?: number; protocol?: Protocol; source?: string}
   | {kind: 'all'; namespace?: string; source?: string}
 
+/** Check mode's query: every Service (of a namespace). */
+export type AllQuery = Extract<Query, {kind: 'all'}>
+
 export interface ServiceSummary {
   name: string
   namespace: string

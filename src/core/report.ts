@@ -1,29 +1,15 @@
 // Query + API objects + node dumps → the report. Pure: the app layer gathers, this computes.
-import type {V1Node, V1Service} from '@kubernetes/client-node'
-import {formatDestination} from './address.js'
-import {
-  clusterIPsOf,
-  externalIPsOf,
-  indexCluster,
-  keyOf,
-  loadBalancerIPsOf,
-  nodeAddresses,
-  podNetworks,
-  protocolOf,
-  type ClusterIndex,
-} from './cluster-index.js'
+import type {V1Service} from '@kubernetes/client-node'
+import {clusterIPsOf, externalIPsOf, indexCluster, keyOf, loadBalancerIPsOf, protocolOf, type ClusterIndex} from './cluster-index.js'
 import {resolveAddress, serviceEntries, type Entry, type Resolution} from './entries.js'
 import {headlessEntries, resolveName} from './name-resolution.js'
-import {sourcesOn} from './sources.js'
-import {openDataplane} from './dataplane.js'
-import type {ClusterView, Finding, NodeDataplane, NodeReport, PathEntry, Query, Report, ServiceSummary, TracePath} from './model.js'
-import {ruleWalkOf} from './rule-walk.js'
-import {buildPath} from './path.js'
+import type {AllQuery, ClusterView, ConntrackSummary, ExpectedDataplane, Finding, NodeDataplane, NodeReport, Query, Report, ServiceSummary} from './model.js'
+import {tallyRuleWalk} from './rule-walk.js'
+import {nodeReportOf, openNode, tracePaths} from './node-trace.js'
 import {serviceNotFoundMessage} from './did-you-mean.js'
 import {isReady} from './kube-proxy/endpoint-conditions.js'
 import {checkService} from './checks/service-checks.js'
 import {finding} from './checks/catalog.js'
-import {dropCause, dropSeverity} from './checks/dropped-paths.js'
 import {checkTraces} from './checks/trace-checks.js'
 import {conntrackStaleEndpoints} from './checks/conntrack-stale-endpoint.js'
 import {configuredMode} from './proxy-config.js'
@@ -58,7 +44,8 @@ function endpointCounts(idx: ClusterIndex, svc: V1Service): ServiceSummary['endp
   return {ready: ready.size, total: all.size, portless: [...ready].filter((a) => !withPort.has(a)).length}
 }
 
-function summarize(idx: ClusterIndex, svc: V1Service, traced: TracedPath[], findings: Finding[]): ServiceSummary {
+/** One Service's line of the report: what the API says of it, and its verdict from its paths and findings. */
+export function summarize(idx: ClusterIndex, svc: V1Service, traced: TracedPath[], findings: Finding[]): ServiceSummary {
   const endpoints = endpointCounts(idx, svc)
   const affinity = svc.spec?.sessionAffinity === 'ClientIP'
   return {
@@ -93,11 +80,14 @@ function candidatesNear(idx: ClusterIndex, namespace: string, name: string) {
   }
 }
 
+/** The Services check mode checks (of the namespace, or all), in report order. */
+export function checkedServices(idx: ClusterIndex, query: AllQuery): V1Service[] {
+  return idx.view.services.filter((s) => !query.namespace || s.metadata?.namespace === query.namespace).sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
+}
+
 function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   if (query.kind === 'all') {
-    const services = idx.view.services
-      .filter((s) => !query.namespace || s.metadata?.namespace === query.namespace)
-      .sort((a, b) => keyOf(a).localeCompare(keyOf(b)))
+    const services = checkedServices(idx, query)
     return {entries: services.flatMap((s) => serviceEntries(s, idx.view.nodes)), services, unowned: false}
   }
   if (query.kind === 'ip') {
@@ -126,62 +116,14 @@ function resolveQuery(idx: ClusterIndex, query: Query): Resolution {
   return {...(summary !== undefined ? {summary} : {}), entries: serviceEntries(svc, idx.view.nodes), services: [svc], unowned: false}
 }
 
-function traceNode(
-  idx: ClusterIndex,
-  dp: NodeDataplane,
-  node: V1Node | undefined,
-  entries: Entry[],
-  source: string | undefined,
-  findings: Finding[],
-): NodeReport {
-  const name = dp.name
-  const plane = openDataplane(dp)
-  findings.push(...plane.findings)
-  const mode = plane.mode
-  if (!plane.trace) return {name, mode, ...(plane.readError ? {readError: plane.readError} : {}), ...(dp.interrupted ? {interrupted: true} : {}), paths: []}
-  const paths: TracePath[] = []
-  const nodeForSources = node ?? ({metadata: {name}} as V1Node)
-  for (const entry of entries) {
-    if (entry.node && entry.node !== name) continue
-    for (const client of sourcesOn(idx, entry, nodeForSources, source)) {
-      const {from, source: src} = client
-      const trace = plane.trace({
-        node: {name, addresses: node ? nodeAddresses(node) : []},
-        destination: entry.destination,
-        from,
-        ...(src !== undefined ? {source: src} : {}),
-        podNetworks: podNetworks(idx),
-      })
-      const service = entry.service ? keyOf(entry.service) : undefined
-      const pathEntry: PathEntry = {
-        address: formatDestination(entry.destination),
-        destination: entry.destination,
-        kind: entry.kind,
-        ...(service ? {service} : {}),
-        ...(service && entry.servicePort ? {servicePort: entry.servicePort} : {}),
-      }
-      const path = buildPath(idx, pathEntry, client, trace)
-      if (entry.kind === 'pod-ip' && path.verdict === 'no-match') path.verdict = 'not-a-service'
-      if (entry.kind === 'address' && path.verdict === 'no-match' && !entry.node) path.verdict = 'not-a-service'
-      // A Service's address on a port it lacks: say why nothing matched (other modes may reject it instead).
-      if (service && !entry.servicePort && path.verdict === 'no-match') {
-        const {ip, port, protocol} = entry.destination
-        path.notes.push({kind: 'no-service-port', service, ip, ...(port !== undefined ? {port} : {}), protocol})
-      }
-      if (path.verdict === 'drop') {
-        path.severity = dropSeverity(dropCause(path), {
-          explicitSource: source !== undefined,
-          ...(entry.service?.spec?.type ? {serviceType: entry.service.spec.type} : {}),
-        })
-      }
-      paths.push(path)
-    }
-  }
-  const ruleWalk = ruleWalkOf(paths, plane.kubeServicesRules)
-  return {name, mode, ...(ruleWalk ? {ruleWalk} : {}), paths}
+function traceNode(idx: ClusterIndex, dp: NodeDataplane, entries: Entry[], source: string | undefined, findings: Finding[]): NodeReport {
+  const opened = openNode(idx, dp, findings)
+  const paths = tracePaths(idx, opened, entries, source)
+  return nodeReportOf(opened, paths, tallyRuleWalk({}, paths))
 }
 
-function dedupe(findings: Finding[]): Finding[] {
+/** Each finding once, errors first, then warnings, then info (in their order otherwise). */
+export function dedupe(findings: Finding[]): Finding[] {
   const seen = new Map<string, Finding>()
   for (const f of findings) {
     const key = `${f.id}|${f.service ?? ''}|${f.node ?? ''}|${f.message}`
@@ -198,6 +140,8 @@ export function buildReport(query: Query, view: ClusterView, dataplanes: NodeDat
 
 /**
  * buildReport on an index already built (the use case builds one per run and plans collection with it too).
+ * Every entry is traced on every node at once; check mode runs Service by Service instead
+ * (check-report.ts), to the same report.
  * `noNodes` says why `dataplanes` is empty, when it is: the reason the expected data plane is shown.
  */
 export function reportFromIndex(
@@ -210,7 +154,7 @@ export function reportFromIndex(
   const {view} = idx
   const resolution = resolveQuery(idx, query)
   const findings: Finding[] = denied.map((message) => finding('api-read-denied', {message}))
-  const nodes = dataplanes.map((dp) => traceNode(idx, dp, idx.nodeByName.get(dp.name), resolution.entries, query.source, findings))
+  const nodes = dataplanes.map((dp) => traceNode(idx, dp, resolution.entries, query.source, findings))
   const tracedBy = pathsByService(nodes)
   for (const svc of resolution.services) {
     findings.push(...checkService(svc, idx, {...(query.source ? {source: query.source} : {}), traced: tracedBy.get(keyOf(svc)) ?? []}))
@@ -219,11 +163,6 @@ export function reportFromIndex(
   // --conntrack (or a bundle's conntrack.txt): where the nodes' tracked connections to the Services go.
   const conntrack = conntrackStaleEndpoints(idx, resolution.services, dataplanes)
   findings.push(...conntrack.findings)
-  for (const n of nodes) {
-    const summary = conntrack.summaries.get(n.name)
-    if (summary) n.conntrack = summary
-  }
-  const mode = configuredMode(view.kubeProxy)
   // Without one traced node, say what the nodes should hold (-A stays a check summary).
   const untraced = query.kind !== 'all' && nodes.every((n) => n.readError !== undefined)
   const expected = untraced ? {reason: nodes.length === 0 ? noNodes : 'none-readable', paths: expectedPaths(idx, resolution.entries, query.source)} : undefined
@@ -232,16 +171,53 @@ export function reportFromIndex(
   }
   const unique = dedupe(findings)
   const findingsOf = findingsByService(unique)
+  return assembleReport({
+    query,
+    idx,
+    dataplanes,
+    ...(resolution.summary ? {resolution: resolution.summary} : {}),
+    services: resolution.services.map((svc) => summarize(idx, svc, tracedBy.get(keyOf(svc)) ?? [], findingsOf.get(keyOf(svc)) ?? [])),
+    nodes: withConntrack(nodes, conntrack.summaries),
+    ...(expected ? {expected} : {}),
+    findings: unique,
+  })
+}
+
+/** The nodes, each with what its connection-tracking table held for the traced Services (when read). */
+export function withConntrack(nodes: NodeReport[], summaries: ReadonlyMap<string, ConntrackSummary>): NodeReport[] {
+  for (const n of nodes) {
+    const summary = summaries.get(n.name)
+    if (summary) n.conntrack = summary
+  }
+  return nodes
+}
+
+/** The parts of a report, computed. */
+export interface ReportParts {
+  query: Query
+  idx: ClusterIndex
+  dataplanes: readonly NodeDataplane[]
+  resolution?: string
+  services: ServiceSummary[]
+  nodes: NodeReport[]
+  expected?: ExpectedDataplane
+  findings: Finding[]
+}
+
+/** The report of its parts, with the configured mode and the nodes that did not answer. */
+export function assembleReport(parts: ReportParts): Report {
+  const {query, idx, dataplanes, resolution, services, nodes, expected, findings} = parts
+  const mode = configuredMode(idx.view.kubeProxy)
   const interrupted = dataplanes.filter((dp) => dp.interrupted).map((dp) => dp.name)
   return {
     apiVersion: 'svctrace/v2',
     query,
-    ...(resolution.summary ? {resolution: resolution.summary} : {}),
-    services: resolution.services.map((svc) => summarize(idx, svc, tracedBy.get(keyOf(svc)) ?? [], findingsOf.get(keyOf(svc)) ?? [])),
+    ...(resolution !== undefined ? {resolution} : {}),
+    services,
     ...(mode ? {kubeProxyMode: mode} : {}),
     nodes,
     ...(expected ? {expected} : {}),
     ...(interrupted.length > 0 ? {partial: {reason: 'interrupted' as const, nodes: interrupted}} : {}),
-    findings: unique,
+    findings,
   }
 }

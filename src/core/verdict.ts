@@ -68,10 +68,8 @@ export function serviceVerdict(readyEndpoints: number, traced: TracedPath[], fin
   const dnatBackends = paths.filter((p) => p.verdict === 'dnat').flatMap((p) => p.backends)
   // Endpoints, as `ready` counts them: a pod behind two Service ports is one pod reached, not two.
   const reached = new Set(dnatBackends.map((b) => b.ip))
-  const cause = causeOf(findings)
   const share = evenShareOf(paths)
-  return {
-    status: (cause && STATUS_OF[cause.severity]) ?? 'ok',
+  const counted = {
     entries: new Set(paths.map((p) => p.entry.address)).size,
     nodes: tracedNodes,
     outcomes,
@@ -79,19 +77,31 @@ export function serviceVerdict(readyEndpoints: number, traced: TracedPath[], fin
     reachedPods: dnatBackends.every((b) => b.pod !== null),
     ready: readyEndpoints,
     ...(share !== undefined ? {evenShare: share} : {}),
+  }
+  return judged(counted, findings)
+}
+
+/** What the paths add up to, with the status and cause the findings give it. */
+function judged(counted: Omit<ServiceVerdict, 'status' | 'cause'>, findings: Finding[]): ServiceVerdict {
+  const cause = causeOf(findings)
+  return {
+    status: (cause && STATUS_OF[cause.severity]) ?? 'ok',
+    ...counted,
     ...(cause ? {cause: {id: cause.id, message: cause.message}} : {}),
   }
+}
+
+/** The verdict judged again on other findings of its Service (--ignore left some out); the paths' counts stand. */
+export function rejudged(verdict: ServiceVerdict, findings: Finding[]): ServiceVerdict {
+  const {status: _status, cause: _cause, ...counted} = verdict
+  return judged(counted, findings)
 }
 
 /** The report without the findings of the given ids (--ignore), its verdicts judged again without them. */
 export function withoutFindings(report: Report, ids: ReadonlySet<string>): Report {
   if (ids.size === 0) return report
   const findings = report.findings.filter((f) => !ids.has(f.id))
-  const traced = pathsByService(report.nodes)
   const mine = findingsByService(findings)
-  const services = report.services.map((s) => {
-    const key = `${s.namespace}/${s.name}`
-    return {...s, verdict: serviceVerdict(s.endpoints.ready, traced.get(key) ?? [], mine.get(key) ?? [])}
-  })
+  const services = report.services.map((s) => ({...s, verdict: rejudged(s.verdict, mine.get(`${s.namespace}/${s.name}`) ?? [])}))
   return {...report, services, findings}
 }

@@ -7,7 +7,7 @@ import {decideExit, type FailOn} from '../../src/app/exit-decision.js'
 import type {CaptureMeta, CaptureSink, ClusterRead, ClusterSource, NodeReader} from '../../src/app/ports.js'
 import {runTrace, type TraceSettings} from '../../src/app/run-trace.js'
 import {InterruptedError} from '../../src/app/trace.js'
-import type {ServicePart} from '../../src/app/service-parts.js'
+import type {ServicePart} from '../../src/core/check-report.js'
 import type {ClusterView, Finding, NodeDataplane, Query} from '../../src/core/model.js'
 import {example} from '../support/cli.js'
 
@@ -187,6 +187,32 @@ describe('check mode yields one part per Service', () => {
     )
     events.push('returned')
     expect(events).toEqual([...['hello-cache', 'hello-world', 'kubernetes', 'web-lb'].flatMap((n) => [`start ${n}`, `end ${n}`]), 'returned'])
+  })
+
+  it('with only the summary shown (summaryOnly), the report keeps no path and is otherwise the same; the parts still hold theirs', async () => {
+    const parts: ServicePart[] = []
+    const {report} = await runTrace({...check, summaryOnly: true}, {cluster: bundle, reader: bundle}, {onService: (p) => void parts.push(p)})
+    const full = (await trace(check)).report
+    expect(report).toEqual({...full, nodes: full.nodes.map((n) => ({...n, paths: []}))})
+    expect(report.nodes.every((n) => n.ruleWalk !== undefined)).toBe(true)
+    full.nodes.forEach((n, i) => expect(parts.flatMap((p) => p.nodes[i]?.paths ?? [])).toEqual(n.paths))
+    expect(parts.map((p) => p.service)).toEqual(report.services)
+  })
+
+  it('--ignore judges each part again: a Service whose only error is ignored is no longer broken', async () => {
+    const parts: ServicePart[] = []
+    const cache = (list: ServicePart[]) => list.find((p) => p.service.name === 'hello-cache')?.service.verdict
+    await runTrace(settings({kind: 'all'}), {cluster: bundle, reader: bundle}, {onService: (p) => void parts.push(p)})
+    expect(cache(parts)?.status).toBe('broken')
+    const ignoring: ServicePart[] = []
+    const ignore = ['selector-matches-no-pods', 'service-rejected-no-endpoints']
+    const {report} = await runTrace(
+      settings({kind: 'all'}, {ignore, summaryOnly: true}),
+      {cluster: bundle, reader: bundle},
+      {onService: (p) => void ignoring.push(p)},
+    )
+    expect(cache(ignoring)).toEqual({...cache(parts), status: 'ok', cause: undefined})
+    expect(ignoring.map((p) => p.service)).toEqual(report.services)
   })
 
   it('is not called for one Service or an address', async () => {

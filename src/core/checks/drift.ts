@@ -8,7 +8,7 @@ import {expectedEndpoints, type EndpointAddress} from '../kube-proxy/expected-en
 import {usesLocalEndpoints} from '../kube-proxy/traffic-policy.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 import {finding} from './catalog.js'
-import type {TraceCheckContext} from './trace-checks.js'
+import type {SightedFinding, TraceCheckContext} from './trace-checks.js'
 import {isNotRead} from '../trace/notes.js'
 
 /** The Service port a path's entry belongs to. */
@@ -84,10 +84,10 @@ function nodeProbabilityMismatch(idx: ClusterIndex, node: NodeReport, out: Findi
   }
 }
 
-/** Nodes whose backends for the same entry differ where the policy says they should agree. */
-export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Finding[] {
+/** Nodes whose backends for the same entry differ where the policy says they should agree; each with the first node that traced the entry. */
+export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): SightedFinding[] {
   const {idx, nodes} = ctx
-  const out: Finding[] = []
+  const out: SightedFinding[] = []
   const groups = new Map<string, {svc: V1Service; service: string; address: string; list: Array<{node: string; backends: string}>}>()
   for (const node of nodes) {
     for (const path of node.paths) {
@@ -107,14 +107,16 @@ export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Fi
   for (const {svc, service, address, list} of groups.values()) {
     const port = (svc.spec?.ports ?? [])[0]
     if (port && expectedEndpoints(idx, svc, port, '', 4).hinted) continue
-    if (new Set(list.map((l) => l.backends)).size > 1) {
-      out.push(
-        finding('nodes-disagree', {
+    const [first] = list
+    if (first && new Set(list.map((l) => l.backends)).size > 1) {
+      out.push({
+        node: first.node,
+        finding: finding('nodes-disagree', {
           message: `nodes send ${address} to different backends although ${service} uses Cluster policy`,
           service,
           evidence: list.map((l) => `${l.node}: ${l.backends}`),
         }),
-      )
+      })
     }
   }
   return out

@@ -8,7 +8,7 @@ import {finding} from './catalog.js'
 import {dropCause, dropSeverity, lastRule, type DropCause} from './dropped-paths.js'
 import {nodesWithoutLocalEndpoint} from './external-traffic-local-node-without-endpoint.js'
 import {isOutsideLoadBalancerRanges} from './source-outside-load-balancer-ranges.js'
-import type {TraceCheckContext} from './trace-checks.js'
+import type {SightedFinding, TraceCheckContext} from './trace-checks.js'
 import {isNotRead, isUncertain, uniqueNotes, type Note} from '../trace/notes.js'
 
 /** Who sends the packet: `an outside client 8.8.8.8`, `a pod on the node`, `the node itself`. */
@@ -83,18 +83,22 @@ function nodesDo(nodes: string[], verb: string): string {
   return nodes.length === 1 ? `${nodes.join('')} ${verb}s` : `nodes ${nodes.join(', ')} ${verb}`
 }
 
-/** Merges the per-node shares of each finding: one finding naming every node it holds on, with all their evidence. */
-function mergeNodes(shares: PerNodeFinding[]): Finding[] {
+/**
+ * Merges the per-node shares of each finding: one finding naming every node it holds on, with all
+ * their evidence, listed in the order of the node each is first seen on.
+ */
+function mergeNodes(shares: PerNodeFinding[]): SightedFinding[] {
   const byKey = new Map<string, PerNodeFinding[]>()
   for (const f of shares) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
-  const out: Finding[] = []
+  const out: SightedFinding[] = []
   for (const [first, ...rest] of byKey.values()) {
     if (!first) continue
     const group = [first, ...rest]
     const nodes = [...new Set(group.map((f) => f.node))]
     const evidence = [...new Set(group.flatMap((f) => f.evidence))]
     const notes = uniqueNotes(group.flatMap((f) => f.notes ?? []))
-    out.push({...first.make(nodes, group), evidence, ...(notes.length > 0 ? {notes} : {}), ...(nodes.length === 1 ? {node: first.node} : {})})
+    const finding = {...first.make(nodes, group), evidence, ...(notes.length > 0 ? {notes} : {}), ...(nodes.length === 1 ? {node: first.node} : {})}
+    out.push({node: first.node, finding})
   }
   return out
 }
@@ -110,7 +114,7 @@ function* pathsOf(nodes: NodeReport[]): Generator<{node: NodeReport; path: Trace
 }
 
 /** Rejected paths: the Service has no endpoints; one finding per service and address, naming the nodes. */
-export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
+export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>): SightedFinding[] {
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     if (path.verdict !== 'reject' || onUndefinedPort(path)) continue
@@ -129,7 +133,7 @@ export function serviceRejectedNoEndpoints(ctx: Pick<TraceCheckContext, 'nodes'>
  * naming the nodes and, for a source range, every kind of client it keeps out. Drops another
  * finding reports are left to it.
  */
-export function trafficDropped(ctx: Pick<TraceCheckContext, 'idx' | 'nodes' | 'explicitSource'>): Finding[] {
+export function trafficDropped(ctx: Pick<TraceCheckContext, 'idx' | 'nodes' | 'explicitSource'>): SightedFinding[] {
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     if (path.verdict !== 'drop') continue
@@ -174,7 +178,7 @@ export function serviceMissingOnNode(ctx: Pick<TraceCheckContext, 'idx' | 'nodes
 }
 
 /** A Service's address dialled on a port the Service does not define: one finding per address, with what each node does. */
-export function servicePortNotDefined(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
+export function servicePortNotDefined(ctx: Pick<TraceCheckContext, 'nodes'>): SightedFinding[] {
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     if (!service || !onUndefinedPort(path)) continue
@@ -225,7 +229,7 @@ export function traceUncertain(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[]
  * Paths not traced because the dump of their address family was not read (iptables mode: IPv6
  * rules are in ip6tables-save): one finding per missing dump, naming the nodes and the addresses.
  */
-export function familyNotTraced(ctx: Pick<TraceCheckContext, 'nodes'>): Finding[] {
+export function familyNotTraced(ctx: Pick<TraceCheckContext, 'nodes'>): SightedFinding[] {
   const perNode: PerNodeFinding[] = []
   for (const {path, service, base} of pathsOf(ctx.nodes)) {
     for (const n of path.notes) {
