@@ -42,8 +42,12 @@ function valueAt(list: ArrayLike<number>, i: number): number {
 
 /** Chains longer than this get an index by destination on first walk, and stay looked up. */
 const INDEX_FROM = 64
-/** Short chains kept looked up (with their parsed rules) at once: many Services' worth. */
-const RECENT_CHAINS = 4096
+/**
+ * Short chains kept looked up (with their parsed rules) per generation: a dozen Services' worth. Small on
+ * purpose: chains let go before the next young-generation GC are never copied to the old one (-A on
+ * 10,000 Services: 724 MB peak RSS with 4096, 663–672 MB with 256, same time).
+ */
+const RECENT_CHAINS = 256
 
 const NL = 10
 const CR = 13
