@@ -191,9 +191,14 @@ describe('dual-stack', () => {
 // A dual-stack Service's chains as kube-proxy writes them in each family: the same names (the hash has no
 // family), each family's own addresses. `stale` adds a KUBE-SEP the API no longer predicts.
 function dualStackNode(opts: {stale?: boolean; v6Backend?: 'nf_tables' | 'legacy'} = {}): FakeNode {
-  const listing = (tool: string, table: string, chain: string, lines: string[]) => ({[`${tool} -w 5 -t ${table} -S ${chain}`]: {stdout: `${lines.join('\n')}\n`}})
+  const listing = (tool: string, table: string, chain: string, lines: string[]) => ({
+    [`${tool} -w 5 -t ${table} -S ${chain}`]: {stdout: `${lines.join('\n')}\n`},
+  })
   const family = (tool: string, vip: string, pod: string, prefix: string, stale: string) => ({
-    ...listing(tool, 'nat', 'KUBE-SERVICES', ['-N KUBE-SERVICES', `-A KUBE-SERVICES -d ${vip}/${prefix} -p tcp -m comment --comment "ns/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-AAAA`]),
+    ...listing(tool, 'nat', 'KUBE-SERVICES', [
+      '-N KUBE-SERVICES',
+      `-A KUBE-SERVICES -d ${vip}/${prefix} -p tcp -m comment --comment "ns/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-AAAA`,
+    ]),
     ...listing(tool, 'nat', 'PREROUTING', ['-P PREROUTING ACCEPT', '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES']),
     ...listing(tool, 'nat', 'KUBE-SVC-AAAA', [
       '-N KUBE-SVC-AAAA',
@@ -294,7 +299,7 @@ describe('dual-stack, one Service (targeted)', () => {
     expect((await read(answers, false)).dp).toEqual((await read(answers)).dp)
   })
 
-  it("a second round lists what the first revealed in both families, in one more channel", async () => {
+  it('a second round lists what the first revealed in both families, in one more channel', async () => {
     const {s, v4, v6, notes} = await read(dualStackNode({stale: true}))
     expect(s.channels).toBe(2)
     expect(v4?.source).toBe('node-a: iptables -S (targeted: 6 chains in 2 rounds; listed 1 chain the API did not predict (KUBE-SEP-OLD4))')
@@ -349,7 +354,9 @@ describe('dual-stack, one Service (targeted)', () => {
   it('the script holds ip6tables listings, its whole tables and its kept-chains filter, each an allow-listed line', () => {
     const c = compoundCommand(firstRound(dualStackPlan), false, 'ab'.repeat(12))
     const lines = compoundLines(c.script)
-    expect(lines).toEqual(expect.arrayContaining(['ip6tables -V', 'ip6tables -w 5 -t nat -S KUBE-SVC-AAAA', 'ip6tables -w 5 -t filter -S INPUT', 'ip6tables-save -t nat']))
+    expect(lines).toEqual(
+      expect.arrayContaining(['ip6tables -V', 'ip6tables -w 5 -t nat -S KUBE-SVC-AAAA', 'ip6tables -w 5 -t filter -S INPUT', 'ip6tables-save -t nat']),
+    )
     expect(c.script).toContain(
       'k keep6:nat "^([*]|COMMIT|:(KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |([[][0-9]+:[0-9]+] )?-A (KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" env LC_ALL=C ip6tables-save -t nat',
     )

@@ -105,7 +105,7 @@ describe('reading and tracing a dual-stack IPVS node live', () => {
       podNetworks: ['10.244.0.0/24', 'fd00:10:244::/64'],
     })
 
-  it("one exec channel reads the ip6tables rules (small: nat and filter whole), ipvsadm -S -n and ipset save; the IPv6 cluster IP is traced to its one real server", async () => {
+  it('one exec channel reads the ip6tables rules (small: nat and filter whole), ipvsadm -S -n and ipset save; the IPv6 cluster IP is traced to its one real server', async () => {
     const session = new LocalShellSession(node(true))
     const dp = await readNodeDataplane(session, 'node-a', await planFor('dual-stack-ipvs-v1.26', api6))
     expect(session.channels).toBe(1)

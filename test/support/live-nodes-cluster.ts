@@ -116,7 +116,9 @@ export function liveNodesCluster(ips: Record<string, string>, extraNodes: string
     node2: readFileSync(path.join(REFERENCE, 'nodes/node2/iptables-save.txt'), 'utf8'),
     'node-stale': renderKubeProxyRestore(lagging, 'node-stale', {clusterCIDR: '10.244.0.0/16', nodeIPs: [ipOf('node-stale')]}),
   }
-  const rules6 = Object.fromEntries(['node1', 'node2'].map((n) => [n, renderKubeProxyRestore(view, n, {clusterCIDR: 'fd00:10:244::/56', nodeIPs: [], family: 6})]))
+  const rules6 = Object.fromEntries(
+    ['node1', 'node2'].map((n) => [n, renderKubeProxyRestore(view, n, {clusterCIDR: 'fd00:10:244::/56', nodeIPs: [], family: 6})]),
+  )
   return {view, rules, rules6}
 }
 

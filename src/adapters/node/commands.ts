@@ -143,7 +143,10 @@ export const BACKEND_MARKERS6 = {
 } as const
 
 /** The backend `iptables -V` (or, with BACKEND_MARKERS6, `ip6tables -V`) names, or undefined when it names none. */
-export function iptablesBackendOf(versionText: string, markers: typeof BACKEND_MARKERS | typeof BACKEND_MARKERS6 = BACKEND_MARKERS): 'legacy' | 'nft' | undefined {
+export function iptablesBackendOf(
+  versionText: string,
+  markers: typeof BACKEND_MARKERS | typeof BACKEND_MARKERS6 = BACKEND_MARKERS,
+): 'legacy' | 'nft' | undefined {
   const says = (texts: readonly string[]) => texts.some((t) => versionText.includes(t))
   return says(markers.nft) ? 'nft' : says(markers.legacy) ? 'legacy' : undefined
 }

@@ -297,13 +297,7 @@ export function secondRound(
 }
 
 /** The collection as iptables-save text, and where it came from. */
-export function targetedCapture(
-  state: TargetedState,
-  node: string,
-  rounds: number,
-  why: string[],
-  fam: IptablesFamily = IPV4,
-): {text: string; source: string} {
+export function targetedCapture(state: TargetedState, node: string, rounds: number, why: string[], fam: IptablesFamily = IPV4): {text: string; source: string} {
   const c = state.collection
   const wholeTables = TABLES.filter((t) => c.whole.has(t))
   const chains = [...c.listed].filter(([table]) => !c.whole.has(table)).reduce((n, [, m]) => n + [...m.values()].filter(Boolean).length, 0)
