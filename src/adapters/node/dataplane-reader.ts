@@ -20,7 +20,8 @@ import {runBatch, type BatchOutcomes, type BatchStep, type StepOutcome} from './
 import {BACKEND_MARKERS, BACKEND_MARKERS6, iptablesBackendOf, nodeCommands} from './commands.js'
 import {isMissingProgram, NodeAccessError, type NodeSession} from './connector.js'
 import {conntrackSteps, placeConntrack} from './conntrack-read.js'
-import {chainListingSteps, familyPresent, IPV4, IPV6, SMALL_KUBE_SERVICES_BYTES, legacySteps, wholeTableSteps} from './targeted-iptables.js'
+import {chainListingSteps, familyPresent, SMALL_KUBE_SERVICES_BYTES, legacySteps, wholeTableSteps} from './targeted-iptables.js'
+import {IPV4, IPV6} from './iptables-family.js'
 import {readTargetedIptables, type Backend, type IptablesText} from './targeted-read.js'
 
 /** -v: how the node was read (rounds, fallbacks, what was chosen). */

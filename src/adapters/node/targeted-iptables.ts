@@ -13,7 +13,7 @@
 //
 // kube-proxy writes an IPv6 Service's rules with ip6tables, under the same chain names: IPv6 is read
 // the same way with ip6tables (IptablesFamily), in the same compound commands, with its own state.
-import type {CollectionPlan, PlanTable} from '../../core/collection-plan.js'
+import type {CollectionPlan} from '../../core/collection-plan.js'
 import {
   emptyCollection,
   formatChainCollection,
@@ -26,8 +26,9 @@ import {
 } from '../../core/iptables/chain-listing.js'
 import {DumpError} from '../../core/iptables/dump.js'
 import {allSteps, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
-import {nodeCommands, UnsafeArgumentError, type NodeCommand} from './commands.js'
+import {UnsafeArgumentError, type NodeCommand} from './commands.js'
 import {isMissingProgram, NodeAccessError} from './connector.js'
+import {IPV4, IPV6, type IptablesFamily} from './iptables-family.js'
 
 /** The tables the tracer walks. */
 const TABLES = ['nat', 'filter'] as const
@@ -43,35 +44,6 @@ export const SMALL_KUBE_SERVICES_BYTES = 32 * 1024
 const MISSING_CHAIN = /No chain\/target\/match by that name|chain `[^']*' in table `[^']*' is incompatible|does not exist/
 // iptables-legacy lists a chain by loading the whole table under /run/xtables.lock (exit 4 when -w runs out).
 const LOCK_BUSY = /xtables lock|Can't lock/
-
-/**
- * One IP family's tool. The step ids of IPv6 reads end their kind in 6 (`nat6:KUBE-SVC-…`,
- * `whole6:nat`, `keep6:nat`), so both families' steps share one batch and each reads back its own.
- */
-export interface IptablesFamily {
-  tool: 'iptables' | 'ip6tables'
-  idSuffix: '' | '6'
-  listChain: (table: string, chain: string, counters?: boolean) => NodeCommand
-  saveTable: (table: string, counters?: boolean) => NodeCommand
-  /** The plan's first-round chains of this family. */
-  chainsOf: (plan: CollectionPlan) => Record<PlanTable, string[]>
-}
-
-export const IPV4: IptablesFamily = {
-  tool: 'iptables',
-  idSuffix: '',
-  listChain: nodeCommands.iptablesListChain,
-  saveTable: nodeCommands.iptablesSaveTable,
-  chainsOf: (plan) => plan.chains,
-}
-
-export const IPV6: IptablesFamily = {
-  tool: 'ip6tables',
-  idSuffix: '6',
-  listChain: nodeCommands.ip6tablesListChain,
-  saveTable: nodeCommands.ip6tablesSaveTable,
-  chainsOf: (plan) => plan.chains6,
-}
 
 /** What targeted collection has read, and what the second round must read whole. */
 export interface TargetedState {

@@ -9,18 +9,8 @@
 import type {CollectionPlan} from '../../core/collection-plan.js'
 import {runBatch, type BatchOutcomes, type BatchStep} from './batch.js'
 import {NodeAccessError} from './connector.js'
-import {
-  emptyTargeted,
-  familyPresent,
-  hasKubeServices,
-  IPV4,
-  IPV6,
-  recordRound,
-  secondRound,
-  targetedCapture,
-  type IptablesFamily,
-  type TargetedState,
-} from './targeted-iptables.js'
+import {emptyTargeted, familyPresent, hasKubeServices, recordRound, secondRound, targetedCapture, type TargetedState} from './targeted-iptables.js'
+import {IPV4, IPV6, type IptablesFamily} from './iptables-family.js'
 import type {NodeSession} from './connector.js'
 
 export type Backend = 'legacy' | 'nft'
