@@ -1,7 +1,7 @@
 // The compound node read (batch.ts) through a real /bin/sh with real tee, wc and cat, against fake
 // node programs (test/support/local-shell.ts): every part comes back whole and attributed, the branches
 // run as the same steps run one by one would, and a node read is the same NodeDataplane either way.
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -12,6 +12,8 @@ import {firstRound, readNodeDataplane} from '../../src/adapters/node/dataplane-r
 import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {fakeNodeDir, LocalShellSession, type FakeNode} from '../support/local-shell.js'
 import {captureText} from '../../src/core/captures.js'
+import {openDataplane} from '../../src/core/dataplane.js'
+import {root} from '../support/cli.js'
 import {compoundLines} from '../support/compound.js'
 
 const dirs: string[] = []
@@ -378,6 +380,25 @@ describe('dual-stack, nftables mode', () => {
     const items = (JSON.parse(nft ? captureText(nft) : '{}') as {nftables: Array<Record<string, {family?: string}>>}).nftables
     expect(items.filter((i) => 'metainfo' in i)).toHaveLength(1)
     expect(items.flatMap((i) => (i.table ? [i.table.family] : []))).toEqual(['ip', 'ip6'])
+  })
+
+  it('a one-Service read of an IPv6 Service there: no ip6tables KUBE-SERVICES, its empty tables read whole in the same channel, still nftables mode', async () => {
+    const nftJson = readFileSync(path.join(root, 'test/fixtures/healthy/nftables-clusterip-internal-local/nodes/test-node/nft.json'), 'utf8')
+    const missing = {stderr: "ip6tables v1.8.9 (nf_tables): chain `KUBE-SERVICES' in table `nat' is incompatible, use 'nft' tool.\n", exit: 1}
+    const bin = node({
+      'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'},
+      'iptables -w 5 -t nat -S KUBE-SERVICES': {...missing, stderr: missing.stderr.replace('ip6tables', 'iptables')},
+      'ip6tables -V': {stdout: 'ip6tables v1.8.9 (nf_tables)\n'},
+      'ip6tables -w 5 -t nat -S KUBE-SERVICES': missing,
+      'ip6tables-save -t nat': {stdout: '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'},
+      'ip6tables-save -t filter': {stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'},
+      'nft -j list table ip kube-proxy': {stdout: nftJson},
+    })
+    const s = new LocalShellSession(bin)
+    const dp = await readNodeDataplane(s, 'node-a', dualStackPlan)
+    expect(s.channels).toBe(1)
+    expect(dp.captures.map((c) => c.kind).sort()).toEqual(['ip6tables-save', 'nft'])
+    expect(openDataplane(dp).mode).toBe('nftables')
   })
 })
 
