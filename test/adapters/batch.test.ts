@@ -1,7 +1,7 @@
 // The compound node read (batch.ts) through a real /bin/sh with real tee, wc and cat, against fake
 // node programs (test/support/local-shell.ts): every part comes back whole and attributed, the branches
 // run as the same steps run one by one would, and a node read is the same NodeDataplane either way.
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {afterAll, describe, expect, it} from 'vitest'
@@ -12,6 +12,9 @@ import {firstRound, readNodeDataplane} from '../../src/adapters/node/dataplane-r
 import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {fakeNodeDir, LocalShellSession, type FakeNode} from '../support/local-shell.js'
 import {captureText} from '../../src/core/captures.js'
+import {openDataplane} from '../../src/core/dataplane.js'
+import {root} from '../support/cli.js'
+import {compoundLines} from '../support/compound.js'
 
 const dirs: string[] = []
 afterAll(() => dirs.forEach((d) => rmSync(d, {recursive: true, force: true})))
@@ -187,6 +190,185 @@ describe('dual-stack', () => {
   })
 })
 
+// A dual-stack Service's chains as kube-proxy writes them in each family: the same names (the hash has no
+// family), each family's own addresses. `stale` adds a KUBE-SEP the API no longer predicts.
+function dualStackNode(opts: {stale?: boolean; v6Backend?: 'nf_tables' | 'legacy'} = {}): FakeNode {
+  const listing = (tool: string, table: string, chain: string, lines: string[]) => ({
+    [`${tool} -w 5 -t ${table} -S ${chain}`]: {stdout: `${lines.join('\n')}\n`},
+  })
+  const family = (tool: string, vip: string, pod: string, prefix: string, stale: string) => ({
+    ...listing(tool, 'nat', 'KUBE-SERVICES', [
+      '-N KUBE-SERVICES',
+      `-A KUBE-SERVICES -d ${vip}/${prefix} -p tcp -m comment --comment "ns/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-AAAA`,
+    ]),
+    ...listing(tool, 'nat', 'PREROUTING', ['-P PREROUTING ACCEPT', '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES']),
+    ...listing(tool, 'nat', 'KUBE-SVC-AAAA', [
+      '-N KUBE-SVC-AAAA',
+      ...(opts.stale ? [`-A KUBE-SVC-AAAA -m statistic --mode random --probability 0.50000000000 -j ${stale}`] : []),
+      '-A KUBE-SVC-AAAA -j KUBE-SEP-BBBB',
+    ]),
+    ...listing(tool, 'nat', 'KUBE-SEP-BBBB', ['-N KUBE-SEP-BBBB', `-A KUBE-SEP-BBBB -p tcp -m tcp -j DNAT --to-destination ${pod}`]),
+    ...listing(tool, 'nat', stale, ['-N ' + stale, `-A ${stale} -p tcp -m tcp -j DNAT --to-destination ${pod.replace(/5(\]?:8080)$/, '9$1')}`]),
+    ...listing(tool, 'filter', 'INPUT', ['-P INPUT ACCEPT']),
+  })
+  const v6Save = [
+    '*nat',
+    ':PREROUTING ACCEPT [0:0]',
+    ':KUBE-SERVICES - [0:0]',
+    ':KUBE-SVC-AAAA - [0:0]',
+    ':KUBE-SVC-OTHER - [0:0]',
+    ':KUBE-SEP-BBBB - [0:0]',
+    '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    '-A KUBE-SERVICES -d fd00:10:96::a/128 -p tcp -m comment --comment "ns/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-AAAA',
+    '-A KUBE-SERVICES -d fd00:10:96::b/128 -p tcp -m tcp --dport 80 -j KUBE-SVC-OTHER',
+    '-A KUBE-SVC-AAAA -j KUBE-SEP-BBBB',
+    '-A KUBE-SVC-OTHER -j KUBE-SEP-BBBB',
+    '-A KUBE-SEP-BBBB -p tcp -m tcp -j DNAT --to-destination [fd00:10:244::5]:8080',
+    'COMMIT',
+    '',
+  ].join('\n')
+  return {
+    'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'},
+    ...family('iptables', '10.96.0.10', '10.244.1.5:8080', '32', 'KUBE-SEP-OLD4'),
+    'ip6tables -V': {stdout: `ip6tables v1.8.9 (${opts.v6Backend ?? 'nf_tables'})\n`},
+    ...family('ip6tables', 'fd00:10:96::a', '[fd00:10:244::5]:8080', '128', 'KUBE-SEP-OLD6'),
+    'ip6tables-save -t nat': {stdout: v6Save},
+    'ip6tables-save -t filter': {stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'},
+  }
+}
+
+const dualStackPlan: CollectionPlan = {
+  full: false,
+  ipv6: true,
+  chains: {nat: ['PREROUTING', 'KUBE-SVC-AAAA', 'KUBE-SEP-BBBB'], filter: ['INPUT']},
+  chains6: {nat: ['PREROUTING', 'KUBE-SVC-AAAA', 'KUBE-SEP-BBBB'], filter: ['INPUT']},
+  destinations: [
+    {ip: '10.96.0.10', port: 80, protocol: 'TCP'},
+    {ip: 'fd00:10:96::a', port: 80, protocol: 'TCP'},
+  ],
+}
+
+describe('dual-stack, one Service (targeted)', () => {
+  const read = async (answers: FakeNode, compound = true) => {
+    const s = new LocalShellSession(node(answers), 'node-a', compound)
+    const notes: string[] = []
+    // 0: list chain by chain whatever KUBE-SERVICES' size (the bench's big node, not this small one).
+    const dp = await readNodeDataplane(s, 'node-a', dualStackPlan, (n) => notes.push(n), 0)
+    const capture = (kind: string) => dp.captures.find((c) => c.kind === kind)
+    return {s, dp, notes, v4: capture('iptables-save'), v6: capture('ip6tables-save')}
+  }
+
+  it("lists both families' predicted chains in one compound command, each part byte for byte", async () => {
+    const answers = dualStackNode()
+    const out = await runBatch(new LocalShellSession(node(answers)), firstRound(dualStackPlan, 0))
+    for (const [id, line] of [
+      ['nat:KUBE-SVC-AAAA', 'iptables -w 5 -t nat -S KUBE-SVC-AAAA'],
+      ['nat6:KUBE-SVC-AAAA', 'ip6tables -w 5 -t nat -S KUBE-SVC-AAAA'],
+      ['nat6:KUBE-SEP-BBBB', 'ip6tables -w 5 -t nat -S KUBE-SEP-BBBB'],
+      ['filter6:INPUT', 'ip6tables -w 5 -t filter -S INPUT'],
+      ['version6', 'ip6tables -V'],
+    ] as const) {
+      expect(out.get(id), id).toEqual({stdout: answers[line]?.stdout, stderr: '', exitCode: 0})
+    }
+    // Not ip6tables-save whole, nor a table whole: KUBE-SERVICES is "large" (over 0 bytes).
+    expect([...out.keys()].filter((id) => /save|whole/.test(id))).toEqual([])
+    const {s, v4, v6, notes} = await read(answers)
+    expect(s.channels).toBe(1)
+    expect(v6).toEqual({
+      kind: 'ip6tables-save',
+      text: [
+        '*filter',
+        ':INPUT ACCEPT [0:0]',
+        'COMMIT',
+        '*nat',
+        ':PREROUTING ACCEPT [0:0]',
+        ':KUBE-SEP-BBBB - [0:0]',
+        ':KUBE-SERVICES - [0:0]',
+        ':KUBE-SVC-AAAA - [0:0]',
+        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+        '-A KUBE-SEP-BBBB -p tcp -m tcp -j DNAT --to-destination [fd00:10:244::5]:8080',
+        '-A KUBE-SERVICES -d fd00:10:96::a/128 -p tcp -m comment --comment "ns/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-AAAA',
+        '-A KUBE-SVC-AAAA -j KUBE-SEP-BBBB',
+        'COMMIT',
+        '',
+      ].join('\n'),
+      source: 'node-a: ip6tables -S (targeted: 5 chains in 1 round)',
+    })
+    expect(v4?.source).toBe('node-a: iptables -S (targeted: 5 chains in 1 round)')
+    expect(v4 && captureText(v4)).toContain('-A KUBE-SEP-BBBB -p tcp -m tcp -j DNAT --to-destination 10.244.1.5:8080')
+    expect(notes).toEqual(['targeted read (nft backend): one round', 'targeted IPv6 read (nft backend): one round'])
+    // The same read one command at a time.
+    expect((await read(answers, false)).dp).toEqual((await read(answers)).dp)
+  })
+
+  it('a second round lists what the first revealed in both families, in one more channel', async () => {
+    const {s, v4, v6, notes} = await read(dualStackNode({stale: true}))
+    expect(s.channels).toBe(2)
+    expect(v4?.source).toBe('node-a: iptables -S (targeted: 6 chains in 2 rounds; listed 1 chain the API did not predict (KUBE-SEP-OLD4))')
+    expect(v6?.source).toBe('node-a: ip6tables -S (targeted: 6 chains in 2 rounds; listed 1 chain the API did not predict (KUBE-SEP-OLD6))')
+    expect(v6 && captureText(v6)).toContain('-A KUBE-SEP-OLD6 -p tcp -m tcp -j DNAT --to-destination [fd00:10:244::9]:8080')
+    expect(notes).toEqual([
+      'targeted read (nft backend): listed 1 chain the API did not predict (KUBE-SEP-OLD4); a second round',
+      'targeted IPv6 read (nft backend): listed 1 chain the API did not predict (KUBE-SEP-OLD6); a second round',
+    ])
+  })
+
+  it('decides per family: ip6tables on the legacy backend sends its kept chains out of one ip6tables-save per table', async () => {
+    const {s, v4, v6, notes} = await read(dualStackNode({v6Backend: 'legacy'}))
+    expect(s.channels).toBe(1)
+    expect(v4?.source).toBe('node-a: iptables -S (targeted: 5 chains in 1 round)')
+    expect(v6?.source).toBe(
+      'node-a: ip6tables -S (targeted: 5 chains in 1 round; ip6tables-legacy loads a whole table for each ip6tables -S CHAIN: one ip6tables-save per table, only these chains sent (grep on the node))',
+    )
+    const text = v6 ? captureText(v6) : ''
+    expect(text).toContain('-A KUBE-SEP-BBBB -p tcp -m tcp -j DNAT --to-destination [fd00:10:244::5]:8080')
+    // Another Service's chain stays on the node.
+    expect(text).not.toContain('KUBE-SVC-OTHER -')
+    expect(notes[1]).toMatch(/^targeted IPv6 read \(legacy backend\): ip6tables-legacy loads/)
+  })
+
+  it('a small IPv6 KUBE-SERVICES, or none at all: nat and filter whole in the first round', async () => {
+    const whole4 = {'iptables-save -t nat': {stdout: NAT}, 'iptables-save -t filter': {stdout: '*filter\nCOMMIT\n'}}
+    const s = new LocalShellSession(node({...dualStackNode(), ...whole4}))
+    const small = await readNodeDataplane(s, 'node-a', dualStackPlan)
+    expect(s.channels).toBe(1)
+    expect(small.captures.find((c) => c.kind === 'ip6tables-save')?.source).toBe(
+      'node-a: ip6tables -S (targeted: nat, filter whole in 1 round; KUBE-SERVICES is small: nat and filter whole cost no more than listing chains)',
+    )
+    const none = {
+      ...dualStackNode(),
+      'ip6tables -w 5 -t nat -S KUBE-SERVICES': {stderr: 'ip6tables: No chain/target/match by that name.\n', exit: 1},
+      'ip6tables-save -t nat': {stdout: '*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n'},
+    }
+    const {s: s2, v6} = await read(none)
+    expect(s2.channels).toBe(1)
+    expect(v6).toEqual({
+      kind: 'ip6tables-save',
+      text: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n*nat\n:PREROUTING ACCEPT [0:0]\nCOMMIT\n',
+      source: 'node-a: ip6tables -S (targeted: nat, filter whole in 1 round; no nat KUBE-SERVICES: nat and filter read whole)',
+    })
+    // A node without ip6tables: no IPv6 rules read, and no error.
+    const noTool = Object.fromEntries(Object.entries(dualStackNode()).filter(([line]) => !line.startsWith('ip6tables')))
+    const {v4: only4, v6: no6} = await read(noTool)
+    expect([only4?.kind, no6]).toEqual(['iptables-save', undefined])
+  })
+
+  it('the script holds ip6tables listings, its whole tables and its kept-chains filter, each an allow-listed line', () => {
+    const c = compoundCommand(firstRound(dualStackPlan), false, 'ab'.repeat(12))
+    const lines = compoundLines(c.script)
+    expect(lines).toEqual(
+      expect.arrayContaining(['ip6tables -V', 'ip6tables -w 5 -t nat -S KUBE-SVC-AAAA', 'ip6tables -w 5 -t filter -S INPUT', 'ip6tables-save -t nat']),
+    )
+    expect(c.script).toContain(
+      'k keep6:nat "^([*]|COMMIT|:(KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |([[][0-9]+:[0-9]+] )?-A (KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" env LC_ALL=C ip6tables-save -t nat',
+    )
+    expect(compoundLines(c.script.replace('ip6tables -w 5 -t nat -S KUBE-SVC-AAAA', 'ip6tables -w 5 -t nat -S KUBE-SVC-AAAA -j ACCEPT'))).toBeUndefined()
+    expect(compoundLines(compoundCommand(firstRound({...dualStackPlan, counters: true}), true, 'ab'.repeat(12)).script)).toEqual(
+      expect.arrayContaining(['ip6tables -w 5 -t nat -S KUBE-SVC-AAAA -v', 'ip6tables-save -c -t nat']),
+    )
+  })
+})
+
 describe('dual-stack, nftables mode', () => {
   it("reads kube-proxy's ip6 table too and joins both listings into one ruleset", async () => {
     const table = (family: string) =>
@@ -198,6 +380,25 @@ describe('dual-stack, nftables mode', () => {
     const items = (JSON.parse(nft ? captureText(nft) : '{}') as {nftables: Array<Record<string, {family?: string}>>}).nftables
     expect(items.filter((i) => 'metainfo' in i)).toHaveLength(1)
     expect(items.flatMap((i) => (i.table ? [i.table.family] : []))).toEqual(['ip', 'ip6'])
+  })
+
+  it('a one-Service read of an IPv6 Service there: no ip6tables KUBE-SERVICES, its empty tables read whole in the same channel, still nftables mode', async () => {
+    const nftJson = readFileSync(path.join(root, 'test/fixtures/healthy/nftables-clusterip-internal-local/nodes/test-node/nft.json'), 'utf8')
+    const missing = {stderr: "ip6tables v1.8.9 (nf_tables): chain `KUBE-SERVICES' in table `nat' is incompatible, use 'nft' tool.\n", exit: 1}
+    const bin = node({
+      'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'},
+      'iptables -w 5 -t nat -S KUBE-SERVICES': {...missing, stderr: missing.stderr.replace('ip6tables', 'iptables')},
+      'ip6tables -V': {stdout: 'ip6tables v1.8.9 (nf_tables)\n'},
+      'ip6tables -w 5 -t nat -S KUBE-SERVICES': missing,
+      'ip6tables-save -t nat': {stdout: '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'},
+      'ip6tables-save -t filter': {stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'},
+      'nft -j list table ip kube-proxy': {stdout: nftJson},
+    })
+    const s = new LocalShellSession(bin)
+    const dp = await readNodeDataplane(s, 'node-a', dualStackPlan)
+    expect(s.channels).toBe(1)
+    expect(dp.captures.map((c) => c.kind).sort()).toEqual(['ip6tables-save', 'nft'])
+    expect(openDataplane(dp).mode).toBe('nftables')
   })
 })
 

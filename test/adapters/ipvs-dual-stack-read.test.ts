@@ -1,5 +1,5 @@
-// The live read of a dual-stack IPVS node: what the plan asks for (ip6tables-save beside kube-proxy's
-// IPVS table and ipsets, which ipvsadm -S -n and ipset save list for both families at once), read in
+// The live read of a dual-stack IPVS node: what the plan asks for (kube-proxy's ip6tables chains beside
+// its IPVS table and ipsets, which ipvsadm -S -n and ipset save list for both families at once), read in
 // one compound command through a real /bin/sh from fake node programs that answer with the dumps of
 // test/fixtures/dual-stack-ipvs-v1.26, and the IPv6 path traced from what was read.
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
@@ -47,11 +47,13 @@ const api6: Query = {kind: 'service', namespace: 'default', service: 'api6'}
 const PROC_HAS_SERVERS = '{"printed":["TCP  ","UDP  ","SCTP ","FWM  "]} → '
 
 describe('the plan for an IPv6 Service on an IPVS node', () => {
-  it('a one-Service trace of an IPv6 Service reads ip6tables-save, and the IPVS table and ipsets (both families in one listing)', async () => {
+  it('a one-Service trace of an IPv6 Service lists its ip6tables chains, and reads the IPVS table and ipsets (both families in one listing)', async () => {
     const plan = await planFor('dual-stack-ipvs-v1.26', api6)
     expect([plan.full, plan.ipv6]).toEqual([false, true])
     const lines = commandLines(firstRound(plan))
-    expect(lines).toContain('ip6tables-save')
+    expect(lines).toContain('ip6tables -V')
+    expect(lines).toContain('ip6tables -V {"always":true} → ip6tables -w 5 -t nat -S KUBE-SERVICES')
+    expect(lines).not.toContain('ip6tables-save')
     expect(lines).toContain('cat /proc/net/ip_vs')
     expect(lines).toContain(`cat /proc/net/ip_vs ${PROC_HAS_SERVERS}ipvsadm -S -n`)
     expect(lines).toContain(`cat /proc/net/ip_vs ${PROC_HAS_SERVERS}ipset save`)
@@ -72,18 +74,23 @@ describe('the plan for an IPv6 Service on an IPVS node', () => {
 
 describe('reading and tracing a dual-stack IPVS node live', () => {
   const v4 = nodeFile('iptables-save.txt')
-  const kubeServices = v4.split('\n').filter((l) => l.startsWith('-A KUBE-SERVICES '))
+  const v6 = nodeFile('ip6tables-save.txt')
+  const kubeServices = (save: string) => ['-N KUBE-SERVICES', ...save.split('\n').filter((l) => l.startsWith('-A KUBE-SERVICES ')), ''].join('\n')
   const node = (ipvsadm: boolean) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'svctrace-ipvs6-'))
     dirs.push(dir)
     return fakeNodeDir(dir, {
       'iptables -V': {stdout: 'iptables v1.8.9 (nf_tables)\n'},
       // A small KUBE-SERVICES: the targeted read takes nat and filter whole.
-      'iptables -w 5 -t nat -S KUBE-SERVICES': {stdout: ['-N KUBE-SERVICES', ...kubeServices, ''].join('\n')},
+      'iptables -w 5 -t nat -S KUBE-SERVICES': {stdout: kubeServices(v4)},
       'iptables-save -t nat': {stdout: table(v4, 'nat')},
       'iptables-save -t filter': {stdout: table(v4, 'filter')},
       'iptables-save': {stdout: v4},
-      'ip6tables-save': {stdout: nodeFile('ip6tables-save.txt')},
+      'ip6tables -V': {stdout: 'ip6tables v1.8.9 (nf_tables)\n'},
+      'ip6tables -w 5 -t nat -S KUBE-SERVICES': {stdout: kubeServices(v6)},
+      'ip6tables-save -t nat': {stdout: table(v6, 'nat')},
+      'ip6tables-save -t filter': {stdout: table(v6, 'filter')},
+      'ip6tables-save': {stdout: v6},
       'cat /proc/net/ip_vs': {stdout: derived('dual-stack-ipvs-v1.26.proc-net-ip_vs.txt')},
       ...(ipvsadm ? {'ipvsadm -S -n': {stdout: derived('dual-stack-ipvs-v1.26.ipvsadm-save.txt')}} : {}),
       'ipset save': {stdout: nodeFile('ipset.txt')},
@@ -98,12 +105,12 @@ describe('reading and tracing a dual-stack IPVS node live', () => {
       podNetworks: ['10.244.0.0/24', 'fd00:10:244::/64'],
     })
 
-  it('one exec channel reads ip6tables-save, ipvsadm -S -n and ipset save; the IPv6 cluster IP is traced to its one real server', async () => {
+  it('one exec channel reads the ip6tables rules (small: nat and filter whole), ipvsadm -S -n and ipset save; the IPv6 cluster IP is traced to its one real server', async () => {
     const session = new LocalShellSession(node(true))
     const dp = await readNodeDataplane(session, 'node-a', await planFor('dual-stack-ipvs-v1.26', api6))
     expect(session.channels).toBe(1)
     expect(dp.captures.map((c) => `${c.kind} from ${c.source}`).sort()).toEqual([
-      'ip6tables-save from node-a: ip6tables-save',
+      'ip6tables-save from node-a: ip6tables -S (targeted: nat, filter whole in 1 round; KUBE-SERVICES is small: nat and filter whole cost no more than listing chains)',
       'ipset from node-a: ipset save',
       'iptables-save from node-a: iptables -S (targeted: nat, filter whole in 1 round; KUBE-SERVICES is small: nat and filter whole cost no more than listing chains)',
       'ipvsadm from node-a: ipvsadm -S -n',

@@ -8,6 +8,8 @@ describe('ip6tables commands', () => {
     ['ip6tables-save', nodeCommands.ip6tablesSave()],
     ['ip6tables -w 5 -t nat -S KUBE-SVC-CDGGSHYLG3RE2FKL', nodeCommands.ip6tablesListChain('nat', 'KUBE-SVC-CDGGSHYLG3RE2FKL')],
     ['ip6tables -w 5 -t filter -S INPUT', nodeCommands.ip6tablesListChain('filter', 'INPUT')],
+    ['ip6tables-save -t nat', nodeCommands.ip6tablesSaveTable('nat')],
+    ['ip6tables -V', nodeCommands.ip6tablesVersion()],
   ])('%s: built, on the allow list, run with sudo -n', (line, cmd) => {
     expect(cmd.argv.join(' ')).toBe(line)
     expect(ALLOWED[cmd.id].test(line)).toBe(true)
@@ -18,6 +20,7 @@ describe('ip6tables commands', () => {
     ['a table that is none', () => nodeCommands.ip6tablesListChain('nat;reboot', 'KUBE-SERVICES')],
     ['a chain that is no kube-proxy chain', () => nodeCommands.ip6tablesListChain('nat', 'DOCKER')],
     ['shell in a chain name', () => nodeCommands.ip6tablesListChain('nat', 'KUBE-SVC-X;rm -rf /')],
+    ['a table that is none, saved whole', () => nodeCommands.ip6tablesSaveTable('nat $(reboot)')],
   ])('refuses %s, as iptablesListChain does', (_what, build) => {
     expect(build).toThrow(UnsafeArgumentError)
   })
@@ -26,6 +29,8 @@ describe('ip6tables commands', () => {
     ['iptables under the ip6tables id', {id: 'ip6tables-list-chain', argv: ['iptables', '-w', '5', '-t', 'nat', '-S', 'KUBE-SERVICES']}],
     ['an extra word', {id: 'ip6tables-save', argv: ['ip6tables-save', '-t', 'nat']}],
     ['a forged chain', {id: 'ip6tables-list-chain', argv: ['ip6tables', '-w', '5', '-t', 'nat', '-S', 'KUBE-SVC-`x`']}],
+    ['iptables-save under the ip6tables table id', {id: 'ip6tables-save-table', argv: ['iptables-save', '-t', 'nat']}],
+    ['another flag under the version id', {id: 'ip6tables-version', argv: ['ip6tables', '-L']}],
   ])('shellLine refuses a forged command: %s', (_what, cmd) => {
     expect(() => shellLine(cmd, false)).toThrow(UnsafeArgumentError)
   })
@@ -38,6 +43,7 @@ describe('--counters variants', () => {
     ['iptables -w 5 -t nat -S KUBE-SEP-SJXFB47F7IT5FQLL -v', nodeCommands.iptablesListChain('nat', 'KUBE-SEP-SJXFB47F7IT5FQLL', true)],
     ['ip6tables-save -c', nodeCommands.ip6tablesSave(true)],
     ['ip6tables -w 5 -t filter -S INPUT -v', nodeCommands.ip6tablesListChain('filter', 'INPUT', true)],
+    ['ip6tables-save -c -t filter', nodeCommands.ip6tablesSaveTable('filter', true)],
     ['ipvsadm -L -n --stats --exact', nodeCommands.ipvsadmStats()],
   ])('%s: built, on the allow list', (line, cmd) => {
     expect(cmd.argv.join(' ')).toBe(line)

@@ -7,7 +7,7 @@ import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {shellLine, type NodeCommand} from '../../src/adapters/node/commands.js'
 import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from '../../src/adapters/node/connector.js'
 import {countKubeProxyRules} from '../../src/core/kube-proxy/other-backend.js'
-import {iptablesBackendOf} from '../../src/adapters/node/commands.js'
+import {BACKEND_MARKERS6, iptablesBackendOf} from '../../src/adapters/node/commands.js'
 import {Limiter, LiveNodeReader, readErrorOf, type LiveNodeReaderOptions} from '../../src/adapters/node/reader.js'
 import {commandError, commandTimeout} from '../../src/adapters/ssh/errors.js'
 import {node, view} from '../support/builders.js'
@@ -241,6 +241,11 @@ describe('what is read from a node', () => {
     // Before 1.8 there was only the legacy backend.
     expect(iptablesBackendOf('iptables v1.4.21')).toBe('legacy')
     expect(iptablesBackendOf('sh: iptables: not found')).toBeUndefined()
+    // ip6tables -V names itself: its old versions are legacy by their own name.
+    expect(iptablesBackendOf('ip6tables v1.8.9 (nf_tables)', BACKEND_MARKERS6)).toBe('nft')
+    expect(iptablesBackendOf('ip6tables v1.8.7 (legacy)', BACKEND_MARKERS6)).toBe('legacy')
+    expect(iptablesBackendOf('ip6tables v1.4.21', BACKEND_MARKERS6)).toBe('legacy')
+    expect(iptablesBackendOf('ip6tables v1.4.21')).toBeUndefined()
   })
 })
 

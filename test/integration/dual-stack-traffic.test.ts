@@ -9,19 +9,26 @@
 //   verdict dnat   <=> answered, and the pods (and [addr]:port) that answered are exactly the predicted backends;
 //   verdict reject <=> refused;  drop <=> timed out;
 //   masquerade yes/no <=> the pods saw another address / the client's own (pod and outside clients).
+// A one-Service read of node-a's namespace (ip6tables listed chain by chain, as over SSH: one compound
+// command per round) traces every Service as those whole dumps do, from fewer bytes.
 //
 // Needs root and ip6tables. Outside CI a missing prerequisite skips with a printed reason; with CI set it fails.
 import {fileURLToPath} from 'node:url'
 import {readFileSync} from 'node:fs'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
+import {readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
+import {captureOf, captureText} from '../../src/core/captures.js'
+import {indexCluster} from '../../src/core/cluster-index.js'
+import {planCollection} from '../../src/core/collection-plan.js'
 import {familyOf} from '../../src/core/address.js'
-import type {ClusterView, NodeDataplane, TracePath} from '../../src/core/model.js'
+import type {ClusterView, NodeDataplane, Query, Report, TracePath} from '../../src/core/model.js'
 import {buildReport} from '../../src/core/report.js'
 import {defined} from '../support/defined.js'
 import {renderKubeProxyRestore} from '../support/kube-proxy-rules.js'
 import {cleanupLeftovers, normalizeIptablesSave, requireRoot, type ConnectResult} from '../support/netns.js'
 import {Topology6, type Topology6Spec} from '../support/netns6.js'
+import {NetnsSession} from '../support/netns-session.js'
 
 const DIR = fileURLToPath(new URL('../fixtures/dual-stack-iptables-v1.26', import.meta.url))
 const env = requireRoot(['ip6tables-restore', 'ip6tables-save'], 'dual-stack-traffic')
@@ -158,6 +165,38 @@ describe.skipIf(env.skip)('IPv6 traffic through kube-proxy ip6tables rules match
       expect(normalizeIptablesSave(saved[kind])).toEqual(normalizeIptablesSave(readFileSync(`${DIR}/nodes/node-a/${file}`, 'utf8')))
     }
   })
+
+  it.each(['web', 'api6', 'edge', 'empty6'])(
+    '%s: a targeted read (ip6tables chain by chain) traces as the whole dumps do, from fewer bytes, in at most two compound commands',
+    async (service) => {
+      const query: Query = {kind: 'service', namespace: 'default', service}
+      const plan = planCollection(indexCluster(view), query)
+      expect([plan.full, plan.ipv6]).toEqual([false, true])
+      /** The report with hop line numbers zeroed (a listing's lines are not the dump's). */
+      const comparable = (r: Report): unknown => JSON.parse(JSON.stringify(r, (k, v) => (k === 'line' ? 0 : v)))
+      const whole = comparable(buildReport(query, view, [node]))
+      // 0: chain by chain whatever KUBE-SERVICES' size; the default reads this small one's tables whole.
+      for (const smallBytes of [0, undefined]) {
+        const session = new NetnsSession(defined(topo).netns('node-a'))
+        const notes: string[] = []
+        const read = await readNodeDataplane(session, 'node-a', plan, (n) => notes.push(n), smallBytes)
+        const v6 = defined(captureOf(read, 'ip6tables-save'), 'an ip6tables-save capture')
+        expect(comparable(buildReport(query, view, [read])), `${service} ${smallBytes}`).toEqual(whole)
+        expect(session.batches).toBeLessThanOrEqual(2)
+        expect(notes.some((n) => n.startsWith('targeted IPv6 read (nft backend): '))).toBe(true)
+        if (smallBytes === 0) {
+          expect(v6.source).toMatch(/^node-a: ip6tables -S \(targeted: \d+ chains in [12] rounds?(; .*)?\)$/)
+          expect(Buffer.byteLength(captureText(v6))).toBeLessThan(Buffer.byteLength(saved['ip6tables-save']))
+          // ip6tables is asked for its version and single chains only, each once.
+          const ran = session.ran.filter((l) => l.startsWith('ip6tables'))
+          expect(ran.filter((l) => !/^ip6tables -w 5 -t (nat|filter) -S [A-Z0-9-]+$/.test(l))).toEqual(['ip6tables -V'])
+          expect(new Set(ran).size).toBe(ran.length)
+        } else {
+          expect(v6.source).toMatch(/^node-a: ip6tables -S \(targeted: nat, filter whole in 1 round; KUBE-SERVICES is small/)
+        }
+      }
+    },
+  )
 
   it('covers each verdict', () => {
     const verdicts = CASES.map((c) => pathFor(c).verdict)

@@ -2,7 +2,8 @@
 // server and each node over SSH from real sshd in network namespaces (test/support/netns.ts, sshd.ts),
 // each node with its own address, host key and kube-proxy rules loaded into its own netfilter:
 //
-//   node1, node2   the reference capture's rules (test/fixtures/two-node-iptables-v1.26)
+//   node1, node2   the reference capture's rules (test/fixtures/two-node-iptables-v1.26), and in
+//                  ip6tables the IPv6 rules of a dual-stack Service (dual/web)
 //   node-stale     kube-proxy rules that still forward frontend to a deleted pod (GHOST_POD_IP)
 //   node-empty     no rules at all (kube-proxy not running)
 //   node-down      sshd stopped
@@ -47,6 +48,7 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
   let key: ClientKey
   let knownHosts: string
   let bundle: string
+  let bundle6: string
   let oldFingerprint: string
   let marker: string
 
@@ -111,6 +113,7 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
       'node-rekeyed': cluster.rules.node2,
     } as Record<NodeName, string>
     for (const n of NODES) await topo.loadRules(n, rulesOf[n])
+    for (const [n, rules] of Object.entries(cluster.rules6)) await topo.exec(n, ['ip6tables-restore'], {input: rules})
     await attachTestProcessToLan(topo, `${prefix}.2`)
     key = await generateClientKey(work.dir, 'id_test')
     for (const n of NODES) sshd[n] = await Sshd.start(topo, {member: n, address: ip[n], authorizedKeys: [key.publicKey]})
@@ -131,6 +134,18 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
       mkdirSync(path.join(bundle, 'nodes', n), {recursive: true})
       writeFileSync(path.join(bundle, 'nodes', n, 'iptables-save.txt'), await topo.saveRules(n))
     }
+    // The dual-stack Service's reference: the same plus each node's IPv6 rules. Where ip6tables-save prints
+    // no table (node-empty), what `ip6tables-save -t nat` and `-t filter` print (a table even when empty),
+    // which is what a one-Service read takes when IPv6 has no KUBE-SERVICES.
+    bundle6 = path.join(work.dir, 'bundle6')
+    for (const n of READABLE) {
+      mkdirSync(path.join(bundle6, 'nodes', n), {recursive: true})
+      writeFileSync(path.join(bundle6, 'nodes', n, 'iptables-save.txt'), await topo.saveRules(n))
+      const save6 = async (...args: string[]) => (await topo!.exec(n, ['ip6tables-save', ...args])).stdout
+      const v6 = (await save6()).trim() !== '' ? await save6() : (await save6('-t', 'nat')) + (await save6('-t', 'filter'))
+      writeFileSync(path.join(bundle6, 'nodes', n, 'ip6tables-save.txt'), v6)
+    }
+    writeFileSync(path.join(bundle6, 'cluster.json'), asList(cluster.view))
     server = await startFakeApiServer({view: cluster.view})
     writeFileSync(path.join(work.dir, 'kubeconfig'), server.kubeconfig({context: 'live', namespace: 'storefront'}))
     plugin = pluginPath()
@@ -209,6 +224,32 @@ describe.skipIf(env.skip)('kubectl svctrace --via ssh against nodes in network n
     // Targeted: no whole dump was taken on a node that has kube-proxy rules.
     expect(sshd.node1.commands().filter((l) => l.endsWith(' iptables-save'))).toEqual([])
     expect(sshd.node1.commands().some((l) => / iptables -w 5 -t nat -S KUBE-SVC-/.test(l))).toBe(true)
+  })
+
+  it('a dual-stack Service: both families chain by chain, still one login and at most two exec channels per node; the same paths as the bundle', async () => {
+    const counts = sshdCounts()
+    const sent = Object.fromEntries(NODES.map((n) => [n, sshd[n].commands().length]))
+    const live = await svctrace(['web', '-n', 'dual', '-o', 'json', '-v', ...sshFlags()])
+    for (const [n, c] of Object.entries(sinceThen(counts))) {
+      expect(c.logins, n).toBe(1)
+      expect(c.channels, n).toBeGreaterThanOrEqual(1)
+      expect(c.channels, n).toBeLessThanOrEqual(2)
+    }
+    // -v says per family how node1 was read (both KUBE-SERVICES are small here: nat and filter whole).
+    expect(live.stderr).toMatch(/node1.*targeted read \(nft backend\): KUBE-SERVICES is small/)
+    expect(live.stderr).toMatch(/node1.*targeted IPv6 read \(nft backend\): KUBE-SERVICES is small/)
+    const replay = await svctrace(['web', '-n', 'dual', '-o', 'json', '--from', bundle6])
+    expect(replay.stderr).toBe('')
+    const got = JSON.parse(live.stdout) as Report
+    const want = JSON.parse(replay.stdout) as Report
+    for (const n of READABLE) expect(withoutLines(nodeOf(got, n)), n).toEqual(withoutLines(nodeOf(want, n)))
+    // node1 traces the IPv6 cluster IP to the IPv6 endpoints.
+    const v6 = nodeOf(got, 'node1').paths.filter((p) => p.entry.destination.ip === 'fd00:10:96::77')
+    expect(v6.map((p) => [p.verdict, p.backends.map((b) => b.ip).sort()])).toContainEqual(['dnat', ['fd00:10:244:1::77', 'fd00:10:244:2::77']])
+    // The scripts ask ip6tables for the Service's own chains (the branch for a large KUBE-SERVICES), never for a whole ip6tables-save.
+    const lines = sshd.node1.commands().slice(sent.node1).flatMap(expand)
+    expect(lines.filter((l) => /^ip6tables-save( -c)?$/.test(l))).toEqual([])
+    expect(lines.some((l) => /^ip6tables -w 5 -t nat -S KUBE-SVC-/.test(l))).toBe(true)
   })
 
   it('--counters: the iptables reads carry -v or -c, every backend on node1 carries its counters, the paths are unchanged', async () => {

@@ -1,6 +1,8 @@
 // What a server (fake API server, sshd's recorder) checks a compound node read against: the script must
 // be exactly batch.ts's prologue for its marker, then only step lines (`f ID CMD` / `g ID CMD` whose
-// command is on the allow-list), `if`/`elif` tests of a step's output or exit, `else` and `fi`.
+// command is on the allow-list: iptables and ip6tables alike, IPv6 steps named `nat6:…`, `whole6:…`;
+// `k ID "PATTERN" CMD` whose pattern keeps only chain names), `if`/`elif` tests of a step's output or
+// exit, `else` and `fi`.
 // Anything else and it is not a compound command svctrace could have sent.
 import {compoundCommand} from '../../src/adapters/node/batch.js'
 import {ALLOWED, type NodeCommandId} from '../../src/adapters/node/commands.js'

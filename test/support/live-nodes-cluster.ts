@@ -1,13 +1,15 @@
 // The cluster the live-nodes integration test serves: the two-node reference capture's objects with
 // its nodes moved to the test LAN, four more Nodes, and two Services with hostile names and ports
 // (kube-apiserver would refuse them; a compromised or buggy one might not). Plus the kube-proxy rules
-// of a node that lags behind the API: it still DNATs frontend to a pod that was deleted.
+// of a node that lags behind the API: it still DNATs frontend to a pod that was deleted. And a
+// dual-stack Service dual/web with an endpoint per family on node1 and node2, which hold its IPv6 rules.
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import type {V1EndpointSlice, V1Node, V1Service} from '@kubernetes/client-node'
 import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
 import type {ClusterView} from '../../src/core/model.js'
 import {defined} from './defined.js'
+import {service, slice} from './builders.js'
 import {renderKubeProxyRestore} from './kube-proxy-rules.js'
 import {root} from './cli.js'
 
@@ -63,6 +65,22 @@ export interface LiveNodesCluster {
   view: ClusterView
   /** Node name → iptables-restore input (absent: the node has no rules). */
   rules: Record<string, string>
+  /** Node name → ip6tables-restore input: dual/web's IPv6 rules (node1 and node2). */
+  rules6: Record<string, string>
+}
+
+/** dual/web: RequireDualStack, one endpoint per family on node1 and node2 (IPv4 and IPv6 slices). */
+function dualStackWeb(): Pick<ClusterView, 'services' | 'endpointSlices'> {
+  const web = service({namespace: 'dual', clusterIP: '10.96.77.77', selector: {app: 'dual-web'}})
+  web.spec = {...web.spec, clusterIPs: ['10.96.77.77', 'fd00:10:96::77'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack'}
+  const endpoints = (ips: [string, string]) => ips.map((ip, i) => ({ip, node: `node${i + 1}`, pod: `web-${i}`}))
+  return {
+    services: [web],
+    endpointSlices: [
+      slice({namespace: 'dual', name: 'web-v4', endpoints: endpoints(['10.244.1.77', '10.244.2.77'])}),
+      slice({namespace: 'dual', name: 'web-v6', addressType: 'IPv6', endpoints: endpoints(['fd00:10:244:1::77', 'fd00:10:244:2::77'])}),
+    ],
+  }
 }
 
 /**
@@ -77,6 +95,9 @@ export function liveNodesCluster(ips: Record<string, string>, extraNodes: string
   extraNodes.forEach((name, i) => view.nodes.push(withAddress(node1, name, ipOf(name), `10.244.${i + 3}.0/24`)))
   const words = hostileWords(marker)
   view.services.push(hostileService(words.serviceName, words.portName, '10.96.66.66'), hostileService(words.multiLineName, 'p', '10.96.66.67'))
+  const dual = dualStackWeb()
+  view.services.push(...dual.services)
+  view.endpointSlices.push(...dual.endpointSlices)
 
   // The stale node: kube-proxy there last synced when frontend had a fourth pod.
   const lagging = clone(view)
@@ -95,7 +116,10 @@ export function liveNodesCluster(ips: Record<string, string>, extraNodes: string
     node2: readFileSync(path.join(REFERENCE, 'nodes/node2/iptables-save.txt'), 'utf8'),
     'node-stale': renderKubeProxyRestore(lagging, 'node-stale', {clusterCIDR: '10.244.0.0/16', nodeIPs: [ipOf('node-stale')]}),
   }
-  return {view, rules}
+  const rules6 = Object.fromEntries(
+    ['node1', 'node2'].map((n) => [n, renderKubeProxyRestore(view, n, {clusterCIDR: 'fd00:10:244::/56', nodeIPs: [], family: 6})]),
+  )
+  return {view, rules, rules6}
 }
 
 /** The view as a v1 List (cluster.json of a bundle). */

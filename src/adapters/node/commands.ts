@@ -14,6 +14,8 @@ export type NodeCommandId =
   | 'iptables-list-chain'
   | 'ip6tables-save'
   | 'ip6tables-list-chain'
+  | 'ip6tables-save-table'
+  | 'ip6tables-version'
   | 'iptables-legacy-save'
   | 'iptables-nft-save'
   | 'iptables-version'
@@ -68,6 +70,13 @@ export const nodeCommands = {
     id: 'ip6tables-list-chain',
     argv: ['ip6tables', '-w', '5', '-t', table(t), '-S', chainName(chain), ...listCounters(counters)],
   }),
+  /** `ip6tables-save -t nat`: one IPv6 table, for a targeted read that takes it whole (legacy backend, small KUBE-SERVICES). */
+  ip6tablesSaveTable: (t: string, counters = false): NodeCommand => ({
+    id: 'ip6tables-save-table',
+    argv: ['ip6tables-save', ...saveCounters(counters), '-t', table(t)],
+  }),
+  /** `ip6tables v1.8.9 (nf_tables)`: which backend ip6tables reads (the alternatives system may pick it apart from iptables'). */
+  ip6tablesVersion: (): NodeCommand => ({id: 'ip6tables-version', argv: ['ip6tables', '-V']}),
   iptablesLegacySave: (): NodeCommand => ({id: 'iptables-legacy-save', argv: ['iptables-legacy-save']}),
   /** Every table of the nft backend (no -t: it never creates a table that is not there). */
   iptablesNftSave: (): NodeCommand => ({id: 'iptables-nft-save', argv: ['iptables-nft-save']}),
@@ -103,6 +112,8 @@ export const ALLOWED: Record<NodeCommandId, RegExp> = {
   'iptables-list-chain': /^iptables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)( -v)?$/,
   'ip6tables-save': /^ip6tables-save( -c)?$/,
   'ip6tables-list-chain': /^ip6tables -w 5 -t (nat|filter|mangle|raw) -S (KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTING)( -v)?$/,
+  'ip6tables-save-table': /^ip6tables-save( -c)? -t (nat|filter|mangle|raw)$/,
+  'ip6tables-version': /^ip6tables -V$/,
   'iptables-legacy-save': /^iptables-legacy-save$/,
   'iptables-nft-save': /^iptables-nft-save$/,
   'iptables-version': /^iptables -V$/,
@@ -125,10 +136,19 @@ export const BACKEND_MARKERS = {
   legacy: ['(legacy)', 'iptables v1.3.', 'iptables v1.4.', 'iptables v1.6.'],
 } as const
 
-/** The backend `iptables -V` names, or undefined when it names none. */
-export function iptablesBackendOf(versionText: string): 'legacy' | 'nft' | undefined {
+/** The same for `ip6tables -V` (`ip6tables v1.4.21`: its name is not `iptables`). */
+export const BACKEND_MARKERS6 = {
+  nft: ['(nf_tables)'],
+  legacy: ['(legacy)', 'ip6tables v1.3.', 'ip6tables v1.4.', 'ip6tables v1.6.'],
+} as const
+
+/** The backend `iptables -V` (or, with BACKEND_MARKERS6, `ip6tables -V`) names, or undefined when it names none. */
+export function iptablesBackendOf(
+  versionText: string,
+  markers: typeof BACKEND_MARKERS | typeof BACKEND_MARKERS6 = BACKEND_MARKERS,
+): 'legacy' | 'nft' | undefined {
   const says = (texts: readonly string[]) => texts.some((t) => versionText.includes(t))
-  return says(BACKEND_MARKERS.nft) ? 'nft' : says(BACKEND_MARKERS.legacy) ? 'legacy' : undefined
+  return says(markers.nft) ? 'nft' : says(markers.legacy) ? 'legacy' : undefined
 }
 
 /**

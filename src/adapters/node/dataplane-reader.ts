@@ -7,7 +7,8 @@
 //   iptables -V, then by the backend it names:           iptables -V, then by the backend it names:
 //     nf_tables: iptables-save, iptables-legacy-save        nf_tables: iptables -S KUBE-SERVICES and every chain
 //     legacy: iptables-save, iptables-nft-save                 the API predicts, iptables-legacy-save
-//   nft -j list table ip kube-proxy                         legacy: iptables-save -t nat, -t filter, iptables-nft-save
+//   IPv6 Services: ip6tables-save                           legacy: iptables-save -t nat, -t filter, iptables-nft-save
+//   nft -j list table ip kube-proxy                       IPv6 Services: ip6tables -V, then the same with ip6tables
 //   cat /proc/net/ip_vs, and when it lists virtual       nft, /proc/net/ip_vs (and ipvsadm, ipset) as on the left
 //     servers: ipvsadm -S -n, ipset save
 // The other backend's dump is counted (kube-proxy may write the one the node's `iptables` does not read).
@@ -16,22 +17,12 @@ import type {NodeDataplane} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {captureOf, captureText, withCapture} from '../../core/captures.js'
 import {runBatch, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
-import {BACKEND_MARKERS, iptablesBackendOf, nodeCommands} from './commands.js'
+import {BACKEND_MARKERS, BACKEND_MARKERS6, iptablesBackendOf, nodeCommands} from './commands.js'
 import {isMissingProgram, NodeAccessError, type NodeSession} from './connector.js'
 import {conntrackSteps, placeConntrack} from './conntrack-read.js'
-import {
-  chainListingSteps,
-  emptyTargeted,
-  SMALL_KUBE_SERVICES_BYTES,
-  hasKubeServices,
-  recordRound,
-  secondRound,
-  targetedCapture,
-  legacySteps,
-  wholeTableSteps,
-} from './targeted-iptables.js'
-
-type Backend = 'legacy' | 'nft'
+import {chainListingSteps, familyPresent, SMALL_KUBE_SERVICES_BYTES, legacySteps, wholeTableSteps} from './targeted-iptables.js'
+import {IPV4, IPV6} from './iptables-family.js'
+import {readTargetedIptables, type Backend, type IptablesText} from './targeted-read.js'
 
 /** -v: how the node was read (rounds, fallbacks, what was chosen). */
 export type ReadNote = (text: string) => void
@@ -86,13 +77,31 @@ function iptablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep {
   }
 }
 
+/**
+ * IPv6 Services: kube-proxy's ip6tables rules, whole for a full read; for one Service read as IPv4 is,
+ * by the backend `ip6tables -V` names (it may differ from iptables': each tool has its alternative).
+ */
+function ip6tablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep[] {
+  if (!plan.ipv6) return []
+  if (plan.full) return [{id: 'save6', cmd: nodeCommands.ip6tablesSave(plan.counters)}]
+  return [
+    {
+      id: 'version6',
+      cmd: nodeCommands.ip6tablesVersion(),
+      branches: [
+        {when: {printed: BACKEND_MARKERS6.legacy}, steps: legacySteps(plan, IPV6)},
+        {when: {always: true}, steps: chainListingSteps(plan, smallBytes, IPV6)},
+      ],
+    },
+  ]
+}
+
 /** Every step of the first round. */
 export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICES_BYTES): BatchStep[] {
   return [
     ...conntrackSteps(plan),
     iptablesSteps(plan, smallBytes),
-    // IPv6 Services: kube-proxy's ip6tables rules, read whole (a targeted read lists IPv4 chains only).
-    ...(plan.ipv6 ? [{id: 'save6', cmd: nodeCommands.ip6tablesSave(plan.counters)}] : []),
+    ...ip6tablesSteps(plan, smallBytes),
     {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
     ...(plan.ipv6 ? [{id: 'nft6', cmd: nodeCommands.nftListKubeProxy('ip6')}] : []),
     // ipvsadm only when the kernel already has virtual servers: it would load the ip_vs module otherwise.
@@ -112,11 +121,6 @@ export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICE
       ],
     },
   ]
-}
-
-interface IptablesText {
-  text: string
-  source: string
 }
 
 /** The node's default backend and what the other one holds, from the first round. */
@@ -141,10 +145,14 @@ function placeIptables(out: NodeDataplane, primary: IptablesText | null, other: 
   if (other) out.otherIptablesBackend = {backend: other.backend, kubeRules: other.kubeRules, source: other.source}
 }
 
-function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: string, counters = false): void {
+/** The IPv6 rules: the whole ip6tables-save of a full read, or the targeted read's chains. */
+function placeIp6tables(out: NodeDataplane, outcomes: BatchOutcomes, node: string, targeted: IptablesText | null, counters = false): void {
   const save6 = probed(outcomes.get('save6'))
-  if (save6 !== undefined && save6.trim() !== '')
-    out.captures = withCapture(out.captures, {kind: 'ip6tables-save', text: save6, source: `${node}: ip6tables-save${counters ? ' -c' : ''}`})
+  const read = save6 !== undefined && save6.trim() !== '' ? {text: save6, source: `${node}: ip6tables-save${counters ? ' -c' : ''}`} : targeted
+  if (read) out.captures = withCapture(out.captures, {kind: 'ip6tables-save', ...read})
+}
+
+function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: string): void {
   const nft = nftTables(probed(outcomes.get('nft')), probed(outcomes.get('nft6')))
   if (nft) out.captures = withCapture(out.captures, {kind: 'nft', text: nft.text, source: `${node}: ${nft.source}`})
   const proc = probed(outcomes.get('ipvs'))
@@ -186,7 +194,13 @@ function nftTables(ip: string | undefined, ip6: string | undefined): {text: stri
 
 /** Whether iptables is there at all: `iptables -V` or any read of it ran (some images answer listings but not -V). */
 function iptablesPresent(outcomes: BatchOutcomes): boolean {
-  return [...outcomes].some(([id, o]) => (id === 'version' || id === 'save' || /^(nat|filter|whole):/.test(id)) && !isNotInstalled(o))
+  const save = outcomes.get('save')
+  return familyPresent(outcomes, IPV4) || (save !== undefined && !isNotInstalled(save))
+}
+
+/** The backend a `-V` step named, or undefined when it did not run or named none. */
+function backendNamed(o: StepOutcome | undefined, markers: typeof BACKEND_MARKERS | typeof BACKEND_MARKERS6): Backend | undefined {
+  return o === undefined || o instanceof NodeAccessError ? undefined : iptablesBackendOf(o.stdout, markers)
 }
 
 /**
@@ -205,37 +219,21 @@ export async function readNodeDataplane(
   const fellBack = (why: string) => note(`${why}; ran the commands one by one`)
   const round = firstRound(plan, smallBytes)
   const first = await runBatch(session, round, fellBack)
-  const version = first.get('version')
-  const backend = version instanceof NodeAccessError || version === undefined ? undefined : iptablesBackendOf(version.stdout)
-  let rounds = 1
+  const backend = backendNamed(first.get('version'), BACKEND_MARKERS)
   let primary: IptablesText | null = null
+  let targeted6: IptablesText | null = null
   if (plan.full) {
     const text = mainRead(first.get('save'))
     if (text !== undefined) primary = {text, source: `${node}: iptables-save${plan.counters ? ' -c' : ''}`}
-  } else if (iptablesPresent(first)) {
-    const state = emptyTargeted()
-    recordRound(state, first, node, round)
-    // A busy xtables lock left KUBE-SERVICES unread: its table is read whole in the second round.
-    if (hasKubeServices(state.collection) || state.whole.size > 0) {
-      const second = secondRound(state, plan, smallBytes, backend === 'legacy')
-      // iptables-legacy loads the whole table for every `iptables -S CHAIN`: the first round read two whole tables.
-      const why = [
-        ...(backend === 'legacy'
-          ? ['iptables-legacy loads a whole table for each iptables -S CHAIN: one iptables-save per table, only these chains sent (grep on the node)']
-          : []),
-        ...(backend !== 'legacy' && first.has('whole:nat') ? ['KUBE-SERVICES is small: nat and filter whole cost no more than listing chains'] : []),
-        ...(second?.why ?? []),
-      ]
-      note(`targeted read (${backend ?? 'unknown'} backend): ${[...why, second ? 'a second round' : 'one round'].join('; ')}`)
-      if (second) {
-        rounds = 2
-        recordRound(state, await runBatch(session, second.steps, fellBack), node, second.steps)
-      }
-      if (hasKubeServices(state.collection)) primary = targetedCapture(state, node, rounds, why)
-    }
+  } else {
+    const backends = {ipv4: backend, ipv6: backendNamed(first.get('version6'), BACKEND_MARKERS6)}
+    const read = await readTargetedIptables(session, node, plan, first, round, backends, smallBytes, note, fellBack)
+    primary = read.ipv4
+    targeted6 = read.ipv6
   }
   placeIptables(out, primary, otherBackend(first, node, backend), backend)
-  placeOtherModes(out, first, node, plan.counters)
+  placeIp6tables(out, first, node, targeted6, plan.counters)
+  placeOtherModes(out, first, node)
   placeConntrack(out, first, conntrackSteps(plan), node)
   const iptablesCapture = captureOf(out, 'iptables-save')
   const iptablesText = iptablesCapture ? captureText(iptablesCapture) : undefined

@@ -55,7 +55,7 @@ export function readErrorOf(err: unknown, via: 'ssh' | 'exec'): string {
       if (!/password|terminal|tty/i.test(m)) return m
       return (
         `${m}: sudo -n cannot ask for a password. Allow these read-only commands without one (sudoers: USER ALL=(root) NOPASSWD: ` +
-        '/usr/sbin/iptables-save, /usr/sbin/iptables, /usr/sbin/ip6tables-save, /usr/sbin/iptables-legacy-save, /usr/sbin/iptables-nft-save, /usr/sbin/nft, /usr/sbin/ipvsadm, /usr/sbin/ipset, /usr/bin/cat /proc/net/ip_vs; with --conntrack also /usr/sbin/conntrack -L *), ' +
+        '/usr/sbin/iptables-save, /usr/sbin/iptables, /usr/sbin/ip6tables-save, /usr/sbin/ip6tables, /usr/sbin/iptables-legacy-save, /usr/sbin/iptables-nft-save, /usr/sbin/nft, /usr/sbin/ipvsadm, /usr/sbin/ipset, /usr/bin/cat /proc/net/ip_vs; with --conntrack also /usr/sbin/conntrack -L *), ' +
         'or log in as root (--ssh-user root) without --sudo'
       )
     case 'timeout':

@@ -10,6 +10,9 @@
 // whole dump. iptables-legacy loads the whole table for every listing, under the xtables lock (1.5 s
 // each on that node), so on a legacy node nat and filter are read whole from the start (npm run
 // bench measures both backends).
+//
+// kube-proxy writes an IPv6 Service's rules with ip6tables, under the same chain names: IPv6 is read
+// the same way with ip6tables (IptablesFamily), in the same compound commands, with its own state.
 import type {CollectionPlan} from '../../core/collection-plan.js'
 import {
   emptyCollection,
@@ -23,8 +26,9 @@ import {
 } from '../../core/iptables/chain-listing.js'
 import {DumpError} from '../../core/iptables/dump.js'
 import {allSteps, type BatchOutcomes, type BatchStep, type StepOutcome} from './batch.js'
-import {nodeCommands, UnsafeArgumentError, type NodeCommand} from './commands.js'
-import {NodeAccessError} from './connector.js'
+import {UnsafeArgumentError, type NodeCommand} from './commands.js'
+import {isMissingProgram, NodeAccessError} from './connector.js'
+import {IPV4, IPV6, type IptablesFamily} from './iptables-family.js'
 
 /** The tables the tracer walks. */
 const TABLES = ['nat', 'filter'] as const
@@ -48,13 +52,13 @@ export interface TargetedState {
   whole: Map<string, string>
 }
 
-const listId = (ref: ChainRef) => `${ref.table}:${ref.chain}`
-const wholeId = (table: string) => `whole:${table}`
+const listId = (ref: ChainRef, fam: IptablesFamily) => `${ref.table}${fam.idSuffix}:${ref.chain}`
+const wholeId = (table: string, fam: IptablesFamily) => `whole${fam.idSuffix}:${table}`
 
 /** The allow-listed command for one chain, or undefined when its name is not one the list accepts (a CNI's). */
-function listCommand(ref: ChainRef, counters = false): NodeCommand | undefined {
+function listCommand(ref: ChainRef, fam: IptablesFamily, counters = false): NodeCommand | undefined {
   try {
-    return nodeCommands.iptablesListChain(ref.table, ref.chain, counters)
+    return fam.listChain(ref.table, ref.chain, counters)
   } catch (err) {
     if (err instanceof UnsafeArgumentError) return undefined
     throw err
@@ -62,28 +66,32 @@ function listCommand(ref: ChainRef, counters = false): NodeCommand | undefined {
 }
 
 /**
- * The nf_tables backend's first round: nat KUBE-SERVICES, then by what it printed: nothing more when it
- * is missing (no kube-proxy in iptables mode), nat and filter whole when it is small, else one
- * `iptables -S` per chain the plan predicts.
+ * The nf_tables backend's first round: nat KUBE-SERVICES, then by what it printed: nat and filter whole
+ * when it is small, else one `iptables -S` per chain the plan predicts. When it is missing (no
+ * kube-proxy in iptables mode), nothing more for IPv4 (the reader then looks at the whole dump); for
+ * IPv6, nat and filter whole at once (small without kube-proxy's rules), which a whole ip6tables-save
+ * read would have shown.
  */
-export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICES_BYTES): BatchStep[] {
+export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICES_BYTES, fam: IptablesFamily = IPV4): BatchStep[] {
   const services: ChainRef = {table: 'nat', chain: 'KUBE-SERVICES'}
-  const refs: ChainRef[] = TABLES.flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))
-  const seen = new Set<string>([listId(services)])
+  const chains = fam.chainsOf(plan)
+  const refs: ChainRef[] = TABLES.flatMap((table) => chains[table].map((chain) => ({table, chain})))
+  const seen = new Set<string>([listId(services, fam)])
   const listings: BatchStep[] = []
   for (const ref of refs) {
-    const cmd = listCommand(ref, plan.counters)
-    if (!cmd || seen.has(listId(ref))) continue
-    seen.add(listId(ref))
-    listings.push({id: listId(ref), cmd})
+    const cmd = listCommand(ref, fam, plan.counters)
+    if (!cmd || seen.has(listId(ref, fam))) continue
+    seen.add(listId(ref, fam))
+    listings.push({id: listId(ref, fam), cmd})
   }
+  const whole = wholeTableSteps(TABLES, plan.counters, fam)
   return [
     {
-      id: listId(services),
-      cmd: nodeCommands.iptablesListChain('nat', 'KUBE-SERVICES', plan.counters),
+      id: listId(services, fam),
+      cmd: fam.listChain('nat', 'KUBE-SERVICES', plan.counters),
       branches: [
-        {when: {failed: true}, steps: []},
-        {when: {printedAtMost: smallBytes}, steps: wholeTableSteps(TABLES, plan.counters)},
+        {when: {failed: true}, steps: fam === IPV6 ? whole : []},
+        {when: {printedAtMost: smallBytes}, steps: whole},
         {when: {always: true}, steps: listings},
       ],
     },
@@ -94,17 +102,19 @@ export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_
  * A legacy node's reads: `iptables-save -t TABLE` with only these chains sent back (grep on the node),
  * since iptables-legacy loads the whole table for every `iptables -S CHAIN` anyway.
  */
-function keptChainSteps(refs: readonly ChainRef[], counters = false): BatchStep[] {
+function keptChainSteps(refs: readonly ChainRef[], fam: IptablesFamily, counters = false): BatchStep[] {
   return TABLES.flatMap((table) => {
-    const keep = [...new Set(refs.filter((r) => r.table === table && listCommand(r) !== undefined).map((r) => r.chain))]
-    return keep.length === 0 ? [] : [{id: `keep:${table}`, cmd: nodeCommands.iptablesSaveTable(table, counters), keep}]
+    const keep = [...new Set(refs.filter((r) => r.table === table && listCommand(r, fam) !== undefined).map((r) => r.chain))]
+    return keep.length === 0 ? [] : [{id: `keep${fam.idSuffix}:${table}`, cmd: fam.saveTable(table, counters), keep}]
   })
 }
 
 /** The first round's chains on a legacy node: KUBE-SERVICES and what the plan predicts. */
-export function legacySteps(plan: CollectionPlan): BatchStep[] {
+export function legacySteps(plan: CollectionPlan, fam: IptablesFamily = IPV4): BatchStep[] {
+  const chains = fam.chainsOf(plan)
   return keptChainSteps(
-    [{table: 'nat', chain: 'KUBE-SERVICES'}, ...TABLES.flatMap((table) => plan.chains[table].map((chain) => ({table, chain})))],
+    [{table: 'nat', chain: 'KUBE-SERVICES'}, ...TABLES.flatMap((table) => chains[table].map((chain) => ({table, chain})))],
+    fam,
     plan.counters,
   )
 }
@@ -129,8 +139,8 @@ function recordSaved(c: ChainCollection, table: string, chains: readonly string[
 }
 
 /** `iptables-save -t TABLE` steps: a small table's first round, or a second round's whole tables. */
-export function wholeTableSteps(tables: Iterable<string>, counters = false): BatchStep[] {
-  return [...tables].map((table) => ({id: wholeId(table), cmd: nodeCommands.iptablesSaveTable(table, counters)}))
+export function wholeTableSteps(tables: Iterable<string>, counters = false, fam: IptablesFamily = IPV4): BatchStep[] {
+  return [...tables].map((table) => ({id: wholeId(table, fam), cmd: fam.saveTable(table, counters)}))
 }
 
 /** A listing's outcome: its rules, null for a missing chain, 'busy' when the xtables lock stayed taken. */
@@ -148,15 +158,34 @@ function listingOf(ref: ChainRef, outcome: StepOutcome, node: string) {
   }
 }
 
+/** The kind of a step id of this family (`nat` of `nat6:KUBE-SERVICES` for IPv6), or undefined when it is another family's. */
+function kindOf(id: string, fam: IptablesFamily): {kind: string; rest: string} | undefined {
+  const colon = id.indexOf(':')
+  if (colon < 0) return undefined
+  const kind = id.slice(0, colon)
+  const bare = fam.idSuffix === '' ? kind : kind.endsWith(fam.idSuffix) ? kind.slice(0, -fam.idSuffix.length) : undefined
+  return bare === undefined ? undefined : {kind: bare, rest: id.slice(colon + 1)}
+}
+
+/** True when a step of this family ran with the tool there (exit 127 is a tool not installed). */
+export function familyPresent(outcomes: BatchOutcomes, fam: IptablesFamily): boolean {
+  return [...outcomes].some(([id, o]) => {
+    const k = id === `version${fam.idSuffix}` ? {kind: 'version'} : kindOf(id, fam)
+    return k !== undefined && ['version', 'nat', 'filter', 'whole', 'keep'].includes(k.kind) && !(o instanceof NodeAccessError && isMissingProgram(o))
+  })
+}
+
 /**
- * Records what a round read (chain listings and whole tables, by step id) into `state`. A table whose
- * lock stayed busy is marked for a whole read. Throws NodeAccessError when a command failed otherwise.
+ * Records what a round read of this family (chain listings and whole tables, by step id) into `state`.
+ * A table whose lock stayed busy is marked for a whole read. Throws NodeAccessError when a command
+ * failed otherwise.
  */
-export function recordRound(state: TargetedState, outcomes: BatchOutcomes, node: string, steps: readonly BatchStep[]): void {
+export function recordRound(state: TargetedState, outcomes: BatchOutcomes, node: string, steps: readonly BatchStep[], fam: IptablesFamily = IPV4): void {
   const kept = new Map(allSteps(steps).map((s) => [s.id, s.keep ?? []]))
   for (const [id, outcome] of outcomes) {
-    const colon = id.indexOf(':')
-    const [kind, rest] = [id.slice(0, colon), id.slice(colon + 1)]
+    const k = kindOf(id, fam)
+    if (!k) continue
+    const {kind, rest} = k
     if (kind === 'keep') {
       if (outcome instanceof NodeAccessError) throw outcome
       recordSaved(state.collection, rest, kept.get(id) ?? [], outcome.stdout)
@@ -202,6 +231,7 @@ export function secondRound(
   plan: CollectionPlan,
   smallBytes = SMALL_KUBE_SERVICES_BYTES,
   legacy = false,
+  fam: IptablesFamily = IPV4,
 ): {steps: BatchStep[]; why: string[]} | undefined {
   const c = state.collection
   const needed = nextChains(c, plan.destinations, plan.localAddresses !== undefined ? {localAddresses: plan.localAddresses} : {})
@@ -211,7 +241,7 @@ export function secondRound(
   const serviceBytes = services.reduce((n, rule) => n + rule.length + 1, 0)
   for (const ref of needed) {
     if (whole.has(ref.table) || c.whole.has(ref.table)) continue
-    if (listCommand(ref) === undefined) whole.set(ref.table, `rules jump to ${ref.chain}, a chain the allow-list does not list`)
+    if (listCommand(ref, fam) === undefined) whole.set(ref.table, `rules jump to ${ref.chain}, a chain the allow-list does not list`)
     else if (!ENDS_WALK.test(ref.chain)) whole.set(ref.table, `rules jump to ${ref.chain}, which the API did not predict`)
     else if (serviceBytes <= smallBytes && !legacy)
       whole.set(ref.table, `KUBE-SERVICES has ${services.length} rules: the whole table costs no more than listing ${ref.chain}`)
@@ -219,12 +249,12 @@ export function secondRound(
   const listed = needed.filter((ref) => !whole.has(ref.table) && !c.whole.has(ref.table))
   // A legacy node sends the chains out of one filtered save per table (a listing would load the table each time).
   const steps = [
-    ...wholeTableSteps(whole.keys(), plan.counters),
+    ...wholeTableSteps(whole.keys(), plan.counters, fam),
     ...(legacy
-      ? keptChainSteps(listed, plan.counters)
+      ? keptChainSteps(listed, fam, plan.counters)
       : listed.flatMap((ref) => {
-          const cmd = listCommand(ref, plan.counters)
-          return cmd ? [{id: listId(ref), cmd}] : []
+          const cmd = listCommand(ref, fam, plan.counters)
+          return cmd ? [{id: listId(ref, fam), cmd}] : []
         })),
   ]
   if (steps.length === 0) return undefined
@@ -239,7 +269,7 @@ export function secondRound(
 }
 
 /** The collection as iptables-save text, and where it came from. */
-export function targetedCapture(state: TargetedState, node: string, rounds: number, why: string[]): {text: string; source: string} {
+export function targetedCapture(state: TargetedState, node: string, rounds: number, why: string[], fam: IptablesFamily = IPV4): {text: string; source: string} {
   const c = state.collection
   const wholeTables = TABLES.filter((t) => c.whole.has(t))
   const chains = [...c.listed].filter(([table]) => !c.whole.has(table)).reduce((n, [, m]) => n + [...m.values()].filter(Boolean).length, 0)
@@ -247,5 +277,5 @@ export function targetedCapture(state: TargetedState, node: string, rounds: numb
     .filter(Boolean)
     .join(', ')
   const summary = `targeted: ${parts} in ${rounds} round${rounds > 1 ? 's' : ''}${why.length > 0 ? `; ${why.join('; ')}` : ''}`
-  return {text: formatChainCollection(c), source: `${node}: iptables -S (${summary})`}
+  return {text: formatChainCollection(c), source: `${node}: ${fam.tool} -S (${summary})`}
 }
