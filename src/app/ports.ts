@@ -30,6 +30,11 @@ export interface NodeReader {
   nodeNames(view: ClusterView): Promise<string[]>
   /** Reads one node as the plan says; a node that cannot be read comes back with readError, never a throw. */
   read(node: string, plan: CollectionPlan): Promise<NodeDataplane>
+  /**
+   * Starts what read() will need that does not depend on the plan (a bundle's files), so it runs beside
+   * the API read; only these nodes when some are named. Never throws: read() reports what went wrong.
+   */
+  prefetch?(nodes: readonly string[]): void
   /** What an empty nodeNames() means (a bundle without nodes/, a reader that reads no node); default: none could be read. */
   readonly noNodes?: NodesUntraced
   /** Releases connections and anything created on the cluster (debug pods); called on every exit path. */

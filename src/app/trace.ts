@@ -51,6 +51,7 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   const nothingRead = (): never => {
     throw new InterruptedError('interrupted before the API server answered: nothing was read')
   }
+  reader.prefetch?.(config.nodes)
   const {view, denied} = await unlessInterrupted(cluster.load(query), stop, nothingRead)
   const available = await reader.nodeNames(view)
   const unknown = config.nodes.filter((n) => !available.includes(n))

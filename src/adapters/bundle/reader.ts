@@ -1,7 +1,7 @@
 // A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake. The files
 // and where each goes are bundle/layout.ts, shared with the writer.
 import {isAscii} from 'node:buffer'
-import {readdir, readFile, stat} from 'node:fs/promises'
+import {open, readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import yaml from 'js-yaml'
 import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
@@ -100,6 +100,27 @@ export function parseClusterFile(text: string, file: string): ClusterView {
   return clusterViewFromList(doc, file)
 }
 
+/**
+ * The whole file in as few reads as the kernel allows (one, from the page cache). readFile reads 512 KiB
+ * at a time and needs the main thread between reads, so a read ahead would stall behind JSON.parse.
+ */
+async function readWhole(file: string, size: number): Promise<Buffer> {
+  const handle = await open(file, 'r')
+  try {
+    const bytes = Buffer.allocUnsafe(size)
+    let got = 0
+    while (got < size) {
+      const {bytesRead} = await handle.read(bytes, got, size - got, got)
+      if (bytesRead === 0) break
+      got += bytesRead
+    }
+    // A file that shrank since stat is read as it is now.
+    return got < size ? bytes.subarray(0, got) : bytes
+  } finally {
+    await handle.close()
+  }
+}
+
 /** Only whitespace (or nothing): stops at the first other byte, so a big dump costs nothing. */
 function isBlank(bytes: Uint8Array): boolean {
   for (const b of bytes) if (b !== 32 && b !== 9 && b !== 10 && b !== 13) return false
@@ -162,6 +183,42 @@ export class BundleDir implements ClusterSource, NodeReader {
     }
   }
 
+  /** Node files being read ahead (prefetch), by path; read() takes each once, and then they are `taken`. */
+  private readonly ahead = new Map<string, Promise<Buffer>>()
+  private readonly taken = new Set<string>()
+
+  /**
+   * Reads the nodes' files while cluster.json is parsed (JSON.parse holds the main thread; the file reads
+   * run on libuv's pool meanwhile). A file over the size limit or missing is left to read() to report.
+   */
+  prefetch(only: readonly string[]): void {
+    const start = async () => {
+      const nodes = only.length > 0 ? only : await this.nodeNames()
+      for (const node of nodes) {
+        // --nodes names are checked against the bundle after the API read: read ahead only plain names.
+        if (node.includes('/') || node.startsWith('.')) continue
+        for (const c of NODE_CAPTURES) {
+          for (const name of c.files) {
+            const file = path.join(this.dir, NODES_DIR, node, name)
+            if (this.taken.has(file)) continue
+            const bytes = stat(file).then((s) => (s.size <= MAX_NODE_FILE_BYTES ? readWhole(file, s.size) : Promise.reject(new Error('too big'))))
+            bytes.catch(() => undefined)
+            this.ahead.set(file, bytes)
+          }
+        }
+      }
+    }
+    start().catch(() => undefined)
+  }
+
+  /** The file's bytes: read ahead if prefetch got to it, else now. */
+  private async bytesOf(file: string): Promise<Buffer> {
+    const ahead = this.ahead.get(file)
+    this.ahead.delete(file)
+    this.taken.add(file)
+    return (await ahead?.catch(() => undefined)) ?? readFile(file)
+  }
+
   async read(node: string, plan?: CollectionPlan): Promise<NodeDataplane> {
     const dir = path.join(this.dir, NODES_DIR, node)
     const failed = await this.readError(dir)
@@ -180,7 +237,7 @@ export class BundleDir implements ClusterSource, NodeReader {
             )
           }
           // Kept as bytes: the iptables dumps are indexed without decoding them (captureText decodes the rest).
-          const bytes = await readFile(file)
+          const bytes = await this.bytesOf(file)
           if (c.madeBy && isBlank(bytes)) {
             return unreadableNode(
               node,

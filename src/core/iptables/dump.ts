@@ -275,10 +275,11 @@ export class DumpError extends Error {
   }
 }
 
-function countLines(bytes: Uint8Array): number {
-  let n = 1
-  for (let p = bytes.indexOf(NL); p >= 0; p = bytes.indexOf(NL, p + 1)) n++
-  return n
+/** `list` with room for twice as many numbers (the rule tables start from a guess, not a count). */
+function grown(list: Int32Array): Int32Array {
+  const more = new Int32Array(list.length * 2 + 16)
+  more.set(list)
+  return more
 }
 
 /** bytes[pos, …) starts with the ASCII word. */
@@ -301,7 +302,9 @@ function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
 export function indexIptablesSave(input: string | Uint8Array, source: string): IptablesDump {
   // A plain Uint8Array view: Node's Buffer overrides indexOf and subarray with slower versions.
   const bytes = typeof input === 'string' ? encoder.encode(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
-  const capacity = countLines(bytes)
+  // A guess from kube-proxy's rule lines (~110 bytes); the tables grow if it is short. Counting the lines
+  // first would be a second pass over 50 MB.
+  const capacity = (bytes.length >> 6) + 16
   const dump: IptablesDump = {
     source,
     bytes,
@@ -313,7 +316,7 @@ export function indexIptablesSave(input: string | Uint8Array, source: string): I
     ruleCount: 0,
     chainCount: 0,
   }
-  const {ruleStart, ruleEnd, ruleLine, ruleChain, tables} = dump
+  const {tables} = dump
   const text = (start: number, end: number) => decodeRange(bytes, start, end)
   let rules = 0
   let table: TableIndex | undefined
@@ -359,10 +362,16 @@ export function indexIptablesSave(input: string | Uint8Array, source: string): I
         decl = found
         chainId = valueAt(table.declId, found)
       }
-      ruleStart[rules] = pos
-      ruleEnd[rules] = end
-      ruleLine[rules] = lineNo
-      ruleChain[rules] = chainId
+      if (rules === dump.ruleStart.length) {
+        dump.ruleStart = grown(dump.ruleStart)
+        dump.ruleEnd = grown(dump.ruleEnd)
+        dump.ruleLine = grown(dump.ruleLine)
+        dump.ruleChain = grown(dump.ruleChain)
+      }
+      dump.ruleStart[rules] = pos
+      dump.ruleEnd[rules] = end
+      dump.ruleLine[rules] = lineNo
+      dump.ruleChain[rules] = chainId
       rules++
     } else if (c === 58) {
       // :CHAIN POLICY [packets:bytes]

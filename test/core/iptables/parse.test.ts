@@ -229,6 +229,13 @@ describe('dump index', () => {
     ])
   })
 
+  it('keeps every rule of a dump whose lines are shorter than the first guess allows for', () => {
+    const text = ['*filter', ':X - [0:0]', ...Array.from({length: 5000}, () => '-A X -j DROP'), 'COMMIT', ''].join('\n')
+    const dump = indexIptablesSave(text, 'x')
+    expect(dump.ruleCount).toBe(5000)
+    expect(chainRules(dump, 'filter', 'X')!.map((r) => r.line)).toEqual(Array.from({length: 5000}, (_, i) => i + 3))
+  })
+
   it('accepts CRLF line ends', () => {
     const dump = indexIptablesSave(good.replace(/\n/g, '\r\n'), 'x')
     const r = first(chainRules(dump, 'nat', 'PREROUTING')!)
