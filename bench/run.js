@@ -126,7 +126,7 @@ try {
   writePerformanceDoc(
     root,
     '## Offline trace at 10,000 Services (issue 13)',
-    'One Service and every Service from a bundle',
+    `One Service and every Service from a bundle (${ENDPOINTS} endpoints per Service)`,
     [
       `Measured with \`${['BENCH_SERVICES', 'BENCH_ENDPOINTS', 'BENCH_RUNS', 'BENCH_SKIP']
         .filter((k) => process.env[k])
