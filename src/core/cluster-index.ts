@@ -152,8 +152,16 @@ export function indexCluster(view: ClusterView): ClusterIndex {
   return idx
 }
 
+/** podNetworks per index, made once: every trace of every Service asks (without podCIDRs it lists every pod IP). */
+const podNetworksOf = new WeakMap<ClusterIndex, string[]>()
+
 /** Pod networks of the cluster: node podCIDRs, else the pod IPs themselves. */
 export function podNetworks(idx: ClusterIndex): string[] {
-  const cidrs = idx.view.nodes.flatMap(nodePodCIDRs)
-  return cidrs.length > 0 ? cidrs : [...idx.podByIP.keys()]
+  let networks = podNetworksOf.get(idx)
+  if (!networks) {
+    const cidrs = idx.view.nodes.flatMap(nodePodCIDRs)
+    networks = cidrs.length > 0 ? cidrs : [...idx.podByIP.keys()]
+    podNetworksOf.set(idx, networks)
+  }
+  return networks
 }

@@ -48,6 +48,8 @@ const INDEX_FROM = 64
  * 10,000 Services: 724 MB peak RSS with 4096, 663–672 MB with 256, same time).
  */
 const RECENT_CHAINS = 256
+/** Name searches in one table before it builds a Map of every chain name (one Service takes a few dozen). */
+const FINDS_BEFORE_MAP = 2048
 
 const NL = 10
 const CR = 13
@@ -95,6 +97,10 @@ export class TableIndex {
   /** Names of the declarations before sortedFrom, first wins; filled up to `mapped` when first needed. */
   private prefixNames?: Map<string, number>
   private mapped = 0
+  /** The dump has been indexed to its end: no declaration comes after (find may then build byName). */
+  complete = false
+  private finds = 0
+  private byName?: Map<string, number>
   /** Long chains looked up so far, kept; short ones in two generations (see get). */
   private readonly made = new Map<string, ChainIndex>()
   private recent = new Map<string, ChainIndex>()
@@ -144,6 +150,16 @@ export class TableIndex {
 
   /** Index of the declaration named `name`, or -1. */
   find(name: string): number {
+    if (this.byName) return this.byName.get(name) ?? -1
+    // Tracing every Service looks up every chain: past FINDS_BEFORE_MAP searches a Map of all names is cheaper.
+    if (this.complete && ++this.finds > FINDS_BEFORE_MAP) {
+      this.byName = new Map()
+      for (let k = 0; k < this.declStart.length; k++) {
+        const n = this.nameAt(k)
+        if (!this.byName.has(n)) this.byName.set(n, k)
+      }
+      return this.byName.get(name) ?? -1
+    }
     // Chain names are ASCII: their char codes are their bytes, no encoding needed.
     let ascii = true
     for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 128
@@ -404,6 +420,7 @@ export function indexIptablesSave(input: string | Uint8Array, source: string): I
   }
   if (tables.size === 0) throw new DumpError(source, 0, 'no "*table" section: the file is empty or not iptables-save output')
   dump.ruleCount = rules
+  for (const t of tables.values()) t.complete = true
   return dump
 }
 
