@@ -88,22 +88,28 @@ beforeEach(() => {
   server.setView(data)
 })
 
+/** Runs the CLI and sends it SIGINT once `ready()` holds (checked every 50 ms); when it was sent (0: never). */
+async function interruptedWhen(args: string[], ready: () => boolean): Promise<{exit: Exit; sentAt: number}> {
+  let sentAt = 0
+  const exit = await start(args, kubeconfig, (child) => {
+    const wait = setInterval(() => {
+      if (!ready()) return
+      clearInterval(wait)
+      sentAt = Date.now()
+      child.kill('SIGINT')
+    }, 50)
+    child.on('close', () => clearInterval(wait))
+  })
+  return {exit, sentAt}
+}
+
 const svctracePods = () => server.pods().filter((p) => p.metadata?.labels?.['app.kubernetes.io/managed-by'] === 'svctrace')
 
 describe('--via exec --debug-pod, interrupted', () => {
   it('Ctrl-C while a command runs in the debug pod: the pod is deleted and the CLI exits 130 at once', async () => {
     server.exec.delayMs = 120_000
     server.exec.respond = () => ({stdout: ''})
-    let sentAt = 0
-    const exit = await start(['frontend', '--via', 'exec', '--debug-pod', '--nodes', 'node1'], kubeconfig, (child) => {
-      const wait = setInterval(() => {
-        if (server.execs.length === 0) return
-        clearInterval(wait)
-        sentAt = Date.now()
-        child.kill('SIGINT')
-      }, 50)
-      child.on('close', () => clearInterval(wait))
-    })
+    const {exit, sentAt} = await interruptedWhen(['frontend', '--via', 'exec', '--debug-pod', '--nodes', 'node1'], () => server.execs.length > 0)
     expect(sentAt).toBeGreaterThan(0)
     expect(Date.now() - sentAt).toBeLessThan(5_000)
     expect(exit.code).toBe(130)
@@ -293,16 +299,9 @@ describe('a distroless kube-proxy: no shell, no cat, no conntrack', () => {
 
   it('Ctrl-C while the debug pod starts: the CLI exits 130 at once, the pod is deleted, the kube-proxy pod was only read', async () => {
     server.podStart = {waiting: {reason: 'ContainerCreating'}}
-    let sentAt = 0
-    const exit = await start(['frontend', '--via', 'exec', '--conntrack', '--debug-pod-fallback', '--nodes', 'node1'], kubeconfig, (child) => {
-      const wait = setInterval(() => {
-        if (!server.writes.some((w) => w.method === 'POST')) return
-        clearInterval(wait)
-        sentAt = Date.now()
-        child.kill('SIGINT')
-      }, 50)
-      child.on('close', () => clearInterval(wait))
-    })
+    const {exit, sentAt} = await interruptedWhen(['frontend', '--via', 'exec', '--conntrack', '--debug-pod-fallback', '--nodes', 'node1'], () =>
+      server.writes.some((w) => w.method === 'POST'),
+    )
     expect(sentAt).toBeGreaterThan(0)
     expect(Date.now() - sentAt).toBeLessThan(5_000)
     expect(exit.code).toBe(130)
