@@ -67,13 +67,24 @@ function hasMember(sets: Ipsets | undefined, base: string, family: 4 | 6, parts:
   return (sets.sets.get(familySetName(sets, base, family))?.entries ?? []).some((e) => parts.every((p, i) => same(e.parts[i], p)))
 }
 
+/**
+ * kube-proxy's set of Local node ports for the protocol, and the member a node port has in it: TCP and
+ * UDP are `bitmap:port` sets of ports; SCTP is `hash:ip,port` (`KUBE-NODE-PORT-LOCAL-SCTP-HASH`,
+ * one `nodeIP,sctp:port` per node address).
+ */
+function localNodePortSet(vs: VirtualServer): {base: string; member: string[]} {
+  if (vs.protocol === 'SCTP') return {base: 'KUBE-NODE-PORT-LOCAL-SCTP-HASH', member: [vs.ip, `sctp:${vs.port}`]}
+  return {base: `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, member: [String(vs.port)]}
+}
+
 /** externalTrafficPolicy Local shows only in the `*-LOCAL` ipsets, which skip masquerade. */
 function localPolicyNote(sets: Ipsets | undefined, req: TraceRequest, vs: VirtualServer, family: 4 | 6): Note | undefined {
   const proto = vs.protocol.toLowerCase()
   const ipPort = [vs.ip, `${proto}:${vs.port}`]
+  const nodePort = localNodePortSet(vs)
   const base =
-    hasMember(sets, `KUBE-NODE-PORT-LOCAL-${vs.protocol}`, family, [String(vs.port)]) && req.node.addresses.includes(vs.ip)
-      ? `KUBE-NODE-PORT-LOCAL-${vs.protocol}`
+    hasMember(sets, nodePort.base, family, nodePort.member) && req.node.addresses.includes(vs.ip)
+      ? nodePort.base
       : ['KUBE-LOAD-BALANCER-LOCAL', 'KUBE-EXTERNAL-IP-LOCAL'].find((s) => hasMember(sets, s, family, ipPort))
   if (!base || !sets) return undefined
   return {kind: 'ipvs-local-policy', address: joinHostPort(vs.ip, vs.port), set: familySetName(sets, base, family)}

@@ -119,6 +119,23 @@ describe('the iptables side and the ipsets', () => {
     expect(notes(t.outcomes)).toMatch(/externalTrafficPolicy Local \(192.168.0.2:30080 is in ipset KUBE-NODE-PORT-LOCAL-TCP\)/)
   })
 
+  it.each([
+    ['TCP', '-t', 'add KUBE-NODE-PORT-LOCAL-TCP 30080', 'KUBE-NODE-PORT-LOCAL-TCP'],
+    ['UDP', '-u', 'add KUBE-NODE-PORT-LOCAL-UDP 30080', 'KUBE-NODE-PORT-LOCAL-UDP'],
+    // SCTP node ports are hash:ip,port members of KUBE-NODE-PORT-LOCAL-SCTP-HASH, one per node address.
+    ['SCTP', '--sctp-service', 'add KUBE-NODE-PORT-LOCAL-SCTP-HASH 192.168.0.2,sctp:30080', 'KUBE-NODE-PORT-LOCAL-SCTP-HASH'],
+  ] as const)('a Local %s node port is noted from its own set', (protocol, flag, member, set) => {
+    const table = [`-A ${flag} 192.168.0.2:30080 -s rr`, `-a ${flag} 192.168.0.2:30080 -r 10.244.1.1:8080 -m -w 1`]
+    const t = traceIpvs(state(table, [member]), {
+      node: {name: 'n1', addresses: ['192.168.0.2']},
+      destination: {ip: '192.168.0.2', port: 30080, protocol},
+      from: 'external',
+      source: '198.51.100.7',
+      podNetworks: [],
+    })
+    expect(notes(t.outcomes)).toContain(`externalTrafficPolicy Local (192.168.0.2:30080 is in ipset ${set})`)
+  })
+
   it('without iptables-save: the backends, and a note that masquerade was not checked', () => {
     const t = trace(state(servers('rr', [1])))
     expect(t.outcomes.map((o) => [o.verdict, o.masquerade])).toEqual([['dnat', undefined]])
