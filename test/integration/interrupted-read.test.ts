@@ -202,5 +202,7 @@ describe.skipIf(env.skip)('interrupted while a node hangs mid-command', () => {
     expect(run.code).toBe(130)
     expect(run.afterLastSignalMs).toBeLessThan(1_500)
     expect(run.stdout).toBe('')
+    // The hard exit (process.exit in exitAfterDrain) comes after stderr has taken the first signal's whole line.
+    expect(run.stderr).toMatch(/interrupted: closing node connections and printing what was read \(Ctrl-C again to quit at once\)…\n/)
   })
 })
