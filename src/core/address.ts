@@ -9,18 +9,29 @@ export interface Cidr {
   text: string
 }
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/
-
+/** A dotted quad (`10.0.0.1`, no leading sign or spaces; octets ≤ 255), read digit by digit: every rule and address passes here. */
 function parseIPv4(text: string): bigint | undefined {
-  const m = IPV4.exec(text)
-  if (!m) return undefined
-  let value = 0n
-  for (let i = 1; i <= 4; i++) {
-    const octet = Number(m[i])
-    if (octet > 255) return undefined
-    value = (value << 8n) | BigInt(octet)
+  let value = 0
+  let octet = -1
+  let digits = 0
+  let dots = 0
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined
+      octet = (octet < 0 ? 0 : octet * 10) + (c - 48)
+    } else if (c === 46 && octet >= 0 && dots < 3) {
+      if (octet > 255) return undefined
+      value = value * 256 + octet
+      octet = -1
+      digits = 0
+      dots++
+    } else {
+      return undefined
+    }
   }
-  return value
+  if (dots !== 3 || octet < 0 || octet > 255) return undefined
+  return BigInt(value * 256 + octet)
 }
 
 function parseIPv6(text: string): bigint | undefined {
@@ -73,14 +84,69 @@ export function parseCidr(text: string): Cidr | undefined {
   return {family, value: value & mask(family, prefix), prefix, text}
 }
 
+function makeMask(bits: number, prefix: number): bigint {
+  return ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - prefix)) - 1n)
+}
+
+// Every prefix's mask, made once (cidrContains runs for each rule a trace compares).
+const MASKS4 = Array.from({length: 33}, (_, p) => makeMask(32, p))
+const MASKS6 = Array.from({length: 129}, (_, p) => makeMask(128, p))
+
 function mask(family: 4 | 6, prefix: number): bigint {
-  const bits = family === 4 ? 32n : 128n
-  return ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n)
+  return (family === 4 ? MASKS4[prefix] : MASKS6[prefix]) ?? 0n
 }
 
 /** True when `ip` (an address) lies inside `net`. */
 export function cidrContains(net: Cidr, ip: Cidr): boolean {
   return net.family === ip.family && ip.prefix >= net.prefix && (ip.value & mask(net.family, net.prefix)) === net.value
+}
+
+/** True when one of the two ranges holds the other (two CIDRs either nest or are disjoint). */
+export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
+  return cidrContains(a, b) || cidrContains(b, a)
+}
+
+/** Networks an address or range is tested against: any number of them (a pod IP each, on clusters without podCIDRs) in O(log n). */
+export interface NetworkSet {
+  /** Whether some network overlaps `c` (holds it, or lies inside it). */
+  overlaps(c: Cidr): boolean
+}
+
+/** The networks as each family's merged ranges, sorted: a test is one binary search. */
+export function networkSet(networks: readonly Cidr[]): NetworkSet {
+  const ranges = {4: [] as Array<[bigint, bigint]>, 6: [] as Array<[bigint, bigint]>}
+  for (const c of networks) ranges[c.family].push([c.value, c.value + hostCount(c) - 1n])
+  for (const f of [4, 6] as const) {
+    const merged: Array<[bigint, bigint]> = []
+    for (const r of ranges[f].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      const top = merged.at(-1)
+      if (top && r[0] <= top[1] + 1n) top[1] = r[1] > top[1] ? r[1] : top[1]
+      else merged.push([r[0], r[1]])
+    }
+    ranges[f] = merged
+  }
+  return {
+    overlaps(c: Cidr): boolean {
+      const list = ranges[c.family]
+      const lo = c.value
+      const hi = c.value + hostCount(c) - 1n
+      // The first range that ends at or after lo.
+      let a = 0
+      let b = list.length
+      while (a < b) {
+        const m = (a + b) >>> 1
+        if ((list[m]?.[1] ?? 0n) < lo) a = m + 1
+        else b = m
+      }
+      const r = list[a]
+      return r !== undefined && r[0] <= hi
+    },
+  }
+}
+
+/** How many addresses the range holds. */
+function hostCount(c: Cidr): bigint {
+  return 1n << BigInt((c.family === 4 ? 32 : 128) - c.prefix)
 }
 
 /** True for a loopback address: 127.0.0.0/8 or ::1 (a node answers these itself; a pod's are its own). */

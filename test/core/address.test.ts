@@ -1,8 +1,11 @@
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import {
   canonicalIP,
   isIP,
   cidrContains,
+  cidrsOverlap,
+  networkSet,
   familyOf,
   formatCidr,
   isLoopback,
@@ -28,7 +31,23 @@ describe('addresses', () => {
     expect(cidrContains(parseCidr(net)!, parseCidr(ip)!)).toBe(want)
   })
 
-  it.each(['10.0.0.256', '1.2.3', '10.0.0.0/33', 'fd00::/129', 'fd00:::1', 'hello', '1:2:3:4:5:6:7:8:9'])('%s is not an address', (text) => {
+  it.each([
+    '10.0.0.256',
+    '1.2.3',
+    '1.2.3.4.',
+    '.1.2.3',
+    '1..2.3',
+    '1.2.3.1000',
+    '1.2.3.4 ',
+    '+1.2.3.4',
+    '1.2.3.-4',
+    '',
+    '10.0.0.0/33',
+    'fd00::/129',
+    'fd00:::1',
+    'hello',
+    '1:2:3:4:5:6:7:8:9',
+  ])('%s is not an address', (text) => {
     expect(parseCidr(text)).toBeUndefined()
   })
 
@@ -134,5 +153,48 @@ describe('a range against networks (splitByNetworks)', () => {
     ['fd00::/64', 'fd00::1'],
   ])('%s is sampled by %s', (range, address) => {
     expect(sampleAddressOf(cidr(range))).toBe(address)
+  })
+})
+
+describe('a set of networks (networkSet)', () => {
+  const set = networkSet(['10.244.0.0/16', '10.244.3.7', '192.168.1.8/30', '192.168.1.12/30', 'fd00:10:244::/56'].map((t) => parseCidr(t)!))
+  it.each([
+    ['10.244.1.5', true],
+    ['10.0.0.0/8', true],
+    ['10.245.0.1', false],
+    ['10.243.255.255', false],
+    ['192.168.1.7', false],
+    ['192.168.1.8', true],
+    ['192.168.1.15', true],
+    ['192.168.1.16', false],
+    ['192.168.1.0/24', true],
+    ['0.0.0.0/0', true],
+    ['fd00:10:244:ff::1', true],
+    ['fd00:10:245::1', false],
+    ['::/0', true],
+  ])('%s overlaps a network: %s', (text, want) => {
+    expect(set.overlaps(parseCidr(text)!)).toBe(want)
+  })
+
+  it('an empty set overlaps nothing', () => {
+    expect(networkSet([]).overlaps(parseCidr('0.0.0.0/0')!)).toBe(false)
+  })
+
+  // Pod IPs as networks (a cluster without podCIDRs): the set answers as a scan over every network would.
+  it('answers as a scan over the networks does', () => {
+    const v4 = fc.tuple(
+      fc.constantFrom(10, 192),
+      fc.integer({min: 0, max: 3}),
+      fc.integer({min: 0, max: 255}),
+      fc.integer({min: 0, max: 255}),
+      fc.integer({min: 16, max: 32}),
+    )
+    const cidr = v4.map(([a, b, c, d, p]) => parseCidr(`${a}.${b}.${c}.${d}/${p}`)!)
+    fc.assert(
+      fc.property(fc.array(cidr, {maxLength: 40}), cidr, (networks, probe) => {
+        expect(networkSet(networks).overlaps(probe)).toBe(networks.some((n) => cidrsOverlap(n, probe)))
+      }),
+      {numRuns: 300},
+    )
   })
 })

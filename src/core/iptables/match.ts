@@ -16,10 +16,6 @@ export interface MatchResult {
   unknown: Note[]
 }
 
-function overlaps(a: Cidr, b: Cidr): boolean {
-  return cidrContains(a, b) || cidrContains(b, a)
-}
-
 function describeCidr(c: Cidr): string {
   return c.text.replace(/\/(32|128)$/, '')
 }
@@ -35,7 +31,7 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
     case 'src': {
       if (p.src) return flip(cidrContains(m.cidr, p.src), m.negated)
       // An outside client is not in the pod network; whether it is in any other range is unknown.
-      if (node.podNetworks.some((pod) => overlaps(m.cidr, pod))) return flip(false, m.negated)
+      if (node.podNetworks.overlaps(m.cidr)) return flip(false, m.negated)
       const inRange = `source in ${describeCidr(m.cidr)}`
       const outRange = `source not in ${describeCidr(m.cidr)}`
       return {result: 'maybe', condition: m.negated ? {holds: outRange, fails: inRange} : {holds: inRange, fails: outRange}}

@@ -2,7 +2,7 @@
 // source or destination for one component of the set's type (hash:ip,port,net → address, port+protocol,
 // network). An outside client with no address given is, as for `-s`, outside the pod networks;
 // whether it is in any other range is left undecided.
-import {cidrContains, formatIP, parseCidr, type Cidr} from '../address.js'
+import {cidrContains, formatIP, parseCidr} from '../address.js'
 import type {NodeContext, SetMembership} from '../trace/node.js'
 import type {Condition, Packet} from '../trace/packet.js'
 import type {IpSet, IpsetEntry, Ipsets} from './ipset.js'
@@ -35,10 +35,6 @@ function portOf(text: string, bitmap: boolean): PortSpec | undefined {
   return {...(protocol !== undefined ? {protocol} : {}), lo, hi: m[3] === undefined ? lo : Number(m[3])}
 }
 
-function overlaps(a: Cidr, b: Cidr): boolean {
-  return cidrContains(a, b) || cidrContains(b, a)
-}
-
 interface Lookup {
   packet: Packet
   node: NodeContext
@@ -53,7 +49,7 @@ function matchPart(kind: Component, part: string, dim: 'src' | 'dst', bitmap: bo
     if (!net) return 'no'
     const addr = dim === 'src' ? p.src : p.dst
     if (addr) return cidrContains(net, addr) ? 'yes' : 'no'
-    if (q.node.podNetworks.some((pod) => overlaps(net, pod))) return 'no'
+    if (q.node.podNetworks.overlaps(net)) return 'no'
     q.undecided.push(part)
     return 'unknown'
   }

@@ -161,6 +161,19 @@ function throughIpvs(o: Outcome, state: IpvsState, req: TraceRequest, servers: M
   })
 }
 
+// IPVS mode's KUBE-SERVICES starts with `-s 127.0.0.0/8 -j RETURN` (IPv6: `-s ::1/128`): no outside
+// client has such a source, so loopback joins the networks an unnamed client is assumed to be outside
+// of. One list per pod-network list and family, so the trace's network set is made once a run.
+const withLoopbackOf = new WeakMap<readonly string[], Record<4 | 6, string[]>>()
+
+function withLoopback(podNetworks: readonly string[], family: 4 | 6): string[] {
+  let lists = withLoopbackOf.get(podNetworks)
+  if (!lists) {
+    lists = {4: [...podNetworks, '127.0.0.0/8'], 6: [...podNetworks, '::1/128']}
+    withLoopbackOf.set(podNetworks, lists)
+  }
+  return lists[family]
+}
 /** Traces one destination on an IPVS-mode node. Pure: everything comes in the arguments. */
 export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
   const servers = indexTable(state.table)
@@ -176,9 +189,7 @@ export function traceIpvs(state: IpvsState, req: TraceRequest): Trace {
   let walked: Trace
   if (dump) {
     const addresses = [...new Set([...req.node.addresses, ...bound])]
-    // IPVS mode's KUBE-SERVICES starts with `-s 127.0.0.0/8 -j RETURN` (IPv6: `-s ::1/128`): no outside
-    // client has such a source, so loopback joins the networks an unnamed client is assumed to be outside of.
-    const podNetworks = [...req.podNetworks, family === 6 ? '::1/128' : '127.0.0.0/8']
+    const podNetworks = withLoopback(req.podNetworks, family)
     walked = traceIptables(dump, {
       ...req,
       node: {...req.node, addresses},

@@ -131,8 +131,7 @@ function outsideRanges(v: Value, ctx: EvalContext): string[] {
   if (v.kind === 'set') return v.items.flatMap((i) => outsideRanges(i, ctx))
   if (v.kind === 'setref') return (ctx.table.sets.get(v.name)?.elements ?? []).flatMap((e) => outsideRanges(e.key, ctx))
   if (v.kind !== 'addr') return [formatValue(v)]
-  const overlaps = ctx.node.podNetworks.some((pod) => cidrContains(pod, v.cidr) || cidrContains(v.cidr, pod))
-  return overlaps ? [] : [v.text]
+  return ctx.node.podNetworks.overlaps(v.cidr) ? [] : [v.text]
 }
 
 function affinityOf(v: Value, ctx: EvalContext): number | undefined {

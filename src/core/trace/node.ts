@@ -1,6 +1,6 @@
 // What a trace knows about the node it runs on: its addresses, the pod networks, its ipsets. The one
 // answer to "is this address local to the node" lives here.
-import {cidrContains, isLoopback, parseCidr, type Cidr} from '../address.js'
+import {cidrContains, isLoopback, networkSet, parseCidr, type Cidr, type NetworkSet} from '../address.js'
 import type {Condition, Packet} from './packet.js'
 
 /** Looks a packet up in one of the node's ipsets; `dims` are the `src,dst,…` flags of the match. */
@@ -13,7 +13,7 @@ export interface NodeContext {
   /** The node's local addresses (for `-m addrtype --dst-type LOCAL`, `fib daddr type local`). */
   local: Cidr[]
   /** Pod networks: an unnamed outside client is assumed to be outside them. */
-  podNetworks: Cidr[]
+  podNetworks: NetworkSet
   /** The node's ipsets, for `-m set` (IPVS mode); without them a set match is undecided. */
   sets?: SetMembership
 }
@@ -23,9 +23,23 @@ export function cidrsOf(addresses: readonly string[]): Cidr[] {
   return addresses.map((a) => parseCidr(a)).filter((c): c is Cidr => c !== undefined)
 }
 
-/** The node context of a request: addresses and pod networks parsed once. */
+// The pod networks of a run are one list (cluster-index podNetworks), passed to every trace: parsed
+// and sorted once. Without podCIDRs it holds every pod IP.
+const podNetworkSets = new WeakMap<readonly string[], NetworkSet>()
+
+/** The networks as a set to test against, made once per list. */
+function podNetworkSet(networks: readonly string[]): NetworkSet {
+  let set = podNetworkSets.get(networks)
+  if (!set) {
+    set = networkSet(cidrsOf(networks))
+    podNetworkSets.set(networks, set)
+  }
+  return set
+}
+
+/** The node context of a request: addresses parsed, pod networks made into a set once per list. */
 export function nodeContext(addresses: readonly string[], podNetworks: readonly string[], sets?: SetMembership): NodeContext {
-  return {local: cidrsOf(addresses), podNetworks: cidrsOf(podNetworks), ...(sets ? {sets} : {})}
+  return {local: cidrsOf(addresses), podNetworks: podNetworkSet(podNetworks), ...(sets ? {sets} : {})}
 }
 
 /**

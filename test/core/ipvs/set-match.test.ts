@@ -1,7 +1,7 @@
 // `-m set --match-set NAME FLAGS`: parsed as a typed match, printed back unchanged, and evaluated
 // against the node's ipsets component by component (address, port+protocol, network).
 import {describe, expect, it} from 'vitest'
-import {parseCidr} from '../../../src/core/address.js'
+import {networkSet, parseCidr} from '../../../src/core/address.js'
 import {evaluateRule} from '../../../src/core/iptables/match.js'
 import type {NodeContext} from '../../../src/core/trace/node.js'
 import {noteLines} from '../../support/notes.js'
@@ -31,7 +31,7 @@ const SETS = parseIpset(
   ].join('\n'),
   'ipset.txt',
 )
-const node: NodeContext = {local: [], podNetworks: [parseCidr('10.0.0.0/8')!], sets: ipsetMembership(SETS)}
+const node: NodeContext = {local: [], podNetworks: networkSet([parseCidr('10.0.0.0/8')!]), sets: ipsetMembership(SETS)}
 
 function packet(dst: string, dport: number, protocol: Packet['protocol'] = 'TCP', src?: string): Packet {
   return {...(src ? {src: parseCidr(src)!} : {}), srcLocal: false, dst: parseCidr(dst)!, dport, protocol, mark: 0, dnatted: false}
@@ -106,7 +106,7 @@ describe('-m set, evaluated against the ipsets', () => {
   })
 
   it('without the ipsets the match is undecided and reported as not understood', () => {
-    const r = evaluateRule(rule(CLUSTER), packet('10.96.0.10', 53, 'UDP'), {local: [], podNetworks: []})
+    const r = evaluateRule(rule(CLUSTER), packet('10.96.0.10', 53, 'UDP'), {local: [], podNetworks: networkSet([])})
     expect(r.result).toBe('maybe')
     expect(first(r.conditions).holds).toBe('packet is in ipset KUBE-CLUSTER-IP')
     expect(noteLines(r.unknown)).toMatch(/is not understood by svctrace without the node's ipsets/)
@@ -116,7 +116,7 @@ describe('-m set, evaluated against the ipsets', () => {
   it('a large set is looked up by address, with the same answers as a scan', () => {
     const lines = ['create KUBE-CLUSTER-IP hash:ip,port family inet']
     for (let i = 0; i < 2000; i++) lines.push(`add KUBE-CLUSTER-IP 10.96.${i >> 8}.${i & 255},tcp:${80 + (i % 3)}`)
-    const ctx: NodeContext = {local: [], podNetworks: [], sets: ipsetMembership(parseIpset(lines.join('\n'), 'big'))}
+    const ctx: NodeContext = {local: [], podNetworks: networkSet([]), sets: ipsetMembership(parseIpset(lines.join('\n'), 'big'))}
     // Member 1952 is 10.96.7.160,tcp:82 (1952 = 7·256 + 160, 80 + 1952 mod 3).
     expect(verdict(CLUSTER, packet('10.96.7.160', 82), ctx)).toBe('yes')
     expect(verdict(CLUSTER, packet('10.96.7.160', 80), ctx)).toBe('no')
