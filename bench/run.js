@@ -11,7 +11,7 @@
 // Prints medians and ratios and writes them to docs/performance.md; never asserts (targets belong here,
 // not in timed tests). BENCH_SKIP=targeted,fanout leaves out the node-reading parts.
 import {execFileSync, spawnSync} from 'node:child_process'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -95,6 +95,15 @@ try {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   const allJsonPeak = allJson.result ? Number(/peak-rss-mib (\d+)/.exec(allJson.result.stderr)?.[1]) : NaN
+  // A real cluster has a pod behind each endpoint: the same node, its cluster.json with those pods
+  // (the checks and the choice of a client pod look pods up per Service; they must not scan them all).
+  const podsDir = path.join(dir, 'with-pods')
+  generateBundle(podsDir, SERVICES, ENDPOINTS, {pods: true})
+  const clusterWithPods = statSync(path.join(podsDir, 'cluster.json')).size
+  const allPods = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), '-A', '--from', podsDir, '--fail-on', 'none'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  const allPodsPeak = allPods.result ? Number(/peak-rss-mib (\d+)/.exec(allPods.result.stderr)?.[1]) : NaN
   const restore = iptablesRestoreBaseline(dump)
   const read = time(process.execPath, [
     '-e',
@@ -120,6 +129,9 @@ try {
     `${'peak RSS of -A'.padEnd(52)} ${Number.isNaN(allPeak) ? 'n/a' : `${String(allPeak).padStart(6)} MiB`}   (${(allPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
     row('kubectl-svctrace -A -o json (whole process)', allJson, restore),
     `${'peak RSS of -A -o json'.padEnd(52)} ${Number.isNaN(allJsonPeak) ? 'n/a' : `${String(allJsonPeak).padStart(6)} MiB`}   (${(allJsonPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
+    `with a running pod behind every endpoint (${SERVICES * ENDPOINTS} pods; cluster.json ${(clusterWithPods / 2 ** 20).toFixed(1)} MiB):`,
+    row('kubectl-svctrace -A (whole process)', allPods, restore),
+    `${'peak RSS of -A'.padEnd(52)} ${Number.isNaN(allPodsPeak) ? 'n/a' : `${String(allPodsPeak).padStart(6)} MiB`}   (${(allPodsPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
   ]
   console.log(lines.join('\n'))
   console.log(`\ntargets: one Service ≤ 0.10× of iptables-restore --test; -A ≤ 0.5×; peak RSS ≤ 4× the dump`)

@@ -6,6 +6,7 @@ import {loadBalancerRanges} from './checks/source-outside-load-balancer-ranges.j
 import {keyOf, nodeAddresses, nodeAddressOf, podNetworks, type ClusterIndex} from './cluster-index.js'
 import {inAnyNetwork, type Entry} from './entries.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
+import {podsOnNode} from './pod-index.js'
 import type {TracePath} from './model.js'
 
 /** Who a path is traced from: the kind of source, and the client address with the pod it belongs to, when known. */
@@ -22,6 +23,39 @@ function endpointIPs(idx: ClusterIndex, service: string): Set<string> {
   return new Set((idx.slicesByService.get(service) ?? []).flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses.map(canonicalIP))))
 }
 
+/** A pod a node's paths may be traced from, with its address of one family. */
+interface Candidate {
+  pod: V1Pod
+  ip: string
+}
+
+// Per pod list, per node and family: the node's pods that may be clients (not host-network, not
+// finished: a finished pod's IP may already belong to another pod), sorted by name. Made once, as
+// every Service traced on the node asks.
+const candidatesOf = new WeakMap<readonly V1Pod[], Map<string, Candidate[]>>()
+
+function candidatesOn(pods: readonly V1Pod[], nodeName: string, family: 4 | 6): Candidate[] {
+  let byNode = candidatesOf.get(pods)
+  if (!byNode) {
+    byNode = new Map()
+    candidatesOf.set(pods, byNode)
+  }
+  const key = `${nodeName}\0${family}`
+  let list = byNode.get(key)
+  if (!list) {
+    list = podsOnNode(pods, nodeName)
+      .filter((p) => !p.spec?.hostNetwork && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .flatMap((pod) => {
+        const ip = podIPOf(pod, family)
+        return ip ? [{pod, ip, key: keyOf(pod)}] : []
+      })
+      .sort((a, b) => a.key.localeCompare(b.key))
+      .map(({pod, ip}) => ({pod, ip}))
+    byNode.set(key, list)
+  }
+  return list
+}
+
 /**
  * A pod of the node to trace from: a running pod that is no endpoint of the Service (so hairpin
  * rules do not blur the picture); else an address of the node's pod CIDR, marked as standing for any
@@ -31,15 +65,9 @@ function endpointIPs(idx: ClusterIndex, service: string): Set<string> {
 function podClientOn(idx: ClusterIndex, node: V1Node, entry: Entry): PathClient | undefined {
   const nodeName = node.metadata?.name ?? ''
   const family = familyOf(entry.destination.ip) === 6 ? 6 : 4
-  const endpoints = entry.service ? endpointIPs(idx, keyOf(entry.service)) : new Set<string>()
-  // A finished pod's IP may already belong to another pod.
-  const candidates = idx.view.pods
-    .filter((p) => p.spec?.nodeName === nodeName && !p.spec?.hostNetwork && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
-    .flatMap((pod) => {
-      const ip = podIPOf(pod, family)
-      return ip ? [{pod, ip}] : []
-    })
-    .sort((a, b) => keyOf(a.pod).localeCompare(keyOf(b.pod)))
+  const candidates = candidatesOn(idx.view.pods, nodeName, family)
+  // Looks past the Service's own endpoints only, so a node full of pods costs no more than they.
+  const endpoints = entry.service && candidates.length > 0 ? endpointIPs(idx, keyOf(entry.service)) : new Set<string>()
   const pick = candidates.find((c) => c.pod.status?.phase === 'Running' && !endpoints.has(c.ip))
   if (pick) return {from: 'pod', source: pick.ip, sourcePod: keyOf(pick.pod)}
   const net = nodePodCIDRs(node)

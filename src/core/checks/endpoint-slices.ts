@@ -2,6 +2,7 @@
 // Which endpoints kube-proxy may use is kube-proxy/endpoint-conditions.ts's question.
 import type {V1Endpoint, V1EndpointSlice, V1Pod} from '@kubernetes/client-node'
 import {chooseUsable, ipSlices, isUsable} from '../kube-proxy/endpoint-conditions.js'
+import {podNamed} from '../pod-index.js'
 
 /** `frontend-6b7f9d8c5-4kz2q (10.244.1.11)`, or the bare address for an endpoint with no pod. */
 export function describeEndpoint(e: V1Endpoint): string {
@@ -14,7 +15,7 @@ function nodeOf(e: V1Endpoint, pods: V1Pod[]): string | undefined {
   if (e.nodeName) return e.nodeName
   const ref = e.targetRef
   if (ref?.kind !== 'Pod') return undefined
-  return pods.find((p) => p.metadata?.name === ref.name && p.metadata?.namespace === ref.namespace)?.spec?.nodeName
+  return ref.name !== undefined ? podNamed(pods, ref.namespace ?? '', ref.name)?.spec?.nodeName : undefined
 }
 
 /**

@@ -1,7 +1,7 @@
 // Path checks: findings read off the traced paths (rejected and dropped traffic, rules that point
 // nowhere, services the node does not forward although the API has endpoints). Registered in trace-checks.ts.
 import {canonicalIP} from '../address.js'
-import {keyOf, type ClusterIndex} from '../cluster-index.js'
+import type {ClusterIndex} from '../cluster-index.js'
 import {hasUsableEndpoint} from '../kube-proxy/endpoint-conditions.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 import {finding} from './catalog.js'
@@ -62,7 +62,7 @@ function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: str
   if (!service) return false
   const c = canonicalIP(ip)
   if ((idx.slicesByService.get(service) ?? []).some((s) => (s.endpoints ?? []).some((e) => e.addresses.some((a) => canonicalIP(a) === c)))) return true
-  return idx.view.endpoints.some((e) => keyOf(e) === service && (e.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c)))
+  return (idx.endpointsByKey.get(service)?.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c))
 }
 
 /** One node's share of a finding that names every node it holds on. */

@@ -6,6 +6,7 @@ import type {Finding} from '../model.js'
 import {formatSelector, isExternalName, listNames, plural, selectorOf, serviceFinding, type CheckContext} from './check.js'
 import {patchServiceCommand} from './fix-command.js'
 import {editDistance, selectedPods} from './selector.js'
+import {podsInNamespace, podsMatching} from '../pod-index.js'
 
 /** Close enough to be a typo: one edit, or two in a longer word, or only the case differs. */
 function isTypo(seen: string, wanted: string): boolean {
@@ -20,7 +21,7 @@ function edits(seen: string, wanted: string): string {
 }
 
 /** How the pods that match every other key differ on this one, typos first. */
-function valueGroups(key: string, wanted: string, near: V1Pod[], restEmpty: boolean): string[] {
+function valueGroups(key: string, wanted: string, near: readonly V1Pod[], restEmpty: boolean): string[] {
   // Group by the value a pod has for the key or, lacking the key, by a key one edit away that holds the wanted value.
   const groups = new Map<string, {value?: string; twin?: string; names: string[]}>()
   for (const p of near) {
@@ -53,10 +54,10 @@ function valueGroups(key: string, wanted: string, near: V1Pod[], restEmpty: bool
  * the rest of the selector all carry one value for it, a typo of the wanted one. The patch that
  * sets it.
  */
-function typoPatch(sel: Record<string, string>, inNs: V1Pod[]): Record<string, string> | undefined {
+function typoPatch(sel: Record<string, string>, pods: readonly V1Pod[], ns: string): Record<string, string> | undefined {
   const labels = Object.entries(sel)
   const fixes = labels.flatMap(([key, wanted]) => {
-    const near = inNs.filter((p) => labels.every(([k, v]) => k === key || p.metadata?.labels?.[k] === v))
+    const near = matchingTheRest(pods, ns, labels, key)
     const values = new Set(near.map((p) => p.metadata?.labels?.[key]))
     const [value] = values
     return near.length > 0 && values.size === 1 && value !== undefined && isTypo(value, wanted) ? [[key, value] as const] : []
@@ -65,30 +66,35 @@ function typoPatch(sel: Record<string, string>, inNs: V1Pod[]): Record<string, s
   return fixes.length === 1 && only ? {[only[0]]: only[1]} : undefined
 }
 
+/** Pods of the namespace matching every label of the selector but `key`'s (all of them for a one-key selector). */
+function matchingTheRest(pods: readonly V1Pod[], ns: string, labels: ReadonlyArray<readonly [string, string]>, key: string): readonly V1Pod[] {
+  const rest = labels.filter(([k]) => k !== key)
+  return rest.length === 0 ? podsInNamespace(pods, ns) : podsMatching(pods, Object.fromEntries(rest), ns)
+}
+
 /** The selector matches no pod of the Service's namespace (an ExternalName has no pods to match). */
 export function selectorMatchesNoPods(svc: V1Service, ctx: Pick<CheckContext, 'pods'>): Finding[] {
   const sel = selectorOf(svc)
   if (!sel || isExternalName(svc) || selectedPods(svc, ctx.pods).length > 0) return []
-  const ns = svc.metadata?.namespace
-  const inNs = ctx.pods.filter((p) => p.metadata?.namespace === ns)
+  const ns = svc.metadata?.namespace ?? ''
   const labels = Object.entries(sel)
   const evidence: string[] = []
   for (const [key, wanted] of labels) {
     const rest = labels.filter(([k]) => k !== key)
-    const near = inNs.filter((p) => rest.every(([k, v]) => p.metadata?.labels?.[k] === v))
+    const near = matchingTheRest(ctx.pods, ns, labels, key)
     const restText = rest.length > 0 ? formatSelector(Object.fromEntries(rest)) : 'the selector has no other label'
     evidence.push(`ignoring ${key}=${wanted}: ${near.length === 0 ? 'no pod matches' : `${plural(near.length, 'pod')} match`} the rest (${restText})`)
     evidence.push(...valueGroups(key, wanted, near, rest.length === 0))
   }
   // A Service selects only in its own namespace; pods elsewhere that match are a classic slip.
-  const elsewhere = ctx.pods.filter((p) => p.metadata?.namespace !== ns && Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))
+  const elsewhere = podsMatching(ctx.pods, sel).filter((p) => (p.metadata?.namespace ?? '') !== ns)
   if (elsewhere.length > 0) {
     evidence.push(
       `${plural(elsewhere.length, 'pod')} in other namespaces match the whole selector, but a Service selects only in its own (${ns}): ${listNames(elsewhere.map(keyOf))}`,
     )
   }
-  if (inNs.length === 0) evidence.push(`namespace ${ns} has no pods at all`)
-  const typo = typoPatch(sel, inNs)
+  if (podsInNamespace(ctx.pods, ns).length === 0) evidence.push(`namespace ${ns} has no pods at all`)
+  const typo = typoPatch(sel, ctx.pods, ns)
   const command = typo ? patchServiceCommand(svc, 'merge', {spec: {selector: typo}}) : undefined
   return [
     serviceFinding('selector-matches-no-pods', svc, `selector ${formatSelector(sel)} of Service ${keyOf(svc)} matches no pod`, evidence, undefined, command),

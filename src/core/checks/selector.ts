@@ -1,5 +1,6 @@
 // Selector helpers shared by the checks: which pods a selector picks, how far a label is from a typo.
 import type {V1Pod, V1Service} from '@kubernetes/client-node'
+import {podsMatching} from '../pod-index.js'
 
 /**
  * Edit distance where inserting, deleting or changing a character, or swapping two neighbours,
@@ -20,37 +21,9 @@ export function editDistance(a: string, b: string): number {
   return at(a.length, b.length)
 }
 
-// Pods by `namespace\0key=value`, built once per pod list: a selector then looks at the pods
-// carrying its rarest label only, so checking every Service stays linear in the pods.
-const labelIndexes = new WeakMap<V1Pod[], Map<string, V1Pod[]>>()
-
-function labelIndex(pods: V1Pod[]): Map<string, V1Pod[]> {
-  let index = labelIndexes.get(pods)
-  if (!index) {
-    index = new Map()
-    for (const p of pods) {
-      for (const [k, v] of Object.entries(p.metadata?.labels ?? {})) {
-        const key = `${p.metadata?.namespace ?? ''}\0${k}=${v}`
-        const list = index.get(key)
-        if (list) list.push(p)
-        else index.set(key, [p])
-      }
-    }
-    labelIndexes.set(pods, index)
-  }
-  return index
-}
-
 /** Pods of the Service's namespace that its selector matches. */
-export function selectedPods(svc: V1Service, pods: V1Pod[]): V1Pod[] {
+export function selectedPods(svc: V1Service, pods: readonly V1Pod[]): V1Pod[] {
   const sel = svc.spec?.selector
   if (!sel || Object.keys(sel).length === 0) return []
-  const ns = svc.metadata?.namespace ?? ''
-  const index = labelIndex(pods)
-  let rarest: V1Pod[] | undefined
-  for (const [k, v] of Object.entries(sel)) {
-    const list = index.get(`${ns}\0${k}=${v}`) ?? []
-    if (!rarest || list.length < rarest.length) rarest = list
-  }
-  return (rarest ?? []).filter((p) => Object.entries(sel).every(([k, v]) => p.metadata?.labels?.[k] === v))
+  return podsMatching(pods, sel, svc.metadata?.namespace ?? '')
 }
