@@ -1,6 +1,6 @@
 // Look-ups over the API objects: services by address and node port, slices by service, pods and
 // nodes by IP. Built once per run in linear time.
-import type {V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {V1Endpoint, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {canonicalIP, familyOf, isIP} from './address.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import type {ClusterView, Protocol} from './model.js'
@@ -164,4 +164,35 @@ export function podNetworks(idx: ClusterIndex): string[] {
     podNetworksOf.set(idx, networks)
   }
   return networks
+}
+
+/** An endpoint of a Service's EndpointSlices, with the slice that lists it. */
+export interface SliceEndpoint {
+  slice: V1EndpointSlice
+  endpoint: V1Endpoint
+}
+
+// Per Service (its slice list, idx.slicesByService's value): its endpoints by canonical address.
+const endpointsByAddressOf = new WeakMap<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>()
+const NO_ENDPOINTS: ReadonlyMap<string, SliceEndpoint[]> = new Map()
+
+/**
+ * The Service's endpoints by canonical address, in slice order (an address may be listed more than
+ * once), made once per Service: each backend of each path looks its address up here instead of
+ * scanning every endpoint.
+ */
+export function endpointsByAddress(idx: ClusterIndex, service: string): ReadonlyMap<string, SliceEndpoint[]> {
+  const slices = idx.slicesByService.get(service)
+  if (!slices) return NO_ENDPOINTS
+  let byAddress = endpointsByAddressOf.get(slices)
+  if (!byAddress) {
+    byAddress = new Map()
+    for (const slice of slices) {
+      for (const endpoint of slice.endpoints ?? []) {
+        for (const a of new Set(endpoint.addresses.map(canonicalIP))) push(byAddress, a, {slice, endpoint})
+      }
+    }
+    endpointsByAddressOf.set(slices, byAddress)
+  }
+  return byAddress
 }

@@ -1,7 +1,7 @@
 // Folds a tracer's outcomes into one reported path: the verdict for the default assumptions, the
 // backends with their effective probabilities, and the alternatives under other conditions.
 import {canonicalIP, joinHostPort} from './address.js'
-import {keyOf, type ClusterIndex} from './cluster-index.js'
+import {endpointsByAddress, keyOf, type ClusterIndex} from './cluster-index.js'
 import type {Alternative, Backend, Hop, PathEntry, TracePath, Verdict} from './model.js'
 import type {PathClient} from './sources.js'
 import type {Outcome, Trace} from './trace/branch.js'
@@ -15,14 +15,11 @@ export function backendOwner(idx: ClusterIndex, ip: string, service?: string): P
   const c = canonicalIP(ip)
   if (service === API_SERVER_SERVICE) return {pod: null, node: idx.nodeByIP.get(c)?.metadata?.name ?? null, role: 'api-server'}
   if (service) {
-    for (const slice of idx.slicesByService.get(service) ?? []) {
-      for (const ep of slice.endpoints ?? []) {
-        if (!ep.addresses.some((a) => canonicalIP(a) === c)) continue
-        if (ep.targetRef?.kind === 'Pod' && ep.targetRef.name) {
-          const ns = ep.targetRef.namespace ?? slice.metadata?.namespace ?? ''
-          const pod = idx.podByKey.get(`${ns}/${ep.targetRef.name}`)
-          return {pod: `${ns}/${ep.targetRef.name}`, node: ep.nodeName ?? pod?.spec?.nodeName ?? null}
-        }
+    for (const {slice, endpoint: ep} of endpointsByAddress(idx, service).get(c) ?? []) {
+      if (ep.targetRef?.kind === 'Pod' && ep.targetRef.name) {
+        const ns = ep.targetRef.namespace ?? slice.metadata?.namespace ?? ''
+        const pod = idx.podByKey.get(`${ns}/${ep.targetRef.name}`)
+        return {pod: `${ns}/${ep.targetRef.name}`, node: ep.nodeName ?? pod?.spec?.nodeName ?? null}
       }
     }
   }

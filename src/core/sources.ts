@@ -3,7 +3,7 @@
 import type {V1Node, V1Pod} from '@kubernetes/client-node'
 import {canonicalIP, familyOf, formatCidr, isLoopback, lastHostOf, parseCidr, sampleAddressOf, splitByNetworks, type Cidr} from './address.js'
 import {loadBalancerRanges} from './checks/source-outside-load-balancer-ranges.js'
-import {keyOf, nodeAddresses, nodeAddressOf, podNetworks, type ClusterIndex} from './cluster-index.js'
+import {endpointsByAddress, keyOf, nodeAddresses, nodeAddressOf, podNetworks, type ClusterIndex} from './cluster-index.js'
 import {inAnyNetwork, type Entry} from './entries.js'
 import {nodePodCIDRs} from './kube-proxy/pod-cidrs.js'
 import {podsOnNode} from './pod-index.js'
@@ -16,11 +16,6 @@ export type PathClient = Pick<TracePath, 'from' | 'source' | 'sourcePod' | 'sour
 function podIPOf(pod: V1Pod, family: 4 | 6): string | undefined {
   const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : [])
   return ips.map(canonicalIP).find((ip) => familyOf(ip) === family)
-}
-
-/** Addresses of the Service's endpoints (its EndpointSlices), canonical. */
-function endpointIPs(idx: ClusterIndex, service: string): Set<string> {
-  return new Set((idx.slicesByService.get(service) ?? []).flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses.map(canonicalIP))))
 }
 
 /** A pod a node's paths may be traced from, with its address of one family. */
@@ -67,8 +62,8 @@ function podClientOn(idx: ClusterIndex, node: V1Node, entry: Entry): PathClient 
   const family = familyOf(entry.destination.ip) === 6 ? 6 : 4
   const candidates = candidatesOn(idx.view.pods, nodeName, family)
   // Looks past the Service's own endpoints only, so a node full of pods costs no more than they.
-  const endpoints = entry.service && candidates.length > 0 ? endpointIPs(idx, keyOf(entry.service)) : new Set<string>()
-  const pick = candidates.find((c) => c.pod.status?.phase === 'Running' && !endpoints.has(c.ip))
+  const endpoints = entry.service ? endpointsByAddress(idx, keyOf(entry.service)) : undefined
+  const pick = candidates.find((c) => c.pod.status?.phase === 'Running' && !endpoints?.has(c.ip))
   if (pick) return {from: 'pod', source: pick.ip, sourcePod: keyOf(pick.pod)}
   const net = nodePodCIDRs(node)
     .map((c) => parseCidr(c))

@@ -37,11 +37,15 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
     const want = (local && !(node.mode === 'ipvs' && expected.local.length === 0) ? expected.local : expected.cluster).map(hostPort)
     const have = [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort()
     const base = {service: key, node: node.name}
-    const stale = have.filter((e) => !want.includes(e))
-    const missing = expected.hinted ? [] : want.filter((e) => !have.includes(e))
+    // Sets: a Service may have thousands of endpoints.
+    const wanted = new Set(want)
+    const had = new Set(have)
+    const stale = have.filter((e) => !wanted.has(e))
+    const missing = expected.hinted ? [] : want.filter((e) => !had.has(e))
     if (stale.length > 0) {
+      const staleSet = new Set(stale)
       const chains = path.backends
-        .filter((b) => stale.includes(joinHostPort(b.ip, b.port)))
+        .filter((b) => staleSet.has(joinHostPort(b.ip, b.port)))
         .map((b) => `${b.chain} → ${joinHostPort(b.ip, b.port)}${b.pod ? ` (${b.pod})` : ''}`)
       out.push(
         finding('stale-endpoint-rule', {

@@ -1,7 +1,7 @@
 // Path checks: findings read off the traced paths (rejected and dropped traffic, rules that point
 // nowhere, services the node does not forward although the API has endpoints). Registered in trace-checks.ts.
 import {canonicalIP} from '../address.js'
-import type {ClusterIndex} from '../cluster-index.js'
+import {endpointsByAddress, type ClusterIndex} from '../cluster-index.js'
 import {hasUsableEndpoint} from '../kube-proxy/endpoint-conditions.js'
 import type {Finding, NodeReport, TracePath} from '../model.js'
 import {finding} from './catalog.js'
@@ -61,7 +61,7 @@ function outcomeOn(node: string, path: TracePath): string {
 function knownEndpointIP(idx: ClusterIndex, service: string | undefined, ip: string): boolean {
   if (!service) return false
   const c = canonicalIP(ip)
-  if ((idx.slicesByService.get(service) ?? []).some((s) => (s.endpoints ?? []).some((e) => e.addresses.some((a) => canonicalIP(a) === c)))) return true
+  if (endpointsByAddress(idx, service).has(c)) return true
   return (idx.endpointsByKey.get(service)?.subsets ?? []).some((s) => (s.addresses ?? []).some((a) => canonicalIP(a.ip) === c))
 }
 
