@@ -85,6 +85,10 @@ export function* checkServiceByService(
   const tallies: RuleWalkTally[] = opened.map(() => ({}))
   const kept: TracePath[][] = opened.map(() => [])
   const services = checkedServices(idx, query)
+  // Node ports are traced on the nodes read only: a Service's entries for the cluster's other nodes
+  // (thousands, for every NodePort Service) would be made and passed over by every node's trace.
+  const read = new Set(opened.map((o) => o.dp.name))
+  const readNodes = view.nodes.filter((n) => read.has(n.metadata?.name ?? ''))
   // Conntrack reads the dumps, not the paths: checked first, its findings listed last.
   const conntrack = conntrackStaleEndpoints(idx, services, dataplanes)
   const conntrackOf = findingsByService(conntrack.findings)
@@ -94,9 +98,11 @@ export function* checkServiceByService(
   const summaries: ServiceSummary[] = []
   for (const svc of services) {
     const key = keyOf(svc)
-    const entries = serviceEntries(svc, view.nodes)
+    const entries = serviceEntries(svc, readNodes)
     const nodes = opened.map((o, i) => {
       const paths = tracePaths(idx, o, entries, source)
+      // The next Service's traces walk other chains: this one's may go.
+      o.plane.release()
       tallies[i] = tallyRuleWalk(tallies[i] ?? {}, paths)
       if (options.keepPaths) kept[i]?.push(...paths)
       return nodeReportOf(o, paths, {})

@@ -3,7 +3,7 @@
 // order the kernel consults them (nat DNAT chains at priority -100 before IPVS at LOCAL_IN), and
 // the first mode that does something with the packet gives the path.
 import {indexCaptures, type IndexedCaptures} from './captures.js'
-import {DumpError} from './iptables/dump.js'
+import {DumpError, nextGeneration} from './iptables/dump.js'
 import {iptablesMode, traceIptablesByFamily} from './iptables/mode.js'
 import {ipvsMode} from './ipvs/mode.js'
 import {finding} from './checks/catalog.js'
@@ -38,6 +38,11 @@ export interface OpenedDataplane {
   /** Rules in nat KUBE-SERVICES of the iptables dumps (IPv4 and IPv6 added up), when the node has one. */
   kubeServicesRules?: number
   trace?: (req: TraceRequest) => Trace
+  /**
+   * The traces so far are done, and the next ones are about other Services (check mode, between
+   * Services): what only they parsed may go. Traces stay right without it, only held longer.
+   */
+  release: () => void
 }
 
 /** Rules in nat KUBE-SERVICES: every new connection in iptables mode is compared with them in turn. */
@@ -51,8 +56,10 @@ interface Tracer {
   run: (req: TraceRequest) => Trace
 }
 
+const nothingHeld = () => {}
+
 function unreadable(name: string, readError: string, message = `${name}: ${readError}`): OpenedDataplane {
-  return {mode: 'unknown', modes: [], readError, findings: [finding('node-unreadable', {message, node: name})]}
+  return {mode: 'unknown', modes: [], readError, findings: [finding('node-unreadable', {message, node: name})], release: nothingHeld}
 }
 
 function tracersFor(p: IndexedCaptures, modes: ModeEvidence[]): Tracer[] {
@@ -95,7 +102,7 @@ function combined(name: string, first: Tracer, tracers: Tracer[]): (req: TraceRe
 export function openDataplane(dp: NodeDataplane): OpenedDataplane {
   const name = dp.name
   // An interrupted read says nothing about the node; the report's `partial` names it instead.
-  if (dp.interrupted) return {mode: 'unknown', modes: [], readError: dp.readError ?? 'interrupted', findings: []}
+  if (dp.interrupted) return {mode: 'unknown', modes: [], readError: dp.readError ?? 'interrupted', findings: [], release: nothingHeld}
   if (dp.readError) return unreadable(name, dp.readError)
   if (dp.captures.length === 0) {
     return unreadable(name, 'no iptables-save output was read from this node')
@@ -118,5 +125,8 @@ export function openDataplane(dp: NodeDataplane): OpenedDataplane {
     findings,
     ...(rules !== undefined ? {kubeServicesRules: rules} : {}),
     ...(first ? {trace: combined(name, first, tracers)} : {}),
+    release: () => {
+      for (const dump of [parsed.iptables, parsed.iptables6]) if (dump) nextGeneration(dump)
+    },
   }
 }

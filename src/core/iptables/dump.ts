@@ -21,6 +21,8 @@ export interface ChainIndex {
   policy?: string
   ruleCount: number
   parsed?: Array<Rule | RuleError>
+  /** chainView's answer, kept with the chain (and let go with it). */
+  view?: ChainView
 }
 
 /** A rule line the parser could not read; the tracer treats it as a possible match. */
@@ -43,11 +45,14 @@ function valueAt(list: ArrayLike<number>, i: number): number {
 /** Chains longer than this get an index by destination on first walk, and stay looked up. */
 const INDEX_FROM = 64
 /**
- * Short chains kept looked up (with their parsed rules) per generation: a dozen Services' worth. Small on
- * purpose: chains let go before the next young-generation GC are never copied to the old one (-A on
- * 10,000 Services: 724 MB peak RSS with 4096, 663–672 MB with 256, same time).
+ * Short chains kept looked up (with their parsed rules) per generation, at most. A caller that traces
+ * one Service after another starts a generation per Service (nextGeneration), so a Service's chains
+ * go one Service later, before V8's next young-generation GC has to copy them: a cache holding a few
+ * dozen Services' chains (256 per generation) made -A on 10,000 Services spend 3× the time in
+ * scavenges and its heap twice the size. The bound is for callers that never say (and for one
+ * Service with thousands of endpoints).
  */
-const RECENT_CHAINS = 256
+const RECENT_CHAINS = 4096
 /** Name searches in one table before it builds a Map of every chain name (one Service takes a few dozen). */
 const FINDS_BEFORE_MAP = 2048
 
@@ -226,12 +231,15 @@ export class TableIndex {
     }
     // Two generations: a chain used again while in the older one moves to the recent one; when the recent
     // one is full it becomes the older, and what was only in the older is dropped (and parsed again if needed).
-    if (this.recent.size >= RECENT_CHAINS) {
-      this.older = this.recent
-      this.recent = new Map()
-    }
+    if (this.recent.size >= RECENT_CHAINS) this.nextGeneration()
     this.recent.set(name, c)
     return c
+  }
+
+  /** Starts a generation: chains not used since the one before go (with their parsed rules). */
+  nextGeneration(): void {
+    this.older = this.recent
+    this.recent = new Map()
   }
 
   has(name: string): boolean {
@@ -472,18 +480,16 @@ function plainDestination(line: string): string | undefined {
 
 /** The key a packet's destination has in the destination index: the address printed canonical. */
 export function destinationKey(dst: Cidr): string {
-  return formatIP(dst)
+  let key = destinationKeys.get(dst)
+  if (key === undefined) {
+    key = formatIP(dst)
+    destinationKeys.set(dst, key)
+  }
+  return key
 }
 
-/**
- * True when the rule has a plain `-d ADDR[/32|/128]` for another address than `dst` (a
- * destinationKey): such a rule cannot match, and KUBE-SERVICES holds one per Service, so the walk
- * skips them unparsed.
- */
-export function destinationRulesOut(line: string, dst: string): boolean {
-  const addr = plainDestination(line)
-  return addr !== undefined && addr !== dst
-}
+// A trace asks for its packet's key at every chain it walks; the packet's address is one object.
+const destinationKeys = new WeakMap<Cidr, string>()
 
 /** A chain's rules, each parsed the first time it is asked for. */
 export interface ChainView {
@@ -493,24 +499,52 @@ export interface ChainView {
   /** The rule line as written (for cheap checks before parsing). */
   text(k: number): string
   rule(k: number): Rule | RuleError
+  /**
+   * The rule at `k`, or undefined when it has a plain `-d ADDR[/32|/128]` for another address than
+   * `dst` (a destinationKey): such a rule cannot match, and KUBE-SERVICES holds one per Service, so
+   * the walk skips them unparsed. The address is read from the line once.
+   */
+  ruleTo(k: number, dst: string): Rule | RuleError | undefined
 }
 
-/** Lazy access to one chain's rules; undefined when the table has no such chain. */
+/** plainDestination's answer for a rule without a plain destination, once read. */
+const NO_PLAIN_DESTINATION = ''
+
+/**
+ * The traces so far are done (check mode: one Service's): the short chains they alone used may go.
+ * Chains the next traces use again (the hooks, KUBE-MARK-MASQ) are kept another generation.
+ */
+export function nextGeneration(dump: IptablesDump): void {
+  for (const table of dump.tables.values()) table.nextGeneration()
+}
+
+/** Lazy access to one chain's rules, made once per chain (every trace through it asks); undefined when the table has no such chain. */
 export function chainView(dump: IptablesDump, table: string, chain: string): ChainView | undefined {
   const index = dump.tables.get(table)?.get(chain)
   if (!index) return undefined
+  return (index.view ??= makeView(dump, table, index))
+}
+
+function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainView {
   const {chainFirst, byChain} = grouped(dump)
   const first = valueAt(chainFirst, index.id)
   const parsed = (index.parsed ??= new Array<Rule | RuleError>(index.ruleCount))
+  // Short chains: each rule's plain destination, read when first walked.
+  const destinations = new Array<string>(index.ruleCount)
   const text = (k: number) => {
     const i = valueAt(byChain, first + k)
     return decodeRange(dump.bytes, valueAt(dump.ruleStart, i), valueAt(dump.ruleEnd, i))
   }
-  const all = {length: index.ruleCount} as ArrayLike<number>
+  const parse = (k: number, raw: string): Rule | RuleError => {
+    const line = valueAt(dump.ruleLine, valueAt(byChain, first + k))
+    const p = parseRuleLine(raw, table, line)
+    return (parsed[k] = 'error' in p ? {error: p.error, line, text: raw} : p)
+  }
+  let all: number[] | undefined
   return {
     length: index.ruleCount,
     candidates(dst) {
-      if (index.ruleCount < INDEX_FROM) return Array.from(all, (_, k) => k)
+      if (index.ruleCount < INDEX_FROM) return (all ??= Array.from({length: index.ruleCount}, (_, k) => k))
       if (!index.byDestination) {
         const exact = new Map<string, number[]>()
         const other: number[] = []
@@ -530,14 +564,19 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
     },
     text,
     rule(k) {
-      let r = parsed[k]
-      if (r === undefined) {
-        const line = valueAt(dump.ruleLine, valueAt(byChain, first + k))
-        const raw = text(k)
-        const p = parseRuleLine(raw, table, line)
-        r = parsed[k] = 'error' in p ? {error: p.error, line, text: raw} : p
+      return parsed[k] ?? parse(k, text(k))
+    },
+    ruleTo(k, dst) {
+      // A long chain's candidates are already those with this destination or none.
+      if (index.byDestination) return parsed[k] ?? parse(k, text(k))
+      let addr = destinations[k]
+      let raw: string | undefined
+      if (addr === undefined) {
+        raw = text(k)
+        addr = destinations[k] = plainDestination(raw) ?? NO_PLAIN_DESTINATION
       }
-      return r
+      if (addr !== NO_PLAIN_DESTINATION && addr !== dst) return undefined
+      return parsed[k] ?? parse(k, raw ?? text(k))
     },
   }
 }

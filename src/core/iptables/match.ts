@@ -123,7 +123,11 @@ export function evaluateRule(rule: Rule, packet: Packet, node: NodeContext): Mat
   const out: MatchResult = {result: 'yes', conditions: [], unknown: []}
   for (const m of rule.matches) {
     const one = evaluateOne(m, packet, node, rule, out)
-    if (one.result === 'no') return {...out, result: 'no', conditions: []}
+    if (one.result === 'no') {
+      out.result = 'no'
+      out.conditions = []
+      return out
+    }
     if (one.result === 'maybe') {
       out.result = 'maybe'
       out.conditions.push(one.condition)

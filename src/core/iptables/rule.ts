@@ -3,6 +3,7 @@
 // surface in the trace as uncertainty.
 import {parseCidr, splitHostPort, type Cidr} from '../address.js'
 import {formatWord, tokenizeRule, type Word} from './tokenize.js'
+import type {Hop} from '../trace/branch.js'
 
 /** An option of a match or target: `--dport 80`, `! --ctstate NEW`, `--rcheck`. */
 export interface RuleOption {
@@ -56,8 +57,8 @@ export interface Rule {
   parts: RulePart[]
   matches: Match[]
   target: Target
-  /** The rule as a trace's hops show it (formatRule without counters), made when first shown. */
-  shown?: string
+  /** The hop a trace records for this rule, made when first passed (every client and backend of a Service passes the same rules). */
+  hop?: Hop
 }
 
 const FLAG_ALIASES: Record<string, string> = {
@@ -162,21 +163,34 @@ function isOptionStart(text: string): boolean {
   return text === '!' || (text.startsWith('-') && !/^-\d/.test(text))
 }
 
+/** A part as iptables-save prints it; built as one string (every hop of every trace prints its rule once). */
 function partText(part: RulePart): string {
   if (part.type === 'flag') {
-    return `${part.negated ? '! ' : ''}${part.flag}${part.value ? ` ${formatWord(part.value)}` : ''}`
+    const flag = part.negated ? `! ${part.flag}` : part.flag
+    return part.value ? `${flag} ${formatWord(part.value)}` : flag
   }
   // A module or target name read from quotes (`-m "a b"`) is quoted again, or it would print as two words.
   const name = (text: string) => formatWord({text, quoted: false})
-  const head = part.type === 'match' ? (part.module ? `-m ${name(part.module)}` : '') : `${part.jump} ${name(part.name)}`
-  const opts = part.options.map((o) => [o.negated ? '!' : '', o.name, ...o.args.map(formatWord)].filter(Boolean).join(' '))
-  return [head, ...opts].filter(Boolean).join(' ')
+  let out = part.type === 'match' ? (part.module ? `-m ${name(part.module)}` : '') : `${part.jump} ${name(part.name)}`
+  for (const o of part.options) {
+    let option = o.negated ? `! ${o.name}` : o.name
+    for (const a of o.args) {
+      const word = formatWord(a)
+      if (word) option += ` ${word}`
+    }
+    out = out ? `${out} ${option}` : option
+  }
+  return out
 }
 
 /** Prints a rule back as iptables-save would (`-A CHAIN …`). */
 export function formatRule(rule: Pick<Rule, 'chain' | 'parts' | 'counters'>): string {
-  const body = rule.parts.map(partText).join(' ')
-  return `${rule.counters ? `${rule.counters} ` : ''}-A ${rule.chain}${body ? ` ${body}` : ''}`
+  let out = rule.counters ? `${rule.counters} -A ${rule.chain}` : `-A ${rule.chain}`
+  for (const part of rule.parts) {
+    const text = partText(part)
+    if (text) out += ` ${text}`
+  }
+  return out
 }
 
 function numberOf(text: string | undefined): number {
@@ -304,7 +318,8 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
 
 function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Target {
   if (!part) return {kind: 'none'}
-  const text = part.options.length === 0 ? part.name : partText(part)
+  // Only a target that is not understood keeps its text (DNAT and MARK, on most rules, do not).
+  const unknown = (): Target => ({kind: 'unknown', name: part.name, text: part.options.length === 0 ? part.name : partText(part)})
   const opt = (name: string) => part.options.find((o) => o.name === name)
   if (BUILTIN_VERDICTS.has(part.name) && part.options.length === 0) return {kind: part.name as 'ACCEPT'}
   if (!EXTENSION_TARGETS.has(part.name) && part.options.length === 0) {
@@ -314,7 +329,7 @@ function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Targ
     case 'DNAT': {
       const to = arg(opt('--to-destination') ?? {name: '', args: [], negated: false})
       const hp = to ? splitHostPort(to) : undefined
-      if (!to || !hp || part.options.length !== 1) return {kind: 'unknown', name: part.name, text}
+      if (!to || !hp || part.options.length !== 1) return unknown()
       return {kind: 'DNAT', ip: hp.host, ...(hp.port !== undefined ? {port: hp.port} : {}), text: to}
     }
     case 'REJECT': {
@@ -325,7 +340,7 @@ function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Targ
       return {kind: 'MASQUERADE', randomFully: part.options.some((o) => o.name === '--random-fully')}
     case 'MARK': {
       const o = only(part.options)
-      if (!o) return {kind: 'unknown', name: part.name, text}
+      if (!o) return unknown()
       const ops: Record<string, 'xset' | 'or' | 'xor' | 'and'> = {
         '--set-xmark': 'xset',
         '--set-mark': 'xset',
@@ -334,13 +349,13 @@ function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Targ
         '--and-mark': 'and',
       }
       const op = ops[o.name]
-      if (!op) return {kind: 'unknown', name: part.name, text}
+      if (!op) return unknown()
       const m = markOf(arg(o))
       // --set-mark v is --set-xmark v/0xffffffff; --or/--xor/--and take a bare value.
       return {kind: 'MARK', op, value: m.value, mask: op === 'xset' ? m.mask : 0xffffffff}
     }
     default:
-      return {kind: 'unknown', name: part.name, text}
+      return unknown()
   }
 }
 

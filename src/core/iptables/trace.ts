@@ -8,7 +8,7 @@ import {finish, fork, pathLength, startBranch, type Branch, type Hop, type HopTa
 import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH, MAX_PATH, visitLimit} from '../trace/limits.js'
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
 import {NoteSet, type Note} from '../trace/notes.js'
-import {chainRules, chainView, destinationKey, destinationRulesOut, hasChain, type IptablesDump} from './dump.js'
+import {chainRules, chainView, destinationKey, hasChain, type IptablesDump} from './dump.js'
 import {evaluateRule} from './match.js'
 import {formatRule, ruleComment, type Rule} from './rule.js'
 import {parseBracketCounters} from '../counters.js'
@@ -65,21 +65,18 @@ function hopTarget(rule: Rule): HopTarget {
   }
 }
 
-/** The rule's text as hops show it, made once: every client kind and backend of a Service passes the same rules. */
-function ruleText(rule: Rule): string {
-  return (rule.shown ??= formatRule({chain: rule.chain, parts: rule.parts}))
-}
-
+/** The step a rule adds to a path, made once per rule: hops are values, shared by every path through the rule. */
 function hop(rule: Rule): Hop {
+  if (rule.hop) return rule.hop
   const comment = ruleComment(rule)
-  return {
+  return (rule.hop = {
     table: rule.table,
     chain: rule.chain,
-    rule: ruleText(rule),
+    rule: formatRule({chain: rule.chain, parts: rule.parts}),
     line: rule.line,
     target: hopTarget(rule),
     ...(comment !== undefined ? {comment} : {}),
-  }
+  })
 }
 
 function applyMark(mark: number | undefined, rule: Rule): number | undefined {
@@ -128,9 +125,8 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
       break
     }
     w.budget.visits += live.length
-    const raw = view.text(k)
-    if (destinationRulesOut(raw, dst)) continue
-    const rule = view.rule(k)
+    const rule = view.ruleTo(k, dst)
+    if (!rule) continue
     const next: Walking[] = []
     for (const {b, from} of live) {
       if (pathLength(b) >= MAX_PATH) {
@@ -152,7 +148,8 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
         continue
       }
       const p = ev.probability ?? 1
-      const assumed = (holds: boolean) => [...base.conditions, ...ev.conditions.map((condition) => ({condition, holds}))]
+      const assumed = (holds: boolean) =>
+        ev.conditions.length === 0 ? base.conditions : [...base.conditions, ...ev.conditions.map((condition) => ({condition, holds}))]
       // Rules from `from` up to and including this one.
       const rules = base.rules + (k - from) + 1
       const taken = fork(base, {probability: base.probability * p, conditions: assumed(true), hops: [...base.hops, hop(rule)], rules})

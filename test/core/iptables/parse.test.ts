@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {chainRules, DumpError, formatIptablesSave, indexIptablesSave} from '../../../src/core/iptables/dump.js'
+import {chainRules, DumpError, formatIptablesSave, indexIptablesSave, nextGeneration} from '../../../src/core/iptables/dump.js'
 import {formatRule, parseRuleLine, type Rule} from '../../../src/core/iptables/rule.js'
 import {first} from '../../support/defined.js'
 
@@ -227,6 +227,33 @@ describe('dump index', () => {
     expect(chainRules(dump, 'nat', chains[9_999]!)!.map((r) => ('error' in r ? r.error : r.target))).toEqual([
       {kind: 'DNAT', ip: '10.0.39.15', port: 80, text: '10.0.39.15:80'},
     ])
+  })
+
+  it('lets a generation of chains go when told the traces that used them are done, keeping those used since', () => {
+    const text = [
+      '*nat',
+      ':KUBE-MARK-MASQ - [0:0]',
+      ':KUBE-SEP-A - [0:0]',
+      ':KUBE-SEP-B - [0:0]',
+      '-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000',
+      '-A KUBE-SEP-A -j DNAT --to-destination 10.0.0.1:80',
+      '-A KUBE-SEP-B -j DNAT --to-destination 10.0.0.2:80',
+      'COMMIT',
+      '',
+    ].join('\n')
+    const dump = indexIptablesSave(text, 'x')
+    const nat = dump.tables.get('nat')!
+    // One Service's traces use KUBE-SEP-A and KUBE-MARK-MASQ; the next one's KUBE-SEP-B and KUBE-MARK-MASQ.
+    const a = nat.get('KUBE-SEP-A')
+    const masq = nat.get('KUBE-MARK-MASQ')
+    nextGeneration(dump)
+    expect(nat.get('KUBE-MARK-MASQ')).toBe(masq)
+    nat.get('KUBE-SEP-B')
+    nextGeneration(dump)
+    // Two generations on, what was used only before the first is made again; what was used since is kept.
+    expect(nat.get('KUBE-MARK-MASQ')).toBe(masq)
+    expect(nat.get('KUBE-SEP-A')).not.toBe(a)
+    expect(chainRules(dump, 'nat', 'KUBE-SEP-A')!.map((r) => r.line)).toEqual([6])
   })
 
   it('keeps every rule of a dump whose lines are shorter than the first guess allows for', () => {
