@@ -110,7 +110,7 @@ describe('one compound command, framed parts', () => {
         'iptables-save': {stdout: NAT},
         'iptables-legacy-save': {stdout: '# Warning: iptables-legacy tables present\n*nat\n-A KUBE-SERVICES -j KUBE-SVC-OLD\nCOMMIT\n'},
         'cat /proc/net/ip_vs': {stdout: PROC_IP_VS_EMPTY},
-        'nft -j list table ip kube-proxy': {stderr: 'Error: No such file or directory\n', exit: 1},
+        'nft list chain ip kube-proxy services': {stderr: 'Error: No such file or directory\n', exit: 1},
       },
       'IPVS, no ipvsadm': {
         'iptables -V': {stdout: 'iptables v1.8.7 (legacy)\n'},
@@ -119,6 +119,7 @@ describe('one compound command, framed parts', () => {
         'ipset save': {stdout: 'create KUBE-CLUSTER-IP hash:ip,port family inet\n'},
       },
       'nftables mode only': {
+        'nft list chain ip kube-proxy services': {stdout: 'table ip kube-proxy {\n\tchain services {\n\t}\n}\n'},
         'nft -j list table ip kube-proxy': {stdout: '{"nftables": [{"metainfo": {"json_schema_version": 1}}]}\n'},
       },
     }
@@ -373,7 +374,12 @@ describe('dual-stack, nftables mode', () => {
   it("reads kube-proxy's ip6 table too and joins both listings into one ruleset", async () => {
     const table = (family: string) =>
       JSON.stringify({nftables: [{metainfo: {version: '1.0.6', json_schema_version: 1}}, {table: {family, name: 'kube-proxy', handle: 1}}]})
-    const bin = node({'nft -j list table ip kube-proxy': {stdout: `${table('ip')}\n`}, 'nft -j list table ip6 kube-proxy': {stdout: `${table('ip6')}\n`}})
+    const bin = node({
+      'nft list chain ip kube-proxy services': {stdout: 'table ip kube-proxy {\n}\n'},
+      'nft -j list table ip kube-proxy': {stdout: `${table('ip')}\n`},
+      'nft list chain ip6 kube-proxy services': {stdout: 'table ip6 kube-proxy {\n}\n'},
+      'nft -j list table ip6 kube-proxy': {stdout: `${table('ip6')}\n`},
+    })
     const plan: CollectionPlan = {full: true, ipv6: true, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
     const nft = (await readNodeDataplane(new LocalShellSession(bin), 'node-a', plan)).captures.find((c) => c.kind === 'nft')
     expect(nft?.source).toBe('node-a: nft -j list table ip kube-proxy, table ip6 kube-proxy')
@@ -392,6 +398,7 @@ describe('dual-stack, nftables mode', () => {
       'ip6tables -w 5 -t nat -S KUBE-SERVICES': missing,
       'ip6tables-save -t nat': {stdout: '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'},
       'ip6tables-save -t filter': {stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'},
+      'nft list chain ip kube-proxy services': {stdout: 'table ip kube-proxy {\n}\n'},
       'nft -j list table ip kube-proxy': {stdout: nftJson},
     })
     const s = new LocalShellSession(bin)

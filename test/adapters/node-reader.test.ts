@@ -117,7 +117,7 @@ describe('what is read from a node', () => {
         'iptables-save': IPTABLES_DUMP,
         'iptables -V': 'iptables v1.8.9 (nf_tables)\n',
         'iptables-legacy-save': legacy,
-        'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING},
+        'nft list chain ip kube-proxy services': {exit: 1, stderr: NFT_MISSING},
         'cat /proc/net/ip_vs': {exit: 1, stderr: 'cat: /proc/net/ip_vs: No such file or directory'},
       },
     })
@@ -138,7 +138,7 @@ describe('what is read from a node', () => {
       'iptables -V',
       'iptables-legacy-save',
       'iptables-save',
-      'nft -j list table ip kube-proxy',
+      'nft list chain ip kube-proxy services',
     ])
     expect(c.targets).toEqual([{name: 'a', address: '192.0.2.1'}])
     expect(first(c.sessions).closed).toBe(true)
@@ -166,7 +166,7 @@ describe('what is read from a node', () => {
       'iptables -V',
       'iptables-nft-save',
       'iptables-save -t nat',
-      'nft -j list table ip kube-proxy',
+      'nft list chain ip kube-proxy services',
     ])
   })
 
@@ -196,12 +196,18 @@ describe('what is read from a node', () => {
       'iptables -w 5 -t nat -S KUBE-SERVICES',
       'iptables-legacy-save',
       'ipvsadm -S -n',
-      'nft -j list table ip kube-proxy',
+      'nft list chain ip kube-proxy services',
     ])
   })
 
   it("nftables mode: no KUBE-SERVICES, so kube-proxy's nft table is read", async () => {
-    const c = new ScriptedConnector({a: {'nft -j list table ip kube-proxy': '{"nftables": []}', 'cat /proc/net/ip_vs': ''}})
+    const c = new ScriptedConnector({
+      a: {
+        'nft list chain ip kube-proxy services': 'table ip kube-proxy {\n\tchain services {\n\t}\n}\n',
+        'nft -j list table ip kube-proxy': '{"nftables": []}',
+        'cat /proc/net/ip_vs': '',
+      },
+    })
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
@@ -215,7 +221,7 @@ describe('what is read from a node', () => {
         'iptables -V': 'iptables v1.8.9 (nf_tables)\n',
         'iptables -w 5 -t nat -S KUBE-SERVICES': {exit: 1, stderr: 'iptables: No chain/target/match by that name.\n'},
         'iptables-save': cilium,
-        'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING},
+        'nft list chain ip kube-proxy services': {exit: 1, stderr: NFT_MISSING},
       },
     })
     const r = reader(c)
