@@ -102,30 +102,3 @@ export function authHandler(
     })()
   }
 }
-
-/** The hash each public-key signature algorithm signs with (ssh2's own table; the rest name their hash). */
-const SIGNATURE_HASH: Record<string, string> = {'rsa-sha2-512': 'sha512', 'rsa-sha2-256': 'sha256', 'ssh-rsa': 'sha1'}
-
-const SIGNING_PROBE = Buffer.from('svctrace')
-
-type AuthPK = (user: string, key: ParsedKey, keyAlgo?: string, sign?: (data: Buffer, done: (signature: Buffer) => void) => void) => void
-
-/**
- * Offers each key file's key with its signature at once, as RFC 4252 §7 allows, instead of asking
- * first whether the server would take it (ssh2's and OpenSSH's way): one round trip less per login.
- * A key the server refuses fails as before, and the next is tried. Agent keys are still asked about
- * first (their signature is the agent's to give). Patches the connection's ssh2 1.x Protocol
- * (`_protocol.authPK`), which exists once connect() has been called; without it nothing changes.
- */
-export function signPublicKeyAtOnce(client: ssh2.Client): void {
-  const proto = (client as unknown as {_protocol?: {authPK?: AuthPK}})._protocol
-  const authPK = proto?.authPK
-  if (!proto || typeof authPK !== 'function') return
-  proto.authPK = (user, key, keyAlgo, sign) => {
-    if (sign || typeof key?.isPrivateKey !== 'function' || !key.isPrivateKey()) return authPK.call(proto, user, key, keyAlgo, sign)
-    const hash = keyAlgo === undefined ? undefined : SIGNATURE_HASH[keyAlgo]
-    // A key that cannot sign (a hash OpenSSL refuses) goes the asking way, where ssh2 reports it.
-    if (key.sign(SIGNING_PROBE, hash) instanceof Error) return authPK.call(proto, user, key, keyAlgo)
-    return authPK.call(proto, user, key, keyAlgo, (data, done) => done(key.sign(data, hash)))
-  }
-}

@@ -7,7 +7,8 @@ import type {Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm} from 
 import {hostKeyAlgorithmsFor, lookupHostKey, readKnownHostsFiles, recordedKeyTypes, type KnownHostsFile} from './known-hosts.js'
 import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
-import {authHandler, KeyStore, signPublicKeyAtOnce, type PassphrasePrompt} from './auth.js'
+import {authHandler, KeyStore, type PassphrasePrompt} from './auth.js'
+import {quickLogin} from './quick-login.js'
 import {BastionPool, bastionName, forwardThrough} from './bastion.js'
 import {Deadline} from './deadline.js'
 import {connectError, hostKeyError, type Hop} from './errors.js'
@@ -226,7 +227,7 @@ export class SshConnector implements NodeConnector {
       }
       try {
         client.connect(config)
-        signPublicKeyAtOnce(client)
+        quickLogin(client)
         // Each SSH request waits for its answer: Nagle plus delayed ACKs would add ~40-90 ms to each.
         client.setNoDelay(true)
       } catch (err) {
