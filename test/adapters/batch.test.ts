@@ -102,6 +102,20 @@ describe('one compound command, framed parts', () => {
     expect(s.channels).toBe(2)
   })
 
+  it('a small step (one chain) kept in the shell frames exactly as one streamed: bytes, exit status, error text', async () => {
+    const bin = node({
+      'iptables -w 5 -t nat -S KUBE-SVC-AAAA': {stdout: '-N KUBE-SVC-AAAA\n-A KUBE-SVC-AAAA -m comment --comment "ns/x → ü" -j KUBE-SEP-BBBB\n\n'},
+      'iptables -w 5 -t nat -S KUBE-SVC-CCCC': {stdout: 'no newline at the end'},
+      'iptables -w 5 -t nat -S KUBE-SEP-BBBB': {stderr: 'iptables: No chain/target/match by that name.\n', exit: 1},
+    })
+    const steps = (small: boolean): BatchStep[] =>
+      ['KUBE-SVC-AAAA', 'KUBE-SVC-CCCC', 'KUBE-SEP-BBBB'].map((chain) => ({id: chain, cmd: nodeCommands.iptablesListChain('nat', chain), small}))
+    const kept = await runBatch(new LocalShellSession(bin), steps(true))
+    expect(compoundCommand(steps(true), false).script).toMatch(/; g KUBE-SVC-AAAA env LC_ALL=C iptables /)
+    expect(kept).toEqual(await runBatch(new LocalShellSession(bin), steps(false)))
+    expect(kept.get('KUBE-SVC-CCCC')).toEqual({stdout: 'no newline at the end', stderr: '', exitCode: 0})
+  })
+
   it('a node read is the same data plane in one channel as in one channel per command', async () => {
     const plan: CollectionPlan = {full: true, ipv6: false, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
     const nodes: Record<string, FakeNode> = {
