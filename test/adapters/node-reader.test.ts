@@ -356,6 +356,29 @@ describe('bounded concurrency and close()', () => {
     expect(() => new Limiter(0)).toThrow(RangeError)
   })
 
+  it('nodesListed() connects to the first --parallel nodes to be read while the API read goes on; read() takes that connection', async () => {
+    const names = ['c', 'a', 'b', 'd']
+    const c = new ScriptedConnector(Object.fromEntries(names.map((n) => [n, {'iptables-save': IPTABLES_DUMP}])))
+    const r = reader(c, {parallel: 2})
+    r.nodesListed(cluster(names).nodes, [])
+    // Connected before the node names are asked for or anything is read: a and b, as read() will start.
+    expect(c.targets.map((t) => t.name)).toEqual(['a', 'b'])
+    const got = await Promise.all((await r.nodeNames(cluster(names))).map((n) => r.read(n, FULL)))
+    expect(got.every((d) => captureText(d, 'iptables-save') === IPTABLES_DUMP)).toBe(true)
+    // One connection per node: a and b's made ahead, c and d's when their turn came.
+    expect(c.targets.map((t) => t.name).sort()).toEqual(['a', 'b', 'c', 'd'])
+    expect(c.sessions.every((s) => s.closed)).toBe(true)
+  })
+
+  it('nodesListed() with nodes named: only those; close() ends a connection made ahead that read() never took', async () => {
+    const c = new ScriptedConnector({a: {}, b: {}, c: {}})
+    const r = reader(c)
+    r.nodesListed(cluster(['a', 'b', 'c']).nodes, ['c', 'nosuch'])
+    expect(c.targets.map((t) => t.name)).toEqual(['c'])
+    await r.close()
+    expect(c.sessions.map((s) => s.closed)).toEqual([true])
+  })
+
   it('close() ends open sessions; reads in flight and queued come back as interrupted', async () => {
     const names = ['a', 'b', 'c']
     const c = new ScriptedConnector(Object.fromEntries(names.map((n) => [n, {'iptables -V': 'iptables v1.8.9 (nf_tables)', 'iptables-save': 'hang'}])))
