@@ -376,6 +376,7 @@ describe('bounded concurrency and close()', () => {
     r.nodesListed(cluster(['a', 'b', 'c']).nodes, ['c', 'nosuch'])
     expect(c.targets.map((t) => t.name)).toEqual(['c'])
     await r.close()
+    for (let i = 0; i < 100 && !c.sessions[0]?.closed; i++) await new Promise((res) => setTimeout(res, 2))
     expect(c.sessions.map((s) => s.closed)).toEqual([true])
   })
 

@@ -156,9 +156,11 @@ export class LiveNodeReader implements NodeReader {
     this.closed = true
     const open = [...this.sessions]
     this.sessions.clear()
-    const untaken = [...this.early.values()]
+    // A connection made ahead and never taken is closed once it is made, without holding this up: one
+    // still in its handshake ends by itself (at worst at --connect-timeout), as a read()'s would.
+    for (const c of this.early.values()) c.then((s) => s.close()).catch(() => undefined)
     this.early.clear()
-    await Promise.all([...open.map((s) => s.close().catch(() => undefined)), ...untaken.map((c) => c.then((s) => s.close()).catch(() => undefined))])
+    await Promise.all(open.map((s) => s.close().catch(() => undefined)))
     await this.connector.close?.()
   }
 }
