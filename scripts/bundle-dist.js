@@ -8,13 +8,30 @@
 import {readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {bundleCli, bundleVersionCheck} from './krew/bundle.js'
+import {createRequire} from 'node:module'
+import vm from 'node:vm'
+import {bundleCli, bundleVersionCheck, CODE_CACHE_SUFFIX, LAZY_WRAPPER} from './krew/bundle.js'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const dist = path.join(root, 'dist')
 const {code, lazy} = await bundleCli(root)
 // bundles of a previous build that this one no longer makes
-for (const f of readdirSync(dist)) if (/^svctrace.*\.cjs$/.test(f)) rmSync(path.join(dist, f))
+for (const f of readdirSync(dist)) if (/^svctrace.*\.cjs(\.v8cache)?$/.test(f)) rmSync(path.join(dist, f))
 writeFileSync(path.join(dist, 'svctrace.cjs'), code)
 writeFileSync(path.join(dist, 'version.cjs'), await bundleVersionCheck(root))
 for (const l of lazy) writeFileSync(path.join(dist, l.file), l.code)
+for (const l of lazy) writeFileSync(path.join(dist, l.file + CODE_CACHE_SUFFIX), codeCache(path.join(dist, l.file), l.code))
+
+/**
+ * The V8 code cache of a lazy bundle, made by evaluating it as __svctraceLoadLazy does and loading
+ * every package it holds, so the functions a run compiles are in it: client-node's bundle then loads
+ * in about half the time (measured, dist/svctrace-client-node.cjs: 148 → 66 ms). Only the Node.js
+ * that made it (and these exact bytes) can use it; any other compiles the bundle as before.
+ */
+function codeCache(filename, code) {
+  const script = new vm.Script(LAZY_WRAPPER[0] + code + LAZY_WRAPPER[1], {filename})
+  const mod = {exports: {}}
+  script.runInThisContext().call(mod.exports, mod.exports, createRequire(filename), mod, filename, path.dirname(filename))
+  for (const spec of Object.keys(mod.exports)) void mod.exports[spec]
+  return script.createCachedData()
+}

@@ -46,6 +46,11 @@ export function lazyFileName(spec) {
 // require.resolve/require for the command target, which the shim maps to the bundle's own
 // exports. `var` re-declares the wrapper's `require` parameter; the argument is the original.
 // __svctraceLoadLazy(file) evaluates a lazy bundle (see lazyPackages) once.
+/** How __svctraceLoadLazy wraps a lazy bundle's code into a function (one line: line numbers stay). */
+export const LAZY_WRAPPER = ['(function (exports, require, module, __filename, __dirname) {', '\n})']
+/** The V8 code cache of a lazy bundle, beside it: FILE + this. */
+export const CODE_CACHE_SUFFIX = '.v8cache'
+
 export const REQUIRE_SHIM = `var require = ((nodeRequire) => {
   const {isBuiltin} = nodeRequire('node:module');
   const isCommandTarget = (id) => typeof id === 'string' && id.endsWith(${JSON.stringify(COMMAND_TARGET.slice(1))});
@@ -69,9 +74,15 @@ var __svctraceLoadLazy = (() => {
       const filename = require('node:path').join(__dirname, file);
       let sea;
       try { sea = require('node:sea'); } catch {}
-      const code = sea && sea.isSea() ? sea.getAsset(file, 'utf8') : require('node:fs').readFileSync(filename, 'utf8');
+      const fromSea = Boolean(sea && sea.isSea());
+      const code = fromSea ? sea.getAsset(file, 'utf8') : require('node:fs').readFileSync(filename, 'utf8');
+      // The V8 code cache the build made beside the bundle (scripts/bundle-dist.js): V8 refuses one
+      // made by another Node.js or for other code, and then compiles as without it.
+      let cachedData;
+      if (!fromSea) try { cachedData = require('node:fs').readFileSync(filename + ${JSON.stringify(CODE_CACHE_SUFFIX)}); } catch {}
       const mod = {exports: {}};
-      require('node:vm').compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], {filename})
+      new (require('node:vm').Script)(${JSON.stringify(LAZY_WRAPPER[0])} + code + ${JSON.stringify(LAZY_WRAPPER[1])}, cachedData ? {filename, cachedData} : {filename})
+        .runInThisContext()
         .call(mod.exports, mod.exports, require, mod, filename, __dirname);
       loaded.set(file, mod.exports);
     }

@@ -19,9 +19,18 @@ export interface ClusterSource {
   /** Namespace to use when the user gave none. */
   defaultNamespace(): Promise<string>
   /** Reads what the query needs (a live source reads only that; a bundle has everything). */
-  load(query: Query): Promise<ClusterRead>
+  load(query: Query, hooks?: LoadHooks): Promise<ClusterRead>
   /** kube-proxy's ConfigMap and DaemonSet, read only when nodes are (a bundle's load already holds them). */
   kubeProxyObjects?(): Promise<KubeProxyObjects>
+}
+
+/** What a source tells while it reads. */
+export interface LoadHooks {
+  /**
+   * The Node objects, as soon as they are read and the query is known to have an answer (a Service
+   * trace: the Service exists), while the rest is still being read. Called at most once.
+   */
+  onNodes?: (nodes: ClusterView['nodes']) => void
 }
 
 /** Where node data planes come from. One failing node never fails the others. */
@@ -35,6 +44,12 @@ export interface NodeReader {
    * the API read; only these nodes when some are named. Never throws: read() reports what went wrong.
    */
   prefetch?(nodes: readonly string[]): void
+  /**
+   * The API's Node objects, before the rest of the API read is done: starts connecting to the nodes
+   * read() will read first (only these when some are named), so that connecting overlaps the API read.
+   * Never throws: read() reports what went wrong; close() ends what read() never took.
+   */
+  nodesListed?(nodes: ClusterView['nodes'], only: readonly string[]): void
   /** What an empty nodeNames() means (a bundle without nodes/, a reader that reads no node); default: none could be read. */
   readonly noNodes?: NodesUntraced
   /** Releases connections and anything created on the cluster (debug pods); called on every exit path. */

@@ -52,7 +52,9 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
     throw new InterruptedError('interrupted before the API server answered: nothing was read')
   }
   reader.prefetch?.(config.nodes)
-  const {view, denied} = await unlessInterrupted(cluster.load(query), stop, nothingRead)
+  const listed = reader.nodesListed?.bind(reader)
+  const hooks = listed ? {onNodes: (nodes: ClusterView['nodes']) => listed(nodes, config.nodes)} : {}
+  const {view, denied} = await unlessInterrupted(cluster.load(query, hooks), stop, nothingRead)
   const available = await reader.nodeNames(view)
   const unknown = config.nodes.filter((n) => !available.includes(n))
   if (unknown.length > 0) {

@@ -102,6 +102,20 @@ describe('one compound command, framed parts', () => {
     expect(s.channels).toBe(2)
   })
 
+  it('a small step (one chain) kept in the shell frames exactly as one streamed: bytes, exit status, error text', async () => {
+    const bin = node({
+      'iptables -w 5 -t nat -S KUBE-SVC-AAAA': {stdout: '-N KUBE-SVC-AAAA\n-A KUBE-SVC-AAAA -m comment --comment "ns/x → ü" -j KUBE-SEP-BBBB\n\n'},
+      'iptables -w 5 -t nat -S KUBE-SVC-CCCC': {stdout: 'no newline at the end'},
+      'iptables -w 5 -t nat -S KUBE-SEP-BBBB': {stderr: 'iptables: No chain/target/match by that name.\n', exit: 1},
+    })
+    const steps = (small: boolean): BatchStep[] =>
+      ['KUBE-SVC-AAAA', 'KUBE-SVC-CCCC', 'KUBE-SEP-BBBB'].map((chain) => ({id: chain, cmd: nodeCommands.iptablesListChain('nat', chain), small}))
+    const kept = await runBatch(new LocalShellSession(bin), steps(true))
+    expect(compoundCommand(steps(true), false).script).toMatch(/; g KUBE-SVC-AAAA env LC_ALL=C iptables /)
+    expect(kept).toEqual(await runBatch(new LocalShellSession(bin), steps(false)))
+    expect(kept.get('KUBE-SVC-CCCC')).toEqual({stdout: 'no newline at the end', stderr: '', exitCode: 0})
+  })
+
   it('a node read is the same data plane in one channel as in one channel per command', async () => {
     const plan: CollectionPlan = {full: true, ipv6: false, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
     const nodes: Record<string, FakeNode> = {
@@ -110,7 +124,7 @@ describe('one compound command, framed parts', () => {
         'iptables-save': {stdout: NAT},
         'iptables-legacy-save': {stdout: '# Warning: iptables-legacy tables present\n*nat\n-A KUBE-SERVICES -j KUBE-SVC-OLD\nCOMMIT\n'},
         'cat /proc/net/ip_vs': {stdout: PROC_IP_VS_EMPTY},
-        'nft -j list table ip kube-proxy': {stderr: 'Error: No such file or directory\n', exit: 1},
+        'nft list chain ip kube-proxy services': {stderr: 'Error: No such file or directory\n', exit: 1},
       },
       'IPVS, no ipvsadm': {
         'iptables -V': {stdout: 'iptables v1.8.7 (legacy)\n'},
@@ -119,6 +133,7 @@ describe('one compound command, framed parts', () => {
         'ipset save': {stdout: 'create KUBE-CLUSTER-IP hash:ip,port family inet\n'},
       },
       'nftables mode only': {
+        'nft list chain ip kube-proxy services': {stdout: 'table ip kube-proxy {\n\tchain services {\n\t}\n}\n'},
         'nft -j list table ip kube-proxy': {stdout: '{"nftables": [{"metainfo": {"json_schema_version": 1}}]}\n'},
       },
     }
@@ -373,7 +388,12 @@ describe('dual-stack, nftables mode', () => {
   it("reads kube-proxy's ip6 table too and joins both listings into one ruleset", async () => {
     const table = (family: string) =>
       JSON.stringify({nftables: [{metainfo: {version: '1.0.6', json_schema_version: 1}}, {table: {family, name: 'kube-proxy', handle: 1}}]})
-    const bin = node({'nft -j list table ip kube-proxy': {stdout: `${table('ip')}\n`}, 'nft -j list table ip6 kube-proxy': {stdout: `${table('ip6')}\n`}})
+    const bin = node({
+      'nft list chain ip kube-proxy services': {stdout: 'table ip kube-proxy {\n}\n'},
+      'nft -j list table ip kube-proxy': {stdout: `${table('ip')}\n`},
+      'nft list chain ip6 kube-proxy services': {stdout: 'table ip6 kube-proxy {\n}\n'},
+      'nft -j list table ip6 kube-proxy': {stdout: `${table('ip6')}\n`},
+    })
     const plan: CollectionPlan = {full: true, ipv6: true, chains: {nat: [], filter: []}, chains6: {nat: [], filter: []}, destinations: []}
     const nft = (await readNodeDataplane(new LocalShellSession(bin), 'node-a', plan)).captures.find((c) => c.kind === 'nft')
     expect(nft?.source).toBe('node-a: nft -j list table ip kube-proxy, table ip6 kube-proxy')
@@ -392,6 +412,7 @@ describe('dual-stack, nftables mode', () => {
       'ip6tables -w 5 -t nat -S KUBE-SERVICES': missing,
       'ip6tables-save -t nat': {stdout: '*nat\n:PREROUTING ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'},
       'ip6tables-save -t filter': {stdout: '*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'},
+      'nft list chain ip kube-proxy services': {stdout: 'table ip kube-proxy {\n}\n'},
       'nft -j list table ip kube-proxy': {stdout: nftJson},
     })
     const s = new LocalShellSession(bin)

@@ -92,7 +92,7 @@ describe('LiveNodeReader with a log', () => {
         'exec node-a: iptables -V → 0 25',
         `exec node-a: iptables-save → 0 ${dump.length}`,
         'exec node-a: iptables-nft-save → 127',
-        'exec node-a: nft -j list table ip kube-proxy → 127',
+        'exec node-a: nft list chain ip kube-proxy services → 127',
         'exec node-a: cat /proc/net/ip_vs → 127',
       ].sort(),
     )

@@ -117,7 +117,7 @@ describe('what is read from a node', () => {
         'iptables-save': IPTABLES_DUMP,
         'iptables -V': 'iptables v1.8.9 (nf_tables)\n',
         'iptables-legacy-save': legacy,
-        'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING},
+        'nft list chain ip kube-proxy services': {exit: 1, stderr: NFT_MISSING},
         'cat /proc/net/ip_vs': {exit: 1, stderr: 'cat: /proc/net/ip_vs: No such file or directory'},
       },
     })
@@ -138,7 +138,7 @@ describe('what is read from a node', () => {
       'iptables -V',
       'iptables-legacy-save',
       'iptables-save',
-      'nft -j list table ip kube-proxy',
+      'nft list chain ip kube-proxy services',
     ])
     expect(c.targets).toEqual([{name: 'a', address: '192.0.2.1'}])
     expect(first(c.sessions).closed).toBe(true)
@@ -166,7 +166,7 @@ describe('what is read from a node', () => {
       'iptables -V',
       'iptables-nft-save',
       'iptables-save -t nat',
-      'nft -j list table ip kube-proxy',
+      'nft list chain ip kube-proxy services',
     ])
   })
 
@@ -196,12 +196,18 @@ describe('what is read from a node', () => {
       'iptables -w 5 -t nat -S KUBE-SERVICES',
       'iptables-legacy-save',
       'ipvsadm -S -n',
-      'nft -j list table ip kube-proxy',
+      'nft list chain ip kube-proxy services',
     ])
   })
 
   it("nftables mode: no KUBE-SERVICES, so kube-proxy's nft table is read", async () => {
-    const c = new ScriptedConnector({a: {'nft -j list table ip kube-proxy': '{"nftables": []}', 'cat /proc/net/ip_vs': ''}})
+    const c = new ScriptedConnector({
+      a: {
+        'nft list chain ip kube-proxy services': 'table ip kube-proxy {\n\tchain services {\n\t}\n}\n',
+        'nft -j list table ip kube-proxy': '{"nftables": []}',
+        'cat /proc/net/ip_vs': '',
+      },
+    })
     const r = reader(c)
     await r.nodeNames(cluster(['a']))
     const dp = await r.read('a', TARGETED)
@@ -215,7 +221,7 @@ describe('what is read from a node', () => {
         'iptables -V': 'iptables v1.8.9 (nf_tables)\n',
         'iptables -w 5 -t nat -S KUBE-SERVICES': {exit: 1, stderr: 'iptables: No chain/target/match by that name.\n'},
         'iptables-save': cilium,
-        'nft -j list table ip kube-proxy': {exit: 1, stderr: NFT_MISSING},
+        'nft list chain ip kube-proxy services': {exit: 1, stderr: NFT_MISSING},
       },
     })
     const r = reader(c)
@@ -348,6 +354,30 @@ describe('bounded concurrency and close()', () => {
     expect(peak).toBe(2)
     expect(order).toHaveLength(10)
     expect(() => new Limiter(0)).toThrow(RangeError)
+  })
+
+  it('nodesListed() connects to the first --parallel nodes to be read while the API read goes on; read() takes that connection', async () => {
+    const names = ['c', 'a', 'b', 'd']
+    const c = new ScriptedConnector(Object.fromEntries(names.map((n) => [n, {'iptables-save': IPTABLES_DUMP}])))
+    const r = reader(c, {parallel: 2})
+    r.nodesListed(cluster(names).nodes, [])
+    // Connected before the node names are asked for or anything is read: a and b, as read() will start.
+    expect(c.targets.map((t) => t.name)).toEqual(['a', 'b'])
+    const got = await Promise.all((await r.nodeNames(cluster(names))).map((n) => r.read(n, FULL)))
+    expect(got.every((d) => captureText(d, 'iptables-save') === IPTABLES_DUMP)).toBe(true)
+    // One connection per node: a and b's made ahead, c and d's when their turn came.
+    expect(c.targets.map((t) => t.name).sort()).toEqual(['a', 'b', 'c', 'd'])
+    expect(c.sessions.every((s) => s.closed)).toBe(true)
+  })
+
+  it('nodesListed() with nodes named: only those; close() ends a connection made ahead that read() never took', async () => {
+    const c = new ScriptedConnector({a: {}, b: {}, c: {}})
+    const r = reader(c)
+    r.nodesListed(cluster(['a', 'b', 'c']).nodes, ['c', 'nosuch'])
+    expect(c.targets.map((t) => t.name)).toEqual(['c'])
+    await r.close()
+    for (let i = 0; i < 100 && !c.sessions[0]?.closed; i++) await new Promise((res) => setTimeout(res, 2))
+    expect(c.sessions.map((s) => s.closed)).toEqual([true])
   })
 
   it('close() ends open sessions; reads in flight and queued come back as interrupted', async () => {

@@ -183,7 +183,7 @@ function kubeProxyAnswers(node: string): FakeNode {
     'iptables-save -t nat': {stdout: tableOf(dump, 'nat')},
     'iptables-save -t filter': {stdout: tableOf(dump, 'filter')},
     'iptables-legacy-save': {stdout: ''},
-    'nft -j list table ip kube-proxy': {stderr: 'Error: No such file or directory\nlist table ip kube-proxy\n', exit: 1},
+    'nft list chain ip kube-proxy services': {stderr: 'Error: No such file or directory\nlist chain ip kube-proxy services\n', exit: 1},
   }
 }
 

@@ -12,7 +12,7 @@
 //
 // Needs root, sshd, ssh-keygen, ssh-agent (see requireRoot): outside CI a missing prerequisite skips with
 // a printed reason; with CI set it fails.
-import {appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {appendFileSync, copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -48,6 +48,7 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
   const sshd = {} as Record<NodeName, Sshd>
   const ip = {} as Record<NodeName, string>
   let key: ClientKey
+  let rsaKey: ClientKey
   let knownHosts: string
   let sshConfig: string
   let lanPrefix = ''
@@ -113,7 +114,9 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     await attachTestProcessToLan(topo, `${lanPrefix}.2`)
     work = tempDir('ssh-nodes')
     key = await generateClientKey(work.dir, 'id_test')
-    for (const n of NODES) sshd[n.name] = await Sshd.start(topo, {member: n.name, address: ip[n.name], port: n.port, authorizedKeys: [key.publicKey]})
+    rsaKey = await generateClientKey(work.dir, 'id_rsa_test', 'rsa')
+    for (const n of NODES)
+      sshd[n.name] = await Sshd.start(topo, {member: n.name, address: ip[n.name], port: n.port, authorizedKeys: [key.publicKey, rsaKey.publicKey]})
     knownHosts = path.join(work.dir, 'known_hosts')
     await writeKnownHosts(['node1', 'node2', 'node3'])
     sshConfig = path.join(work.dir, 'ssh_config')
@@ -228,6 +231,18 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     expect(e2?.kind).toBe('host-key')
     expect(e2?.message).toContain(`unknown host key for node3 (${ip.node3}:2222 via bastion root@${ip.node1}:22)`)
     expect(e2?.message).toContain(`add this line to ~/kh-no-target: ${line('node3')}, or pass`)
+  })
+
+  it('a refused key, then an RSA key: each offered with its signature, the RSA one as rsa-sha2 (OpenSSH refuses ssh-rsa)', async () => {
+    const rsaHome = path.join(work!.dir, 'rsa-home')
+    mkdirSync(path.join(rsaHome, '.ssh'), {recursive: true})
+    await generateClientKey(path.join(rsaHome, '.ssh'), 'id_ed25519')
+    copyFileSync(rsaKey.privateKeyPath, path.join(rsaHome, '.ssh', 'id_rsa'))
+    const accepted = () => sshd.node1.log.split('\n').filter((l) => /^Accepted publickey for root .* RSA SHA256:/.test(l)).length
+    const before = accepted()
+    const got = await traceAll(connector({keyFile: undefined, home: rsaHome, sshConfigFile: undefined}), targets().slice(0, 1))
+    await expectRulesOf('node1', got.node1?.stdout)
+    expect(accepted()).toBe(before + 1)
   })
 
   it('logs in with the agent, and says what it tried when no key works', async () => {

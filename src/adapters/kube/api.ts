@@ -3,7 +3,7 @@
 // its Endpoints, the pods its selector matches (selected on the server), the nodes — never every pod
 // of the cluster.
 import type {AppsV1Api, CoreV1Api, DiscoveryV1Api, HttpLibrary, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
-import {SourceError, type ActivityLog, type ClusterRead, type ClusterSource} from '../../app/ports.js'
+import {SourceError, type ActivityLog, type ClusterRead, type ClusterSource, type LoadHooks} from '../../app/ports.js'
 import {QueryError} from '../../core/report.js'
 import {canonicalIP, isIP} from '../../core/address.js'
 import {keyOf} from '../../core/cluster-index.js'
@@ -72,8 +72,7 @@ function selectorOf(labels: Record<string, string>): string {
 
 export class KubeApiSource implements ClusterSource {
   readonly description: string
-  private core?: CoreV1Api
-  private discovery?: DiscoveryV1Api
+  private made?: Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}>
   /** Set with the clients when -v asks for each request to be shown. */
   private http?: HttpLibrary
   private readonly denied: string[] = []
@@ -92,14 +91,14 @@ export class KubeApiSource implements ClusterSource {
     return this.loaded.namespace
   }
 
-  private async clients(): Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}> {
-    if (!this.core || !this.discovery) {
+  /** The API clients, made once (requests started at once share them). */
+  private clients(): Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}> {
+    this.made ??= (async () => {
       const k8s = await import('@kubernetes/client-node')
       if (this.settings.log) this.http = observedHttp(k8s, this.settings.log)
-      this.core = this.loaded.kc.makeApiClient(k8s.CoreV1Api)
-      this.discovery = this.loaded.kc.makeApiClient(k8s.DiscoveryV1Api)
-    }
-    return {core: this.core, discovery: this.discovery}
+      return {core: this.loaded.kc.makeApiClient(k8s.CoreV1Api), discovery: this.loaded.kc.makeApiClient(k8s.DiscoveryV1Api)}
+    })()
+    return this.made
   }
 
   /** Per-call options: abort after --request-timeout; the User-Agent; shown by -v. Every call comes after clients(). */
@@ -153,12 +152,22 @@ export class KubeApiSource implements ClusterSource {
     }
   }
 
-  async load(query: Query): Promise<ClusterRead> {
+  async load(query: Query, hooks: LoadHooks = {}): Promise<ClusterRead> {
     const view: ClusterView = {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []}
     if (query.kind === 'service') {
-      const svc = await this.service(query.namespace ?? this.loaded.namespace, query.service)
+      const found = this.service(query.namespace ?? this.loaded.namespace, query.service)
+      // The Nodes beside the Service (the node reads can start connecting once both are in), one
+      // turn after it, so a server that answers neither reports the Service's request first.
+      const listing = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.nodes(view))
+      // Its error is the Service's when that fails too (awaited below otherwise).
+      listing.catch(() => undefined)
+      const svc = await found
       view.services.push(svc)
-      await Promise.all([this.serviceObjects(svc, view), this.nodes(view)])
+      void listing.then(
+        () => hooks.onNodes?.(view.nodes),
+        () => undefined,
+      )
+      await Promise.all([this.serviceObjects(svc, view), listing])
     } else if (query.kind === 'ip') {
       const {core} = await this.clients()
       const [services] = await Promise.all([
@@ -188,7 +197,7 @@ export class KubeApiSource implements ClusterSource {
       }
     }
     if (query.kind === 'name') await this.named(view, query.namespace, query.service)
-    if (query.kind === 'all') await this.everything(view, query.namespace)
+    if (query.kind === 'all') await this.everything(view, query.namespace, hooks.onNodes)
     return {view, denied: [...this.denied]}
   }
 
@@ -221,7 +230,7 @@ export class KubeApiSource implements ClusterSource {
   }
 
   /** Check mode: every Service with its slices, Endpoints and pods, and the nodes: five lists (a page per 500 objects). */
-  private async everything(view: ClusterView, namespace: string | undefined): Promise<void> {
+  private async everything(view: ClusterView, namespace: string | undefined, onNodes: LoadHooks['onNodes']): Promise<void> {
     const {core, discovery} = await this.clients()
     const req = (resource: string) => ({verb: 'list' as const, resource, ...(namespace ? {namespace} : {})})
     const [services, slices, endpoints, pods] = await Promise.all([
@@ -235,7 +244,7 @@ export class KubeApiSource implements ClusterSource {
         namespace ? core.listNamespacedEndpoints({namespace, ...p}, o as never) : core.listEndpointsForAllNamespaces(p, o as never),
       ),
       this.list(req('pods'), (p, o) => (namespace ? core.listNamespacedPod({namespace, ...p}, o as never) : core.listPodForAllNamespaces(p, o as never))),
-      this.nodes(view),
+      this.nodes(view).then(() => onNodes?.(view.nodes)),
     ])
     if (!services) throw new SourceError(this.denied.at(-1) ?? `no Services could be listed on ${this.description}`)
     view.services.push(...services.map((s): V1Service => ({...s, kind: 'Service', apiVersion: 'v1'})))

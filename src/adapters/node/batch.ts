@@ -28,6 +28,11 @@ export interface BatchStep {
   keep?: readonly string[]
   /** Tried in order; the first that holds runs its steps (if / elif / else). */
   branches?: BatchBranch[]
+  /**
+   * Its output is small (one chain's rules): the script keeps it in the shell and counts it there (`g`),
+   * which starts fewer processes per step than streaming it through tee and wc (`f`).
+   */
+  small?: boolean
 }
 
 export interface BatchBranch {
@@ -91,7 +96,7 @@ function scriptOf(steps: readonly BatchStep[], sudo: boolean): string {
       if (step.keep && needsOutput(step)) throw new UnsafeArgumentError(`step ${step.id} cannot both filter and branch`)
       const run = step.keep
         ? `k ${step.id} "${keepPattern(step.keep)}" ${shellLine(step.cmd, sudo)}`
-        : `${needsOutput(step) ? 'g' : 'f'} ${step.id} ${shellLine(step.cmd, sudo)}`
+        : `${needsOutput(step) || step.small ? 'g' : 'f'} ${step.id} ${shellLine(step.cmd, sudo)}`
       const branches = step.branches ?? []
       if (branches.length === 0) return run
       const parts = branches.map((b, i) => {

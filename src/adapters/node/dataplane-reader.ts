@@ -8,7 +8,8 @@
 //     nf_tables: iptables-save, iptables-legacy-save        nf_tables: iptables -S KUBE-SERVICES and every chain
 //     legacy: iptables-save, iptables-nft-save                 the API predicts, iptables-legacy-save
 //   IPv6 Services: ip6tables-save                           legacy: iptables-save -t nat, -t filter, iptables-nft-save
-//   nft -j list table ip kube-proxy                       IPv6 Services: ip6tables -V, then the same with ip6tables
+//   nft list chain ip kube-proxy services, and when it   IPv6 Services: ip6tables -V, then the same with ip6tables
+//     is there: nft -j list table ip kube-proxy
 //   cat /proc/net/ip_vs, and when it lists virtual       nft, /proc/net/ip_vs (and ipvsadm, ipset) as on the left
 //     servers: ipvsadm -S -n, ipset save
 // The other backend's dump is counted (kube-proxy may write the one the node's `iptables` does not read).
@@ -96,14 +97,27 @@ function ip6tablesSteps(plan: CollectionPlan, smallBytes: number): BatchStep[] {
   ]
 }
 
+/** kube-proxy's nftables table of one family, listed only when a cheap look shows it is there. */
+function nftSteps(family: 'ip' | 'ip6'): BatchStep {
+  const id = family === 'ip6' ? 'nft6' : 'nft'
+  return {
+    id: `${id}-probe`,
+    cmd: nodeCommands.nftProbeKubeProxy(family),
+    branches: [
+      {when: {failed: true}, steps: []},
+      {when: {always: true}, steps: [{id, cmd: nodeCommands.nftListKubeProxy(family)}]},
+    ],
+  }
+}
+
 /** Every step of the first round. */
 export function firstRound(plan: CollectionPlan, smallBytes = SMALL_KUBE_SERVICES_BYTES): BatchStep[] {
   return [
     ...conntrackSteps(plan),
     iptablesSteps(plan, smallBytes),
     ...ip6tablesSteps(plan, smallBytes),
-    {id: 'nft', cmd: nodeCommands.nftListKubeProxy('ip')},
-    ...(plan.ipv6 ? [{id: 'nft6', cmd: nodeCommands.nftListKubeProxy('ip6')}] : []),
+    nftSteps('ip'),
+    ...(plan.ipv6 ? [nftSteps('ip6')] : []),
     // ipvsadm only when the kernel already has virtual servers: it would load the ip_vs module otherwise.
     {
       id: 'ipvs',
@@ -153,6 +167,9 @@ function placeIp6tables(out: NodeDataplane, outcomes: BatchOutcomes, node: strin
 }
 
 function placeOtherModes(out: NodeDataplane, outcomes: BatchOutcomes, node: string): void {
+  // A probe refused by sudo ends the node as the listing would have.
+  probed(outcomes.get('nft-probe'))
+  probed(outcomes.get('nft6-probe'))
   const nft = nftTables(probed(outcomes.get('nft')), probed(outcomes.get('nft6')))
   if (nft) out.captures = withCapture(out.captures, {kind: 'nft', text: nft.text, source: `${node}: ${nft.source}`})
   const proc = probed(outcomes.get('ipvs'))

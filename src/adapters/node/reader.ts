@@ -77,6 +77,8 @@ export class LiveNodeReader implements NodeReader {
   private readonly nodes = new Map<string, V1Node>()
   private readonly pool: Limiter
   private readonly sessions = new Set<NodeSession>()
+  /** Connections nodesListed() started, by node, until read() takes them. */
+  private readonly early = new Map<string, Promise<NodeSession>>()
   private closed = false
   private started = 0
   private done = 0
@@ -92,6 +94,24 @@ export class LiveNodeReader implements NodeReader {
   async nodeNames(view: ClusterView): Promise<string[]> {
     for (const n of view.nodes) if (n.metadata?.name) this.nodes.set(n.metadata.name, n)
     return [...this.nodes.keys()].sort()
+  }
+
+  /**
+   * Connects to the nodes read() will start with (the first `parallel` of them in name order, as the
+   * trace asks for them), while the API read goes on; read() takes each connection, or its failure.
+   */
+  nodesListed(nodes: ClusterView['nodes'], only: readonly string[]): void {
+    if (this.closed) return
+    for (const n of nodes) if (n.metadata?.name) this.nodes.set(n.metadata.name, n)
+    const names = (only.length > 0 ? [...new Set(only)] : [...this.nodes.keys()]).filter((n) => this.nodes.has(n)).sort()
+    for (const name of names.slice(0, this.opts.parallel ?? DEFAULT_PARALLEL)) {
+      const address = nodeTargetAddress(this.nodes.get(name), this.opts.addressType)
+      if (this.early.has(name) || (address === undefined && this.opts.needsAddress !== false)) continue
+      const connecting = this.connector.connect({name, address: address ?? ''})
+      // Failures are read()'s to report; one never taken is closed by close().
+      connecting.catch(() => undefined)
+      this.early.set(name, connecting)
+    }
   }
 
   async read(node: string, plan: CollectionPlan): Promise<NodeDataplane> {
@@ -111,8 +131,10 @@ export class LiveNodeReader implements NodeReader {
     const address = nodeTargetAddress(node, this.opts.addressType)
     if (address === undefined && this.opts.needsAddress !== false) return unreadableNode(name, missingAddress(name, node, this.opts.addressType))
     let session: NodeSession | undefined
+    const early = this.early.get(name)
+    this.early.delete(name)
     try {
-      session = await this.connector.connect({name, address: address ?? ''})
+      session = await (early ?? this.connector.connect({name, address: address ?? ''}))
       this.sessions.add(session)
       if (this.closed) return unreadableNode(name, `${name} was not read: the run was interrupted`)
       const reading = this.opts.log && !session.reportsCommands ? loggedSession(session, name, this.opts.via, this.opts.log) : session
@@ -134,6 +156,10 @@ export class LiveNodeReader implements NodeReader {
     this.closed = true
     const open = [...this.sessions]
     this.sessions.clear()
+    // A connection made ahead and never taken is closed once it is made, without holding this up: one
+    // still in its handshake ends by itself (at worst at --connect-timeout), as a read()'s would.
+    for (const c of this.early.values()) c.then((s) => s.close()).catch(() => undefined)
+    this.early.clear()
     await Promise.all(open.map((s) => s.close().catch(() => undefined)))
     await this.connector.close?.()
   }

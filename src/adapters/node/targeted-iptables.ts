@@ -82,7 +82,7 @@ export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_
     const cmd = listCommand(ref, fam, plan.counters)
     if (!cmd || seen.has(listId(ref, fam))) continue
     seen.add(listId(ref, fam))
-    listings.push({id: listId(ref, fam), cmd})
+    listings.push({id: listId(ref, fam), cmd, small: true})
   }
   const whole = wholeTableSteps(TABLES, plan.counters, fam)
   return [
@@ -254,7 +254,7 @@ export function secondRound(
       ? keptChainSteps(listed, fam, plan.counters)
       : listed.flatMap((ref) => {
           const cmd = listCommand(ref, fam, plan.counters)
-          return cmd ? [{id: listId(ref, fam), cmd}] : []
+          return cmd ? [{id: listId(ref, fam), cmd, small: true}] : []
         })),
   ]
   if (steps.length === 0) return undefined

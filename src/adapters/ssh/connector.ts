@@ -8,6 +8,7 @@ import {hostKeyAlgorithmsFor, lookupHostKey, readKnownHostsFiles, recordedKeyTyp
 import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
 import {authHandler, KeyStore, type PassphrasePrompt} from './auth.js'
+import {quickLogin} from './quick-login.js'
 import {BastionPool, bastionName, forwardThrough} from './bastion.js'
 import {Deadline} from './deadline.js'
 import {connectError, hostKeyError, type Hop} from './errors.js'
@@ -226,6 +227,7 @@ export class SshConnector implements NodeConnector {
       }
       try {
         client.connect(config)
+        quickLogin(client)
         // Each SSH request waits for its answer: Nagle plus delayed ACKs would add ~40-90 ms to each.
         client.setNoDelay(true)
       } catch (err) {

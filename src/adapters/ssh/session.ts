@@ -1,6 +1,7 @@
 // One open SSH connection to a node. Each run() is one exec channel whose command line comes from
 // shellLine() (the allow-list) and nowhere else; runBatch() is one channel too, `sh -c` with a script
 // made of such lines (batch.ts). Output is capped and every command has a deadline.
+import type {Duplex} from 'node:stream'
 import type {Client, ClientChannel} from 'ssh2'
 import {markerCounter, runCompound, type BatchOutcomes, type BatchStep} from '../node/batch.js'
 import {shellLine, type NodeCommand} from '../node/commands.js'
@@ -41,15 +42,29 @@ const MAX_CHANNELS = 4
 const OPEN_RETRIES = 5
 const OPEN_RETRY_MS = 25
 
+/** The connection's transport: the TCP socket, or the bastion's channel (ssh2 1.x keeps it in `_sock`). */
+function transportOf(client: Client): Duplex | undefined {
+  return (client as unknown as {_sock?: Duplex})._sock
+}
+
 /**
  * Drops the connection at once. ssh2's Client.destroy() does nothing once end() has half-closed the
  * socket (it destroys only a writable one), and a peer that never sends its FIN then keeps the
- * socket, and the run, open for ever: so the socket itself is destroyed (ssh2 1.x keeps it in `_sock`).
+ * socket, and the run, open for ever: so the socket itself is destroyed.
  */
 function forceClose(client: Client): void {
-  const sock = (client as unknown as {_sock?: {destroy(): void}})._sock
+  const sock = transportOf(client)
   if (sock) sock.destroy()
   else client.destroy()
+}
+
+/** Settles once everything written to `sock` (the disconnect and the half-close) has been handed on, or it is gone. */
+function flushed(sock: Duplex | undefined): Promise<void> {
+  if (!sock || sock.writableFinished || sock.destroyed) return Promise.resolve()
+  return new Promise((resolve) => {
+    sock.once('finish', resolve)
+    sock.once('close', resolve)
+  })
 }
 
 export class SshSession implements NodeSession {
@@ -186,13 +201,19 @@ export class SshSession implements NodeSession {
     })
   }
 
+  /**
+   * Sends the disconnect and drops the connection once it is on its way, as OpenSSH's client does:
+   * the run does not wait a round trip for the node's side of the close. A transport that cannot take
+   * the disconnect (a peer that stopped reading) is dropped after CLOSE_WAIT_MS.
+   */
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true
       this.client.end()
     }
-    // A peer that never answers the disconnect (a frozen sshd) must not hold the run open.
     const timer = setTimeout(() => forceClose(this.client), CLOSE_WAIT_MS)
+    await Promise.race([this.gone, flushed(transportOf(this.client))])
+    forceClose(this.client)
     await this.gone
     clearTimeout(timer)
   }
