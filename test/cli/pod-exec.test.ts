@@ -125,6 +125,40 @@ describe('--via exec --debug-pod, interrupted', () => {
   })
 })
 
+describe('--via exec --debug-pod, interrupted twice', () => {
+  it("a second Ctrl-C while the debug pod's delete hangs exits 130 at once, after stderr has taken the first signal's line", async () => {
+    server.exec.delayMs = 120_000
+    server.exec.respond = () => ({stdout: ''})
+    let signals = 0
+    let secondAt = 0
+    const exit = await start(['frontend', '--via', 'exec', '--debug-pod', '--nodes', 'node1', '-o', 'json'], kubeconfig, (child) => {
+      const wait = setInterval(() => {
+        if (signals === 0 && server.execs.length > 0) {
+          // From here the API server answers nothing for a minute: closing (deleting the debug pod) hangs.
+          server.delayMs = 60_000
+          signals = 1
+          child.kill('SIGINT')
+        } else if (signals === 1 && server.writes.some((w) => w.method === 'DELETE')) {
+          signals = 2
+          secondAt = Date.now()
+          child.kill('SIGINT')
+          clearInterval(wait)
+        }
+      }, 50)
+      child.on('close', () => clearInterval(wait))
+    })
+    expect(signals).toBe(2)
+    // Well before the 15 s a hanging close is allowed: the second signal ended the run.
+    expect(Date.now() - secondAt).toBeLessThan(5_000)
+    expect(exit.code).toBe(130)
+    expect(exit.stdout).toBe('')
+    // The hard exit (process.exit in exitAfterDrain) comes after stderr has taken the first signal's whole line.
+    expect(exit.stderr).toMatch(/interrupted: closing node connections and printing what was read \(Ctrl-C again to quit at once\)…\n/)
+    // The delete was sent, and never answered: the pod's activeDeadlineSeconds ends it.
+    expect(server.writes.filter((w) => w.method === 'DELETE')).toHaveLength(1)
+  })
+})
+
 const env = requireRoot([], 'cli pod-exec netns')
 
 describe.skipIf(env.skip)("--via exec reads each node's real rules from its network namespace", () => {
