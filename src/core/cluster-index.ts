@@ -70,10 +70,8 @@ export function clusterIPsOf(svc: V1Service): string[] {
 export function serviceFamilies(svc: V1Service): Array<4 | 6> {
   const families = new Set<4 | 6>()
   for (const f of svc.spec?.ipFamilies ?? []) if (f === 'IPv4' || f === 'IPv6') families.add(f === 'IPv4' ? 4 : 6)
-  for (const ip of clusterIPsOf(svc)) {
-    const f = familyOf(ip)
-    if (f) families.add(f)
-  }
+  // clusterIPsOf gives canonical addresses: the IPv6 ones are those with a colon.
+  for (const ip of clusterIPsOf(svc)) families.add(ip.includes(':') ? 6 : 4)
   return ([4, 6] as const).filter((f) => families.has(f))
 }
 

@@ -138,6 +138,15 @@ export class TableIndex {
     return k
   }
 
+  /** True when declaration k's name starts with `prefix` (ASCII), read from the bytes without decoding the name. */
+  nameStartsWith(k: number, prefix: string): boolean {
+    const bytes = this.dump().bytes
+    const from = valueAt(this.declStart, k)
+    if (valueAt(this.declEnd, k) - from < prefix.length) return false
+    for (let i = 0; i < prefix.length; i++) if (bytes[from + i] !== prefix.charCodeAt(i)) return false
+    return true
+  }
+
   nameAt(k: number): string {
     return decodeRange(this.dump().bytes, valueAt(this.declStart, k), valueAt(this.declEnd, k))
   }
@@ -498,6 +507,8 @@ export interface ChainView {
   length: number
   /** The rule line as written (for cheap checks before parsing). */
   text(k: number): string
+  /** True when the rule line holds `word` (looked for in its bytes, the line not decoded). */
+  mentions(k: number, word: string): boolean
   rule(k: number): Rule | RuleError
   /**
    * The rule at `k`, or undefined when it has a plain `-d ADDR[/32|/128]` for another address than
@@ -563,6 +574,10 @@ function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainVi
       return mergeSorted(mine, index.byDestination.other)
     },
     text,
+    mentions(k, word) {
+      const i = valueAt(byChain, first + k)
+      return includesBytes(dump.bytes, valueAt(dump.ruleStart, i), valueAt(dump.ruleEnd, i), encoder.encode(word))
+    },
     rule(k) {
       return parsed[k] ?? parse(k, text(k))
     },
@@ -579,6 +594,19 @@ function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainVi
       return parsed[k] ?? parse(k, raw ?? text(k))
     },
   }
+}
+
+/** True when bytes[start, end) holds `word`. */
+function includesBytes(bytes: Uint8Array, start: number, end: number, word: Uint8Array): boolean {
+  if (word.length === 0) return true
+  const last = end - word.length
+  for (let at = start; at <= last; at++) {
+    if (bytes[at] !== word[0]) continue
+    let j = 1
+    while (j < word.length && bytes[at + j] === word[j]) j++
+    if (j === word.length) return true
+  }
+  return false
 }
 
 function mergeSorted(a: number[], b: number[]): number[] {

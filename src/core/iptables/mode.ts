@@ -8,7 +8,8 @@ import type {ModePlugin} from '../trace/mode.js'
 import type {IptablesDump} from './dump.js'
 import {traceIptables} from './trace.js'
 
-const SERVICE_CHAIN = /^KUBE-(SVC|SVL|SEP|EXT|FW|XLB)-/
+/** The chains kube-proxy makes per Service port or endpoint. */
+const SERVICE_CHAIN_PREFIXES = ['KUBE-SVC-', 'KUBE-SVL-', 'KUBE-SEP-', 'KUBE-EXT-', 'KUBE-FW-', 'KUBE-XLB-']
 
 /** What one dump shows of iptables mode: `strong` (service chains, KUBE-NODEPORTS) or only a bare KUBE-SERVICES. */
 function dumpEvidence(dump: IptablesDump | undefined): {strong?: string; weak?: string} {
@@ -16,7 +17,7 @@ function dumpEvidence(dump: IptablesDump | undefined): {strong?: string; weak?: 
   if (!dump || !nat) return {}
   // Counted by name only: materialising every chain of a 10,000-Service node costs a third of a trace.
   let serviceChains = 0
-  for (let k = 0; k < nat.size; k++) if (SERVICE_CHAIN.test(nat.nameAt(k))) serviceChains++
+  for (let k = 0; k < nat.size; k++) if (SERVICE_CHAIN_PREFIXES.some((p) => nat.nameStartsWith(k, p))) serviceChains++
   if (serviceChains > 0) return {strong: `${serviceChains} KUBE-SVC/SEP/… chains in the nat table of ${dump.source}`}
   if (nat.has('KUBE-NODEPORTS')) return {strong: `nat KUBE-NODEPORTS in ${dump.source}`}
   return nat.has('KUBE-SERVICES') ? {weak: `nat KUBE-SERVICES in ${dump.source}`} : {}

@@ -10,7 +10,7 @@ function usesIpsets(dump: IptablesDump | undefined): boolean {
   const view = chainView(dump, 'nat', 'KUBE-SERVICES')
   if (!view) return false
   for (let k = 0; k < view.length; k++) {
-    if (!view.text(k).includes('--match-set')) continue
+    if (!view.mentions(k, '--match-set')) continue
     const r = view.rule(k)
     if (!('error' in r) && r.matches.some((m) => m.kind === 'set' && m.name.startsWith('KUBE-'))) return true
   }

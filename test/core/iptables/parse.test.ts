@@ -1,7 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {chainRules, DumpError, formatIptablesSave, indexIptablesSave, nextGeneration} from '../../../src/core/iptables/dump.js'
+import {chainRules, chainView, DumpError, formatIptablesSave, indexIptablesSave, nextGeneration} from '../../../src/core/iptables/dump.js'
 import {formatRule, parseRuleLine, type Rule} from '../../../src/core/iptables/rule.js'
 import {first} from '../../support/defined.js'
 
@@ -254,6 +254,32 @@ describe('dump index', () => {
     expect(nat.get('KUBE-MARK-MASQ')).toBe(masq)
     expect(nat.get('KUBE-SEP-A')).not.toBe(a)
     expect(chainRules(dump, 'nat', 'KUBE-SEP-A')!.map((r) => r.line)).toEqual([6])
+  })
+
+  it.each<[number, string, boolean]>([
+    [0, '--match-set', true],
+    [0, '-A KUBE-SERVICES', true],
+    [0, 'dst,dst -j KUBE-MARK-MASQ', true],
+    [0, 'KUBE-MARK-MASQX', false],
+    [1, '--match-set', false],
+    [1, 'café"', true],
+    [1, 'cafe', false],
+    [1, 'caf', true],
+    [1, '-j KUBE-SVC-X', true],
+    // Not across the end of the line into the next rule.
+    [0, 'MASQ\n-A', false],
+  ])('rule %i of KUBE-SERVICES mentions %j: %s, as its decoded text says (UTF-8 too)', (k, ascii, want) => {
+    const text = [
+      '*nat',
+      ':KUBE-SERVICES - [0:0]',
+      '-A KUBE-SERVICES -m set --match-set KUBE-CLUSTER-IP dst,dst -j KUBE-MARK-MASQ',
+      '-A KUBE-SERVICES -m comment --comment "café" -j KUBE-SVC-X',
+      'COMMIT',
+      '',
+    ].join('\n')
+    const view = chainView(indexIptablesSave(Buffer.from(text), 'x'), 'nat', 'KUBE-SERVICES')!
+    expect(view.mentions(k, ascii)).toBe(want)
+    if (!ascii.includes('\n')) expect(view.text(k).includes(ascii)).toBe(want)
   })
 
   it('keeps every rule of a dump whose lines are shorter than the first guess allows for', () => {
