@@ -226,6 +226,26 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
   }
 }
 
+// Per dump, per built-in chain without rules: the hook chains the dump has, and the note saying they
+// are assumed. Made once: every branch of every trace that reaches the chain asks.
+const hooksOf = new WeakMap<IptablesDump, Map<string, {hooks: string[]; assumed?: Note}>>()
+
+function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hooks: string[]; assumed?: Note} {
+  let byChain = hooksOf.get(dump)
+  if (!byChain) {
+    byChain = new Map()
+    hooksOf.set(dump, byChain)
+  }
+  const key = `${table} ${builtin}`
+  let found = byChain.get(key)
+  if (!found) {
+    const hooks = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(dump, table, c))
+    found = {hooks, ...(hooks.length > 0 ? {assumed: {kind: 'hooks-assumed' as const, table, builtin, hooks}} : {})}
+    byChain.set(key, found)
+  }
+  return found
+}
+
 /**
  * Walks a built-in chain. When the dump holds no rules in it (restore input, as kube-proxy's own
  * tests show it), walks kube-proxy's standard hook chains in order instead, and says so.
@@ -233,8 +253,8 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
 function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): WalkResult & {policy?: string} {
   const index = w.dump.tables.get(table)?.get(builtin)
   if (index && index.ruleCount > 0) return {...walkChain(w, table, builtin, start, [builtin]), ...(index.policy !== undefined ? {policy: index.policy} : {})}
-  const hooks = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(w.dump, table, c))
-  if (hooks.length > 0) note(w, {kind: 'hooks-assumed', table, builtin, hooks})
+  const {hooks, assumed} = assumedHooks(w.dump, table, builtin)
+  if (assumed) note(w, assumed)
   const terminals: Terminal[] = []
   let live = [start]
   for (const chain of hooks) {

@@ -105,8 +105,12 @@ export function isUncertain(note: Note): boolean {
 /** Notes without repeats (equal by value), in first-seen order: what a walk collects as it goes. */
 export class NoteSet {
   private readonly byKey = new Map<string, Note>()
+  /** Notes already added, by identity: a walk adds the same note object at every branch (no key to make). */
+  private readonly seen = new Set<Note>()
 
   add(note: Note): void {
+    if (this.seen.has(note)) return
+    this.seen.add(note)
     const key = JSON.stringify(note)
     if (!this.byKey.has(key)) this.byKey.set(key, note)
   }
