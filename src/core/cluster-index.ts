@@ -27,7 +27,6 @@ export interface ClusterIndex {
   /** `port/PROTO` → service ports with that nodePort. */
   nodePorts: Map<string, ServicePortRef[]>
   podByIP: Map<string, V1Pod>
-  podByKey: Map<string, V1Pod>
   nodeByIP: Map<string, V1Node>
   nodeByName: Map<string, V1Node>
   slicesByService: Map<string, V1EndpointSlice[]>
@@ -102,7 +101,6 @@ export function indexCluster(view: ClusterView): ClusterIndex {
     owners: new Map(),
     nodePorts: new Map(),
     podByIP: new Map(),
-    podByKey: new Map(),
     nodeByIP: new Map(),
     nodeByName: new Map(),
     slicesByService: new Map(),
@@ -127,7 +125,6 @@ export function indexCluster(view: ClusterView): ClusterIndex {
     }
   }
   for (const pod of view.pods) {
-    idx.podByKey.set(keyOf(pod), pod)
     if (pod.spec?.hostNetwork) continue
     const ips = pod.status?.podIPs?.map((p) => p.ip) ?? (pod.status?.podIP ? [pod.status.podIP] : [])
     // A finished pod's IP may already belong to a new one: prefer pods that are not done.

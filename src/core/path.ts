@@ -2,6 +2,7 @@
 // backends with their effective probabilities, and the alternatives under other conditions.
 import {canonicalIP, joinHostPort} from './address.js'
 import {endpointsByAddress, keyOf, type ClusterIndex} from './cluster-index.js'
+import {podNamed} from './pod-index.js'
 import type {Alternative, Backend, Hop, PathEntry, TracePath, Verdict} from './model.js'
 import type {PathClient} from './sources.js'
 import type {Outcome, Trace} from './trace/branch.js'
@@ -18,7 +19,7 @@ export function backendOwner(idx: ClusterIndex, ip: string, service?: string): P
     for (const {slice, endpoint: ep} of endpointsByAddress(idx, service).get(c) ?? []) {
       if (ep.targetRef?.kind === 'Pod' && ep.targetRef.name) {
         const ns = ep.targetRef.namespace ?? slice.metadata?.namespace ?? ''
-        const pod = idx.podByKey.get(`${ns}/${ep.targetRef.name}`)
+        const pod = podNamed(idx.view.pods, ns, ep.targetRef.name)
         return {pod: `${ns}/${ep.targetRef.name}`, node: ep.nodeName ?? pod?.spec?.nodeName ?? null}
       }
     }

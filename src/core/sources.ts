@@ -2,6 +2,7 @@
 // client, or the one client --source names.
 import type {V1Node, V1Pod} from '@kubernetes/client-node'
 import {canonicalIP, familyOf, formatCidr, isLoopback, lastHostOf, parseCidr, sampleAddressOf, splitByNetworks, type Cidr} from './address.js'
+import {isPodFinished} from './checks/pod-state.js'
 import {loadBalancerRanges} from './checks/source-outside-load-balancer-ranges.js'
 import {endpointsByAddress, keyOf, nodeAddresses, nodeAddressOf, podNetworks, type ClusterIndex} from './cluster-index.js'
 import {inAnyNetwork, type Entry} from './entries.js'
@@ -39,7 +40,7 @@ function candidatesOn(pods: readonly V1Pod[], nodeName: string, family: 4 | 6): 
   let list = byNode.get(key)
   if (!list) {
     list = podsOnNode(pods, nodeName)
-      .filter((p) => !p.spec?.hostNetwork && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed')
+      .filter((p) => !p.spec?.hostNetwork && !isPodFinished(p))
       .flatMap((pod) => {
         const ip = podIPOf(pod, family)
         return ip ? [{pod, ip, key: keyOf(pod)}] : []

@@ -576,7 +576,7 @@ function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainVi
     text,
     mentions(k, word) {
       const i = valueAt(byChain, first + k)
-      return includesBytes(dump.bytes, valueAt(dump.ruleStart, i), valueAt(dump.ruleEnd, i), encoder.encode(word))
+      return includesBytes(dump.bytes, valueAt(dump.ruleStart, i), valueAt(dump.ruleEnd, i), bytesOf(word))
     },
     rule(k) {
       return parsed[k] ?? parse(k, text(k))
@@ -594,6 +594,18 @@ function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainVi
       return parsed[k] ?? parse(k, raw ?? text(k))
     },
   }
+}
+
+// Words looked for in rule lines, encoded once (detection asks for the same word in every KUBE-SERVICES rule).
+const wordBytes = new Map<string, Uint8Array>()
+
+function bytesOf(word: string): Uint8Array {
+  let bytes = wordBytes.get(word)
+  if (!bytes) {
+    bytes = encoder.encode(word)
+    wordBytes.set(word, bytes)
+  }
+  return bytes
 }
 
 /** True when bytes[start, end) holds `word`. */
