@@ -18,7 +18,7 @@ export interface ClusterSource {
   readonly description: string
   /** Namespace to use when the user gave none. */
   defaultNamespace(): Promise<string>
-  /** Reads what the query needs (a live source reads only that; a bundle has everything). */
+  /** Reads what the query needs (a live source asks only for that; a bundle parses only that for one Service or address, else everything). */
   load(query: Query, hooks?: LoadHooks): Promise<ClusterRead>
   /** kube-proxy's ConfigMap and DaemonSet, read only when nodes are (a bundle's load already holds them). */
   kubeProxyObjects?(): Promise<KubeProxyObjects>

@@ -125,12 +125,19 @@ describe('--capture through the CaptureSink port', () => {
   it('gets every object and node dump that was read, once, with where and what was asked', async () => {
     const sink = new FakeSink()
     const query = service('hello-world')
-    await trace(settings(query), {capture: sink})
+    const {report} = await trace(settings(query), {capture: sink})
     expect(sink.writes).toHaveLength(1)
     const [{view, dataplanes, meta}] = sink.writes as [FakeSink['writes'][number]]
+    // What a trace of one Service reads from a bundle, as from the API: its own Service and slices, every pod and node.
     const all = await bundle.load()
-    expect(view.services.map((s) => s.metadata?.name)).toEqual(all.view.services.map((s) => s.metadata?.name))
+    expect(all.view.services.length).toBeGreaterThan(1)
+    expect(view.services.map((s) => s.metadata?.name)).toEqual(['hello-world'])
+    expect(view.endpointSlices.map((s) => s.metadata?.labels?.['kubernetes.io/service-name'])).toEqual(['hello-world'])
     expect(view.pods).toHaveLength(all.view.pods.length)
+    expect(view.nodes).toHaveLength(all.view.nodes.length)
+    // And it is enough to trace the Service again.
+    const again: ClusterSource = {description: 'the capture', defaultNamespace: async () => 'default', load: async () => ({view, denied: []})}
+    expect((await trace(settings(query), {cluster: again})).report).toEqual(report)
     expect(dataplanes.map((d) => d.name)).toEqual(['node-a', 'node-b'])
     expect(dataplanes.every((d) => d.captures.some((c) => c.kind === 'iptables-save') && d.readError === undefined)).toBe(true)
     expect(meta).toEqual({capturedFrom: `bundle ${example}`, query})

@@ -7,7 +7,7 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
+import {parseClusterFile} from '../../src/adapters/bundle/cluster-file.js'
 import {readNodeDataplane} from '../../src/adapters/node/dataplane-reader.js'
 import {legacySteps, recordRound, emptyTargeted, targetedCapture} from '../../src/adapters/node/targeted-iptables.js'
 import {runBatch} from '../../src/adapters/node/batch.js'

@@ -19,7 +19,7 @@ import {SshConnector} from '../../src/adapters/ssh/connector.js'
 import {planCollection} from '../../src/core/collection-plan.js'
 import {indexCluster} from '../../src/core/cluster-index.js'
 import {captureOf} from '../../src/core/captures.js'
-import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
+import {parseClusterFile} from '../../src/adapters/bundle/cluster-file.js'
 import {attachTestProcessToLan, cleanupLeftovers, normalizeIptablesSave, requireRoot, Topology, unusedTestSubnet} from '../support/netns.js'
 import {generateClientKey, Sshd, tempDir, writeHashedKnownHosts, type ClientKey} from '../support/sshd.js'
 

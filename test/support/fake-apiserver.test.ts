@@ -7,7 +7,7 @@ import {afterAll, beforeAll, beforeEach, describe, expect, test} from 'vitest'
 import {ApiException, CoreV1Api, DiscoveryV1Api, KubeConfig, VersionApi, type V1ConfigMap, type V1Service} from '@kubernetes/client-node'
 // Not re-exported from the package index in 1.4.0; the generated serializer turns models back into API JSON.
 import {ObjectSerializer} from '@kubernetes/client-node/dist/gen/models/ObjectSerializer.js'
-import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
+import {parseClusterFile} from '../../src/adapters/bundle/cluster-file.js'
 import {withSignal} from '../../src/adapters/kube/client-options.js'
 import type {ClusterView} from '../../src/core/model.js'
 import {defined} from './defined.js'

@@ -6,7 +6,7 @@
 import {readFileSync} from 'node:fs'
 import path from 'node:path'
 import type {V1EndpointSlice, V1Node, V1Service} from '@kubernetes/client-node'
-import {parseClusterFile} from '../../src/adapters/bundle/reader.js'
+import {parseClusterFile} from '../../src/adapters/bundle/cluster-file.js'
 import type {ClusterView} from '../../src/core/model.js'
 import {defined} from './defined.js'
 import {service, slice} from './builders.js'

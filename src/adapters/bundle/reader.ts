@@ -3,13 +3,10 @@
 import {isAscii} from 'node:buffer'
 import {open, readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
-import yaml from 'js-yaml'
-import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
 import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../../app/ports.js'
-import type {ClusterView, NodeDataplane} from '../../core/model.js'
+import type {ClusterView, NodeDataplane, Query} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
-import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
-import {checkListShapes} from './shape.js'
+import {MAKE_IT, parseClusterFile, partialView} from './cluster-file.js'
 import {CLUSTER_FILES, CONNTRACK_FILE, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
 import {captureOf, unreadableNode} from '../../core/captures.js'
 import type {CollectionPlan} from '../../core/collection-plan.js'
@@ -17,88 +14,13 @@ import type {CollectionPlan} from '../../core/collection-plan.js'
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
 
-const MAKE_IT = 'make it with: kubectl get svc,endpointslices,endpoints,pods,nodes -A -o yaml > DIR/cluster.yaml'
-/** What a bundle is, and the two ways to make one. */
-const WHAT_A_BUNDLE_IS = (dir: string) =>
-  `a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt: make one from a live cluster with kubectl svctrace -A --via ssh --capture ${dir}, or by hand as the README's "Bundle directory" says`
-
-interface KubeObject {
-  kind?: string
-  apiVersion?: string
-  metadata?: {name?: string; namespace?: string}
-  items?: unknown[]
-}
-
-const LIST_KEYS = ['services', 'endpointSlices', 'endpoints', 'pods', 'nodes'] as const
-
 function errnoOf(err: unknown): string | undefined {
   return (err as NodeJS.ErrnoException)?.code
 }
 
-/** Sorts the items of a v1 List into the views the core needs; other kinds are ignored. */
-function clusterViewFromList(doc: unknown, file: string): ClusterView {
-  const list = doc as KubeObject
-  if (!list || typeof list !== 'object' || !Array.isArray(list.items)) {
-    throw new SourceError(
-      `${file}: expected a v1 List with "items" (as kubectl get … -o yaml writes it), found ${list === null || typeof list !== 'object' ? String(list) : `kind ${list.kind ?? '(none)'}`}; ${MAKE_IT}`,
-    )
-  }
-  const view: ClusterView = {services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []}
-  list.items.forEach((item, i) => {
-    const o = item as KubeObject
-    if (o && typeof o === 'object') checkListShapes(o, `${file}: items[${i}]`, MAKE_IT)
-    switch (o?.kind) {
-      case 'Service':
-        view.services.push(o as V1Service)
-        break
-      case 'EndpointSlice':
-        view.endpointSlices.push(o as V1EndpointSlice)
-        break
-      case 'Endpoints':
-        view.endpoints.push(o as V1Endpoints)
-        break
-      case 'Pod':
-        view.pods.push(o as V1Pod)
-        break
-      case 'Node':
-        view.nodes.push(o as V1Node)
-        break
-      case 'ConfigMap':
-      case 'DaemonSet':
-        // Only kube-proxy's own: they say which mode it is configured with.
-        if (o.metadata?.namespace === KUBE_PROXY_NAMESPACE && o.metadata?.name === KUBE_PROXY_NAME) {
-          view.kubeProxy = {...view.kubeProxy, ...(o.kind === 'ConfigMap' ? {configMap: o as V1ConfigMap} : {daemonSet: o as V1DaemonSet})}
-        }
-        break
-      case 'List':
-        // `kubectl get -o yaml` of several lists nests them.
-        {
-          const inner = clusterViewFromList(o, `${file} (items[${i}])`)
-          for (const k of LIST_KEYS) (view[k] as unknown[]).push(...inner[k])
-          if (inner.kubeProxy) view.kubeProxy = {...view.kubeProxy, ...inner.kubeProxy}
-        }
-        break
-      default:
-        if (typeof o !== 'object' || o === null || typeof o.kind !== 'string') {
-          throw new SourceError(`${file}: items[${i}] has no "kind"; every item must be a Kubernetes object`)
-        }
-    }
-  })
-  return view
-}
-
-/** Parses cluster.yaml/.json text; errors name the file and line. */
-export function parseClusterFile(text: string, file: string): ClusterView {
-  let doc: unknown
-  try {
-    doc = file.endsWith('.json') ? JSON.parse(text) : yaml.load(text, {filename: file, schema: yaml.CORE_SCHEMA})
-  } catch (err) {
-    const mark = (err as {mark?: {line: number}}).mark
-    const reason = (err as {reason?: string}).reason ?? (err as Error).message
-    throw new SourceError(`${file}${mark ? `:${mark.line + 1}` : ''}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${reason}; ${MAKE_IT}`)
-  }
-  return clusterViewFromList(doc, file)
-}
+/** What a bundle is, and the two ways to make one. */
+const WHAT_A_BUNDLE_IS = (dir: string) =>
+  `a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt: make one from a live cluster with kubectl svctrace -A --via ssh --capture ${dir}, or by hand as the README's "Bundle directory" says`
 
 /**
  * The whole file in as few reads as the kernel allows (one, from the page cache). readFile reads 512 KiB
@@ -144,11 +66,11 @@ export class BundleDir implements ClusterSource, NodeReader {
     return 'default'
   }
 
-  async load(): Promise<ClusterRead> {
-    return {view: await this.loadView(), denied: []}
+  async load(query?: Query): Promise<ClusterRead> {
+    return {view: await this.loadView(query), denied: []}
   }
 
-  private async loadView(): Promise<ClusterView> {
+  private async loadView(query: Query | undefined): Promise<ClusterView> {
     try {
       const s = await stat(this.dir)
       if (!s.isDirectory()) throw new SourceError(`--from ${this.dir}: not a directory; ${WHAT_A_BUNDLE_IS('DIR')}`)
@@ -158,14 +80,15 @@ export class BundleDir implements ClusterSource, NodeReader {
     }
     for (const name of CLUSTER_FILES) {
       const file = path.join(this.dir, name)
-      let text: string
+      let bytes: Buffer
       try {
-        text = await readFile(file, 'utf8')
+        bytes = await readFile(file)
       } catch (err) {
         if (errnoOf(err) === 'ENOENT') continue
         throw new SourceError(`${file}: cannot read (${(err as Error).message})`)
       }
-      return parseClusterFile(text, file)
+      // One Service or address: only the items its trace can read (else the whole file).
+      return (query && partialView(bytes, file, query)) || parseClusterFile(bytes.toString('utf8'), file)
     }
     throw new SourceError(`${path.join(this.dir, 'cluster.yaml')} not found: a bundle needs the API objects; ${MAKE_IT}`)
   }

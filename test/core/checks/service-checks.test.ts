@@ -3,7 +3,7 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {parseClusterFile} from '../../../src/adapters/bundle/reader.js'
+import {parseClusterFile} from '../../../src/adapters/bundle/cluster-file.js'
 import {checkService, type serviceChecks, type ServiceCheckOptions} from '../../../src/core/checks/service-checks.js'
 import {indexCluster, keyOf} from '../../../src/core/cluster-index.js'
 import type {ClusterView} from '../../../src/core/model.js'

@@ -4,7 +4,7 @@
 import {readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
-import {parseClusterFile} from '../../../src/adapters/bundle/reader.js'
+import {parseClusterFile} from '../../../src/adapters/bundle/cluster-file.js'
 import {planCollection, type CollectionPlan} from '../../../src/core/collection-plan.js'
 import {
   emptyCollection,

@@ -1,6 +1,6 @@
 // Bundle inputs the fuzzer found that made the pipeline throw a TypeError, kept as fixed examples.
 import {describe, expect, it} from 'vitest'
-import {parseClusterFile} from '../../../src/adapters/bundle/reader.js'
+import {parseClusterFile} from '../../../src/adapters/bundle/cluster-file.js'
 import {SourceError} from '../../../src/app/ports.js'
 import {buildReport} from '../../../src/core/report.js'
 
