@@ -128,7 +128,8 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
     const rule = view.ruleTo(k, dst)
     if (!rule) continue
     const next: Walking[] = []
-    for (const {b, from} of live) {
+    for (const walking of live) {
+      const {b, from} = walking
       if (pathLength(b) >= MAX_PATH) {
         // Passes the rest of the walk untouched; the note marks the result incomplete.
         note(w, {kind: 'path-limit', limit: MAX_PATH})
@@ -144,7 +145,7 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
       for (const u of ev.unknown) note(w, u)
       const base = ev.affinitySeconds === undefined ? b : fork(b, {affinitySeconds: ev.affinitySeconds})
       if (ev.result === 'no') {
-        next.push({b: base, from})
+        next.push(base === b ? walking : {b: base, from})
         continue
       }
       const p = ev.probability ?? 1
@@ -226,22 +227,36 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
   }
 }
 
-// Per dump, per built-in chain without rules: the hook chains the dump has, and the note saying they
-// are assumed. Made once: every branch of every trace that reaches the chain asks.
-const hooksOf = new WeakMap<IptablesDump, Map<string, {hooks: string[]; assumed?: Note}>>()
+/** A hook chain kube-proxy jumps to from a built-in chain, with the hop that stands for its jump rule. */
+interface AssumedHook {
+  chain: string
+  hop: Hop
+}
 
-function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hooks: string[]; assumed?: Note} {
-  let byChain = hooksOf.get(dump)
+// Per dump, per table and built-in chain without rules: the hook chains the dump has, their hops, and
+// the note saying they are assumed. Made once: every branch of every trace that reaches the chain asks.
+const hooksOf = new WeakMap<IptablesDump, Map<string, Map<string, {hooks: AssumedHook[]; assumed?: Note}>>>()
+
+function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hooks: AssumedHook[]; assumed?: Note} {
+  let byTable = hooksOf.get(dump)
+  if (!byTable) {
+    byTable = new Map()
+    hooksOf.set(dump, byTable)
+  }
+  let byChain = byTable.get(table)
   if (!byChain) {
     byChain = new Map()
-    hooksOf.set(dump, byChain)
+    byTable.set(table, byChain)
   }
-  const key = `${table} ${builtin}`
-  let found = byChain.get(key)
+  let found = byChain.get(builtin)
   if (!found) {
-    const hooks = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(dump, table, c))
-    found = {hooks, ...(hooks.length > 0 ? {assumed: {kind: 'hooks-assumed' as const, table, builtin, hooks}} : {})}
-    byChain.set(key, found)
+    const chains = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(dump, table, c))
+    const hooks = chains.map((chain): AssumedHook => ({
+      chain,
+      hop: {table, chain: builtin, rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`, line: 0, target: {kind: 'hook', chain}},
+    }))
+    found = {hooks, ...(hooks.length > 0 ? {assumed: {kind: 'hooks-assumed' as const, table, builtin, hooks: chains}} : {})}
+    byChain.set(builtin, found)
   }
   return found
 }
@@ -257,16 +272,9 @@ function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): 
   if (assumed) note(w, assumed)
   const terminals: Terminal[] = []
   let live = [start]
-  for (const chain of hooks) {
+  for (const {chain, hop: synthetic} of hooks) {
     const next: Branch[] = []
     for (const b of live) {
-      const synthetic: Hop = {
-        table,
-        chain: builtin,
-        rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`,
-        line: 0,
-        target: {kind: 'hook', chain},
-      }
       // The assumed hook rule is one more rule the packet is compared against.
       const r = walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic], rules: b.rules + 1}), [builtin, chain])
       terminals.push(...r.terminals)
