@@ -2,7 +2,7 @@
 // core reads: the whole file, or for one Service or one address only the items its trace can read
 // (list-items.ts finds them in the bytes, query-items.ts tells which), each parsed alone.
 import yaml from 'js-yaml'
-import type {V1ConfigMap, V1DaemonSet, V1Endpoints, V1EndpointSlice, V1Node, V1Pod, V1Service} from '@kubernetes/client-node'
+import type {V1ConfigMap, V1DaemonSet} from '@kubernetes/client-node'
 import {SourceError} from '../../app/ports.js'
 import {canonicalIP, isLoopback, parseCidr} from '../../core/address.js'
 import {isNodeAddress} from '../../core/kube-proxy/captured-addresses.js'
@@ -22,30 +22,21 @@ interface KubeObject {
   items?: unknown[]
 }
 
-const LIST_KEYS = ['services', 'endpointSlices', 'endpoints', 'pods', 'nodes'] as const
-
 const emptyView = (): ClusterView => ({services: [], endpointSlices: [], endpoints: [], pods: [], nodes: []})
+
+/** Where the view keeps each kind it holds a list of. */
+const LIST_OF_KIND = {Service: 'services', EndpointSlice: 'endpointSlices', Endpoints: 'endpoints', Pod: 'pods', Node: 'nodes'} as const
 
 /** Puts item `i` of a v1 List where the core looks for it; other kinds are ignored. */
 function addItem(view: ClusterView, item: unknown, i: number, file: string): void {
   const o = item as KubeObject
   if (o && typeof o === 'object') checkListShapes(o, `${file}: items[${i}]`, MAKE_IT)
+  const list = o && Object.hasOwn(LIST_OF_KIND, o.kind ?? '') ? LIST_OF_KIND[o.kind as keyof typeof LIST_OF_KIND] : undefined
+  if (list) {
+    ;(view[list] as unknown[]).push(o)
+    return
+  }
   switch (o?.kind) {
-    case 'Service':
-      view.services.push(o as V1Service)
-      break
-    case 'EndpointSlice':
-      view.endpointSlices.push(o as V1EndpointSlice)
-      break
-    case 'Endpoints':
-      view.endpoints.push(o as V1Endpoints)
-      break
-    case 'Pod':
-      view.pods.push(o as V1Pod)
-      break
-    case 'Node':
-      view.nodes.push(o as V1Node)
-      break
     case 'ConfigMap':
     case 'DaemonSet':
       // Only kube-proxy's own: they say which mode it is configured with.
@@ -57,7 +48,7 @@ function addItem(view: ClusterView, item: unknown, i: number, file: string): voi
       // `kubectl get -o yaml` of several lists nests them.
       {
         const inner = clusterViewFromList(o, `${file} (items[${i}])`)
-        for (const k of LIST_KEYS) (view[k] as unknown[]).push(...inner[k])
+        for (const k of Object.values(LIST_OF_KIND)) (view[k] as unknown[]).push(...inner[k])
         if (inner.kubeProxy) view.kubeProxy = {...view.kubeProxy, ...inner.kubeProxy}
       }
       break
