@@ -181,7 +181,11 @@ export function canonicalIP(text: string): string {
 
 /** Prints an address (the network address, for a CIDR) without prefix length. */
 export function formatIP(c: Pick<Cidr, 'family' | 'value'>): string {
-  if (c.family === 4) return [24n, 16n, 8n, 0n].map((s) => String((c.value >> s) & 255n)).join('.')
+  if (c.family === 4) {
+    // 32 bits fit a Number: no BigInt shifts or arrays (every backend of every trace is printed).
+    const v = Number(c.value)
+    return `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`
+  }
   const groups = Array.from({length: 8}, (_, i) => Number((c.value >> BigInt(112 - i * 16)) & 0xffffn))
   // Compress the longest run of zero groups (RFC 5952).
   let best = -1
