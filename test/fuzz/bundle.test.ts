@@ -6,7 +6,8 @@ import {tmpdir} from 'node:os'
 import path from 'node:path'
 import fc from 'fast-check'
 import {afterAll, describe, expect, it} from 'vitest'
-import {parseClusterFile} from '../../src/adapters/bundle/cluster-file.js'
+import yaml from 'js-yaml'
+import {parseClusterFile, partialView} from '../../src/adapters/bundle/cluster-file.js'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {SourceError} from '../../src/app/ports.js'
 import type {ClusterView, NodeDataplane, Query, Report} from '../../src/core/model.js'
@@ -134,6 +135,31 @@ describe('bundle loader and report pipeline, fuzzed', () => {
         } finally {
           rmSync(root, {recursive: true, force: true})
         }
+      }),
+      settings(),
+    )
+  })
+
+  it("a damaged cluster file read for one Service or address: a SourceError naming it, or a view whose report is the whole file's", () => {
+    fc.assert(
+      fc.property(mutated(CLUSTER_YAML), query, fc.boolean(), ({text}, q, asJson) => {
+        // The JSON twin of a damaged YAML file that still parses; the damaged YAML itself otherwise.
+        const whole = viewOf(text, 'cluster.yaml')
+        const json = asJson && whole !== undefined
+        const file = json ? 'cluster.json' : 'cluster.yaml'
+        const bytes = Buffer.from(json ? JSON.stringify(yaml.load(text, {schema: yaml.CORE_SCHEMA}), null, 2) : text)
+        let part: ClusterView | undefined
+        try {
+          part = partialView(bytes, file, q)
+        } catch (err) {
+          if (!(err instanceof SourceError)) throw err
+          expect(err.message).toContain(file)
+          return
+        }
+        // Only what the whole file holds, and for a file that reads whole, the same answer.
+        if (!part || !whole) return
+        const all = parseClusterFile(bytes.toString('utf8'), file)
+        expect(JSON.stringify(report(q, part, []))).toBe(JSON.stringify(report(q, all, [])))
       }),
       settings(),
     )
