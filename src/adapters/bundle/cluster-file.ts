@@ -89,11 +89,11 @@ export function parseClusterFile(text: string, file: string): ClusterView {
 function parseItems(
   bytes: Buffer,
   file: string,
+  json: boolean,
   items: readonly ItemSpan[],
   chosen: Iterable<number>,
   into = new Map<number, unknown>(),
 ): Map<number, unknown> | undefined {
-  const json = file.endsWith('.json')
   for (const i of chosen) {
     if (into.has(i)) continue
     const span = items[i]!
@@ -121,10 +121,11 @@ function serviceNamesOf(item: unknown): string[] {
  * the usual ones, for other queries and when the file is not a List laid out as kubectl writes it,
  * an item does not parse alone (a YAML alias to another item), the Service is not there or is an
  * ExternalName (whose name may stand for other Services), or the address is IPv6 (written in more
- * than one way), loopback or a node's (where every node port counts).
+ * than one way), loopback or a node's (where every node port counts). A Service query comes with its
+ * namespace (the app fills in the default); without one the whole file is parsed.
  */
 export function partialView(bytes: Buffer, file: string, query: Query): ClusterView | undefined {
-  if (query.kind !== 'service' && query.kind !== 'ip') return undefined
+  if ((query.kind !== 'service' || !query.namespace) && query.kind !== 'ip') return undefined
   const ip = query.kind === 'ip' ? canonicalIP(query.ip) : ''
   if (query.kind === 'ip' && (parseCidr(ip)?.family !== 4 || isLoopback(ip))) return undefined
   const json = file.endsWith('.json')
@@ -132,20 +133,19 @@ export function partialView(bytes: Buffer, file: string, query: Query): ClusterV
   if (!items) return undefined
   let parsed: Map<number, unknown> | undefined
   if (query.kind === 'service') {
-    parsed = parseItems(bytes, file, items, chooseItems(bytes, items, json, {words: [query.service], unlabelledSlices: true}))
+    parsed = parseItems(bytes, file, json, items, chooseItems(bytes, items, json, {words: [query.service], unlabelledSlices: true}))
   } else {
     const first = chooseItems(bytes, items, json, {words: [], ipv4: ip, externalNames: true})
-    parsed = parseItems(bytes, file, items, first)
+    parsed = parseItems(bytes, file, json, items, first)
     // Then the Services those items name: an owner's slices and Endpoints, a slice's Service.
     const named = parsed && [...new Set([...parsed.values()].flatMap(serviceNamesOf))]
-    if (parsed && named) parsed = parseItems(bytes, file, items, chooseItems(bytes, items, json, {words: named}, new Set(first)), parsed)
+    if (parsed && named) parsed = parseItems(bytes, file, json, items, chooseItems(bytes, items, json, {words: named}, new Set(first)), parsed)
   }
   if (!parsed) return undefined
   const view = emptyView()
   // In the file's order, as the whole file's view has them.
   for (const i of [...parsed.keys()].sort((a, b) => a - b)) addItem(view, parsed.get(i), i, file)
   if (query.kind === 'ip') return isNodeAddress(view.nodes, ip) ? undefined : view
-  const namespace = query.namespace ?? 'default'
-  const svc = view.services.find((s) => s.metadata?.namespace === namespace && s.metadata?.name === query.service)
+  const svc = view.services.find((s) => s.metadata?.namespace === query.namespace && s.metadata?.name === query.service)
   return svc && svc.spec?.type !== 'ExternalName' ? view : undefined
 }

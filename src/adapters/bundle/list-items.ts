@@ -1,6 +1,6 @@
 // Where each item of a bundle's v1 List sits in the file, found without parsing the items: a trace of
 // one Service parses only the items it can need (bundle/query-items.ts), so a 10,000-Service
-// cluster.json costs a pass over its bytes instead of millions of objects. Anything these scanners do
+// cluster.json costs a pass over its bytes instead of an object for everything in it. Anything these scanners do
 // not recognise returns undefined, and the reader parses the whole file as before.
 
 /** One item of the List: its bytes [start, end) and, when it could be read without parsing, its kind. */

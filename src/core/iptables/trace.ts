@@ -233,22 +233,18 @@ interface AssumedHook {
   hop: Hop
 }
 
-// Per dump, per table and built-in chain without rules: the hook chains the dump has, their hops, and
-// the note saying they are assumed. Made once: every branch of every trace that reaches the chain asks.
-const hooksOf = new WeakMap<IptablesDump, Map<string, Map<string, {hooks: AssumedHook[]; assumed?: Note}>>>()
+// Per dump, per built-in chain without rules: the hook chains the dump has, their hops, and the note
+// saying they are assumed. Made once: every branch of every trace that reaches the chain asks.
+const hooksOf = new WeakMap<IptablesDump, Map<string, {hooks: AssumedHook[]; assumed?: Note}>>()
 
 function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hooks: AssumedHook[]; assumed?: Note} {
-  let byTable = hooksOf.get(dump)
-  if (!byTable) {
-    byTable = new Map()
-    hooksOf.set(dump, byTable)
-  }
-  let byChain = byTable.get(table)
+  let byChain = hooksOf.get(dump)
   if (!byChain) {
     byChain = new Map()
-    byTable.set(table, byChain)
+    hooksOf.set(dump, byChain)
   }
-  let found = byChain.get(builtin)
+  const key = `${table} ${builtin}`
+  let found = byChain.get(key)
   if (!found) {
     const chains = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(dump, table, c))
     const hooks = chains.map((chain): AssumedHook => ({
@@ -256,7 +252,7 @@ function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hook
       hop: {table, chain: builtin, rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`, line: 0, target: {kind: 'hook', chain}},
     }))
     found = {hooks, ...(hooks.length > 0 ? {assumed: {kind: 'hooks-assumed' as const, table, builtin, hooks: chains}} : {})}
-    byChain.set(builtin, found)
+    byChain.set(key, found)
   }
   return found
 }
