@@ -93,6 +93,71 @@ const longestWord = (text: string) => maxOf(text.split(/[\n ]/).map((w) => w.len
 // rows: tables are laid out in blocks of this many rows, with the column widths fixed for all of them.
 const ROWS_PER_BLOCK = 50
 
+/** One row's cells as lines: wrapped to the column widths, each line with its paint. */
+export interface LaidRow {
+  plain: string[][]
+  painted: string[][]
+}
+
+// Printable ASCII: one column per character, so a line's width is its length.
+const ASCII_LINE = /^[\x20-\x7e]*$/
+
+/**
+ * The rows lined up as cli-table3 does it (each cell's lines left-aligned and padded to the column's
+ * width, top-aligned in the row, `  ` between columns), for cells whose lines are printable ASCII and
+ * fit: a width is then a length, and cli-table3's per-cell measuring (string-width, ANSI parsing), a
+ * second per row of a 10,000-Service table, is not needed. Undefined when a cell needs cli-table3.
+ */
+export function lineUpAscii(rows: LaidRow[], widths: number[]): string[] | undefined {
+  const out: string[] = []
+  for (const {plain, painted} of rows) {
+    const height = maxOf(plain.map((lines) => lines.length))
+    for (let l = 0; l < height; l++) {
+      let line = ''
+      for (let i = 0; i < widths.length; i++) {
+        const text = plain[i]?.[l] ?? ''
+        // cli-table3 takes a width of 0 as "fit the content, at least 1".
+        const width = Math.max(1, widths[i] ?? 0)
+        if (text.length > width || !ASCII_LINE.test(text)) return undefined
+        line += `${i > 0 ? '  ' : ''}${painted[i]?.[l] ?? ''}${' '.repeat(width - text.length)}`
+      }
+      out.push(line)
+    }
+  }
+  return out
+}
+
+/** The rows lined up by cli-table3, in blocks of ROWS_PER_BLOCK rows. */
+export function lineUpTable3(rows: LaidRow[], widths: number[]): string[] {
+  const lines: string[] = []
+  for (let start = 0; start < rows.length; start += ROWS_PER_BLOCK) {
+    const t = new Table({chars: BORDERLESS, colWidths: widths, style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0}, wordWrap: false})
+    for (const row of rows.slice(start, start + ROWS_PER_BLOCK)) t.push(row.painted.map((lines) => lines.join('\n')))
+    lines.push(...t.toString().split('\n'))
+  }
+  return lines
+}
+
+/** Rows lined up, each line ending without spaces: by lineUpAscii where it can, else by cli-table3. */
+export function lineUp(rows: LaidRow[], widths: number[], indent = ''): string[] {
+  const lines: string[] = []
+  for (let start = 0; start < rows.length; start += ROWS_PER_BLOCK) {
+    const block = rows.slice(start, start + ROWS_PER_BLOCK)
+    for (const line of lineUpAscii(block, widths) ?? lineUpTable3(block, widths)) lines.push(`${indent}${line}`.trimEnd())
+  }
+  return lines
+}
+
+/** Lays out one row: each cell wrapped to its column's width, and painted line by line. */
+export function layRow(row: Cell[], widths: number[]): LaidRow {
+  const plain = widths.map((width, i) => wrap(row[i]?.text ?? '', width))
+  const painted = plain.map((lines, i) => {
+    const paint = row[i]?.paint
+    return paint ? lines.map((line, l) => (line ? paint(line, l) : line)) : lines
+  })
+  return {plain, painted}
+}
+
 /**
  * A borderless table: a header row, two spaces between columns, `indent` before each line. When the
  * natural widths overflow `width`, columns give up width (never below their longest word, so names
@@ -112,20 +177,10 @@ export function table(head: Cell[], rows: Cell[][], width: number, indent = ''):
     if (widest < 0) break
     widths[widest] = (widths[widest] ?? 0) - 1
   }
-  // Cells arrive wrapped and painted; cli-table3 lines them up (it measures without escape codes).
-  const lines: string[] = []
-  for (let start = 0; start < all.length; start += ROWS_PER_BLOCK) {
-    const t = new Table({chars: BORDERLESS, colWidths: widths, style: {head: [], border: [], 'padding-left': 0, 'padding-right': 0}, wordWrap: false})
-    for (const row of all.slice(start, start + ROWS_PER_BLOCK)) {
-      t.push(
-        columns.map((i) => {
-          const cell = row[i]
-          const wrapped = wrap(cell?.text ?? '', widths[i] ?? 1)
-          return wrapped.map((line, l) => (line && cell?.paint ? cell.paint(line, l) : line)).join('\n')
-        }),
-      )
-    }
-    for (const line of t.toString().split('\n')) lines.push(`${indent}${line}`.trimEnd())
-  }
-  return lines
+  // Cells arrive wrapped and painted; lineUp pads them (measuring without escape codes).
+  return lineUp(
+    all.map((row) => layRow(row, widths)),
+    widths,
+    indent,
+  )
 }

@@ -1,6 +1,7 @@
 import {Chalk} from 'chalk'
 import {describe, expect, it} from 'vitest'
-import {hanging, table, wrap} from '../../src/render/layout.js'
+import fc from 'fast-check'
+import {hanging, layRow, lineUp, lineUpAscii, lineUpTable3, table, wrap} from '../../src/render/layout.js'
 
 describe('wrap', () => {
   it.each([
@@ -60,5 +61,52 @@ describe('wrap at a double space', () => {
       'NodePort  cluster IP 10.96.20.20',
       'externalTrafficPolicy Local',
     ])
+  })
+})
+
+describe('lining up without cli-table3 where widths are lengths', () => {
+  const c = new Chalk({level: 1})
+  const lay = (rows: Array<Array<{text: string; paint?: (l: string, i: number) => string}>>, widths: number[]) => rows.map((r) => layRow(r, widths))
+  it.each([
+    ['one line per cell', [[{text: 'a'}, {text: 'bb'}], [{text: 'ccc'}, {text: ''}]], [3, 2]],
+    ['a cell of several lines, the others padded below', [[{text: 'x'}, {text: 'one two three'}, {text: 'z'}]], [1, 5, 1]],
+    ['painted lines, the paint told each line index', [[{text: 'DNAT OK now', paint: (l: string, i: number) => (i === 0 ? c.green(l) : c.red(l))}, {text: 'y'}]], [7, 1]],
+    ['an empty last column', [[{text: 'a'}, {text: ''}], [{text: 'b'}, {text: ''}]], [1, 0]],
+    ['a row shorter than the others', [[{text: 'a'}], [{text: 'b'}, {text: 'c'}]], [1, 1]],
+  ])('%s: the same lines as cli-table3', (_name, rows, widths) => {
+    const laid = lay(rows, widths)
+    expect(lineUpAscii(laid, widths)).toEqual(lineUpTable3(laid, widths))
+  })
+
+  it('any printable ASCII table: the same lines as cli-table3', () => {
+    const text = fc.stringMatching(/^[ -~]{0,12}$/)
+    const rows = fc.array(fc.array(fc.record({text, painted: fc.boolean()}), {minLength: 1, maxLength: 4}), {minLength: 1, maxLength: 6})
+    fc.assert(
+      fc.property(rows, fc.integer({min: 1, max: 12}), (cells, width) => {
+        const count = Math.max(...cells.map((r) => r.length))
+        // Widths as table() picks them: never below a column's longest word, so no line overflows.
+        const widths = Array.from({length: count}, (_, i) => Math.max(width, ...cells.map((r) => Math.max(0, ...(r[i]?.text ?? '').split(/[\n ]/).map((w) => w.length)))))
+        const laid = lay(
+          cells.map((r) => r.map(({text, painted}) => (painted ? {text, paint: (l: string) => c.bold(l)} : {text}))),
+          widths,
+        )
+        expect(lineUpAscii(laid, widths)).toEqual(lineUpTable3(laid, widths))
+      }),
+      {numRuns: 300},
+    )
+  })
+
+  it('leaves wide characters to cli-table3, which counts their columns', () => {
+    const widths = [4, 1]
+    const laid = lay([[{text: '日本'}, {text: 'x'}], [{text: 'ab'}, {text: 'y'}]], widths)
+    expect(lineUpAscii(laid, widths)).toBeUndefined()
+    expect(lineUp(laid, widths)).toEqual(['日本  x', 'ab    y'])
+  })
+
+  it('leaves a line longer than its column to cli-table3 (which cuts it with an ellipsis)', () => {
+    const widths = [3]
+    const laid = lay([[{text: 'abcdef'}]], widths)
+    expect(lineUpAscii(laid, widths)).toBeUndefined()
+    expect(lineUp(laid, widths)).toEqual(lineUpTable3(laid, widths))
   })
 })
