@@ -42,7 +42,7 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return flip(m.protocol === 'all' || m.protocol === '0' || m.protocol === p.protocol.toLowerCase(), m.negated)
     case 'port': {
       if (m.which === 'sport') {
-        out.unknown.push({kind: 'source-port-unknown', line: rule.line})
+        noteUnknown(out, {kind: 'source-port-unknown', line: rule.line})
         return {result: 'maybe', condition: {holds: 'client source port matches', fails: 'client source port does not match'}}
       }
       const {dport} = p
@@ -68,7 +68,7 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return no
     case 'addrtype': {
       if (m.type !== 'LOCAL') {
-        out.unknown.push({kind: 'addrtype-unknown', line: rule.line, type: m.type})
+        noteUnknown(out, {kind: 'addrtype-unknown', line: rule.line, type: m.type})
         return {result: 'maybe', condition: {holds: `address type is ${m.type}`, fails: `address type is not ${m.type}`}}
       }
       const local = m.which === 'dst' ? isLocalAddress(node.local, p.dst) : p.srcLocal
@@ -79,7 +79,7 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
     }
     case 'mark':
       if (p.mark === undefined) {
-        out.unknown.push({kind: 'mark-unknown', line: rule.line})
+        noteUnknown(out, {kind: 'mark-unknown', line: rule.line})
         return {result: 'maybe', condition: {holds: 'packet is marked', fails: 'packet is not marked'}}
       }
       return flip((p.mark & m.mask) === (m.value & m.mask), m.negated)
@@ -89,21 +89,21 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return flip(has, m.negated)
     }
     case 'iface': {
-      out.unknown.push({kind: 'interface-untraced', line: rule.line, name: m.name})
+      noteUnknown(out, {kind: 'interface-untraced', line: rule.line, name: m.name})
       const what = `${m.dir === 'in' ? 'arrives on' : 'leaves by'} interface ${m.name}`
       const neg = `${m.dir === 'in' ? 'does not arrive on' : 'does not leave by'} interface ${m.name}`
       return {result: 'maybe', condition: m.negated ? {holds: `packet ${neg}`, fails: `packet ${what}`} : {holds: `packet ${what}`, fails: `packet ${neg}`}}
     }
     case 'bridge-port-in': {
       // Like -i: the interface a packet arrives on is not traced, so both outcomes are followed.
-      out.unknown.push({kind: 'interface-untraced', line: rule.line, name: 'bridge port (-m physdev)'})
+      noteUnknown(out, {kind: 'interface-untraced', line: rule.line, name: 'bridge port (-m physdev)'})
       const bridged = 'packet arrives through a bridge port'
       const notBridged = 'packet does not arrive through a bridge port'
       return {result: 'maybe', condition: m.negated ? {holds: notBridged, fails: bridged} : {holds: bridged, fails: notBridged}}
     }
     case 'set': {
       if (!node.sets) {
-        out.unknown.push({kind: 'ipset-unavailable', line: rule.line, set: m.name})
+        noteUnknown(out, {kind: 'ipset-unavailable', line: rule.line, set: m.name})
         const inSet = `packet is in ipset ${m.name}`
         const notInSet = `packet is not in ipset ${m.name}`
         return {result: 'maybe', condition: m.negated ? {holds: notInSet, fails: inSet} : {holds: inSet, fails: notInSet}}
@@ -113,23 +113,34 @@ function evaluateOne(m: Match, p: Packet, node: NodeContext, rule: Rule, out: Ma
       return {result: 'maybe', condition: m.negated ? {holds: r.condition.fails, fails: r.condition.holds} : r.condition}
     }
     case 'unknown':
-      out.unknown.push({kind: 'match-not-understood', line: rule.line, text: m.text})
+      noteUnknown(out, {kind: 'match-not-understood', line: rule.line, text: m.text})
       return {result: 'maybe', condition: {holds: `"${m.text}" matches`, fails: `"${m.text}" does not match`}}
   }
 }
 
+// A result's lists start as this one empty list, shared and never written: every rule of every trace
+// is evaluated, and most add nothing to them. noteUnknown and a 'maybe' give a result its own.
+const NONE: never[] = []
+
+/** Records a match that could not be evaluated. */
+function noteUnknown(out: MatchResult, n: Note): void {
+  if (out.unknown === NONE) out.unknown = []
+  out.unknown.push(n)
+}
+
 /** Evaluates every match of a rule (they are ANDed) against the packet. */
 export function evaluateRule(rule: Rule, packet: Packet, node: NodeContext): MatchResult {
-  const out: MatchResult = {result: 'yes', conditions: [], unknown: []}
+  const out: MatchResult = {result: 'yes', conditions: NONE, unknown: NONE}
   for (const m of rule.matches) {
     const one = evaluateOne(m, packet, node, rule, out)
     if (one.result === 'no') {
       out.result = 'no'
-      out.conditions = []
+      out.conditions = NONE
       return out
     }
     if (one.result === 'maybe') {
       out.result = 'maybe'
+      if (out.conditions === NONE) out.conditions = []
       out.conditions.push(one.condition)
     }
   }

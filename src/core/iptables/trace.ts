@@ -9,13 +9,18 @@ import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH, MAX_PATH, visitLimit} from '
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
 import {NoteSet, type Note} from '../trace/notes.js'
 import {chainRules, chainView, destinationKey, hasChain, type IptablesDump} from './dump.js'
-import {evaluateRule} from './match.js'
+import {evaluateRule, type MatchResult} from './match.js'
 import {formatRule, ruleComment, type Rule} from './rule.js'
 import {parseBracketCounters} from '../counters.js'
 
 type Terminal = {kind: 'dnat' | 'accept' | 'drop' | 'reject'; branch: Branch}
 
-interface WalkResult {
+/**
+ * Where a walk puts what it finds: branches that ended (a verdict or DNAT), and branches that left
+ * the chain walked (fell off its end, RETURN, or a goto's chain did). A walk appends to the arrays
+ * its caller hands it, in the order found, so nested walks make no lists of their own.
+ */
+interface Flow {
   terminals: Terminal[]
   exits: Branch[]
 }
@@ -26,6 +31,8 @@ interface Walker {
   /** Branches created so far (the walk stops forking past MAX_BRANCHES), and rules looked at per branch (it stops past maxVisits). */
   budget: {branches: number; visits: number; maxVisits: number}
   notes: NoteSet
+  /** The chains being walked, outermost first (a jump's chain is pushed while it is walked, for the cycle guard). */
+  stack: string[]
 }
 
 function note(w: Walker, n: Note): void {
@@ -94,30 +101,32 @@ function applyMark(mark: number | undefined, rule: Rule): number | undefined {
   }
 }
 
-/**
- * A branch still walking a chain. `from`: the chain position its rule count has reached; the rules
- * from there to the one it is tested against are counted when it is (the destination index skips
- * rules the kernel still compares, so counts are settled by position, not by visits).
- */
-interface Walking {
-  b: Branch
-  from: number
+/** A branch's conditions with a rule's undecided ones added, each assumed to hold or to fail. */
+function assumed(conditions: Branch['conditions'], added: MatchResult['conditions'], holds: boolean): Branch['conditions'] {
+  return added.length === 0 ? conditions : [...conditions, ...added.map((condition) => ({condition, holds}))]
 }
 
-/** Walks one chain; returns the branches that ended inside it and those that left it. */
-function walkChain(w: Walker, table: string, chain: string, start: Branch, stack: string[]): WalkResult {
+/**
+ * Walks one chain, appending to `out` the branches that ended inside it and those that left it.
+ * `dst`: the packet's destinationKey, the same for every branch of the walk (DNAT ends the nat walk).
+ *
+ * The branches still walking are `live`, each with the chain position its rule count has reached
+ * (`from`): the rules from there to the one it is tested against are counted when it is (the
+ * destination index skips rules the kernel still compares, so counts are settled by position, not
+ * by visits).
+ */
+function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: string, out: Flow): void {
   const view = chainView(w.dump, table, chain)
-  const terminals: Terminal[] = []
-  const exits: Branch[] = []
   if (!view) {
     note(w, {kind: 'chain-missing', table, chain})
-    return {terminals, exits: [fork(start, {notes: [...start.notes, {kind: 'jump-to-missing-chain', chain}]})]}
+    out.exits.push(fork(start, {notes: [...start.notes, {kind: 'jump-to-missing-chain', chain}]}))
+    return
   }
-  let live: Walking[] = [{b: start, from: 0}]
-  // Every branch of one walk has the same destination (DNAT ends the nat walk).
-  const dst = destinationKey(start.packet.dst)
-  const order = view.candidates(dst)
-  for (const k of order) {
+  let live: Branch[] = [start]
+  let liveFrom: number[] = [0]
+  // Where a matched rule's target puts its branches: the walk's terminals, and this rule's `next`.
+  const here: Flow = {terminals: out.terminals, exits: live}
+  for (const k of view.candidates(dst)) {
     if (live.length === 0) break
     if (w.budget.visits > w.budget.maxVisits) {
       // The branches leave the chain as if no later rule matched; the note marks the result incomplete.
@@ -127,78 +136,107 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, stack
     w.budget.visits += live.length
     const rule = view.ruleTo(k, dst)
     if (!rule) continue
-    const next: Walking[] = []
-    for (const walking of live) {
-      const {b, from} = walking
+    const next: Branch[] = []
+    const nextFrom: number[] = []
+    for (let i = 0; i < live.length; i++) {
+      const b = live[i] as Branch
+      const from = liveFrom[i] as number
       if (pathLength(b) >= MAX_PATH) {
         // Passes the rest of the walk untouched; the note marks the result incomplete.
         note(w, {kind: 'path-limit', limit: MAX_PATH})
-        next.push({b, from})
+        next.push(b)
+        nextFrom.push(from)
         continue
       }
       if ('error' in rule) {
         note(w, {kind: 'rule-unreadable', line: rule.line, error: rule.error})
-        next.push({b: fork(b, {notes: [...b.notes, {kind: 'rule-skipped', line: rule.line}]}), from})
+        next.push(fork(b, {notes: [...b.notes, {kind: 'rule-skipped', line: rule.line}]}))
+        nextFrom.push(from)
         continue
       }
       const ev = evaluateRule(rule, b.packet, w.node)
       for (const u of ev.unknown) note(w, u)
       const base = ev.affinitySeconds === undefined ? b : fork(b, {affinitySeconds: ev.affinitySeconds})
       if (ev.result === 'no') {
-        next.push(base === b ? walking : {b: base, from})
+        next.push(base)
+        nextFrom.push(from)
         continue
       }
       const p = ev.probability ?? 1
-      const assumed = (holds: boolean) =>
-        ev.conditions.length === 0 ? base.conditions : [...base.conditions, ...ev.conditions.map((condition) => ({condition, holds}))]
+      const holding = assumed(base.conditions, ev.conditions, true)
       // Rules from `from` up to and including this one.
       const rules = base.rules + (k - from) + 1
-      const taken = fork(base, {probability: base.probability * p, conditions: assumed(true), hops: [...base.hops, hop(rule)], rules})
-      if (ev.result === 'maybe') next.push({b: fork(base, {conditions: assumed(false)}), from})
-      if (p < 1) next.push({b: fork(base, {probability: base.probability * (1 - p), conditions: assumed(true)}), from})
+      const taken = fork(base, {probability: base.probability * p, conditions: holding, hops: [...base.hops, hop(rule)], rules})
+      if (ev.result === 'maybe') {
+        next.push(fork(base, {conditions: assumed(base.conditions, ev.conditions, false)}))
+        nextFrom.push(from)
+      }
+      if (p < 1) {
+        next.push(fork(base, {probability: base.probability * (1 - p), conditions: holding}))
+        nextFrom.push(from)
+      }
       w.budget.branches += next.length
-      const r = applyTarget(w, rule, taken, stack)
-      terminals.push(...r.terminals)
-      next.push(...r.cont.map((c) => ({b: c, from: k + 1})))
-      exits.push(...r.ret)
+      // What continues in this chain after the rule goes on from the next position.
+      const continuing = next.length
+      here.exits = next
+      applyTarget(w, rule, taken, dst, here, out.exits)
+      for (let c = continuing; c < next.length; c++) nextFrom.push(k + 1)
     }
     if (w.budget.branches > MAX_BRANCHES) {
       note(w, {kind: 'branch-limit', limit: MAX_BRANCHES})
       live = next.slice(0, 1)
+      liveFrom = nextFrom.slice(0, 1)
     } else {
       live = next
+      liveFrom = nextFrom
     }
   }
   // Falling off the end: every remaining rule of the chain was compared.
-  exits.push(...live.map(({b, from}) => fork(b, {rules: b.rules + (view.length - from)})))
-  return {terminals, exits}
+  for (let i = 0; i < live.length; i++) {
+    const b = live[i] as Branch
+    out.exits.push(fork(b, {rules: b.rules + (view.length - (liveFrom[i] as number))}))
+  }
 }
 
-function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {terminals: Terminal[]; cont: Branch[]; ret: Branch[]} {
+/**
+ * Applies a matched rule's target to the branch that took it: ended branches go to `here.terminals`,
+ * branches that go on in the current chain to `here.exits`, and those that leave it (RETURN, a goto's
+ * chain ending) to `leaving`.
+ */
+function applyTarget(w: Walker, rule: Rule, b: Branch, dst: string, here: Flow, leaving: Branch[]): void {
   const t = rule.target
   switch (t.kind) {
     case 'jump':
     case 'goto': {
+      const {stack} = w
       if (stack.includes(t.chain) || stack.length >= MAX_DEPTH) {
         note(w, {kind: 'jump-cycle', verb: 'jump', chain: t.chain, stack: [...stack, t.chain], line: rule.line})
-        return {terminals: [], cont: [fork(b, {notes: [...b.notes, {kind: 'jump-cycle-at', line: rule.line}]})], ret: []}
+        here.exits.push(fork(b, {notes: [...b.notes, {kind: 'jump-cycle-at', line: rule.line}]}))
+        return
       }
-      const sub = walkChain(w, rule.table, t.chain, b, [...stack, t.chain])
-      return t.kind === 'jump' ? {terminals: sub.terminals, cont: sub.exits, ret: []} : {terminals: sub.terminals, cont: [], ret: sub.exits}
+      stack.push(t.chain)
+      walkChain(w, rule.table, t.chain, b, dst, t.kind === 'jump' ? here : {terminals: here.terminals, exits: leaving})
+      stack.pop()
+      return
     }
     case 'RETURN':
-      return {terminals: [], cont: [], ret: [b]}
+      leaving.push(b)
+      return
     case 'ACCEPT':
-      return {terminals: [{kind: 'accept', branch: b}], cont: [], ret: []}
+      here.terminals.push({kind: 'accept', branch: b})
+      return
     case 'DROP':
-      return {terminals: [{kind: 'drop', branch: b}], cont: [], ret: []}
+      here.terminals.push({kind: 'drop', branch: b})
+      return
     case 'REJECT':
-      return {terminals: [{kind: 'reject', branch: b}], cont: [], ret: []}
+      here.terminals.push({kind: 'reject', branch: b})
+      return
     case 'DNAT': {
       const ip = t.ip ? parseCidr(t.ip) : undefined
       if (!ip || !t.ip) {
         note(w, {kind: 'dnat-unreadable', line: rule.line, text: t.text})
-        return {terminals: [], cont: [b], ret: []}
+        here.exits.push(b)
+        return
       }
       const port = t.port ?? b.packet.dport
       const packet = {...b.packet, dst: ip, ...(port !== undefined ? {dport: port} : {}), dnatted: true}
@@ -210,20 +248,20 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, stack: string[]): {termin
       // the count is per Service port, not per entry.)
       const counters = parseBracketCounters(rule.counters)
       const dnat = {ip: t.ip, ...(port !== undefined ? {port} : {}), chain: rule.chain, ...(counters ? {counters} : {})}
-      return {
-        terminals: [{kind: 'dnat', branch: fork(b, {packet, dnat})}],
-        cont: [],
-        ret: [],
-      }
+      here.terminals.push({kind: 'dnat', branch: fork(b, {packet, dnat})})
+      return
     }
     case 'MARK':
-      return {terminals: [], cont: [fork(b, {packet: {...b.packet, mark: applyMark(b.packet.mark, rule)}})], ret: []}
+      here.exits.push(fork(b, {packet: {...b.packet, mark: applyMark(b.packet.mark, rule)}}))
+      return
     case 'MASQUERADE':
     case 'none':
-      return {terminals: [], cont: [b], ret: []}
+      here.exits.push(b)
+      return
     case 'unknown':
       note(w, {kind: 'target-not-understood', line: rule.line, target: t.name})
-      return {terminals: [], cont: [fork(b, {notes: [...b.notes, {kind: 'unknown-target', line: rule.line, target: t.name}]})], ret: []}
+      here.exits.push(fork(b, {notes: [...b.notes, {kind: 'unknown-target', line: rule.line, target: t.name}]}))
+      return
   }
 }
 
@@ -261,37 +299,62 @@ function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hook
  * Walks a built-in chain. When the dump holds no rules in it (restore input, as kube-proxy's own
  * tests show it), walks kube-proxy's standard hook chains in order instead, and says so.
  */
-function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): WalkResult & {policy?: string} {
+function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): Flow & {policy?: string} {
   const index = w.dump.tables.get(table)?.get(builtin)
-  if (index && index.ruleCount > 0) return {...walkChain(w, table, builtin, start, [builtin]), ...(index.policy !== undefined ? {policy: index.policy} : {})}
+  const policy = index?.policy !== undefined ? {policy: index.policy} : {}
+  const dst = destinationKey(start.packet.dst)
+  const out: Flow = {terminals: [], exits: []}
+  if (index && index.ruleCount > 0) {
+    w.stack = [builtin]
+    walkChain(w, table, builtin, start, dst, out)
+    return {...out, ...policy}
+  }
   const {hooks, assumed} = assumedHooks(w.dump, table, builtin)
   if (assumed) note(w, assumed)
-  const terminals: Terminal[] = []
   let live = [start]
   for (const {chain, hop: synthetic} of hooks) {
     const next: Branch[] = []
+    const view = chainView(w.dump, table, chain)
     for (const b of live) {
-      // The assumed hook rule is one more rule the packet is compared against.
-      const r = walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic], rules: b.rules + 1}), [builtin, chain])
-      terminals.push(...r.terminals)
+      // The assumed hook rule is one more rule the packet is compared against. An empty hook chain
+      // (filter KUBE-SERVICES while every Service has endpoints) returns it unchanged past that rule.
+      if (view?.length === 0) {
+        next.push(fork(b, {rules: b.rules + 1}))
+        continue
+      }
+      const left: Branch[] = []
+      w.stack = [builtin, chain]
+      walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic], rules: b.rules + 1}), dst, {terminals: out.terminals, exits: left})
       // A hook that returns without a verdict leaves the packet where it was: drop the synthetic hop.
-      next.push(...r.exits.map((e) => (e.hops.at(-1) === synthetic ? fork(e, {hops: e.hops.slice(0, -1)}) : e)))
+      for (const e of left) next.push(e.hops.at(-1) === synthetic ? fork(e, {hops: e.hops.slice(0, -1)}) : e)
     }
     live = next
   }
-  return {terminals, exits: live, ...(index?.policy !== undefined ? {policy: index.policy} : {})}
+  return {terminals: out.terminals, exits: live, ...policy}
 }
 
+// The mark KUBE-MARK-MASQ sets, per dump: every trace ends by reading it.
+const masqueradeMarks = new WeakMap<IptablesDump, number>()
+
 function masqueradeMark(dump: IptablesDump): number {
-  const rules = chainRules(dump, 'nat', 'KUBE-MARK-MASQ') ?? []
-  for (const r of rules) if (!('error' in r) && r.target.kind === 'MARK') return r.target.value
-  return DEFAULT_MASQ_MARK
+  let mark = masqueradeMarks.get(dump)
+  if (mark === undefined) {
+    mark = DEFAULT_MASQ_MARK
+    for (const r of chainRules(dump, 'nat', 'KUBE-MARK-MASQ') ?? []) {
+      if (!('error' in r) && r.target.kind === 'MARK') {
+        mark = r.target.value
+        break
+      }
+    }
+    masqueradeMarks.set(dump, mark)
+  }
+  return mark
 }
 
 /** Traces one destination on one node. Pure: everything it knows comes in the arguments. */
 export function traceIptables(dump: IptablesDump, req: TraceRequest): Trace {
   const node: NodeContext = nodeContext(req.node.addresses, req.podNetworks, req.ipsets)
-  const w: Walker = {dump, node, budget: {branches: 0, visits: 0, maxVisits: visitLimit(dump.ruleCount)}, notes: new NoteSet()}
+  const w: Walker = {dump, node, budget: {branches: 0, visits: 0, maxVisits: visitLimit(dump.ruleCount)}, notes: new NoteSet(), stack: []}
   const start = startBranch(req, node)
   const masqMark = masqueradeMark(dump)
   const outcomes: Outcome[] = []
