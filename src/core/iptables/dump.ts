@@ -147,6 +147,34 @@ export class TableIndex {
     return true
   }
 
+  /**
+   * How many chains have a name starting with `prefix` (ASCII). The sorted run's names with the prefix
+   * are one stretch of it, found by binary search; the declarations before it are read one by one.
+   */
+  countWithPrefix(prefix: string): number {
+    let count = 0
+    for (let k = 0; k < this.sortedFrom; k++) if (this.nameStartsWith(k, prefix)) count++
+    const bytes = this.dump().bytes
+    const n = this.declStart.length
+    // First name of the run not below the prefix…
+    let lo = this.sortedFrom
+    let hi = n
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (compareRanges(bytes, valueAt(this.declStart, mid), valueAt(this.declEnd, mid), prefix, 0, prefix.length) < 0) lo = mid + 1
+      else hi = mid
+    }
+    // …then the first after it without the prefix.
+    const first = lo
+    hi = n
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (this.nameStartsWith(mid, prefix)) lo = mid + 1
+      else hi = mid
+    }
+    return count + (lo - first)
+  }
+
   nameAt(k: number): string {
     return decodeRange(this.dump().bytes, valueAt(this.declStart, k), valueAt(this.declEnd, k))
   }

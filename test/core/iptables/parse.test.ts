@@ -192,6 +192,31 @@ describe('dump index', () => {
     expect((err as DumpError).message).toContain('nodes/n1/iptables-save.txt')
   })
 
+  const declared = (names: string[]) => `*nat\n${names.map((n) => `:${n} - [0:0]`).join('\n')}\nCOMMIT\n`
+  it.each([
+    ['sorted, as iptables-save prints them', ['KUBE-MARK-MASQ', 'KUBE-SEP-A', 'KUBE-SEP-B', 'KUBE-SERVICES', 'KUBE-SVC-A', 'KUBE-SVL-A'], 'KUBE-SEP-', 2],
+    ['the prefix at the end of the run', ['A', 'KUBE-SVC-A', 'KUBE-SVC-B'], 'KUBE-SVC-', 2],
+    ['the prefix at the start', ['KUBE-SVC-A', 'KUBE-SVC-B', 'Z'], 'KUBE-SVC-', 2],
+    ['no name with it', ['A', 'B'], 'KUBE-SVC-', 0],
+    ['a name equal to the prefix', ['KUBE-SVC-', 'KUBE-SVC-A'], 'KUBE-SVC-', 2],
+    ['unsorted restore input', ['KUBE-SERVICES', 'KUBE-SVC-B', 'KUBE-SEP-A', 'KUBE-SVC-A', 'KUBE-MARK-MASQ', 'KUBE-SVC-C'], 'KUBE-SVC-', 3],
+    ['built-ins first, then the sorted run', ['PREROUTING', 'OUTPUT', 'KUBE-SEP-X', 'KUBE-SVC-A', 'KUBE-SVC-B'], 'KUBE-SVC-', 2],
+  ])('counts the chains with a prefix: %s', (_what, names, prefix, count) => {
+    const nat = indexIptablesSave(declared(names), 'x').tables.get('nat')!
+    expect(nat.countWithPrefix(prefix)).toBe(count)
+    expect(count).toBe(names.filter((n) => n.startsWith(prefix)).length)
+  })
+
+  it.each(readdirSync(samples).filter((f) => /^iptables.*\.txt$/.test(f)))('counts the chains with each prefix of %s as a scan of every name does', (file) => {
+    const dump = indexIptablesSave(readFileSync(samples + file, 'utf8'), file)
+    for (const table of dump.tables.values()) {
+      const names = [...table.chains.keys()]
+      for (const prefix of ['KUBE-SVC-', 'KUBE-SEP-', 'KUBE-FW-', 'KUBE-', 'K', 'PRE']) {
+        expect(table.countWithPrefix(prefix), `${table.name} ${prefix}`).toBe(names.filter((n) => n.startsWith(prefix)).length)
+      }
+    }
+  })
+
   it.each(readdirSync(samples).filter((f) => /^iptables.*\.txt$/.test(f)))('indexes %s from its bytes as from its text', (file) => {
     const text = readFileSync(samples + file, 'utf8')
     // A Buffer that starts inside a bigger one (as Node's pooled Buffers do): offsets are the view's.
