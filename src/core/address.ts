@@ -256,17 +256,17 @@ export function joinHostPort(ip: string, port: number): string {
 
 /** Splits `10.0.0.1:80` or `[fd00::1]:80`; port undefined when absent. */
 export function splitHostPort(text: string): {host: string; port?: number} | undefined {
-  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text)
+  // Every DNAT rule of a trace passes here: the bracket form's pattern only for text that starts with one.
+  const bracket = text.startsWith('[') ? /^\[([^\]]+)\](?::(\d+))?$/.exec(text) : null
   if (bracket) {
     const [, host = '', port] = bracket
     return {host, ...(port !== undefined ? {port: Number(port)} : {})}
   }
-  const colons = text.split(':').length - 1
-  if (colons === 1) {
-    const [host = '', port = ''] = text.split(':')
-    return /^\d+$/.test(port) ? {host, port: Number(port)} : undefined
-  }
-  return {host: text}
+  const colon = text.indexOf(':')
+  // No colon, or more than one (a bare IPv6 address): all host.
+  if (colon < 0 || text.includes(':', colon + 1)) return {host: text}
+  const port = text.slice(colon + 1)
+  return /^\d+$/.test(port) ? {host: text.slice(0, colon), port: Number(port)} : undefined
 }
 
 const PROTOCOLS: Record<string, Protocol> = {tcp: 'TCP', udp: 'UDP', sctp: 'SCTP'}

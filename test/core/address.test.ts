@@ -81,6 +81,13 @@ describe('addresses', () => {
     ['10.0.0.1:80', {host: '10.0.0.1', port: 80}],
     ['[fd00::1]:443', {host: 'fd00::1', port: 443}],
     ['fd00::1', {host: 'fd00::1'}],
+    ['10.0.0.1', {host: '10.0.0.1'}],
+    ['[fd00::1]', {host: 'fd00::1'}],
+    ['10.0.0.1:http', undefined],
+    ['10.0.0.1:', undefined],
+    [':80', {host: '', port: 80}],
+    ['[fd00::1', {host: '[fd00::1'}],
+    ['[fd00::1]:x', {host: '[fd00::1]:x'}],
   ])('splits %s', (text, want) => expect(splitHostPort(text)).toEqual(want))
 })
 

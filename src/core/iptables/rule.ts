@@ -107,22 +107,22 @@ export function isChainTarget(name: string): boolean {
   return !BUILTIN_VERDICTS.has(name) && !EXTENSION_TARGETS.has(name)
 }
 
-/** Parses the words after `-A CHAIN` into parts; returns an error sentence when malformed. */
-function parseParts(words: Word[]): RulePart[] | {error: string} {
+/** Parses the words from `first` on (those after `-A CHAIN`) into parts; returns an error sentence when malformed. */
+function parseParts(words: Word[], first: number): RulePart[] | {error: string} {
   const parts: RulePart[] = []
   let negate = false
   let owner: {options: RuleOption[]} | undefined
   // `i` is the next unread word: a flag's value, a module or target name, an option's arguments are taken from it.
-  let i = 0
+  let i = first
   const take = (): Word | undefined => words[i++]
   for (let w = take(); w !== undefined; w = take()) {
-    // hasOwn: a word such as "toString" must not find Object.prototype's.
-    const word = w.quoted || !Object.hasOwn(FLAG_ALIASES, w.text) ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
+    // Only long flags have aliases (hasOwn: a word such as "--toString" must not find Object.prototype's).
+    const word = w.quoted || !w.text.startsWith('--') || !Object.hasOwn(FLAG_ALIASES, w.text) ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
     if (!w.quoted && word === '!') {
       negate = true
       continue
     }
-    if (!w.quoted && VALUE_FLAGS.has(word)) {
+    if (!w.quoted && word.length === 2 && VALUE_FLAGS.has(word)) {
       const value = take()
       if (!value) return {error: `"${word}" needs a value`}
       parts.push({type: 'flag', flag: word, value, negated: negate})
@@ -159,8 +159,12 @@ function parseParts(words: Word[]): RulePart[] | {error: string} {
   return parts
 }
 
+/** `!`, or a word that starts with `-` but is not a negative number. */
 function isOptionStart(text: string): boolean {
-  return text === '!' || (text.startsWith('-') && !/^-\d/.test(text))
+  if (text === '!') return true
+  if (text.charCodeAt(0) !== 45) return false
+  const next = text.charCodeAt(1)
+  return !(next >= 48 && next <= 57)
 }
 
 /** A part as iptables-save prints it; built as one string (every hop of every trace prints its rule once). */
@@ -223,11 +227,16 @@ function only<T>(list: T[]): T | undefined {
   return list.length === 1 ? list[0] : undefined
 }
 
-/** Typed view of one `-m module` part; unknown modules or options become `unknown`. */
-function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | undefined): Match[] {
-  const unknown = (): Match[] => [{kind: 'unknown', text: partText(part)}]
+const RECENT_OPTIONS = new Set(['--rcheck', '--update', '--set', '--remove', '--name', '--seconds', '--reap', '--mask', '--rsource', '--hitcount', '--rttl'])
+
+/** Appends the typed view of one `-m module` part to `out`; a module or option not understood makes the part one `unknown`. */
+function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | undefined, out: Match[]): void {
+  const start = out.length
+  const unknown = (): void => {
+    out.length = start
+    out.push({kind: 'unknown', text: partText(part)})
+  }
   const module = part.module || protocol || ''
-  const out: Match[] = []
   switch (module) {
     case 'tcp':
     case 'udp':
@@ -245,24 +254,33 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
         if (!which || !ranges) return unknown()
         out.push({kind: 'port', which, ranges, negated: o.negated})
       }
-      return out
-    case 'comment':
-      return [{kind: 'comment', text: part.options.map((o) => arg(o) ?? '').join(' ')}]
+      return
+    case 'comment': {
+      // One --comment, as kube-proxy writes it, without a list to join.
+      const only = part.options.length === 1 ? part.options[0] : undefined
+      out.push({kind: 'comment', text: only ? (arg(only) ?? '') : part.options.map((o) => arg(o) ?? '').join(' ')})
+      return
+    }
     case 'statistic': {
-      const mode = part.options.find((o) => o.name === '--mode')
-      const p = part.options.find((o) => o.name === '--probability')
-      if (arg(mode ?? {name: '', args: [], negated: false}) !== 'random' || !p || part.options.length !== 2 || p.negated) return unknown()
+      let mode: RuleOption | undefined
+      let p: RuleOption | undefined
+      for (const o of part.options) {
+        if (o.name === '--mode') mode ??= o
+        else if (o.name === '--probability') p ??= o
+      }
+      if ((mode ? arg(mode) : undefined) !== 'random' || !p || part.options.length !== 2 || p.negated) return unknown()
       // xt_statistic takes 0…1; anything else is a garbled rule, not a share of connections.
       const probability = Number(arg(p))
-      return probability >= 0 && probability <= 1 ? [{kind: 'statistic', probability}] : unknown()
+      if (!(probability >= 0 && probability <= 1)) return unknown()
+      out.push({kind: 'statistic', probability})
+      return
     }
     case 'recent': {
       const names = new Set(part.options.map((o) => o.name))
       const action = (['--rcheck', '--update', '--set', '--remove'] as const).find((a) => names.has(a))
-      const known = new Set(['--rcheck', '--update', '--set', '--remove', '--name', '--seconds', '--reap', '--mask', '--rsource', '--hitcount', '--rttl'])
-      if (!action || [...names].some((n) => !known.has(n)) || names.has('--rdest') || names.has('--hitcount')) return unknown()
+      if (!action || [...names].some((n) => !RECENT_OPTIONS.has(n)) || names.has('--rdest') || names.has('--hitcount')) return unknown()
       const seconds = part.options.find((o) => o.name === '--seconds')
-      return [
+      out.push(
         {
           kind: 'recent',
           action: action.slice(2) as 'rcheck' | 'update' | 'set' | 'remove',
@@ -270,7 +288,8 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
           ...(seconds ? {seconds: Number(arg(seconds))} : {}),
           reap: names.has('--reap'),
         },
-      ]
+      )
+      return
     }
     case 'addrtype':
       for (const o of part.options) {
@@ -279,11 +298,12 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
         if ((o.name !== '--dst-type' && o.name !== '--src-type') || !type) return unknown()
         out.push({kind: 'addrtype', which: o.name === '--dst-type' ? 'dst' : 'src', type, negated: o.negated})
       }
-      return out
+      return
     case 'mark': {
       const o = only(part.options)
       if (o?.name !== '--mark') return unknown()
-      return [{kind: 'mark', ...markOf(arg(o)), negated: o.negated}]
+      out.push({kind: 'mark', ...markOf(arg(o)), negated: o.negated})
+      return
     }
     case 'conntrack':
     case 'state':
@@ -292,7 +312,7 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
         if ((o.name !== '--ctstate' && o.name !== '--state') || !states) return unknown()
         out.push({kind: 'conntrack', states: states.split(','), negated: o.negated})
       }
-      return out
+      return
     case 'set': {
       // IPVS mode: `-m set --match-set KUBE-CLUSTER-IP dst,dst`. Counter options change the meaning.
       const o = only(part.options)
@@ -300,17 +320,20 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       if (!o || (o.name !== '--match-set' && o.name !== '--set') || !set || !dimsWord || extra.length > 0) return unknown()
       const dims = dimsWord.text.split(',')
       if (dims.some((d) => d !== 'src' && d !== 'dst')) return unknown()
-      return [{kind: 'set', name: set.text, dims: dims as Array<'src' | 'dst'>, negated: o.negated}]
+      out.push({kind: 'set', name: set.text, dims: dims as Array<'src' | 'dst'>, negated: o.negated})
+      return
     }
     case 'physdev': {
       // Only the bare test kube-proxy writes; --physdev-in NAME and the others stay unknown.
       const o = only(part.options)
       if (o?.name !== '--physdev-is-in' || o.args.length > 0) return unknown()
-      return [{kind: 'bridge-port-in', negated: o.negated}]
+      out.push({kind: 'bridge-port-in', negated: o.negated})
+      return
     }
     case 'nfacct':
       // Accounting only: counts the packet and always matches.
-      return [{kind: 'accounting', text: partText(part)}]
+      out.push({kind: 'accounting', text: partText(part)})
+      return
     default:
       return unknown()
   }
@@ -373,9 +396,15 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
   if ('error' in words) return words
   const [verb, chain] = words
   if (!verb || !chain || verb.text !== '-A') return {error: 'expected "-A CHAIN …"'}
-  const parts = parseParts(words.slice(2))
+  const parts = parseParts(words, 2)
   if ('error' in parts) return parts
-  const protocol = parts.find((p): p is Extract<RulePart, {type: 'flag'}> => p.type === 'flag' && p.flag === '-p' && !p.negated)?.value?.text
+  let protocol: string | undefined
+  for (const p of parts) {
+    if (p.type === 'flag' && p.flag === '-p' && !p.negated) {
+      protocol = p.value?.text
+      break
+    }
+  }
   const matches: Match[] = []
   let target: Extract<RulePart, {type: 'target'}> | undefined
   for (const part of parts) {
@@ -383,7 +412,7 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
       if (target) return {error: 'two targets in one rule'}
       target = part
     } else if (part.type === 'match') {
-      matches.push(...typeMatch(part, protocol))
+      typeMatch(part, protocol, matches)
     } else if (part.value === undefined) {
       // `-f`, the one flag without a value (parseParts gives each of -s -d -p -i -o one).
       matches.push({kind: 'unknown', text: partText(part)})
