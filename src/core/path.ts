@@ -78,7 +78,11 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
         ...(o.dnat.counters ? {counters: o.dnat.counters} : {}),
       })
   }
-  return [...byKey.values()].sort((a, b) => joinHostPort(a.ip, a.port).localeCompare(joinHostPort(b.ip, b.port)))
+  // Each backend's address printed once, not at every comparison.
+  return [...byKey.values()]
+    .map((b) => ({b, at: joinHostPort(b.ip, b.port)}))
+    .sort((x, y) => x.at.localeCompare(y.at))
+    .map(({b}) => b)
 }
 
 /** The verdict carrying the most probability in a group of outcomes. */

@@ -53,12 +53,13 @@ const INDEX_FROM = 64
  * Service with thousands of endpoints).
  */
 const RECENT_CHAINS = 4096
-/** Name searches in one table before it builds a Map of every chain name (one Service takes a few dozen). */
-const FINDS_BEFORE_MAP = 2048
+/** Name searches in one table before it builds a hash table of every chain name (one Service takes a few dozen). */
+const FINDS_BEFORE_HASH = 2048
 
 const NL = 10
 const CR = 13
 const SPACE = 32
+const DASH = 45
 const decoder = new TextDecoder()
 const encoder = new TextEncoder()
 
@@ -69,6 +70,21 @@ function decodeRange(bytes: Uint8Array, start: number, end: number): string {
 
 /** A name to look up: bytes, or an ASCII string (its char codes are its bytes). */
 type Key = Uint8Array | string
+
+/** FNV-1a of bytes[start, end). */
+function hashBytes(bytes: Uint8Array, start: number, end: number): number {
+  let h = 0x811c9dc5
+  for (let i = start; i < end; i++) h = Math.imul(h ^ (bytes[i] ?? 0), 0x01000193)
+  return h >>> 0
+}
+
+/** hashBytes of a key: its bytes, or an ASCII string's char codes (the same numbers). */
+function hashKey(key: Key): number {
+  if (typeof key !== 'string') return hashBytes(key, 0, key.length)
+  let h = 0x811c9dc5
+  for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
+  return h >>> 0
+}
 
 /** Compares bytes[start, end) with key[kStart, kEnd) byte by byte (iptables-save sorts chains by strcmp). */
 function compareRanges(bytes: Uint8Array, start: number, end: number, key: Key, kStart: number, kEnd: number): number {
@@ -102,10 +118,10 @@ export class TableIndex {
   /** Names of the declarations before sortedFrom, first wins; filled up to `mapped` when first needed. */
   private prefixNames?: Map<string, number>
   private mapped = 0
-  /** The dump has been indexed to its end: no declaration comes after (find may then build byName). */
+  /** The dump has been indexed to its end: no declaration comes after (find may then build byHash). */
   complete = false
   private finds = 0
-  private byName?: Map<string, number>
+  private byHash?: Int32Array
   /** Long chains looked up so far, kept; short ones in two generations (see get). */
   private readonly made = new Map<string, ChainIndex>()
   private recent = new Map<string, ChainIndex>()
@@ -192,21 +208,53 @@ export class TableIndex {
 
   /** Index of the declaration named `name`, or -1. */
   find(name: string): number {
-    if (this.byName) return this.byName.get(name) ?? -1
-    // Tracing every Service looks up every chain: past FINDS_BEFORE_MAP searches a Map of all names is cheaper.
-    if (this.complete && ++this.finds > FINDS_BEFORE_MAP) {
-      this.byName = new Map()
-      for (let k = 0; k < this.declStart.length; k++) {
-        const n = this.nameAt(k)
-        if (!this.byName.has(n)) this.byName.set(n, k)
-      }
-      return this.byName.get(name) ?? -1
-    }
     // Chain names are ASCII: their char codes are their bytes, no encoding needed.
     let ascii = true
     for (let i = 0; i < name.length && ascii; i++) ascii = name.charCodeAt(i) < 128
     const key = ascii ? name : encoder.encode(name)
-    return this.findRange(key, 0, key.length)
+    // Tracing every Service looks up every chain: past FINDS_BEFORE_HASH searches a hash table of all names is cheaper.
+    if (!this.byHash && this.complete && ++this.finds > FINDS_BEFORE_HASH) this.byHash = this.hashNames()
+    return this.byHash ? this.findHashed(this.byHash, key) : this.findRange(key, 0, key.length)
+  }
+
+  /**
+   * Every declaration by a hash of its name's bytes: open addressing in a typed array of declaration
+   * numbers plus one (0 is a free slot), at most half full. Made from the bytes, without a string per
+   * name (a Map of 150,000 names decoded them all first).
+   */
+  private hashNames(): Int32Array {
+    const bytes = this.dump().bytes
+    const n = this.declStart.length
+    let size = 1
+    while (size < 2 * n + 2) size *= 2
+    const slots = new Int32Array(size)
+    for (let k = 0; k < n; k++) {
+      const start = valueAt(this.declStart, k)
+      const end = valueAt(this.declEnd, k)
+      let at = hashBytes(bytes, start, end) & (size - 1)
+      let taken = false
+      for (let s = slots[at] ?? 0; s !== 0; s = slots[at] ?? 0) {
+        // First declaration wins, as with a name declared twice.
+        if (compareRanges(bytes, valueAt(this.declStart, s - 1), valueAt(this.declEnd, s - 1), bytes, start, end) === 0) {
+          taken = true
+          break
+        }
+        at = (at + 1) & (size - 1)
+      }
+      if (!taken) slots[at] = k + 1
+    }
+    return slots
+  }
+
+  private findHashed(slots: Int32Array, key: Key): number {
+    const bytes = this.dump().bytes
+    const size = slots.length
+    let at = hashKey(key) & (size - 1)
+    for (let s = slots[at] ?? 0; s !== 0; s = slots[at] ?? 0) {
+      if (compareRanges(bytes, valueAt(this.declStart, s - 1), valueAt(this.declEnd, s - 1), key, 0, key.length) === 0) return s - 1
+      at = (at + 1) & (size - 1)
+    }
+    return -1
   }
 
   /** Index of the declaration whose name is key[kStart, kEnd) (bytes, or an ASCII string's char codes), or -1. */
@@ -303,8 +351,13 @@ export class TableIndex {
     const dump = this.dump()
     const {chainFirst} = grouped(dump)
     const id = valueAt(this.declId, k)
-    const policyText = decodeRange(dump.bytes, valueAt(this.declEnd, k) + 1, valueAt(this.declLineEnd, k)).split(' ')[0]
-    return {name, id, ...(policyText && policyText !== '-' ? {policy: policyText} : {}), ruleCount: valueAt(chainFirst, id + 1) - valueAt(chainFirst, id)}
+    const ruleCount = valueAt(chainFirst, id + 1) - valueAt(chainFirst, id)
+    // A user chain's `- [0:0]` (every KUBE-SVC/SEP chain) is told from its first bytes, without decoding the line.
+    const at = valueAt(this.declEnd, k) + 1
+    const lineEnd = valueAt(this.declLineEnd, k)
+    if (at >= lineEnd || (dump.bytes[at] === DASH && (at + 1 === lineEnd || dump.bytes[at + 1] === SPACE))) return {name, id, ruleCount}
+    const policyText = decodeRange(dump.bytes, at, lineEnd).split(' ')[0]
+    return {name, id, ...(policyText && policyText !== '-' ? {policy: policyText} : {}), ruleCount}
   }
 }
 
@@ -517,16 +570,9 @@ function plainDestination(line: string): string | undefined {
 
 /** The key a packet's destination has in the destination index: the address printed canonical. */
 export function destinationKey(dst: Cidr): string {
-  let key = destinationKeys.get(dst)
-  if (key === undefined) {
-    key = formatIP(dst)
-    destinationKeys.set(dst, key)
-  }
-  return key
+  // A walk asks once (trace.ts passes the key down its chains); a WeakMap of every packet's address cost more than printing it.
+  return formatIP(dst)
 }
-
-// A trace asks for its packet's key at every chain it walks; the packet's address is one object.
-const destinationKeys = new WeakMap<Cidr, string>()
 
 /** A chain's rules, each parsed the first time it is asked for. */
 export interface ChainView {

@@ -302,13 +302,14 @@ function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hook
 function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): Flow & {policy?: string} {
   const index = w.dump.tables.get(table)?.get(builtin)
   const policy = index?.policy !== undefined ? {policy: index.policy} : {}
-  const dst = destinationKey(start.packet.dst)
   const out: Flow = {terminals: [], exits: []}
   if (index && index.ruleCount > 0) {
     w.stack = [builtin]
-    walkChain(w, table, builtin, start, dst, out)
+    walkChain(w, table, builtin, start, destinationKey(start.packet.dst), out)
     return {...out, ...policy}
   }
+  // Every branch here has the packet's destination (nothing below rewrites it before the walk ends).
+  let dst: string | undefined
   const {hooks, assumed} = assumedHooks(w.dump, table, builtin)
   if (assumed) note(w, assumed)
   let live = [start]
@@ -324,6 +325,7 @@ function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): 
       }
       const left: Branch[] = []
       w.stack = [builtin, chain]
+      dst ??= destinationKey(start.packet.dst)
       walkChain(w, table, chain, fork(b, {hops: [...b.hops, synthetic], rules: b.rules + 1}), dst, {terminals: out.terminals, exits: left})
       // A hook that returns without a verdict leaves the packet where it was: drop the synthetic hop.
       for (const e of left) next.push(e.hops.at(-1) === synthetic ? fork(e, {hops: e.hops.slice(0, -1)}) : e)

@@ -192,6 +192,21 @@ describe('dump index', () => {
     expect((err as DumpError).message).toContain('nodes/n1/iptables-save.txt')
   })
 
+  it('finds every chain by name after thousands of searches (a hash table of the names) as before them (binary search)', () => {
+    // Built-ins and an unsorted stretch first, then a sorted run; one name not ASCII, one declared twice.
+    const unsorted = ['PREROUTING', 'OUTPUT', 'KUBE-SVC-ZZ', 'KUBE-SVC-AA', 'KUBE-É']
+    const sorted = Array.from({length: 3000}, (_, i) => `KUBE-SEP-${String(i).padStart(5, '0')}`)
+    const text = `*nat\n${[...unsorted, ...sorted, 'KUBE-SVC-AA'].map((n) => `:${n} - [0:0]`).join('\n')}\nCOMMIT\n`
+    const nat = indexIptablesSave(Buffer.from(text), 'x').tables.get('nat')!
+    const names = [...unsorted, ...sorted]
+    const before = names.map((n) => nat.find(n))
+    expect(before).toEqual(names.map((_, k) => k))
+    // Past the searches that make the table, the same answers, and none for names not declared.
+    for (const n of names) nat.find(n)
+    expect(names.map((n) => nat.find(n))).toEqual(before)
+    expect(['KUBE-SEP-03000', 'KUBE-SEP-0000', 'KUBE-É2', '', 'kube-svc-aa'].map((n) => nat.find(n))).toEqual([-1, -1, -1, -1, -1])
+  })
+
   const declared = (names: string[]) => `*nat\n${names.map((n) => `:${n} - [0:0]`).join('\n')}\nCOMMIT\n`
   it.each([
     ['sorted, as iptables-save prints them', ['KUBE-MARK-MASQ', 'KUBE-SEP-A', 'KUBE-SEP-B', 'KUBE-SERVICES', 'KUBE-SVC-A', 'KUBE-SVL-A'], 'KUBE-SEP-', 2],
