@@ -36,7 +36,14 @@ export interface RuleError {
  * `list[i]` where the index comes from the same pass that filled the list (declarations, rule
  * numbers, chain ids); throws if that invariant is broken instead of reading on with undefined.
  */
-function valueAt(list: ArrayLike<number>, i: number): number {
+function valueAt(list: readonly number[], i: number): number {
+  const v = list[i]
+  if (v === undefined) throw new Error(`iptables dump index: position ${i} is outside a list of ${list.length}`)
+  return v
+}
+
+/** valueAt for the typed arrays (a function of its own, so each stays monomorphic in the hot loops). */
+function at32(list: Int32Array, i: number): number {
   const v = list[i]
   if (v === undefined) throw new Error(`iptables dump index: position ${i} is outside a list of ${list.length}`)
   return v
@@ -351,7 +358,7 @@ export class TableIndex {
     const dump = this.dump()
     const {chainFirst} = grouped(dump)
     const id = valueAt(this.declId, k)
-    const ruleCount = valueAt(chainFirst, id + 1) - valueAt(chainFirst, id)
+    const ruleCount = at32(chainFirst, id + 1) - at32(chainFirst, id)
     // A user chain's `- [0:0]` (every KUBE-SVC/SEP chain) is told from its first bytes, without decoding the line.
     const at = valueAt(this.declEnd, k) + 1
     const lineEnd = valueAt(this.declLineEnd, k)
@@ -528,15 +535,15 @@ function grouped(dump: IptablesDump): NonNullable<IptablesDump['grouped']> {
   const chains = dump.chainCount
   const chainFirst = new Int32Array(chains + 1)
   for (let i = 0; i < dump.ruleCount; i++) {
-    const c = valueAt(dump.ruleChain, i)
-    chainFirst[c + 1] = valueAt(chainFirst, c + 1) + 1
+    const c = at32(dump.ruleChain, i)
+    chainFirst[c + 1] = at32(chainFirst, c + 1) + 1
   }
-  for (let c = 0; c < chains; c++) chainFirst[c + 1] = valueAt(chainFirst, c + 1) + valueAt(chainFirst, c)
+  for (let c = 0; c < chains; c++) chainFirst[c + 1] = at32(chainFirst, c + 1) + at32(chainFirst, c)
   const fill = chainFirst.slice(0, chains)
   const byChain = new Int32Array(dump.ruleCount)
   for (let i = 0; i < dump.ruleCount; i++) {
-    const c = valueAt(dump.ruleChain, i)
-    const slot = valueAt(fill, c)
+    const c = at32(dump.ruleChain, i)
+    const slot = at32(fill, c)
     byChain[slot] = i
     fill[c] = slot + 1
   }
@@ -612,16 +619,16 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
 
 function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainView {
   const {chainFirst, byChain} = grouped(dump)
-  const first = valueAt(chainFirst, index.id)
+  const first = at32(chainFirst, index.id)
   const parsed = (index.parsed ??= new Array<Rule | RuleError>(index.ruleCount))
   // Short chains: each rule's plain destination, read when first walked.
   const destinations = new Array<string>(index.ruleCount)
   const text = (k: number) => {
-    const i = valueAt(byChain, first + k)
-    return decodeRange(dump.bytes, valueAt(dump.ruleStart, i), valueAt(dump.ruleEnd, i))
+    const i = at32(byChain, first + k)
+    return decodeRange(dump.bytes, at32(dump.ruleStart, i), at32(dump.ruleEnd, i))
   }
   const parse = (k: number, raw: string): Rule | RuleError => {
-    const line = valueAt(dump.ruleLine, valueAt(byChain, first + k))
+    const line = at32(dump.ruleLine, at32(byChain, first + k))
     const p = parseRuleLine(raw, table, line)
     return (parsed[k] = 'error' in p ? {error: p.error, line, text: raw} : p)
   }
@@ -649,8 +656,8 @@ function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainVi
     },
     text,
     mentions(k, word) {
-      const i = valueAt(byChain, first + k)
-      return includesBytes(dump.bytes, valueAt(dump.ruleStart, i), valueAt(dump.ruleEnd, i), bytesOf(word))
+      const i = at32(byChain, first + k)
+      return includesBytes(dump.bytes, at32(dump.ruleStart, i), at32(dump.ruleEnd, i), bytesOf(word))
     },
     rule(k) {
       return parsed[k] ?? parse(k, text(k))

@@ -8,6 +8,7 @@ import {finish, fork, pathLength, startBranch, type Branch, type Hop, type HopTa
 import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH, MAX_PATH, visitLimit} from '../trace/limits.js'
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
 import {NoteSet, type Note} from '../trace/notes.js'
+import {dnatPacket, markPacket} from '../trace/packet.js'
 import {chainRules, chainView, destinationKey, hasChain, type IptablesDump} from './dump.js'
 import {evaluateRule, type MatchResult} from './match.js'
 import {formatRule, ruleComment, type Rule} from './rule.js'
@@ -239,7 +240,7 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, dst: string, here: Flow, 
         return
       }
       const port = t.port ?? b.packet.dport
-      const packet = {...b.packet, dst: ip, ...(port !== undefined ? {dport: port} : {}), dnatted: true}
+      const packet = dnatPacket(b.packet, ip, port)
       // The DNAT rule's own counter is the backend's: the nat table sees only a connection's first
       // packet, and every new connection to this endpoint passes this one rule, whichever rule
       // jumped to the KUBE-SEP chain (KUBE-SVC's random pick, KUBE-SVL, an affinity --rcheck hit).
@@ -252,7 +253,7 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, dst: string, here: Flow, 
       return
     }
     case 'MARK':
-      here.exits.push(fork(b, {packet: {...b.packet, mark: applyMark(b.packet.mark, rule)}}))
+      here.exits.push(fork(b, {packet: markPacket(b.packet, applyMark(b.packet.mark, rule))}))
       return
     case 'MASQUERADE':
     case 'none':

@@ -3,6 +3,7 @@
 // does. trace.ts decides which hooks a packet meets.
 import {parseCidr} from '../address.js'
 import type {TrafficCounters} from '../counters.js'
+import {dnatPacket, markPacket} from '../trace/packet.js'
 import {fork, pathLength, type Branch, type Hop, type HopTarget} from '../trace/branch.js'
 import {MAX_BRANCHES, MAX_DEPTH, MAX_PATH} from '../trace/limits.js'
 import type {NodeContext} from '../trace/node.js'
@@ -160,14 +161,13 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
           continue
         }
         const port = s.port ?? b.packet.dport
-        const dport = port !== undefined ? {dport: port} : {}
         // As in iptables mode, the endpoint chain's DNAT rule counts every new connection to this
         // endpoint (the nat hook sees first packets only), however the packet got to the chain.
         const counters = ruleCounters(rule)
         flow.terminals.push({
           kind: 'dnat',
           branch: fork(t, {
-            packet: {...t.packet, dst: ip, ...dport, dnatted: true},
+            packet: dnatPacket(t.packet, ip, port),
             dnat: {ip: s.addr, ...(port !== undefined ? {port} : {}), chain: rule.chain, ...(counters ? {counters} : {})},
           }),
         })
@@ -175,7 +175,7 @@ function runRule(w: Walker, rule: Rule, start: Branch, stack: string[]): Flow {
         const t = take(l)
         const m = t.packet.mark
         const mark = m === undefined ? undefined : (s.op === 'set' ? s.value : s.op === '|' ? m | s.value : s.op === '^' ? m ^ s.value : m & s.value) >>> 0
-        next.push({b: fork(t, {packet: {...t.packet, mark}}), hopped: true})
+        next.push({b: fork(t, {packet: markPacket(t.packet, mark)}), hopped: true})
       } else if (s.kind === 'other' && (s.what === 'masquerade' || s.what === 'snat' || s.what === 'redirect')) {
         // NAT statements end the base chain like accept; redirect sends the packet to the node itself.
         if (s.what === 'redirect') note(w, {kind: 'redirect-to-local-process', chain: rule.chain, text: s.text})

@@ -17,6 +17,25 @@ export interface Packet {
   dnatted: boolean
 }
 
+// The copies below write a packet's fields in startBranch's order: every packet of a walk has one layout.
+
+/** The packet DNATed to `dst`, and to `dport` when one is given (else its port stays). */
+export function dnatPacket(p: Packet, dst: Cidr, dport: number | undefined): Packet {
+  const out: Packet = {srcLocal: p.srcLocal, dst, protocol: p.protocol, mark: p.mark, dnatted: true}
+  if (p.src !== undefined) out.src = p.src
+  const port = dport ?? p.dport
+  if (port !== undefined) out.dport = port
+  return out
+}
+
+/** The packet with its mark set (undefined: no longer known). */
+export function markPacket(p: Packet, mark: number | undefined): Packet {
+  const out: Packet = {srcLocal: p.srcLocal, dst: p.dst, protocol: p.protocol, mark, dnatted: p.dnatted}
+  if (p.src !== undefined) out.src = p.src
+  if (p.dport !== undefined) out.dport = p.dport
+  return out
+}
+
 /** A condition the tracer could not decide, phrased both ways for the report. */
 export interface Condition {
   holds: string
