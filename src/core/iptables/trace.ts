@@ -125,6 +125,10 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: 
   }
   let live: Branch[] = [start]
   let liveFrom: number[] = [0]
+  // The branches after the rule being tested; swapped with `live` after each rule, so a chain's walk
+  // makes two pairs of lists however many rules it has.
+  let next: Branch[] = []
+  let nextFrom: number[] = []
   // Where a matched rule's target puts its branches: the walk's terminals, and this rule's `next`.
   const here: Flow = {terminals: out.terminals, exits: live}
   for (const k of view.candidates(dst)) {
@@ -137,8 +141,6 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: 
     w.budget.visits += live.length
     const rule = view.ruleTo(k, dst)
     if (!rule) continue
-    const next: Branch[] = []
-    const nextFrom: number[] = []
     for (let i = 0; i < live.length; i++) {
       const b = live[i] as Branch
       const from = liveFrom[i] as number
@@ -185,12 +187,17 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: 
     }
     if (w.budget.branches > MAX_BRANCHES) {
       note(w, {kind: 'branch-limit', limit: MAX_BRANCHES})
-      live = next.slice(0, 1)
-      liveFrom = nextFrom.slice(0, 1)
-    } else {
-      live = next
-      liveFrom = nextFrom
+      next.length = Math.min(next.length, 1)
+      nextFrom.length = next.length
     }
+    const done = live
+    const doneFrom = liveFrom
+    live = next
+    liveFrom = nextFrom
+    next = done
+    nextFrom = doneFrom
+    next.length = 0
+    nextFrom.length = 0
   }
   // Falling off the end: every remaining rule of the chain was compared.
   for (let i = 0; i < live.length; i++) {
@@ -274,9 +281,16 @@ interface AssumedHook {
 
 // Per dump, per built-in chain without rules: the hook chains the dump has, their hops, and the note
 // saying they are assumed. Made once: every branch of every trace that reaches the chain asks.
-const hooksOf = new WeakMap<IptablesDump, Map<string, {hooks: AssumedHook[]; assumed?: Note}>>()
+interface AssumedHooks {
+  hooks: AssumedHook[]
+  assumed?: Note
+  /** Every hook chain is empty (filter KUBE-SERVICES while every Service has endpoints): a packet passes them all. */
+  allEmpty: boolean
+}
 
-function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hooks: AssumedHook[]; assumed?: Note} {
+const hooksOf = new WeakMap<IptablesDump, Map<string, AssumedHooks>>()
+
+function assumedHooks(dump: IptablesDump, table: string, builtin: string): AssumedHooks {
   let byChain = hooksOf.get(dump)
   if (!byChain) {
     byChain = new Map()
@@ -290,7 +304,8 @@ function assumedHooks(dump: IptablesDump, table: string, builtin: string): {hook
       chain,
       hop: {table, chain: builtin, rule: `[kube-proxy hook: -A ${builtin} -j ${chain}; not in the dump]`, line: 0, target: {kind: 'hook', chain}},
     }))
-    found = {hooks, ...(hooks.length > 0 ? {assumed: {kind: 'hooks-assumed' as const, table, builtin, hooks: chains}} : {})}
+    const allEmpty = chains.every((c) => chainView(dump, table, c)?.length === 0)
+    found = {hooks, allEmpty, ...(hooks.length > 0 ? {assumed: {kind: 'hooks-assumed' as const, table, builtin, hooks: chains}} : {})}
     byChain.set(key, found)
   }
   return found
@@ -311,8 +326,11 @@ function walkBuiltin(w: Walker, table: string, builtin: string, start: Branch): 
   }
   // Every branch here has the packet's destination (nothing below rewrites it before the walk ends).
   let dst: string | undefined
-  const {hooks, assumed} = assumedHooks(w.dump, table, builtin)
+  const {hooks, assumed, allEmpty} = assumedHooks(w.dump, table, builtin)
   if (assumed) note(w, assumed)
+  // Each assumed hook rule is one more rule the packet is compared against, and an empty hook chain
+  // returns it unchanged past that rule.
+  if (allEmpty) return {terminals: out.terminals, exits: [hooks.length === 0 ? start : fork(start, {rules: start.rules + hooks.length})], ...policy}
   let live = [start]
   for (const {chain, hop: synthetic} of hooks) {
     const next: Branch[] = []
