@@ -102,6 +102,19 @@ describe('single rule parser, fuzzed', () => {
     )
   })
 
+  it('a rule that keeps its line as written prints as its parts print, however the words are spaced', () => {
+    fc.assert(
+      fc.property(ruleLine, fc.boolean(), fc.constantFrom(' ', '  ', '\t', ' \t'), (line, counters, space) => {
+        const r = parseRuleLine(`${counters ? '[7:420] ' : ''}${line.split(' ').join(space)}`, 'nat', 1)
+        if ('error' in r) return
+        const {text, ...parts} = r
+        expect(formatRule(r)).toBe(formatRule(parts))
+        if (space !== ' ') expect(text).toBeUndefined()
+      }),
+      settings(),
+    )
+  })
+
   it('a rule read from a line prints back into a line that reads as the same rule', () => {
     fc.assert(
       fc.property(ruleLine, fc.boolean(), (line, counters) => {

@@ -2,7 +2,7 @@
 // kube-proxy's rules use. Matches the core does not understand stay as `unknown` parts and
 // surface in the trace as uncertainty.
 import {parseCidr, splitHostPort, type Cidr} from '../address.js'
-import {formatWord, tokenizeRule, type Word} from './tokenize.js'
+import {formatWord, printsAsWritten, tokenizeRule, type Word} from './tokenize.js'
 import type {Hop} from '../trace/branch.js'
 
 /** An option of a match or target: `--dport 80`, `! --ctstate NEW`, `--rcheck`. */
@@ -55,6 +55,8 @@ export interface Rule {
   line: number
   counters?: string
   parts: RulePart[]
+  /** The rule as written after its counters, when that is exactly what formatRule prints (iptables-save's own lines are): printed without going through the parts. */
+  text?: string
   matches: Match[]
   target: Target
   /** The hop a trace records for this rule, made when first passed (every client and backend of a Service passes the same rules). */
@@ -107,9 +109,14 @@ export function isChainTarget(name: string): boolean {
   return !BUILTIN_VERDICTS.has(name) && !EXTENSION_TARGETS.has(name)
 }
 
-/** Parses the words from `first` on (those after `-A CHAIN`) into parts; returns an error sentence when malformed. */
-function parseParts(words: Word[], first: number): RulePart[] | {error: string} {
+/**
+ * Parses the words from `first` on (those after `-A CHAIN`) into parts; returns an error sentence when
+ * malformed. `asWritten`: printing the parts (partText) gives the words back in their order, spelled
+ * as written (no alias, no quoted module or target name, no `!` that prints elsewhere or not at all).
+ */
+function parseParts(words: Word[], first: number): {parts: RulePart[]; asWritten: boolean} | {error: string} {
   const parts: RulePart[] = []
+  let asWritten = true
   let negate = false
   let owner: {options: RuleOption[]} | undefined
   // `i` is the next unread word: a flag's value, a module or target name, an option's arguments are taken from it.
@@ -118,7 +125,9 @@ function parseParts(words: Word[], first: number): RulePart[] | {error: string} 
   for (let w = take(); w !== undefined; w = take()) {
     // Only long flags have aliases (hasOwn: a word such as "--toString" must not find Object.prototype's).
     const word = w.quoted || !w.text.startsWith('--') || !Object.hasOwn(FLAG_ALIASES, w.text) ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
+    if (word !== w.text) asWritten = false
     if (!w.quoted && word === '!') {
+      if (negate) asWritten = false
       negate = true
       continue
     }
@@ -131,12 +140,14 @@ function parseParts(words: Word[], first: number): RulePart[] | {error: string} 
     } else if (!w.quoted && word === '-m') {
       const module = take()
       if (!module) return {error: '"-m" needs a module name'}
+      if (module.quoted || negate) asWritten = false
       const part: RulePart = {type: 'match', module: module.text, options: []}
       parts.push(part)
       owner = part
     } else if (!w.quoted && (word === '-j' || word === '-g')) {
       const name = take()
       if (!name) return {error: `"${word}" needs a target`}
+      if (name.quoted || negate) asWritten = false
       const part: RulePart = {type: 'target', jump: word, name: name.text, options: []}
       parts.push(part)
       owner = part
@@ -149,6 +160,8 @@ function parseParts(words: Word[], first: number): RulePart[] | {error: string} 
         parts.push(part)
         owner = part
       }
+      // An option of a match that a flag came after prints before that flag.
+      if (owner !== parts[parts.length - 1]) asWritten = false
       owner.options.push({name: word, args, negated: negate})
     } else {
       return {error: `unexpected word "${w.text}"`}
@@ -156,7 +169,7 @@ function parseParts(words: Word[], first: number): RulePart[] | {error: string} 
     negate = false
   }
   if (negate) return {error: 'a "!" with nothing after it'}
-  return parts
+  return {parts, asWritten}
 }
 
 /** `!`, or a word that starts with `-` but is not a negative number. */
@@ -188,7 +201,8 @@ function partText(part: RulePart): string {
 }
 
 /** Prints a rule back as iptables-save would (`-A CHAIN …`). */
-export function formatRule(rule: Pick<Rule, 'chain' | 'parts' | 'counters'>): string {
+export function formatRule(rule: Pick<Rule, 'chain' | 'parts' | 'counters' | 'text'>): string {
+  if (rule.text !== undefined) return rule.counters ? `${rule.counters} ${rule.text}` : rule.text
   let out = rule.counters ? `${rule.counters} -A ${rule.chain}` : `-A ${rule.chain}`
   for (const part of rule.parts) {
     const text = partText(part)
@@ -396,8 +410,11 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
   if ('error' in words) return words
   const [verb, chain] = words
   if (!verb || !chain || verb.text !== '-A') return {error: 'expected "-A CHAIN …"'}
-  const parts = parseParts(words, 2)
-  if ('error' in parts) return parts
+  const parsed = parseParts(words, 2)
+  if ('error' in parsed) return parsed
+  const {parts} = parsed
+  // formatRule prints `-A CHAIN` unquoted, then the parts: the line is its own printed form when all of it prints as written.
+  const asWritten = parsed.asWritten && !verb.quoted && !chain.quoted && printsAsWritten(rest, words)
   let protocol: string | undefined
   for (const p of parts) {
     if (p.type === 'flag' && p.flag === '-p' && !p.negated) {
@@ -428,7 +445,11 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
       matches.push({kind: 'unknown', text: partText(part)})
     }
   }
-  return {table, chain: chain.text, line: lineNumber, ...(counters !== undefined ? {counters} : {}), parts, matches, target: typeTarget(target)}
+  // Fields set one by one rather than spread in: every rule of every traced chain is made here.
+  const rule: Rule = {table, chain: chain.text, line: lineNumber, parts, matches, target: typeTarget(target)}
+  if (counters !== undefined) rule.counters = counters
+  if (asWritten) rule.text = rest
+  return rule
 }
 
 /** The rule's `-m comment` text, if any (kube-proxy names the Service port and what the rule is for). */

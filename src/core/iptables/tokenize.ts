@@ -49,6 +49,35 @@ export function tokenizeRule(line: string): Word[] | {error: string} {
   return words
 }
 
+// Any character but printable ASCII, or a single quote (0x27), or a backslash (0x5c): one character class is the fastest test.
+const NOT_AS_WRITTEN = /[^\x20-\x26\x28-\x5b\x5d-\x7e]/
+
+/**
+ * True when `words` (tokenizeRule's of `line`), printed with formatWord and joined by single spaces,
+ * are the line itself. Past the one character test, the line holds no tab, escape or character
+ * formatWord would quote, so a word prints as written plus its quotes: the lengths then agree
+ * exactly when the words are one space apart (no run of spaces, none at either end, no words
+ * touching), and the double quotes counted are those around the quoted words. False may be said of a
+ * line that would print back the same (a comment with an apostrophe): it is then printed from its
+ * parts. Every rule line of a trace asks, so no character is looked at twice in JavaScript.
+ */
+export function printsAsWritten(line: string, words: readonly Word[]): boolean {
+  if (words.length === 0 || NOT_AS_WRITTEN.test(line)) return false
+  let length = words.length - 1
+  let quoted = 0
+  for (const w of words) {
+    length += w.text.length
+    if (w.quoted) {
+      length += 2
+      quoted++
+    }
+  }
+  if (length !== line.length) return false
+  let quotes = 0
+  for (let at = line.indexOf('"'); at >= 0; at = line.indexOf('"', at + 1)) quotes++
+  return quotes === 2 * quoted
+}
+
 /** Prints a word back, quoting it when it was quoted or needs quotes. */
 export function formatWord(word: Word): string {
   const needs = word.quoted || word.text === '' || /[\s"'\\]/.test(word.text)

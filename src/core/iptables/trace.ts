@@ -80,7 +80,7 @@ function hop(rule: Rule): Hop {
   return (rule.hop = {
     table: rule.table,
     chain: rule.chain,
-    rule: formatRule({chain: rule.chain, parts: rule.parts}),
+    rule: formatRule({chain: rule.chain, parts: rule.parts, ...(rule.text !== undefined ? {text: rule.text} : {})}),
     line: rule.line,
     target: hopTarget(rule),
     ...(comment !== undefined ? {comment} : {}),

@@ -48,6 +48,45 @@ describe('iptables-save round trip', () => {
   })
 })
 
+describe('a rule line kept as written', () => {
+  const printsAsParts = (rules: Rule[]) => {
+    for (const r of rules) {
+      const {text, ...parts} = r
+      expect(formatRule(r)).toBe(formatRule(parts))
+      if (text !== undefined) expect(formatRule(parts)).toBe(r.counters ? `${r.counters} ${text}` : text)
+    }
+  }
+  it.each(readdirSync(samples).filter((f) => f.endsWith('.txt')))('%s (restore input): every rule kept prints as its parts print', (file) => {
+    printsAsParts(allRules(readFileSync(samples + file, 'utf8'), file))
+  })
+
+  it.each(readdirSync(rendered).filter((f) => f.endsWith('.iptables-save.txt')))('%s (iptables-save): every rule is kept, as the line it is', (file) => {
+    const text = readFileSync(rendered + file, 'utf8')
+    const rules = allRules(text, file)
+    printsAsParts(rules)
+    for (const r of rules) expect(r.counters ? `${r.counters} ${r.text}` : r.text).toBe(text.split('\n')[r.line - 1])
+  })
+
+  it.each([
+    ['an alias', '-A X --source 10.0.0.1 -j ACCEPT'],
+    ['a tab', '-A X\t-j ACCEPT'],
+    ['two spaces', '-A X  -j ACCEPT'],
+    ['a space at the end', '-A X -j ACCEPT '],
+    ['single quotes', "-A X -m comment --comment 'a b' -j ACCEPT"],
+    ['an escaped quote', '-A X -m comment --comment "say \\"hi\\"" -j ACCEPT'],
+    ['two words touching', '-A X -m comment --comment "a"b -j ACCEPT'],
+    ['a quoted module name', '-A X -m "tcp" --dport 80 -j ACCEPT'],
+    ['a quoted target', '-A X -j "ACCEPT"'],
+    ['a quoted chain', '-A "X" -j ACCEPT'],
+    ['a "!" before -m', '-A X ! -m addrtype --src-type LOCAL -j ACCEPT'],
+    ['an option after a flag', '-A X -m tcp --dport 80 -s 10.0.0.1 --sport 9 -j ACCEPT'],
+    ['a quote inside a word', '-A X -m comment --comment a"b -j ACCEPT'],
+    ['a carriage return', '-A X -j ACCEPT\r'],
+  ])('not kept where printing may change it: %s', (_what, line) => {
+    expect(rule(line).text).toBeUndefined()
+  })
+})
+
 describe('rule model', () => {
   it.each([
     [
