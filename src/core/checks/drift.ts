@@ -24,6 +24,8 @@ const show = (list: string[]) => (list.length > 4 ? `${list.slice(0, 4).join(', 
 
 /** Stale and missing endpoint rules of one node's dnat paths. */
 function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
+  // A Service port's entries (from pods, from the node, …) share one expected set per address family.
+  const expectedOf = new Map<string, ReturnType<typeof expectedEndpoints>>()
   for (const path of node.paths) {
     const key = path.entry.service
     const svc = key ? idx.serviceByKey.get(key) : undefined
@@ -31,7 +33,12 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
     const port = servicePortOf(svc, path)
     const family = parseCidr(path.entry.destination.ip)?.family ?? 4
     if (!port) continue
-    const expected = expectedEndpoints(idx, svc, port, node.name, family)
+    const memo = `${key} ${port.name ?? ''} ${port.port} ${protocolOf(port)} ${family}`
+    let expected = expectedOf.get(memo)
+    if (!expected) {
+      expected = expectedEndpoints(idx, svc, port, node.name, family)
+      expectedOf.set(memo, expected)
+    }
     const local = usesLocalEndpoints(svc, path.entry.kind, path.from, node.mode)
     // IPVS falls back to every endpoint when none is local (kubernetes#97081): not drift.
     const want = (local && !(node.mode === 'ipvs' && expected.local.length === 0) ? expected.local : expected.cluster).map(hostPort)
