@@ -68,10 +68,28 @@ describe('lining up without cli-table3 where widths are lengths', () => {
   const c = new Chalk({level: 1})
   const lay = (rows: Array<Array<{text: string; paint?: (l: string, i: number) => string}>>, widths: number[]) => rows.map((r) => layRow(r, widths))
   it.each([
-    ['one line per cell', [[{text: 'a'}, {text: 'bb'}], [{text: 'ccc'}, {text: ''}]], [3, 2]],
+    [
+      'one line per cell',
+      [
+        [{text: 'a'}, {text: 'bb'}],
+        [{text: 'ccc'}, {text: ''}],
+      ],
+      [3, 2],
+    ],
     ['a cell of several lines, the others padded below', [[{text: 'x'}, {text: 'one two three'}, {text: 'z'}]], [1, 5, 1]],
-    ['painted lines, the paint told each line index', [[{text: 'DNAT OK now', paint: (l: string, i: number) => (i === 0 ? c.green(l) : c.red(l))}, {text: 'y'}]], [7, 1]],
-    ['an empty last column', [[{text: 'a'}, {text: ''}], [{text: 'b'}, {text: ''}]], [1, 0]],
+    [
+      'painted lines, the paint told each line index',
+      [[{text: 'DNAT OK now', paint: (l: string, i: number) => (i === 0 ? c.green(l) : c.red(l))}, {text: 'y'}]],
+      [7, 1],
+    ],
+    [
+      'an empty last column',
+      [
+        [{text: 'a'}, {text: ''}],
+        [{text: 'b'}, {text: ''}],
+      ],
+      [1, 0],
+    ],
     ['a row shorter than the others', [[{text: 'a'}], [{text: 'b'}, {text: 'c'}]], [1, 1]],
   ])('%s: the same lines as cli-table3', (_name, rows, widths) => {
     const laid = lay(rows, widths)
@@ -85,7 +103,9 @@ describe('lining up without cli-table3 where widths are lengths', () => {
       fc.property(rows, fc.integer({min: 1, max: 12}), (cells, width) => {
         const count = Math.max(...cells.map((r) => r.length))
         // Widths as table() picks them: never below a column's longest word, so no line overflows.
-        const widths = Array.from({length: count}, (_, i) => Math.max(width, ...cells.map((r) => Math.max(0, ...(r[i]?.text ?? '').split(/[\n ]/).map((w) => w.length)))))
+        const widths = Array.from({length: count}, (_, i) =>
+          Math.max(width, ...cells.map((r) => Math.max(0, ...(r[i]?.text ?? '').split(/[\n ]/).map((w) => w.length)))),
+        )
         const laid = lay(
           cells.map((r) => r.map(({text, painted}) => (painted ? {text, paint: (l: string) => c.bold(l)} : {text}))),
           widths,
@@ -98,7 +118,13 @@ describe('lining up without cli-table3 where widths are lengths', () => {
 
   it('leaves wide characters to cli-table3, which counts their columns', () => {
     const widths = [4, 1]
-    const laid = lay([[{text: '日本'}, {text: 'x'}], [{text: 'ab'}, {text: 'y'}]], widths)
+    const laid = lay(
+      [
+        [{text: '日本'}, {text: 'x'}],
+        [{text: 'ab'}, {text: 'y'}],
+      ],
+      widths,
+    )
     expect(lineUpAscii(laid, widths)).toBeUndefined()
     expect(lineUp(laid, widths)).toEqual(['日本  x', 'ab    y'])
   })

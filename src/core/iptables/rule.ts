@@ -294,15 +294,13 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       const action = (['--rcheck', '--update', '--set', '--remove'] as const).find((a) => names.has(a))
       if (!action || [...names].some((n) => !RECENT_OPTIONS.has(n)) || names.has('--rdest') || names.has('--hitcount')) return unknown()
       const seconds = part.options.find((o) => o.name === '--seconds')
-      out.push(
-        {
-          kind: 'recent',
-          action: action.slice(2) as 'rcheck' | 'update' | 'set' | 'remove',
-          name: arg(part.options.find((o) => o.name === '--name') ?? {name: '', args: [], negated: false}) ?? 'DEFAULT',
-          ...(seconds ? {seconds: Number(arg(seconds))} : {}),
-          reap: names.has('--reap'),
-        },
-      )
+      out.push({
+        kind: 'recent',
+        action: action.slice(2) as 'rcheck' | 'update' | 'set' | 'remove',
+        name: arg(part.options.find((o) => o.name === '--name') ?? {name: '', args: [], negated: false}) ?? 'DEFAULT',
+        ...(seconds ? {seconds: Number(arg(seconds))} : {}),
+        reap: names.has('--reap'),
+      })
       return
     }
     case 'addrtype':

@@ -136,7 +136,13 @@ export function startBranch(req: TraceRequest, node: NodeContext): Branch {
   if (!dst) throw new Error(`not an IP address: ${req.destination.ip}`)
   const src = req.source === undefined ? undefined : parseCidr(req.source)
   // Built field by field rather than with spreads: a trace starts here for every client of every entry.
-  const packet: Packet = {srcLocal: req.from === 'node' || (src !== undefined && isLocalAddress(node.local, src) === true), dst, protocol: req.destination.protocol, mark: 0, dnatted: false}
+  const packet: Packet = {
+    srcLocal: req.from === 'node' || (src !== undefined && isLocalAddress(node.local, src) === true),
+    dst,
+    protocol: req.destination.protocol,
+    mark: 0,
+    dnatted: false,
+  }
   if (src !== undefined) packet.src = src
   if (req.destination.port !== undefined) packet.dport = req.destination.port
   return {
