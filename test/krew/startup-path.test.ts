@@ -101,10 +101,25 @@ describe('start-up path of the npm layout (bin/run.js runs dist/svctrace.cjs)', 
     expect(r.code).toBe(dev.code)
     // files of ours only, nothing from a node_modules tree (there is none) nor dist/'s modules;
     // `--version` alone is answered by dist/version.cjs without reading the bundle
+    // (bin/load-bundle.cjs evaluates the bundle itself, as a vm.Script: it is read, not required)
     const ours = [path.join(pkg, 'bin/run.js'), path.join(pkg, 'dist/version.cjs')]
     expect(r.modules.filter((m) => !m.startsWith('node:') && m !== recorder && !m.endsWith('/record-loads.mjs'))).toEqual(
-      args.length === 1 && args[0] === '--version' ? ours : [...ours, path.join(pkg, 'dist/svctrace.cjs')],
+      args.length === 1 && args[0] === '--version' ? ours : [...ours, path.join(pkg, 'bin/load-bundle.cjs')],
     )
+  })
+
+  it.each([
+    ['the code cache the build trained', () => readFileSync(path.join(root, 'dist/svctrace.cjs.v8cache'))],
+    ['a damaged code cache', () => Buffer.from('not a V8 code cache')],
+  ])('%s beside the bundle: the same output as without one', (_what, cache) => {
+    const withCache = path.join(scratch, 'npm-layout-cached')
+    cpSync(pkg, withCache, {recursive: true})
+    writeFileSync(path.join(withCache, 'dist/svctrace.cjs.v8cache'), cache())
+    for (const [, args] of OFFLINE) {
+      const r = loads(args, {}, path.join(withCache, 'bin/run.js'))
+      const without = loads(args, {}, path.join(pkg, 'bin/run.js'))
+      expect({code: r.code, stdout: r.stdout, stderr: r.stderr}).toEqual({code: without.code, stdout: without.stdout, stderr: without.stderr})
+    }
   })
 
   it('a live cluster does load the client-node bundle (missing here)', () => {
