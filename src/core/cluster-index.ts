@@ -184,7 +184,10 @@ export function endpointsByAddress(idx: ClusterIndex, service: string): Readonly
     byAddress = new Map()
     for (const slice of slices) {
       for (const endpoint of slice.endpoints ?? []) {
-        for (const a of new Set(endpoint.addresses.map(canonicalIP))) push(byAddress, a, {slice, endpoint})
+        const {addresses} = endpoint
+        // An endpoint has one address (the API allows more, all of one family); no Set for the one.
+        if (addresses.length === 1 && addresses[0] !== undefined) push(byAddress, canonicalIP(addresses[0]), {slice, endpoint})
+        else for (const a of new Set(addresses.map(canonicalIP))) push(byAddress, a, {slice, endpoint})
       }
     }
     endpointsByAddressOf.set(slices, byAddress)
