@@ -52,6 +52,25 @@ function candidatesOn(pods: readonly V1Pod[], nodeName: string, family: 4 | 6): 
   return list
 }
 
+// The example pod address of each node and family, worked out once: every Service's entries ask.
+const examples = new WeakMap<V1Node, Map<4 | 6, string | undefined>>()
+
+/** The last host of the node's pod CIDR of that family (an address no pod is likely to hold), or undefined without one. */
+function examplePodAddress(node: V1Node, family: 4 | 6): string | undefined {
+  let byFamily = examples.get(node)
+  if (!byFamily) {
+    byFamily = new Map()
+    examples.set(node, byFamily)
+  }
+  if (!byFamily.has(family)) {
+    const net = nodePodCIDRs(node)
+      .map((c) => parseCidr(c))
+      .find((c) => c?.family === family)
+    byFamily.set(family, net ? lastHostOf(net) : undefined)
+  }
+  return byFamily.get(family)
+}
+
 /**
  * A pod of the node to trace from: a running pod that is no endpoint of the Service (so hairpin
  * rules do not blur the picture); else an address of the node's pod CIDR, marked as standing for any
@@ -66,10 +85,8 @@ function podClientOn(idx: ClusterIndex, node: V1Node, entry: Entry): PathClient 
   const endpoints = entry.service ? endpointsByAddress(idx, keyOf(entry.service)) : undefined
   const pick = candidates.find((c) => c.pod.status?.phase === 'Running' && !endpoints?.has(c.ip))
   if (pick) return {from: 'pod', source: pick.ip, sourcePod: keyOf(pick.pod)}
-  const net = nodePodCIDRs(node)
-    .map((c) => parseCidr(c))
-    .find((c) => c?.family === family)
-  if (net) return {from: 'pod', source: lastHostOf(net), sourceIsExample: true}
+  const example = examplePodAddress(node, family)
+  if (example !== undefined) return {from: 'pod', source: example, sourceIsExample: true}
   const [any] = candidates
   return any ? {from: 'pod', source: any.ip, sourcePod: keyOf(any.pod)} : undefined
 }

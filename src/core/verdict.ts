@@ -24,7 +24,8 @@ function evenShareOf(paths: TracePath[]): number | undefined {
       .sort()
       .join(',')
   const share = 1 / first.backends.length
-  const even = dnat.every((p) => key(p) === key(first) && p.backends.every((b) => Math.abs(b.probability - share) < 1e-6))
+  const firstKey = key(first)
+  const even = dnat.every((p) => (p === first || key(p) === firstKey) && p.backends.every((b) => Math.abs(b.probability - share) < 1e-6))
   return even ? share : undefined
 }
 

@@ -145,7 +145,8 @@ export interface ConntrackCheck {
 /** Checks the conntrack entries each node holds against the Services' endpoints; a node without a table is skipped (or reported when its read failed). */
 export function conntrackStaleEndpoints(idx: ClusterIndex, services: readonly V1Service[], dataplanes: readonly NodeDataplane[]): ConntrackCheck {
   const out: ConntrackCheck = {findings: [], summaries: new Map()}
-  const targets = targetsOf(idx, services)
+  // Every Service's addresses, made only when some node's conntrack table was read (most runs read none).
+  let targets: ReturnType<typeof targetsOf> | undefined
   for (const dp of dataplanes) {
     if (dp.readError !== undefined) continue
     if (dp.conntrackError !== undefined) {
@@ -154,6 +155,7 @@ export function conntrackStaleEndpoints(idx: ClusterIndex, services: readonly V1
     const capture = captureOf(dp, 'conntrack')
     if (!capture) continue
     const table = parseConntrack(captureText(capture), capture.source)
+    targets ??= targetsOf(idx, services)
     const {groups, forServices} = staleGroups(table, targets)
     for (const g of groups) out.findings.push(staleFinding(dp.name, table.source, g, targets.get(targetKey(g.protocol, g.vip, g.port))))
     if (table.unread.length > 0) {
