@@ -1,7 +1,7 @@
 // The backends of a Service as the API lists them: one row per endpoint of its EndpointSlices (the
 // Endpoints object when it has no slice), with the conditions read as kube-proxy reads them. This
 // is what an API-only run can say about where traffic goes, and what node rules are held against.
-import type {V1Endpoint, V1EndpointConditions, V1EndpointSlice, V1Endpoints, V1ObjectReference, V1Service} from '@kubernetes/client-node'
+import type {V1EndpointConditions, V1EndpointSlice, V1Endpoints, V1ObjectReference, V1Service} from '@kubernetes/client-node'
 import {canonicalIP} from './address.js'
 import {keyOf, protocolOf, type ClusterIndex} from './cluster-index.js'
 import {ipSlices, isReady, isServing, isTerminating} from './kube-proxy/endpoint-conditions.js'
@@ -41,18 +41,27 @@ function conditionsOf(e: {conditions?: V1EndpointConditions}): ApiBackend['condi
   return {ready: isReady(e), serving: isServing(e), terminating: isTerminating(e)}
 }
 
-function fromSlice(slice: V1EndpointSlice, ep: V1Endpoint, ip: string): ApiBackend {
+/** A slice's endpoints as backends. The slice's ports and name are one value shared by its rows (reports are never changed, and YAML is dumped without references). */
+function fromSlice(slice: V1EndpointSlice): ApiBackend[] {
   const namespace = slice.metadata?.namespace ?? ''
-  return {
-    pod: podOf(ep.targetRef, namespace),
-    ip: canonicalIP(ip),
-    node: ep.nodeName ?? null,
-    conditions: conditionsOf(ep),
-    ports: (slice.ports ?? []).map((p) => ({name: p.name ?? '', port: p.port ?? null, protocol: protocolOf(p)})),
-    zone: ep.zone ?? null,
-    zoneHints: (ep.hints?.forZones ?? []).map((z) => z.name),
-    listedIn: {kind: 'EndpointSlice', name: slice.metadata?.name ?? ''},
+  const ports = (slice.ports ?? []).map((p) => ({name: p.name ?? '', port: p.port ?? null, protocol: protocolOf(p)}))
+  const listedIn = {kind: 'EndpointSlice' as const, name: slice.metadata?.name ?? ''}
+  const rows: ApiBackend[] = []
+  for (const ep of slice.endpoints ?? []) {
+    const ip = ep.addresses[0]
+    if (!ip) continue
+    rows.push({
+      pod: podOf(ep.targetRef, namespace),
+      ip: canonicalIP(ip),
+      node: ep.nodeName ?? null,
+      conditions: conditionsOf(ep),
+      ports,
+      zone: ep.zone ?? null,
+      zoneHints: (ep.hints?.forZones ?? []).map((z) => z.name),
+      listedIn,
+    })
   }
+  return rows
 }
 
 /** Endpoints subsets: `addresses` are ready, `notReadyAddresses` not (as the mirroring controller writes their slices). */
@@ -77,9 +86,6 @@ function fromEndpoints(eps: V1Endpoints): ApiBackend[] {
 /** Every endpoint of the Service's IP EndpointSlices, else of its Endpoints object, by IP. */
 export function apiBackends(idx: ClusterIndex, svc: V1Service): ApiBackend[] {
   const slices = idx.slicesByService.get(keyOf(svc)) ?? []
-  const rows =
-    slices.length > 0
-      ? ipSlices(slices).flatMap((slice) => (slice.endpoints ?? []).flatMap((ep) => (ep.addresses[0] ? [fromSlice(slice, ep, ep.addresses[0])] : [])))
-      : fromEndpoints(idx.endpointsByKey.get(keyOf(svc)) ?? {})
+  const rows = slices.length > 0 ? ipSlices(slices).flatMap(fromSlice) : fromEndpoints(idx.endpointsByKey.get(keyOf(svc)) ?? {})
   return rows.sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0))
 }
