@@ -120,7 +120,7 @@ async function loadSupport(root, dir) {
         `export * from ${from('test/support/sshd.ts')}`,
         `export * from ${from('test/support/fake-apiserver.ts')}`,
         `export {renderKubeProxyRestore} from ${from('test/support/kube-proxy-rules.ts')}`,
-        `export {parseClusterFile} from ${from('src/adapters/bundle/reader.ts')}`,
+        `export {parseClusterFile} from ${from('src/adapters/bundle/cluster-file.ts')}`,
       ].join('\n'),
       resolveDir: root,
       loader: 'ts',
@@ -133,8 +133,25 @@ async function loadSupport(root, dir) {
     outfile: file,
     logLevel: 'error',
   })
-  return import(pathToFileURL(file).href)
+  const support = await import(pathToFileURL(file).href)
+  // esbuild cannot tell a missing re-export from a type, so a renamed function shows up here, not in the build.
+  const missing = SUPPORT_EXPORTS.filter((name) => typeof support[name] !== 'function')
+  if (missing.length > 0) throw new Error(`loadSupport: the bundled test/support has no ${missing.join(', ')} (moved or renamed? update loadSupport)`)
+  return support
 }
+
+/** What this bench calls in test/support and src. */
+const SUPPORT_EXPORTS = [
+  'Sshd',
+  'Topology',
+  'attachTestProcessToLan',
+  'cleanupLeftovers',
+  'generateClientKey',
+  'parseClusterFile',
+  'renderKubeProxyRestore',
+  'startFakeApiServer',
+  'unusedTestSubnet',
+]
 
 /** The reference capture's API objects with `count` nodes (node1…nodeN, clones of node1) at their relay addresses. */
 function clusterView(root, support, count) {
@@ -460,6 +477,9 @@ async function measured(root, label, required, body) {
     const support = await loadSupport(root, work)
     return await body(work, support, made)
   } catch (err) {
+    // Not "cannot measure here" (probe's reasons): the bench itself failed, so the run fails too.
+    console.error(`bench/fanout.js: ${label}: ${err.stack ?? err.message}`)
+    process.exitCode = 1
     return [`${label}: n/a (${err.message.split('\n')[0]})`]
   } finally {
     await made.destroy().catch((err) => console.error(`bench/fanout.js: ${err.message}`))
