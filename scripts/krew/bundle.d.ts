@@ -1,6 +1,6 @@
 // Types for bundle.js.
 export const COMMAND_TARGET: string
-export const LAZY_GROUPS: Array<{file: string; packages: string[]}>
+export const LAZY_GROUPS: Array<{file: string; packages: string[]; entry?: string}>
 export const LAZY_PACKAGES: string[]
 export function packageOf(spec: string): string
 export const REQUIRE_SHIM: string

@@ -80,7 +80,7 @@ describe('what the bundle contains', () => {
       expect.arrayContaining([
         'dist/commands/wiring.js → dist/adapters/kube/api.js',
         'dist/commands/wiring.js → dist/adapters/kube/kubeconfig.js',
-        'dist/adapters/kube/api.js → svctrace-lazy:@kubernetes/client-node',
+        'dist/adapters/kube/api.js → svctrace-lazy:dist/adapters/kube/client-node.js',
       ]),
     )
     for (const d of dynamic) expect(d).toMatch(/ → (dist\/.+\.js|svctrace-lazy:.+)$/)
@@ -91,7 +91,7 @@ describe('what the bundle contains', () => {
 
   it('client-node (with ws) and ssh2 are bundles of their own, never in the main bundle', () => {
     expect(LAZY_GROUPS).toEqual([
-      {file: 'svctrace-client-node.cjs', packages: ['@kubernetes/client-node', 'isomorphic-ws', 'ws']},
+      {file: 'svctrace-client-node.cjs', packages: ['@kubernetes/client-node', 'isomorphic-ws', 'ws'], entry: 'dist/adapters/kube/client-node.js'},
       {file: 'svctrace-ssh2.cjs', packages: ['ssh2']},
     ])
     // not one file of a lazy package in the main bundle, also when imported by a path inside the package
@@ -99,16 +99,38 @@ describe('what the bundle contains', () => {
     expect(cli.mainInputs.filter((f) => heavy.test(f))).toEqual([])
     expect(cli.mainInputs.filter((f) => /node_modules\/@oclif\/core\//.test(f)).length).toBeGreaterThan(10) // the check above can see packages
     const clientNode = cli.lazy.find((l) => l.file === lazyFileName('@kubernetes/client-node'))
-    expect(clientNode?.specifiers).toContain('@kubernetes/client-node')
-    for (const spec of cli.lazy.flatMap((l) => l.specifiers)) expect(LAZY_PACKAGES).toContain(packageOf(spec))
+    // client-node is reached through src/adapters/kube/client-node.ts only; ssh2 as the package
+    expect(clientNode?.specifiers).toEqual(['dist/adapters/kube/client-node.js'])
+    for (const spec of cli.lazy.flatMap((l) => l.specifiers)) {
+      expect(LAZY_GROUPS.some((g) => g.entry === spec) || LAZY_PACKAGES.includes(packageOf(spec))).toBe(true)
+    }
     expect(clientNode!.code).toMatch(/KubeConfig=class/)
     expect(cli.code).not.toMatch(/KubeConfig=class/)
     expect(cli.code).not.toMatch(/Sending KEXINIT/)
     // the main bundle only reaches them through the lazy loader
     expect(cli.code).toContain(`__svctraceLoadLazy(${JSON.stringify(clientNode!.file)})`)
-    expect(cli.code.length).toBeLessThan(clientNode!.code.length / 3)
+    expect(cli.code.length).toBeLessThan(clientNode!.code.length / 2)
     // no TypeScript compiler (oclif can auto-transpile) and no native binding slipped in
     expect(cli.code).not.toMatch(/\.node["']\)|createSourceFile=/)
+  })
+
+  it('the client-node bundle holds what src/adapters/kube/client-node.ts re-exports, not the whole package', () => {
+    const clientNode = cli.lazy.find((l) => l.file === lazyFileName('@kubernetes/client-node'))!
+    // what the adapters use is there: the API classes (client-node's CoreV1Api is its ObjectCoreV1Api),
+    // the exec, the kubeconfig; and the package's other parts are not: other API groups, informers,
+    // metrics, port forwarding, attach, copying files (names only: a failed match would print the whole bundle)
+    const used = ['ObjectCoreV1Api', 'ObjectDiscoveryV1Api', 'ObjectAppsV1Api', 'Exec', 'KubeConfig', 'WebSocketHandler']
+    const unused = ['ObjectBatchV1Api', 'ObjectNetworkingV1Api', 'ListWatch', 'Metrics', 'PortForward', 'Attach', 'Cp']
+    const bundled = (code: string) => [...used, ...unused].filter((name) => new RegExp(`[^\\w$]${name}=class[ {]`).test(code))
+    expect(bundled(clientNode.code)).toEqual(used)
+  })
+
+  it('an import of client-node outside src/adapters/kube/client-node.ts fails the build, naming the module to go through', async () => {
+    const entry = path.join(scratch, 'direct-entry.js')
+    writeFileSync(entry, "export const load = () => import('@kubernetes/client-node')\n")
+    await expect(bundleCli(root, {entry: path.relative(root, entry)})).rejects.toThrow(
+      /imports @kubernetes\/client-node: import what it needs through dist\/adapters\/kube\/client-node\.js/,
+    )
   })
 
   it('the packages that only check pictures in tests (mermaid, jsdom) are in no bundle', () => {

@@ -94,7 +94,7 @@ export class KubeApiSource implements ClusterSource {
   /** The API clients, made once (requests started at once share them). */
   private clients(): Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}> {
     this.made ??= (async () => {
-      const k8s = await import('@kubernetes/client-node')
+      const k8s = await import('./client-node.js')
       if (this.settings.log) this.http = observedHttp(k8s, this.settings.log)
       return {core: this.loaded.kc.makeApiClient(k8s.CoreV1Api), discovery: this.loaded.kc.makeApiClient(k8s.DiscoveryV1Api)}
     })()
@@ -311,7 +311,7 @@ export class KubeApiSource implements ClusterSource {
    */
   async kubeProxyObjects(): Promise<KubeProxyObjects> {
     const {core} = await this.clients()
-    const k8s = await import('@kubernetes/client-node')
+    const k8s = await import('./client-node.js')
     const apps: AppsV1Api = this.loaded.kc.makeApiClient(k8s.AppsV1Api)
     const ref = {name: KUBE_PROXY_NAME, namespace: KUBE_PROXY_NAMESPACE}
     const [configMap, daemonSet] = await Promise.all([

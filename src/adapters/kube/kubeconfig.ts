@@ -115,7 +115,7 @@ export function kubeconfigFiles(opts: KubeconfigOptions): string[] {
 
 /** Loads the kubeconfig (or the in-cluster account), selects and validates the context. */
 export async function loadKubeconfig(opts: KubeconfigOptions): Promise<LoadedKubeconfig> {
-  const {KubeConfig} = await import('@kubernetes/client-node')
+  const {KubeConfig} = await import('./client-node.js')
   const kc = new KubeConfig()
   const files = kubeconfigFiles(opts)
   if (files.length === 0) {

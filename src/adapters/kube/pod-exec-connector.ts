@@ -159,20 +159,15 @@ export class PodExecConnector implements NodeConnector {
 
   private load(): Promise<Lib> {
     this.lib ??= (async () => {
-      const [k8s, handler, ws] = await Promise.all([
-        import('@kubernetes/client-node'),
-        // Not re-exported by the package index in 1.4.0; needed to own the socket (timeouts, refusal bodies).
-        import('@kubernetes/client-node/dist/web-socket-handler.js'),
-        import('isomorphic-ws'),
-      ])
+      const k8s = await import('./client-node.js')
       const kc = this.loaded.kc
       return {
         core: kc.makeApiClient(k8s.CoreV1Api),
         ...(this.opts.log ? {http: observedHttp(k8s, this.opts.log)} : {}),
         kc,
         Exec: k8s.Exec,
-        WebSocketHandler: handler.WebSocketHandler,
-        WebSocket: ws.default as never,
+        WebSocketHandler: k8s.WebSocketHandler,
+        WebSocket: k8s.WebSocket as never,
       }
     })()
     return this.lib
