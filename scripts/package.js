@@ -5,7 +5,8 @@
 //   release/svctrace-vX.Y.Z-node.tar.gz         kubectl-svctrace.cjs (launcher, needs Node.js >= 20),
 //                                               lib/svctrace.cjs (esbuild bundle), lib/svctrace-client-node.cjs
 //                                               (loaded only for live clusters), lib/svctrace-ssh2.cjs (only
-//                                               for --via ssh), LICENSE, THIRD-PARTY-NOTICES
+//                                               for --via ssh), lib/version.cjs (answers --version
+//                                               alone, before the bundle), LICENSE, THIRD-PARTY-NOTICES
 //   release/svctrace-vX.Y.Z-linux-amd64.tar.gz  kubectl-svctrace (Node.js single executable, the lazy
 //                                               bundles as assets), LICENSE, THIRD-PARTY-NOTICES (with Node.js's license)
 //   release/svctrace.yaml                       the manifest to submit as krew-index plugins/svctrace.yaml
@@ -19,7 +20,7 @@ import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
-import {bundleCli, launcher, thirdPartyNotices} from './krew/bundle.js'
+import {bundleCli, bundleVersionCheck, launcher, thirdPartyNotices} from './krew/bundle.js'
 import {manifestWarnings, sha256, validateManifestText} from './krew/krew.js'
 import {buildSea, nodeLicense, seaUnsupportedReason} from './krew/sea.js'
 import {tarGz} from './krew/tar.js'
@@ -87,8 +88,9 @@ export async function packageRelease({root = ROOT, outDir = path.join(root, 'rel
   }
 
   write('node', [
-    {name: 'kubectl-svctrace.cjs', mode: 0o755, data: launcher('lib/svctrace.cjs', minMajor)},
+    {name: 'kubectl-svctrace.cjs', mode: 0o755, data: launcher('lib/svctrace.cjs', minMajor, 'lib/version.cjs')},
     {name: 'lib/svctrace.cjs', mode: 0o644, data: code},
+    {name: 'lib/version.cjs', mode: 0o644, data: await bundleVersionCheck(root)},
     ...lazy.map((l) => ({name: `lib/${l.file}`, mode: 0o644, data: l.code})),
     {name: 'LICENSE', mode: 0o644, data: license},
     {name: 'THIRD-PARTY-NOTICES', mode: 0o644, data: thirdPartyNotices(root, packages)},

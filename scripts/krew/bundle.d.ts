@@ -5,7 +5,7 @@ export const LAZY_PACKAGES: string[]
 export function packageOf(spec: string): string
 export const REQUIRE_SHIM: string
 export function lazyFileName(pkg: string): string
-export function launcher(bundlePath: string, minNodeMajor: number): string
+export function launcher(bundlePath: string, minNodeMajor: number, versionPath: string): string
 export function inlinePjson(pkg: Record<string, unknown>): Record<string, unknown>
 export interface BundledPackage {
   name: string

@@ -95,10 +95,11 @@ var __svctraceLoadLazy = (() => {
 
 /**
  * The launcher: #!/usr/bin/env node, checks the Node.js version (in syntax any Node parses,
- * so an old Node gets a sentence rather than a SyntaxError from the bundle), then loads the
- * bundle that sits next to the launcher's real path.
+ * so an old Node gets a sentence rather than a SyntaxError from the bundle), answers `--version`
+ * alone from the small bundle at `versionPath` (bundleVersionCheck's), else loads the bundle,
+ * both next to the launcher's real path.
  */
-export function launcher(bundlePath, minNodeMajor) {
+export function launcher(bundlePath, minNodeMajor, versionPath) {
   return `#!/usr/bin/env node
 // kubectl-svctrace: the svctrace kubectl plugin (Node.js build). krew links
 // $KREW_ROOT/bin/kubectl-svctrace here; kubectl runs it for \`kubectl svctrace ...\`.
@@ -109,7 +110,10 @@ if (!(major >= ${minNodeMajor})) {
     process.version + ' (' + process.execPath + '); install Node.js ${minNodeMajor}+ from https://nodejs.org\\n');
   process.exit(2);
 }
-require(require('path').join(require('fs').realpathSync(__dirname), ${JSON.stringify(bundlePath)}));
+var dir = require('fs').realpathSync(__dirname);
+if (!require(require('path').join(dir, ${JSON.stringify(versionPath)})).printedVersion(process.argv.slice(2))) {
+  require(require('path').join(dir, ${JSON.stringify(bundlePath)}));
+}
 `
 }
 

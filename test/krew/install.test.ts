@@ -9,7 +9,7 @@
 // the reason printed (SVCTRACE_TEST_NO_SEA=1 skips them on purpose: the build takes ~10 s).
 import {spawn, spawnSync} from 'node:child_process'
 import {createServer, type Server} from 'node:http'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {gunzipSync} from 'node:zlib'
@@ -282,7 +282,9 @@ describe('release archives', () => {
   it('the Node.js archive holds the launcher, the bundles, LICENSE and notices; nothing else', () => {
     const entries = readTar(gunzipSync(readFileSync(release.archives.node.path)))
     const lazy = entries.filter((e) => /^lib\/svctrace-.+\.cjs$/.test(e.name)).map((e) => e.name)
-    expect(entries.map((e) => e.name)).toEqual(['LICENSE', 'THIRD-PARTY-NOTICES', 'kubectl-svctrace.cjs', ...lazy, 'lib/svctrace.cjs'].sort())
+    expect(entries.map((e) => e.name)).toEqual(
+      ['LICENSE', 'THIRD-PARTY-NOTICES', 'kubectl-svctrace.cjs', ...lazy, 'lib/svctrace.cjs', 'lib/version.cjs'].sort(),
+    )
     // client-node is imported (lazily) by src/ today; each lazy package has its own bundle
     expect(lazy).toContain(`lib/${lazyFileName('@kubernetes/client-node')}`)
     expect(lazy.every((f) => LAZY_PACKAGES.some((p) => f === `lib/${lazyFileName(p)}`))).toBe(true)
@@ -374,11 +376,28 @@ describe('installed from the Node.js archive (darwin, or linux other than amd64)
     expect(help.stdout).toBe(reference(['--version', '--help']).stdout)
   })
 
+  it('answers --version alone from lib/version.cjs, without reading the bundle', () => {
+    const bundle = path.join(installed.installDir, 'lib/svctrace.cjs')
+    const aside = `${bundle}.aside`
+    renameSync(bundle, aside)
+    try {
+      const v = kubectl(dirs, ['svctrace', '--version'], '/')
+      expect(v.stdout).toBe(`kubectl-svctrace/${pkg.version} linux-x64 node-${process.version}\n`)
+      expect(v.code).toBe(0)
+      // the control: anything else needs the bundle
+      const help = kubectl(dirs, ['svctrace', '--help'], '/')
+      expect(help.code).not.toBe(0)
+      expect(help.stderr).toContain('svctrace.cjs')
+    } finally {
+      renameSync(aside, bundle)
+    }
+  })
+
   behavesLikeTheDevelopmentBuild(() => dirs, 'node')
 
   it('--help, --version and offline traces work with the lazy bundles (client-node, ssh2) removed', async () => {
     const lib = path.join(installed.installDir, 'lib')
-    const lazy = readdirSync(lib).filter((f) => f !== 'svctrace.cjs')
+    const lazy = readdirSync(lib).filter((f) => f !== 'svctrace.cjs' && f !== 'version.cjs')
     expect(lazy).toContain(lazyFileName('@kubernetes/client-node'))
     for (const f of lazy) rmSync(path.join(lib, f))
     for (const args of [['--version'], ['--help'], ...TRACES]) {
