@@ -6,6 +6,7 @@ import type {ApiBackend, ExpectedBackend, ExpectedDataplane, ExpectedPath, Nodes
 import {hanging, labelled, table, type Cell} from './layout.js'
 import {clean, paint, type Style} from './style.js'
 import {percent, podName} from './words.js'
+import {addTo} from '../core/group.js'
 
 /** Why the paths are expected rather than traced, and how to trace them. */
 const MARKING: Record<NodesUntraced, string> = {
@@ -105,7 +106,7 @@ function expectedSection(expected: ExpectedDataplane, c: ChalkInstance, width: n
   const notes: string[] = []
   const mark = (n: string) => (notes.includes(n) ? notes.indexOf(n) : notes.push(n) - 1) + 1
   const byEntry = new Map<string, ExpectedPath[]>()
-  for (const p of expected.paths) byEntry.set(p.entry.address, [...(byEntry.get(p.entry.address) ?? []), p])
+  for (const p of expected.paths) addTo(byEntry, p.entry.address, p)
   const rows = [...byEntry.values()].flatMap(mergeClients).map(({path, froms}) => expectedRow(path, froms, c, mark))
   const lines = table(bold(c)(['ENTRY', 'FROM', 'VERDICT', 'BACKENDS']), rows, width, '  ')
   return [...titled('EXPECTED ', title, width, c), ...lines, ...notes.flatMap((n, i) => hanging(`  [${i + 1}] `, n, width, c.dim))].join('\n')

@@ -6,6 +6,7 @@ import type {Protocol} from '../model.js'
 import {listNames} from './check.js'
 import {isPodFinished, servingContainers} from './pod-state.js'
 import {selectedPods} from './selector.js'
+import {addTo} from '../group.js'
 
 /** One containerPort, with the container that declares it. */
 export interface DeclaredPort {
@@ -52,7 +53,7 @@ export function declaredEvidence(pods: V1Pod[]): string[] {
   for (const pod of pods) {
     const ports = declaredPorts(pod)
     const text = ports.length > 0 ? `declares ${ports.map(formatDeclared).join(', ')}` : 'declares no ports'
-    groups.set(text, [...(groups.get(text) ?? []), pod.metadata?.name ?? ''])
+    addTo(groups, text, pod.metadata?.name ?? '')
   }
   return [...groups].map(([text, names]) => `${listNames(names)}: ${text}`)
 }

@@ -3,6 +3,7 @@
 import type {V1Endpoint, V1EndpointSlice, V1Pod} from '@kubernetes/client-node'
 import {chooseUsable, ipSlices, isUsable} from '../kube-proxy/endpoint-conditions.js'
 import {podNamed} from '../pod-index.js'
+import {addTo} from '../group.js'
 
 /** `frontend-6b7f9d8c5-4kz2q (10.244.1.11)`, or the bare address for an endpoint with no pod. */
 export function describeEndpoint(e: V1Endpoint): string {
@@ -28,7 +29,7 @@ export function usableEndpointsByNode(slices: V1EndpointSlice[], pods: V1Pod[]):
   for (const e of ipSlices(slices).flatMap((s) => s.endpoints ?? [])) {
     const node = nodeOf(e, pods)
     if (!isUsable(e) || node === undefined) continue
-    out.set(node, [...(out.get(node) ?? []), e])
+    addTo(out, node, e)
   }
   for (const [node, endpoints] of out) out.set(node, chooseUsable(endpoints))
   return out

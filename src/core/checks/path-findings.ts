@@ -10,6 +10,7 @@ import {nodesWithoutLocalEndpoint} from './external-traffic-local-node-without-e
 import {isOutsideLoadBalancerRanges} from './source-outside-load-balancer-ranges.js'
 import type {SightedFinding, TraceCheckContext} from './trace-checks.js'
 import {isNotRead, isUncertain, uniqueNotes, type Note} from '../trace/notes.js'
+import {addTo} from '../group.js'
 
 /** Who sends the packet: `an outside client 8.8.8.8`, `a pod on the node`, `the node itself`. */
 function clientOf(path: TracePath): string {
@@ -89,7 +90,7 @@ function nodesDo(nodes: string[], verb: string): string {
  */
 function mergeNodes(shares: PerNodeFinding[]): SightedFinding[] {
   const byKey = new Map<string, PerNodeFinding[]>()
-  for (const f of shares) byKey.set(f.key, [...(byKey.get(f.key) ?? []), f])
+  for (const f of shares) addTo(byKey, f.key, f)
   const out: SightedFinding[] = []
   for (const [first, ...rest] of byKey.values()) {
     if (!first) continue

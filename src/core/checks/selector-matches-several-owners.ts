@@ -6,6 +6,7 @@ import type {Finding} from '../model.js'
 import {formatSelector, isExternalName, listNames, plural, selectorOf, serviceFinding, type CheckContext} from './check.js'
 import {isPodFinished} from './pod-state.js'
 import {selectedPods} from './selector.js'
+import {addTo} from '../group.js'
 
 /** Labels the controllers add per revision or per pod: they never tell two workloads apart. */
 const BOOKKEEPING = new Set([
@@ -60,7 +61,7 @@ export function selectorMatchesSeveralOwners(svc: V1Service, ctx: Pick<CheckCont
   for (const pod of selectedPods(svc, ctx.pods).filter((p) => !isPodFinished(p))) {
     const owner = ownerOf(pod)
     if (owner === undefined) bare.push(pod)
-    else byOwner.set(owner, [...(byOwner.get(owner) ?? []), pod])
+    else addTo(byOwner, owner, pod)
   }
   // One controller plus a debug pod is not a too-broad selector; two controllers are.
   if (byOwner.size < 2) return []

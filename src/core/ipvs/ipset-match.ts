@@ -6,6 +6,7 @@ import {cidrContains, formatIP, parseCidr} from '../address.js'
 import type {NodeContext, SetMembership} from '../trace/node.js'
 import type {Condition, Packet} from '../trace/packet.js'
 import type {IpSet, IpsetEntry, Ipsets} from './ipset.js'
+import {addTo} from '../group.js'
 
 type Component = 'ip' | 'port' | 'other'
 type Tri = 'yes' | 'no' | 'unknown'
@@ -94,7 +95,7 @@ function bucketsOf(set: IpSet, cache: Buckets): Map<string, IpsetEntry[]> | null
         break
       }
       const key = formatIP(c)
-      b.set(key, [...(b.get(key) ?? []), e])
+      addTo(b, key, e)
     }
     cache.set(set, b)
   }
