@@ -17,10 +17,15 @@ export interface ChainIndex {
   id: number
   /** For long chains: rule positions by plain -d address, and those without one. */
   byDestination?: {exact: Map<string, number[]>; other: number[]}
+  /**
+   * For long chains: the rules with a plain -d address parsed since the generation began. Each is one
+   * Service's (KUBE-SERVICES holds one per Service port), so a new generation lets them go.
+   */
+  parsedForOne?: number[]
   /** Built-in chains have a policy (`ACCEPT`, `DROP`); user chains have none. */
   policy?: string
   ruleCount: number
-  parsed?: Array<Rule | RuleError>
+  parsed?: Array<Rule | RuleError | undefined>
   /** chainView's answer, kept with the chain (and let go with it). */
   view?: ChainView
 }
@@ -304,7 +309,7 @@ export class TableIndex {
 
   /**
    * The chain named `name`, or undefined. Long chains (KUBE-SERVICES, KUBE-NODEPORTS) are kept with their
-   * destination index; the others (a Service's KUBE-SVC and KUBE-SEP chains) are kept least recently
+   * destination index (the rules parsed for one destination go at tracesDone); the others (a Service's KUBE-SVC and KUBE-SEP chains) are kept least recently
    * used first, at most RECENT_CHAINS of them with their parsed rules, so tracing every Service of a
    * 10,000-Service node holds a few Services' rules at a time, not all 440,000.
    */
@@ -332,6 +337,19 @@ export class TableIndex {
   nextGeneration(): void {
     this.older = this.recent
     this.recent = new Map()
+  }
+
+  /**
+   * The traces so far are done: a new generation, and long chains forget the rules they parsed for one
+   * destination (a Service's; those without one are every trace's, and stay).
+   */
+  tracesDone(): void {
+    this.nextGeneration()
+    for (const c of this.made.values()) {
+      if (!c.parsedForOne?.length || !c.parsed) continue
+      for (const k of c.parsedForOne) c.parsed[k] = undefined
+      c.parsedForOne.length = 0
+    }
   }
 
   has(name: string): boolean {
@@ -607,7 +625,7 @@ const NO_PLAIN_DESTINATION = ''
  * Chains the next traces use again (the hooks, KUBE-MARK-MASQ) are kept another generation.
  */
 export function nextGeneration(dump: IptablesDump): void {
-  for (const table of dump.tables.values()) table.nextGeneration()
+  for (const table of dump.tables.values()) table.tracesDone()
 }
 
 /** Lazy access to one chain's rules, made once per chain (every trace through it asks); undefined when the table has no such chain. */
@@ -620,7 +638,7 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
 function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainView {
   const {chainFirst, byChain} = grouped(dump)
   const first = at32(chainFirst, index.id)
-  const parsed = (index.parsed ??= new Array<Rule | RuleError>(index.ruleCount))
+  const parsed = (index.parsed ??= new Array<Rule | RuleError | undefined>(index.ruleCount))
   // Short chains: each rule's plain destination, read when first walked.
   const destinations = new Array<string>(index.ruleCount)
   const text = (k: number) => {
@@ -630,6 +648,7 @@ function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainVi
   const parse = (k: number, raw: string): Rule | RuleError => {
     const line = at32(dump.ruleLine, at32(byChain, first + k))
     const p = parseRuleLine(raw, table, line)
+    if (index.byDestination && plainDestination(raw) !== undefined) (index.parsedForOne ??= []).push(k)
     return (parsed[k] = 'error' in p ? {error: p.error, line, text: raw} : p)
   }
   let all: number[] | undefined

@@ -335,6 +335,35 @@ describe('dump index', () => {
     expect(chainRules(dump, 'nat', 'KUBE-SEP-A')!.map((r) => r.line)).toEqual([6])
   })
 
+  it('a long chain forgets, when told the traces are done, the rules it parsed for one destination, and keeps the others', () => {
+    // 100 Services' rules in KUBE-SERVICES (a long chain: it gets a destination index), then the node-port jump every trace passes.
+    const vip = (i: number) => `10.96.${i >> 8}.${i & 255}`
+    const text = [
+      '*nat',
+      ':KUBE-SERVICES - [0:0]',
+      ...Array.from({length: 100}, (_, i) => `-A KUBE-SERVICES -d ${vip(i)}/32 -p tcp -m tcp --dport 80 -j KUBE-SVC-${i}`),
+      '-A KUBE-SERVICES -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+      'COMMIT',
+      '',
+    ].join('\n')
+    const dump = indexIptablesSave(text, 'x')
+    const view = chainView(dump, 'nat', 'KUBE-SERVICES')!
+    const walk = (i: number) => view.candidates(`${vip(i)}`).map((k) => view.ruleTo(k, vip(i)))
+    const [mine, jump] = walk(7)
+    expect(mine && !('error' in mine) && mine.target).toMatchObject({kind: 'jump', chain: 'KUBE-SVC-7'})
+    // the same objects while one Service's traces go on
+    expect(walk(7)).toEqual([mine, jump])
+    expect(walk(7)[0]).toBe(mine)
+    nextGeneration(dump)
+    // the next Service's traces: the rule for 10.96.0.7 is parsed again (the same rule, a new object); the jump without a destination is kept
+    const again = chainView(dump, 'nat', 'KUBE-SERVICES')!
+    const [mineAgain, jumpAgain] = again.candidates(vip(7)).map((k) => again.ruleTo(k, vip(7)))
+    expect(mineAgain).toEqual(mine)
+    expect(mineAgain).not.toBe(mine)
+    expect(jumpAgain).toBe(jump)
+    expect(dump.tables.get('nat')!.get('KUBE-SERVICES')!.parsed!.filter(Boolean)).toHaveLength(2)
+  })
+
   it.each<[number, string, boolean]>([
     [0, '--match-set', true],
     [0, '-A KUBE-SERVICES', true],
