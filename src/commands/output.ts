@@ -5,7 +5,7 @@ import {renderDot} from '../render/dot.js'
 import {renderMermaid} from '../render/mermaid.js'
 import type {Style} from '../render/style.js'
 import {renderJsonPieces, renderYamlPieces} from '../render/structured.js'
-import {renderTable} from '../render/table.js'
+import {renderTablePieces} from '../render/table.js'
 import {renderTree} from '../render/tree.js'
 
 /** The -o formats. */
@@ -22,7 +22,8 @@ export function isUtf8Locale(env: NodeJS.ProcessEnv): boolean {
 
 /**
  * The report in the format asked for, as pieces to write in turn (-o json and -o yaml are made
- * piece by piece; the others are one string); `notices` (how nodes were read) go where the table prints them.
+ * piece by piece, and check mode's table a Service's findings at a time; the others are one string);
+ * `notices` (how nodes were read) go where the table prints them.
  */
 export function renderOutput(format: OutputFormat, report: Report, style: Style, notices: string[]): Iterable<string> {
   switch (format) {
@@ -37,6 +38,6 @@ export function renderOutput(format: OutputFormat, report: Report, style: Style,
     case 'mermaid':
       return [renderMermaid(report)]
     default:
-      return [renderTable(report, {...style, wide: format === 'wide'}, notices)]
+      return renderTablePieces(report, {...style, wide: format === 'wide'}, notices)
   }
 }

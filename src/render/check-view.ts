@@ -2,7 +2,7 @@
 // Service, and a totals line last, where the eye lands after the scroll.
 import type {Finding, Report} from '../core/model.js'
 import {findingsByService} from '../core/verdict.js'
-import {findingsSection} from './findings.js'
+import {findingsPieces} from './findings.js'
 import {hanging, table, type Cell} from './layout.js'
 import {clean, paint, type Style} from './style.js'
 import {fromWord, plural, statusLabel, statusWord} from './words.js'
@@ -51,8 +51,8 @@ function ruleWalkTable(report: Report, width: number, c: ReturnType<typeof paint
   return table(head, rows, width)
 }
 
-/** Check mode as text. */
-export function renderCheckView(report: Report, style: Style & {width: number}, notices: string[]): string {
+/** Check mode as text, in pieces: the table first, then the findings a Service at a time (findingsPieces), then the totals. */
+export function* checkViewPieces(report: Report, style: Style & {width: number}, notices: string[]): Generator<string, void, void> {
   const c = paint(style)
   const {width} = style
   const head = ['NAMESPACE', 'SERVICE', 'TYPE', 'READY', 'VERDICT', 'FINDINGS'].map((text): Cell => ({text, paint: (l) => c.bold(l)}))
@@ -77,8 +77,11 @@ export function renderCheckView(report: Report, style: Style & {width: number}, 
   const hidden = report.findings.length - shown.length
   const walks = ruleWalkTable(report, width, c)
   const sections = [header, table(head, rows, width), ...(walks.length > 0 ? [walks] : []), ...notices.map((n) => hanging('', clean(n), width))]
-  if (shown.length > 0 || hidden === 0) sections.push([findingsSection(shown, width, c, true)])
+  yield sections.map((s) => s.join('\n')).join('\n\n')
+  if (shown.length > 0 || hidden === 0) {
+    yield '\n\n'
+    yield* findingsPieces(shown, width, c, true)
+  }
   const more = hidden > 0 ? [c.dim(`(${plural(hidden, 'info finding')} not shown: -o wide or -o json shows ${hidden > 1 ? 'them' : 'it'})`)] : []
-  sections.push([...more, c.bold(totalsLine(report))])
-  return sections.map((s) => s.join('\n')).join('\n\n') + '\n'
+  yield `\n\n${[...more, c.bold(totalsLine(report))].join('\n')}\n`
 }

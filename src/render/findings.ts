@@ -5,6 +5,7 @@ import type {Finding} from '../core/model.js'
 import {hanging, labelled} from './layout.js'
 import {noteText} from './notes.js'
 import {clean} from './style.js'
+import {addTo} from '../core/group.js'
 
 const LABEL: Record<Finding['severity'], string> = {error: 'ERROR', warning: 'WARNING', info: 'INFO'}
 // Two spaces, the widest label, two spaces: where messages and evidence start.
@@ -57,21 +58,30 @@ export function aboutSeveralServices(findings: Finding[]): boolean {
 
 /** Findings under a FINDINGS heading; `grouped` puts them under their Service (cluster-wide ones last). */
 export function findingsSection(findings: Finding[], width: number, c: ChalkInstance, grouped: boolean): string {
-  if (findings.length === 0) return c.green('No findings.')
-  const lines = [c.bold('FINDINGS')]
+  return [...findingsPieces(findings, width, c, grouped)].join('')
+}
+
+/**
+ * findingsSection's text in pieces, a finding (or a Service's group) at a time: check mode on a big
+ * cluster lists thousands, and lines made and written a group at a time die young instead of adding
+ * up to the whole section before it is written.
+ */
+export function* findingsPieces(findings: Finding[], width: number, c: ChalkInstance, grouped: boolean): Generator<string, void, void> {
+  if (findings.length === 0) {
+    yield c.green('No findings.')
+    return
+  }
+  yield c.bold('FINDINGS')
   if (!grouped) {
-    for (const f of findings) lines.push(...findingLines(f, width, c, ''))
-    return lines.join('\n')
+    for (const f of findings) yield `\n${findingLines(f, width, c, '').join('\n')}`
+    return
   }
   const groups = new Map<string, Finding[]>()
-  for (const f of findings) {
-    const key = f.service ?? ''
-    groups.set(key, [...(groups.get(key) ?? []), f])
-  }
+  for (const f of findings) addTo(groups, f.service ?? '', f)
   const keys = [...groups.keys()].sort((a, b) => (a === '' ? 1 : b === '' ? -1 : a.localeCompare(b)))
   for (const key of keys) {
-    lines.push(`  ${c.bold(clean(key || 'nodes and cluster'))}`)
+    const lines = [`  ${c.bold(clean(key || 'nodes and cluster'))}`]
     for (const f of groups.get(key) ?? []) lines.push(...findingLines(f, width, c, '  '))
+    yield `\n${lines.join('\n')}`
   }
-  return lines.join('\n')
 }

@@ -2,7 +2,7 @@
 // shows every node and hop. Everything is laid out to the terminal's width.
 import type {ChalkInstance} from 'chalk'
 import type {Report} from '../core/model.js'
-import {renderCheckView} from './check-view.js'
+import {checkViewPieces} from './check-view.js'
 import {DEFAULT_WIDTH, hanging, usableWidth} from './layout.js'
 import {answerHeader, renderServiceView} from './service-view.js'
 import {clean, paint, type Style} from './style.js'
@@ -11,16 +11,17 @@ import {plural} from './words.js'
 
 /** Renders the report as text for a terminal or a pipe; notices (how nodes were read) go before the findings. */
 export function renderTable(report: Report, style: Style, notices: string[] = []): string {
+  return [...renderTablePieces(report, style, notices)].join('')
+}
+
+/** renderTable's text in pieces: check mode's findings a Service at a time (checkViewPieces), one piece otherwise. */
+export function* renderTablePieces(report: Report, style: Style, notices: string[] = []): Generator<string, void, void> {
   const width = usableWidth(style.width ?? DEFAULT_WIDTH)
   const laid = {...style, width}
   const c = paint(style)
-  const body =
-    report.query.kind === 'all'
-      ? renderCheckView(report, laid, notices)
-      : !style.wide
-        ? renderServiceView(report, laid, notices)
-        : renderWideView(report, laid, answerHeader(report, width, c), notices)
-  return partialBanner(report, width, c) + body
+  yield partialBanner(report, width, c)
+  if (report.query.kind === 'all') yield* checkViewPieces(report, laid, notices)
+  else yield !style.wide ? renderServiceView(report, laid, notices) : renderWideView(report, laid, answerHeader(report, width, c), notices)
 }
 
 /** First thing on screen when the run was interrupted: the answer below is incomplete, and why. */

@@ -6,7 +6,7 @@ import type {Report} from '../../src/core/model.js'
 import {catalog} from '../../src/core/checks/catalog.js'
 import {buildReport} from '../../src/core/report.js'
 import {interruptedNode} from '../../src/core/captures.js'
-import {renderTable} from '../../src/render/table.js'
+import {renderTable, renderTablePieces} from '../../src/render/table.js'
 
 const capture = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26', import.meta.url))
 
@@ -58,6 +58,25 @@ describe('renderTable', () => {
     const text = renderTable(await onCapture({kind: 'service', namespace: 'storefront', service: 'cache'}), {color: false, wide: false, width: 80})
     expect(Math.max(...text.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80)
     expect(text).toMatch(/kubectl -n storefront patch service cache --type merge -p \\\n {2,}'\{"spec":\{"selector":\{"tier":"backend"\}\}\}'/)
+  })
+})
+
+describe('renderTablePieces', () => {
+  it("check mode comes in pieces, a Service's findings at a time, that make up the table", async () => {
+    const report = await onCapture({kind: 'all'})
+    const style = {color: false, wide: false, width: 80}
+    const pieces = [...renderTablePieces(report, style)]
+    const services = new Set(report.findings.filter((f) => f.severity !== 'info').map((f) => f.service ?? ''))
+    expect(services.size).toBeGreaterThan(3)
+    // the table, then FINDINGS, then one piece per Service with findings, then the totals (with the separators between)
+    expect(pieces.filter((p) => /^\n {2}\S/.test(p))).toHaveLength(services.size)
+    expect(pieces.join('')).toBe(renderTable(report, style))
+    expect(pieces.join('')).toMatch(/^\d+ Services in all namespaces;[^]*\nFINDINGS\n {2}\S[^]*\n\d+ Services?: [^\n]*\n$/)
+  })
+
+  it('one Service is one piece', async () => {
+    const report = await onCapture({kind: 'service', namespace: 'storefront', service: 'frontend'})
+    expect([...renderTablePieces(report, {color: false, wide: false, width: 80})].filter(Boolean)).toHaveLength(1)
   })
 })
 
