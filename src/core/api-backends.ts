@@ -28,7 +28,7 @@ export interface ApiBackend {
   /** `zone`, or null. */
   zone: string | null
   /** `hints.forZones`: the zones whose nodes may use this endpoint under topology-aware routing. */
-  zoneHints: string[]
+  zoneHints: readonly string[]
   /** The object that lists it. */
   listedIn: {kind: 'EndpointSlice' | 'Endpoints'; name: string}
 }
@@ -37,9 +37,18 @@ function podOf(ref: V1ObjectReference | undefined, namespace: string): string | 
   return ref?.kind === 'Pod' && ref.name ? `${ref.namespace ?? namespace}/${ref.name}` : null
 }
 
+/** The eight sets of conditions, made once: rows share them (reports are never changed after they are made). */
+const CONDITIONS: ReadonlyArray<ApiBackend['conditions']> = Array.from({length: 8}, (_, bits) =>
+  Object.freeze({ready: (bits & 1) !== 0, serving: (bits & 2) !== 0, terminating: (bits & 4) !== 0}),
+)
+
 function conditionsOf(e: {conditions?: V1EndpointConditions}): ApiBackend['conditions'] {
-  return {ready: isReady(e), serving: isServing(e), terminating: isTerminating(e)}
+  const bits = (isReady(e) ? 1 : 0) | (isServing(e) ? 2 : 0) | (isTerminating(e) ? 4 : 0)
+  return CONDITIONS[bits] ?? {ready: isReady(e), serving: isServing(e), terminating: isTerminating(e)}
 }
+
+/** A row without zone hints: one empty list for all of them. */
+const NO_HINTS: readonly string[] = Object.freeze([])
 
 /** A slice's endpoints as backends. The slice's ports and name are one value shared by its rows (reports are never changed, and YAML is dumped without references). */
 function fromSlice(slice: V1EndpointSlice): ApiBackend[] {
@@ -57,7 +66,7 @@ function fromSlice(slice: V1EndpointSlice): ApiBackend[] {
       conditions: conditionsOf(ep),
       ports,
       zone: ep.zone ?? null,
-      zoneHints: (ep.hints?.forZones ?? []).map((z) => z.name),
+      zoneHints: ep.hints?.forZones?.length ? ep.hints.forZones.map((z) => z.name) : NO_HINTS,
       listedIn,
     })
   }
@@ -76,7 +85,7 @@ function fromEndpoints(eps: V1Endpoints): ApiBackend[] {
       conditions: conditionsOf({conditions: {ready}}),
       ports,
       zone: null,
-      zoneHints: [],
+      zoneHints: NO_HINTS,
       listedIn: {kind: 'Endpoints' as const, name: eps.metadata?.name ?? ''},
     })
     return [...(subset.addresses ?? []).map(rows(true)), ...(subset.notReadyAddresses ?? []).map(rows(false))]

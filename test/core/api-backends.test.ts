@@ -78,4 +78,24 @@ describe('apiBackends', () => {
       },
     ])
   })
+
+  it('rows with the same conditions share one frozen value, and rows without hints one empty list', () => {
+    const rows = rowsOf([
+      slice({
+        endpoints: [
+          {ip: '10.244.0.1', pod: 'a'},
+          {ip: '10.244.0.2', pod: 'b'},
+          {ip: '10.244.0.3', pod: 'c', ready: false, serving: true, terminating: true},
+        ],
+      }),
+    ])
+    const [a, b, c] = rows
+    expect(a?.conditions).toEqual({ready: true, serving: true, terminating: false})
+    expect(b?.conditions).toBe(a?.conditions)
+    expect(c?.conditions).toEqual({ready: false, serving: true, terminating: true})
+    expect(Object.isFrozen(a?.conditions)).toBe(true)
+    expect(b?.zoneHints).toEqual([])
+    expect(b?.zoneHints).toBe(a?.zoneHints)
+    expect(Object.isFrozen(a?.zoneHints)).toBe(true)
+  })
 })
