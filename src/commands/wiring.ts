@@ -144,12 +144,16 @@ export class RunInterrupted extends Error {
 export async function withInterruption<T>(
   reader: NodeReader,
   work: (interrupted: Promise<void>) => Promise<T>,
+  {closeLimitMs = CLOSE_LIMIT_MS}: {closeLimitMs?: number} = {},
 ): Promise<{result: T; interruption?: Interruption}> {
   let closing: Promise<void> | undefined
   const close = () => (closing ??= Promise.resolve(reader.close?.()).catch(() => undefined))
   let interruption: Interruption | undefined
   let settle: () => void = () => undefined
   const interrupted = new Promise<void>((resolve) => (settle = resolve))
+  // Set by the first signal; cleared once the run has come back, so a report still going into a slow
+  // pipe is never cut by it.
+  let deadline: NodeJS.Timeout | undefined
   // Nothing has been written to stdout while these handlers are installed (the report is printed after
   // `work` returns), and both hard exits wait for stderr to take its message (exitAfterDrain): a
   // second signal, which the user asks for, and a run that does not come back in CLOSE_LIMIT_MS (a
@@ -165,7 +169,7 @@ export async function withInterruption<T>(
     process.stderr.write(
       `\n${what}: closing node connections and printing what was read (${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} again to quit at once)…\n`,
     )
-    setTimeout(() => void exitAfterDrain(code), CLOSE_LIMIT_MS).unref()
+    deadline = setTimeout(() => void exitAfterDrain(code), closeLimitMs).unref()
     settle()
     void close()
   }
@@ -181,6 +185,7 @@ export async function withInterruption<T>(
     // Still listening while connections close (up to a few seconds on a peer that stopped answering):
     // a signal then means "quit now", with the exit code a signal earns.
     await close()
+    clearTimeout(deadline)
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
   }
