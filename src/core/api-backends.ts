@@ -44,7 +44,9 @@ const CONDITIONS: ReadonlyArray<ApiBackend['conditions']> = Array.from({length: 
 
 function conditionsOf(e: {conditions?: V1EndpointConditions}): ApiBackend['conditions'] {
   const bits = (isReady(e) ? 1 : 0) | (isServing(e) ? 2 : 0) | (isTerminating(e) ? 4 : 0)
-  return CONDITIONS[bits] ?? {ready: isReady(e), serving: isServing(e), terminating: isTerminating(e)}
+  const shared = CONDITIONS[bits]
+  if (!shared) throw new Error(`endpoint conditions: ${bits} is not one of the eight sets`)
+  return shared
 }
 
 /** A row without zone hints: one empty list for all of them. */

@@ -309,9 +309,10 @@ export class TableIndex {
 
   /**
    * The chain named `name`, or undefined. Long chains (KUBE-SERVICES, KUBE-NODEPORTS) are kept with their
-   * destination index (the rules parsed for one destination go at tracesDone); the others (a Service's KUBE-SVC and KUBE-SEP chains) are kept least recently
-   * used first, at most RECENT_CHAINS of them with their parsed rules, so tracing every Service of a
-   * 10,000-Service node holds a few Services' rules at a time, not all 440,000.
+   * destination index (the rules parsed for one destination go at tracesDone); the others (a Service's
+   * KUBE-SVC and KUBE-SEP chains) are kept least recently used first, at most RECENT_CHAINS of them with
+   * their parsed rules, so tracing every Service of a 10,000-Service node holds a few Services' rules at a
+   * time, not all 440,000.
    */
   get(name: string): ChainIndex | undefined {
     let c = this.made.get(name) ?? this.recent.get(name)
