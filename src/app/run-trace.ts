@@ -22,7 +22,8 @@ export interface TraceSettings {
   counters?: boolean
   /**
    * Check mode: the output shows only the summary table (its verdicts, findings and rule walks, no
-   * path), so each Service's paths are let go once it is judged and the report holds none.
+   * path or backend), so each Service's paths and backends are let go once it is judged and the
+   * report holds none.
    */
   summaryOnly?: boolean
 }

@@ -22,7 +22,7 @@ export interface TraceConfig {
    * are reported as interrupted, and the report is built from what the others showed.
    */
   interrupted?: Promise<void>
-  /** Check mode: the output shows only the summary, so each Service's paths go once it is judged (none in the report). */
+  /** Check mode: the output shows only the summary, so each Service's paths and backends go once it is judged (none in the report). */
   summaryOnly?: boolean
   /** Check mode: called with each Service's part as soon as it is judged, in report order; awaited before the next. */
   onService?: (part: ServicePart) => void | Promise<void>
@@ -71,7 +71,7 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   if (kubeProxy && (kubeProxy.configMap || kubeProxy.daemonSet)) view.kubeProxy = kubeProxy
   const report =
     query.kind === 'all'
-      ? await checkEachService(checkServiceByService(query, idx, dataplanes, denied, {keepPaths: config.summaryOnly !== true}), config.onService)
+      ? await checkEachService(checkServiceByService(query, idx, dataplanes, denied, {keepDetail: config.summaryOnly !== true}), config.onService)
       : reportFromIndex(query, idx, dataplanes, denied, reader.noNodes)
   return {report, view, dataplanes}
 }

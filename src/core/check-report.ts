@@ -1,7 +1,8 @@
 // Check mode (-A, -n NS) one Service at a time: its entries traced on every node, its checks, its
 // verdict, then the next. What a Service's paths leave behind is its summary, its findings and each
-// node's rule-walk tally, so when the output shows no path the live set does not grow with the
-// number of Services. The report equals buildReport's for the same query, findings in the same order.
+// node's rule-walk tally; when the output is the summary table, the summary kept is without its
+// backends, so the live set grows by little more than a row per Service. The report equals
+// buildReport's for the same query, findings in the same order.
 import {keyOf, type ClusterIndex} from './cluster-index.js'
 import {serviceEntries} from './entries.js'
 import type {AllQuery, Finding, NodeDataplane, NodeReport, Report, ServiceSummary, TracePath} from './model.js'
@@ -27,9 +28,15 @@ export interface ServicePart {
 }
 
 export interface CheckModeOptions {
-  /** Keep every Service's paths in the report (json, yaml, tree, graphs); without, the nodes' paths stay empty. */
-  keepPaths: boolean
+  /**
+   * Keep every Service's paths and backends in the report (json, yaml, tree, graphs); without, the
+   * nodes' paths and the services' backends stay empty (the summary table shows neither). Each part
+   * yielded has them either way.
+   */
+  keepDetail: boolean
 }
+
+const NO_BACKENDS: ServiceSummary['backends'] = Object.freeze([]) as unknown as ServiceSummary['backends']
 
 /**
  * The trace checks' findings, by check and then by the node each was first seen on: one run over
@@ -69,7 +76,7 @@ class TraceFindings {
 
 /**
  * Check mode's report, built Service by Service: yields each Service's part as soon as it is
- * judged, and returns the report (buildReport's, with empty paths unless `keepPaths`).
+ * judged, and returns the report (buildReport's, with empty paths and backends unless `keepDetail`).
  */
 export function* checkServiceByService(
   query: AllQuery,
@@ -104,7 +111,7 @@ export function* checkServiceByService(
       // The next Service's traces walk other chains: this one's may go.
       o.plane.release()
       tallies[i] = tallyRuleWalk(tallies[i] ?? {}, paths)
-      if (options.keepPaths) kept[i]?.push(...paths)
+      if (options.keepDetail) kept[i]?.push(...paths)
       return nodeReportOf(o, paths, {})
     })
     const traced = nodes.flatMap((n) => n.paths.map((path) => ({node: n.name, path})))
@@ -113,7 +120,7 @@ export function* checkServiceByService(
     const own = [...checked, ...traceFindings.add({...ctx, nodes}), ...(conntrackOf.get(key) ?? [])]
     const findings = findingsByService(dedupe(own)).get(key) ?? []
     const service = summarize(idx, svc, traced, findings)
-    summaries.push(service)
+    summaries.push(options.keepDetail ? service : {...service, backends: NO_BACKENDS})
     yield {service, nodes, findings}
   }
   const nodes = withConntrack(

@@ -167,20 +167,32 @@ export interface SliceEndpoint {
   endpoint: V1Endpoint
 }
 
-// Per Service (its slice list, idx.slicesByService's value): its endpoints by canonical address.
-const endpointsByAddressOf = new WeakMap<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>()
+// Per index, the endpoints by address of the Services looked up last (keyed by their slice list,
+// idx.slicesByService's value), most recent last. Bounded: check mode looks at one Service after the
+// other, and what 10,000 Services' maps would hold (100,000 entries) is never asked for again.
+const recentEndpointMaps = new WeakMap<ClusterIndex, Map<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>>()
+const RECENT_ENDPOINT_MAPS = 16
 const NO_ENDPOINTS: ReadonlyMap<string, SliceEndpoint[]> = new Map()
 
 /**
  * The Service's endpoints by canonical address, in slice order (an address may be listed more than
- * once), made once per Service: each backend of each path looks its address up here instead of
- * scanning every endpoint.
+ * once), made once while the Service is being traced: each backend of each path looks its address
+ * up here instead of scanning every endpoint.
  */
 export function endpointsByAddress(idx: ClusterIndex, service: string): ReadonlyMap<string, SliceEndpoint[]> {
   const slices = idx.slicesByService.get(service)
   if (!slices) return NO_ENDPOINTS
-  let byAddress = endpointsByAddressOf.get(slices)
-  if (!byAddress) {
+  let recent = recentEndpointMaps.get(idx)
+  if (!recent) {
+    recent = new Map<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>()
+    recentEndpointMaps.set(idx, recent)
+  }
+  let byAddress = recent.get(slices)
+  if (byAddress) {
+    // Most recent last: the first is the one to drop.
+    recent.delete(slices)
+    recent.set(slices, byAddress)
+  } else {
     byAddress = new Map()
     for (const slice of slices) {
       for (const endpoint of slice.endpoints ?? []) {
@@ -190,7 +202,11 @@ export function endpointsByAddress(idx: ClusterIndex, service: string): Readonly
         else for (const a of new Set(addresses.map(canonicalIP))) push(byAddress, a, {slice, endpoint})
       }
     }
-    endpointsByAddressOf.set(slices, byAddress)
+    recent.set(slices, byAddress)
+    for (const oldest of recent.keys()) {
+      if (recent.size <= RECENT_ENDPOINT_MAPS) break
+      recent.delete(oldest)
+    }
   }
   return byAddress
 }

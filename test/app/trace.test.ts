@@ -196,14 +196,15 @@ describe('check mode yields one part per Service', () => {
     expect(events).toEqual([...['hello-cache', 'hello-world', 'kubernetes', 'web-lb'].flatMap((n) => [`start ${n}`, `end ${n}`]), 'returned'])
   })
 
-  it('with only the summary shown (summaryOnly), the report keeps no path and is otherwise the same; the parts still hold theirs', async () => {
+  it('with only the summary shown (summaryOnly), the report keeps no path or backend and is otherwise the same; the parts still hold theirs', async () => {
     const parts: ServicePart[] = []
     const {report} = await runTrace({...check, summaryOnly: true}, {cluster: bundle, reader: bundle}, {onService: (p) => void parts.push(p)})
     const full = (await trace(check)).report
-    expect(report).toEqual({...full, nodes: full.nodes.map((n) => ({...n, paths: []}))})
+    expect(report).toEqual({...full, services: full.services.map((s) => ({...s, backends: []})), nodes: full.nodes.map((n) => ({...n, paths: []}))})
     expect(report.nodes.every((n) => n.ruleWalk !== undefined)).toBe(true)
     full.nodes.forEach((n, i) => expect(parts.flatMap((p) => p.nodes[i]?.paths ?? [])).toEqual(n.paths))
-    expect(parts.map((p) => p.service)).toEqual(report.services)
+    expect(full.services.some((s) => s.backends.length > 0)).toBe(true)
+    expect(parts.map((p) => p.service)).toEqual(full.services)
   })
 
   it('--ignore judges each part again: a Service whose only error is ignored is no longer broken', async () => {
@@ -219,7 +220,7 @@ describe('check mode yields one part per Service', () => {
       {onService: (p) => void ignoring.push(p)},
     )
     expect(cache(ignoring)).toEqual({...cache(parts), status: 'ok', cause: undefined})
-    expect(ignoring.map((p) => p.service)).toEqual(report.services)
+    expect(ignoring.map((p) => ({...p.service, backends: []}))).toEqual(report.services)
   })
 
   it('is not called for one Service or an address', async () => {

@@ -39,14 +39,19 @@ async function readBundle(dir: string, query: AllQuery): Promise<{view: ClusterV
 }
 
 /** The report with no path kept on any node. */
-const withoutPaths = (report: Report): Report => ({...report, nodes: report.nodes.map((n) => ({...n, paths: []}))})
+/** What check mode's report keeps for the summary table: no path, and no Service's backends. */
+const summaryOf = (report: Report): Report => ({
+  ...report,
+  services: report.services.map((s) => ({...s, backends: []})),
+  nodes: report.nodes.map((n) => ({...n, paths: []})),
+})
 
 /** Both ways of building check mode's report, each on its own index. */
 function bothWays(query: AllQuery, view: ClusterView, dataplanes: NodeDataplane[], denied: string[] = []) {
   return {
     atOnce: reportFromIndex(query, indexCluster(view), dataplanes, denied),
-    oneByOne: checkReport(query, indexCluster(view), dataplanes, denied, {keepPaths: true}),
-    summary: checkReport(query, indexCluster(view), dataplanes, denied, {keepPaths: false}),
+    oneByOne: checkReport(query, indexCluster(view), dataplanes, denied, {keepDetail: true}),
+    summary: checkReport(query, indexCluster(view), dataplanes, denied, {keepDetail: false}),
   }
 }
 
@@ -62,7 +67,7 @@ describe('check mode Service by Service builds the report one run over every Ser
       const {view, dataplanes} = await readBundle(dir, query)
       const {atOnce, oneByOne, summary} = bothWays(query, view, dataplanes, ['listing pods was denied'])
       expect(JSON.stringify(oneByOne, null, 1)).toBe(JSON.stringify(atOnce, null, 1))
-      expect(JSON.stringify(summary, null, 1)).toBe(JSON.stringify(withoutPaths(atOnce), null, 1))
+      expect(JSON.stringify(summary, null, 1)).toBe(JSON.stringify(summaryOf(atOnce), null, 1))
     }
   })
 
@@ -125,9 +130,9 @@ describe('check mode Service by Service builds the report one run over every Ser
     expect(JSON.stringify(oneByOne)).toBe(JSON.stringify(atOnce))
   })
 
-  it('yields each Service as it is judged, with its own paths and findings, before the report', async () => {
+  it('yields each Service as it is judged, with its own paths, backends and findings, before the report', async () => {
     const {view, dataplanes} = await readBundle('examples/hello-world', {kind: 'all'})
-    const run = checkServiceByService({kind: 'all'}, indexCluster(view), dataplanes, [], {keepPaths: false})
+    const run = checkServiceByService({kind: 'all'}, indexCluster(view), dataplanes, [], {keepDetail: false})
     const parts: ServicePart[] = []
     let next = run.next()
     while (!next.done) {
@@ -136,7 +141,9 @@ describe('check mode Service by Service builds the report one run over every Ser
     }
     const report = next.value
     const full = reportFromIndex({kind: 'all'}, indexCluster(view), dataplanes)
-    expect(parts.map((p) => p.service)).toEqual(report.services)
+    expect(parts.map((p) => p.service)).toEqual(full.services)
+    expect(full.services.some((s) => s.backends.length > 0)).toBe(true)
+    expect(report.services).toEqual(full.services.map((s) => ({...s, backends: []})))
     for (const part of parts) {
       const key = `${part.service.namespace}/${part.service.name}`
       expect(part.findings).toEqual(report.findings.filter((f) => f.service === key))
