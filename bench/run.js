@@ -31,17 +31,33 @@ function median(xs) {
   return s[Math.floor(s.length / 2)]
 }
 
-/** Wall time of a command, RUNS times; returns the median in ms (and the last result). */
+/** Wall time of a command, RUNS times; returns the median in ms, the last result, and every run's stderr. */
 function time(cmd, args, opts = {}) {
   const times = []
+  const stderrs = []
   let last
   for (let i = 0; i < RUNS; i++) {
     const t = process.hrtime.bigint()
     last = spawnSync(cmd, args, {encoding: 'utf8', maxBuffer: 1 << 28, timeout: 120_000, ...opts})
     times.push(Number(process.hrtime.bigint() - t) / 1e6)
     if (last.status !== 0) return {ms: NaN, error: (last.stderr || last.error?.message || '').trim().split('\n')[0]}
+    stderrs.push(last.stderr ?? '')
   }
-  return {ms: median(times), result: last}
+  return {ms: median(times), result: last, stderrs}
+}
+
+/** The peak RSS bench/peak-rss.js printed in each run of `r`: median, least and most (MiB), or undefined. */
+function peakOf(r) {
+  const peaks = (r.stderrs ?? []).map((e) => Number(/peak-rss-mib (\d+)/.exec(e)?.[1]))
+  if (peaks.length === 0 || peaks.some(Number.isNaN)) return undefined
+  return {median: median(peaks), min: Math.min(...peaks), max: Math.max(...peaks)}
+}
+
+/** A peak RSS row: the median over runs, its ratio to the dump, and the range when runs differ. */
+function peakRow(name, peak, dumpMiB) {
+  if (!peak) return `${name.padEnd(52)} n/a`
+  const range = peak.max > peak.min ? `; ${peak.min}–${peak.max} MiB over ${RUNS} runs` : ''
+  return `${name.padEnd(52)} ${String(peak.median).padStart(6)} MiB   (${(peak.median / dumpMiB).toFixed(2)}× the dump${range})`
 }
 
 function iptablesRestoreBaseline(file) {
@@ -85,16 +101,16 @@ try {
     '--fail-on',
     'none',
   ])
-  const peak = rss.result ? Number(/peak-rss-mib (\d+)/.exec(rss.result.stderr)?.[1]) : NaN
+  const peak = peakOf(rss)
   // Check mode over every Service (the summary table: -o json of 10,000 Services is ~200 MB).
   const all = time(process.execPath, [path.join(root, 'bin/run.js'), '-A', '--from', dir, '--fail-on', 'none'])
   const allRss = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), '-A', '--from', dir, '--fail-on', 'none'])
-  const allPeak = allRss.result ? Number(/peak-rss-mib (\d+)/.exec(allRss.result.stderr)?.[1]) : NaN
+  const allPeak = peakOf(allRss)
   // The same as -o json, written as it is made: time and peak RSS from one set of runs, the output to /dev/null.
   const allJson = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), '-A', '--from', dir, '--fail-on', 'none', '-o', 'json'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
-  const allJsonPeak = allJson.result ? Number(/peak-rss-mib (\d+)/.exec(allJson.result.stderr)?.[1]) : NaN
+  const allJsonPeak = peakOf(allJson)
   // A real cluster has a pod behind each endpoint: the same node, its cluster.json with those pods
   // (the checks and the choice of a client pod look pods up per Service; they must not scan them all).
   const podsDir = path.join(dir, 'with-pods')
@@ -103,7 +119,7 @@ try {
   const allPods = time(process.execPath, ['--expose-gc', path.join(root, 'bench/peak-rss.js'), '-A', '--from', podsDir, '--fail-on', 'none'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   })
-  const allPodsPeak = allPods.result ? Number(/peak-rss-mib (\d+)/.exec(allPods.result.stderr)?.[1]) : NaN
+  const allPodsPeak = peakOf(allPods)
   const restore = iptablesRestoreBaseline(dump)
   const read = time(process.execPath, [
     '-e',
@@ -124,14 +140,14 @@ try {
     ...(!Number.isNaN(ours.ms) && !Number.isNaN(read.ms) ? [`${''.padEnd(52)}           ${(ours.ms / read.ms).toFixed(2)}× of the floor`] : []),
     row(`kubectl-svctrace --ip ${vipOf(svc)}:80 -o json`, byIP, restore),
     ...(!Number.isNaN(byIP.ms) && !Number.isNaN(read.ms) ? [`${''.padEnd(52)}           ${(byIP.ms / read.ms).toFixed(2)}× of the floor`] : []),
-    `${'peak RSS of the trace'.padEnd(52)} ${Number.isNaN(peak) ? 'n/a' : `${String(peak).padStart(6)} MiB`}   (${(peak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
+    peakRow('peak RSS of the trace', peak, bytes / 2 ** 20),
     row('kubectl-svctrace -A (whole process)', all, restore),
-    `${'peak RSS of -A'.padEnd(52)} ${Number.isNaN(allPeak) ? 'n/a' : `${String(allPeak).padStart(6)} MiB`}   (${(allPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
+    peakRow('peak RSS of -A', allPeak, bytes / 2 ** 20),
     row('kubectl-svctrace -A -o json (whole process)', allJson, restore),
-    `${'peak RSS of -A -o json'.padEnd(52)} ${Number.isNaN(allJsonPeak) ? 'n/a' : `${String(allJsonPeak).padStart(6)} MiB`}   (${(allJsonPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
+    peakRow('peak RSS of -A -o json', allJsonPeak, bytes / 2 ** 20),
     `with a running pod behind every endpoint (${SERVICES * ENDPOINTS} pods; cluster.json ${(clusterWithPods / 2 ** 20).toFixed(1)} MiB):`,
     row('kubectl-svctrace -A (whole process)', allPods, restore),
-    `${'peak RSS of -A'.padEnd(52)} ${Number.isNaN(allPodsPeak) ? 'n/a' : `${String(allPodsPeak).padStart(6)} MiB`}   (${(allPodsPeak / (bytes / 2 ** 20)).toFixed(2)}× the dump)`,
+    peakRow('peak RSS of -A', allPodsPeak, bytes / 2 ** 20),
   ]
   console.log(lines.join('\n'))
   console.log(`\ntargets: one Service ≤ 0.10× of iptables-restore --test; -A ≤ 0.5×; peak RSS ≤ 4× the dump`)
@@ -145,7 +161,7 @@ try {
         .map((k) => `${k}=${process.env[k]} `)
         .join(
           '',
-        )}npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; a generated node of ${SERVICES} Services × ${ENDPOINTS} endpoints (${rules} rules, ${(bytes / 2 ** 20).toFixed(1)} MiB), median of ${RUNS} runs.`,
+        )}npm run bench\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} CPUs, load average ${os.loadavg()[0].toFixed(1)}; a generated node of ${SERVICES} Services × ${ENDPOINTS} endpoints (${rules} rules, ${(bytes / 2 ** 20).toFixed(1)} MiB), median of ${RUNS} runs (peak RSS too: each run's, with their range when they differ).`,
       '',
       '```text',
       ...lines,
