@@ -20,6 +20,7 @@ import {DEFAULT_WIDTH} from '../render/layout.js'
 import {explainFinding, findingSlugs} from '../render/explain.js'
 import {isUtf8Locale, renderOutput} from './output.js'
 import {writeFully, writePieces} from './streams.js'
+import {keepHeapNearLive} from './heap-policy.js'
 
 /** The terminal's width; through a pipe, COLUMNS when set (as `kubectl` and `ls` read it), else 80. */
 function terminalWidth(): number {
@@ -103,6 +104,8 @@ Exit codes: 0 traced and no finding at or above --fail-on; 1 findings at or abov
       // Check mode's table (-o wide too) shows verdicts, findings and rule walks, never a path.
       summaryOnly: flags.output === 'table' || flags.output === 'wide',
     }
+    // Check mode holds every Service's objects and the nodes' whole dumps for the whole run.
+    if (settings.query.kind === 'all') keepHeapNearLive()
     const access = await this.nodeAccess(flags)
     if (flags.conntrack && access.via === 'none' && flags.from === undefined)
       this.error('--conntrack reads the nodes: add --via ssh (with --ssh-user …) or --via exec, or read a bundle with --from DIR', {exit: 2})
