@@ -168,45 +168,60 @@ export interface SliceEndpoint {
 }
 
 // Per index, the endpoints by address of the Services looked up last (keyed by their slice list,
-// idx.slicesByService's value), most recent last. Bounded: check mode looks at one Service after the
-// other, and what 10,000 Services' maps would hold (100,000 entries) is never asked for again.
-const recentEndpointMaps = new WeakMap<ClusterIndex, Map<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>>()
+// idx.slicesByService's value), most recent last, and the very last one apart: most lookups ask for the
+// Service asked for just before. Bounded: check mode looks at one Service after the other, and what
+// 10,000 Services' maps would hold (100,000 entries) is never asked for again.
+interface RecentEndpointMaps {
+  lastSlices?: readonly V1EndpointSlice[]
+  last: ReadonlyMap<string, SliceEndpoint[]>
+  maps: Map<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>
+}
+const recentEndpointMaps = new WeakMap<ClusterIndex, RecentEndpointMaps>()
 const RECENT_ENDPOINT_MAPS = 16
 const NO_ENDPOINTS: ReadonlyMap<string, SliceEndpoint[]> = new Map()
 
+/** The Service's endpoints by canonical address, in slice order (an address may be listed more than once). */
+function endpointMapOf(slices: readonly V1EndpointSlice[]): Map<string, SliceEndpoint[]> {
+  const byAddress = new Map<string, SliceEndpoint[]>()
+  for (const slice of slices) {
+    for (const endpoint of slice.endpoints ?? []) {
+      const {addresses} = endpoint
+      // An endpoint has one address (the API allows more, all of one family); no Set for the one.
+      if (addresses.length === 1 && addresses[0] !== undefined) push(byAddress, canonicalIP(addresses[0]), {slice, endpoint})
+      else for (const a of new Set(addresses.map(canonicalIP))) push(byAddress, a, {slice, endpoint})
+    }
+  }
+  return byAddress
+}
+
 /**
- * The Service's endpoints by canonical address, in slice order (an address may be listed more than
- * once), made once while the Service is being traced: each backend of each path looks its address
- * up here instead of scanning every endpoint.
+ * The Service's endpoints by canonical address, made once while the Service is being traced: each
+ * backend of each path looks its address up here instead of scanning every endpoint.
  */
 export function endpointsByAddress(idx: ClusterIndex, service: string): ReadonlyMap<string, SliceEndpoint[]> {
   const slices = idx.slicesByService.get(service)
   if (!slices) return NO_ENDPOINTS
   let recent = recentEndpointMaps.get(idx)
   if (!recent) {
-    recent = new Map<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>()
+    recent = {last: NO_ENDPOINTS, maps: new Map()}
     recentEndpointMaps.set(idx, recent)
   }
-  let byAddress = recent.get(slices)
+  if (recent.lastSlices === slices) return recent.last
+  const {maps} = recent
+  let byAddress = maps.get(slices)
   if (byAddress) {
     // Most recent last: the first is the one to drop.
-    recent.delete(slices)
-    recent.set(slices, byAddress)
+    maps.delete(slices)
+    maps.set(slices, byAddress)
   } else {
-    byAddress = new Map()
-    for (const slice of slices) {
-      for (const endpoint of slice.endpoints ?? []) {
-        const {addresses} = endpoint
-        // An endpoint has one address (the API allows more, all of one family); no Set for the one.
-        if (addresses.length === 1 && addresses[0] !== undefined) push(byAddress, canonicalIP(addresses[0]), {slice, endpoint})
-        else for (const a of new Set(addresses.map(canonicalIP))) push(byAddress, a, {slice, endpoint})
-      }
-    }
-    recent.set(slices, byAddress)
-    for (const oldest of recent.keys()) {
-      if (recent.size <= RECENT_ENDPOINT_MAPS) break
-      recent.delete(oldest)
+    byAddress = endpointMapOf(slices)
+    maps.set(slices, byAddress)
+    for (const oldest of maps.keys()) {
+      if (maps.size <= RECENT_ENDPOINT_MAPS) break
+      maps.delete(oldest)
     }
   }
+  recent.lastSlices = slices
+  recent.last = byAddress
   return byAddress
 }
