@@ -36,8 +36,6 @@ export interface CheckModeOptions {
   keepDetail: boolean
 }
 
-const NO_BACKENDS: ServiceSummary['backends'] = Object.freeze([]) as unknown as ServiceSummary['backends']
-
 /**
  * The trace checks' findings, by check and then by the node each was first seen on: one run over
  * every Service lists them in that order (see TraceCheckRegistration), each node's share in
@@ -120,7 +118,7 @@ export function* checkServiceByService(
     const own = [...checked, ...traceFindings.add({...ctx, nodes}), ...(conntrackOf.get(key) ?? [])]
     const findings = findingsByService(dedupe(own)).get(key) ?? []
     const service = summarize(idx, svc, traced, findings)
-    summaries.push(options.keepDetail ? service : {...service, backends: NO_BACKENDS})
+    summaries.push(options.keepDetail ? service : {...service, backends: []})
     yield {service, nodes, findings}
   }
   const nodes = withConntrack(

@@ -172,8 +172,7 @@ export interface SliceEndpoint {
 // Service asked for just before. Bounded: check mode looks at one Service after the other, and what
 // 10,000 Services' maps would hold (100,000 entries) is never asked for again.
 interface RecentEndpointMaps {
-  lastSlices?: readonly V1EndpointSlice[]
-  last: ReadonlyMap<string, SliceEndpoint[]>
+  last?: {slices: readonly V1EndpointSlice[]; byAddress: ReadonlyMap<string, SliceEndpoint[]>}
   maps: Map<readonly V1EndpointSlice[], Map<string, SliceEndpoint[]>>
 }
 const recentEndpointMaps = new WeakMap<ClusterIndex, RecentEndpointMaps>()
@@ -203,10 +202,10 @@ export function endpointsByAddress(idx: ClusterIndex, service: string): Readonly
   if (!slices) return NO_ENDPOINTS
   let recent = recentEndpointMaps.get(idx)
   if (!recent) {
-    recent = {last: NO_ENDPOINTS, maps: new Map()}
+    recent = {maps: new Map()}
     recentEndpointMaps.set(idx, recent)
   }
-  if (recent.lastSlices === slices) return recent.last
+  if (recent.last?.slices === slices) return recent.last.byAddress
   const {maps} = recent
   let byAddress = maps.get(slices)
   if (byAddress) {
@@ -221,7 +220,6 @@ export function endpointsByAddress(idx: ClusterIndex, service: string): Readonly
       maps.delete(oldest)
     }
   }
-  recent.lastSlices = slices
-  recent.last = byAddress
+  recent.last = {slices, byAddress}
   return byAddress
 }
