@@ -51,7 +51,7 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   const nothingRead = (): never => {
     throw new InterruptedError('interrupted before the API server answered: nothing was read')
   }
-  reader.prefetch?.(config.nodes)
+  reader.prefetch?.(config.nodes, query)
   const listed = reader.nodesListed?.bind(reader)
   const hooks = listed ? {onNodes: (nodes: ClusterView['nodes']) => listed(nodes, config.nodes)} : {}
   const {view, denied} = await unlessInterrupted(cluster.load(query, hooks), stop, nothingRead)

@@ -5,7 +5,7 @@ import {indexIptablesSave, type IptablesDump} from './iptables/dump.js'
 import {parseIpset, type Ipsets} from './ipvs/ipset.js'
 import {parseIpvsTable, type IpvsTable} from './ipvs/ipvsadm.js'
 import {parseIpvsStats, withIpvsStats} from './ipvs/ipvsadm-stats.js'
-import type {Capture, CaptureKind, NodeDataplane} from './model.js'
+import type {ByteSource, Capture, CaptureKind, NodeDataplane} from './model.js'
 import type {NftRuleset} from './nftables/model.js'
 import {parseNft} from './nftables/parse.js'
 
@@ -42,9 +42,17 @@ export function withCapture(captures: readonly Capture[], capture: Capture): Cap
 
 const decoder = new TextDecoder()
 
-/** The capture's output as text (decoded from UTF-8 when it was kept as bytes). */
+/** The capture's output as text (decoded from UTF-8 when it was kept as bytes, read whole when it was left where it lies). */
 export function captureText(c: Capture): string {
-  return typeof c.text === 'string' ? c.text : decoder.decode(c.text)
+  if (typeof c.text === 'string') return c.text
+  return decoder.decode(c.text instanceof Uint8Array ? c.text : allBytes(c.text))
+}
+
+/** Every byte of the source, read into one array. */
+export function allBytes(source: ByteSource): Uint8Array {
+  const bytes = new Uint8Array(source.size)
+  const n = source.read(bytes, 0)
+  return n === bytes.length ? bytes : bytes.subarray(0, n)
 }
 
 /** Indexes every capture the node has. ipvsadm output and /proc/net/ip_vs hold the same table: ipvsadm wins. */

@@ -67,13 +67,25 @@ export type CaptureKind =
   | 'conntrack'
 
 /**
+ * A dump left where it lies (a bundle's file), read in pieces: indexing streams it through one small
+ * buffer, and a trace then reads the chains it walks. Holding a 50 MB file costs its every page, which
+ * one Service's trace never looks at.
+ */
+export interface ByteSource {
+  readonly size: number
+  /** Fills `into` with the bytes from `position` on; returns how many it read (fewer only at the end). */
+  read(into: Uint8Array, position: number): number
+}
+
+/**
  * One dump read from a node: what it is, what the node printed, and where it came from (a file path, or
- * `node1: iptables-save`). The output is text, or the bytes as read: a 50 MB iptables-save dump is
- * indexed from its bytes without being decoded (captureText decodes when a reader needs text).
+ * `node1: iptables-save`). The output is text, the bytes as read, or (iptables dumps in a bundle) where
+ * to read them: a 50 MB iptables-save dump is indexed from its bytes without being decoded (captureText
+ * decodes, and reads a ByteSource whole, when a reader needs text).
  */
 export interface Capture {
   kind: CaptureKind
-  text: string | Uint8Array
+  text: string | Uint8Array | ByteSource
   source: string
 }
 

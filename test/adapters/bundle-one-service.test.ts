@@ -1,7 +1,8 @@
 // A trace of one Service from a bundle parses only the items it can read: the List's items are found
 // in the file's bytes (list-items.ts), those of other Services are skipped (query-items.ts), and the
 // report is the same as from the whole file, for every Service of every bundle the tests hold, in
-// YAML (both indentations) and in JSON.
+// YAML (both indentations) and in JSON. The same holds when the node's iptables dumps are left in
+// place and read chain by chain (core/iptables/dump.ts, from a ByteSource).
 import {cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
@@ -15,6 +16,8 @@ import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import type {ClusterSource} from '../../src/app/ports.js'
 import {runTrace} from '../../src/app/run-trace.js'
 import {canonicalIP, isIP} from '../../src/core/address.js'
+import {indexCluster} from '../../src/core/cluster-index.js'
+import {planCollection} from '../../src/core/collection-plan.js'
 import type {ClusterView, Protocol, Query} from '../../src/core/model.js'
 
 const items = (text: string, json: boolean) => {
@@ -282,5 +285,37 @@ describe('a trace of an address from part of the file is the trace from all of i
     const {view} = await b.load({kind: 'ip', ip: svc.spec!.clusterIP!, port: 80, protocol: 'TCP'})
     expect(view.services.map((s) => s.metadata?.name)).toEqual(['svc-12'])
     expect(view.endpointSlices.map((s) => s.metadata?.labels?.['kubernetes.io/service-name'])).toEqual(['svc-12'])
+  })
+})
+
+describe('a trace that reads the dumps in place is the trace from the whole dumps', () => {
+  it('leaves the iptables dumps in place for one Service or address, and reads them whole for every Service', async () => {
+    const b = new BundleDir(path.join(root, 'examples/hello-world'), {readInPlaceFrom: 0})
+    const {view} = await b.load()
+    const [node] = await b.nodeNames()
+    const kinds = async (query: Query) => {
+      const dp = await b.read(node!, planCollection(indexCluster(view), query))
+      return dp.captures.map((c) => `${c.kind}: ${typeof c.text === 'string' ? 'text' : c.text instanceof Uint8Array ? 'bytes' : 'in place'}`)
+    }
+    const svc = view.services[0]!
+    expect(await kinds({kind: 'service', service: svc.metadata!.name!, namespace: svc.metadata!.namespace!})).toContain('iptables-save: in place')
+    expect(await kinds({kind: 'ip', ip: svc.spec!.clusterIP!, protocol: 'TCP'})).toContain('iptables-save: in place')
+    expect(await kinds({kind: 'all'})).toContain('iptables-save: bytes')
+  })
+
+  it.each(dirs.map((d) => [path.relative(root, d), d]))('%s', async (_, dir) => {
+    const inPlace = new BundleDir(dir, {readInPlaceFrom: 0})
+    const held = new BundleDir(dir)
+    const {view} = await held.load()
+    const queries: Query[] = [
+      ...view.services.map((s): Query => ({kind: 'service', service: s.metadata!.name!, namespace: s.metadata!.namespace!})),
+      ...addressesOf(view),
+    ]
+    for (const query of queries) {
+      const settings = {query, nodes: [], failOn: 'none' as const, ignore: []}
+      const read = await runTrace(settings, {cluster: inPlace, reader: inPlace})
+      const all = await runTrace(settings, {cluster: held, reader: held})
+      expect(JSON.stringify(read.report), `${dir} ${JSON.stringify(query)}`).toBe(JSON.stringify(all.report))
+    }
   })
 })

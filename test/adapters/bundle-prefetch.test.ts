@@ -15,7 +15,7 @@ const decoded = (dp: NodeDataplane) => ({...dp, captures: dp.captures.map((c) =>
 
 async function readAll(prefetch: readonly string[] | undefined): Promise<NodeDataplane[]> {
   const dir = new BundleDir(bundle)
-  if (prefetch) dir.prefetch(prefetch)
+  if (prefetch) dir.prefetch(prefetch, {kind: 'all'})
   const {view} = await dir.load()
   const plan = planCollection(indexCluster(view), {kind: 'all'})
   return Promise.all((await dir.nodeNames()).map(async (n) => decoded(await dir.read(n, plan))))

@@ -12,6 +12,7 @@ import {BundleDir} from '../../src/adapters/bundle/reader.js'
 import {SourceError} from '../../src/app/ports.js'
 import type {ClusterView, NodeDataplane, Query, Report} from '../../src/core/model.js'
 import {buildReport, QueryError} from '../../src/core/report.js'
+import {allBytes} from '../../src/core/captures.js'
 import {expectReadable} from './support/check.js'
 import {address} from './support/destinations.js'
 import {CLUSTER_YAML, IPSET, IPTABLES, IPVSADM_SAVE, NFT_JSON} from './support/fixtures.js'
@@ -123,7 +124,8 @@ describe('bundle loader and report pipeline, fuzzed', () => {
         const root = path.join(dir, String(run++))
         mkdirSync(path.join(root, 'nodes', plane.name), {recursive: true})
         writeFileSync(path.join(root, clusterFile), text)
-        for (const c of plane.captures) writeFileSync(path.join(root, c.source), c.text, 'latin1')
+        for (const c of plane.captures)
+          writeFileSync(path.join(root, c.source), typeof c.text === 'string' || c.text instanceof Uint8Array ? c.text : allBytes(c.text), 'latin1')
         const bundle = new BundleDir(root)
         try {
           const {view} = await bundle.load()

@@ -72,7 +72,7 @@ describe.skipIf(env.skip)('stale conntrack entries after CoreDNS moved, with rea
     const dir = `${FIXTURES}${name}/nodes/node1`
     mkdirSync(dir, {recursive: true})
     writeFileSync(`${dir}/iptables-save.txt`, (await inNs(['iptables-save'])).stdout)
-    writeFileSync(`${dir}/conntrack.txt`, defined(captureOf(dp, 'conntrack'), 'the conntrack capture').text)
+    writeFileSync(`${dir}/conntrack.txt`, captureText(defined(captureOf(dp, 'conntrack'), 'the conntrack capture')))
   }
 
   beforeAll(async () => {

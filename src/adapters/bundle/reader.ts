@@ -1,16 +1,16 @@
 // A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake. The files
 // and where each goes are bundle/layout.ts, shared with the writer.
 import {isAscii} from 'node:buffer'
-import {readFileSync} from 'node:fs'
+import {closeSync, openSync, readFileSync, readSync} from 'node:fs'
 import {open, readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../../app/ports.js'
-import type {ClusterView, NodeDataplane, Query} from '../../core/model.js'
+import type {ByteSource, ClusterView, NodeDataplane, Query} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {MAKE_IT, parseClusterFile, partialView} from './cluster-file.js'
 import {CLUSTER_FILES, CONNTRACK_FILE, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
 import {captureOf, unreadableNode} from '../../core/captures.js'
-import type {CollectionPlan} from '../../core/collection-plan.js'
+import {tracesEveryService, type CollectionPlan} from '../../core/collection-plan.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
@@ -44,6 +44,38 @@ async function readWhole(file: string, size: number): Promise<Buffer> {
   }
 }
 
+/**
+ * iptables dumps from this size on are left where they lie for a trace of one Service or address, and
+ * read in pieces (indexed through one small buffer, then the chains the trace walks): reading 48 MB
+ * into fresh memory costs more than the trace itself on some machines (every page faulted in), and one
+ * Service's trace looks at a few dozen chains of it.
+ */
+const READ_IN_PLACE_FROM = 8 * 1024 * 1024
+
+/** The captures a trace reads chain by chain (core/iptables/dump.ts): the rest are parsed whole. */
+const READ_BY_CHAIN = new Set<string>(['iptables-save', 'ip6tables-save'])
+
+/** The file as a ByteSource: each read opens it, reads at the position and closes it (nothing left open when the run ends). */
+function fileSource(file: string, size: number): ByteSource {
+  return {
+    size,
+    read(into, position) {
+      const fd = openSync(file, 'r')
+      try {
+        let got = 0
+        while (got < into.length) {
+          const n = readSync(fd, into, got, into.length - got, position + got)
+          if (n === 0) break
+          got += n
+        }
+        return got
+      } finally {
+        closeSync(fd)
+      }
+    },
+  }
+}
+
 /** Only whitespace (or nothing): stops at the first other byte, so a big dump costs nothing. */
 function isBlank(bytes: Uint8Array): boolean {
   for (const b of bytes) if (b !== 32 && b !== 9 && b !== 10 && b !== 13) return false
@@ -59,8 +91,15 @@ export class BundleDir implements ClusterSource, NodeReader {
   readonly description: string
   readonly noNodes = 'bundle-without-nodes'
 
-  constructor(readonly dir: string) {
+  /** iptables dumps from this size on are read in place for a trace of one Service or address (tests set 0). */
+  private readonly readInPlaceFrom: number
+
+  constructor(
+    readonly dir: string,
+    opts: {readInPlaceFrom?: number} = {},
+  ) {
     this.description = `bundle ${dir}`
+    this.readInPlaceFrom = opts.readInPlaceFrom ?? READ_IN_PLACE_FROM
   }
 
   async defaultNamespace(): Promise<string> {
@@ -118,9 +157,11 @@ export class BundleDir implements ClusterSource, NodeReader {
 
   /**
    * Reads the nodes' files while cluster.json is parsed (JSON.parse holds the main thread; the file reads
-   * run on libuv's pool meanwhile). A file over the size limit or missing is left to read() to report.
+   * run on libuv's pool meanwhile). A file over the size limit or missing is left to read() to report,
+   * and a big iptables dump to be read in place unless every Service is traced.
    */
-  prefetch(only: readonly string[]): void {
+  prefetch(only: readonly string[], query: Query): void {
+    const whole = tracesEveryService(query)
     const start = async () => {
       const nodes = only.length > 0 ? only : await this.nodeNames()
       for (const node of nodes) {
@@ -130,7 +171,12 @@ export class BundleDir implements ClusterSource, NodeReader {
           for (const name of c.files) {
             const file = path.join(this.dir, NODES_DIR, node, name)
             if (this.taken.has(file)) continue
-            const bytes = stat(file).then((s) => (s.size <= MAX_NODE_FILE_BYTES ? readWhole(file, s.size) : Promise.reject(new Error('too big'))))
+            const inPlace = !whole && READ_BY_CHAIN.has(c.capture)
+            const bytes = stat(file).then((s) =>
+              s.size <= MAX_NODE_FILE_BYTES && !(inPlace && s.size >= this.readInPlaceFrom)
+                ? readWhole(file, s.size)
+                : Promise.reject(new Error('not read ahead')),
+            )
             bytes.catch(() => undefined)
             this.ahead.set(file, bytes)
           }
@@ -164,6 +210,12 @@ export class BundleDir implements ClusterSource, NodeReader {
               node,
               `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`,
             )
+          }
+          if (plan && !plan.everyService && READ_BY_CHAIN.has(c.capture) && s.size >= this.readInPlaceFrom) {
+            this.ahead.delete(file)
+            this.taken.add(file)
+            out.captures.push({kind: c.capture, text: fileSource(file, s.size), source: file})
+            break
           }
           // Kept as bytes: the iptables dumps are indexed without decoding them (captureText decodes the rest).
           const bytes = await this.bytesOf(file)

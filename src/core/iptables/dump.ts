@@ -10,6 +10,7 @@
 //   COMMIT
 import {formatIP, parseCidr, type Cidr} from '../address.js'
 import {formatRule, parseRuleLine, type Rule} from './rule.js'
+import type {ByteSource} from '../model.js'
 
 /** One chain: its name, policy and where its rules are; made when the chain is first looked up. */
 export interface ChainIndex {
@@ -207,14 +208,17 @@ export class TableIndex {
     return decodeRange(this.dump().bytes, valueAt(this.declStart, k), valueAt(this.declEnd, k))
   }
 
-  /** True when the word at bytes[start, …) (ending at a space or at lineEnd) is the name of declaration k. */
-  namesAt(k: number, start: number, lineEnd: number): boolean {
+  /**
+   * True when the word at line[start, …) (ending at a space or at lineEnd) is the name of declaration k.
+   * `line` is the array the indexing pass is reading (the dump's bytes, or the buffer it streams through).
+   */
+  namesAt(k: number, line: Uint8Array, start: number, lineEnd: number): boolean {
     const bytes = this.dump().bytes
     const from = valueAt(this.declStart, k)
     const len = valueAt(this.declEnd, k) - from
     const after = start + len
-    if (after > lineEnd || (after < lineEnd && bytes[after] !== SPACE)) return false
-    for (let i = 0; i < len; i++) if (bytes[start + i] !== bytes[from + i]) return false
+    if (after > lineEnd || (after < lineEnd && line[after] !== SPACE)) return false
+    for (let i = 0; i < len; i++) if (line[start + i] !== bytes[from + i]) return false
     return true
   }
 
@@ -390,8 +394,13 @@ export class TableIndex {
 export interface IptablesDump {
   /** Where the text came from, for messages (`nodes/node-a/iptables-save.txt`). */
   source: string
-  /** The dump as read (UTF-8): lines are decoded only when a trace or a check asks for them. */
+  /**
+   * The dump as read (UTF-8): lines are decoded only when a trace or a check asks for them. Indexed from
+   * a ByteSource, it holds only the declarations and the chains read so far (`unread` says which).
+   */
   bytes: Uint8Array
+  /** Indexed from a ByteSource: where the rest of the bytes are, and which chains (by id) are in `bytes` already. */
+  unread?: {source: ByteSource; loaded: Uint8Array}
   tables: Map<string, TableIndex>
   /** Per rule line, in dump order: byte offsets of the line and of its end, its 1-based number, its chain's id. */
   ruleStart: Int32Array
@@ -434,18 +443,77 @@ function isBlank(bytes: Uint8Array, start: number, end: number): boolean {
   return true
 }
 
+/** A ByteSource is indexed through a buffer of this size (grown for a longer line), read into again and again. */
+const CHUNK_BYTES = 1 << 20
+
+/** Declarations are copied out of the streaming buffer this many bytes at a time (see DumpIndexer.copy). */
+const COPY_BLOCK_BYTES = 64 * 1024
+
+function isByteSource(input: string | Uint8Array | ByteSource): input is ByteSource {
+  return typeof input !== 'string' && !(input instanceof Uint8Array)
+}
+
 /**
  * Indexes an iptables-save dump in one pass over its bytes without decoding or parsing rules. Throws
  * DumpError for input that is not a dump (a line outside any table, a table without COMMIT); single
- * rules are checked when a trace parses them. A string is encoded first (tests, small captures).
+ * rules are checked when a trace parses them. A string is encoded first (tests, small captures). A
+ * ByteSource is streamed through one small buffer: only the declarations are kept, and a chain's rules
+ * are read when a trace first walks it (loadChain).
  */
-export function indexIptablesSave(input: string | Uint8Array, source: string): IptablesDump {
-  // A plain Uint8Array view: Node's Buffer overrides indexOf and subarray with slower versions.
+export function indexIptablesSave(input: string | Uint8Array | ByteSource, source: string, opts: {chunkBytes?: number} = {}): IptablesDump {
+  if (isByteSource(input)) return indexSource(input, source, opts.chunkBytes ?? CHUNK_BYTES)
+  // A plain Uint8Array view: Node's Buffer overrides subarray with a slower version.
   const bytes = typeof input === 'string' ? encoder.encode(input) : new Uint8Array(input.buffer, input.byteOffset, input.byteLength)
+  const indexer = new DumpIndexer(newDump(source, bytes), false)
+  indexer.lines(bytes, 0, bytes.length, true)
+  return indexer.finish()
+}
+
+/** indexIptablesSave of a ByteSource, streamed through a buffer of chunkBytes (tests make it small, so lines straddle reads). */
+function indexSource(input: ByteSource, source: string, chunkBytes: number): IptablesDump {
+  // An array of the file's size whose pages are never touched but where declarations are copied and
+  // chains read: a 50 MB dump costs a few MB of memory for one Service.
+  const dump = newDump(source, new Uint8Array(input.size))
+  const indexer = new DumpIndexer(dump, true)
+  let buf = new Uint8Array(Math.max(1, Math.min(chunkBytes, input.size + 1)))
+  let base = 0
+  let have = 0
+  for (;;) {
+    if (have === buf.length) {
+      // A line longer than the buffer: room for it.
+      const more = new Uint8Array(buf.length * 2)
+      more.set(buf)
+      buf = more
+    }
+    const left = input.size - base - have
+    const n = left > 0 ? readFrom(input, buf.subarray(have, have + Math.min(buf.length - have, left)), base + have, source) : 0
+    have += n
+    const atEnd = n === 0 || base + have >= input.size
+    const used = indexer.lines(buf, base, have, atEnd)
+    if (atEnd) break
+    buf.copyWithin(0, used, have)
+    base += used
+    have -= used
+  }
+  const indexed = indexer.finish()
+  indexed.unread = {source: input, loaded: new Uint8Array(indexed.chainCount)}
+  return indexed
+}
+
+/** input.read, its failure a DumpError (the node's dump cannot be used, as with a dump that is not one). */
+function readFrom(input: ByteSource, into: Uint8Array, position: number, source: string): number {
+  try {
+    return input.read(into, position)
+  } catch (err) {
+    throw new DumpError(source, 0, `cannot read it (${(err as Error).message})`)
+  }
+}
+
+function newDump(source: string, bytes: Uint8Array): IptablesDump {
   // A guess from kube-proxy's rule lines (~110 bytes); the tables grow if it is short. Counting the lines
   // first would be a second pass over 50 MB.
   const capacity = (bytes.length >> 6) + 16
-  const dump: IptablesDump = {
+  return {
     source,
     bytes,
     tables: new Map(),
@@ -456,96 +524,171 @@ export function indexIptablesSave(input: string | Uint8Array, source: string): I
     ruleCount: 0,
     chainCount: 0,
   }
-  const {tables} = dump
-  const text = (start: number, end: number) => decodeRange(bytes, start, end)
-  let rules = 0
-  let table: TableIndex | undefined
+}
+
+/** The indexing pass: fed the dump's lines in order, a buffer at a time. */
+class DumpIndexer {
+  private rules = 0
+  private table: TableIndex | undefined
   // The declaration and id of the chain the last rule belonged to.
-  let decl = -1
-  let chainId = -1
-  let lineNo = 0
-  let pos = 0
-  const n = bytes.length
-  while (pos < n) {
-    let next = bytes.indexOf(NL, pos)
-    if (next < 0) next = n
-    const end = next > pos && bytes[next - 1] === CR ? next - 1 : next
-    lineNo++
-    const c = bytes[pos]
-    // '-' (-A …) and '[' ([pkts:bytes] -A …) are the hot path: nearly every line of a big dump.
-    if (c === 45 || c === 91) {
-      if (!table) throw new DumpError(source, lineNo, 'a rule outside any "*table" section; is this iptables-save output?')
-      let at = pos
-      if (c === 91) {
-        at = bytes.indexOf(93, pos) + 2
-        if (at < 2 || at > end || bytes[at - 1] !== SPACE) throw new DumpError(source, lineNo, 'malformed "[packets:bytes]" counters')
+  private decl = -1
+  private chainId = -1
+  private lineNo = 0
+  /** Sparse: dump.bytes holds the dump's bytes up to here (declarations are copied a block at a time). */
+  private copiedTo = 0
+
+  constructor(
+    private readonly dump: IptablesDump,
+    /** dump.bytes is empty but for what the pass copies into it (declarations, undeclared chain names). */
+    private readonly sparse: boolean,
+  ) {}
+
+  /**
+   * Indexes the lines of buf[0, to), which holds the dump's bytes from offset `base` on. Unless `last`,
+   * a line not ended by a newline is left for the next call: returns where it starts (to, when none is).
+   */
+  lines(buf: Uint8Array, base: number, to: number, last: boolean): number {
+    const {dump, sparse} = this
+    const {source, tables} = dump
+    const text = (start: number, end: number) => decodeRange(buf, start, end)
+    let {rules, table, decl, chainId, lineNo} = this
+    let pos = 0
+    while (pos < to) {
+      let next = buf.indexOf(NL, pos)
+      if (next < 0 || next >= to) {
+        if (!last) break
+        next = to
       }
-      if (bytes[at + 1] !== 65 || bytes[at + 2] !== SPACE) {
-        throw new DumpError(source, lineNo, `expected "-A CHAIN …", found "${text(pos, Math.min(end, pos + 40))}"`)
-      }
-      const nameStart = at + 3
-      // iptables-save prints each chain's rules together, in declaration order: try the next
-      // declarations before searching.
-      if (decl < 0 || !table.namesAt(decl, nameStart, end)) {
-        let found = -1
-        for (let k = decl + 1; k < table.size && k < decl + 9; k++) {
-          if (table.namesAt(k, nameStart, end)) {
-            found = k
-            break
-          }
+      const end = next > pos && buf[next - 1] === CR ? next - 1 : next
+      lineNo++
+      const c = buf[pos]
+      // '-' (-A …) and '[' ([pkts:bytes] -A …) are the hot path: nearly every line of a big dump.
+      if (c === 45 || c === 91) {
+        if (!table) throw new DumpError(source, lineNo, 'a rule outside any "*table" section; is this iptables-save output?')
+        let at = pos
+        if (c === 91) {
+          at = buf.indexOf(93, pos) + 2
+          if (at < 2 || at > end || buf[at - 1] !== SPACE) throw new DumpError(source, lineNo, 'malformed "[packets:bytes]" counters')
         }
-        let nameEnd = bytes.indexOf(SPACE, nameStart)
-        if (nameEnd < 0 || nameEnd > end) nameEnd = end
-        if (found < 0) found = table.find(text(nameStart, nameEnd))
-        // iptables-restore would refuse a rule for an undeclared chain; keep it and let the trace say so.
-        if (found < 0) found = table.declare(nameStart, nameEnd, nameEnd, dump.chainCount++)
-        decl = found
-        chainId = valueAt(table.declId, found)
+        if (buf[at + 1] !== 65 || buf[at + 2] !== SPACE) {
+          throw new DumpError(source, lineNo, `expected "-A CHAIN …", found "${text(pos, Math.min(end, pos + 40))}"`)
+        }
+        const nameStart = at + 3
+        // iptables-save prints each chain's rules together, in declaration order: try the next
+        // declarations before searching.
+        if (decl < 0 || !table.namesAt(decl, buf, nameStart, end)) {
+          let found = -1
+          for (let k = decl + 1; k < table.size && k < decl + 9; k++) {
+            if (table.namesAt(k, buf, nameStart, end)) {
+              found = k
+              break
+            }
+          }
+          let nameEnd = buf.indexOf(SPACE, nameStart)
+          if (nameEnd < 0 || nameEnd > end) nameEnd = end
+          if (found < 0) found = table.find(text(nameStart, nameEnd))
+          if (found < 0) {
+            // iptables-restore would refuse a rule for an undeclared chain; keep it and let the trace say so.
+            if (sparse) this.copy(buf, base, nameStart, nameEnd, to)
+            found = table.declare(base + nameStart, base + nameEnd, base + nameEnd, dump.chainCount++)
+          }
+          decl = found
+          chainId = valueAt(table.declId, found)
+        }
+        if (rules === dump.ruleStart.length) {
+          dump.ruleStart = grown(dump.ruleStart)
+          dump.ruleEnd = grown(dump.ruleEnd)
+          dump.ruleLine = grown(dump.ruleLine)
+          dump.ruleChain = grown(dump.ruleChain)
+        }
+        dump.ruleStart[rules] = base + pos
+        dump.ruleEnd[rules] = base + end
+        dump.ruleLine[rules] = lineNo
+        dump.ruleChain[rules] = chainId
+        rules++
+      } else if (c === 58) {
+        // :CHAIN POLICY [packets:bytes]
+        if (!table) throw new DumpError(source, lineNo, 'a chain declaration outside any "*table" section')
+        let sp = buf.indexOf(SPACE, pos)
+        if (sp < 0 || sp > end) sp = end
+        if (sparse) this.copy(buf, base, pos, end, to)
+        table.declare(base + pos + 1, base + sp, base + end, dump.chainCount++)
+      } else if (c === 42) {
+        if (table)
+          throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT before the next table; the dump is cut or garbled`)
+        const name = text(pos + 1, end).trim()
+        table = tables.get(name) ?? new TableIndex(name, lineNo, () => dump)
+        tables.set(name, table)
+        decl = -1
+      } else if (c === 67 && startsWithAscii(buf, pos, 'COMMIT')) {
+        if (!table) throw new DumpError(source, lineNo, 'COMMIT outside any "*table" section')
+        table = undefined
+        decl = -1
+      } else if (c !== 35 && !isBlank(buf, pos, end) && text(pos, end).trim() !== '') {
+        throw new DumpError(source, lineNo, `unexpected line "${text(pos, Math.min(end, pos + 60))}"; expected iptables-save output`)
       }
-      if (rules === dump.ruleStart.length) {
-        dump.ruleStart = grown(dump.ruleStart)
-        dump.ruleEnd = grown(dump.ruleEnd)
-        dump.ruleLine = grown(dump.ruleLine)
-        dump.ruleChain = grown(dump.ruleChain)
-      }
-      dump.ruleStart[rules] = pos
-      dump.ruleEnd[rules] = end
-      dump.ruleLine[rules] = lineNo
-      dump.ruleChain[rules] = chainId
-      rules++
-    } else if (c === 58) {
-      // :CHAIN POLICY [packets:bytes]
-      if (!table) throw new DumpError(source, lineNo, 'a chain declaration outside any "*table" section')
-      let sp = bytes.indexOf(SPACE, pos)
-      if (sp < 0 || sp > end) sp = end
-      table.declare(pos + 1, sp, end, dump.chainCount++)
-    } else if (c === 42) {
-      if (table)
-        throw new DumpError(source, lineNo, `table "${table.name}" (line ${table.line}) has no COMMIT before the next table; the dump is cut or garbled`)
-      const name = text(pos + 1, end).trim()
-      table = tables.get(name) ?? new TableIndex(name, lineNo, () => dump)
-      tables.set(name, table)
-      decl = -1
-    } else if (c === 67 && startsWithAscii(bytes, pos, 'COMMIT')) {
-      if (!table) throw new DumpError(source, lineNo, 'COMMIT outside any "*table" section')
-      table = undefined
-      decl = -1
-    } else if (c !== 35 && !isBlank(bytes, pos, end) && text(pos, end).trim() !== '') {
-      throw new DumpError(source, lineNo, `unexpected line "${text(pos, Math.min(end, pos + 60))}"; expected iptables-save output`)
+      pos = next + 1
     }
-    pos = next + 1
+    Object.assign(this, {rules, table, decl, chainId, lineNo})
+    return Math.min(pos, to)
   }
-  if (table) {
-    throw new DumpError(
-      source,
-      lineNo,
-      `table "${table.name}" (line ${table.line}) has no COMMIT: the dump is truncated. Read it again, and check the node did not run out of space or time`,
-    )
+
+  /**
+   * Sparse: puts buf[start, end) into dump.bytes (the declarations TableIndex compares names in), with
+   * what follows it up to a block: declarations come one after another, ~110,000 of them at 10,000
+   * Services, and one copy per line cost more than the rest of their indexing.
+   */
+  private copy(buf: Uint8Array, base: number, start: number, end: number, to: number): void {
+    if (base + end <= this.copiedTo) return
+    const from = Math.max(start, this.copiedTo - base)
+    const upTo = Math.max(end, Math.min(to, from + COPY_BLOCK_BYTES))
+    this.dump.bytes.set(buf.subarray(from, upTo), base + from)
+    this.copiedTo = base + upTo
   }
-  if (tables.size === 0) throw new DumpError(source, 0, 'no "*table" section: the file is empty or not iptables-save output')
-  dump.ruleCount = rules
-  for (const t of tables.values()) t.complete = true
-  return dump
+
+  /** The dump, once every line has been indexed; throws DumpError when it ends inside a table. */
+  finish(): IptablesDump {
+    const {dump, table, lineNo} = this
+    if (table) {
+      throw new DumpError(
+        dump.source,
+        lineNo,
+        `table "${table.name}" (line ${table.line}) has no COMMIT: the dump is truncated. Read it again, and check the node did not run out of space or time`,
+      )
+    }
+    if (dump.tables.size === 0) throw new DumpError(dump.source, 0, 'no "*table" section: the file is empty or not iptables-save output')
+    dump.ruleCount = this.rules
+    for (const t of dump.tables.values()) t.complete = true
+    return dump
+  }
+}
+
+/**
+ * Reads chain `id`'s rule lines into dump.bytes when the dump was indexed from a ByteSource and they are
+ * not there yet: one read per run of rules that follow each other (a chain's rules are one run in
+ * iptables-save's output). Throws DumpError when what it reads is not where the index put rule lines.
+ */
+function loadChain(dump: IptablesDump, id: number): void {
+  const unread = dump.unread
+  if (!unread || unread.loaded[id] === 1) return
+  const {chainFirst, byChain} = grouped(dump)
+  const to = at32(chainFirst, id + 1)
+  for (let k = at32(chainFirst, id); k < to;) {
+    let last = k
+    while (last + 1 < to && at32(byChain, last + 1) === at32(byChain, last) + 1) last++
+    const start = at32(dump.ruleStart, at32(byChain, k))
+    const end = at32(dump.ruleEnd, at32(byChain, last))
+    const n = readFrom(unread.source, dump.bytes.subarray(start, end), start, dump.source)
+    for (let j = k; j <= last; j++) {
+      const i = at32(byChain, j)
+      const c = dump.bytes[at32(dump.ruleStart, i)]
+      if (n !== end - start || (c !== DASH && c !== 91)) {
+        throw new DumpError(dump.source, at32(dump.ruleLine, i), 'the file changed while it was being read; run the trace again')
+      }
+    }
+    k = last + 1
+  }
+  unread.loaded[id] = 1
 }
 
 /** Groups rule numbers by chain with a counting sort: O(rules), once per dump. */
@@ -637,6 +780,7 @@ export function chainView(dump: IptablesDump, table: string, chain: string): Cha
 }
 
 function makeView(dump: IptablesDump, table: string, index: ChainIndex): ChainView {
+  loadChain(dump, index.id)
   const {chainFirst, byChain} = grouped(dump)
   const first = at32(chainFirst, index.id)
   const parsed = (index.parsed ??= new Array<Rule | RuleError | undefined>(index.ruleCount))
