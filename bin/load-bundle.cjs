@@ -20,7 +20,9 @@ function runBundle(filename) {
   } catch {
     // No cache (a build without one, or a copied dist/): compile as require() would.
   }
-  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(filename, 'utf8')}\n})`
+  // The build writes ASCII only (scripts/krew/bundle.js asciiOnly): Latin-1 reads it into a one-byte
+  // string without UTF-8 decoding.
+  const wrapped = `(function (exports, require, module, __filename, __dirname) {${readFileSync(filename, 'latin1')}\n})`
   const options = {filename, ...(cachedData ? {cachedData} : {})}
   // oclif's loader may import() an ES module; a vm.Script needs to be told where import() goes.
   if (vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER) options.importModuleDynamically = vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER

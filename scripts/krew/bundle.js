@@ -78,7 +78,7 @@ var __svctraceLoadLazy = (() => {
       let sea;
       try { sea = require('node:sea'); } catch {}
       const fromSea = Boolean(sea && sea.isSea());
-      const code = fromSea ? sea.getAsset(file, 'utf8') : require('node:fs').readFileSync(filename, 'utf8');
+      const code = fromSea ? sea.getAsset(file, 'utf8') : require('node:fs').readFileSync(filename, 'latin1');
       // The V8 code cache the build made beside the bundle (scripts/bundle-dist.js): V8 refuses one
       // made by another Node.js or for other code, and then compiles as without it.
       let cachedData;
@@ -202,9 +202,27 @@ const COMMON = {
   // written, so stack traces and class names still read.
   minifyWhitespace: true,
   minifySyntax: true,
-  charset: 'utf8',
+  // ASCII output: a one-byte string for V8, read as Latin-1 (bin/load-bundle.cjs, the lazy loader)
+  // instead of decoded from UTF-8 (see asciiOnly for the regular expressions esbuild leaves as written).
+  charset: 'ascii',
   metafile: true,
   logLevel: 'silent',
+}
+
+/**
+ * The bundle's text with every character outside ASCII written as an escape. esbuild's `charset: 'ascii'`
+ * escapes strings and identifiers but leaves a regular expression's own characters as written (ansis
+ * matches a raw U+009B); there `\uXXXX` means the same character, in a class or not, with the u flag or
+ * without. Checked ASCII after: the loaders read the bundles as Latin-1.
+ */
+export function asciiOnly(code) {
+  // After a backslash the escape would read as an escaped backslash and letters: refuse rather than guess.
+  if (/\\[\u0080-\u{10ffff}]/u.test(code)) throw new Error('bundle: a character outside ASCII follows a backslash; cannot escape it')
+  const out = code.replace(/[\u0080-\u{10ffff}]/gu, (c) =>
+    Array.from({length: c.length}, (_, i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`).join(''),
+  )
+  if (/[\u0080-\u{10ffff}]/u.test(out)) throw new Error('bundle: characters outside ASCII left after escaping')
+  return out
 }
 
 async function esbuildOnce(options) {
@@ -214,7 +232,7 @@ async function esbuildOnce(options) {
     // A warning here means something would break at run time (e.g. import.meta in CommonJS).
     throw new Error(`esbuild warning, refusing to package: ${w.text}${w.location ? ` (${w.location.file}:${w.location.line})` : ''}`)
   }
-  return {code: result.outputFiles[0].text, inputs: Object.keys(result.metafile.inputs), metafile: result.metafile}
+  return {code: asciiOnly(result.outputFiles[0].text), inputs: Object.keys(result.metafile.inputs), metafile: result.metafile}
 }
 
 /** The bundle's entry point (relative to the root). */

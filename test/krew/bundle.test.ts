@@ -9,9 +9,10 @@ import {mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'nod
 import {isBuiltin} from 'node:module'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {runInThisContext} from 'node:vm'
 import ts from 'typescript'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {bundleCli, LAZY_GROUPS, LAZY_PACKAGES, lazyFileName, packageOf} from '../../scripts/krew/bundle.js'
+import {asciiOnly, bundleCli, LAZY_GROUPS, LAZY_PACKAGES, lazyFileName, packageOf} from '../../scripts/krew/bundle.js'
 import {root} from '../support/cli.js'
 
 type Bundle = Awaited<ReturnType<typeof bundleCli>>
@@ -48,6 +49,11 @@ function dynamicImports(): Array<{file: string; line: number; arg: ts.Expression
 }
 
 describe('what the bundle contains', () => {
+  it('only ASCII, in the main bundle and in each lazy one (the loaders read them as Latin-1)', () => {
+    for (const code of [cli.code, ...cli.lazy.map((l) => l.code)]) expect(code).not.toMatch(/[\u0080-\u{10ffff}]/u)
+    expect(cli.lazy.length).toBeGreaterThan(1)
+  })
+
   it('every import() in src/ names its module literally, so esbuild can follow it', () => {
     const calls = dynamicImports()
     // today: bundle/writer, kube/kubeconfig, kube/api, client-node; more adapters are loaded the same way
@@ -157,4 +163,35 @@ describe('what the bundle contains', () => {
     expect(r.status).toBe(0)
     expect(JSON.parse(r.stdout)).toMatchObject({out: 'ran: iptables-save\n', code: 0, hostKeyChecked: true, keyType: 'ssh-ed25519'})
   }, 60_000)
+})
+
+describe('asciiOnly: a bundle written in ASCII means what it meant', () => {
+  // Each: code with a regular expression or string, and text the expression is tried on.
+  it.each([
+    ['a raw C1 control in a class', '/[\u001b\u009b][[()#;?]*m/', '\u009b[m'],
+    ['typographic quotes', "/sudo['\u2018\u2019]?: not found/i", 'sudo\u2019: not found'],
+    ['an arrow in a string', '"a \u2192 b"', 'a \u2192 b'],
+    ['an astral character with the u flag', '/^[\u{1F600}-\u{1F64F}]$/u', '\u{1F601}'],
+    ['an astral character without it', '/\u{1F601}/', 'x\u{1F601}'],
+  ])('%s', (_, code, sample) => {
+    const escaped = asciiOnly(code)
+    expect(escaped).not.toMatch(/[\u0080-\u{10ffff}]/u)
+    const value = (c: string) => runInThisContext(c) as RegExp | string
+    const before = value(code)
+    const after = value(escaped)
+    if (typeof before === 'string') {
+      expect(after).toBe(before)
+      return
+    }
+    const regex = after as RegExp
+    expect(regex.flags).toBe(before.flags)
+    // The sample matches both; with its non-ASCII characters replaced, neither.
+    const other = sample.replace(/[\u0080-\u{10ffff}]/gu, 'x')
+    expect([before.test(sample), regex.test(sample), before.test(other), regex.test(other)]).toEqual([true, true, false, false])
+  })
+
+  it('refuses a character outside ASCII after a backslash instead of changing what it means', () => {
+    // /\→/ (an identity escape) would become /\\u2192/: a backslash and "u2192".
+    expect(() => asciiOnly('/\\\u2192/')).toThrow('follows a backslash')
+  })
 })
