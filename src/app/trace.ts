@@ -5,6 +5,7 @@ import {reportFromIndex} from '../core/report.js'
 import {checkServiceByService, type ServicePart} from '../core/check-report.js'
 import {planCollection} from '../core/collection-plan.js'
 import {interruptedNode} from '../core/captures.js'
+import {DumpError} from '../core/iptables/dump.js'
 import {SourceError, type ClusterSource, type NodeReader} from './ports.js'
 
 export interface TraceConfig {
@@ -69,11 +70,17 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
     names.length > 0 && cluster.kubeProxyObjects ? unlessInterrupted(cluster.kubeProxyObjects(), stop, () => undefined) : undefined,
   ])
   if (kubeProxy && (kubeProxy.configMap || kubeProxy.daemonSet)) view.kubeProxy = kubeProxy
-  const report =
-    query.kind === 'all'
-      ? await checkEachService(checkServiceByService(query, idx, dataplanes, denied, {keepDetail: config.summaryOnly !== true}), config.onService)
-      : reportFromIndex(query, idx, dataplanes, denied, reader.noNodes)
-  return {report, view, dataplanes}
+  try {
+    const report =
+      query.kind === 'all'
+        ? await checkEachService(checkServiceByService(query, idx, dataplanes, denied, {keepDetail: config.summaryOnly !== true}), config.onService)
+        : reportFromIndex(query, idx, dataplanes, denied, reader.noNodes)
+    return {report, view, dataplanes}
+  } catch (err) {
+    // A dump read in place whose chain cannot be read when a trace reaches it (the file changed or went).
+    if (err instanceof DumpError) throw new SourceError(err.message)
+    throw err
+  }
 }
 
 /** Runs check mode Service by Service, handing each part to `onService` before the next is traced. */

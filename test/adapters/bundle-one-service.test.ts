@@ -13,12 +13,12 @@ import {chooseItems, type ItemWanted} from '../../src/adapters/bundle/query-item
 // @ts-expect-error: the bench's generator is plain JavaScript
 import {generateBundle} from '../../bench/generate.js'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
-import type {ClusterSource} from '../../src/app/ports.js'
+import {SourceError, type ClusterSource, type NodeReader} from '../../src/app/ports.js'
 import {runTrace} from '../../src/app/run-trace.js'
 import {canonicalIP, isIP} from '../../src/core/address.js'
 import {indexCluster} from '../../src/core/cluster-index.js'
 import {planCollection} from '../../src/core/collection-plan.js'
-import type {ClusterView, Protocol, Query} from '../../src/core/model.js'
+import type {ByteSource, ClusterView, Protocol, Query} from '../../src/core/model.js'
 
 const items = (text: string, json: boolean) => {
   const bytes = Buffer.from(text)
@@ -317,5 +317,39 @@ describe('a trace that reads the dumps in place is the trace from the whole dump
       const all = await runTrace(settings, {cluster: held, reader: held})
       expect(JSON.stringify(read.report), `${dir} ${JSON.stringify(query)}`).toBe(JSON.stringify(all.report))
     }
+  })
+})
+
+describe('a dump read in place that changes under the trace', () => {
+  /** The file's bytes until they have all been read once (the index), then the same bytes one place later. */
+  const changing = (bytes: Uint8Array): ByteSource => {
+    const later = new Uint8Array([0x23, ...bytes])
+    let served = 0
+    return {
+      size: bytes.length,
+      read(into, position) {
+        const from = served >= bytes.length ? later : bytes
+        const part = from.subarray(position, position + into.length)
+        into.set(part)
+        served += part.length
+        return part.length
+      },
+    }
+  }
+
+  it('ends the run with an error that names the file and says to run again, not as a bug', async () => {
+    const b = new BundleDir(path.join(root, 'examples/hello-world'), {readInPlaceFrom: 0})
+    const reader: NodeReader = {
+      nodeNames: () => b.nodeNames(),
+      async read(node, plan) {
+        const dp = await b.read(node, plan)
+        return {...dp, captures: dp.captures.map((c) => (c.kind === 'iptables-save' ? {...c, text: changing(readFileSync(c.source))} : c))}
+      },
+    }
+    const svc = (await b.load()).view.services.find((s) => s.spec?.clusterIP && s.spec.clusterIP !== 'None')!
+    const query: Query = {kind: 'service', service: svc.metadata!.name!, namespace: svc.metadata!.namespace!}
+    const run = runTrace({query, nodes: [], failOn: 'none', ignore: []}, {cluster: b, reader})
+    await expect(run).rejects.toThrow(SourceError)
+    await expect(run).rejects.toThrow(/nodes\/[^/]+\/iptables-save\.txt:\d+: the file changed while it was being read; run the trace again/)
   })
 })
