@@ -5,6 +5,8 @@ export const LAZY_PACKAGES: string[]
 export function packageOf(spec: string): string
 export const REQUIRE_SHIM: string
 export function lazyFileName(pkg: string): string
+/** The bundle's text with every character outside ASCII written as an escape (throws when one follows a backslash). */
+export function asciiOnly(code: string): string
 export function launcher(bundlePath: string, minNodeMajor: number, versionPath: string): string
 export function inlinePjson(pkg: Record<string, unknown>): Record<string, unknown>
 export interface BundledPackage {

@@ -649,7 +649,11 @@ class DumpIndexer {
       }
       pos = next + 1
     }
-    Object.assign(this, {rules, table, decl, chainId, lineNo})
+    this.rules = rules
+    this.table = table
+    this.decl = decl
+    this.chainId = chainId
+    this.lineNo = lineNo
     return Math.min(pos, to)
   }
 
