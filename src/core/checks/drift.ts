@@ -22,10 +22,23 @@ const hostPort = (e: EndpointAddress) => joinHostPort(e.ip, e.port)
 
 const show = (list: string[]) => (list.length > 4 ? `${list.slice(0, 4).join(', ')} and ${list.length - 4} more` : list.join(', ')) || 'none'
 
+/** The endpoints a Service port's paths should forward to, as host:port, in order and as a set, for each choice of endpoints. */
+interface Wanted {
+  expected: ReturnType<typeof expectedEndpoints>
+  cluster: {list: string[]; set: ReadonlySet<string>}
+  local: {list: string[]; set: ReadonlySet<string>}
+}
+
+function wantedOf(expected: ReturnType<typeof expectedEndpoints>): Wanted {
+  const cluster = expected.cluster.map(hostPort)
+  const local = expected.local.map(hostPort)
+  return {expected, cluster: {list: cluster, set: new Set(cluster)}, local: {list: local, set: new Set(local)}}
+}
+
 /** Stale and missing endpoint rules of one node's dnat paths. */
 function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]): void {
   // A Service port's entries (from pods, from the node, …) share one expected set per address family.
-  const expectedOf = new Map<string, ReturnType<typeof expectedEndpoints>>()
+  const wantedBy = new Map<string, Wanted>()
   for (const path of node.paths) {
     const key = path.entry.service
     const svc = key ? idx.serviceByKey.get(key) : undefined
@@ -34,21 +47,20 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
     const family = parseCidr(path.entry.destination.ip)?.family ?? 4
     if (!port) continue
     const memo = `${key} ${port.name ?? ''} ${port.port} ${protocolOf(port)} ${family}`
-    let expected = expectedOf.get(memo)
-    if (!expected) {
-      expected = expectedEndpoints(idx, svc, port, node.name, family)
-      expectedOf.set(memo, expected)
+    let wanted = wantedBy.get(memo)
+    if (!wanted) {
+      wanted = wantedOf(expectedEndpoints(idx, svc, port, node.name, family))
+      wantedBy.set(memo, wanted)
     }
+    const {expected} = wanted
     const local = usesLocalEndpoints(svc, path.entry.kind, path.from, node.mode)
     // IPVS falls back to every endpoint when none is local (kubernetes#97081): not drift.
-    const want = (local && !(node.mode === 'ipvs' && expected.local.length === 0) ? expected.local : expected.cluster).map(hostPort)
-    const have = [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort()
-    const base = {service: key, node: node.name}
+    const want = local && !(node.mode === 'ipvs' && expected.local.length === 0) ? wanted.local : wanted.cluster
     // Sets: a Service may have thousands of endpoints.
-    const wanted = new Set(want)
-    const had = new Set(have)
-    const stale = have.filter((e) => !wanted.has(e))
-    const missing = expected.hinted ? [] : want.filter((e) => !had.has(e))
+    const had = new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))
+    const stale = [...had].filter((e) => !want.set.has(e)).sort()
+    const missing = expected.hinted ? [] : want.list.filter((e) => !had.has(e))
+    const base = {service: key, node: node.name}
     if (stale.length > 0) {
       const staleSet = new Set(stale)
       const chains = path.backends
@@ -67,7 +79,7 @@ function nodeEndpointDrift(idx: ClusterIndex, node: NodeReport, out: Finding[]):
         finding('missing-endpoint-rule', {
           message: `${node.name} does not forward ${path.entry.address} to ready endpoint${missing.length > 1 ? 's' : ''} ${show(missing)} of ${key}`,
           ...base,
-          evidence: [`rules forward to: ${show(have)}`, `EndpointSlices say: ${show(want)}`],
+          evidence: [`rules forward to: ${show([...had].sort())}`, `EndpointSlices say: ${show(want.list)}`],
         }),
       )
     }
