@@ -5,7 +5,7 @@ import {closeSync, openSync, readFileSync, readSync} from 'node:fs'
 import {open, readdir, readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../../app/ports.js'
-import type {ByteSource, ClusterView, NodeDataplane, Query} from '../../core/model.js'
+import type {ByteSource, CaptureKind, ClusterView, NodeDataplane, Query} from '../../core/model.js'
 import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {MAKE_IT, parseClusterFile, partialView} from './cluster-file.js'
 import {CLUSTER_FILES, CONNTRACK_FILE, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
@@ -53,7 +53,7 @@ async function readWhole(file: string, size: number): Promise<Buffer> {
 const READ_IN_PLACE_FROM = 8 * 1024 * 1024
 
 /** The captures a trace reads chain by chain (core/iptables/dump.ts): the rest are parsed whole. */
-const READ_BY_CHAIN = new Set<string>(['iptables-save', 'ip6tables-save'])
+const READ_BY_CHAIN: ReadonlySet<CaptureKind> = new Set(['iptables-save', 'ip6tables-save'])
 
 /** The file as a ByteSource: each read opens it, reads at the position and closes it (nothing left open when the run ends). */
 function fileSource(file: string, size: number): ByteSource {
@@ -171,9 +171,8 @@ export class BundleDir implements ClusterSource, NodeReader {
           for (const name of c.files) {
             const file = path.join(this.dir, NODES_DIR, node, name)
             if (this.taken.has(file)) continue
-            const inPlace = !whole && READ_BY_CHAIN.has(c.capture)
             const bytes = stat(file).then((s) =>
-              s.size <= MAX_NODE_FILE_BYTES && !(inPlace && s.size >= this.readInPlaceFrom)
+              s.size <= MAX_NODE_FILE_BYTES && !this.readsInPlace(c.capture, s.size, whole)
                 ? readWhole(file, s.size)
                 : Promise.reject(new Error('not read ahead')),
             )
@@ -186,12 +185,22 @@ export class BundleDir implements ClusterSource, NodeReader {
     start().catch(() => undefined)
   }
 
-  /** The file's bytes: read ahead if prefetch got to it, else now. */
-  private async bytesOf(file: string): Promise<Buffer> {
+  /** Whether a capture of this kind and size is left in place (read chain by chain), not read whole. */
+  private readsInPlace(kind: CaptureKind, size: number, everyService: boolean): boolean {
+    return !everyService && READ_BY_CHAIN.has(kind) && size >= this.readInPlaceFrom
+  }
+
+  /** Marks the file as read by read(): prefetch will not read it again; returns its read ahead, if any. */
+  private take(file: string): Promise<Buffer> | undefined {
     const ahead = this.ahead.get(file)
     this.ahead.delete(file)
     this.taken.add(file)
-    return (await ahead?.catch(() => undefined)) ?? readFile(file)
+    return ahead
+  }
+
+  /** The file's bytes: read ahead if prefetch got to it, else now. */
+  private async bytesOf(file: string): Promise<Buffer> {
+    return (await this.take(file)?.catch(() => undefined)) ?? readFile(file)
   }
 
   async read(node: string, plan?: CollectionPlan): Promise<NodeDataplane> {
@@ -211,9 +220,9 @@ export class BundleDir implements ClusterSource, NodeReader {
               `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`,
             )
           }
-          if (plan && !plan.everyService && READ_BY_CHAIN.has(c.capture) && s.size >= this.readInPlaceFrom) {
-            this.ahead.delete(file)
-            this.taken.add(file)
+          if (plan && this.readsInPlace(c.capture, s.size, plan.everyService === true)) {
+            // A read ahead of it (started before the plan was known) is dropped; its failure is already caught.
+            void this.take(file)
             out.captures.push({kind: c.capture, text: fileSource(file, s.size), source: file})
             break
           }
