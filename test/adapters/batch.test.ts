@@ -111,7 +111,7 @@ describe('one compound command, framed parts', () => {
     const steps = (small: boolean): BatchStep[] =>
       ['KUBE-SVC-AAAA', 'KUBE-SVC-CCCC', 'KUBE-SEP-BBBB'].map((chain) => ({id: chain, cmd: nodeCommands.iptablesListChain('nat', chain), small}))
     const kept = await runBatch(new LocalShellSession(bin), steps(true))
-    expect(compoundCommand(steps(true), false).script).toMatch(/; g KUBE-SVC-AAAA env LC_ALL=C iptables /)
+    expect(compoundCommand(steps(true), false).script).toMatch(/; g KUBE-SVC-AAAA iptables /)
     expect(kept).toEqual(await runBatch(new LocalShellSession(bin), steps(false)))
     expect(kept.get('KUBE-SVC-CCCC')).toEqual({stdout: 'no newline at the end', stderr: '', exitCode: 0})
   })
@@ -375,7 +375,7 @@ describe('dual-stack, one Service (targeted)', () => {
       expect.arrayContaining(['ip6tables -V', 'ip6tables -w 5 -t nat -S KUBE-SVC-AAAA', 'ip6tables -w 5 -t filter -S INPUT', 'ip6tables-save -t nat']),
     )
     expect(c.script).toContain(
-      'k keep6:nat "^([*]|COMMIT|:(KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |([[][0-9]+:[0-9]+] )?-A (KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" env LC_ALL=C ip6tables-save -t nat',
+      'k keep6:nat "^([*]|COMMIT|:(KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |([[][0-9]+:[0-9]+] )?-A (KUBE-SERVICES|PREROUTING|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" ip6tables-save -t nat',
     )
     expect(compoundLines(c.script.replace('ip6tables -w 5 -t nat -S KUBE-SVC-AAAA', 'ip6tables -w 5 -t nat -S KUBE-SVC-AAAA -j ACCEPT'))).toBeUndefined()
     expect(compoundLines(compoundCommand(firstRound({...dualStackPlan, counters: true}), true, 'ab'.repeat(12)).script)).toEqual(
@@ -434,12 +434,12 @@ describe('the script', () => {
     }
     const c = compoundCommand(firstRound(plan), false, 'ab'.repeat(12))
     const lines = [...c.script.matchAll(/ [fg] ([A-Za-z0-9_:-]+) ([^;]+);| k ([A-Za-z0-9_:-]+) "[^"]+" ([^;]+);/g)].map((m) => [m[1] ?? m[3], m[2] ?? m[4]])
-    expect(lines).toContainEqual(['nat:KUBE-SVC-AAAA', 'env LC_ALL=C iptables -w 5 -t nat -S KUBE-SVC-AAAA'])
-    expect(lines).toContainEqual(['filter:KUBE-FORWARD', 'env LC_ALL=C iptables -w 5 -t filter -S KUBE-FORWARD'])
-    expect(lines).toContainEqual(['whole:nat', 'env LC_ALL=C iptables-save -t nat'])
+    expect(lines).toContainEqual(['nat:KUBE-SVC-AAAA', 'iptables -w 5 -t nat -S KUBE-SVC-AAAA'])
+    expect(lines).toContainEqual(['filter:KUBE-FORWARD', 'iptables -w 5 -t filter -S KUBE-FORWARD'])
+    expect(lines).toContainEqual(['whole:nat', 'iptables-save -t nat'])
     // A legacy node's filtered save: only the kept chains' lines leave the node.
     expect(c.script).toContain(
-      'k keep:nat "^([*]|COMMIT|:(KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |([[][0-9]+:[0-9]+] )?-A (KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" env LC_ALL=C iptables-save -t nat',
+      'k keep:nat "^([*]|COMMIT|:(KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) |([[][0-9]+:[0-9]+] )?-A (KUBE-SERVICES|KUBE-SVC-AAAA|KUBE-SEP-BBBB) )" iptables-save -t nat',
     )
     expect(new Set(lines.map(([id]) => id)).size).toBe(c.steps.size)
     expect(c.script).not.toContain("'")

@@ -120,7 +120,7 @@ describe.skipIf(env.skip)('--sudo with the README sudoers line, through a real s
       expect(dp.readError).toBeUndefined()
       const save = captureOf(dp, 'iptables-save')?.text ?? ''
       expect(save).toMatch(/^-A KUBE-SERVICES .*storefront\/frontend/m)
-      expect(sshd!.commands().at(-1)).toMatch(/^sh -c '.*env LC_ALL=C sudo -n iptables -V/)
+      expect(sshd!.commands().at(-1)).toMatch(/^sh -c '.*LC_ALL=C; export LC_ALL; .*; g version sudo -n iptables -V;/)
     } finally {
       await session.close()
     }

@@ -12,7 +12,7 @@ const NAMES = '(?:KUBE-[A-Z0-9-]{1,60}|PREROUTING|INPUT|FORWARD|OUTPUT|POSTROUTI
 // f/g ID CMD, or k ID "PATTERN" CMD where PATTERN is keepPattern's: kept chain names only (and the
 // `([[][0-9]+:[0-9]+] )?` that lets iptables-save -c's counter prefix through).
 const STEP = new RegExp(
-  `^(?:(?:then|else) )?(?:[fg] [A-Za-z0-9_:-]+|k [A-Za-z0-9_:-]+ "\\^\\(\\[\\*\\]\\|COMMIT\\|:\\((${NAMES})\\) \\|(?:\\(\\[\\[\\]\\[0-9\\]\\+:\\[0-9\\]\\+\\] \\)\\?)?-A \\((${NAMES})\\) \\)") env LC_ALL=C (?:sudo -n )?(.+)$`,
+  `^(?:(?:then|else) )?(?:[fg] [A-Za-z0-9_:-]+|k [A-Za-z0-9_:-]+ "\\^\\(\\[\\*\\]\\|COMMIT\\|:\\((${NAMES})\\) \\|(?:\\(\\[\\[\\]\\[0-9\\]\\+:\\[0-9\\]\\+\\] \\)\\?)?-A \\((${NAMES})\\) \\)") (?:sudo -n )?(.+)$`,
 )
 
 function allowListed(line: string): boolean {

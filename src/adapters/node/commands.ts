@@ -180,8 +180,10 @@ const SAFE_WORD = /^[A-Za-z0-9_./:=@%+-]+$/
 /**
  * The command as one line for a remote shell (SSH runs a shell). Every word must be on the allow
  * list's alphabet, so nothing needs quoting and nothing can be injected; `sudo -n` never prompts.
+ * `localeSet`: the line runs in a script that has exported LC_ALL=C already (batch.ts), so it needs
+ * no `env` of its own (one exec fewer per command).
  */
-export function shellLine(cmd: NodeCommand, sudo: boolean): string {
+export function shellLine(cmd: NodeCommand, sudo: boolean, localeSet = false): string {
   const line = cmd.argv.join(' ')
   if (!ALLOWED[cmd.id]?.test(line) || !cmd.argv.every((w) => SAFE_WORD.test(w))) {
     throw new UnsafeArgumentError(`refusing to run "${line}": not on the allow-list`)
@@ -190,5 +192,5 @@ export function shellLine(cmd: NodeCommand, sudo: boolean): string {
   // runs the tool itself and a sudoers line naming only the tools allows it (sudo either keeps LC_ALL
   // or resets the locale, which is C as well); `env` after sudo would need env itself in sudoers,
   // which would allow any command.
-  return `env LC_ALL=C ${sudo ? 'sudo -n ' : ''}${line}`
+  return `${localeSet ? '' : 'env LC_ALL=C '}${sudo ? 'sudo -n ' : ''}${line}`
 }

@@ -103,6 +103,8 @@ function nftSteps(family: 'ip' | 'ip6'): BatchStep {
   return {
     id: `${id}-probe`,
     cmd: nodeCommands.nftProbeKubeProxy(family),
+    // kube-proxy's services chain is a few rules (the Services are in its maps).
+    small: true,
     branches: [
       {when: {failed: true}, steps: []},
       {when: {always: true}, steps: [{id, cmd: nodeCommands.nftListKubeProxy(family)}]},

@@ -84,7 +84,8 @@ export function chainListingSteps(plan: CollectionPlan, smallBytes = SMALL_KUBE_
     seen.add(listId(ref, fam))
     listings.push({id: listId(ref, fam), cmd, small: true})
   }
-  const whole = wholeTableSteps(TABLES, plan.counters, fam)
+  // Read whole only when nat KUBE-SERVICES is small, or (IPv6) when kube-proxy wrote none of its rules there.
+  const whole = wholeTableSteps(TABLES, plan.counters, fam, true)
   return [
     {
       id: listId(services, fam),
@@ -138,9 +139,13 @@ function recordSaved(c: ChainCollection, table: string, chains: readonly string[
   for (const chain of chains) recordChain(c, table, chain, found.get(chain) ?? null)
 }
 
-/** `iptables-save -t TABLE` steps: a small table's first round, or a second round's whole tables. */
-export function wholeTableSteps(tables: Iterable<string>, counters = false, fam: IptablesFamily = IPV4): BatchStep[] {
-  return [...tables].map((table) => ({id: wholeId(table, fam), cmd: fam.saveTable(table, counters)}))
+/**
+ * `iptables-save -t TABLE` steps: a small table's first round, or a second round's whole tables.
+ * `small`: the tables are known to be small (the first round's), so the script holds each in the shell
+ * rather than streaming it (batch.ts `small`: fewer processes on the node).
+ */
+export function wholeTableSteps(tables: Iterable<string>, counters = false, fam: IptablesFamily = IPV4, small = false): BatchStep[] {
+  return [...tables].map((table) => ({id: wholeId(table, fam), cmd: fam.saveTable(table, counters), ...(small ? {small} : {})}))
 }
 
 /** A listing's outcome: its rules, null for a missing chain, 'busy' when the xtables lock stayed taken. */
