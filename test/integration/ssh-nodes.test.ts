@@ -21,6 +21,7 @@ import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeC
 import {NodeAccessError, type NodeTarget} from '../../src/adapters/node/connector.js'
 import {SshConnector, type SshOptions} from '../../src/adapters/ssh/connector.js'
 import {attachTestProcessToLan, cleanupLeftovers, normalizeIptablesSave, requireRoot, Topology, unusedTestSubnet} from '../support/netns.js'
+import {startRelay} from '../../bench/relay.js'
 import {generateClientKey, sshKeygenFingerprint, Sshd, startAgent, tempDir, writeHashedKnownHosts, type ClientKey} from '../support/sshd.js'
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/two-node-iptables-v1.26/nodes', import.meta.url))
@@ -243,6 +244,47 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     const got = await traceAll(connector({keyFile: undefined, home: rsaHome, sshConfigFile: undefined}), targets().slice(0, 1))
     await expectRulesOf('node1', got.node1?.stdout)
     expect(accepted()).toBe(before + 1)
+  })
+
+  it("opens the first command's channel with the signed key request: a round trip fewer through a slow link, also after a refused key", async () => {
+    // 50 ms each way between the client and node1's sshd; the relay counts the client's turns (sends after waiting for the server).
+    const relay = await startRelay({listen: {host: '127.0.0.1', port: 0}, target: {host: ip.node1, port: 22}, delayMs: 50, quietMs: 20})
+    try {
+      const kh = path.join(work!.dir, 'kh-relay')
+      await writeHashedKnownHosts(kh, [`[127.0.0.1]:${relay.address.port} ${sshd.node1.hostPublicKey}`])
+      const target = {name: 'node1', address: '127.0.0.1'}
+      const turns = async (c: SshConnector): Promise<number> => {
+        const at = relay.connections.length
+        const got = await traceAll(c, [target])
+        await expectRulesOf('node1', got.node1?.stdout)
+        expect(await relay.idle(5_000)).toBe(true)
+        const conns = relay.connections.slice(at)
+        expect(conns).toHaveLength(1)
+        return conns[0]!.turns
+      }
+      const sessions = () => sshd.node1.log.split('\n').filter((l) => l.startsWith('Starting session: ')).length
+      const before = sessions()
+      // KEXINIT (after the server's version), ECDH (after its KEXINIT), NEWKEYS with the signed key
+      // request and the channel open behind it, the exec (once the channel is confirmed), the close.
+      // Opening the channel after USERAUTH_SUCCESS instead takes 7: the open, and the answer to sshd's
+      // host-keys message, which then goes on its own.
+      const direct = await turns(connector({port: relay.address.port, knownHostsFiles: [kh]}))
+      expect(direct).toBe(5)
+      // A refused key first: its request is answered, the channel opened with it is not; the key that
+      // works is one turn more, and the command's channel is opened after the login (one more again).
+      const strangerHome = path.join(work!.dir, 'relay-home')
+      mkdirSync(path.join(strangerHome, '.ssh'), {recursive: true})
+      await generateClientKey(path.join(strangerHome, '.ssh'), 'id_ed25519')
+      copyFileSync(key.privateKeyPath, path.join(strangerHome, '.ssh', 'id_ecdsa'))
+      const refusedFirst = await turns(
+        connector({port: relay.address.port, knownHostsFiles: [kh], keyFile: undefined, home: strangerHome, sshConfigFile: undefined}),
+      )
+      expect(refusedFirst).toBe(direct + 2)
+      // One session per command either way: the channel opened ahead and not taken runs nothing.
+      expect(sessions() - before).toBe(2)
+    } finally {
+      await relay.close()
+    }
   })
 
   it('logs in with the agent, and says what it tried when no key works', async () => {

@@ -9,6 +9,7 @@ import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
 import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
 import {authHandler, KeyStore, type PassphrasePrompt} from './auth.js'
 import {quickLogin} from './quick-login.js'
+import {openChannelAhead, type ChannelAhead} from './channel-ahead.js'
 import {BastionPool, bastionName, forwardThrough} from './bastion.js'
 import {Deadline} from './deadline.js'
 import {connectError, hostKeyError, type Hop} from './errors.js'
@@ -90,14 +91,15 @@ export class SshConnector implements NodeConnector {
     if (bastion) {
       const jumpRoute = this.route(`bastion ${bastion.host}`, bastion.host, {user: bastion.user, port: bastion.port})
       route.via = bastionName(jumpRoute, jumpRoute.user)
-      jump = await this.bastions.acquire(route.via, () => this.handshake(jumpRoute))
+      jump = await this.bastions.acquire(route.via, async () => (await this.handshake(jumpRoute)).client)
     }
     const via = route.via
     const release = () => via !== undefined && this.bastions.release(via)
     try {
       const sock = jump ? await forwardThrough(jump, route, this.connectTimeoutMs) : undefined
-      const client = await this.handshake(route, sock)
+      const {client, ahead} = await this.handshake(route, sock, true)
       return new SshSession(client, {
+        ...(ahead ? {ahead} : {}),
         node: target.name,
         sudo: this.opts.sudo ?? false,
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
@@ -162,15 +164,19 @@ export class SshConnector implements NodeConnector {
     return this.knownHosts
   }
 
-  /** SSH handshake, host key check and authentication for one hop, over TCP or a bastion's channel. */
-  private handshake(route: Route, sock?: ClientChannel): Promise<Client> {
+  /**
+   * SSH handshake, host key check and authentication for one hop, over TCP or a bastion's channel.
+   * `forCommands`: a node's connection, whose first command's channel is opened ahead (channel-ahead.ts).
+   */
+  private handshake(route: Route, sock?: ClientChannel, forCommands = false): Promise<{client: Client; ahead?: ChannelAhead}> {
     const client = new ssh2.Client()
     const tried: string[] = []
     const insecure = this.opts.insecureIgnoreHostKeys ?? false
     const types = insecure ? [] : recordedKeyTypes(this.knownHostsFiles(), route.host, route.port)
     let refused: NodeAccessError | undefined
 
-    return new Promise<Client>((resolve, reject) => {
+    let ahead: ChannelAhead | undefined
+    return new Promise((resolve, reject) => {
       let settled = false
       const fail = (err: NodeAccessError) => {
         if (settled) return
@@ -192,7 +198,7 @@ export class SshConnector implements NodeConnector {
         if (settled) return
         settled = true
         deadline.cancel()
-        resolve(client)
+        resolve(ahead ? {client, ahead} : {client})
       })
       client.on('error', (err: Error & {level?: string}) => {
         // An unusable agent is not fatal: ssh2 goes on with the next key.
@@ -227,6 +233,8 @@ export class SshConnector implements NodeConnector {
       }
       try {
         client.connect(config)
+        // Before quickLogin: its signed requests go through the channel-ahead hook.
+        if (forCommands) ahead = openChannelAhead(client, this.connectTimeoutMs)
         quickLogin(client)
         // Each SSH request waits for its answer: Nagle plus delayed ACKs would add ~40-90 ms to each.
         client.setNoDelay(true)

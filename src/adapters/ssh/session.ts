@@ -8,6 +8,7 @@ import {shellLine, type NodeCommand} from '../node/commands.js'
 import type {CommandResult, NodeSession} from '../node/connector.js'
 import {batchTimeout, batchTooLarge, commandError, commandTimeout, connectionLost, outputTooLarge} from './errors.js'
 import {Limiter} from '../node/limiter.js'
+import {execOnChannel, type ChannelAhead} from './channel-ahead.js'
 
 export interface SshSessionOptions {
   node: string
@@ -18,6 +19,8 @@ export interface SshSessionOptions {
   audit?: (node: string, line: string) => void
   /** Runs after the connection is closed (releases a shared bastion). */
   onClose?: () => void
+  /** The channel opened during authentication, for the first command (channel-ahead.ts). */
+  ahead?: ChannelAhead
 }
 
 /** What one channel gave back, before it is judged. */
@@ -73,11 +76,13 @@ export class SshSession implements NodeSession {
   private lost?: string
   private readonly gone: Promise<void>
   private readonly channels = new Limiter(MAX_CHANNELS)
+  private ahead: ChannelAhead | undefined
 
   constructor(
     private readonly client: Client,
     private readonly opts: SshSessionOptions,
   ) {
+    this.ahead = opts.ahead
     this.gone = new Promise((resolve) => client.once('close', () => resolve()))
     client.on('error', (err) => {
       this.lost = err.message
@@ -143,9 +148,15 @@ export class SshSession implements NodeSession {
    * The output is collected from inside ssh2's callback: a fast command's data, exit status and close
    * can arrive in the same packet batch, before any later tick would attach listeners.
    */
-  private exec(cmd: NodeCommand | undefined, line: string, limits: ChannelLimits): Promise<RawOutput | Error> {
+  private async exec(cmd: NodeCommand | undefined, line: string, limits: ChannelLimits): Promise<RawOutput | Error> {
+    // The first command runs on the channel opened during authentication, when there is one.
+    const ahead = this.ahead
+    this.ahead = undefined
+    const opened = ahead ? await ahead.take() : undefined
+    if (this.closed || this.lost) return new Error(this.lost ?? 'the session was closed')
     return new Promise((resolve, reject) => {
-      this.client.exec(line, (err, channel) => (err ? resolve(err) : this.collect(cmd, channel, limits, resolve, reject)))
+      const started = (err: Error | undefined, channel: ClientChannel) => (err ? resolve(err) : this.collect(cmd, channel, limits, resolve, reject))
+      if (!opened || !execOnChannel(this.client, opened, line, started)) this.client.exec(line, started)
     })
   }
 

@@ -1,0 +1,100 @@
+// The channel opened during authentication (channel-ahead.ts), against a stand-in for ssh2's client
+// internals: when it is opened, and when the first command must open its own. Through a real sshd:
+// test/integration/ssh-nodes.test.ts (the round trip it saves, and a refused key first).
+import {createRequire} from 'node:module'
+import type {Client, ClientChannel} from 'ssh2'
+import {describe, expect, it} from 'vitest'
+import {openChannelAhead, SSH2_MAX_WINDOW, SSH2_PACKET_SIZE} from '../../src/adapters/ssh/channel-ahead.js'
+
+type Confirm = ((err: Error | undefined, ch?: unknown) => void) & {type?: string}
+type Sign = (data: Buffer, done: (sig: Buffer) => void) => void
+
+/** ssh2's Client as far as channel-ahead.ts reaches into it; `sent` records the packets in order. */
+function fakeClient(remoteVer: string) {
+  const sent: string[] = []
+  const handlers: Record<string, (...a: unknown[]) => void> = {USERAUTH_FAILURE: () => sent.push('(failure handled)')}
+  const channels: Confirm[] = []
+  const protocol = {
+    _handlers: handlers,
+    authPK(_user: string, _key: unknown, _algo?: string, sign?: Sign) {
+      if (!sign) return void sent.push('USERAUTH_REQUEST (query)')
+      sign(Buffer.from('data'), () => sent.push('USERAUTH_REQUEST (signed)'))
+    },
+    session(chan: number, window: number, packet: number) {
+      sent.push(`CHANNEL_OPEN ${chan} ${window} ${packet}`)
+    },
+  }
+  const client = {_remoteVer: remoteVer, _protocol: protocol, _chanMgr: {add: (h: Confirm) => channels.push(h) - 1}}
+  const signed = (sign: Sign = (d, done) => done(d)) => protocol.authPK('root', {}, 'ssh-ed25519', sign)
+  return {client: client as unknown as Client, sent, handlers, channels, signed, query: () => protocol.authPK('root', {})}
+}
+
+describe('a channel opened with the signed key request', () => {
+  it("uses ssh2's own window and packet size for it", () => {
+    const {MAX_WINDOW, PACKET_SIZE} = createRequire(import.meta.url)('ssh2/lib/Channel.js') as {MAX_WINDOW: number; PACKET_SIZE: number}
+    expect([SSH2_MAX_WINDOW, SSH2_PACKET_SIZE]).toEqual([MAX_WINDOW, PACKET_SIZE])
+  })
+
+  it('follows the first signed request to an OpenSSH server, once; a query is not followed', async () => {
+    const f = fakeClient('OpenSSH_9.2p1')
+    const ahead = openChannelAhead(f.client, 5_000)
+    f.query()
+    f.signed()
+    f.signed()
+    expect(f.sent).toEqual([
+      'USERAUTH_REQUEST (query)',
+      'USERAUTH_REQUEST (signed)',
+      `CHANNEL_OPEN 0 ${SSH2_MAX_WINDOW} ${SSH2_PACKET_SIZE}`,
+      'USERAUTH_REQUEST (signed)',
+    ])
+    expect(f.channels[0]?.type).toBe('session')
+    const channel = {outgoing: {id: 7, state: 'open'}} as unknown as ClientChannel
+    f.channels[0]!(undefined, channel)
+    await expect(ahead.take()).resolves.toBe(channel)
+    await expect(ahead.take()).resolves.toBeUndefined()
+  })
+
+  it('after an agent signature that comes later, still behind its request', async () => {
+    const f = fakeClient('OpenSSH_8.4')
+    openChannelAhead(f.client, 5_000)
+    let later: (() => void) | undefined
+    f.signed((d, done) => (later = () => done(d)))
+    expect(f.sent).toEqual([])
+    later!()
+    expect(f.sent).toEqual(['USERAUTH_REQUEST (signed)', `CHANNEL_OPEN 0 ${SSH2_MAX_WINDOW} ${SSH2_PACKET_SIZE}`])
+  })
+
+  it('is given up when the request fails (sshd did not take the open), and ssh2 still sees the failure', async () => {
+    const f = fakeClient('OpenSSH_9.2p1')
+    const ahead = openChannelAhead(f.client, 60_000)
+    f.signed()
+    f.handlers.USERAUTH_FAILURE!()
+    expect(f.sent.at(-1)).toBe('(failure handled)')
+    await expect(ahead.take()).resolves.toBeUndefined()
+  })
+
+  it('is given up when the server refuses it or does not answer in time', async () => {
+    const refused = fakeClient('OpenSSH_9.2p1')
+    const a1 = openChannelAhead(refused.client, 60_000)
+    refused.signed()
+    const taking = a1.take()
+    refused.channels[0]!(new Error('open failed'))
+    await expect(taking).resolves.toBeUndefined()
+
+    const silent = fakeClient('OpenSSH_9.2p1')
+    const a2 = openChannelAhead(silent.client, 20)
+    silent.signed()
+    await expect(a2.take()).resolves.toBeUndefined()
+  })
+
+  it('is not opened for another server, or when ssh2 is not as expected', async () => {
+    for (const ver of ['dropbear_2022.83', 'libssh_0.10.4', '']) {
+      const f = fakeClient(ver)
+      const ahead = openChannelAhead(f.client, 5_000)
+      f.signed()
+      expect(f.sent, ver).toEqual(['USERAUTH_REQUEST (signed)'])
+      await expect(ahead.take()).resolves.toBeUndefined()
+    }
+    await expect(openChannelAhead({} as Client, 5_000).take()).resolves.toBeUndefined()
+  })
+})
