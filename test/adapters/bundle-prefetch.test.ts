@@ -1,5 +1,8 @@
 // BundleDir.prefetch reads the nodes' files while cluster.yaml is parsed: what read() returns must not
 // depend on whether the files were read ahead, and naming nodes the bundle lacks must not break a run.
+import {cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs'
+import {tmpdir} from 'node:os'
+import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
 import {BundleDir} from '../../src/adapters/bundle/reader.js'
@@ -31,5 +34,28 @@ describe('bundle read-ahead', () => {
     expect(plain.length).toBeGreaterThan(1)
     expect(plain.every((dp) => dp.captures.length > 0 && dp.readError === undefined)).toBe(true)
     expect(await readAll(nodes)).toEqual(plain)
+  })
+
+  it('has every read under way when prefetch returns, before loading the API objects holds the main thread', async () => {
+    // Seen from outside: each file was opened before prefetch returned, so what is read is the file as it
+    // was then, not the one renamed over it right after (an open after that would read the new one).
+    const dir = mkdtempSync(path.join(tmpdir(), 'svctrace-prefetch-'))
+    try {
+      cpSync(bundle, dir, {recursive: true})
+      const early = new BundleDir(dir)
+      early.prefetch([], {kind: 'all'})
+      for (const n of ['node-a', 'node-b']) {
+        const file = path.join(dir, 'nodes', n, 'iptables-save.txt')
+        writeFileSync(`${file}.new`, `# replaced after prefetch\n${readFileSync(file, 'utf8')}`)
+        renameSync(`${file}.new`, file)
+      }
+      const {view} = await early.load()
+      const plan = planCollection(indexCluster(view), {kind: 'all'})
+      const got = await Promise.all(['node-a', 'node-b'].map(async (n) => decoded(await early.read(n, plan))))
+      const plain = await readAll(undefined)
+      expect(got.map((dp) => dp.captures.map((c) => c.text))).toEqual(plain.map((dp) => dp.captures.map((c) => c.text)))
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
+    }
   })
 })

@@ -1,8 +1,8 @@
 // A bundle directory as ClusterSource and NodeReader: the offline input, and the test fake. The files
 // and where each goes are bundle/layout.ts, shared with the writer.
 import {isAscii} from 'node:buffer'
-import {closeSync, openSync, readFileSync, readSync} from 'node:fs'
-import {open, readdir, readFile, stat} from 'node:fs/promises'
+import {close, closeSync, openSync, read, readdirSync, readFileSync, readSync, statSync} from 'node:fs'
+import {readFile, stat} from 'node:fs/promises'
 import path from 'node:path'
 import {SourceError, type ClusterRead, type ClusterSource, type NodeReader} from '../../app/ports.js'
 import type {ByteSource, CaptureKind, ClusterView, NodeDataplane, Query} from '../../core/model.js'
@@ -24,24 +24,31 @@ const WHAT_A_BUNDLE_IS = (dir: string) =>
   `a bundle is a directory holding cluster.yaml and nodes/NODE/iptables-save.txt: make one from a live cluster with kubectl svctrace -A --via ssh --capture ${dir}, or by hand as the README's "Bundle directory" says`
 
 /**
- * The whole file in as few reads as the kernel allows (one, from the page cache). readFile reads 512 KiB
- * at a time and needs the main thread between reads, so a read ahead would stall behind JSON.parse.
+ * The whole file in as few reads as the kernel allows (one, from the page cache), opened now and its
+ * read handed to libuv's pool at once: it goes on while the main thread reads and parses cluster.json
+ * (readFile reads 512 KiB at a time and, like any async open, needs the main thread between steps, so
+ * it would stall behind the parse). Throws at once when the file cannot be opened.
  */
-async function readWhole(file: string, size: number): Promise<Buffer> {
-  const handle = await open(file, 'r')
-  try {
-    const bytes = Buffer.allocUnsafe(size)
+function readAhead(file: string, size: number): Promise<Buffer> {
+  const fd = openSync(file, 'r')
+  const bytes = Buffer.allocUnsafe(size)
+  return new Promise((resolve, reject) => {
     let got = 0
-    while (got < size) {
-      const {bytesRead} = await handle.read(bytes, got, size - got, got)
-      if (bytesRead === 0) break
-      got += bytesRead
+    const done = (err: Error | null) => {
+      close(fd, () => undefined)
+      // A file that shrank since stat is read as it is now.
+      if (err) reject(err)
+      else resolve(got < size ? bytes.subarray(0, got) : bytes)
     }
-    // A file that shrank since stat is read as it is now.
-    return got < size ? bytes.subarray(0, got) : bytes
-  } finally {
-    await handle.close()
-  }
+    const next = () =>
+      read(fd, bytes, got, size - got, got, (err, n) => {
+        if (err) return done(err)
+        got += n
+        if (n === 0 || got >= size) return done(null)
+        next()
+      })
+    next()
+  })
 }
 
 /**
@@ -140,15 +147,18 @@ export class BundleDir implements ClusterSource, NodeReader {
 
   async nodeNames(): Promise<string[]> {
     try {
-      const entries = await readdir(path.join(this.dir, NODES_DIR), {withFileTypes: true})
-      return entries
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name)
-        .sort()
+      return this.nodeNamesNow()
     } catch (err) {
       if (errnoOf(err) === 'ENOENT') return []
       throw new SourceError(`${path.join(this.dir, NODES_DIR)}: cannot list (${(err as Error).message})`)
     }
+  }
+  /** The node directories, sorted; throws as readdir does. */
+  private nodeNamesNow(): string[] {
+    return readdirSync(path.join(this.dir, NODES_DIR), {withFileTypes: true})
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name)
+      .sort()
   }
 
   /** Node files being read ahead (prefetch), by path; read() takes each once, and then they are `taken`. */
@@ -162,27 +172,34 @@ export class BundleDir implements ClusterSource, NodeReader {
    */
   prefetch(only: readonly string[], query: Query): void {
     const whole = tracesEveryService(query)
-    const start = async () => {
-      const nodes = only.length > 0 ? only : await this.nodeNames()
-      for (const node of nodes) {
-        // --nodes names are checked against the bundle after the API read: read ahead only plain names.
-        if (node.includes('/') || node.startsWith('.')) continue
-        for (const c of NODE_CAPTURES) {
-          for (const name of c.files) {
-            const file = path.join(this.dir, NODES_DIR, node, name)
-            if (this.taken.has(file)) continue
-            const bytes = stat(file).then((s) =>
-              s.size <= MAX_NODE_FILE_BYTES && !this.readsInPlace(c.capture, s.size, whole)
-                ? readWhole(file, s.size)
-                : Promise.reject(new Error('not read ahead')),
-            )
-            bytes.catch(() => undefined)
-            this.ahead.set(file, bytes)
+    // Synchronous up to each read's start (a directory listing, a stat and an open per file: well under
+    // a millisecond each), so every read is under way before loadView holds the main thread.
+    let nodes: readonly string[]
+    try {
+      nodes = only.length > 0 ? only : this.nodeNamesNow()
+    } catch {
+      return
+    }
+    for (const node of nodes) {
+      // --nodes names are checked against the bundle after the API read: read ahead only plain names.
+      if (node.includes('/') || node.startsWith('.')) continue
+      for (const c of NODE_CAPTURES) {
+        for (const name of c.files) {
+          const file = path.join(this.dir, NODES_DIR, node, name)
+          if (this.taken.has(file) || this.ahead.has(file)) continue
+          let bytes: Promise<Buffer>
+          try {
+            const size = statSync(file).size
+            if (size > MAX_NODE_FILE_BYTES || this.readsInPlace(c.capture, size, whole)) continue
+            bytes = readAhead(file, size)
+          } catch {
+            continue
           }
+          bytes.catch(() => undefined)
+          this.ahead.set(file, bytes)
         }
       }
     }
-    start().catch(() => undefined)
   }
 
   /** Whether a capture of this kind and size is left in place (read chain by chain), not read whole. */
