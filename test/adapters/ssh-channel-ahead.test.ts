@@ -4,7 +4,7 @@
 import {createRequire} from 'node:module'
 import type {Client, ClientChannel} from 'ssh2'
 import {describe, expect, it} from 'vitest'
-import {openChannelAhead, SSH2_MAX_WINDOW, SSH2_PACKET_SIZE} from '../../src/adapters/ssh/channel-ahead.js'
+import {openChannelAhead, openChannelNow, SSH2_MAX_WINDOW, SSH2_PACKET_SIZE} from '../../src/adapters/ssh/channel-ahead.js'
 
 type Confirm = ((err: Error | undefined, ch?: unknown) => void) & {type?: string}
 type Sign = (data: Buffer, done: (sig: Buffer) => void) => void
@@ -96,5 +96,15 @@ describe('a channel opened with the signed key request', () => {
       await expect(ahead.take()).resolves.toBeUndefined()
     }
     await expect(openChannelAhead({} as Client, 5_000).take()).resolves.toBeUndefined()
+  })
+
+  it('opened now on a logged-in connection, for a later command, whatever the server', async () => {
+    const f = fakeClient('dropbear_2022.83')
+    const ahead = openChannelNow(f.client, 5_000)
+    expect(f.sent).toEqual([`CHANNEL_OPEN 0 ${SSH2_MAX_WINDOW} ${SSH2_PACKET_SIZE}`])
+    const channel = {outgoing: {id: 3, state: 'open'}} as unknown as ClientChannel
+    f.channels[0]!(undefined, channel)
+    await expect(ahead.take()).resolves.toBe(channel)
+    await expect(openChannelNow({} as Client, 5_000).take()).resolves.toBeUndefined()
   })
 })

@@ -246,7 +246,7 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     expect(accepted()).toBe(before + 1)
   })
 
-  it("opens the first command's channel with the signed key request: a round trip fewer through a slow link, also after a refused key", async () => {
+  it("opens the first command's channel with the signed key request, and the next one's while the first runs: a round trip fewer each through a slow link", async () => {
     // 50 ms each way between the client and node1's sshd; the relay counts the client's turns (sends after waiting for the server).
     const relay = await startRelay({listen: {host: '127.0.0.1', port: 0}, target: {host: ip.node1, port: 22}, delayMs: 50, quietMs: 20})
     try {
@@ -282,6 +282,20 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       expect(refusedFirst).toBe(direct + 2)
       // One session per command either way: the channel opened ahead and not taken runs nothing.
       expect(sessions() - before).toBe(2)
+
+      // A second command on the connection (a node read's second round) runs on a channel opened while
+      // the first ran: one turn more (its exec), not two (an open, then the exec).
+      const at = relay.connections.length
+      const session = await connector({port: relay.address.port, knownHostsFiles: [kh]}).connect(target)
+      try {
+        await expectRulesOf('node1', (await session.run(nodeCommands.iptablesSave())).stdout)
+        expect((await session.run(nodeCommands.iptablesVersion())).stdout).toMatch(/^iptables v1\.\d/)
+      } finally {
+        await session.close()
+      }
+      expect(await relay.idle(5_000)).toBe(true)
+      expect(relay.connections.slice(at).map((c) => c.turns)).toEqual([direct + 1])
+      expect(sessions() - before).toBe(4)
     } finally {
       await relay.close()
     }

@@ -7,6 +7,9 @@
 // only for a server that says it is OpenSSH, only for the first signed request, and only when ssh2's
 // internals are as expected; otherwise nothing changes. The system tests log in through sshd both
 // ways (a key that fails first, then one that works).
+//
+// A later command (a node read's second round) gets the same: the session opens a channel for it in
+// the same flight as the command before (openChannelNow), so it waits for its exec alone.
 import type {Client, ClientChannel} from 'ssh2'
 
 /** ssh2's window and packet size for the channels it opens (lib/Channel.js MAX_WINDOW, PACKET_SIZE; a test checks them). */
@@ -37,12 +40,12 @@ interface ChannelInternals {
   allowHalfOpen?: boolean
 }
 
-/** The channel opened ahead, for the connection's first command. */
+/** A session channel opened before a command needs it. */
 export interface ChannelAhead {
   /**
    * The channel, once the server has confirmed it; undefined when it was never opened or will never
-   * be confirmed (the signed request failed, the server refused it, or no answer within `waitMs` of
-   * the connection being ready). Only the first call can have a channel.
+   * be confirmed (the signed request it followed failed, the server refused it, or no answer within
+   * the wait it was made with). Only the first call can have a channel.
    */
   take(): Promise<ClientChannel | undefined>
 }
@@ -63,6 +66,63 @@ export function execOnChannel(client: Client, channel: ClientChannel, line: stri
   return true
 }
 
+/** One session channel: its CHANNEL_OPEN sent by `send()`, its confirmation awaited by `take()`. */
+class Opening implements ChannelAhead {
+  // none: not sent; pending: sent, not answered; settled: `channel` is known (undefined: never coming).
+  private state: 'none' | 'pending' | 'settled' = 'none'
+  private channel: ClientChannel | undefined
+  private taken = false
+  private readonly waiters: ((ch: ClientChannel | undefined) => void)[] = []
+
+  constructor(
+    private readonly client: ClientInternals,
+    private readonly waitMs: number,
+  ) {}
+
+  /** Whether ssh2's internals are there to open a channel this way. */
+  get possible(): boolean {
+    return typeof this.client._protocol?.session === 'function' && typeof this.client._chanMgr?.add === 'function'
+  }
+
+  get pending(): boolean {
+    return this.state === 'pending'
+  }
+
+  /** Sends the CHANNEL_OPEN, once. */
+  send(): void {
+    if (this.state !== 'none' || !this.possible) return
+    const confirmed = (err: Error | undefined, ch: ClientChannel | undefined) => this.settle(err ? undefined : ch)
+    ;(confirmed as unknown as {type: string}).type = 'session'
+    const id = this.client._chanMgr!.add(confirmed)
+    if (id < 0) return
+    this.state = 'pending'
+    this.client._protocol!.session!(id, SSH2_MAX_WINDOW, SSH2_PACKET_SIZE)
+  }
+
+  /** The server will not confirm it. */
+  settle(ch: ClientChannel | undefined): void {
+    if (this.state === 'settled') return
+    this.state = 'settled'
+    this.channel = ch
+    for (const w of this.waiters.splice(0)) w(ch)
+  }
+
+  take(): Promise<ClientChannel | undefined> {
+    if (this.taken) return Promise.resolve(undefined)
+    this.taken = true
+    if (this.state !== 'pending') return Promise.resolve(this.channel)
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.settle(undefined), this.waitMs)
+      this.waiters.push((ch) => {
+        clearTimeout(timer)
+        resolve(ch)
+      })
+    })
+  }
+}
+
+const NONE: ChannelAhead = {take: () => Promise.resolve(undefined)}
+
 /**
  * Opens a session channel right after the first signed public-key request of a client whose
  * connect() has just been called (before quickLogin, which signs key files at once through this).
@@ -73,57 +133,33 @@ export function openChannelAhead(client: Client, waitMs: number): ChannelAhead {
   const authPK = proto?.authPK
   const handlers = proto?._handlers
   const failure = handlers?.USERAUTH_FAILURE
-  let taken = false
-  // pending: sent, not yet answered; undefined in `channel` once it is known never to come.
-  let state: 'none' | 'pending' | 'settled' = 'none'
-  let channel: ClientChannel | undefined
-  const waiters: ((ch: ClientChannel | undefined) => void)[] = []
-  const settle = (ch: ClientChannel | undefined) => {
-    if (state === 'settled') return
-    state = 'settled'
-    channel = ch
-    for (const w of waiters.splice(0)) w(ch)
-  }
-  const none: ChannelAhead = {take: () => Promise.resolve(undefined)}
-  if (!proto || typeof authPK !== 'function' || typeof proto.session !== 'function' || !handlers || typeof failure !== 'function') return none
-  if (!c._chanMgr || typeof c._chanMgr.add !== 'function') return none
-
-  const open = () => {
-    if (state !== 'none' || !OPENSSH.test(c._remoteVer ?? '')) return
-    const confirmed = (err: Error | undefined, ch: ClientChannel | undefined) => settle(err ? undefined : ch)
-    ;(confirmed as unknown as {type: string}).type = 'session'
-    const id = c._chanMgr!.add(confirmed)
-    if (id < 0) return
-    state = 'pending'
-    proto.session!(id, SSH2_MAX_WINDOW, SSH2_PACKET_SIZE)
-  }
+  const opening = new Opening(c, waitMs)
+  if (!proto || typeof authPK !== 'function' || !handlers || typeof failure !== 'function' || !opening.possible) return NONE
   proto.authPK = (user, key, keyAlgo, sign) => {
     if (!sign) return authPK.call(proto, user, key, keyAlgo)
     // ssh2 sends the request from inside `done`: the channel open follows it.
     return authPK.call(proto, user, key, keyAlgo, (data, done) =>
       sign(data, (signature) => {
         done(signature)
-        open()
+        if (OPENSSH.test(c._remoteVer ?? '')) opening.send()
       }),
     )
   }
   // A failed request: sshd did not take the CHANNEL_OPEN that followed it.
   handlers.USERAUTH_FAILURE = (...args) => {
-    if (state === 'pending') settle(undefined)
+    if (opening.pending) opening.settle(undefined)
     failure(...args)
   }
-  return {
-    take() {
-      if (taken) return Promise.resolve(undefined)
-      taken = true
-      if (state !== 'pending') return Promise.resolve(channel)
-      return new Promise((resolve) => {
-        const timer = setTimeout(() => settle(undefined), waitMs)
-        waiters.push((ch) => {
-          clearTimeout(timer)
-          resolve(ch)
-        })
-      })
-    },
-  }
+  return opening
+}
+
+/**
+ * Opens a session channel now, on a logged-in connection, for a command that may come later (a
+ * node read's second round): that command then waits for its exec alone, not for the open too.
+ */
+export function openChannelNow(client: Client, waitMs: number): ChannelAhead {
+  const opening = new Opening(client as unknown as ClientInternals, waitMs)
+  if (!opening.possible) return NONE
+  opening.send()
+  return opening
 }

@@ -100,6 +100,7 @@ export class SshConnector implements NodeConnector {
       const {client, ahead} = await this.handshake(route, sock, true)
       return new SshSession(client, {
         ...(ahead ? {ahead} : {}),
+        openWaitMs: this.connectTimeoutMs,
         node: target.name,
         sudo: this.opts.sudo ?? false,
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,

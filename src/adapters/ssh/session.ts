@@ -8,7 +8,7 @@ import {shellLine, type NodeCommand} from '../node/commands.js'
 import type {CommandResult, NodeSession} from '../node/connector.js'
 import {batchTimeout, batchTooLarge, commandError, commandTimeout, connectionLost, outputTooLarge} from './errors.js'
 import {Limiter} from '../node/limiter.js'
-import {execOnChannel, type ChannelAhead} from './channel-ahead.js'
+import {execOnChannel, openChannelNow, type ChannelAhead} from './channel-ahead.js'
 
 export interface SshSessionOptions {
   node: string
@@ -21,6 +21,8 @@ export interface SshSessionOptions {
   onClose?: () => void
   /** The channel opened during authentication, for the first command (channel-ahead.ts). */
   ahead?: ChannelAhead
+  /** How long a command waits for a channel opened ahead before opening its own; default 10 s. */
+  openWaitMs?: number
 }
 
 /** What one channel gave back, before it is judged. */
@@ -44,6 +46,8 @@ const MAX_CHANNELS = 4
 // A channel refused anyway ("open failed": MaxSessions lowered, or the lag above) is asked again.
 const OPEN_RETRIES = 5
 const OPEN_RETRY_MS = 25
+// How long a command waits for the confirmation of a channel opened ahead (the connect timeout's default).
+const DEFAULT_OPEN_WAIT_MS = 10_000
 
 /** The connection's transport: the TCP socket, or the bastion's channel (ssh2 1.x keeps it in `_sock`). */
 function transportOf(client: Client): Duplex | undefined {
@@ -76,13 +80,14 @@ export class SshSession implements NodeSession {
   private lost?: string
   private readonly gone: Promise<void>
   private readonly channels = new Limiter(MAX_CHANNELS)
-  private ahead: ChannelAhead | undefined
+  /** A channel opened ahead for the next command (channel-ahead.ts): at most one at a time. */
+  private spare: ChannelAhead | undefined
 
   constructor(
     private readonly client: Client,
     private readonly opts: SshSessionOptions,
   ) {
-    this.ahead = opts.ahead
+    this.spare = opts.ahead
     this.gone = new Promise((resolve) => client.once('close', () => resolve()))
     client.on('error', (err) => {
       this.lost = err.message
@@ -149,14 +154,17 @@ export class SshSession implements NodeSession {
    * can arrive in the same packet batch, before any later tick would attach listeners.
    */
   private async exec(cmd: NodeCommand | undefined, line: string, limits: ChannelLimits): Promise<RawOutput | Error> {
-    // The first command runs on the channel opened during authentication, when there is one.
-    const ahead = this.ahead
-    this.ahead = undefined
+    // A channel opened ahead: the first command's during authentication, a later one's while the one
+    // before it ran (so a node read's second round waits for its exec alone).
+    const ahead = this.spare
+    this.spare = undefined
     const opened = ahead ? await ahead.take() : undefined
     if (this.closed || this.lost) return new Error(this.lost ?? 'the session was closed')
     return new Promise((resolve, reject) => {
       const started = (err: Error | undefined, channel: ClientChannel) => (err ? resolve(err) : this.collect(cmd, channel, limits, resolve, reject))
       if (!opened || !execOnChannel(this.client, opened, line, started)) this.client.exec(line, started)
+      // In the same flight as this command's request, so it costs no wait of its own.
+      this.spare ??= openChannelNow(this.client, this.opts.openWaitMs ?? DEFAULT_OPEN_WAIT_MS)
     })
   }
 
