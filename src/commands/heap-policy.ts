@@ -9,9 +9,9 @@
 // (--trace-gc), 8.9–13.9 s and up to 19 s of CPU instead of 6.1–6.9 s; 1 run in 13 of the build of
 // 2026-12-06, about half of 16 after the next day's changes. At 1.4×: 5 full collections in 4 runs
 // of 4 at 10 and at 14 endpoints, 276–284 MB at 14 (3 runs), and 440–500 MB with the pods (4 runs;
-// 1.25×: 434–470 MB, 1.5×: 509–516 MB, 2×: 475–607 MB). A one-Service trace is left alone: it is short, and collecting more
-// often only cost it time (0.65–0.67 s → 0.70–0.73 s at 1.5×) for no smaller peak. All alternated
-// runs, peak RSS by /usr/bin/time.
+// 1.25×: 434–470 MB, 1.5×: 509–516 MB, 2×: 475–607 MB). A one-Service trace is left alone: it is
+// short, and collecting more often only cost it time (0.65–0.67 s → 0.70–0.73 s at 1.5×) for no
+// smaller peak. All alternated runs, peak RSS by /usr/bin/time.
 import {setFlagsFromString} from 'node:v8'
 
 /** From now on, this process's old generation may grow to 1.4× what the last full collection left. */

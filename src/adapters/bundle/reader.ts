@@ -153,6 +153,7 @@ export class BundleDir implements ClusterSource, NodeReader {
       throw new SourceError(`${path.join(this.dir, NODES_DIR)}: cannot list (${(err as Error).message})`)
     }
   }
+
   /** The node directories, sorted; throws as readdir does. */
   private nodeNamesNow(): string[] {
     return readdirSync(path.join(this.dir, NODES_DIR), {withFileTypes: true})

@@ -29,8 +29,8 @@ export interface BatchStep {
   /** Tried in order; the first that holds runs its steps (if / elif / else). */
   branches?: BatchBranch[]
   /**
-   * Its output is small (one chain's rules, a small table): the script keeps it in the shell and counts it there (`g`),
-   * which starts fewer processes per step than streaming it through tee and wc (`f`).
+   * Its output is small (one chain's rules, a small table): the script keeps it in the shell and counts
+   * it there (`g`), which starts fewer processes per step than streaming it through tee and wc (`f`).
    */
   small?: boolean
 }
@@ -92,7 +92,8 @@ function condition(when: BranchCondition): string {
 function scriptOf(steps: readonly BatchStep[], sudo: boolean): string {
   return steps
     .map((step) => {
-      // shellLine checks the argv against the allow-list; its words need no quoting. The prologue exports LC_ALL=C.
+      // shellLine checks the argv against the allow-list; its words need no quoting. The prologue
+      // exports LC_ALL=C, so the line needs no env of its own.
       const line = shellLine(step.cmd, sudo, true)
       if (step.keep && needsOutput(step)) throw new UnsafeArgumentError(`step ${step.id} cannot both filter and branch`)
       const run = step.keep ? `k ${step.id} "${keepPattern(step.keep)}" ${line}` : `${needsOutput(step) || step.small ? 'g' : 'f'} ${step.id} ${line}`

@@ -127,7 +127,8 @@ export function commandError(node: string, cmd: NodeCommand, sudo: boolean, exit
   if (sudo && SUDO_REFUSED.test(stderr)) {
     return new NodeAccessError(`--sudo needs passwordless sudo for ${program} on ${node} (${said})`, 'sudo', status)
   }
-  // `env LC_ALL=C sudo -n …`: env says `env: ‘sudo’: No such file or directory` (quotes as its locale has them).
+  // `env LC_ALL=C sudo -n …` alone: env says `env: ‘sudo’: No such file or directory` (quotes as its
+  // locale has them); inside a compound script the shell says `sh: 1: sudo: not found`.
   if (sudo && exitCode === 127 && /sudo['\u2018\u2019]?: (command )?not found|sudo['\u2018\u2019]?: No such file/i.test(stderr)) {
     return new NodeAccessError(`--sudo: sudo is not installed on ${node}; log in as root instead (--ssh-user root)`, 'sudo', status)
   }
