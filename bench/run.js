@@ -9,13 +9,15 @@
 // over SSH through relays that add 50 ms each way, and the same dump on one node read over SSH through
 // such a relay, per iptables backend (bench/fanout.js, also written to docs/performance.md).
 // Prints medians and ratios and writes them to docs/performance.md; never asserts (targets belong here,
-// not in timed tests). BENCH_SKIP=targeted,fanout leaves out the node-reading parts.
+// not in timed tests). Last, the API through such a relay (bench/api.js). BENCH_SKIP=targeted,fanout
+// leaves out the node-reading parts, BENCH_SKIP=api the API's.
 import {execFileSync, spawnSync} from 'node:child_process'
 import {mkdtempSync, rmSync, statSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {generateBundle, vipOf} from './generate.js'
+import {benchApi} from './api.js'
 import {benchFanout} from './fanout.js'
 import {benchTargeted} from './targeted.js'
 import {writePerformanceDoc} from './performance-doc.js'
@@ -173,6 +175,7 @@ try {
     console.log(`\n${(await benchTargeted({root, dir, services: SERVICES, service: svc, runs: RUNS, endpoints: ENDPOINTS})).join('\n')}`)
   if (!skip.has('fanout'))
     console.log(`\n${(await benchFanout({root, command: 'npm run bench', bundle: {dir, services: SERVICES, endpoints: ENDPOINTS}})).join('\n')}`)
+  if (!skip.has('api')) console.log(`\n${(await benchApi({root, command: 'npm run bench'})).join('\n')}`)
 } finally {
   rmSync(dir, {recursive: true, force: true})
 }

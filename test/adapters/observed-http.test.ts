@@ -3,7 +3,7 @@
 import {HttpMethod, Observable, RequestContext, ResponseContext, wrapHttpLibrary, type HttpLibrary} from '@kubernetes/client-node'
 import {describe, expect, it} from 'vitest'
 import type {ApiRequestRecord} from '../../src/app/ports.js'
-import {observedHttp, shownUrl} from '../../src/adapters/kube/client-options.js'
+import {apiHttp, shownUrl} from '../../src/adapters/kube/client-options.js'
 
 /** client-node's library stand-in: answers each request with `answer`. */
 function libAnswering(answer: () => Promise<ResponseContext>) {
@@ -14,6 +14,7 @@ function libAnswering(answer: () => Promise<ResponseContext>) {
       }
     },
     wrapHttpLibrary,
+    ResponseContext,
   }
 }
 
@@ -21,12 +22,15 @@ function observed(answer: () => Promise<ResponseContext>): {http: HttpLibrary; r
   const records: ApiRequestRecord[] = []
   let t = 100
   return {
-    http: observedHttp(libAnswering(answer), {apiRequest: (r) => records.push(r), nodeCommand: () => undefined, nodeRead: () => undefined}, () => (t += 7)),
+    http: apiHttp(libAnswering(answer), {
+      log: {apiRequest: (r) => records.push(r), nodeCommand: () => undefined, nodeRead: () => undefined},
+      now: () => (t += 7),
+    }),
     records,
   }
 }
 
-describe('observedHttp', () => {
+describe('apiHttp with -v', () => {
   it('reports an answered request with its status; the response passes through', async () => {
     const response = new ResponseContext(404, {}, {text: async () => '{}', binary: async () => Buffer.from('{}')})
     const {http, records} = observed(async () => response)

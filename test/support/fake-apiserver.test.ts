@@ -179,7 +179,7 @@ describe('fake API server through the real client-node', () => {
     expect(list.metadata?.resourceVersion).toMatch(/^\d+$/)
     expect(nsNames(list.items).sort()).toEqual(nsNames(fixture.services).sort())
     expect(nsNames(list.items)).toEqual([...nsNames(list.items)].sort())
-    expect(server.requests).toEqual([{method: 'GET', path: '/api/v1/services', query: {}, userAgent: NODE_FETCH}])
+    expect(server.requests).toEqual([{method: 'GET', path: '/api/v1/services', query: {}, userAgent: NODE_FETCH, httpVersion: '1.1'}])
   })
 
   test('list items carry no kind/apiVersion, as from a real API server', async () => {
@@ -241,6 +241,7 @@ describe('fake API server through the real client-node', () => {
       path: '/api/v1/namespaces/storefront/pods',
       query: {labelSelector: 'app in (api,cache)'},
       userAgent: NODE_FETCH,
+      httpVersion: '1.1',
     })
   })
 
@@ -255,6 +256,7 @@ describe('fake API server through the real client-node', () => {
       path: '/apis/discovery.k8s.io/v1/namespaces/storefront/endpointslices',
       query: {labelSelector: 'kubernetes.io/service-name=frontend'},
       userAgent: NODE_FETCH,
+      httpVersion: '1.1',
     })
     const all = await disc.listEndpointSliceForAllNamespaces({labelSelector: 'endpointslice.kubernetes.io/managed-by!=endpointslice-controller.k8s.io'})
     expect(nsNames(all.items)).toEqual(['default/kubernetes', 'storefront/partner-zfk4h'])
@@ -455,11 +457,11 @@ describe('fake API server through the real client-node', () => {
     expect(create.code).toBe(405)
     for (const method of ['PUT', 'PATCH', 'HEAD']) expect((await raw(server, method, '/api/v1/nodes/node1')).status).toBe(405)
     expect(server.nonGetRequests()).toEqual([
-      {method: 'DELETE', path: '/api/v1/namespaces/storefront/pods/cache-0', query: {}, userAgent: NODE_FETCH},
-      {method: 'POST', path: '/api/v1/namespaces/storefront/services', query: {}, userAgent: NODE_FETCH},
-      {method: 'PUT', path: '/api/v1/nodes/node1', query: {}, userAgent: ''},
-      {method: 'PATCH', path: '/api/v1/nodes/node1', query: {}, userAgent: ''},
-      {method: 'HEAD', path: '/api/v1/nodes/node1', query: {}, userAgent: ''},
+      {method: 'DELETE', path: '/api/v1/namespaces/storefront/pods/cache-0', query: {}, userAgent: NODE_FETCH, httpVersion: '1.1'},
+      {method: 'POST', path: '/api/v1/namespaces/storefront/services', query: {}, userAgent: NODE_FETCH, httpVersion: '1.1'},
+      {method: 'PUT', path: '/api/v1/nodes/node1', query: {}, userAgent: '', httpVersion: '1.1'},
+      {method: 'PATCH', path: '/api/v1/nodes/node1', query: {}, userAgent: '', httpVersion: '1.1'},
+      {method: 'HEAD', path: '/api/v1/nodes/node1', query: {}, userAgent: '', httpVersion: '1.1'},
     ])
     // The object is still there.
     expect((await core.readNamespacedPod({name: 'cache-0', namespace: 'storefront'})).metadata?.name).toBe('cache-0')
@@ -481,7 +483,7 @@ describe('fake API server through the real client-node', () => {
     const ok = await core.listNode({timeoutSeconds: 30}, withTimeout(2000))
     expect(Date.now() - t1).toBeGreaterThanOrEqual(90)
     expect(ok.items.length).toBe(2)
-    expect(server.requests.at(-1)).toEqual({method: 'GET', path: '/api/v1/nodes', query: {timeoutSeconds: '30'}, userAgent: NODE_FETCH})
+    expect(server.requests.at(-1)).toEqual({method: 'GET', path: '/api/v1/nodes', query: {timeoutSeconds: '30'}, userAgent: NODE_FETCH, httpVersion: '1.1'})
   })
 
   test('failNext: injected Status failures, then normal answers; reset drops the connection', async () => {

@@ -19,6 +19,7 @@
 import {execFile, spawn, type ChildProcess} from 'node:child_process'
 import {createHash, randomBytes, randomUUID} from 'node:crypto'
 import {mkdtemp, readFile, rm, writeFile} from 'node:fs/promises'
+import http2 from 'node:http2'
 import https from 'node:https'
 import {STATUS_CODES, type IncomingMessage, type ServerResponse} from 'node:http'
 import {createRequire} from 'node:module'
@@ -101,6 +102,11 @@ export interface FakeApiServerOptions {
   pki?: TestPki
   /** Accept POST and DELETE of pods (and DELETE of a pod collection by label). Default false: read-only. */
   podWrites?: boolean
+  /**
+   * Offer HTTP/1.1 only, as a server behind a proxy that does not speak HTTP/2 may. Default false: like
+   * kube-apiserver, HTTP/2 by ALPN and HTTP/1.1 for clients that do not offer it (WebSocket upgrades).
+   */
+  http1Only?: boolean
   /** How pods created through the API start. Default: Running 100 ms after creation. */
   podStart?: PodStart
   /** How pods/exec runs commands. Default: nothing is run (every command exits 1 saying why). */
@@ -173,6 +179,8 @@ export interface RecordedRequest {
   query: Record<string, string>
   /** The User-Agent header as received ('' when there was none). */
   userAgent: string
+  /** The HTTP version it came with: '2.0' on a shared HTTP/2 connection, '1.1' otherwise. */
+  httpVersion: string
 }
 
 export interface KubeconfigOptions {
@@ -188,6 +196,8 @@ export interface KubeconfigOptions {
   caPem?: string
   /** Host to put in the server URL: '127.0.0.1' (default) or 'localhost'. */
   host?: string
+  /** Port to put in the server URL instead of the server's own (a relay in front of it). */
+  port?: number
 }
 
 export interface FailOptions {
@@ -204,15 +214,17 @@ export interface FakeApiServer {
   readonly token: string
   /** Every request received, in order (all methods, including failed and unauthorized ones). */
   readonly requests: RecordedRequest[]
+  /** TCP connections accepted so far (reset() sets it back to 0). */
+  readonly connections: number
   /** Mutable: delay before answering each request, ms. */
   delayMs: number
   /** Mutable: RBAC denials. */
   deny: DenyRule[]
   /** Clears the request, exec and write logs and pending failNext; delayMs, deny, exec and podStart go back to their start values. */
   reset(): void
-  /** The next n requests are answered with `status` (a Status body), or their connection is reset ('reset'). */
+  /** The next n requests are answered with `status` (a Status body), or reset ('reset': the connection; on HTTP/2 the stream). */
   failNext(n: number, status: number | 'reset', opts?: FailOptions): void
-  /** The next n requests are carried out (a create creates) but their answer is lost: the connection is reset instead. */
+  /** The next n requests are carried out (a create creates) but their answer is lost: reset instead, as 'reset' above. */
   dropNextAnswers(n: number): void
   /** Replaces the served objects; the resourceVersion advances. Old continue tokens keep their snapshot. */
   setView(view: FakeClusterData): void
@@ -997,7 +1009,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     const failure = pendingFailures.shift()
     if (failure) {
       if (failure.status === 'reset') {
-        req.socket.destroy()
+        resetRequest(req)
         return
       }
       const code = failure.status
@@ -1019,7 +1031,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       const r = route(req, user, url, write?.body)
       if (dropAnswers > 0) {
         dropAnswers--
-        req.socket.destroy()
+        resetRequest(req)
         return
       }
       send(r.code, r.body)
@@ -1029,10 +1041,17 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     }
   }
 
+  /** A request left without an answer: its connection reset, or on HTTP/2 its stream (the connection carries others). */
+  function resetRequest(req: IncomingMessage): void {
+    const stream = (req as unknown as {stream?: http2.ServerHttp2Stream}).stream
+    if (stream) stream.close(http2.constants.NGHTTP2_INTERNAL_ERROR)
+    else req.socket.destroy()
+  }
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
     const query = Object.fromEntries(url.searchParams)
-    requests.push({method: req.method ?? '', path: url.pathname, query, userAgent: req.headers['user-agent'] ?? ''})
+    requests.push({method: req.method ?? '', path: url.pathname, query, userAgent: req.headers['user-agent'] ?? '', httpVersion: req.httpVersion})
     // Read the whole body (JSON for pod writes; drained and ignored otherwise) before answering.
     const chunks: Buffer[] = []
     let size = 0
@@ -1069,8 +1088,12 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
     })
   }
 
-  const httpsServer = https.createServer({cert: pki.certPem, key: pki.keyPem}, handle)
+  // The compatibility API gives HTTP/2 requests the shape of HTTP/1.1 ones (url, method, headers, writeHead).
+  const httpsServer = opts.http1Only
+    ? https.createServer({cert: pki.certPem, key: pki.keyPem}, handle)
+    : http2.createSecureServer({cert: pki.certPem, key: pki.keyPem, allowHTTP1: true}, handle as never)
   httpsServer.on('connection', (s: Socket) => {
+    server.connections++
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
   })
@@ -1093,7 +1116,13 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
 
   function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1')
-    requests.push({method: req.method ?? '', path: url.pathname, query: Object.fromEntries(url.searchParams), userAgent: req.headers['user-agent'] ?? ''})
+    requests.push({
+      method: req.method ?? '',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      userAgent: req.headers['user-agent'] ?? '',
+      httpVersion: req.httpVersion,
+    })
     socket.on('error', () => {})
     try {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')
@@ -1240,15 +1269,17 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
   const port = (httpsServer.address() as {port: number}).port
   const url = `https://127.0.0.1:${port}`
 
-  const server: FakeApiServer = {
+  const server: FakeApiServer & {connections: number} = {
     url,
     port,
+    connections: 0,
     caPem: pki.caPem,
     token,
     requests,
     delayMs: opts.delayMs ?? 0,
     deny: [...(opts.deny ?? [])],
     reset() {
+      server.connections = 0
       requests.length = 0
       pendingFailures = []
       dropAnswers = 0
@@ -1297,7 +1328,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
             name: context,
             cluster: {
               'certificate-authority-data': Buffer.from(k.caPem ?? pki.caPem).toString('base64'),
-              server: `https://${k.host ?? '127.0.0.1'}:${port}`,
+              server: `https://${k.host ?? '127.0.0.1'}:${k.port ?? port}`,
             },
           },
         ],
@@ -1317,7 +1348,7 @@ export async function startFakeApiServer(opts: FakeApiServerOptions = {}): Promi
       for (const c of children) c.kill('SIGKILL')
       wss.close()
       const done = new Promise<void>((resolve) => httpsServer.close(() => resolve()))
-      httpsServer.closeAllConnections()
+      if ('closeAllConnections' in httpsServer) httpsServer.closeAllConnections()
       for (const s of sockets) s.destroy()
       await done
     },

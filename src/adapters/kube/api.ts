@@ -12,7 +12,7 @@ import {serviceNotFoundMessage} from '../../core/did-you-mean.js'
 import {isNodeAddress, ownsAddress} from '../../core/kube-proxy/captured-addresses.js'
 import type {ClusterView, KubeProxyObjects, Query} from '../../core/model.js'
 import {KUBE_PROXY_NAME, KUBE_PROXY_NAMESPACE} from '../../core/proxy-config.js'
-import {observedHttp, withSignal} from './client-options.js'
+import {apiConnections, apiHttp, withSignal} from './client-options.js'
 import {listAllPages, PagingError, type Page, type PagedList} from './paged-list.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 
@@ -73,7 +73,7 @@ function selectorOf(labels: Record<string, string>): string {
 export class KubeApiSource implements ClusterSource {
   readonly description: string
   private made?: Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}>
-  /** Set with the clients when -v asks for each request to be shown. */
+  /** Set with the clients: every request on the run's shared connection, shown by -v when asked. */
   private http?: HttpLibrary
   private readonly denied: string[] = []
 
@@ -95,7 +95,7 @@ export class KubeApiSource implements ClusterSource {
   private clients(): Promise<{core: CoreV1Api; discovery: DiscoveryV1Api}> {
     this.made ??= (async () => {
       const k8s = await import('./client-node.js')
-      if (this.settings.log) this.http = observedHttp(k8s, this.settings.log)
+      this.http = apiHttp(k8s, {connections: apiConnections(k8s), log: this.settings.log})
       return {core: this.loaded.kc.makeApiClient(k8s.CoreV1Api), discovery: this.loaded.kc.makeApiClient(k8s.DiscoveryV1Api)}
     })()
     return this.made

@@ -1,14 +1,17 @@
 // Per-call options for client-node 1.4: it takes an abort signal only through an observable-shaped
 // middleware (its own timeout option came later), and an HTTP library per call (ConfigurationOptions
-// httpApi), which is where -v watches every request go out and come back; the same middleware sets the
-// User-Agent. One recipe for every adapter that calls the API.
+// httpApi), which is where requests go out on the run's shared connection (api-connection.ts) and
+// where -v watches every request go out and come back; the same middleware sets the User-Agent. One
+// recipe for every adapter that calls the API.
 import type {HttpLibrary, RequestContext, ResponseContext} from '@kubernetes/client-node'
 import type {ActivityLog} from '../../app/ports.js'
+import {ApiConnections, type ResponseContextClass} from './api-connection.js'
 
-/** The two client-node exports an observed HTTP library is made of (passed in: client-node loads lazily). */
+/** The client-node exports the run's HTTP library is made of (passed in: client-node loads lazily). */
 export interface HttpLib {
   IsomorphicFetchHttpLibrary: new () => HttpLibrary
   wrapHttpLibrary(lib: {send(request: RequestContext): Promise<ResponseContext>}): HttpLibrary
+  ResponseContext: ResponseContextClass
 }
 
 /** What every call of one run carries besides its abort signal. */
@@ -57,25 +60,39 @@ function noResponse(err: unknown): string {
 }
 
 /**
- * client-node's own HTTP library, reporting each request to `log` once the response headers arrive
- * (or it fails): method, URL with query, status, milliseconds. The signal and TLS agent the
- * request context carries are used as they are; headers are never read.
+ * The HTTP library of a run's API calls: each request on the shared connection (api-connection.ts),
+ * or through client-node's own library where that cannot carry it; with `log` (-v), each request
+ * reported once its response headers arrive (or it fails): method, URL with query, status,
+ * milliseconds. The signal and TLS agent the request context carries are used as they are; headers
+ * are never read. `connections`: the run's (one per adapter; tests pass none to use fetch alone).
  */
-export function observedHttp(lib: HttpLib, log: ActivityLog, now: () => number = () => performance.now()): HttpLibrary {
+export function apiHttp(
+  lib: HttpLib,
+  {connections, log, now = () => performance.now()}: {connections?: ApiConnections; log?: ActivityLog | undefined; now?: () => number},
+): HttpLibrary {
   const base = new lib.IsomorphicFetchHttpLibrary()
+  const viaFetch = (request: RequestContext) => base.send(request).toPromise()
   return lib.wrapHttpLibrary({
     async send(request) {
       const start = now()
-      const method = String(request.getHttpMethod())
-      const url = shownUrl(request.getUrl())
       try {
-        const response = await base.send(request).toPromise()
-        log.apiRequest({method, url, status: response.httpStatusCode, ms: Math.round(now() - start)})
+        const response = await (connections ? connections.send(request, () => viaFetch(request)) : viaFetch(request))
+        log?.apiRequest({
+          method: String(request.getHttpMethod()),
+          url: shownUrl(request.getUrl()),
+          status: response.httpStatusCode,
+          ms: Math.round(now() - start),
+        })
         return response
       } catch (err) {
-        log.apiRequest({method, url, error: noResponse(err), ms: Math.round(now() - start)})
+        log?.apiRequest({method: String(request.getHttpMethod()), url: shownUrl(request.getUrl()), error: noResponse(err), ms: Math.round(now() - start)})
         throw err
       }
     },
   })
+}
+
+/** A run's shared API connections, answering with client-node's response class. */
+export function apiConnections(lib: HttpLib): ApiConnections {
+  return new ApiConnections(lib.ResponseContext)
 }

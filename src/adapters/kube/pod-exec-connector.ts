@@ -12,7 +12,7 @@ import {randomBytes} from 'node:crypto'
 import type {CoreV1Api, HttpLibrary, V1Pod} from '@kubernetes/client-node'
 import type {ActivityLog} from '../../app/ports.js'
 import {DEBUG_POD_NAMESPACE, DebugPods, DEFAULT_DEBUG_IMAGE, notRunningReason, type DebugPodApi} from './debug-pod.js'
-import {observedHttp, withSignal} from './client-options.js'
+import {apiConnections, apiHttp, withSignal} from './client-options.js'
 import {listAllPages, PagingError, type Page, type PagedList} from './paged-list.js'
 import type {LoadedKubeconfig} from './kubeconfig.js'
 import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
@@ -163,7 +163,7 @@ export class PodExecConnector implements NodeConnector {
       const kc = this.loaded.kc
       return {
         core: kc.makeApiClient(k8s.CoreV1Api),
-        ...(this.opts.log ? {http: observedHttp(k8s, this.opts.log)} : {}),
+        http: apiHttp(k8s, {connections: apiConnections(k8s), log: this.opts.log}),
         kc,
         Exec: k8s.Exec,
         WebSocketHandler: k8s.WebSocketHandler,
