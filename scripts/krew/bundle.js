@@ -128,6 +128,22 @@ export function inlinePjson(pkg) {
   }
 }
 
+/**
+ * esbuild plugin: node-fetch 2's import of whatwg-url becomes Node's own URL. node-fetch uses
+ * whatwg-url only where Node has no URL class (`Url.URL || whatwgUrl.URL`, node-fetch 2.7 lib/index.js),
+ * which Node 20 always has; the package and the tr46 tables it loads were 12 % of client-node's bundle,
+ * compiled and run at every live run's start.
+ */
+const nodeUrlForNodeFetch = {
+  name: 'svctrace-node-url-for-node-fetch',
+  setup(b) {
+    b.onResolve({filter: /^whatwg-url$/}, (args) =>
+      /[\\/]node_modules[\\/]node-fetch[\\/]/.test(args.importer) ? {path: 'whatwg-url', namespace: 'svctrace-node-url'} : undefined,
+    )
+    b.onLoad({filter: /.*/, namespace: 'svctrace-node-url'}, () => ({contents: "module.exports = {URL: require('node:url').URL}", loader: 'js'}))
+  },
+}
+
 const escaped = (text) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
 
 /**
@@ -259,7 +275,7 @@ export async function bundleCli(root, {entry = ENTRY} = {}) {
     entryPoints: [entry],
     outfile: 'svctrace.cjs', // not written (write: false); names the output
     define: {__SVCTRACE_PJSON__: JSON.stringify(inlinePjson(pkg))},
-    plugins: [lazyPackages(root, undefined, used)],
+    plugins: [lazyPackages(root, undefined, used), nodeUrlForNodeFetch],
   })
   const inputs = [...main.inputs]
   // A lazy bundle may import another one; rebuild until every bundle answers every specifier asked of it.
@@ -272,7 +288,7 @@ export async function bundleCli(root, {entry = ENTRY} = {}) {
       absWorkingDir: root,
       stdin: {contents: lazyEntry(specs), resolveDir: root, sourcefile: `lazy:${file}`, loader: 'js'},
       outfile: file,
-      plugins: [lazyPackages(root, file, used)],
+      plugins: [lazyPackages(root, file, used), nodeUrlForNodeFetch],
     })
     built.set(file, {specs: specs.join('\n'), code: b.code, inputs: b.inputs})
   }
