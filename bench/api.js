@@ -10,11 +10,11 @@
 //   node bench/api.js    (npm run bench:api builds dist/ first; BENCH_API_RUNS, default 5; needs openssl)
 //
 // Prints a table and writes it into docs/performance.md (its own section).
-import {spawn} from 'node:child_process'
 import {mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {fileURLToPath} from 'node:url'
+import {loadSupport, median, runChild} from './child.js'
 import {startRelay} from './relay.js'
 import {writePerformanceDoc} from './performance-doc.js'
 
@@ -23,62 +23,6 @@ const DELAY_MS = 50
 const FIXTURE = 'test/fixtures/two-node-iptables-v1.26'
 const CLI_TIMEOUT_MS = 60_000
 const SECTION = '## The API on a slow link (issue 12)'
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
-
-/** Runs a child without blocking this process (the relay and the API server live here); bounded. */
-function runChild(argv, {env, timeoutMs}) {
-  const [cmd, ...args] = argv
-  return new Promise((resolve) => {
-    const started = performance.now()
-    const child = spawn(cmd, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs / 1000} s)`
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    child.on('error', (err) => (stderr += `\n${err.message}`))
-    child.on('close', (code) => {
-      clearTimeout(timer)
-      resolve({code: code ?? -1, stdout, stderr, ms: performance.now() - started})
-    })
-  })
-}
-
-/** test/support's fake API server, bundled by esbuild into `dir` (under the repo, so packages resolve). */
-async function loadSupport(root, dir) {
-  const {build} = await import('esbuild')
-  const file = path.join(dir, 'support.mjs')
-  const from = (p) => JSON.stringify(path.join(root, p))
-  await build({
-    stdin: {
-      contents: [
-        `export {startFakeApiServer, makeTestPki} from ${from('test/support/fake-apiserver.ts')}`,
-        `export {parseClusterFile} from ${from('src/adapters/bundle/cluster-file.ts')}`,
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: file,
-    logLevel: 'error',
-  })
-  const support = await import(pathToFileURL(file).href)
-  for (const name of ['startFakeApiServer', 'makeTestPki', 'parseClusterFile']) {
-    if (typeof support[name] !== 'function') throw new Error(`bench/api.js: the bundled test/support has no ${name} (moved or renamed?)`)
-  }
-  return support
-}
 
 /** One server (HTTP/2 offered or not) behind its relay, with a kubeconfig through the relay. */
 async function serverBehindRelay(support, work, view, pki, http1Only) {
@@ -106,7 +50,15 @@ export async function benchApi({root, command = 'node bench/api.js'}) {
   mkdirSync(work, {recursive: true})
   const sides = []
   try {
-    const support = await loadSupport(root, work)
+    const support = await loadSupport(
+      root,
+      work,
+      [
+        ['{startFakeApiServer, makeTestPki}', 'test/support/fake-apiserver.ts'],
+        ['{parseClusterFile}', 'src/adapters/bundle/cluster-file.ts'],
+      ],
+      ['startFakeApiServer', 'makeTestPki', 'parseClusterFile'],
+    )
     const view = support.parseClusterFile(readFileSync(path.join(root, FIXTURE, 'cluster.yaml'), 'utf8'), 'cluster.yaml')
     const pki = await support.makeTestPki()
     const h2 = await serverBehindRelay(support, work, view, pki, false)

@@ -31,11 +31,12 @@
 // The namespaces, sshd and fake API server come from test/support (TypeScript), bundled here with
 // esbuild into .bench/ at start. Everything made is removed at the end, on failure and on SIGINT/SIGTERM
 // too; every wait is bounded. Traffic goes only to loopback and to addresses inside our namespaces.
-import {execFileSync, spawn} from 'node:child_process'
+import {execFileSync} from 'node:child_process'
 import {existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {fileURLToPath, pathToFileURL} from 'node:url'
+import {fileURLToPath} from 'node:url'
+import {loadSupport, median, runChild} from './child.js'
 import {generateBundle} from './generate.js'
 import {startRelay} from './relay.js'
 import {writePerformanceDoc} from './performance-doc.js'
@@ -80,64 +81,18 @@ const MiB = 2 ** 20
 const relayAddress = (n) => `127.0.1.${n}`
 const nodeName = (n) => `node${n}`
 
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
-}
-
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
 
-/** Runs a child without blocking this process (the relays and the API server live here); bounded. */
-function runChild(argv, {env = process.env, timeoutMs}) {
-  const [cmd, ...args] = argv
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, {env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d))
-    const timer = setTimeout(() => {
-      stderr += `\n(killed after ${timeoutMs / 1000} s)`
-      child.kill('SIGKILL')
-    }, timeoutMs)
-    child.on('error', (err) => (stderr += `\n${err.message}`))
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolve({code: code ?? -1, signal, stdout, stderr})
-    })
-  })
-}
-
-/** test/support's namespaces, sshd, fake API server and rule renderer, bundled by esbuild into `dir` (under the repo, so packages resolve). */
-async function loadSupport(root, dir) {
-  const {build} = await import('esbuild')
-  const file = path.join(dir, 'support.mjs')
-  const from = (p) => JSON.stringify(path.join(root, p))
-  await build({
-    stdin: {
-      contents: [
-        `export * from ${from('test/support/netns.ts')}`,
-        `export * from ${from('test/support/sshd.ts')}`,
-        `export * from ${from('test/support/fake-apiserver.ts')}`,
-        `export {renderKubeProxyRestore} from ${from('test/support/kube-proxy-rules.ts')}`,
-        `export {parseClusterFile} from ${from('src/adapters/bundle/cluster-file.ts')}`,
-      ].join('\n'),
-      resolveDir: root,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: file,
-    logLevel: 'error',
-  })
-  const support = await import(pathToFileURL(file).href)
-  // esbuild cannot tell a missing re-export from a type, so a renamed function shows up here, not in the build.
-  const missing = SUPPORT_EXPORTS.filter((name) => typeof support[name] !== 'function')
-  if (missing.length > 0) throw new Error(`loadSupport: the bundled test/support has no ${missing.join(', ')} (moved or renamed? update loadSupport)`)
-  return support
+/** test/support's namespaces, sshd, fake API server and rule renderer, bundled into `dir`. */
+function loadFanoutSupport(root, dir) {
+  const exports = [
+    ['*', 'test/support/netns.ts'],
+    ['*', 'test/support/sshd.ts'],
+    ['*', 'test/support/fake-apiserver.ts'],
+    ['{renderKubeProxyRestore}', 'test/support/kube-proxy-rules.ts'],
+    ['{parseClusterFile}', 'src/adapters/bundle/cluster-file.ts'],
+  ]
+  return loadSupport(root, dir, exports, SUPPORT_EXPORTS)
 }
 
 /** What this bench calls in test/support and src. */
@@ -474,7 +429,7 @@ async function measured(root, label, required, body) {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
   try {
-    const support = await loadSupport(root, work)
+    const support = await loadFanoutSupport(root, work)
     return await body(work, support, made)
   } catch (err) {
     // Not "cannot measure here" (probe's reasons): the bench itself failed, so the run fails too.
