@@ -75,17 +75,14 @@ export function apiHttp(
   return lib.wrapHttpLibrary({
     async send(request) {
       const start = now()
+      const method = String(request.getHttpMethod())
+      const url = shownUrl(request.getUrl())
       try {
         const response = await (connections ? connections.send(request, () => viaFetch(request)) : viaFetch(request))
-        log?.apiRequest({
-          method: String(request.getHttpMethod()),
-          url: shownUrl(request.getUrl()),
-          status: response.httpStatusCode,
-          ms: Math.round(now() - start),
-        })
+        log?.apiRequest({method, url, status: response.httpStatusCode, ms: Math.round(now() - start)})
         return response
       } catch (err) {
-        log?.apiRequest({method: String(request.getHttpMethod()), url: shownUrl(request.getUrl()), error: noResponse(err), ms: Math.round(now() - start)})
+        log?.apiRequest({method, url, error: noResponse(err), ms: Math.round(now() - start)})
         throw err
       }
     },
