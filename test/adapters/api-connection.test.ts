@@ -128,8 +128,11 @@ describe('a server that does not offer HTTP/2', () => {
   })
 })
 
-/** An HTTP/2 server on loopback with the test PKI; `onStream` answers (or not). */
-async function h2Server(onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, session: http2.ServerHttp2Session) => void) {
+/** An HTTP/2 server on loopback (`host`: 127.0.0.1, or ::1) with the test PKI; `onStream` answers (or not). */
+async function h2Server(
+  onStream: (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, session: http2.ServerHttp2Session) => void,
+  host = '127.0.0.1',
+) {
   const server = http2.createSecureServer({cert: pki.certPem, key: pki.keyPem})
   const open = new Set<http2.ServerHttp2Session>()
   let sessions = 0
@@ -143,18 +146,22 @@ async function h2Server(onStream: (stream: http2.ServerHttp2Stream, headers: htt
     stream.on('error', () => undefined)
     onStream(stream, headers, stream.session as http2.ServerHttp2Session)
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve) => server.listen(0, host, resolve))
   const port = (server.address() as {port: number}).port
+  // The test certificate names 127.0.0.1 and localhost: an IPv6 address is reached without verifying it.
+  const trust = host.includes(':') ? 'insecure-skip-tls-verify: true' : `certificate-authority-data: ${Buffer.from(pki.caPem).toString('base64')}`
+  const authority = `${host.includes(':') ? `[${host}]` : host}:${port}`
   const kubeconfig = [
     'apiVersion: v1',
     'kind: Config',
-    'clusters: [{name: t, cluster: {server: "https://127.0.0.1:' + port + '", certificate-authority-data: ' + Buffer.from(pki.caPem).toString('base64') + '}}]',
+    `clusters: [{name: t, cluster: {server: "https://${authority}", ${trust}}}]`,
     'users: [{name: t, user: {token: x}}]',
     'contexts: [{name: t, context: {cluster: t, user: t}}]',
     'current-context: t',
   ].join('\n')
   return {
     kubeconfig,
+    authority,
     sessions: () => sessions,
     close: () =>
       new Promise<void>((resolve) => {
@@ -172,10 +179,12 @@ describe('HTTP/2 details', () => {
     for (const s of servers.splice(0)) await s.close()
   })
 
-  it('asks for gzip and reads a gzip answer', async () => {
+  it("asks for gzip and reads a gzip answer; :authority is the server's host and port", async () => {
     let asked: string | undefined
+    let authority: string | undefined
     const s = await h2Server((stream, headers) => {
       asked = String(headers['accept-encoding'])
+      authority = headers[':authority']
       stream.respond({':status': 200, 'content-type': 'application/json', 'content-encoding': 'gzip'})
       stream.end(gzipSync(NODE_LIST))
     })
@@ -183,6 +192,21 @@ describe('HTTP/2 details', () => {
     const {api, options} = core(s.kubeconfig, apiConnections(k8s))
     expect((await api.listNode({}, options())).items.map((n) => n.metadata?.name)).toEqual(['n1'])
     expect(asked).toBe('gzip')
+    expect(authority).toBe(s.authority)
+  })
+
+  it('an IPv6 server address: the connection is made and :authority keeps the brackets and port', async () => {
+    let authority: string | undefined
+    const s = await h2Server((stream, headers) => {
+      authority = headers[':authority']
+      stream.respond({':status': 200, 'content-type': 'application/json'})
+      stream.end(NODE_LIST)
+    }, '::1')
+    servers.push(s)
+    const {api, options} = core(s.kubeconfig, apiConnections(k8s))
+    expect((await api.listNode({}, options())).items.length).toBe(1)
+    expect(authority).toBe(s.authority)
+    expect(s.authority).toMatch(/^\[::1\]:\d+$/)
   })
 
   it('a stream the server refuses (REFUSED_STREAM: not processed) is sent again', async () => {

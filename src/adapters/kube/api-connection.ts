@@ -107,7 +107,7 @@ export class ApiConnections {
     for (let attempt = 0; ; attempt++) {
       if (this.http1.has(key)) return fallback()
       if (signal?.aborted) throw abortError()
-      const link = this.linkFor(key, settings)
+      const link = this.linkFor(key, url.origin, settings)
       const release = this.use(key, link)
       try {
         const session = await untilAborted(link.ready, signal)
@@ -124,7 +124,8 @@ export class ApiConnections {
     }
   }
 
-  private linkFor(key: string, settings: tls.ConnectionOptions): Link {
+  /** The link for `key`, connecting to `origin` (scheme, host with an IPv6 address in brackets, port: the :authority of every stream). */
+  private linkFor(key: string, origin: string, settings: tls.ConnectionOptions): Link {
     const known = this.links.get(key)
     if (known && !known.session?.closed && !known.session?.destroyed) return known
     const socket = tls.connect(settings)
@@ -155,7 +156,14 @@ export class ApiConnections {
         ready('http1')
         return
       }
-      const session = http2.connect(`https://${settings.host}`, {createConnection: () => socket, settings: {initialWindowSize: STREAM_WINDOW}})
+      let session: http2.ClientHttp2Session
+      try {
+        session = http2.connect(origin, {createConnection: () => socket, settings: {initialWindowSize: STREAM_WINDOW}})
+      } catch (err) {
+        socket.destroy()
+        onError(err as Error)
+        return
+      }
       link.session = session
       // A connection that fails or ends is not used again; its streams fail with its error.
       session.on('error', () => this.forget(key, link))
@@ -213,6 +221,8 @@ export class ApiConnections {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': String(request.getHttpMethod()),
       ':path': `${url.pathname}${url.search}`,
+      // Host and port as the URL writes them (an IPv6 address in brackets; Node's own would drop them).
+      ':authority': url.host,
       'accept-encoding': 'gzip',
     }
     for (const [name, value] of Object.entries(request.getHeaders())) {
