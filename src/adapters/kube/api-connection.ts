@@ -61,7 +61,12 @@ function tlsSettings(agent: https.Agent, url: URL): tls.ConnectionOptions {
 /** Connections are shared by requests to the same server with the same TLS settings (one kubeconfig user). */
 function linkKey(url: URL, settings: tls.ConnectionOptions): string {
   const {ALPNProtocols: _alpn, ...rest} = settings
-  return `${url.origin}\n${JSON.stringify(rest, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v))}`
+  // By content: client-node makes new Buffers of the same CA and keys for every request. A Buffer's
+  // toJSON runs before a replacer sees it, so the replacer looks at the holder's own value.
+  return `${url.origin}\n${JSON.stringify(rest, function (this: Record<string, unknown>, k: string, v: unknown) {
+    const own = this[k]
+    return Buffer.isBuffer(own) ? own.toString('base64') : v
+  })}`
 }
 
 function abortError(): Error {
