@@ -22,6 +22,11 @@ export interface ClusterSource {
   load(query: Query, hooks?: LoadHooks): Promise<ClusterRead>
   /** kube-proxy's ConfigMap and DaemonSet, read only when nodes are (a bundle's load already holds them). */
   kubeProxyObjects?(): Promise<KubeProxyObjects>
+  /**
+   * The run was interrupted: requests still out are given up (they fail at once), so they do not hold
+   * the process until --request-timeout.
+   */
+  abort?(): void
 }
 
 /** What a source tells while it reads. */

@@ -49,6 +49,8 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   const query: Query =
     config.query.kind === 'service' && !config.query.namespace ? {...config.query, namespace: await cluster.defaultNamespace()} : config.query
   const stop = config.interrupted
+  // Once interrupted, the API requests still out would only hold the process until they time out.
+  void stop?.then(() => cluster.abort?.())
   const nothingRead = (): never => {
     throw new InterruptedError('interrupted before the API server answered: nothing was read')
   }

@@ -286,14 +286,17 @@ describe('interrupted (Ctrl-C, SIGTERM) while nodes are read', () => {
     expect(writes).toEqual([])
   })
 
-  it('before the API server answered: InterruptedError, nothing to report', async () => {
+  it('before the API server answered: InterruptedError, nothing to report; the requests still out are given up', async () => {
+    let aborted = 0
     const silent: ClusterSource = {
       description: 'a server that never answers',
       defaultNamespace: async () => 'default',
       load: () => new Promise<ClusterRead>(() => undefined),
+      abort: () => void aborted++,
     }
     await expect(runTrace(settings(service('hello-world')), {cluster: silent, reader: bundle}, {interrupted: Promise.resolve()})).rejects.toThrow(
       InterruptedError,
     )
+    expect(aborted).toBe(1)
   })
 })

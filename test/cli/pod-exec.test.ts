@@ -125,6 +125,17 @@ describe('--via exec --debug-pod, interrupted', () => {
   })
 })
 
+describe('interrupted before the API server answered', () => {
+  it('Ctrl-C while the requests are still out: the CLI gives them up and exits 130 at once, saying nothing was read', async () => {
+    server.delayMs = 60_000
+    const {exit, sentAt} = await interruptedWhen(['frontend', '--request-timeout', '20'], () => server.requests.length > 0)
+    expect(sentAt).toBeGreaterThan(0)
+    expect(Date.now() - sentAt).toBeLessThan(5_000)
+    expect(exit.code).toBe(130)
+    expect(exit.stderr).toMatch(/interrupted before the API server answered: nothing was read/)
+  })
+})
+
 describe('--via exec --debug-pod, interrupted twice', () => {
   it("a second Ctrl-C while the debug pod's delete hangs exits 130 at once, after stderr has taken the first signal's line", async () => {
     server.exec.delayMs = 120_000

@@ -76,6 +76,8 @@ export class KubeApiSource implements ClusterSource {
   /** Set with the clients: every request on the run's shared connection, shown by -v when asked. */
   private http?: HttpLibrary
   private readonly denied: string[] = []
+  /** Aborted by abort(): every request's signal follows it. */
+  private readonly stopping = new AbortController()
 
   private readonly timeoutMs: number
 
@@ -101,9 +103,14 @@ export class KubeApiSource implements ClusterSource {
     return this.made
   }
 
-  /** Per-call options: abort after --request-timeout; the User-Agent; shown by -v. Every call comes after clients(). */
+  /** Per-call options: abort after --request-timeout or abort(); the User-Agent; shown by -v. Every call comes after clients(). */
   private options(): unknown {
-    return withSignal(AbortSignal.timeout(this.timeoutMs), {http: this.http, userAgent: this.settings.userAgent})
+    const signal = AbortSignal.any([AbortSignal.timeout(this.timeoutMs), this.stopping.signal])
+    return withSignal(signal, {http: this.http, userAgent: this.settings.userAgent})
+  }
+
+  abort(): void {
+    this.stopping.abort()
   }
 
   /** A list request, page by page (each page a request of its own, with its own timeout). */
