@@ -261,17 +261,17 @@ export class ApiConnections {
       whole.catch((err: Error) => {
         if (!answered) reject(err)
       })
+      // A stream refused before any answer was never processed: NotTaken, to be sent again.
+      const failed = (err: Error) => settle(stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !answered ? new NotTaken(err) : err)
       signal?.addEventListener('abort', onAbort, {once: true})
-      stream.on('error', (err: Error) => settle(stream.rstCode === http2.constants.NGHTTP2_REFUSED_STREAM && !answered ? new NotTaken(err) : err))
+      stream.on('error', failed)
       stream.on('data', (c: Buffer) => chunks.push(c))
       stream.on('end', () => settle(undefined))
+      // Closed without an 'error' event: ended, or reset with a code Node does not report as one (CANCEL).
       stream.on('close', () => {
         const code = stream.rstCode ?? http2.constants.NGHTTP2_NO_ERROR
         if (code === http2.constants.NGHTTP2_NO_ERROR) settle(undefined)
-        else {
-          const err = Object.assign(new Error(`the API server reset the stream (HTTP/2 error ${code})`), {code: 'ERR_HTTP2_STREAM_ERROR'})
-          settle(code === http2.constants.NGHTTP2_REFUSED_STREAM && !answered ? new NotTaken(err) : err)
-        }
+        else failed(Object.assign(new Error(`the API server reset the stream (HTTP/2 error ${code})`), {code: 'ERR_HTTP2_STREAM_ERROR'}))
       })
       stream.on('response', (h) => {
         answered = true
