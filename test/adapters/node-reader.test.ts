@@ -5,7 +5,9 @@
 import {describe, expect, it} from 'vitest'
 import type {CollectionPlan} from '../../src/core/collection-plan.js'
 import {shellLine, type NodeCommand} from '../../src/adapters/node/commands.js'
-import {NodeAccessError, type CommandResult, type NodeConnector, type NodeSession, type NodeTarget} from '../../src/adapters/node/connector.js'
+import {NodeAccessError, type CommandResult, type FirstBatch, type NodeConnector, type NodeSession, type NodeTarget} from '../../src/adapters/node/connector.js'
+import type {BatchStep} from '../../src/adapters/node/batch.js'
+import {firstRound} from '../../src/adapters/node/dataplane-reader.js'
 import {countKubeProxyRules} from '../../src/core/kube-proxy/other-backend.js'
 import {BACKEND_MARKERS6, iptablesBackendOf} from '../../src/adapters/node/commands.js'
 import {Limiter, LiveNodeReader, readErrorOf, type LiveNodeReaderOptions} from '../../src/adapters/node/reader.js'
@@ -81,11 +83,15 @@ class ScriptedConnector implements NodeConnector {
     private readonly opts: {sudo?: boolean; connectDelayMs?: number} = {},
   ) {}
 
-  async connect(target: NodeTarget): Promise<NodeSession> {
+  /** Per connection, the first batch's steps as the connection found them when it was ready. */
+  readonly firstAtReady: (readonly BatchStep[] | undefined)[] = []
+
+  async connect(target: NodeTarget, first?: FirstBatch): Promise<NodeSession> {
     this.targets.push(target)
     this.open++
     this.maxOpen = Math.max(this.maxOpen, this.open)
     await new Promise((r) => setTimeout(r, this.opts.connectDelayMs ?? 1))
+    this.firstAtReady.push(first?.steps)
     const script = this.scripts[target.name] ?? {}
     if (script instanceof NodeAccessError) {
       this.open--
@@ -368,6 +374,17 @@ describe('bounded concurrency and close()', () => {
     // One connection per node: a and b's made ahead, c and d's when their turn came.
     expect(c.targets.map((t) => t.name).sort()).toEqual(['a', 'b', 'c', 'd'])
     expect(c.sessions.every((s) => s.closed)).toBe(true)
+  })
+
+  it('read() hands each connection its first batch once it has the plan: one made ahead gets it while it is still logging in', async () => {
+    const c = new ScriptedConnector({a: {'iptables-save': IPTABLES_DUMP}, b: {'iptables-save': IPTABLES_DUMP}}, {connectDelayMs: 30})
+    const r = reader(c, {parallel: 1})
+    r.nodesListed(cluster(['a', 'b']).nodes, [])
+    // a's connection is made ahead (before any plan), b's when its turn comes (plan known).
+    await Promise.all((await r.nodeNames(cluster(['a', 'b']))).map((n) => r.read(n, TARGETED)))
+    expect(c.targets.map((t) => t.name)).toEqual(['a', 'b'])
+    expect(c.firstAtReady).toEqual([firstRound(TARGETED), firstRound(TARGETED)])
+    expect(firstRound(TARGETED).length).toBeGreaterThan(0)
   })
 
   it('nodesListed() with nodes named: only those; close() ends a connection made ahead that read() never took', async () => {

@@ -4,7 +4,7 @@
 import {createRequire} from 'node:module'
 import type {Client, ClientChannel} from 'ssh2'
 import {describe, expect, it} from 'vitest'
-import {openChannelAhead, openChannelNow, SSH2_MAX_WINDOW, SSH2_PACKET_SIZE} from '../../src/adapters/ssh/channel-ahead.js'
+import {NOT_RUN, openChannelAhead, openChannelNow, SSH2_MAX_WINDOW, SSH2_PACKET_SIZE, type FirstExec} from '../../src/adapters/ssh/channel-ahead.js'
 
 type Confirm = ((err: Error | undefined, ch?: unknown) => void) & {type?: string}
 type Sign = (data: Buffer, done: (sig: Buffer) => void) => void
@@ -22,6 +22,9 @@ function fakeClient(remoteVer: string) {
     },
     session(chan: number, window: number, packet: number) {
       sent.push(`CHANNEL_OPEN ${chan} ${window} ${packet}`)
+    },
+    exec(chan: number, line: string, wantReply: boolean) {
+      sent.push(`CHANNEL_REQUEST ${chan} exec ${line}${wantReply ? ' (reply)' : ''}`)
     },
   }
   const client = {_remoteVer: remoteVer, _protocol: protocol, _chanMgr: {add: (h: Confirm) => channels.push(h) - 1}}
@@ -106,5 +109,86 @@ describe('a channel opened with the signed key request', () => {
     f.channels[0]!(undefined, channel)
     await expect(ahead.take()).resolves.toBe(channel)
     await expect(openChannelNow({} as Client, 5_000).take()).resolves.toBeUndefined()
+  })
+
+  describe("with the first command's exec behind it", () => {
+    /** A FirstExec whose line is known (or not) when the open goes out; `got` records how it started. */
+    function first(line: string | undefined) {
+      const got: unknown[] = []
+      const exec: FirstExec = {line: () => line, started: (result, channel) => got.push(result === undefined ? channel : result)}
+      return {exec, got}
+    }
+    const open = (n: number) => `CHANNEL_OPEN ${n} ${SSH2_MAX_WINDOW} ${SSH2_PACKET_SIZE}`
+    const confirmedChannel = (id: number) => ({outgoing: {id, state: 'open'}, _callbacks: [] as ((failed: boolean | Error) => void)[]})
+
+    it("sends the exec to the server's channel 0, then opens the next channel for take(); the exec channel starts on the reply", async () => {
+      const f = fakeClient('OpenSSH_9.2p1')
+      const {exec, got} = first('sh -c true')
+      const ahead = openChannelAhead(f.client, 5_000, exec)
+      f.signed()
+      expect(f.sent).toEqual(['USERAUTH_REQUEST (signed)', open(0), 'CHANNEL_REQUEST 0 exec sh -c true (reply)', open(1)])
+      const execChannel = confirmedChannel(0)
+      f.channels[0]!(undefined, execChannel)
+      expect(got).toEqual([])
+      execChannel._callbacks[0]!(false)
+      expect(got).toEqual([execChannel])
+      expect(execChannel).toMatchObject({subtype: 'exec', allowHalfOpen: true})
+      const spare = confirmedChannel(1)
+      f.channels[1]!(undefined, spare)
+      await expect(ahead.take()).resolves.toBe(spare)
+    })
+
+    it('fails the command when the server numbered the channel otherwise, or refused it, or the exec', () => {
+      const cases: [string, (f: ReturnType<typeof fakeClient>) => void, RegExp][] = [
+        ['numbered 3', (f) => f.channels[0]!(undefined, confirmedChannel(3)), /numbered the first channel 3, not 0/],
+        ['refused', (f) => f.channels[0]!(new Error('open failed')), /refused the session channel/],
+        [
+          'exec refused',
+          (f) => {
+            const ch = confirmedChannel(0)
+            f.channels[0]!(undefined, ch)
+            ch._callbacks[0]!(true)
+          },
+          /Unable to exec/,
+        ],
+      ]
+      for (const [name, answer, message] of cases) {
+        const f = fakeClient('OpenSSH_9.2p1')
+        const {exec, got} = first('sh -c true')
+        openChannelAhead(f.client, 5_000, exec)
+        f.signed()
+        answer(f)
+        expect(got, name).toHaveLength(1)
+        expect(String(got[0]), name).toMatch(message)
+      }
+    })
+
+    it('says NOT_RUN when the signed request fails (sshd took neither), and take() has no channel', async () => {
+      const f = fakeClient('OpenSSH_9.2p1')
+      const {exec, got} = first('sh -c true')
+      const ahead = openChannelAhead(f.client, 60_000, exec)
+      f.signed()
+      f.handlers.USERAUTH_FAILURE!()
+      expect(got).toEqual([NOT_RUN])
+      await expect(ahead.take()).resolves.toBeUndefined()
+    })
+
+    it('opens the one channel for take() alone when the command is not known yet, or the server is not OpenSSH', async () => {
+      const unknown = fakeClient('OpenSSH_9.2p1')
+      const a = first(undefined)
+      const ahead = openChannelAhead(unknown.client, 5_000, a.exec)
+      unknown.signed()
+      expect(unknown.sent).toEqual(['USERAUTH_REQUEST (signed)', open(0)])
+      const channel = confirmedChannel(7)
+      unknown.channels[0]!(undefined, channel)
+      await expect(ahead.take()).resolves.toBe(channel)
+      expect(a.got).toEqual([])
+
+      const other = fakeClient('dropbear_2022.83')
+      const b = first('sh -c true')
+      openChannelAhead(other.client, 5_000, b.exec)
+      other.signed()
+      expect(other.sent).toEqual(['USERAUTH_REQUEST (signed)'])
+    })
   })
 })

@@ -18,7 +18,8 @@ import {fileURLToPath} from 'node:url'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {fingerprintSha256} from '../../src/adapters/ssh/known-hosts.js'
 import {ALLOWED, nodeCommands, UnsafeArgumentError, type NodeCommand, type NodeCommandId} from '../../src/adapters/node/commands.js'
-import {NodeAccessError, type NodeTarget} from '../../src/adapters/node/connector.js'
+import {NodeAccessError, type CommandResult, type NodeTarget} from '../../src/adapters/node/connector.js'
+import type {BatchStep} from '../../src/adapters/node/batch.js'
 import {SshConnector, type SshOptions} from '../../src/adapters/ssh/connector.js'
 import {attachTestProcessToLan, cleanupLeftovers, normalizeIptablesSave, requireRoot, Topology, unusedTestSubnet} from '../support/netns.js'
 import {startRelay} from '../../bench/relay.js'
@@ -296,6 +297,58 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       expect(await relay.idle(5_000)).toBe(true)
       expect(relay.connections.slice(at).map((c) => c.turns)).toEqual([direct + 1])
       expect(sessions() - before).toBe(4)
+    } finally {
+      await relay.close()
+    }
+  })
+
+  it("sends a node read's first batch behind the channel opened with the login when it is known by then: a round trip fewer, run once", async () => {
+    const relay = await startRelay({listen: {host: '127.0.0.1', port: 0}, target: {host: ip.node1, port: 22}, delayMs: 50, quietMs: 20})
+    try {
+      const kh = path.join(work!.dir, 'kh-relay-first')
+      await writeHashedKnownHosts(kh, [`[127.0.0.1]:${relay.address.port} ${sshd.node1.hostPublicKey}`])
+      const target = {name: 'node1', address: '127.0.0.1'}
+      const sessions = () => sshd.node1.log.split('\n').filter((l) => l.startsWith('Starting session: ')).length
+      const steps: BatchStep[] = [
+        {id: 'save', cmd: nodeCommands.iptablesSave()},
+        {id: 'version', cmd: nodeCommands.iptablesVersion()},
+      ]
+      // The batch (its steps handed over before the connection is ready, or not), then one more command.
+      const read = async (c: SshConnector, first: boolean): Promise<{turns: number; sessions: number}> => {
+        const at = relay.connections.length
+        const before = sessions()
+        const s = await c.connect(target, first ? {steps} : undefined)
+        try {
+          const out = await s.runBatch!(steps)
+          const save = out.get('save')
+          expect(save).not.toBeInstanceOf(Error)
+          await expectRulesOf('node1', (save as CommandResult).stdout)
+          expect((await s.run(nodeCommands.iptablesVersion())).stdout).toMatch(/^iptables v1\.\d/)
+        } finally {
+          await s.close()
+        }
+        expect(await relay.idle(5_000)).toBe(true)
+        const conns = relay.connections.slice(at)
+        expect(conns).toHaveLength(1)
+        return {turns: conns[0]!.turns, sessions: sessions() - before}
+      }
+      const c = () => connector({port: relay.address.port, knownHostsFiles: [kh]})
+      const unprimed = await read(c(), false)
+      // KEXINIT, ECDH, the login flight (now with the batch's exec behind the channel open, and the
+      // open of the next command's channel), the next command's exec, the close.
+      expect(unprimed).toEqual({turns: 6, sessions: 2})
+      expect(await read(c(), true)).toEqual({turns: 5, sessions: 2})
+
+      // A refused key first: sshd takes neither the open nor the exec behind it; the batch then runs on
+      // a channel of its own, once, as without the early exec.
+      const strangerHome = path.join(work!.dir, 'relay-home-first')
+      mkdirSync(path.join(strangerHome, '.ssh'), {recursive: true})
+      await generateClientKey(path.join(strangerHome, '.ssh'), 'id_ed25519')
+      copyFileSync(key.privateKeyPath, path.join(strangerHome, '.ssh', 'id_ecdsa'))
+      const refused = () => connector({port: relay.address.port, knownHostsFiles: [kh], keyFile: undefined, home: strangerHome, sshConfigFile: undefined})
+      const refusedUnprimed = await read(refused(), false)
+      expect(refusedUnprimed.sessions).toBe(2)
+      expect(await read(refused(), true)).toEqual(refusedUnprimed)
     } finally {
       await relay.close()
     }

@@ -288,8 +288,9 @@ export async function runCompound(
   sudo: boolean,
   exec: (compound: CompoundCommand) => Promise<ChannelOutput>,
   failure: (cmd: NodeCommand, part: FramedPart) => NodeAccessError,
+  /** The compound command already made for these steps (its exec went out ahead: ssh/session.ts). */
+  compound: CompoundCommand = compoundCommand(steps, sudo),
 ): Promise<BatchOutcomes> {
-  const compound = compoundCommand(steps, sudo)
   const {stdout, stderr} = await exec(compound)
   const parts = parseFramed(stdout, stderr, compound.nonce)
   const lost = steps.find((s) => !parts.has(s.id))

@@ -29,10 +29,20 @@ export interface NodeSession {
   close(): Promise<void>
 }
 
+/**
+ * A node read's first batch, for a connection made before the read knows it: the reader sets `steps`
+ * once it has the plan, and a connector may send them while it is still logging in (SSH: with the
+ * login's last flight, a round trip sooner). The session's runBatch() with these very steps then gives
+ * their output, run once.
+ */
+export interface FirstBatch {
+  steps?: readonly BatchStep[]
+}
+
 export interface NodeConnector {
   /** What this connector is, for messages ("ssh as core@…", "exec into kube-proxy pods"). */
   readonly description: string
-  connect(target: NodeTarget): Promise<NodeSession>
+  connect(target: NodeTarget, first?: FirstBatch): Promise<NodeSession>
   /** Releases what the connector holds across nodes (bastion connections, debug pods); idempotent. */
   close?(): Promise<void>
 }

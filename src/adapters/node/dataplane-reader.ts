@@ -233,10 +233,11 @@ export async function readNodeDataplane(
   note: ReadNote = () => undefined,
   /** Up to this size of nat KUBE-SERVICES, a targeted read takes nat and filter whole (tests set 0 to list chains). */
   smallBytes = SMALL_KUBE_SERVICES_BYTES,
+  /** The first batch, when the caller made it already (handed to the connection before it was ready: FirstBatch). */
+  round = firstRound(plan, smallBytes),
 ): Promise<NodeDataplane> {
   const out: NodeDataplane = {name: node, captures: []}
   const fellBack = (why: string) => note(`${why}; ran the commands one by one`)
-  const round = firstRound(plan, smallBytes)
   const first = await runBatch(session, round, fellBack)
   const backend = backendNamed(first.get('version'), BACKEND_MARKERS)
   let primary: IptablesText | null = null

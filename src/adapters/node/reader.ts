@@ -5,8 +5,8 @@ import type {V1Node} from '@kubernetes/client-node'
 import type {ActivityLog, CollectionPlan, NodeReader} from '../../app/ports.js'
 import type {ClusterView, NodeDataplane} from '../../core/model.js'
 import {UnsafeArgumentError} from './commands.js'
-import {NodeAccessError, type NodeConnector, type NodeSession} from './connector.js'
-import {readNodeDataplane} from './dataplane-reader.js'
+import {NodeAccessError, type FirstBatch, type NodeConnector, type NodeSession} from './connector.js'
+import {firstRound, readNodeDataplane} from './dataplane-reader.js'
 import {Limiter} from './limiter.js'
 import {loggedSession} from './logged-session.js'
 import {unreadableNode} from '../../core/captures.js'
@@ -77,8 +77,8 @@ export class LiveNodeReader implements NodeReader {
   private readonly nodes = new Map<string, V1Node>()
   private readonly pool: Limiter
   private readonly sessions = new Set<NodeSession>()
-  /** Connections nodesListed() started, by node, until read() takes them. */
-  private readonly early = new Map<string, Promise<NodeSession>>()
+  /** Connections nodesListed() started, by node, until read() takes them, with the first batch they may send early. */
+  private readonly early = new Map<string, {session: Promise<NodeSession>; first: FirstBatch}>()
   private closed = false
   private started = 0
   private done = 0
@@ -107,10 +107,11 @@ export class LiveNodeReader implements NodeReader {
     for (const name of names.slice(0, this.opts.parallel ?? DEFAULT_PARALLEL)) {
       const address = nodeTargetAddress(this.nodes.get(name), this.opts.addressType)
       if (this.early.has(name) || (address === undefined && this.opts.needsAddress !== false)) continue
-      const connecting = this.connector.connect({name, address: address ?? ''})
+      const first: FirstBatch = {}
+      const connecting = this.connector.connect({name, address: address ?? ''}, first)
       // Failures are read()'s to report; one never taken is closed by close().
       connecting.catch(() => undefined)
-      this.early.set(name, connecting)
+      this.early.set(name, {session: connecting, first})
     }
   }
 
@@ -133,14 +134,17 @@ export class LiveNodeReader implements NodeReader {
     let session: NodeSession | undefined
     const early = this.early.get(name)
     this.early.delete(name)
+    // The first batch, known now: a connection still logging in may send it with its last flight.
+    const round = firstRound(plan)
+    if (early) early.first.steps = round
     try {
-      session = await (early ?? this.connector.connect({name, address: address ?? ''}))
+      session = await (early?.session ?? this.connector.connect({name, address: address ?? ''}, {steps: round}))
       this.sessions.add(session)
       if (this.closed) return unreadableNode(name, `${name} was not read: the run was interrupted`)
       const reading = this.opts.log && !session.reportsCommands ? loggedSession(session, name, this.opts.via, this.opts.log) : session
       const log = this.opts.log
       const note = log ? (text: string) => log.nodeRead({node: name, via: this.opts.via, text}) : undefined
-      return await readNodeDataplane(reading, name, plan, note)
+      return await readNodeDataplane(reading, name, plan, note, undefined, round)
     } catch (err) {
       return unreadableNode(name, this.closed ? `${name} was not read: the run was interrupted` : readErrorOf(err, this.opts.via))
     } finally {
@@ -158,7 +162,7 @@ export class LiveNodeReader implements NodeReader {
     this.sessions.clear()
     // A connection made ahead and never taken is closed once it is made, without holding this up: one
     // still in its handshake ends by itself (at worst at --connect-timeout), as a read()'s would.
-    for (const c of this.early.values()) c.then((s) => s.close()).catch(() => undefined)
+    for (const c of this.early.values()) c.session.then((s) => s.close()).catch(() => undefined)
     this.early.clear()
     await Promise.all(open.map((s) => s.close().catch(() => undefined)))
     await this.connector.close?.()

@@ -6,14 +6,14 @@ import ssh2 from 'ssh2'
 import type {Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm} from 'ssh2'
 import {hostKeyAlgorithmsFor, lookupHostKey, readKnownHostsFiles, recordedKeyTypes, type KnownHostsFile} from './known-hosts.js'
 import {MAX_COMMAND_OUTPUT_BYTES} from '../node/commands.js'
-import {NodeAccessError, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
+import {NodeAccessError, type FirstBatch, type NodeConnector, type NodeSession, type NodeTarget} from '../node/connector.js'
 import {authHandler, KeyStore, type PassphrasePrompt} from './auth.js'
 import {quickLogin} from './quick-login.js'
-import {openChannelAhead, type ChannelAhead} from './channel-ahead.js'
+import {openChannelAhead, type ChannelAhead, type FirstExec} from './channel-ahead.js'
 import {BastionPool, bastionName, forwardThrough} from './bastion.js'
 import {Deadline} from './deadline.js'
 import {connectError, hostKeyError, type Hop} from './errors.js'
-import {SshSession} from './session.js'
+import {PrimedBatch, SshSession} from './session.js'
 import {applyHostTemplate, isHostName, lookupSshConfig, parseBastion, readSshConfig, type BastionSpec, type SshConfigEntry} from './settings.js'
 
 export type {BastionSpec} from './settings.js'
@@ -84,7 +84,7 @@ export class SshConnector implements NodeConnector {
     this.description = `ssh${opts.user ? ` as ${opts.user}` : ''}${via}`
   }
 
-  async connect(target: NodeTarget): Promise<NodeSession> {
+  async connect(target: NodeTarget, first?: FirstBatch): Promise<NodeSession> {
     const route = this.route(target.name, this.hostFor(target), {user: this.opts.user, port: this.opts.port})
     const bastion = this.bastionFor(route)
     let jump: Client | undefined
@@ -97,15 +97,20 @@ export class SshConnector implements NodeConnector {
     const release = () => via !== undefined && this.bastions.release(via)
     try {
       const sock = jump ? await forwardThrough(jump, route, this.connectTimeoutMs) : undefined
-      const {client, ahead} = await this.handshake(route, sock, true)
-      return new SshSession(client, {
-        ...(ahead ? {ahead} : {}),
-        openWaitMs: this.connectTimeoutMs,
+      const settings = {
         node: target.name,
         sudo: this.opts.sudo ?? false,
         commandTimeoutMs: this.opts.commandTimeoutMs ?? 60_000,
         maxOutputBytes: this.opts.maxOutputBytes ?? MAX_COMMAND_OUTPUT_BYTES,
         ...(this.opts.audit !== undefined ? {audit: this.opts.audit} : {}),
+      }
+      const primed = first ? new PrimedBatch(first, settings) : undefined
+      const {client, ahead} = await this.handshake(route, sock, primed ?? true)
+      return new SshSession(client, {
+        ...(ahead ? {ahead} : {}),
+        ...(primed ? {first: primed} : {}),
+        openWaitMs: this.connectTimeoutMs,
+        ...settings,
         onClose: release,
       })
     } catch (err) {
@@ -167,9 +172,10 @@ export class SshConnector implements NodeConnector {
 
   /**
    * SSH handshake, host key check and authentication for one hop, over TCP or a bastion's channel.
-   * `forCommands`: a node's connection, whose first command's channel is opened ahead (channel-ahead.ts).
+   * `forCommands`: a node's connection, whose first command's channel is opened ahead (channel-ahead.ts),
+   * with that command's exec behind it when it is known then (a FirstExec).
    */
-  private handshake(route: Route, sock?: ClientChannel, forCommands = false): Promise<{client: Client; ahead?: ChannelAhead}> {
+  private handshake(route: Route, sock?: ClientChannel, forCommands: boolean | FirstExec = false): Promise<{client: Client; ahead?: ChannelAhead}> {
     const client = new ssh2.Client()
     const tried: string[] = []
     const insecure = this.opts.insecureIgnoreHostKeys ?? false
@@ -235,7 +241,7 @@ export class SshConnector implements NodeConnector {
       try {
         client.connect(config)
         // Before quickLogin: its signed requests go through the channel-ahead hook.
-        if (forCommands) ahead = openChannelAhead(client, this.connectTimeoutMs)
+        if (forCommands) ahead = openChannelAhead(client, this.connectTimeoutMs, forCommands === true ? undefined : forCommands)
         quickLogin(client)
         // Each SSH request waits for its answer: Nagle plus delayed ACKs would add ~40-90 ms to each.
         client.setNoDelay(true)
