@@ -73,13 +73,22 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     })
   }
 
-  /** Reads iptables-save from every target at once; each node fails or succeeds on its own. */
-  async function traceAll(c: SshConnector, ts = targets()): Promise<Record<string, Outcome>> {
+  /**
+   * Reads iptables-save from every target at once; each node fails or succeeds on its own. `first`: as a
+   * one-step batch handed to the connection before it is ready (as the node reader does).
+   */
+  async function traceAll(c: SshConnector, ts = targets(), first = false): Promise<Record<string, Outcome>> {
     const results = await Promise.all(
       ts.map(async (t): Promise<[string, Outcome]> => {
         try {
-          const s = await c.connect(t)
+          const steps: BatchStep[] = [{id: 'save', cmd: nodeCommands.iptablesSave()}]
+          const s = await c.connect(t, first ? {steps} : undefined)
           try {
+            if (first) {
+              const save = (await s.runBatch!(steps)).get('save')
+              if (!save || save instanceof Error) throw save ?? new Error('no output for save')
+              return [t.name, {stdout: save.stdout}]
+            }
             return [t.name, {stdout: (await s.run(nodeCommands.iptablesSave())).stdout}]
           } finally {
             await s.close()
@@ -216,6 +225,11 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     await expectRulesOf('node2', got.node2?.stdout)
     await expectRulesOf('node3', got.node3?.stdout)
     expect(accepted('node1') - before.node1).toBe(1)
+    // The first batch sent with the login works through the bastion's forwarded channel too (one login more there).
+    const primed = await traceAll(connector({bastion}), targets().slice(1), true)
+    await expectRulesOf('node2', primed.node2?.stdout)
+    await expectRulesOf('node3', primed.node3?.stdout)
+    expect(accepted('node1') - before.node1).toBe(2)
     expect(sshd.node1.commands().length).toBe(before.node1Commands)
     // The targets saw the bastion's address as the client: the connections really came through node1.
     expect(sshd.node2.log).toContain(`Accepted publickey for root from ${ip.node1} port`)
