@@ -107,6 +107,27 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
     expect(normalizeIptablesSave(stdout ?? '')).toEqual(normalizeIptablesSave(await topo!.saveRules(node)))
   }
 
+  /** Runs `use` with a relay adding 50 ms each way in front of node1's sshd, and a known_hosts file for it. */
+  async function throughSlowLink(name: string, use: (relay: Awaited<ReturnType<typeof startRelay>>, knownHostsFile: string) => Promise<void>): Promise<void> {
+    const relay = await startRelay({listen: {host: '127.0.0.1', port: 0}, target: {host: ip.node1, port: 22}, delayMs: 50, quietMs: 20})
+    try {
+      const kh = path.join(work!.dir, `kh-${name}`)
+      await writeHashedKnownHosts(kh, [`[127.0.0.1]:${relay.address.port} ${sshd.node1.hostPublicKey}`])
+      await use(relay, kh)
+    } finally {
+      await relay.close()
+    }
+  }
+
+  /** A home whose default keys are a stranger's ed25519 key (tried first, refused) and then the test key. */
+  async function homeWithRefusedKeyFirst(name: string): Promise<string> {
+    const home = path.join(work!.dir, name)
+    mkdirSync(path.join(home, '.ssh'), {recursive: true})
+    await generateClientKey(path.join(home, '.ssh'), 'id_ed25519')
+    copyFileSync(key.privateKeyPath, path.join(home, '.ssh', 'id_ecdsa'))
+    return home
+  }
+
   async function writeKnownHosts(nodes: NodeName[]): Promise<void> {
     await writeHashedKnownHosts(knownHosts, nodes.map(line))
   }
@@ -263,10 +284,7 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
 
   it("opens the first command's channel with the signed key request, and the next one's while the first runs: a round trip fewer each through a slow link", async () => {
     // 50 ms each way between the client and node1's sshd; the relay counts the client's turns (sends after waiting for the server).
-    const relay = await startRelay({listen: {host: '127.0.0.1', port: 0}, target: {host: ip.node1, port: 22}, delayMs: 50, quietMs: 20})
-    try {
-      const kh = path.join(work!.dir, 'kh-relay')
-      await writeHashedKnownHosts(kh, [`[127.0.0.1]:${relay.address.port} ${sshd.node1.hostPublicKey}`])
+    await throughSlowLink('relay', async (relay, kh) => {
       const target = {name: 'node1', address: '127.0.0.1'}
       const turns = async (c: SshConnector): Promise<number> => {
         const at = relay.connections.length
@@ -287,10 +305,7 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       expect(direct).toBe(5)
       // A refused key first: its request is answered, the channel opened with it is not; the key that
       // works is one turn more, and the command's channel is opened after the login (one more again).
-      const strangerHome = path.join(work!.dir, 'relay-home')
-      mkdirSync(path.join(strangerHome, '.ssh'), {recursive: true})
-      await generateClientKey(path.join(strangerHome, '.ssh'), 'id_ed25519')
-      copyFileSync(key.privateKeyPath, path.join(strangerHome, '.ssh', 'id_ecdsa'))
+      const strangerHome = await homeWithRefusedKeyFirst('relay-home')
       const refusedFirst = await turns(
         connector({port: relay.address.port, knownHostsFiles: [kh], keyFile: undefined, home: strangerHome, sshConfigFile: undefined}),
       )
@@ -311,16 +326,11 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
       expect(await relay.idle(5_000)).toBe(true)
       expect(relay.connections.slice(at).map((c) => c.turns)).toEqual([direct + 1])
       expect(sessions() - before).toBe(4)
-    } finally {
-      await relay.close()
-    }
+    })
   })
 
   it("sends a node read's first batch behind the channel opened with the login when it is known by then: a round trip fewer, run once", async () => {
-    const relay = await startRelay({listen: {host: '127.0.0.1', port: 0}, target: {host: ip.node1, port: 22}, delayMs: 50, quietMs: 20})
-    try {
-      const kh = path.join(work!.dir, 'kh-relay-first')
-      await writeHashedKnownHosts(kh, [`[127.0.0.1]:${relay.address.port} ${sshd.node1.hostPublicKey}`])
+    await throughSlowLink('relay-first', async (relay, kh) => {
       const target = {name: 'node1', address: '127.0.0.1'}
       const sessions = () => sshd.node1.log.split('\n').filter((l) => l.startsWith('Starting session: ')).length
       const steps: BatchStep[] = [
@@ -355,17 +365,12 @@ describe.skipIf(env.skip)('SSH to real sshd in node namespaces', () => {
 
       // A refused key first: sshd takes neither the open nor the exec behind it; the batch then runs on
       // a channel of its own, once, as without the early exec.
-      const strangerHome = path.join(work!.dir, 'relay-home-first')
-      mkdirSync(path.join(strangerHome, '.ssh'), {recursive: true})
-      await generateClientKey(path.join(strangerHome, '.ssh'), 'id_ed25519')
-      copyFileSync(key.privateKeyPath, path.join(strangerHome, '.ssh', 'id_ecdsa'))
+      const strangerHome = await homeWithRefusedKeyFirst('relay-home-first')
       const refused = () => connector({port: relay.address.port, knownHostsFiles: [kh], keyFile: undefined, home: strangerHome, sshConfigFile: undefined})
       const refusedUnprimed = await read(refused(), false)
       expect(refusedUnprimed.sessions).toBe(2)
       expect(await read(refused(), true)).toEqual(refusedUnprimed)
-    } finally {
-      await relay.close()
-    }
+    })
   })
 
   it('logs in with the agent, and says what it tried when no key works', async () => {
