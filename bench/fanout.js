@@ -635,6 +635,22 @@ async function measureBackend(root, env, b, service) {
   return {backend: b, version, full, trace}
 }
 
+/**
+ * What one chain listing costs on the node itself (in its namespace, no SSH): `TOOL -t nat -S
+ * KUBE-SERVICES`, median of RUNS. iptables-legacy loads the whole table for any listing, so no read
+ * of that node can take less; iptables-nft fetches only what it lists.
+ */
+async function nodeListing(topo, b) {
+  const argv = [b.label, '-w', '5', '-t', 'nat', '-S', 'KUBE-SERVICES']
+  const ms = []
+  for (let i = 0; i < RUNS; i++) {
+    const t = process.hrtime.bigint()
+    await topo.exec(b.member, argv, {timeoutMs: LOAD_TIMEOUT_MS})
+    ms.push(Number(process.hrtime.bigint() - t) / 1e6)
+  }
+  return {command: argv.join(' '), ms: median(ms)}
+}
+
 const mib = (b) => `${(b / MiB).toFixed(b < 10 * MiB ? 2 : 1)} MiB`
 
 function bigTable(results, service, header) {
@@ -666,7 +682,7 @@ function bigTable(results, service, header) {
       ),
     )
   }
-  for (const {backend: b, version, full, trace} of results) {
+  for (const {backend: b, version, full, trace, listing} of results) {
     out.push('', `${b.label} node (ssh NODE iptables -V: ${version}), rules loaded with ${b.restore} in ${b.loadS.toFixed(1)} s`)
     if (full) row('  baseline: ssh NODE iptables-save (full read)', full)
     else
@@ -678,6 +694,10 @@ function bigTable(results, service, header) {
     if (full && full.runs !== RUNS && !full.error) out.push(`${''.padEnd(46)} (the full read: ${full.runs} run)`)
     const how = trace.verbose?.match(/ ssh \S+: (targeted read .*)$/m)?.[1]
     if (how) out.push(`${''.padEnd(46)} ${how}`)
+    if (listing) {
+      const of = base ? ` = ${(listing.ms / base.r.ms).toFixed(3)}×${base.other ? '†' : ''} of the full read` : ''
+      out.push(`${''.padEnd(46)} on the node, no SSH: ${listing.command} ${listing.ms.toFixed(0)} ms${of} (median of ${RUNS})`)
+    }
   }
   if (dagger) out.push('', `† of the iptables-legacy node's full read: the same rules, through the same relay (the nf_tables one was not run, or failed)`)
   return out
@@ -701,7 +721,10 @@ export async function benchBigNode({root, command = 'node bench/fanout.js', bund
     const setupS = seconds()
     const service = `svc-${Math.floor(b.services / 2)}`
     const results = []
-    for (const backend of big.backends) results.push(await onBackend(big, made, backend, (env) => measureBackend(root, env, backend, service)))
+    for (const backend of big.backends) {
+      const r = await onBackend(big, made, backend, (env) => measureBackend(root, env, backend, service))
+      results.push({...r, listing: await nodeListing(made.topo, backend)})
+    }
     const loadAtEnd = os.loadavg()
     const header = [
       `one node with ${b.services} Services × ${b.endpoints} endpoints over SSH: ${big.size.rules} rules, ${mib(big.size.bytes)} of iptables-save (bench/generate.js),`,
