@@ -165,6 +165,9 @@ export class PrimedBatch implements FirstExec {
   /** The compound command whose exec went out, and the steps it was made of. */
   private sent: {steps: readonly BatchStep[]; compound: CompoundCommand} | undefined
   private settle!: (r: Promise<RawOutput> | RawOutput | typeof NOT_RUN | Error) => void
+  private begin!: () => void
+  /** Settles when the server answered the exec (or refused it, or never took it): the command's run may still go on. */
+  readonly begun: Promise<void>
   /** The output, NOT_RUN when the server never took the exec, or the Error that lost it. */
   readonly output: Promise<RawOutput | typeof NOT_RUN | Error>
   /** Why the connection went, once the session knows (for a channel that closed without an exit status). */
@@ -175,6 +178,7 @@ export class PrimedBatch implements FirstExec {
     private readonly o: CollectOptions & {sudo: boolean; audit?: ((node: string, line: string) => void) | undefined},
   ) {
     this.output = new Promise((resolve) => (this.settle = (r) => resolve(Promise.resolve(r).catch((err: Error) => err))))
+    this.begun = new Promise((resolve) => (this.begin = resolve))
   }
 
   line(): string | undefined {
@@ -194,6 +198,7 @@ export class PrimedBatch implements FirstExec {
   }
 
   started(result: Error | typeof NOT_RUN | undefined, channel?: ClientChannel): void {
+    this.begin()
     if (result !== undefined || !channel || !this.sent) this.settle(result ?? new Error('no channel'))
     else this.settle(collectOutput(this.o, undefined, channel, batchLimits(this.o, this.sent.compound), () => this.lost()))
   }
@@ -254,7 +259,8 @@ export class SshSession implements NodeSession {
       steps,
       sudo,
       async (compound) => {
-        const out = (primed && (await this.primedOutput(first!))) || (await this.onChannel(undefined, batchLine(compound), batchLimits(this.opts, compound)))
+        const early = first && primed ? await this.primedOutput(first) : undefined
+        const out = early ?? (await this.onChannel(undefined, batchLine(compound), batchLimits(this.opts, compound)))
         return {stdout: out.stdout, stderr: out.stderr.toString('utf8')}
       },
       (cmd, part) => commandError(node, cmd, sudo, part.exitCode, part.stderr),
@@ -269,13 +275,14 @@ export class SshSession implements NodeSession {
    */
   private async primedOutput(first: PrimedBatch): Promise<RawOutput | undefined> {
     const waitMs = this.opts.openWaitMs ?? DEFAULT_OPEN_WAIT_MS
-    // Its channel's confirmation came with the login's success: a server that never sends it has lost the command.
+    // Its channel's confirmation and the exec's answer come with the login's success: a server that never
+    // sends them has lost the command. Once it has begun, the command's own deadline (collectOutput) holds.
     let timer: NodeJS.Timeout | undefined
-    const silent = new Promise<Error>(
-      (resolve) => (timer = setTimeout(() => resolve(new Error(`no answer to the first command's channel within ${waitMs / 1000} s`)), waitMs)),
-    )
-    const out = await Promise.race([first.output, silent])
+    const silent = new Promise<'silent'>((resolve) => (timer = setTimeout(() => resolve('silent'), waitMs)))
+    const answered = await Promise.race([first.begun, silent])
     clearTimeout(timer)
+    if (answered === 'silent') throw connectionLost(this.opts.node, undefined, `no answer to the first command's channel within ${waitMs / 1000} s`)
+    const out = await first.output
     if (out === NOT_RUN) return undefined
     if (out instanceof Error) throw out instanceof NodeAccessError ? out : connectionLost(this.opts.node, undefined, this.lost ?? out.message)
     return out
