@@ -45,11 +45,10 @@ export interface NodeReader {
   /** Reads one node as the plan says; a node that cannot be read comes back with readError, never a throw. */
   read(node: string, plan: CollectionPlan): Promise<NodeDataplane>
   /**
-   * Starts what read() will need for this query that does not depend on the plan (a bundle's files), so
-   * it runs beside the API read; only these nodes when some are named. Never throws: read() reports
-   * what went wrong.
+   * Starts what read() will need that does not depend on the plan (a bundle's files), so it runs beside
+   * the API read; only these nodes when some are named. Never throws: read() reports what went wrong.
    */
-  prefetch?(nodes: readonly string[], query: Query): void
+  prefetch?(nodes: readonly string[]): void
   /**
    * The API's Node objects, before the rest of the API read is done: starts connecting to the nodes
    * read() will read first (only these when some are named), so that connecting overlaps the API read.

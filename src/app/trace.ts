@@ -54,7 +54,7 @@ export async function traceQuery(config: TraceConfig, cluster: ClusterSource, re
   const nothingRead = (): never => {
     throw new InterruptedError('interrupted before the API server answered: nothing was read')
   }
-  reader.prefetch?.(config.nodes, query)
+  reader.prefetch?.(config.nodes)
   const listed = reader.nodesListed?.bind(reader)
   const hooks = listed ? {onNodes: (nodes: ClusterView['nodes']) => listed(nodes, config.nodes)} : {}
   const {view, denied} = await unlessInterrupted(cluster.load(query, hooks), stop, nothingRead)

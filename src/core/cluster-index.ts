@@ -46,13 +46,21 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
 }
 
 /** The node's addresses, InternalIP first. */
-export function nodeAddresses(node: V1Node): string[] {
-  const order = ['InternalIP', 'ExternalIP']
-  return (node.status?.addresses ?? [])
-    .filter((a) => order.includes(a.type))
-    .sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type))
-    .map((a) => canonicalIP(a.address))
+export function nodeAddresses(node: V1Node): readonly string[] {
+  let addresses = addressesOf.get(node)
+  if (!addresses) {
+    const order = ['InternalIP', 'ExternalIP']
+    addresses = (node.status?.addresses ?? [])
+      .filter((a) => order.includes(a.type))
+      .sort((a, b) => order.indexOf(a.type) - order.indexOf(b.type))
+      .map((a) => canonicalIP(a.address))
+    addressesOf.set(node, addresses)
+  }
+  return addresses
 }
+
+// nodeAddresses' answers, per node object: every trace on the node asks, and its trace parses the list once (trace/node.ts).
+const addressesOf = new WeakMap<V1Node, readonly string[]>()
 
 // The Service's addresses kube-proxy programs: like kube-proxy, only those that parse as an IP (the
 // API server accepts no other; a hand-edited bundle may hold one, and it must not reach a tracer).

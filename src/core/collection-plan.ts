@@ -55,11 +55,6 @@ export interface CollectionPlan {
    * (and loopback), so a cluster IP never pulls in KUBE-NODEPORTS. Absent: any address may be local.
    */
   localAddresses?: string[]
-  /**
-   * Check mode (tracesEveryService): every chain of every dump is walked, so a dump is read whole
-   * rather than chain by chain as a trace reaches it.
-   */
-  everyService?: boolean
   /** Why the plan is full, for messages (`--capture reads whole dumps`). */
   reason?: string
   /** --conntrack: the destinations whose connection-tracking entries to read (`conntrack -L -d IP` each), or the whole table. */
@@ -217,15 +212,14 @@ export function planCollection(idx: ClusterIndex, query: Query, opts: PlanOption
 }
 
 /** Check mode (-A, -n NS): every Service is traced, and so every chain the nodes have. */
-export function tracesEveryService(query: Query): boolean {
+function tracesEveryService(query: Query): boolean {
   return query.kind === 'all'
 }
 
 /** What to read, conntrack and counters aside. */
 function planReads(idx: ClusterIndex, query: Query, opts: PlanOptions): CollectionPlan {
   const ipv6 = viewHasIPv6(idx.view) || (query.kind === 'ip' && familyOf(query.ip) === 6)
-  if (tracesEveryService(query))
-    return {...fullPlan(opts.full === true ? '--capture reads whole dumps' : 'checking every Service reads whole dumps', ipv6), everyService: true}
+  if (tracesEveryService(query)) return fullPlan(opts.full === true ? '--capture reads whole dumps' : 'checking every Service reads whole dumps', ipv6)
   if (opts.full === true) return fullPlan('--capture reads whole dumps', ipv6)
   if (query.kind !== 'service') return fullPlan('an address query reads whole dumps', ipv6)
   const svc = idx.serviceByKey.get(`${query.namespace}/${query.service}`)

@@ -289,7 +289,7 @@ describe('a trace of an address from part of the file is the trace from all of i
 })
 
 describe('a trace that reads the dumps in place is the trace from the whole dumps', () => {
-  it('leaves the iptables dumps in place for one Service or address, and reads them whole for every Service', async () => {
+  it('leaves the big iptables dumps in place for one Service, an address and every Service', async () => {
     const b = new BundleDir(path.join(root, 'examples/hello-world'), {readInPlaceFrom: 0})
     const {view} = await b.load()
     const [node] = await b.nodeNames()
@@ -300,7 +300,12 @@ describe('a trace that reads the dumps in place is the trace from the whole dump
     const svc = view.services[0]!
     expect(await kinds({kind: 'service', service: svc.metadata!.name!, namespace: svc.metadata!.namespace!})).toContain('iptables-save: in place')
     expect(await kinds({kind: 'ip', ip: svc.spec!.clusterIP!, protocol: 'TCP'})).toContain('iptables-save: in place')
-    expect(await kinds({kind: 'all'})).toContain('iptables-save: bytes')
+    expect(await kinds({kind: 'all'})).toContain('iptables-save: in place')
+    expect(await kinds({kind: 'all', namespace: svc.metadata!.namespace!})).toContain('iptables-save: in place')
+    // Below the size limit a dump is read whole.
+    const small = new BundleDir(path.join(root, 'examples/hello-world'))
+    const plan = planCollection(indexCluster(view), {kind: 'all'})
+    expect((await small.read(node!, plan)).captures.map((c) => c.kind === 'iptables-save' && c.text instanceof Uint8Array)).toContain(true)
   })
 
   it.each(dirs.map((d) => [path.relative(root, d), d]))('%s', async (_, dir) => {
@@ -310,6 +315,7 @@ describe('a trace that reads the dumps in place is the trace from the whole dump
     const queries: Query[] = [
       ...view.services.map((s): Query => ({kind: 'service', service: s.metadata!.name!, namespace: s.metadata!.namespace!})),
       ...addressesOf(view),
+      {kind: 'all'},
     ]
     for (const query of queries) {
       const settings = {query, nodes: [], failOn: 'none' as const, ignore: []}

@@ -18,7 +18,7 @@ const decoded = (dp: NodeDataplane) => ({...dp, captures: dp.captures.map((c) =>
 
 async function readAll(prefetch: readonly string[] | undefined): Promise<NodeDataplane[]> {
   const dir = new BundleDir(bundle)
-  if (prefetch) dir.prefetch(prefetch, {kind: 'all'})
+  if (prefetch) dir.prefetch(prefetch)
   const {view} = await dir.load()
   const plan = planCollection(indexCluster(view), {kind: 'all'})
   return Promise.all((await dir.nodeNames()).map(async (n) => decoded(await dir.read(n, plan))))
@@ -43,7 +43,7 @@ describe('bundle read-ahead', () => {
     try {
       cpSync(bundle, dir, {recursive: true})
       const early = new BundleDir(dir)
-      early.prefetch([], {kind: 'all'})
+      early.prefetch([])
       for (const n of ['node-a', 'node-b']) {
         const file = path.join(dir, 'nodes', n, 'iptables-save.txt')
         writeFileSync(`${file}.new`, `# replaced after prefetch\n${readFileSync(file, 'utf8')}`)

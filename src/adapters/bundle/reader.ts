@@ -10,7 +10,7 @@ import {countKubeProxyRules} from '../../core/kube-proxy/other-backend.js'
 import {MAKE_IT, parseClusterFile, partialView} from './cluster-file.js'
 import {CLUSTER_FILES, CONNTRACK_FILE, NODE_CAPTURES, NODES_DIR, OTHER_BACKEND_FILES, READ_ERROR_FILE} from './layout.js'
 import {captureOf, unreadableNode} from '../../core/captures.js'
-import {tracesEveryService, type CollectionPlan} from '../../core/collection-plan.js'
+import type {CollectionPlan} from '../../core/collection-plan.js'
 
 /** The most a node file may hold: a 10,000-Service node dumps ~48 MB. */
 export const MAX_NODE_FILE_BYTES = 256 * 1024 * 1024
@@ -52,33 +52,44 @@ function readAhead(file: string, size: number): Promise<Buffer> {
 }
 
 /**
- * iptables dumps from this size on are left where they lie for a trace of one Service or address, and
- * read in pieces (indexed through one small buffer, then the chains the trace walks): reading 48 MB
- * into fresh memory costs more than the trace itself on some machines (every page faulted in), and one
- * Service's trace looks at a few dozen chains of it.
+ * iptables dumps from this size on are left where they lie and read in pieces (indexed through one
+ * small buffer, then each chain as a trace walks it, into an array let go with the chain): reading
+ * 48 MB into fresh memory costs more than the trace itself on some machines (every page faulted in),
+ * and one Service's trace looks at a few dozen chains of it. Checking every Service reads every chain
+ * once, about 110,000 reads of a few hundred bytes at 10,000 Services (0.1 s), and holds a few
+ * Services' chains at a time instead of the whole dump.
  */
 const READ_IN_PLACE_FROM = 8 * 1024 * 1024
 
 /** The captures a trace reads chain by chain (core/iptables/dump.ts): the rest are parsed whole. */
 const READ_BY_CHAIN: ReadonlySet<CaptureKind> = new Set(['iptables-save', 'ip6tables-save'])
 
-/** The file as a ByteSource: each read opens it, reads at the position and closes it (nothing left open when the run ends). */
+/**
+ * The file as a ByteSource. The first read opens it, and it is closed when the event loop next turns:
+ * a trace reads chain after chain without yielding (every Service's, in check mode: one open, not one
+ * per chain), and nothing is left open once the run is done.
+ */
 function fileSource(file: string, size: number): ByteSource {
+  let fd: number | undefined
+  const close = () => {
+    if (fd === undefined) return
+    closeSync(fd)
+    fd = undefined
+  }
   return {
     size,
     read(into, position) {
-      const fd = openSync(file, 'r')
-      try {
-        let got = 0
-        while (got < into.length) {
-          const n = readSync(fd, into, got, into.length - got, position + got)
-          if (n === 0) break
-          got += n
-        }
-        return got
-      } finally {
-        closeSync(fd)
+      if (fd === undefined) {
+        fd = openSync(file, 'r')
+        setImmediate(close).unref()
       }
+      let got = 0
+      while (got < into.length) {
+        const n = readSync(fd, into, got, into.length - got, position + got)
+        if (n === 0) break
+        got += n
+      }
+      return got
     },
   }
 }
@@ -169,10 +180,9 @@ export class BundleDir implements ClusterSource, NodeReader {
   /**
    * Reads the nodes' files while cluster.json is parsed (JSON.parse holds the main thread; the file reads
    * run on libuv's pool meanwhile). A file over the size limit or missing is left to read() to report,
-   * and a big iptables dump to be read in place unless every Service is traced.
+   * and a big iptables dump to be read in place.
    */
-  prefetch(only: readonly string[], query: Query): void {
-    const whole = tracesEveryService(query)
+  prefetch(only: readonly string[]): void {
     // Synchronous up to each read's start (a directory listing, a stat and an open per file: well under
     // a millisecond each), so every read is under way before loadView holds the main thread.
     let nodes: readonly string[]
@@ -191,7 +201,7 @@ export class BundleDir implements ClusterSource, NodeReader {
           let bytes: Promise<Buffer>
           try {
             const size = statSync(file).size
-            if (size > MAX_NODE_FILE_BYTES || this.readsInPlace(c.capture, size, whole)) continue
+            if (size > MAX_NODE_FILE_BYTES || this.readsInPlace(c.capture, size)) continue
             bytes = readAhead(file, size)
           } catch {
             continue
@@ -204,8 +214,8 @@ export class BundleDir implements ClusterSource, NodeReader {
   }
 
   /** Whether a capture of this kind and size is left in place (read chain by chain), not read whole. */
-  private readsInPlace(kind: CaptureKind, size: number, everyService: boolean): boolean {
-    return !everyService && READ_BY_CHAIN.has(kind) && size >= this.readInPlaceFrom
+  private readsInPlace(kind: CaptureKind, size: number): boolean {
+    return READ_BY_CHAIN.has(kind) && size >= this.readInPlaceFrom
   }
 
   /** Marks the file as read by read(): prefetch will not read it again; returns its read ahead, if any. */
@@ -238,7 +248,7 @@ export class BundleDir implements ClusterSource, NodeReader {
               `${file} is ${Math.round(s.size / 2 ** 20)} MiB, over the ${MAX_NODE_FILE_BYTES / 2 ** 20} MiB a node may return; ${c.tooBig}`,
             )
           }
-          if (plan && this.readsInPlace(c.capture, s.size, plan.everyService === true)) {
+          if (plan && this.readsInPlace(c.capture, s.size)) {
             // A read ahead of it (started before the plan was known) is dropped; its failure is already caught.
             void this.take(file)
             out.captures.push({kind: c.capture, text: fileSource(file, s.size), source: file})

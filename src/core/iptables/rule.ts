@@ -2,7 +2,7 @@
 // kube-proxy's rules use. Matches the core does not understand stay as `unknown` parts and
 // surface in the trace as uncertainty.
 import {parseCidr, splitHostPort, type Cidr} from '../address.js'
-import {formatWord, printsAsWritten, tokenizeRule, type Word} from './tokenize.js'
+import {formatWord, tokenizeRule, type Word} from './tokenize.js'
 import type {Hop} from '../trace/branch.js'
 
 /** An option of a match or target: `--dport 80`, `! --ctstate NEW`, `--rcheck`. */
@@ -63,19 +63,20 @@ export interface Rule {
   hop?: Hop
 }
 
-const FLAG_ALIASES: Record<string, string> = {
-  '--source': '-s',
-  '--src': '-s',
-  '--destination': '-d',
-  '--dst': '-d',
-  '--protocol': '-p',
-  '--in-interface': '-i',
-  '--out-interface': '-o',
-  '--match': '-m',
-  '--jump': '-j',
-  '--goto': '-g',
-  '--fragment': '-f',
-}
+// A Map, not an object: a word such as "--toString" must not find Object.prototype's.
+const FLAG_ALIASES: ReadonlyMap<string, string> = new Map([
+  ['--source', '-s'],
+  ['--src', '-s'],
+  ['--destination', '-d'],
+  ['--dst', '-d'],
+  ['--protocol', '-p'],
+  ['--in-interface', '-i'],
+  ['--out-interface', '-o'],
+  ['--match', '-m'],
+  ['--jump', '-j'],
+  ['--goto', '-g'],
+  ['--fragment', '-f'],
+])
 const VALUE_FLAGS = new Set(['-s', '-d', '-p', '-i', '-o'])
 
 /** Extension targets; any other target name is a user chain. */
@@ -121,31 +122,31 @@ function parseParts(words: Word[], first: number): {parts: RulePart[]; asWritten
   let owner: {options: RuleOption[]} | undefined
   // `i` is the next unread word: a flag's value, a module or target name, an option's arguments are taken from it.
   let i = first
-  const take = (): Word | undefined => words[i++]
-  for (let w = take(); w !== undefined; w = take()) {
-    // Only long flags have aliases (hasOwn: a word such as "--toString" must not find Object.prototype's).
-    const word = w.quoted || !w.text.startsWith('--') || !Object.hasOwn(FLAG_ALIASES, w.text) ? w.text : (FLAG_ALIASES[w.text] ?? w.text)
-    if (word !== w.text) asWritten = false
+  for (let w = words[i++]; w !== undefined; w = words[i++]) {
+    // Only long flags have aliases.
+    const alias = w.quoted || w.text.charCodeAt(1) !== 45 ? undefined : FLAG_ALIASES.get(w.text)
+    const word = alias ?? w.text
+    if (alias !== undefined) asWritten = false
     if (!w.quoted && word === '!') {
       if (negate) asWritten = false
       negate = true
       continue
     }
     if (!w.quoted && word.length === 2 && VALUE_FLAGS.has(word)) {
-      const value = take()
+      const value = words[i++]
       if (!value) return {error: `"${word}" needs a value`}
       parts.push({type: 'flag', flag: word, value, negated: negate})
     } else if (!w.quoted && word === '-f') {
       parts.push({type: 'flag', flag: word, negated: negate})
     } else if (!w.quoted && word === '-m') {
-      const module = take()
+      const module = words[i++]
       if (!module) return {error: '"-m" needs a module name'}
       if (module.quoted || negate) asWritten = false
       const part: RulePart = {type: 'match', module: module.text, options: []}
       parts.push(part)
       owner = part
     } else if (!w.quoted && (word === '-j' || word === '-g')) {
-      const name = take()
+      const name = words[i++]
       if (!name) return {error: `"${word}" needs a target`}
       if (name.quoted || negate) asWritten = false
       const part: RulePart = {type: 'target', jump: word, name: name.text, options: []}
@@ -223,6 +224,11 @@ function markOf(text: string | undefined): {value: number; mask: number} {
 }
 
 function portRanges(text: string): Array<[number, number]> | undefined {
+  if (!text.includes(',') && !text.includes(':')) {
+    // One port, as kube-proxy writes them: no lists to split.
+    const port = Number(text)
+    return Number.isInteger(port) ? [[port, port]] : undefined
+  }
   const out: Array<[number, number]> = []
   for (const item of text.split(',')) {
     const [a, b] = item.split(':')
@@ -243,13 +249,15 @@ function only<T>(list: T[]): T | undefined {
 
 const RECENT_OPTIONS = new Set(['--rcheck', '--update', '--set', '--remove', '--name', '--seconds', '--reap', '--mask', '--rsource', '--hitcount', '--rttl'])
 
+/** Replaces what typeMatch appended from `start` on with one `unknown` match: the part as written. */
+function notUnderstood(part: Extract<RulePart, {type: 'match'}>, out: Match[], start: number): void {
+  out.length = start
+  out.push({kind: 'unknown', text: partText(part)})
+}
+
 /** Appends the typed view of one `-m module` part to `out`; a module or option not understood makes the part one `unknown`. */
 function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | undefined, out: Match[]): void {
   const start = out.length
-  const unknown = (): void => {
-    out.length = start
-    out.push({kind: 'unknown', text: partText(part)})
-  }
   const module = part.module || protocol || ''
   switch (module) {
     case 'tcp':
@@ -265,7 +273,7 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
               : undefined
         const text = arg(o)
         const ranges = which && text !== undefined ? portRanges(text) : undefined
-        if (!which || !ranges) return unknown()
+        if (!which || !ranges) return notUnderstood(part, out, start)
         out.push({kind: 'port', which, ranges, negated: o.negated})
       }
       return
@@ -282,17 +290,17 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
         if (o.name === '--mode') mode ??= o
         else if (o.name === '--probability') p ??= o
       }
-      if ((mode ? arg(mode) : undefined) !== 'random' || !p || part.options.length !== 2 || p.negated) return unknown()
+      if ((mode ? arg(mode) : undefined) !== 'random' || !p || part.options.length !== 2 || p.negated) return notUnderstood(part, out, start)
       // xt_statistic takes 0…1; anything else is a garbled rule, not a share of connections.
       const probability = Number(arg(p))
-      if (!(probability >= 0 && probability <= 1)) return unknown()
+      if (!(probability >= 0 && probability <= 1)) return notUnderstood(part, out, start)
       out.push({kind: 'statistic', probability})
       return
     }
     case 'recent': {
       const names = new Set(part.options.map((o) => o.name))
       const action = (['--rcheck', '--update', '--set', '--remove'] as const).find((a) => names.has(a))
-      if (!action || [...names].some((n) => !RECENT_OPTIONS.has(n)) || names.has('--rdest') || names.has('--hitcount')) return unknown()
+      if (!action || [...names].some((n) => !RECENT_OPTIONS.has(n)) || names.has('--rdest') || names.has('--hitcount')) return notUnderstood(part, out, start)
       const seconds = part.options.find((o) => o.name === '--seconds')
       out.push({
         kind: 'recent',
@@ -307,13 +315,13 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       for (const o of part.options) {
         if (o.name === '--limit-iface-in' || o.name === '--limit-iface-out') continue
         const type = arg(o)
-        if ((o.name !== '--dst-type' && o.name !== '--src-type') || !type) return unknown()
+        if ((o.name !== '--dst-type' && o.name !== '--src-type') || !type) return notUnderstood(part, out, start)
         out.push({kind: 'addrtype', which: o.name === '--dst-type' ? 'dst' : 'src', type, negated: o.negated})
       }
       return
     case 'mark': {
       const o = only(part.options)
-      if (o?.name !== '--mark') return unknown()
+      if (o?.name !== '--mark') return notUnderstood(part, out, start)
       out.push({kind: 'mark', ...markOf(arg(o)), negated: o.negated})
       return
     }
@@ -321,7 +329,7 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
     case 'state':
       for (const o of part.options) {
         const states = arg(o)
-        if ((o.name !== '--ctstate' && o.name !== '--state') || !states) return unknown()
+        if ((o.name !== '--ctstate' && o.name !== '--state') || !states) return notUnderstood(part, out, start)
         out.push({kind: 'conntrack', states: states.split(','), negated: o.negated})
       }
       return
@@ -329,16 +337,16 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       // IPVS mode: `-m set --match-set KUBE-CLUSTER-IP dst,dst`. Counter options change the meaning.
       const o = only(part.options)
       const [set, dimsWord, ...extra] = o?.args ?? []
-      if (!o || (o.name !== '--match-set' && o.name !== '--set') || !set || !dimsWord || extra.length > 0) return unknown()
+      if (!o || (o.name !== '--match-set' && o.name !== '--set') || !set || !dimsWord || extra.length > 0) return notUnderstood(part, out, start)
       const dims = dimsWord.text.split(',')
-      if (dims.some((d) => d !== 'src' && d !== 'dst')) return unknown()
+      if (dims.some((d) => d !== 'src' && d !== 'dst')) return notUnderstood(part, out, start)
       out.push({kind: 'set', name: set.text, dims: dims as Array<'src' | 'dst'>, negated: o.negated})
       return
     }
     case 'physdev': {
       // Only the bare test kube-proxy writes; --physdev-in NAME and the others stay unknown.
       const o = only(part.options)
-      if (o?.name !== '--physdev-is-in' || o.args.length > 0) return unknown()
+      if (o?.name !== '--physdev-is-in' || o.args.length > 0) return notUnderstood(part, out, start)
       out.push({kind: 'bridge-port-in', negated: o.negated})
       return
     }
@@ -347,50 +355,59 @@ function typeMatch(part: Extract<RulePart, {type: 'match'}>, protocol: string | 
       out.push({kind: 'accounting', text: partText(part)})
       return
     default:
-      return unknown()
+      return notUnderstood(part, out, start)
   }
 }
 
+/** A target the core does not understand; only such a target keeps its text (DNAT and MARK, on most rules, do not). */
+function targetNotUnderstood(part: Extract<RulePart, {type: 'target'}>): Target {
+  return {kind: 'unknown', name: part.name, text: part.options.length === 0 ? part.name : partText(part)}
+}
+
+/** The first argument of the target's first option named `name`. */
+function optionArg(part: Extract<RulePart, {type: 'target'}>, name: string): string | undefined {
+  for (const o of part.options) if (o.name === name) return arg(o)
+  return undefined
+}
+
+const MARK_OPS: ReadonlyMap<string, 'xset' | 'or' | 'xor' | 'and'> = new Map([
+  ['--set-xmark', 'xset'],
+  ['--set-mark', 'xset'],
+  ['--or-mark', 'or'],
+  ['--xor-mark', 'xor'],
+  ['--and-mark', 'and'],
+])
+
 function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Target {
   if (!part) return {kind: 'none'}
-  // Only a target that is not understood keeps its text (DNAT and MARK, on most rules, do not).
-  const unknown = (): Target => ({kind: 'unknown', name: part.name, text: part.options.length === 0 ? part.name : partText(part)})
-  const opt = (name: string) => part.options.find((o) => o.name === name)
   if (BUILTIN_VERDICTS.has(part.name) && part.options.length === 0) return {kind: part.name as 'ACCEPT'}
   if (!EXTENSION_TARGETS.has(part.name) && part.options.length === 0) {
     return {kind: part.jump === '-g' ? 'goto' : 'jump', chain: part.name}
   }
   switch (part.name) {
     case 'DNAT': {
-      const to = arg(opt('--to-destination') ?? {name: '', args: [], negated: false})
+      const to = optionArg(part, '--to-destination')
       const hp = to ? splitHostPort(to) : undefined
-      if (!to || !hp || part.options.length !== 1) return unknown()
+      if (!to || !hp || part.options.length !== 1) return targetNotUnderstood(part)
       return {kind: 'DNAT', ip: hp.host, ...(hp.port !== undefined ? {port: hp.port} : {}), text: to}
     }
     case 'REJECT': {
-      const reason = arg(opt('--reject-with') ?? {name: '', args: [], negated: false})
+      const reason = optionArg(part, '--reject-with')
       return {kind: 'REJECT', ...(reason !== undefined ? {with: reason} : {})}
     }
     case 'MASQUERADE':
       return {kind: 'MASQUERADE', randomFully: part.options.some((o) => o.name === '--random-fully')}
     case 'MARK': {
       const o = only(part.options)
-      if (!o) return unknown()
-      const ops: Record<string, 'xset' | 'or' | 'xor' | 'and'> = {
-        '--set-xmark': 'xset',
-        '--set-mark': 'xset',
-        '--or-mark': 'or',
-        '--xor-mark': 'xor',
-        '--and-mark': 'and',
-      }
-      const op = ops[o.name]
-      if (!op) return unknown()
+      if (!o) return targetNotUnderstood(part)
+      const op = MARK_OPS.get(o.name)
+      if (!op) return targetNotUnderstood(part)
       const m = markOf(arg(o))
       // --set-mark v is --set-xmark v/0xffffffff; --or/--xor/--and take a bare value.
       return {kind: 'MARK', op, value: m.value, mask: op === 'xset' ? m.mask : 0xffffffff}
     }
     default:
-      return unknown()
+      return targetNotUnderstood(part)
   }
 }
 
@@ -404,15 +421,17 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
     counters = rest.slice(0, end + 1)
     rest = rest.slice(end + 1).trimStart()
   }
-  const words = tokenizeRule(rest)
-  if ('error' in words) return words
-  const [verb, chain] = words
+  const tokens = tokenizeRule(rest)
+  if ('error' in tokens) return tokens
+  const {words} = tokens
+  const verb = words[0]
+  const chain = words[1]
   if (!verb || !chain || verb.text !== '-A') return {error: 'expected "-A CHAIN …"'}
   const parsed = parseParts(words, 2)
   if ('error' in parsed) return parsed
   const {parts} = parsed
   // formatRule prints `-A CHAIN` unquoted, then the parts: the line is its own printed form when all of it prints as written.
-  const asWritten = parsed.asWritten && !verb.quoted && !chain.quoted && printsAsWritten(rest, words)
+  const asWritten = parsed.asWritten && !verb.quoted && !chain.quoted && tokens.asWritten
   let protocol: string | undefined
   for (const p of parts) {
     if (p.type === 'flag' && p.flag === '-p' && !p.negated) {

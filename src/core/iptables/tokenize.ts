@@ -9,17 +9,41 @@ export interface Word {
   quoted: boolean
 }
 
+/** A rule line's words, and whether printing them back (formatWord, single spaces) gives the line itself. */
+export interface Tokens {
+  words: Word[]
+  /**
+   * True when the words, printed with formatWord and joined by single spaces, are the line: it holds
+   * only printable ASCII other than `'` and `\`, its words are one space apart (none at either end),
+   * and a `"` appears only around a quoted word. False may be said of a line that would print back the
+   * same (a comment with an apostrophe): it is then printed from its parts. Worked out in the one pass
+   * over the characters, as every rule line of a trace asks.
+   */
+  asWritten: boolean
+}
+
+// Any character but printable ASCII, or a single quote (0x27), or a backslash (0x5c): one character class is the fastest test.
+const NOT_AS_WRITTEN = /[^\x20-\x26\x28-\x5b\x5d-\x7e]/
+
 /** Tokenises `line`; returns an error sentence for an unterminated quote. */
-export function tokenizeRule(line: string): Word[] | {error: string} {
+export function tokenizeRule(line: string): Tokens | {error: string} {
   const words: Word[] = []
-  let i = 0
   const n = line.length
+  // Past this one test, the line holds no tab, escape or character formatWord would quote: a word
+  // prints as written (plus its quotes), so what is left to check is the spacing between words.
+  let asWritten = n > 0 && !NOT_AS_WRITTEN.test(line)
+  // Without tabs a word ends at the next space, found natively.
+  const tabs = line.includes('\t')
+  // Where the last word ended: the next one must start one space later for the line to print as written.
+  let lastEnd = -1
+  let i = 0
   while (i < n) {
     const c = line.charCodeAt(i)
     if (c === 32 || c === 9) {
       i++
       continue
     }
+    if (i !== lastEnd + 1) asWritten = false
     if (c === 34 || c === 39) {
       const quote = c === 34 ? '"' : "'"
       const close = line.indexOf(quote, i + 1)
@@ -27,7 +51,7 @@ export function tokenizeRule(line: string): Word[] | {error: string} {
       if (close >= 0 && (slash < 0 || slash > close)) {
         // The common case: no escapes inside.
         words.push({text: line.slice(i + 1, close), quoted: true})
-        i = close + 1
+        i = lastEnd = close + 1
         continue
       }
       let text = ''
@@ -38,44 +62,24 @@ export function tokenizeRule(line: string): Word[] | {error: string} {
       }
       if (j >= n) return {error: `unterminated ${quote === '"' ? 'double' : 'single'} quote`}
       words.push({text, quoted: true})
-      i = j + 1
+      i = lastEnd = j + 1
       continue
     }
-    let j = i
-    while (j < n && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9) j++
-    words.push({text: line.slice(i, j), quoted: false})
-    i = j
-  }
-  return words
-}
-
-// Any character but printable ASCII, or a single quote (0x27), or a backslash (0x5c): one character class is the fastest test.
-const NOT_AS_WRITTEN = /[^\x20-\x26\x28-\x5b\x5d-\x7e]/
-
-/**
- * True when `words` (tokenizeRule's of `line`), printed with formatWord and joined by single spaces,
- * are the line itself. Past the one character test, the line holds no tab, escape or character
- * formatWord would quote, so a word prints as written plus its quotes: the lengths then agree
- * exactly when the words are one space apart (no run of spaces, none at either end, no words
- * touching), and the double quotes counted are those around the quoted words. False may be said of a
- * line that would print back the same (a comment with an apostrophe): it is then printed from its
- * parts. Every rule line of a trace asks, so no character is looked at twice in JavaScript.
- */
-export function printsAsWritten(line: string, words: readonly Word[]): boolean {
-  if (words.length === 0 || NOT_AS_WRITTEN.test(line)) return false
-  let length = words.length - 1
-  let quoted = 0
-  for (const w of words) {
-    length += w.text.length
-    if (w.quoted) {
-      length += 2
-      quoted++
+    let j: number
+    if (tabs) {
+      j = i
+      while (j < n && line.charCodeAt(j) !== 32 && line.charCodeAt(j) !== 9) j++
+    } else {
+      j = line.indexOf(' ', i)
+      if (j < 0) j = n
     }
+    const text = line.slice(i, j)
+    // A double quote inside an unquoted word would be printed quoted.
+    if (asWritten && text.includes('"')) asWritten = false
+    words.push({text, quoted: false})
+    i = lastEnd = j
   }
-  if (length !== line.length) return false
-  let quotes = 0
-  for (let at = line.indexOf('"'); at >= 0; at = line.indexOf('"', at + 1)) quotes++
-  return quotes === 2 * quoted
+  return {words, asWritten: asWritten && lastEnd === n}
 }
 
 /** Prints a word back, quoting it when it was quoted or needs quotes. */

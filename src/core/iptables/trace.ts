@@ -125,8 +125,7 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: 
   }
   let live: Branch[] = [start]
   let liveFrom: number[] = [0]
-  // The branches after the rule being tested; swapped with `live` after each rule, so a chain's walk
-  // makes two pairs of lists however many rules it has.
+  // The branches after the rule being tested; they become `live` after each rule.
   let next: Branch[] = []
   let nextFrom: number[] = []
   // Where a matched rule's target puts its branches: the walk's terminals, and this rule's `next`.
@@ -190,14 +189,11 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: 
       next.length = Math.min(next.length, 1)
       nextFrom.length = next.length
     }
-    const done = live
-    const doneFrom = liveFrom
     live = next
     liveFrom = nextFrom
-    next = done
-    nextFrom = doneFrom
-    next.length = 0
-    nextFrom.length = 0
+    // Fresh lists rather than the old ones emptied: setting an array's length is a call into the runtime.
+    next = []
+    nextFrom = []
   }
   // Falling off the end: every remaining rule of the chain was compared.
   for (let i = 0; i < live.length; i++) {
@@ -288,16 +284,20 @@ interface AssumedHooks {
   allEmpty: boolean
 }
 
-const hooksOf = new WeakMap<IptablesDump, Map<string, AssumedHooks>>()
+const hooksOf = new WeakMap<IptablesDump, Map<string, Map<string, AssumedHooks>>>()
 
 function assumedHooks(dump: IptablesDump, table: string, builtin: string): AssumedHooks {
-  let byChain = hooksOf.get(dump)
+  let byTable = hooksOf.get(dump)
+  if (!byTable) {
+    byTable = new Map()
+    hooksOf.set(dump, byTable)
+  }
+  let byChain = byTable.get(table)
   if (!byChain) {
     byChain = new Map()
-    hooksOf.set(dump, byChain)
+    byTable.set(table, byChain)
   }
-  const key = `${table} ${builtin}`
-  let found = byChain.get(key)
+  let found = byChain.get(builtin)
   if (!found) {
     const chains = (KUBE_HOOKS[table]?.[builtin] ?? []).filter((c) => hasChain(dump, table, c))
     const hooks = chains.map((chain): AssumedHook => ({
@@ -306,7 +306,7 @@ function assumedHooks(dump: IptablesDump, table: string, builtin: string): Assum
     }))
     const allEmpty = chains.every((c) => chainView(dump, table, c)?.length === 0)
     found = {hooks, allEmpty, ...(hooks.length > 0 ? {assumed: {kind: 'hooks-assumed' as const, table, builtin, hooks: chains}} : {})}
-    byChain.set(key, found)
+    byChain.set(builtin, found)
   }
   return found
 }

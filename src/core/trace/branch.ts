@@ -8,7 +8,7 @@ import type {Condition, Packet} from './packet.js'
 
 /** One destination to trace on one node, from one kind of source. */
 export interface TraceRequest {
-  node: {name: string; addresses: string[]}
+  node: {name: string; addresses: readonly string[]}
   destination: Destination
   from: SourceKind
   /** Client address; may be omitted only for an outside client. */

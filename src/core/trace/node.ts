@@ -37,9 +37,17 @@ function podNetworkSet(networks: readonly string[]): NetworkSet {
   return set
 }
 
-/** The node context of a request: addresses parsed, pod networks made into a set once per list. */
+// A node's addresses parsed, per list: the cluster index gives every trace on a node the same one.
+const localOf = new WeakMap<readonly string[], Cidr[]>()
+
+/** The node context of a request: addresses parsed and pod networks made into a set, each once per list. */
 export function nodeContext(addresses: readonly string[], podNetworks: readonly string[], sets?: SetMembership): NodeContext {
-  return {local: cidrsOf(addresses), podNetworks: podNetworkSet(podNetworks), ...(sets ? {sets} : {})}
+  let local = localOf.get(addresses)
+  if (!local) {
+    local = cidrsOf(addresses)
+    localOf.set(addresses, local)
+  }
+  return {local, podNetworks: podNetworkSet(podNetworks), ...(sets ? {sets} : {})}
 }
 
 /**

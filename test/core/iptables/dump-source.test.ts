@@ -95,6 +95,22 @@ describe('a dump streamed from a ByteSource', () => {
     expect(chainView(dump, 'nat', 'A')?.text(0)).toBe('-A A -j B')
   })
 
+  it("reads a chain whose rules are apart in the file (restore input) into one array, each rule's own text", () => {
+    const text = '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j ACCEPT\n-A B -j DROP\n-A A -m comment --comment "x y" -j RETURN\n-A A -j DROP\nCOMMIT\n'
+    const source = sourceOf(encode(text))
+    const dump = indexIptablesSave(source, 'dump', {chunkBytes: 5})
+    const read = source.reads
+    const a = chainView(dump, 'nat', 'A')!
+    // Two runs of A's rules: two reads.
+    expect(source.reads - read).toBe(2)
+    expect(Array.from({length: a.length}, (_, k) => a.text(k))).toEqual(['-A A -j B', '-A A -m comment --comment "x y" -j RETURN', '-A A -j DROP'])
+    expect(a.mentions(1, 'x y')).toBe(true)
+    expect(a.mentions(0, 'x y')).toBe(false)
+    const b = chainView(dump, 'nat', 'B')!
+    expect(Array.from({length: b.length}, (_, k) => b.text(k))).toEqual(['-A B -j ACCEPT', '-A B -j DROP'])
+    expect(formatIptablesSave(dump)).toBe(formatIptablesSave(indexIptablesSave(text, 'dump')))
+  })
+
   it('says so when the file changed after it was indexed', () => {
     const text = '*nat\n:A - [0:0]\n:B - [0:0]\n-A A -j B\n-A B -j ACCEPT\nCOMMIT\n'
     const bytes = encode(text)
