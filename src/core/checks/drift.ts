@@ -107,11 +107,16 @@ function nodeProbabilityMismatch(idx: ClusterIndex, node: NodeReport, out: Findi
   }
 }
 
+/** A path's backends as nodesDisagree compares and shows them: host:port, sorted, or the verdict. */
+function backendsText(path: TracePath): string {
+  return path.verdict === 'dnat' ? [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort().join(', ') : path.verdict.toUpperCase()
+}
+
 /** Nodes whose backends for the same entry differ where the policy says they should agree; each with the first node that traced the entry. */
 export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): SightedFinding[] {
   const {idx, nodes} = ctx
   const out: SightedFinding[] = []
-  const groups = new Map<string, {svc: V1Service; service: string; address: string; list: Array<{node: string; backends: string}>}>()
+  const groups = new Map<string, {svc: V1Service; service: string; address: string; list: Array<{node: string; path: TracePath}>}>()
   for (const node of nodes) {
     for (const path of node.paths) {
       const service = path.entry.service
@@ -120,16 +125,17 @@ export function nodesDisagree(ctx: Pick<TraceCheckContext, 'idx' | 'nodes'>): Si
       // A node whose rules for this address family were not read has no backends to compare.
       if (path.notes.some(isNotRead)) continue
       const key = `${service} ${path.entry.address}`
-      const backends =
-        path.verdict === 'dnat' ? [...new Set(path.backends.map((b) => joinHostPort(b.ip, b.port)))].sort().join(', ') : path.verdict.toUpperCase()
       const group = groups.get(key) ?? {svc, service, address: path.entry.address, list: []}
-      group.list.push({node: node.name, backends})
+      group.list.push({node: node.name, path})
       groups.set(key, group)
     }
   }
-  for (const {svc, service, address, list} of groups.values()) {
+  for (const {svc, service, address, list: paths} of groups.values()) {
+    // One node cannot disagree (check mode asks once per Service, and most reports read one node).
+    if (paths.length < 2) continue
     const port = (svc.spec?.ports ?? [])[0]
     if (port && expectedEndpoints(idx, svc, port, '', 4).hinted) continue
+    const list = paths.map(({node, path}) => ({node, backends: backendsText(path)}))
     const [first] = list
     if (first && new Set(list.map((l) => l.backends)).size > 1) {
       out.push({

@@ -2,7 +2,7 @@
 // kube-proxy's rules use. Matches the core does not understand stay as `unknown` parts and
 // surface in the trace as uncertainty.
 import {parseCidr, splitHostPort, type Cidr} from '../address.js'
-import {formatWord, tokenizeRule, type Word} from './tokenize.js'
+import {formatWord, tokenIs, tokenizeRule, tokenText, tokenWord, type Tokens, type Word} from './tokenize.js'
 import type {Hop} from '../trace/branch.js'
 
 /** An option of a match or target: `--dport 80`, `! --ctstate NEW`, `--rcheck`. */
@@ -40,7 +40,8 @@ export type Match =
 /** What the rule does when it matches. */
 export type Target =
   | {kind: 'jump' | 'goto'; chain: string}
-  | {kind: 'DNAT'; ip?: string; port?: number; text: string}
+  /** `cidr`: `ip` parsed, when it is an address (every trace through the rule uses it). */
+  | {kind: 'DNAT'; ip?: string; cidr?: Cidr; port?: number; text: string}
   | {kind: 'REJECT'; with?: string}
   | {kind: 'DROP' | 'ACCEPT' | 'RETURN'}
   | {kind: 'MARK'; value: number; mask: number; op: 'xset' | 'or' | 'xor' | 'and'}
@@ -77,7 +78,6 @@ const FLAG_ALIASES: ReadonlyMap<string, string> = new Map([
   ['--goto', '-g'],
   ['--fragment', '-f'],
 ])
-const VALUE_FLAGS = new Set(['-s', '-d', '-p', '-i', '-o'])
 
 /** Extension targets; any other target name is a user chain. */
 const EXTENSION_TARGETS = new Set([
@@ -110,51 +110,66 @@ export function isChainTarget(name: string): boolean {
   return !BUILTIN_VERDICTS.has(name) && !EXTENSION_TARGETS.has(name)
 }
 
+// The short flags by the character after the dash, as the constant strings parts hold (a flag word is recognised in place, never sliced).
+const SHORT_FLAGS: ReadonlyArray<string | undefined> = (() => {
+  const byCode = new Array<string | undefined>(128)
+  for (const c of 'sdpiofmjg') byCode[c.charCodeAt(0)] = `-${c}`
+  return byCode
+})()
+
+/** The flag unquoted word i spells: `-X` for a short flag above, or a long alias of one (longer than 2); else undefined. */
+function flagOf(t: Tokens, i: number): string | undefined {
+  if (t.quoted[i] === 1) return undefined
+  const start = t.start[i] ?? 0
+  const len = (t.end[i] ?? 0) - start
+  if (t.line.charCodeAt(start) !== 45) return undefined
+  if (len === 2) return SHORT_FLAGS[t.line.charCodeAt(start + 1)]
+  if (len < 4 || t.line.charCodeAt(start + 1) !== 45) return undefined
+  return FLAG_ALIASES.get(tokenText(t, i))
+}
+
 /**
  * Parses the words from `first` on (those after `-A CHAIN`) into parts; returns an error sentence when
  * malformed. `asWritten`: printing the parts (partText) gives the words back in their order, spelled
  * as written (no alias, no quoted module or target name, no `!` that prints elsewhere or not at all).
  */
-function parseParts(words: Word[], first: number): {parts: RulePart[]; asWritten: boolean} | {error: string} {
+function parseParts(t: Tokens, first: number): {parts: RulePart[]; asWritten: boolean} | {error: string} {
   const parts: RulePart[] = []
   let asWritten = true
   let negate = false
   let owner: {options: RuleOption[]} | undefined
+  const n = t.count
   // `i` is the next unread word: a flag's value, a module or target name, an option's arguments are taken from it.
   let i = first
-  for (let w = words[i++]; w !== undefined; w = words[i++]) {
-    // Only long flags have aliases.
-    const alias = w.quoted || w.text.charCodeAt(1) !== 45 ? undefined : FLAG_ALIASES.get(w.text)
-    const word = alias ?? w.text
-    if (alias !== undefined) asWritten = false
-    if (!w.quoted && word === '!') {
+  while (i < n) {
+    const w = i++
+    const word = flagOf(t, w)
+    if (word !== undefined && (t.end[w] ?? 0) - (t.start[w] ?? 0) > 2) asWritten = false
+    if (word === undefined && tokenIs(t, w, '!')) {
       if (negate) asWritten = false
       negate = true
       continue
     }
-    if (!w.quoted && word.length === 2 && VALUE_FLAGS.has(word)) {
-      const value = words[i++]
-      if (!value) return {error: `"${word}" needs a value`}
-      parts.push({type: 'flag', flag: word, value, negated: negate})
-    } else if (!w.quoted && word === '-f') {
+    if (word === '-s' || word === '-d' || word === '-p' || word === '-i' || word === '-o') {
+      if (i >= n) return {error: `"${word}" needs a value`}
+      parts.push({type: 'flag', flag: word, value: tokenWord(t, i++), negated: negate})
+    } else if (word === '-f') {
       parts.push({type: 'flag', flag: word, negated: negate})
-    } else if (!w.quoted && word === '-m') {
-      const module = words[i++]
-      if (!module) return {error: '"-m" needs a module name'}
-      if (module.quoted || negate) asWritten = false
-      const part: RulePart = {type: 'match', module: module.text, options: []}
+    } else if (word === '-m') {
+      if (i >= n) return {error: '"-m" needs a module name'}
+      if (t.quoted[i] === 1 || negate) asWritten = false
+      const part: RulePart = {type: 'match', module: tokenText(t, i++), options: []}
       parts.push(part)
       owner = part
-    } else if (!w.quoted && (word === '-j' || word === '-g')) {
-      const name = words[i++]
-      if (!name) return {error: `"${word}" needs a target`}
-      if (name.quoted || negate) asWritten = false
-      const part: RulePart = {type: 'target', jump: word, name: name.text, options: []}
+    } else if (word === '-j' || word === '-g') {
+      if (i >= n) return {error: `"${word}" needs a target`}
+      if (t.quoted[i] === 1 || negate) asWritten = false
+      const part: RulePart = {type: 'target', jump: word, name: tokenText(t, i++), options: []}
       parts.push(part)
       owner = part
-    } else if (!w.quoted && word.startsWith('--')) {
+    } else if (word === undefined && t.quoted[w] === 0 && t.line.startsWith('--', t.start[w])) {
       const args: Word[] = []
-      for (let a = words[i]; a !== undefined && (a.quoted || !isOptionStart(a.text)); a = words[++i]) args.push(a)
+      for (; i < n && (t.quoted[i] === 1 || !isOptionStart(t, i)); i++) args.push(tokenWord(t, i))
       if (!owner) {
         // `-p tcp --dport 80` without `-m tcp`: iptables loads the protocol's match implicitly.
         const part: RulePart = {type: 'match', module: '', options: []}
@@ -163,9 +178,9 @@ function parseParts(words: Word[], first: number): {parts: RulePart[]; asWritten
       }
       // An option of a match that a flag came after prints before that flag.
       if (owner !== parts[parts.length - 1]) asWritten = false
-      owner.options.push({name: word, args, negated: negate})
+      owner.options.push({name: tokenText(t, w), args, negated: negate})
     } else {
-      return {error: `unexpected word "${w.text}"`}
+      return {error: `unexpected word "${tokenText(t, w)}"`}
     }
     negate = false
   }
@@ -173,11 +188,14 @@ function parseParts(words: Word[], first: number): {parts: RulePart[]; asWritten
   return {parts, asWritten}
 }
 
-/** `!`, or a word that starts with `-` but is not a negative number. */
-function isOptionStart(text: string): boolean {
-  if (text === '!') return true
-  if (text.charCodeAt(0) !== 45) return false
-  const next = text.charCodeAt(1)
+/** Unquoted word i is `!`, or starts with `-` but is not a negative number. */
+function isOptionStart(t: Tokens, i: number): boolean {
+  const start = t.start[i] ?? 0
+  const len = (t.end[i] ?? 0) - start
+  const c = t.line.charCodeAt(start)
+  if (len === 1 && c === 33) return true
+  if (len === 0 || c !== 45) return false
+  const next = len > 1 ? t.line.charCodeAt(start + 1) : NaN
   return !(next >= 48 && next <= 57)
 }
 
@@ -389,7 +407,11 @@ function typeTarget(part: Extract<RulePart, {type: 'target'}> | undefined): Targ
       const to = optionArg(part, '--to-destination')
       const hp = to ? splitHostPort(to) : undefined
       if (!to || !hp || part.options.length !== 1) return targetNotUnderstood(part)
-      return {kind: 'DNAT', ip: hp.host, ...(hp.port !== undefined ? {port: hp.port} : {}), text: to}
+      const cidr = parseCidr(hp.host)
+      const dnat: Target = {kind: 'DNAT', ip: hp.host, text: to}
+      if (cidr) dnat.cidr = cidr
+      if (hp.port !== undefined) dnat.port = hp.port
+      return dnat
     }
     case 'REJECT': {
       const reason = optionArg(part, '--reject-with')
@@ -423,15 +445,16 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
   }
   const tokens = tokenizeRule(rest)
   if ('error' in tokens) return tokens
-  const {words} = tokens
-  const verb = words[0]
-  const chain = words[1]
-  if (!verb || !chain || verb.text !== '-A') return {error: 'expected "-A CHAIN …"'}
-  const parsed = parseParts(words, 2)
+  if (tokens.count < 2 || tokenText(tokens, 0) !== '-A') return {error: 'expected "-A CHAIN …"'}
+  const chain = tokenText(tokens, 1)
+  // Read before parseParts: the tokens are scratch, and nothing below tokenizes again, but keep it plain.
+  const verbChainQuoted = tokens.quoted[0] === 1 || tokens.quoted[1] === 1
+  const linePrintsAsWritten = tokens.asWritten
+  const parsed = parseParts(tokens, 2)
   if ('error' in parsed) return parsed
   const {parts} = parsed
   // formatRule prints `-A CHAIN` unquoted, then the parts: the line is its own printed form when all of it prints as written.
-  const asWritten = parsed.asWritten && !verb.quoted && !chain.quoted && tokens.asWritten
+  const asWritten = parsed.asWritten && !verbChainQuoted && linePrintsAsWritten
   let protocol: string | undefined
   for (const p of parts) {
     if (p.type === 'flag' && p.flag === '-p' && !p.negated) {
@@ -463,7 +486,7 @@ export function parseRuleLine(line: string, table: string, lineNumber: number): 
     }
   }
   // Fields set one by one rather than spread in: every rule of every traced chain is made here.
-  const rule: Rule = {table, chain: chain.text, line: lineNumber, parts, matches, target: typeTarget(target)}
+  const rule: Rule = {table, chain, line: lineNumber, parts, matches, target: typeTarget(target)}
   if (counters !== undefined) rule.counters = counters
   if (asWritten) rule.text = rest
   return rule

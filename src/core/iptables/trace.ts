@@ -3,7 +3,6 @@
 // filter chains that see the rewritten destination (REJECT/DROP for services without endpoints,
 // KUBE-PROXY-FIREWALL for load-balancer source ranges). Probability rules fork the walk, so every
 // backend a fresh connection can reach is collected with its effective probability.
-import {parseCidr} from '../address.js'
 import {finish, fork, pathLength, startBranch, type Branch, type Hop, type HopTarget, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
 import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH, MAX_PATH, visitLimit} from '../trace/limits.js'
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
@@ -236,7 +235,7 @@ function applyTarget(w: Walker, rule: Rule, b: Branch, dst: string, here: Flow, 
       here.terminals.push({kind: 'reject', branch: b})
       return
     case 'DNAT': {
-      const ip = t.ip ? parseCidr(t.ip) : undefined
+      const ip = t.cidr
       if (!ip || !t.ip) {
         note(w, {kind: 'dnat-unreadable', line: rule.line, text: t.text})
         here.exits.push(b)

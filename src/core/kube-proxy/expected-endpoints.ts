@@ -49,7 +49,7 @@ export function expectedEndpoints(idx: ClusterIndex, svc: V1Service, port: V1Ser
     const sp = (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '') && (p.protocol ?? 'TCP') === protocolOf(port))
     if (!sp?.port) continue
     for (const ep of slice.endpoints ?? []) {
-      if ((ep.hints?.forZones ?? []).length > 0) hinted = true
+      if ((ep.hints?.forZones?.length ?? 0) > 0) hinted = true
       const address = ep.addresses[0]
       if (!address) continue
       const ip = canonicalIP(address)
@@ -57,7 +57,10 @@ export function expectedEndpoints(idx: ClusterIndex, svc: V1Service, port: V1Ser
       const local = node !== '' && ep.nodeName === node
       const seen = byEndpoint.get(endpoint)
       // Duplicates across slices: kube-proxy keeps the local one (endpointslicecache.go addEndpoints).
-      if (!seen || local) byEndpoint.set(endpoint, {ip, port: sp.port, endpoint, ...(ep.conditions ? {conditions: ep.conditions} : {}), local})
+      if (seen && !local) continue
+      // No spread: every endpoint of every Service passes here in check mode.
+      const {conditions} = ep
+      byEndpoint.set(endpoint, conditions ? {ip, port: sp.port, endpoint, conditions, local} : {ip, port: sp.port, endpoint, local})
     }
   }
   const all = [...byEndpoint.values()]

@@ -1,6 +1,7 @@
 import {readdirSync, readFileSync} from 'node:fs'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
+import {parseCidr} from '../../../src/core/address.js'
 import {chainRules, chainView, DumpError, formatIptablesSave, indexIptablesSave, nextGeneration} from '../../../src/core/iptables/dump.js'
 import {formatRule, parseRuleLine, type Rule} from '../../../src/core/iptables/rule.js'
 import {first} from '../../support/defined.js'
@@ -188,6 +189,15 @@ describe('rule model', () => {
     expect('error' in r && r.error).toMatch(message)
   })
 
+  it('parses a rule of more words than the tokenizer first makes room for, and the next rule after it', () => {
+    const comments = Array.from({length: 40}, (_, i) => `-m comment --comment "c ${i}"`)
+    const long = `-A X ${comments.join(' ')} -j ACCEPT`
+    const parsed = rule(long)
+    expect(parsed.matches.map((m) => (m.kind === 'comment' ? m.text : m.kind))).toEqual(Array.from({length: 40}, (_, i) => `c ${i}`))
+    expect(formatRule(parsed)).toBe(long)
+    expect(rule('-A Y -d 10.0.0.1/32 -j DROP').matches).toEqual([{kind: 'dst', cidr: parseCidr('10.0.0.1/32'), negated: false}])
+  })
+
   it('keeps counters and quotes comments with escapes when printing', () => {
     const r = rule('[5:300] -A X -m comment --comment "say \\"hi\\"" -j ACCEPT')
     expect(r.counters).toBe('[5:300]')
@@ -304,7 +314,7 @@ describe('dump index', () => {
     expect(nat.get(chains[0]!)).not.toBe(firstChain)
     expect(chainRules(dump, 'nat', chains[0]!)).toEqual(before)
     expect(chainRules(dump, 'nat', chains[9_999]!)!.map((r) => ('error' in r ? r.error : r.target))).toEqual([
-      {kind: 'DNAT', ip: '10.0.39.15', port: 80, text: '10.0.39.15:80'},
+      {kind: 'DNAT', ip: '10.0.39.15', cidr: parseCidr('10.0.39.15'), port: 80, text: '10.0.39.15:80'},
     ])
   })
 
