@@ -7,6 +7,8 @@ export interface Cidr {
   value: bigint
   prefix: number
   text: string
+  /** IPv4: the value as an unsigned 32-bit number, so containment tests make no BigInt (every rule a trace compares asks). */
+  v4?: number
 }
 
 /** A dotted quad (`10.0.0.1`, no leading sign or spaces; octets ≤ 255), read digit by digit: every rule and address passes here. */
@@ -81,7 +83,10 @@ export function parseCidr(text: string): Cidr | undefined {
     if (!/^\d{1,3}$/.test(p) || Number(p) > max) return undefined
     prefix = Number(p)
   }
-  return {family, value: value & mask(family, prefix), prefix, text}
+  const masked = value & mask(family, prefix)
+  const cidr: Cidr = {family, value: masked, prefix, text}
+  if (family === 4) cidr.v4 = Number(masked)
+  return cidr
 }
 
 function makeMask(bits: number, prefix: number): bigint {
@@ -96,9 +101,14 @@ function mask(family: 4 | 6, prefix: number): bigint {
   return (family === 4 ? MASKS4[prefix] : MASKS6[prefix]) ?? 0n
 }
 
+// IPv4 masks as unsigned 32-bit numbers, by prefix length.
+const MASKS4_NUMBER = MASKS4.map(Number)
+
 /** True when `ip` (an address) lies inside `net`. */
 export function cidrContains(net: Cidr, ip: Cidr): boolean {
-  return net.family === ip.family && ip.prefix >= net.prefix && (ip.value & mask(net.family, net.prefix)) === net.value
+  if (net.family !== ip.family || ip.prefix < net.prefix) return false
+  if (net.v4 !== undefined && ip.v4 !== undefined) return (ip.v4 & (MASKS4_NUMBER[net.prefix] ?? 0)) >>> 0 === net.v4
+  return (ip.value & mask(net.family, net.prefix)) === net.value
 }
 
 /** True when one of the two ranges holds the other (two CIDRs either nest or are disjoint). */

@@ -60,13 +60,30 @@ export function wrap(text: string, width: number): string[] {
   return text.split('\n').flatMap((line) => wrapLine(line, Math.max(1, width)))
 }
 
+// wrap's answers for the texts laid out last, by width and text: check mode puts the same evidence, fix
+// and cell texts under thousands of findings and in thousands of rows. Emptied when full.
+const wrappedTexts = new Map<string, readonly string[]>()
+const WRAPPED_TEXTS = 1024
+
+/** wrap(text, width), shared with other callers asking the same: never to be changed. */
+function wrapShared(text: string, width: number): readonly string[] {
+  const key = `${width} ${text}`
+  let lines = wrappedTexts.get(key)
+  if (!lines) {
+    if (wrappedTexts.size >= WRAPPED_TEXTS) wrappedTexts.clear()
+    lines = wrap(text, width)
+    wrappedTexts.set(key, lines)
+  }
+  return lines
+}
+
 /**
  * A paragraph: `first` prefixes the first line, continuation lines are indented by as many spaces,
  * and the text wraps to `width`. `paint` colours each line's text.
  */
 export function hanging(first: string, text: string, width: number, paint: (s: string) => string = (s) => s): string[] {
   const pad = ' '.repeat(first.length)
-  return wrap(text, width - first.length).map((line, i) => `${i === 0 ? first : pad}${paint(line)}`)
+  return wrapShared(text, width - first.length).map((line, i) => `${i === 0 ? first : pad}${paint(line)}`)
 }
 
 /**
@@ -95,8 +112,8 @@ const ROWS_PER_BLOCK = 50
 
 /** One row's cells as lines: wrapped to the column widths, each line with its paint. */
 export interface LaidRow {
-  plain: string[][]
-  painted: string[][]
+  plain: ReadonlyArray<readonly string[]>
+  painted: ReadonlyArray<readonly string[]>
 }
 
 // Printable ASCII: one column per character, so a line's width is its length.
@@ -150,7 +167,7 @@ export function lineUp(rows: LaidRow[], widths: number[], indent = ''): string[]
 
 /** Lays out one row: each cell wrapped to its column's width, and painted line by line. */
 export function layRow(row: Cell[], widths: number[]): LaidRow {
-  const plain = widths.map((width, i) => wrap(row[i]?.text ?? '', width))
+  const plain = widths.map((width, i) => wrapShared(row[i]?.text ?? '', width))
   const painted = plain.map((lines, i) => {
     const paint = row[i]?.paint
     return paint ? lines.map((line, l) => (line ? paint(line, l) : line)) : lines
