@@ -734,6 +734,16 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
   const to = first + ruleCount
   const lineStart = (j: number) => at32(dump.ruleStart, at32(byChain, j))
   const lineEnd = (j: number) => at32(dump.ruleEnd, at32(byChain, j))
+  // The common case (iptables-save's order): the chain's rules follow each other, one read.
+  let single = true
+  for (let j = first; j + 1 < to && single; j++) single = at32(byChain, j + 1) === at32(byChain, j) + 1
+  if (single) {
+    const from = lineStart(first)
+    const bytes = readLines(dump, unread.source, first, to - 1, from, lineEnd(to - 1))
+    const start = (k: number) => lineStart(first + k) - from
+    const end = (k: number) => lineEnd(first + k) - from
+    return {bytes, start, end, text: (k) => bytes.toString('utf8', start(k), end(k))}
+  }
   // Where each run of rules that follow each other in the file begins (positions in byChain), and the
   // array's size: the lines of each run and the bytes between them.
   const runs: number[] = [first]
@@ -743,7 +753,6 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
     size += lineEnd(j) - lineStart(at32Array(runs, runs.length - 1))
     if (j + 1 < to) runs.push(j + 1)
   }
-  // A Buffer (small ones share Node's pool), decoded without a view made for it; every byte is read into.
   const bytes = Buffer.allocUnsafe(size)
   // Per run, what to add to a line's offset in the file to get its offset in `bytes`.
   const shift = new Array<number>(runs.length)
@@ -753,26 +762,37 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
     const last = r + 1 < runs.length ? at32Array(runs, r + 1) - 1 : to - 1
     const start = lineStart(k)
     const end = lineEnd(last)
-    const n = readFrom(unread.source, bytes.subarray(fill, fill + end - start), start, dump.source)
-    for (let j = k; j <= last; j++) {
-      const c = bytes[fill + lineStart(j) - start]
-      if (n !== end - start || (c !== DASH && c !== 91)) {
-        throw new DumpError(dump.source, at32(dump.ruleLine, at32(byChain, j)), 'the file changed while it was being read; run the trace again')
-      }
-    }
+    bytes.set(readLines(dump, unread.source, k, last, start, end), fill)
     shift[r] = fill - start
     fill += end - start
   }
-  // One run (iptables-save's order): one shift for every line.
-  const only = shift.length === 1 ? at32Array(shift, 0) : undefined
   const runOf = (k: number) => {
     let r = runs.length - 1
     while (r > 0 && at32Array(runs, r) > first + k) r--
     return r
   }
-  const start = (k: number) => lineStart(first + k) + (only ?? at32Array(shift, runOf(k)))
-  const end = (k: number) => lineEnd(first + k) + (only ?? at32Array(shift, runOf(k)))
+  const start = (k: number) => lineStart(first + k) + at32Array(shift, runOf(k))
+  const end = (k: number) => lineEnd(first + k) + at32Array(shift, runOf(k))
   return {bytes, start, end, text: (k) => bytes.toString('utf8', start(k), end(k))}
+}
+
+/**
+ * The dump's bytes [from, to), which hold the rule lines at byChain positions first…last one after
+ * the other, read from the source into a Buffer of their own (small ones share Node's pool; every
+ * byte is read into). Throws DumpError when what it reads is not where the index put those lines.
+ */
+function readLines(dump: IptablesDump, source: ByteSource, first: number, last: number, from: number, to: number): Buffer {
+  const {byChain} = grouped(dump)
+  const bytes = Buffer.allocUnsafe(to - from)
+  const n = readFrom(source, bytes, from, dump.source)
+  for (let j = first; j <= last; j++) {
+    const i = at32(byChain, j)
+    const c = bytes[at32(dump.ruleStart, i) - from]
+    if (n !== to - from || (c !== DASH && c !== 91)) {
+      throw new DumpError(dump.source, at32(dump.ruleLine, i), 'the file changed while it was being read; run the trace again')
+    }
+  }
+  return bytes
 }
 
 /** The value at `i` of a list of numbers filled just before; throws when `i` is outside it. */

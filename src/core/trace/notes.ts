@@ -102,16 +102,29 @@ export function isUncertain(note: Note): boolean {
   return UNCERTAIN.has(note.kind)
 }
 
+// A note's value as a key, made once per note object: notes are never changed, and one object (the
+// hooks a dump lacks, say) goes into every path of every trace on the node.
+const noteKeys = new WeakMap<Note, string>()
+
+function keyOfNote(note: Note): string {
+  let key = noteKeys.get(note)
+  if (key === undefined) {
+    key = JSON.stringify(note)
+    noteKeys.set(note, key)
+  }
+  return key
+}
+
 /** Notes without repeats (equal by value), in first-seen order: what a walk collects as it goes. */
 export class NoteSet {
   private readonly byKey = new Map<string, Note>()
-  /** Notes already added, by identity: a walk adds the same note object at every branch (no key to make). */
+  /** Notes already added, by identity: a walk adds the same note object at every branch (no key to look up). */
   private readonly seen = new Set<Note>()
 
   add(note: Note): void {
     if (this.seen.has(note)) return
     this.seen.add(note)
-    const key = JSON.stringify(note)
+    const key = keyOfNote(note)
     if (!this.byKey.has(key)) this.byKey.set(key, note)
   }
 
