@@ -65,18 +65,20 @@ function backendsOf(idx: ClusterIndex, outcomes: Outcome[], service?: string): B
     const port = o.dnat.port ?? 0
     const key = `${joinHostPort(o.dnat.ip, port)} ${o.dnat.chain}`
     const existing = byKey.get(key)
-    if (existing) existing.probability += o.probability
-    else
-      byKey.set(key, {
-        ip: canonicalIP(o.dnat.ip),
-        port,
-        probability: o.probability,
-        ...backendOwner(idx, o.dnat.ip, service),
-        chain: o.dnat.chain,
-        ...(o.dnat.weight !== undefined ? {weight: o.dnat.weight} : {}),
-        // One DNAT rule (or real server) per key: outcomes that reach it by several branches share its counter, never add it up.
-        ...(o.dnat.counters ? {counters: o.dnat.counters} : {}),
-      })
+    if (existing) {
+      existing.probability += o.probability
+      continue
+    }
+    // Fields set in the order the report prints them, without spreads: every backend of every path is made here.
+    const ip = canonicalIP(o.dnat.ip)
+    const {pod, node, role} = backendOwner(idx, o.dnat.ip, service)
+    const {chain} = o.dnat
+    const backend: Backend =
+      role !== undefined ? {ip, port, probability: o.probability, pod, node, role, chain} : {ip, port, probability: o.probability, pod, node, chain}
+    if (o.dnat.weight !== undefined) backend.weight = o.dnat.weight
+    // One DNAT rule (or real server) per key: outcomes that reach it by several branches share its counter, never add it up.
+    if (o.dnat.counters) backend.counters = o.dnat.counters
+    byKey.set(key, backend)
   }
   // Each backend's address printed once, not at every comparison.
   return [...byKey.values()]

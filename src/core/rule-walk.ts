@@ -18,14 +18,17 @@ export function tallyRuleWalk(tally: RuleWalkTally, paths: readonly TracePath[])
   for (const p of paths) {
     lookup ??= p.lookup
     if (p.rulesPassed === undefined || p.rulesPassed <= (deepest?.rulesPassed ?? -1)) continue
-    deepest = {
-      ...(p.entry.service !== undefined ? {service: p.entry.service} : {}),
-      address: p.entry.address,
-      from: p.from,
-      rulesPassed: p.rulesPassed,
-    }
+    deepest =
+      p.entry.service !== undefined
+        ? {service: p.entry.service, address: p.entry.address, from: p.from, rulesPassed: p.rulesPassed}
+        : {address: p.entry.address, from: p.from, rulesPassed: p.rulesPassed}
   }
-  return {...(lookup !== undefined ? {lookup} : {}), ...(deepest ? {deepest} : {})}
+  // Check mode folds in every Service's paths: most leave the tally as it was.
+  if (lookup === tally.lookup && deepest === tally.deepest) return tally
+  const out: RuleWalkTally = {}
+  if (lookup !== undefined) out.lookup = lookup
+  if (deepest) out.deepest = deepest
+  return out
 }
 
 /** How the node's traced paths (as tallied) found their Service; absent when no path looked one up. */

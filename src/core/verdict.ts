@@ -66,16 +66,24 @@ export function serviceVerdict(readyEndpoints: number, traced: TracedPath[], fin
   const tracedNodes = new Set(traced.map((t) => t.node)).size
   const outcomes: Partial<Record<Verdict, number>> = {}
   for (const p of paths) outcomes[p.verdict] = (outcomes[p.verdict] ?? 0) + 1
-  const dnatBackends = paths.filter((p) => p.verdict === 'dnat').flatMap((p) => p.backends)
   // Endpoints, as `ready` counts them: a pod behind two Service ports is one pod reached, not two.
-  const reached = new Set(dnatBackends.map((b) => b.ip))
+  // Plain loops: check mode judges every Service, and flatMap was most of this function's time.
+  const reached = new Set<string>()
+  let reachedPods = true
+  for (const p of paths) {
+    if (p.verdict !== 'dnat') continue
+    for (const b of p.backends) {
+      reached.add(b.ip)
+      if (b.pod === null) reachedPods = false
+    }
+  }
   const share = evenShareOf(paths)
   const counted = {
     entries: new Set(paths.map((p) => p.entry.address)).size,
     nodes: tracedNodes,
     outcomes,
     reached: reached.size,
-    reachedPods: dnatBackends.every((b) => b.pod !== null),
+    reachedPods,
     ready: readyEndpoints,
     ...(share !== undefined ? {evenShare: share} : {}),
   }

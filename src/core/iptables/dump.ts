@@ -107,7 +107,8 @@ function decodeRange(bytes: Uint8Array, start: number, end: number): string {
     decodedView = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
     decodedBytes = bytes
   }
-  return decodedView.toString('utf8', start, end)
+  // No encoding named: UTF-8, without Buffer looking the name up on every line.
+  return decodedView.toString(undefined, start, end)
 }
 
 /** A name to look up: bytes, or an ASCII string (its char codes are its bytes). */
@@ -743,7 +744,7 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
     const bytes = readLines(dump, unread.source, first, to - 1, from, lineEnd(to - 1))
     const start = (k: number) => lineStart(first + k) - from
     const end = (k: number) => lineEnd(first + k) - from
-    return {bytes, start, end, text: (k) => bytes.toString('utf8', start(k), end(k))}
+    return {bytes, start, end, text: (k) => bytes.toString(undefined, start(k), end(k))}
   }
   // Where each run of rules that follow each other in the file begins (positions in byChain), and the
   // array's size: the lines of each run and the bytes between them.
@@ -774,7 +775,7 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
   }
   const start = (k: number) => lineStart(first + k) + at32Array(shift, runOf(k))
   const end = (k: number) => lineEnd(first + k) + at32Array(shift, runOf(k))
-  return {bytes, start, end, text: (k) => bytes.toString('utf8', start(k), end(k))}
+  return {bytes, start, end, text: (k) => bytes.toString(undefined, start(k), end(k))}
 }
 
 /**

@@ -3,7 +3,19 @@
 // filter chains that see the rewritten destination (REJECT/DROP for services without endpoints,
 // KUBE-PROXY-FIREWALL for load-balancer source ranges). Probability rules fork the walk, so every
 // backend a fresh connection can reach is collected with its effective probability.
-import {finish, fork, pathLength, startBranch, type Branch, type Hop, type HopTarget, type Outcome, type Trace, type TraceRequest} from '../trace/branch.js'
+import {
+  finish,
+  fork,
+  forkTaken,
+  pathLength,
+  startBranch,
+  type Branch,
+  type Hop,
+  type HopTarget,
+  type Outcome,
+  type Trace,
+  type TraceRequest,
+} from '../trace/branch.js'
 import {DEFAULT_MASQ_MARK, MAX_BRANCHES, MAX_DEPTH, MAX_PATH, visitLimit} from '../trace/limits.js'
 import {isLocalAddress, nodeContext, type NodeContext} from '../trace/node.js'
 import {NoteSet, type Note} from '../trace/notes.js'
@@ -167,13 +179,13 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: 
       const holding = assumed(base.conditions, ev.conditions, true)
       // Rules from `from` up to and including this one.
       const rules = base.rules + (k - from) + 1
-      const taken = fork(base, {probability: base.probability * p, conditions: holding, hops: [...base.hops, hop(rule)], rules})
+      const taken = forkTaken(base, base.probability * p, holding, [...base.hops, hop(rule)], rules)
       if (ev.result === 'maybe') {
         next.push(fork(base, {conditions: assumed(base.conditions, ev.conditions, false)}))
         nextFrom.push(from)
       }
       if (p < 1) {
-        next.push(fork(base, {probability: base.probability * (1 - p), conditions: holding}))
+        next.push(forkTaken(base, base.probability * (1 - p), holding, base.hops, base.rules))
         nextFrom.push(from)
       }
       w.budget.branches += next.length
@@ -197,7 +209,7 @@ function walkChain(w: Walker, table: string, chain: string, start: Branch, dst: 
   // Falling off the end: every remaining rule of the chain was compared.
   for (let i = 0; i < live.length; i++) {
     const b = live[i] as Branch
-    out.exits.push(fork(b, {rules: b.rules + (view.length - (liveFrom[i] as number))}))
+    out.exits.push(forkTaken(b, b.probability, b.conditions, b.hops, b.rules + (view.length - (liveFrom[i] as number))))
   }
 }
 

@@ -112,7 +112,7 @@ export function pathLength(b: Branch): number {
 /**
  * A copy of the branch with some fields changed (branches are shared between forks, never mutated).
  * Written out field by field, every copy in one layout: forks are the walks' commonest allocation,
- * and spreads made objects of many shapes. A field added to Branch is added here too.
+ * and spreads made objects of many shapes. A field added to Branch is added here too, and to forkTaken.
  */
 export function fork(b: Branch, change: Partial<Branch>): Branch {
   const out: Branch = {
@@ -127,6 +127,17 @@ export function fork(b: Branch, change: Partial<Branch>): Branch {
   if (dnat !== undefined) out.dnat = dnat
   const affinitySeconds = change.affinitySeconds ?? b.affinitySeconds
   if (affinitySeconds !== undefined) out.affinitySeconds = affinitySeconds
+  return out
+}
+
+/**
+ * fork with the fields a walk changes most (probability, conditions, hops, rules) given in place of a
+ * change object: the iptables walk forks at every rule a branch takes.
+ */
+export function forkTaken(b: Branch, probability: number, conditions: Branch['conditions'], hops: Hop[], rules: number): Branch {
+  const out: Branch = {packet: b.packet, probability, conditions, hops, rules, notes: b.notes}
+  if (b.dnat !== undefined) out.dnat = b.dnat
+  if (b.affinitySeconds !== undefined) out.affinitySeconds = b.affinitySeconds
   return out
 }
 
