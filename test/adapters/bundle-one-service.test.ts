@@ -343,7 +343,7 @@ describe('a dump read in place that changes under the trace', () => {
     }
   }
 
-  it('ends the run with an error that names the file and says to run again, not as a bug', async () => {
+  it.each(['one Service', 'every Service (-A)'])('ends the run with an error that names the file and says to run again, not as a bug: %s', async (what) => {
     const b = new BundleDir(path.join(root, 'examples/hello-world'), {readInPlaceFrom: 0})
     const reader: NodeReader = {
       nodeNames: () => b.nodeNames(),
@@ -353,7 +353,7 @@ describe('a dump read in place that changes under the trace', () => {
       },
     }
     const svc = (await b.load()).view.services.find((s) => s.spec?.clusterIP && s.spec.clusterIP !== 'None')!
-    const query: Query = {kind: 'service', service: svc.metadata!.name!, namespace: svc.metadata!.namespace!}
+    const query: Query = what === 'one Service' ? {kind: 'service', service: svc.metadata!.name!, namespace: svc.metadata!.namespace!} : {kind: 'all'}
     const run = runTrace({query, nodes: [], failOn: 'none', ignore: []}, {cluster: b, reader})
     await expect(run).rejects.toThrow(SourceError)
     await expect(run).rejects.toThrow(/nodes\/[^/]+\/iptables-save\.txt:\d+: the file changed while it was being read; run the trace again/)
