@@ -56,7 +56,7 @@ function readAhead(file: string, size: number): Promise<Buffer> {
  * small buffer, then each chain as a trace walks it, into an array let go with the chain): reading
  * 48 MB into fresh memory costs more than the trace itself on some machines (every page faulted in),
  * and one Service's trace looks at a few dozen chains of it. Checking every Service reads every chain
- * once, about 110,000 reads of a few hundred bytes at 10,000 Services (0.1 s), and holds a few
+ * once, about 110,000 reads of a few hundred bytes at 10,000 Services (0.2-0.3 s), and holds a few
  * Services' chains at a time instead of the whole dump.
  */
 const READ_IN_PLACE_FROM = 8 * 1024 * 1024

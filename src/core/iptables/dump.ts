@@ -736,18 +736,20 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
   const to = first + ruleCount
   const lineStart = (j: number) => at32(dump.ruleStart, at32(byChain, j))
   const lineEnd = (j: number) => at32(dump.ruleEnd, at32(byChain, j))
-  // The common case (iptables-save's order): the chain's rules follow each other, one read.
+  // The common case (iptables-save's order), without the lists below: the rules follow each other, one
+  // read and one shift (-A of 10,000 Services took 3.42 instead of 3.47 s, median of 6 alternated runs).
   let single = true
   for (let j = first; j + 1 < to && single; j++) single = at32(byChain, j + 1) === at32(byChain, j) + 1
   if (single) {
     const from = lineStart(first)
-    const bytes = readLines(dump, unread.source, first, to - 1, from, lineEnd(to - 1))
+    const bytes = Buffer.allocUnsafe(lineEnd(to - 1) - from)
+    readLines(dump, unread.source, first, to - 1, bytes, from)
     const start = (k: number) => lineStart(first + k) - from
     const end = (k: number) => lineEnd(first + k) - from
     return {bytes, start, end, text: (k) => bytes.toString(undefined, start(k), end(k))}
   }
-  // Where each run of rules that follow each other in the file begins (positions in byChain), and the
-  // array's size: the lines of each run and the bytes between them.
+  // Restore input: where each run of rules that follow each other in the file begins (positions in
+  // byChain), and the array's size: the lines of each run and the bytes between them.
   const runs: number[] = [first]
   let size = 0
   for (let j = first; j < to; j++) {
@@ -755,6 +757,7 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
     size += lineEnd(j) - lineStart(at32Array(runs, runs.length - 1))
     if (j + 1 < to) runs.push(j + 1)
   }
+  // A Buffer (small ones share Node's pool), decoded without a view made for it; every byte is read into.
   const bytes = Buffer.allocUnsafe(size)
   // Per run, what to add to a line's offset in the file to get its offset in `bytes`.
   const shift = new Array<number>(runs.length)
@@ -762,11 +765,11 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
   for (let r = 0; r < runs.length; r++) {
     const k = at32Array(runs, r)
     const last = r + 1 < runs.length ? at32Array(runs, r + 1) - 1 : to - 1
-    const start = lineStart(k)
-    const end = lineEnd(last)
-    bytes.set(readLines(dump, unread.source, k, last, start, end), fill)
-    shift[r] = fill - start
-    fill += end - start
+    const from = lineStart(k)
+    const length = lineEnd(last) - from
+    readLines(dump, unread.source, k, last, bytes.subarray(fill, fill + length), from)
+    shift[r] = fill - from
+    fill += length
   }
   const runOf = (k: number) => {
     let r = runs.length - 1
@@ -779,22 +782,20 @@ function chainLines(dump: IptablesDump, id: number, ruleCount: number): ChainLin
 }
 
 /**
- * The dump's bytes [from, to), which hold the rule lines at byChain positions first…last one after
- * the other, read from the source into a Buffer of their own (small ones share Node's pool; every
- * byte is read into). Throws DumpError when what it reads is not where the index put those lines.
+ * Reads into `into` the dump's bytes from `from` on, which hold the rule lines at byChain positions
+ * first…last one after the other. Throws DumpError when what it reads is not where the index put those
+ * lines (the file changed).
  */
-function readLines(dump: IptablesDump, source: ByteSource, first: number, last: number, from: number, to: number): Buffer {
+function readLines(dump: IptablesDump, source: ByteSource, first: number, last: number, into: Uint8Array, from: number): void {
   const {byChain} = grouped(dump)
-  const bytes = Buffer.allocUnsafe(to - from)
-  const n = readFrom(source, bytes, from, dump.source)
+  const n = readFrom(source, into, from, dump.source)
   for (let j = first; j <= last; j++) {
     const i = at32(byChain, j)
-    const c = bytes[at32(dump.ruleStart, i) - from]
-    if (n !== to - from || (c !== DASH && c !== 91)) {
+    const c = into[at32(dump.ruleStart, i) - from]
+    if (n !== into.length || (c !== DASH && c !== 91)) {
       throw new DumpError(dump.source, at32(dump.ruleLine, i), 'the file changed while it was being read; run the trace again')
     }
   }
-  return bytes
 }
 
 /** The value at `i` of a list of numbers filled just before; throws when `i` is outside it. */
